@@ -1,0 +1,27 @@
+// PKCS#10 certificate signing requests.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "crypto/ssl_ptr.h"
+
+namespace spirecvm::crypto {
+
+struct ParsedCsr {
+  ssl::EvpPkeyPtr public_key;
+  std::string spki_der;               // SubjectPublicKeyInfo DER of public_key
+  std::vector<std::string> uri_sans;  // from the extensionRequest attribute
+};
+
+// Rejects anything malformed (including trailing bytes) and any CSR whose self-signature does not
+// verify ("CSR signature does not verify").
+absl::StatusOr<ParsedCsr> ParseAndVerifyCsr(std::string_view der);
+
+// DER CSR signed by `key` (SHA-256, or SHA-384 for P-384), with an optional URI SAN.
+absl::StatusOr<std::string> CreateCsr(EVP_PKEY* key, std::optional<std::string> uri_san);
+
+}  // namespace spirecvm::crypto

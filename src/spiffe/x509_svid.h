@@ -1,0 +1,62 @@
+// X509-SVID and SPIFFE CA certificates: minting, profile checks and chain verification.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "common/random.h"
+#include "crypto/ssl_ptr.h"
+#include "spiffe/spiffe_id.h"
+
+namespace spirecvm::spiffe {
+
+struct CaSigner {  // non-owning
+  const X509* cert;
+  EVP_PKEY* key;
+};
+
+struct X509SvidParams {
+  SpiffeId id;
+  const EVP_PKEY* public_key = nullptr;
+  absl::Time not_before;
+  absl::Time not_after;
+  std::vector<std::string> dns_names;  // first one also becomes the subject CN, as SPIRE does
+};
+
+// Leaf per the X509-SVID spec: random 128-bit serial, exactly one URI SAN (+ DNS SANs), basicConstraints
+// cA=false (critical), keyUsage critical digitalSignature|keyEncipherment|keyAgreement, EKU
+// serverAuth+clientAuth, SKI, AKI from the CA, subject "C=US, O=SPIRE, x500UniqueIdentifier=<hex>"
+// like SPIRE (+ CN = first DNS name); not_after clamped to the CA's notAfter. Digest: SHA-256 for
+// P-256/RSA CA keys, SHA-384 for P-384.
+absl::StatusOr<ssl::X509Ptr> SignX509Svid(const CaSigner& ca, const X509SvidParams& p, Random& rnd);
+
+struct CaParams {
+  TrustDomain trust_domain;
+  const EVP_PKEY* public_key = nullptr;
+  absl::Time not_before;
+  absl::Time not_after;
+  std::string subject_country = "US";
+  std::string subject_org = "SPIFFE";
+  std::string subject_cn;  // omitted when empty
+};
+
+// CA per spec: basicConstraints cA=true critical, keyUsage critical keyCertSign|cRLSign|digitalSignature,
+// URI SAN = trust domain ID (no path), SKI (and AKI = SKI for the self-signed case). Random 128-bit serial.
+// `key` is the CA's private key; p.public_key is ignored (may be null) for the self-signed case.
+absl::StatusOr<ssl::X509Ptr> SelfSignCa(EVP_PKEY* key, const CaParams& p, Random& rnd);
+// Intermediate CA signed by `upstream`; not_after clamped to the upstream's notAfter.
+absl::StatusOr<ssl::X509Ptr> SignIntermediateCa(const CaSigner& upstream, const CaParams& p, Random& rnd);
+
+// Profile checks (every rule in facts.md §5); returns the SPIFFE ID of a valid leaf.
+absl::StatusOr<SpiffeId> ValidateX509SvidLeafProfile(const X509* leaf);
+absl::Status ValidateSigningCaProfile(const X509* ca, const TrustDomain& td);
+
+// Chain (leaf first, then intermediates) verified to any of `roots` at time `now`; the leaf profile
+// is checked, and every intermediate must be a valid signing CA for the leaf's trust domain.
+// Returns the leaf's SPIFFE ID.
+absl::StatusOr<SpiffeId> VerifyX509Svid(const std::vector<const X509*>& chain,
+                                        const std::vector<const X509*>& roots, absl::Time now);
+
+}  // namespace spirecvm::spiffe

@@ -1,0 +1,179 @@
+// The server's DataStore: registration entries, attested nodes, join tokens, nonces, trust bundles and the
+// CA journal. One interface, one conformance suite (datastore_conformance.h), backends: SQLite (sqlite_datastore.h)
+// and, later, PostgreSQL sharing the schema and the SQL in sql_datastore.cc. See docs/datastore.md.
+//
+// All methods are thread-safe. Every write runs in one transaction and is durable when the method returns OK.
+// Errors: NotFound (absent), AlreadyExists (duplicate), InvalidArgument (bad input), FailedPrecondition (expired
+// token/nonce, schema too new, pruning every authority), Internal/Unavailable (database trouble).
+#pragma once
+
+#include <compare>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+
+namespace spirecvm::datastore {
+
+struct Selector {
+  std::string type;
+  std::string value;
+  friend auto operator<=>(const Selector&, const Selector&) = default;
+};
+
+struct RegistrationEntry {
+  std::string id;  // server-assigned UUIDv4 if empty on create
+  std::string spiffe_id;
+  std::string parent_id;
+  std::vector<Selector> selectors;  // at least one; stored (and returned) sorted & de-duplicated
+  int32_t x509_svid_ttl = 0;
+  int32_t jwt_svid_ttl = 0;
+  std::vector<std::string> dns_names;  // order preserved
+  bool admin = false;
+  bool downstream = false;
+  std::string hint;
+  int64_t revision_number = 0;  // 0 on create, bumped on every update (input value ignored)
+  int64_t created_at = 0;       // unix seconds; set from the clock on create (input value ignored)
+  int64_t expires_at = 0;       // 0 = never
+};
+
+struct AttestedNode {
+  std::string spiffe_id;
+  std::string attestation_type;
+  std::string cert_serial;
+  int64_t cert_not_after = 0;
+  std::string new_cert_serial;
+  int64_t new_cert_not_after = 0;
+  bool banned = false;
+  bool can_reattest = false;
+  int64_t created_at = 0;           // 0 on create/upsert: set from the clock
+  std::vector<Selector> selectors;  // node selectors, sorted & de-duplicated
+};
+
+struct JoinToken {
+  std::string token;
+  int64_t expires_at = 0;  // expired when now >= expires_at
+};
+
+struct JwtKeyRecord {
+  std::string kid;
+  std::string public_key_der;  // SubjectPublicKeyInfo DER
+  int64_t expires_at = 0;      // 0 = never (never pruned)
+};
+
+struct BundleRecord {
+  std::string trust_domain;
+  // DER certificates, in the order first appended. The store parses each one (OpenSSL) to record its notAfter
+  // for PruneBundle; a non-certificate is rejected with InvalidArgument.
+  std::vector<std::string> x509_authorities_der;
+  std::vector<JwtKeyRecord> jwt_keys;  // in the order first appended; unique by kid
+  uint64_t sequence_number = 0;
+  int64_t refresh_hint_seconds = 0;
+};
+
+struct EntryEvent {
+  int64_t event_id = 0;
+  std::string entry_id;
+};
+struct NodeEvent {
+  int64_t event_id = 0;
+  std::string spiffe_id;
+};
+
+// All set fields must match (AND). Results are sorted by entry id.
+struct ListEntriesFilter {
+  std::optional<std::string> by_spiffe_id;
+  std::optional<std::string> by_parent_id;
+  std::optional<std::vector<Selector>> by_selectors_exact;     // entry selector set == these (as a set)
+  std::optional<std::vector<Selector>> by_selectors_superset;  // entry selectors contain all of these
+};
+
+class DataStore {
+ public:
+  virtual ~DataStore() = default;
+
+  // ---- Registration entries ----
+  // Create rejects a duplicate (same spiffe_id, parent_id and selector set) or a taken id with AlreadyExists; an
+  // entry without spiffe_id, parent_id or selectors with InvalidArgument. Every write appends an EntryEvent in the
+  // same transaction.
+  virtual absl::StatusOr<RegistrationEntry> CreateEntry(const RegistrationEntry& e) = 0;
+  // Replaces every field but id and created_at; revision_number = stored + 1. NotFound if absent; AlreadyExists if
+  // the update would duplicate another entry.
+  virtual absl::StatusOr<RegistrationEntry> UpdateEntry(const RegistrationEntry& e) = 0;
+  virtual absl::Status DeleteEntry(std::string_view id) = 0;                     // NotFound if absent
+  virtual absl::StatusOr<RegistrationEntry> FetchEntry(std::string_view id) = 0;  // NotFound
+  // The entries among `ids` that exist (missing ids are skipped, not an error), sorted by id.
+  virtual absl::StatusOr<std::vector<RegistrationEntry>> FetchEntries(const std::vector<std::string>& ids) = 0;
+  virtual absl::StatusOr<std::vector<RegistrationEntry>> ListEntries(const ListEntriesFilter& f) = 0;
+  virtual absl::StatusOr<int64_t> CountEntries() = 0;
+  // Entries whose every selector is in `selectors` (the node-alias / workload match). Indexed: cost is
+  // proportional to the selector rows that match, never a full scan. Sorted by id.
+  virtual absl::StatusOr<std::vector<RegistrationEntry>> ListEntriesMatchingSelectorSubset(
+      const std::vector<Selector>& selectors) = 0;
+  // Entries whose parent_id is any of `parent_ids`; indexed. Sorted by id.
+  virtual absl::StatusOr<std::vector<RegistrationEntry>> ListEntriesByParentIds(
+      const std::vector<std::string>& parent_ids) = 0;
+  // Deletes entries with 0 < expires_at < expired_before_unix (each with an EntryEvent); returns how many.
+  virtual absl::StatusOr<int64_t> PruneEntries(int64_t expired_before_unix) = 0;
+
+  // ---- Events, for incremental caches ----
+  // Events with event_id > after, ascending. Ids are strictly increasing and never reused.
+  virtual absl::StatusOr<std::vector<EntryEvent>> ListEntryEventsSince(int64_t after) = 0;
+  virtual absl::StatusOr<std::vector<NodeEvent>> ListNodeEventsSince(int64_t after) = 0;
+  // The highest event id ever issued (0 if none). A cache reads this BEFORE its full load, then polls
+  // ListXxxEventsSince(latest).
+  virtual absl::StatusOr<int64_t> LatestEntryEventId() = 0;
+  virtual absl::StatusOr<int64_t> LatestNodeEventId() = 0;
+  // Deletes events created before older_than_unix (both kinds); the newest event of each kind is always kept so
+  // Latest*EventId never goes backwards.
+  virtual absl::Status PruneEvents(int64_t older_than_unix) = 0;
+
+  // ---- Attested nodes (each write appends a NodeEvent) ----
+  virtual absl::Status CreateAttestedNode(const AttestedNode& n) = 0;  // + selectors atomically; AlreadyExists
+  virtual absl::StatusOr<AttestedNode> FetchAttestedNode(std::string_view spiffe_id) = 0;  // NotFound
+  virtual absl::Status UpdateAttestedNodeSerials(std::string_view spiffe_id, std::string cert_serial,
+                                                 int64_t cert_not_after, std::string new_cert_serial,
+                                                 int64_t new_cert_not_after) = 0;  // NotFound
+  // Replaces the node's selectors. NotFound if the node is not attested.
+  virtual absl::Status SetNodeSelectors(std::string_view spiffe_id, const std::vector<Selector>& selectors) = 0;
+  virtual absl::Status BanAttestedNode(std::string_view spiffe_id) = 0;     // banned=true, serials cleared; NotFound
+  virtual absl::Status DeleteAttestedNode(std::string_view spiffe_id) = 0;  // evict: node + its selectors; NotFound
+  virtual absl::StatusOr<std::vector<AttestedNode>> ListAttestedNodes() = 0;  // sorted by spiffe_id
+  virtual absl::StatusOr<int64_t> CountAttestedNodes() = 0;
+  // Atomically creates a node or replaces every field of an existing one (re-attestation), with its selectors.
+  virtual absl::Status UpsertAttestedNode(const AttestedNode& n) = 0;
+
+  // ---- Join tokens: single use ----
+  virtual absl::Status CreateJoinToken(const JoinToken& t) = 0;  // AlreadyExists; InvalidArgument if empty
+  // Deletes and returns the token. NotFound if unknown or already used; an expired token (now >= expires_at) is
+  // deleted too and FailedPrecondition "join token expired" returned.
+  virtual absl::StatusOr<JoinToken> ConsumeJoinToken(std::string_view token, int64_t now_unix) = 0;
+  virtual absl::Status PruneJoinTokens(int64_t now_unix) = 0;  // deletes tokens with expires_at <= now
+
+  // ---- Single-use nonces across servers (SEV-SNP challenges); nonces are arbitrary bytes ----
+  virtual absl::Status InsertNonce(std::string_view nonce, int64_t expires_at) = 0;  // AlreadyExists
+  // Deletes the nonce. NotFound if absent; FailedPrecondition if expired (now >= expires_at; deleted too).
+  virtual absl::Status ConsumeNonce(std::string_view nonce, int64_t now_unix) = 0;
+  virtual absl::Status PruneNonces(int64_t now_unix) = 0;  // deletes nonces with expires_at <= now
+
+  // ---- Trust bundles ----
+  virtual absl::StatusOr<BundleRecord> FetchBundle(std::string_view trust_domain) = 0;  // NotFound
+  // Creates the bundle (sequence_number = max(1, given)) or merges: new X.509 authorities (dedupe by DER) and JWT
+  // keys (dedupe by kid; the same kid with different key material is AlreadyExists) are appended, a non-zero
+  // refresh_hint_seconds replaces the stored one; sequence_number + 1 when anything changed. Returns the result.
+  virtual absl::StatusOr<BundleRecord> AppendBundle(const BundleRecord& b) = 0;
+  // Drops X.509 authorities whose notAfter < expired_before_unix and JWT keys with 0 < expires_at <
+  // expired_before_unix; sequence_number + 1 when anything changed. NotFound if no bundle; FailedPrecondition
+  // (nothing changed) if every X.509 authority would be dropped.
+  virtual absl::StatusOr<BundleRecord> PruneBundle(std::string_view trust_domain, int64_t expired_before_unix) = 0;
+
+  // ---- CA journal: one opaque blob per server instance id ----
+  virtual absl::Status SetCaJournal(std::string_view server_id, std::string_view blob) = 0;
+  virtual absl::StatusOr<std::string> FetchCaJournal(std::string_view server_id) = 0;  // NotFound
+};
+
+}  // namespace spirecvm::datastore

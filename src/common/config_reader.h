@@ -20,7 +20,8 @@ namespace spirecvm::config {
 using hcl::Position;
 
 // A section is a block body or an object value: `plugin_data { a = 1 }` and `plugin_data = { a = 1 }` read the same.
-// Sections are cheap to copy; copies share the known-key set and the error sink.
+// Sections are cheap to copy; copies share the known-key set and the error sink. A Section points into the
+// hcl::Body/Value it was made from: keep that alive while using the Section.
 class Section {
  public:
   static Section FromBody(const hcl::Body& body, std::string path, std::string filename);
@@ -73,6 +74,10 @@ class Section {
                       Position pos);
   Section MakeChild(const hcl::Body* body, const hcl::Value* object, std::string path, Position pos) const;
   std::string Where(Position pos) const;
+  // Marks `key` known and returns its single attribute value (nullptr if absent or, with an error, a block).
+  const hcl::Value* Single(std::string_view key, std::string_view want);
+  void AddKeyErrorAt(std::string_view key, Position pos, std::string message);
+  void TypeError(std::string_view key, const hcl::Value& v, std::string_view want);
 
   std::shared_ptr<Shared> shared_;
   std::shared_ptr<Node> node_;

@@ -21,7 +21,7 @@ class FlagSet {
   void Int(std::string name, int64_t* target, std::string help);
   void Bool(std::string name, bool* target, std::string help);
   void Duration(std::string name, absl::Duration* target, std::string help);  // Go duration string
-  // Repeatable flag: each occurrence appends (the first occurrence replaces any default contents).
+  // Repeatable flag: each occurrence appends to *target (as SPIRE's StringsFlag does).
   void StringList(std::string name, std::vector<std::string>* target, std::string help);
 
   // Accepts -flag value, -flag=value, --flag value, --flag=value; bool flags: -flag, -flag=true|false (not "-flag false").

@@ -1,0 +1,2 @@
+#include "common/config_reader.h"
+#include <gtest/gtest.h>

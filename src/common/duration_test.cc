@@ -1,0 +1,2 @@
+#include "common/duration.h"
+#include <gtest/gtest.h>

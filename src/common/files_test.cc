@@ -1,0 +1,2 @@
+#include "common/files.h"
+#include <gtest/gtest.h>

@@ -1,0 +1,2 @@
+#include "common/flags.h"
+#include <gtest/gtest.h>

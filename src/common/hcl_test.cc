@@ -1,0 +1,2 @@
+#include "common/hcl.h"
+#include <gtest/gtest.h>

@@ -1,0 +1,2 @@
+#include "common/hex.h"
+#include <gtest/gtest.h>

@@ -1,0 +1,2 @@
+#include "common/logging.h"
+#include <gtest/gtest.h>

@@ -1,0 +1,2 @@
+#include "common/unix_socket.h"
+#include <gtest/gtest.h>

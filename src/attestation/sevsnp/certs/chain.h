@@ -1,0 +1,92 @@
+// AMD certificate chain trust: ARK (pinned) -> ASK -> VCEK and ARK -> ASVK -> VLEK, every link an
+// explicit RSASSA-PSS SHA-384 (MGF1-SHA-384, salt 48) signature check, validity at an injected time,
+// optional ARK-signed CRL. OpenSSL's X509_verify_cert is not used: AMD's leaf certificates violate
+// strict RFC 5280 profiles (serial 0, no AKI/KU) and the trust model here is a fixed 3-level chain.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include "absl/strings/string_view.h"
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "attestation/sevsnp/abi/report.h"
+#include "attestation/sevsnp/certs/endorsement.h"
+#include "crypto/ssl_ptr.h"
+
+namespace spirecvm::sevsnp::certs {
+
+// SHA-256 (hex) of AMD's root keys, compiled in.
+inline constexpr char kArkMilanSha256[] =
+    "69d063b45344d26a2e94e1f4210de49ef555308287d4c174445c95639a540bcd";
+inline constexpr char kArkGenoaSha256[] =
+    "4c6598d19c18719c5dfd4a7d335f674e5bfe1d8f800cea2cf270c10d103db2f1";
+inline constexpr char kArkTurinSha256[] =
+    "1f084161a44bb6d93778a904877d4819cafa5d05ef4193b2ded9dd9c73dd3f6a";
+
+// The product an ARK is pinned for, or kUnknown when its fingerprint is not one of AMD's.
+abi::Product PinnedArkProduct(X509* ark);
+
+// Verifies `cert`'s signature with `issuer_key` as RSASSA-PSS/SHA-384/MGF1-SHA-384/salt 48, after
+// checking the certificate declares rsassaPss in both signature-algorithm fields (and they match).
+absl::Status VerifyAmdPssSignature(X509* cert, EVP_PKEY* issuer_key, absl::string_view what);
+
+// Trust configuration shared by every chain verification.
+struct TrustConfig {
+  // Roots trusted besides the pinned AMD ARKs. Insecure: only for the test signer/simulator. Parsed
+  // certificates (PEM). The product of an extra root is taken from its CN "ARK-<Product>".
+  std::vector<std::shared_ptr<X509>> insecure_extra_roots;
+  // Optional CRLs (ARK-signed) by product; an intermediate whose serial is listed is rejected.
+  std::map<abi::Product, std::vector<std::shared_ptr<X509_CRL>>> crls;
+};
+
+// Adds PEM-encoded roots to `config.insecure_extra_roots`.
+absl::Status AddInsecureExtraRootsPem(absl::string_view pem, TrustConfig& config);
+// Parses a CRL from DER or PEM.
+absl::StatusOr<std::shared_ptr<X509_CRL>> LoadCrl(absl::string_view der_or_pem);
+
+// A chain whose every link verified.
+struct VerifiedChain {
+  EndorsementInfo endorsement;
+  abi::Product product = abi::Product::kUnknown;  // from the root
+  bool root_is_pinned_amd = false;                // false: an insecure extra root
+  std::shared_ptr<EVP_PKEY> leaf_key;              // P-384 public key of the VCEK/VLEK
+  std::string leaf_fingerprint;                   // SHA-256 of the leaf DER (raw)
+  std::string intermediate_fingerprint;
+  std::string root_fingerprint;
+  absl::Time valid_from;   // latest notBefore on the chain
+  absl::Time valid_until;  // earliest notAfter on the chain
+};
+
+// Verifies leaf <- intermediate <- root at `now`. The root always comes from a chain source; it is
+// trusted only when its DER fingerprint is pinned or equals an insecure extra root.
+absl::StatusOr<VerifiedChain> VerifyChain(X509* leaf, X509* intermediate, X509* root, absl::Time now,
+                                          const TrustConfig& trust);
+
+// Verifies an intermediate + ARK pair alone (used for the published AMD chains).
+absl::StatusOr<abi::Product> VerifyIntermediate(X509* intermediate, X509* root, absl::Time now,
+                                                const TrustConfig& trust,
+                                                abi::SigningKey* kind_out = nullptr);
+
+// Thread-safe cache of verified chains keyed by the leaf's fingerprint. A hit is returned only when
+// `now` lies within the chain's validity window; CRL changes are handled by the owner (Clear()).
+class ChainCache {
+ public:
+  explicit ChainCache(size_t max_entries = 4096) : max_entries_(max_entries) {}
+  std::shared_ptr<const VerifiedChain> Lookup(absl::string_view leaf_fingerprint, absl::Time now) const;
+  void Insert(std::shared_ptr<const VerifiedChain> chain);
+  void Clear();
+  size_t size() const;
+
+ private:
+  size_t max_entries_;
+  mutable std::mutex mu_;
+  std::map<std::string, std::shared_ptr<const VerifiedChain>, std::less<>> entries_;
+};
+
+}  // namespace spirecvm::sevsnp::certs

@@ -1,0 +1,79 @@
+// Where intermediates, roots, VCEKs and CRLs come from when the report's certificate table does not
+// carry them: a local directory (read-only, operator-provided), and AMD KDS over HTTPS with an on-disk
+// cache. Network access goes through KdsFetcher so that tests never touch the network. Nothing here
+// is trusted: everything returned is verified by chain.h up to a pinned ARK.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "attestation/sevsnp/abi/report.h"
+#include "crypto/ssl_ptr.h"
+
+namespace spirecvm::sevsnp::certs {
+
+// HTTP GET of a KDS URL; returns the body on HTTP 200.
+class KdsFetcher {
+ public:
+  virtual ~KdsFetcher() = default;
+  virtual absl::StatusOr<std::string> Get(const std::string& url) = 0;
+};
+
+// libcurl-backed fetcher (HTTPS only, TLS verification on, bounded response size).
+std::unique_ptr<KdsFetcher> NewCurlKdsFetcher(absl::Duration timeout = absl::Seconds(10));
+
+inline constexpr char kKdsBaseUrl[] = "https://kdsintf.amd.com";
+
+struct ChainSourceConfig {
+  // Read-only directory of AMD certificates. Accepted layouts (first match wins):
+  //   <dir>/<vcek|vlek>/v1/<Product>/cert_chain          PEM, intermediate then ARK (KDS mirror)
+  //   <dir>/ask_ark_<product>_<vcek|vlek>.pem            PEM, as in ../shared/vectors/amd
+  //   <dir>/<vcek|vlek>/v1/<Product>/crl                 DER or PEM CRL (KDS mirror)
+  //   <dir>/crl_<product>_<vcek|vlek>.(der|pem)
+  //   <dir>/vcek/v1/<Product>/<hwid hex>_<tcb>.der       VCEKs (see VcekCacheName)
+  // <Product> is Milan|Genoa|Turin, <product> its lower-case form.
+  std::string amd_certs_dir;
+  // Network access to AMD KDS; null disables fetching (fully offline).
+  std::shared_ptr<KdsFetcher> kds_fetcher;
+  std::string kds_base_url = kKdsBaseUrl;
+  // Where KDS responses are stored (same layout as amd_certs_dir); "" keeps them in memory only.
+  std::string kds_cache_dir;
+};
+
+// The file name a VCEK is stored under: "<hwid hex>_bl<B>_tee<T>_snp<S>_ucode<U>[_fmc<F>].der".
+std::string VcekCacheName(abi::Product product, absl::string_view hw_id, const abi::Tcb& tcb);
+// The KDS URL of a VCEK ("/vcek/v1/<Product>/<hwid hex>?blSPL=..."; Turin: 8-byte hwID, fmcSPL).
+std::string VcekKdsPath(abi::Product product, absl::string_view chip_id, const abi::Tcb& tcb);
+
+class ChainSources {
+ public:
+  explicit ChainSources(ChainSourceConfig config) : config_(std::move(config)) {}
+
+  // Intermediate (ASK or ASVK) and ARK for a product, parsed, intermediate first.
+  absl::StatusOr<std::vector<ssl::X509Ptr>> IntermediateAndRoot(abi::Product product,
+                                                                abi::SigningKey kind);
+  // A VCEK (DER) for this chip and TCB. chip_id: the report's 64-byte CHIP_ID.
+  absl::StatusOr<std::string> Vcek(abi::Product product, absl::string_view chip_id,
+                                   const abi::Tcb& tcb);
+  // The ARK-signed CRL for a product and chain kind (DER or PEM bytes).
+  absl::StatusOr<std::string> Crl(abi::Product product, abi::SigningKey kind);
+
+  const ChainSourceConfig& config() const { return config_; }
+
+ private:
+  // Looks up `rel_paths` under the local dir then the cache dir, then KDS `kds_path` (storing the
+  // body under rel_paths[0] in the cache dir).
+  absl::StatusOr<std::string> Find(const std::vector<std::string>& rel_paths,
+                                   const std::string& kds_path, absl::string_view what);
+
+  ChainSourceConfig config_;
+  std::mutex mu_;
+  std::map<std::string, std::string> memory_;  // KDS responses fetched in this process
+};
+
+}  // namespace spirecvm::sevsnp::certs

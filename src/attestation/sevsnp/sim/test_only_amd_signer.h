@@ -36,7 +36,7 @@ struct EndorsementSpec {
   std::string csp_id;  // VLEK
   int struct_version = 0;
   std::string product_name;  // e.g. "Milan-B0"
-  bool two_byte_integers = false;  // encode SPLs as 02 02 00 xx (as some generators do)
+  bool two_byte_integers = false;  // force 02 02 00 xx even for values < 128 (non-DER; negative tests)
   absl::Time not_before, not_after;
   // Issue with the other intermediate (e.g. a VLEK-profile certificate under the ASK).
   bool issue_with_other_intermediate = false;

@@ -364,6 +364,9 @@ absl::StatusOr<VerifiedReport> Verifier::Verify(const VerifyRequest& request) co
     cache_->Insert(chain);
   }
 
+  // The signature first: every later check reads fields that only the signature makes authentic.
+  if (absl::Status s = VerifyReportSignature(request.report, chain->leaf_key.get()); !s.ok()) return s;
+
   // Products must agree: CPUID (v3+) or the operator's fallback (v2) vs the pinned root.
   abi::Product product = chain->product;
   if (report_product != abi::Product::kUnknown && product != abi::Product::kUnknown &&
@@ -379,7 +382,6 @@ absl::StatusOr<VerifiedReport> Verifier::Verify(const VerifyRequest& request) co
         "cannot tell the report's product (v2 report, no product fallback, chain names none)");
   }
 
-  if (absl::Status s = VerifyReportSignature(request.report, chain->leaf_key.get()); !s.ok()) return s;
   if (absl::Status s = CheckBinding(report, product, chain->endorsement); !s.ok()) return s;
 
   if (request.expected_report_data.has_value()) {

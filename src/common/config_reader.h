@@ -26,6 +26,9 @@ class Section {
  public:
   static Section FromBody(const hcl::Body& body, std::string path, std::string filename);
   static Section FromObject(const hcl::Value& object, std::string path, std::string filename);
+  // A Section points into its Body/Value: refuse temporaries, which would dangle.
+  static Section FromBody(hcl::Body&& body, std::string path, std::string filename) = delete;
+  static Section FromObject(hcl::Value&& object, std::string path, std::string filename) = delete;
 
   const std::string& path() const;      // e.g. "server" or "plugins.NodeAttestor \"aws_iid\".plugin_data"
   const std::string& filename() const;  // the file errors are attributed to

@@ -6,6 +6,7 @@
 #include <system_error>
 
 #include "absl/status/status.h"
+#include "common/files.h"
 #include "common/strings.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
@@ -500,6 +501,16 @@ absl::StatusOr<Body> Parse(std::string_view text, std::string_view filename) {
   if (text.substr(0, 3) == "\xEF\xBB\xBF") text.remove_prefix(3);
   Parser p(text, filename);
   return p.ParseFile();
+}
+
+}  // namespace spirecvm::hcl
+
+namespace spirecvm::hcl {
+
+absl::StatusOr<Body> ParseFile(const std::string& path) {
+  auto text = files::ReadFile(path);
+  if (!text.ok()) return text.status();
+  return Parse(*text, path);
 }
 
 }  // namespace spirecvm::hcl

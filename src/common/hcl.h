@@ -54,5 +54,7 @@ std::string_view KindName(Value::Kind kind);
 
 // Parses a whole file. Errors: "<filename>:<line>:<column>: <what>" (1-based line and column).
 absl::StatusOr<Body> Parse(std::string_view text, std::string_view filename);
+// Reads and parses a file; errors name the path as given.
+absl::StatusOr<Body> ParseFile(const std::string& path);
 
 }  // namespace spirecvm::hcl

@@ -1,5 +1,8 @@
 #include "common/hcl.h"
 
+#include <fstream>
+#include <sstream>
+
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -375,6 +378,33 @@ TEST(HclTest, CrLfLineEndings) {
   Body b = MustParse("a = 1\r\nb {\r\n  c = \"x\"\r\n}\r\n");
   EXPECT_EQ(Attr(b, "a")->value.number, 1);
   EXPECT_EQ(b.blocks[0].body->attributes[0].value.str, "x");
+}
+
+TEST(HclTest, ParseFile) {
+  std::string path = ::testing::TempDir() + "/hcl_parse_file_test.conf";
+  { std::ofstream(path) << "a = 1\nb = \"x"; }
+  auto b = ParseFile(path);
+  EXPECT_EQ(b.status().message(), path + ":2:5: unterminated string (missing closing '\"')");
+  EXPECT_EQ(ParseFile(path + ".missing").status().code(), absl::StatusCode::kNotFound);
+}
+
+// The syntax example in docs/configuration.md must stay parseable.
+TEST(HclTest, DocumentationExampleParses) {
+  std::ifstream f(std::string(SPIRECVM_SOURCE_DIR) + "/docs/configuration.md");
+  if (!f) GTEST_SKIP() << "docs/configuration.md not found";
+  std::stringstream ss;
+  ss << f.rdbuf();
+  std::string doc = ss.str();
+  auto start = doc.find("```hcl\n");
+  ASSERT_NE(start, std::string::npos);
+  start += 7;
+  auto end = doc.find("```", start);
+  ASSERT_NE(end, std::string::npos);
+  Body b = MustParse(std::string_view(doc).substr(start, end - start));
+  ASSERT_EQ(b.blocks.size(), 2u);
+  EXPECT_EQ(Attr(b, "indented")->value.str,
+            "<<- removes the leading whitespace that all non-blank lines share,\n"
+            "  so this line keeps two spaces of indent\n");
 }
 
 }  // namespace

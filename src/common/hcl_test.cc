@@ -6,6 +6,8 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "common/random.h"
+
 namespace spirecvm::hcl {
 namespace {
 
@@ -386,6 +388,37 @@ TEST(HclTest, ParseFile) {
   auto b = ParseFile(path);
   EXPECT_EQ(b.status().message(), path + ":2:5: unterminated string (missing closing '\"')");
   EXPECT_EQ(ParseFile(path + ".missing").status().code(), absl::StatusCode::kNotFound);
+}
+
+// Mutated and truncated inputs must produce a result or an error, never a crash or sanitizer report.
+TEST(HclTest, MutationsNeverCrash) {
+  const std::string seed = R"(server { a = "x\u00e9" b = [1, -2.5e3, true] c = { d: <<-EOF
+    text
+    EOF
+  } }
+plugins { K "l" m { /* c */ x = 1 } } # end
+)";
+  const std::string alphabet = "{}[]=:,\"\\<-#/*\n aZ09.eu$";
+  TestOnlyDeterministicRandom rng(42);
+  for (int i = 0; i < 3000; ++i) {
+    std::string s = seed;
+    std::string r = rng.Bytes(8);
+    int edits = 1 + static_cast<uint8_t>(r[0]) % 4;
+    for (int e = 0; e < edits; ++e) {
+      size_t at = static_cast<uint8_t>(rng.Bytes(1)[0]) % s.size();
+      char c = alphabet[static_cast<uint8_t>(rng.Bytes(1)[0]) % alphabet.size()];
+      switch (static_cast<uint8_t>(r[1 + e]) % 3) {
+        case 0: s[at] = c; break;
+        case 1: s.insert(s.begin() + static_cast<std::ptrdiff_t>(at), c); break;
+        case 2: s.erase(at, 1); break;
+      }
+    }
+    auto b = Parse(s, "fuzz");
+    if (!b.ok()) {
+      EXPECT_EQ(b.status().message().substr(0, 5), "fuzz:");
+    }
+    (void)Parse(std::string_view(s).substr(0, static_cast<uint8_t>(r[7]) % s.size()), "fuzz");
+  }
 }
 
 // The syntax example in docs/configuration.md must stay parseable.

@@ -1,0 +1,140 @@
+#include "server/datastore/schema.h"
+
+#include "absl/strings/str_replace.h"
+#include "common/strings.h"
+
+namespace spirecvm::datastore {
+
+namespace {
+
+// Version 1: the initial schema. Booleans are INTEGER 0/1; times are unix seconds (BIGINT).
+constexpr std::string_view kV1 = R"sql(
+CREATE TABLE registered_entries (
+  id               TEXT PRIMARY KEY,
+  spiffe_id        TEXT NOT NULL,
+  parent_id        TEXT NOT NULL,
+  selectors_hash   TEXT NOT NULL,
+  selector_count   BIGINT NOT NULL,
+  x509_svid_ttl    BIGINT NOT NULL DEFAULT 0,
+  jwt_svid_ttl     BIGINT NOT NULL DEFAULT 0,
+  dns_names        TEXT NOT NULL DEFAULT '[]',
+  admin            INTEGER NOT NULL DEFAULT 0,
+  downstream       INTEGER NOT NULL DEFAULT 0,
+  hint             TEXT NOT NULL DEFAULT '',
+  revision_number  BIGINT NOT NULL DEFAULT 0,
+  created_at       BIGINT NOT NULL,
+  expires_at       BIGINT NOT NULL DEFAULT 0
+);
+CREATE UNIQUE INDEX registered_entries_identity ON registered_entries (spiffe_id, parent_id, selectors_hash);
+CREATE INDEX registered_entries_parent_id ON registered_entries (parent_id);
+CREATE INDEX registered_entries_spiffe_id ON registered_entries (spiffe_id);
+CREATE INDEX registered_entries_selectors_hash ON registered_entries (selectors_hash);
+CREATE INDEX registered_entries_expires_at ON registered_entries (expires_at);
+
+CREATE TABLE selectors (
+  entry_id  TEXT NOT NULL REFERENCES registered_entries (id) ON DELETE CASCADE,
+  type      TEXT NOT NULL,
+  value     TEXT NOT NULL,
+  PRIMARY KEY (entry_id, type, value)
+);
+CREATE INDEX selectors_type_value ON selectors (type, value, entry_id);
+
+CREATE TABLE registered_entries_events (
+  id          {{AUTO_ID}},
+  entry_id    TEXT NOT NULL,
+  created_at  BIGINT NOT NULL
+);
+CREATE INDEX registered_entries_events_created_at ON registered_entries_events (created_at);
+
+CREATE TABLE attested_nodes (
+  spiffe_id           TEXT PRIMARY KEY,
+  attestation_type    TEXT NOT NULL,
+  cert_serial         TEXT NOT NULL DEFAULT '',
+  cert_not_after      BIGINT NOT NULL DEFAULT 0,
+  new_cert_serial     TEXT NOT NULL DEFAULT '',
+  new_cert_not_after  BIGINT NOT NULL DEFAULT 0,
+  banned              INTEGER NOT NULL DEFAULT 0,
+  can_reattest        INTEGER NOT NULL DEFAULT 0,
+  created_at          BIGINT NOT NULL
+);
+
+CREATE TABLE node_selectors (
+  spiffe_id  TEXT NOT NULL REFERENCES attested_nodes (spiffe_id) ON DELETE CASCADE,
+  type       TEXT NOT NULL,
+  value      TEXT NOT NULL,
+  PRIMARY KEY (spiffe_id, type, value)
+);
+CREATE INDEX node_selectors_type_value ON node_selectors (type, value);
+
+CREATE TABLE attested_node_events (
+  id          {{AUTO_ID}},
+  spiffe_id   TEXT NOT NULL,
+  created_at  BIGINT NOT NULL
+);
+CREATE INDEX attested_node_events_created_at ON attested_node_events (created_at);
+
+CREATE TABLE join_tokens (
+  token       TEXT PRIMARY KEY,
+  expires_at  BIGINT NOT NULL
+);
+CREATE INDEX join_tokens_expires_at ON join_tokens (expires_at);
+
+CREATE TABLE nonces (
+  nonce       {{BYTES}} PRIMARY KEY,
+  expires_at  BIGINT NOT NULL
+);
+CREATE INDEX nonces_expires_at ON nonces (expires_at);
+
+CREATE TABLE bundles (
+  trust_domain          TEXT PRIMARY KEY,
+  sequence_number       BIGINT NOT NULL,
+  refresh_hint_seconds  BIGINT NOT NULL DEFAULT 0
+);
+
+CREATE TABLE bundle_x509_authorities (
+  trust_domain  TEXT NOT NULL REFERENCES bundles (trust_domain) ON DELETE CASCADE,
+  fingerprint   TEXT NOT NULL,
+  position      BIGINT NOT NULL,
+  der           {{BYTES}} NOT NULL,
+  not_after     BIGINT NOT NULL,
+  PRIMARY KEY (trust_domain, fingerprint)
+);
+
+CREATE TABLE bundle_jwt_keys (
+  trust_domain    TEXT NOT NULL REFERENCES bundles (trust_domain) ON DELETE CASCADE,
+  kid             TEXT NOT NULL,
+  position        BIGINT NOT NULL,
+  public_key_der  {{BYTES}} NOT NULL,
+  expires_at      BIGINT NOT NULL DEFAULT 0,
+  PRIMARY KEY (trust_domain, kid)
+);
+
+CREATE TABLE ca_journals (
+  server_id   TEXT PRIMARY KEY,
+  data        {{BYTES}} NOT NULL,
+  updated_at  BIGINT NOT NULL
+);
+)sql";
+
+}  // namespace
+
+const std::vector<std::string_view>& Migrations() {
+  static const std::vector<std::string_view> kMigrations = {kV1};
+  return kMigrations;
+}
+
+int64_t CodeSchemaVersion() { return static_cast<int64_t>(Migrations().size()); }
+
+std::string RenderSql(std::string_view sql, Dialect d) {
+  switch (d) {
+    case Dialect::kSqlite:
+      // AUTOINCREMENT: ids are never reused, even after the newest rows are deleted.
+      return absl::StrReplaceAll(ToAbsl(sql), {{"{{AUTO_ID}}", "INTEGER PRIMARY KEY AUTOINCREMENT"}, {"{{BYTES}}", "BLOB"}});
+    case Dialect::kPostgres:
+      return absl::StrReplaceAll(
+          ToAbsl(sql), {{"{{AUTO_ID}}", "BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY"}, {"{{BYTES}}", "BYTEA"}});
+  }
+  return std::string(sql);
+}
+
+}  // namespace spirecvm::datastore

@@ -1,0 +1,71 @@
+// The narrow SQL connection interface the shared DataStore logic (sql_datastore.cc) runs on. A backend (SQLite
+// now, PostgreSQL later) implements it; everything dialect-specific lives behind it or in schema.cc.
+//
+// SQL handed to Query/Exec uses '?' placeholders (a PostgreSQL backend rewrites them to $1..$n once per cached
+// statement). Values are NULL, 64-bit integers, text, or bytes (Blob).
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+
+namespace spirecvm::datastore {
+
+struct Blob {
+  std::string bytes;
+};
+using SqlValue = std::variant<std::monostate, int64_t, std::string, Blob>;
+using SqlRow = std::vector<SqlValue>;
+using SqlParams = std::vector<SqlValue>;
+
+enum class Dialect { kSqlite, kPostgres };
+
+// A single database connection; not thread-safe (the DataStore serialises access to it).
+// Error mapping every backend must follow: unique/primary-key violation -> AlreadyExists; foreign-key violation ->
+// FailedPrecondition; lock timeout / connection loss -> Unavailable; anything else -> Internal.
+class SqlConn {
+ public:
+  virtual ~SqlConn() = default;
+  virtual Dialect dialect() const = 0;
+  // Runs one statement (prepared once and cached by its text) and returns every row.
+  virtual absl::StatusOr<std::vector<SqlRow>> Query(std::string_view sql, const SqlParams& params) = 0;
+  // Runs one statement; returns the number of rows changed.
+  virtual absl::StatusOr<int64_t> Exec(std::string_view sql, const SqlParams& params) = 0;
+  // Runs several ';'-separated statements without parameters (migrations).
+  virtual absl::Status ExecScript(std::string_view sql) = 0;
+  // write=true takes the write lock up front (SQLite: BEGIN IMMEDIATE), so a write transaction never fails
+  // half-way on a lock upgrade.
+  virtual absl::Status Begin(bool write) = 0;
+  virtual absl::Status Commit() = 0;
+  virtual void Rollback() = 0;
+};
+
+inline int64_t AsInt(const SqlValue& v) {
+  if (const auto* i = std::get_if<int64_t>(&v)) return *i;
+  return 0;
+}
+inline std::string AsStr(const SqlValue& v) {
+  if (const auto* s = std::get_if<std::string>(&v)) return *s;
+  if (const auto* b = std::get_if<Blob>(&v)) return b->bytes;
+  return {};
+}
+
+}  // namespace spirecvm::datastore
+
+#define DS_CONCAT_INNER_(a, b) a##b
+#define DS_CONCAT_(a, b) DS_CONCAT_INNER_(a, b)
+#define DS_RETURN_IF_ERROR(expr)                  \
+  do {                                            \
+    ::absl::Status ds_status_ = (expr);           \
+    if (!ds_status_.ok()) return ds_status_;      \
+  } while (0)
+#define DS_ASSIGN_OR_RETURN_IMPL_(tmp, lhs, expr) \
+  auto tmp = (expr);                              \
+  if (!tmp.ok()) return tmp.status();             \
+  lhs = std::move(*tmp)
+#define DS_ASSIGN_OR_RETURN(lhs, expr) DS_ASSIGN_OR_RETURN_IMPL_(DS_CONCAT_(ds_statusor_, __LINE__), lhs, expr)

@@ -1,0 +1,914 @@
+#include "server/datastore/sql_datastore.h"
+
+#include <openssl/evp.h>
+#include <openssl/x509.h>
+
+#include <algorithm>
+#include <ctime>
+#include <map>
+#include <set>
+#include <string>
+#include <utility>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
+#include "absl/strings/escaping.h"
+#include "absl/strings/str_cat.h"
+#include "absl/time/time.h"
+#include "common/random.h"
+#include "common/strings.h"
+#include "crypto/ssl_ptr.h"
+#include "nlohmann/json.hpp"
+#include "server/datastore/schema.h"
+
+namespace spirecvm::datastore {
+
+// ---------------------------------------------------------------------------------------------------------------
+// Migrations
+
+absl::StatusOr<int64_t> MigrateSchema(SqlConn& conn) {
+  DS_RETURN_IF_ERROR(conn.Begin(/*write=*/true));
+  auto run = [&]() -> absl::StatusOr<int64_t> {
+    DS_RETURN_IF_ERROR(conn.ExecScript(kSchemaVersionDdl));
+    DS_ASSIGN_OR_RETURN(auto rows, conn.Query("SELECT version FROM schema_version WHERE id = 1", {}));
+    const int64_t current = rows.empty() ? 0 : AsInt(rows[0][0]);
+    const int64_t code = CodeSchemaVersion();
+    if (current > code) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "datastore schema version ", current, " is newer than this build supports (", code,
+          "): the database was written by a newer spire-cvm; upgrade the server or restore a matching backup"));
+    }
+    if (current < 0) return absl::DataLossError(absl::StrCat("datastore schema version ", current, " is invalid"));
+    for (int64_t v = current; v < code; ++v) {
+      auto s = conn.ExecScript(RenderSql(Migrations()[static_cast<size_t>(v)], conn.dialect()));
+      if (!s.ok()) {
+        return absl::Status(s.code(), absl::StrCat("datastore migration to schema version ", v + 1,
+                                                    " failed: ", s.message()));
+      }
+    }
+    if (current != code) {
+      DS_RETURN_IF_ERROR(conn.Exec("INSERT INTO schema_version (id, version) VALUES (1, ?) "
+                                   "ON CONFLICT (id) DO UPDATE SET version = excluded.version",
+                                   {code})
+                             .status());
+    }
+    return code;
+  };
+  auto r = run();
+  if (!r.ok()) {
+    conn.Rollback();
+    return r;
+  }
+  if (auto s = conn.Commit(); !s.ok()) {
+    conn.Rollback();
+    return s;
+  }
+  return r;
+}
+
+namespace {
+
+// ---------------------------------------------------------------------------------------------------------------
+// Helpers
+
+absl::Status StatusOf(const absl::Status& s) { return s; }
+template <typename T>
+absl::Status StatusOf(const absl::StatusOr<T>& s) {
+  return s.status();
+}
+
+std::vector<Selector> Normalize(std::vector<Selector> v) {
+  std::sort(v.begin(), v.end());
+  v.erase(std::unique(v.begin(), v.end()), v.end());
+  return v;
+}
+
+std::string Sha256Hex(std::string_view data) {
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  if (EVP_Digest(data.data(), data.size(), md, &len, EVP_sha256(), nullptr) != 1) std::abort();
+  return absl::BytesToHexString(absl::string_view(reinterpret_cast<const char*>(md), len));
+}
+
+// SHA-256 over an unambiguous (length-prefixed) encoding of a normalised selector set: the duplicate-detection and
+// exact-match key. Fixed length, so it indexes well on every database.
+std::string SelectorsHash(const std::vector<Selector>& sorted) {
+  std::string enc;
+  for (const auto& s : sorted) absl::StrAppend(&enc, s.type.size(), ":", s.type, s.value.size(), ":", s.value);
+  return Sha256Hex(enc);
+}
+
+std::string NewUuidV4() {
+  std::string b = SystemRandom::Get().Bytes(16);
+  b[6] = static_cast<char>((b[6] & 0x0f) | 0x40);
+  b[8] = static_cast<char>((b[8] & 0x3f) | 0x80);
+  std::string h = absl::BytesToHexString(b);
+  return absl::StrCat(h.substr(0, 8), "-", h.substr(8, 4), "-", h.substr(12, 4), "-", h.substr(16, 4), "-",
+                      h.substr(20));
+}
+
+absl::Status ValidateSelectors(const std::vector<Selector>& sels, std::string_view what) {
+  for (const auto& s : sels) {
+    if (s.type.empty()) return absl::InvalidArgumentError(absl::StrCat(ToAbsl(what), ": selector type is empty"));
+    if (s.value.empty()) {
+      return absl::InvalidArgumentError(absl::StrCat(ToAbsl(what), ": selector \"", s.type, "\" has an empty value"));
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ValidateEntry(const RegistrationEntry& e) {
+  if (e.spiffe_id.empty()) return absl::InvalidArgumentError("registration entry: spiffe_id is empty");
+  if (e.parent_id.empty()) return absl::InvalidArgumentError("registration entry: parent_id is empty");
+  if (e.selectors.empty()) return absl::InvalidArgumentError("registration entry: needs at least one selector");
+  if (e.x509_svid_ttl < 0) return absl::InvalidArgumentError("registration entry: x509_svid_ttl is negative");
+  if (e.jwt_svid_ttl < 0) return absl::InvalidArgumentError("registration entry: jwt_svid_ttl is negative");
+  return ValidateSelectors(e.selectors, "registration entry");
+}
+
+absl::StatusOr<std::string> EncodeDnsNames(const std::vector<std::string>& names) {
+  try {
+    return nlohmann::json(names).dump();
+  } catch (const std::exception& ex) {
+    return absl::InvalidArgumentError(absl::StrCat("registration entry: dns_names: ", ex.what()));
+  }
+}
+
+std::vector<std::string> DecodeDnsNames(const std::string& s) {
+  std::vector<std::string> out;
+  auto j = nlohmann::json::parse(s, nullptr, /*allow_exceptions=*/false);
+  if (!j.is_array()) return out;
+  for (const auto& v : j) {
+    if (v.is_string()) out.push_back(v.get<std::string>());
+  }
+  return out;
+}
+
+// Columns 0..11 are the entry, 12..13 one selector. Queries add WHERE and "ORDER BY e.id".
+constexpr const char* kEntrySelect =
+    "SELECT e.id, e.spiffe_id, e.parent_id, e.x509_svid_ttl, e.jwt_svid_ttl, e.dns_names, e.admin, e.downstream,"
+    " e.hint, e.revision_number, e.created_at, e.expires_at, s.type, s.value"
+    " FROM registered_entries e JOIN selectors s ON s.entry_id = e.id ";
+
+// Groups joined rows (ordered by entry id) into entries.
+void AppendEntries(const std::vector<SqlRow>& rows, std::vector<RegistrationEntry>& out) {
+  RegistrationEntry* cur = nullptr;
+  for (const auto& r : rows) {
+    std::string id = AsStr(r[0]);
+    if (cur == nullptr || cur->id != id) {
+      RegistrationEntry e;
+      e.id = std::move(id);
+      e.spiffe_id = AsStr(r[1]);
+      e.parent_id = AsStr(r[2]);
+      e.x509_svid_ttl = static_cast<int32_t>(AsInt(r[3]));
+      e.jwt_svid_ttl = static_cast<int32_t>(AsInt(r[4]));
+      e.dns_names = DecodeDnsNames(AsStr(r[5]));
+      e.admin = AsInt(r[6]) != 0;
+      e.downstream = AsInt(r[7]) != 0;
+      e.hint = AsStr(r[8]);
+      e.revision_number = AsInt(r[9]);
+      e.created_at = AsInt(r[10]);
+      e.expires_at = AsInt(r[11]);
+      out.push_back(std::move(e));
+      cur = &out.back();
+    }
+    cur->selectors.push_back(Selector{AsStr(r[12]), AsStr(r[13])});
+  }
+}
+
+void Finish(std::vector<RegistrationEntry>& v) {
+  for (auto& e : v) e.selectors = Normalize(std::move(e.selectors));
+  std::sort(v.begin(), v.end(), [](const auto& a, const auto& b) { return a.id < b.id; });
+  v.erase(std::unique(v.begin(), v.end(), [](const auto& a, const auto& b) { return a.id == b.id; }), v.end());
+}
+
+bool ContainsAll(const std::vector<Selector>& sorted_have, const std::vector<Selector>& sorted_want) {
+  return std::includes(sorted_have.begin(), sorted_have.end(), sorted_want.begin(), sorted_want.end());
+}
+
+bool MatchesFilter(const RegistrationEntry& e, const ListEntriesFilter& f) {
+  if (f.by_spiffe_id && e.spiffe_id != *f.by_spiffe_id) return false;
+  if (f.by_parent_id && e.parent_id != *f.by_parent_id) return false;
+  if (f.by_selectors_exact && e.selectors != Normalize(*f.by_selectors_exact)) return false;
+  if (f.by_selectors_superset && !ContainsAll(e.selectors, Normalize(*f.by_selectors_superset))) return false;
+  return true;
+}
+
+struct ParsedAuthority {
+  std::string der;
+  std::string fingerprint;
+  int64_t not_after = 0;
+};
+
+absl::StatusOr<ParsedAuthority> ParseAuthority(const std::string& der, std::string_view td, size_t index) {
+  const auto* p = reinterpret_cast<const unsigned char*>(der.data());
+  ssl::X509Ptr cert(d2i_X509(nullptr, &p, static_cast<long>(der.size())));
+  if (!cert || p != reinterpret_cast<const unsigned char*>(der.data()) + der.size()) {
+    ERR_clear_error();
+    return absl::InvalidArgumentError(absl::StrCat("bundle ", ToAbsl(td), ": X.509 authority #", index,
+                                                   " is not a single DER certificate"));
+  }
+  struct tm tm {};
+  if (ASN1_TIME_to_tm(X509_get0_notAfter(cert.get()), &tm) != 1) {
+    ERR_clear_error();
+    return absl::InvalidArgumentError(
+        absl::StrCat("bundle ", ToAbsl(td), ": X.509 authority #", index, " has an unreadable notAfter"));
+  }
+  return ParsedAuthority{der, Sha256Hex(der), static_cast<int64_t>(timegm(&tm))};
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+
+class SqlDataStore final : public DataStore {
+ public:
+  SqlDataStore(std::unique_ptr<SqlConn> conn, Clock& clock) : conn_(std::move(conn)), clock_(clock) {}
+
+  // ---- Entries ----
+
+  absl::StatusOr<RegistrationEntry> CreateEntry(const RegistrationEntry& in) override {
+    DS_RETURN_IF_ERROR(ValidateEntry(in));
+    RegistrationEntry e = in;
+    e.selectors = Normalize(std::move(e.selectors));
+    if (e.id.empty()) e.id = NewUuidV4();
+    e.revision_number = 0;
+    e.created_at = Now();
+    DS_ASSIGN_OR_RETURN(std::string dns, EncodeDnsNames(e.dns_names));
+    const std::string hash = SelectorsHash(e.selectors);
+    return Tx(true, [&]() -> absl::StatusOr<RegistrationEntry> {
+      DS_ASSIGN_OR_RETURN(auto taken, conn_->Query("SELECT 1 FROM registered_entries WHERE id = ?", {e.id}));
+      if (!taken.empty()) {
+        return absl::AlreadyExistsError(absl::StrCat("registration entry id ", e.id, " already exists"));
+      }
+      DS_RETURN_IF_ERROR(CheckDuplicate(e, hash, ""));
+      DS_RETURN_IF_ERROR(conn_->Exec("INSERT INTO registered_entries (id, spiffe_id, parent_id, selectors_hash,"
+                                     " selector_count, x509_svid_ttl, jwt_svid_ttl, dns_names, admin, downstream,"
+                                     " hint, revision_number, created_at, expires_at)"
+                                     " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                                     {e.id, e.spiffe_id, e.parent_id, hash,
+                                      static_cast<int64_t>(e.selectors.size()), int64_t{e.x509_svid_ttl},
+                                      int64_t{e.jwt_svid_ttl}, dns, int64_t{e.admin}, int64_t{e.downstream}, e.hint,
+                                      e.revision_number, e.created_at, e.expires_at})
+                             .status());
+      DS_RETURN_IF_ERROR(InsertEntrySelectors(e.id, e.selectors));
+      DS_RETURN_IF_ERROR(AppendEntryEvent(e.id));
+      return e;
+    });
+  }
+
+  absl::StatusOr<RegistrationEntry> UpdateEntry(const RegistrationEntry& in) override {
+    if (in.id.empty()) return absl::InvalidArgumentError("registration entry update: id is empty");
+    DS_RETURN_IF_ERROR(ValidateEntry(in));
+    RegistrationEntry e = in;
+    e.selectors = Normalize(std::move(e.selectors));
+    DS_ASSIGN_OR_RETURN(std::string dns, EncodeDnsNames(e.dns_names));
+    const std::string hash = SelectorsHash(e.selectors);
+    return Tx(true, [&]() -> absl::StatusOr<RegistrationEntry> {
+      DS_ASSIGN_OR_RETURN(auto rows, conn_->Query("SELECT revision_number, created_at FROM registered_entries"
+                                                  " WHERE id = ?",
+                                                  {e.id}));
+      if (rows.empty()) return absl::NotFoundError(absl::StrCat("registration entry ", e.id, " not found"));
+      e.revision_number = AsInt(rows[0][0]) + 1;
+      e.created_at = AsInt(rows[0][1]);
+      DS_RETURN_IF_ERROR(CheckDuplicate(e, hash, e.id));
+      DS_RETURN_IF_ERROR(conn_->Exec("UPDATE registered_entries SET spiffe_id = ?, parent_id = ?, selectors_hash = ?,"
+                                     " selector_count = ?, x509_svid_ttl = ?, jwt_svid_ttl = ?, dns_names = ?,"
+                                     " admin = ?, downstream = ?, hint = ?, revision_number = ?, expires_at = ?"
+                                     " WHERE id = ?",
+                                     {e.spiffe_id, e.parent_id, hash, static_cast<int64_t>(e.selectors.size()),
+                                      int64_t{e.x509_svid_ttl}, int64_t{e.jwt_svid_ttl}, dns, int64_t{e.admin},
+                                      int64_t{e.downstream}, e.hint, e.revision_number, e.expires_at, e.id})
+                             .status());
+      DS_RETURN_IF_ERROR(conn_->Exec("DELETE FROM selectors WHERE entry_id = ?", {e.id}).status());
+      DS_RETURN_IF_ERROR(InsertEntrySelectors(e.id, e.selectors));
+      DS_RETURN_IF_ERROR(AppendEntryEvent(e.id));
+      return e;
+    });
+  }
+
+  absl::Status DeleteEntry(std::string_view id) override {
+    return Tx(true, [&]() -> absl::Status { return DeleteEntryLocked(std::string(id)); });
+  }
+
+  absl::StatusOr<RegistrationEntry> FetchEntry(std::string_view id) override {
+    return Tx(false, [&]() -> absl::StatusOr<RegistrationEntry> {
+      std::vector<RegistrationEntry> out;
+      DS_RETURN_IF_ERROR(LoadEntry(std::string(id), out));
+      if (out.empty()) return absl::NotFoundError(absl::StrCat("registration entry ", ToAbsl(id), " not found"));
+      Finish(out);
+      return std::move(out[0]);
+    });
+  }
+
+  absl::StatusOr<std::vector<RegistrationEntry>> FetchEntries(const std::vector<std::string>& ids) override {
+    return Tx(false, [&]() -> absl::StatusOr<std::vector<RegistrationEntry>> {
+      std::vector<RegistrationEntry> out;
+      for (const auto& id : std::set<std::string>(ids.begin(), ids.end())) DS_RETURN_IF_ERROR(LoadEntry(id, out));
+      Finish(out);
+      return out;
+    });
+  }
+
+  absl::StatusOr<std::vector<RegistrationEntry>> ListEntries(const ListEntriesFilter& f) override {
+    return Tx(false, [&]() -> absl::StatusOr<std::vector<RegistrationEntry>> {
+      std::vector<RegistrationEntry> out;
+      if (f.by_selectors_exact) {
+        // Indexed by the selector-set hash; other filters applied below.
+        DS_ASSIGN_OR_RETURN(auto rows, conn_->Query(absl::StrCat(kEntrySelect, "WHERE e.selectors_hash = ?"
+                                                                               " ORDER BY e.id"),
+                                                    {SelectorsHash(Normalize(*f.by_selectors_exact))}));
+        AppendEntries(rows, out);
+      } else if (f.by_selectors_superset && !f.by_selectors_superset->empty()) {
+        // Candidates: entries that have every wanted selector (counted over the selectors index).
+        const auto want = Normalize(*f.by_selectors_superset);
+        absl::flat_hash_map<std::string, size_t> hits;
+        for (const auto& s : want) {
+          DS_ASSIGN_OR_RETURN(auto rows, conn_->Query("SELECT entry_id FROM selectors WHERE type = ? AND value = ?",
+                                                      {s.type, s.value}));
+          for (const auto& r : rows) ++hits[AsStr(r[0])];
+        }
+        for (const auto& [id, n] : hits) {
+          if (n == want.size()) DS_RETURN_IF_ERROR(LoadEntry(id, out));
+        }
+      } else {
+        std::string sql(kEntrySelect);
+        SqlParams params;
+        const char* sep = "WHERE ";
+        if (f.by_spiffe_id) {
+          absl::StrAppend(&sql, sep, "e.spiffe_id = ? ");
+          params.push_back(*f.by_spiffe_id);
+          sep = "AND ";
+        }
+        if (f.by_parent_id) {
+          absl::StrAppend(&sql, sep, "e.parent_id = ? ");
+          params.push_back(*f.by_parent_id);
+        }
+        sql += "ORDER BY e.id";
+        DS_ASSIGN_OR_RETURN(auto rows, conn_->Query(sql, params));
+        AppendEntries(rows, out);
+      }
+      Finish(out);
+      std::erase_if(out, [&](const RegistrationEntry& e) { return !MatchesFilter(e, f); });
+      return out;
+    });
+  }
+
+  absl::StatusOr<int64_t> CountEntries() override { return Count("SELECT COUNT(*) FROM registered_entries"); }
+
+  absl::StatusOr<std::vector<RegistrationEntry>> ListEntriesMatchingSelectorSubset(
+      const std::vector<Selector>& selectors) override {
+    const auto have = Normalize(selectors);
+    return Tx(false, [&]() -> absl::StatusOr<std::vector<RegistrationEntry>> {
+      // For each given selector, the entries carrying it (index selectors_type_value) with their selector count;
+      // an entry matches when every one of its selectors was hit.
+      absl::flat_hash_map<std::string, std::pair<int64_t, int64_t>> hits;  // id -> (hits, selector_count)
+      for (const auto& s : have) {
+        DS_ASSIGN_OR_RETURN(auto rows, conn_->Query("SELECT s.entry_id, e.selector_count FROM selectors s"
+                                                    " JOIN registered_entries e ON e.id = s.entry_id"
+                                                    " WHERE s.type = ? AND s.value = ?",
+                                                    {s.type, s.value}));
+        for (const auto& r : rows) {
+          auto& h = hits[AsStr(r[0])];
+          ++h.first;
+          h.second = AsInt(r[1]);
+        }
+      }
+      std::vector<RegistrationEntry> out;
+      for (const auto& [id, h] : hits) {
+        if (h.first == h.second) DS_RETURN_IF_ERROR(LoadEntry(id, out));
+      }
+      Finish(out);
+      return out;
+    });
+  }
+
+  absl::StatusOr<std::vector<RegistrationEntry>> ListEntriesByParentIds(
+      const std::vector<std::string>& parent_ids) override {
+    return Tx(false, [&]() -> absl::StatusOr<std::vector<RegistrationEntry>> {
+      std::vector<RegistrationEntry> out;
+      for (const auto& p : std::set<std::string>(parent_ids.begin(), parent_ids.end())) {
+        DS_ASSIGN_OR_RETURN(auto rows,
+                            conn_->Query(absl::StrCat(kEntrySelect, "WHERE e.parent_id = ? ORDER BY e.id"), {p}));
+        AppendEntries(rows, out);
+      }
+      Finish(out);
+      return out;
+    });
+  }
+
+  absl::StatusOr<int64_t> PruneEntries(int64_t expired_before_unix) override {
+    return Tx(true, [&]() -> absl::StatusOr<int64_t> {
+      DS_ASSIGN_OR_RETURN(auto rows, conn_->Query("SELECT id FROM registered_entries"
+                                                  " WHERE expires_at > 0 AND expires_at < ?",
+                                                  {expired_before_unix}));
+      for (const auto& r : rows) DS_RETURN_IF_ERROR(DeleteEntryLocked(AsStr(r[0])));
+      return static_cast<int64_t>(rows.size());
+    });
+  }
+
+  // ---- Events ----
+
+  absl::StatusOr<std::vector<EntryEvent>> ListEntryEventsSince(int64_t after) override {
+    return Tx(false, [&]() -> absl::StatusOr<std::vector<EntryEvent>> {
+      DS_ASSIGN_OR_RETURN(auto rows, conn_->Query("SELECT id, entry_id FROM registered_entries_events"
+                                                  " WHERE id > ? ORDER BY id",
+                                                  {after}));
+      std::vector<EntryEvent> out;
+      out.reserve(rows.size());
+      for (const auto& r : rows) out.push_back({AsInt(r[0]), AsStr(r[1])});
+      return out;
+    });
+  }
+
+  absl::StatusOr<std::vector<NodeEvent>> ListNodeEventsSince(int64_t after) override {
+    return Tx(false, [&]() -> absl::StatusOr<std::vector<NodeEvent>> {
+      DS_ASSIGN_OR_RETURN(auto rows, conn_->Query("SELECT id, spiffe_id FROM attested_node_events"
+                                                  " WHERE id > ? ORDER BY id",
+                                                  {after}));
+      std::vector<NodeEvent> out;
+      out.reserve(rows.size());
+      for (const auto& r : rows) out.push_back({AsInt(r[0]), AsStr(r[1])});
+      return out;
+    });
+  }
+
+  absl::StatusOr<int64_t> LatestEntryEventId() override {
+    return Count("SELECT COALESCE(MAX(id), 0) FROM registered_entries_events");
+  }
+  absl::StatusOr<int64_t> LatestNodeEventId() override {
+    return Count("SELECT COALESCE(MAX(id), 0) FROM attested_node_events");
+  }
+
+  absl::Status PruneEvents(int64_t older_than_unix) override {
+    return Tx(true, [&]() -> absl::Status {
+      for (const char* table : {"registered_entries_events", "attested_node_events"}) {
+        DS_RETURN_IF_ERROR(conn_->Exec(absl::StrCat("DELETE FROM ", table, " WHERE created_at < ? AND id < (SELECT"
+                                                    " MAX(id) FROM ", table, ")"),
+                                       {older_than_unix})
+                               .status());
+      }
+      return absl::OkStatus();
+    });
+  }
+
+  // ---- Attested nodes ----
+
+  absl::Status CreateAttestedNode(const AttestedNode& n) override {
+    DS_RETURN_IF_ERROR(ValidateNode(n));
+    return Tx(true, [&]() -> absl::Status {
+      DS_ASSIGN_OR_RETURN(auto rows, conn_->Query("SELECT 1 FROM attested_nodes WHERE spiffe_id = ?", {n.spiffe_id}));
+      if (!rows.empty()) return absl::AlreadyExistsError(absl::StrCat("attested node ", n.spiffe_id, " already exists"));
+      return WriteNodeLocked(n, /*upsert=*/false);
+    });
+  }
+
+  absl::StatusOr<AttestedNode> FetchAttestedNode(std::string_view spiffe_id) override {
+    return Tx(false, [&]() -> absl::StatusOr<AttestedNode> {
+      DS_ASSIGN_OR_RETURN(auto rows, conn_->Query(absl::StrCat(kNodeSelect, " WHERE spiffe_id = ?"),
+                                                  {std::string(spiffe_id)}));
+      if (rows.empty()) return absl::NotFoundError(absl::StrCat("attested node ", ToAbsl(spiffe_id), " not found"));
+      AttestedNode n = NodeFromRow(rows[0]);
+      DS_ASSIGN_OR_RETURN(auto sels, conn_->Query("SELECT type, value FROM node_selectors WHERE spiffe_id = ?",
+                                                  {n.spiffe_id}));
+      for (const auto& r : sels) n.selectors.push_back({AsStr(r[0]), AsStr(r[1])});
+      n.selectors = Normalize(std::move(n.selectors));
+      return n;
+    });
+  }
+
+  absl::Status UpdateAttestedNodeSerials(std::string_view spiffe_id, std::string cert_serial, int64_t cert_not_after,
+                                         std::string new_cert_serial, int64_t new_cert_not_after) override {
+    return Tx(true, [&]() -> absl::Status {
+      DS_ASSIGN_OR_RETURN(int64_t changed,
+                          conn_->Exec("UPDATE attested_nodes SET cert_serial = ?, cert_not_after = ?,"
+                                      " new_cert_serial = ?, new_cert_not_after = ? WHERE spiffe_id = ?",
+                                      {cert_serial, cert_not_after, new_cert_serial, new_cert_not_after,
+                                       std::string(spiffe_id)}));
+      if (changed == 0) return absl::NotFoundError(absl::StrCat("attested node ", ToAbsl(spiffe_id), " not found"));
+      return AppendNodeEvent(std::string(spiffe_id));
+    });
+  }
+
+  absl::Status SetNodeSelectors(std::string_view spiffe_id, const std::vector<Selector>& selectors) override {
+    DS_RETURN_IF_ERROR(ValidateSelectors(selectors, absl::StrCat("attested node ", ToAbsl(spiffe_id))));
+    const std::string id(spiffe_id);
+    return Tx(true, [&]() -> absl::Status {
+      DS_ASSIGN_OR_RETURN(auto rows, conn_->Query("SELECT 1 FROM attested_nodes WHERE spiffe_id = ?", {id}));
+      if (rows.empty()) return absl::NotFoundError(absl::StrCat("attested node ", ToAbsl(spiffe_id), " not found"));
+      DS_RETURN_IF_ERROR(ReplaceNodeSelectors(id, Normalize(selectors)));
+      return AppendNodeEvent(id);
+    });
+  }
+
+  absl::Status BanAttestedNode(std::string_view spiffe_id) override {
+    return Tx(true, [&]() -> absl::Status {
+      DS_ASSIGN_OR_RETURN(int64_t changed,
+                          conn_->Exec("UPDATE attested_nodes SET banned = 1, cert_serial = '', cert_not_after = 0,"
+                                      " new_cert_serial = '', new_cert_not_after = 0 WHERE spiffe_id = ?",
+                                      {std::string(spiffe_id)}));
+      if (changed == 0) return absl::NotFoundError(absl::StrCat("attested node ", ToAbsl(spiffe_id), " not found"));
+      return AppendNodeEvent(std::string(spiffe_id));
+    });
+  }
+
+  absl::Status DeleteAttestedNode(std::string_view spiffe_id) override {
+    const std::string id(spiffe_id);
+    return Tx(true, [&]() -> absl::Status {
+      DS_RETURN_IF_ERROR(conn_->Exec("DELETE FROM node_selectors WHERE spiffe_id = ?", {id}).status());
+      DS_ASSIGN_OR_RETURN(int64_t changed, conn_->Exec("DELETE FROM attested_nodes WHERE spiffe_id = ?", {id}));
+      if (changed == 0) return absl::NotFoundError(absl::StrCat("attested node ", ToAbsl(spiffe_id), " not found"));
+      return AppendNodeEvent(id);
+    });
+  }
+
+  absl::StatusOr<std::vector<AttestedNode>> ListAttestedNodes() override {
+    return Tx(false, [&]() -> absl::StatusOr<std::vector<AttestedNode>> {
+      DS_ASSIGN_OR_RETURN(auto rows, conn_->Query(kNodeSelect, {}));
+      std::map<std::string, AttestedNode> nodes;
+      for (const auto& r : rows) {
+        AttestedNode n = NodeFromRow(r);
+        std::string id = n.spiffe_id;
+        nodes.emplace(std::move(id), std::move(n));
+      }
+      DS_ASSIGN_OR_RETURN(auto sels, conn_->Query("SELECT spiffe_id, type, value FROM node_selectors", {}));
+      for (const auto& r : sels) {
+        auto it = nodes.find(AsStr(r[0]));
+        if (it != nodes.end()) it->second.selectors.push_back({AsStr(r[1]), AsStr(r[2])});
+      }
+      std::vector<AttestedNode> out;
+      out.reserve(nodes.size());
+      for (auto& [id, n] : nodes) {
+        n.selectors = Normalize(std::move(n.selectors));
+        out.push_back(std::move(n));
+      }
+      return out;
+    });
+  }
+
+  absl::StatusOr<int64_t> CountAttestedNodes() override { return Count("SELECT COUNT(*) FROM attested_nodes"); }
+
+  absl::Status UpsertAttestedNode(const AttestedNode& n) override {
+    DS_RETURN_IF_ERROR(ValidateNode(n));
+    return Tx(true, [&]() -> absl::Status { return WriteNodeLocked(n, /*upsert=*/true); });
+  }
+
+  // ---- Join tokens ----
+
+  absl::Status CreateJoinToken(const JoinToken& t) override {
+    if (t.token.empty()) return absl::InvalidArgumentError("join token is empty");
+    return Tx(true, [&]() -> absl::Status {
+      auto r = conn_->Exec("INSERT INTO join_tokens (token, expires_at) VALUES (?, ?)", {t.token, t.expires_at});
+      if (absl::IsAlreadyExists(r.status())) return absl::AlreadyExistsError("join token already exists");
+      return r.status();
+    });
+  }
+
+  absl::StatusOr<JoinToken> ConsumeJoinToken(std::string_view token, int64_t now_unix) override {
+    // DELETE ... RETURNING is one atomic statement on SQLite and PostgreSQL: of concurrent consumers exactly one
+    // gets the row. An expired token is deleted too (the transaction commits) and reported.
+    auto r = Tx(true, [&]() -> absl::StatusOr<JoinToken> {
+      DS_ASSIGN_OR_RETURN(auto rows, conn_->Query("DELETE FROM join_tokens WHERE token = ? RETURNING expires_at",
+                                                  {std::string(token)}));
+      if (rows.empty()) return absl::NotFoundError("join token not found (unknown or already used)");
+      return JoinToken{std::string(token), AsInt(rows[0][0])};
+    });
+    if (r.ok() && now_unix >= r->expires_at) return absl::FailedPreconditionError("join token expired");
+    return r;
+  }
+
+  absl::Status PruneJoinTokens(int64_t now_unix) override {
+    return Tx(true, [&]() -> absl::Status {
+      return conn_->Exec("DELETE FROM join_tokens WHERE expires_at <= ?", {now_unix}).status();
+    });
+  }
+
+  // ---- Nonces ----
+
+  absl::Status InsertNonce(std::string_view nonce, int64_t expires_at) override {
+    if (nonce.empty()) return absl::InvalidArgumentError("nonce is empty");
+    return Tx(true, [&]() -> absl::Status {
+      auto r = conn_->Exec("INSERT INTO nonces (nonce, expires_at) VALUES (?, ?)",
+                           {Blob{std::string(nonce)}, expires_at});
+      if (absl::IsAlreadyExists(r.status())) return absl::AlreadyExistsError("nonce already exists");
+      return r.status();
+    });
+  }
+
+  absl::Status ConsumeNonce(std::string_view nonce, int64_t now_unix) override {
+    auto r = Tx(true, [&]() -> absl::StatusOr<int64_t> {
+      DS_ASSIGN_OR_RETURN(auto rows, conn_->Query("DELETE FROM nonces WHERE nonce = ? RETURNING expires_at",
+                                                  {Blob{std::string(nonce)}}));
+      if (rows.empty()) return absl::NotFoundError("nonce not found (unknown or already used)");
+      return AsInt(rows[0][0]);
+    });
+    if (!r.ok()) return r.status();
+    if (now_unix >= *r) return absl::FailedPreconditionError("nonce expired");
+    return absl::OkStatus();
+  }
+
+  absl::Status PruneNonces(int64_t now_unix) override {
+    return Tx(true, [&]() -> absl::Status {
+      return conn_->Exec("DELETE FROM nonces WHERE expires_at <= ?", {now_unix}).status();
+    });
+  }
+
+  // ---- Bundles ----
+
+  absl::StatusOr<BundleRecord> FetchBundle(std::string_view trust_domain) override {
+    return Tx(false, [&]() -> absl::StatusOr<BundleRecord> { return LoadBundle(std::string(trust_domain)); });
+  }
+
+  absl::StatusOr<BundleRecord> AppendBundle(const BundleRecord& b) override {
+    if (b.trust_domain.empty()) return absl::InvalidArgumentError("bundle: trust_domain is empty");
+    std::vector<ParsedAuthority> certs;
+    for (size_t i = 0; i < b.x509_authorities_der.size(); ++i) {
+      DS_ASSIGN_OR_RETURN(auto pa, ParseAuthority(b.x509_authorities_der[i], b.trust_domain, i));
+      certs.push_back(std::move(pa));
+    }
+    for (const auto& k : b.jwt_keys) {
+      if (k.kid.empty()) return absl::InvalidArgumentError(absl::StrCat("bundle ", b.trust_domain, ": JWT key without kid"));
+    }
+    return Tx(true, [&]() -> absl::StatusOr<BundleRecord> {
+      const std::string& td = b.trust_domain;
+      DS_ASSIGN_OR_RETURN(auto head, conn_->Query("SELECT sequence_number, refresh_hint_seconds FROM bundles"
+                                                  " WHERE trust_domain = ?",
+                                                  {td}));
+      const bool created = head.empty();
+      int64_t seq = created ? std::max<int64_t>(1, static_cast<int64_t>(b.sequence_number)) : AsInt(head[0][0]);
+      int64_t hint = created ? b.refresh_hint_seconds : AsInt(head[0][1]);
+      if (created) {
+        DS_RETURN_IF_ERROR(conn_->Exec("INSERT INTO bundles (trust_domain, sequence_number, refresh_hint_seconds)"
+                                       " VALUES (?, ?, ?)",
+                                       {td, seq, hint})
+                               .status());
+      }
+      bool changed = false;
+      if (!created && b.refresh_hint_seconds != 0 && b.refresh_hint_seconds != hint) {
+        hint = b.refresh_hint_seconds;
+        changed = true;
+      }
+      // X.509 authorities, deduplicated by SHA-256 of the DER.
+      DS_ASSIGN_OR_RETURN(auto have_certs, conn_->Query("SELECT fingerprint, position FROM bundle_x509_authorities"
+                                                        " WHERE trust_domain = ?",
+                                                        {td}));
+      absl::flat_hash_set<std::string> fps;
+      int64_t pos = 0;
+      for (const auto& r : have_certs) {
+        fps.insert(AsStr(r[0]));
+        pos = std::max(pos, AsInt(r[1]) + 1);
+      }
+      for (const auto& c : certs) {
+        if (!fps.insert(c.fingerprint).second) continue;
+        DS_RETURN_IF_ERROR(conn_->Exec("INSERT INTO bundle_x509_authorities (trust_domain, fingerprint, position,"
+                                       " der, not_after) VALUES (?, ?, ?, ?, ?)",
+                                       {td, c.fingerprint, pos++, Blob{c.der}, c.not_after})
+                               .status());
+        changed = true;
+      }
+      // JWT keys, deduplicated by kid.
+      DS_ASSIGN_OR_RETURN(auto have_keys, conn_->Query("SELECT kid, public_key_der, position FROM bundle_jwt_keys"
+                                                       " WHERE trust_domain = ?",
+                                                       {td}));
+      absl::flat_hash_map<std::string, std::string> keys;
+      pos = 0;
+      for (const auto& r : have_keys) {
+        keys[AsStr(r[0])] = AsStr(r[1]);
+        pos = std::max(pos, AsInt(r[2]) + 1);
+      }
+      for (const auto& k : b.jwt_keys) {
+        auto it = keys.find(k.kid);
+        if (it != keys.end()) {
+          if (it->second != k.public_key_der) {
+            return absl::AlreadyExistsError(absl::StrCat("bundle ", td, ": JWT key kid \"", k.kid,
+                                                         "\" already present with different key material"));
+          }
+          continue;
+        }
+        keys.emplace(k.kid, k.public_key_der);
+        DS_RETURN_IF_ERROR(conn_->Exec("INSERT INTO bundle_jwt_keys (trust_domain, kid, position, public_key_der,"
+                                       " expires_at) VALUES (?, ?, ?, ?, ?)",
+                                       {td, k.kid, pos++, Blob{k.public_key_der}, k.expires_at})
+                               .status());
+        changed = true;
+      }
+      if (!created && changed) {
+        DS_RETURN_IF_ERROR(conn_->Exec("UPDATE bundles SET sequence_number = ?, refresh_hint_seconds = ?"
+                                       " WHERE trust_domain = ?",
+                                       {seq + 1, hint, td})
+                               .status());
+      }
+      return LoadBundle(td);
+    });
+  }
+
+  absl::StatusOr<BundleRecord> PruneBundle(std::string_view trust_domain, int64_t expired_before_unix) override {
+    const std::string td(trust_domain);
+    return Tx(true, [&]() -> absl::StatusOr<BundleRecord> {
+      DS_ASSIGN_OR_RETURN(auto head, conn_->Query("SELECT sequence_number FROM bundles WHERE trust_domain = ?", {td}));
+      if (head.empty()) return absl::NotFoundError(absl::StrCat("bundle ", td, " not found"));
+      DS_ASSIGN_OR_RETURN(auto counts, conn_->Query("SELECT COUNT(*), COALESCE(SUM(CASE WHEN not_after < ? THEN 1"
+                                                    " ELSE 0 END), 0) FROM bundle_x509_authorities"
+                                                    " WHERE trust_domain = ?",
+                                                    {expired_before_unix, td}));
+      const int64_t total = AsInt(counts[0][0]), expired = AsInt(counts[0][1]);
+      if (total > 0 && expired == total) {
+        return absl::FailedPreconditionError(absl::StrCat(
+            "bundle ", td, ": pruning would remove every X.509 authority (all expire before ", expired_before_unix,
+            "); nothing pruned"));
+      }
+      DS_ASSIGN_OR_RETURN(int64_t n1, conn_->Exec("DELETE FROM bundle_x509_authorities WHERE trust_domain = ?"
+                                                  " AND not_after < ?",
+                                                  {td, expired_before_unix}));
+      DS_ASSIGN_OR_RETURN(int64_t n2, conn_->Exec("DELETE FROM bundle_jwt_keys WHERE trust_domain = ?"
+                                                  " AND expires_at > 0 AND expires_at < ?",
+                                                  {td, expired_before_unix}));
+      if (n1 + n2 > 0) {
+        DS_RETURN_IF_ERROR(conn_->Exec("UPDATE bundles SET sequence_number = sequence_number + 1"
+                                       " WHERE trust_domain = ?",
+                                       {td})
+                               .status());
+      }
+      return LoadBundle(td);
+    });
+  }
+
+  // ---- CA journal ----
+
+  absl::Status SetCaJournal(std::string_view server_id, std::string_view blob) override {
+    if (server_id.empty()) return absl::InvalidArgumentError("CA journal: server_id is empty");
+    return Tx(true, [&]() -> absl::Status {
+      return conn_->Exec("INSERT INTO ca_journals (server_id, data, updated_at) VALUES (?, ?, ?)"
+                         " ON CONFLICT (server_id) DO UPDATE SET data = excluded.data,"
+                         " updated_at = excluded.updated_at",
+                         {std::string(server_id), Blob{std::string(blob)}, Now()})
+          .status();
+    });
+  }
+
+  absl::StatusOr<std::string> FetchCaJournal(std::string_view server_id) override {
+    return Tx(false, [&]() -> absl::StatusOr<std::string> {
+      DS_ASSIGN_OR_RETURN(auto rows, conn_->Query("SELECT data FROM ca_journals WHERE server_id = ?",
+                                                  {std::string(server_id)}));
+      if (rows.empty()) return absl::NotFoundError(absl::StrCat("CA journal for server ", ToAbsl(server_id), " not found"));
+      return AsStr(rows[0][0]);
+    });
+  }
+
+ private:
+  static constexpr const char* kNodeSelect =
+      "SELECT spiffe_id, attestation_type, cert_serial, cert_not_after, new_cert_serial, new_cert_not_after, banned,"
+      " can_reattest, created_at FROM attested_nodes";
+
+  static AttestedNode NodeFromRow(const SqlRow& r) {
+    AttestedNode n;
+    n.spiffe_id = AsStr(r[0]);
+    n.attestation_type = AsStr(r[1]);
+    n.cert_serial = AsStr(r[2]);
+    n.cert_not_after = AsInt(r[3]);
+    n.new_cert_serial = AsStr(r[4]);
+    n.new_cert_not_after = AsInt(r[5]);
+    n.banned = AsInt(r[6]) != 0;
+    n.can_reattest = AsInt(r[7]) != 0;
+    n.created_at = AsInt(r[8]);
+    return n;
+  }
+
+  static absl::Status ValidateNode(const AttestedNode& n) {
+    if (n.spiffe_id.empty()) return absl::InvalidArgumentError("attested node: spiffe_id is empty");
+    return ValidateSelectors(n.selectors, absl::StrCat("attested node ", n.spiffe_id));
+  }
+
+  int64_t Now() const { return absl::ToUnixSeconds(clock_.Now()); }
+
+  // Runs f inside one transaction on the connection, under the mutex; commits when f succeeds.
+  template <typename F>
+  auto Tx(bool write, F&& f) -> decltype(f()) {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (auto s = conn_->Begin(write); !s.ok()) return s;
+    auto r = f();
+    if (!StatusOf(r).ok()) {
+      conn_->Rollback();
+      return r;
+    }
+    if (auto s = conn_->Commit(); !s.ok()) {
+      conn_->Rollback();
+      return s;
+    }
+    return r;
+  }
+
+  absl::StatusOr<int64_t> Count(std::string_view sql) {
+    return Tx(false, [&]() -> absl::StatusOr<int64_t> {
+      DS_ASSIGN_OR_RETURN(auto rows, conn_->Query(sql, {}));
+      return rows.empty() ? 0 : AsInt(rows[0][0]);
+    });
+  }
+
+  absl::Status CheckDuplicate(const RegistrationEntry& e, const std::string& hash, const std::string& self_id) {
+    DS_ASSIGN_OR_RETURN(auto rows, conn_->Query("SELECT id FROM registered_entries WHERE spiffe_id = ?"
+                                                " AND parent_id = ? AND selectors_hash = ?",
+                                                {e.spiffe_id, e.parent_id, hash}));
+    for (const auto& r : rows) {
+      if (AsStr(r[0]) != self_id) {
+        return absl::AlreadyExistsError(absl::StrCat(
+            "registration entry with spiffe_id ", e.spiffe_id, ", parent_id ", e.parent_id,
+            " and the same selectors already exists (id ", AsStr(r[0]), ")"));
+      }
+    }
+    return absl::OkStatus();
+  }
+
+  absl::Status InsertEntrySelectors(const std::string& id, const std::vector<Selector>& sels) {
+    for (const auto& s : sels) {
+      DS_RETURN_IF_ERROR(
+          conn_->Exec("INSERT INTO selectors (entry_id, type, value) VALUES (?, ?, ?)", {id, s.type, s.value})
+              .status());
+    }
+    return absl::OkStatus();
+  }
+
+  absl::Status LoadEntry(const std::string& id, std::vector<RegistrationEntry>& out) {
+    DS_ASSIGN_OR_RETURN(auto rows, conn_->Query(absl::StrCat(kEntrySelect, "WHERE e.id = ? ORDER BY e.id"), {id}));
+    AppendEntries(rows, out);
+    return absl::OkStatus();
+  }
+
+  absl::Status DeleteEntryLocked(const std::string& id) {
+    DS_RETURN_IF_ERROR(conn_->Exec("DELETE FROM selectors WHERE entry_id = ?", {id}).status());
+    DS_ASSIGN_OR_RETURN(int64_t changed, conn_->Exec("DELETE FROM registered_entries WHERE id = ?", {id}));
+    if (changed == 0) return absl::NotFoundError(absl::StrCat("registration entry ", id, " not found"));
+    return AppendEntryEvent(id);
+  }
+
+  absl::Status AppendEntryEvent(const std::string& id) {
+    return conn_->Exec("INSERT INTO registered_entries_events (entry_id, created_at) VALUES (?, ?)", {id, Now()})
+        .status();
+  }
+  absl::Status AppendNodeEvent(const std::string& id) {
+    return conn_->Exec("INSERT INTO attested_node_events (spiffe_id, created_at) VALUES (?, ?)", {id, Now()})
+        .status();
+  }
+
+  absl::Status ReplaceNodeSelectors(const std::string& id, const std::vector<Selector>& sorted) {
+    DS_RETURN_IF_ERROR(conn_->Exec("DELETE FROM node_selectors WHERE spiffe_id = ?", {id}).status());
+    for (const auto& s : sorted) {
+      DS_RETURN_IF_ERROR(
+          conn_->Exec("INSERT INTO node_selectors (spiffe_id, type, value) VALUES (?, ?, ?)", {id, s.type, s.value})
+              .status());
+    }
+    return absl::OkStatus();
+  }
+
+  absl::Status WriteNodeLocked(const AttestedNode& n, bool upsert) {
+    const int64_t created = n.created_at != 0 ? n.created_at : Now();
+    std::string sql =
+        "INSERT INTO attested_nodes (spiffe_id, attestation_type, cert_serial, cert_not_after, new_cert_serial,"
+        " new_cert_not_after, banned, can_reattest, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)";
+    if (upsert) {
+      sql +=
+          " ON CONFLICT (spiffe_id) DO UPDATE SET attestation_type = excluded.attestation_type,"
+          " cert_serial = excluded.cert_serial, cert_not_after = excluded.cert_not_after,"
+          " new_cert_serial = excluded.new_cert_serial, new_cert_not_after = excluded.new_cert_not_after,"
+          " banned = excluded.banned, can_reattest = excluded.can_reattest, created_at = excluded.created_at";
+    }
+    auto r = conn_->Exec(sql, {n.spiffe_id, n.attestation_type, n.cert_serial, n.cert_not_after, n.new_cert_serial,
+                               n.new_cert_not_after, int64_t{n.banned}, int64_t{n.can_reattest}, created});
+    if (absl::IsAlreadyExists(r.status())) {
+      return absl::AlreadyExistsError(absl::StrCat("attested node ", n.spiffe_id, " already exists"));
+    }
+    DS_RETURN_IF_ERROR(r.status());
+    DS_RETURN_IF_ERROR(ReplaceNodeSelectors(n.spiffe_id, Normalize(n.selectors)));
+    return AppendNodeEvent(n.spiffe_id);
+  }
+
+  absl::StatusOr<BundleRecord> LoadBundle(const std::string& td) {
+    DS_ASSIGN_OR_RETURN(auto head, conn_->Query("SELECT sequence_number, refresh_hint_seconds FROM bundles"
+                                                " WHERE trust_domain = ?",
+                                                {td}));
+    if (head.empty()) return absl::NotFoundError(absl::StrCat("bundle ", td, " not found"));
+    BundleRecord b;
+    b.trust_domain = td;
+    b.sequence_number = static_cast<uint64_t>(AsInt(head[0][0]));
+    b.refresh_hint_seconds = AsInt(head[0][1]);
+    DS_ASSIGN_OR_RETURN(auto certs, conn_->Query("SELECT der FROM bundle_x509_authorities WHERE trust_domain = ?"
+                                                 " ORDER BY position",
+                                                 {td}));
+    for (const auto& r : certs) b.x509_authorities_der.push_back(AsStr(r[0]));
+    DS_ASSIGN_OR_RETURN(auto keys, conn_->Query("SELECT kid, public_key_der, expires_at FROM bundle_jwt_keys"
+                                                " WHERE trust_domain = ? ORDER BY position",
+                                                {td}));
+    for (const auto& r : keys) b.jwt_keys.push_back({AsStr(r[0]), AsStr(r[1]), AsInt(r[2])});
+    return b;
+  }
+
+  std::mutex mu_;
+  std::unique_ptr<SqlConn> conn_;
+  Clock& clock_;
+};
+
+}  // namespace
+
+std::unique_ptr<DataStore> NewSqlDataStore(std::unique_ptr<SqlConn> conn, Clock& clock) {
+  return std::make_unique<SqlDataStore>(std::move(conn), clock);
+}
+
+}  // namespace spirecvm::datastore

@@ -1,0 +1,243 @@
+#include "server/datastore/sqlite_datastore.h"
+
+#include <fcntl.h>
+#include <sqlite3.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <string>
+#include <unordered_map>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
+#include "common/strings.h"
+#include "server/datastore/sql_conn.h"
+#include "server/datastore/sql_datastore.h"
+
+namespace spirecvm::datastore {
+namespace {
+
+absl::Status SqliteError(sqlite3* db, int rc, std::string_view what) {
+  const int ext = db != nullptr ? sqlite3_extended_errcode(db) : rc;
+  std::string msg = absl::StrCat("sqlite: ", ToAbsl(what), ": ", db != nullptr ? sqlite3_errmsg(db) : sqlite3_errstr(rc),
+                                 " (code ", ext, ")");
+  switch (ext) {
+    case SQLITE_CONSTRAINT_PRIMARYKEY:
+    case SQLITE_CONSTRAINT_UNIQUE:
+      return absl::AlreadyExistsError(msg);
+    case SQLITE_CONSTRAINT_FOREIGNKEY:
+      return absl::FailedPreconditionError(msg);
+    default:
+      break;
+  }
+  switch (rc & 0xff) {
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED:
+      return absl::UnavailableError(msg);
+    case SQLITE_CORRUPT:
+    case SQLITE_NOTADB:
+      return absl::DataLossError(msg);
+    default:
+      return absl::InternalError(msg);
+  }
+}
+
+// One SQLite connection with a cache of prepared statements keyed by their SQL text.
+class SqliteConn final : public SqlConn {
+ public:
+  explicit SqliteConn(sqlite3* db) : db_(db) {}
+  ~SqliteConn() override {
+    for (auto& [sql, stmt] : cache_) sqlite3_finalize(stmt);
+    sqlite3_close_v2(db_);
+  }
+  SqliteConn(const SqliteConn&) = delete;
+  SqliteConn& operator=(const SqliteConn&) = delete;
+
+  Dialect dialect() const override { return Dialect::kSqlite; }
+
+  absl::StatusOr<std::vector<SqlRow>> Query(std::string_view sql, const SqlParams& params) override {
+    std::vector<SqlRow> rows;
+    DS_RETURN_IF_ERROR(Run(sql, params, &rows));
+    return rows;
+  }
+
+  absl::StatusOr<int64_t> Exec(std::string_view sql, const SqlParams& params) override {
+    DS_RETURN_IF_ERROR(Run(sql, params, nullptr));
+    return static_cast<int64_t>(sqlite3_changes64(db_));
+  }
+
+  absl::Status ExecScript(std::string_view sql) override {
+    std::string s(sql);
+    char* err = nullptr;
+    const int rc = sqlite3_exec(db_, s.c_str(), nullptr, nullptr, &err);
+    if (rc != SQLITE_OK) {
+      std::string msg = err != nullptr ? err : sqlite3_errstr(rc);
+      sqlite3_free(err);
+      return absl::InternalError(absl::StrCat("sqlite: ", msg));
+    }
+    return absl::OkStatus();
+  }
+
+  absl::Status Begin(bool write) override {
+    return Run(write ? "BEGIN IMMEDIATE" : "BEGIN DEFERRED", {}, nullptr);
+  }
+  absl::Status Commit() override { return Run("COMMIT", {}, nullptr); }
+  void Rollback() override {
+    if (sqlite3_get_autocommit(db_) == 0) sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+  }
+
+  sqlite3* db() const { return db_; }
+
+ private:
+  absl::StatusOr<sqlite3_stmt*> Prepare(std::string_view sql) {
+    std::string key(sql);
+    if (auto it = cache_.find(key); it != cache_.end()) return it->second;
+    sqlite3_stmt* stmt = nullptr;
+    const int rc = sqlite3_prepare_v3(db_, key.data(), static_cast<int>(key.size()), SQLITE_PREPARE_PERSISTENT,
+                                      &stmt, nullptr);
+    if (rc != SQLITE_OK) return SqliteError(db_, rc, absl::StrCat("prepare \"", ToAbsl(sql), "\""));
+    cache_.emplace(std::move(key), stmt);
+    return stmt;
+  }
+
+  absl::Status Run(std::string_view sql, const SqlParams& params, std::vector<SqlRow>* rows) {
+    DS_ASSIGN_OR_RETURN(sqlite3_stmt * stmt, Prepare(sql));
+    struct Reset {
+      sqlite3_stmt* s;
+      ~Reset() {
+        sqlite3_reset(s);
+        sqlite3_clear_bindings(s);
+      }
+    } reset{stmt};
+    if (static_cast<int>(params.size()) != sqlite3_bind_parameter_count(stmt)) {
+      return absl::InternalError(absl::StrCat("sqlite: \"", ToAbsl(sql), "\" takes ", sqlite3_bind_parameter_count(stmt),
+                                              " parameters, given ", params.size()));
+    }
+    static const char kEmpty[1] = {0};
+    for (size_t i = 0; i < params.size(); ++i) {
+      const int idx = static_cast<int>(i) + 1;
+      int rc = SQLITE_OK;
+      const SqlValue& v = params[i];
+      if (std::holds_alternative<std::monostate>(v)) {
+        rc = sqlite3_bind_null(stmt, idx);
+      } else if (const auto* n = std::get_if<int64_t>(&v)) {
+        rc = sqlite3_bind_int64(stmt, idx, *n);
+      } else if (const auto* s = std::get_if<std::string>(&v)) {
+        rc = sqlite3_bind_text64(stmt, idx, s->empty() ? kEmpty : s->data(), s->size(), SQLITE_STATIC, SQLITE_UTF8);
+      } else if (const auto* b = std::get_if<Blob>(&v)) {
+        // A null pointer would bind NULL: empty blobs point at a static byte.
+        rc = sqlite3_bind_blob64(stmt, idx, b->bytes.empty() ? kEmpty : b->bytes.data(), b->bytes.size(),
+                                 SQLITE_STATIC);
+      }
+      if (rc != SQLITE_OK) return SqliteError(db_, rc, absl::StrCat("bind parameter ", idx, " of \"", ToAbsl(sql), "\""));
+    }
+    for (;;) {
+      const int rc = sqlite3_step(stmt);
+      if (rc == SQLITE_DONE) return absl::OkStatus();
+      if (rc != SQLITE_ROW) return SqliteError(db_, rc, absl::StrCat("\"", ToAbsl(sql), "\""));
+      if (rows == nullptr) continue;
+      const int n = sqlite3_column_count(stmt);
+      SqlRow row;
+      row.reserve(static_cast<size_t>(n));
+      for (int c = 0; c < n; ++c) {
+        switch (sqlite3_column_type(stmt, c)) {
+          case SQLITE_INTEGER:
+            row.emplace_back(static_cast<int64_t>(sqlite3_column_int64(stmt, c)));
+            break;
+          case SQLITE_FLOAT:
+            row.emplace_back(static_cast<int64_t>(sqlite3_column_double(stmt, c)));
+            break;
+          case SQLITE_TEXT: {
+            const auto* p = reinterpret_cast<const char*>(sqlite3_column_text(stmt, c));
+            row.emplace_back(std::string(p != nullptr ? p : "", static_cast<size_t>(sqlite3_column_bytes(stmt, c))));
+            break;
+          }
+          case SQLITE_BLOB: {
+            const auto* p = static_cast<const char*>(sqlite3_column_blob(stmt, c));
+            const auto len = static_cast<size_t>(sqlite3_column_bytes(stmt, c));
+            row.emplace_back(Blob{p != nullptr ? std::string(p, len) : std::string()});
+            break;
+          }
+          default:
+            row.emplace_back(std::monostate{});
+        }
+      }
+      rows->push_back(std::move(row));
+    }
+  }
+
+  sqlite3* db_;
+  std::unordered_map<std::string, sqlite3_stmt*> cache_;
+};
+
+absl::StatusOr<std::string> PragmaText(SqliteConn& c, std::string_view pragma) {
+  DS_ASSIGN_OR_RETURN(auto rows, c.Query(pragma, {}));
+  if (rows.empty() || rows[0].empty()) return std::string();
+  if (const auto* i = std::get_if<int64_t>(&rows[0][0])) return absl::StrCat(*i);
+  return AsStr(rows[0][0]);
+}
+
+bool IsFilePath(const std::string& p) { return p != ":memory:" && !p.empty() && p.rfind("file:", 0) != 0; }
+
+// Creates the database file 0600 (SQLite gives its -wal and -shm files the same mode) and makes its directory entry
+// durable, so a power cut right after the first commit cannot lose the file itself.
+absl::Status CreateFilePrivate(const std::string& path) {
+  if (access(path.c_str(), F_OK) == 0) return absl::OkStatus();
+  int fd = open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (fd < 0) {
+    return absl::UnavailableError(absl::StrCat("datastore: cannot create ", path, ": ", std::strerror(errno)));
+  }
+  close(fd);
+  const auto slash = path.rfind('/');
+  const std::string dir = slash == std::string::npos ? "." : (slash == 0 ? "/" : path.substr(0, slash));
+  int dfd = open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dfd >= 0) {
+    fsync(dfd);
+    close(dfd);
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<DataStore>> OpenSqlite(const SqliteOptions& opts, Clock& clock) {
+  if (opts.path.empty()) return absl::InvalidArgumentError("datastore: sqlite path is empty");
+  if (IsFilePath(opts.path)) DS_RETURN_IF_ERROR(CreateFilePrivate(opts.path));
+  sqlite3* raw = nullptr;
+  int rc = sqlite3_open_v2(opts.path.c_str(), &raw,
+                           SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_URI | SQLITE_OPEN_NOMUTEX,
+                           nullptr);
+  auto conn = std::make_unique<SqliteConn>(raw);  // owns raw even when open failed
+  if (rc != SQLITE_OK) {
+    return absl::UnavailableError(absl::StrCat("datastore: cannot open sqlite database ", opts.path, ": ",
+                                               raw != nullptr ? sqlite3_errmsg(raw) : sqlite3_errstr(rc)));
+  }
+  sqlite3_extended_result_codes(raw, 1);
+  sqlite3_busy_timeout(raw, opts.busy_timeout_ms);
+  auto fail = [&](const absl::Status& s) {
+    return absl::Status(s.code(), absl::StrCat("datastore: sqlite database ", opts.path, ": ", s.message()));
+  };
+  // WAL keeps readers off the writer's back; synchronous=FULL fsyncs the WAL at every commit, so an acknowledged
+  // transaction survives kill -9 and power loss (NORMAL would only survive the former).
+  auto mode = PragmaText(*conn, "PRAGMA journal_mode = WAL");
+  if (!mode.ok()) return fail(mode.status());
+  if (absl::AsciiStrToLower(*mode) != "wal" && IsFilePath(opts.path)) {
+    return fail(absl::FailedPreconditionError(absl::StrCat("cannot enable WAL journal mode (got \"", *mode, "\")")));
+  }
+  for (std::string_view p : {"PRAGMA synchronous = FULL", "PRAGMA foreign_keys = ON"}) {
+    if (auto s = conn->ExecScript(p); !s.ok()) return fail(s);
+  }
+  auto fk = PragmaText(*conn, "PRAGMA foreign_keys");
+  if (!fk.ok()) return fail(fk.status());
+  if (*fk != "1") return fail(absl::FailedPreconditionError("this SQLite build cannot enforce foreign keys"));
+  auto sync = PragmaText(*conn, "PRAGMA synchronous");
+  if (!sync.ok()) return fail(sync.status());
+  if (*sync != "2") return fail(absl::FailedPreconditionError(absl::StrCat("synchronous=FULL not applied (", *sync, ")")));
+
+  auto version = MigrateSchema(*conn);
+  if (!version.ok()) return fail(version.status());
+  return NewSqlDataStore(std::move(conn), clock);
+}
+
+}  // namespace spirecvm::datastore

@@ -12,9 +12,9 @@
 namespace spirecvm::crypto {
 
 struct ParsedCsr {
-  ssl::EvpPkeyPtr public_key;
-  std::string spki_der;               // SubjectPublicKeyInfo DER of public_key
-  std::vector<std::string> uri_sans;  // from the extensionRequest attribute
+  ssl::EvpPkeyPtr public_key{};
+  std::string spki_der{};             // SubjectPublicKeyInfo DER of public_key
+  std::vector<std::string> uri_sans{};  // from the extensionRequest attribute
 };
 
 // Rejects anything malformed (including trailing bytes) and any CSR whose self-signature does not

@@ -57,6 +57,10 @@ using SslCtxPtr = std::unique_ptr<SSL_CTX, Deleter<SSL_CTX_free>>;
 using X509StackPtr = std::unique_ptr<STACK_OF(X509), Deleter<+[](STACK_OF(X509)* s) {
                                        sk_X509_pop_free(s, X509_free);
                                      }>>;
+using X509ExtensionStackPtr =
+    std::unique_ptr<STACK_OF(X509_EXTENSION), Deleter<+[](STACK_OF(X509_EXTENSION)* s) {
+                      sk_X509_EXTENSION_pop_free(s, X509_EXTENSION_free);
+                    }>>;
 // Memory handed out by OpenSSL (i2d_* with a null output, X509_NAME_oneline, ...).
 using OpensslStringPtr = std::unique_ptr<char, Deleter<+[](char* p) { OPENSSL_free(p); }>>;
 using OpensslBytesPtr =

@@ -13,8 +13,8 @@
 namespace spirecvm::spiffe {
 
 struct JwtSigner {
-  EVP_PKEY* key;  // non-owning
-  std::string kid;
+  EVP_PKEY* key = nullptr;  // non-owning
+  std::string kid{};
 };
 
 // alg from key: ES256 (P-256), ES384 (P-384), RS256 (RSA); ECDSA signatures in JOSE raw R||S;
@@ -24,15 +24,15 @@ absl::StatusOr<std::string> SignJwtSvid(const JwtSigner& s, const SpiffeId& sub,
                                         absl::Time exp);
 
 struct JwtKey {
-  std::string kid;
-  ssl::EvpPkeyPtr key;
+  std::string kid{};
+  ssl::EvpPkeyPtr key{};
 };
 
 struct JwtSvidClaims {
-  SpiffeId sub;
-  std::vector<std::string> audience;
-  absl::Time expiry;
-  std::string claims_json;  // the decoded payload, verbatim
+  SpiffeId sub{};
+  std::vector<std::string> audience{};
+  absl::Time expiry{};
+  std::string claims_json{};  // the decoded payload, verbatim
 };
 
 // Rejects: malformed, alg none or any alg not RS/ES/PS 256/384/512, alg not matching the key type,

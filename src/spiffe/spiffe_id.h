@@ -28,6 +28,7 @@ class TrustDomain {
   }
 
  private:
+  friend class SpiffeId;
   explicit TrustDomain(std::string name) : name_(std::move(name)) {}
   std::string name_;
 };

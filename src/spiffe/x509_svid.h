@@ -13,16 +13,16 @@
 namespace spirecvm::spiffe {
 
 struct CaSigner {  // non-owning
-  const X509* cert;
-  EVP_PKEY* key;
+  const X509* cert = nullptr;
+  EVP_PKEY* key = nullptr;
 };
 
 struct X509SvidParams {
-  SpiffeId id;
+  SpiffeId id{};
   const EVP_PKEY* public_key = nullptr;
-  absl::Time not_before;
-  absl::Time not_after;
-  std::vector<std::string> dns_names;  // first one also becomes the subject CN, as SPIRE does
+  absl::Time not_before{};
+  absl::Time not_after{};
+  std::vector<std::string> dns_names{};  // first one also becomes the subject CN, as SPIRE does
 };
 
 // Leaf per the X509-SVID spec: random 128-bit serial, exactly one URI SAN (+ DNS SANs), basicConstraints
@@ -33,13 +33,13 @@ struct X509SvidParams {
 absl::StatusOr<ssl::X509Ptr> SignX509Svid(const CaSigner& ca, const X509SvidParams& p, Random& rnd);
 
 struct CaParams {
-  TrustDomain trust_domain;
+  TrustDomain trust_domain{};
   const EVP_PKEY* public_key = nullptr;
-  absl::Time not_before;
-  absl::Time not_after;
+  absl::Time not_before{};
+  absl::Time not_after{};
   std::string subject_country = "US";
   std::string subject_org = "SPIFFE";
-  std::string subject_cn;  // omitted when empty
+  std::string subject_cn{};  // omitted when empty
 };
 
 // CA per spec: basicConstraints cA=true critical, keyUsage critical keyCertSign|cRLSign|digitalSignature,

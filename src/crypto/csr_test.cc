@@ -1,0 +1,86 @@
+#include "crypto/csr.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "crypto/keys.h"
+
+namespace spirecvm::crypto {
+namespace {
+
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+
+class CsrTest : public ::testing::TestWithParam<KeyType> {};
+
+TEST_P(CsrTest, ValidWithUriSan) {
+  auto key = GenerateKey(GetParam());
+  ASSERT_TRUE(key.ok());
+  auto der = CreateCsr(key->get(), "spiffe://example.org/workload");
+  ASSERT_TRUE(der.ok()) << der.status();
+  auto parsed = ParseAndVerifyCsr(*der);
+  ASSERT_TRUE(parsed.ok()) << parsed.status();
+  EXPECT_THAT(parsed->uri_sans, ElementsAre("spiffe://example.org/workload"));
+  EXPECT_EQ(parsed->spki_der, *PublicKeyToDer(key->get()));
+  EXPECT_EQ(EVP_PKEY_eq(parsed->public_key.get(), key->get()), 1);
+}
+
+INSTANTIATE_TEST_SUITE_P(Types, CsrTest,
+                         ::testing::Values(KeyType::kEcP256, KeyType::kEcP384, KeyType::kRsa2048));
+
+TEST(CsrBasicTest, ValidWithoutSan) {
+  auto key = GenerateKey(KeyType::kEcP256);
+  ASSERT_TRUE(key.ok());
+  auto der = CreateCsr(key->get(), std::nullopt);
+  ASSERT_TRUE(der.ok());
+  auto parsed = ParseAndVerifyCsr(*der);
+  ASSERT_TRUE(parsed.ok()) << parsed.status();
+  EXPECT_TRUE(parsed->uri_sans.empty());
+}
+
+TEST(CsrBasicTest, FlippedSignatureByteRejected) {
+  auto key = GenerateKey(KeyType::kEcP256);
+  ASSERT_TRUE(key.ok());
+  auto der = CreateCsr(key->get(), "spiffe://example.org/a");
+  ASSERT_TRUE(der.ok());
+  // The signature BIT STRING is the last element; flip a byte near the end (inside r or s).
+  std::string bad = *der;
+  bad[bad.size() - 5] ^= 0x01;
+  auto parsed = ParseAndVerifyCsr(bad);
+  ASSERT_FALSE(parsed.ok());
+  EXPECT_THAT(parsed.status().message(), HasSubstr("CSR signature does not verify"));
+  EXPECT_EQ(ERR_peek_error(), 0u);
+}
+
+TEST(CsrBasicTest, TamperedSubjectRejected) {
+  auto key = GenerateKey(KeyType::kRsa2048);
+  ASSERT_TRUE(key.ok());
+  auto der = CreateCsr(key->get(), "spiffe://example.org/a");
+  ASSERT_TRUE(der.ok());
+  std::string bad = *der;
+  size_t pos = bad.find("SPIRE");
+  ASSERT_NE(pos, std::string::npos);
+  bad[pos] = 'X';
+  auto parsed = ParseAndVerifyCsr(bad);
+  ASSERT_FALSE(parsed.ok());
+  EXPECT_THAT(parsed.status().message(), HasSubstr("CSR signature does not verify"));
+}
+
+TEST(CsrBasicTest, GarbageAndTruncated) {
+  EXPECT_FALSE(ParseAndVerifyCsr("").ok());
+  EXPECT_FALSE(ParseAndVerifyCsr("garbage garbage").ok());
+  auto key = GenerateKey(KeyType::kEcP256);
+  ASSERT_TRUE(key.ok());
+  auto der = CreateCsr(key->get(), std::nullopt);
+  ASSERT_TRUE(der.ok());
+  for (size_t n : {size_t{1}, size_t{10}, der->size() / 2, der->size() - 1}) {
+    EXPECT_FALSE(ParseAndVerifyCsr(der->substr(0, n)).ok()) << "truncated to " << n;
+  }
+  auto trailing = ParseAndVerifyCsr(*der + "x");
+  ASSERT_FALSE(trailing.ok());
+  EXPECT_THAT(trailing.status().message(), HasSubstr("trailing"));
+  EXPECT_EQ(ERR_peek_error(), 0u);
+}
+
+}  // namespace
+}  // namespace spirecvm::crypto

@@ -1,0 +1,317 @@
+#include "spiffe/jwt_svid.h"
+
+#include <cmath>
+#include <limits>
+
+#include <nlohmann/json.hpp>
+
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "crypto/absl_sv.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "crypto/keys.h"
+
+namespace spirecvm::spiffe {
+namespace {
+
+using json = nlohmann::json;
+
+absl::Status Invalid(std::string_view why) {
+  return absl::InvalidArgumentError(absl::StrCat("JWT-SVID: ", Av(why)));
+}
+
+struct AlgInfo {
+  std::string_view name;
+  const EVP_MD* md;
+  enum Family { kRs, kPs, kEs } family;
+  int ec_bits;  // curve size for ES*
+};
+
+std::optional<AlgInfo> LookupAlg(std::string_view alg) {
+  if (alg == "RS256") return AlgInfo{alg, EVP_sha256(), AlgInfo::kRs, 0};
+  if (alg == "RS384") return AlgInfo{alg, EVP_sha384(), AlgInfo::kRs, 0};
+  if (alg == "RS512") return AlgInfo{alg, EVP_sha512(), AlgInfo::kRs, 0};
+  if (alg == "PS256") return AlgInfo{alg, EVP_sha256(), AlgInfo::kPs, 0};
+  if (alg == "PS384") return AlgInfo{alg, EVP_sha384(), AlgInfo::kPs, 0};
+  if (alg == "PS512") return AlgInfo{alg, EVP_sha512(), AlgInfo::kPs, 0};
+  if (alg == "ES256") return AlgInfo{alg, EVP_sha256(), AlgInfo::kEs, 256};
+  if (alg == "ES384") return AlgInfo{alg, EVP_sha384(), AlgInfo::kEs, 384};
+  if (alg == "ES512") return AlgInfo{alg, EVP_sha512(), AlgInfo::kEs, 521};
+  return std::nullopt;
+}
+
+absl::Status CheckKeyMatchesAlg(const EVP_PKEY* key, const AlgInfo& alg) {
+  int id = EVP_PKEY_get_base_id(key);
+  int bits = EVP_PKEY_get_bits(key);
+  if (alg.family == AlgInfo::kEs) {
+    if (id != EVP_PKEY_EC || bits != alg.ec_bits) {
+      return Invalid(absl::StrCat("alg ", Av(alg.name), " does not match the key type of the kid"));
+    }
+  } else if (id != EVP_PKEY_RSA) {
+    return Invalid(absl::StrCat("alg ", Av(alg.name), " does not match the key type of the kid (not RSA)"));
+  }
+  return absl::OkStatus();
+}
+
+size_t EcCoordSize(int bits) { return static_cast<size_t>((bits + 7) / 8); }
+
+absl::StatusOr<std::string> DerToJoseEcdsa(std::string_view der, size_t n) {
+  const unsigned char* p = reinterpret_cast<const unsigned char*>(der.data());
+  ssl::EcdsaSigPtr sig(d2i_ECDSA_SIG(nullptr, &p, static_cast<long>(der.size())));
+  if (!sig) return absl::InternalError(absl::StrCat("JWT-SVID sign: ECDSA DER: ", ssl::DrainErrors()));
+  const BIGNUM* r = nullptr;
+  const BIGNUM* s = nullptr;
+  ECDSA_SIG_get0(sig.get(), &r, &s);
+  std::string out(2 * n, '\0');
+  auto* o = reinterpret_cast<unsigned char*>(out.data());
+  if (BN_bn2binpad(r, o, static_cast<int>(n)) < 0 || BN_bn2binpad(s, o + n, static_cast<int>(n)) < 0) {
+    return absl::InternalError("JWT-SVID sign: ECDSA R/S too large");
+  }
+  return out;
+}
+
+absl::StatusOr<std::string> JoseEcdsaToDer(std::string_view raw, size_t n) {
+  if (raw.size() != 2 * n) {
+    return Invalid(absl::StrCat("ECDSA signature is ", raw.size(), " bytes; expected ", 2 * n));
+  }
+  const auto* p = reinterpret_cast<const unsigned char*>(raw.data());
+  ssl::BignumPtr r(BN_bin2bn(p, static_cast<int>(n), nullptr));
+  ssl::BignumPtr s(BN_bin2bn(p + n, static_cast<int>(n), nullptr));
+  ssl::EcdsaSigPtr sig(ECDSA_SIG_new());
+  if (!r || !s || !sig || ECDSA_SIG_set0(sig.get(), r.get(), s.get()) != 1) {
+    return absl::InternalError(absl::StrCat("JWT-SVID: ECDSA_SIG: ", ssl::DrainErrors()));
+  }
+  r.release();
+  s.release();
+  unsigned char* der = nullptr;
+  int len = i2d_ECDSA_SIG(sig.get(), &der);
+  if (len <= 0) return absl::InternalError(absl::StrCat("JWT-SVID: ECDSA DER: ", ssl::DrainErrors()));
+  ssl::OpensslBytesPtr owned(der);
+  return std::string(reinterpret_cast<char*>(der), static_cast<size_t>(len));
+}
+
+struct Parts {
+  json header;
+  json claims;
+  std::string claims_json;
+  std::string signing_input;
+  std::string signature;
+};
+
+absl::StatusOr<json> ParseObject(std::string_view what, std::string_view text) {
+  json j = json::parse(text.begin(), text.end(), nullptr, /*allow_exceptions=*/false);
+  if (j.is_discarded()) return Invalid(absl::StrCat(Av(what), " is not valid JSON"));
+  if (!j.is_object()) return Invalid(absl::StrCat(Av(what), " is not a JSON object"));
+  return j;
+}
+
+absl::StatusOr<Parts> Split(std::string_view token) {
+  std::vector<std::string> segs = absl::StrSplit(Av(token), '.');
+  if (segs.size() != 3) {
+    return Invalid(absl::StrCat("malformed token: expected 3 dot-separated parts (JWS compact), got ", segs.size()));
+  }
+  Parts out;
+  auto header = crypto::Base64UrlDecode(segs[0]);
+  if (!header.ok()) return Invalid(absl::StrCat("malformed header: ", header.status().message()));
+  auto payload = crypto::Base64UrlDecode(segs[1]);
+  if (!payload.ok()) return Invalid(absl::StrCat("malformed payload: ", payload.status().message()));
+  auto sig = crypto::Base64UrlDecode(segs[2]);
+  if (!sig.ok()) return Invalid(absl::StrCat("malformed signature: ", sig.status().message()));
+  auto h = ParseObject("header", *header);
+  if (!h.ok()) return h.status();
+  auto c = ParseObject("claims", *payload);
+  if (!c.ok()) return c.status();
+  out.header = *std::move(h);
+  out.claims = *std::move(c);
+  out.claims_json = *std::move(payload);
+  out.signing_input = absl::StrCat(segs[0], ".", segs[1]);
+  out.signature = *std::move(sig);
+  return out;
+}
+
+absl::StatusOr<absl::Time> NumericDate(const json& claims, const char* name) {
+  auto it = claims.find(name);
+  if (it == claims.end()) return Invalid(absl::StrCat("missing ", name, " claim"));
+  if (it->is_number_unsigned()) {
+    uint64_t v = it->get<uint64_t>();
+    if (v > static_cast<uint64_t>(std::numeric_limits<int64_t>::max() / 2)) {
+      return Invalid(absl::StrCat(name, " claim out of range"));
+    }
+    return absl::FromUnixSeconds(static_cast<int64_t>(v));
+  }
+  if (it->is_number_integer()) return absl::FromUnixSeconds(it->get<int64_t>());
+  if (it->is_number_float()) {
+    double d = it->get<double>();
+    if (!std::isfinite(d) || std::fabs(d) > 1e15) return Invalid(absl::StrCat(name, " claim out of range"));
+    return absl::FromUnixSeconds(static_cast<int64_t>(std::floor(d)));
+  }
+  return Invalid(absl::StrCat(name, " claim is not a number"));
+}
+
+absl::StatusOr<JwtSvidClaims> ExtractClaims(const Parts& parts) {
+  JwtSvidClaims out;
+  const json& c = parts.claims;
+  auto sub = c.find("sub");
+  if (sub == c.end()) return Invalid("missing sub claim");
+  if (!sub->is_string()) return Invalid("sub claim is not a string");
+  auto id = SpiffeId::Parse(sub->get<std::string>());
+  if (!id.ok()) return Invalid(absl::StrCat("sub claim is not a SPIFFE ID: ", id.status().message()));
+  out.sub = *std::move(id);
+  auto aud = c.find("aud");
+  if (aud == c.end()) return Invalid("missing aud claim");
+  if (aud->is_string()) {
+    out.audience.push_back(aud->get<std::string>());
+  } else if (aud->is_array()) {
+    for (const auto& a : *aud) {
+      if (!a.is_string()) return Invalid("aud claim contains a non-string value");
+      out.audience.push_back(a.get<std::string>());
+    }
+  } else {
+    return Invalid("aud claim is neither a string nor an array of strings");
+  }
+  if (out.audience.empty()) return Invalid("aud claim is empty");
+  auto exp = NumericDate(c, "exp");
+  if (!exp.ok()) return exp.status();
+  out.expiry = *exp;
+  out.claims_json = parts.claims_json;
+  return out;
+}
+
+absl::Status CheckHeader(const json& h) {
+  auto typ = h.find("typ");
+  if (typ != h.end()) {
+    if (!typ->is_string() || (typ->get<std::string>() != "JWT" && typ->get<std::string>() != "JOSE")) {
+      return Invalid(absl::StrCat("typ header must be JWT or JOSE, got ", typ->dump()));
+    }
+  }
+  if (h.contains("crit")) return Invalid("crit header is not supported");
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::StatusOr<std::string> SignJwtSvid(const JwtSigner& s, const SpiffeId& sub,
+                                        const std::vector<std::string>& audience, absl::Time iat,
+                                        absl::Time exp) {
+  if (s.key == nullptr) return absl::InvalidArgumentError("JWT-SVID sign: key is null");
+  if (s.kid.empty()) return absl::InvalidArgumentError("JWT-SVID sign: kid is empty");
+  if (sub.empty()) return absl::InvalidArgumentError("JWT-SVID sign: subject is empty");
+  if (audience.empty()) return absl::InvalidArgumentError("JWT-SVID sign: at least one audience is required");
+  for (const auto& a : audience) {
+    if (a.empty()) return absl::InvalidArgumentError("JWT-SVID sign: audience values must not be empty");
+  }
+  if (exp <= iat) return absl::InvalidArgumentError("JWT-SVID sign: exp must be after iat");
+  auto kt = crypto::KeyTypeOf(s.key);
+  if (!kt.ok()) return absl::InvalidArgumentError(absl::StrCat("JWT-SVID sign: ", kt.status().message()));
+  std::string alg;
+  const EVP_MD* md = EVP_sha256();
+  switch (*kt) {
+    case crypto::KeyType::kEcP256: alg = "ES256"; break;
+    case crypto::KeyType::kEcP384: alg = "ES384"; md = EVP_sha384(); break;
+    case crypto::KeyType::kRsa2048:
+    case crypto::KeyType::kRsa4096: alg = "RS256"; break;
+  }
+  try {
+    json header = {{"alg", alg}, {"kid", s.kid}, {"typ", "JWT"}};
+    json claims = {{"sub", sub.ToString()},
+                   {"exp", absl::ToUnixSeconds(exp)},
+                   {"iat", absl::ToUnixSeconds(iat)}};
+    if (audience.size() == 1) {
+      claims["aud"] = audience[0];
+    } else {
+      claims["aud"] = audience;
+    }
+    std::string input = absl::StrCat(crypto::Base64UrlEncode(header.dump()), ".",
+                                     crypto::Base64UrlEncode(claims.dump()));
+    auto sig = crypto::SignDigestInfo(s.key, md, input);
+    if (!sig.ok()) return sig.status();
+    std::string raw = *std::move(sig);
+    if (alg[0] == 'E') {
+      auto jose = DerToJoseEcdsa(raw, EcCoordSize(EVP_PKEY_get_bits(s.key)));
+      if (!jose.ok()) return jose.status();
+      raw = *std::move(jose);
+    }
+    return absl::StrCat(input, ".", crypto::Base64UrlEncode(raw));
+  } catch (const json::exception& e) {
+    return absl::InternalError(absl::StrCat("JWT-SVID sign: JSON: ", e.what()));
+  }
+}
+
+absl::StatusOr<JwtSvidClaims> ValidateJwtSvid(std::string_view token, const std::vector<JwtKey>& keys,
+                                              std::string_view audience, absl::Time now) {
+  if (audience.empty()) return Invalid("an audience to validate against is required");
+  try {
+    auto parts = Split(token);
+    if (!parts.ok()) return parts.status();
+    const json& h = parts->header;
+    auto alg_it = h.find("alg");
+    if (alg_it == h.end() || !alg_it->is_string()) return Invalid("header has no alg");
+    std::string alg_name = alg_it->get<std::string>();
+    if (alg_name == "none" || alg_name == "None" || alg_name == "NONE") return Invalid("alg none is not allowed");
+    std::optional<AlgInfo> alg = LookupAlg(alg_name);
+    if (!alg.has_value()) {
+      return Invalid(absl::StrCat("unsupported alg \"", alg_name, "\" (allowed: RS/ES/PS 256/384/512)"));
+    }
+    if (absl::Status st = CheckHeader(h); !st.ok()) return st;
+    auto kid_it = h.find("kid");
+    if (kid_it == h.end() || !kid_it->is_string() || kid_it->get<std::string>().empty()) {
+      return Invalid("header has no kid");
+    }
+    std::string kid = kid_it->get<std::string>();
+    const JwtKey* key = nullptr;
+    for (const auto& k : keys) {
+      if (k.kid == kid && k.key) {
+        key = &k;
+        break;
+      }
+    }
+    if (key == nullptr) return Invalid(absl::StrCat("unknown kid \"", kid, "\" (no such JWT authority)"));
+    if (absl::Status st = CheckKeyMatchesAlg(key->key.get(), *alg); !st.ok()) return st;
+    std::string sig = parts->signature;
+    if (alg->family == AlgInfo::kEs) {
+      auto der = JoseEcdsaToDer(sig, EcCoordSize(alg->ec_bits));
+      if (!der.ok()) return der.status();
+      sig = *std::move(der);
+    }
+    if (absl::Status st = crypto::VerifySignature(key->key.get(), alg->md, parts->signing_input, sig,
+                                                  alg->family == AlgInfo::kPs);
+        !st.ok()) {
+      return Invalid("signature does not verify");
+    }
+    auto claims = ExtractClaims(*parts);
+    if (!claims.ok()) return claims.status();
+    if (claims->expiry <= now) {
+      return Invalid(absl::StrCat("token has expired (exp ", absl::FormatTime(claims->expiry), ", now ",
+                                  absl::FormatTime(now), ")"));
+    }
+    if (parts->claims.contains("nbf")) {
+      auto nbf = NumericDate(parts->claims, "nbf");
+      if (!nbf.ok()) return nbf.status();
+      if (*nbf > now) return Invalid("token is not valid yet (nbf in the future)");
+    }
+    bool aud_ok = false;
+    for (const auto& a : claims->audience) aud_ok = aud_ok || a == audience;
+    if (!aud_ok) {
+      return Invalid(absl::StrCat("audience mismatch: expected \"", Av(audience), "\", token has [",
+                                  absl::StrJoin(claims->audience, ", "), "]"));
+    }
+    return claims;
+  } catch (const json::exception& e) {
+    return Invalid(absl::StrCat("malformed JSON: ", e.what()));
+  }
+}
+
+absl::StatusOr<JwtSvidClaims> ParseJwtSvidInsecure(std::string_view token) {
+  try {
+    auto parts = Split(token);
+    if (!parts.ok()) return parts.status();
+    auto alg_it = parts->header.find("alg");
+    if (alg_it == parts->header.end() || !alg_it->is_string()) return Invalid("header has no alg");
+    return ExtractClaims(*parts);
+  } catch (const json::exception& e) {
+    return Invalid(absl::StrCat("malformed JSON: ", e.what()));
+  }
+}
+
+}  // namespace spirecvm::spiffe

@@ -1,0 +1,378 @@
+#include "spiffe/x509_svid.h"
+
+#include <algorithm>
+
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "crypto/absl_sv.h"
+#include "crypto/keys.h"
+#include "crypto/x509.h"
+
+namespace spirecvm::spiffe {
+namespace {
+
+using crypto::KeyType;
+
+absl::Status SslInternal(std::string_view what) {
+  std::string errs = ssl::DrainErrors();
+  if (errs.empty()) return absl::InternalError(Av(what));
+  return absl::InternalError(absl::StrCat(Av(what), ": ", errs));
+}
+
+absl::StatusOr<const EVP_MD*> DigestForSigner(const EVP_PKEY* key) {
+  auto t = crypto::KeyTypeOf(key);
+  if (!t.ok()) return absl::InvalidArgumentError(absl::StrCat("CA signing key: ", t.status().message()));
+  return *t == KeyType::kEcP384 ? EVP_sha384() : EVP_sha256();
+}
+
+absl::Status SetRandomSerial(X509* cert, Random& rnd) {
+  std::string bytes = rnd.Bytes(16);  // 128 bits, as SPIRE
+  if (std::all_of(bytes.begin(), bytes.end(), [](char c) { return c == 0; })) bytes[15] = 1;
+  ssl::BignumPtr bn(BN_bin2bn(reinterpret_cast<const unsigned char*>(bytes.data()), 16, nullptr));
+  if (!bn) return SslInternal("serial: BIGNUM");
+  ssl::Asn1IntegerPtr serial(BN_to_ASN1_INTEGER(bn.get(), nullptr));
+  if (!serial || X509_set_serialNumber(cert, serial.get()) != 1) return SslInternal("serial: set");
+  return absl::OkStatus();
+}
+
+absl::Status AddNameEntry(X509_NAME* name, int nid, int type, std::string_view value) {
+  if (X509_NAME_add_entry_by_NID(name, nid, type, reinterpret_cast<const unsigned char*>(value.data()),
+                                 static_cast<int>(value.size()), -1, 0) != 1) {
+    return SslInternal(absl::StrCat("subject: add ", OBJ_nid2sn(nid)));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status AddExtConf(X509* cert, X509V3_CTX* ctx, int nid, const char* value) {
+  ssl::X509ExtensionPtr ext(X509V3_EXT_conf_nid(nullptr, ctx, nid, value));
+  if (!ext || X509_add_ext(cert, ext.get(), -1) != 1) {
+    return SslInternal(absl::StrCat("extension ", OBJ_nid2sn(nid), "=", value));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status PushName(GENERAL_NAMES* names, int type, std::string_view value) {
+  ASN1_IA5STRING* ia5 = ASN1_IA5STRING_new();
+  if (ia5 == nullptr || ASN1_STRING_set(ia5, value.data(), static_cast<int>(value.size())) != 1) {
+    ASN1_IA5STRING_free(ia5);
+    return SslInternal("SAN: string");
+  }
+  GENERAL_NAME* gn = GENERAL_NAME_new();
+  if (gn == nullptr) {
+    ASN1_IA5STRING_free(ia5);
+    return SslInternal("SAN: name");
+  }
+  GENERAL_NAME_set0_value(gn, type, ia5);
+  if (sk_GENERAL_NAME_push(names, gn) <= 0) {
+    GENERAL_NAME_free(gn);
+    return SslInternal("SAN: push");
+  }
+  return absl::OkStatus();
+}
+
+absl::Status AddSans(X509* cert, std::string_view uri, const std::vector<std::string>& dns) {
+  ssl::GeneralNamesPtr names(GENERAL_NAMES_new());
+  if (!names) return SslInternal("SAN: alloc");
+  if (absl::Status st = PushName(names.get(), GEN_URI, uri); !st.ok()) return st;
+  for (const auto& d : dns) {
+    if (absl::Status st = PushName(names.get(), GEN_DNS, d); !st.ok()) return st;
+  }
+  if (X509_add1_ext_i2d(cert, NID_subject_alt_name, names.get(), 0, X509V3_ADD_DEFAULT) != 1) {
+    return SslInternal("SAN: add extension");
+  }
+  return absl::OkStatus();
+}
+
+struct CertSpec {
+  const X509* issuer = nullptr;  // null: self-signed
+  EVP_PKEY* signing_key = nullptr;
+  const EVP_PKEY* public_key = nullptr;
+  ssl::X509NamePtr subject;
+  absl::Time not_before;
+  absl::Time not_after;
+  bool is_ca = false;
+  std::string uri_san;
+  std::vector<std::string> dns_sans;
+};
+
+absl::StatusOr<ssl::X509Ptr> BuildAndSign(CertSpec spec, Random& rnd) {
+  auto md = DigestForSigner(spec.signing_key);
+  if (!md.ok()) return md.status();
+  if (spec.public_key == nullptr) return absl::InvalidArgumentError("certificate: public key is null");
+  if (spec.issuer != nullptr) {
+    if (X509_check_private_key(spec.issuer, spec.signing_key) != 1) {
+      ssl::DrainErrors();
+      return absl::InvalidArgumentError("CA signer: private key does not match the CA certificate");
+    }
+    absl::Time ca_not_after = crypto::NotAfter(spec.issuer);
+    if (spec.not_after > ca_not_after) spec.not_after = ca_not_after;  // clamp, as SPIRE
+  }
+  if (spec.not_after <= spec.not_before) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "certificate validity is empty: not_after ", absl::FormatTime(spec.not_after),
+        " <= not_before ", absl::FormatTime(spec.not_before),
+        spec.issuer != nullptr ? " (after clamping to the CA's notAfter)" : ""));
+  }
+  ssl::X509Ptr cert(X509_new());
+  if (!cert || X509_set_version(cert.get(), X509_VERSION_3) != 1) return SslInternal("certificate: alloc");
+  if (absl::Status st = SetRandomSerial(cert.get(), rnd); !st.ok()) return st;
+  if (X509_set_subject_name(cert.get(), spec.subject.get()) != 1 ||
+      X509_set_issuer_name(cert.get(), spec.issuer != nullptr ? X509_get_subject_name(spec.issuer)
+                                                              : spec.subject.get()) != 1) {
+    return SslInternal("certificate: names");
+  }
+  auto nb = crypto::ToAsn1Time(spec.not_before);
+  if (!nb.ok()) return nb.status();
+  auto na = crypto::ToAsn1Time(spec.not_after);
+  if (!na.ok()) return na.status();
+  if (X509_set1_notBefore(cert.get(), nb->get()) != 1 || X509_set1_notAfter(cert.get(), na->get()) != 1) {
+    return SslInternal("certificate: validity");
+  }
+  if (X509_set_pubkey(cert.get(), const_cast<EVP_PKEY*>(spec.public_key)) != 1) {
+    return SslInternal("certificate: public key");
+  }
+  X509V3_CTX ctx;
+  X509V3_set_ctx(&ctx, spec.issuer != nullptr ? const_cast<X509*>(spec.issuer) : cert.get(), cert.get(),
+                 nullptr, nullptr, 0);
+  if (spec.is_ca) {
+    if (absl::Status st = AddExtConf(cert.get(), &ctx, NID_basic_constraints, "critical,CA:TRUE"); !st.ok()) return st;
+    if (absl::Status st = AddExtConf(cert.get(), &ctx, NID_key_usage,
+                                     "critical,digitalSignature,keyCertSign,cRLSign");
+        !st.ok()) {
+      return st;
+    }
+  } else {
+    if (absl::Status st = AddExtConf(cert.get(), &ctx, NID_basic_constraints, "critical,CA:FALSE"); !st.ok()) return st;
+    if (absl::Status st = AddExtConf(cert.get(), &ctx, NID_key_usage,
+                                     "critical,digitalSignature,keyEncipherment,keyAgreement");
+        !st.ok()) {
+      return st;
+    }
+    if (absl::Status st = AddExtConf(cert.get(), &ctx, NID_ext_key_usage, "serverAuth,clientAuth"); !st.ok()) return st;
+  }
+  if (absl::Status st = AddExtConf(cert.get(), &ctx, NID_subject_key_identifier, "hash"); !st.ok()) return st;
+  if (absl::Status st = AddExtConf(cert.get(), &ctx, NID_authority_key_identifier, "keyid:always"); !st.ok()) {
+    return st;
+  }
+  if (absl::Status st = AddSans(cert.get(), spec.uri_san, spec.dns_sans); !st.ok()) return st;
+  if (X509_sign(cert.get(), spec.signing_key, *md) <= 0) return SslInternal("certificate: sign");
+  return cert;
+}
+
+absl::StatusOr<ssl::X509NamePtr> CaSubject(const CaParams& p) {
+  ssl::X509NamePtr name(X509_NAME_new());
+  if (!name) return SslInternal("subject: alloc");
+  if (!p.subject_country.empty()) {
+    if (auto st = AddNameEntry(name.get(), NID_countryName, MBSTRING_UTF8, p.subject_country); !st.ok()) return st;
+  }
+  if (!p.subject_org.empty()) {
+    if (auto st = AddNameEntry(name.get(), NID_organizationName, MBSTRING_UTF8, p.subject_org); !st.ok()) return st;
+  }
+  if (!p.subject_cn.empty()) {
+    if (auto st = AddNameEntry(name.get(), NID_commonName, MBSTRING_UTF8, p.subject_cn); !st.ok()) return st;
+  }
+  return name;
+}
+
+// Extension view of a certificate (OpenSSL caches the decoded flags on first use).
+struct ExtInfo {
+  uint32_t flags;
+  uint32_t ku;
+  uint32_t xku;
+};
+
+ExtInfo Extensions(const X509* cert) {
+  X509* c = const_cast<X509*>(cert);
+  X509_check_purpose(c, -1, 0);  // populates the cached extension flags
+  return ExtInfo{X509_get_extension_flags(c), X509_get_key_usage(c), X509_get_extended_key_usage(c)};
+}
+
+bool ExtensionCritical(const X509* cert, int nid) {
+  int idx = X509_get_ext_by_NID(cert, nid, -1);
+  if (idx < 0) return false;
+  return X509_EXTENSION_get_critical(X509_get_ext(cert, idx)) == 1;
+}
+
+}  // namespace
+
+absl::StatusOr<ssl::X509Ptr> SignX509Svid(const CaSigner& ca, const X509SvidParams& p, Random& rnd) {
+  if (ca.cert == nullptr || ca.key == nullptr) return absl::InvalidArgumentError("X509-SVID: CA signer is incomplete");
+  if (p.id.empty()) return absl::InvalidArgumentError("X509-SVID: SPIFFE ID is empty");
+  CertSpec spec;
+  spec.issuer = ca.cert;
+  spec.signing_key = ca.key;
+  spec.public_key = p.public_key;
+  spec.not_before = p.not_before;
+  spec.not_after = p.not_after;
+  spec.uri_san = p.id.ToString();
+  spec.dns_sans = p.dns_names;
+  spec.subject.reset(X509_NAME_new());
+  if (!spec.subject) return SslInternal("subject: alloc");
+  // SPIRE: C=US, O=SPIRE, x500UniqueIdentifier = hex(first half of SHA-256(SPIFFE ID)), CN = first DNS name.
+  std::string unique_id = crypto::HexEncode(crypto::Sha256(spec.uri_san).substr(0, 16));
+  if (auto st = AddNameEntry(spec.subject.get(), NID_countryName, V_ASN1_PRINTABLESTRING, "US"); !st.ok()) return st;
+  if (auto st = AddNameEntry(spec.subject.get(), NID_organizationName, V_ASN1_PRINTABLESTRING, "SPIRE"); !st.ok()) return st;
+  if (auto st = AddNameEntry(spec.subject.get(), NID_x500UniqueIdentifier, V_ASN1_PRINTABLESTRING, unique_id);
+      !st.ok()) {
+    return st;
+  }
+  if (!p.dns_names.empty()) {
+    if (auto st = AddNameEntry(spec.subject.get(), NID_commonName, MBSTRING_UTF8, p.dns_names.front()); !st.ok()) return st;
+  }
+  return BuildAndSign(std::move(spec), rnd);
+}
+
+absl::StatusOr<ssl::X509Ptr> SelfSignCa(EVP_PKEY* key, const CaParams& p, Random& rnd) {
+  if (key == nullptr) return absl::InvalidArgumentError("CA: key is null");
+  if (p.trust_domain.empty()) return absl::InvalidArgumentError("CA: trust domain is empty");
+  CertSpec spec;
+  spec.signing_key = key;
+  spec.public_key = key;
+  spec.not_before = p.not_before;
+  spec.not_after = p.not_after;
+  spec.is_ca = true;
+  spec.uri_san = p.trust_domain.IdString();
+  auto subject = CaSubject(p);
+  if (!subject.ok()) return subject.status();
+  spec.subject = *std::move(subject);
+  return BuildAndSign(std::move(spec), rnd);
+}
+
+absl::StatusOr<ssl::X509Ptr> SignIntermediateCa(const CaSigner& upstream, const CaParams& p, Random& rnd) {
+  if (upstream.cert == nullptr || upstream.key == nullptr) {
+    return absl::InvalidArgumentError("intermediate CA: upstream signer is incomplete");
+  }
+  if (p.trust_domain.empty()) return absl::InvalidArgumentError("intermediate CA: trust domain is empty");
+  CertSpec spec;
+  spec.issuer = upstream.cert;
+  spec.signing_key = upstream.key;
+  spec.public_key = p.public_key;
+  spec.not_before = p.not_before;
+  spec.not_after = p.not_after;
+  spec.is_ca = true;
+  spec.uri_san = p.trust_domain.IdString();
+  auto subject = CaSubject(p);
+  if (!subject.ok()) return subject.status();
+  spec.subject = *std::move(subject);
+  return BuildAndSign(std::move(spec), rnd);
+}
+
+absl::StatusOr<SpiffeId> ValidateX509SvidLeafProfile(const X509* leaf) {
+  if (leaf == nullptr) return absl::InvalidArgumentError("X509-SVID: certificate is null");
+  ExtInfo ext = Extensions(leaf);
+  if (ext.flags & EXFLAG_INVALID) {
+    return absl::InvalidArgumentError("X509-SVID: certificate has malformed or duplicate extensions");
+  }
+  std::vector<std::string> uris = crypto::UriSans(leaf);
+  if (uris.empty()) return absl::InvalidArgumentError("X509-SVID: certificate contains no URI SAN");
+  if (uris.size() > 1) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("X509-SVID: certificate contains ", uris.size(), " URI SANs; exactly one is required"));
+  }
+  auto id = SpiffeId::Parse(uris[0]);
+  if (!id.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat("X509-SVID: URI SAN is not a valid SPIFFE ID: ", id.status().message()));
+  }
+  if (ext.flags & EXFLAG_CA) {
+    return absl::InvalidArgumentError("X509-SVID: leaf certificate must not have CA flag set to true");
+  }
+  if (!(ext.flags & EXFLAG_KUSAGE)) {
+    return absl::InvalidArgumentError("X509-SVID: leaf certificate must have the keyUsage extension");
+  }
+  if (!ExtensionCritical(leaf, NID_key_usage)) {
+    return absl::InvalidArgumentError("X509-SVID: leaf certificate keyUsage extension must be critical");
+  }
+  if (!(ext.ku & KU_DIGITAL_SIGNATURE)) {
+    return absl::InvalidArgumentError("X509-SVID: leaf certificate must have 'digitalSignature' set as key usage");
+  }
+  if (ext.ku & KU_KEY_CERT_SIGN) {
+    return absl::InvalidArgumentError("X509-SVID: leaf certificate must not have 'keyCertSign' set as key usage");
+  }
+  if (ext.ku & KU_CRL_SIGN) {
+    return absl::InvalidArgumentError("X509-SVID: leaf certificate must not have 'cRLSign' set as key usage");
+  }
+  if (ext.flags & EXFLAG_XKUSAGE) {
+    if (!(ext.xku & XKU_SSL_SERVER) || !(ext.xku & XKU_SSL_CLIENT)) {
+      return absl::InvalidArgumentError(
+          "X509-SVID: leaf certificate extendedKeyUsage, when present, must include serverAuth and clientAuth");
+    }
+  }
+  return *std::move(id);
+}
+
+absl::Status ValidateSigningCaProfile(const X509* ca, const TrustDomain& td) {
+  if (ca == nullptr) return absl::InvalidArgumentError("signing CA: certificate is null");
+  ExtInfo ext = Extensions(ca);
+  if (ext.flags & EXFLAG_INVALID) {
+    return absl::InvalidArgumentError("signing CA: certificate has malformed or duplicate extensions");
+  }
+  if (!(ext.flags & EXFLAG_BCONS) || !(ext.flags & EXFLAG_CA)) {
+    return absl::InvalidArgumentError("signing CA: basicConstraints must be present with cA=true");
+  }
+  if (!(ext.flags & EXFLAG_KUSAGE) || !(ext.ku & KU_KEY_CERT_SIGN)) {
+    return absl::InvalidArgumentError("signing CA: keyUsage must include keyCertSign");
+  }
+  std::vector<std::string> uris = crypto::UriSans(ca);
+  if (uris.size() > 1) {
+    return absl::InvalidArgumentError(absl::StrCat("signing CA: has ", uris.size(), " URI SANs; at most one is allowed"));
+  }
+  if (uris.size() == 1) {
+    auto id = SpiffeId::Parse(uris[0]);
+    if (!id.ok()) {
+      return absl::InvalidArgumentError(absl::StrCat("signing CA: URI SAN is not a SPIFFE ID: ", id.status().message()));
+    }
+    if (!id->path().empty()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("signing CA: URI SAN \"", uris[0], "\" must be the trust domain ID with no path"));
+    }
+    if (!id->MemberOf(td)) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("signing CA: URI SAN \"", uris[0], "\" is not the trust domain ", td.IdString()));
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<SpiffeId> VerifyX509Svid(const std::vector<const X509*>& chain,
+                                        const std::vector<const X509*>& roots, absl::Time now) {
+  if (chain.empty() || chain[0] == nullptr) return absl::InvalidArgumentError("X509-SVID: empty certificate chain");
+  if (roots.empty()) return absl::InvalidArgumentError("X509-SVID: no trust roots to verify against");
+  auto id = ValidateX509SvidLeafProfile(chain[0]);
+  if (!id.ok()) return id.status();
+  for (size_t i = 1; i < chain.size(); ++i) {
+    if (absl::Status st = ValidateSigningCaProfile(chain[i], id->trust_domain()); !st.ok()) {
+      return absl::InvalidArgumentError(absl::StrCat("X509-SVID: intermediate #", i, ": ", st.message()));
+    }
+  }
+  ssl::X509StorePtr store(X509_STORE_new());
+  ssl::X509StackPtr untrusted(sk_X509_new_null());
+  ssl::X509StoreCtxPtr ctx(X509_STORE_CTX_new());
+  if (!store || !untrusted || !ctx) return SslInternal("X509-SVID verify: alloc");
+  for (const X509* r : roots) {
+    if (r == nullptr || X509_STORE_add_cert(store.get(), const_cast<X509*>(r)) != 1) {
+      return SslInternal("X509-SVID verify: add root");
+    }
+  }
+  for (size_t i = 1; i < chain.size(); ++i) {
+    ssl::X509Ptr c = crypto::ShareCert(const_cast<X509*>(chain[i]));
+    if (!c || sk_X509_push(untrusted.get(), c.get()) <= 0) return SslInternal("X509-SVID verify: intermediates");
+    c.release();  // now owned by the stack
+  }
+  if (X509_STORE_CTX_init(ctx.get(), store.get(), const_cast<X509*>(chain[0]), untrusted.get()) != 1) {
+    return SslInternal("X509-SVID verify: init");
+  }
+  // Any certificate in `roots` is an anchor (like Go's x509 pools), self-signed or not.
+  X509_STORE_CTX_set_flags(ctx.get(), X509_V_FLAG_PARTIAL_CHAIN);
+  X509_STORE_CTX_set_time(ctx.get(), 0, static_cast<time_t>(absl::ToUnixSeconds(now)));
+  if (X509_verify_cert(ctx.get()) != 1) {
+    int err = X509_STORE_CTX_get_error(ctx.get());
+    int depth = X509_STORE_CTX_get_error_depth(ctx.get());
+    ssl::DrainErrors();
+    return absl::InvalidArgumentError(absl::StrCat("X509-SVID ", id->ToString(),
+                                                   ": chain does not verify at depth ", depth, ": ",
+                                                   X509_verify_cert_error_string(err)));
+  }
+  return id;
+}
+
+}  // namespace spirecvm::spiffe

@@ -32,17 +32,24 @@ INSTANTIATE_TEST_SUITE_P(Sqlite, DataStoreConformance,
                                                             }}),
                          DataStoreBackendName);
 
-// The same suite on a real file (WAL, fsync), one fresh file per test.
+// The same suite on a real file (WAL, fsync), one fresh file per test, in a directory removed at exit.
 class FileDbCounter {
  public:
   static std::string Next() {
     static int n = 0;
-    static const std::string dir = [] {
-      std::string tmpl = (std::filesystem::temp_directory_path() / "cvm-ds-conf-XXXXXX").string();
-      const char* d = mkdtemp(tmpl.data());
-      return std::string(d != nullptr ? d : "/tmp");
-    }();
-    return absl::StrCat(dir, "/db", n++, ".sqlite");
+    static const struct Dir {
+      std::string path;
+      Dir() {
+        std::string tmpl = (std::filesystem::temp_directory_path() / "cvm-ds-conf-XXXXXX").string();
+        const char* d = mkdtemp(tmpl.data());
+        path = d != nullptr ? d : "";
+      }
+      ~Dir() {
+        std::error_code ec;
+        if (!path.empty()) std::filesystem::remove_all(path, ec);
+      }
+    } dir;
+    return absl::StrCat(dir.path, "/db", n++, ".sqlite");
   }
 };
 INSTANTIATE_TEST_SUITE_P(SqliteFile, DataStoreConformance,

@@ -1,0 +1,194 @@
+#include "attestation/awsiid/imds_client.h"
+
+#include <curl/curl.h>
+
+#include <mutex>
+
+#include "absl/status/status.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+
+namespace spirecvm::awsiid {
+namespace {
+
+constexpr size_t kMaxResponseBytes = 64 * 1024;
+
+struct CurlEasyDeleter {
+  void operator()(CURL* c) const noexcept { curl_easy_cleanup(c); }
+};
+struct CurlSlistDeleter {
+  void operator()(curl_slist* l) const noexcept { curl_slist_free_all(l); }
+};
+using CurlPtr = std::unique_ptr<CURL, CurlEasyDeleter>;
+using CurlSlistPtr = std::unique_ptr<curl_slist, CurlSlistDeleter>;
+
+void GlobalInitOnce() {
+  static std::once_flag once;
+  std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
+}
+
+struct Sink {
+  std::string body;
+  bool overflow = false;
+};
+
+size_t WriteCallback(char* data, size_t size, size_t nmemb, void* userdata) {
+  auto* sink = static_cast<Sink*>(userdata);
+  size_t n = size * nmemb;
+  if (sink->body.size() + n > kMaxResponseBytes) {
+    sink->overflow = true;
+    return 0;  // aborts the transfer
+  }
+  sink->body.append(data, n);
+  return n;
+}
+
+long Millis(absl::Duration d) { return static_cast<long>(absl::ToInt64Milliseconds(d)); }
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<ImdsClient>> ImdsClient::Create(ImdsClientOptions options) {
+  absl::string_view ep = options.endpoint;
+  while (absl::EndsWith(ep, "/")) ep.remove_suffix(1);
+  absl::string_view rest;
+  if (absl::StartsWith(ep, "http://")) {
+    rest = ep.substr(7);
+  } else if (absl::StartsWith(ep, "https://")) {
+    rest = ep.substr(8);
+  } else {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "ec2_metadata_endpoint \"", options.endpoint, "\" must start with http:// or https://"));
+  }
+  if (rest.empty() || rest.find_first_of("/?#@ ") != absl::string_view::npos) {
+    return absl::InvalidArgumentError(absl::StrCat("ec2_metadata_endpoint \"", options.endpoint,
+                                                   "\" must be scheme://host[:port] with no path"));
+  }
+  options.endpoint = std::string(ep);
+  if (options.max_attempts < 1) options.max_attempts = 1;
+  if (options.token_ttl_seconds < 1 || options.token_ttl_seconds > 21600) {
+    return absl::InvalidArgumentError("IMDS token TTL must be between 1 and 21600 seconds");
+  }
+  if (!options.sleep) options.sleep = [](absl::Duration d) { absl::SleepFor(d); };
+  GlobalInitOnce();
+  return std::unique_ptr<ImdsClient>(new ImdsClient(std::move(options)));
+}
+
+absl::StatusOr<ImdsClient::Response> ImdsClient::Exchange(bool put, absl::string_view path,
+                                                          absl::string_view header) const {
+  const std::string url = absl::StrCat(options_.endpoint, path);
+  absl::Duration backoff = options_.initial_backoff;
+  absl::Status last;
+  for (int attempt = 1; attempt <= options_.max_attempts; ++attempt) {
+    if (attempt > 1) {
+      options_.sleep(backoff);
+      backoff = std::min(backoff * 2, options_.max_backoff);
+    }
+    CurlPtr curl(curl_easy_init());
+    if (!curl) return absl::InternalError("curl_easy_init failed");
+    CurlSlistPtr headers(curl_slist_append(nullptr, std::string(header).c_str()));
+    Sink sink;
+    char errbuf[CURL_ERROR_SIZE] = {0};
+    CURL* c = curl.get();
+    curl_easy_setopt(c, CURLOPT_URL, url.c_str());
+    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(c, CURLOPT_PROXY, "");  // never a proxy: not even from the environment
+    curl_easy_setopt(c, CURLOPT_NOPROXY, "*");
+    curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
+    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, Millis(options_.connect_timeout));
+    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, Millis(options_.request_timeout));
+    curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers.get());
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, &WriteCallback);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, &sink);
+    curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
+    if (put) {
+      curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, "PUT");
+      curl_easy_setopt(c, CURLOPT_POSTFIELDS, "");
+      curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, 0L);
+    }
+    CURLcode rc = curl_easy_perform(c);
+    if (rc != CURLE_OK) {
+      if (sink.overflow) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            "IMDS at ", options_.endpoint, ": response to ", path, " exceeds ", kMaxResponseBytes,
+            " bytes"));
+      }
+      last = absl::UnavailableError(absl::StrCat(
+          "IMDS at ", options_.endpoint, " unreachable: ",
+          errbuf[0] != '\0' ? errbuf : curl_easy_strerror(rc), " (", put ? "PUT " : "GET ", path,
+          ", attempt ", attempt, " of ", options_.max_attempts, ")"));
+      continue;
+    }
+    Response r;
+    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r.status);
+    r.body = std::move(sink.body);
+    if (r.status >= 500 || r.status == 429) {
+      last = absl::UnavailableError(absl::StrCat("IMDS at ", options_.endpoint, " answered HTTP ",
+                                                 r.status, " to ", put ? "PUT " : "GET ", path,
+                                                 " (attempt ", attempt, " of ",
+                                                 options_.max_attempts, ")"));
+      continue;
+    }
+    return r;
+  }
+  return last;
+}
+
+absl::StatusOr<std::string> ImdsClient::FetchToken() const {
+  auto r = Exchange(/*put=*/true, "/latest/api/token",
+                    absl::StrCat("X-aws-ec2-metadata-token-ttl-seconds: ",
+                                 options_.token_ttl_seconds));
+  if (!r.ok()) return r.status();
+  if (r->status == 403 || r->status == 404 || r->status == 405) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "IMDS at ", options_.endpoint,
+        " does not support IMDSv2 token requests (PUT /latest/api/token answered HTTP ", r->status,
+        "); enable IMDSv2 on the instance (HttpTokens optional or required)"));
+  }
+  if (r->status != 200) {
+    return absl::UnavailableError(absl::StrCat("IMDS at ", options_.endpoint,
+                                               " refused a session token: HTTP ", r->status));
+  }
+  if (r->body.empty() || r->body.size() > 4096) {
+    return absl::UnavailableError(
+        absl::StrCat("IMDS at ", options_.endpoint, " returned an empty or oversized token"));
+  }
+  return r->body;
+}
+
+absl::StatusOr<std::string> ImdsClient::Get(absl::string_view path, absl::string_view token) const {
+  auto r = Exchange(/*put=*/false, path, absl::StrCat("X-aws-ec2-metadata-token: ", token));
+  if (!r.ok()) return r.status();
+  if (r->status == 401) {
+    return absl::UnauthenticatedError(absl::StrCat(
+        "IMDS at ", options_.endpoint, " rejected the session token for ", path, " (HTTP 401)"));
+  }
+  if (r->status == 404) {
+    return absl::NotFoundError(
+        absl::StrCat("IMDS at ", options_.endpoint, " has no ", path, " (HTTP 404)"));
+  }
+  if (r->status != 200) {
+    return absl::UnavailableError(
+        absl::StrCat("IMDS at ", options_.endpoint, " answered HTTP ", r->status, " to ", path));
+  }
+  return r->body;
+}
+
+absl::StatusOr<AttestationPayload> ImdsClient::FetchInstanceIdentity() const {
+  auto token = FetchToken();
+  if (!token.ok()) return token.status();
+  AttestationPayload p;
+  auto doc = Get("/latest/dynamic/instance-identity/document", *token);
+  if (!doc.ok()) return doc.status();
+  p.document = *std::move(doc);
+  auto rsa2048 = Get("/latest/dynamic/instance-identity/rsa2048", *token);
+  if (!rsa2048.ok()) return rsa2048.status();
+  p.rsa2048 = *std::move(rsa2048);
+  if (options_.fetch_signature) {
+    auto sig = Get("/latest/dynamic/instance-identity/signature", *token);
+    if (!sig.ok()) return sig.status();
+    p.signature = *std::move(sig);
+  }
+  return p;
+}
+
+}  // namespace spirecvm::awsiid

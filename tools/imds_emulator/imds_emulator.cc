@@ -84,7 +84,10 @@ bool ImdsEmulator::TokenValid(const std::string& token) {
 
 void ImdsEmulator::InstallRoutes() {
   httplib::Server& s = *server_;
-  s.Put("/latest/api/token", [this](const httplib::Request& req, httplib::Response& res) {
+  // A handler with a content reader: httplib then does not insist on a Content-Length, which
+  // `curl -X PUT` (as in AWS's documentation) does not send. The body is never read.
+  s.Put("/latest/api/token", [this](const httplib::Request& req, httplib::Response& res,
+                                    const httplib::ContentReader&) {
     if (options_.imdsv1_only) {
       res.status = 405;
       res.set_content("Method Not Allowed", "text/plain");

@@ -1,0 +1,71 @@
+// The agent's configuration: SPIRE's `agent {}` keys and `plugins {}` blocks, validated once, with every
+// unknown key and type error reported together (file:line:col).
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "common/hcl.h"
+#include "crypto/keys.h"
+#include "spiffe/spiffe_id.h"
+
+namespace spirecvm::agent {
+
+inline constexpr char kDefaultSocketPath[] = "/tmp/spire-agent/public/api.sock";
+inline constexpr char kSyncIntervalEnv[] = "SPIRECVM_AGENT_SYNC_INTERVAL";
+
+// One `Kind "name" { plugin_data { ... } }` block; plugin_data stays raw so each plugin parses its own keys.
+struct PluginConfig {
+  std::string name;
+  std::optional<hcl::Value> data;  // kObject, or nullopt when absent
+  hcl::Position pos;
+};
+
+struct UnixAttestorConfig {
+  bool discover_workload_path = false;
+  // SPIRE semantics: 0 = no limit, negative = never hash.
+  int64_t workload_size_limit = 0;
+};
+
+struct AgentConfig {
+  spiffe::TrustDomain trust_domain;
+  std::string server_address;
+  int server_port = 8081;
+  std::string socket_path = kDefaultSocketPath;
+  std::string data_dir = "./.data";
+  std::string log_level = "INFO";
+  std::string trust_bundle_path;
+  std::string trust_bundle_format = "pem";  // pem | spiffe
+  bool insecure_bootstrap = false;
+  std::string join_token;
+  crypto::KeyType workload_key_type = crypto::KeyType::kEcP256;
+  int64_t x509_svid_cache_max_size = 1000;
+  absl::Duration sync_interval = absl::Seconds(5);  // agent.experimental.sync_interval or $SPIRECVM_AGENT_SYNC_INTERVAL
+
+  PluginConfig node_attestor;              // exactly one
+  std::string key_manager = "disk";        // disk | memory
+  std::string key_manager_directory;       // disk: defaults to data_dir
+  std::optional<UnixAttestorConfig> unix_attestor;  // WorkloadAttestor "unix"
+
+  std::string filename;  // where it came from, for messages
+};
+
+// Parses (types, unknown keys: every problem at once). `env_sync_interval` is the value of
+// $SPIRECVM_AGENT_SYNC_INTERVAL (empty = unset). Does not run the semantic checks of ValidateAgentConfig, so
+// command-line overrides can be applied in between.
+absl::StatusOr<AgentConfig> ParseAgentConfig(std::string_view text, std::string_view filename,
+                                             std::string_view env_sync_interval = "");
+
+// Semantic checks: trust_domain and server_address set, exactly one bootstrap source, join_token present when
+// the join_token attestor is used, known trust_bundle_format.
+absl::Status ValidateAgentConfig(const AgentConfig& c);
+
+// Reads the file and parses it (no validation).
+absl::StatusOr<AgentConfig> LoadAgentConfig(const std::string& path, std::string_view env_sync_interval = "");
+
+}  // namespace spirecvm::agent

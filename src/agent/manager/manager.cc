@@ -1,0 +1,466 @@
+#include "agent/manager/manager.h"
+
+#include <algorithm>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "crypto/csr.h"
+#include "crypto/x509.h"
+#include "spdlog/spdlog.h"
+#include "spiffe/x509_svid.h"
+
+namespace spirecvm::agent {
+namespace {
+
+// The server forgot, evicted or banned the agent (or its SVID is no longer current): attest again.
+bool MeansReattest(const absl::Status& st) {
+  return absl::IsPermissionDenied(st) || absl::IsUnauthenticated(st);
+}
+
+}  // namespace
+
+spiffe::Bundle BundleFromProto(const spiffe::TrustDomain& td, const spirecvm::types::Bundle& b) {
+  spiffe::Bundle out;
+  out.trust_domain = td;
+  for (const auto& der : b.x509_authorities()) out.x509_authorities_der.push_back(der);
+  for (const auto& k : b.jwt_authorities()) {
+    spiffe::JwtAuthority a;
+    a.kid = k.key_id();
+    a.public_key_der = k.public_key();
+    a.expires_at = k.expires_at() == 0 ? absl::InfinitePast() : absl::FromUnixSeconds(k.expires_at());
+    out.jwt_authorities.push_back(std::move(a));
+  }
+  out.sequence_number = b.sequence_number();
+  out.refresh_hint_seconds = b.refresh_hint();
+  return out;
+}
+
+Manager::Manager(ManagerOptions opts, const Clock& clock, ServerConnector& connector, NodeAttestorClient& attestor,
+                 KeyManager& keys, AgentStorage& storage, std::shared_ptr<Cache> cache)
+    : opts_(std::move(opts)),
+      clock_(clock),
+      connector_(connector),
+      attestor_(attestor),
+      keys_(keys),
+      storage_(storage),
+      cache_(std::move(cache)) {
+  cache_->SetWantCallback([this] { Wake(); });
+}
+
+Manager::~Manager() { cache_->SetWantCallback(nullptr); }
+
+absl::Status Manager::Init() {
+  if (absl::Status st = storage_.Init(); !st.ok()) return st;
+  auto persisted = storage_.LoadBundle();
+  if (persisted.ok()) {
+    spdlog::info("using the trust bundle persisted in {} (sequence {})", storage_.bundle_path(),
+                 persisted->sequence_number);
+    SetTrustedBundle(std::move(*persisted), /*persist=*/false);
+  } else if (!absl::IsNotFound(persisted.status())) {
+    spdlog::warn("ignoring persisted bundle: {}", persisted.status().ToString());
+  }
+  if (!bundle_.has_value() && opts_.bootstrap_bundle.has_value()) {
+    SetTrustedBundle(*opts_.bootstrap_bundle, /*persist=*/false);
+  }
+  auto key = keys_.Load();
+  auto chain = storage_.LoadSvid();
+  if (key.ok() && chain.ok()) {
+    auto id = CheckIdentity(std::move(*chain), std::move(*key), bundle_.has_value());
+    if (id.ok()) {
+      spdlog::info("reusing agent SVID {} from {} (expires {})", id->spiffe_id, storage_.svid_path(),
+                   absl::FormatTime(id->not_after));
+      std::lock_guard<std::mutex> l(mu_);
+      identity_ = std::move(*id);
+    } else {
+      spdlog::warn("persisted agent SVID not usable, will attest: {}", id.status().ToString());
+    }
+  } else if (chain.ok() || (key.ok() && !absl::IsNotFound(chain.status()))) {
+    spdlog::warn("persisted agent identity incomplete, will attest");
+  }
+  return Reconnect();
+}
+
+std::optional<spiffe::Bundle> Manager::trusted_bundle() const {
+  std::lock_guard<std::mutex> l(mu_);
+  return bundle_;
+}
+
+void Manager::SetTrustedBundle(spiffe::Bundle b, bool persist) {
+  if (persist) {
+    if (absl::Status st = storage_.SaveBundle(b); !st.ok()) spdlog::error("persisting bundle: {}", st.ToString());
+  }
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    bundle_ = b;
+  }
+  cache_->SetBundle(std::move(b));
+}
+
+absl::Status Manager::Reconnect() {
+  ServerCredentials creds;
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    if (bundle_.has_value()) {
+      creds.roots_der = bundle_->x509_authorities_der;
+    } else {
+      creds.insecure = opts_.insecure_bootstrap;
+    }
+    if (identity_.has_value()) {
+      creds.chain_der = identity_->chain_der;
+      creds.key_pem = identity_->key_pem;
+    }
+  }
+  auto client = connector_.Connect(creds);
+  if (!client.ok()) return client.status();
+  std::lock_guard<std::mutex> l(mu_);
+  client_ = std::move(*client);
+  return absl::OkStatus();
+}
+
+std::shared_ptr<ServerClient> Manager::client() const {
+  std::lock_guard<std::mutex> l(mu_);
+  return client_;
+}
+
+bool Manager::has_identity() const {
+  std::lock_guard<std::mutex> l(mu_);
+  return identity_.has_value();
+}
+
+std::string Manager::agent_id() const {
+  std::lock_guard<std::mutex> l(mu_);
+  return identity_.has_value() ? identity_->spiffe_id : "";
+}
+
+absl::Time Manager::agent_svid_expiry() const {
+  std::lock_guard<std::mutex> l(mu_);
+  return identity_.has_value() ? identity_->not_after : absl::InfinitePast();
+}
+
+absl::StatusOr<Manager::Identity> Manager::CheckIdentity(std::vector<std::string> chain_der, ssl::EvpPkeyPtr key,
+                                                         bool verify_to_bundle) {
+  if (chain_der.empty()) return absl::InvalidArgumentError("empty agent SVID chain");
+  std::vector<ssl::X509Ptr> certs;
+  for (const auto& der : chain_der) {
+    auto c = crypto::ParseCertDer(der);
+    if (!c.ok()) return c.status();
+    certs.push_back(std::move(*c));
+  }
+  auto leaf_spki = crypto::CertSpkiDer(certs[0].get());
+  auto key_spki = crypto::PublicKeyToDer(key.get());
+  if (!leaf_spki.ok() || !key_spki.ok() || *leaf_spki != *key_spki) {
+    return absl::InvalidArgumentError("agent SVID does not match the agent key");
+  }
+  Identity id;
+  id.not_before = crypto::NotBefore(certs[0].get());
+  id.not_after = crypto::NotAfter(certs[0].get());
+  if (id.not_after <= clock_.Now()) return absl::FailedPreconditionError("agent SVID has expired");
+  if (verify_to_bundle) {
+    auto bundle = trusted_bundle();
+    if (!bundle.has_value()) return absl::FailedPreconditionError("no bundle to verify the agent SVID");
+    std::vector<ssl::X509Ptr> roots;
+    for (const auto& der : bundle->x509_authorities_der) {
+      auto r = crypto::ParseCertDer(der);
+      if (r.ok()) roots.push_back(std::move(*r));
+    }
+    std::vector<const X509*> chain_ptrs, root_ptrs;
+    for (const auto& c : certs) chain_ptrs.push_back(c.get());
+    for (const auto& r : roots) root_ptrs.push_back(r.get());
+    auto sid = spiffe::VerifyX509Svid(chain_ptrs, root_ptrs, clock_.Now());
+    if (!sid.ok()) return absl::Status(sid.status().code(), absl::StrCat("agent SVID: ", sid.status().message()));
+    id.spiffe_id = sid->ToString();
+  } else {
+    auto sid = spiffe::ValidateX509SvidLeafProfile(certs[0].get());
+    if (!sid.ok()) return sid.status();
+    id.spiffe_id = sid->ToString();
+  }
+  if (!absl::StartsWith(id.spiffe_id, opts_.trust_domain.IdString() + "/spire/agent/")) {
+    return absl::InvalidArgumentError(absl::StrCat("unexpected agent ID ", id.spiffe_id));
+  }
+  auto pem = crypto::PrivateKeyToPem(key.get());
+  if (!pem.ok()) return pem.status();
+  id.key_pem = std::move(*pem);
+  id.key = std::move(key);
+  id.chain_der = std::move(chain_der);
+  return id;
+}
+
+absl::Status Manager::Attest() {
+  auto key = keys_.Generate(opts_.agent_key_type);
+  if (!key.ok()) return key.status();
+  auto csr = crypto::CreateCsr(key->get(), std::nullopt);
+  if (!csr.ok()) return csr.status();
+  auto spki = crypto::PublicKeyToDer(key->get());
+  if (!spki.ok()) return spki.status();
+  auto c = client();
+  if (!c) return absl::UnavailableError("no server connection");
+  spdlog::info("attesting to the server with {}", attestor_.type());
+  auto result = c->Attest(attestor_, AttestationKeyInfo{*csr, *spki});
+  if (!result.ok()) {
+    return absl::Status(result.status().code(),
+                        absl::StrCat("node attestation failed: ", result.status().message()));
+  }
+  std::vector<std::string> chain(result->svid().cert_chain().begin(), result->svid().cert_chain().end());
+  bool insecure = !trusted_bundle().has_value();
+  auto id = CheckIdentity(std::move(chain), crypto::ShareKey(key->get()), !insecure);
+  if (!id.ok()) return id.status();
+  if (absl::Status st = keys_.Commit(key->get()); !st.ok()) return st;
+  if (absl::Status st = storage_.SaveSvid(id->chain_der); !st.ok()) return st;
+  spdlog::info("node attestation succeeded: agent ID {} (SVID expires {})", id->spiffe_id,
+               absl::FormatTime(id->not_after));
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    identity_ = std::move(*id);
+  }
+  attestations_.fetch_add(1);
+  if (absl::Status st = Reconnect(); !st.ok()) return st;
+  if (insecure) {
+    // insecure_bootstrap: the bundle is taken on first use from the server we just attested to.
+    if (absl::Status st = FetchBundle(client()); !st.ok()) return st;
+    if (absl::Status st = Reconnect(); !st.ok()) return st;
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Manager::Renew() {
+  auto key = keys_.Generate(opts_.agent_key_type);
+  if (!key.ok()) return key.status();
+  auto csr = crypto::CreateCsr(key->get(), std::nullopt);
+  if (!csr.ok()) return csr.status();
+  auto c = client();
+  auto svid = c->RenewAgent(*csr);
+  if (!svid.ok()) return svid.status();
+  std::vector<std::string> chain(svid->cert_chain().begin(), svid->cert_chain().end());
+  auto id = CheckIdentity(std::move(chain), crypto::ShareKey(key->get()), true);
+  if (!id.ok()) return id.status();
+  if (absl::Status st = keys_.Commit(key->get()); !st.ok()) return st;
+  if (absl::Status st = storage_.SaveSvid(id->chain_der); !st.ok()) return st;
+  spdlog::info("agent SVID rotated (expires {})", absl::FormatTime(id->not_after));
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    identity_ = std::move(*id);
+  }
+  renewals_.fetch_add(1);
+  return Reconnect();
+}
+
+void Manager::DropIdentity(const absl::Status& why) {
+  spdlog::warn("server no longer accepts this agent ({}); attesting again", why.ToString());
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    identity_.reset();
+  }
+  if (absl::Status st = storage_.DeleteSvid(); !st.ok()) spdlog::warn("{}", st.ToString());
+  if (absl::Status st = keys_.Remove(); !st.ok()) spdlog::warn("{}", st.ToString());
+  if (absl::Status st = Reconnect(); !st.ok()) spdlog::warn("{}", st.ToString());
+}
+
+absl::Status Manager::FetchBundle(const std::shared_ptr<ServerClient>& c) {
+  auto b = c->GetBundle();
+  if (!b.ok()) return b.status();
+  if (b->x509_authorities_size() == 0) return absl::InternalError("server returned a bundle without X.509 roots");
+  spiffe::Bundle bundle = BundleFromProto(opts_.trust_domain, *b);
+  auto current = trusted_bundle();
+  bool changed = !current.has_value() || spiffe::BundleToJwks(*current) != spiffe::BundleToJwks(bundle);
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    bundle_fetched_ = true;
+  }
+  if (!changed) return absl::OkStatus();
+  spdlog::info("trust bundle updated (sequence {}, {} X.509 and {} JWT authorities)", bundle.sequence_number,
+               bundle.x509_authorities_der.size(), bundle.jwt_authorities.size());
+  SetTrustedBundle(std::move(bundle), /*persist=*/true);
+  return absl::OkStatus();
+}
+
+absl::Status Manager::Sync() {
+  auto c = client();
+  v1::SyncAuthorizedEntriesRequest req;
+  for (const auto& [id, rev] : cache_->KnownRevisions()) {
+    auto* k = req.add_known();
+    k->set_id(id);
+    k->set_revision_number(rev);
+  }
+  auto resp = c->Sync(req);
+  if (!resp.ok()) return resp.status();
+  std::vector<spirecvm::types::Entry> changed(resp->changed().begin(), resp->changed().end());
+  std::vector<std::string> removed(resp->removed_entry_ids().begin(), resp->removed_entry_ids().end());
+  if (!changed.empty() || !removed.empty()) {
+    spdlog::debug("sync: {} new or changed entries, {} removed", changed.size(), removed.size());
+  }
+  cache_->ApplySync(changed, removed);
+  syncs_.fetch_add(1);
+  bool fetch;
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    fetch = !bundle_fetched_ || !bundle_.has_value() || bundle_->sequence_number != resp->bundle_sequence_number();
+  }
+  if (fetch) {
+    if (absl::Status st = FetchBundle(c); !st.ok()) return st;
+    // New roots: the next connection must trust them (and the server may present a chain to a new root).
+    return Reconnect();
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Manager::Mint() {
+  std::vector<spirecvm::types::Entry> todo = cache_->EntriesToMint();
+  if (todo.empty()) return absl::OkStatus();
+  auto c = client();
+  absl::Status first_error;
+  for (size_t start = 0; start < todo.size(); start += opts_.batch_size) {
+    size_t end = std::min(todo.size(), start + opts_.batch_size);
+    v1::BatchNewX509SVIDRequest req;
+    std::vector<std::string> keys_der;
+    for (size_t i = start; i < end; ++i) {
+      auto key = crypto::GenerateKey(opts_.workload_key_type);
+      if (!key.ok()) return key.status();
+      auto csr = crypto::CreateCsr(key->get(), todo[i].spiffe_id());
+      if (!csr.ok()) return csr.status();
+      auto der = crypto::PrivateKeyToPkcs8Der(key->get());
+      if (!der.ok()) return der.status();
+      keys_der.push_back(std::move(*der));
+      auto* p = req.add_params();
+      p->set_entry_id(todo[i].id());
+      p->set_csr(std::move(*csr));
+    }
+    auto resp = c->BatchNewX509Svid(req);
+    if (!resp.ok()) return resp.status();
+    std::vector<std::shared_ptr<const X509SvidRecord>> out;
+    for (int i = 0; i < resp->results_size() && start + i < end; ++i) {
+      const auto& r = resp->results(i);
+      const auto& entry = todo[start + i];
+      if (r.status_code() != 0) {
+        spdlog::warn("server refused an SVID for entry {} ({}): {}", entry.id(), entry.spiffe_id(),
+                     r.status_message());
+        if (first_error.ok()) {
+          first_error = absl::Status(static_cast<absl::StatusCode>(r.status_code()), r.status_message());
+        }
+        continue;
+      }
+      auto rec = std::make_shared<X509SvidRecord>();
+      rec->entry_id = entry.id();
+      rec->entry_revision = entry.revision_number();
+      rec->spiffe_id = r.svid().spiffe_id().empty() ? entry.spiffe_id() : r.svid().spiffe_id();
+      rec->hint = entry.hint();
+      rec->chain_der.assign(r.svid().cert_chain().begin(), r.svid().cert_chain().end());
+      rec->key_pkcs8_der = keys_der[i];
+      if (rec->chain_der.empty()) continue;
+      auto leaf = crypto::ParseCertDer(rec->chain_der[0]);
+      if (!leaf.ok()) {
+        spdlog::warn("server returned a malformed SVID for entry {}: {}", entry.id(), leaf.status().ToString());
+        continue;
+      }
+      rec->not_before = crypto::NotBefore(leaf->get());
+      rec->not_after = crypto::NotAfter(leaf->get());
+      out.push_back(std::move(rec));
+    }
+    spdlog::debug("minted {} workload SVIDs", out.size());
+    cache_->StoreSvids(std::move(out));
+  }
+  return first_error;
+}
+
+absl::Status Manager::RunOnce() {
+  bool have;
+  absl::Time nb, na;
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    have = identity_.has_value();
+    if (have) {
+      nb = identity_->not_before;
+      na = identity_->not_after;
+    }
+  }
+  absl::Time now = clock_.Now();
+  if (have && now >= na) {
+    DropIdentity(absl::FailedPreconditionError("agent SVID expired"));
+    have = false;
+  }
+  if (!have) {
+    if (absl::Status st = Attest(); !st.ok()) return st;
+  } else if (now >= HalfLife(nb, na)) {
+    if (absl::Status st = Renew(); !st.ok()) {
+      if (MeansReattest(st)) DropIdentity(st);
+      return st;
+    }
+  }
+  if (absl::Status st = Sync(); !st.ok()) {
+    if (MeansReattest(st)) DropIdentity(st);
+    return st;
+  }
+  return Mint();
+}
+
+void Manager::Run() {
+  absl::Duration backoff = opts_.min_backoff;
+  absl::Time next_sync = absl::InfinitePast();
+  for (;;) {
+    {
+      std::lock_guard<std::mutex> l(wake_mu_);
+      if (stop_) return;
+      wake_ = false;
+    }
+    absl::Duration delay;
+    absl::Time now = clock_.Now();
+    absl::Status st;
+    if (now >= next_sync) {
+      st = RunOnce();
+      if (st.ok()) next_sync = clock_.Now() + opts_.sync_interval;
+    } else {
+      st = has_identity() ? Mint() : RunOnce();  // woken early: only mint what workloads are waiting for
+    }
+    if (st.ok()) {
+      backoff = opts_.min_backoff;
+      delay = next_sync - clock_.Now();
+      delay = std::min(delay, cache_->NextRotation() - clock_.Now());
+      {
+        std::lock_guard<std::mutex> l(mu_);
+        if (identity_.has_value()) {
+          delay = std::min(delay, HalfLife(identity_->not_before, identity_->not_after) - clock_.Now());
+        }
+      }
+      delay = std::max(delay, absl::Milliseconds(50));
+    } else {
+      spdlog::warn("agent: {} (retrying in {})", st.ToString(), absl::FormatDuration(backoff));
+      delay = backoff;
+      backoff = std::min(backoff * 2, opts_.max_backoff);
+      next_sync = absl::InfinitePast();
+    }
+    std::unique_lock<std::mutex> l(wake_mu_);
+    wake_cv_.wait_for(l, absl::ToChronoMilliseconds(delay), [&] { return stop_ || wake_; });
+  }
+}
+
+void Manager::Stop() {
+  {
+    std::lock_guard<std::mutex> l(wake_mu_);
+    stop_ = true;
+  }
+  wake_cv_.notify_all();
+}
+
+void Manager::Wake() {
+  {
+    std::lock_guard<std::mutex> l(wake_mu_);
+    wake_ = true;
+  }
+  wake_cv_.notify_all();
+}
+
+absl::StatusOr<JwtRecord> Manager::MintJwt(const spirecvm::types::Entry& entry,
+                                           const std::vector<std::string>& audience) {
+  auto c = client();
+  if (!c || !has_identity()) return absl::UnavailableError("agent is not attested yet");
+  auto svid = c->NewJwtSvid(entry.id(), audience);
+  if (!svid.ok()) return svid.status();
+  JwtRecord r;
+  r.token = svid->token();
+  r.spiffe_id = svid->spiffe_id().empty() ? entry.spiffe_id() : svid->spiffe_id();
+  r.hint = entry.hint();
+  r.issued_at = svid->issued_at() != 0 ? absl::FromUnixSeconds(svid->issued_at()) : clock_.Now();
+  r.expires_at = absl::FromUnixSeconds(svid->expires_at());
+  return r;
+}
+
+}  // namespace spirecvm::agent

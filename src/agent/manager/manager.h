@@ -1,0 +1,119 @@
+// The agent's control loop: node attestation (and re-attestation when the server forgets the agent), agent SVID
+// persistence and rotation at half life, incremental sync of authorized entries and the bundle, and minting of
+// workload X509-SVIDs (keys made here, CSRs batched) into the cache. Errors back off exponentially; the cache
+// keeps serving what it has meanwhile.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "agent/keymanager/key_manager.h"
+#include "agent/manager/cache.h"
+#include "agent/manager/server_client.h"
+#include "agent/manager/storage.h"
+#include "agent/nodeattest/node_attestor.h"
+#include "agent/workload/workload_api.h"
+#include "common/clock.h"
+#include "crypto/keys.h"
+#include "spiffe/bundle.h"
+
+namespace spirecvm::agent {
+
+struct ManagerOptions {
+  spiffe::TrustDomain trust_domain;
+  crypto::KeyType agent_key_type = crypto::KeyType::kEcP256;
+  crypto::KeyType workload_key_type = crypto::KeyType::kEcP256;
+  absl::Duration sync_interval = absl::Seconds(5);
+  absl::Duration min_backoff = absl::Milliseconds(500);
+  absl::Duration max_backoff = absl::Seconds(30);
+  size_t batch_size = 500;
+  // Bootstrap trust: the bundle from trust_bundle_path, or none with insecure_bootstrap.
+  std::optional<spiffe::Bundle> bootstrap_bundle;
+  bool insecure_bootstrap = false;
+};
+
+class Manager final : public JwtMinter {
+ public:
+  Manager(ManagerOptions opts, const Clock& clock, ServerConnector& connector, NodeAttestorClient& attestor,
+          KeyManager& keys, AgentStorage& storage, std::shared_ptr<Cache> cache);
+  ~Manager() override;
+
+  // Loads data_dir: a persisted bundle (preferred over the bootstrap one) and agent SVID + key, reused when the
+  // key matches, the SVID has not expired and it verifies to the bundle.
+  absl::Status Init();
+  // One pass: attest if needed, renew past half life, sync, mint. Returns the first error.
+  absl::Status RunOnce();
+  // Loop until Stop(); wakes early when the cache wants SVIDs or rotation is due.
+  void Run();
+  void Stop();
+  void Wake();
+
+  absl::StatusOr<JwtRecord> MintJwt(const spirecvm::types::Entry& entry,
+                                    const std::vector<std::string>& audience) override;
+
+  bool has_identity() const;
+  std::string agent_id() const;
+  absl::Time agent_svid_expiry() const;
+  int attestations() const { return attestations_.load(); }
+  int renewals() const { return renewals_.load(); }
+  int syncs() const { return syncs_.load(); }
+
+ private:
+  struct Identity {
+    std::vector<std::string> chain_der;
+    ssl::EvpPkeyPtr key;
+    std::string key_pem;
+    std::string spiffe_id;
+    absl::Time not_before;
+    absl::Time not_after;
+  };
+
+  absl::Status Attest();
+  absl::Status Renew();
+  absl::Status Sync();
+  absl::Status FetchBundle(const std::shared_ptr<ServerClient>& client);
+  absl::Status Mint();
+  // Checks a chain the server returned (or that was persisted) for `key`; fills an Identity.
+  absl::StatusOr<Identity> CheckIdentity(std::vector<std::string> chain_der, ssl::EvpPkeyPtr key,
+                                         bool verify_to_bundle);
+  absl::Status Reconnect();
+  void DropIdentity(const absl::Status& why);
+  std::shared_ptr<ServerClient> client() const;
+  std::optional<spiffe::Bundle> trusted_bundle() const;
+  void SetTrustedBundle(spiffe::Bundle b, bool persist);
+
+  ManagerOptions opts_;
+  const Clock& clock_;
+  ServerConnector& connector_;
+  NodeAttestorClient& attestor_;
+  KeyManager& keys_;
+  AgentStorage& storage_;
+  std::shared_ptr<Cache> cache_;
+
+  mutable std::mutex mu_;
+  std::optional<Identity> identity_;
+  std::optional<spiffe::Bundle> bundle_;  // trusted roots for the server connection
+  std::shared_ptr<ServerClient> client_;
+  bool bundle_fetched_ = false;
+
+  std::mutex wake_mu_;
+  std::condition_variable wake_cv_;
+  bool wake_ = false;
+  bool stop_ = false;
+
+  std::atomic<int> attestations_{0};
+  std::atomic<int> renewals_{0};
+  std::atomic<int> syncs_{0};
+};
+
+// types.Bundle (server wire form) -> spiffe::Bundle.
+spiffe::Bundle BundleFromProto(const spiffe::TrustDomain& td, const spirecvm::types::Bundle& b);
+
+}  // namespace spirecvm::agent

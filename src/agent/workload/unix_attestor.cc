@@ -1,0 +1,150 @@
+#include "agent/workload/unix_attestor.h"
+
+#include <fcntl.h>
+#include <grp.h>
+#include <pwd.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <vector>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
+#include "common/files.h"
+#include "common/hex.h"
+#include "common/unix_socket.h"
+#include "crypto/ssl_ptr.h"
+
+namespace spirecvm::agent {
+namespace {
+
+std::optional<std::string> LookupUser(uint32_t uid) {
+  std::vector<char> buf(16384);
+  struct passwd pw;
+  struct passwd* out = nullptr;
+  if (getpwuid_r(uid, &pw, buf.data(), buf.size(), &out) != 0 || out == nullptr) return std::nullopt;
+  return std::string(out->pw_name);
+}
+
+std::optional<std::string> LookupGroup(uint32_t gid) {
+  std::vector<char> buf(65536);
+  struct group gr;
+  struct group* out = nullptr;
+  if (getgrgid_r(gid, &gr, buf.data(), buf.size(), &out) != 0 || out == nullptr) return std::nullopt;
+  return std::string(out->gr_name);
+}
+
+}  // namespace
+
+UnixAttestor::UnixAttestor(UnixAttestorConfig config, std::string proc_root, NameLookup user_name,
+                           NameLookup group_name)
+    : config_(config),
+      proc_root_(std::move(proc_root)),
+      user_name_(user_name ? std::move(user_name) : NameLookup(LookupUser)),
+      group_name_(group_name ? std::move(group_name) : NameLookup(LookupGroup)) {}
+
+absl::StatusOr<std::vector<std::string>> UnixAttestor::Attest(const CallerInfo& caller) {
+  if (caller.pid <= 0) {
+    return absl::PermissionDeniedError("caller's pid is not visible to the agent (other pid namespace?)");
+  }
+  std::vector<std::string> out;
+  out.push_back(absl::StrCat("unix:uid:", caller.uid));
+  if (auto n = user_name_(caller.uid)) out.push_back(absl::StrCat("unix:user:", *n));
+  out.push_back(absl::StrCat("unix:gid:", caller.gid));
+  if (auto n = group_name_(caller.gid)) out.push_back(absl::StrCat("unix:group:", *n));
+
+  const std::string dir = absl::StrCat(proc_root_, "/", caller.pid);
+  auto status = files::ReadFile(dir + "/status");
+  if (!status.ok()) {
+    return absl::PermissionDeniedError(absl::StrCat("workload process ", caller.pid, " is gone: ",
+                                                    status.status().message()));
+  }
+  for (absl::string_view line : absl::StrSplit(*status, '\n')) {
+    if (!absl::ConsumePrefix(&line, "Groups:")) continue;
+    for (absl::string_view g : absl::StrSplit(line, absl::ByAnyChar(" \t"), absl::SkipEmpty())) {
+      uint32_t gid;
+      if (!absl::SimpleAtoi(g, &gid)) continue;
+      out.push_back(absl::StrCat("unix:supplementary_gid:", gid));
+      if (auto n = group_name_(gid)) out.push_back(absl::StrCat("unix:supplementary_group:", *n));
+    }
+  }
+
+  if (config_.discover_workload_path) {
+    const std::string exe = dir + "/exe";
+    std::vector<char> buf(4096);
+    ssize_t n = ::readlink(exe.c_str(), buf.data(), buf.size());
+    if (n < 0) {
+      return absl::PermissionDeniedError(absl::StrCat("cannot read ", exe, ": ", std::strerror(errno)));
+    }
+    out.push_back(absl::StrCat("unix:path:", absl::string_view(buf.data(), static_cast<size_t>(n))));
+    if (config_.workload_size_limit >= 0) {
+      auto h = HashExecutable(exe);
+      if (!h.ok()) return h.status();
+      out.push_back(absl::StrCat("unix:sha256:", *h));
+    }
+  }
+  return out;
+}
+
+absl::StatusOr<std::string> UnixAttestor::HashExecutable(const std::string& exe_link) {
+  // Opening /proc/<pid>/exe yields the very file the process runs, even if the path was replaced since.
+  int fd = ::open(exe_link.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return absl::PermissionDeniedError(absl::StrCat("open ", exe_link, ": ", std::strerror(errno)));
+  struct stat st;
+  if (::fstat(fd, &st) != 0) {
+    ::close(fd);
+    return absl::InternalError(absl::StrCat("stat ", exe_link, ": ", std::strerror(errno)));
+  }
+  if (config_.workload_size_limit > 0 && st.st_size > config_.workload_size_limit) {
+    ::close(fd);
+    return absl::PermissionDeniedError(absl::StrCat("workload binary is ", st.st_size,
+                                                    " bytes, over workload_size_limit ",
+                                                    config_.workload_size_limit));
+  }
+  std::string key = absl::StrCat(st.st_dev, ":", st.st_ino, ":", st.st_size, ":", st.st_mtim.tv_sec, ".",
+                                 st.st_mtim.tv_nsec);
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    if (auto it = hash_cache_.find(key); it != hash_cache_.end()) {
+      ::close(fd);
+      return it->second;
+    }
+  }
+  ssl::EvpMdCtxPtr ctx(EVP_MD_CTX_new());
+  if (!ctx || EVP_DigestInit_ex(ctx.get(), EVP_sha256(), nullptr) != 1) {
+    ::close(fd);
+    return absl::InternalError("sha256 init failed");
+  }
+  std::vector<char> buf(1 << 16);
+  int64_t total = 0;
+  for (;;) {
+    ssize_t n = ::read(fd, buf.data(), buf.size());
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      ::close(fd);
+      return absl::InternalError(absl::StrCat("read ", exe_link, ": ", std::strerror(errno)));
+    }
+    if (n == 0) break;
+    total += n;
+    if (config_.workload_size_limit > 0 && total > config_.workload_size_limit) {
+      ::close(fd);
+      return absl::PermissionDeniedError("workload binary grew over workload_size_limit while hashing");
+    }
+    EVP_DigestUpdate(ctx.get(), buf.data(), static_cast<size_t>(n));
+  }
+  ::close(fd);
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  EVP_DigestFinal_ex(ctx.get(), md, &len);
+  std::string hex = HexEncode(std::string_view(reinterpret_cast<char*>(md), len));
+  std::lock_guard<std::mutex> l(mu_);
+  if (hash_cache_.size() > 1024) hash_cache_.clear();
+  hash_cache_[key] = hex;
+  return hex;
+}
+
+}  // namespace spirecvm::agent

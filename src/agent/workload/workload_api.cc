@@ -1,0 +1,348 @@
+#include "agent/workload/workload_api.h"
+
+#include <google/protobuf/util/json_util.h>
+
+#include <optional>
+
+#include "absl/strings/str_cat.h"
+#include "common/unix_socket.h"
+#include "spiffe/bundle.h"
+#include "spiffe/jwt_svid.h"
+#include "spiffe/spiffe_id.h"
+#include "spdlog/spdlog.h"
+
+namespace spirecvm::agent {
+
+grpc::Status ToGrpc(const absl::Status& st) {
+  if (st.ok()) return grpc::Status::OK;
+  return grpc::Status(static_cast<grpc::StatusCode>(st.code()), std::string(st.message()));
+}
+
+bool HasSecurityHeader(const grpc::CallbackServerContext& ctx) {
+  const auto& md = ctx.client_metadata();
+  auto range = md.equal_range(kSecurityHeader);
+  for (auto it = range.first; it != range.second; ++it) {
+    if (std::string_view(it->second.data(), it->second.size()) == "true") return true;
+  }
+  return false;
+}
+
+namespace {
+
+const grpc::Status kMissingHeader(grpc::StatusCode::INVALID_ARGUMENT, "security header missing from request");
+const grpc::Status kNoIdentity(grpc::StatusCode::PERMISSION_DENIED, "no identity issued");
+
+// A server stream fed by a cache subscription. Build() turns a cache view into the next message (or nothing when
+// this stream's part of the view did not change). At most one write is in flight; a newer message replaces a
+// queued one (every message is the full state, so intermediate ones may be skipped).
+template <typename Resp>
+class WatchReactor : public grpc::ServerWriteReactor<Resp> {
+ public:
+  WatchReactor(WorkloadApiService* svc, grpc::CallbackServerContext* ctx) : svc_(svc), peer_(ctx->peer()) {
+    if (!HasSecurityHeader(*ctx)) {
+      starting_ = false;
+      FinishOnce(kMissingHeader);
+      return;
+    }
+    svc_->deps().pool->Submit([this] { Start(); });
+  }
+
+  void OnWriteDone(bool ok) override {
+    std::unique_lock<std::mutex> l(mu_);
+    if (!ok) {
+      writing_ = false;
+      l.unlock();
+      FinishOnce(grpc::Status(grpc::StatusCode::CANCELLED, "write failed"));
+      return;
+    }
+    if (finish_after_write_.has_value()) {
+      writing_ = false;
+      grpc::Status st = *finish_after_write_;
+      finish_after_write_.reset();
+      l.unlock();
+      FinishOnce(st);
+      return;
+    }
+    if (!pending_.has_value()) {
+      writing_ = false;
+      return;
+    }
+    current_ = std::move(*pending_);
+    pending_.reset();
+    l.unlock();
+    this->StartWrite(&current_);
+  }
+
+  void OnCancel() override { FinishOnce(grpc::Status(grpc::StatusCode::CANCELLED, "cancelled")); }
+
+  void OnDone() override {
+    if (sub_) sub_->Cancel();
+    delete this;
+  }
+
+ protected:
+  virtual std::optional<Resp> Build(const WorkloadUpdate& u) = 0;
+
+ private:
+  void Start() {
+    auto selectors = svc_->AttestCaller(peer_);
+    if (!selectors.ok()) {
+      spdlog::warn("workload API: attestation of {} failed: {}", peer_, selectors.status().ToString());
+      Started(ToGrpc(selectors.status()));
+      return;
+    }
+    WorkloadUpdate initial;
+    sub_ = svc_->deps().cache->Subscribe(
+        *selectors, [this](const WorkloadUpdate& u) { OnUpdate(u); }, &initial);
+    Started(initial.has_identity ? std::optional<grpc::Status>() : std::optional<grpc::Status>(kNoIdentity));
+  }
+
+  // Ends the start phase: from now on OnCancel may finish the call (before, the pool task still used `this`).
+  void Started(std::optional<grpc::Status> finish) {
+    bool cancel;
+    {
+      std::lock_guard<std::mutex> l(mu_);
+      starting_ = false;
+      cancel = cancel_requested_;
+    }
+    if (finish.has_value()) {
+      FinishOnce(*finish);
+    } else if (cancel) {
+      FinishOnce(grpc::Status(grpc::StatusCode::CANCELLED, "cancelled"));
+    }
+  }
+
+  void OnUpdate(const WorkloadUpdate& u) {
+    if (!u.has_identity) {
+      FinishOnce(kNoIdentity);
+      return;
+    }
+    std::optional<Resp> msg = Build(u);
+    if (!msg.has_value()) return;
+    std::unique_lock<std::mutex> l(mu_);
+    if (finished_ || finish_after_write_.has_value()) return;
+    if (writing_) {
+      pending_ = std::move(*msg);
+      return;
+    }
+    writing_ = true;
+    current_ = std::move(*msg);
+    l.unlock();
+    this->StartWrite(&current_);
+  }
+
+  void FinishOnce(const grpc::Status& st) {
+    {
+      std::lock_guard<std::mutex> l(mu_);
+      if (finished_) return;
+      if (starting_) {
+        cancel_requested_ = true;
+        return;
+      }
+      if (writing_) {
+        if (!finish_after_write_.has_value()) finish_after_write_ = st;
+        return;
+      }
+      finished_ = true;
+    }
+    this->Finish(st);
+  }
+
+  WorkloadApiService* svc_;
+  std::string peer_;
+  std::shared_ptr<Subscription> sub_;
+  std::mutex mu_;
+  bool starting_ = true;
+  bool cancel_requested_ = false;
+  bool writing_ = false;
+  bool finished_ = false;
+  std::optional<grpc::Status> finish_after_write_;
+  Resp current_;
+  std::optional<Resp> pending_;
+};
+
+class X509SvidReactor final : public WatchReactor<X509SVIDResponse> {
+ public:
+  using WatchReactor::WatchReactor;
+
+ protected:
+  std::optional<X509SVIDResponse> Build(const WorkloadUpdate& u) override {
+    if (sent_ && u.svids_fingerprint == last_svids_ && u.bundle_fingerprint == last_bundle_) return std::nullopt;
+    sent_ = true;
+    last_svids_ = u.svids_fingerprint;
+    last_bundle_ = u.bundle_fingerprint;
+    X509SVIDResponse r;
+    for (const auto& s : u.svids) {
+      X509SVID* out = r.add_svids();
+      out->set_spiffe_id(s->spiffe_id);
+      std::string chain;
+      for (const auto& c : s->chain_der) chain += c;
+      out->set_x509_svid(std::move(chain));
+      out->set_x509_svid_key(s->key_pkcs8_der);
+      if (u.bundle) out->set_bundle(u.bundle->x509_der_concat);
+      out->set_hint(s->hint);
+    }
+    return r;
+  }
+
+ private:
+  bool sent_ = false;
+  uint64_t last_svids_ = 0, last_bundle_ = 0;
+};
+
+class X509BundlesReactor final : public WatchReactor<X509BundlesResponse> {
+ public:
+  using WatchReactor::WatchReactor;
+
+ protected:
+  std::optional<X509BundlesResponse> Build(const WorkloadUpdate& u) override {
+    if (!u.bundle || (sent_ && u.bundle_fingerprint == last_bundle_)) return std::nullopt;
+    sent_ = true;
+    last_bundle_ = u.bundle_fingerprint;
+    X509BundlesResponse r;
+    (*r.mutable_bundles())[u.bundle->bundle.trust_domain.IdString()] = u.bundle->x509_der_concat;
+    return r;
+  }
+
+ private:
+  bool sent_ = false;
+  uint64_t last_bundle_ = 0;
+};
+
+class JwtBundlesReactor final : public WatchReactor<JWTBundlesResponse> {
+ public:
+  using WatchReactor::WatchReactor;
+
+ protected:
+  std::optional<JWTBundlesResponse> Build(const WorkloadUpdate& u) override {
+    if (!u.bundle || (sent_ && u.bundle_fingerprint == last_bundle_)) return std::nullopt;
+    sent_ = true;
+    last_bundle_ = u.bundle_fingerprint;
+    JWTBundlesResponse r;
+    (*r.mutable_bundles())[u.bundle->bundle.trust_domain.IdString()] = u.bundle->jwks_json;
+    return r;
+  }
+
+ private:
+  bool sent_ = false;
+  uint64_t last_bundle_ = 0;
+};
+
+}  // namespace
+
+absl::StatusOr<std::vector<std::string>> WorkloadApiService::AttestCaller(const std::string& peer) {
+  std::optional<int> fd = PeerRegistry::FdFromPeer(peer);
+  if (!fd.has_value()) return absl::InternalError(absl::StrCat("unexpected peer address \"", peer, "\""));
+  std::optional<CallerInfo> caller = deps_.peers->Get(*fd);
+  if (!caller.has_value()) return absl::InternalError("no credentials recorded for this connection");
+  auto check_same_process = [&]() -> absl::Status {
+    auto st = ProcessStartTime(caller->pid, deps_.proc_root);
+    if (!st.ok() || *st != caller->start_time) {
+      return absl::PermissionDeniedError(absl::StrCat("workload process ", caller->pid,
+                                                      " exited or its pid was reused since it connected"));
+    }
+    return absl::OkStatus();
+  };
+  if (absl::Status st = check_same_process(); !st.ok()) return st;
+  auto selectors = deps_.attestor->Attest(*caller);
+  if (!selectors.ok()) return selectors.status();
+  // The process could have exited and its pid been reused while we read /proc: check again.
+  if (absl::Status st = check_same_process(); !st.ok()) return st;
+  return selectors;
+}
+
+grpc::ServerWriteReactor<X509SVIDResponse>* WorkloadApiService::FetchX509SVID(grpc::CallbackServerContext* ctx,
+                                                                              const X509SVIDRequest*) {
+  return new X509SvidReactor(this, ctx);
+}
+
+grpc::ServerWriteReactor<X509BundlesResponse>* WorkloadApiService::FetchX509Bundles(
+    grpc::CallbackServerContext* ctx, const X509BundlesRequest*) {
+  return new X509BundlesReactor(this, ctx);
+}
+
+grpc::ServerWriteReactor<JWTBundlesResponse>* WorkloadApiService::FetchJWTBundles(grpc::CallbackServerContext* ctx,
+                                                                                  const JWTBundlesRequest*) {
+  return new JwtBundlesReactor(this, ctx);
+}
+
+grpc::ServerUnaryReactor* WorkloadApiService::FetchJWTSVID(grpc::CallbackServerContext* ctx,
+                                                           const JWTSVIDRequest* req, JWTSVIDResponse* resp) {
+  grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
+  if (!HasSecurityHeader(*ctx)) {
+    reactor->Finish(kMissingHeader);
+    return reactor;
+  }
+  std::string peer = ctx->peer();
+  deps_.pool->Submit([this, reactor, peer, req, resp] { reactor->Finish(ToGrpc(DoFetchJwt(peer, *req, resp))); });
+  return reactor;
+}
+
+absl::Status WorkloadApiService::DoFetchJwt(const std::string& peer, const JWTSVIDRequest& req,
+                                            JWTSVIDResponse* resp) {
+  if (req.audience_size() == 0) return absl::InvalidArgumentError("audience must be specified");
+  std::optional<spiffe::SpiffeId> want_id;
+  if (!req.spiffe_id().empty()) {
+    auto id = spiffe::SpiffeId::Parse(req.spiffe_id());
+    if (!id.ok()) return absl::InvalidArgumentError(absl::StrCat("invalid requested SPIFFE ID: ", id.status().message()));
+    want_id = *id;
+  }
+  auto selectors = AttestCaller(peer);
+  if (!selectors.ok()) return selectors.status();
+  std::vector<std::string> audience(req.audience().begin(), req.audience().end());
+  auto entries = deps_.cache->MatchingEntries(*selectors);
+  bool any = false;
+  for (const auto& e : entries) {
+    if (want_id.has_value() && e.spiffe_id() != want_id->ToString()) continue;
+    any = true;
+    std::optional<JwtRecord> rec = deps_.cache->GetJwt(e.id(), audience);
+    if (!rec.has_value()) {
+      auto minted = deps_.minter->MintJwt(e, audience);
+      if (!minted.ok()) {
+        return absl::UnavailableError(absl::StrCat("could not fetch JWT-SVID: ", minted.status().message()));
+      }
+      deps_.cache->PutJwt(e.id(), audience, *minted);
+      rec = *minted;
+    }
+    JWTSVID* out = resp->add_svids();
+    out->set_spiffe_id(rec->spiffe_id);
+    out->set_svid(rec->token);
+    out->set_hint(e.hint());
+  }
+  if (!any) return absl::PermissionDeniedError("no identity issued");
+  return absl::OkStatus();
+}
+
+grpc::ServerUnaryReactor* WorkloadApiService::ValidateJWTSVID(grpc::CallbackServerContext* ctx,
+                                                              const ValidateJWTSVIDRequest* req,
+                                                              ValidateJWTSVIDResponse* resp) {
+  grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
+  if (!HasSecurityHeader(*ctx)) {
+    reactor->Finish(kMissingHeader);
+    return reactor;
+  }
+  deps_.pool->Submit([this, reactor, req, resp] { reactor->Finish(ToGrpc(DoValidateJwt(*req, resp))); });
+  return reactor;
+}
+
+absl::Status WorkloadApiService::DoValidateJwt(const ValidateJWTSVIDRequest& req, ValidateJWTSVIDResponse* resp) {
+  if (req.audience().empty()) return absl::InvalidArgumentError("audience must be specified");
+  if (req.svid().empty()) return absl::InvalidArgumentError("svid must be specified");
+  auto unverified = spiffe::ParseJwtSvidInsecure(req.svid());
+  if (!unverified.ok()) return absl::InvalidArgumentError(unverified.status().message());
+  auto view = deps_.cache->bundle();
+  if (!view || !(unverified->sub.trust_domain() == view->bundle.trust_domain)) {
+    return absl::InvalidArgumentError(absl::StrCat("no keys found for trust domain \"",
+                                                   unverified->sub.trust_domain().name(), "\""));
+  }
+  auto keys = spiffe::JwtKeysFromBundle(view->bundle);
+  if (!keys.ok()) return absl::InternalError(keys.status().message());
+  auto claims = spiffe::ValidateJwtSvid(req.svid(), *keys, req.audience(), deps_.clock->Now());
+  if (!claims.ok()) return absl::InvalidArgumentError(claims.status().message());
+  resp->set_spiffe_id(claims->sub.ToString());
+  auto st = google::protobuf::util::JsonStringToMessage(claims->claims_json, resp->mutable_claims());
+  if (!st.ok()) return absl::InternalError(absl::StrCat("claims: ", st.ToString()));
+  return absl::OkStatus();
+}
+
+}  // namespace spirecvm::agent

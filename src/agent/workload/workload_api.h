@@ -1,0 +1,72 @@
+// The SPIFFE Workload API (facts.md §5) on the gRPC callback API: a stream is a reactor object fed by a cache
+// subscription, not a thread, so one agent holds thousands of watchers.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <grpcpp/grpcpp.h>
+
+#include "absl/status/statusor.h"
+#include "agent/manager/cache.h"
+#include "agent/workload/peer_registry.h"
+#include "agent/workload/worker_pool.h"
+#include "agent/workload/workload_attestor.h"
+#include "common/clock.h"
+#include "workload.grpc.pb.h"
+
+namespace spirecvm::agent {
+
+// Mints a JWT-SVID for an entry at the server (the manager implements it; blocking).
+class JwtMinter {
+ public:
+  virtual ~JwtMinter() = default;
+  virtual absl::StatusOr<JwtRecord> MintJwt(const spirecvm::types::Entry& entry,
+                                            const std::vector<std::string>& audience) = 0;
+};
+
+struct WorkloadApiDeps {
+  std::shared_ptr<Cache> cache;
+  WorkloadAttestor* attestor = nullptr;
+  JwtMinter* minter = nullptr;
+  PeerRegistry* peers = nullptr;
+  WorkerPool* pool = nullptr;
+  const Clock* clock = nullptr;
+  std::string proc_root = "/proc";
+};
+
+inline constexpr char kSecurityHeader[] = "workload.spiffe.io";
+
+class WorkloadApiService final : public SpiffeWorkloadAPI::CallbackService {
+ public:
+  explicit WorkloadApiService(WorkloadApiDeps deps) : deps_(std::move(deps)) {}
+
+  grpc::ServerWriteReactor<X509SVIDResponse>* FetchX509SVID(grpc::CallbackServerContext* ctx,
+                                                            const X509SVIDRequest* req) override;
+  grpc::ServerWriteReactor<X509BundlesResponse>* FetchX509Bundles(grpc::CallbackServerContext* ctx,
+                                                                  const X509BundlesRequest* req) override;
+  grpc::ServerUnaryReactor* FetchJWTSVID(grpc::CallbackServerContext* ctx, const JWTSVIDRequest* req,
+                                         JWTSVIDResponse* resp) override;
+  grpc::ServerWriteReactor<JWTBundlesResponse>* FetchJWTBundles(grpc::CallbackServerContext* ctx,
+                                                                const JWTBundlesRequest* req) override;
+  grpc::ServerUnaryReactor* ValidateJWTSVID(grpc::CallbackServerContext* ctx, const ValidateJWTSVIDRequest* req,
+                                            ValidateJWTSVIDResponse* resp) override;
+
+  // Peer lookup + PID-reuse guard + workload attestation (blocking; call on the pool). Public for tests.
+  absl::StatusOr<std::vector<std::string>> AttestCaller(const std::string& peer);
+
+  const WorkloadApiDeps& deps() const { return deps_; }
+
+ private:
+  absl::Status DoFetchJwt(const std::string& peer, const JWTSVIDRequest& req, JWTSVIDResponse* resp);
+  absl::Status DoValidateJwt(const ValidateJWTSVIDRequest& req, ValidateJWTSVIDResponse* resp);
+
+  WorkloadApiDeps deps_;
+};
+
+// True when the call carries `workload.spiffe.io: true`.
+bool HasSecurityHeader(const grpc::CallbackServerContext& ctx);
+grpc::Status ToGrpc(const absl::Status& st);
+
+}  // namespace spirecvm::agent

@@ -1,0 +1,29 @@
+// Workload attestors turn the kernel-reported identity of a caller into selectors ("type:value").
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+
+namespace spirecvm::agent {
+
+// Credentials of a Workload API connection, taken with SO_PEERCRED when it was accepted.
+struct CallerInfo {
+  pid_t pid = 0;
+  uid_t uid = 0;
+  gid_t gid = 0;
+  uint64_t start_time = 0;  // /proc/<pid>/stat field 22 at accept: guards against PID reuse
+};
+
+class WorkloadAttestor {
+ public:
+  virtual ~WorkloadAttestor() = default;
+  virtual std::string name() const = 0;
+  virtual absl::StatusOr<std::vector<std::string>> Attest(const CallerInfo& caller) = 0;
+};
+
+}  // namespace spirecvm::agent

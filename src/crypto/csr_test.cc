@@ -1,5 +1,7 @@
 #include "crypto/csr.h"
 
+#include <algorithm>
+
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -26,7 +28,12 @@ TEST_P(CsrTest, ValidWithUriSan) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Types, CsrTest,
-                         ::testing::Values(KeyType::kEcP256, KeyType::kEcP384, KeyType::kRsa2048));
+                         ::testing::Values(KeyType::kEcP256, KeyType::kEcP384, KeyType::kRsa2048),
+                         [](const auto& info) {
+                           std::string n(KeyTypeName(info.param));
+                           n.erase(std::remove(n.begin(), n.end(), '-'), n.end());
+                           return n;
+                         });
 
 TEST(CsrBasicTest, ValidWithoutSan) {
   auto key = GenerateKey(KeyType::kEcP256);

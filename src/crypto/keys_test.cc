@@ -1,5 +1,7 @@
 #include "crypto/keys.h"
 
+#include <algorithm>
+
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -63,7 +65,12 @@ TEST_P(KeyRoundTripTest, GenerateSerializeParse) {
 
 INSTANTIATE_TEST_SUITE_P(AllTypes, KeyRoundTripTest,
                          ::testing::Values(KeyType::kEcP256, KeyType::kEcP384, KeyType::kRsa2048,
-                                           KeyType::kRsa4096));
+                                           KeyType::kRsa4096),
+                         [](const auto& info) {
+                           std::string n(KeyTypeName(info.param));
+                           n.erase(std::remove(n.begin(), n.end(), '-'), n.end());
+                           return n;
+                         });
 
 TEST(KeysTest, TraditionalDerAccepted) {
   auto key = GenerateKey(KeyType::kEcP256);

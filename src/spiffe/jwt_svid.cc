@@ -99,9 +99,26 @@ struct Parts {
   std::string signature;
 };
 
+// Duplicate member names are rejected: different JOSE libraries keep different duplicates, and a
+// token must mean the same thing to every validator.
 absl::StatusOr<json> ParseObject(std::string_view what, std::string_view text) {
-  json j = json::parse(text.begin(), text.end(), nullptr, /*allow_exceptions=*/false);
+  std::vector<std::vector<std::string>> seen;  // member names per open object
+  bool duplicate = false;
+  json::parser_callback_t cb = [&](int, json::parse_event_t ev, json& parsed) {
+    if (ev == json::parse_event_t::object_start) {
+      seen.emplace_back();
+    } else if (ev == json::parse_event_t::object_end) {
+      if (!seen.empty()) seen.pop_back();
+    } else if (ev == json::parse_event_t::key && !seen.empty() && parsed.is_string()) {
+      const std::string& k = parsed.get_ref<const std::string&>();
+      for (const auto& prev : seen.back()) duplicate = duplicate || prev == k;
+      seen.back().push_back(k);
+    }
+    return true;
+  };
+  json j = json::parse(text.begin(), text.end(), cb, /*allow_exceptions=*/false);
   if (j.is_discarded()) return Invalid(absl::StrCat(Av(what), " is not valid JSON"));
+  if (duplicate) return Invalid(absl::StrCat(Av(what), " has a duplicate member name"));
   if (!j.is_object()) return Invalid(absl::StrCat(Av(what), " is not a JSON object"));
   return j;
 }
@@ -300,6 +317,18 @@ absl::StatusOr<JwtSvidClaims> ValidateJwtSvid(std::string_view token, const std:
   } catch (const json::exception& e) {
     return Invalid(absl::StrCat("malformed JSON: ", e.what()));
   }
+}
+
+std::string NewJwtKeyId(Random& rnd) {
+  static constexpr std::string_view kAlphabet =
+      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";  // 62 symbols
+  std::string out;
+  while (out.size() < 32) {
+    uint8_t b = static_cast<uint8_t>(rnd.Bytes(1)[0]);
+    if (b >= 248) continue;  // 248 = 4 * 62: rejection keeps the choice uniform
+    out.push_back(kAlphabet[b % 62]);
+  }
+  return out;
 }
 
 absl::StatusOr<JwtSvidClaims> ParseJwtSvidInsecure(std::string_view token) {

@@ -7,6 +7,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "common/random.h"
 #include "crypto/ssl_ptr.h"
 #include "spiffe/spiffe_id.h"
 
@@ -40,6 +41,9 @@ struct JwtSvidClaims {
 // `audience`, typ other than JWT/JOSE, sub not a SPIFFE ID.
 absl::StatusOr<JwtSvidClaims> ValidateJwtSvid(std::string_view token, const std::vector<JwtKey>& keys,
                                               std::string_view audience, absl::Time now);
+// A fresh JWT authority key ID like SPIRE's: 32 random characters from [A-Za-z0-9].
+std::string NewJwtKeyId(Random& rnd);
+
 // No signature, expiry or audience check; still requires well-formed sub/aud/exp.
 absl::StatusOr<JwtSvidClaims> ParseJwtSvidInsecure(std::string_view token);
 

@@ -121,7 +121,8 @@ TEST_P(JwtRoundTripTest, SignValidate) {
 INSTANTIATE_TEST_SUITE_P(Algs, JwtRoundTripTest,
                          ::testing::Values(std::make_pair(KeyType::kEcP256, "ES256"),
                                            std::make_pair(KeyType::kEcP384, "ES384"),
-                                           std::make_pair(KeyType::kRsa2048, "RS256")));
+                                           std::make_pair(KeyType::kRsa2048, "RS256")),
+                         [](const auto& info) { return std::string(info.param.second); });
 
 class JwtRejectTest : public ::testing::Test {
  protected:
@@ -170,6 +171,23 @@ TEST_F(JwtRejectTest, Malformed) {
   ExpectReject(absl::StrCat(crypto::Base64UrlEncode("[1]"), ".e30.e30"), "not a JSON object");
   std::vector<std::string> p = absl::StrSplit(good, '.');
   ExpectReject(absl::StrCat(p[0], ".", p[1], "=.", p[2]), "malformed payload");
+  // Duplicate claim names (parser-differential attack): rejected even under a valid signature.
+  std::string dup_claims = R"({"sub":"spiffe://example.org/workload","aud":"svc","exp":)" +
+                           std::to_string(absl::ToUnixSeconds(kExp)) + R"(,"sub":"spiffe://example.org/admin"})";
+  std::string dup_input = absl::StrCat(crypto::Base64UrlEncode(EcHeader().dump()), ".", crypto::Base64UrlEncode(dup_claims));
+  std::string der = *crypto::SignDigestInfo(ec_.priv.get(), EVP_sha256(), dup_input);
+  const unsigned char* dp = reinterpret_cast<const unsigned char*>(der.data());
+  ssl::EcdsaSigPtr es(d2i_ECDSA_SIG(nullptr, &dp, static_cast<long>(der.size())));
+  const BIGNUM *r, *s;
+  ECDSA_SIG_get0(es.get(), &r, &s);
+  std::string raw(64, '\0');
+  BN_bn2binpad(r, reinterpret_cast<unsigned char*>(raw.data()), 32);
+  BN_bn2binpad(s, reinterpret_cast<unsigned char*>(raw.data()) + 32, 32);
+  ExpectReject(absl::StrCat(dup_input, ".", crypto::Base64UrlEncode(raw)), "duplicate member name");
+  // Nested objects may reuse names of the outer object.
+  json nested = GoodClaims();
+  nested["ext"] = {{"sub", "x"}};
+  EXPECT_TRUE(ValidateJwtSvid(Ec(EcHeader(), nested), keys_, "svc", kNow).ok());
   ExpectReject(absl::StrCat(p[0], ".", p[1], ".", p[2], "="), "malformed signature");
 }
 
@@ -305,6 +323,14 @@ TEST(JwtSvidTest, ParseInsecure) {
   EXPECT_THAT(c->audience, ElementsAre("x", "y"));
   EXPECT_EQ(c->expiry, kExp);
   EXPECT_FALSE(ParseJwtSvidInsecure("garbage").ok());
+}
+
+TEST(JwtSvidTest, NewJwtKeyId) {
+  std::string a = NewJwtKeyId(SystemRandom::Get());
+  std::string b = NewJwtKeyId(SystemRandom::Get());
+  EXPECT_EQ(a.size(), 32u);
+  EXPECT_NE(a, b);
+  for (char c : a) EXPECT_TRUE(std::isalnum(static_cast<unsigned char>(c))) << c;
 }
 
 // Independent validation with PyJWT against the JWKS bundle we produce.

@@ -1,5 +1,6 @@
 #include "spiffe/x509_svid.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -169,7 +170,12 @@ TEST_P(X509SvidTest, MintedLeafMeetsEveryRule) {
 }
 
 INSTANTIATE_TEST_SUITE_P(CaKeys, X509SvidTest,
-                         ::testing::Values(KeyType::kEcP256, KeyType::kEcP384, KeyType::kRsa2048));
+                         ::testing::Values(KeyType::kEcP256, KeyType::kEcP384, KeyType::kRsa2048),
+                         [](const auto& info) {
+                           std::string n(crypto::KeyTypeName(info.param));
+                           n.erase(std::remove(n.begin(), n.end(), '-'), n.end());
+                           return n;
+                         });
 
 TEST(X509SvidBasicTest, CaProfile) {
   Ca ca = MakeRootCa(KeyType::kEcP256);

@@ -38,7 +38,10 @@ const grpc::Status kNoIdentity(grpc::StatusCode::PERMISSION_DENIED, "no identity
 template <typename Resp>
 class WatchReactor : public grpc::ServerWriteReactor<Resp> {
  public:
-  WatchReactor(WorkloadApiService* svc, grpc::CallbackServerContext* ctx) : svc_(svc), peer_(ctx->peer()) {
+  WatchReactor(WorkloadApiService* svc, grpc::CallbackServerContext* ctx) : svc_(svc), peer_(ctx->peer()) {}
+
+  // Called once the most-derived object exists (the pool task calls the virtual Build()).
+  void Begin(grpc::CallbackServerContext* ctx) {
     if (!HasSecurityHeader(*ctx)) {
       starting_ = false;
       FinishOnce(kMissingHeader);
@@ -253,17 +256,23 @@ absl::StatusOr<std::vector<std::string>> WorkloadApiService::AttestCaller(const 
 
 grpc::ServerWriteReactor<X509SVIDResponse>* WorkloadApiService::FetchX509SVID(grpc::CallbackServerContext* ctx,
                                                                               const X509SVIDRequest*) {
-  return new X509SvidReactor(this, ctx);
+  auto* r = new X509SvidReactor(this, ctx);
+  r->Begin(ctx);
+  return r;
 }
 
 grpc::ServerWriteReactor<X509BundlesResponse>* WorkloadApiService::FetchX509Bundles(
     grpc::CallbackServerContext* ctx, const X509BundlesRequest*) {
-  return new X509BundlesReactor(this, ctx);
+  auto* r = new X509BundlesReactor(this, ctx);
+  r->Begin(ctx);
+  return r;
 }
 
 grpc::ServerWriteReactor<JWTBundlesResponse>* WorkloadApiService::FetchJWTBundles(grpc::CallbackServerContext* ctx,
                                                                                   const JWTBundlesRequest*) {
-  return new JwtBundlesReactor(this, ctx);
+  auto* r = new JwtBundlesReactor(this, ctx);
+  r->Begin(ctx);
+  return r;
 }
 
 grpc::ServerUnaryReactor* WorkloadApiService::FetchJWTSVID(grpc::CallbackServerContext* ctx,

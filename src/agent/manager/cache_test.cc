@@ -1,0 +1,111 @@
+#include "agent/manager/cache.h"
+
+#include <gtest/gtest.h>
+
+namespace spirecvm::agent {
+namespace {
+
+spirecvm::types::Entry E(const std::string& id, std::vector<std::pair<std::string, std::string>> sels, int64_t rev = 1) {
+  spirecvm::types::Entry e;
+  e.set_id(id);
+  e.set_spiffe_id("spiffe://example.org/" + id);
+  for (auto& [t, v] : sels) {
+    auto* s = e.add_selectors();
+    s->set_type(t);
+    s->set_value(v);
+  }
+  e.set_revision_number(rev);
+  return e;
+}
+
+std::shared_ptr<X509SvidRecord> Svid(const std::string& id, absl::Time nb, absl::Duration ttl, int64_t rev = 1) {
+  auto r = std::make_shared<X509SvidRecord>();
+  r->entry_id = id;
+  r->entry_revision = rev;
+  r->spiffe_id = "spiffe://example.org/" + id;
+  r->chain_der = {"der-" + id};
+  r->not_before = nb;
+  r->not_after = nb + ttl;
+  return r;
+}
+
+class CacheTest : public ::testing::Test {
+ protected:
+  FakeClock clock_{absl::FromUnixSeconds(1750000000)};
+};
+
+TEST_F(CacheTest, MatchingNeedsAllEntrySelectors) {
+  absl::flat_hash_set<std::string> w = {"unix:uid:1000", "unix:gid:1000"};
+  EXPECT_TRUE(EntryMatches(E("a", {{"unix", "uid:1000"}}), w));
+  EXPECT_TRUE(EntryMatches(E("a", {{"unix", "uid:1000"}, {"unix", "gid:1000"}}), w));
+  EXPECT_FALSE(EntryMatches(E("a", {{"unix", "uid:1000"}, {"unix", "user:bob"}}), w));
+  EXPECT_FALSE(EntryMatches(E("a", {}), w));
+}
+
+TEST_F(CacheTest, MintsMissingStaleAndChangedRevisions) {
+  auto c = Cache::Create(clock_, 10);
+  c->ApplySync({E("a", {{"unix", "uid:1"}}), E("b", {{"unix", "uid:1"}})}, {});
+  EXPECT_EQ(c->EntriesToMint().size(), 2u);
+  c->StoreSvids({Svid("a", clock_.Now(), absl::Hours(1)), Svid("b", clock_.Now(), absl::Hours(1))});
+  EXPECT_TRUE(c->EntriesToMint().empty());
+  EXPECT_EQ(c->NextRotation(), clock_.Now() + absl::Minutes(30));
+  clock_.Advance(absl::Minutes(30));
+  EXPECT_EQ(c->EntriesToMint().size(), 2u);
+  c->StoreSvids({Svid("a", clock_.Now(), absl::Hours(1)), Svid("b", clock_.Now(), absl::Hours(1))});
+  c->ApplySync({E("a", {{"unix", "uid:1"}}, 2)}, {});
+  auto todo = c->EntriesToMint();
+  ASSERT_EQ(todo.size(), 1u);
+  EXPECT_EQ(todo[0].id(), "a");
+}
+
+TEST_F(CacheTest, LruPrefersSubscribedAndRecentlyUsed) {
+  auto c = Cache::Create(clock_, 2);
+  c->ApplySync({E("a", {{"unix", "uid:1"}}), E("b", {{"unix", "uid:2"}}), E("c", {{"unix", "uid:3"}})}, {});
+  auto sub = c->Subscribe({"unix:uid:3"}, [](const WorkloadUpdate&) {});
+  clock_.Advance(absl::Seconds(1));
+  c->Fetch({"unix:uid:2"});
+  auto todo = c->EntriesToMint();
+  ASSERT_EQ(todo.size(), 2u);
+  std::set<std::string> ids = {todo[0].id(), todo[1].id()};
+  EXPECT_EQ(ids, (std::set<std::string>{"b", "c"}));
+}
+
+TEST_F(CacheTest, SubscribersGetFullStateOnEveryChangeAndOnlyThen) {
+  auto c = Cache::Create(clock_, 10);
+  c->ApplySync({E("a", {{"unix", "uid:1"}}), E("b", {{"unix", "uid:1"}})}, {});
+  std::vector<WorkloadUpdate> got;
+  WorkloadUpdate initial;
+  auto sub = c->Subscribe({"unix:uid:1"}, [&](const WorkloadUpdate& u) { got.push_back(u); }, &initial);
+  EXPECT_TRUE(initial.has_identity);
+  EXPECT_FALSE(initial.complete);
+  EXPECT_TRUE(got.empty());  // not complete yet
+  c->StoreSvids({Svid("a", clock_.Now(), absl::Hours(1))});
+  EXPECT_TRUE(got.empty());
+  c->StoreSvids({Svid("b", clock_.Now(), absl::Hours(1))});
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0].svids.size(), 2u);
+  c->NotifyAll();  // nothing changed: nothing sent
+  EXPECT_EQ(got.size(), 1u);
+  c->ApplySync({}, {"b"});
+  ASSERT_EQ(got.size(), 2u);
+  EXPECT_EQ(got[1].svids.size(), 1u);
+  c->ApplySync({}, {"a"});
+  ASSERT_EQ(got.size(), 3u);
+  EXPECT_FALSE(got[2].has_identity);
+  sub->Cancel();
+  EXPECT_EQ(c->subscriber_count(), 0u);
+}
+
+TEST_F(CacheTest, JwtCachedUntilHalfLife) {
+  auto c = Cache::Create(clock_, 10);
+  c->ApplySync({E("a", {{"unix", "uid:1"}})}, {});
+  JwtRecord r{"tok", "spiffe://example.org/a", "", clock_.Now(), clock_.Now() + absl::Minutes(10)};
+  c->PutJwt("a", {"y", "x"}, r);
+  ASSERT_TRUE(c->GetJwt("a", {"x", "y"}).has_value());
+  EXPECT_FALSE(c->GetJwt("a", {"x"}).has_value());
+  clock_.Advance(absl::Minutes(5));
+  EXPECT_FALSE(c->GetJwt("a", {"x", "y"}).has_value());
+}
+
+}  // namespace
+}  // namespace spirecvm::agent

@@ -1,0 +1,269 @@
+// The manager against a fake server: attestation, persistence and reuse after restart, re-attestation when the
+// server forgets the agent, incremental sync, minting, rotation at half life (fake clock).
+#include "agent/manager/manager.h"
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <filesystem>
+
+#include <gtest/gtest.h>
+
+#include "absl/strings/str_cat.h"
+#include "agent/nodeattest/join_token.h"
+#include "agent/testing/test_ca.h"
+#include "crypto/csr.h"
+
+namespace spirecvm::agent {
+namespace {
+
+using testing::TestCa;
+
+struct FakeServer {
+  TestCa ca;
+  const Clock* clock;
+  absl::Duration agent_ttl = absl::Hours(2);
+  absl::Duration workload_ttl = absl::Hours(1);
+  std::map<std::string, spirecvm::types::Entry> entries;
+  std::set<std::string> agents;  // attested agent IDs
+  int attests = 0, renews = 0, batch_calls = 0, csrs = 0;
+  std::vector<v1::SyncAuthorizedEntriesRequest> sync_requests;
+
+  std::string SignCsr(const std::string& csr, const std::string& id, absl::Duration ttl) {
+    auto parsed = crypto::ParseAndVerifyCsr(csr);
+    EXPECT_TRUE(parsed.ok()) << parsed.status();
+    absl::Time now = clock->Now();
+    return ca.Sign(id, parsed->public_key.get(), now - absl::Seconds(1), now + ttl);
+  }
+  void AddEntry(const std::string& id, const std::string& spiffe_id, int64_t rev = 1) {
+    spirecvm::types::Entry e;
+    e.set_id(id);
+    e.set_spiffe_id(spiffe_id);
+    auto* s = e.add_selectors();
+    s->set_type("unix");
+    s->set_value("uid:1000");
+    e.set_revision_number(rev);
+    entries[id] = e;
+  }
+};
+
+class FakeClient : public ServerClient {
+ public:
+  FakeClient(FakeServer* s, bool authed) : s_(s), authed_(authed) {}
+  absl::StatusOr<v1::AttestAgentResponse::Result> Attest(NodeAttestorClient& a, const AttestationKeyInfo& key) override {
+    auto session = a.Start(key);
+    auto payload = (*session)->Payload();
+    std::string id = absl::StrCat("spiffe://example.org/spire/agent/join_token/", *payload);
+    s_->agents.insert(id);
+    ++s_->attests;
+    v1::AttestAgentResponse::Result r;
+    r.mutable_svid()->add_cert_chain(s_->SignCsr(key.csr_der, id, s_->agent_ttl));
+    r.mutable_svid()->set_spiffe_id(id);
+    return r;
+  }
+  absl::Status CheckAgent() {
+    if (!authed_) return absl::UnauthenticatedError("no client certificate");
+    if (s_->agents.empty()) return absl::PermissionDeniedError("agent is not attested or no longer active");
+    return absl::OkStatus();
+  }
+  absl::StatusOr<spirecvm::types::X509SVID> RenewAgent(const std::string& csr) override {
+    if (auto st = CheckAgent(); !st.ok()) return st;
+    ++s_->renews;
+    spirecvm::types::X509SVID out;
+    out.add_cert_chain(s_->SignCsr(csr, *s_->agents.begin(), s_->agent_ttl));
+    return out;
+  }
+  absl::StatusOr<v1::BatchNewX509SVIDResponse> BatchNewX509Svid(const v1::BatchNewX509SVIDRequest& req) override {
+    if (auto st = CheckAgent(); !st.ok()) return st;
+    ++s_->batch_calls;
+    v1::BatchNewX509SVIDResponse resp;
+    for (const auto& p : req.params()) {
+      auto* r = resp.add_results();
+      auto it = s_->entries.find(p.entry_id());
+      if (it == s_->entries.end()) {
+        r->set_status_code(5);
+        continue;
+      }
+      ++s_->csrs;
+      r->mutable_svid()->add_cert_chain(s_->SignCsr(p.csr(), it->second.spiffe_id(), s_->workload_ttl));
+      r->mutable_svid()->set_spiffe_id(it->second.spiffe_id());
+    }
+    return resp;
+  }
+  absl::StatusOr<spirecvm::types::JWTSVID> NewJwtSvid(const std::string& entry_id,
+                                                      const std::vector<std::string>& aud) override {
+    if (auto st = CheckAgent(); !st.ok()) return st;
+    spirecvm::types::JWTSVID j;
+    absl::Time now = s_->clock->Now();
+    j.set_token(s_->ca.Jwt(s_->entries.at(entry_id).spiffe_id(), aud, now, now + absl::Minutes(5)));
+    j.set_issued_at(absl::ToUnixSeconds(now));
+    j.set_expires_at(absl::ToUnixSeconds(now + absl::Minutes(5)));
+    return j;
+  }
+  absl::StatusOr<v1::SyncAuthorizedEntriesResponse> Sync(const v1::SyncAuthorizedEntriesRequest& req) override {
+    if (auto st = CheckAgent(); !st.ok()) return st;
+    s_->sync_requests.push_back(req);
+    std::map<std::string, int64_t> known;
+    for (const auto& k : req.known()) known[k.id()] = k.revision_number();
+    v1::SyncAuthorizedEntriesResponse resp;
+    for (const auto& [id, e] : s_->entries) {
+      auto it = known.find(id);
+      if (it == known.end() || it->second != e.revision_number()) *resp.add_changed() = e;
+    }
+    for (const auto& [id, rev] : known) {
+      if (!s_->entries.contains(id)) resp.add_removed_entry_ids(id);
+    }
+    resp.set_bundle_sequence_number(1);
+    return resp;
+  }
+  absl::StatusOr<spirecvm::types::Bundle> GetBundle() override {
+    spirecvm::types::Bundle b;
+    b.set_trust_domain("example.org");
+    b.add_x509_authorities(crypto::CertToDer(s_->ca.cert.get()));
+    auto* k = b.add_jwt_authorities();
+    k->set_key_id(s_->ca.jwt_kid);
+    k->set_public_key(*crypto::PublicKeyToDer(s_->ca.jwt_key.get()));
+    b.set_sequence_number(1);
+    return b;
+  }
+
+ private:
+  FakeServer* s_;
+  bool authed_;
+};
+
+class FakeConnector : public ServerConnector {
+ public:
+  explicit FakeConnector(FakeServer* s) : s_(s) {}
+  absl::StatusOr<std::shared_ptr<ServerClient>> Connect(const ServerCredentials& c) override {
+    ++connects;
+    return std::shared_ptr<ServerClient>(std::make_shared<FakeClient>(s_, !c.chain_der.empty()));
+  }
+  int connects = 0;
+
+ private:
+  FakeServer* s_;
+};
+
+class ManagerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    server_.ca = TestCa::Make(clock_.Now());
+    server_.clock = &clock_;
+    dir_ = std::filesystem::temp_directory_path() / absl::StrCat("mgr-", getpid(), "-", n_++);
+    std::filesystem::create_directories(dir_);
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+
+  struct Instance {
+    std::shared_ptr<Cache> cache;
+    std::unique_ptr<DiskKeyManager> keys;
+    std::unique_ptr<AgentStorage> storage;
+    std::unique_ptr<JoinTokenAttestor> attestor;
+    std::unique_ptr<Manager> manager;
+  };
+  Instance Start() {
+    Instance i;
+    i.cache = Cache::Create(clock_, 100);
+    i.keys = std::make_unique<DiskKeyManager>(dir_.string());
+    i.storage = std::make_unique<AgentStorage>(dir_.string(), server_.ca.td);
+    i.attestor = std::make_unique<JoinTokenAttestor>("tok");
+    ManagerOptions o;
+    o.trust_domain = server_.ca.td;
+    o.bootstrap_bundle = server_.ca.Bundle(0);
+    i.manager = std::make_unique<Manager>(o, clock_, connector_, *i.attestor, *i.keys, *i.storage, i.cache);
+    EXPECT_TRUE(i.manager->Init().ok());
+    return i;
+  }
+
+  static inline int n_ = 0;
+  FakeClock clock_{absl::Now()};
+  FakeServer server_;
+  FakeConnector connector_{&server_};
+  std::filesystem::path dir_;
+};
+
+TEST_F(ManagerTest, AttestsPersistsAndReusesAfterRestart) {
+  server_.AddEntry("e1", "spiffe://example.org/w1");
+  {
+    Instance a = Start();
+    ASSERT_TRUE(a.manager->RunOnce().ok());
+    EXPECT_EQ(server_.attests, 1);
+    EXPECT_EQ(a.manager->agent_id(), "spiffe://example.org/spire/agent/join_token/tok");
+    EXPECT_EQ(a.cache->svid_count(), 1u);
+    for (const char* f : {"agent_svid.pem", "agent_svid.key", "bundle.json"}) {
+      struct stat st;
+      ASSERT_EQ(::stat((dir_ / f).c_str(), &st), 0) << f;
+      EXPECT_EQ(st.st_mode & 0777, 0600) << f;
+    }
+  }
+  // "kill -9" and start again: no new attestation, SVIDs minted again.
+  Instance b = Start();
+  EXPECT_TRUE(b.manager->has_identity());
+  ASSERT_TRUE(b.manager->RunOnce().ok());
+  EXPECT_EQ(server_.attests, 1);
+  EXPECT_EQ(b.cache->svid_count(), 1u);
+}
+
+TEST_F(ManagerTest, ReattestsWhenServerForgetsAgent) {
+  server_.AddEntry("e1", "spiffe://example.org/w1");
+  Instance a = Start();
+  ASSERT_TRUE(a.manager->RunOnce().ok());
+  server_.agents.clear();  // evicted
+  absl::Status st = a.manager->RunOnce();
+  EXPECT_TRUE(absl::IsPermissionDenied(st)) << st;
+  EXPECT_FALSE(a.manager->has_identity());
+  ASSERT_TRUE(a.manager->RunOnce().ok());
+  EXPECT_EQ(server_.attests, 2);
+}
+
+TEST_F(ManagerTest, IncrementalSyncAndRemoval) {
+  server_.AddEntry("e1", "spiffe://example.org/w1");
+  server_.AddEntry("e2", "spiffe://example.org/w2");
+  Instance a = Start();
+  ASSERT_TRUE(a.manager->RunOnce().ok());
+  EXPECT_EQ(a.cache->entry_count(), 2u);
+  EXPECT_EQ(server_.csrs, 2);
+  ASSERT_TRUE(a.manager->RunOnce().ok());
+  ASSERT_EQ(server_.sync_requests.size(), 2u);
+  EXPECT_EQ(server_.sync_requests[1].known_size(), 2);
+  EXPECT_EQ(server_.csrs, 2);  // nothing re-minted
+  server_.entries.erase("e2");
+  server_.AddEntry("e1", "spiffe://example.org/w1-renamed", 2);
+  ASSERT_TRUE(a.manager->RunOnce().ok());
+  EXPECT_EQ(a.cache->entry_count(), 1u);
+  EXPECT_EQ(server_.csrs, 3);  // e1 re-minted for its new revision
+  auto u = a.cache->Fetch({"unix:uid:1000"});
+  ASSERT_EQ(u.svids.size(), 1u);
+  EXPECT_EQ(u.svids[0]->spiffe_id, "spiffe://example.org/w1-renamed");
+}
+
+TEST_F(ManagerTest, RotatesAtHalfLife) {
+  server_.AddEntry("e1", "spiffe://example.org/w1");
+  Instance a = Start();
+  ASSERT_TRUE(a.manager->RunOnce().ok());
+  EXPECT_EQ(server_.csrs, 1);
+  clock_.Advance(absl::Minutes(29));
+  ASSERT_TRUE(a.manager->RunOnce().ok());
+  EXPECT_EQ(server_.csrs, 1);
+  clock_.Advance(absl::Minutes(2));  // past half of the 1h workload SVID
+  ASSERT_TRUE(a.manager->RunOnce().ok());
+  EXPECT_EQ(server_.csrs, 2);
+  EXPECT_EQ(server_.renews, 0);
+  clock_.Advance(absl::Minutes(31));  // past half of the 2h agent SVID
+  ASSERT_TRUE(a.manager->RunOnce().ok());
+  EXPECT_EQ(server_.renews, 1);
+  EXPECT_EQ(server_.attests, 1);
+}
+
+TEST_F(ManagerTest, MintsJwt) {
+  server_.AddEntry("e1", "spiffe://example.org/w1");
+  Instance a = Start();
+  ASSERT_TRUE(a.manager->RunOnce().ok());
+  auto j = a.manager->MintJwt(server_.entries["e1"], {"aud"});
+  ASSERT_TRUE(j.ok()) << j.status();
+  EXPECT_EQ(j->expires_at - j->issued_at, absl::Minutes(5));
+}
+
+}  // namespace
+}  // namespace spirecvm::agent

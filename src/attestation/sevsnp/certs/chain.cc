@@ -344,7 +344,9 @@ std::shared_ptr<const VerifiedChain> ChainCache::Lookup(absl::string_view leaf_f
   std::lock_guard<std::mutex> l(mu_);
   auto it = entries_.find(leaf_fingerprint);
   if (it == entries_.end()) return nullptr;
-  if (now < it->second->valid_from || now > it->second->valid_until) return nullptr;
+  const VerifiedChain& c = *it->second;
+  if (now < c.valid_from || now > c.valid_until) return nullptr;
+  if (now < c.verified_at || now - c.verified_at > ttl_) return nullptr;
   return it->second;
 }
 

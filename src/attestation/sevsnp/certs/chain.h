@@ -61,6 +61,7 @@ struct VerifiedChain {
   std::string root_fingerprint;
   absl::Time valid_from;   // latest notBefore on the chain
   absl::Time valid_until;  // earliest notAfter on the chain
+  absl::Time verified_at = absl::InfinitePast();  // the `now` of the verification (cache TTL)
 };
 
 // Verifies leaf <- intermediate <- root at `now`. The root always comes from a chain source; it is
@@ -74,10 +75,12 @@ absl::StatusOr<abi::Product> VerifyIntermediate(X509* intermediate, X509* root, 
                                                 abi::SigningKey* kind_out = nullptr);
 
 // Thread-safe cache of verified chains keyed by the leaf's fingerprint. A hit is returned only when
-// `now` lies within the chain's validity window; CRL changes are handled by the owner (Clear()).
+// `now` lies within the chain's validity window and within `ttl` of the verification (so a newly
+// published CRL, or a changed directory, takes effect within ttl; Clear() forces it at once).
 class ChainCache {
  public:
-  explicit ChainCache(size_t max_entries = 4096) : max_entries_(max_entries) {}
+  explicit ChainCache(size_t max_entries = 4096, absl::Duration ttl = absl::Hours(24))
+      : max_entries_(max_entries), ttl_(ttl) {}
   std::shared_ptr<const VerifiedChain> Lookup(absl::string_view leaf_fingerprint, absl::Time now) const;
   void Insert(std::shared_ptr<const VerifiedChain> chain);
   void Clear();
@@ -85,6 +88,7 @@ class ChainCache {
 
  private:
   size_t max_entries_;
+  absl::Duration ttl_;
   mutable std::mutex mu_;
   std::map<std::string, std::shared_ptr<const VerifiedChain>, std::less<>> entries_;
 };

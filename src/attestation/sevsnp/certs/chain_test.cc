@@ -208,9 +208,11 @@ TEST(ChainCacheTest, HitsOnlyWithinValidity) {
   c->leaf_fingerprint = "fp1";
   c->valid_from = k2025;
   c->valid_until = k2026;
+  c->verified_at = k2025;
   cache.Insert(c);
   EXPECT_NE(cache.Lookup("fp1", k2025 + absl::Hours(1)), nullptr);
   EXPECT_EQ(cache.Lookup("fp1", k2026 + absl::Hours(1)), nullptr);
+  EXPECT_EQ(cache.Lookup("fp1", k2025 + absl::Hours(25)), nullptr);  // past the 24 h TTL
   EXPECT_EQ(cache.Lookup("fp2", k2025 + absl::Hours(1)), nullptr);
   // Concurrent use is safe.
   std::vector<std::thread> threads;

@@ -171,7 +171,8 @@ absl::Status CheckBinding(const abi::Report& report, abi::Product product,
 Verifier::Verifier(VerifierOptions options)
     : options_(std::move(options)),
       sources_(std::make_unique<certs::ChainSources>(options_.sources)),
-      cache_(std::make_unique<certs::ChainCache>(options_.chain_cache_entries)) {}
+      cache_(std::make_unique<certs::ChainCache>(options_.chain_cache_entries,
+                                                 options_.chain_cache_ttl)) {}
 
 absl::StatusOr<std::unique_ptr<Verifier>> Verifier::Create(VerifierOptions options) {
   for (const auto& root : options.trust.insecure_extra_roots) {
@@ -281,6 +282,7 @@ absl::StatusOr<std::shared_ptr<const certs::VerifiedChain>> Verifier::VerifyChai
     }
     auto verified = certs::VerifyChain(leaf, p.inter.get(), p.root.get(), request.now, trust);
     if (verified.ok()) {
+      verified->verified_at = request.now;
       return std::shared_ptr<const certs::VerifiedChain>(
           std::make_shared<certs::VerifiedChain>(std::move(*verified)));
     }

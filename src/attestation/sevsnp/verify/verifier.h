@@ -28,6 +28,8 @@ struct VerifierOptions {
   bool check_crl = false;
   // Size of the verified-chain cache (keyed by the VCEK/VLEK fingerprint).
   size_t chain_cache_entries = 4096;
+  // How long a verified chain is reused before it is verified again (CRLs are re-read then).
+  absl::Duration chain_cache_ttl = absl::Hours(24);
 };
 
 struct VerifyRequest {

@@ -1,0 +1,9 @@
+// spire-server sev verify: the SEV-SNP verifier's command-line face (the same code the server runs).
+#include "attestation/sevsnp/cli/sev_verify.h"
+#include "cli/server/cli_common.h"
+
+namespace spirecvm::cli {
+
+int SevVerify(const std::vector<std::string>& args, Io io) { return sevsnp::cli::RunSevVerify(args, io.out, io.err); }
+
+}  // namespace spirecvm::cli

@@ -1,0 +1,131 @@
+// The server's certificate authority: X.509 CA and JWT signing key slots that rotate
+// prepared -> active -> old at SPIRE's thresholds, persisted through a journal in the DataStore
+// (keys stay in the KeyManager), and published in the trust bundle before they are used.
+#pragma once
+
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "common/clock.h"
+#include "common/random.h"
+#include "crypto/keys.h"
+#include "crypto/ssl_ptr.h"
+#include "server/ca/upstream_authority.h"
+#include "server/datastore/datastore.h"
+#include "server/keymanager/key_manager.h"
+#include "spiffe/bundle.h"
+#include "spiffe/spiffe_id.h"
+
+namespace spirecvm::server {
+
+struct CaConfig {
+  spiffe::TrustDomain trust_domain;
+  crypto::KeyType ca_key_type = crypto::KeyType::kEcP256;
+  crypto::KeyType jwt_key_type = crypto::KeyType::kEcP256;
+  absl::Duration ca_ttl = absl::Hours(24);
+  std::string subject_country = "US";
+  std::string subject_org = "SPIFFE";
+  std::string subject_cn;
+  std::string server_id;  // this server's journal key (several servers may share a database)
+  std::string jwt_issuer;  // optional `iss` claim
+};
+
+enum class SlotStatus { kPrepared, kActive, kOld };
+std::string_view SlotStatusName(SlotStatus s);
+
+// When the next authority is prepared and activated, as SPIRE does: prepare at half of the
+// lifetime (at most 30 days before expiry), activate at 5/6 (at most 7 days before expiry).
+absl::Time PreparationThreshold(absl::Time not_before, absl::Time not_after);
+absl::Time ActivationThreshold(absl::Time not_before, absl::Time not_after);
+
+struct X509Slot {
+  std::string slot_id;  // "A" | "B"
+  SlotStatus status = SlotStatus::kPrepared;
+  std::string key_id;
+  ssl::X509Ptr cert;
+  std::vector<ssl::X509Ptr> intermediates;  // upstream chain (excluding roots)
+  ssl::EvpPkeyPtr key;
+};
+
+struct JwtSlot {
+  std::string slot_id;
+  SlotStatus status = SlotStatus::kPrepared;
+  std::string key_id;
+  std::string kid;
+  absl::Time issued_at;
+  absl::Time not_after;
+  ssl::EvpPkeyPtr key;
+};
+
+struct SignedX509Svid {
+  std::vector<std::string> chain_der;  // leaf first, then intermediates
+  std::string serial;                  // decimal
+  absl::Time not_after;
+};
+
+struct SignedJwtSvid {
+  std::string token;
+  absl::Time issued_at;
+  absl::Time expires_at;
+};
+
+struct AuthoritySummary {
+  std::string kind;  // "x509" | "jwt"
+  std::string slot_id;
+  SlotStatus status;
+  std::string id;  // serial (x509) or kid (jwt)
+  absl::Time not_after;
+};
+
+class CaManager {
+ public:
+  static absl::StatusOr<std::unique_ptr<CaManager>> Create(CaConfig cfg, KeyManager& km, datastore::DataStore& ds,
+                                                           Clock& clock, Random& rnd,
+                                                           UpstreamAuthority* upstream /* nullable */);
+
+  // Loads the journal; makes and activates authorities when there is no usable active one.
+  absl::Status Initialize();
+  // One rotation step: prepare, activate, retire by the thresholds. Call periodically.
+  absl::Status Rotate();
+
+  absl::StatusOr<SignedX509Svid> SignX509Svid(const EVP_PKEY* public_key, const spiffe::SpiffeId& id,
+                                              absl::Duration ttl, const std::vector<std::string>& dns_names);
+  absl::StatusOr<SignedJwtSvid> SignJwtSvid(const spiffe::SpiffeId& id, const std::vector<std::string>& audience,
+                                            absl::Duration ttl);
+
+  // This server's active and recent CA certificates (to verify agent SVIDs it and its peers issued).
+  std::vector<ssl::X509Ptr> X509Authorities() const;
+  std::vector<AuthoritySummary> Summary() const;
+  const CaConfig& config() const { return cfg_; }
+
+ private:
+  CaManager(CaConfig cfg, KeyManager& km, datastore::DataStore& ds, Clock& clock, Random& rnd, UpstreamAuthority* up)
+      : cfg_(std::move(cfg)), km_(km), ds_(ds), clock_(clock), rnd_(rnd), upstream_(up) {}
+
+  absl::StatusOr<std::shared_ptr<X509Slot>> PrepareX509(const std::string& slot_id);
+  absl::StatusOr<std::shared_ptr<JwtSlot>> PrepareJwt(const std::string& slot_id);
+  absl::Status PersistJournalLocked();
+  absl::Status LoadJournalLocked();
+  absl::Status PublishLocked();
+  absl::Status RotateLocked();
+
+  CaConfig cfg_;
+  KeyManager& km_;
+  datastore::DataStore& ds_;
+  Clock& clock_;
+  Random& rnd_;
+  UpstreamAuthority* upstream_;
+
+  mutable std::mutex mu_;
+  // Slots are immutable once made, except their status; signers take a shared_ptr snapshot.
+  std::vector<std::shared_ptr<X509Slot>> x509_;
+  std::vector<std::shared_ptr<JwtSlot>> jwt_;
+  std::vector<std::string> upstream_roots_der_;
+};
+
+}  // namespace spirecvm::server

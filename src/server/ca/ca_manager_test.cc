@@ -1,0 +1,144 @@
+#include "server/ca/ca_manager.h"
+
+#include "crypto/x509.h"
+#include "gtest/gtest.h"
+#include "server/datastore/sqlite_datastore.h"
+#include "spiffe/jwt_svid.h"
+#include "spiffe/x509_svid.h"
+
+namespace spirecvm::server {
+namespace {
+
+class CaManagerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto ds = datastore::OpenSqlite({.path = ":memory:"}, clock_);
+    ASSERT_TRUE(ds.ok()) << ds.status();
+    ds_ = std::move(*ds);
+    km_ = NewMemoryKeyManager();
+  }
+  CaConfig Config(absl::Duration ttl) {
+    CaConfig c;
+    c.trust_domain = *spiffe::TrustDomain::Parse("example.org");
+    c.ca_ttl = ttl;
+    c.server_id = "server-1";
+    return c;
+  }
+  std::unique_ptr<CaManager> Make(absl::Duration ttl) {
+    auto ca = CaManager::Create(Config(ttl), *km_, *ds_, clock_, rnd_, nullptr);
+    EXPECT_TRUE(ca.ok());
+    auto st = (*ca)->Initialize();
+    EXPECT_TRUE(st.ok()) << st;
+    return std::move(*ca);
+  }
+  std::vector<SlotStatus> X509Statuses(CaManager& ca) {
+    std::vector<SlotStatus> out;
+    for (auto& s : ca.Summary()) if (s.kind == "x509") out.push_back(s.status);
+    return out;
+  }
+
+  FakeClock clock_{absl::FromUnixSeconds(1'800'000'000)};
+  TestOnlyDeterministicRandom rnd_{42};
+  std::unique_ptr<datastore::DataStore> ds_;
+  std::unique_ptr<KeyManager> km_;
+};
+
+TEST_F(CaManagerTest, ThresholdsAreSpiresFractions) {
+  absl::Time nb = absl::FromUnixSeconds(0), na = absl::FromUnixSeconds(600);
+  EXPECT_EQ(PreparationThreshold(nb, na), absl::FromUnixSeconds(300));
+  EXPECT_EQ(ActivationThreshold(nb, na), absl::FromUnixSeconds(500));
+  // Long lifetimes are capped: prepare at most 30 days, activate at most 7 days before expiry.
+  absl::Time long_na = nb + absl::Hours(24 * 365);
+  EXPECT_EQ(PreparationThreshold(nb, long_na), long_na - absl::Hours(24 * 30));
+  EXPECT_EQ(ActivationThreshold(nb, long_na), long_na - absl::Hours(24 * 7));
+}
+
+TEST_F(CaManagerTest, RotatesPreparedActiveOldAndBundleCarriesBothDuringOverlap) {
+  auto ca = Make(absl::Seconds(600));
+  EXPECT_EQ(X509Statuses(*ca), std::vector<SlotStatus>{SlotStatus::kActive});
+  auto b0 = ds_->FetchBundle("example.org");
+  ASSERT_TRUE(b0.ok());
+  EXPECT_EQ(b0->x509_authorities_der.size(), 1u);
+  EXPECT_EQ(b0->jwt_keys.size(), 1u);
+
+  clock_.Advance(absl::Seconds(305));  // past half of the lifetime
+  ASSERT_TRUE(ca->Rotate().ok());
+  EXPECT_EQ(X509Statuses(*ca), (std::vector<SlotStatus>{SlotStatus::kActive, SlotStatus::kPrepared}));
+  auto b1 = ds_->FetchBundle("example.org");
+  ASSERT_TRUE(b1.ok());
+  EXPECT_EQ(b1->x509_authorities_der.size(), 2u) << "the prepared CA is published before it is used";
+  EXPECT_GT(b1->sequence_number, b0->sequence_number);
+
+  clock_.Advance(absl::Seconds(200));  // past 5/6
+  ASSERT_TRUE(ca->Rotate().ok());
+  EXPECT_EQ(X509Statuses(*ca), (std::vector<SlotStatus>{SlotStatus::kOld, SlotStatus::kActive}));
+
+  // New SVIDs come from the new CA, and both CAs are in the bundle during the overlap.
+  auto key = crypto::GenerateKey(crypto::KeyType::kEcP256);
+  auto id = spiffe::SpiffeId::Parse("spiffe://example.org/w");
+  auto svid = ca->SignX509Svid(key->get(), *id, absl::Minutes(1), {});
+  ASSERT_TRUE(svid.ok()) << svid.status();
+  auto leaf = crypto::ParseCertDer(svid->chain_der[0]);
+  auto b2 = ds_->FetchBundle("example.org");
+  ASSERT_EQ(b2->x509_authorities_der.size(), 2u);
+  auto new_ca = crypto::ParseCertDer(b2->x509_authorities_der[1]);
+  EXPECT_EQ(X509_check_issued(new_ca->get(), leaf->get()), X509_V_OK);
+  auto old_ca = crypto::ParseCertDer(b2->x509_authorities_der[0]);
+  EXPECT_NE(X509_check_issued(old_ca->get(), leaf->get()), X509_V_OK);
+
+  // After the old CA expires it leaves the journal and the pruned bundle.
+  clock_.Advance(absl::Seconds(200));
+  ASSERT_TRUE(ca->Rotate().ok());
+  ASSERT_TRUE(ds_->PruneBundle("example.org", absl::ToUnixSeconds(clock_.Now())).ok());
+  auto b3 = ds_->FetchBundle("example.org");
+  EXPECT_EQ(X509Statuses(*ca).front(), SlotStatus::kActive);
+  for (auto& der : b3->x509_authorities_der) {
+    auto c = crypto::ParseCertDer(der);
+    EXPECT_GT(crypto::NotAfter(c->get()), clock_.Now());
+  }
+}
+
+TEST_F(CaManagerTest, RestartKeepsTheSameCaWhenKeysPersist) {
+  std::string serial;
+  {
+    auto ca = Make(absl::Hours(24));
+    serial = ca->Summary()[0].id;
+  }
+  auto ca = Make(absl::Hours(24));  // same DataStore and KeyManager: journal + keys come back
+  EXPECT_EQ(ca->Summary()[0].id, serial);
+  EXPECT_EQ(ds_->FetchBundle("example.org")->x509_authorities_der.size(), 1u);
+}
+
+TEST_F(CaManagerTest, LostKeysMeanANewCaNotAnUnusableOne) {
+  {
+    auto ca = Make(absl::Hours(24));
+  }
+  km_ = NewMemoryKeyManager();  // memory KeyManager after a restart: keys are gone
+  auto ca = Make(absl::Hours(24));
+  auto key = crypto::GenerateKey(crypto::KeyType::kEcP256);
+  auto svid = ca->SignX509Svid(key->get(), *spiffe::SpiffeId::Parse("spiffe://example.org/w"), absl::Minutes(1), {});
+  EXPECT_TRUE(svid.ok()) << svid.status();
+}
+
+TEST_F(CaManagerTest, JwtSvidsVerifyWithThePublishedKey) {
+  auto ca = Make(absl::Hours(24));
+  auto jwt = ca->SignJwtSvid(*spiffe::SpiffeId::Parse("spiffe://example.org/w"), {"aud1"}, absl::Minutes(5));
+  ASSERT_TRUE(jwt.ok()) << jwt.status();
+  auto b = ds_->FetchBundle("example.org");
+  std::vector<spiffe::JwtKey> keys;
+  for (auto& k : b->jwt_keys) keys.push_back({k.kid, *crypto::PublicKeyFromDer(k.public_key_der)});
+  auto claims = spiffe::ValidateJwtSvid(jwt->token, keys, "aud1", clock_.Now());
+  ASSERT_TRUE(claims.ok()) << claims.status();
+  EXPECT_EQ(claims->sub.ToString(), "spiffe://example.org/w");
+  EXPECT_FALSE(spiffe::ValidateJwtSvid(jwt->token, keys, "other", clock_.Now()).ok());
+}
+
+TEST_F(CaManagerTest, RefusesIdsOutsideTheTrustDomain) {
+  auto ca = Make(absl::Hours(24));
+  auto key = crypto::GenerateKey(crypto::KeyType::kEcP256);
+  auto svid = ca->SignX509Svid(key->get(), *spiffe::SpiffeId::Parse("spiffe://other.org/w"), absl::Minutes(1), {});
+  EXPECT_TRUE(absl::IsInvalidArgument(svid.status()));
+}
+
+}  // namespace
+}  // namespace spirecvm::server

@@ -1,0 +1,66 @@
+// The server's HCL configuration: SPIRE's `server { ... }` keys and `plugins { Kind "name" { plugin_data { ... } } }`.
+// Parsing reads the core keys; each plugin reads its own plugin_data; Finish() then reports every
+// error and every unknown key at once.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "common/config_reader.h"
+#include "common/hcl.h"
+#include "crypto/keys.h"
+#include "spiffe/spiffe_id.h"
+
+namespace spirecvm::server {
+
+struct PluginDecl {
+  std::string kind;  // DataStore, KeyManager, NodeAttestor, UpstreamAuthority
+  std::string name;  // sql, disk, memory, join_token, aws_iid
+  config::Section data;  // plugin_data (empty section when absent)
+  hcl::Position pos;
+};
+
+struct HealthChecksConfig {
+  bool listener_enabled = false;
+  std::string bind_address = "localhost";
+  int bind_port = 80;
+  std::string live_path = "/live";
+  std::string ready_path = "/ready";
+};
+
+struct ServerConfig {
+  std::shared_ptr<hcl::Body> doc;  // owns what the sections point into
+  std::optional<config::Section> root;
+
+  spiffe::TrustDomain trust_domain;
+  std::string bind_address = "0.0.0.0";
+  int bind_port = 8081;
+  std::string socket_path = "/tmp/spire-server/private/api.sock";
+  std::string data_dir = "./.data";
+  std::string log_level = "INFO";
+  absl::Duration ca_ttl = absl::Hours(24);
+  crypto::KeyType ca_key_type = crypto::KeyType::kEcP256;
+  crypto::KeyType jwt_key_type = crypto::KeyType::kEcP256;
+  std::string ca_subject_country = "US";
+  std::string ca_subject_org = "SPIFFE";
+  std::string ca_subject_cn;
+  absl::Duration default_x509_svid_ttl = absl::Hours(1);
+  absl::Duration default_jwt_svid_ttl = absl::Minutes(5);
+  absl::Duration agent_ttl = absl::ZeroDuration();  // 0: default_x509_svid_ttl
+  std::string jwt_issuer;
+  absl::Duration cache_refresh_interval = absl::Seconds(1);  // experimental: entry cache refresh
+  HealthChecksConfig health_checks;
+
+  std::vector<PluginDecl> plugins;
+  const PluginDecl* Find(std::string_view kind) const;
+  std::vector<const PluginDecl*> FindAll(std::string_view kind) const;
+};
+
+// Parses and checks the core keys and plugin declarations. Plugin data is left for the plugins.
+absl::StatusOr<ServerConfig> ParseServerConfig(std::string_view text, const std::string& filename);
+
+}  // namespace spirecvm::server

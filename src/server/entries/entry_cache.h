@@ -1,0 +1,48 @@
+// In-memory view of every registration entry, kept current incrementally from the DataStore's entry
+// events (never a full table scan after the first load), answering "which entries may this agent
+// mint?" from indexes.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "server/datastore/datastore.h"
+
+namespace spirecvm::server {
+
+class EntryCache {
+ public:
+  EntryCache(datastore::DataStore& ds, std::string server_id_uri) : ds_(ds), server_id_(std::move(server_id_uri)) {}
+
+  // First load: every entry, and the event position to continue from.
+  absl::Status Load();
+  // Applies the entry events written since the last refresh (by this server or any other).
+  absl::Status Refresh();
+
+  // Entries an agent may mint: entries whose parent is the agent, or a node-alias entry
+  // (parent = the server ID) whose selectors are all among the node's selectors, and, recursively,
+  // entries parented by those.
+  std::vector<std::shared_ptr<const datastore::RegistrationEntry>> AuthorizedEntries(
+      const std::string& agent_id, const std::vector<datastore::Selector>& node_selectors) const;
+
+  size_t size() const;
+
+ private:
+  void PutLocked(std::shared_ptr<const datastore::RegistrationEntry> e);
+  void RemoveLocked(const std::string& id);
+
+  datastore::DataStore& ds_;
+  std::string server_id_;
+  mutable std::mutex mu_;
+  int64_t last_event_ = 0;
+  std::unordered_map<std::string, std::shared_ptr<const datastore::RegistrationEntry>> by_id_;
+  std::unordered_map<std::string, std::set<std::string>> by_parent_;  // parent id -> entry ids
+};
+
+}  // namespace spirecvm::server

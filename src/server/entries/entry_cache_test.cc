@@ -1,0 +1,80 @@
+#include "server/entries/entry_cache.h"
+
+#include <set>
+
+#include "gtest/gtest.h"
+#include "server/datastore/sqlite_datastore.h"
+
+namespace spirecvm::server {
+namespace {
+
+constexpr char kServer[] = "spiffe://example.org/spire/server";
+constexpr char kAgent[] = "spiffe://example.org/spire/agent/join_token/t1";
+
+class EntryCacheTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto ds = datastore::OpenSqlite({.path = ":memory:"}, clock_);
+    ASSERT_TRUE(ds.ok()) << ds.status();
+    ds_ = std::move(*ds);
+  }
+  std::string Create(const std::string& id, const std::string& parent, std::vector<datastore::Selector> sel) {
+    datastore::RegistrationEntry e;
+    e.spiffe_id = id;
+    e.parent_id = parent;
+    e.selectors = std::move(sel);
+    auto r = ds_->CreateEntry(e);
+    EXPECT_TRUE(r.ok()) << r.status();
+    return r->id;
+  }
+  std::set<std::string> Ids(const EntryCache& c, const std::vector<datastore::Selector>& node_sel) {
+    std::set<std::string> out;
+    for (auto& e : c.AuthorizedEntries(kAgent, node_sel)) out.insert(e->spiffe_id);
+    return out;
+  }
+  FakeClock clock_{absl::FromUnixSeconds(1'800'000'000)};
+  std::unique_ptr<datastore::DataStore> ds_;
+};
+
+TEST_F(EntryCacheTest, AgentChildrenAliasesAndDescendants) {
+  Create("spiffe://example.org/direct", kAgent, {{"unix", "uid:1000"}});
+  Create("spiffe://example.org/alias", kServer, {{"aws_iid", "measurements:aa"}});
+  Create("spiffe://example.org/via-alias", "spiffe://example.org/alias", {{"unix", "uid:0"}});
+  Create("spiffe://example.org/grandchild", "spiffe://example.org/via-alias", {{"unix", "uid:1"}});
+  Create("spiffe://example.org/other-alias", kServer, {{"aws_iid", "measurements:bb"}});
+  Create("spiffe://example.org/not-mine", "spiffe://example.org/other-alias", {{"unix", "uid:0"}});
+  Create("spiffe://example.org/needs-two", kServer, {{"aws_iid", "measurements:aa"}, {"aws_iid", "region:x"}});
+  Create("spiffe://example.org/under-two", "spiffe://example.org/needs-two", {{"unix", "uid:0"}});
+  EntryCache c(*ds_, kServer);
+  ASSERT_TRUE(c.Load().ok());
+  EXPECT_EQ(Ids(c, {{"aws_iid", "measurements:aa"}}),
+            (std::set<std::string>{"spiffe://example.org/direct", "spiffe://example.org/via-alias",
+                                   "spiffe://example.org/grandchild"}));
+  EXPECT_EQ(Ids(c, {}), std::set<std::string>{"spiffe://example.org/direct"});
+  EXPECT_EQ(Ids(c, {{"aws_iid", "measurements:aa"}, {"aws_iid", "region:x"}}).count("spiffe://example.org/under-two"), 1u);
+}
+
+TEST_F(EntryCacheTest, RefreshAppliesCreatesUpdatesAndDeletesFromEvents) {
+  EntryCache c(*ds_, kServer);
+  ASSERT_TRUE(c.Load().ok());
+  std::string id = Create("spiffe://example.org/a", kAgent, {{"unix", "uid:1"}});
+  EXPECT_TRUE(Ids(c, {}).empty()) << "not visible before a refresh";
+  ASSERT_TRUE(c.Refresh().ok());
+  EXPECT_EQ(Ids(c, {}), std::set<std::string>{"spiffe://example.org/a"});
+  auto e = ds_->FetchEntry(id);
+  e->parent_id = "spiffe://example.org/spire/agent/join_token/other";
+  ASSERT_TRUE(ds_->UpdateEntry(*e).ok());
+  ASSERT_TRUE(c.Refresh().ok());
+  EXPECT_TRUE(Ids(c, {}).empty()) << "moved to another agent";
+  e->parent_id = kAgent;
+  ASSERT_TRUE(ds_->UpdateEntry(*e).ok());
+  ASSERT_TRUE(c.Refresh().ok());
+  EXPECT_EQ(c.AuthorizedEntries(kAgent, {})[0]->revision_number, 2);
+  ASSERT_TRUE(ds_->DeleteEntry(id).ok());
+  ASSERT_TRUE(c.Refresh().ok());
+  EXPECT_TRUE(Ids(c, {}).empty());
+  EXPECT_EQ(c.size(), 0u);
+}
+
+}  // namespace
+}  // namespace spirecvm::server

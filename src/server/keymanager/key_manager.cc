@@ -1,0 +1,109 @@
+#include "server/keymanager/key_manager.h"
+
+#include <map>
+#include <mutex>
+
+#include "absl/strings/str_cat.h"
+#include "common/files.h"
+#include "nlohmann/json.hpp"
+
+namespace spirecvm::server {
+namespace {
+
+class MemoryKeyManager final : public KeyManager {
+ public:
+  absl::StatusOr<ssl::EvpPkeyPtr> GenerateKey(std::string_view id, crypto::KeyType type) override {
+    auto key = crypto::GenerateKey(type);
+    if (!key.ok()) return key.status();
+    std::lock_guard<std::mutex> l(mu_);
+    ssl::EvpPkeyPtr shared = crypto::ShareKey(key->get());
+    keys_[std::string(id)] = std::move(*key);
+    return shared;
+  }
+  absl::StatusOr<ssl::EvpPkeyPtr> GetKey(std::string_view id) override {
+    std::lock_guard<std::mutex> l(mu_);
+    auto it = keys_.find(std::string(id));
+    if (it == keys_.end()) return absl::NotFoundError(absl::StrCat("no key with id \"", std::string(id), "\" in the memory KeyManager"));
+    return crypto::ShareKey(it->second.get());
+  }
+  std::string_view Name() const override { return "memory"; }
+
+ private:
+  std::mutex mu_;
+  std::map<std::string, ssl::EvpPkeyPtr> keys_;
+};
+
+// All keys in one JSON document {"keys": {"<id>": "<PKCS#8 PEM>"}} rewritten atomically on change,
+// so a crash leaves either the old or the new set, never a torn file.
+class DiskKeyManager final : public KeyManager {
+ public:
+  explicit DiskKeyManager(std::string path) : path_(std::move(path)) {}
+
+  absl::Status Load() {
+    auto text = files::ReadFile(path_);
+    if (!text.ok()) {
+      if (absl::IsNotFound(text.status())) return absl::OkStatus();
+      return text.status();
+    }
+    nlohmann::json doc = nlohmann::json::parse(*text, nullptr, false);
+    if (doc.is_discarded() || !doc.is_object() || !doc.contains("keys") || !doc["keys"].is_object()) {
+      return absl::DataLossError(absl::StrCat("KeyManager \"disk\": ", path_, " is not a valid keys file"));
+    }
+    for (auto& [id, pem] : doc["keys"].items()) {
+      if (!pem.is_string()) return absl::DataLossError(absl::StrCat("KeyManager \"disk\": key ", id, " in ", path_, " is not a string"));
+      auto key = crypto::PrivateKeyFromPem(pem.get<std::string>());
+      if (!key.ok()) return absl::DataLossError(absl::StrCat("KeyManager \"disk\": key ", id, " in ", path_, ": ", key.status().message()));
+      keys_[id] = std::move(*key);
+    }
+    return absl::OkStatus();
+  }
+
+  absl::StatusOr<ssl::EvpPkeyPtr> GenerateKey(std::string_view id, crypto::KeyType type) override {
+    auto key = crypto::GenerateKey(type);
+    if (!key.ok()) return key.status();
+    std::lock_guard<std::mutex> l(mu_);
+    std::map<std::string, ssl::EvpPkeyPtr> next;
+    for (auto& [k, v] : keys_) next[k] = crypto::ShareKey(v.get());
+    next[std::string(id)] = crypto::ShareKey(key->get());
+    if (auto st = Persist(next); !st.ok()) return st;
+    keys_ = std::move(next);
+    return std::move(*key);
+  }
+
+  absl::StatusOr<ssl::EvpPkeyPtr> GetKey(std::string_view id) override {
+    std::lock_guard<std::mutex> l(mu_);
+    auto it = keys_.find(std::string(id));
+    if (it == keys_.end()) return absl::NotFoundError(absl::StrCat("no key with id \"", std::string(id), "\" in ", path_));
+    return crypto::ShareKey(it->second.get());
+  }
+  std::string_view Name() const override { return "disk"; }
+
+ private:
+  absl::Status Persist(const std::map<std::string, ssl::EvpPkeyPtr>& keys) {
+    nlohmann::json doc;
+    doc["keys"] = nlohmann::json::object();
+    for (auto& [k, v] : keys) {
+      auto pem = crypto::PrivateKeyToPem(v.get());
+      if (!pem.ok()) return pem.status();
+      doc["keys"][k] = *pem;
+    }
+    return files::WriteFileAtomic(path_, doc.dump(2), 0600);
+  }
+
+  std::string path_;
+  std::mutex mu_;
+  std::map<std::string, ssl::EvpPkeyPtr> keys_;
+};
+
+}  // namespace
+
+std::unique_ptr<KeyManager> NewMemoryKeyManager() { return std::make_unique<MemoryKeyManager>(); }
+
+absl::StatusOr<std::unique_ptr<KeyManager>> NewDiskKeyManager(std::string keys_path) {
+  if (keys_path.empty()) return absl::InvalidArgumentError("KeyManager \"disk\": keys_path is required");
+  auto km = std::make_unique<DiskKeyManager>(std::move(keys_path));
+  if (auto st = km->Load(); !st.ok()) return st;
+  return km;
+}
+
+}  // namespace spirecvm::server

@@ -1,0 +1,29 @@
+// KeyManager: where the server's CA and JWT signing keys live. "memory" keeps them in the process
+// (lost on restart, as in SPIRE); "disk" persists them (PKCS#8, one JSON file, mode 0600).
+#pragma once
+
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "absl/status/statusor.h"
+#include "crypto/keys.h"
+#include "crypto/ssl_ptr.h"
+
+namespace spirecvm::server {
+
+class KeyManager {
+ public:
+  virtual ~KeyManager() = default;
+  // Makes a new key under `id`, replacing any old one; the key is durable before this returns.
+  virtual absl::StatusOr<ssl::EvpPkeyPtr> GenerateKey(std::string_view id, crypto::KeyType type) = 0;
+  // NotFound when no key has that id.
+  virtual absl::StatusOr<ssl::EvpPkeyPtr> GetKey(std::string_view id) = 0;
+  virtual std::string_view Name() const = 0;
+};
+
+std::unique_ptr<KeyManager> NewMemoryKeyManager();
+// keys_path: the JSON file holding the keys (SPIRE's `keys_path`); created 0600 on first write.
+absl::StatusOr<std::unique_ptr<KeyManager>> NewDiskKeyManager(std::string keys_path);
+
+}  // namespace spirecvm::server

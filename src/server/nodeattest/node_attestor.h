@@ -1,0 +1,43 @@
+// Server-side node attestation plug-in interface. An attestor checks the agent's evidence, may run
+// any number of challenge/response rounds on the attestation stream, and yields the agent's SPIFFE ID
+// and node selectors. Errors use InvalidArgument for malformed evidence and PermissionDenied for
+// evidence that is well-formed but not acceptable (replay, policy, untrusted signer).
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "server/datastore/datastore.h"
+#include "spiffe/spiffe_id.h"
+
+namespace spirecvm::server {
+
+// The attestor's view of the stream: send a challenge, wait for the agent's answer.
+class ChallengeChannel {
+ public:
+  virtual ~ChallengeChannel() = default;
+  virtual absl::StatusOr<std::string> Challenge(std::string_view challenge) = 0;
+};
+
+struct AttestationRequest {
+  std::string payload;       // attestation data from the agent
+  std::string csr_spki_der;  // SubjectPublicKeyInfo of the agent's CSR (verified), for key binding
+};
+
+struct AttestationResult {
+  spiffe::SpiffeId agent_id;
+  std::vector<datastore::Selector> selectors;
+  // Whether an instance that already attested may attest again without being evicted first.
+  bool can_reattest = false;
+};
+
+class NodeAttestor {
+ public:
+  virtual ~NodeAttestor() = default;
+  virtual std::string_view Name() const = 0;
+  virtual absl::StatusOr<AttestationResult> Attest(const AttestationRequest& req, ChallengeChannel& channel) = 0;
+};
+
+}  // namespace spirecvm::server

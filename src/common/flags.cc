@@ -120,13 +120,13 @@ absl::Status FlagSet::Set(const std::string& name, Flag& flag, const std::string
       *static_cast<std::string*>(flag.target) = value;
       break;
     case Type::kInt: {
-      int64_t v;
+      int64_t v = 0;
       if (auto s = ParseInt(value, v); !s.ok()) return invalid(s.message());
       *static_cast<int64_t*>(flag.target) = v;
       break;
     }
     case Type::kBool: {
-      bool b;
+      bool b = false;
       if (!ParseBool(value, b)) {
         return absl::InvalidArgumentError(
             absl::StrCat("invalid boolean value ", GoQuote(value), " for -", name, ": parse error"));

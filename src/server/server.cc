@@ -18,22 +18,16 @@
 #include "server/api/admin_service.h"
 #include "server/api/node_service.h"
 #include "server/datastore/sqlite_datastore.h"
+#include "server/nodeattest/aws_iid_attestor.h"
 #include "server/nodeattest/join_token_attestor.h"
 #include "spdlog/spdlog.h"
 
 namespace spirecvm::server {
 namespace {
 
-std::map<std::string, NodeAttestorPlanner>& Registry() {
-  static std::map<std::string, NodeAttestorPlanner> r;
-  return r;
-}
-
 std::string NewServerId(Random& rnd) { return crypto::HexEncode(rnd.Bytes(16)); }
 
 }  // namespace
-
-void RegisterNodeAttestor(const std::string& name, NodeAttestorPlanner planner) { Registry()[name] = std::move(planner); }
 
 absl::StatusOr<PluginPlan> PlanPlugins(ServerConfig& cfg) {
   PluginPlan plan;
@@ -75,12 +69,14 @@ absl::StatusOr<PluginPlan> PlanPlugins(ServerConfig& cfg) {
       });
       continue;
     }
-    auto it = Registry().find(na->name);
-    if (it == Registry().end()) {
-      d.AddError(na->pos, absl::StrCat("NodeAttestor \"", na->name, "\" is not built into this server"));
+    if (na->name == "aws_iid") {
+      AwsIidAttestorConfig acfg = ParseAwsIidAttestorConfig(d);
+      plan.attestors.emplace_back("aws_iid", [acfg](ServerContext& sc) {
+        return NewAwsIidAttestor(acfg, sc.trust_domain, *sc.ds, *sc.clock, *sc.rnd);
+      });
       continue;
     }
-    plan.attestors.emplace_back(na->name, it->second(d));
+    d.AddError(na->pos, absl::StrCat("NodeAttestor \"", na->name, "\" is not built into this server"));
   }
   if (auto st = cfg.root->Finish(); !st.ok()) return st;
   return plan;

@@ -39,12 +39,6 @@ struct PluginPlan {
 };
 absl::StatusOr<PluginPlan> PlanPlugins(ServerConfig& cfg);
 
-// A registry of NodeAttestor plug-ins beyond join_token: parse plugin_data now (errors into the
-// section), build later. Registered by name before PlanPlugins runs.
-using NodeAttestorPlanner = std::function<std::function<absl::StatusOr<std::unique_ptr<NodeAttestor>>(ServerContext&)>(
-    config::Section& data)>;
-void RegisterNodeAttestor(const std::string& name, NodeAttestorPlanner planner);
-
 class Server {
  public:
   static absl::StatusOr<std::unique_ptr<Server>> Create(ServerConfig cfg, Clock& clock, Random& rnd);

@@ -1,0 +1,317 @@
+#include "server/nodeattest/aws_iid_attestor.h"
+
+#include <algorithm>
+#include <cstdio>
+
+#include "absl/strings/str_cat.h"
+#include "attestation/sevsnp/certs/chain.h"
+#include "attestation/sevsnp/certs/sources.h"
+#include "attestation/sevsnp_binding/binding.h"
+#include "common/files.h"
+#include "common/strings.h"
+#include "crypto/keys.h"
+#include "nlohmann/json.hpp"
+#include "spdlog/spdlog.h"
+
+namespace spirecvm::server {
+namespace {
+
+std::string Hex(const uint8_t* p, size_t n) { return crypto::HexEncode(std::string_view(reinterpret_cast<const char*>(p), n)); }
+template <size_t N>
+std::string Hex(const std::array<uint8_t, N>& a) { return Hex(a.data(), N); }
+
+std::string Lower(std::string_view s) {
+  std::string o(s);
+  for (auto& c : o) c = static_cast<char>(tolower(static_cast<unsigned char>(c)));
+  return o;
+}
+
+void ParsePolicy(config::Section& p, sevsnp::policy::Policy& pol) {
+  if (auto v = p.Bool("allow_debug")) pol.allow_debug = *v;
+  if (auto v = p.Bool("allow_migration_agent")) pol.allow_migration_agent = *v;
+  if (auto v = p.Bool("allow_smt")) pol.allow_smt = *v;
+  if (auto v = p.Int("vmpl")) pol.vmpl = static_cast<uint32_t>(*v);
+  if (auto v = p.Int("max_vmpl")) pol.max_vmpl = static_cast<uint32_t>(*v);
+  if (auto v = p.Int("min_guest_svn")) pol.min_guest_svn = static_cast<uint32_t>(*v);
+  auto tcb = [&](const char* key, std::optional<sevsnp::abi::Tcb>& out) {
+    if (auto v = p.String(key)) {
+      auto t = sevsnp::policy::ParseTcb(ToAbsl(*v));
+      if (!t.ok()) {
+        p.AddKeyError(key, absl::StrCat(key, ": ", t.status().message()));
+      } else {
+        out = *t;
+      }
+    }
+  };
+  tcb("min_reported_tcb", pol.min_reported_tcb);
+  tcb("min_tcb", pol.min_reported_tcb);  // short form, as in `sev verify --min-tcb`
+  tcb("min_current_tcb", pol.min_current_tcb);
+  tcb("min_committed_tcb", pol.min_committed_tcb);
+  tcb("min_launch_tcb", pol.min_launch_tcb);
+  auto fw = [&](const char* key, std::optional<sevsnp::policy::FirmwareVersion>& out) {
+    if (auto v = p.String(key)) {
+      auto f = sevsnp::policy::ParseFirmwareVersion(ToAbsl(*v));
+      if (!f.ok()) {
+        p.AddKeyError(key, absl::StrCat(key, ": ", f.status().message()));
+      } else {
+        out = *f;
+      }
+    }
+  };
+  fw("min_current_firmware", pol.min_current_firmware);
+  fw("min_committed_firmware", pol.min_committed_firmware);
+  if (auto v = p.Bool("require_committed_equals_current")) pol.require_committed_equals_current = *v;
+  if (auto v = p.StringList("allowed_measurements")) {
+    pol.allowed_measurements.clear();
+    for (auto& m : *v) pol.allowed_measurements.push_back(Lower(m));
+  }
+  if (auto v = p.StringList("allowed_host_data")) {
+    pol.allowed_host_data.clear();
+    for (auto& m : *v) pol.allowed_host_data.push_back(Lower(m));
+  }
+  if (auto v = p.String("report_data")) pol.report_data = Lower(*v);
+  if (auto v = p.StringList("allowed_id_key_digests")) {
+    pol.allowed_id_key_digests.clear();
+    for (auto& m : *v) pol.allowed_id_key_digests.push_back(Lower(m));
+  }
+  if (auto raw = p.Raw("allowed_report_versions")) {
+    if (raw->kind != hcl::Value::Kind::kList) {
+      p.AddKeyError("allowed_report_versions", "allowed_report_versions: want a list of numbers, e.g. [2, 3, 5]");
+    } else {
+      pol.allowed_report_versions.clear();
+      for (auto& item : raw->list) {
+        if (item.kind != hcl::Value::Kind::kNumber || item.number < 0 || item.number > 255 ||
+            item.number != static_cast<double>(static_cast<uint32_t>(item.number))) {
+          p.AddKeyError("allowed_report_versions", "allowed_report_versions: every item must be a whole number 0..255");
+          break;
+        }
+        pol.allowed_report_versions.push_back(static_cast<uint32_t>(item.number));
+      }
+    }
+  }
+  if (auto v = p.StringList("allowed_signing_keys")) {
+    pol.allowed_signing_keys.clear();
+    for (auto& k : *v) {
+      std::string up = k;
+      for (auto& c : up) c = static_cast<char>(toupper(static_cast<unsigned char>(c)));
+      pol.allowed_signing_keys.push_back(up);
+    }
+  }
+  if (auto v = p.StringList("required_platform_flags")) pol.required_platform_flags = *v;
+  if (auto v = p.StringList("allowed_csp_ids")) pol.allowed_csp_ids = *v;
+  if (auto st = sevsnp::policy::ValidatePolicy(pol); !st.ok()) p.AddError(p.pos(), absl::StrCat("policy: ", st.message()));
+}
+
+class AwsIidAttestor final : public NodeAttestor {
+ public:
+  AwsIidAttestor(AwsIidAttestorConfig cfg, spiffe::TrustDomain td, std::unique_ptr<awsiid::Verifier> iid,
+                 std::unique_ptr<sevsnp::verify::Verifier> snp, datastore::DataStore& ds, Clock& clock, Random& rnd)
+      : cfg_(std::move(cfg)), td_(std::move(td)), iid_(std::move(iid)), snp_(std::move(snp)), ds_(ds), clock_(clock), rnd_(rnd) {}
+
+  std::string_view Name() const override { return "aws_iid"; }
+
+  absl::StatusOr<AttestationResult> Attest(const AttestationRequest& req, ChallengeChannel& channel) override {
+    if (req.payload.size() > awsiid::kMaxPayloadBytes) {
+      return absl::InvalidArgumentError("aws_iid: attestation payload is too large");
+    }
+    auto payload = awsiid::AttestationPayload::FromJson(ToAbsl(req.payload));
+    if (!payload.ok()) return absl::InvalidArgumentError(absl::StrCat("aws_iid: ", payload.status().message()));
+    absl::Time now = clock_.Now();
+    auto verified = iid_->Verify(*payload, now);
+    if (!verified.ok()) return absl::Status(verified.status().code(), absl::StrCat("aws_iid: ", verified.status().message()));
+    auto agent_id = spiffe::SpiffeId::FromPath(td_, absl::StrCat("/spire/agent", verified->agent_path.rfind("/spire/agent", 0) == 0
+                                                                                       ? verified->agent_path.substr(12)
+                                                                                       : verified->agent_path));
+    if (!agent_id.ok()) return absl::InvalidArgumentError(absl::StrCat("aws_iid: agent ID: ", agent_id.status().message()));
+
+    AttestationResult result{.agent_id = *agent_id, .selectors = {}, .can_reattest = false};
+    for (auto& s : verified->selectors) result.selectors.push_back({s.type, s.value});
+
+    std::optional<std::string> report_id_hex;
+    if (cfg_.sev.enabled) {
+      auto snp = ChallengeSevSnp(req, payload->document, channel);
+      if (!snp.ok()) return snp.status();
+      if (snp->has_value()) {
+        const auto& vr = **snp;
+        for (auto& v : SevSnpSelectorValues(vr)) result.selectors.push_back({"aws_iid", v});
+        report_id_hex = vr.ReportIdHex();
+      }
+    }
+
+    // Trust on first use, made safe by SEV-SNP: the same guest launch (REPORT_ID) may attest again.
+    auto existing = ds_.FetchAttestedNode(agent_id->ToString());
+    if (existing.ok()) {
+      bool same_launch = false;
+      if (report_id_hex && cfg_.sev.allow_reattestation) {
+        std::string want = "sev_snp:report_id:" + *report_id_hex;
+        for (auto& s : existing->selectors) {
+          if (s.type == "aws_iid" && s.value == want) same_launch = true;
+        }
+      }
+      if (!same_launch) {
+        return absl::PermissionDeniedError(absl::StrCat(
+            "aws_iid: instance ", verified->document.instance_id, " has already attested as ", agent_id->ToString(),
+            report_id_hex ? " from another guest launch (REPORT_ID differs)" : "",
+            "; evict it (spire-server agent evict) to attest again"));
+      }
+      result.can_reattest = true;
+    } else if (!absl::IsNotFound(existing.status())) {
+      return existing.status();
+    } else {
+      result.can_reattest = report_id_hex.has_value() && cfg_.sev.allow_reattestation;
+    }
+    return result;
+  }
+
+ private:
+  // Runs the challenge. Returns the verified report, nullopt when the agent has none and it is not
+  // required, or the reason it is refused.
+  absl::StatusOr<std::optional<sevsnp::verify::VerifiedReport>> ChallengeSevSnp(const AttestationRequest& req,
+                                                                                const std::string& document,
+                                                                                ChallengeChannel& channel) {
+    std::string nonce = rnd_.Bytes(sevsnp::kNonceSize);
+    std::string nonce_b64 = crypto::Base64Encode(nonce);
+    absl::Time now = clock_.Now();
+    if (auto st = ds_.InsertNonce(nonce_b64, absl::ToUnixSeconds(now + cfg_.sev.nonce_ttl)); !st.ok()) return st;
+    auto answer = channel.Challenge(sevsnp::SevSnpChallenge{nonce}.ToJson());
+    if (!answer.ok()) return answer.status();
+    // Single use: the nonce is spent whatever the answer, and an answer after its expiry is refused.
+    if (auto st = ds_.ConsumeNonce(nonce_b64, absl::ToUnixSeconds(clock_.Now())); !st.ok()) {
+      if (absl::IsFailedPrecondition(st)) return absl::PermissionDeniedError("sev_snp: the challenge nonce expired before the report arrived");
+      if (absl::IsNotFound(st)) return absl::PermissionDeniedError("sev_snp: the challenge nonce was already used");
+      return st;
+    }
+    if (answer->size() > sevsnp::kMaxAnswerBytes) {
+      return absl::InvalidArgumentError(absl::StrCat("sev_snp: the challenge answer is ", answer->size(), " bytes, more than the limit of ",
+                                                     sevsnp::kMaxAnswerBytes));
+    }
+    auto parsed = sevsnp::SevSnpAnswer::FromJson(*answer);
+    if (!parsed.ok()) return absl::InvalidArgumentError(absl::StrCat("sev_snp: ", parsed.status().message()));
+    if (parsed->is_unavailable()) {
+      if (cfg_.sev.required) {
+        return absl::PermissionDeniedError(absl::StrCat("sev_snp: a SEV-SNP report is required, and the agent has none: ", parsed->unavailable));
+      }
+      spdlog::warn("aws_iid: agent sent no SEV-SNP report ({}); sev_snp is not required, continuing without it", parsed->unavailable);
+      return std::optional<sevsnp::verify::VerifiedReport>();
+    }
+    sevsnp::verify::VerifyRequest vreq;
+    vreq.report = std::move(parsed->report);
+    vreq.cert_table = std::move(parsed->cert_table);
+    vreq.now = clock_.Now();
+    vreq.expected_report_data = sevsnp::SevSnpReportData(nonce, req.csr_spki_der, document);
+    vreq.product_fallback = cfg_.sev.product_fallback;
+    auto vr = snp_->Verify(vreq);
+    if (!vr.ok()) {
+      auto code = absl::IsInvalidArgument(vr.status()) ? absl::StatusCode::kInvalidArgument : absl::StatusCode::kPermissionDenied;
+      return absl::Status(code, absl::StrCat("sev_snp: report rejected: ", vr.status().message()));
+    }
+    if (auto st = sevsnp::policy::Evaluate(*vr, cfg_.sev.policy); !st.ok()) {
+      return absl::PermissionDeniedError(absl::StrCat("sev_snp: report violates policy: ", st.message()));
+    }
+    if (!vr->root_is_pinned_amd) {
+      spdlog::warn("aws_iid: SEV-SNP report chains to an insecure_extra_roots certificate, not to AMD");
+    }
+    return std::optional<sevsnp::verify::VerifiedReport>(std::move(*vr));
+  }
+
+  AwsIidAttestorConfig cfg_;
+  spiffe::TrustDomain td_;
+  std::unique_ptr<awsiid::Verifier> iid_;
+  std::unique_ptr<sevsnp::verify::Verifier> snp_;
+  datastore::DataStore& ds_;
+  Clock& clock_;
+  Random& rnd_;
+};
+
+}  // namespace
+
+std::vector<std::string> SevSnpSelectorValues(const sevsnp::verify::VerifiedReport& r) {
+  namespace pb = sevsnp::abi::policy_bit;
+  const auto& rep = r.report;
+  auto flag = [](uint64_t v, uint64_t bit) { return (v & bit) ? std::string("true") : std::string("false"); };
+  std::vector<std::string> out;
+  out.push_back("measurements:" + r.MeasurementHex());
+  out.push_back("sev_snp:verified:true");
+  out.push_back("sev_snp:signing_key:" + Lower(ToStd(sevsnp::abi::SigningKeyName(r.signing_key))));
+  out.push_back("sev_snp:product:" + Lower(ToStd(sevsnp::abi::ProductName(r.product))));
+  out.push_back(absl::StrCat("sev_snp:report_version:", rep.version));
+  out.push_back("sev_snp:policy:debug:" + flag(rep.policy, pb::kDebug));
+  out.push_back("sev_snp:policy:migrate_ma:" + flag(rep.policy, pb::kMigrateMa));
+  out.push_back("sev_snp:policy:smt:" + flag(rep.policy, pb::kSmt));
+  out.push_back("sev_snp:policy:single_socket:" + flag(rep.policy, pb::kSingleSocket));
+  out.push_back(absl::StrCat("sev_snp:policy:abi:", (rep.policy >> 8) & 0xff, ".", rep.policy & 0xff));
+  out.push_back(absl::StrCat("sev_snp:vmpl:", rep.vmpl));
+  out.push_back(absl::StrCat("sev_snp:guest_svn:", rep.guest_svn));
+  const auto& t = r.reported_tcb;
+  out.push_back(absl::StrCat("sev_snp:tcb:bl:", t.bl));
+  out.push_back(absl::StrCat("sev_snp:tcb:tee:", t.tee));
+  out.push_back(absl::StrCat("sev_snp:tcb:snp:", t.snp));
+  out.push_back(absl::StrCat("sev_snp:tcb:ucode:", t.ucode));
+  if (r.product == sevsnp::abi::Product::kTurin) out.push_back(absl::StrCat("sev_snp:tcb:fmc:", t.fmc));
+  out.push_back("sev_snp:host_data:" + r.HostDataHex());
+  out.push_back("sev_snp:family_id:" + Hex(rep.family_id));
+  out.push_back("sev_snp:image_id:" + Hex(rep.image_id));
+  out.push_back("sev_snp:id_key_digest:" + Hex(rep.id_key_digest));
+  out.push_back("sev_snp:report_id:" + r.ReportIdHex());
+  if (!r.endorsement.csp_id.empty()) out.push_back("sev_snp:csp_id:" + r.endorsement.csp_id);
+  return out;
+}
+
+AwsIidAttestorConfig ParseAwsIidAttestorConfig(config::Section& d) {
+  AwsIidAttestorConfig cfg;
+  if (auto v = d.String("aws_certificates_path")) cfg.iid.aws_certificates_path = *v;
+  else d.AddError(d.pos(), "NodeAttestor \"aws_iid\": aws_certificates_path is required (a directory of AWS region certificates; see scripts/aws-iid-certs)");
+  if (auto v = d.StringList("account_ids")) cfg.iid.account_ids = *v;
+  if (auto v = d.String("agent_path_template")) cfg.iid.agent_path_template = *v;
+  if (auto v = d.Duration("max_document_age")) cfg.iid.max_document_age = *v;
+  if (auto v = d.Bool("allow_signature_form")) cfg.iid.allow_signature_form = *v;
+  if (auto sev = d.Child("sev_snp")) {
+    cfg.sev.enabled = true;
+    cfg.sev.required = sev->Bool("required").value_or(true);
+    if (auto v = sev->Bool("allow_reattestation")) cfg.sev.allow_reattestation = *v;
+    if (auto v = sev->Duration("nonce_ttl")) cfg.sev.nonce_ttl = *v;
+    if (auto v = sev->String("amd_certs_dir")) cfg.sev.amd_certs_dir = *v;
+    if (auto v = sev->String("kds_url")) cfg.sev.kds_url = *v;
+    if (auto v = sev->Bool("kds_fetch")) cfg.sev.kds_fetch = *v;
+    if (auto v = sev->String("kds_cache_dir")) cfg.sev.kds_cache_dir = *v;
+    if (auto v = sev->Bool("check_crl")) cfg.sev.check_crl = *v;
+    if (auto v = sev->StringList("insecure_extra_roots")) cfg.sev.insecure_extra_roots = *v;
+    if (auto v = sev->String("product")) {
+      auto p = sevsnp::abi::ParseProduct(ToAbsl(*v));
+      if (!p.ok()) sev->AddKeyError("product", absl::StrCat("product \"", *v, "\" is not Milan, Genoa or Turin"));
+      else cfg.sev.product_fallback = *p;
+    }
+    if (auto pol = sev->Child("policy")) ParsePolicy(*pol, cfg.sev.policy);
+  }
+  return cfg;
+}
+
+absl::StatusOr<std::unique_ptr<NodeAttestor>> NewAwsIidAttestor(const AwsIidAttestorConfig& cfg, const spiffe::TrustDomain& td,
+                                                               datastore::DataStore& ds, Clock& clock, Random& rnd) {
+  auto iid = awsiid::Verifier::Create(cfg.iid);
+  if (!iid.ok()) return iid.status();
+  for (auto& w : (*iid)->warnings()) spdlog::warn("NodeAttestor \"aws_iid\": {}", std::string(w));
+  std::unique_ptr<sevsnp::verify::Verifier> snp;
+  if (cfg.sev.enabled) {
+    sevsnp::verify::VerifierOptions o;
+    for (auto& path : cfg.sev.insecure_extra_roots) {
+      auto pem = files::ReadFile(path);
+      if (!pem.ok()) return pem.status();
+      if (auto st = sevsnp::certs::AddInsecureExtraRootsPem(ToAbsl(*pem), o.trust); !st.ok()) {
+        return absl::InvalidArgumentError(absl::StrCat("sev_snp.insecure_extra_roots ", path, ": ", st.message()));
+      }
+      spdlog::warn("INSECURE: sev_snp.insecure_extra_roots trusts {} besides AMD's pinned roots; never do this in production", path);
+    }
+    o.sources.amd_certs_dir = cfg.sev.amd_certs_dir;
+    o.sources.kds_base_url = cfg.sev.kds_url;
+    o.sources.kds_cache_dir = cfg.sev.kds_cache_dir;
+    if (cfg.sev.kds_fetch) o.sources.kds_fetcher = sevsnp::certs::NewCurlKdsFetcher();
+    o.check_crl = cfg.sev.check_crl;
+    auto v = sevsnp::verify::Verifier::Create(std::move(o));
+    if (!v.ok()) return v.status();
+    snp = std::move(*v);
+  }
+  return std::unique_ptr<NodeAttestor>(new AwsIidAttestor(cfg, td, std::move(*iid), std::move(snp), ds, clock, rnd));
+}
+
+}  // namespace spirecvm::server

@@ -1,0 +1,54 @@
+// NodeAttestor "aws_iid" with the SEV-SNP challenge: the agent proves it is an EC2 instance (the
+// instance identity document, signed by AWS) and, in the same attestation, that it runs in an
+// AMD SEV-SNP VM (a report bound to a fresh server nonce, the agent's CSR key and the document).
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "attestation/awsiid/verifier.h"
+#include "attestation/sevsnp/policy/policy.h"
+#include "attestation/sevsnp/verify/verifier.h"
+#include "common/clock.h"
+#include "common/config_reader.h"
+#include "common/random.h"
+#include "server/nodeattest/node_attestor.h"
+
+namespace spirecvm::server {
+
+struct SevSnpSettings {
+  bool enabled = false;   // a sev_snp block is present
+  bool required = false;  // an agent without a valid report is refused
+  bool allow_reattestation = true;  // same instance, same guest launch (REPORT_ID): may attest again
+  absl::Duration nonce_ttl = absl::Seconds(60);
+  sevsnp::policy::Policy policy;
+  std::string amd_certs_dir;
+  std::string kds_url = "https://kdsintf.amd.com";
+  bool kds_fetch = false;
+  std::string kds_cache_dir;
+  bool check_crl = false;
+  std::vector<std::string> insecure_extra_roots;  // PEM files: trusted besides the pinned AMD roots
+  sevsnp::abi::Product product_fallback = sevsnp::abi::Product::kUnknown;
+};
+
+struct AwsIidAttestorConfig {
+  awsiid::Config iid;
+  SevSnpSettings sev;
+};
+
+// Reads plugin_data; errors (and unknown keys) go into the section.
+AwsIidAttestorConfig ParseAwsIidAttestorConfig(config::Section& data);
+
+// Builds the attestor: loads the AWS certificates, AMD roots and CRLs.
+absl::StatusOr<std::unique_ptr<NodeAttestor>> NewAwsIidAttestor(const AwsIidAttestorConfig& cfg,
+                                                               const spiffe::TrustDomain& td,
+                                                               datastore::DataStore& ds, Clock& clock, Random& rnd);
+
+// The aws_iid:* selectors derived from a verified report (without the "aws_iid" type).
+std::vector<std::string> SevSnpSelectorValues(const sevsnp::verify::VerifiedReport& r);
+
+}  // namespace spirecvm::server

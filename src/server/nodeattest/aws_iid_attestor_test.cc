@@ -1,0 +1,305 @@
+// Every failure path of aws_iid + SEV-SNP attestation, with a test "AWS" key and the test-only AMD-like signer.
+#include "server/nodeattest/aws_iid_attestor.h"
+
+#include <filesystem>
+#include <functional>
+
+#include "attestation/awsiid/testing/test_signer.h"
+#include "attestation/sevsnp/sim/test_only_amd_signer.h"
+#include "attestation/sevsnp_binding/binding.h"
+#include "common/files.h"
+#include "crypto/keys.h"
+#include "gtest/gtest.h"
+#include "server/datastore/sqlite_datastore.h"
+
+namespace spirecvm::server {
+namespace {
+
+namespace sim = sevsnp::sim;
+namespace abi = sevsnp::abi;
+
+class FuncChannel final : public ChallengeChannel {
+ public:
+  std::function<absl::StatusOr<std::string>(const std::string&)> fn;
+  int challenges = 0;
+  absl::StatusOr<std::string> Challenge(std::string_view c) override {
+    challenges++;
+    return fn(std::string(c));
+  }
+};
+
+class AwsIidAttestorTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    auto s = sim::TestOnlyAmdSigner::Create({.rsa_bits = 2048});
+    ASSERT_TRUE(s.ok()) << s.status();
+    amd_ = s->release();
+    auto other = sim::TestOnlyAmdSigner::Create({.rsa_bits = 2048});
+    ASSERT_TRUE(other.ok());
+    other_amd_ = other->release();
+    auto aws = awsiid::testing::TestAwsSigner::Generate();
+    ASSERT_TRUE(aws.ok()) << aws.status();
+    aws_ = new awsiid::testing::TestAwsSigner(std::move(*aws));
+  }
+  static void TearDownTestSuite() {
+    delete amd_;
+    delete other_amd_;
+    delete aws_;
+  }
+
+  void SetUp() override {
+    std::string t = std::filesystem::temp_directory_path() / "cvm-awsiid-XXXXXX";
+    dir_ = mkdtemp(t.data());
+    ASSERT_TRUE(aws_->WriteCertsDir(dir_ + "/certs", "us-east-1").ok());
+    ASSERT_TRUE(files::WriteFileAtomic(dir_ + "/ark.pem", amd_->ArkPem(), 0644).ok());
+    auto ds = datastore::OpenSqlite({.path = ":memory:"}, clock_);
+    ASSERT_TRUE(ds.ok());
+    ds_ = std::move(*ds);
+    cfg_.iid.aws_certificates_path = dir_ + "/certs";
+    cfg_.sev.enabled = true;
+    cfg_.sev.required = true;
+    cfg_.sev.insecure_extra_roots = {dir_ + "/ark.pem"};
+    document_ = awsiid::testing::MakeDocument({});
+    key_ = std::move(*crypto::GenerateKey(crypto::KeyType::kEcP256));
+    spki_ = *crypto::PublicKeyToDer(key_.get());
+    report_ = amd_->DefaultReport();
+    report_.measurement.fill(0xAB);
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+
+  std::string Payload(const std::string& doc) {
+    awsiid::AttestationPayload p{doc, *awsiid::testing::SignRsa2048(*aws_, doc), ""};
+    return p.ToJson();
+  }
+
+  // A genuine answer: the report binds the challenge's nonce, this CSR key and this document.
+  std::string Answer(const std::string& challenge, const abi::Report& fields, const sim::TestOnlyAmdSigner& signer,
+                     std::string spki = "", std::string doc = "", std::string nonce_override = "") {
+    auto c = sevsnp::SevSnpChallenge::FromJson(challenge);
+    EXPECT_TRUE(c.ok()) << c.status();
+    abi::Report r = fields;
+    std::string rd = sevsnp::SevSnpReportData(nonce_override.empty() ? c->nonce : nonce_override,
+                                              spki.empty() ? spki_ : spki, doc.empty() ? document_ : doc);
+    std::copy(rd.begin(), rd.end(), r.report_data.begin());
+    auto signed_report = signer.SignReport(r, abi::SigningKey::kVlek);
+    EXPECT_TRUE(signed_report.ok()) << signed_report.status();
+    return sevsnp::SevSnpAnswer{*signed_report, signer.CertTable(abi::SigningKey::kVlek), ""}.ToJson();
+  }
+
+  absl::StatusOr<AttestationResult> Attest(std::function<absl::StatusOr<std::string>(const std::string&)> answer,
+                                           std::string payload = "") {
+    auto att = NewAwsIidAttestor(cfg_, *spiffe::TrustDomain::Parse("example.org"), *ds_, clock_, rnd_);
+    if (!att.ok()) return att.status();
+    channel_.fn = std::move(answer);
+    return (*att)->Attest({payload.empty() ? Payload(document_) : payload, spki_}, channel_);
+  }
+  auto Good() {
+    return [this](const std::string& c) -> absl::StatusOr<std::string> { return Answer(c, report_, *amd_); };
+  }
+  static bool Has(const AttestationResult& r, const std::string& value) {
+    for (auto& s : r.selectors) if (s.type == "aws_iid" && s.value == value) return true;
+    return false;
+  }
+  void ExpectRefused(const absl::StatusOr<AttestationResult>& r, absl::StatusCode code, const std::string& substr) {
+    ASSERT_FALSE(r.ok());
+    EXPECT_EQ(r.status().code(), code) << r.status();
+    EXPECT_NE(std::string(r.status().message()).find(substr), std::string::npos) << r.status();
+    EXPECT_EQ(*ds_->CountAttestedNodes(), 0) << "nothing stored";
+  }
+
+  static sim::TestOnlyAmdSigner* amd_;
+  static sim::TestOnlyAmdSigner* other_amd_;
+  static awsiid::testing::TestAwsSigner* aws_;
+  std::string dir_;
+  FakeClock clock_{absl::FromUnixSeconds(1'800'000'000)};
+  SystemRandom& rnd_ = SystemRandom::Get();
+  std::unique_ptr<datastore::DataStore> ds_;
+  AwsIidAttestorConfig cfg_;
+  std::string document_;
+  ssl::EvpPkeyPtr key_;
+  std::string spki_;
+  abi::Report report_;
+  FuncChannel channel_;
+};
+sim::TestOnlyAmdSigner* AwsIidAttestorTest::amd_ = nullptr;
+sim::TestOnlyAmdSigner* AwsIidAttestorTest::other_amd_ = nullptr;
+awsiid::testing::TestAwsSigner* AwsIidAttestorTest::aws_ = nullptr;
+
+TEST_F(AwsIidAttestorTest, GenuineInstanceAndReportYieldTheAgentIdAndSelectors) {
+  auto r = Attest(Good());
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->agent_id.ToString(), "spiffe://example.org/spire/agent/aws_iid/123456789012/us-east-1/i-0123456789abcdef0");
+  EXPECT_TRUE(Has(*r, "measurements:" + std::string(96, 'a').replace(0, 96, [] {
+    std::string s;
+    for (int i = 0; i < 48; i++) s += "ab";
+    return s;
+  }())));
+  EXPECT_TRUE(Has(*r, "account_id:123456789012"));
+  EXPECT_TRUE(Has(*r, "region:us-east-1"));
+  EXPECT_TRUE(Has(*r, "instance:id:i-0123456789abcdef0"));
+  EXPECT_TRUE(Has(*r, "sev_snp:signing_key:vlek"));
+  EXPECT_TRUE(Has(*r, "sev_snp:product:milan"));
+  EXPECT_TRUE(Has(*r, "sev_snp:policy:debug:false"));
+  EXPECT_TRUE(Has(*r, "sev_snp:vmpl:0"));
+  EXPECT_TRUE(Has(*r, "sev_snp:tcb:snp:8"));
+  EXPECT_TRUE(r->can_reattest);
+  EXPECT_EQ(channel_.challenges, 1);
+}
+
+TEST_F(AwsIidAttestorTest, ReplayedReportWithAnOldNonceIsRefused) {
+  std::string old_nonce(32, '\x07');
+  auto r = Attest([&](const std::string& c) -> absl::StatusOr<std::string> { return Answer(c, report_, *amd_, "", "", old_nonce); });
+  ExpectRefused(r, absl::StatusCode::kPermissionDenied, "REPORT_DATA");
+}
+
+TEST_F(AwsIidAttestorTest, ReportBoundToAnotherCsrKeyIsRefused) {
+  auto other = crypto::GenerateKey(crypto::KeyType::kEcP256);
+  std::string other_spki = *crypto::PublicKeyToDer(other->get());
+  auto r = Attest([&](const std::string& c) -> absl::StatusOr<std::string> { return Answer(c, report_, *amd_, other_spki); });
+  ExpectRefused(r, absl::StatusCode::kPermissionDenied, "REPORT_DATA");
+}
+
+TEST_F(AwsIidAttestorTest, ReportBoundToAnotherIidIsRefused) {
+  std::string other_doc = awsiid::testing::MakeDocument({.instance_id = "i-0fedcba9876543210"});
+  auto r = Attest([&](const std::string& c) -> absl::StatusOr<std::string> { return Answer(c, report_, *amd_, "", other_doc); });
+  ExpectRefused(r, absl::StatusCode::kPermissionDenied, "REPORT_DATA");
+}
+
+TEST_F(AwsIidAttestorTest, DebugPolicyIsRefusedByDefault) {
+  report_.policy |= abi::policy_bit::kDebug;
+  auto r = Attest(Good());
+  ExpectRefused(r, absl::StatusCode::kPermissionDenied, "DEBUG");
+}
+
+TEST_F(AwsIidAttestorTest, TcbBelowTheMinimumIsRefused) {
+  cfg_.sev.policy.min_reported_tcb = abi::Tcb{.bl = 3, .tee = 0, .snp = 20, .ucode = 115};
+  auto r = Attest(Good());
+  ExpectRefused(r, absl::StatusCode::kPermissionDenied, "policy");
+}
+
+TEST_F(AwsIidAttestorTest, MeasurementNotAllowedIsRefused) {
+  cfg_.sev.policy.allowed_measurements = {std::string(96, '0')};
+  auto r = Attest(Good());
+  ExpectRefused(r, absl::StatusCode::kPermissionDenied, "MEASUREMENT");
+}
+
+TEST_F(AwsIidAttestorTest, ReportFromAChainTheServerDoesNotTrustIsRefused) {
+  auto r = Attest([&](const std::string& c) -> absl::StatusOr<std::string> { return Answer(c, report_, *other_amd_); });
+  ExpectRefused(r, absl::StatusCode::kPermissionDenied, "sev_snp: report rejected");
+  cfg_.sev.insecure_extra_roots.clear();  // without the insecure option, even the simulator's own chain is untrusted
+  auto r2 = Attest(Good());
+  ExpectRefused(r2, absl::StatusCode::kPermissionDenied, "sev_snp: report rejected");
+}
+
+TEST_F(AwsIidAttestorTest, NoReportWhenRequiredIsRefusedWithTheAgentsReason) {
+  auto r = Attest([](const std::string&) -> absl::StatusOr<std::string> {
+    return sevsnp::SevSnpAnswer{"", "", "no SEV-SNP guest device: is this an SEV-SNP VM?"}.ToJson();
+  });
+  ExpectRefused(r, absl::StatusCode::kPermissionDenied, "is this an SEV-SNP VM?");
+}
+
+TEST_F(AwsIidAttestorTest, NoReportWhenNotRequiredFallsBackToTrustOnFirstUse) {
+  cfg_.sev.required = false;
+  auto r = Attest([](const std::string&) -> absl::StatusOr<std::string> {
+    return sevsnp::SevSnpAnswer{"", "", "none here"}.ToJson();
+  });
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_FALSE(r->can_reattest);
+  for (auto& s : r->selectors) EXPECT_EQ(s.value.find("measurements:"), std::string::npos);
+}
+
+TEST_F(AwsIidAttestorTest, AReportIsStillVerifiedWhenNotRequired) {
+  cfg_.sev.required = false;
+  report_.policy |= abi::policy_bit::kDebug;
+  ExpectRefused(Attest(Good()), absl::StatusCode::kPermissionDenied, "DEBUG");
+}
+
+TEST_F(AwsIidAttestorTest, MalformedReportAndAnswerAreInvalidArgument) {
+  ExpectRefused(Attest([](const std::string&) -> absl::StatusOr<std::string> {
+                  return sevsnp::SevSnpAnswer{std::string(100, 'x'), "", ""}.ToJson();
+                }),
+                absl::StatusCode::kInvalidArgument, "sev_snp");
+  ExpectRefused(Attest([](const std::string&) -> absl::StatusOr<std::string> { return std::string("{not json"); }),
+                absl::StatusCode::kInvalidArgument, "sev_snp");
+}
+
+TEST_F(AwsIidAttestorTest, OversizedPayloadsAreRefused) {
+  ExpectRefused(Attest(Good(), std::string(awsiid::kMaxPayloadBytes + 1, 'x')), absl::StatusCode::kInvalidArgument, "too large");
+  ExpectRefused(Attest([](const std::string&) -> absl::StatusOr<std::string> { return std::string(sevsnp::kMaxAnswerBytes + 1, ' '); }),
+                absl::StatusCode::kInvalidArgument, "limit");
+}
+
+TEST_F(AwsIidAttestorTest, TamperedOrForeignDocumentIsRefusedBeforeAnyChallenge) {
+  std::string payload = Payload(document_);
+  auto pos = payload.find("123456789012");
+  payload[pos] = '9';  // one byte of the document as carried in the payload
+  ExpectRefused(Attest(Good(), payload), absl::StatusCode::kInvalidArgument, "aws_iid");
+  EXPECT_EQ(channel_.challenges, 0);
+  cfg_.iid.account_ids = {"000000000000"};
+  ExpectRefused(Attest(Good()), absl::StatusCode::kPermissionDenied, "aws_iid");
+}
+
+TEST_F(AwsIidAttestorTest, NonceIsSingleUseAndExpires) {
+  cfg_.sev.nonce_ttl = absl::Seconds(30);
+  auto r = Attest([&](const std::string& c) -> absl::StatusOr<std::string> {
+    clock_.Advance(absl::Seconds(31));  // the agent answered too late
+    return Answer(c, report_, *amd_);
+  });
+  ExpectRefused(r, absl::StatusCode::kPermissionDenied, "expired");
+}
+
+TEST_F(AwsIidAttestorTest, SecondAttestationOnlyFromTheSameGuestLaunch) {
+  auto first = Attest(Good());
+  ASSERT_TRUE(first.ok()) << first.status();
+  datastore::AttestedNode n;
+  n.spiffe_id = first->agent_id.ToString();
+  n.attestation_type = "aws_iid";
+  n.selectors = first->selectors;
+  ASSERT_TRUE(ds_->CreateAttestedNode(n).ok());
+  // Same launch (same REPORT_ID): allowed.
+  auto again = Attest(Good());
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_TRUE(again->can_reattest);
+  // Another launch of the same instance ID (a new REPORT_ID): refused until evicted.
+  report_.report_id.fill(0x42);
+  auto other = Attest(Good());
+  ASSERT_FALSE(other.ok());
+  EXPECT_TRUE(absl::IsPermissionDenied(other.status()));
+  EXPECT_NE(std::string(other.status().message()).find("already attested"), std::string::npos);
+  // Re-attestation switched off: even the same launch is refused.
+  cfg_.sev.allow_reattestation = false;
+  report_ = amd_->DefaultReport();
+  EXPECT_FALSE(Attest(Good()).ok());
+}
+
+TEST_F(AwsIidAttestorTest, ConfigIsParsedStrictly) {
+  auto body = hcl::Parse(R"(
+aws_certificates_path = "/x"
+account_ids = ["123456789012"]
+sev_snp {
+  required = true
+  insecure_extra_roots = ["/sim/ark.pem"]
+  policy {
+    allow_debug = false
+    min_reported_tcb = "3.0.8.115"
+    allowed_measurements = ["AB"]
+    allowed_report_versions = [2, 3, 5]
+    alow_smt = true
+  }
+}
+)", "t.conf");
+  ASSERT_TRUE(body.ok()) << body.status();
+  auto sec = config::Section::FromBody(*body, "plugin_data", "t.conf");
+  auto cfg = ParseAwsIidAttestorConfig(sec);
+  auto st = sec.Finish();
+  ASSERT_FALSE(st.ok());
+  EXPECT_NE(std::string(st.message()).find("alow_smt"), std::string::npos) << st;
+  EXPECT_TRUE(cfg.sev.required);
+  ASSERT_TRUE(cfg.sev.policy.min_reported_tcb.has_value());
+  EXPECT_EQ(cfg.sev.policy.min_reported_tcb->snp, 8);
+  EXPECT_EQ(cfg.sev.policy.allowed_measurements, std::vector<std::string>{"ab"});
+  EXPECT_EQ(cfg.sev.policy.allowed_report_versions, (std::vector<uint32_t>{2, 3, 5}));
+}
+
+}  // namespace
+}  // namespace spirecvm::server

@@ -52,7 +52,7 @@ plugins {
 CONF
 
 start_server() {
-  S run -config "$T/server.conf" >>"$T/server.log" 2>&1 &
+  "$SERVER_BIN" run -config "$T/server.conf" >>"$T/server.log" 2>&1 &
   SERVER_PID=$!
   retry 100 S healthcheck -socketPath "$SOCK" || fail "server did not become healthy"
 }

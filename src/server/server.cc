@@ -258,6 +258,7 @@ void Server::BackgroundLoop() {
       last_prune = now;
       int64_t t = absl::ToUnixSeconds(now);
       (void)ds_->PruneJoinTokens(t);
+      (void)ds_->PruneEntries(t);  // entries created with -entryExpiry
       (void)ds_->PruneNonces(t);
       (void)ds_->PruneBundle(cfg_.trust_domain.name(), t);
       (void)ds_->PruneEvents(t - 3600);

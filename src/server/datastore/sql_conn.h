@@ -1,7 +1,7 @@
 // The narrow SQL connection interface the shared DataStore logic (sql_datastore.cc) runs on. A backend (SQLite
 // now, PostgreSQL later) implements it; everything dialect-specific lives behind it or in schema.cc.
 //
-// SQL handed to Query/Exec uses '?' placeholders (a PostgreSQL backend rewrites them to $1..$n once per cached
+// SQL handed to Query/Exec uses '?' placeholders (the PostgreSQL backend rewrites them to $1..$n once per cached
 // statement). Values are NULL, 64-bit integers, text, or bytes (Blob).
 #pragma once
 
@@ -13,6 +13,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/cord.h"
 
 namespace spirecvm::datastore {
 
@@ -44,6 +45,25 @@ class SqlConn {
   virtual absl::Status Commit() = 0;
   virtual void Rollback() = 0;
 };
+
+// Why a failed statement may be retried as a whole transaction. A backend attaches this to the Status it returns
+// (a payload; the code stays Unavailable). The transaction runner retries kSerialization and kConnectionLost
+// when they happen before COMMIT was sent; a connection lost during COMMIT is ambiguous and never retried.
+enum class SqlRetry { kNone, kSerialization, kConnectionLost };
+inline constexpr const char* kSqlRetryPayloadUrl = "type.spirecvm.dev/datastore.retry";
+
+inline absl::Status WithRetry(absl::Status s, SqlRetry kind) {
+  if (!s.ok() && kind != SqlRetry::kNone) {
+    s.SetPayload(kSqlRetryPayloadUrl,
+                 absl::Cord(kind == SqlRetry::kSerialization ? "serialization" : "connection"));
+  }
+  return s;
+}
+inline SqlRetry RetryOf(const absl::Status& s) {
+  auto p = s.GetPayload(kSqlRetryPayloadUrl);
+  if (!p) return SqlRetry::kNone;
+  return *p == "serialization" ? SqlRetry::kSerialization : SqlRetry::kConnectionLost;
+}
 
 inline int64_t AsInt(const SqlValue& v) {
   if (const auto* i = std::get_if<int64_t>(&v)) return *i;

@@ -6,6 +6,8 @@
 #include <algorithm>
 #include <ctime>
 #include <map>
+#include <mutex>
+#include <optional>
 #include <set>
 #include <string>
 #include <utility>
@@ -221,7 +223,7 @@ absl::StatusOr<ParsedAuthority> ParseAuthority(const std::string& der, std::stri
 
 class SqlDataStore final : public DataStore {
  public:
-  SqlDataStore(std::unique_ptr<SqlConn> conn, Clock& clock) : conn_(std::move(conn)), clock_(clock) {}
+  SqlDataStore(std::unique_ptr<SqlTxRunner> runner, Clock& clock) : runner_(std::move(runner)), clock_(clock) {}
 
   // ---- Entries ----
 
@@ -234,13 +236,13 @@ class SqlDataStore final : public DataStore {
     e.created_at = Now();
     DS_ASSIGN_OR_RETURN(std::string dns, EncodeDnsNames(e.dns_names));
     const std::string hash = SelectorsHash(e.selectors);
-    return Tx(true, [&]() -> absl::StatusOr<RegistrationEntry> {
-      DS_ASSIGN_OR_RETURN(auto taken, conn_->Query("SELECT 1 FROM registered_entries WHERE id = ?", {e.id}));
+    return Tx(true, [&](SqlConn& c) -> absl::StatusOr<RegistrationEntry> {
+      DS_ASSIGN_OR_RETURN(auto taken, c.Query("SELECT 1 FROM registered_entries WHERE id = ?", {e.id}));
       if (!taken.empty()) {
         return absl::AlreadyExistsError(absl::StrCat("registration entry id ", e.id, " already exists"));
       }
-      DS_RETURN_IF_ERROR(CheckDuplicate(e, hash, ""));
-      DS_RETURN_IF_ERROR(conn_->Exec("INSERT INTO registered_entries (id, spiffe_id, parent_id, selectors_hash,"
+      DS_RETURN_IF_ERROR(CheckDuplicate(c, e, hash, ""));
+      DS_RETURN_IF_ERROR(c.Exec("INSERT INTO registered_entries (id, spiffe_id, parent_id, selectors_hash,"
                                      " selector_count, x509_svid_ttl, jwt_svid_ttl, dns_names, admin, downstream,"
                                      " hint, revision_number, created_at, expires_at)"
                                      " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -249,8 +251,8 @@ class SqlDataStore final : public DataStore {
                                       int64_t{e.jwt_svid_ttl}, dns, int64_t{e.admin}, int64_t{e.downstream}, e.hint,
                                       e.revision_number, e.created_at, e.expires_at})
                              .status());
-      DS_RETURN_IF_ERROR(InsertEntrySelectors(e.id, e.selectors));
-      DS_RETURN_IF_ERROR(AppendEntryEvent(e.id));
+      DS_RETURN_IF_ERROR(InsertEntrySelectors(c, e.id, e.selectors));
+      DS_RETURN_IF_ERROR(AppendEntryEvent(c, e.id));
       return e;
     });
   }
@@ -262,15 +264,15 @@ class SqlDataStore final : public DataStore {
     e.selectors = Normalize(std::move(e.selectors));
     DS_ASSIGN_OR_RETURN(std::string dns, EncodeDnsNames(e.dns_names));
     const std::string hash = SelectorsHash(e.selectors);
-    return Tx(true, [&]() -> absl::StatusOr<RegistrationEntry> {
-      DS_ASSIGN_OR_RETURN(auto rows, conn_->Query("SELECT revision_number, created_at FROM registered_entries"
+    return Tx(true, [&](SqlConn& c) -> absl::StatusOr<RegistrationEntry> {
+      DS_ASSIGN_OR_RETURN(auto rows, c.Query("SELECT revision_number, created_at FROM registered_entries"
                                                   " WHERE id = ?",
                                                   {e.id}));
       if (rows.empty()) return absl::NotFoundError(absl::StrCat("registration entry ", e.id, " not found"));
       e.revision_number = AsInt(rows[0][0]) + 1;
       e.created_at = AsInt(rows[0][1]);
-      DS_RETURN_IF_ERROR(CheckDuplicate(e, hash, e.id));
-      DS_RETURN_IF_ERROR(conn_->Exec("UPDATE registered_entries SET spiffe_id = ?, parent_id = ?, selectors_hash = ?,"
+      DS_RETURN_IF_ERROR(CheckDuplicate(c, e, hash, e.id));
+      DS_RETURN_IF_ERROR(c.Exec("UPDATE registered_entries SET spiffe_id = ?, parent_id = ?, selectors_hash = ?,"
                                      " selector_count = ?, x509_svid_ttl = ?, jwt_svid_ttl = ?, dns_names = ?,"
                                      " admin = ?, downstream = ?, hint = ?, revision_number = ?, expires_at = ?"
                                      " WHERE id = ?",
@@ -278,21 +280,21 @@ class SqlDataStore final : public DataStore {
                                       int64_t{e.x509_svid_ttl}, int64_t{e.jwt_svid_ttl}, dns, int64_t{e.admin},
                                       int64_t{e.downstream}, e.hint, e.revision_number, e.expires_at, e.id})
                              .status());
-      DS_RETURN_IF_ERROR(conn_->Exec("DELETE FROM selectors WHERE entry_id = ?", {e.id}).status());
-      DS_RETURN_IF_ERROR(InsertEntrySelectors(e.id, e.selectors));
-      DS_RETURN_IF_ERROR(AppendEntryEvent(e.id));
+      DS_RETURN_IF_ERROR(c.Exec("DELETE FROM selectors WHERE entry_id = ?", {e.id}).status());
+      DS_RETURN_IF_ERROR(InsertEntrySelectors(c, e.id, e.selectors));
+      DS_RETURN_IF_ERROR(AppendEntryEvent(c, e.id));
       return e;
     });
   }
 
   absl::Status DeleteEntry(std::string_view id) override {
-    return Tx(true, [&]() -> absl::Status { return DeleteEntryLocked(std::string(id)); });
+    return Tx(true, [&](SqlConn& c) -> absl::Status { return DeleteEntryLocked(c, std::string(id)); });
   }
 
   absl::StatusOr<RegistrationEntry> FetchEntry(std::string_view id) override {
-    return Tx(false, [&]() -> absl::StatusOr<RegistrationEntry> {
+    return Tx(false, [&](SqlConn& c) -> absl::StatusOr<RegistrationEntry> {
       std::vector<RegistrationEntry> out;
-      DS_RETURN_IF_ERROR(LoadEntry(std::string(id), out));
+      DS_RETURN_IF_ERROR(LoadEntry(c, std::string(id), out));
       if (out.empty()) return absl::NotFoundError(absl::StrCat("registration entry ", ToAbsl(id), " not found"));
       Finish(out);
       return std::move(out[0]);
@@ -300,20 +302,20 @@ class SqlDataStore final : public DataStore {
   }
 
   absl::StatusOr<std::vector<RegistrationEntry>> FetchEntries(const std::vector<std::string>& ids) override {
-    return Tx(false, [&]() -> absl::StatusOr<std::vector<RegistrationEntry>> {
+    return Tx(false, [&](SqlConn& c) -> absl::StatusOr<std::vector<RegistrationEntry>> {
       std::vector<RegistrationEntry> out;
-      for (const auto& id : std::set<std::string>(ids.begin(), ids.end())) DS_RETURN_IF_ERROR(LoadEntry(id, out));
+      for (const auto& id : std::set<std::string>(ids.begin(), ids.end())) DS_RETURN_IF_ERROR(LoadEntry(c, id, out));
       Finish(out);
       return out;
     });
   }
 
   absl::StatusOr<std::vector<RegistrationEntry>> ListEntries(const ListEntriesFilter& f) override {
-    return Tx(false, [&]() -> absl::StatusOr<std::vector<RegistrationEntry>> {
+    return Tx(false, [&](SqlConn& c) -> absl::StatusOr<std::vector<RegistrationEntry>> {
       std::vector<RegistrationEntry> out;
       if (f.by_selectors_exact) {
         // Indexed by the selector-set hash; other filters applied below.
-        DS_ASSIGN_OR_RETURN(auto rows, conn_->Query(absl::StrCat(kEntrySelect, "WHERE e.selectors_hash = ?"
+        DS_ASSIGN_OR_RETURN(auto rows, c.Query(absl::StrCat(kEntrySelect, "WHERE e.selectors_hash = ?"
                                                                                " ORDER BY e.id"),
                                                     {SelectorsHash(Normalize(*f.by_selectors_exact))}));
         AppendEntries(rows, out);
@@ -322,12 +324,12 @@ class SqlDataStore final : public DataStore {
         const auto want = Normalize(*f.by_selectors_superset);
         absl::flat_hash_map<std::string, size_t> hits;
         for (const auto& s : want) {
-          DS_ASSIGN_OR_RETURN(auto rows, conn_->Query("SELECT entry_id FROM selectors WHERE type = ? AND value = ?",
+          DS_ASSIGN_OR_RETURN(auto rows, c.Query("SELECT entry_id FROM selectors WHERE type = ? AND value = ?",
                                                       {s.type, s.value}));
           for (const auto& r : rows) ++hits[AsStr(r[0])];
         }
         for (const auto& [id, n] : hits) {
-          if (n == want.size()) DS_RETURN_IF_ERROR(LoadEntry(id, out));
+          if (n == want.size()) DS_RETURN_IF_ERROR(LoadEntry(c, id, out));
         }
       } else {
         std::string sql(kEntrySelect);
@@ -343,7 +345,7 @@ class SqlDataStore final : public DataStore {
           params.push_back(*f.by_parent_id);
         }
         sql += "ORDER BY e.id";
-        DS_ASSIGN_OR_RETURN(auto rows, conn_->Query(sql, params));
+        DS_ASSIGN_OR_RETURN(auto rows, c.Query(sql, params));
         AppendEntries(rows, out);
       }
       Finish(out);
@@ -357,12 +359,12 @@ class SqlDataStore final : public DataStore {
   absl::StatusOr<std::vector<RegistrationEntry>> ListEntriesMatchingSelectorSubset(
       const std::vector<Selector>& selectors) override {
     const auto have = Normalize(selectors);
-    return Tx(false, [&]() -> absl::StatusOr<std::vector<RegistrationEntry>> {
+    return Tx(false, [&](SqlConn& c) -> absl::StatusOr<std::vector<RegistrationEntry>> {
       // For each given selector, the entries carrying it (index selectors_type_value) with their selector count;
       // an entry matches when every one of its selectors was hit.
       absl::flat_hash_map<std::string, std::pair<int64_t, int64_t>> hits;  // id -> (hits, selector_count)
       for (const auto& s : have) {
-        DS_ASSIGN_OR_RETURN(auto rows, conn_->Query("SELECT s.entry_id, e.selector_count FROM selectors s"
+        DS_ASSIGN_OR_RETURN(auto rows, c.Query("SELECT s.entry_id, e.selector_count FROM selectors s"
                                                     " JOIN registered_entries e ON e.id = s.entry_id"
                                                     " WHERE s.type = ? AND s.value = ?",
                                                     {s.type, s.value}));
@@ -374,7 +376,7 @@ class SqlDataStore final : public DataStore {
       }
       std::vector<RegistrationEntry> out;
       for (const auto& [id, h] : hits) {
-        if (h.first == h.second) DS_RETURN_IF_ERROR(LoadEntry(id, out));
+        if (h.first == h.second) DS_RETURN_IF_ERROR(LoadEntry(c, id, out));
       }
       Finish(out);
       return out;
@@ -383,11 +385,11 @@ class SqlDataStore final : public DataStore {
 
   absl::StatusOr<std::vector<RegistrationEntry>> ListEntriesByParentIds(
       const std::vector<std::string>& parent_ids) override {
-    return Tx(false, [&]() -> absl::StatusOr<std::vector<RegistrationEntry>> {
+    return Tx(false, [&](SqlConn& c) -> absl::StatusOr<std::vector<RegistrationEntry>> {
       std::vector<RegistrationEntry> out;
       for (const auto& p : std::set<std::string>(parent_ids.begin(), parent_ids.end())) {
         DS_ASSIGN_OR_RETURN(auto rows,
-                            conn_->Query(absl::StrCat(kEntrySelect, "WHERE e.parent_id = ? ORDER BY e.id"), {p}));
+                            c.Query(absl::StrCat(kEntrySelect, "WHERE e.parent_id = ? ORDER BY e.id"), {p}));
         AppendEntries(rows, out);
       }
       Finish(out);
@@ -396,11 +398,11 @@ class SqlDataStore final : public DataStore {
   }
 
   absl::StatusOr<int64_t> PruneEntries(int64_t expired_before_unix) override {
-    return Tx(true, [&]() -> absl::StatusOr<int64_t> {
-      DS_ASSIGN_OR_RETURN(auto rows, conn_->Query("SELECT id FROM registered_entries"
+    return Tx(true, [&](SqlConn& c) -> absl::StatusOr<int64_t> {
+      DS_ASSIGN_OR_RETURN(auto rows, c.Query("SELECT id FROM registered_entries"
                                                   " WHERE expires_at > 0 AND expires_at < ?",
                                                   {expired_before_unix}));
-      for (const auto& r : rows) DS_RETURN_IF_ERROR(DeleteEntryLocked(AsStr(r[0])));
+      for (const auto& r : rows) DS_RETURN_IF_ERROR(DeleteEntryLocked(c, AsStr(r[0])));
       return static_cast<int64_t>(rows.size());
     });
   }
@@ -408,8 +410,8 @@ class SqlDataStore final : public DataStore {
   // ---- Events ----
 
   absl::StatusOr<std::vector<EntryEvent>> ListEntryEventsSince(int64_t after) override {
-    return Tx(false, [&]() -> absl::StatusOr<std::vector<EntryEvent>> {
-      DS_ASSIGN_OR_RETURN(auto rows, conn_->Query("SELECT id, entry_id FROM registered_entries_events"
+    return Tx(false, [&](SqlConn& c) -> absl::StatusOr<std::vector<EntryEvent>> {
+      DS_ASSIGN_OR_RETURN(auto rows, c.Query("SELECT id, entry_id FROM registered_entries_events"
                                                   " WHERE id > ? ORDER BY id",
                                                   {after}));
       std::vector<EntryEvent> out;
@@ -420,8 +422,8 @@ class SqlDataStore final : public DataStore {
   }
 
   absl::StatusOr<std::vector<NodeEvent>> ListNodeEventsSince(int64_t after) override {
-    return Tx(false, [&]() -> absl::StatusOr<std::vector<NodeEvent>> {
-      DS_ASSIGN_OR_RETURN(auto rows, conn_->Query("SELECT id, spiffe_id FROM attested_node_events"
+    return Tx(false, [&](SqlConn& c) -> absl::StatusOr<std::vector<NodeEvent>> {
+      DS_ASSIGN_OR_RETURN(auto rows, c.Query("SELECT id, spiffe_id FROM attested_node_events"
                                                   " WHERE id > ? ORDER BY id",
                                                   {after}));
       std::vector<NodeEvent> out;
@@ -439,9 +441,9 @@ class SqlDataStore final : public DataStore {
   }
 
   absl::Status PruneEvents(int64_t older_than_unix) override {
-    return Tx(true, [&]() -> absl::Status {
+    return Tx(true, [&](SqlConn& c) -> absl::Status {
       for (const char* table : {"registered_entries_events", "attested_node_events"}) {
-        DS_RETURN_IF_ERROR(conn_->Exec(absl::StrCat("DELETE FROM ", table, " WHERE created_at < ? AND id < (SELECT"
+        DS_RETURN_IF_ERROR(c.Exec(absl::StrCat("DELETE FROM ", table, " WHERE created_at < ? AND id < (SELECT"
                                                     " MAX(id) FROM ", table, ")"),
                                        {older_than_unix})
                                .status());
@@ -454,20 +456,20 @@ class SqlDataStore final : public DataStore {
 
   absl::Status CreateAttestedNode(const AttestedNode& n) override {
     DS_RETURN_IF_ERROR(ValidateNode(n));
-    return Tx(true, [&]() -> absl::Status {
-      DS_ASSIGN_OR_RETURN(auto rows, conn_->Query("SELECT 1 FROM attested_nodes WHERE spiffe_id = ?", {n.spiffe_id}));
+    return Tx(true, [&](SqlConn& c) -> absl::Status {
+      DS_ASSIGN_OR_RETURN(auto rows, c.Query("SELECT 1 FROM attested_nodes WHERE spiffe_id = ?", {n.spiffe_id}));
       if (!rows.empty()) return absl::AlreadyExistsError(absl::StrCat("attested node ", n.spiffe_id, " already exists"));
-      return WriteNodeLocked(n, /*upsert=*/false);
+      return WriteNodeLocked(c, n, /*upsert=*/false);
     });
   }
 
   absl::StatusOr<AttestedNode> FetchAttestedNode(std::string_view spiffe_id) override {
-    return Tx(false, [&]() -> absl::StatusOr<AttestedNode> {
-      DS_ASSIGN_OR_RETURN(auto rows, conn_->Query(absl::StrCat(kNodeSelect, " WHERE spiffe_id = ?"),
+    return Tx(false, [&](SqlConn& c) -> absl::StatusOr<AttestedNode> {
+      DS_ASSIGN_OR_RETURN(auto rows, c.Query(absl::StrCat(kNodeSelect, " WHERE spiffe_id = ?"),
                                                   {std::string(spiffe_id)}));
       if (rows.empty()) return absl::NotFoundError(absl::StrCat("attested node ", ToAbsl(spiffe_id), " not found"));
       AttestedNode n = NodeFromRow(rows[0]);
-      DS_ASSIGN_OR_RETURN(auto sels, conn_->Query("SELECT type, value FROM node_selectors WHERE spiffe_id = ?",
+      DS_ASSIGN_OR_RETURN(auto sels, c.Query("SELECT type, value FROM node_selectors WHERE spiffe_id = ?",
                                                   {n.spiffe_id}));
       for (const auto& r : sels) n.selectors.push_back({AsStr(r[0]), AsStr(r[1])});
       n.selectors = Normalize(std::move(n.selectors));
@@ -477,59 +479,59 @@ class SqlDataStore final : public DataStore {
 
   absl::Status UpdateAttestedNodeSerials(std::string_view spiffe_id, std::string cert_serial, int64_t cert_not_after,
                                          std::string new_cert_serial, int64_t new_cert_not_after) override {
-    return Tx(true, [&]() -> absl::Status {
+    return Tx(true, [&](SqlConn& c) -> absl::Status {
       DS_ASSIGN_OR_RETURN(int64_t changed,
-                          conn_->Exec("UPDATE attested_nodes SET cert_serial = ?, cert_not_after = ?,"
+                          c.Exec("UPDATE attested_nodes SET cert_serial = ?, cert_not_after = ?,"
                                       " new_cert_serial = ?, new_cert_not_after = ? WHERE spiffe_id = ?",
                                       {cert_serial, cert_not_after, new_cert_serial, new_cert_not_after,
                                        std::string(spiffe_id)}));
       if (changed == 0) return absl::NotFoundError(absl::StrCat("attested node ", ToAbsl(spiffe_id), " not found"));
-      return AppendNodeEvent(std::string(spiffe_id));
+      return AppendNodeEvent(c, std::string(spiffe_id));
     });
   }
 
   absl::Status SetNodeSelectors(std::string_view spiffe_id, const std::vector<Selector>& selectors) override {
     DS_RETURN_IF_ERROR(ValidateSelectors(selectors, absl::StrCat("attested node ", ToAbsl(spiffe_id))));
     const std::string id(spiffe_id);
-    return Tx(true, [&]() -> absl::Status {
-      DS_ASSIGN_OR_RETURN(auto rows, conn_->Query("SELECT 1 FROM attested_nodes WHERE spiffe_id = ?", {id}));
+    return Tx(true, [&](SqlConn& c) -> absl::Status {
+      DS_ASSIGN_OR_RETURN(auto rows, c.Query("SELECT 1 FROM attested_nodes WHERE spiffe_id = ?", {id}));
       if (rows.empty()) return absl::NotFoundError(absl::StrCat("attested node ", ToAbsl(spiffe_id), " not found"));
-      DS_RETURN_IF_ERROR(ReplaceNodeSelectors(id, Normalize(selectors)));
-      return AppendNodeEvent(id);
+      DS_RETURN_IF_ERROR(ReplaceNodeSelectors(c, id, Normalize(selectors)));
+      return AppendNodeEvent(c, id);
     });
   }
 
   absl::Status BanAttestedNode(std::string_view spiffe_id) override {
-    return Tx(true, [&]() -> absl::Status {
+    return Tx(true, [&](SqlConn& c) -> absl::Status {
       DS_ASSIGN_OR_RETURN(int64_t changed,
-                          conn_->Exec("UPDATE attested_nodes SET banned = 1, cert_serial = '', cert_not_after = 0,"
+                          c.Exec("UPDATE attested_nodes SET banned = 1, cert_serial = '', cert_not_after = 0,"
                                       " new_cert_serial = '', new_cert_not_after = 0 WHERE spiffe_id = ?",
                                       {std::string(spiffe_id)}));
       if (changed == 0) return absl::NotFoundError(absl::StrCat("attested node ", ToAbsl(spiffe_id), " not found"));
-      return AppendNodeEvent(std::string(spiffe_id));
+      return AppendNodeEvent(c, std::string(spiffe_id));
     });
   }
 
   absl::Status DeleteAttestedNode(std::string_view spiffe_id) override {
     const std::string id(spiffe_id);
-    return Tx(true, [&]() -> absl::Status {
-      DS_RETURN_IF_ERROR(conn_->Exec("DELETE FROM node_selectors WHERE spiffe_id = ?", {id}).status());
-      DS_ASSIGN_OR_RETURN(int64_t changed, conn_->Exec("DELETE FROM attested_nodes WHERE spiffe_id = ?", {id}));
+    return Tx(true, [&](SqlConn& c) -> absl::Status {
+      DS_RETURN_IF_ERROR(c.Exec("DELETE FROM node_selectors WHERE spiffe_id = ?", {id}).status());
+      DS_ASSIGN_OR_RETURN(int64_t changed, c.Exec("DELETE FROM attested_nodes WHERE spiffe_id = ?", {id}));
       if (changed == 0) return absl::NotFoundError(absl::StrCat("attested node ", ToAbsl(spiffe_id), " not found"));
-      return AppendNodeEvent(id);
+      return AppendNodeEvent(c, id);
     });
   }
 
   absl::StatusOr<std::vector<AttestedNode>> ListAttestedNodes() override {
-    return Tx(false, [&]() -> absl::StatusOr<std::vector<AttestedNode>> {
-      DS_ASSIGN_OR_RETURN(auto rows, conn_->Query(kNodeSelect, {}));
+    return Tx(false, [&](SqlConn& c) -> absl::StatusOr<std::vector<AttestedNode>> {
+      DS_ASSIGN_OR_RETURN(auto rows, c.Query(kNodeSelect, {}));
       std::map<std::string, AttestedNode> nodes;
       for (const auto& r : rows) {
         AttestedNode n = NodeFromRow(r);
         std::string id = n.spiffe_id;
         nodes.emplace(std::move(id), std::move(n));
       }
-      DS_ASSIGN_OR_RETURN(auto sels, conn_->Query("SELECT spiffe_id, type, value FROM node_selectors", {}));
+      DS_ASSIGN_OR_RETURN(auto sels, c.Query("SELECT spiffe_id, type, value FROM node_selectors", {}));
       for (const auto& r : sels) {
         auto it = nodes.find(AsStr(r[0]));
         if (it != nodes.end()) it->second.selectors.push_back({AsStr(r[1]), AsStr(r[2])});
@@ -548,15 +550,15 @@ class SqlDataStore final : public DataStore {
 
   absl::Status UpsertAttestedNode(const AttestedNode& n) override {
     DS_RETURN_IF_ERROR(ValidateNode(n));
-    return Tx(true, [&]() -> absl::Status { return WriteNodeLocked(n, /*upsert=*/true); });
+    return Tx(true, [&](SqlConn& c) -> absl::Status { return WriteNodeLocked(c, n, /*upsert=*/true); });
   }
 
   // ---- Join tokens ----
 
   absl::Status CreateJoinToken(const JoinToken& t) override {
     if (t.token.empty()) return absl::InvalidArgumentError("join token is empty");
-    return Tx(true, [&]() -> absl::Status {
-      auto r = conn_->Exec("INSERT INTO join_tokens (token, expires_at) VALUES (?, ?)", {t.token, t.expires_at});
+    return Tx(true, [&](SqlConn& c) -> absl::Status {
+      auto r = c.Exec("INSERT INTO join_tokens (token, expires_at) VALUES (?, ?)", {t.token, t.expires_at});
       if (absl::IsAlreadyExists(r.status())) return absl::AlreadyExistsError("join token already exists");
       return r.status();
     });
@@ -565,8 +567,8 @@ class SqlDataStore final : public DataStore {
   absl::StatusOr<JoinToken> ConsumeJoinToken(std::string_view token, int64_t now_unix) override {
     // DELETE ... RETURNING is one atomic statement on SQLite and PostgreSQL: of concurrent consumers exactly one
     // gets the row. An expired token is deleted too (the transaction commits) and reported.
-    auto r = Tx(true, [&]() -> absl::StatusOr<JoinToken> {
-      DS_ASSIGN_OR_RETURN(auto rows, conn_->Query("DELETE FROM join_tokens WHERE token = ? RETURNING expires_at",
+    auto r = Tx(true, [&](SqlConn& c) -> absl::StatusOr<JoinToken> {
+      DS_ASSIGN_OR_RETURN(auto rows, c.Query("DELETE FROM join_tokens WHERE token = ? RETURNING expires_at",
                                                   {std::string(token)}));
       if (rows.empty()) return absl::NotFoundError("join token not found (unknown or already used)");
       return JoinToken{std::string(token), AsInt(rows[0][0])};
@@ -576,8 +578,8 @@ class SqlDataStore final : public DataStore {
   }
 
   absl::Status PruneJoinTokens(int64_t now_unix) override {
-    return Tx(true, [&]() -> absl::Status {
-      return conn_->Exec("DELETE FROM join_tokens WHERE expires_at <= ?", {now_unix}).status();
+    return Tx(true, [&](SqlConn& c) -> absl::Status {
+      return c.Exec("DELETE FROM join_tokens WHERE expires_at <= ?", {now_unix}).status();
     });
   }
 
@@ -585,8 +587,8 @@ class SqlDataStore final : public DataStore {
 
   absl::Status InsertNonce(std::string_view nonce, int64_t expires_at) override {
     if (nonce.empty()) return absl::InvalidArgumentError("nonce is empty");
-    return Tx(true, [&]() -> absl::Status {
-      auto r = conn_->Exec("INSERT INTO nonces (nonce, expires_at) VALUES (?, ?)",
+    return Tx(true, [&](SqlConn& c) -> absl::Status {
+      auto r = c.Exec("INSERT INTO nonces (nonce, expires_at) VALUES (?, ?)",
                            {Blob{std::string(nonce)}, expires_at});
       if (absl::IsAlreadyExists(r.status())) return absl::AlreadyExistsError("nonce already exists");
       return r.status();
@@ -594,8 +596,8 @@ class SqlDataStore final : public DataStore {
   }
 
   absl::Status ConsumeNonce(std::string_view nonce, int64_t now_unix) override {
-    auto r = Tx(true, [&]() -> absl::StatusOr<int64_t> {
-      DS_ASSIGN_OR_RETURN(auto rows, conn_->Query("DELETE FROM nonces WHERE nonce = ? RETURNING expires_at",
+    auto r = Tx(true, [&](SqlConn& c) -> absl::StatusOr<int64_t> {
+      DS_ASSIGN_OR_RETURN(auto rows, c.Query("DELETE FROM nonces WHERE nonce = ? RETURNING expires_at",
                                                   {Blob{std::string(nonce)}}));
       if (rows.empty()) return absl::NotFoundError("nonce not found (unknown or already used)");
       return AsInt(rows[0][0]);
@@ -606,15 +608,15 @@ class SqlDataStore final : public DataStore {
   }
 
   absl::Status PruneNonces(int64_t now_unix) override {
-    return Tx(true, [&]() -> absl::Status {
-      return conn_->Exec("DELETE FROM nonces WHERE expires_at <= ?", {now_unix}).status();
+    return Tx(true, [&](SqlConn& c) -> absl::Status {
+      return c.Exec("DELETE FROM nonces WHERE expires_at <= ?", {now_unix}).status();
     });
   }
 
   // ---- Bundles ----
 
   absl::StatusOr<BundleRecord> FetchBundle(std::string_view trust_domain) override {
-    return Tx(false, [&]() -> absl::StatusOr<BundleRecord> { return LoadBundle(std::string(trust_domain)); });
+    return Tx(false, [&](SqlConn& c) -> absl::StatusOr<BundleRecord> { return LoadBundle(c, std::string(trust_domain)); });
   }
 
   absl::StatusOr<BundleRecord> AppendBundle(const BundleRecord& b) override {
@@ -627,16 +629,16 @@ class SqlDataStore final : public DataStore {
     for (const auto& k : b.jwt_keys) {
       if (k.kid.empty()) return absl::InvalidArgumentError(absl::StrCat("bundle ", b.trust_domain, ": JWT key without kid"));
     }
-    return Tx(true, [&]() -> absl::StatusOr<BundleRecord> {
+    return Tx(true, [&](SqlConn& c) -> absl::StatusOr<BundleRecord> {
       const std::string& td = b.trust_domain;
-      DS_ASSIGN_OR_RETURN(auto head, conn_->Query("SELECT sequence_number, refresh_hint_seconds FROM bundles"
+      DS_ASSIGN_OR_RETURN(auto head, c.Query("SELECT sequence_number, refresh_hint_seconds FROM bundles"
                                                   " WHERE trust_domain = ?",
                                                   {td}));
       const bool created = head.empty();
       int64_t seq = created ? std::max<int64_t>(1, static_cast<int64_t>(b.sequence_number)) : AsInt(head[0][0]);
       int64_t hint = created ? b.refresh_hint_seconds : AsInt(head[0][1]);
       if (created) {
-        DS_RETURN_IF_ERROR(conn_->Exec("INSERT INTO bundles (trust_domain, sequence_number, refresh_hint_seconds)"
+        DS_RETURN_IF_ERROR(c.Exec("INSERT INTO bundles (trust_domain, sequence_number, refresh_hint_seconds)"
                                        " VALUES (?, ?, ?)",
                                        {td, seq, hint})
                                .status());
@@ -647,7 +649,7 @@ class SqlDataStore final : public DataStore {
         changed = true;
       }
       // X.509 authorities, deduplicated by SHA-256 of the DER.
-      DS_ASSIGN_OR_RETURN(auto have_certs, conn_->Query("SELECT fingerprint, position FROM bundle_x509_authorities"
+      DS_ASSIGN_OR_RETURN(auto have_certs, c.Query("SELECT fingerprint, position FROM bundle_x509_authorities"
                                                         " WHERE trust_domain = ?",
                                                         {td}));
       absl::flat_hash_set<std::string> fps;
@@ -656,16 +658,16 @@ class SqlDataStore final : public DataStore {
         fps.insert(AsStr(r[0]));
         pos = std::max(pos, AsInt(r[1]) + 1);
       }
-      for (const auto& c : certs) {
-        if (!fps.insert(c.fingerprint).second) continue;
-        DS_RETURN_IF_ERROR(conn_->Exec("INSERT INTO bundle_x509_authorities (trust_domain, fingerprint, position,"
+      for (const auto& cert : certs) {
+        if (!fps.insert(cert.fingerprint).second) continue;
+        DS_RETURN_IF_ERROR(c.Exec("INSERT INTO bundle_x509_authorities (trust_domain, fingerprint, position,"
                                        " der, not_after) VALUES (?, ?, ?, ?, ?)",
-                                       {td, c.fingerprint, pos++, Blob{c.der}, c.not_after})
+                                       {td, cert.fingerprint, pos++, Blob{cert.der}, cert.not_after})
                                .status());
         changed = true;
       }
       // JWT keys, deduplicated by kid.
-      DS_ASSIGN_OR_RETURN(auto have_keys, conn_->Query("SELECT kid, public_key_der, position FROM bundle_jwt_keys"
+      DS_ASSIGN_OR_RETURN(auto have_keys, c.Query("SELECT kid, public_key_der, position FROM bundle_jwt_keys"
                                                        " WHERE trust_domain = ?",
                                                        {td}));
       absl::flat_hash_map<std::string, std::string> keys;
@@ -684,28 +686,28 @@ class SqlDataStore final : public DataStore {
           continue;
         }
         keys.emplace(k.kid, k.public_key_der);
-        DS_RETURN_IF_ERROR(conn_->Exec("INSERT INTO bundle_jwt_keys (trust_domain, kid, position, public_key_der,"
+        DS_RETURN_IF_ERROR(c.Exec("INSERT INTO bundle_jwt_keys (trust_domain, kid, position, public_key_der,"
                                        " expires_at) VALUES (?, ?, ?, ?, ?)",
                                        {td, k.kid, pos++, Blob{k.public_key_der}, k.expires_at})
                                .status());
         changed = true;
       }
       if (!created && changed) {
-        DS_RETURN_IF_ERROR(conn_->Exec("UPDATE bundles SET sequence_number = ?, refresh_hint_seconds = ?"
+        DS_RETURN_IF_ERROR(c.Exec("UPDATE bundles SET sequence_number = ?, refresh_hint_seconds = ?"
                                        " WHERE trust_domain = ?",
                                        {seq + 1, hint, td})
                                .status());
       }
-      return LoadBundle(td);
+      return LoadBundle(c, td);
     });
   }
 
   absl::StatusOr<BundleRecord> PruneBundle(std::string_view trust_domain, int64_t expired_before_unix) override {
     const std::string td(trust_domain);
-    return Tx(true, [&]() -> absl::StatusOr<BundleRecord> {
-      DS_ASSIGN_OR_RETURN(auto head, conn_->Query("SELECT sequence_number FROM bundles WHERE trust_domain = ?", {td}));
+    return Tx(true, [&](SqlConn& c) -> absl::StatusOr<BundleRecord> {
+      DS_ASSIGN_OR_RETURN(auto head, c.Query("SELECT sequence_number FROM bundles WHERE trust_domain = ?", {td}));
       if (head.empty()) return absl::NotFoundError(absl::StrCat("bundle ", td, " not found"));
-      DS_ASSIGN_OR_RETURN(auto counts, conn_->Query("SELECT COUNT(*), COALESCE(SUM(CASE WHEN not_after < ? THEN 1"
+      DS_ASSIGN_OR_RETURN(auto counts, c.Query("SELECT COUNT(*), COALESCE(SUM(CASE WHEN not_after < ? THEN 1"
                                                     " ELSE 0 END), 0) FROM bundle_x509_authorities"
                                                     " WHERE trust_domain = ?",
                                                     {expired_before_unix, td}));
@@ -715,19 +717,19 @@ class SqlDataStore final : public DataStore {
             "bundle ", td, ": pruning would remove every X.509 authority (all expire before ", expired_before_unix,
             "); nothing pruned"));
       }
-      DS_ASSIGN_OR_RETURN(int64_t n1, conn_->Exec("DELETE FROM bundle_x509_authorities WHERE trust_domain = ?"
+      DS_ASSIGN_OR_RETURN(int64_t n1, c.Exec("DELETE FROM bundle_x509_authorities WHERE trust_domain = ?"
                                                   " AND not_after < ?",
                                                   {td, expired_before_unix}));
-      DS_ASSIGN_OR_RETURN(int64_t n2, conn_->Exec("DELETE FROM bundle_jwt_keys WHERE trust_domain = ?"
+      DS_ASSIGN_OR_RETURN(int64_t n2, c.Exec("DELETE FROM bundle_jwt_keys WHERE trust_domain = ?"
                                                   " AND expires_at > 0 AND expires_at < ?",
                                                   {td, expired_before_unix}));
       if (n1 + n2 > 0) {
-        DS_RETURN_IF_ERROR(conn_->Exec("UPDATE bundles SET sequence_number = sequence_number + 1"
+        DS_RETURN_IF_ERROR(c.Exec("UPDATE bundles SET sequence_number = sequence_number + 1"
                                        " WHERE trust_domain = ?",
                                        {td})
                                .status());
       }
-      return LoadBundle(td);
+      return LoadBundle(c, td);
     });
   }
 
@@ -735,8 +737,8 @@ class SqlDataStore final : public DataStore {
 
   absl::Status SetCaJournal(std::string_view server_id, std::string_view blob) override {
     if (server_id.empty()) return absl::InvalidArgumentError("CA journal: server_id is empty");
-    return Tx(true, [&]() -> absl::Status {
-      return conn_->Exec("INSERT INTO ca_journals (server_id, data, updated_at) VALUES (?, ?, ?)"
+    return Tx(true, [&](SqlConn& c) -> absl::Status {
+      return c.Exec("INSERT INTO ca_journals (server_id, data, updated_at) VALUES (?, ?, ?)"
                          " ON CONFLICT (server_id) DO UPDATE SET data = excluded.data,"
                          " updated_at = excluded.updated_at",
                          {std::string(server_id), Blob{std::string(blob)}, Now()})
@@ -745,8 +747,8 @@ class SqlDataStore final : public DataStore {
   }
 
   absl::StatusOr<std::string> FetchCaJournal(std::string_view server_id) override {
-    return Tx(false, [&]() -> absl::StatusOr<std::string> {
-      DS_ASSIGN_OR_RETURN(auto rows, conn_->Query("SELECT data FROM ca_journals WHERE server_id = ?",
+    return Tx(false, [&](SqlConn& c) -> absl::StatusOr<std::string> {
+      DS_ASSIGN_OR_RETURN(auto rows, c.Query("SELECT data FROM ca_journals WHERE server_id = ?",
                                                   {std::string(server_id)}));
       if (rows.empty()) return absl::NotFoundError(absl::StrCat("CA journal for server ", ToAbsl(server_id), " not found"));
       return AsStr(rows[0][0]);
@@ -754,6 +756,10 @@ class SqlDataStore final : public DataStore {
   }
 
  private:
+  // pg_advisory_xact_lock keys serialising event inserts (arbitrary, fixed: "cvm" entry/node events).
+  static constexpr int64_t kEntryEventLockKey = 0x63766d0001;
+  static constexpr int64_t kNodeEventLockKey = 0x63766d0002;
+
   static constexpr const char* kNodeSelect =
       "SELECT spiffe_id, attestation_type, cert_serial, cert_not_after, new_cert_serial, new_cert_not_after, banned,"
       " can_reattest, created_at FROM attested_nodes";
@@ -779,32 +785,28 @@ class SqlDataStore final : public DataStore {
 
   int64_t Now() const { return absl::ToUnixSeconds(clock_.Now()); }
 
-  // Runs f inside one transaction on the connection, under the mutex; commits when f succeeds.
+  // Runs f(conn) inside one transaction through the runner (which may retry it); returns f's result.
   template <typename F>
-  auto Tx(bool write, F&& f) -> decltype(f()) {
-    std::lock_guard<std::mutex> lock(mu_);
-    if (auto s = conn_->Begin(write); !s.ok()) return s;
-    auto r = f();
-    if (!StatusOf(r).ok()) {
-      conn_->Rollback();
-      return r;
-    }
-    if (auto s = conn_->Commit(); !s.ok()) {
-      conn_->Rollback();
-      return s;
-    }
-    return r;
+  auto Tx(bool write, F&& f) -> decltype(f(std::declval<SqlConn&>())) {
+    using R = decltype(f(std::declval<SqlConn&>()));
+    std::optional<R> result;
+    absl::Status s = runner_->Run(write, [&](SqlConn& c) -> absl::Status {
+      result.emplace(f(c));
+      return StatusOf(*result);
+    });
+    if (!s.ok()) return R(s);
+    return std::move(*result);
   }
 
   absl::StatusOr<int64_t> Count(std::string_view sql) {
-    return Tx(false, [&]() -> absl::StatusOr<int64_t> {
-      DS_ASSIGN_OR_RETURN(auto rows, conn_->Query(sql, {}));
+    return Tx(false, [&](SqlConn& c) -> absl::StatusOr<int64_t> {
+      DS_ASSIGN_OR_RETURN(auto rows, c.Query(sql, {}));
       return rows.empty() ? 0 : AsInt(rows[0][0]);
     });
   }
 
-  absl::Status CheckDuplicate(const RegistrationEntry& e, const std::string& hash, const std::string& self_id) {
-    DS_ASSIGN_OR_RETURN(auto rows, conn_->Query("SELECT id FROM registered_entries WHERE spiffe_id = ?"
+  absl::Status CheckDuplicate(SqlConn& c, const RegistrationEntry& e, const std::string& hash, const std::string& self_id) {
+    DS_ASSIGN_OR_RETURN(auto rows, c.Query("SELECT id FROM registered_entries WHERE spiffe_id = ?"
                                                 " AND parent_id = ? AND selectors_hash = ?",
                                                 {e.spiffe_id, e.parent_id, hash}));
     for (const auto& r : rows) {
@@ -817,48 +819,60 @@ class SqlDataStore final : public DataStore {
     return absl::OkStatus();
   }
 
-  absl::Status InsertEntrySelectors(const std::string& id, const std::vector<Selector>& sels) {
+  absl::Status InsertEntrySelectors(SqlConn& c, const std::string& id, const std::vector<Selector>& sels) {
     for (const auto& s : sels) {
       DS_RETURN_IF_ERROR(
-          conn_->Exec("INSERT INTO selectors (entry_id, type, value) VALUES (?, ?, ?)", {id, s.type, s.value})
+          c.Exec("INSERT INTO selectors (entry_id, type, value) VALUES (?, ?, ?)", {id, s.type, s.value})
               .status());
     }
     return absl::OkStatus();
   }
 
-  absl::Status LoadEntry(const std::string& id, std::vector<RegistrationEntry>& out) {
-    DS_ASSIGN_OR_RETURN(auto rows, conn_->Query(absl::StrCat(kEntrySelect, "WHERE e.id = ? ORDER BY e.id"), {id}));
+  absl::Status LoadEntry(SqlConn& c, const std::string& id, std::vector<RegistrationEntry>& out) {
+    DS_ASSIGN_OR_RETURN(auto rows, c.Query(absl::StrCat(kEntrySelect, "WHERE e.id = ? ORDER BY e.id"), {id}));
     AppendEntries(rows, out);
     return absl::OkStatus();
   }
 
-  absl::Status DeleteEntryLocked(const std::string& id) {
-    DS_RETURN_IF_ERROR(conn_->Exec("DELETE FROM selectors WHERE entry_id = ?", {id}).status());
-    DS_ASSIGN_OR_RETURN(int64_t changed, conn_->Exec("DELETE FROM registered_entries WHERE id = ?", {id}));
+  absl::Status DeleteEntryLocked(SqlConn& c, const std::string& id) {
+    DS_RETURN_IF_ERROR(c.Exec("DELETE FROM selectors WHERE entry_id = ?", {id}).status());
+    DS_ASSIGN_OR_RETURN(int64_t changed, c.Exec("DELETE FROM registered_entries WHERE id = ?", {id}));
     if (changed == 0) return absl::NotFoundError(absl::StrCat("registration entry ", id, " not found"));
-    return AppendEntryEvent(id);
+    return AppendEntryEvent(c, id);
   }
 
-  absl::Status AppendEntryEvent(const std::string& id) {
-    return conn_->Exec("INSERT INTO registered_entries_events (entry_id, created_at) VALUES (?, ?)", {id, Now()})
+  // PostgreSQL assigns identity values at INSERT and transactions commit in any order, so without care a reader
+  // could see event 11 before event 10 commits and skip 10 forever. Event inserts therefore take a
+  // transaction-level advisory lock (one per event kind), held until COMMIT/ROLLBACK: the next writer can only
+  // draw its event id after the previous one is committed (and visible), so event ids become visible in id order.
+  // SQLite serialises writers anyway. See docs/datastore.md ("Events and incremental caches").
+  static absl::Status LockEventOrder(SqlConn& c, int64_t key) {
+    if (c.dialect() != Dialect::kPostgres) return absl::OkStatus();
+    return c.Query("SELECT pg_advisory_xact_lock(?)", {key}).status();
+  }
+
+  absl::Status AppendEntryEvent(SqlConn& c, const std::string& id) {
+    DS_RETURN_IF_ERROR(LockEventOrder(c, kEntryEventLockKey));
+    return c.Exec("INSERT INTO registered_entries_events (entry_id, created_at) VALUES (?, ?)", {id, Now()})
         .status();
   }
-  absl::Status AppendNodeEvent(const std::string& id) {
-    return conn_->Exec("INSERT INTO attested_node_events (spiffe_id, created_at) VALUES (?, ?)", {id, Now()})
+  absl::Status AppendNodeEvent(SqlConn& c, const std::string& id) {
+    DS_RETURN_IF_ERROR(LockEventOrder(c, kNodeEventLockKey));
+    return c.Exec("INSERT INTO attested_node_events (spiffe_id, created_at) VALUES (?, ?)", {id, Now()})
         .status();
   }
 
-  absl::Status ReplaceNodeSelectors(const std::string& id, const std::vector<Selector>& sorted) {
-    DS_RETURN_IF_ERROR(conn_->Exec("DELETE FROM node_selectors WHERE spiffe_id = ?", {id}).status());
+  absl::Status ReplaceNodeSelectors(SqlConn& c, const std::string& id, const std::vector<Selector>& sorted) {
+    DS_RETURN_IF_ERROR(c.Exec("DELETE FROM node_selectors WHERE spiffe_id = ?", {id}).status());
     for (const auto& s : sorted) {
       DS_RETURN_IF_ERROR(
-          conn_->Exec("INSERT INTO node_selectors (spiffe_id, type, value) VALUES (?, ?, ?)", {id, s.type, s.value})
+          c.Exec("INSERT INTO node_selectors (spiffe_id, type, value) VALUES (?, ?, ?)", {id, s.type, s.value})
               .status());
     }
     return absl::OkStatus();
   }
 
-  absl::Status WriteNodeLocked(const AttestedNode& n, bool upsert) {
+  absl::Status WriteNodeLocked(SqlConn& c, const AttestedNode& n, bool upsert) {
     const int64_t created = n.created_at != 0 ? n.created_at : Now();
     std::string sql =
         "INSERT INTO attested_nodes (spiffe_id, attestation_type, cert_serial, cert_not_after, new_cert_serial,"
@@ -870,18 +884,18 @@ class SqlDataStore final : public DataStore {
           " new_cert_serial = excluded.new_cert_serial, new_cert_not_after = excluded.new_cert_not_after,"
           " banned = excluded.banned, can_reattest = excluded.can_reattest, created_at = excluded.created_at";
     }
-    auto r = conn_->Exec(sql, {n.spiffe_id, n.attestation_type, n.cert_serial, n.cert_not_after, n.new_cert_serial,
+    auto r = c.Exec(sql, {n.spiffe_id, n.attestation_type, n.cert_serial, n.cert_not_after, n.new_cert_serial,
                                n.new_cert_not_after, int64_t{n.banned}, int64_t{n.can_reattest}, created});
     if (absl::IsAlreadyExists(r.status())) {
       return absl::AlreadyExistsError(absl::StrCat("attested node ", n.spiffe_id, " already exists"));
     }
     DS_RETURN_IF_ERROR(r.status());
-    DS_RETURN_IF_ERROR(ReplaceNodeSelectors(n.spiffe_id, Normalize(n.selectors)));
-    return AppendNodeEvent(n.spiffe_id);
+    DS_RETURN_IF_ERROR(ReplaceNodeSelectors(c, n.spiffe_id, Normalize(n.selectors)));
+    return AppendNodeEvent(c, n.spiffe_id);
   }
 
-  absl::StatusOr<BundleRecord> LoadBundle(const std::string& td) {
-    DS_ASSIGN_OR_RETURN(auto head, conn_->Query("SELECT sequence_number, refresh_hint_seconds FROM bundles"
+  absl::StatusOr<BundleRecord> LoadBundle(SqlConn& c, const std::string& td) {
+    DS_ASSIGN_OR_RETURN(auto head, c.Query("SELECT sequence_number, refresh_hint_seconds FROM bundles"
                                                 " WHERE trust_domain = ?",
                                                 {td}));
     if (head.empty()) return absl::NotFoundError(absl::StrCat("bundle ", td, " not found"));
@@ -889,26 +903,52 @@ class SqlDataStore final : public DataStore {
     b.trust_domain = td;
     b.sequence_number = static_cast<uint64_t>(AsInt(head[0][0]));
     b.refresh_hint_seconds = AsInt(head[0][1]);
-    DS_ASSIGN_OR_RETURN(auto certs, conn_->Query("SELECT der FROM bundle_x509_authorities WHERE trust_domain = ?"
+    DS_ASSIGN_OR_RETURN(auto certs, c.Query("SELECT der FROM bundle_x509_authorities WHERE trust_domain = ?"
                                                  " ORDER BY position",
                                                  {td}));
     for (const auto& r : certs) b.x509_authorities_der.push_back(AsStr(r[0]));
-    DS_ASSIGN_OR_RETURN(auto keys, conn_->Query("SELECT kid, public_key_der, expires_at FROM bundle_jwt_keys"
+    DS_ASSIGN_OR_RETURN(auto keys, c.Query("SELECT kid, public_key_der, expires_at FROM bundle_jwt_keys"
                                                 " WHERE trust_domain = ? ORDER BY position",
                                                 {td}));
     for (const auto& r : keys) b.jwt_keys.push_back({AsStr(r[0]), AsStr(r[1]), AsInt(r[2])});
     return b;
   }
 
+  std::unique_ptr<SqlTxRunner> runner_;
+  Clock& clock_;
+};
+
+// One connection, one mutex, no retry.
+class SingleConnRunner final : public SqlTxRunner {
+ public:
+  explicit SingleConnRunner(std::unique_ptr<SqlConn> conn) : conn_(std::move(conn)) {}
+  absl::Status Run(bool write, const std::function<absl::Status(SqlConn&)>& body) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    DS_RETURN_IF_ERROR(conn_->Begin(write));
+    if (auto s = body(*conn_); !s.ok()) {
+      conn_->Rollback();
+      return s;
+    }
+    if (auto s = conn_->Commit(); !s.ok()) {
+      conn_->Rollback();
+      return s;
+    }
+    return absl::OkStatus();
+  }
+
+ private:
   std::mutex mu_;
   std::unique_ptr<SqlConn> conn_;
-  Clock& clock_;
 };
 
 }  // namespace
 
 std::unique_ptr<DataStore> NewSqlDataStore(std::unique_ptr<SqlConn> conn, Clock& clock) {
-  return std::make_unique<SqlDataStore>(std::move(conn), clock);
+  return std::make_unique<SqlDataStore>(std::make_unique<SingleConnRunner>(std::move(conn)), clock);
+}
+
+std::unique_ptr<DataStore> NewSqlDataStore(std::unique_ptr<SqlTxRunner> runner, Clock& clock) {
+  return std::make_unique<SqlDataStore>(std::move(runner), clock);
 }
 
 }  // namespace spirecvm::datastore

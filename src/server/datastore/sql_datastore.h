@@ -1,6 +1,7 @@
-// The DataStore logic written once over SqlConn, shared by the SQLite and (later) PostgreSQL backends.
+// The DataStore logic written once over SqlConn, shared by the SQLite and PostgreSQL backends.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <mutex>
 
@@ -14,8 +15,19 @@ namespace spirecvm::datastore {
 // FailedPrecondition if the database is newer than this build. Returns the resulting version.
 absl::StatusOr<int64_t> MigrateSchema(SqlConn& conn);
 
-// Owns one connection and serialises every call on a mutex. (A PostgreSQL backend with a pool replaces the
-// single connection in WithConn/Tx; nothing else changes.)
+// How the shared logic gets a connection and a transaction. Run executes `body` inside one transaction (write:
+// read-write on the primary; otherwise read-only, possibly on a replica) and commits when body returns OK; on
+// error it rolls back and returns body's status. A backend may run body more than once (retry after a
+// serialization failure or a dropped connection): body must have no effect outside the connection it is given.
+class SqlTxRunner {
+ public:
+  virtual ~SqlTxRunner() = default;
+  virtual absl::Status Run(bool write, const std::function<absl::Status(SqlConn&)>& body) = 0;
+};
+
+// One connection behind a mutex, no retries (SQLite: writers are serialised by the database anyway).
 std::unique_ptr<DataStore> NewSqlDataStore(std::unique_ptr<SqlConn> conn, Clock& clock);
+// Any transaction runner (PostgreSQL: a pool with retries).
+std::unique_ptr<DataStore> NewSqlDataStore(std::unique_ptr<SqlTxRunner> runner, Clock& clock);
 
 }  // namespace spirecvm::datastore

@@ -4,6 +4,7 @@
 #include <mutex>
 
 #include "absl/strings/str_cat.h"
+#include "agent/nodeattest/aws_iid.h"
 #include "agent/nodeattest/join_token.h"
 #include "spdlog/spdlog.h"
 
@@ -29,6 +30,7 @@ void RegisterNodeAttestor(const std::string& name, NodeAttestorFactory factory) 
 absl::StatusOr<std::unique_ptr<NodeAttestorClient>> MakeNodeAttestor(const AgentConfig& config) {
   const std::string& name = config.node_attestor.name;
   if (name == "join_token") return std::unique_ptr<NodeAttestorClient>(new JoinTokenAttestor(config.join_token));
+  if (name == "aws_iid") return NewAwsIidAttestorFromPluginData(config.node_attestor.data, config.filename);
   std::lock_guard<std::mutex> l(RegistryMu());
   auto it = Registry().find(name);
   if (it == Registry().end()) {

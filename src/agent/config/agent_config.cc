@@ -3,6 +3,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "agent/nodeattest/aws_iid.h"
 #include "common/config_reader.h"
 #include "common/duration.h"
 #include "common/files.h"
@@ -38,6 +39,7 @@ void ReadPlugins(config::Section& plugins, AgentConfig& c) {
             section.AddError(data->pos, "NodeAttestor \"join_token\" takes no plugin_data");
           }
         }
+        if (name == "aws_iid") ValidateAwsIidPluginData(section, data, c.filename);
         // Other attestors (aws_iid, ...) parse their own plugin_data when they are built.
       } else if (kind == "KeyManager") {
         if (have_key_manager) {

@@ -8,6 +8,7 @@
 #include <gtest/gtest.h>
 
 #if __has_include(<linux/sev-guest.h>)
+#include <linux/ioctl.h>
 #include <linux/sev-guest.h>
 #define SPIRECVM_HAVE_KERNEL_SEV_GUEST_H 1
 #endif

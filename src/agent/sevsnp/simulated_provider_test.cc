@@ -146,8 +146,12 @@ TEST(SimulatedProvider, EachCorruptionIsCaughtByTheVerifier) {
       // The signature itself is valid: only the binding is wrong.
       EXPECT_TRUE(VerifyWithSimRoot(*r, p->signer(), std::nullopt).ok());
     }
-    if (c == Corruption::kTruncate) EXPECT_EQ(r->report.size(), 1000u);
-    if (c == Corruption::kCertTable) EXPECT_EQ(r->cert_table, "");
+    if (c == Corruption::kTruncate) {
+      EXPECT_EQ(r->report.size(), 1000u);
+    }
+    if (c == Corruption::kCertTable) {
+      EXPECT_EQ(r->cert_table, "");
+    }
   }
 }
 

@@ -116,6 +116,7 @@ if "$AGENT_BIN" api fetch x509 -socketPth x >/dev/null 2>"$T/badflag.err"; then 
 grep -q "flag provided but not defined" "$T/badflag.err" || fail "mistyped flag: no usage error"
 
 step "start agent"
+mkdir -p -m 755 "$T/agent"
 "$AGENT_BIN" run -config "$T/agent.conf" >"$T/agent.log" 2>&1 &
 AGENT_PID=$!
 retry 60 "$AGENT_BIN" healthcheck -socketPath "$ASOCK" || fail "agent not healthy"

@@ -8,6 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "agent/nodeattest/attest_stream.h"
 #include "crypto/x509.h"
+#include "spiffe/x509_svid.h"
 
 namespace spirecvm::agent {
 namespace {
@@ -17,32 +18,51 @@ absl::Status FromGrpc(const grpc::Status& st) {
   return absl::Status(static_cast<absl::StatusCode>(st.error_code()), st.error_message());
 }
 
-// After gRPC verified the chain to the bundle roots, require the server's SPIFFE ID (no hostname check: the
-// server certificate carries only its URI SAN).
+// Server authentication the SPIFFE way (as go-spiffe/SPIRE do): the presented chain must verify to the bundle's
+// X.509 authorities under the X509-SVID profile, and its SPIFFE ID must be spiffe://<td>/spire/server. There is no
+// hostname check (the server certificate has only a URI SAN). The roots are deliberately NOT given to gRPC's TLS
+// stack: OpenSSL would then auto-complete the agent's client chain with the root, and the check is ours anyway.
 class SpiffeServerVerifier final : public grpc::experimental::ExternalCertificateVerifier {
  public:
-  explicit SpiffeServerVerifier(std::string want) : want_(std::move(want)) {}
+  SpiffeServerVerifier(std::string want, std::vector<std::string> roots_der)
+      : want_(std::move(want)), roots_der_(std::move(roots_der)) {}
   bool Verify(grpc::experimental::TlsCustomVerificationCheckRequest* request, std::function<void(grpc::Status)>,
               grpc::Status* sync_status) override {
-    auto uris = request->uri_names();
-    if (uris.size() != 1) {
-      *sync_status = grpc::Status(grpc::StatusCode::UNAUTHENTICATED,
-                                  absl::StrCat("server certificate has ", uris.size(), " URI SANs, want 1"));
-      return true;
-    }
-    std::string got(uris[0].data(), uris[0].size());
-    if (got != want_) {
-      *sync_status = grpc::Status(grpc::StatusCode::UNAUTHENTICATED,
-                                  absl::StrCat("unexpected server ID \"", got, "\", want \"", want_, "\""));
-      return true;
-    }
-    *sync_status = grpc::Status::OK;
+    absl::Status st = Check(request);
+    *sync_status = st.ok() ? grpc::Status::OK
+                           : grpc::Status(grpc::StatusCode::UNAUTHENTICATED, std::string(st.message()));
     return true;
   }
   void Cancel(grpc::experimental::TlsCustomVerificationCheckRequest*) override {}
 
  private:
+  absl::Status Check(grpc::experimental::TlsCustomVerificationCheckRequest* request) {
+    grpc::string_ref full = request->peer_cert_full_chain();
+    std::string pem(full.data(), full.size());
+    if (pem.empty()) {
+      grpc::string_ref leaf = request->peer_cert();
+      pem.assign(leaf.data(), leaf.size());
+    }
+    auto chain = crypto::ParseCertsPem(pem);
+    if (!chain.ok()) return absl::UnauthenticatedError("server presented no certificate");
+    std::vector<ssl::X509Ptr> roots;
+    for (const auto& der : roots_der_) {
+      auto r = crypto::ParseCertDer(der);
+      if (r.ok()) roots.push_back(std::move(*r));
+    }
+    std::vector<const X509*> chain_ptrs, root_ptrs;
+    for (const auto& c : *chain) chain_ptrs.push_back(c.get());
+    for (const auto& r : roots) root_ptrs.push_back(r.get());
+    auto id = spiffe::VerifyX509Svid(chain_ptrs, root_ptrs, absl::Now());
+    if (!id.ok()) return absl::UnauthenticatedError(absl::StrCat("server certificate: ", id.status().message()));
+    if (id->ToString() != want_) {
+      return absl::UnauthenticatedError(absl::StrCat("unexpected server ID \"", id->ToString(), "\", want \"", want_, "\""));
+    }
+    return absl::OkStatus();
+  }
+
   std::string want_;
+  std::vector<std::string> roots_der_;
 };
 
 class GrpcAttestStream final : public AttestStream {
@@ -155,25 +175,20 @@ absl::StatusOr<std::shared_ptr<ServerClient>> GrpcServerConnector::Connect(const
   if (!creds.chain_der.empty()) {
     identity.push_back({creds.key_pem, DerToPem(creds.chain_der)});
   }
-  std::string roots;
-  if (!creds.insecure) {
-    roots = DerToPem(creds.roots_der);
-    if (roots.empty()) return absl::FailedPreconditionError("no trust bundle to verify the server with");
+  if (!creds.insecure && creds.roots_der.empty()) {
+    return absl::FailedPreconditionError("no trust bundle to verify the server with");
   }
-  if (!roots.empty() || !identity.empty()) {
-    opts.set_certificate_provider(
-        std::make_shared<grpc::experimental::StaticDataCertificateProvider>(roots, identity));
+  if (!identity.empty()) {
+    opts.set_certificate_provider(std::make_shared<grpc::experimental::StaticDataCertificateProvider>(identity));
+    opts.watch_identity_key_cert_pairs();
   }
-  if (!roots.empty()) opts.watch_root_certs();
-  if (!identity.empty()) opts.watch_identity_key_cert_pairs();
   opts.set_check_call_host(false);
+  opts.set_verify_server_certs(false);  // verified by SpiffeServerVerifier against the bundle
   if (creds.insecure) {
-    opts.set_verify_server_certs(false);
     opts.set_certificate_verifier(std::make_shared<grpc::experimental::NoOpCertificateVerifier>());
   } else {
-    opts.set_verify_server_certs(true);
     opts.set_certificate_verifier(grpc::experimental::ExternalCertificateVerifier::Create<SpiffeServerVerifier>(
-        absl::StrCat(td_.IdString(), "/spire/server")));
+        absl::StrCat(td_.IdString(), "/spire/server"), creds.roots_der));
   }
   auto channel_creds = grpc::experimental::TlsCredentials(opts);
   if (!channel_creds) return absl::InternalError("could not create TLS channel credentials");

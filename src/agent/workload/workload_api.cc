@@ -38,7 +38,8 @@ const grpc::Status kNoIdentity(grpc::StatusCode::PERMISSION_DENIED, "no identity
 template <typename Resp>
 class WatchReactor : public grpc::ServerWriteReactor<Resp> {
  public:
-  WatchReactor(WorkloadApiService* svc, grpc::CallbackServerContext* ctx) : svc_(svc), peer_(ctx->peer()) {}
+  WatchReactor(WorkloadApiService* svc, grpc::CallbackServerContext* ctx)
+      : svc_(svc), peer_(ctx->peer()), caller_(svc->LookupCaller(peer_)) {}
 
   // Called once the most-derived object exists (the pool task calls the virtual Build()).
   void Begin(grpc::CallbackServerContext* ctx) {
@@ -88,7 +89,7 @@ class WatchReactor : public grpc::ServerWriteReactor<Resp> {
 
  private:
   void Start() {
-    auto selectors = svc_->AttestCaller(peer_);
+    auto selectors = svc_->AttestCaller(caller_);
     if (!selectors.ok()) {
       spdlog::warn("workload API: attestation of {} failed: {}", peer_, selectors.status().ToString());
       Started(ToGrpc(selectors.status()));
@@ -153,6 +154,7 @@ class WatchReactor : public grpc::ServerWriteReactor<Resp> {
 
   WorkloadApiService* svc_;
   std::string peer_;
+  absl::StatusOr<CallerInfo> caller_;
   std::shared_ptr<Subscription> sub_;
   std::mutex mu_;
   bool starting_ = true;
@@ -233,11 +235,16 @@ class JwtBundlesReactor final : public WatchReactor<JWTBundlesResponse> {
 
 }  // namespace
 
-absl::StatusOr<std::vector<std::string>> WorkloadApiService::AttestCaller(const std::string& peer) {
+absl::StatusOr<CallerInfo> WorkloadApiService::LookupCaller(const std::string& peer) const {
   std::optional<int> fd = PeerRegistry::FdFromPeer(peer);
   if (!fd.has_value()) return absl::InternalError(absl::StrCat("unexpected peer address \"", peer, "\""));
   std::optional<CallerInfo> caller = deps_.peers->Get(*fd);
   if (!caller.has_value()) return absl::InternalError("no credentials recorded for this connection");
+  return *caller;
+}
+
+absl::StatusOr<std::vector<std::string>> WorkloadApiService::AttestCaller(const absl::StatusOr<CallerInfo>& caller) {
+  if (!caller.ok()) return caller.status();
   auto check_same_process = [&]() -> absl::Status {
     auto st = ProcessStartTime(caller->pid, deps_.proc_root);
     if (!st.ok() || *st != caller->start_time) {
@@ -282,12 +289,13 @@ grpc::ServerUnaryReactor* WorkloadApiService::FetchJWTSVID(grpc::CallbackServerC
     reactor->Finish(kMissingHeader);
     return reactor;
   }
-  std::string peer = ctx->peer();
-  deps_.pool->Submit([this, reactor, peer, req, resp] { reactor->Finish(ToGrpc(DoFetchJwt(peer, *req, resp))); });
+  absl::StatusOr<CallerInfo> caller = LookupCaller(ctx->peer());
+  deps_.pool->Submit(
+      [this, reactor, caller, req, resp] { reactor->Finish(ToGrpc(DoFetchJwt(caller, *req, resp))); });
   return reactor;
 }
 
-absl::Status WorkloadApiService::DoFetchJwt(const std::string& peer, const JWTSVIDRequest& req,
+absl::Status WorkloadApiService::DoFetchJwt(const absl::StatusOr<CallerInfo>& caller, const JWTSVIDRequest& req,
                                             JWTSVIDResponse* resp) {
   if (req.audience_size() == 0) return absl::InvalidArgumentError("audience must be specified");
   std::optional<spiffe::SpiffeId> want_id;
@@ -296,7 +304,7 @@ absl::Status WorkloadApiService::DoFetchJwt(const std::string& peer, const JWTSV
     if (!id.ok()) return absl::InvalidArgumentError(absl::StrCat("invalid requested SPIFFE ID: ", id.status().message()));
     want_id = *id;
   }
-  auto selectors = AttestCaller(peer);
+  auto selectors = AttestCaller(caller);
   if (!selectors.ok()) return selectors.status();
   std::vector<std::string> audience(req.audience().begin(), req.audience().end());
   auto entries = deps_.cache->MatchingEntries(*selectors);

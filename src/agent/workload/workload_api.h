@@ -53,13 +53,16 @@ class WorkloadApiService final : public SpiffeWorkloadAPI::CallbackService {
   grpc::ServerUnaryReactor* ValidateJWTSVID(grpc::CallbackServerContext* ctx, const ValidateJWTSVIDRequest* req,
                                             ValidateJWTSVIDResponse* resp) override;
 
-  // Peer lookup + PID-reuse guard + workload attestation (blocking; call on the pool). Public for tests.
-  absl::StatusOr<std::vector<std::string>> AttestCaller(const std::string& peer);
+  // The credentials recorded at accept for this call's connection. Taken when the call arrives (on the gRPC
+  // thread), before any queueing, so a later reuse of the fd number cannot be confused with this caller.
+  absl::StatusOr<CallerInfo> LookupCaller(const std::string& peer) const;
+  // PID-reuse guard + workload attestation (blocking; call on the pool). Public for tests.
+  absl::StatusOr<std::vector<std::string>> AttestCaller(const absl::StatusOr<CallerInfo>& caller);
 
   const WorkloadApiDeps& deps() const { return deps_; }
 
  private:
-  absl::Status DoFetchJwt(const std::string& peer, const JWTSVIDRequest& req, JWTSVIDResponse* resp);
+  absl::Status DoFetchJwt(const absl::StatusOr<CallerInfo>& caller, const JWTSVIDRequest& req, JWTSVIDResponse* resp);
   absl::Status DoValidateJwt(const ValidateJWTSVIDRequest& req, ValidateJWTSVIDResponse* resp);
 
   WorkloadApiDeps deps_;

@@ -2,6 +2,7 @@
 
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <map>
 
 #include "absl/strings/ascii.h"
@@ -17,6 +18,7 @@
 #include "httplib.h"
 #include "server/api/admin_service.h"
 #include "server/api/node_service.h"
+#include "server/datastore/postgres_datastore.h"
 #include "server/datastore/sqlite_datastore.h"
 #include "server/nodeattest/aws_iid_attestor.h"
 #include "server/nodeattest/join_token_attestor.h"
@@ -38,7 +40,15 @@ absl::StatusOr<PluginPlan> PlanPlugins(ServerConfig& cfg) {
     if (plan.datastore_type != "sqlite3" && plan.datastore_type != "postgres") {
       d.AddError(ds->pos, absl::StrCat("DataStore \"sql\": database_type \"", plan.datastore_type, "\" is not one of sqlite3, postgres"));
     } else if (plan.datastore_type == "postgres") {
-      d.AddError(ds->pos, "DataStore \"sql\": database_type \"postgres\" is not available in this build; use sqlite3");
+      if (auto n = d.Int("max_open_conns")) {
+        if (*n < 1 || *n > 10000) d.AddKeyError("max_open_conns", "must be between 1 and 10000");
+        plan.max_open_conns = static_cast<int>(std::clamp<int64_t>(*n, 1, 10000));
+      }
+      if (auto l = d.Duration("conn_max_lifetime")) {
+        if (*l < absl::ZeroDuration()) d.AddKeyError("conn_max_lifetime", "must not be negative");
+        plan.conn_max_lifetime = *l;
+      }
+      plan.ro_connection_string = d.String("ro_connection_string").value_or("");
     }
     if (plan.connection_string.empty()) d.AddError(ds->pos, "DataStore \"sql\": connection_string is required");
   }
@@ -112,7 +122,16 @@ absl::Status Server::Start() {
     if (auto st = files::WriteFileAtomic(id_path, server_id_ + "\n", 0600); !st.ok()) return st;
   }
 
-  auto ds = datastore::OpenSqlite({.path = plan_.connection_string}, clock_);
+  absl::StatusOr<std::unique_ptr<datastore::DataStore>> ds;
+  if (plan_.datastore_type == "postgres") {
+    ds = datastore::OpenPostgres({.connection_string = plan_.connection_string,
+                                  .ro_connection_string = plan_.ro_connection_string,
+                                  .max_open_conns = plan_.max_open_conns,
+                                  .conn_max_lifetime = plan_.conn_max_lifetime},
+                                 clock_);
+  } else {
+    ds = datastore::OpenSqlite({.path = plan_.connection_string}, clock_);
+  }
   if (!ds.ok()) return absl::Status(ds.status().code(), absl::StrCat("DataStore \"sql\": ", ds.status().message()));
   ds_ = std::move(*ds);
 

@@ -30,6 +30,10 @@ namespace spirecvm::server {
 struct PluginPlan {
   std::string datastore_type;  // "sqlite3" | "postgres"
   std::string connection_string;
+  // postgres only (SPIRE's keys): pool size, connection recycling, optional read replica.
+  int max_open_conns = 10;
+  absl::Duration conn_max_lifetime = absl::ZeroDuration();  // 0 = unlimited
+  std::string ro_connection_string;
   std::string keymanager;  // "disk" | "memory"
   std::string keys_path;
   std::optional<DiskUpstreamConfig> upstream;

@@ -170,13 +170,14 @@ std::string DerToPem(const std::vector<std::string>& ders) {
 }  // namespace
 
 absl::StatusOr<std::shared_ptr<ServerClient>> GrpcServerConnector::Connect(const ServerCredentials& creds) {
+  // Before building the options: gRPC 1.51 frees them only when they are turned into credentials.
+  if (!creds.insecure && creds.roots_der.empty()) {
+    return absl::FailedPreconditionError("no trust bundle to verify the server with");
+  }
   grpc::experimental::TlsChannelCredentialsOptions opts;
   std::vector<grpc::experimental::IdentityKeyCertPair> identity;
   if (!creds.chain_der.empty()) {
     identity.push_back({creds.key_pem, DerToPem(creds.chain_der)});
-  }
-  if (!creds.insecure && creds.roots_der.empty()) {
-    return absl::FailedPreconditionError("no trust bundle to verify the server with");
   }
   if (!identity.empty()) {
     opts.set_certificate_provider(std::make_shared<grpc::experimental::StaticDataCertificateProvider>(identity));

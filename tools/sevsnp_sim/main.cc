@@ -13,8 +13,8 @@
 #include "common/hex.h"
 #include "common/strings.h"
 
+namespace snpabi = spirecvm::sevsnp::abi;
 using namespace spirecvm;
-namespace abi = sevsnp::abi;
 
 int main(int argc, char** argv) {
   std::vector<std::string> args(argv + 1, argv + argc);
@@ -39,7 +39,7 @@ int main(int argc, char** argv) {
     return 1;
   }
   sevsnp::sim::SignerOptions opts;
-  auto p = abi::ParseProduct(ToAbsl(product));
+  auto p = snpabi::ParseProduct(ToAbsl(product));
   if (!p.ok()) {
     std::cerr << "unknown product " << product << "\n";
     return 1;
@@ -54,8 +54,8 @@ int main(int argc, char** argv) {
     std::cout << dir << "/ark.pem\n";
     return 0;
   }
-  abi::Report r = (*signer)->DefaultReport();
-  if (debug) r.policy |= abi::policy_bit::kDebug;
+  snpabi::Report r = (*signer)->DefaultReport();
+  if (debug) r.policy |= snpabi::policy_bit::kDebug;
   auto fill = [](const std::string& hex, auto& field, const char* name) {
     if (hex.empty()) return true;
     auto raw = HexDecode(hex);
@@ -67,7 +67,7 @@ int main(int argc, char** argv) {
     return true;
   };
   if (!fill(measurement, r.measurement, "-measurement") || !fill(report_data, r.report_data, "-report-data")) return 1;
-  auto kind = signing_key == "vcek" ? abi::SigningKey::kVcek : abi::SigningKey::kVlek;
+  auto kind = signing_key == "vcek" ? snpabi::SigningKey::kVcek : snpabi::SigningKey::kVlek;
   auto report = (*signer)->SignReport(r, kind);
   if (!report.ok() || out.empty()) {
     std::cerr << "sevsnp-sim: " << (report.ok() ? "-out is required" : std::string(report.status().message())) << "\n";

@@ -54,14 +54,21 @@ absl::StatusOr<AuthenticatedAgent> AuthenticateAgentChain(ServerContext& sc, con
 absl::StatusOr<AuthenticatedAgent> AuthenticateAgent(ServerContext& sc, const grpc::ServerContext& ctx) {
   auto auth = ctx.auth_context();
   if (auth == nullptr) return absl::UnauthenticatedError("no TLS peer");
+  // The leaf is its own property; on the server side the chain property holds what the peer sent after
+  // the leaf (and may hold nothing). Build leaf-first, skipping a repeated leaf.
+  auto leaf = auth->FindPropertyValues(GRPC_X509_PEM_CERT_PROPERTY_NAME);
+  if (leaf.empty()) return absl::UnauthenticatedError("no agent X509-SVID presented");
+  std::string pem(leaf.front().data(), leaf.front().size());
   auto chain = auth->FindPropertyValues(GRPC_X509_PEM_CERT_CHAIN_PROPERTY_NAME);
-  std::string pem;
   if (!chain.empty()) {
-    pem.assign(chain.front().data(), chain.front().size());
-  } else {
-    auto leaf = auth->FindPropertyValues(GRPC_X509_PEM_CERT_PROPERTY_NAME);
-    if (leaf.empty()) return absl::UnauthenticatedError("no agent X509-SVID presented");
-    pem.assign(leaf.front().data(), leaf.front().size());
+    auto leaf_cert = crypto::ParseCertsPem(pem);
+    auto rest = crypto::ParseCertsPem(std::string(chain.front().data(), chain.front().size()));
+    if (leaf_cert.ok() && rest.ok()) {
+      for (auto& c : *rest) {
+        if (X509_cmp(c.get(), (*leaf_cert)[0].get()) == 0) continue;
+        pem += crypto::CertToPem(c.get());
+      }
+    }
   }
   return AuthenticateAgentChain(sc, pem);
 }

@@ -160,7 +160,9 @@ TEST_F(AwsIidAttestorTest, ReportBoundToAnotherCsrKeyIsRefused) {
 }
 
 TEST_F(AwsIidAttestorTest, ReportBoundToAnotherIidIsRefused) {
-  std::string other_doc = awsiid::testing::MakeDocument({.instance_id = "i-0fedcba9876543210"});
+  awsiid::testing::DocumentFields other_fields;
+  other_fields.instance_id = "i-0fedcba9876543210";
+  std::string other_doc = awsiid::testing::MakeDocument(other_fields);
   auto r = Attest([&](const std::string& c) -> absl::StatusOr<std::string> { return Answer(c, report_, *amd_, "", other_doc); });
   ExpectRefused(r, absl::StatusCode::kPermissionDenied, "REPORT_DATA");
 }

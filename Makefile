@@ -27,7 +27,10 @@ test: build-asan
 	cd $(ASAN_BUILD) && ASAN_OPTIONS=detect_leaks=1 ctest --output-on-failure -j $(JOBS)
 	./test/fuzz/run.sh 20
 
-demo: build
+DEMO_TARGETS = spire-server spire-agent imds-emulator sevsnp-sim
+
+demo: deps $(BUILD)/CMakeCache.txt
+	cmake --build $(BUILD) -j $(JOBS) --target $(DEMO_TARGETS)
 	./scripts/demo.sh $(BUILD)
 
 bench: build

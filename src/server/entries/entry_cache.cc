@@ -16,6 +16,7 @@ absl::Status EntryCache::Load() {
   by_parent_.clear();
   for (auto& e : *all) PutLocked(std::make_shared<const datastore::RegistrationEntry>(std::move(e)));
   last_event_ = *latest;
+  last_sync_ = std::chrono::steady_clock::now();
   return absl::OkStatus();
 }
 
@@ -23,11 +24,20 @@ absl::Status EntryCache::Refresh() {
   int64_t after;
   {
     std::lock_guard<std::mutex> l(mu_);
-    after = last_event_;
+    if (std::chrono::steady_clock::now() - last_sync_ > kMaxRefreshGap) {
+      after = -1;  // too long without the database: reload below
+    } else {
+      after = last_event_;
+    }
   }
+  if (after < 0) return Load();
   auto events = ds_.ListEntryEventsSince(after);
   if (!events.ok()) return events.status();
-  if (events->empty()) return absl::OkStatus();
+  if (events->empty()) {
+    std::lock_guard<std::mutex> l(mu_);
+    last_sync_ = std::chrono::steady_clock::now();
+    return absl::OkStatus();
+  }
   std::vector<std::string> ids;
   for (auto& ev : *events) ids.push_back(ev.entry_id);
   std::sort(ids.begin(), ids.end());
@@ -44,6 +54,7 @@ absl::Status EntryCache::Refresh() {
     if (!present.count(id)) RemoveLocked(id);
   }
   last_event_ = std::max(last_event_, events->back().event_id);
+  last_sync_ = std::chrono::steady_clock::now();
   return absl::OkStatus();
 }
 

@@ -3,6 +3,7 @@
 // mint?" from indexes.
 #pragma once
 
+#include <chrono>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -22,8 +23,13 @@ class EntryCache {
 
   // First load: every entry, and the event position to continue from.
   absl::Status Load();
-  // Applies the entry events written since the last refresh (by this server or any other).
+  // Applies the entry events written since the last refresh (by this server or any other). Event ids become
+  // visible in id order on every backend (PostgreSQL: see docs/datastore.md, "Events and incremental caches"), so
+  // "events after the last id applied" misses nothing. If no refresh succeeded for kMaxRefreshGap (the database
+  // was unreachable from this server while others kept writing), events this cache never saw may have been pruned
+  // (the server prunes events older than an hour): it reloads everything instead.
   absl::Status Refresh();
+  static constexpr std::chrono::minutes kMaxRefreshGap{30};
 
   // Entries an agent may mint: entries whose parent is the agent, or a node-alias entry
   // (parent = the server ID) whose selectors are all among the node's selectors, and, recursively,
@@ -41,6 +47,7 @@ class EntryCache {
   std::string server_id_;
   mutable std::mutex mu_;
   int64_t last_event_ = 0;
+  std::chrono::steady_clock::time_point last_sync_{};  // last successful Load/Refresh
   std::unordered_map<std::string, std::shared_ptr<const datastore::RegistrationEntry>> by_id_;
   std::unordered_map<std::string, std::set<std::string>> by_parent_;  // parent id -> entry ids
 };

@@ -1,5 +1,8 @@
 #include "server/ca/ca_manager.h"
 
+#include <filesystem>
+
+#include "common/files.h"
 #include "crypto/x509.h"
 #include "gtest/gtest.h"
 #include "server/datastore/sqlite_datastore.h"
@@ -138,6 +141,67 @@ TEST_F(CaManagerTest, RefusesIdsOutsideTheTrustDomain) {
   auto key = crypto::GenerateKey(crypto::KeyType::kEcP256);
   auto svid = ca->SignX509Svid(key->get(), *spiffe::SpiffeId::Parse("spiffe://other.org/w"), absl::Minutes(1), {});
   EXPECT_TRUE(absl::IsInvalidArgument(svid.status()));
+}
+
+}  // namespace
+}  // namespace spirecvm::server
+
+namespace spirecvm::server {
+namespace {
+
+class UpstreamTest : public CaManagerTest {
+ protected:
+  void WriteUpstream(const std::string& dir, EVP_PKEY* key, X509* cert) {
+    ASSERT_TRUE(files::WriteFileAtomic(dir + "/up.crt", crypto::CertToPem(cert), 0644).ok());
+    ASSERT_TRUE(files::WriteFileAtomic(dir + "/up.key", *crypto::PrivateKeyToPem(key), 0600).ok());
+  }
+};
+
+TEST_F(UpstreamTest, DiskUpstreamSignsTheCaAndTheBundleHoldsTheUpstreamRoot) {
+  std::string t = std::filesystem::temp_directory_path() / "cvm-up-XXXXXX";
+  std::string dir = mkdtemp(t.data());
+  auto up_key = crypto::GenerateKey(crypto::KeyType::kEcP256);
+  spiffe::CaParams p{.trust_domain = *spiffe::TrustDomain::Parse("example.org"), .public_key = nullptr,
+                     .not_before = clock_.Now() - absl::Hours(1), .not_after = clock_.Now() + absl::Hours(24 * 30)};
+  p.subject_cn = "upstream";
+  auto up_cert = spiffe::SelfSignCa(up_key->get(), p, rnd_);
+  ASSERT_TRUE(up_cert.ok());
+  WriteUpstream(dir, up_key->get(), up_cert->get());
+  auto upstream = NewDiskUpstreamAuthority({dir + "/up.crt", dir + "/up.key", ""});
+  ASSERT_TRUE(upstream.ok()) << upstream.status();
+  auto ca = CaManager::Create(Config(absl::Hours(24)), *km_, *ds_, clock_, rnd_, upstream->get());
+  ASSERT_TRUE(ca.ok());
+  ASSERT_TRUE((*ca)->Initialize().ok());
+  auto b = ds_->FetchBundle("example.org");
+  ASSERT_EQ(b->x509_authorities_der.size(), 1u);
+  EXPECT_EQ(b->x509_authorities_der[0], crypto::CertToDer(up_cert->get())) << "the bundle publishes the upstream root";
+  auto key = crypto::GenerateKey(crypto::KeyType::kEcP256);
+  auto svid = (*ca)->SignX509Svid(key->get(), *spiffe::SpiffeId::Parse("spiffe://example.org/w"), absl::Minutes(5), {});
+  ASSERT_TRUE(svid.ok()) << svid.status();
+  ASSERT_EQ(svid->chain_der.size(), 2u) << "leaf + the server's intermediate CA";
+  std::vector<ssl::X509Ptr> chain;
+  for (auto& d : svid->chain_der) chain.push_back(std::move(*crypto::ParseCertDer(d)));
+  auto id = spiffe::VerifyX509Svid({chain[0].get(), chain[1].get()}, {up_cert->get()}, clock_.Now());
+  ASSERT_TRUE(id.ok()) << id.status();
+  EXPECT_EQ(id->ToString(), "spiffe://example.org/w");
+  std::filesystem::remove_all(dir);
+}
+
+TEST_F(UpstreamTest, MismatchedKeyAndNonCaCertificateAreRefused) {
+  std::string t = std::filesystem::temp_directory_path() / "cvm-up-XXXXXX";
+  std::string dir = mkdtemp(t.data());
+  auto up_key = crypto::GenerateKey(crypto::KeyType::kEcP256);
+  auto other_key = crypto::GenerateKey(crypto::KeyType::kEcP256);
+  spiffe::CaParams p{.trust_domain = *spiffe::TrustDomain::Parse("example.org"), .public_key = nullptr,
+                     .not_before = clock_.Now() - absl::Hours(1), .not_after = clock_.Now() + absl::Hours(24)};
+  auto up_cert = spiffe::SelfSignCa(up_key->get(), p, rnd_);
+  WriteUpstream(dir, other_key->get(), up_cert->get());
+  auto upstream = NewDiskUpstreamAuthority({dir + "/up.crt", dir + "/up.key", ""});
+  ASSERT_FALSE(upstream.ok());
+  EXPECT_NE(std::string(upstream.status().message()).find("does not match"), std::string::npos) << upstream.status();
+  auto missing = NewDiskUpstreamAuthority({dir + "/nope.crt", dir + "/up.key", ""});
+  EXPECT_FALSE(missing.ok());
+  std::filesystem::remove_all(dir);
 }
 
 }  // namespace

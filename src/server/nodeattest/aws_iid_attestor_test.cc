@@ -274,6 +274,23 @@ TEST_F(AwsIidAttestorTest, SecondAttestationOnlyFromTheSameGuestLaunch) {
   EXPECT_FALSE(Attest(Good()).ok());
 }
 
+TEST_F(AwsIidAttestorTest, WithoutSevSnpASecondAttestationOfTheSameInstanceIsRefused) {
+  cfg_.sev = SevSnpSettings{};  // plain aws_iid: no challenge, trust on first use
+  auto first = Attest(Good());
+  ASSERT_TRUE(first.ok()) << first.status();
+  EXPECT_EQ(channel_.challenges, 0);
+  EXPECT_FALSE(first->can_reattest);
+  datastore::AttestedNode n;
+  n.spiffe_id = first->agent_id.ToString();
+  n.attestation_type = "aws_iid";
+  n.selectors = first->selectors;
+  ASSERT_TRUE(ds_->CreateAttestedNode(n).ok());
+  auto again = Attest(Good());
+  ASSERT_FALSE(again.ok());
+  EXPECT_TRUE(absl::IsPermissionDenied(again.status()));
+  EXPECT_NE(std::string(again.status().message()).find("already attested"), std::string::npos) << again.status();
+}
+
 TEST_F(AwsIidAttestorTest, ConfigIsParsedStrictly) {
   auto body = hcl::Parse(R"(
 aws_certificates_path = "/x"

@@ -93,21 +93,7 @@ int AgentShow(const std::vector<std::string>& args, Io io) {
 }
 
 int AgentCount(const std::vector<std::string>& args, Io io) {
-  flags::FlagSet fs("agent count");
-  std::string socket = kDefaultServerSocket, output = "pretty";
-  fs.String("socketPath", &socket, "Path to the SPIRE Server API socket");
-  fs.String("output", &output, "Desired output format (pretty, json)");
-  if (!ParseFlags(fs, args, io) || !ValidOutputFormat(output, io)) return 1;
-  admin::v1::CountResponse resp;
-  grpc::ClientContext ctx;
-  auto s = AdminClient(socket)->CountAgents(&ctx, admin::v1::CountAgentsRequest(), &resp);
-  if (!s.ok()) return CallFailed(s, io);
-  if (output == "json") {
-    io.out << ToJson(resp);
-  } else {
-    io.out << resp.count() << (resp.count() == 1 ? " attested agent\n" : " attested agents\n");
-  }
-  return 0;
+  return CountCommand("agent count", args, io, &admin::v1::Admin::Stub::CountAgents, "attested agent", "attested agents");
 }
 
 int AgentEvict(const std::vector<std::string>& args, Io io) {

@@ -34,6 +34,29 @@ std::string ToJson(const google::protobuf::Message& m);
 bool ValidOutputFormat(const std::string& f, Io io);
 std::string FormatUnix(int64_t t);
 
+// `entry count` / `agent count`: one admin call, "N thing(s)" or JSON.
+template <typename Request>
+int CountCommand(const char* name, const std::vector<std::string>& args, Io io,
+                 grpc::Status (admin::v1::Admin::Stub::*call)(grpc::ClientContext*, const Request&, admin::v1::CountResponse*),
+                 const char* singular, const char* plural) {
+  flags::FlagSet fs(name);
+  std::string socket = kDefaultServerSocket, output = "pretty";
+  fs.String("socketPath", &socket, "Path to the SPIRE Server API socket");
+  fs.String("output", &output, "Desired output format (pretty, json)");
+  if (!ParseFlags(fs, args, io) || !ValidOutputFormat(output, io)) return 1;
+  admin::v1::CountResponse resp;
+  grpc::ClientContext ctx;
+  auto stub = AdminClient(socket);
+  auto s = ((*stub).*call)(&ctx, Request(), &resp);
+  if (!s.ok()) return CallFailed(s, io);
+  if (output == "json") {
+    io.out << ToJson(resp);
+  } else {
+    io.out << resp.count() << " " << (resp.count() == 1 ? singular : plural) << "\n";
+  }
+  return 0;
+}
+
 // Verb tables (one file per verb).
 int RunCommand(const std::string& name, const std::vector<std::string>& args, Io io);
 int TokenGenerate(const std::vector<std::string>& args, Io io);

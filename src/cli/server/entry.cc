@@ -101,42 +101,32 @@ void PrintEntry(const types::Entry& e, std::ostream& out) {
   out << "\n";
 }
 
-}  // namespace
-
-int EntryCreate(const std::vector<std::string>& args, Io io) {
-  flags::FlagSet fs("entry create");
+// entry create and entry update differ only in the call and in whether -entryID is required.
+int WriteEntry(bool update, const std::vector<std::string>& args, Io io) {
+  flags::FlagSet fs(update ? "entry update" : "entry create");
   EntryFlags f;
-  f.Register(fs, false);
-  fs.String("entryID", &f.entry_id, "A custom ID for this registration entry (optional)");
+  f.Register(fs, update);
+  if (!update) fs.String("entryID", &f.entry_id, "A custom ID for this registration entry (optional)");
   if (!ParseFlags(fs, args, io) || !ValidOutputFormat(f.output, io)) return 1;
-  admin::v1::CreateEntryRequest req;
-  if (!f.Build(req.mutable_entry(), io, ServerIdFor(f.spiffe_id))) return 1;
-  admin::v1::EntryResult resp;
-  grpc::ClientContext ctx;
-  auto s = AdminClient(f.socket)->CreateEntry(&ctx, req, &resp);
-  if (!s.ok()) return CallFailed(s, io);
-  if (f.output == "json") {
-    io.out << ToJson(resp);
-  } else {
-    PrintEntry(resp.entry(), io.out);
-  }
-  return 0;
-}
-
-int EntryUpdate(const std::vector<std::string>& args, Io io) {
-  flags::FlagSet fs("entry update");
-  EntryFlags f;
-  f.Register(fs, true);
-  if (!ParseFlags(fs, args, io) || !ValidOutputFormat(f.output, io)) return 1;
-  if (f.entry_id.empty()) {
+  if (update && f.entry_id.empty()) {
     io.err << "Error: -entryID is required\n";
     return 1;
   }
-  admin::v1::UpdateEntryRequest req;
-  if (!f.Build(req.mutable_entry(), io, ServerIdFor(f.spiffe_id))) return 1;
+  types::Entry entry;
+  if (!f.Build(&entry, io, ServerIdFor(f.spiffe_id))) return 1;
   admin::v1::EntryResult resp;
   grpc::ClientContext ctx;
-  auto s = AdminClient(f.socket)->UpdateEntry(&ctx, req, &resp);
+  auto stub = AdminClient(f.socket);
+  grpc::Status s;
+  if (update) {
+    admin::v1::UpdateEntryRequest req;
+    *req.mutable_entry() = entry;
+    s = stub->UpdateEntry(&ctx, req, &resp);
+  } else {
+    admin::v1::CreateEntryRequest req;
+    *req.mutable_entry() = entry;
+    s = stub->CreateEntry(&ctx, req, &resp);
+  }
   if (!s.ok()) return CallFailed(s, io);
   if (f.output == "json") {
     io.out << ToJson(resp);
@@ -145,6 +135,11 @@ int EntryUpdate(const std::vector<std::string>& args, Io io) {
   }
   return 0;
 }
+
+}  // namespace
+
+int EntryCreate(const std::vector<std::string>& args, Io io) { return WriteEntry(false, args, io); }
+int EntryUpdate(const std::vector<std::string>& args, Io io) { return WriteEntry(true, args, io); }
 
 int EntryShow(const std::vector<std::string>& args, Io io) {
   flags::FlagSet fs("entry show");
@@ -220,21 +215,7 @@ int EntryDelete(const std::vector<std::string>& args, Io io) {
 }
 
 int EntryCount(const std::vector<std::string>& args, Io io) {
-  flags::FlagSet fs("entry count");
-  std::string socket = kDefaultServerSocket, output = "pretty";
-  fs.String("socketPath", &socket, "Path to the SPIRE Server API socket");
-  fs.String("output", &output, "Desired output format (pretty, json)");
-  if (!ParseFlags(fs, args, io) || !ValidOutputFormat(output, io)) return 1;
-  admin::v1::CountResponse resp;
-  grpc::ClientContext ctx;
-  auto s = AdminClient(socket)->CountEntries(&ctx, admin::v1::CountEntriesRequest(), &resp);
-  if (!s.ok()) return CallFailed(s, io);
-  if (output == "json") {
-    io.out << ToJson(resp);
-  } else {
-    io.out << resp.count() << (resp.count() == 1 ? " registration entry\n" : " registration entries\n");
-  }
-  return 0;
+  return CountCommand("entry count", args, io, &admin::v1::Admin::Stub::CountEntries, "registration entry", "registration entries");
 }
 
 }  // namespace spirecvm::cli

@@ -234,6 +234,7 @@ absl::StatusOr<std::string> SignJwtSvid(const JwtSigner& s, const SpiffeId& sub,
     json claims = {{"sub", sub.ToString()},
                    {"exp", absl::ToUnixSeconds(exp)},
                    {"iat", absl::ToUnixSeconds(iat)}};
+    if (!s.issuer.empty()) claims["iss"] = s.issuer;
     if (audience.size() == 1) {
       claims["aud"] = audience[0];
     } else {

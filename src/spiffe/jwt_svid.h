@@ -16,6 +16,7 @@ namespace spirecvm::spiffe {
 struct JwtSigner {
   EVP_PKEY* key = nullptr;  // non-owning
   std::string kid{};
+  std::string issuer{};  // optional `iss` claim (the server's jwt_issuer)
 };
 
 // alg from key: ES256 (P-256), ES384 (P-384), RS256 (RSA); ECDSA signatures in JOSE raw R||S;

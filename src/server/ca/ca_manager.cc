@@ -363,7 +363,7 @@ absl::StatusOr<SignedJwtSvid> CaManager::SignJwtSvid(const spiffe::SpiffeId& id,
   }
   absl::Time now = clock_.Now();
   absl::Time exp = std::min(now + ttl, active->not_after);
-  auto token = spiffe::SignJwtSvid(spiffe::JwtSigner{active->key.get(), active->kid}, id, audience, now, exp);
+  auto token = spiffe::SignJwtSvid(spiffe::JwtSigner{active->key.get(), active->kid, cfg_.jwt_issuer}, id, audience, now, exp);
   if (!token.ok()) return token.status();
   return SignedJwtSvid{*token, now, exp};
 }

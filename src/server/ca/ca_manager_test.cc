@@ -134,6 +134,19 @@ TEST_F(CaManagerTest, JwtSvidsVerifyWithThePublishedKey) {
   ASSERT_TRUE(claims.ok()) << claims.status();
   EXPECT_EQ(claims->sub.ToString(), "spiffe://example.org/w");
   EXPECT_FALSE(spiffe::ValidateJwtSvid(jwt->token, keys, "other", clock_.Now()).ok());
+  EXPECT_EQ(claims->claims_json.find("\"iss\""), std::string::npos) << "no issuer unless configured";
+}
+
+TEST_F(CaManagerTest, JwtIssuerIsTheConfiguredOne) {
+  CaConfig c = Config(absl::Hours(24));
+  c.jwt_issuer = "https://oidc.example.org";
+  auto ca = CaManager::Create(c, *km_, *ds_, clock_, rnd_, nullptr);
+  ASSERT_TRUE((*ca)->Initialize().ok());
+  auto jwt = (*ca)->SignJwtSvid(*spiffe::SpiffeId::Parse("spiffe://example.org/w"), {"a"}, absl::Minutes(5));
+  ASSERT_TRUE(jwt.ok());
+  auto claims = spiffe::ParseJwtSvidInsecure(jwt->token);
+  ASSERT_TRUE(claims.ok());
+  EXPECT_NE(claims->claims_json.find("\"iss\":\"https://oidc.example.org\""), std::string::npos) << claims->claims_json;
 }
 
 TEST_F(CaManagerTest, RefusesIdsOutsideTheTrustDomain) {

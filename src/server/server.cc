@@ -172,6 +172,7 @@ absl::Status Server::Start() {
   sc_.entries = entries_.get();
   sc_.clock = &clock_;
   sc_.rnd = &rnd_;
+  sc_.metrics = &metrics_;
   for (auto& [name, build] : plan_.attestors) {
     auto a = build(sc_);
     if (!a.ok()) return absl::Status(a.status().code(), absl::StrCat("NodeAttestor \"", name, "\": ", a.status().message()));
@@ -229,6 +230,19 @@ absl::Status Server::Start() {
     health_->thread = std::thread([h = health_.get()] { h->http.listen_after_bind(); });
   }
 
+  if (cfg_.telemetry.prometheus) {
+    telemetry_ = std::make_unique<HealthListener>();
+    telemetry_->http.Get("/metrics", [this](const httplib::Request&, httplib::Response& res) {
+      int64_t entries = ds_->CountEntries().value_or(-1), agents = ds_->CountAttestedNodes().value_or(-1);
+      res.set_content(metrics_.Render(entries, agents, entries_->size()), "text/plain; version=0.0.4");
+    });
+    if (!telemetry_->http.bind_to_port(cfg_.telemetry.prometheus_host, cfg_.telemetry.prometheus_port)) {
+      return absl::UnavailableError(absl::StrCat("telemetry: cannot listen on ", cfg_.telemetry.prometheus_host, ":",
+                                                 cfg_.telemetry.prometheus_port));
+    }
+    telemetry_->thread = std::thread([t = telemetry_.get()] { t->http.listen_after_bind(); });
+  }
+
   loop_ = std::thread([this] { BackgroundLoop(); });
   spdlog::info("spire-server started: trust domain {}, agent API on {}:{}, admin API on {}", cfg_.trust_domain.name(),
                cfg_.bind_address, bound_port_, cfg_.socket_path);
@@ -266,7 +280,11 @@ void Server::BackgroundLoop() {
     cv_.wait_for(l, absl::ToChronoMilliseconds(cfg_.cache_refresh_interval), [this] { return stopping_; });
     if (stopping_) break;
     l.unlock();
-    if (auto st = entries_->Refresh(); !st.ok()) spdlog::warn("entry cache refresh: {}", st.ToString());
+    if (auto st = entries_->Refresh(); !st.ok()) {
+      spdlog::warn("entry cache refresh: {}", st.ToString());
+    } else {
+      metrics_.entry_cache_refreshes++;
+    }
     absl::Time now = clock_.Now();
     if (now - last_rotate >= absl::Seconds(1)) {
       last_rotate = now;
@@ -297,9 +315,10 @@ void Server::Shutdown() {
   auto deadline = std::chrono::system_clock::now() + std::chrono::seconds(2);
   if (agent_server_) agent_server_->Shutdown(deadline);
   if (admin_server_) admin_server_->Shutdown(deadline);
-  if (health_) {
-    health_->http.stop();
-    if (health_->thread.joinable()) health_->thread.join();
+  for (auto* l : {health_.get(), telemetry_.get()}) {
+    if (l == nullptr) continue;
+    l->http.stop();
+    if (l->thread.joinable()) l->thread.join();
   }
   if (!cfg_.socket_path.empty() && admin_server_) unlink(cfg_.socket_path.c_str());
 }

@@ -21,6 +21,7 @@
 #include "server/datastore/datastore.h"
 #include "server/entries/entry_cache.h"
 #include "server/keymanager/key_manager.h"
+#include "server/metrics.h"
 #include "server/server_context.h"
 
 namespace spirecvm::server {
@@ -69,6 +70,7 @@ class Server {
   std::unique_ptr<CaManager> ca_;
   std::unique_ptr<EntryCache> entries_;
   ServerContext sc_;
+  Metrics metrics_;
   std::unique_ptr<grpc::Service> node_service_;
   std::unique_ptr<grpc::Service> admin_service_;
   std::unique_ptr<grpc::Server> agent_server_;
@@ -83,6 +85,7 @@ class Server {
   std::thread loop_;
   struct HealthListener;
   std::unique_ptr<HealthListener> health_;
+  std::unique_ptr<HealthListener> telemetry_;
 };
 
 }  // namespace spirecvm::server

@@ -13,6 +13,7 @@
 #include "server/config/server_config.h"
 #include "server/datastore/datastore.h"
 #include "server/entries/entry_cache.h"
+#include "server/metrics.h"
 #include "server/nodeattest/node_attestor.h"
 #include "spiffe/spiffe_id.h"
 
@@ -28,6 +29,7 @@ struct ServerContext {
   std::map<std::string, std::unique_ptr<NodeAttestor>, std::less<>> attestors;
   Clock* clock = nullptr;
   Random* rnd = nullptr;
+  Metrics* metrics = nullptr;  // never null in a running server
 
   absl::Duration AgentTtl() const {
     return cfg->agent_ttl > absl::ZeroDuration() ? cfg->agent_ttl : cfg->default_x509_svid_ttl;

@@ -23,6 +23,8 @@ retry() { local n=$1; shift; for ((i = 0; i < n; i++)); do if "$@" >/dev/null 2>
 
 PORT=$(/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 SOCK=$T/private/api.sock
+HPORT=$(/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+MPORT=$(/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 S() { "$SERVER_BIN" "$@"; }
 
 cat > "$T/server.conf" <<CONF
@@ -49,6 +51,17 @@ plugins {
     plugin_data {}
   }
 }
+health_checks {
+  listener_enabled = true
+  bind_address = "127.0.0.1"
+  bind_port = "$HPORT"
+}
+telemetry {
+  Prometheus {
+    host = "127.0.0.1"
+    port = $MPORT
+  }
+}
 CONF
 
 start_server() {
@@ -64,6 +77,11 @@ start_server
 [[ $(stat -c %a "$SOCK") == 770 ]] || fail "admin socket mode is $(stat -c %a "$SOCK"), want 770"
 [[ $(stat -c %a "$(dirname "$SOCK")") == 750 ]] || fail "admin socket directory mode is not 750"
 [[ $(stat -c %a "$T/data/keys.json") == 600 ]] || fail "keys.json is not 0600"
+
+step "health (/live, /ready) and Prometheus /metrics"
+curl -fsS "http://127.0.0.1:$HPORT/live" | grep -q '"live":true' || fail "/live"
+curl -fsS "http://127.0.0.1:$HPORT/ready" | grep -q '"ready":true' || fail "/ready"
+curl -fsS "http://127.0.0.1:$MPORT/metrics" | grep -q '^spire_server_registration_entries 0$' || fail "/metrics"
 
 step "token generate, entry create / show -output json / update / count"
 TOKEN=$(S token generate -socketPath "$SOCK" -spiffeID spiffe://example.org/host -ttl 600 | sed -n 's/^Token: //p')
@@ -118,6 +136,9 @@ try:
 except jwt.InvalidAudienceError:
     pass
 PY
+
+curl -fsS "http://127.0.0.1:$MPORT/metrics" | grep -q '^spire_server_x509_svids_minted_total 1$' || fail "/metrics does not count the minted SVID"
+curl -fsS "http://127.0.0.1:$MPORT/metrics" | grep -q '^spire_server_jwt_svids_minted_total 1$' || fail "/metrics does not count the minted JWT"
 
 step "bad input is refused with exit code 1 and a reason"
 expect_fail() {

@@ -206,6 +206,7 @@ grpc::Status AdminService::MintX509SVID(grpc::ServerContext*, const admin::v1::M
   absl::Duration ttl = req->ttl() > 0 ? absl::Seconds(req->ttl()) : sc_.cfg->default_x509_svid_ttl;
   auto svid = sc_.ca->SignX509Svid(csr->public_key.get(), *id, ttl, {});
   if (!svid.ok()) return ToGrpc(svid.status());
+  if (sc_.metrics != nullptr) sc_.metrics->x509_svids_minted++;
   resp->mutable_svid()->set_spiffe_id(id->ToString());
   for (auto& c : svid->chain_der) resp->mutable_svid()->add_cert_chain(c);
   resp->mutable_svid()->set_expires_at(absl::ToUnixSeconds(svid->not_after));
@@ -222,6 +223,7 @@ grpc::Status AdminService::MintJWTSVID(grpc::ServerContext*, const admin::v1::Mi
   std::vector<std::string> aud(req->audience().begin(), req->audience().end());
   auto jwt = sc_.ca->SignJwtSvid(*id, aud, ttl);
   if (!jwt.ok()) return ToGrpc(jwt.status());
+  if (sc_.metrics != nullptr) sc_.metrics->jwt_svids_minted++;
   resp->mutable_svid()->set_token(jwt->token);
   resp->mutable_svid()->set_spiffe_id(id->ToString());
   resp->mutable_svid()->set_issued_at(absl::ToUnixSeconds(jwt->issued_at));

@@ -52,6 +52,11 @@ absl::StatusOr<std::vector<std::shared_ptr<const datastore::RegistrationEntry>>>
   return sc.entries->AuthorizedEntries(a.spiffe_id, a.node.selectors);
 }
 
+grpc::Status AuthFailed(ServerContext& sc, const absl::Status& st) {
+  if (sc.metrics != nullptr) sc.metrics->agent_auth_failures++;
+  return ToGrpc(st);
+}
+
 }  // namespace
 
 absl::Status RunAttestation(ServerContext& sc, AttestStream& stream) {
@@ -118,13 +123,15 @@ grpc::Status NodeService::AttestAgent(
     grpc::ServerContext*,
     grpc::ServerReaderWriter<agent::v1::AttestAgentResponse, agent::v1::AttestAgentRequest>* stream) {
   GrpcAttestStream s(stream);
-  return ToGrpc(RunAttestation(sc_, s));
+  auto st = RunAttestation(sc_, s);
+  if (sc_.metrics != nullptr) (st.ok() ? sc_.metrics->attestations_ok : sc_.metrics->attestations_failed)++;
+  return ToGrpc(st);
 }
 
 grpc::Status NodeService::RenewAgent(grpc::ServerContext* ctx, const agent::v1::RenewAgentRequest* req,
                                      agent::v1::RenewAgentResponse* resp) {
   auto a = AuthenticateAgent(sc_, *ctx);
-  if (!a.ok()) return ToGrpc(a.status());
+  if (!a.ok()) return AuthFailed(sc_, a.status());
   if (req->csr().size() > kMaxCsr) return ToGrpc(absl::InvalidArgumentError("CSR is too large"));
   auto csr = crypto::ParseAndVerifyCsr(req->csr());
   if (!csr.ok()) return ToGrpc(absl::InvalidArgumentError(absl::StrCat("agent CSR rejected: ", csr.status().message())));
@@ -144,7 +151,7 @@ grpc::Status NodeService::RenewAgent(grpc::ServerContext* ctx, const agent::v1::
 grpc::Status NodeService::BatchNewX509SVID(grpc::ServerContext* ctx, const agent::v1::BatchNewX509SVIDRequest* req,
                                            agent::v1::BatchNewX509SVIDResponse* resp) {
   auto a = AuthenticateAgent(sc_, *ctx);
-  if (!a.ok()) return ToGrpc(a.status());
+  if (!a.ok()) return AuthFailed(sc_, a.status());
   if (req->params_size() > kMaxBatchCsrs) {
     return ToGrpc(absl::InvalidArgumentError(absl::StrCat("at most ", kMaxBatchCsrs, " CSRs per batch")));
   }
@@ -184,6 +191,7 @@ grpc::Status NodeService::BatchNewX509SVID(grpc::ServerContext* ctx, const agent
       continue;
     }
     r->set_status_code(0);
+    if (sc_.metrics != nullptr) sc_.metrics->x509_svids_minted++;
     r->mutable_svid()->set_spiffe_id(id->ToString());
     for (auto& c : svid->chain_der) r->mutable_svid()->add_cert_chain(c);
     r->mutable_svid()->set_expires_at(absl::ToUnixSeconds(svid->not_after));
@@ -194,7 +202,7 @@ grpc::Status NodeService::BatchNewX509SVID(grpc::ServerContext* ctx, const agent
 grpc::Status NodeService::NewJWTSVID(grpc::ServerContext* ctx, const agent::v1::NewJWTSVIDRequest* req,
                                      agent::v1::NewJWTSVIDResponse* resp) {
   auto a = AuthenticateAgent(sc_, *ctx);
-  if (!a.ok()) return ToGrpc(a.status());
+  if (!a.ok()) return AuthFailed(sc_, a.status());
   if (req->audience().empty()) return ToGrpc(absl::InvalidArgumentError("at least one audience is required"));
   auto entries = Authorized(sc_, *a);
   if (!entries.ok()) return ToGrpc(entries.status());
@@ -209,6 +217,7 @@ grpc::Status NodeService::NewJWTSVID(grpc::ServerContext* ctx, const agent::v1::
   std::vector<std::string> aud(req->audience().begin(), req->audience().end());
   auto jwt = sc_.ca->SignJwtSvid(*id, aud, ttl);
   if (!jwt.ok()) return ToGrpc(jwt.status());
+  if (sc_.metrics != nullptr) sc_.metrics->jwt_svids_minted++;
   auto* s = resp->mutable_svid();
   s->set_token(jwt->token);
   s->set_spiffe_id(id->ToString());
@@ -221,7 +230,7 @@ grpc::Status NodeService::SyncAuthorizedEntries(grpc::ServerContext* ctx,
                                                 const agent::v1::SyncAuthorizedEntriesRequest* req,
                                                 agent::v1::SyncAuthorizedEntriesResponse* resp) {
   auto a = AuthenticateAgent(sc_, *ctx);
-  if (!a.ok()) return ToGrpc(a.status());
+  if (!a.ok()) return AuthFailed(sc_, a.status());
   auto entries = Authorized(sc_, *a);
   if (!entries.ok()) return ToGrpc(entries.status());
   std::map<std::string, int64_t> known;
@@ -243,7 +252,7 @@ grpc::Status NodeService::SyncAuthorizedEntries(grpc::ServerContext* ctx,
 
 grpc::Status NodeService::GetBundle(grpc::ServerContext* ctx, const agent::v1::GetBundleRequest*, types::Bundle* resp) {
   auto a = AuthenticateAgent(sc_, *ctx);
-  if (!a.ok()) return ToGrpc(a.status());
+  if (!a.ok()) return AuthFailed(sc_, a.status());
   auto bundle = sc_.ds->FetchBundle(sc_.trust_domain.name());
   if (!bundle.ok()) return ToGrpc(bundle.status());
   ToProto(*bundle, resp);

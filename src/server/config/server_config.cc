@@ -118,6 +118,18 @@ absl::StatusOr<ServerConfig> ParseServerConfig(std::string_view text, const std:
     if (auto v = hc->String("ready_path")) cfg.health_checks.ready_path = *v;
   }
 
+  if (auto tel = root.Child("telemetry")) {
+    if (auto prom = tel->Child("Prometheus")) {
+      cfg.telemetry.prometheus = true;
+      if (auto v = prom->String("host")) cfg.telemetry.prometheus_host = *v;
+      if (auto v = prom->Int("port")) {
+        if (*v <= 0 || *v > 65535) prom->AddKeyError("port", absl::StrCat("port ", *v, " is not a port number"));
+        cfg.telemetry.prometheus_port = static_cast<int>(*v);
+      }
+    }
+    tel->Bool("AllowedLabels");  // SPIRE compatibility: accepted, ignored
+  }
+
   auto plugins = root.Child("plugins");
   if (!plugins) {
     root.AddError({1, 1}, "missing the plugins { ... } block");

@@ -32,6 +32,12 @@ struct HealthChecksConfig {
   std::string ready_path = "/ready";
 };
 
+struct TelemetryConfig {
+  bool prometheus = false;  // telemetry { Prometheus { host = "..." port = N } }
+  std::string prometheus_host = "localhost";
+  int prometheus_port = 9988;
+};
+
 struct ServerConfig {
   std::shared_ptr<hcl::Body> doc;  // owns what the sections point into
   std::optional<config::Section> root;
@@ -54,6 +60,7 @@ struct ServerConfig {
   std::string jwt_issuer;
   absl::Duration cache_refresh_interval = absl::Seconds(1);  // experimental: entry cache refresh
   HealthChecksConfig health_checks;
+  TelemetryConfig telemetry;
 
   std::vector<PluginDecl> plugins;
   const PluginDecl* Find(std::string_view kind) const;

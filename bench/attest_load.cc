@@ -19,6 +19,7 @@
 //                    [--log-level INFO] [--keep-dir]
 //   default: fresh TLS connection per attestation (as a real agent attests: a new channel, a full handshake).
 //   --reuse-connections: one channel per client thread, reused (no handshake per attestation).
+//   --server-wrapper "valgrind --tool=callgrind --callgrind-out-file=F": run the server under a profiler.
 #include <fcntl.h>
 #include <openssl/ec.h>
 #include <openssl/evp.h>
@@ -333,6 +334,7 @@ struct Options {
   bool keep_dir = false;
   std::string server_bin;
   std::string log_level = "INFO";
+  std::string server_wrapper;  // e.g. "valgrind --tool=callgrind --callgrind-out-file=/tmp/cg.out" (profiling)
 };
 
 double Percentile(std::vector<double> v, double p) {
@@ -361,8 +363,9 @@ int Main(int argc, char** argv) {
     else if (a == "--keep-dir") o.keep_dir = true;
     else if (a == "--server-bin") o.server_bin = next();
     else if (a == "--log-level") o.log_level = next();
+    else if (a == "--server-wrapper") o.server_wrapper = next();
     else Die("usage: attest_load [--count N] [--threads N] [--warmup N] [--reuse-connections] [--server-bin PATH] "
-             "[--log-level LEVEL] [--keep-dir]");
+             "[--log-level LEVEL] [--server-wrapper \"CMD ARGS\"] [--keep-dir]");
   }
   if (access(o.server_bin.c_str(), X_OK) != 0) Die("spire-server not found at " + o.server_bin + " (--server-bin)");
 
@@ -397,7 +400,15 @@ int Main(int argc, char** argv) {
     int log = open((dir + "/server.log").c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
     dup2(log, 1);
     dup2(log, 2);
-    execl(o.server_bin.c_str(), o.server_bin.c_str(), "run", "-config", (dir + "/server.conf").c_str(), nullptr);
+    std::vector<std::string> args;
+    std::istringstream w(o.server_wrapper);
+    for (std::string tok; w >> tok;) args.push_back(tok);
+    for (const char* a : {o.server_bin.c_str(), "run", "-config"}) args.emplace_back(a);
+    args.push_back(dir + "/server.conf");
+    std::vector<char*> av;
+    for (auto& a : args) av.push_back(a.data());
+    av.push_back(nullptr);
+    execvp(av[0], av.data());
     _exit(127);
   }
   g_server = server;
@@ -405,7 +416,7 @@ int Main(int argc, char** argv) {
     if (server > 0) {
       kill(server, SIGTERM);
       int st;
-      for (int i = 0; i < 100 && waitpid(server, &st, WNOHANG) == 0; ++i) usleep(50000);
+      for (int i = 0; i < 600 && waitpid(server, &st, WNOHANG) == 0; ++i) usleep(50000);
       if (waitpid(server, &st, WNOHANG) == 0) {
         kill(server, SIGKILL);
         waitpid(server, &st, 0);
@@ -418,7 +429,7 @@ int Main(int argc, char** argv) {
 
   // Bundle (also waits for the server to be up).
   std::string bundle_pem;
-  for (int i = 0; i < 200; ++i) {
+  for (int i = 0; i < 1200; ++i) {  // up to ~2 min (a server under valgrind starts slowly)
     auto [rc, out] = RunCapture({o.server_bin, "bundle", "show", "-socketPath", sock});
     if (rc == 0 && out.find("BEGIN CERTIFICATE") != std::string::npos) {
       bundle_pem = out;

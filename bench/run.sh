@@ -33,16 +33,17 @@ need src/cli/server/spire-server
 echo "== machine: $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //'), kernel $(uname -r)"
 echo "== build: $(grep '^CMAKE_BUILD_TYPE' "$BUILD/CMakeCache.txt" | cut -d= -f2)"
 
-GB=(--benchmark_counters_tabular=true --benchmark_format=json)
+GB=(--benchmark_counters_tabular=true --benchmark_out_format=json)  # JSON to a file: the programs log to stdout
 for r in $(seq "$RUNS"); do
   echo "== run $r/$RUNS: openssl speed"
   openssl speed -seconds 3 ecdsap256 ecdsap384 >"$OUT/openssl.$r.txt" 2>/dev/null
   echo "== run $r/$RUNS: svid_bench"
-  "$BUILD/bench/svid_bench" "${GB[@]}" >"$OUT/svid.$r.json" 2>"$OUT/svid.$r.err"
+  "$BUILD/bench/svid_bench" "${GB[@]}" --benchmark_out="$OUT/svid.$r.json" >"$OUT/svid.$r.txt" 2>"$OUT/svid.$r.err"
   echo "== run $r/$RUNS: sevsnp_bench"
-  "$BUILD/bench/sevsnp_bench" "${GB[@]}" >"$OUT/sevsnp.$r.json" 2>"$OUT/sevsnp.$r.err"
+  "$BUILD/bench/sevsnp_bench" "${GB[@]}" --benchmark_out="$OUT/sevsnp.$r.json" >"$OUT/sevsnp.$r.txt" 2>"$OUT/sevsnp.$r.err"
   echo "== run $r/$RUNS: datastore_bench (SQLite)"
-  SPIRECVM_PG_CONNINFO= "$BUILD/bench/datastore_bench" "${GB[@]}" >"$OUT/datastore.$r.json" 2>"$OUT/datastore.$r.err"
+  SPIRECVM_PG_CONNINFO= "$BUILD/bench/datastore_bench" "${GB[@]}" --benchmark_out="$OUT/datastore.$r.json" \
+    >"$OUT/datastore.$r.txt" 2>"$OUT/datastore.$r.err"
   echo "== run $r/$RUNS: agent_workload_bench (5,000 watchers, 50 connections)"
   "$BUILD/src/agent/agent_workload_bench" --fetches 2000 --watchers 5000 --channels 50 >"$OUT/workload50.$r.txt" 2>&1
   echo "== run $r/$RUNS: agent_workload_bench (5,000 watchers, one connection each)"
@@ -60,7 +61,7 @@ if [[ ${PG:-0} == 1 ]]; then
   for r in $(seq "$RUNS"); do
     echo "== run $r/$RUNS: datastore_bench (SQLite + PostgreSQL)"
     SPIRECVM_PG_CONNINFO=$(cat "$PG_STATE/conninfo") "$BUILD/bench/datastore_bench" "${GB[@]}" \
-      >"$OUT/datastore_pg.$r.json" 2>"$OUT/datastore_pg.$r.err"
+      --benchmark_out="$OUT/datastore_pg.$r.json" >"$OUT/datastore_pg.$r.txt" 2>"$OUT/datastore_pg.$r.err"
   done
 fi
 
@@ -75,7 +76,7 @@ def gbench(prefix):
     rates = {}
     for f in sorted(glob.glob(os.path.join(out, prefix + ".*.json"))):
         for b in json.load(open(f))["benchmarks"]:
-            if b.get("run_type") == "aggregate":
+            if b.get("run_type") == "aggregate" or b.get("error_occurred"):
                 continue
             ips = b.get("items_per_second")
             if ips is None:

@@ -129,14 +129,19 @@ BENCHMARK(BM_AuthorizedEntries100k_SqliteQuery)->UseRealTime();
 
 void BM_EntryCreate_SqliteWith100k(benchmark::State& state) {
   auto& f = EntriesFixture::Get();
-  int i = 0;
+  // Static: Google Benchmark calls this function several times (growing iteration counts); a counter reset on
+  // each call would create the same entry twice, which the DataStore refuses as a duplicate.
+  static int i = 0;
   for (auto _ : state) {
     datastore::RegistrationEntry r;
     r.parent_id = "spiffe://example.org/spire/agent/join_token/new";
     r.spiffe_id = "spiffe://example.org/new/" + std::to_string(i++);
     r.selectors = {{"unix", "uid:1"}};
     auto c = f.ds->CreateEntry(r);
-    if (!c.ok()) state.SkipWithError("create failed");
+    if (!c.ok()) {
+      state.SkipWithError(("create failed: " + c.status().ToString()).c_str());
+      break;
+    }
   }
   state.SetItemsProcessed(state.iterations());
 }

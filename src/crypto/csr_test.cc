@@ -91,3 +91,41 @@ TEST(CsrBasicTest, GarbageAndTruncated) {
 
 }  // namespace
 }  // namespace spirecvm::crypto
+
+namespace spirecvm::crypto {
+namespace {
+
+// The EC fast path and OpenSSL's parser must agree on every field, for every key type.
+TEST(CsrFastPath, AgreesWithTheKeyForEveryKeyTypeWithAndWithoutSan) {
+  for (KeyType t : {KeyType::kEcP256, KeyType::kEcP384, KeyType::kRsa2048}) {
+    auto key = GenerateKey(t);
+    ASSERT_TRUE(key.ok());
+    for (bool san : {false, true}) {
+      auto csr = CreateCsr(key->get(), san ? std::optional<std::string>("spiffe://example.org/w") : std::nullopt);
+      ASSERT_TRUE(csr.ok());
+      auto parsed = ParseAndVerifyCsr(*csr);
+      ASSERT_TRUE(parsed.ok()) << KeyTypeName(t) << ": " << parsed.status();
+      EXPECT_EQ(parsed->spki_der, *PublicKeyToDer(key->get())) << KeyTypeName(t);
+      EXPECT_EQ(EVP_PKEY_eq(parsed->public_key.get(), key->get()), 1) << KeyTypeName(t);
+      EXPECT_EQ(parsed->uri_sans, san ? std::vector<std::string>{"spiffe://example.org/w"} : std::vector<std::string>{});
+    }
+  }
+}
+
+TEST(CsrFastPath, EveryFlippedByteIsRejectedOrStillVerifies) {
+  // A flip anywhere either breaks the structure, the key, or the signature: never a different accepted key.
+  auto key = GenerateKey(KeyType::kEcP256);
+  std::string csr = *CreateCsr(key->get(), std::string("spiffe://example.org/w"));
+  std::string spki = *PublicKeyToDer(key->get());
+  for (size_t i = 0; i < csr.size(); i++) {
+    std::string bad = csr;
+    bad[i] ^= 0x01;
+    auto parsed = ParseAndVerifyCsr(bad);
+    if (parsed.ok()) {
+      EXPECT_EQ(parsed->spki_der, spki) << "byte " << i;
+    }
+  }
+}
+
+}  // namespace
+}  // namespace spirecvm::crypto

@@ -2,6 +2,9 @@
 
 #include <algorithm>
 
+#include <openssl/core_names.h>
+#include <openssl/ec.h>
+
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "crypto/absl_sv.h"
@@ -93,7 +96,37 @@ struct CertSpec {
   bool is_ca = false;
   std::string uri_san;
   std::vector<std::string> dns_sans;
+  bool der_only = false;
 };
+
+// Sets the certificate's SubjectPublicKeyInfo. For EC keys the fields are filled directly from the
+// key's encoded point and curve: X509_set_pubkey goes through OpenSSL 3's encoder framework, which costs
+// several times the signature itself (see docs/benchmarks.md). Other key types take the generic path.
+// The fast path leaves the certificate object without a decoded key cache, so it is used only for leaves
+// whose caller asked for DER (X509SvidParams::der_only).
+bool SetPublicKey(X509* cert, const EVP_PKEY* key, bool fast) {
+  EVP_PKEY* k = const_cast<EVP_PKEY*>(key);
+  if (fast && EVP_PKEY_get_base_id(k) == EVP_PKEY_EC) {
+    char group[64];
+    size_t group_len = 0;
+    unsigned char point[133];  // uncompressed P-521 at most
+    size_t point_len = 0;
+    if (EVP_PKEY_get_utf8_string_param(k, OSSL_PKEY_PARAM_GROUP_NAME, group, sizeof(group), &group_len) == 1 &&
+        EVP_PKEY_get_octet_string_param(k, OSSL_PKEY_PARAM_ENCODED_PUBLIC_KEY, point, sizeof(point), &point_len) == 1) {
+      int curve = OBJ_txt2nid(group);
+      if (curve == NID_undef) curve = EC_curve_nist2nid(group);
+      ssl::OpensslBytesPtr penc(static_cast<unsigned char*>(OPENSSL_memdup(point, point_len)));
+      if (curve != NID_undef && penc != nullptr &&
+          X509_PUBKEY_set0_param(X509_get_X509_PUBKEY(cert), OBJ_nid2obj(NID_X9_62_id_ecPublicKey), V_ASN1_OBJECT,
+                                 OBJ_nid2obj(curve), penc.get(), static_cast<int>(point_len)) == 1) {
+        (void)penc.release();  // owned by the certificate now
+        return true;
+      }
+    }
+    ERR_clear_error();
+  }
+  return X509_set_pubkey(cert, k) == 1;
+}
 
 absl::StatusOr<ssl::X509Ptr> BuildAndSign(CertSpec spec, Random& rnd) {
   auto md = DigestForSigner(spec.signing_key);
@@ -128,7 +161,7 @@ absl::StatusOr<ssl::X509Ptr> BuildAndSign(CertSpec spec, Random& rnd) {
   if (X509_set1_notBefore(cert.get(), nb->get()) != 1 || X509_set1_notAfter(cert.get(), na->get()) != 1) {
     return SslInternal("certificate: validity");
   }
-  if (X509_set_pubkey(cert.get(), const_cast<EVP_PKEY*>(spec.public_key)) != 1) {
+  if (!SetPublicKey(cert.get(), spec.public_key, spec.der_only && !spec.is_ca)) {
     return SslInternal("certificate: public key");
   }
   X509V3_CTX ctx;
@@ -206,6 +239,7 @@ absl::StatusOr<ssl::X509Ptr> SignX509Svid(const CaSigner& ca, const X509SvidPara
   spec.not_after = p.not_after;
   spec.uri_san = p.id.ToString();
   spec.dns_sans = p.dns_names;
+  spec.der_only = p.der_only;
   spec.subject.reset(X509_NAME_new());
   if (!spec.subject) return SslInternal("subject: alloc");
   // SPIRE: C=US, O=SPIRE, x500UniqueIdentifier = hex(first half of SHA-256(SPIFFE ID)), CN = first DNS name.

@@ -23,6 +23,10 @@ struct X509SvidParams {
   absl::Time not_before{};
   absl::Time not_after{};
   std::vector<std::string> dns_names{};  // first one also becomes the subject CN, as SPIRE does
+  // The caller only DER-encodes the result (as the server does): the public key is then written straight
+  // from the key's curve and point, skipping OpenSSL 3's encoder, and the returned object has no decoded
+  // key cache (do not verify or inspect its key in memory; parse the DER instead).
+  bool der_only = false;
 };
 
 // Leaf per the X509-SVID spec: random 128-bit serial, exactly one URI SAN (+ DNS SANs), basicConstraints

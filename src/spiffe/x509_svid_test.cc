@@ -400,3 +400,38 @@ TEST(X509SvidBasicTest, OpensslCliVerifies) {
 
 }  // namespace
 }  // namespace spirecvm::spiffe
+
+namespace spirecvm::spiffe {
+namespace {
+
+TEST(X509SvidDerOnly, TheEncodedLeafIsIdenticalInContentAndVerifies) {
+  TestOnlyDeterministicRandom rnd(9);
+  absl::Time now = absl::FromUnixSeconds(1'800'000'000);
+  for (crypto::KeyType t : {crypto::KeyType::kEcP256, crypto::KeyType::kEcP384, crypto::KeyType::kRsa2048}) {
+    auto ca_key = crypto::GenerateKey(crypto::KeyType::kEcP256);
+    CaParams cp;
+    cp.trust_domain = *TrustDomain::Parse("example.org");
+    cp.not_before = now - absl::Hours(1);
+    cp.not_after = now + absl::Hours(24);
+    auto ca = SelfSignCa(ca_key->get(), cp, rnd);
+    ASSERT_TRUE(ca.ok());
+    auto leaf_key = crypto::GenerateKey(t);
+    X509SvidParams p;
+    p.id = *SpiffeId::Parse("spiffe://example.org/w");
+    p.public_key = leaf_key->get();
+    p.not_before = now - absl::Minutes(1);
+    p.not_after = now + absl::Minutes(30);
+    p.der_only = true;
+    auto leaf = SignX509Svid({ca->get(), ca_key->get()}, p, rnd);
+    ASSERT_TRUE(leaf.ok()) << leaf.status();
+    auto parsed = crypto::ParseCertDer(crypto::CertToDer(leaf->get()));
+    ASSERT_TRUE(parsed.ok());
+    EXPECT_EQ(*crypto::CertSpkiDer(parsed->get()), *crypto::PublicKeyToDer(leaf_key->get())) << crypto::KeyTypeName(t);
+    auto id = VerifyX509Svid({parsed->get()}, {ca->get()}, now);
+    ASSERT_TRUE(id.ok()) << crypto::KeyTypeName(t) << ": " << id.status();
+    EXPECT_TRUE(ValidateX509SvidLeafProfile(parsed->get()).ok());
+  }
+}
+
+}  // namespace
+}  // namespace spirecvm::spiffe

@@ -335,7 +335,7 @@ absl::StatusOr<SignedX509Svid> CaManager::SignX509Svid(const EVP_PKEY* public_ke
     return absl::InvalidArgumentError(absl::StrCat("SPIFFE ID ", id.ToString(), " is not in trust domain ", cfg_.trust_domain.name()));
   }
   absl::Time now = clock_.Now();
-  spiffe::X509SvidParams p{.id = id, .public_key = public_key, .not_before = now - kBackdate, .not_after = now + ttl, .dns_names = dns_names};
+  spiffe::X509SvidParams p{.id = id, .public_key = public_key, .not_before = now - kBackdate, .not_after = now + ttl, .dns_names = dns_names, .der_only = true};
   auto leaf = spiffe::SignX509Svid(spiffe::CaSigner{active->cert.get(), active->key.get()}, p, rnd_);
   if (!leaf.ok()) return leaf.status();
   SignedX509Svid out;

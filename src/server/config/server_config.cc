@@ -106,9 +106,6 @@ absl::StatusOr<ServerConfig> ParseServerConfig(std::string_view text, const std:
   if (auto exp = server->Child("experimental")) {
     if (auto v = exp->Duration("cache_reload_interval")) cfg.cache_refresh_interval = *v;
   }
-  if (cfg.ca_ttl < cfg.default_x509_svid_ttl) {
-    // SPIRE warns; SVIDs are clamped to the CA's lifetime, which is what happens here too.
-  }
 
   if (auto hc = root.Child("health_checks")) {
     if (auto v = hc->Bool("listener_enabled")) cfg.health_checks.listener_enabled = *v;
@@ -127,7 +124,6 @@ absl::StatusOr<ServerConfig> ParseServerConfig(std::string_view text, const std:
         cfg.telemetry.prometheus_port = static_cast<int>(*v);
       }
     }
-    tel->Bool("AllowedLabels");  // SPIRE compatibility: accepted, ignored
   }
 
   auto plugins = root.Child("plugins");

@@ -147,3 +147,58 @@ plugins {
 
 }  // namespace
 }  // namespace spirecvm::server
+
+namespace spirecvm::server {
+namespace {
+
+TEST(ServerConfig, PostgresAndTelemetryKeys) {
+  std::string text = R"(server { trust_domain = "example.org" }
+plugins {
+  DataStore "sql" {
+    plugin_data {
+      database_type = "postgres"
+      connection_string = "host=127.0.0.1 dbname=spire"
+      ro_connection_string = "host=replica dbname=spire"
+      max_open_conns = 4
+      conn_max_lifetime = "30m"
+    }
+  }
+  KeyManager "memory" { plugin_data {} }
+  NodeAttestor "join_token" { plugin_data {} }
+}
+telemetry {
+  Prometheus {
+    host = "127.0.0.1"
+    port = 9988
+  }
+}
+)";
+  auto cfg = ParseServerConfig(text, "pg.conf");
+  ASSERT_TRUE(cfg.ok()) << cfg.status();
+  EXPECT_TRUE(cfg->telemetry.prometheus);
+  EXPECT_EQ(cfg->telemetry.prometheus_port, 9988);
+  auto plan = PlanPlugins(*cfg);
+  ASSERT_TRUE(plan.ok()) << plan.status();
+  EXPECT_EQ(plan->datastore_type, "postgres");
+  EXPECT_EQ(plan->max_open_conns, 4);
+  EXPECT_EQ(plan->conn_max_lifetime, absl::Minutes(30));
+  EXPECT_EQ(plan->ro_connection_string, "host=replica dbname=spire");
+}
+
+TEST(ServerConfig, BadTelemetryPort) {
+  auto cfg = ParseServerConfig(R"(server { trust_domain = "example.org" }
+plugins {
+  DataStore "sql" { plugin_data { database_type = "sqlite3" connection_string = "x" } }
+  KeyManager "memory" { plugin_data {} }
+  NodeAttestor "join_token" { plugin_data {} }
+}
+telemetry { Prometheus { port = 70000 } }
+)", "t.conf");
+  ASSERT_TRUE(cfg.ok());
+  auto plan = PlanPlugins(*cfg);
+  ASSERT_FALSE(plan.ok());
+  EXPECT_NE(std::string(plan.status().message()).find("70000"), std::string::npos) << plan.status();
+}
+
+}  // namespace
+}  // namespace spirecvm::server

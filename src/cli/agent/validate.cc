@@ -11,7 +11,9 @@ namespace spirecvm::cli::agent {
 int ValidateCommand(const std::vector<std::string>& args) {
   std::string config_path = "conf/agent/agent.conf";
   flags::FlagSet fs("validate");
+  std::string join_token;
   fs.String("config", &config_path, "Path to a SPIRE config file");
+  fs.String("joinToken", &join_token, "The join token `run` will be given (checked as if set in the config)");
   int code = 0;
   if (!ParseFlags(fs, args, &code)) return code;
   const char* env_sync = std::getenv(spirecvm::agent::kSyncIntervalEnv);
@@ -20,6 +22,7 @@ int ValidateCommand(const std::vector<std::string>& args) {
     std::cerr << cfg.status().message() << "\n";
     return 1;
   }
+  if (!join_token.empty()) cfg->join_token = join_token;
   if (absl::Status st = spirecvm::agent::ValidateAgentConfig(*cfg); !st.ok()) {
     std::cerr << st.message() << "\n";
     return 1;

@@ -256,7 +256,11 @@ absl::Status Server::RotateServerSvid(bool force) {
   if (!key.ok()) return key.status();
   auto id = spiffe::SpiffeId::FromPath(cfg_.trust_domain, "/spire/server");
   if (!id.ok()) return id.status();
-  auto svid = ca_->SignX509Svid(key->get(), *id, cfg_.default_x509_svid_ttl, {});
+  // A DNS SAN equal to the trust domain name lets agents send it as the TLS server name (SNI) and match this
+  // certificate; identity is still checked on the URI SAN. Trust domains with '_' are not host names: none then.
+  std::vector<std::string> dns;
+  if (cfg_.trust_domain.name().find('_') == std::string::npos) dns.push_back(cfg_.trust_domain.name());
+  auto svid = ca_->SignX509Svid(key->get(), *id, cfg_.default_x509_svid_ttl, dns);
   if (!svid.ok()) return svid.status();
   std::string chain_pem;
   for (auto& der : svid->chain_der) {

@@ -196,6 +196,9 @@ absl::StatusOr<std::shared_ptr<ServerClient>> GrpcServerConnector::Connect(const
   grpc::ChannelArguments args;
   // Keep one connection per credential set; a new set makes a new channel.
   args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
+  // Send the trust domain as the TLS server name: the server's SVID carries it as a DNS SAN, so the server
+  // finds its certificate for it (an address as SNI matches nothing). Identity is checked on the URI SAN.
+  args.SetSslTargetNameOverride(td_.name());
   auto channel = grpc::CreateCustomChannel(target_, channel_creds, args);
   return std::shared_ptr<ServerClient>(std::make_shared<GrpcServerClient>(std::move(channel), timeout_));
 }

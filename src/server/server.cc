@@ -173,6 +173,8 @@ absl::Status Server::Start() {
   sc_.clock = &clock_;
   sc_.rnd = &rnd_;
   sc_.metrics = &metrics_;
+  bundle_ = std::make_unique<BundleCache>(*ds_, cfg_.trust_domain.name());
+  sc_.bundle = bundle_.get();
   for (auto& [name, build] : plan_.attestors) {
     auto a = build(sc_);
     if (!a.ok()) return absl::Status(a.status().code(), absl::StrCat("NodeAttestor \"", name, "\": ", a.status().message()));
@@ -295,6 +297,8 @@ void Server::BackgroundLoop() {
       if (auto st = ca_->Rotate(); !st.ok()) spdlog::error("CA rotation: {}", st.ToString());
       if (auto st = RotateServerSvid(false); !st.ok()) spdlog::error("server SVID rotation: {}", st.ToString());
     }
+    // After any rotation above, and every tick for authorities other servers published.
+    if (auto st = bundle_->Refresh(); !st.ok()) spdlog::warn("trust bundle refresh: {}", st.ToString());
     if (now - last_prune >= absl::Seconds(30)) {
       last_prune = now;
       int64_t t = absl::ToUnixSeconds(now);

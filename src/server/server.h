@@ -71,6 +71,7 @@ class Server {
   std::unique_ptr<EntryCache> entries_;
   ServerContext sc_;
   Metrics metrics_;
+  std::unique_ptr<BundleCache> bundle_;
   std::unique_ptr<grpc::Service> node_service_;
   std::unique_ptr<grpc::Service> admin_service_;
   std::unique_ptr<grpc::Server> agent_server_;

@@ -9,6 +9,7 @@
 
 #include "common/clock.h"
 #include "common/random.h"
+#include "server/bundle_cache.h"
 #include "server/ca/ca_manager.h"
 #include "server/config/server_config.h"
 #include "server/datastore/datastore.h"
@@ -29,7 +30,8 @@ struct ServerContext {
   std::map<std::string, std::unique_ptr<NodeAttestor>, std::less<>> attestors;
   Clock* clock = nullptr;
   Random* rnd = nullptr;
-  Metrics* metrics = nullptr;  // never null in a running server
+  Metrics* metrics = nullptr;
+  BundleCache* bundle = nullptr;  // never null in a running server  // never null in a running server
 
   absl::Duration AgentTtl() const {
     return cfg->agent_ttl > absl::ZeroDuration() ? cfg->agent_ttl : cfg->default_x509_svid_ttl;

@@ -11,15 +11,10 @@ namespace spirecvm::server {
 absl::StatusOr<AuthenticatedAgent> AuthenticateAgentChain(ServerContext& sc, const std::string& chain_pem) {
   auto chain = crypto::ParseCertsPem(chain_pem);
   if (!chain.ok()) return absl::UnauthenticatedError("no agent X509-SVID presented");
-  auto bundle = sc.ds->FetchBundle(sc.trust_domain.name());
+  auto bundle = sc.bundle->Get();
   if (!bundle.ok()) return absl::UnavailableError(absl::StrCat("trust bundle unavailable: ", bundle.status().message()));
-  std::vector<ssl::X509Ptr> roots_owned;
-  for (auto& der : bundle->x509_authorities_der) {
-    auto c = crypto::ParseCertDer(der);
-    if (c.ok()) roots_owned.push_back(std::move(*c));
-  }
   std::vector<const X509*> roots, certs;
-  for (auto& r : roots_owned) roots.push_back(r.get());
+  for (auto& r : (*bundle)->roots) roots.push_back(r.get());
   for (auto& c : *chain) certs.push_back(c.get());
   auto id = spiffe::VerifyX509Svid(certs, roots, sc.clock->Now());
   if (!id.ok()) return absl::UnauthenticatedError(absl::StrCat("agent X509-SVID does not verify: ", id.status().message()));

@@ -245,17 +245,17 @@ grpc::Status NodeService::SyncAuthorizedEntries(grpc::ServerContext* ctx,
   for (auto& [id, rev] : known) {
     if (!current.count(id)) resp->add_removed_entry_ids(id);
   }
-  auto bundle = sc_.ds->FetchBundle(sc_.trust_domain.name());
-  if (bundle.ok()) resp->set_bundle_sequence_number(bundle->sequence_number);
+  auto bundle = sc_.bundle->Get();
+  if (bundle.ok()) resp->set_bundle_sequence_number((*bundle)->record.sequence_number);
   return grpc::Status::OK;
 }
 
 grpc::Status NodeService::GetBundle(grpc::ServerContext* ctx, const agent::v1::GetBundleRequest*, types::Bundle* resp) {
   auto a = AuthenticateAgent(sc_, *ctx);
   if (!a.ok()) return AuthFailed(sc_, a.status());
-  auto bundle = sc_.ds->FetchBundle(sc_.trust_domain.name());
+  auto bundle = sc_.bundle->Get();
   if (!bundle.ok()) return ToGrpc(bundle.status());
-  ToProto(*bundle, resp);
+  ToProto((*bundle)->record, resp);
   return grpc::Status::OK;
 }
 

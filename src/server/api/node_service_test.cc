@@ -88,6 +88,8 @@ plugins {
     sc_.entries = entries_.get();
     sc_.clock = &clock_;
     sc_.rnd = &rnd_;
+    bundle_ = std::make_unique<BundleCache>(*ds_, "example.org");
+    sc_.bundle = bundle_.get();
     auto scripted = std::make_unique<ScriptedAttestor>();
     scripted_ = scripted.get();
     sc_.attestors["scripted"] = std::move(scripted);
@@ -121,6 +123,7 @@ plugins {
   std::unique_ptr<KeyManager> km_;
   std::unique_ptr<CaManager> ca_;
   std::unique_ptr<EntryCache> entries_;
+  std::unique_ptr<BundleCache> bundle_;
   ServerContext sc_;
   ScriptedAttestor* scripted_ = nullptr;
   ssl::EvpPkeyPtr key_;
@@ -251,6 +254,36 @@ TEST_F(NodeServiceTest, CertificatesFromAnotherCaAreNotAgents) {
   ASSERT_TRUE(forged.ok());
   auto st = AuthenticateAgentChain(sc_, crypto::CertToPem(forged->get())).status();
   EXPECT_TRUE(absl::IsUnauthenticated(st)) << st;
+}
+
+}  // namespace
+}  // namespace spirecvm::server
+
+namespace spirecvm::server {
+namespace {
+
+TEST(BundleCacheTest, ParsesOncePerSequenceAndKeepsTheLastGoodSnapshot) {
+  FakeClock clock(absl::FromUnixSeconds(1'800'000'000));
+  auto ds = datastore::OpenSqlite({.path = ":memory:"}, clock);
+  ASSERT_TRUE(ds.ok());
+  BundleCache cache(**ds, "example.org");
+  EXPECT_FALSE(cache.Get().ok()) << "no bundle yet";
+  TestOnlyDeterministicRandom rnd(3);
+  auto key = crypto::GenerateKey(crypto::KeyType::kEcP256);
+  spiffe::CaParams p{.trust_domain = *spiffe::TrustDomain::Parse("example.org"), .public_key = nullptr,
+                     .not_before = clock.Now() - absl::Hours(1), .not_after = clock.Now() + absl::Hours(1)};
+  auto ca1 = spiffe::SelfSignCa(key->get(), p, rnd);
+  ASSERT_TRUE((*ds)->AppendBundle({"example.org", {crypto::CertToDer(ca1->get())}, {}, 0, 0}).ok());
+  auto first = cache.Get();
+  ASSERT_TRUE(first.ok());
+  ASSERT_EQ((*first)->roots.size(), 1u);
+  ASSERT_TRUE(cache.Refresh().ok());
+  EXPECT_EQ(cache.Get()->get(), first->get()) << "unchanged bundle: same snapshot, nothing re-parsed";
+  auto ca2 = spiffe::SelfSignCa(key->get(), p, rnd);
+  ASSERT_TRUE((*ds)->AppendBundle({"example.org", {crypto::CertToDer(ca2->get())}, {}, 0, 0}).ok());
+  EXPECT_EQ((*cache.Get())->roots.size(), 1u) << "not visible before a refresh";
+  ASSERT_TRUE(cache.Refresh().ok());
+  EXPECT_EQ((*cache.Get())->roots.size(), 2u);
 }
 
 }  // namespace

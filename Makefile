@@ -3,7 +3,7 @@ JOBS ?= $(shell nproc)
 BUILD ?= build/release
 ASAN_BUILD ?= build/asan
 
-.PHONY: all deps build build-asan test unit e2e fuzz demo bench clean
+.PHONY: all deps build build-asan test unit e2e fuzz demo bench clean format format-check
 
 all: build
 
@@ -23,7 +23,7 @@ build-asan: deps $(ASAN_BUILD)/CMakeCache.txt
 	cmake --build $(ASAN_BUILD) -j $(JOBS)
 
 # Every test: unit + end-to-end on the AddressSanitizer/UBSan build, then the fuzzers for a short time.
-test: build-asan
+test: format-check build-asan
 	cd $(ASAN_BUILD) && ASAN_OPTIONS=detect_leaks=1 ctest --output-on-failure -j $(JOBS)
 	./test/fuzz/run.sh 20
 
@@ -38,3 +38,15 @@ bench: build
 
 clean:
 	rm -rf build
+
+CLANG_FORMAT ?= clang-format-14
+
+# Formats every C++ file git tracks with the repository's .clang-format.
+format: deps
+	git ls-files '*.cc' '*.h' | xargs $(CLANG_FORMAT) -i
+
+# Fails, naming the files, when any tracked C++ file is not formatted.
+format-check: deps
+	@bad=$$(git ls-files '*.cc' '*.h' | xargs $(CLANG_FORMAT) --dry-run 2>&1 | grep -o '^[^:]*:' | sort -u); \
+	if [ -n "$$bad" ]; then echo "format-check: not formatted (run make format): $$bad"; exit 1; fi; \
+	echo "format-check: $$(git ls-files '*.cc' '*.h' | wc -l) files formatted"

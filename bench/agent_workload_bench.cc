@@ -4,6 +4,7 @@
 //
 // The client runs in a forked child process so the figures are the agent side's alone.
 // Usage: agent_workload_bench [--fetches N] [--watchers N] [--channels N]
+#include <grpcpp/grpcpp.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -18,8 +19,6 @@
 #include <iostream>
 #include <string>
 #include <vector>
-
-#include <grpcpp/grpcpp.h>
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
@@ -122,7 +121,8 @@ int RunClient(const std::string& socket, int fetches, int watchers, int channels
   ReadLine(from_parent);  // parent rotated
   t0 = absl::Now();
   while (msgs.load() < 2 * watchers && absl::Now() - t0 < absl::Seconds(120)) absl::SleepFor(absl::Milliseconds(1));
-  Report(to_parent, absl::StrCat("pushed ", msgs.load() - watchers, " ", absl::ToDoubleMilliseconds(absl::Now() - t0), "\n"));
+  Report(to_parent,
+         absl::StrCat("pushed ", msgs.load() - watchers, " ", absl::ToDoubleMilliseconds(absl::Now() - t0), "\n"));
   ReadLine(from_parent);
   for (auto& w : ws) w->Cancel();
   absl::SleepFor(absl::Milliseconds(500));
@@ -152,9 +152,12 @@ int main(int argc, char** argv) {
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string a = argv[i];
     int v = std::atoi(argv[i + 1]);
-    if (a == "--fetches") fetches = v;
-    else if (a == "--watchers") watchers = v;
-    else if (a == "--channels") channels = v;
+    if (a == "--fetches")
+      fetches = v;
+    else if (a == "--watchers")
+      watchers = v;
+    else if (a == "--channels")
+      channels = v;
   }
   auto dir = std::filesystem::temp_directory_path() / absl::StrCat("agent-bench-", getpid());
   std::filesystem::create_directories(dir);
@@ -198,8 +201,8 @@ int main(int argc, char** argv) {
   std::string line = ReadLine(up[0]);
   double p50, p99;
   std::sscanf(line.c_str(), "fetch %lf %lf", &p50, &p99);
-  std::printf("FetchX509SVID first response (cache hit, %d calls, one connection): p50 %.3f ms  p99 %.3f ms\n",
-              fetches, p50, p99);
+  std::printf("FetchX509SVID first response (cache hit, %d calls, one connection): p50 %.3f ms  p99 %.3f ms\n", fetches,
+              p50, p99);
   line = ReadLine(up[0]);
   int got;
   double secs;
@@ -207,10 +210,11 @@ int main(int argc, char** argv) {
   absl::SleepFor(absl::Seconds(1));
   std::printf("watchers: %d of %d open streams received their first message in %.2f s (%d connections)\n", got,
               watchers, secs, channels);
-  std::printf("agent side with %d watchers: threads %ld (idle before endpoint: %ld), RSS %.1f MiB (before: %.1f MiB), "
-              "subscriptions %zu\n",
-              got, StatusField("Threads:"), threads_idle, StatusField("VmRSS:") / 1024.0, rss_idle / 1024.0,
-              cache->subscriber_count());
+  std::printf(
+      "agent side with %d watchers: threads %ld (idle before endpoint: %ld), RSS %.1f MiB (before: %.1f MiB), "
+      "subscriptions %zu\n",
+      got, StatusField("Threads:"), threads_idle, StatusField("VmRSS:") / 1024.0, rss_idle / 1024.0,
+      cache->subscriber_count());
   auto rotated = Svid(ca, e.spiffe_id());
   Report(down[1], "rotating\n");
   absl::SleepFor(absl::Milliseconds(50));  // let the client start its clock
@@ -221,9 +225,10 @@ int main(int argc, char** argv) {
   int pushed;
   double push_ms;
   std::sscanf(line.c_str(), "pushed %d %lf", &pushed, &push_ms);
-  std::printf("rotation: %d watchers received the new SVID within %.1f ms of the client's clock start (50 ms "
-              "before the rotation; fan-out call %.1f ms)\n",
-              pushed, push_ms, notify_ms);
+  std::printf(
+      "rotation: %d watchers received the new SVID within %.1f ms of the client's clock start (50 ms "
+      "before the rotation; fan-out call %.1f ms)\n",
+      pushed, push_ms, notify_ms);
   Report(down[1], "done\n");
   int status = 0;
   waitpid(child, &status, 0);

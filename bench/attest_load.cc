@@ -21,6 +21,7 @@
 //   --reuse-connections: one channel per client thread, reused (no handshake per attestation).
 //   --server-wrapper "valgrind --tool=callgrind --callgrind-out-file=F": run the server under a profiler.
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <openssl/ec.h>
 #include <openssl/evp.h>
 #include <openssl/x509.h>
@@ -28,7 +29,6 @@
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
-#include <netinet/in.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -270,8 +270,12 @@ bool DigestVerify(EVP_PKEY* key, const EVP_MD* md, const std::string& data, cons
 struct Primitives {
   double csr_verify_us, iid_rsa_verify_us, report_p384_verify_us, svid_p256_sign_us;
   double tls_ecdhe_keygen_us, tls_ecdhe_derive_us, tls_cert_verify_sign_us;
-  double sum_without_tls() const { return csr_verify_us + iid_rsa_verify_us + report_p384_verify_us + svid_p256_sign_us; }
-  double sum_with_tls() const { return sum_without_tls() + tls_ecdhe_keygen_us + tls_ecdhe_derive_us + tls_cert_verify_sign_us; }
+  double sum_without_tls() const {
+    return csr_verify_us + iid_rsa_verify_us + report_p384_verify_us + svid_p256_sign_us;
+  }
+  double sum_with_tls() const {
+    return sum_without_tls() + tls_ecdhe_keygen_us + tls_ecdhe_derive_us + tls_cert_verify_sign_us;
+  }
 };
 
 Primitives TimePrimitives(const Identity& id, const awsiid::testing::TestAwsSigner& aws) {
@@ -356,16 +360,25 @@ int Main(int argc, char** argv) {
       if (i + 1 >= argc) Die("missing value for " + a);
       return argv[++i];
     };
-    if (a == "--count") o.count = std::stoi(next());
-    else if (a == "--threads") o.threads = std::stoi(next());
-    else if (a == "--warmup") o.warmup = std::stoi(next());
-    else if (a == "--reuse-connections") o.reuse = true;
-    else if (a == "--keep-dir") o.keep_dir = true;
-    else if (a == "--server-bin") o.server_bin = next();
-    else if (a == "--log-level") o.log_level = next();
-    else if (a == "--server-wrapper") o.server_wrapper = next();
-    else Die("usage: attest_load [--count N] [--threads N] [--warmup N] [--reuse-connections] [--server-bin PATH] "
-             "[--log-level LEVEL] [--server-wrapper \"CMD ARGS\"] [--keep-dir]");
+    if (a == "--count")
+      o.count = std::stoi(next());
+    else if (a == "--threads")
+      o.threads = std::stoi(next());
+    else if (a == "--warmup")
+      o.warmup = std::stoi(next());
+    else if (a == "--reuse-connections")
+      o.reuse = true;
+    else if (a == "--keep-dir")
+      o.keep_dir = true;
+    else if (a == "--server-bin")
+      o.server_bin = next();
+    else if (a == "--log-level")
+      o.log_level = next();
+    else if (a == "--server-wrapper")
+      o.server_wrapper = next();
+    else
+      Die("usage: attest_load [--count N] [--threads N] [--warmup N] [--reuse-connections] [--server-bin PATH] "
+          "[--log-level LEVEL] [--server-wrapper \"CMD ARGS\"] [--keep-dir]");
   }
   if (access(o.server_bin.c_str(), X_OK) != 0) Die("spire-server not found at " + o.server_bin + " (--server-bin)");
 
@@ -387,7 +400,8 @@ int Main(int argc, char** argv) {
     std::ofstream c(dir + "/server.conf");
     c << "server {\n  bind_address = \"127.0.0.1\"\n  bind_port = " << port << "\n  socket_path = \"" << sock
       << "\"\n  trust_domain = \"" << kTd << "\"\n  data_dir = \"" << dir << "/server\"\n  log_level = \""
-      << o.log_level << "\"\n}\nplugins {\n  DataStore \"sql\" {\n    plugin_data {\n      database_type = \"sqlite3\"\n"
+      << o.log_level
+      << "\"\n}\nplugins {\n  DataStore \"sql\" {\n    plugin_data {\n      database_type = \"sqlite3\"\n"
       << "      connection_string = \"" << dir << "/server/datastore.sqlite3\"\n    }\n  }\n"
       << "  KeyManager \"memory\" {\n    plugin_data {}\n  }\n  NodeAttestor \"aws_iid\" {\n    plugin_data {\n"
       << "      aws_certificates_path = \"" << dir << "/awscerts\"\n      sev_snp {\n        required = true\n"
@@ -450,7 +464,8 @@ int Main(int argc, char** argv) {
     Die("spire-server did not serve its bundle");
   }
   agent::ServerCredentials creds;
-  for (const auto& c : Must(crypto::ParseCertsPem(bundle_pem), "bundle PEM")) creds.roots_der.push_back(crypto::CertToDer(c.get()));
+  for (const auto& c : Must(crypto::ParseCertsPem(bundle_pem), "bundle PEM"))
+    creds.roots_der.push_back(crypto::CertToDer(c.get()));
   auto td = Must(spiffe::TrustDomain::Parse(kTd), "trust domain");
 
   // Identities, made before the timed phase.
@@ -487,7 +502,8 @@ int Main(int argc, char** argv) {
           auto t0 = Clock::now();
           if (!o.reuse || client == nullptr) client = Must(connector.Connect(creds), "connect");
           attestors[static_cast<size_t>(t)]->current_ = &id;
-          auto r = client->Attest(*attestors[static_cast<size_t>(t)], agent::AttestationKeyInfo{id.csr_der, id.spki_der});
+          auto r =
+              client->Attest(*attestors[static_cast<size_t>(t)], agent::AttestationKeyInfo{id.csr_der, id.spki_der});
           if (!o.reuse) client.reset();  // closes the channel: the next attestation makes a new TLS connection
           double ms = std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
           if (!r.ok() || r->svid().cert_chain_size() == 0) {
@@ -538,19 +554,23 @@ int Main(int argc, char** argv) {
               cpu1.utime_s - cpu0.utime_s, cpu1.stime_s - cpu0.stime_s, ok);
   std::printf("  client CPU            %.0f us/attestation (this process: TLS client, report signing)\n",
               ok > 0 ? (self1 - self0) * 1e6 / ok : 0);
-  std::printf("  primitives (us/op)    CSR P-256 verify %.1f | IID RSA-2048 verify %.1f | report P-384 verify %.1f | "
-              "SVID P-256 sign %.1f | TLS ECDHE P-256 keygen %.1f + derive %.1f | TLS CertificateVerify P-256 sign %.1f\n",
-              prim.csr_verify_us, prim.iid_rsa_verify_us, prim.report_p384_verify_us, prim.svid_p256_sign_us,
-              prim.tls_ecdhe_keygen_us, prim.tls_ecdhe_derive_us, prim.tls_cert_verify_sign_us);
+  std::printf(
+      "  primitives (us/op)    CSR P-256 verify %.1f | IID RSA-2048 verify %.1f | report P-384 verify %.1f | "
+      "SVID P-256 sign %.1f | TLS ECDHE P-256 keygen %.1f + derive %.1f | TLS CertificateVerify P-256 sign %.1f\n",
+      prim.csr_verify_us, prim.iid_rsa_verify_us, prim.report_p384_verify_us, prim.svid_p256_sign_us,
+      prim.tls_ecdhe_keygen_us, prim.tls_ecdhe_derive_us, prim.tls_cert_verify_sign_us);
   std::printf("  primitives sum        %.0f us/attestation (%s)\n", prim_sum,
               o.reuse ? "without TLS handshake" : "with the server's TLS handshake crypto");
   std::printf("  ratio                 %.2fx server CPU / primitives (target <= 1.5x): %s\n",
               prim_sum > 0 ? per_att_us / prim_sum : 0,
-              ok == 0 ? "NO DATA" : per_att_us <= 1.5 * prim_sum ? "MET" : "MISSED");
-  std::printf("RESULT attest_load mode=%s threads=%d ok=%d failed=%d att_per_s=%.1f p50_ms=%.2f p99_ms=%.2f "
-              "server_cpu_us=%.0f primitives_us=%.0f ratio=%.2f\n",
-              o.reuse ? "reuse" : "fresh", o.threads, ok, failures.load(), ok / wall, Percentile(all, 0.50),
-              Percentile(all, 0.99), per_att_us, prim_sum, prim_sum > 0 ? per_att_us / prim_sum : 0);
+              ok == 0                        ? "NO DATA"
+              : per_att_us <= 1.5 * prim_sum ? "MET"
+                                             : "MISSED");
+  std::printf(
+      "RESULT attest_load mode=%s threads=%d ok=%d failed=%d att_per_s=%.1f p50_ms=%.2f p99_ms=%.2f "
+      "server_cpu_us=%.0f primitives_us=%.0f ratio=%.2f\n",
+      o.reuse ? "reuse" : "fresh", o.threads, ok, failures.load(), ok / wall, Percentile(all, 0.50),
+      Percentile(all, 0.99), per_att_us, prim_sum, prim_sum > 0 ? per_att_us / prim_sum : 0);
   return failures.load() == 0 ? 0 : 2;
 }
 

@@ -99,9 +99,9 @@ void BM_AuthorizedBySelectors(benchmark::State& state, Backend* b) {
   for (auto _ : state) {
     const int g = static_cast<int>(n++ % kAliases);
     // A node's selectors: 2 matching one alias, plus 4 that match nothing.
-    std::vector<Selector> node = {{"aws_iid", absl::StrCat("tag:group:", g)}, {"aws_iid", "region:eu-west-1"},
-                                  {"aws_iid", "az:eu-west-1a"},             {"aws_iid", "instance-type:m5.large"},
-                                  {"aws_iid", "image:ami-1234"},            {"aws_iid", "sg:default"}};
+    std::vector<Selector> node = {
+        {"aws_iid", absl::StrCat("tag:group:", g)}, {"aws_iid", "region:eu-west-1"}, {"aws_iid", "az:eu-west-1a"},
+        {"aws_iid", "instance-type:m5.large"},      {"aws_iid", "image:ami-1234"},   {"aws_iid", "sg:default"}};
     auto r = b->ds->ListEntriesMatchingSelectorSubset(node);
     if (!r.ok() || r->size() != 1) {
       state.SkipWithError(r.ok() ? "want exactly one alias" : std::string(r.status().message()).c_str());
@@ -119,7 +119,8 @@ void BM_UpsertAttestedNode(benchmark::State& state, Backend* b) {
     node.attestation_type = "aws_iid";
     node.cert_serial = absl::StrCat(n);
     node.cert_not_after = 1900000000;
-    node.selectors = {{"aws_iid", "region:eu-west-1"}, {"aws_iid", absl::StrCat("tag:group:", n % kAliases)},
+    node.selectors = {{"aws_iid", "region:eu-west-1"},
+                      {"aws_iid", absl::StrCat("tag:group:", n % kAliases)},
                       {"aws_iid", "az:eu-west-1a"}};
     auto s = b->ds->UpsertAttestedNode(node);
     if (!s.ok()) state.SkipWithError(std::string(s.message()).c_str());
@@ -145,7 +146,8 @@ void Register(Backend* b) {
 bool AdminExec(const std::string& conninfo, const std::string& sql) {
   PGconn* c = PQconnectdb(conninfo.c_str());
   bool ok = PQstatus(c) == CONNECTION_OK;
-  PQsetNoticeProcessor(c, [](void*, const char*) {}, nullptr);
+  PQsetNoticeProcessor(
+      c, [](void*, const char*) {}, nullptr);
   if (ok) {
     PGresult* r = PQexec(c, sql.c_str());
     ok = PQresultStatus(r) == PGRES_COMMAND_OK;
@@ -167,8 +169,7 @@ int main(int argc, char** argv) {
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
 
   std::vector<std::unique_ptr<Backend>> backends;
-  const std::filesystem::path dir =
-      std::filesystem::temp_directory_path() / absl::StrCat("cvm-ds-bench-", getpid());
+  const std::filesystem::path dir = std::filesystem::temp_directory_path() / absl::StrCat("cvm-ds-bench-", getpid());
   std::filesystem::create_directories(dir);
   {
     auto b = std::make_unique<Backend>();

@@ -44,8 +44,8 @@ struct Fixture {
     signed_bytes = request.report.substr(0, sabi::kSignedSize);
     digest.resize(48);
     unsigned int n = 0;
-    EVP_Digest(signed_bytes.data(), signed_bytes.size(), reinterpret_cast<unsigned char*>(digest.data()),
-               &n, EVP_sha384(), nullptr);
+    EVP_Digest(signed_bytes.data(), signed_bytes.size(), reinterpret_cast<unsigned char*>(digest.data()), &n,
+               EVP_sha384(), nullptr);
     auto parsed = sabi::ParseReport(request.report);
     spirecvm::ssl::EcdsaSigPtr sig(ECDSA_SIG_new());
     ECDSA_SIG_set0(sig.get(), BN_lebin2bn(parsed->signature_r.data(), 72, nullptr),
@@ -79,9 +79,8 @@ void BM_RawP384Verify(benchmark::State& state) {
   spirecvm::ssl::EvpPkeyCtxPtr ctx(EVP_PKEY_CTX_new(f.key.get(), nullptr));
   EVP_PKEY_verify_init(ctx.get());
   for (auto _ : state) {
-    int ok = EVP_PKEY_verify(ctx.get(), reinterpret_cast<const unsigned char*>(f.der_sig.data()),
-                             f.der_sig.size(), reinterpret_cast<const unsigned char*>(f.digest.data()),
-                             f.digest.size());
+    int ok = EVP_PKEY_verify(ctx.get(), reinterpret_cast<const unsigned char*>(f.der_sig.data()), f.der_sig.size(),
+                             reinterpret_cast<const unsigned char*>(f.digest.data()), f.digest.size());
     if (ok != 1) state.SkipWithError("verify failed");
   }
   state.SetItemsProcessed(state.iterations());
@@ -94,10 +93,8 @@ void BM_P384DigestVerifyReportBytes(benchmark::State& state) {
   for (auto _ : state) {
     spirecvm::ssl::EvpMdCtxPtr ctx(EVP_MD_CTX_new());
     EVP_DigestVerifyInit(ctx.get(), nullptr, EVP_sha384(), nullptr, f.key.get());
-    int ok = EVP_DigestVerify(ctx.get(), reinterpret_cast<const unsigned char*>(f.der_sig.data()),
-                              f.der_sig.size(),
-                              reinterpret_cast<const unsigned char*>(f.signed_bytes.data()),
-                              f.signed_bytes.size());
+    int ok = EVP_DigestVerify(ctx.get(), reinterpret_cast<const unsigned char*>(f.der_sig.data()), f.der_sig.size(),
+                              reinterpret_cast<const unsigned char*>(f.signed_bytes.data()), f.signed_bytes.size());
     if (ok != 1) state.SkipWithError("verify failed");
   }
   state.SetItemsProcessed(state.iterations());

@@ -82,7 +82,8 @@ struct EntriesFixture {
   std::unique_ptr<server::EntryCache> cache;
   EntriesFixture() {
     // tmpfs when available: the figure is the database's work, not the disk's fsync latency.
-    std::string base = std::filesystem::exists("/dev/shm") ? "/dev/shm" : std::filesystem::temp_directory_path().string();
+    std::string base =
+        std::filesystem::exists("/dev/shm") ? "/dev/shm" : std::filesystem::temp_directory_path().string();
     std::string t = base + "/cvm-bench-XXXXXX";
     dir = mkdtemp(t.data());
     ds = std::move(*datastore::OpenSqlite({.path = dir + "/ds.sqlite3"}, clock));
@@ -109,7 +110,8 @@ void BM_AuthorizedEntries100k_Cache(benchmark::State& state) {
   auto& f = EntriesFixture::Get();
   int i = 0;
   for (auto _ : state) {
-    auto r = f.cache->AuthorizedEntries("spiffe://example.org/spire/agent/join_token/a" + std::to_string(i++ % 1000), {});
+    auto r =
+        f.cache->AuthorizedEntries("spiffe://example.org/spire/agent/join_token/a" + std::to_string(i++ % 1000), {});
     if (r.size() != 100) state.SkipWithError("wrong number of entries");
   }
   state.SetItemsProcessed(state.iterations());
@@ -120,7 +122,8 @@ void BM_AuthorizedEntries100k_SqliteQuery(benchmark::State& state) {
   auto& f = EntriesFixture::Get();
   int i = 0;
   for (auto _ : state) {
-    auto r = f.ds->ListEntriesByParentIds({"spiffe://example.org/spire/agent/join_token/a" + std::to_string(i++ % 1000)});
+    auto r =
+        f.ds->ListEntriesByParentIds({"spiffe://example.org/spire/agent/join_token/a" + std::to_string(i++ % 1000)});
     if (!r.ok() || r->size() != 100) state.SkipWithError("wrong number of entries");
   }
   state.SetItemsProcessed(state.iterations());

@@ -48,8 +48,8 @@ absl::StatusOr<std::unique_ptr<Agent>> Agent::Create(const AgentConfig& config) 
   a->attestor_ = std::move(*attestor);
   a->keys_ = MakeKeyManager(config.key_manager, config.key_manager_directory);
   a->storage_ = std::make_unique<AgentStorage>(config.data_dir, config.trust_domain);
-  a->connector_ = std::make_unique<GrpcServerConnector>(
-      absl::StrCat(config.server_address, ":", config.server_port), config.trust_domain);
+  a->connector_ = std::make_unique<GrpcServerConnector>(absl::StrCat(config.server_address, ":", config.server_port),
+                                                        config.trust_domain);
   a->cache_ = Cache::Create(RealClock::Get(), static_cast<size_t>(config.x509_svid_cache_max_size));
   ManagerOptions mo;
   mo.trust_domain = config.trust_domain;

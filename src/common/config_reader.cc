@@ -67,8 +67,8 @@ hcl::Value BodyToValue(const hcl::Body& body, Position pos) {
 
 }  // namespace
 
-Section Section::Make(std::shared_ptr<Shared> shared, const hcl::Body* body, const hcl::Value* object,
-                      std::string path, Position pos) {
+Section Section::Make(std::shared_ptr<Shared> shared, const hcl::Body* body, const hcl::Value* object, std::string path,
+                      Position pos) {
   // Reading the same block twice must share one known-key set, or keys read through the first Section would be
   // reported unknown through the second.
   for (const auto& n : shared->nodes) {
@@ -261,7 +261,8 @@ std::optional<std::vector<std::string>> Section::StringList(std::string_view key
   for (size_t i = 0; i < v->list.size(); ++i) {
     const auto& item = v->list[i];
     if (item.kind != hcl::Value::Kind::kString) {
-      AddKeyErrorAt(key, item.pos, absl::StrCat("element ", i, ": want a string, got ", ToAbsl(hcl::KindName(item.kind))));
+      AddKeyErrorAt(key, item.pos,
+                    absl::StrCat("element ", i, ": want a string, got ", ToAbsl(hcl::KindName(item.kind))));
       ok = false;
       continue;
     }
@@ -276,8 +277,9 @@ std::optional<Section> Section::Child(std::string_view key) {
   auto entries = Find(node_->body, node_->object, key);
   if (entries.empty()) return std::nullopt;
   if (entries.size() > 1) {
-    AddKeyErrorAt(key, entries[1].pos,
-                  absl::StrCat("given more than once (first at ", entries[0].pos.line, ":", entries[0].pos.column, ")"));
+    AddKeyErrorAt(
+        key, entries[1].pos,
+        absl::StrCat("given more than once (first at ", entries[0].pos.line, ":", entries[0].pos.column, ")"));
     return std::nullopt;
   }
   const Entry& e = entries.front();

@@ -72,7 +72,8 @@ class Section {
 
  private:
   struct Node;
-  Section(std::shared_ptr<Shared> shared, std::shared_ptr<Node> node) : shared_(std::move(shared)), node_(std::move(node)) {}
+  Section(std::shared_ptr<Shared> shared, std::shared_ptr<Node> node)
+      : shared_(std::move(shared)), node_(std::move(node)) {}
   static Section Make(std::shared_ptr<Shared> shared, const hcl::Body* body, const hcl::Value* object, std::string path,
                       Position pos);
   Section MakeChild(const hcl::Body* body, const hcl::Value* object, std::string path, Position pos) const;

@@ -109,7 +109,8 @@ TEST(ConfigReaderTest, TypeErrorsWithPosition) {
             "server.conf:6:10: server.name: want a string, got number\n"
             "server.conf:7:9: server.big: integer 99999999999999999999 is out of range\n"
             "server.conf:8:10: server.frac: want an integer, got 1.5\n"
-            "server.conf:9:13: server.bad_ttl: invalid duration \"1 hour\": unknown unit \" hour\" (want ns, us, ms, s, m or h)\n"
+            "server.conf:9:13: server.bad_ttl: invalid duration \"1 hour\": unknown unit \" hour\" (want ns, us, ms, "
+            "s, m or h)\n"
             "server.conf:10:13: server.neg_ttl: invalid duration \"-1h\": negative durations are not allowed\n"
             "server.conf:11:9: server.sub: want a block or object, got number");
 }

@@ -4,8 +4,8 @@
 #include <limits>
 
 #include "absl/status/status.h"
-#include "common/strings.h"
 #include "absl/strings/str_cat.h"
+#include "common/strings.h"
 
 namespace spirecvm {
 namespace {

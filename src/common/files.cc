@@ -9,8 +9,8 @@
 #include <vector>
 
 #include "absl/status/status.h"
-#include "common/strings.h"
 #include "absl/strings/str_cat.h"
+#include "common/strings.h"
 
 namespace spirecvm::files {
 namespace {

@@ -5,11 +5,11 @@
 #include <limits>
 
 #include "absl/status/status.h"
-#include "common/strings.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_replace.h"
 #include "common/duration.h"
+#include "common/strings.h"
 
 namespace spirecvm::flags {
 namespace {

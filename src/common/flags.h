@@ -24,8 +24,8 @@ class FlagSet {
   // Repeatable flag: each occurrence appends to *target (as SPIRE's StringsFlag does).
   void StringList(std::string name, std::vector<std::string>* target, std::string help);
 
-  // Accepts -flag value, -flag=value, --flag value, --flag=value; bool flags: -flag, -flag=true|false (not "-flag false").
-  // Stops at "--" (consumed) or the first non-flag argument (like Go); returns the remaining positional args.
+  // Accepts -flag value, -flag=value, --flag value, --flag=value; bool flags: -flag, -flag=true|false (not "-flag
+  // false"). Stops at "--" (consumed) or the first non-flag argument (like Go); returns the remaining positional args.
   // "-h"/"-help" when not defined -> InvalidArgument "flag: help requested".
   // Unknown flag -> InvalidArgument "flag provided but not defined: -x"; missing value -> "flag needs an argument: -x";
   // bad int/bool/duration -> `invalid value "abc" for flag -x: <why>`.

@@ -26,7 +26,8 @@ struct Fixture {
 
 TEST(FlagsTest, AllFourSyntaxes) {
   Fixture f;
-  auto rest = f.fs.Parse({"-spiffeID", "spiffe://a/b", "-x509SVIDTTL=60", "--timeout", "1m30s", "--selector=unix:uid:0"});
+  auto rest =
+      f.fs.Parse({"-spiffeID", "spiffe://a/b", "-x509SVIDTTL=60", "--timeout", "1m30s", "--selector=unix:uid:0"});
   ASSERT_TRUE(rest.ok()) << rest.status();
   EXPECT_TRUE(rest->empty());
   EXPECT_EQ(f.spiffe_id, "spiffe://a/b");
@@ -117,8 +118,9 @@ TEST(FlagsTest, Errors) {
             "invalid value \"abc\" for flag -x509SVIDTTL: parse error");
   EXPECT_EQ(f.fs.Parse({"-x509SVIDTTL", "99999999999999999999"}).status().message(),
             "invalid value \"99999999999999999999\" for flag -x509SVIDTTL: value out of range");
-  EXPECT_EQ(f.fs.Parse({"-timeout", "10"}).status().message(),
-            "invalid value \"10\" for flag -timeout: invalid duration \"10\": missing unit (one of ns, us, ms, s, m, h)");
+  EXPECT_EQ(
+      f.fs.Parse({"-timeout", "10"}).status().message(),
+      "invalid value \"10\" for flag -timeout: invalid duration \"10\": missing unit (one of ns, us, ms, s, m, h)");
   EXPECT_EQ(f.fs.Parse({"---x"}).status().message(), "bad flag syntax: ---x");
   EXPECT_EQ(f.fs.Parse({"-=x"}).status().message(), "bad flag syntax: -=x");
   EXPECT_EQ(f.fs.Parse({"-h"}).status().message(), "flag: help requested");

@@ -6,12 +6,12 @@
 #include <system_error>
 
 #include "absl/status/status.h"
-#include "common/files.h"
-#include "common/strings.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/string_view.h"
+#include "common/files.h"
+#include "common/strings.h"
 
 namespace spirecvm::hcl {
 

@@ -22,11 +22,11 @@ struct Body;
 struct Value {
   enum class Kind { kString, kNumber, kBool, kList, kObject };
   Kind kind = Kind::kString;
-  std::string str;          // kString (escapes decoded; heredocs too)
-  double number = 0;        // kNumber
-  std::string number_text;  // kNumber, as written
-  bool boolean = false;     // kBool
-  std::vector<Value> list;  // kList
+  std::string str;                                    // kString (escapes decoded; heredocs too)
+  double number = 0;                                  // kNumber
+  std::string number_text;                            // kNumber, as written
+  bool boolean = false;                               // kBool
+  std::vector<Value> list;                            // kList
   std::vector<std::pair<std::string, Value>> object;  // kObject, in source order
   Position pos;
 };

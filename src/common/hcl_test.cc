@@ -1,10 +1,10 @@
 #include "common/hcl.h"
 
-#include <fstream>
-#include <sstream>
-
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+
+#include <fstream>
+#include <sstream>
 
 #include "common/random.h"
 
@@ -151,7 +151,8 @@ empty = {}
 }
 
 TEST(HclTest, DuplicateObjectKey) {
-  EXPECT_EQ(ParseError("o = {\n  a = 1\n  a = 2\n}"), "test.conf:3:3: duplicate key \"a\" in object (first defined at 2:3)");
+  EXPECT_EQ(ParseError("o = {\n  a = 1\n  a = 2\n}"),
+            "test.conf:3:3: duplicate key \"a\" in object (first defined at 2:3)");
 }
 
 TEST(HclTest, BlocksAndLabels) {
@@ -373,7 +374,8 @@ TEST(HclTest, ErrorDuplicateKey) {
 }
 
 TEST(HclTest, ColumnsCountCharactersNotBytes) {
-  EXPECT_EQ(ParseError("a = \"\xC3\xA9\xC3\xA9\" @"), "test.conf:1:10: expected an attribute name or block type, got '@'");
+  EXPECT_EQ(ParseError("a = \"\xC3\xA9\xC3\xA9\" @"),
+            "test.conf:1:10: expected an attribute name or block type, got '@'");
 }
 
 TEST(HclTest, CrLfLineEndings) {
@@ -408,9 +410,15 @@ plugins { K "l" m { /* c */ x = 1 } } # end
       size_t at = static_cast<uint8_t>(rng.Bytes(1)[0]) % s.size();
       char c = alphabet[static_cast<uint8_t>(rng.Bytes(1)[0]) % alphabet.size()];
       switch (static_cast<uint8_t>(r[1 + e]) % 3) {
-        case 0: s[at] = c; break;
-        case 1: s.insert(s.begin() + static_cast<std::ptrdiff_t>(at), c); break;
-        case 2: s.erase(at, 1); break;
+        case 0:
+          s[at] = c;
+          break;
+        case 1:
+          s.insert(s.begin() + static_cast<std::ptrdiff_t>(at), c);
+          break;
+        case 2:
+          s.erase(at, 1);
+          break;
       }
     }
     auto b = Parse(s, "fuzz");

@@ -1,9 +1,9 @@
 #include "common/hex.h"
 
 #include "absl/status/status.h"
-#include "common/strings.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
+#include "common/strings.h"
 
 namespace spirecvm {
 namespace {
@@ -81,7 +81,8 @@ absl::StatusOr<std::string> Base64UrlDecode(std::string_view b64) {
   }
   std::string out;
   if (!absl::WebSafeBase64Unescape(ToAbsl(s), &out)) return absl::InvalidArgumentError("base64url: malformed input");
-  if (std::string_view(absl::WebSafeBase64Escape(out)) != s) return absl::InvalidArgumentError("base64url: non-canonical encoding");
+  if (std::string_view(absl::WebSafeBase64Escape(out)) != s)
+    return absl::InvalidArgumentError("base64url: non-canonical encoding");
   return out;
 }
 

@@ -1,11 +1,11 @@
 // Randomness is injected: production code uses the OpenSSL CSPRNG, tests may use a seeded source.
 #pragma once
 
+#include <openssl/rand.h>
+
 #include <cstdint>
 #include <cstdlib>
 #include <string>
-
-#include <openssl/rand.h>
 
 #include "absl/types/span.h"
 

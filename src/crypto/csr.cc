@@ -31,7 +31,6 @@ const EVP_MD* DigestFor(EVP_PKEY* key) {
   return EVP_sha256();
 }
 
-
 // ---- Fast path for the common case: an EC P-256/P-384 key with ECDSA SHA-256/384. ----
 // d2i_X509_REQ decodes the public key through OpenSSL 3's decoder framework, which costs about
 // 140 us per call, several times the ECDSA verification itself (docs/benchmarks.md). For EC keys the
@@ -41,7 +40,7 @@ const EVP_MD* DigestFor(EVP_PKEY* key) {
 
 struct Tlv {
   uint8_t tag = 0;
-  std::string_view whole;    // tag + length + content
+  std::string_view whole;  // tag + length + content
   std::string_view content;
 };
 
@@ -126,9 +125,12 @@ std::optional<absl::StatusOr<ParsedCsr>> FastParseEcCsr(std::string_view der) {
   auto sig_alg = Children((*top)[1].content);
   if (!sig_alg || sig_alg->size() != 1 || (*sig_alg)[0].tag != kOid) return std::nullopt;
   const EVP_MD* md = nullptr;
-  if ((*sig_alg)[0].content == kOidEcdsaSha256) md = EVP_sha256();
-  else if ((*sig_alg)[0].content == kOidEcdsaSha384) md = EVP_sha384();
-  else return std::nullopt;
+  if ((*sig_alg)[0].content == kOidEcdsaSha256)
+    md = EVP_sha256();
+  else if ((*sig_alg)[0].content == kOidEcdsaSha384)
+    md = EVP_sha384();
+  else
+    return std::nullopt;
   std::string_view sig_bits = (*top)[2].content;
   if (sig_bits.empty() || sig_bits[0] != 0) return std::nullopt;
   std::string_view sig = sig_bits.substr(1);
@@ -175,7 +177,8 @@ absl::Status ReadUriSans(std::string_view attrs_content, std::vector<std::string
     int nid = OBJ_obj2nid(X509_ATTRIBUTE_get0_object(attr.get()));
     if (nid != NID_ext_req && nid != NID_ms_ext_req) continue;
     ASN1_TYPE* t = X509_ATTRIBUTE_get0_type(attr.get(), 0);
-    if (t == nullptr || t->type != V_ASN1_SEQUENCE) return absl::InvalidArgumentError("CSR: malformed extension request");
+    if (t == nullptr || t->type != V_ASN1_SEQUENCE)
+      return absl::InvalidArgumentError("CSR: malformed extension request");
     const unsigned char* q = t->value.sequence->data;
     ssl::X509ExtensionStackPtr exts(d2i_X509_EXTENSIONS(nullptr, &q, t->value.sequence->length));
     if (!exts) return SslInvalid("CSR: malformed extensions");
@@ -186,7 +189,8 @@ absl::Status ReadUriSans(std::string_view attrs_content, std::vector<std::string
       const GENERAL_NAME* gn = sk_GENERAL_NAME_value(names.get(), i);
       if (gn->type != GEN_URI) continue;
       const ASN1_IA5STRING* s = gn->d.uniformResourceIdentifier;
-      out.emplace_back(reinterpret_cast<const char*>(ASN1_STRING_get0_data(s)), static_cast<size_t>(ASN1_STRING_length(s)));
+      out.emplace_back(reinterpret_cast<const char*>(ASN1_STRING_get0_data(s)),
+                       static_cast<size_t>(ASN1_STRING_length(s)));
     }
   }
   ERR_clear_error();
@@ -227,8 +231,8 @@ absl::StatusOr<ParsedCsr> ParseAndVerifyCsr(std::string_view der) {
   STACK_OF(X509_EXTENSION)* exts_raw = X509_REQ_get_extensions(req.get());
   if (exts_raw != nullptr) {
     ssl::X509ExtensionStackPtr exts(exts_raw);
-    ssl::GeneralNamesPtr names(static_cast<GENERAL_NAMES*>(
-        X509V3_get_d2i(exts.get(), NID_subject_alt_name, nullptr, nullptr)));
+    ssl::GeneralNamesPtr names(
+        static_cast<GENERAL_NAMES*>(X509V3_get_d2i(exts.get(), NID_subject_alt_name, nullptr, nullptr)));
     if (names) {
       for (int i = 0; i < sk_GENERAL_NAME_num(names.get()); ++i) {
         const GENERAL_NAME* gn = sk_GENERAL_NAME_value(names.get(), i);
@@ -250,10 +254,10 @@ absl::StatusOr<std::string> CreateCsr(EVP_PKEY* key, std::optional<std::string> 
     return SslInternal("CSR: build");
   }
   X509_NAME* name = X509_REQ_get_subject_name(req.get());
-  if (X509_NAME_add_entry_by_txt(name, "C", MBSTRING_ASC, reinterpret_cast<const unsigned char*>("US"),
-                                 -1, -1, 0) != 1 ||
-      X509_NAME_add_entry_by_txt(name, "O", MBSTRING_ASC,
-                                 reinterpret_cast<const unsigned char*>("SPIRE"), -1, -1, 0) != 1) {
+  if (X509_NAME_add_entry_by_txt(name, "C", MBSTRING_ASC, reinterpret_cast<const unsigned char*>("US"), -1, -1, 0) !=
+          1 ||
+      X509_NAME_add_entry_by_txt(name, "O", MBSTRING_ASC, reinterpret_cast<const unsigned char*>("SPIRE"), -1, -1, 0) !=
+          1) {
     return SslInternal("CSR: subject");
   }
   if (uri_san.has_value()) {

@@ -13,7 +13,7 @@ namespace spirecvm::crypto {
 
 struct ParsedCsr {
   ssl::EvpPkeyPtr public_key{};
-  std::string spki_der{};             // SubjectPublicKeyInfo DER of public_key
+  std::string spki_der{};               // SubjectPublicKeyInfo DER of public_key
   std::vector<std::string> uri_sans{};  // from the extensionRequest attribute
 };
 

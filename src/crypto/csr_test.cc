@@ -1,9 +1,9 @@
 #include "crypto/csr.h"
 
-#include <algorithm>
-
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+
+#include <algorithm>
 
 #include "crypto/keys.h"
 
@@ -27,8 +27,7 @@ TEST_P(CsrTest, ValidWithUriSan) {
   EXPECT_EQ(EVP_PKEY_eq(parsed->public_key.get(), key->get()), 1);
 }
 
-INSTANTIATE_TEST_SUITE_P(Types, CsrTest,
-                         ::testing::Values(KeyType::kEcP256, KeyType::kEcP384, KeyType::kRsa2048),
+INSTANTIATE_TEST_SUITE_P(Types, CsrTest, ::testing::Values(KeyType::kEcP256, KeyType::kEcP384, KeyType::kRsa2048),
                          [](const auto& info) {
                            std::string n(KeyTypeName(info.param));
                            n.erase(std::remove(n.begin(), n.end(), '-'), n.end());
@@ -107,7 +106,8 @@ TEST(CsrFastPath, AgreesWithTheKeyForEveryKeyTypeWithAndWithoutSan) {
       ASSERT_TRUE(parsed.ok()) << KeyTypeName(t) << ": " << parsed.status();
       EXPECT_EQ(parsed->spki_der, *PublicKeyToDer(key->get())) << KeyTypeName(t);
       EXPECT_EQ(EVP_PKEY_eq(parsed->public_key.get(), key->get()), 1) << KeyTypeName(t);
-      EXPECT_EQ(parsed->uri_sans, san ? std::vector<std::string>{"spiffe://example.org/w"} : std::vector<std::string>{});
+      EXPECT_EQ(parsed->uri_sans,
+                san ? std::vector<std::string>{"spiffe://example.org/w"} : std::vector<std::string>{});
     }
   }
 }

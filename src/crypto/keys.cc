@@ -47,16 +47,20 @@ absl::StatusOr<KeyType> ParseKeyType(std::string_view s) {
   if (s == "ec-p384") return KeyType::kEcP384;
   if (s == "rsa-2048") return KeyType::kRsa2048;
   if (s == "rsa-4096") return KeyType::kRsa4096;
-  return absl::InvalidArgumentError(absl::StrCat(
-      "unknown key type \"", Av(s), "\": expected one of ec-p256, ec-p384, rsa-2048, rsa-4096"));
+  return absl::InvalidArgumentError(
+      absl::StrCat("unknown key type \"", Av(s), "\": expected one of ec-p256, ec-p384, rsa-2048, rsa-4096"));
 }
 
 std::string_view KeyTypeName(KeyType t) {
   switch (t) {
-    case KeyType::kEcP256: return "ec-p256";
-    case KeyType::kEcP384: return "ec-p384";
-    case KeyType::kRsa2048: return "rsa-2048";
-    case KeyType::kRsa4096: return "rsa-4096";
+    case KeyType::kEcP256:
+      return "ec-p256";
+    case KeyType::kEcP384:
+      return "ec-p384";
+    case KeyType::kRsa2048:
+      return "rsa-2048";
+    case KeyType::kRsa4096:
+      return "rsa-4096";
   }
   return "unknown";
 }
@@ -87,10 +91,18 @@ absl::StatusOr<KeyType> KeyTypeOf(const EVP_PKEY* key) {
 absl::StatusOr<ssl::EvpPkeyPtr> GenerateKey(KeyType t) {
   EVP_PKEY* raw = nullptr;
   switch (t) {
-    case KeyType::kEcP256: raw = EVP_EC_gen("P-256"); break;
-    case KeyType::kEcP384: raw = EVP_EC_gen("P-384"); break;
-    case KeyType::kRsa2048: raw = EVP_RSA_gen(2048); break;
-    case KeyType::kRsa4096: raw = EVP_RSA_gen(4096); break;
+    case KeyType::kEcP256:
+      raw = EVP_EC_gen("P-256");
+      break;
+    case KeyType::kEcP384:
+      raw = EVP_EC_gen("P-384");
+      break;
+    case KeyType::kRsa2048:
+      raw = EVP_RSA_gen(2048);
+      break;
+    case KeyType::kRsa4096:
+      raw = EVP_RSA_gen(4096);
+      break;
   }
   if (raw == nullptr) return SslError(absl::StrCat("generate ", Av(KeyTypeName(t)), " key"));
   return ssl::EvpPkeyPtr(raw);
@@ -99,8 +111,8 @@ absl::StatusOr<ssl::EvpPkeyPtr> GenerateKey(KeyType t) {
 absl::StatusOr<std::string> PrivateKeyToPkcs8Der(const EVP_PKEY* key) {
   if (key == nullptr) return absl::InvalidArgumentError("PKCS#8 encode: key is null");
   ssl::BioPtr bio(BIO_new(BIO_s_mem()));
-  if (!bio || i2d_PKCS8PrivateKey_bio(bio.get(), const_cast<EVP_PKEY*>(key), nullptr, nullptr, 0,
-                                      nullptr, nullptr) != 1) {
+  if (!bio ||
+      i2d_PKCS8PrivateKey_bio(bio.get(), const_cast<EVP_PKEY*>(key), nullptr, nullptr, 0, nullptr, nullptr) != 1) {
     return SslError("PKCS#8 encode private key");
   }
   return BioToString(bio.get());
@@ -109,8 +121,8 @@ absl::StatusOr<std::string> PrivateKeyToPkcs8Der(const EVP_PKEY* key) {
 absl::StatusOr<std::string> PrivateKeyToPem(const EVP_PKEY* key) {
   if (key == nullptr) return absl::InvalidArgumentError("PKCS#8 PEM encode: key is null");
   ssl::BioPtr bio(BIO_new(BIO_s_mem()));
-  if (!bio || PEM_write_bio_PKCS8PrivateKey(bio.get(), const_cast<EVP_PKEY*>(key), nullptr, nullptr,
-                                            0, nullptr, nullptr) != 1) {
+  if (!bio || PEM_write_bio_PKCS8PrivateKey(bio.get(), const_cast<EVP_PKEY*>(key), nullptr, nullptr, 0, nullptr,
+                                            nullptr) != 1) {
     return SslError("PKCS#8 PEM encode private key");
   }
   return BioToString(bio.get());
@@ -189,8 +201,7 @@ absl::StatusOr<std::string> SignDigestInfo(EVP_PKEY* key, const EVP_MD* md, std:
   return sig;
 }
 
-absl::Status VerifySignature(EVP_PKEY* key, const EVP_MD* md, std::string_view data,
-                             std::string_view sig, bool pss) {
+absl::Status VerifySignature(EVP_PKEY* key, const EVP_MD* md, std::string_view data, std::string_view sig, bool pss) {
   if (key == nullptr) return absl::InvalidArgumentError("verify: key is null");
   ssl::EvpMdCtxPtr ctx(EVP_MD_CTX_new());
   EVP_PKEY_CTX* pctx = nullptr;  // owned by ctx
@@ -198,8 +209,7 @@ absl::Status VerifySignature(EVP_PKEY* key, const EVP_MD* md, std::string_view d
     return SslError("verify: init");
   }
   if (pss) {
-    if (EVP_PKEY_get_base_id(key) != EVP_PKEY_RSA ||
-        EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PSS_PADDING) != 1 ||
+    if (EVP_PKEY_get_base_id(key) != EVP_PKEY_RSA || EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PSS_PADDING) != 1 ||
         EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx, RSA_PSS_SALTLEN_DIGEST) != 1) {
       return SslInvalid("verify: RSA-PSS requires an RSA key");
     }
@@ -220,8 +230,7 @@ absl::StatusOr<std::string> Base64Decode(std::string_view b64) {
   size_t pad = 0;
   for (size_t i = 0; i < b64.size(); ++i) {
     char c = b64[i];
-    bool alpha = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-                 c == '+' || c == '/';
+    bool alpha = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '+' || c == '/';
     if (c == '=') {
       ++pad;
       if (i + 2 < b64.size()) return absl::InvalidArgumentError("base64: padding before the end");
@@ -240,8 +249,7 @@ std::string Base64UrlEncode(std::string_view data) { return absl::WebSafeBase64E
 absl::StatusOr<std::string> Base64UrlDecode(std::string_view b64url) {
   if (b64url.size() % 4 == 1) return absl::InvalidArgumentError("base64url: impossible length");
   for (char c : b64url) {
-    bool alpha = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-                 c == '-' || c == '_';
+    bool alpha = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_';
     if (!alpha) return absl::InvalidArgumentError("base64url: character outside the URL-safe alphabet (or padding)");
   }
   std::string out;

@@ -20,7 +20,7 @@ absl::StatusOr<KeyType> KeyTypeOf(const EVP_PKEY* key);
 absl::StatusOr<ssl::EvpPkeyPtr> GenerateKey(KeyType t);
 
 absl::StatusOr<std::string> PrivateKeyToPkcs8Der(const EVP_PKEY* key);
-absl::StatusOr<std::string> PrivateKeyToPem(const EVP_PKEY* key);  // PKCS#8 PEM
+absl::StatusOr<std::string> PrivateKeyToPem(const EVP_PKEY* key);         // PKCS#8 PEM
 absl::StatusOr<ssl::EvpPkeyPtr> PrivateKeyFromDer(std::string_view der);  // PKCS#8 (and traditional)
 absl::StatusOr<ssl::EvpPkeyPtr> PrivateKeyFromPem(std::string_view pem);
 absl::StatusOr<std::string> PublicKeyToDer(const EVP_PKEY* key);  // SubjectPublicKeyInfo DER
@@ -39,14 +39,14 @@ std::string Sha512(std::string_view data);
 // Signs `data` with `key` (EC: DER ECDSA signature; RSA: PKCS#1 v1.5) using digest `md`.
 absl::StatusOr<std::string> SignDigestInfo(EVP_PKEY* key, const EVP_MD* md, std::string_view data);
 // Verifies a signature as produced by SignDigestInfo (or RSA-PSS when `pss` is true).
-absl::Status VerifySignature(EVP_PKEY* key, const EVP_MD* md, std::string_view data,
-                             std::string_view sig, bool pss = false);
+absl::Status VerifySignature(EVP_PKEY* key, const EVP_MD* md, std::string_view data, std::string_view sig,
+                             bool pss = false);
 
 // Base64 helpers (standard with padding, URL-safe without padding).
 std::string Base64Encode(std::string_view data);
-absl::StatusOr<std::string> Base64Decode(std::string_view b64);  // strict standard alphabet
-std::string Base64UrlEncode(std::string_view data);              // no padding
+absl::StatusOr<std::string> Base64Decode(std::string_view b64);        // strict standard alphabet
+std::string Base64UrlEncode(std::string_view data);                    // no padding
 absl::StatusOr<std::string> Base64UrlDecode(std::string_view b64url);  // no padding accepted
-std::string HexEncode(std::string_view data);                   // lowercase
+std::string HexEncode(std::string_view data);                          // lowercase
 
 }  // namespace spirecvm::crypto

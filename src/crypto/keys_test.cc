@@ -1,9 +1,9 @@
 #include "crypto/keys.h"
 
-#include <algorithm>
-
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+
+#include <algorithm>
 
 namespace spirecvm::crypto {
 namespace {
@@ -64,8 +64,7 @@ TEST_P(KeyRoundTripTest, GenerateSerializeParse) {
 }
 
 INSTANTIATE_TEST_SUITE_P(AllTypes, KeyRoundTripTest,
-                         ::testing::Values(KeyType::kEcP256, KeyType::kEcP384, KeyType::kRsa2048,
-                                           KeyType::kRsa4096),
+                         ::testing::Values(KeyType::kEcP256, KeyType::kEcP384, KeyType::kRsa2048, KeyType::kRsa4096),
                          [](const auto& info) {
                            std::string n(KeyTypeName(info.param));
                            n.erase(std::remove(n.begin(), n.end(), '-'), n.end());

@@ -2,9 +2,6 @@
 // free function. No raw owning OpenSSL pointer outlives the function that received it.
 #pragma once
 
-#include <memory>
-#include <string>
-
 #include <openssl/asn1.h>
 #include <openssl/bio.h>
 #include <openssl/bn.h>
@@ -17,6 +14,9 @@
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
+
+#include <memory>
+#include <string>
 
 namespace spirecvm::ssl {
 
@@ -55,17 +55,14 @@ using EcdsaSigPtr = std::unique_ptr<ECDSA_SIG, Deleter<ECDSA_SIG_free>>;
 using CmsPtr = std::unique_ptr<CMS_ContentInfo, Deleter<CMS_ContentInfo_free>>;
 using Pkcs7Ptr = std::unique_ptr<PKCS7, Deleter<PKCS7_free>>;
 using SslCtxPtr = std::unique_ptr<SSL_CTX, Deleter<SSL_CTX_free>>;
-using X509StackPtr = std::unique_ptr<STACK_OF(X509), Deleter<+[](STACK_OF(X509)* s) {
-                                       sk_X509_pop_free(s, X509_free);
-                                     }>>;
+using X509StackPtr =
+    std::unique_ptr<STACK_OF(X509), Deleter<+[](STACK_OF(X509) * s) { sk_X509_pop_free(s, X509_free); }>>;
 using X509ExtensionStackPtr =
-    std::unique_ptr<STACK_OF(X509_EXTENSION), Deleter<+[](STACK_OF(X509_EXTENSION)* s) {
-                      sk_X509_EXTENSION_pop_free(s, X509_EXTENSION_free);
-                    }>>;
+    std::unique_ptr<STACK_OF(X509_EXTENSION),
+                    Deleter<+[](STACK_OF(X509_EXTENSION) * s) { sk_X509_EXTENSION_pop_free(s, X509_EXTENSION_free); }>>;
 // Memory handed out by OpenSSL (i2d_* with a null output, X509_NAME_oneline, ...).
 using OpensslStringPtr = std::unique_ptr<char, Deleter<+[](char* p) { OPENSSL_free(p); }>>;
-using OpensslBytesPtr =
-    std::unique_ptr<unsigned char, Deleter<+[](unsigned char* p) { OPENSSL_free(p); }>>;
+using OpensslBytesPtr = std::unique_ptr<unsigned char, Deleter<+[](unsigned char* p) { OPENSSL_free(p); }>>;
 
 // Drains OpenSSL's thread-local error queue into one readable string (empty when none).
 inline std::string DrainErrors() {

@@ -20,8 +20,8 @@ absl::Status SslInvalid(std::string_view what) {
 
 std::vector<std::string> SansOfType(const X509* cert, int type) {
   std::vector<std::string> out;
-  ssl::GeneralNamesPtr names(static_cast<GENERAL_NAMES*>(
-      X509_get_ext_d2i(cert, NID_subject_alt_name, nullptr, nullptr)));
+  ssl::GeneralNamesPtr names(
+      static_cast<GENERAL_NAMES*>(X509_get_ext_d2i(cert, NID_subject_alt_name, nullptr, nullptr)));
   if (!names) return out;
   for (int i = 0; i < sk_GENERAL_NAME_num(names.get()); ++i) {
     const GENERAL_NAME* gn = sk_GENERAL_NAME_value(names.get(), i);
@@ -54,8 +54,7 @@ absl::StatusOr<std::vector<ssl::X509Ptr>> ParseCertsDerConcat(std::string_view d
   while (p < end) {
     ssl::X509Ptr cert(d2i_X509(nullptr, &p, static_cast<long>(end - p)));
     if (!cert) {
-      return SslInvalid(absl::StrCat("certificate chain DER: certificate #", out.size() + 1,
-                                     " is not parsable"));
+      return SslInvalid(absl::StrCat("certificate chain DER: certificate #", out.size() + 1, " is not parsable"));
     }
     out.push_back(std::move(cert));
   }

@@ -38,7 +38,8 @@ absl::StatusOr<PluginPlan> PlanPlugins(ServerConfig& cfg) {
     plan.datastore_type = d.String("database_type").value_or("");
     plan.connection_string = d.String("connection_string").value_or("");
     if (plan.datastore_type != "sqlite3" && plan.datastore_type != "postgres") {
-      d.AddError(ds->pos, absl::StrCat("DataStore \"sql\": database_type \"", plan.datastore_type, "\" is not one of sqlite3, postgres"));
+      d.AddError(ds->pos, absl::StrCat("DataStore \"sql\": database_type \"", plan.datastore_type,
+                                       "\" is not one of sqlite3, postgres"));
     } else if (plan.datastore_type == "postgres") {
       if (auto n = d.Int("max_open_conns")) {
         if (*n < 1 || *n > 10000) d.AddKeyError("max_open_conns", "must be between 1 and 10000");
@@ -177,7 +178,8 @@ absl::Status Server::Start() {
   sc_.bundle = bundle_.get();
   for (auto& [name, build] : plan_.attestors) {
     auto a = build(sc_);
-    if (!a.ok()) return absl::Status(a.status().code(), absl::StrCat("NodeAttestor \"", name, "\": ", a.status().message()));
+    if (!a.ok())
+      return absl::Status(a.status().code(), absl::StrCat("NodeAttestor \"", name, "\": ", a.status().message()));
     sc_.attestors[name] = std::move(*a);
   }
 
@@ -189,7 +191,8 @@ absl::Status Server::Start() {
   node_service_ = std::make_unique<NodeService>(sc_);
   admin_service_ = std::make_unique<AdminService>(sc_);
 
-  auto provider = std::make_shared<grpc::experimental::FileWatcherCertificateProvider>(svid_key_path_, svid_cert_path_, 1);
+  auto provider =
+      std::make_shared<grpc::experimental::FileWatcherCertificateProvider>(svid_key_path_, svid_cert_path_, 1);
   grpc::experimental::TlsServerCredentialsOptions tls(provider);
   tls.watch_identity_key_cert_pairs();
   // Agents attest without a certificate; afterwards every call is checked against the bundle by the service.
@@ -209,7 +212,8 @@ absl::Status Server::Start() {
   admin_builder.AddListeningPort("unix:" + cfg_.socket_path, grpc::InsecureServerCredentials());
   admin_builder.RegisterService(admin_service_.get());
   admin_server_ = admin_builder.BuildAndStart();
-  if (admin_server_ == nullptr) return absl::UnavailableError(absl::StrCat("cannot listen on unix socket ", cfg_.socket_path));
+  if (admin_server_ == nullptr)
+    return absl::UnavailableError(absl::StrCat("cannot listen on unix socket ", cfg_.socket_path));
   if (chmod(cfg_.socket_path.c_str(), 0770) != 0) {
     return absl::InternalError(absl::StrCat("chmod 0770 ", cfg_.socket_path, ": ", strerror(errno)));
   }
@@ -226,8 +230,8 @@ absl::Status Server::Start() {
     });
     health_->http.Get(cfg_.health_checks.ready_path, ready);
     if (!health_->http.bind_to_port(cfg_.health_checks.bind_address, cfg_.health_checks.bind_port)) {
-      return absl::UnavailableError(absl::StrCat("health_checks: cannot listen on ", cfg_.health_checks.bind_address, ":",
-                                                 cfg_.health_checks.bind_port));
+      return absl::UnavailableError(absl::StrCat("health_checks: cannot listen on ", cfg_.health_checks.bind_address,
+                                                 ":", cfg_.health_checks.bind_port));
     }
     health_->thread = std::thread([h = health_.get()] { h->http.listen_after_bind(); });
   }

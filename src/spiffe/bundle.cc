@@ -115,8 +115,10 @@ absl::StatusOr<ssl::EvpPkeyPtr> JwkToKey(const json& j) {
     if (!nn.ok()) return nn.status();
     auto e = B64UrlField(j, "e");
     if (!e.ok()) return e.status();
-    ssl::BignumPtr bn_n(BN_bin2bn(reinterpret_cast<const unsigned char*>(nn->data()), static_cast<int>(nn->size()), nullptr));
-    ssl::BignumPtr bn_e(BN_bin2bn(reinterpret_cast<const unsigned char*>(e->data()), static_cast<int>(e->size()), nullptr));
+    ssl::BignumPtr bn_n(
+        BN_bin2bn(reinterpret_cast<const unsigned char*>(nn->data()), static_cast<int>(nn->size()), nullptr));
+    ssl::BignumPtr bn_e(
+        BN_bin2bn(reinterpret_cast<const unsigned char*>(e->data()), static_cast<int>(e->size()), nullptr));
     if (!bn_n || !bn_e || OSSL_PARAM_BLD_push_BN(bld.get(), OSSL_PKEY_PARAM_RSA_N, bn_n.get()) != 1 ||
         OSSL_PARAM_BLD_push_BN(bld.get(), OSSL_PKEY_PARAM_RSA_E, bn_e.get()) != 1) {
       return absl::InternalError("JWK: params");
@@ -257,8 +259,8 @@ absl::StatusOr<std::vector<JwtKey>> JwtKeysFromBundle(const Bundle& b) {
   for (const auto& a : b.jwt_authorities) {
     auto key = crypto::PublicKeyFromDer(a.public_key_der);
     if (!key.ok()) {
-      return absl::InvalidArgumentError(absl::StrCat("bundle ", b.trust_domain.name(), ": JWT authority \"", a.kid,
-                                                     "\": ", key.status().message()));
+      return absl::InvalidArgumentError(
+          absl::StrCat("bundle ", b.trust_domain.name(), ": JWT authority \"", a.kid, "\": ", key.status().message()));
     }
     out.push_back(JwtKey{a.kid, *std::move(key)});
   }

@@ -15,7 +15,7 @@ namespace spirecvm::spiffe {
 
 struct JwtAuthority {
   std::string kid{};
-  std::string public_key_der{};  // SubjectPublicKeyInfo DER
+  std::string public_key_der{};                  // SubjectPublicKeyInfo DER
   absl::Time expires_at = absl::InfinitePast();  // InfinitePast = unknown (not carried in JWKS)
 };
 

@@ -2,6 +2,7 @@
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+
 #include <nlohmann/json.hpp>
 
 #include "crypto/keys.h"
@@ -31,13 +32,15 @@ Fixture Make() {
   Fixture f;
   auto td = *TrustDomain::Parse("example.org");
   f.ca_key = *crypto::GenerateKey(KeyType::kEcP256);
-  f.ca = *SelfSignCa(f.ca_key.get(), CaParams{.trust_domain = td, .public_key = nullptr,
-                                             .not_before = kNow, .not_after = kNow + absl::Hours(24)},
-                     SystemRandom::Get());
+  f.ca = *SelfSignCa(
+      f.ca_key.get(),
+      CaParams{.trust_domain = td, .public_key = nullptr, .not_before = kNow, .not_after = kNow + absl::Hours(24)},
+      SystemRandom::Get());
   f.ca2_key = *crypto::GenerateKey(KeyType::kRsa2048);
-  f.ca2 = *SelfSignCa(f.ca2_key.get(), CaParams{.trust_domain = td, .public_key = nullptr,
-                                               .not_before = kNow, .not_after = kNow + absl::Hours(24)},
-                      SystemRandom::Get());
+  f.ca2 = *SelfSignCa(
+      f.ca2_key.get(),
+      CaParams{.trust_domain = td, .public_key = nullptr, .not_before = kNow, .not_after = kNow + absl::Hours(24)},
+      SystemRandom::Get());
   f.jwt_ec = *crypto::GenerateKey(KeyType::kEcP384);
   f.jwt_rsa = *crypto::GenerateKey(KeyType::kRsa2048);
   f.bundle.trust_domain = td;
@@ -191,7 +194,8 @@ TEST(BundleTest, UnknownUseIgnoredAndMinimalJwks) {
   EXPECT_EQ(b->x509_authorities_der.size(), 2u);
   EXPECT_EQ(b->jwt_authorities.size(), 2u);
   // x509-svid entry with x5c only (no key parameters) and no sequence.
-  json minimal = {{"keys", {{{"use", "x509-svid"}, {"x5c", {crypto::Base64Encode(f.bundle.x509_authorities_der[0])}}}}}};
+  json minimal = {
+      {"keys", {{{"use", "x509-svid"}, {"x5c", {crypto::Base64Encode(f.bundle.x509_authorities_der[0])}}}}}};
   auto m = BundleFromJwks(f.bundle.trust_domain, minimal.dump());
   ASSERT_TRUE(m.ok()) << m.status();
   EXPECT_EQ(m->sequence_number, 0u);

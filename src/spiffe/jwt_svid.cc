@@ -2,14 +2,13 @@
 
 #include <cmath>
 #include <limits>
-
 #include <nlohmann/json.hpp>
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
-#include "crypto/absl_sv.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "crypto/absl_sv.h"
 #include "crypto/keys.h"
 
 namespace spirecvm::spiffe {
@@ -17,9 +16,7 @@ namespace {
 
 using json = nlohmann::json;
 
-absl::Status Invalid(std::string_view why) {
-  return absl::InvalidArgumentError(absl::StrCat("JWT-SVID: ", Av(why)));
-}
+absl::Status Invalid(std::string_view why) { return absl::InvalidArgumentError(absl::StrCat("JWT-SVID: ", Av(why))); }
 
 struct AlgInfo {
   std::string_view name;
@@ -209,8 +206,7 @@ absl::Status CheckHeader(const json& h) {
 }  // namespace
 
 absl::StatusOr<std::string> SignJwtSvid(const JwtSigner& s, const SpiffeId& sub,
-                                        const std::vector<std::string>& audience, absl::Time iat,
-                                        absl::Time exp) {
+                                        const std::vector<std::string>& audience, absl::Time iat, absl::Time exp) {
   if (s.key == nullptr) return absl::InvalidArgumentError("JWT-SVID sign: key is null");
   if (s.kid.empty()) return absl::InvalidArgumentError("JWT-SVID sign: kid is empty");
   if (sub.empty()) return absl::InvalidArgumentError("JWT-SVID sign: subject is empty");
@@ -224,24 +220,29 @@ absl::StatusOr<std::string> SignJwtSvid(const JwtSigner& s, const SpiffeId& sub,
   std::string alg;
   const EVP_MD* md = EVP_sha256();
   switch (*kt) {
-    case crypto::KeyType::kEcP256: alg = "ES256"; break;
-    case crypto::KeyType::kEcP384: alg = "ES384"; md = EVP_sha384(); break;
+    case crypto::KeyType::kEcP256:
+      alg = "ES256";
+      break;
+    case crypto::KeyType::kEcP384:
+      alg = "ES384";
+      md = EVP_sha384();
+      break;
     case crypto::KeyType::kRsa2048:
-    case crypto::KeyType::kRsa4096: alg = "RS256"; break;
+    case crypto::KeyType::kRsa4096:
+      alg = "RS256";
+      break;
   }
   try {
     json header = {{"alg", alg}, {"kid", s.kid}, {"typ", "JWT"}};
-    json claims = {{"sub", sub.ToString()},
-                   {"exp", absl::ToUnixSeconds(exp)},
-                   {"iat", absl::ToUnixSeconds(iat)}};
+    json claims = {{"sub", sub.ToString()}, {"exp", absl::ToUnixSeconds(exp)}, {"iat", absl::ToUnixSeconds(iat)}};
     if (!s.issuer.empty()) claims["iss"] = s.issuer;
     if (audience.size() == 1) {
       claims["aud"] = audience[0];
     } else {
       claims["aud"] = audience;
     }
-    std::string input = absl::StrCat(crypto::Base64UrlEncode(header.dump()), ".",
-                                     crypto::Base64UrlEncode(claims.dump()));
+    std::string input =
+        absl::StrCat(crypto::Base64UrlEncode(header.dump()), ".", crypto::Base64UrlEncode(claims.dump()));
     auto sig = crypto::SignDigestInfo(s.key, md, input);
     if (!sig.ok()) return sig.status();
     std::string raw = *std::move(sig);
@@ -292,8 +293,8 @@ absl::StatusOr<JwtSvidClaims> ValidateJwtSvid(std::string_view token, const std:
       if (!der.ok()) return der.status();
       sig = *std::move(der);
     }
-    if (absl::Status st = crypto::VerifySignature(key->key.get(), alg->md, parts->signing_input, sig,
-                                                  alg->family == AlgInfo::kPs);
+    if (absl::Status st =
+            crypto::VerifySignature(key->key.get(), alg->md, parts->signing_input, sig, alg->family == AlgInfo::kPs);
         !st.ok()) {
       return Invalid("signature does not verify");
     }

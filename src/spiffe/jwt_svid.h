@@ -22,8 +22,7 @@ struct JwtSigner {
 // alg from key: ES256 (P-256), ES384 (P-384), RS256 (RSA); ECDSA signatures in JOSE raw R||S;
 // header {"alg","kid","typ":"JWT"}; claims sub, aud (string if one, array if several — like SPIRE), exp, iat.
 absl::StatusOr<std::string> SignJwtSvid(const JwtSigner& s, const SpiffeId& sub,
-                                        const std::vector<std::string>& audience, absl::Time iat,
-                                        absl::Time exp);
+                                        const std::vector<std::string>& audience, absl::Time iat, absl::Time exp);
 
 struct JwtKey {
   std::string kid{};

@@ -1,13 +1,12 @@
 #include "spiffe/jwt_svid.h"
 
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
 #include <sys/wait.h>
 
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
-
-#include <gmock/gmock.h>
-#include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
 #include "absl/strings/str_cat.h"
@@ -65,7 +64,9 @@ std::string SignRaw(EVP_PKEY* key, const json& header, const json& claims, const
 }
 
 json GoodClaims() {
-  return json{{"sub", "spiffe://example.org/workload"}, {"aud", "svc"}, {"exp", absl::ToUnixSeconds(kExp)},
+  return json{{"sub", "spiffe://example.org/workload"},
+              {"aud", "svc"},
+              {"exp", absl::ToUnixSeconds(kExp)},
               {"iat", absl::ToUnixSeconds(kIat)}};
 }
 
@@ -132,8 +133,7 @@ class JwtRejectTest : public ::testing::Test {
     keys_.push_back(JwtKey{"ec", crypto::ShareKey(ec_.keys[0].key.get())});
     keys_.push_back(JwtKey{"rsa", crypto::ShareKey(rsa_.keys[0].key.get())});
   }
-  void ExpectReject(const std::string& token, const char* why, std::string_view aud = "svc",
-                    absl::Time now = kNow) {
+  void ExpectReject(const std::string& token, const char* why, std::string_view aud = "svc", absl::Time now = kNow) {
     auto v = ValidateJwtSvid(token, keys_, aud, now);
     ASSERT_FALSE(v.ok()) << why;
     EXPECT_EQ(v.status().code(), absl::StatusCode::kInvalidArgument);
@@ -174,7 +174,8 @@ TEST_F(JwtRejectTest, Malformed) {
   // Duplicate claim names (parser-differential attack): rejected even under a valid signature.
   std::string dup_claims = R"({"sub":"spiffe://example.org/workload","aud":"svc","exp":)" +
                            std::to_string(absl::ToUnixSeconds(kExp)) + R"(,"sub":"spiffe://example.org/admin"})";
-  std::string dup_input = absl::StrCat(crypto::Base64UrlEncode(EcHeader().dump()), ".", crypto::Base64UrlEncode(dup_claims));
+  std::string dup_input =
+      absl::StrCat(crypto::Base64UrlEncode(EcHeader().dump()), ".", crypto::Base64UrlEncode(dup_claims));
   std::string der = *crypto::SignDigestInfo(ec_.priv.get(), EVP_sha256(), dup_input);
   const unsigned char* dp = reinterpret_cast<const unsigned char*>(der.data());
   ssl::EcdsaSigPtr es(d2i_ECDSA_SIG(nullptr, &dp, static_cast<long>(der.size())));
@@ -193,19 +194,21 @@ TEST_F(JwtRejectTest, Malformed) {
 
 TEST_F(JwtRejectTest, AlgNoneAndUnsupported) {
   json h = {{"alg", "none"}, {"kid", "ec"}, {"typ", "JWT"}};
-  std::string none = absl::StrCat(crypto::Base64UrlEncode(h.dump()), ".",
-                                  crypto::Base64UrlEncode(GoodClaims().dump()), ".");
+  std::string none =
+      absl::StrCat(crypto::Base64UrlEncode(h.dump()), ".", crypto::Base64UrlEncode(GoodClaims().dump()), ".");
   ExpectReject(none, "alg none");
   h["alg"] = "HS256";
   std::string hs = absl::StrCat(crypto::Base64UrlEncode(h.dump()), ".", crypto::Base64UrlEncode(GoodClaims().dump()),
                                 ".", crypto::Base64UrlEncode("x"));
   ExpectReject(hs, "unsupported alg");
   h["alg"] = "EdDSA";
-  ExpectReject(absl::StrCat(crypto::Base64UrlEncode(h.dump()), ".", crypto::Base64UrlEncode(GoodClaims().dump()), ".eA"),
-               "unsupported alg");
+  ExpectReject(
+      absl::StrCat(crypto::Base64UrlEncode(h.dump()), ".", crypto::Base64UrlEncode(GoodClaims().dump()), ".eA"),
+      "unsupported alg");
   h.erase("alg");
-  ExpectReject(absl::StrCat(crypto::Base64UrlEncode(h.dump()), ".", crypto::Base64UrlEncode(GoodClaims().dump()), ".eA"),
-               "no alg");
+  ExpectReject(
+      absl::StrCat(crypto::Base64UrlEncode(h.dump()), ".", crypto::Base64UrlEncode(GoodClaims().dump()), ".eA"),
+      "no alg");
 }
 
 TEST_F(JwtRejectTest, AlgKeyMismatch) {
@@ -294,8 +297,8 @@ TEST_F(JwtRejectTest, Typ) {
 }
 
 TEST_F(JwtRejectTest, SubNotSpiffeId) {
-  for (const json& sub : {json("https://example.org/x"), json("spiffe://Example.org/x"), json("spiffe://example.org/"),
-                          json(5)}) {
+  for (const json& sub :
+       {json("https://example.org/x"), json("spiffe://Example.org/x"), json("spiffe://example.org/"), json(5)}) {
     json c = GoodClaims();
     c["sub"] = sub;
     auto v = ValidateJwtSvid(Ec(EcHeader(), c), keys_, "svc", kNow);

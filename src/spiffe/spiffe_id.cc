@@ -10,13 +10,10 @@ namespace {
 
 constexpr std::string_view kScheme = "spiffe://";
 
-bool IsTdChar(char c) {
-  return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' || c == '-' || c == '_';
-}
+bool IsTdChar(char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' || c == '-' || c == '_'; }
 
 bool IsPathChar(char c) {
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
-         c == '-' || c == '_';
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' || c == '-' || c == '_';
 }
 
 absl::Status Bad(std::string_view what, std::string_view input, std::string_view rule) {
@@ -122,8 +119,8 @@ absl::StatusOr<SpiffeId> SpiffeId::FromPath(const TrustDomain& td, std::string_v
   if (absl::Status st = ValidatePath(path); !st.ok()) return st;
   SpiffeId id(td, std::string(path));
   if (id.ToString().size() > kMaxSpiffeIdLength) {
-    return absl::InvalidArgumentError(absl::StrCat("SPIFFE ID from path: exceeds the maximum length of ",
-                                                   kMaxSpiffeIdLength, " bytes"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("SPIFFE ID from path: exceeds the maximum length of ", kMaxSpiffeIdLength, " bytes"));
   }
   return id;
 }

@@ -1,9 +1,9 @@
 #include "spiffe/x509_svid.h"
 
-#include <algorithm>
-
 #include <openssl/core_names.h>
 #include <openssl/ec.h>
+
+#include <algorithm>
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
@@ -142,16 +142,15 @@ absl::StatusOr<ssl::X509Ptr> BuildAndSign(CertSpec spec, Random& rnd) {
   }
   if (spec.not_after <= spec.not_before) {
     return absl::InvalidArgumentError(absl::StrCat(
-        "certificate validity is empty: not_after ", absl::FormatTime(spec.not_after),
-        " <= not_before ", absl::FormatTime(spec.not_before),
-        spec.issuer != nullptr ? " (after clamping to the CA's notAfter)" : ""));
+        "certificate validity is empty: not_after ", absl::FormatTime(spec.not_after), " <= not_before ",
+        absl::FormatTime(spec.not_before), spec.issuer != nullptr ? " (after clamping to the CA's notAfter)" : ""));
   }
   ssl::X509Ptr cert(X509_new());
   if (!cert || X509_set_version(cert.get(), X509_VERSION_3) != 1) return SslInternal("certificate: alloc");
   if (absl::Status st = SetRandomSerial(cert.get(), rnd); !st.ok()) return st;
   if (X509_set_subject_name(cert.get(), spec.subject.get()) != 1 ||
-      X509_set_issuer_name(cert.get(), spec.issuer != nullptr ? X509_get_subject_name(spec.issuer)
-                                                              : spec.subject.get()) != 1) {
+      X509_set_issuer_name(cert.get(),
+                           spec.issuer != nullptr ? X509_get_subject_name(spec.issuer) : spec.subject.get()) != 1) {
     return SslInternal("certificate: names");
   }
   auto nb = crypto::ToAsn1Time(spec.not_before);
@@ -165,19 +164,18 @@ absl::StatusOr<ssl::X509Ptr> BuildAndSign(CertSpec spec, Random& rnd) {
     return SslInternal("certificate: public key");
   }
   X509V3_CTX ctx;
-  X509V3_set_ctx(&ctx, spec.issuer != nullptr ? const_cast<X509*>(spec.issuer) : cert.get(), cert.get(),
-                 nullptr, nullptr, 0);
+  X509V3_set_ctx(&ctx, spec.issuer != nullptr ? const_cast<X509*>(spec.issuer) : cert.get(), cert.get(), nullptr,
+                 nullptr, 0);
   if (spec.is_ca) {
     if (absl::Status st = AddExtConf(cert.get(), &ctx, NID_basic_constraints, "critical,CA:TRUE"); !st.ok()) return st;
-    if (absl::Status st = AddExtConf(cert.get(), &ctx, NID_key_usage,
-                                     "critical,digitalSignature,keyCertSign,cRLSign");
+    if (absl::Status st = AddExtConf(cert.get(), &ctx, NID_key_usage, "critical,digitalSignature,keyCertSign,cRLSign");
         !st.ok()) {
       return st;
     }
   } else {
     if (absl::Status st = AddExtConf(cert.get(), &ctx, NID_basic_constraints, "critical,CA:FALSE"); !st.ok()) return st;
-    if (absl::Status st = AddExtConf(cert.get(), &ctx, NID_key_usage,
-                                     "critical,digitalSignature,keyEncipherment,keyAgreement");
+    if (absl::Status st =
+            AddExtConf(cert.get(), &ctx, NID_key_usage, "critical,digitalSignature,keyEncipherment,keyAgreement");
         !st.ok()) {
       return st;
     }
@@ -245,13 +243,15 @@ absl::StatusOr<ssl::X509Ptr> SignX509Svid(const CaSigner& ca, const X509SvidPara
   // SPIRE: C=US, O=SPIRE, x500UniqueIdentifier = hex(first half of SHA-256(SPIFFE ID)), CN = first DNS name.
   std::string unique_id = crypto::HexEncode(crypto::Sha256(spec.uri_san).substr(0, 16));
   if (auto st = AddNameEntry(spec.subject.get(), NID_countryName, V_ASN1_PRINTABLESTRING, "US"); !st.ok()) return st;
-  if (auto st = AddNameEntry(spec.subject.get(), NID_organizationName, V_ASN1_PRINTABLESTRING, "SPIRE"); !st.ok()) return st;
+  if (auto st = AddNameEntry(spec.subject.get(), NID_organizationName, V_ASN1_PRINTABLESTRING, "SPIRE"); !st.ok())
+    return st;
   if (auto st = AddNameEntry(spec.subject.get(), NID_x500UniqueIdentifier, V_ASN1_PRINTABLESTRING, unique_id);
       !st.ok()) {
     return st;
   }
   if (!p.dns_names.empty()) {
-    if (auto st = AddNameEntry(spec.subject.get(), NID_commonName, MBSTRING_UTF8, p.dns_names.front()); !st.ok()) return st;
+    if (auto st = AddNameEntry(spec.subject.get(), NID_commonName, MBSTRING_UTF8, p.dns_names.front()); !st.ok())
+      return st;
   }
   return BuildAndSign(std::move(spec), rnd);
 }
@@ -305,7 +305,8 @@ absl::StatusOr<SpiffeId> ValidateX509SvidLeafProfile(const X509* leaf) {
   }
   auto id = SpiffeId::Parse(uris[0]);
   if (!id.ok()) {
-    return absl::InvalidArgumentError(absl::StrCat("X509-SVID: URI SAN is not a valid SPIFFE ID: ", id.status().message()));
+    return absl::InvalidArgumentError(
+        absl::StrCat("X509-SVID: URI SAN is not a valid SPIFFE ID: ", id.status().message()));
   }
   if (ext.flags & EXFLAG_CA) {
     return absl::InvalidArgumentError("X509-SVID: leaf certificate must not have CA flag set to true");
@@ -348,12 +349,14 @@ absl::Status ValidateSigningCaProfile(const X509* ca, const TrustDomain& td) {
   }
   std::vector<std::string> uris = crypto::UriSans(ca);
   if (uris.size() > 1) {
-    return absl::InvalidArgumentError(absl::StrCat("signing CA: has ", uris.size(), " URI SANs; at most one is allowed"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("signing CA: has ", uris.size(), " URI SANs; at most one is allowed"));
   }
   if (uris.size() == 1) {
     auto id = SpiffeId::Parse(uris[0]);
     if (!id.ok()) {
-      return absl::InvalidArgumentError(absl::StrCat("signing CA: URI SAN is not a SPIFFE ID: ", id.status().message()));
+      return absl::InvalidArgumentError(
+          absl::StrCat("signing CA: URI SAN is not a SPIFFE ID: ", id.status().message()));
     }
     if (!id->path().empty()) {
       return absl::InvalidArgumentError(
@@ -367,8 +370,8 @@ absl::Status ValidateSigningCaProfile(const X509* ca, const TrustDomain& td) {
   return absl::OkStatus();
 }
 
-absl::StatusOr<SpiffeId> VerifyX509Svid(const std::vector<const X509*>& chain,
-                                        const std::vector<const X509*>& roots, absl::Time now) {
+absl::StatusOr<SpiffeId> VerifyX509Svid(const std::vector<const X509*>& chain, const std::vector<const X509*>& roots,
+                                        absl::Time now) {
   if (chain.empty() || chain[0] == nullptr) return absl::InvalidArgumentError("X509-SVID: empty certificate chain");
   if (roots.empty()) return absl::InvalidArgumentError("X509-SVID: no trust roots to verify against");
   auto id = ValidateX509SvidLeafProfile(chain[0]);
@@ -402,9 +405,8 @@ absl::StatusOr<SpiffeId> VerifyX509Svid(const std::vector<const X509*>& chain,
     int err = X509_STORE_CTX_get_error(ctx.get());
     int depth = X509_STORE_CTX_get_error_depth(ctx.get());
     ssl::DrainErrors();
-    return absl::InvalidArgumentError(absl::StrCat("X509-SVID ", id->ToString(),
-                                                   ": chain does not verify at depth ", depth, ": ",
-                                                   X509_verify_cert_error_string(err)));
+    return absl::InvalidArgumentError(absl::StrCat("X509-SVID ", id->ToString(), ": chain does not verify at depth ",
+                                                   depth, ": ", X509_verify_cert_error_string(err)));
   }
   return id;
 }

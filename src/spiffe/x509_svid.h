@@ -60,7 +60,7 @@ absl::Status ValidateSigningCaProfile(const X509* ca, const TrustDomain& td);
 // Chain (leaf first, then intermediates) verified to any of `roots` at time `now`; the leaf profile
 // is checked, and every intermediate must be a valid signing CA for the leaf's trust domain.
 // Returns the leaf's SPIFFE ID.
-absl::StatusOr<SpiffeId> VerifyX509Svid(const std::vector<const X509*>& chain,
-                                        const std::vector<const X509*>& roots, absl::Time now);
+absl::StatusOr<SpiffeId> VerifyX509Svid(const std::vector<const X509*>& chain, const std::vector<const X509*>& roots,
+                                        absl::Time now);
 
 }  // namespace spirecvm::spiffe

@@ -1,13 +1,13 @@
 #include "spiffe/x509_svid.h"
 
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
-
-#include <gmock/gmock.h>
-#include <gtest/gtest.h>
 
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
@@ -32,8 +32,10 @@ struct Ca {
 Ca MakeRootCa(KeyType t, const char* td = "example.org", absl::Duration ttl = absl::Hours(24)) {
   Ca ca;
   ca.key = *crypto::GenerateKey(t);
-  CaParams p{.trust_domain = *TrustDomain::Parse(td), .public_key = nullptr,
-             .not_before = kNow - absl::Minutes(1), .not_after = kNow + ttl};
+  CaParams p{.trust_domain = *TrustDomain::Parse(td),
+             .public_key = nullptr,
+             .not_before = kNow - absl::Minutes(1),
+             .not_after = kNow + ttl};
   auto cert = SelfSignCa(ca.key.get(), p, SystemRandom::Get());
   EXPECT_TRUE(cert.ok()) << cert.status();
   ca.cert = *std::move(cert);
@@ -62,8 +64,7 @@ std::string NameText(const X509_NAME* name) {
 
 // Deliberately malformed certificates for the negative profile tests: every extension is given as
 // OpenSSL config text ({nid, "critical,..."}), so each test states exactly what is wrong.
-ssl::X509Ptr MakeCustomCert(const Ca& ca, EVP_PKEY* subject_key,
-                            const std::vector<std::pair<int, std::string>>& exts) {
+ssl::X509Ptr MakeCustomCert(const Ca& ca, EVP_PKEY* subject_key, const std::vector<std::pair<int, std::string>>& exts) {
   ssl::X509Ptr cert(X509_new());
   X509_set_version(cert.get(), X509_VERSION_3);
   ASN1_INTEGER_set(X509_get_serialNumber(cert.get()), 42);
@@ -169,8 +170,7 @@ TEST_P(X509SvidTest, MintedLeafMeetsEveryRule) {
   EXPECT_EQ(*verified, *id);
 }
 
-INSTANTIATE_TEST_SUITE_P(CaKeys, X509SvidTest,
-                         ::testing::Values(KeyType::kEcP256, KeyType::kEcP384, KeyType::kRsa2048),
+INSTANTIATE_TEST_SUITE_P(CaKeys, X509SvidTest, ::testing::Values(KeyType::kEcP256, KeyType::kEcP384, KeyType::kRsa2048),
                          [](const auto& info) {
                            std::string n(crypto::KeyTypeName(info.param));
                            n.erase(std::remove(n.begin(), n.end(), '-'), n.end());
@@ -199,8 +199,10 @@ TEST(X509SvidBasicTest, CaProfile) {
 TEST(X509SvidBasicTest, SerialsAreRandomAndUnique) {
   Ca ca = MakeRootCa(KeyType::kEcP256);
   auto leaf_key = crypto::GenerateKey(KeyType::kEcP256);
-  X509SvidParams p{.id = *SpiffeId::Parse("spiffe://example.org/w"), .public_key = leaf_key->get(),
-                   .not_before = kNow, .not_after = kNow + absl::Hours(1)};
+  X509SvidParams p{.id = *SpiffeId::Parse("spiffe://example.org/w"),
+                   .public_key = leaf_key->get(),
+                   .not_before = kNow,
+                   .not_after = kNow + absl::Hours(1)};
   absl::flat_hash_set<std::string> serials;
   for (int i = 0; i < 50; ++i) {
     auto leaf = SignX509Svid(ca.signer(), p, SystemRandom::Get());
@@ -220,8 +222,10 @@ TEST(X509SvidBasicTest, SerialsAreRandomAndUnique) {
 TEST(X509SvidBasicTest, NotAfterClampedToCa) {
   Ca ca = MakeRootCa(KeyType::kEcP256, "example.org", absl::Hours(2));
   auto leaf_key = crypto::GenerateKey(KeyType::kEcP256);
-  X509SvidParams p{.id = *SpiffeId::Parse("spiffe://example.org/w"), .public_key = leaf_key->get(),
-                   .not_before = kNow, .not_after = kNow + absl::Hours(100)};
+  X509SvidParams p{.id = *SpiffeId::Parse("spiffe://example.org/w"),
+                   .public_key = leaf_key->get(),
+                   .not_before = kNow,
+                   .not_after = kNow + absl::Hours(100)};
   auto leaf = SignX509Svid(ca.signer(), p, SystemRandom::Get());
   ASSERT_TRUE(leaf.ok()) << leaf.status();
   EXPECT_EQ(crypto::NotAfter(leaf->get()), crypto::NotAfter(ca.cert.get()));
@@ -237,8 +241,10 @@ TEST(X509SvidBasicTest, MismatchedSignerKeyRejected) {
   Ca ca = MakeRootCa(KeyType::kEcP256);
   Ca other = MakeRootCa(KeyType::kEcP256);
   auto leaf_key = crypto::GenerateKey(KeyType::kEcP256);
-  X509SvidParams p{.id = *SpiffeId::Parse("spiffe://example.org/w"), .public_key = leaf_key->get(),
-                   .not_before = kNow, .not_after = kNow + absl::Hours(1)};
+  X509SvidParams p{.id = *SpiffeId::Parse("spiffe://example.org/w"),
+                   .public_key = leaf_key->get(),
+                   .not_before = kNow,
+                   .not_after = kNow + absl::Hours(1)};
   auto leaf = SignX509Svid(CaSigner{ca.cert.get(), other.key.get()}, p, SystemRandom::Get());
   ASSERT_FALSE(leaf.ok());
   EXPECT_THAT(leaf.status().message(), HasSubstr("does not match"));
@@ -296,13 +302,17 @@ TEST(X509SvidBasicTest, NegativeCaProfiles) {
   } cases[] = {
       {"cA=false", {{NID_basic_constraints, "critical,CA:FALSE"}, {NID_key_usage, "critical,keyCertSign"}}, "cA=true"},
       {"no BC", {{NID_key_usage, "critical,keyCertSign"}}, "cA=true"},
-      {"no keyCertSign", {{NID_basic_constraints, "critical,CA:TRUE"}, {NID_key_usage, "critical,cRLSign"}}, "keyCertSign"},
+      {"no keyCertSign",
+       {{NID_basic_constraints, "critical,CA:TRUE"}, {NID_key_usage, "critical,cRLSign"}},
+       "keyCertSign"},
       {"URI with path",
-       {{NID_basic_constraints, "critical,CA:TRUE"}, {NID_key_usage, "critical,keyCertSign"},
+       {{NID_basic_constraints, "critical,CA:TRUE"},
+        {NID_key_usage, "critical,keyCertSign"},
         {NID_subject_alt_name, "URI:spiffe://example.org/ca"}},
        "no path"},
       {"other TD",
-       {{NID_basic_constraints, "critical,CA:TRUE"}, {NID_key_usage, "critical,keyCertSign"},
+       {{NID_basic_constraints, "critical,CA:TRUE"},
+        {NID_key_usage, "critical,keyCertSign"},
         {NID_subject_alt_name, "URI:spiffe://other.org"}},
        "not the trust domain"},
   };
@@ -313,8 +323,8 @@ TEST(X509SvidBasicTest, NegativeCaProfiles) {
     EXPECT_THAT(st.message(), HasSubstr(c.why)) << c.name << ": " << st;
   }
   // No URI SAN at all is fine for a signing CA.
-  ssl::X509Ptr ok = MakeCustomCert(ca, k->get(), {{NID_basic_constraints, "critical,CA:TRUE"},
-                                                  {NID_key_usage, "critical,keyCertSign"}});
+  ssl::X509Ptr ok = MakeCustomCert(
+      ca, k->get(), {{NID_basic_constraints, "critical,CA:TRUE"}, {NID_key_usage, "critical,keyCertSign"}});
   EXPECT_TRUE(ValidateSigningCaProfile(ok.get(), td).ok());
 }
 
@@ -322,8 +332,10 @@ TEST(X509SvidBasicTest, VerifyChainWithIntermediate) {
   Ca root = MakeRootCa(KeyType::kEcP384);
   Ca inter;
   inter.key = *crypto::GenerateKey(KeyType::kEcP256);
-  CaParams ip{.trust_domain = *TrustDomain::Parse("example.org"), .public_key = inter.key.get(),
-              .not_before = kNow - absl::Minutes(1), .not_after = kNow + absl::Hours(100),
+  CaParams ip{.trust_domain = *TrustDomain::Parse("example.org"),
+              .public_key = inter.key.get(),
+              .not_before = kNow - absl::Minutes(1),
+              .not_after = kNow + absl::Hours(100),
               .subject_cn = "intermediate"};
   auto ic = SignIntermediateCa(root.signer(), ip, SystemRandom::Get());
   ASSERT_TRUE(ic.ok()) << ic.status();
@@ -331,8 +343,10 @@ TEST(X509SvidBasicTest, VerifyChainWithIntermediate) {
   EXPECT_EQ(crypto::NotAfter(inter.cert.get()), crypto::NotAfter(root.cert.get()));  // clamped
   EXPECT_EQ(NameText(X509_get_subject_name(inter.cert.get())), "CN=intermediate,O=SPIFFE,C=US");
   auto leaf_key = crypto::GenerateKey(KeyType::kRsa2048);
-  X509SvidParams p{.id = *SpiffeId::Parse("spiffe://example.org/w"), .public_key = leaf_key->get(),
-                   .not_before = kNow, .not_after = kNow + absl::Hours(1)};
+  X509SvidParams p{.id = *SpiffeId::Parse("spiffe://example.org/w"),
+                   .public_key = leaf_key->get(),
+                   .not_before = kNow,
+                   .not_after = kNow + absl::Hours(1)};
   auto leaf = SignX509Svid(inter.signer(), p, SystemRandom::Get());
   ASSERT_TRUE(leaf.ok()) << leaf.status();
 
@@ -373,12 +387,16 @@ TEST(X509SvidBasicTest, OpensslCliVerifies) {
   absl::Time now = absl::Now();
   Ca ca;
   ca.key = *crypto::GenerateKey(KeyType::kEcP256);
-  CaParams p{.trust_domain = *TrustDomain::Parse("example.org"), .public_key = nullptr,
-             .not_before = now - absl::Minutes(1), .not_after = now + absl::Hours(24)};
+  CaParams p{.trust_domain = *TrustDomain::Parse("example.org"),
+             .public_key = nullptr,
+             .not_before = now - absl::Minutes(1),
+             .not_after = now + absl::Hours(24)};
   ca.cert = *SelfSignCa(ca.key.get(), p, SystemRandom::Get());
   auto leaf_key = crypto::GenerateKey(KeyType::kEcP256);
-  X509SvidParams lp{.id = *SpiffeId::Parse("spiffe://example.org/w"), .public_key = leaf_key->get(),
-                    .not_before = now - absl::Minutes(1), .not_after = now + absl::Hours(1)};
+  X509SvidParams lp{.id = *SpiffeId::Parse("spiffe://example.org/w"),
+                    .public_key = leaf_key->get(),
+                    .not_before = now - absl::Minutes(1),
+                    .not_after = now + absl::Hours(1)};
   auto leaf = SignX509Svid(ca.signer(), lp, SystemRandom::Get());
   ASSERT_TRUE(leaf.ok());
   auto dir = std::filesystem::temp_directory_path() / absl::StrCat("svidtest_", getpid());
@@ -394,7 +412,9 @@ TEST(X509SvidBasicTest, OpensslCliVerifies) {
   Ca other = MakeRootCa(KeyType::kEcP256);
   std::ofstream(dir / "other.pem") << crypto::CertToPem(other.cert.get());
   EXPECT_NE(std::system(absl::StrCat("openssl verify -CAfile ", (dir / "other.pem").string(), " ",
-                                     (dir / "svid.pem").string(), " > /dev/null 2>&1").c_str()), 0);
+                                     (dir / "svid.pem").string(), " > /dev/null 2>&1")
+                            .c_str()),
+            0);
   std::filesystem::remove_all(dir);
 }
 

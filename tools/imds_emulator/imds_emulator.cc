@@ -3,8 +3,8 @@
 #include <httplib.h>
 
 #include "absl/strings/numbers.h"
-#include "absl/time/clock.h"
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
 #include "common/random.h"
 
 namespace spirecvm::imds_emulator {
@@ -42,8 +42,7 @@ absl::StatusOr<std::unique_ptr<ImdsEmulator>> ImdsEmulator::Start(Options option
     e->port_ = e->server_->bind_to_port(host, e->options_.port) ? e->options_.port : -1;
   }
   if (e->port_ <= 0) {
-    return absl::UnavailableError(absl::StrCat("imds-emulator: cannot listen on ", host, ":",
-                                               e->options_.port));
+    return absl::UnavailableError(absl::StrCat("imds-emulator: cannot listen on ", host, ":", e->options_.port));
   }
   httplib::Server* srv = e->server_.get();
   e->thread_ = std::thread([srv] { srv->listen_after_bind(); });
@@ -60,9 +59,7 @@ void ImdsEmulator::Stop() {
   if (thread_.joinable()) thread_.join();
 }
 
-std::string ImdsEmulator::endpoint() const {
-  return absl::StrCat("http://", options_.host, ":", port_);
-}
+std::string ImdsEmulator::endpoint() const { return absl::StrCat("http://", options_.host, ":", port_); }
 
 int ImdsEmulator::tokens_issued() const {
   std::lock_guard<std::mutex> l(mu_);
@@ -86,33 +83,32 @@ void ImdsEmulator::InstallRoutes() {
   httplib::Server& s = *server_;
   // A handler with a content reader: httplib then does not insist on a Content-Length, which
   // `curl -X PUT` (as in AWS's documentation) does not send. The body is never read.
-  s.Put("/latest/api/token", [this](const httplib::Request& req, httplib::Response& res,
-                                    const httplib::ContentReader&) {
-    if (options_.imdsv1_only) {
-      res.status = 405;
-      res.set_content("Method Not Allowed", "text/plain");
-      return;
-    }
-    if (req.has_header("X-Forwarded-For")) {
-      res.status = 403;
-      return;
-    }
-    int ttl = 0;
-    if (!absl::SimpleAtoi(req.get_header_value(kTtlHeader), &ttl) || ttl < 1 || ttl > 21600) {
-      res.status = 400;
-      res.set_content("Bad Request: X-aws-ec2-metadata-token-ttl-seconds must be 1..21600",
-                      "text/plain");
-      return;
-    }
-    std::string token = Hex(SystemRandom::Get().Bytes(24));
-    {
-      std::lock_guard<std::mutex> l(mu_);
-      tokens_[token] = options_.clock->Now() + absl::Seconds(ttl);
-      ++tokens_issued_;
-    }
-    res.set_header(kTtlHeader, std::to_string(ttl));
-    res.set_content(token, "text/plain");
-  });
+  s.Put("/latest/api/token",
+        [this](const httplib::Request& req, httplib::Response& res, const httplib::ContentReader&) {
+          if (options_.imdsv1_only) {
+            res.status = 405;
+            res.set_content("Method Not Allowed", "text/plain");
+            return;
+          }
+          if (req.has_header("X-Forwarded-For")) {
+            res.status = 403;
+            return;
+          }
+          int ttl = 0;
+          if (!absl::SimpleAtoi(req.get_header_value(kTtlHeader), &ttl) || ttl < 1 || ttl > 21600) {
+            res.status = 400;
+            res.set_content("Bad Request: X-aws-ec2-metadata-token-ttl-seconds must be 1..21600", "text/plain");
+            return;
+          }
+          std::string token = Hex(SystemRandom::Get().Bytes(24));
+          {
+            std::lock_guard<std::mutex> l(mu_);
+            tokens_[token] = options_.clock->Now() + absl::Seconds(ttl);
+            ++tokens_issued_;
+          }
+          res.set_header(kTtlHeader, std::to_string(ttl));
+          res.set_content(token, "text/plain");
+        });
 
   auto serve = [this](const std::string& body) {
     return [this, body](const httplib::Request& req, httplib::Response& res) {

@@ -73,10 +73,9 @@ bool ReadFile(const std::string& path, std::string* out) {
 
 int main(int argc, char** argv) {
   static const std::set<std::string> kValueFlags = {
-      "--account-id", "--region",    "--az",       "--instance-id", "--image-id",
-      "--instance-type", "--pending-time", "--cms-form", "--state-dir", "--certs-dir",
-      "--document", "--rsa2048",   "--signature", "--pkcs7",       "--listen",
-      "--ready-file"};
+      "--account-id",   "--region",   "--az",        "--instance-id", "--image-id", "--instance-type",
+      "--pending-time", "--cms-form", "--state-dir", "--certs-dir",   "--document", "--rsa2048",
+      "--signature",    "--pkcs7",    "--listen",    "--ready-file"};
   std::map<std::string, std::string> flags;
   bool imdsv1_only = false;
   for (int i = 1; i < argc; ++i) {
@@ -110,27 +109,25 @@ int main(int argc, char** argv) {
   options.imdsv1_only = imdsv1_only;
   std::string listen = flag("--listen", "127.0.0.1:0");
   size_t colon = listen.rfind(':');
-  if (colon == std::string::npos || !absl::SimpleAtoi(listen.substr(colon + 1), &options.port) ||
-      options.port < 0 || options.port > 65535) {
+  if (colon == std::string::npos || !absl::SimpleAtoi(listen.substr(colon + 1), &options.port) || options.port < 0 ||
+      options.port > 65535) {
     return Fail(absl::StrCat("--listen \"", listen, "\" is not HOST:PORT"));
   }
   options.host = listen.substr(0, colon);
 
   const bool files_mode = flags.count("--document") > 0;
   if (files_mode) {
-    for (const char* gen : {"--account-id", "--region", "--az", "--instance-id", "--image-id",
-                            "--instance-type", "--pending-time", "--cms-form", "--certs-dir",
-                            "--state-dir"}) {
+    for (const char* gen : {"--account-id", "--region", "--az", "--instance-id", "--image-id", "--instance-type",
+                            "--pending-time", "--cms-form", "--certs-dir", "--state-dir"}) {
       if (flags.count(gen)) return Fail(absl::StrCat(gen, " cannot be combined with --document"));
     }
     if (!flags.count("--rsa2048") && !flags.count("--signature")) {
       return Fail("--document needs --rsa2048 and/or --signature");
     }
-    const std::pair<const char*, std::string*> files[] = {
-        {"--document", &options.content.document},
-        {"--rsa2048", &options.content.rsa2048},
-        {"--signature", &options.content.signature},
-        {"--pkcs7", &options.content.pkcs7}};
+    const std::pair<const char*, std::string*> files[] = {{"--document", &options.content.document},
+                                                          {"--rsa2048", &options.content.rsa2048},
+                                                          {"--signature", &options.content.signature},
+                                                          {"--pkcs7", &options.content.pkcs7}};
     for (const auto& [name, dst] : files) {
       if (!flags.count(name)) continue;
       if (!ReadFile(flags[name], dst)) return Fail(absl::StrCat("cannot read ", name, " ", flags[name]));
@@ -158,17 +155,16 @@ int main(int argc, char** argv) {
     if (cms_form == "without-signed-attributes") {
       form = awsiid::testing::CmsForm::kWithoutSignedAttributes;
     } else if (cms_form != "with-signed-attributes") {
-      return Fail(absl::StrCat("--cms-form \"", cms_form,
-                               "\": expected with-signed-attributes or without-signed-attributes"));
+      return Fail(
+          absl::StrCat("--cms-form \"", cms_form, "\": expected with-signed-attributes or without-signed-attributes"));
     }
     options.content.document = awsiid::testing::MakeDocument(fields);
     // The generated document must be one the server accepts: check it with the real parser.
     if (auto doc = awsiid::ParseDocument(options.content.document); !doc.ok()) {
       return Fail(absl::StrCat("flags make an invalid document: ", doc.status().message()));
     }
-    auto signer = flags.count("--state-dir")
-                      ? awsiid::testing::TestAwsSigner::LoadOrCreate(flags["--state-dir"])
-                      : awsiid::testing::TestAwsSigner::Generate();
+    auto signer = flags.count("--state-dir") ? awsiid::testing::TestAwsSigner::LoadOrCreate(flags["--state-dir"])
+                                             : awsiid::testing::TestAwsSigner::Generate();
     if (!signer.ok()) return Fail(std::string(signer.status().message()));
     auto rsa2048 = awsiid::testing::SignRsa2048(*signer, options.content.document, form);
     if (!rsa2048.ok()) return Fail(std::string(rsa2048.status().message()));

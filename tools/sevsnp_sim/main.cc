@@ -4,7 +4,8 @@
 //
 //   sevsnp-sim init -dir DIR [-product Milan|Genoa|Turin]   prints the path of the simulator's ARK
 //   sevsnp-sim report -dir DIR -out FILE [-debug] [-measurement HEX] [-report-data HEX] [-signing-key vlek|vcek]
-//                                                           writes a signed report (and FILE.certs: its certificate table)
+//                                                           writes a signed report (and FILE.certs: its certificate
+//                                                           table)
 #include <iostream>
 
 #include "attestation/sevsnp/sim/test_only_amd_signer.h"

@@ -193,8 +193,8 @@ absl::Status ValidateAgentConfig(const AgentConfig& c) {
     errs.push_back("only one bootstrap source may be set: agent.trust_bundle_path or agent.insecure_bootstrap");
   }
   if (c.trust_bundle_format != "pem" && c.trust_bundle_format != "spiffe") {
-    errs.push_back(absl::StrCat("agent.trust_bundle_format: unknown format \"", c.trust_bundle_format,
-                                "\" (want pem or spiffe)"));
+    errs.push_back(
+        absl::StrCat("agent.trust_bundle_format: unknown format \"", c.trust_bundle_format, "\" (want pem or spiffe)"));
   }
   if (c.node_attestor.name == "join_token" && c.join_token.empty()) {
     errs.push_back("NodeAttestor \"join_token\" needs agent.join_token (or -joinToken)");
@@ -203,8 +203,8 @@ absl::Status ValidateAgentConfig(const AgentConfig& c) {
     errs.push_back(absl::StrCat("agent.join_token is set but the NodeAttestor is \"", c.node_attestor.name, "\""));
   }
   if (!errs.empty()) {
-    return absl::InvalidArgumentError(absl::StrCat(c.filename.empty() ? "" : c.filename + ": ",
-                                                   absl::StrJoin(errs, "\n")));
+    return absl::InvalidArgumentError(
+        absl::StrCat(c.filename.empty() ? "" : c.filename + ": ", absl::StrJoin(errs, "\n")));
   }
   return absl::OkStatus();
 }

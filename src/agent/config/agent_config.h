@@ -47,9 +47,9 @@ struct AgentConfig {
   int64_t x509_svid_cache_max_size = 1000;
   absl::Duration sync_interval = absl::Seconds(5);  // agent.experimental.sync_interval or $SPIRECVM_AGENT_SYNC_INTERVAL
 
-  PluginConfig node_attestor;              // exactly one
-  std::string key_manager = "disk";        // disk | memory
-  std::string key_manager_directory;       // disk: defaults to data_dir
+  PluginConfig node_attestor;                       // exactly one
+  std::string key_manager = "disk";                 // disk | memory
+  std::string key_manager_directory;                // disk: defaults to data_dir
   std::optional<UnixAttestorConfig> unix_attestor;  // WorkloadAttestor "unix"
 
   std::string filename;  // where it came from, for messages

@@ -68,7 +68,8 @@ TEST(AgentConfigTest, Defaults) {
 plugins {
   NodeAttestor "join_token" {}
   KeyManager "memory" {}
-})", "a.conf");
+})",
+                            "a.conf");
   ASSERT_TRUE(c.ok()) << c.status();
   EXPECT_EQ(c->socket_path, "/tmp/spire-agent/public/api.sock");
   EXPECT_EQ(c->server_port, 8081);
@@ -87,7 +88,8 @@ TEST(AgentConfigTest, UnknownKeysNameLineAndColumn) {
 plugins {
   NodeAttestor "join_token" {}
 }
-)", "agent.conf");
+)",
+                            "agent.conf");
   ASSERT_FALSE(c.ok());
   EXPECT_THAT(c.status().message(), HasSubstr("server_adress"));
   EXPECT_THAT(c.status().message(), HasSubstr("agent.conf:3"));
@@ -101,7 +103,8 @@ TEST(AgentConfigTest, ExactlyOneBootstrapSource) {
   insecure_bootstrap = true
   trust_bundle_path = "/b.pem"
 }
-plugins { NodeAttestor "join_token" {} })", "a.conf");
+plugins { NodeAttestor "join_token" {} })",
+                               "a.conf");
   ASSERT_TRUE(both.ok()) << both.status();
   EXPECT_THAT(ValidateAgentConfig(*both).message(), HasSubstr("only one bootstrap source"));
   auto none = ParseAgentConfig(R"(agent {
@@ -109,7 +112,8 @@ plugins { NodeAttestor "join_token" {} })", "a.conf");
   server_address = "s"
   join_token = "t"
 }
-plugins { NodeAttestor "join_token" {} })", "a.conf");
+plugins { NodeAttestor "join_token" {} })",
+                               "a.conf");
   ASSERT_TRUE(none.ok()) << none.status();
   EXPECT_THAT(ValidateAgentConfig(*none).message(), HasSubstr("exactly one bootstrap source"));
 }
@@ -124,7 +128,8 @@ plugins {
   NodeAttestor "join_token" {}
   KeyManager "tpm" {}
   WorkloadAttestor "k8s" {}
-})", "a.conf");
+})",
+                            "a.conf");
   ASSERT_FALSE(c.ok());
   std::string m(c.status().message());
   EXPECT_THAT(m, HasSubstr("trust_domain"));

@@ -1,8 +1,9 @@
 #include "agent/keymanager/key_manager.h"
 
+#include <unistd.h>
+
 #include <cerrno>
 #include <cstring>
-#include <unistd.h>
 
 #include "absl/strings/str_cat.h"
 #include "common/files.h"

@@ -1,11 +1,10 @@
 #include "agent/keymanager/key_manager.h"
 
+#include <gtest/gtest.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <filesystem>
-
-#include <gtest/gtest.h>
 
 #include "absl/strings/str_cat.h"
 

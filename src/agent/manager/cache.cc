@@ -34,9 +34,7 @@ bool EntryMatches(const spirecvm::types::Entry& e, const absl::flat_hash_set<std
   return true;
 }
 
-absl::Time HalfLife(absl::Time not_before, absl::Time not_after) {
-  return not_before + (not_after - not_before) / 2;
-}
+absl::Time HalfLife(absl::Time not_before, absl::Time not_after) { return not_before + (not_after - not_before) / 2; }
 
 // ---------------- Subscription ----------------
 

@@ -3,15 +3,15 @@
 // Workload API streams subscribe with their selectors and are pushed the full state on every change.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <map>
 #include <memory>
-#include <atomic>
 #include <mutex>
-#include <thread>
 #include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
@@ -89,7 +89,7 @@ class Subscription {
 
   Selectors selectors_;
   std::string key_;
-  std::mutex mu_;  // serializes deliveries and Cancel
+  std::mutex mu_;                              // serializes deliveries and Cancel
   std::atomic<std::thread::id> delivering_{};  // lets the callback itself Cancel without self-deadlock
   std::function<void(const WorkloadUpdate&)> cb_;
   bool cancelled_ = false;
@@ -149,7 +149,7 @@ class Cache : public std::enable_shared_from_this<Cache> {
   const Clock& clock_;
   const size_t max_svids_;
   mutable std::mutex mu_;
-  std::map<std::string, spirecvm::types::Entry> entries_;  // by id
+  std::map<std::string, spirecvm::types::Entry> entries_;                          // by id
   absl::flat_hash_map<std::string, std::shared_ptr<const X509SvidRecord>> svids_;  // by entry id
   absl::flat_hash_map<std::string, absl::Time> last_used_;                         // by entry id
   absl::flat_hash_set<std::string> subscribed_entries_;  // matched by some live subscription at last notify

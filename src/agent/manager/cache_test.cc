@@ -5,7 +5,8 @@
 namespace spirecvm::agent {
 namespace {
 
-spirecvm::types::Entry E(const std::string& id, std::vector<std::pair<std::string, std::string>> sels, int64_t rev = 1) {
+spirecvm::types::Entry E(const std::string& id, std::vector<std::pair<std::string, std::string>> sels,
+                         int64_t rev = 1) {
   spirecvm::types::Entry e;
   e.set_id(id);
   e.set_spiffe_id("spiffe://example.org/" + id);
@@ -75,7 +76,8 @@ TEST_F(CacheTest, SubscribersGetFullStateOnEveryChangeAndOnlyThen) {
   c->ApplySync({E("a", {{"unix", "uid:1"}}), E("b", {{"unix", "uid:1"}})}, {});
   std::vector<WorkloadUpdate> got;
   WorkloadUpdate initial;
-  auto sub = c->Subscribe({"unix:uid:1"}, [&](const WorkloadUpdate& u) { got.push_back(u); }, &initial);
+  auto sub = c->Subscribe(
+      {"unix:uid:1"}, [&](const WorkloadUpdate& u) { got.push_back(u); }, &initial);
   EXPECT_TRUE(initial.has_identity);
   EXPECT_FALSE(initial.complete);
   EXPECT_TRUE(got.empty());  // not complete yet

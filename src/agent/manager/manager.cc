@@ -13,9 +13,7 @@ namespace spirecvm::agent {
 namespace {
 
 // The server forgot, evicted or banned the agent (or its SVID is no longer current): attest again.
-bool MeansReattest(const absl::Status& st) {
-  return absl::IsPermissionDenied(st) || absl::IsUnauthenticated(st);
-}
+bool MeansReattest(const absl::Status& st) { return absl::IsPermissionDenied(st) || absl::IsUnauthenticated(st); }
 
 }  // namespace
 
@@ -197,8 +195,7 @@ absl::Status Manager::Attest() {
   spdlog::info("attesting to the server with {}", attestor_.type());
   auto result = c->Attest(attestor_, AttestationKeyInfo{*csr, *spki});
   if (!result.ok()) {
-    return absl::Status(result.status().code(),
-                        absl::StrCat("node attestation failed: ", result.status().message()));
+    return absl::Status(result.status().code(), absl::StrCat("node attestation failed: ", result.status().message()));
   }
   std::vector<std::string> chain(result->svid().cert_chain().begin(), result->svid().cert_chain().end());
   bool insecure = !trusted_bundle().has_value();
@@ -331,8 +328,7 @@ absl::Status Manager::Mint() {
       const auto& r = resp->results(i);
       const auto& entry = todo[start + i];
       if (r.status_code() != 0) {
-        spdlog::warn("server refused an SVID for entry {} ({}): {}", entry.id(), entry.spiffe_id(),
-                     r.status_message());
+        spdlog::warn("server refused an SVID for entry {} ({}): {}", entry.id(), entry.spiffe_id(), r.status_message());
         if (first_error.ok()) {
           first_error = absl::Status(static_cast<absl::StatusCode>(r.status_code()), r.status_message());
         }

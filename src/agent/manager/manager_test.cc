@@ -2,12 +2,11 @@
 // server forgets the agent, incremental sync, minting, rotation at half life (fake clock).
 #include "agent/manager/manager.h"
 
+#include <gtest/gtest.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <filesystem>
-
-#include <gtest/gtest.h>
 
 #include "absl/strings/str_cat.h"
 #include "agent/nodeattest/join_token.h"
@@ -50,7 +49,8 @@ struct FakeServer {
 class FakeClient : public ServerClient {
  public:
   FakeClient(FakeServer* s, bool authed) : s_(s), authed_(authed) {}
-  absl::StatusOr<v1::AttestAgentResponse::Result> Attest(NodeAttestorClient& a, const AttestationKeyInfo& key) override {
+  absl::StatusOr<v1::AttestAgentResponse::Result> Attest(NodeAttestorClient& a,
+                                                         const AttestationKeyInfo& key) override {
     auto session = a.Start(key);
     auto payload = (*session)->Payload();
     std::string id = absl::StrCat("spiffe://example.org/spire/agent/join_token/", *payload);

@@ -29,8 +29,8 @@ class SpiffeServerVerifier final : public grpc::experimental::ExternalCertificat
   bool Verify(grpc::experimental::TlsCustomVerificationCheckRequest* request, std::function<void(grpc::Status)>,
               grpc::Status* sync_status) override {
     absl::Status st = Check(request);
-    *sync_status = st.ok() ? grpc::Status::OK
-                           : grpc::Status(grpc::StatusCode::UNAUTHENTICATED, std::string(st.message()));
+    *sync_status =
+        st.ok() ? grpc::Status::OK : grpc::Status(grpc::StatusCode::UNAUTHENTICATED, std::string(st.message()));
     return true;
   }
   void Cancel(grpc::experimental::TlsCustomVerificationCheckRequest*) override {}
@@ -56,7 +56,8 @@ class SpiffeServerVerifier final : public grpc::experimental::ExternalCertificat
     auto id = spiffe::VerifyX509Svid(chain_ptrs, root_ptrs, absl::Now());
     if (!id.ok()) return absl::UnauthenticatedError(absl::StrCat("server certificate: ", id.status().message()));
     if (id->ToString() != want_) {
-      return absl::UnauthenticatedError(absl::StrCat("unexpected server ID \"", id->ToString(), "\", want \"", want_, "\""));
+      return absl::UnauthenticatedError(
+          absl::StrCat("unexpected server ID \"", id->ToString(), "\", want \"", want_, "\""));
     }
     return absl::OkStatus();
   }

@@ -16,7 +16,8 @@ using testing::TestCa;
 
 class FakeNode final : public v1::Node::Service {
  public:
-  grpc::Status GetBundle(grpc::ServerContext* ctx, const v1::GetBundleRequest*, spirecvm::types::Bundle* resp) override {
+  grpc::Status GetBundle(grpc::ServerContext* ctx, const v1::GetBundleRequest*,
+                         spirecvm::types::Bundle* resp) override {
     auto auth = ctx->auth_context();
     auto leaf = auth->FindPropertyValues(GRPC_X509_PEM_CERT_PROPERTY_NAME);
     std::lock_guard<std::mutex> l(mu);

@@ -22,7 +22,8 @@ class AttestStream {
 inline constexpr int kMaxChallengeRounds = 16;
 
 // Runs one attestation. Server errors keep their code (PermissionDenied, InvalidArgument, ...).
-absl::StatusOr<spirecvm::agent::v1::AttestAgentResponse::Result> AttestOverStream(
-    AttestStream& stream, NodeAttestorClient& attestor, const AttestationKeyInfo& key);
+absl::StatusOr<spirecvm::agent::v1::AttestAgentResponse::Result> AttestOverStream(AttestStream& stream,
+                                                                                  NodeAttestorClient& attestor,
+                                                                                  const AttestationKeyInfo& key);
 
 }  // namespace spirecvm::agent

@@ -1,8 +1,8 @@
 #include "agent/nodeattest/attest_stream.h"
 
-#include <deque>
-
 #include <gtest/gtest.h>
+
+#include <deque>
 
 #include "agent/nodeattest/join_token.h"
 

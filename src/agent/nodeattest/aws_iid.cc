@@ -49,8 +49,8 @@ class AwsIidSession final : public NodeAttestationSession {
         answer.report = std::move(r->report);
         answer.cert_table = std::move(r->cert_table);
       } else {
-        answer.unavailable = absl::StrCat("SEV-SNP report provider \"", shared_->provider->name(),
-                                          "\": ", r.status().message());
+        answer.unavailable =
+            absl::StrCat("SEV-SNP report provider \"", shared_->provider->name(), "\": ", r.status().message());
         spdlog::warn("aws_iid: answering the SEV-SNP challenge without a report: {}", answer.unavailable);
       }
     }
@@ -89,8 +89,8 @@ absl::StatusOr<std::unique_ptr<AwsIidAttestor>> AwsIidAttestor::Create(const Aws
   return Create(std::move(o), *std::move(provider));
 }
 
-absl::StatusOr<std::unique_ptr<AwsIidAttestor>> AwsIidAttestor::Create(
-    awsiid::ImdsClientOptions imds, std::unique_ptr<snp::ReportProvider> provider) {
+absl::StatusOr<std::unique_ptr<AwsIidAttestor>> AwsIidAttestor::Create(awsiid::ImdsClientOptions imds,
+                                                                       std::unique_ptr<snp::ReportProvider> provider) {
   auto client = awsiid::ImdsClient::Create(std::move(imds));
   if (!client.ok()) {
     return absl::InvalidArgumentError(absl::StrCat("aws_iid: ec2_metadata_endpoint: ", client.status().message()));

@@ -67,8 +67,7 @@ class AwsIidAttestorTest : public ::testing::Test {
   static std::string Nonce(char fill = '\x5c') { return std::string(sevsnp::kNonceSize, fill); }
 
   // What the server does with an answer: parse, and verify the report against the REPORT_DATA it expects.
-  absl::StatusOr<sevsnp::verify::VerifiedReport> ServerVerify(const std::string& answer_json,
-                                                              const std::string& nonce,
+  absl::StatusOr<sevsnp::verify::VerifiedReport> ServerVerify(const std::string& answer_json, const std::string& nonce,
                                                               const std::string& document) {
     auto answer = sevsnp::SevSnpAnswer::FromJson(answer_json);
     if (!answer.ok()) return answer.status();
@@ -171,8 +170,8 @@ TEST_F(AwsIidAttestorTest, BadChallengesAbortTheAttempt) {
   auto a = Attestor(Simulated());
   auto session = a->Start(key_);
   // Before the payload there is no document to bind.
-  EXPECT_TRUE(absl::IsFailedPrecondition((*session)->AnswerChallenge(
-      sevsnp::SevSnpChallenge{Nonce()}.ToJson()).status()));
+  EXPECT_TRUE(
+      absl::IsFailedPrecondition((*session)->AnswerChallenge(sevsnp::SevSnpChallenge{Nonce()}.ToJson()).status()));
   ASSERT_TRUE((*session)->Payload().ok());
   auto short_nonce = (*session)->AnswerChallenge(R"({"sev_snp_nonce":")" + Base64Encode(std::string(16, 'a')) + "\"}");
   EXPECT_TRUE(absl::IsInvalidArgument(short_nonce.status()));
@@ -195,12 +194,15 @@ TEST_F(AwsIidAttestorTest, FromPluginDataWithTheSimulator) {
   snp::testing::ScopedTempDir dir;
   ASSERT_TRUE(SimSigner()->Save(dir.path()).ok());
   const std::string text = absl::StrCat(R"(plugin_data {
-    ec2_metadata_endpoint = ")", emulator_->endpoint(), R"("
+    ec2_metadata_endpoint = ")",
+                                        emulator_->endpoint(), R"("
     sev_snp {
       report_provider = "simulated"
       simulator {
-        dir = ")", dir.path(), R"("
-        measurement = ")", std::string(96, 'e'), R"("
+        dir = ")",
+                                        dir.path(), R"("
+        measurement = ")",
+                                        std::string(96, 'e'), R"("
       }
     }
   })");
@@ -226,7 +228,8 @@ TEST(AwsIidConfig, DefaultsAndErrors) {
     sev_snp {
       report_provider = "quantum"
     }
-  )", "agent.conf");
+  )",
+                         "agent.conf");
   ASSERT_TRUE(body.ok());
   config::Section pd = config::Section::FromBody(*body, "plugins.NodeAttestor \"aws_iid\".plugin_data", "agent.conf");
   auto a = NewAwsIidAttestor(pd);
@@ -249,7 +252,8 @@ TEST(AwsIidConfig, ValidateReportsIntoThePluginSection) {
     plugin_data {
       sev_snp { report_provider = "tsm"  tsm_pth = "/x" }
     }
-  })", "agent.conf");
+  })",
+                         "agent.conf");
   ASSERT_TRUE(body.ok()) << body.status();
   config::Section root = config::Section::FromBody(*body, "plugins", "agent.conf");
   auto blocks = root.Blocks("NodeAttestor");

@@ -15,9 +15,8 @@ namespace spirecvm::agent::snp {
 namespace {
 
 constexpr std::pair<ProviderKind, std::string_view> kKinds[] = {
-    {ProviderKind::kAuto, "auto"},           {ProviderKind::kTsm, "tsm"},
-    {ProviderKind::kSevGuest, "sev-guest"},  {ProviderKind::kSimulated, "simulated"},
-    {ProviderKind::kNone, "none"},
+    {ProviderKind::kAuto, "auto"},           {ProviderKind::kTsm, "tsm"},   {ProviderKind::kSevGuest, "sev-guest"},
+    {ProviderKind::kSimulated, "simulated"}, {ProviderKind::kNone, "none"},
 };
 
 bool Exists(const std::string& path) {
@@ -173,8 +172,7 @@ AutoProvider::AutoProvider(std::string tsm_path, std::string device)
 absl::StatusOr<std::string> AutoProvider::Select() const {
   if (Exists(tsm_path_)) return std::string("tsm");
   if (Exists(device_)) return std::string("sev-guest");
-  return absl::NotFoundError(
-      absl::StrCat(kNoDeviceMessage, " (neither ", tsm_path_, " nor ", device_, " exists)"));
+  return absl::NotFoundError(absl::StrCat(kNoDeviceMessage, " (neither ", tsm_path_, " nor ", device_, " exists)"));
 }
 
 absl::StatusOr<Report> AutoProvider::GetReport(const ReportData& report_data) {

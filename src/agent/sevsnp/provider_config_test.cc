@@ -1,11 +1,10 @@
 #include "agent/sevsnp/provider_config.h"
 
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
 #include <sys/stat.h>
 
 #include <filesystem>
-
-#include <gmock/gmock.h>
-#include <gtest/gtest.h>
 
 #include "agent/sevsnp/test_util.h"
 #include "common/hcl.h"

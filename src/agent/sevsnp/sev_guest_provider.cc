@@ -42,13 +42,13 @@ absl::StatusOr<std::string> ParseReportResponse(const uint8_t* resp, size_t resp
   }
   const uint32_t status = Le32(resp + abi::kRespStatusOffset);
   if (status != 0) {
-    return absl::InternalError(absl::StrFormat("%s: the firmware refused the report request (status 0x%x)", device,
-                                               status));
+    return absl::InternalError(
+        absl::StrFormat("%s: the firmware refused the report request (status 0x%x)", device, status));
   }
   const uint32_t size = Le32(resp + abi::kRespReportSizeOffset);
   if (size != sevsnp::abi::kReportSize || size > resp_size - abi::kRespReportOffset) {
-    return absl::InternalError(absl::StrCat(device, ": the firmware returned a report of ", size, " bytes, want ",
-                                            sevsnp::abi::kReportSize));
+    return absl::InternalError(
+        absl::StrCat(device, ": the firmware returned a report of ", size, " bytes, want ", sevsnp::abi::kReportSize));
   }
   return std::string(reinterpret_cast<const char*>(resp + abi::kRespReportOffset), size);
 }
@@ -97,8 +97,10 @@ absl::StatusOr<Report> SevGuestProvider::GetReport(const ReportData& report_data
     if (vmm == abi::kVmmErrInvalidLen) {
       const size_t need = req.certs_len;
       if (++size_rounds > 2) {
-        return absl::InternalError(absl::StrCat(dev, ": the host keeps asking for a different certificate buffer "
-                                                     "size (last ", need, " bytes)"));
+        return absl::InternalError(absl::StrCat(dev,
+                                                ": the host keeps asking for a different certificate buffer "
+                                                "size (last ",
+                                                need, " bytes)"));
       }
       if (need == 0 || need % abi::kPageSize != 0 || need > kMaxCertsLen || need <= certs.size()) {
         return absl::InternalError(absl::StrCat(dev, ": the host asked for a certificate buffer of ", need,
@@ -110,8 +112,8 @@ absl::StatusOr<Report> SevGuestProvider::GetReport(const ReportData& report_data
     }
     if (vmm == abi::kVmmErrBusy) {
       if (++busy > options_.max_busy_retries) {
-        return absl::UnavailableError(absl::StrCat(dev, ": the host is still busy after ", options_.max_busy_retries,
-                                                   " retries"));
+        return absl::UnavailableError(
+            absl::StrCat(dev, ": the host is still busy after ", options_.max_busy_retries, " retries"));
       }
       options_.sleep(backoff);
       backoff = std::min(backoff * 2, options_.max_backoff);

@@ -1,11 +1,11 @@
 #include "agent/sevsnp/sev_guest_provider.h"
 
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
 #include <cerrno>
 #include <cstring>
 #include <vector>
-
-#include <gmock/gmock.h>
-#include <gtest/gtest.h>
 
 #if __has_include(<linux/sev-guest.h>)
 #include <linux/ioctl.h>
@@ -59,10 +59,10 @@ void PutLe32(uint8_t* p, uint32_t v) {
 // through the addresses in the request, so the structure layouts and pointer plumbing are exercised.
 class FakeHost {
  public:
-  std::string certs;       // what the host has; empty: no certificates
-  int busy_calls = 0;      // answer BUSY this many times first
-  int fail_errno = 0;      // answer this errno (with fw_error 0x16) instead
-  uint32_t status = 0;     // MSG_REPORT_RSP status
+  std::string certs;    // what the host has; empty: no certificates
+  int busy_calls = 0;   // answer BUSY this many times first
+  int fail_errno = 0;   // answer this errno (with fw_error 0x16) instead
+  uint32_t status = 0;  // MSG_REPORT_RSP status
   uint32_t report_size = 1184;
   bool lie_about_size = false;  // INVALID_LEN forever
 

@@ -34,9 +34,9 @@ absl::StatusOr<Corruption> ParseCorruption(std::string_view name) {
   for (const auto& [c, n] : kCorruptions) {
     if (n == name) return c;
   }
-  return absl::InvalidArgumentError(absl::StrCat(
-      "unknown corruption \"", ToAbsl(name),
-      "\" (want none, signature, report_data, measurement, cert_table, truncate or signing_key)"));
+  return absl::InvalidArgumentError(
+      absl::StrCat("unknown corruption \"", ToAbsl(name),
+                   "\" (want none, signature, report_data, measurement, cert_table, truncate or signing_key)"));
 }
 
 std::string_view CorruptionName(Corruption c) {
@@ -57,7 +57,8 @@ absl::StatusOr<std::unique_ptr<SimulatedProvider>> SimulatedProvider::Create(Sim
     return absl::Status(signer.status().code(), absl::StrCat("simulated SEV-SNP provider: loading the simulator in ",
                                                              options.dir, ": ", signer.status().message()));
   }
-  return CreateWithSigner(std::move(options), std::shared_ptr<const sevsnp::sim::TestOnlyAmdSigner>(*std::move(signer)));
+  return CreateWithSigner(std::move(options),
+                          std::shared_ptr<const sevsnp::sim::TestOnlyAmdSigner>(*std::move(signer)));
 }
 
 absl::StatusOr<std::unique_ptr<SimulatedProvider>> SimulatedProvider::CreateWithSigner(
@@ -137,8 +138,8 @@ absl::StatusOr<Report> SimulatedProvider::GetReport(const ReportData& report_dat
   if (custom_endorsement_.has_value()) {
     sabi::CertTable t;
     const bool vlek = o.signing_key == sabi::SigningKey::kVlek;
-    t.entries.push_back({vlek ? sabi::VlekGuid() : sabi::VcekGuid(),
-                         sevsnp::certs::CertDer(custom_endorsement_->cert.get())});
+    t.entries.push_back(
+        {vlek ? sabi::VlekGuid() : sabi::VcekGuid(), sevsnp::certs::CertDer(custom_endorsement_->cert.get())});
     t.entries.push_back({sabi::AskGuid(), sevsnp::certs::CertDer(vlek ? signer_->asvk() : signer_->ask())});
     t.entries.push_back({sabi::ArkGuid(), sevsnp::certs::CertDer(signer_->ark())});
     out.cert_table = sabi::SerializeCertTable(t);

@@ -18,12 +18,12 @@ namespace spirecvm::agent::snp {
 // How to break the evidence (negative tests).
 enum class Corruption {
   kNone,
-  kSignature,     // flip a bit of the signature's R
-  kReportData,    // sign a report whose REPORT_DATA is not the one asked for (valid signature, wrong binding)
-  kMeasurement,   // change MEASUREMENT after signing (tampering: the signature no longer verifies)
-  kCertTable,     // send no certificate table (the server must find the VLEK/VCEK elsewhere)
-  kTruncate,      // send only the first 1000 bytes of the report (malformed)
-  kSigningKey,    // claim the other key in SIGNING_KEY but sign with the configured one (binding mismatch)
+  kSignature,    // flip a bit of the signature's R
+  kReportData,   // sign a report whose REPORT_DATA is not the one asked for (valid signature, wrong binding)
+  kMeasurement,  // change MEASUREMENT after signing (tampering: the signature no longer verifies)
+  kCertTable,    // send no certificate table (the server must find the VLEK/VCEK elsewhere)
+  kTruncate,     // send only the first 1000 bytes of the report (malformed)
+  kSigningKey,   // claim the other key in SIGNING_KEY but sign with the configured one (binding mismatch)
 };
 // "none", "signature", "report_data", "measurement", "cert_table", "truncate", "signing_key".
 absl::StatusOr<Corruption> ParseCorruption(std::string_view name);
@@ -32,8 +32,8 @@ std::string_view CorruptionName(Corruption c);
 struct SimulatorOptions {
   std::string dir;  // where the simulated AMD hierarchy lives (created on first use: ark.pem is what a server trusts)
   std::optional<std::array<uint8_t, 48>> measurement;  // default: 48 bytes of 0x5A… see kDefaultMeasurementHex
-  uint64_t policy = 0x30000;                            // SMT | reserved bit 17, as on AWS
-  bool debug = false;                                   // sets POLICY bit 19 (DEBUG)
+  uint64_t policy = 0x30000;                           // SMT | reserved bit 17, as on AWS
+  bool debug = false;                                  // sets POLICY bit 19 (DEBUG)
   uint32_t vmpl = 0;
   uint32_t version = 3;
   uint32_t guest_svn = 0;

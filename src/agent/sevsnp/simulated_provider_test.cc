@@ -29,7 +29,7 @@ std::string RdString() { return std::string(reinterpret_cast<const char*>(Rd().d
 
 // The server's verifier, trusting the simulator's ARK as an insecure extra root and nothing else.
 absl::StatusOr<verify::VerifiedReport> VerifyWithSimRoot(const Report& r, const sevsnp::sim::TestOnlyAmdSigner& s,
-                                                          std::optional<std::string> expected = RdString()) {
+                                                         std::optional<std::string> expected = RdString()) {
   verify::VerifierOptions opts;
   if (absl::Status st = sevsnp::certs::AddInsecureExtraRootsPem(s.ArkPem(), opts.trust); !st.ok()) return st;
   auto v = verify::Verifier::Create(std::move(opts));
@@ -189,8 +189,8 @@ TEST(SimulatedProvider, NeedsADirectory) {
 }
 
 TEST(SimulatedProvider, CorruptionNames) {
-  for (std::string_view n : {"none", "signature", "report_data", "measurement", "cert_table", "truncate",
-                             "signing_key"}) {
+  for (std::string_view n :
+       {"none", "signature", "report_data", "measurement", "cert_table", "truncate", "signing_key"}) {
     auto c = ParseCorruption(n);
     ASSERT_TRUE(c.ok()) << n;
     EXPECT_EQ(CorruptionName(*c), n);

@@ -96,8 +96,8 @@ absl::Status WriteAttr(const std::string& path, std::string_view data) {
   const int close_err = close_rc != 0 ? errno : 0;
   if (n < 0) return absl::InternalError(absl::StrCat("configfs-tsm: write ", path, ": ", ErrnoText(write_err)));
   if (static_cast<size_t>(n) != data.size()) {
-    return absl::InternalError(absl::StrCat("configfs-tsm: short write to ", path, ": ", n, " of ", data.size(),
-                                            " bytes"));
+    return absl::InternalError(
+        absl::StrCat("configfs-tsm: short write to ", path, ": ", n, " of ", data.size(), " bytes"));
   }
   if (close_rc != 0) return absl::InternalError(absl::StrCat("configfs-tsm: close ", path, ": ", ErrnoText(close_err)));
   return absl::OkStatus();

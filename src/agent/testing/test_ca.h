@@ -47,7 +47,8 @@ struct TestCa {
   const X509* cert_ptr() const { return cert.get(); }
 
   std::string Jwt(const std::string& sub, const std::vector<std::string>& aud, absl::Time iat, absl::Time exp) const {
-    return *spiffe::SignJwtSvid(spiffe::JwtSigner{jwt_key.get(), jwt_kid}, *spiffe::SpiffeId::Parse(sub), aud, iat, exp);
+    return *spiffe::SignJwtSvid(spiffe::JwtSigner{jwt_key.get(), jwt_kid}, *spiffe::SpiffeId::Parse(sub), aud, iat,
+                                exp);
   }
 
   spiffe::Bundle Bundle(uint64_t seq = 1) const {

@@ -1,6 +1,7 @@
 #include "agent/workload/endpoint.h"
 
 #include <fcntl.h>
+#include <grpcpp/server_posix.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -9,8 +10,6 @@
 
 #include <cerrno>
 #include <cstring>
-
-#include <grpcpp/server_posix.h>
 
 #include "absl/strings/str_cat.h"
 #include "common/unix_socket.h"

@@ -3,12 +3,12 @@
 // health service.
 #pragma once
 
+#include <grpcpp/grpcpp.h>
+
 #include <atomic>
 #include <memory>
 #include <string>
 #include <thread>
-
-#include <grpcpp/grpcpp.h>
 
 #include "absl/status/statusor.h"
 #include "agent/workload/workload_api.h"
@@ -18,8 +18,7 @@ namespace spirecvm::agent {
 class WorkloadEndpoint {
  public:
   // Binds socket_path (parent dir created 0755, socket 0777 like SPIRE: any local process may ask who it is).
-  static absl::StatusOr<std::unique_ptr<WorkloadEndpoint>> Start(const std::string& socket_path,
-                                                                 WorkloadApiDeps deps);
+  static absl::StatusOr<std::unique_ptr<WorkloadEndpoint>> Start(const std::string& socket_path, WorkloadApiDeps deps);
   ~WorkloadEndpoint();
   // Stops accepting, cancels every call (streams end), waits for them.
   void Shutdown();

@@ -60,8 +60,8 @@ absl::StatusOr<std::vector<std::string>> UnixAttestor::Attest(const CallerInfo& 
   const std::string dir = absl::StrCat(proc_root_, "/", caller.pid);
   auto status = files::ReadFile(dir + "/status");
   if (!status.ok()) {
-    return absl::PermissionDeniedError(absl::StrCat("workload process ", caller.pid, " is gone: ",
-                                                    status.status().message()));
+    return absl::PermissionDeniedError(
+        absl::StrCat("workload process ", caller.pid, " is gone: ", status.status().message()));
   }
   for (absl::string_view line : absl::StrSplit(*status, '\n')) {
     if (!absl::ConsumePrefix(&line, "Groups:")) continue;
@@ -102,11 +102,10 @@ absl::StatusOr<std::string> UnixAttestor::HashExecutable(const std::string& exe_
   if (config_.workload_size_limit > 0 && st.st_size > config_.workload_size_limit) {
     ::close(fd);
     return absl::PermissionDeniedError(absl::StrCat("workload binary is ", st.st_size,
-                                                    " bytes, over workload_size_limit ",
-                                                    config_.workload_size_limit));
+                                                    " bytes, over workload_size_limit ", config_.workload_size_limit));
   }
-  std::string key = absl::StrCat(st.st_dev, ":", st.st_ino, ":", st.st_size, ":", st.st_mtim.tv_sec, ".",
-                                 st.st_mtim.tv_nsec);
+  std::string key =
+      absl::StrCat(st.st_dev, ":", st.st_ino, ":", st.st_size, ":", st.st_mtim.tv_sec, ".", st.st_mtim.tv_nsec);
   {
     std::lock_guard<std::mutex> l(mu_);
     if (auto it = hash_cache_.find(key); it != hash_cache_.end()) {

@@ -1,16 +1,15 @@
 #include "agent/workload/unix_attestor.h"
 
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
 #include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
 
-#include <gmock/gmock.h>
-#include <gtest/gtest.h>
-
 #include "absl/strings/str_cat.h"
-#include "crypto/keys.h"
 #include "common/hex.h"
+#include "crypto/keys.h"
 
 namespace spirecvm::agent {
 namespace {

@@ -6,10 +6,10 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/unix_socket.h"
+#include "spdlog/spdlog.h"
 #include "spiffe/bundle.h"
 #include "spiffe/jwt_svid.h"
 #include "spiffe/spiffe_id.h"
-#include "spdlog/spdlog.h"
 
 namespace spirecvm::agent {
 
@@ -248,8 +248,8 @@ absl::StatusOr<std::vector<std::string>> WorkloadApiService::AttestCaller(const 
   auto check_same_process = [&]() -> absl::Status {
     auto st = ProcessStartTime(caller->pid, deps_.proc_root);
     if (!st.ok() || *st != caller->start_time) {
-      return absl::PermissionDeniedError(absl::StrCat("workload process ", caller->pid,
-                                                      " exited or its pid was reused since it connected"));
+      return absl::PermissionDeniedError(
+          absl::StrCat("workload process ", caller->pid, " exited or its pid was reused since it connected"));
     }
     return absl::OkStatus();
   };
@@ -268,8 +268,8 @@ grpc::ServerWriteReactor<X509SVIDResponse>* WorkloadApiService::FetchX509SVID(gr
   return r;
 }
 
-grpc::ServerWriteReactor<X509BundlesResponse>* WorkloadApiService::FetchX509Bundles(
-    grpc::CallbackServerContext* ctx, const X509BundlesRequest*) {
+grpc::ServerWriteReactor<X509BundlesResponse>* WorkloadApiService::FetchX509Bundles(grpc::CallbackServerContext* ctx,
+                                                                                    const X509BundlesRequest*) {
   auto* r = new X509BundlesReactor(this, ctx);
   r->Begin(ctx);
   return r;
@@ -282,16 +282,15 @@ grpc::ServerWriteReactor<JWTBundlesResponse>* WorkloadApiService::FetchJWTBundle
   return r;
 }
 
-grpc::ServerUnaryReactor* WorkloadApiService::FetchJWTSVID(grpc::CallbackServerContext* ctx,
-                                                           const JWTSVIDRequest* req, JWTSVIDResponse* resp) {
+grpc::ServerUnaryReactor* WorkloadApiService::FetchJWTSVID(grpc::CallbackServerContext* ctx, const JWTSVIDRequest* req,
+                                                           JWTSVIDResponse* resp) {
   grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
   if (!HasSecurityHeader(*ctx)) {
     reactor->Finish(kMissingHeader);
     return reactor;
   }
   absl::StatusOr<CallerInfo> caller = LookupCaller(ctx->peer());
-  deps_.pool->Submit(
-      [this, reactor, caller, req, resp] { reactor->Finish(ToGrpc(DoFetchJwt(caller, *req, resp))); });
+  deps_.pool->Submit([this, reactor, caller, req, resp] { reactor->Finish(ToGrpc(DoFetchJwt(caller, *req, resp))); });
   return reactor;
 }
 
@@ -301,7 +300,8 @@ absl::Status WorkloadApiService::DoFetchJwt(const absl::StatusOr<CallerInfo>& ca
   std::optional<spiffe::SpiffeId> want_id;
   if (!req.spiffe_id().empty()) {
     auto id = spiffe::SpiffeId::Parse(req.spiffe_id());
-    if (!id.ok()) return absl::InvalidArgumentError(absl::StrCat("invalid requested SPIFFE ID: ", id.status().message()));
+    if (!id.ok())
+      return absl::InvalidArgumentError(absl::StrCat("invalid requested SPIFFE ID: ", id.status().message()));
     want_id = *id;
   }
   auto selectors = AttestCaller(caller);
@@ -349,8 +349,8 @@ absl::Status WorkloadApiService::DoValidateJwt(const ValidateJWTSVIDRequest& req
   if (!unverified.ok()) return absl::InvalidArgumentError(unverified.status().message());
   auto view = deps_.cache->bundle();
   if (!view || !(unverified->sub.trust_domain() == view->bundle.trust_domain)) {
-    return absl::InvalidArgumentError(absl::StrCat("no keys found for trust domain \"",
-                                                   unverified->sub.trust_domain().name(), "\""));
+    return absl::InvalidArgumentError(
+        absl::StrCat("no keys found for trust domain \"", unverified->sub.trust_domain().name(), "\""));
   }
   auto keys = spiffe::JwtKeysFromBundle(view->bundle);
   if (!keys.ok()) return absl::InternalError(keys.status().message());

@@ -2,11 +2,11 @@
 // subscription, not a thread, so one agent holds thousands of watchers.
 #pragma once
 
+#include <grpcpp/grpcpp.h>
+
 #include <memory>
 #include <string>
 #include <vector>
-
-#include <grpcpp/grpcpp.h>
 
 #include "absl/status/statusor.h"
 #include "agent/manager/cache.h"

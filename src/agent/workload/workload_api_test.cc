@@ -2,13 +2,12 @@
 // pushes to many watchers, entry removal, JWT fetch/validate, health.
 #include "agent/workload/workload_api.h"
 
+#include <gtest/gtest.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <filesystem>
 #include <thread>
-
-#include <gtest/gtest.h>
 
 #include "absl/strings/str_cat.h"
 #include "agent/testing/test_ca.h"

@@ -13,11 +13,9 @@ namespace spirecvm::awsiid {
 namespace {
 
 constexpr uintmax_t kMaxPemFileBytes = 1 << 20;
-constexpr SignatureForm kAllForms[] = {SignatureForm::kRsa2048, SignatureForm::kSignature,
-                                       SignatureForm::kPkcs7};
+constexpr SignatureForm kAllForms[] = {SignatureForm::kRsa2048, SignatureForm::kSignature, SignatureForm::kPkcs7};
 
-absl::StatusOr<std::vector<ssl::X509Ptr>> ReadPemCertificates(const std::filesystem::path& path,
-                                                              SignatureForm form) {
+absl::StatusOr<std::vector<ssl::X509Ptr>> ReadPemCertificates(const std::filesystem::path& path, SignatureForm form) {
   std::error_code ec;
   uintmax_t size = std::filesystem::file_size(path, ec);
   if (ec) {
@@ -25,15 +23,13 @@ absl::StatusOr<std::vector<ssl::X509Ptr>> ReadPemCertificates(const std::filesys
         absl::StrCat("cannot read AWS certificate ", path.string(), ": ", ec.message()));
   }
   if (size > kMaxPemFileBytes) {
-    return absl::FailedPreconditionError(
-        absl::StrCat("AWS certificate file ", path.string(), " is larger than 1 MiB"));
+    return absl::FailedPreconditionError(absl::StrCat("AWS certificate file ", path.string(), " is larger than 1 MiB"));
   }
   std::ifstream in(path, std::ios::binary);
   std::stringstream ss;
   ss << in.rdbuf();
   if (!in) {
-    return absl::FailedPreconditionError(
-        absl::StrCat("cannot read AWS certificate ", path.string()));
+    return absl::FailedPreconditionError(absl::StrCat("cannot read AWS certificate ", path.string()));
   }
   std::string pem = ss.str();
   ssl::BioPtr bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
@@ -49,20 +45,19 @@ absl::StatusOr<std::vector<ssl::X509Ptr>> ReadPemCertificates(const std::filesys
   bool clean_eof = ERR_GET_LIB(err) == ERR_LIB_PEM && ERR_GET_REASON(err) == PEM_R_NO_START_LINE;
   std::string errors = ssl::DrainErrors();
   if (out.empty() || (!clean_eof && err != 0)) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "AWS certificate file ", path.string(),
-        out.empty() ? " holds no PEM certificate" : " holds a damaged PEM certificate",
-        errors.empty() ? "" : ": ", errors));
+    return absl::FailedPreconditionError(
+        absl::StrCat("AWS certificate file ", path.string(),
+                     out.empty() ? " holds no PEM certificate" : " holds a damaged PEM certificate",
+                     errors.empty() ? "" : ": ", errors));
   }
   int want = form == SignatureForm::kPkcs7 ? EVP_PKEY_DSA : EVP_PKEY_RSA;
   for (const auto& cert : out) {
     EVP_PKEY* key = X509_get0_pubkey(cert.get());
     if (key == nullptr || EVP_PKEY_get_base_id(key) != want) {
       ssl::DrainErrors();
-      return absl::FailedPreconditionError(absl::StrCat(
-          "AWS certificate file ", path.string(), " holds a certificate whose key is not ",
-          want == EVP_PKEY_DSA ? "DSA" : "RSA", " (expected for the ", SignatureFormName(form),
-          " form)"));
+      return absl::FailedPreconditionError(
+          absl::StrCat("AWS certificate file ", path.string(), " holds a certificate whose key is not ",
+                       want == EVP_PKEY_DSA ? "DSA" : "RSA", " (expected for the ", SignatureFormName(form), " form)"));
     }
   }
   return out;
@@ -105,9 +100,8 @@ absl::StatusOr<CertStore> CertStore::Load(const std::string& dir) {
     return absl::InvalidArgumentError("aws_certificates_path is not set");
   }
   if (!fs::is_directory(dir, ec)) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "aws_certificates_path ", dir, " is not a directory",
-        ec ? absl::StrCat(" (", ec.message(), ")") : std::string()));
+    return absl::FailedPreconditionError(absl::StrCat("aws_certificates_path ", dir, " is not a directory",
+                                                      ec ? absl::StrCat(" (", ec.message(), ")") : std::string()));
   }
   CertStore store;
   store.dir_ = dir;
@@ -119,36 +113,32 @@ absl::StatusOr<CertStore> CertStore::Load(const std::string& dir) {
       if (p.extension() != ".pem") continue;
       std::string region = p.stem().string();
       if (!IsValidRegion(region)) {
-        return absl::FailedPreconditionError(absl::StrCat(
-            "aws_certificates_path ", dir, ": file ", CertSubdir(form), "/", p.filename().string(),
-            " is not named after an AWS region (expected e.g. ", CertSubdir(form),
-            "/us-east-1.pem)"));
+        return absl::FailedPreconditionError(
+            absl::StrCat("aws_certificates_path ", dir, ": file ", CertSubdir(form), "/", p.filename().string(),
+                         " is not named after an AWS region (expected e.g. ", CertSubdir(form), "/us-east-1.pem)"));
       }
       auto certs = ReadPemCertificates(p, form);
       if (!certs.ok()) return certs.status();
       store.certs_[{form, region}] = *std::move(certs);
     }
     if (ec) {
-      return absl::FailedPreconditionError(
-          absl::StrCat("cannot list ", sub.string(), ": ", ec.message()));
+      return absl::FailedPreconditionError(absl::StrCat("cannot list ", sub.string(), ": ", ec.message()));
     }
   }
   if (store.certs_.empty()) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "aws_certificates_path ", dir,
-        " holds no AWS certificates (expected rsa2048/<region>.pem, rsa/<region>.pem, "
-        "dsa/<region>.pem; build it with scripts/aws-iid-certs)"));
+    return absl::FailedPreconditionError(
+        absl::StrCat("aws_certificates_path ", dir,
+                     " holds no AWS certificates (expected rsa2048/<region>.pem, rsa/<region>.pem, "
+                     "dsa/<region>.pem; build it with scripts/aws-iid-certs)"));
   }
   return store;
 }
 
-absl::StatusOr<std::vector<X509*>> CertStore::Lookup(SignatureForm form,
-                                                    absl::string_view region) const {
+absl::StatusOr<std::vector<X509*>> CertStore::Lookup(SignatureForm form, absl::string_view region) const {
   auto it = certs_.find(std::make_pair(form, std::string(region)));
   if (it == certs_.end()) {
-    return absl::NotFoundError(absl::StrCat("no AWS certificate for region \"", region,
-                                            "\" in aws_certificates_path ", dir_, " (",
-                                            RelativePath(form, region), ")"));
+    return absl::NotFoundError(absl::StrCat("no AWS certificate for region \"", region, "\" in aws_certificates_path ",
+                                            dir_, " (", RelativePath(form, region), ")"));
   }
   std::vector<X509*> out;
   for (const auto& c : it->second) out.push_back(c.get());

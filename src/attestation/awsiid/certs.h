@@ -12,11 +12,11 @@
 
 #include <map>
 #include <string>
-#include "absl/strings/string_view.h"
 #include <utility>
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "crypto/ssl_ptr.h"
 
 namespace spirecvm::awsiid {

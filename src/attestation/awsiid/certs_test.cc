@@ -18,8 +18,7 @@ TEST(CertStoreTest, LoadsRealAwsCertificates) {
   auto store = CertStore::Load(dir + "/certs");
   ASSERT_TRUE(store.ok()) << store.status();
   EXPECT_GE(store->Regions(SignatureForm::kRsa2048).size(), 30u);
-  EXPECT_EQ(store->Regions(SignatureForm::kPkcs7),
-            (std::vector<std::string>{"us-east-1", "us-west-2"}));
+  EXPECT_EQ(store->Regions(SignatureForm::kPkcs7), (std::vector<std::string>{"us-east-1", "us-west-2"}));
   auto certs = store->Lookup(SignatureForm::kRsa2048, "us-west-2");
   ASSERT_TRUE(certs.ok()) << certs.status();
   EXPECT_EQ(certs->size(), 1u);
@@ -37,11 +36,9 @@ TEST(CertStoreTest, MissingRegionNamesRegionOptionAndFile) {
   auto missing = store->Lookup(SignatureForm::kRsa2048, "xx-north-1");
   ASSERT_FALSE(missing.ok());
   EXPECT_EQ(missing.status().code(), absl::StatusCode::kNotFound);
-  EXPECT_EQ(missing.status().message(),
-            "no AWS certificate for region \"xx-north-1\" in aws_certificates_path " + tmp.path() +
-                " (rsa2048/xx-north-1.pem)");
-  EXPECT_THAT(store->Lookup(SignatureForm::kPkcs7, "us-east-1").status().message(),
-              HasSubstr("(dsa/us-east-1.pem)"));
+  EXPECT_EQ(missing.status().message(), "no AWS certificate for region \"xx-north-1\" in aws_certificates_path " +
+                                            tmp.path() + " (rsa2048/xx-north-1.pem)");
+  EXPECT_THAT(store->Lookup(SignatureForm::kPkcs7, "us-east-1").status().message(), HasSubstr("(dsa/us-east-1.pem)"));
 }
 
 TEST(CertStoreTest, RejectsBadDirectories) {
@@ -49,8 +46,7 @@ TEST(CertStoreTest, RejectsBadDirectories) {
   EXPECT_THAT(CertStore::Load("/nonexistent/awsiid").status().message(),
               HasSubstr("aws_certificates_path /nonexistent/awsiid is not a directory"));
   TempDir empty;
-  EXPECT_THAT(CertStore::Load(empty.path()).status().message(),
-              HasSubstr("holds no AWS certificates"));
+  EXPECT_THAT(CertStore::Load(empty.path()).status().message(), HasSubstr("holds no AWS certificates"));
 
   TempDir badname;
   auto signer = testing::TestAwsSigner::Generate();
@@ -61,13 +57,11 @@ TEST(CertStoreTest, RejectsBadDirectories) {
 
   TempDir garbage;
   WriteFileOrDie(garbage.path() + "/rsa2048/us-east-1.pem", "hello\n");
-  EXPECT_THAT(CertStore::Load(garbage.path()).status().message(),
-              HasSubstr("us-east-1.pem holds no PEM certificate"));
+  EXPECT_THAT(CertStore::Load(garbage.path()).status().message(), HasSubstr("us-east-1.pem holds no PEM certificate"));
 
   TempDir wrongkey;  // an RSA certificate where a DSA one is expected
   WriteFileOrDie(wrongkey.path() + "/dsa/us-east-1.pem", signer->CertPem());
-  EXPECT_THAT(CertStore::Load(wrongkey.path()).status().message(),
-              HasSubstr("whose key is not DSA"));
+  EXPECT_THAT(CertStore::Load(wrongkey.path()).status().message(), HasSubstr("whose key is not DSA"));
 
   TempDir ignored;  // non-.pem files are ignored
   WriteFileOrDie(ignored.path() + "/rsa2048/README", "x");

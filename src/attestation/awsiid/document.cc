@@ -1,8 +1,7 @@
 #include "attestation/awsiid/document.h"
 
-#include <set>
-
 #include <nlohmann/json.hpp>
+#include <set>
 
 #include "absl/status/status.h"
 #include "absl/strings/ascii.h"
@@ -37,8 +36,8 @@ absl::Status CheckNesting(absl::string_view raw) {
       in_string = true;
     } else if (c == '{' || c == '[') {
       if (++depth > kMaxNesting) {
-        return absl::InvalidArgumentError(absl::StrCat(
-            "instance identity document nests deeper than ", kMaxNesting, " levels"));
+        return absl::InvalidArgumentError(
+            absl::StrCat("instance identity document nests deeper than ", kMaxNesting, " levels"));
       }
     } else if (c == '}' || c == ']') {
       --depth;
@@ -62,8 +61,7 @@ bool IsSafeChar(unsigned char c) {
 }
 
 absl::Status FieldError(absl::string_view field, absl::string_view reason) {
-  return absl::InvalidArgumentError(
-      absl::StrCat("instance identity document: field \"", field, "\" ", reason));
+  return absl::InvalidArgumentError(absl::StrCat("instance identity document: field \"", field, "\" ", reason));
 }
 
 absl::StatusOr<std::string> RequiredString(const json& doc, absl::string_view field) {
@@ -82,8 +80,7 @@ absl::StatusOr<std::string> OptionalString(const json& doc, absl::string_view fi
   return it->get<std::string>();
 }
 
-absl::StatusOr<std::vector<std::string>> OptionalStringList(const json& doc,
-                                                            absl::string_view field) {
+absl::StatusOr<std::vector<std::string>> OptionalStringList(const json& doc, absl::string_view field) {
   std::vector<std::string> out;
   auto it = doc.find(std::string(field));
   if (it == doc.end() || it->is_null()) return out;
@@ -134,35 +131,30 @@ absl::StatusOr<InstanceIdentityDocument> ParseChecked(absl::string_view raw) {
     return FieldError("region", absl::StrCat("\"", out.region, "\" is not an AWS region name"));
   }
   ASSIGN_OR_RETURN_FIELD(out.availability_zone, RequiredString(doc, "availabilityZone"));
-  if (!absl::StartsWith(out.availability_zone, out.region) ||
-      out.availability_zone.size() == out.region.size() ||
+  if (!absl::StartsWith(out.availability_zone, out.region) || out.availability_zone.size() == out.region.size() ||
       !AllOf(out.availability_zone, IsSafeChar)) {
-    return FieldError("availabilityZone",
-                      absl::StrCat("\"", out.availability_zone,
-                                   "\" is not an availability zone of region \"", out.region,
-                                   "\""));
+    return FieldError(
+        "availabilityZone",
+        absl::StrCat("\"", out.availability_zone, "\" is not an availability zone of region \"", out.region, "\""));
   }
   ASSIGN_OR_RETURN_FIELD(out.instance_id, RequiredString(doc, "instanceId"));
   if (!IsValidInstanceId(out.instance_id)) {
-    return FieldError("instanceId",
-                      absl::StrCat("\"", out.instance_id, "\" is not an EC2 instance id"));
+    return FieldError("instanceId", absl::StrCat("\"", out.instance_id, "\" is not an EC2 instance id"));
   }
   ASSIGN_OR_RETURN_FIELD(out.image_id, RequiredString(doc, "imageId"));
-  if (!absl::StartsWith(out.image_id, "ami-") || out.image_id.size() < 5 ||
-      out.image_id.size() > 4 + 32 || !AllOf(out.image_id.substr(4), IsLowerHex)) {
+  if (!absl::StartsWith(out.image_id, "ami-") || out.image_id.size() < 5 || out.image_id.size() > 4 + 32 ||
+      !AllOf(out.image_id.substr(4), IsLowerHex)) {
     return FieldError("imageId", absl::StrCat("\"", out.image_id, "\" is not an AMI id"));
   }
   ASSIGN_OR_RETURN_FIELD(out.instance_type, RequiredString(doc, "instanceType"));
   if (out.instance_type.size() > 64 || !AllOf(out.instance_type, IsSafeChar)) {
-    return FieldError("instanceType",
-                      absl::StrCat("\"", out.instance_type, "\" is not an instance type"));
+    return FieldError("instanceType", absl::StrCat("\"", out.instance_type, "\" is not an instance type"));
   }
   std::string pending;
   ASSIGN_OR_RETURN_FIELD(pending, RequiredString(doc, "pendingTime"));
   std::string time_err;
   if (!absl::ParseTime(absl::RFC3339_full, pending, &out.pending_time, &time_err)) {
-    return FieldError("pendingTime",
-                      absl::StrCat("\"", pending, "\" is not an RFC 3339 time: ", time_err));
+    return FieldError("pendingTime", absl::StrCat("\"", pending, "\" is not an RFC 3339 time: ", time_err));
   }
 
   ASSIGN_OR_RETURN_FIELD(out.architecture, OptionalString(doc, "architecture"));
@@ -171,8 +163,7 @@ absl::StatusOr<InstanceIdentityDocument> ParseChecked(absl::string_view raw) {
   ASSIGN_OR_RETURN_FIELD(out.kernel_id, OptionalString(doc, "kernelId"));
   ASSIGN_OR_RETURN_FIELD(out.ramdisk_id, OptionalString(doc, "ramdiskId"));
   ASSIGN_OR_RETURN_FIELD(out.billing_products, OptionalStringList(doc, "billingProducts"));
-  ASSIGN_OR_RETURN_FIELD(out.marketplace_product_codes,
-                         OptionalStringList(doc, "marketplaceProductCodes"));
+  ASSIGN_OR_RETURN_FIELD(out.marketplace_product_codes, OptionalStringList(doc, "marketplaceProductCodes"));
   ASSIGN_OR_RETURN_FIELD(out.devpay_product_codes, OptionalStringList(doc, "devpayProductCodes"));
 #undef ASSIGN_OR_RETURN_FIELD
   return out;
@@ -194,8 +185,7 @@ bool IsValidRegion(absl::string_view s) {
   size_t start = 0;
   while (true) {
     size_t dash = words.find('-', start);
-    absl::string_view word =
-        words.substr(start, dash == absl::string_view::npos ? dash : dash - start);
+    absl::string_view word = words.substr(start, dash == absl::string_view::npos ? dash : dash - start);
     if (word.empty() || !AllOf(word, IsLower)) return false;
     ++count;
     if (dash == absl::string_view::npos) break;
@@ -214,15 +204,13 @@ absl::StatusOr<InstanceIdentityDocument> ParseDocument(absl::string_view raw) {
   if (raw.empty()) return absl::InvalidArgumentError("instance identity document is empty");
   if (raw.size() > kMaxDocumentBytes) {
     return absl::InvalidArgumentError(absl::StrCat("instance identity document is ", raw.size(),
-                                                   " bytes, more than the limit of ",
-                                                   kMaxDocumentBytes));
+                                                   " bytes, more than the limit of ", kMaxDocumentBytes));
   }
   if (absl::Status s = CheckNesting(raw); !s.ok()) return s;
   try {
     return ParseChecked(raw);
   } catch (const std::exception& e) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("instance identity document could not be parsed: ", e.what()));
+    return absl::InvalidArgumentError(absl::StrCat("instance identity document could not be parsed: ", e.what()));
   }
 }
 

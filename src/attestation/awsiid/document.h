@@ -6,10 +6,10 @@
 
 #include <optional>
 #include <string>
-#include "absl/strings/string_view.h"
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 
 namespace spirecvm::awsiid {
@@ -30,11 +30,11 @@ struct InstanceIdentityDocument {
   absl::Time pending_time;        // pendingTime: RFC 3339
 
   // Optional (string when present; null or absent gives empty).
-  std::string architecture;  // architecture
-  std::string private_ip;    // privateIp
-  std::string version;       // version, e.g. 2017-09-30
-  std::string kernel_id;     // kernelId
-  std::string ramdisk_id;    // ramdiskId
+  std::string architecture;                            // architecture
+  std::string private_ip;                              // privateIp
+  std::string version;                                 // version, e.g. 2017-09-30
+  std::string kernel_id;                               // kernelId
+  std::string ramdisk_id;                              // ramdiskId
   std::vector<std::string> billing_products;           // billingProducts (null -> empty)
   std::vector<std::string> marketplace_product_codes;  // marketplaceProductCodes
   std::vector<std::string> devpay_product_codes;       // devpayProductCodes

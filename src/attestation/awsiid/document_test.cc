@@ -29,8 +29,7 @@ TEST(DocumentTest, ParsesRealDocumentKeepingExactBytes) {
   EXPECT_EQ(doc->architecture, "x86_64");
   EXPECT_EQ(doc->private_ip, "172.31.46.215");
   EXPECT_EQ(doc->version, "2017-09-30");
-  EXPECT_EQ(doc->pending_time, absl::FromCivil(absl::CivilSecond(2018, 5, 9, 12, 30, 58),
-                                               absl::UTCTimeZone()));
+  EXPECT_EQ(doc->pending_time, absl::FromCivil(absl::CivilSecond(2018, 5, 9, 12, 30, 58), absl::UTCTimeZone()));
   EXPECT_TRUE(doc->billing_products.empty());
   EXPECT_TRUE(doc->kernel_id.empty());
 }
@@ -44,8 +43,8 @@ TEST(DocumentTest, ParsesGeneratedDocument) {
 }
 
 TEST(DocumentTest, AcceptsProductCodeArrays) {
-  std::string raw = absl::StrReplaceAll(
-      ValidDoc(), {{"\"billingProducts\" : null", "\"billingProducts\" : [ \"bp-6ba54002\" ]"}});
+  std::string raw =
+      absl::StrReplaceAll(ValidDoc(), {{"\"billingProducts\" : null", "\"billingProducts\" : [ \"bp-6ba54002\" ]"}});
   auto doc = ParseDocument(raw);
   ASSERT_TRUE(doc.ok()) << doc.status();
   EXPECT_THAT(doc->billing_products, ::testing::ElementsAre("bp-6ba54002"));
@@ -70,32 +69,26 @@ TEST_P(DocumentRejectTest, RejectsWithClearMessage) {
 
 INSTANTIATE_TEST_SUITE_P(
     Fields, DocumentRejectTest,
-    ::testing::Values(
-        BadCase{"\"accountId\" : \"123456789012\",", "",
-                "field \"accountId\" is missing"},
-        BadCase{"\"123456789012\"", "\"12345678901\"", "\"12345678901\" is not 12 digits"},
-        BadCase{"\"123456789012\"", "\"12345678901a\"", "is not 12 digits"},
-        BadCase{"\"123456789012\"", "123456789012", "field \"accountId\" is not a string"},
-        BadCase{"\"region\" : \"us-east-1\"", "\"region\" : \"\"", "field \"region\" is empty"},
-        BadCase{"\"region\" : \"us-east-1\"", "\"region\" : \"../etc\"",
-                "is not an AWS region name"},
-        BadCase{"\"us-east-1a\"", "\"us-west-2a\"",
-                "\"us-west-2a\" is not an availability zone of region \"us-east-1\""},
-        BadCase{"\"i-0123456789abcdef0\"", "\"i-0123/../x\"", "is not an EC2 instance id"},
-        BadCase{"\"i-0123456789abcdef0\"", "\"i-0123456789ABCDEF0\"",
-                "is not an EC2 instance id"},
-        BadCase{"\"ami-0123456789abcdef0\"", "\"ami-\"", "is not an AMI id"},
-        BadCase{"\"m6a.large\"", "\"m6a/large\"", "is not an instance type"},
-        BadCase{"\"2023-11-14T22:13:20Z\"", "\"yesterday\"", "is not an RFC 3339 time"},
-        BadCase{"\"privateIp\" : \"10.0.0.10\"", "\"privateIp\" : 10",
-                "field \"privateIp\" is neither a string nor null"},
-        BadCase{"\"kernelId\" : null", "\"kernelId\" : {}", "field \"kernelId\""},
-        BadCase{"\"billingProducts\" : null", "\"billingProducts\" : [1]",
-                "holds a non-string element"},
-        BadCase{"\"version\"", "\"region\" : \"us-east-1\",\n  \"version\"",
-                "field \"region\" appears more than once"},
-        BadCase{"{", "[", "not valid JSON"},
-        BadCase{"\"accountId\"", "accountId", "not valid JSON"}));
+    ::testing::Values(BadCase{"\"accountId\" : \"123456789012\",", "", "field \"accountId\" is missing"},
+                      BadCase{"\"123456789012\"", "\"12345678901\"", "\"12345678901\" is not 12 digits"},
+                      BadCase{"\"123456789012\"", "\"12345678901a\"", "is not 12 digits"},
+                      BadCase{"\"123456789012\"", "123456789012", "field \"accountId\" is not a string"},
+                      BadCase{"\"region\" : \"us-east-1\"", "\"region\" : \"\"", "field \"region\" is empty"},
+                      BadCase{"\"region\" : \"us-east-1\"", "\"region\" : \"../etc\"", "is not an AWS region name"},
+                      BadCase{"\"us-east-1a\"", "\"us-west-2a\"",
+                              "\"us-west-2a\" is not an availability zone of region \"us-east-1\""},
+                      BadCase{"\"i-0123456789abcdef0\"", "\"i-0123/../x\"", "is not an EC2 instance id"},
+                      BadCase{"\"i-0123456789abcdef0\"", "\"i-0123456789ABCDEF0\"", "is not an EC2 instance id"},
+                      BadCase{"\"ami-0123456789abcdef0\"", "\"ami-\"", "is not an AMI id"},
+                      BadCase{"\"m6a.large\"", "\"m6a/large\"", "is not an instance type"},
+                      BadCase{"\"2023-11-14T22:13:20Z\"", "\"yesterday\"", "is not an RFC 3339 time"},
+                      BadCase{"\"privateIp\" : \"10.0.0.10\"", "\"privateIp\" : 10",
+                              "field \"privateIp\" is neither a string nor null"},
+                      BadCase{"\"kernelId\" : null", "\"kernelId\" : {}", "field \"kernelId\""},
+                      BadCase{"\"billingProducts\" : null", "\"billingProducts\" : [1]", "holds a non-string element"},
+                      BadCase{"\"version\"", "\"region\" : \"us-east-1\",\n  \"version\"",
+                              "field \"region\" appears more than once"},
+                      BadCase{"{", "[", "not valid JSON"}, BadCase{"\"accountId\"", "accountId", "not valid JSON"}));
 
 TEST(DocumentTest, RejectsNonObjectEmptyOversizedAndDeep) {
   EXPECT_THAT(ParseDocument("[]").status().message(), HasSubstr("is not a JSON object"));
@@ -110,12 +103,12 @@ TEST(DocumentTest, RejectsNonObjectEmptyOversizedAndDeep) {
 }
 
 TEST(DocumentTest, ShapeChecks) {
-  for (const char* r : {"us-east-1", "us-gov-west-1", "ap-southeast-5", "us-isob-east-1",
-                        "cn-northwest-1", "il-central-1", "eusc-de-east-1"}) {
+  for (const char* r : {"us-east-1", "us-gov-west-1", "ap-southeast-5", "us-isob-east-1", "cn-northwest-1",
+                        "il-central-1", "eusc-de-east-1"}) {
     EXPECT_TRUE(IsValidRegion(r)) << r;
   }
-  for (const char* r : {"", "us", "us-east", "us-east-", "US-east-1", "us--east-1", "us-east-1a",
-                        "us_east-1", "-us-east-1", "us-1", "us-east-1/..", "1-us-east"}) {
+  for (const char* r : {"", "us", "us-east", "us-east-", "US-east-1", "us--east-1", "us-east-1a", "us_east-1",
+                        "-us-east-1", "us-1", "us-east-1/..", "1-us-east"}) {
     EXPECT_FALSE(IsValidRegion(r)) << r;
   }
   EXPECT_TRUE(IsValidInstanceId("i-0a30e04d85e6f8793"));

@@ -56,12 +56,12 @@ absl::StatusOr<std::unique_ptr<ImdsClient>> ImdsClient::Create(ImdsClientOptions
   } else if (absl::StartsWith(ep, "https://")) {
     rest = ep.substr(8);
   } else {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "ec2_metadata_endpoint \"", options.endpoint, "\" must start with http:// or https://"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("ec2_metadata_endpoint \"", options.endpoint, "\" must start with http:// or https://"));
   }
   if (rest.empty() || rest.find_first_of("/?#@ ") != absl::string_view::npos) {
-    return absl::InvalidArgumentError(absl::StrCat("ec2_metadata_endpoint \"", options.endpoint,
-                                                   "\" must be scheme://host[:port] with no path"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("ec2_metadata_endpoint \"", options.endpoint, "\" must be scheme://host[:port] with no path"));
   }
   options.endpoint = std::string(ep);
   if (options.max_attempts < 1) options.max_attempts = 1;
@@ -108,23 +108,20 @@ absl::StatusOr<ImdsClient::Response> ImdsClient::Exchange(bool put, absl::string
     CURLcode rc = curl_easy_perform(c);
     if (rc != CURLE_OK) {
       if (sink.overflow) {
-        return absl::InvalidArgumentError(absl::StrCat(
-            "IMDS at ", options_.endpoint, ": response to ", path, " exceeds ", kMaxResponseBytes,
-            " bytes"));
+        return absl::InvalidArgumentError(absl::StrCat("IMDS at ", options_.endpoint, ": response to ", path,
+                                                       " exceeds ", kMaxResponseBytes, " bytes"));
       }
       last = absl::UnavailableError(absl::StrCat(
-          "IMDS at ", options_.endpoint, " unreachable: ",
-          errbuf[0] != '\0' ? errbuf : curl_easy_strerror(rc), " (", put ? "PUT " : "GET ", path,
-          ", attempt ", attempt, " of ", options_.max_attempts, ")"));
+          "IMDS at ", options_.endpoint, " unreachable: ", errbuf[0] != '\0' ? errbuf : curl_easy_strerror(rc), " (",
+          put ? "PUT " : "GET ", path, ", attempt ", attempt, " of ", options_.max_attempts, ")"));
       continue;
     }
     Response r;
     curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r.status);
     r.body = std::move(sink.body);
     if (r.status >= 500 || r.status == 429) {
-      last = absl::UnavailableError(absl::StrCat("IMDS at ", options_.endpoint, " answered HTTP ",
-                                                 r.status, " to ", put ? "PUT " : "GET ", path,
-                                                 " (attempt ", attempt, " of ",
+      last = absl::UnavailableError(absl::StrCat("IMDS at ", options_.endpoint, " answered HTTP ", r.status, " to ",
+                                                 put ? "PUT " : "GET ", path, " (attempt ", attempt, " of ",
                                                  options_.max_attempts, ")"));
       continue;
     }
@@ -135,22 +132,19 @@ absl::StatusOr<ImdsClient::Response> ImdsClient::Exchange(bool put, absl::string
 
 absl::StatusOr<std::string> ImdsClient::FetchToken() const {
   auto r = Exchange(/*put=*/true, "/latest/api/token",
-                    absl::StrCat("X-aws-ec2-metadata-token-ttl-seconds: ",
-                                 options_.token_ttl_seconds));
+                    absl::StrCat("X-aws-ec2-metadata-token-ttl-seconds: ", options_.token_ttl_seconds));
   if (!r.ok()) return r.status();
   if (r->status == 403 || r->status == 404 || r->status == 405) {
     return absl::FailedPreconditionError(absl::StrCat(
-        "IMDS at ", options_.endpoint,
-        " does not support IMDSv2 token requests (PUT /latest/api/token answered HTTP ", r->status,
-        "); enable IMDSv2 on the instance (HttpTokens optional or required)"));
+        "IMDS at ", options_.endpoint, " does not support IMDSv2 token requests (PUT /latest/api/token answered HTTP ",
+        r->status, "); enable IMDSv2 on the instance (HttpTokens optional or required)"));
   }
   if (r->status != 200) {
-    return absl::UnavailableError(absl::StrCat("IMDS at ", options_.endpoint,
-                                               " refused a session token: HTTP ", r->status));
+    return absl::UnavailableError(
+        absl::StrCat("IMDS at ", options_.endpoint, " refused a session token: HTTP ", r->status));
   }
   if (r->body.empty() || r->body.size() > 4096) {
-    return absl::UnavailableError(
-        absl::StrCat("IMDS at ", options_.endpoint, " returned an empty or oversized token"));
+    return absl::UnavailableError(absl::StrCat("IMDS at ", options_.endpoint, " returned an empty or oversized token"));
   }
   return r->body;
 }
@@ -159,12 +153,11 @@ absl::StatusOr<std::string> ImdsClient::Get(absl::string_view path, absl::string
   auto r = Exchange(/*put=*/false, path, absl::StrCat("X-aws-ec2-metadata-token: ", token));
   if (!r.ok()) return r.status();
   if (r->status == 401) {
-    return absl::UnauthenticatedError(absl::StrCat(
-        "IMDS at ", options_.endpoint, " rejected the session token for ", path, " (HTTP 401)"));
+    return absl::UnauthenticatedError(
+        absl::StrCat("IMDS at ", options_.endpoint, " rejected the session token for ", path, " (HTTP 401)"));
   }
   if (r->status == 404) {
-    return absl::NotFoundError(
-        absl::StrCat("IMDS at ", options_.endpoint, " has no ", path, " (HTTP 404)"));
+    return absl::NotFoundError(absl::StrCat("IMDS at ", options_.endpoint, " has no ", path, " (HTTP 404)"));
   }
   if (r->status != 200) {
     return absl::UnavailableError(

@@ -13,9 +13,9 @@
 #include <functional>
 #include <memory>
 #include <string>
-#include "absl/strings/string_view.h"
 
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "attestation/awsiid/verifier.h"
 
@@ -59,8 +59,7 @@ class ImdsClient {
     std::string body;
   };
   // One HTTP exchange, with retries. Transport failures become Unavailable naming the endpoint.
-  absl::StatusOr<Response> Exchange(bool put, absl::string_view path,
-                                    absl::string_view header) const;
+  absl::StatusOr<Response> Exchange(bool put, absl::string_view path, absl::string_view header) const;
   ImdsClientOptions options_;
 };
 

@@ -1,5 +1,7 @@
 #include "attestation/awsiid/imds_client.h"
 
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <sys/socket.h>
@@ -8,9 +10,6 @@
 
 #include <fstream>
 #include <thread>
-
-#include <gmock/gmock.h>
-#include <gtest/gtest.h>
 
 #include "attestation/awsiid/testing/test_signer.h"
 #include "attestation/awsiid/testing/test_util.h"
@@ -117,8 +116,7 @@ TEST_F(ImdsClientTest, ImdsV1OnlyIsAClearError) {
   auto r = client->FetchInstanceIdentity();
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.status().code(), absl::StatusCode::kFailedPrecondition);
-  EXPECT_THAT(r.status().message(),
-              HasSubstr("IMDS at " + e->endpoint() + " does not support IMDSv2 token requests"));
+  EXPECT_THAT(r.status().message(), HasSubstr("IMDS at " + e->endpoint() + " does not support IMDSv2 token requests"));
   EXPECT_TRUE(sleeps_.empty()) << "no retries for a definitive answer";
 }
 
@@ -143,8 +141,7 @@ TEST_F(ImdsClientTest, UnreachableIsAClearErrorAfterBackoff) {
 }
 
 TEST_F(ImdsClientTest, EndpointValidation) {
-  for (const char* bad : {"169.254.169.254", "ftp://x", "http://", "http://host/path",
-                          "http://user@host"}) {
+  for (const char* bad : {"169.254.169.254", "ftp://x", "http://", "http://host/path", "http://user@host"}) {
     ImdsClientOptions o;
     o.endpoint = bad;
     auto c = ImdsClient::Create(o);
@@ -184,10 +181,10 @@ TEST_F(ImdsClientTest, EmulatorBinaryAsSubprocess) {
   pid_t pid = ::fork();
   ASSERT_GE(pid, 0);
   if (pid == 0) {
-    ::execl(IMDS_EMULATOR_BIN, IMDS_EMULATOR_BIN, "--listen", "127.0.0.1:0", "--ready-file",
-            ready.c_str(), "--certs-dir", certs.c_str(), "--state-dir", tmp.path().c_str(),
-            "--account-id", "210987654321", "--region", "eu-west-3", "--instance-id",
-            "i-0abcdef0123456789", "--instance-type", "c6a.xlarge", static_cast<char*>(nullptr));
+    ::execl(IMDS_EMULATOR_BIN, IMDS_EMULATOR_BIN, "--listen", "127.0.0.1:0", "--ready-file", ready.c_str(),
+            "--certs-dir", certs.c_str(), "--state-dir", tmp.path().c_str(), "--account-id", "210987654321", "--region",
+            "eu-west-3", "--instance-id", "i-0abcdef0123456789", "--instance-type", "c6a.xlarge",
+            static_cast<char*>(nullptr));
     ::_exit(127);
   }
   int port = 0;

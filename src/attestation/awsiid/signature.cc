@@ -12,8 +12,7 @@ namespace {
 
 absl::Status Invalid(absl::string_view form, absl::string_view reason, bool drain = false) {
   std::string errors = drain ? ssl::DrainErrors() : std::string();
-  return absl::InvalidArgumentError(absl::StrCat(form, " signature: ", reason,
-                                                 errors.empty() ? "" : ": ", errors));
+  return absl::InvalidArgumentError(absl::StrCat(form, " signature: ", reason, errors.empty() ? "" : ": ", errors));
 }
 
 int Base64Value(unsigned char c) {
@@ -36,8 +35,8 @@ FormRules RulesFor(SignatureForm form) {
   if (form == SignatureForm::kPkcs7) {
     return {"pkcs7", EVP_PKEY_DSA, {NID_sha1, NID_sha256}, {NID_dsa, NID_dsaWithSHA1, NID_dsa_with_SHA256}};
   }
-  return {"rsa2048", EVP_PKEY_RSA, {NID_sha256, NID_undef},
-          {NID_rsaEncryption, NID_sha256WithRSAEncryption, NID_undef}};
+  return {
+      "rsa2048", EVP_PKEY_RSA, {NID_sha256, NID_undef}, {NID_rsaEncryption, NID_sha256WithRSAEncryption, NID_undef}};
 }
 
 bool Contains(const auto& arr, int nid) {
@@ -50,17 +49,15 @@ bool Contains(const auto& arr, int nid) {
 
 absl::string_view AsView(const ASN1_STRING* s) {
   return absl::string_view(reinterpret_cast<const char*>(ASN1_STRING_get0_data(s)),
-                          static_cast<size_t>(ASN1_STRING_length(s)));
+                           static_cast<size_t>(ASN1_STRING_length(s)));
 }
 
 // EVP_DigestVerify of `data` with `md` and the certificate's public key.
-bool DigestVerify(const EVP_MD* md, EVP_PKEY* key, absl::string_view data,
-                  absl::string_view signature) {
+bool DigestVerify(const EVP_MD* md, EVP_PKEY* key, absl::string_view data, absl::string_view signature) {
   ssl::EvpMdCtxPtr ctx(EVP_MD_CTX_new());
   if (!ctx || EVP_DigestVerifyInit(ctx.get(), nullptr, md, nullptr, key) != 1) return false;
-  return EVP_DigestVerify(ctx.get(), reinterpret_cast<const unsigned char*>(signature.data()),
-                          signature.size(), reinterpret_cast<const unsigned char*>(data.data()),
-                          data.size()) == 1;
+  return EVP_DigestVerify(ctx.get(), reinterpret_cast<const unsigned char*>(signature.data()), signature.size(),
+                          reinterpret_cast<const unsigned char*>(data.data()), data.size()) == 1;
 }
 
 }  // namespace
@@ -81,12 +78,11 @@ absl::StatusOr<std::string> DecodeBase64(absl::string_view what, absl::string_vi
     }
     int v = Base64Value(c);
     if (v < 0) {
-      return absl::InvalidArgumentError(absl::StrCat(what, " is not valid base64: character ",
-                                                     static_cast<int>(c), " at offset ", i));
+      return absl::InvalidArgumentError(
+          absl::StrCat(what, " is not valid base64: character ", static_cast<int>(c), " at offset ", i));
     }
     if (padding != 0) {
-      return absl::InvalidArgumentError(
-          absl::StrCat(what, " is not valid base64: data after '=' padding"));
+      return absl::InvalidArgumentError(absl::StrCat(what, " is not valid base64: data after '=' padding"));
     }
     ++symbols;
     acc = (acc << 6) | static_cast<uint32_t>(v);
@@ -99,21 +95,18 @@ absl::StatusOr<std::string> DecodeBase64(absl::string_view what, absl::string_vi
   if (symbols == 0) return absl::InvalidArgumentError(absl::StrCat(what, " is empty"));
   if ((symbols + padding) % 4 != 0 || padding > 2 || symbols % 4 == 1 ||
       (padding != 0 && (symbols + padding) / 4 * 4 - symbols != padding)) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(what, " is not valid base64: truncated or wrongly padded"));
+    return absl::InvalidArgumentError(absl::StrCat(what, " is not valid base64: truncated or wrongly padded"));
   }
   // Non-canonical encodings (leftover bits set) are rejected: they would make two strings decode
   // to the same bytes.
   if ((acc & ((1u << bits) - 1)) != 0) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(what, " is not valid base64: non-zero trailing bits"));
+    return absl::InvalidArgumentError(absl::StrCat(what, " is not valid base64: non-zero trailing bits"));
   }
   return out;
 }
 
 std::string EncodeBase64(absl::string_view bytes, size_t line_width) {
-  static constexpr char kAlphabet[] =
-      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  static constexpr char kAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
   std::string flat;
   size_t i = 0;
   auto at = [&](size_t k) { return static_cast<uint32_t>(static_cast<unsigned char>(bytes[k])); };
@@ -142,8 +135,7 @@ std::string EncodeBase64(absl::string_view bytes, size_t line_width) {
   return out;
 }
 
-absl::Status VerifyCmsWithCert(SignatureForm form, absl::string_view document,
-                               absl::string_view cms_der, X509* cert) {
+absl::Status VerifyCmsWithCert(SignatureForm form, absl::string_view document, absl::string_view cms_der, X509* cert) {
   const FormRules rules = RulesFor(form);
   const absl::string_view f = rules.name;
   ssl::DrainErrors();
@@ -168,8 +160,8 @@ absl::Status VerifyCmsWithCert(SignatureForm form, absl::string_view document,
 
   STACK_OF(CMS_SignerInfo)* signers = CMS_get0_SignerInfos(cms.get());
   if (signers == nullptr || sk_CMS_SignerInfo_num(signers) != 1) {
-    return Invalid(f, absl::StrCat("CMS holds ", signers ? sk_CMS_SignerInfo_num(signers) : 0,
-                                   " signers, expected exactly 1"));
+    return Invalid(
+        f, absl::StrCat("CMS holds ", signers ? sk_CMS_SignerInfo_num(signers) : 0, " signers, expected exactly 1"));
   }
   CMS_SignerInfo* si = sk_CMS_SignerInfo_value(signers, 0);
   X509_ALGOR* dig_alg = nullptr;
@@ -178,12 +170,10 @@ absl::Status VerifyCmsWithCert(SignatureForm form, absl::string_view document,
   const int dig_nid = dig_alg ? OBJ_obj2nid(dig_alg->algorithm) : NID_undef;
   const int sig_nid = sig_alg ? OBJ_obj2nid(sig_alg->algorithm) : NID_undef;
   if (!Contains(rules.digests, dig_nid)) {
-    return Invalid(f, absl::StrCat("digest algorithm ", OBJ_nid2sn(dig_nid),
-                                   " is not accepted for this form"));
+    return Invalid(f, absl::StrCat("digest algorithm ", OBJ_nid2sn(dig_nid), " is not accepted for this form"));
   }
   if (!Contains(rules.sigalgs, sig_nid)) {
-    return Invalid(f, absl::StrCat("signature algorithm ", OBJ_nid2sn(sig_nid),
-                                   " is not accepted for this form"));
+    return Invalid(f, absl::StrCat("signature algorithm ", OBJ_nid2sn(sig_nid), " is not accepted for this form"));
   }
   EVP_PKEY* key = X509_get0_pubkey(cert);
   if (key == nullptr || EVP_PKEY_get_base_id(key) != rules.key_type) {
@@ -194,13 +184,13 @@ absl::Status VerifyCmsWithCert(SignatureForm form, absl::string_view document,
 
   if (CMS_signed_get_attr_count(si) > 0) {
     // Signed attributes: the signature covers their DER encoding; they carry the content digest.
-    ASN1_OBJECT* ctype = static_cast<ASN1_OBJECT*>(CMS_signed_get0_data_by_OBJ(
-        si, OBJ_nid2obj(NID_pkcs9_contentType), -3, V_ASN1_OBJECT));
+    ASN1_OBJECT* ctype = static_cast<ASN1_OBJECT*>(
+        CMS_signed_get0_data_by_OBJ(si, OBJ_nid2obj(NID_pkcs9_contentType), -3, V_ASN1_OBJECT));
     if (ctype == nullptr || OBJ_obj2nid(ctype) != NID_pkcs7_data) {
       return Invalid(f, "signed contentType attribute is missing or not id-data", true);
     }
-    ASN1_OCTET_STRING* digest_attr = static_cast<ASN1_OCTET_STRING*>(CMS_signed_get0_data_by_OBJ(
-        si, OBJ_nid2obj(NID_pkcs9_messageDigest), -3, V_ASN1_OCTET_STRING));
+    ASN1_OCTET_STRING* digest_attr = static_cast<ASN1_OCTET_STRING*>(
+        CMS_signed_get0_data_by_OBJ(si, OBJ_nid2obj(NID_pkcs9_messageDigest), -3, V_ASN1_OCTET_STRING));
     if (digest_attr == nullptr) {
       return Invalid(f, "signed messageDigest attribute is missing", true);
     }
@@ -214,8 +204,7 @@ absl::Status VerifyCmsWithCert(SignatureForm form, absl::string_view document,
     if (EVP_Digest(content.data(), content.size(), digest, &digest_len, md, nullptr) != 1) {
       return Invalid(f, "cannot digest the signed content", true);
     }
-    if (AsView(digest_attr) !=
-        absl::string_view(reinterpret_cast<const char*>(digest), digest_len)) {
+    if (AsView(digest_attr) != absl::string_view(reinterpret_cast<const char*>(digest), digest_len)) {
       return Invalid(f, "messageDigest attribute does not match the signed content");
     }
   } else {
@@ -235,23 +224,20 @@ absl::Status VerifyCmsWithCert(SignatureForm form, absl::string_view document,
   return absl::OkStatus();
 }
 
-absl::Status VerifyRsaSignatureWithCert(absl::string_view document, absl::string_view signature,
-                                        X509* cert) {
+absl::Status VerifyRsaSignatureWithCert(absl::string_view document, absl::string_view signature, X509* cert) {
   ssl::DrainErrors();
   EVP_PKEY* key = X509_get0_pubkey(cert);
   if (key == nullptr || EVP_PKEY_get_base_id(key) != EVP_PKEY_RSA) {
     return Invalid("signature", "the AWS certificate's key is not RSA", true);
   }
   if (!DigestVerify(EVP_sha256(), key, document, signature)) {
-    return Invalid("signature", "RSA PKCS#1 v1.5 SHA-256 signature over the document does not verify",
-                   true);
+    return Invalid("signature", "RSA PKCS#1 v1.5 SHA-256 signature over the document does not verify", true);
   }
   return absl::OkStatus();
 }
 
-absl::Status VerifyDocumentSignature(const CertStore& store, SignatureForm form,
-                                     absl::string_view region, absl::string_view document,
-                                     absl::string_view blob_base64) {
+absl::Status VerifyDocumentSignature(const CertStore& store, SignatureForm form, absl::string_view region,
+                                     absl::string_view document, absl::string_view blob_base64) {
   const absl::string_view name = SignatureFormName(form);
   auto blob = DecodeBase64(absl::StrCat(name, " signature"), blob_base64);
   if (!blob.ok()) return blob.status();
@@ -268,10 +254,9 @@ absl::Status VerifyDocumentSignature(const CertStore& store, SignatureForm form,
     // A structural or content error does not depend on which certificate was tried.
     if (last.message().find("does not verify") == absl::string_view::npos) break;
   }
-  return absl::InvalidArgumentError(
-      absl::StrCat(last.message(), " [with the AWS certificate for region \"", region,
-                   "\": aws_certificates_path ", store.dir(), ", ",
-                   CertStore::RelativePath(form, region), "]"));
+  return absl::InvalidArgumentError(absl::StrCat(last.message(), " [with the AWS certificate for region \"", region,
+                                                 "\": aws_certificates_path ", store.dir(), ", ",
+                                                 CertStore::RelativePath(form, region), "]"));
 }
 
 }  // namespace spirecvm::awsiid

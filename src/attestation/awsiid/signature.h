@@ -19,10 +19,10 @@
 #pragma once
 
 #include <string>
-#include "absl/strings/string_view.h"
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "attestation/awsiid/certs.h"
 #include "crypto/ssl_ptr.h"
 
@@ -41,10 +41,8 @@ std::string EncodeBase64(absl::string_view bytes, size_t line_width = 0);
 
 // One-certificate checks on DECODED blobs. InvalidArgument with the reason (bad evidence);
 // messages do not name the region (callers add it).
-absl::Status VerifyCmsWithCert(SignatureForm form, absl::string_view document,
-                               absl::string_view cms_der, X509* cert);
-absl::Status VerifyRsaSignatureWithCert(absl::string_view document, absl::string_view signature,
-                                        X509* cert);
+absl::Status VerifyCmsWithCert(SignatureForm form, absl::string_view document, absl::string_view cms_der, X509* cert);
+absl::Status VerifyRsaSignatureWithCert(absl::string_view document, absl::string_view signature, X509* cert);
 
 // Verifies `blob_base64` (as IMDS served it) of `form` over `document` (exact bytes) with the
 // certificate(s) the store holds for `region` (the document's region). Errors name the form, the
@@ -52,8 +50,7 @@ absl::Status VerifyRsaSignatureWithCert(absl::string_view document, absl::string
 //   rsa2048 signature does not verify with the AWS certificate for region "us-east-1"
 //   (aws_certificates_path /dir, rsa2048/us-east-1.pem): ...
 //   rsa2048 signature: signed content differs from the instance identity document
-absl::Status VerifyDocumentSignature(const CertStore& store, SignatureForm form,
-                                     absl::string_view region, absl::string_view document,
-                                     absl::string_view blob_base64);
+absl::Status VerifyDocumentSignature(const CertStore& store, SignatureForm form, absl::string_view region,
+                                     absl::string_view document, absl::string_view blob_base64);
 
 }  // namespace spirecvm::awsiid

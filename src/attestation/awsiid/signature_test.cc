@@ -9,8 +9,8 @@
 namespace spirecvm::awsiid {
 namespace {
 
-using ::testing::HasSubstr;
 using testing::CmsForm;
+using ::testing::HasSubstr;
 using testing::TempDir;
 
 class RealVectorsTest : public ::testing::Test {
@@ -25,60 +25,46 @@ class RealVectorsTest : public ::testing::Test {
     store_ = std::make_unique<CertStore>(*std::move(store));
     doc_ = Read("document");
   }
-  std::string Read(const std::string& name) {
-    return testing::ReadFileOrDie(dir_ + "/iid/us-west-2-2018/" + name);
-  }
+  std::string Read(const std::string& name) { return testing::ReadFileOrDie(dir_ + "/iid/us-west-2-2018/" + name); }
   std::string dir_;
   std::unique_ptr<CertStore> store_;
   std::string doc_;
 };
 
 TEST_F(RealVectorsTest, AllThreeFormsVerify) {
-  EXPECT_TRUE(VerifyDocumentSignature(*store_, SignatureForm::kRsa2048, "us-west-2", doc_,
-                                      Read("rsa2048"))
-                  .ok());
-  EXPECT_TRUE(VerifyDocumentSignature(*store_, SignatureForm::kSignature, "us-west-2", doc_,
-                                      Read("signature"))
-                  .ok());
-  auto pkcs7 = VerifyDocumentSignature(*store_, SignatureForm::kPkcs7, "us-west-2", doc_,
-                                       Read("pkcs7"));
+  EXPECT_TRUE(VerifyDocumentSignature(*store_, SignatureForm::kRsa2048, "us-west-2", doc_, Read("rsa2048")).ok());
+  EXPECT_TRUE(VerifyDocumentSignature(*store_, SignatureForm::kSignature, "us-west-2", doc_, Read("signature")).ok());
+  auto pkcs7 = VerifyDocumentSignature(*store_, SignatureForm::kPkcs7, "us-west-2", doc_, Read("pkcs7"));
   EXPECT_TRUE(pkcs7.ok()) << pkcs7;
 }
 
 TEST_F(RealVectorsTest, OneByteChangeRejectedInEveryForm) {
   std::string changed = doc_;
   changed[changed.find("t2.nano") + 1] = '3';  // t3.nano
-  auto rsa2048 =
-      VerifyDocumentSignature(*store_, SignatureForm::kRsa2048, "us-west-2", changed, Read("rsa2048"));
+  auto rsa2048 = VerifyDocumentSignature(*store_, SignatureForm::kRsa2048, "us-west-2", changed, Read("rsa2048"));
   EXPECT_EQ(rsa2048.code(), absl::StatusCode::kInvalidArgument);
   EXPECT_THAT(rsa2048.message(),
               HasSubstr("rsa2048 signature: signed content differs from the instance identity document"));
-  auto sig = VerifyDocumentSignature(*store_, SignatureForm::kSignature, "us-west-2", changed,
-                                     Read("signature"));
+  auto sig = VerifyDocumentSignature(*store_, SignatureForm::kSignature, "us-west-2", changed, Read("signature"));
   EXPECT_THAT(sig.message(), HasSubstr("signature over the document does not verify"));
   EXPECT_THAT(sig.message(), HasSubstr("region \"us-west-2\""));
-  auto pkcs7 =
-      VerifyDocumentSignature(*store_, SignatureForm::kPkcs7, "us-west-2", changed, Read("pkcs7"));
+  auto pkcs7 = VerifyDocumentSignature(*store_, SignatureForm::kPkcs7, "us-west-2", changed, Read("pkcs7"));
   EXPECT_THAT(pkcs7.message(), HasSubstr("pkcs7 signature: signed content differs"));
 }
 
 TEST_F(RealVectorsTest, SignatureFromAnotherRegionRejected) {
-  auto s = VerifyDocumentSignature(*store_, SignatureForm::kRsa2048, "us-east-1", doc_,
-                                   Read("rsa2048"));
+  auto s = VerifyDocumentSignature(*store_, SignatureForm::kRsa2048, "us-east-1", doc_, Read("rsa2048"));
   EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
   EXPECT_THAT(s.message(), HasSubstr("rsa2048 signature: signature over the signed attributes does not verify"));
   EXPECT_THAT(s.message(), HasSubstr("with the AWS certificate for region \"us-east-1\""));
   EXPECT_THAT(s.message(), HasSubstr("rsa2048/us-east-1.pem"));
-  auto sig = VerifyDocumentSignature(*store_, SignatureForm::kSignature, "ap-east-1", doc_,
-                                     Read("signature"));
+  auto sig = VerifyDocumentSignature(*store_, SignatureForm::kSignature, "ap-east-1", doc_, Read("signature"));
   EXPECT_THAT(sig.message(), HasSubstr("does not verify"));
   EXPECT_THAT(sig.message(), HasSubstr("rsa/ap-east-1.pem"));
   // AWS signs the older `signature` form with ONE RSA-1024 key in most commercial regions, so
   // us-west-2's signature also verifies with eu-west-1's certificate. The region that counts is
   // the one inside the signed document, which the verifier uses to pick the certificate.
-  EXPECT_TRUE(VerifyDocumentSignature(*store_, SignatureForm::kSignature, "eu-west-1", doc_,
-                                      Read("signature"))
-                  .ok());
+  EXPECT_TRUE(VerifyDocumentSignature(*store_, SignatureForm::kSignature, "eu-west-1", doc_, Read("signature")).ok());
 }
 
 TEST_F(RealVectorsTest, TestKeySignedCmsOverAnotherDocumentRejected) {
@@ -93,27 +79,20 @@ TEST_F(RealVectorsTest, TestKeySignedCmsOverAnotherDocumentRejected) {
 }
 
 TEST_F(RealVectorsTest, MalformedBlobsRejected) {
+  EXPECT_THAT(VerifyDocumentSignature(*store_, SignatureForm::kRsa2048, "us-west-2", doc_, "not base64!").message(),
+              HasSubstr("rsa2048 signature is not valid base64"));
   EXPECT_THAT(
-      VerifyDocumentSignature(*store_, SignatureForm::kRsa2048, "us-west-2", doc_, "not base64!")
-          .message(),
-      HasSubstr("rsa2048 signature is not valid base64"));
-  EXPECT_THAT(VerifyDocumentSignature(*store_, SignatureForm::kRsa2048, "us-west-2", doc_,
-                                      EncodeBase64("garbage"))
-                  .message(),
-              HasSubstr("rsa2048 signature: not a CMS (PKCS#7) structure"));
+      VerifyDocumentSignature(*store_, SignatureForm::kRsa2048, "us-west-2", doc_, EncodeBase64("garbage")).message(),
+      HasSubstr("rsa2048 signature: not a CMS (PKCS#7) structure"));
   std::string truncated = Read("rsa2048");
   truncated.resize(truncated.size() / 2);
   truncated.resize(truncated.size() - truncated.size() % 4);
-  EXPECT_FALSE(
-      VerifyDocumentSignature(*store_, SignatureForm::kRsa2048, "us-west-2", doc_, truncated).ok());
+  EXPECT_FALSE(VerifyDocumentSignature(*store_, SignatureForm::kRsa2048, "us-west-2", doc_, truncated).ok());
   // The pkcs7 (DSA) blob is not accepted as rsa2048.
-  auto wrong_form =
-      VerifyDocumentSignature(*store_, SignatureForm::kRsa2048, "us-west-2", doc_, Read("pkcs7"));
+  auto wrong_form = VerifyDocumentSignature(*store_, SignatureForm::kRsa2048, "us-west-2", doc_, Read("pkcs7"));
   EXPECT_THAT(wrong_form.message(), HasSubstr("is not accepted for this form"));
-  EXPECT_THAT(
-      VerifyDocumentSignature(*store_, SignatureForm::kRsa2048, "xx-east-1", doc_, Read("rsa2048"))
-          .message(),
-      HasSubstr("no AWS certificate for region \"xx-east-1\""));
+  EXPECT_THAT(VerifyDocumentSignature(*store_, SignatureForm::kRsa2048, "xx-east-1", doc_, Read("rsa2048")).message(),
+              HasSubstr("no AWS certificate for region \"xx-east-1\""));
 }
 
 class TestKeyTest : public ::testing::Test {
@@ -185,22 +164,18 @@ TEST_F(TestKeyTest, ContentSubstitutionRejected) {
     ASSERT_TRUE(blob.ok());
     auto s = VerifyDocumentSignature(*store_, SignatureForm::kRsa2048, "eu-central-1", doc_, *blob);
     EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
-    EXPECT_THAT(s.message(),
-                HasSubstr("signed content differs from the instance identity document"));
+    EXPECT_THAT(s.message(), HasSubstr("signed content differs from the instance identity document"));
   }
 }
 
 TEST_F(TestKeyTest, SignatureFormVerifiesAndRejectsChange) {
   auto sig = testing::SignRsaSignature(*signer_, doc_);
   ASSERT_TRUE(sig.ok());
-  EXPECT_TRUE(
-      VerifyDocumentSignature(*store_, SignatureForm::kSignature, "eu-central-1", doc_, *sig).ok());
+  EXPECT_TRUE(VerifyDocumentSignature(*store_, SignatureForm::kSignature, "eu-central-1", doc_, *sig).ok());
   std::string changed = doc_;
   changed.back() = ' ';
-  EXPECT_THAT(
-      VerifyDocumentSignature(*store_, SignatureForm::kSignature, "eu-central-1", changed, *sig)
-          .message(),
-      HasSubstr("does not verify"));
+  EXPECT_THAT(VerifyDocumentSignature(*store_, SignatureForm::kSignature, "eu-central-1", changed, *sig).message(),
+              HasSubstr("does not verify"));
 }
 
 TEST_F(TestKeyTest, ExpiredCertificateWithSameKeyStillVerifies) {
@@ -213,12 +188,8 @@ TEST_F(TestKeyTest, ExpiredCertificateWithSameKeyStillVerifies) {
   auto with = testing::SignRsa2048(*signer_, doc_, CmsForm::kWithSignedAttributes);
   auto without = testing::SignRsa2048(*signer_, doc_, CmsForm::kWithoutSignedAttributes);
   ASSERT_TRUE(with.ok() && without.ok());
-  EXPECT_TRUE(VerifyCmsWithCert(SignatureForm::kRsa2048, doc_, *DecodeBase64("x", *with),
-                                expired.get())
-                  .ok());
-  EXPECT_TRUE(VerifyCmsWithCert(SignatureForm::kRsa2048, doc_, *DecodeBase64("x", *without),
-                                expired.get())
-                  .ok());
+  EXPECT_TRUE(VerifyCmsWithCert(SignatureForm::kRsa2048, doc_, *DecodeBase64("x", *with), expired.get()).ok());
+  EXPECT_TRUE(VerifyCmsWithCert(SignatureForm::kRsa2048, doc_, *DecodeBase64("x", *without), expired.get()).ok());
 }
 
 TEST_F(TestKeyTest, ReissuedCertificateWithDifferentSerialStillVerifies) {
@@ -228,8 +199,7 @@ TEST_F(TestKeyTest, ReissuedCertificateWithDifferentSerialStillVerifies) {
   ASSERT_GT(X509_sign(reissued.get(), signer_->key.get(), EVP_sha256()), 0);
   auto blob = testing::SignRsa2048(*signer_, doc_, CmsForm::kWithSignedAttributes);
   ASSERT_TRUE(blob.ok());
-  auto s = VerifyCmsWithCert(SignatureForm::kRsa2048, doc_, *DecodeBase64("x", *blob),
-                             reissued.get());
+  auto s = VerifyCmsWithCert(SignatureForm::kRsa2048, doc_, *DecodeBase64("x", *blob), reissued.get());
   EXPECT_TRUE(s.ok()) << s;
 }
 
@@ -252,8 +222,8 @@ TEST(Base64Test, DecodesImdsStyleAndRejectsJunk) {
   EXPECT_EQ(EncodeBase64("hello!hello!", 8), "aGVsbG8h\naGVsbG8h");
   EXPECT_THAT(DecodeBase64("rsa2048 signature", "aGVsbG8").status().message(),
               HasSubstr("rsa2048 signature is not valid base64: truncated or wrongly padded"));
-  EXPECT_FALSE(DecodeBase64("x", "aGVsbG9=").ok());   // non-zero trailing bits
-  EXPECT_FALSE(DecodeBase64("x", "aG=VsbG8").ok());   // data after padding
+  EXPECT_FALSE(DecodeBase64("x", "aGVsbG9=").ok());  // non-zero trailing bits
+  EXPECT_FALSE(DecodeBase64("x", "aG=VsbG8").ok());  // data after padding
   EXPECT_FALSE(DecodeBase64("x", "aGVs*G8=").ok());
   EXPECT_FALSE(DecodeBase64("x", "").ok());
   EXPECT_FALSE(DecodeBase64("x", "a===").ok());

@@ -33,8 +33,7 @@ absl::Status CheckSpiffePath(absl::string_view path) {
     for (char c : seg) {
       if (!IsPathChar(c)) {
         return absl::InvalidArgumentError(absl::StrCat(
-            "agent path \"", path, "\" has a character not allowed in a SPIFFE ID path: '",
-            std::string(1, c), "'"));
+            "agent path \"", path, "\" has a character not allowed in a SPIFFE ID path: '", std::string(1, c), "'"));
       }
     }
     if (slash == absl::string_view::npos) break;
@@ -59,15 +58,13 @@ std::string AttestationPayload::ToJson() const {
 absl::StatusOr<AttestationPayload> AttestationPayload::FromJson(absl::string_view text) {
   if (text.size() > kMaxPayloadBytes) {
     return absl::InvalidArgumentError(absl::StrCat("aws_iid attestation payload is ", text.size(),
-                                                   " bytes, more than the limit of ",
-                                                   kMaxPayloadBytes));
+                                                   " bytes, more than the limit of ", kMaxPayloadBytes));
   }
   json j;
   try {
     j = json::parse(text.begin(), text.end(), nullptr, /*allow_exceptions=*/false);
   } catch (const std::exception& e) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("aws_iid attestation payload is not valid JSON: ", e.what()));
+    return absl::InvalidArgumentError(absl::StrCat("aws_iid attestation payload is not valid JSON: ", e.what()));
   }
   if (j.is_discarded()) {
     return absl::InvalidArgumentError("aws_iid attestation payload is not valid JSON");
@@ -80,19 +77,16 @@ absl::StatusOr<AttestationPayload> AttestationPayload::FromJson(absl::string_vie
     auto it = j.find(key);
     if (it == j.end() || it->is_null()) {
       if (required) {
-        return absl::InvalidArgumentError(
-            absl::StrCat("aws_iid attestation payload has no \"", key, "\""));
+        return absl::InvalidArgumentError(absl::StrCat("aws_iid attestation payload has no \"", key, "\""));
       }
       return absl::OkStatus();
     }
     if (!it->is_string()) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("aws_iid attestation payload: \"", key, "\" is not a string"));
+      return absl::InvalidArgumentError(absl::StrCat("aws_iid attestation payload: \"", key, "\" is not a string"));
     }
     out = it->get<std::string>();
     if (required && out.empty()) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("aws_iid attestation payload: \"", key, "\" is empty"));
+      return absl::InvalidArgumentError(absl::StrCat("aws_iid attestation payload: \"", key, "\" is empty"));
     }
     return absl::OkStatus();
   };
@@ -106,14 +100,17 @@ absl::StatusOr<AttestationPayload> AttestationPayload::FromJson(absl::string_vie
 
 absl::StatusOr<AgentPathTemplate> AgentPathTemplate::Parse(absl::string_view tmpl) {
   static const std::pair<absl::string_view, Field> kNames[] = {
-      {"PluginName", Field::kPluginName},       {"AccountID", Field::kAccountId},
-      {"Region", Field::kRegion},               {"InstanceID", Field::kInstanceId},
-      {"AvailabilityZone", Field::kAvailabilityZone}, {"ImageID", Field::kImageId},
-      {"InstanceType", Field::kInstanceType},   {"Architecture", Field::kArchitecture},
+      {"PluginName", Field::kPluginName},
+      {"AccountID", Field::kAccountId},
+      {"Region", Field::kRegion},
+      {"InstanceID", Field::kInstanceId},
+      {"AvailabilityZone", Field::kAvailabilityZone},
+      {"ImageID", Field::kImageId},
+      {"InstanceType", Field::kInstanceType},
+      {"Architecture", Field::kArchitecture},
   };
   auto err = [&](absl::string_view why) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("agent_path_template \"", tmpl, "\": ", why));
+    return absl::InvalidArgumentError(absl::StrCat("agent_path_template \"", tmpl, "\": ", why));
   };
   AgentPathTemplate t;
   t.source_ = std::string(tmpl);
@@ -129,8 +126,7 @@ absl::StatusOr<AgentPathTemplate> AgentPathTemplate::Parse(absl::string_view tmp
     if (close == absl::string_view::npos) return err("\"{{\" without \"}}\"");
     absl::string_view inner = absl::StripAsciiWhitespace(tmpl.substr(open + 2, close - open - 2));
     if (inner.empty() || inner[0] != '.') {
-      return err(absl::StrCat("\"{{ ", inner,
-                              " }}\" is not a field reference; only {{ .Name }} is supported"));
+      return err(absl::StrCat("\"{{ ", inner, " }}\" is not a field reference; only {{ .Name }} is supported"));
     }
     absl::string_view name = inner.substr(1);
     bool found = false;
@@ -143,10 +139,9 @@ absl::StatusOr<AgentPathTemplate> AgentPathTemplate::Parse(absl::string_view tmp
     if (!found) {
       std::vector<absl::string_view> names;
       for (const auto& [n, f] : kNames) names.push_back(n);
-      return err(absl::StrCat(
-          "unknown placeholder \"", inner, "\"",
-          name.rfind("Tags", 0) == 0 ? " (tags need AWS API calls, which are not supported)" : "",
-          "; supported: .", absl::StrJoin(names, ", .")));
+      return err(absl::StrCat("unknown placeholder \"", inner, "\"",
+                              name.rfind("Tags", 0) == 0 ? " (tags need AWS API calls, which are not supported)" : "",
+                              "; supported: .", absl::StrJoin(names, ", .")));
     }
     pos = close + 2;
   }
@@ -157,15 +152,33 @@ absl::StatusOr<std::string> AgentPathTemplate::Render(const InstanceIdentityDocu
   std::string out;
   for (const Part& p : parts_) {
     switch (p.field) {
-      case Field::kLiteral: out += p.literal; break;
-      case Field::kPluginName: out.append(kPluginName.data(), kPluginName.size()); break;
-      case Field::kAccountId: out += doc.account_id; break;
-      case Field::kRegion: out += doc.region; break;
-      case Field::kInstanceId: out += doc.instance_id; break;
-      case Field::kAvailabilityZone: out += doc.availability_zone; break;
-      case Field::kImageId: out += doc.image_id; break;
-      case Field::kInstanceType: out += doc.instance_type; break;
-      case Field::kArchitecture: out += doc.architecture; break;
+      case Field::kLiteral:
+        out += p.literal;
+        break;
+      case Field::kPluginName:
+        out.append(kPluginName.data(), kPluginName.size());
+        break;
+      case Field::kAccountId:
+        out += doc.account_id;
+        break;
+      case Field::kRegion:
+        out += doc.region;
+        break;
+      case Field::kInstanceId:
+        out += doc.instance_id;
+        break;
+      case Field::kAvailabilityZone:
+        out += doc.availability_zone;
+        break;
+      case Field::kImageId:
+        out += doc.image_id;
+        break;
+      case Field::kInstanceType:
+        out += doc.instance_type;
+        break;
+      case Field::kArchitecture:
+        out += doc.architecture;
+        break;
     }
   }
   if (auto s = CheckSpiffePath(out); !s.ok()) {
@@ -177,15 +190,14 @@ absl::StatusOr<std::string> AgentPathTemplate::Render(const InstanceIdentityDocu
 
 // ---- Verifier ----
 
-Verifier::Verifier(Config config, CertStore certs, AgentPathTemplate tmpl,
-                   std::unique_ptr<InstanceDescriber> describer)
+Verifier::Verifier(Config config, CertStore certs, AgentPathTemplate tmpl, std::unique_ptr<InstanceDescriber> describer)
     : config_(std::move(config)),
       certs_(std::move(certs)),
       template_(std::move(tmpl)),
       describer_(std::move(describer)) {}
 
-absl::StatusOr<std::unique_ptr<Verifier>> Verifier::Create(
-    Config config, std::unique_ptr<InstanceDescriber> describer) {
+absl::StatusOr<std::unique_ptr<Verifier>> Verifier::Create(Config config,
+                                                           std::unique_ptr<InstanceDescriber> describer) {
   std::vector<std::string> problems;
   for (const std::string& id : config.account_ids) {
     if (!IsValidAccountId(id)) {
@@ -200,8 +212,7 @@ absl::StatusOr<std::unique_ptr<Verifier>> Verifier::Create(
   auto certs = CertStore::Load(config.aws_certificates_path);
   if (!certs.ok()) problems.push_back(std::string(certs.status().message()));
   if (!problems.empty()) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("aws_iid configuration: ", absl::StrJoin(problems, "; ")));
+    return absl::InvalidArgumentError(absl::StrCat("aws_iid configuration: ", absl::StrJoin(problems, "; ")));
   }
   std::unique_ptr<Verifier> v(
       new Verifier(std::move(config), *std::move(certs), *std::move(tmpl), std::move(describer)));
@@ -211,16 +222,14 @@ absl::StatusOr<std::unique_ptr<Verifier>> Verifier::Create(
         "to restrict attestation to your accounts");
   }
   if (v->certs_.Regions(SignatureForm::kRsa2048).empty()) {
-    v->warnings_.push_back(absl::StrCat("aws_iid: aws_certificates_path ",
-                                        v->certs_.dir(),
+    v->warnings_.push_back(absl::StrCat("aws_iid: aws_certificates_path ", v->certs_.dir(),
                                         " has no rsa2048/ certificates: rsa2048 documents will "
                                         "be rejected"));
   }
   return v;
 }
 
-absl::StatusOr<VerifiedIid> Verifier::Verify(const AttestationPayload& payload,
-                                             absl::Time now) const {
+absl::StatusOr<VerifiedIid> Verifier::Verify(const AttestationPayload& payload, absl::Time now) const {
   auto doc = ParseDocument(payload.document);
   if (!doc.ok()) return doc.status();
 
@@ -238,11 +247,8 @@ absl::StatusOr<VerifiedIid> Verifier::Verify(const AttestationPayload& payload,
   } else {
     return absl::InvalidArgumentError("aws_iid attestation payload has no rsa2048 signature");
   }
-  const std::string& blob =
-      out.verified_form == SignatureForm::kRsa2048 ? payload.rsa2048 : payload.signature;
-  if (auto s = VerifyDocumentSignature(certs_, out.verified_form, doc->region, payload.document,
-                                       blob);
-      !s.ok()) {
+  const std::string& blob = out.verified_form == SignatureForm::kRsa2048 ? payload.rsa2048 : payload.signature;
+  if (auto s = VerifyDocumentSignature(certs_, out.verified_form, doc->region, payload.document, blob); !s.ok()) {
     return s;
   }
 
@@ -251,19 +257,19 @@ absl::StatusOr<VerifiedIid> Verifier::Verify(const AttestationPayload& payload,
     bool allowed = false;
     for (const auto& id : config_.account_ids) allowed = allowed || id == doc->account_id;
     if (!allowed) {
-      return absl::PermissionDeniedError(absl::StrCat(
-          "aws_iid: account ", doc->account_id, " (instance ", doc->instance_id,
-          ") is not in account_ids [", absl::StrJoin(config_.account_ids, ", "), "]"));
+      return absl::PermissionDeniedError(absl::StrCat("aws_iid: account ", doc->account_id, " (instance ",
+                                                      doc->instance_id, ") is not in account_ids [",
+                                                      absl::StrJoin(config_.account_ids, ", "), "]"));
     }
   }
   if (config_.max_document_age.has_value()) {
     absl::Duration age = now - doc->pending_time;
     if (age > *config_.max_document_age) {
-      return absl::PermissionDeniedError(absl::StrCat(
-          "aws_iid: instance identity document of ", doc->instance_id, " is too old: pendingTime ",
-          absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", doc->pending_time, absl::UTCTimeZone()), " is ",
-          absl::FormatDuration(absl::Trunc(age, absl::Seconds(1))),
-          " ago, more than max_document_age ", absl::FormatDuration(*config_.max_document_age)));
+      return absl::PermissionDeniedError(
+          absl::StrCat("aws_iid: instance identity document of ", doc->instance_id, " is too old: pendingTime ",
+                       absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", doc->pending_time, absl::UTCTimeZone()), " is ",
+                       absl::FormatDuration(absl::Trunc(age, absl::Seconds(1))), " ago, more than max_document_age ",
+                       absl::FormatDuration(*config_.max_document_age)));
     }
   }
 
@@ -271,9 +277,7 @@ absl::StatusOr<VerifiedIid> Verifier::Verify(const AttestationPayload& payload,
   if (!rendered.ok()) return rendered.status();
   out.agent_path = absl::StrCat("/spire/agent", *rendered);
 
-  auto add = [&](std::string value) {
-    out.selectors.push_back({std::string(kSelectorType), std::move(value)});
-  };
+  auto add = [&](std::string value) { out.selectors.push_back({std::string(kSelectorType), std::move(value)}); };
   add(absl::StrCat("account_id:", doc->account_id));
   add(absl::StrCat("region:", doc->region));
   add(absl::StrCat("az:", doc->availability_zone));
@@ -283,9 +287,8 @@ absl::StatusOr<VerifiedIid> Verifier::Verify(const AttestationPayload& payload,
   if (describer_ != nullptr) {
     auto details = describer_->Describe(*doc);
     if (!details.ok()) {
-      return absl::Status(details.status().code(),
-                          absl::StrCat("aws_iid: describing instance ", doc->instance_id, ": ",
-                                       details.status().message()));
+      return absl::Status(details.status().code(), absl::StrCat("aws_iid: describing instance ", doc->instance_id, ": ",
+                                                                details.status().message()));
     }
     for (const auto& [k, v] : details->tags) add(absl::StrCat("tag:", k, ":", v));
     for (const auto& id : details->security_group_ids) add(absl::StrCat("sg:id:", id));

@@ -11,11 +11,11 @@
 #include <memory>
 #include <optional>
 #include <string>
-#include "absl/strings/string_view.h"
 #include <utility>
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "attestation/awsiid/certs.h"
 #include "attestation/awsiid/document.h"
@@ -62,8 +62,17 @@ class AgentPathTemplate {
   const std::string& source() const { return source_; }
 
  private:
-  enum class Field { kLiteral, kPluginName, kAccountId, kRegion, kInstanceId,
-                     kAvailabilityZone, kImageId, kInstanceType, kArchitecture };
+  enum class Field {
+    kLiteral,
+    kPluginName,
+    kAccountId,
+    kRegion,
+    kInstanceId,
+    kAvailabilityZone,
+    kImageId,
+    kInstanceType,
+    kArchitecture
+  };
   struct Part {
     Field field;
     std::string literal;
@@ -118,8 +127,8 @@ class Verifier {
  public:
   // Validates the configuration (every problem at once) and loads the certificate store.
   // `describer` may be null: no AWS API calls.
-  static absl::StatusOr<std::unique_ptr<Verifier>> Create(
-      Config config, std::unique_ptr<InstanceDescriber> describer = nullptr);
+  static absl::StatusOr<std::unique_ptr<Verifier>> Create(Config config,
+                                                          std::unique_ptr<InstanceDescriber> describer = nullptr);
 
   // Error codes: InvalidArgument for bad evidence (malformed payload, document or base64, a
   // signature that does not verify, signed content != document, no usable signature form);
@@ -135,8 +144,7 @@ class Verifier {
   const CertStore& certs() const { return certs_; }
 
  private:
-  Verifier(Config config, CertStore certs, AgentPathTemplate tmpl,
-           std::unique_ptr<InstanceDescriber> describer);
+  Verifier(Config config, CertStore certs, AgentPathTemplate tmpl, std::unique_ptr<InstanceDescriber> describer);
   Config config_;
   CertStore certs_;
   AgentPathTemplate template_;

@@ -15,8 +15,7 @@ using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using testing::TempDir;
 
-const absl::Time kRealPending =
-    absl::FromCivil(absl::CivilSecond(2018, 5, 9, 12, 30, 58), absl::UTCTimeZone());
+const absl::Time kRealPending = absl::FromCivil(absl::CivilSecond(2018, 5, 9, 12, 30, 58), absl::UTCTimeZone());
 
 class RealVerifierTest : public ::testing::Test {
  protected:
@@ -27,9 +26,7 @@ class RealVerifierTest : public ::testing::Test {
     payload_.rsa2048 = Read("rsa2048");
     payload_.signature = Read("signature");
   }
-  std::string Read(const std::string& name) {
-    return testing::ReadFileOrDie(dir_ + "/iid/us-west-2-2018/" + name);
-  }
+  std::string Read(const std::string& name) { return testing::ReadFileOrDie(dir_ + "/iid/us-west-2-2018/" + name); }
   Config BaseConfig() {
     Config c;
     c.aws_certificates_path = dir_ + "/certs";
@@ -54,12 +51,9 @@ TEST_F(RealVerifierTest, RealDocumentVerifiesWithAgentPathAndSelectors) {
   EXPECT_EQ(r->verified_form, SignatureForm::kRsa2048);
   EXPECT_EQ(r->agent_path, "/spire/agent/aws_iid/692406183521/us-west-2/i-0a30e04d85e6f8793");
   EXPECT_THAT(r->selectors,
-              ElementsAre(Selector{"aws_iid", "account_id:692406183521"},
-                          Selector{"aws_iid", "region:us-west-2"},
-                          Selector{"aws_iid", "az:us-west-2a"},
-                          Selector{"aws_iid", "instance:id:i-0a30e04d85e6f8793"},
-                          Selector{"aws_iid", "image:id:ami-6b8cef13"},
-                          Selector{"aws_iid", "instance:type:t2.nano"}));
+              ElementsAre(Selector{"aws_iid", "account_id:692406183521"}, Selector{"aws_iid", "region:us-west-2"},
+                          Selector{"aws_iid", "az:us-west-2a"}, Selector{"aws_iid", "instance:id:i-0a30e04d85e6f8793"},
+                          Selector{"aws_iid", "image:id:ami-6b8cef13"}, Selector{"aws_iid", "instance:type:t2.nano"}));
   EXPECT_EQ(r->document.raw, payload_.document);
 }
 
@@ -155,8 +149,10 @@ TEST_F(RealVerifierTest, MissingRegionCertificateNamed) {
   auto r = v->Verify(payload_, kRealPending);
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.status().code(), absl::StatusCode::kNotFound);
-  EXPECT_EQ(r.status().message(), "no AWS certificate for region \"us-west-2\" in "
-                                  "aws_certificates_path " + tmp.path() + " (rsa2048/us-west-2.pem)");
+  EXPECT_EQ(r.status().message(),
+            "no AWS certificate for region \"us-west-2\" in "
+            "aws_certificates_path " +
+                tmp.path() + " (rsa2048/us-west-2.pem)");
 }
 
 TEST_F(RealVerifierTest, MalformedPayloadsRejected) {
@@ -167,8 +163,7 @@ TEST_F(RealVerifierTest, MalformedPayloadsRejected) {
   EXPECT_THAT(v->Verify(p, kRealPending).status().message(), HasSubstr("is not valid JSON"));
   p = payload_;
   p.rsa2048 = "%%%";
-  EXPECT_THAT(v->Verify(p, kRealPending).status().message(),
-              HasSubstr("rsa2048 signature is not valid base64"));
+  EXPECT_THAT(v->Verify(p, kRealPending).status().message(), HasSubstr("rsa2048 signature is not valid base64"));
   p = payload_;
   p.rsa2048.clear();
   p.signature.clear();
@@ -205,9 +200,7 @@ TEST(AttestationPayloadTest, RejectsMalformed) {
 
 // ---- agent path template ----
 
-InstanceIdentityDocument SampleDoc() {
-  return *ParseDocument(testing::MakeDocument({}));
-}
+InstanceIdentityDocument SampleDoc() { return *ParseDocument(testing::MakeDocument({})); }
 
 TEST(AgentPathTemplateTest, DefaultAndSpacing) {
   for (const char* t : {"/{{ .PluginName }}/{{ .AccountID }}/{{ .Region }}/{{ .InstanceID }}",
@@ -225,19 +218,15 @@ TEST(AgentPathTemplateTest, DefaultAndSpacing) {
 TEST(AgentPathTemplateTest, ConfigErrors) {
   EXPECT_THAT(AgentPathTemplate::Parse("/{{ .Bogus }}").status().message(),
               HasSubstr("unknown placeholder \".Bogus\"; supported: .PluginName, .AccountID"));
-  EXPECT_THAT(AgentPathTemplate::Parse("/{{ .Tags.name }}").status().message(),
-              HasSubstr("tags need AWS API calls"));
-  EXPECT_THAT(AgentPathTemplate::Parse("/{{ .Region").status().message(),
-              HasSubstr("\"{{\" without \"}}\""));
+  EXPECT_THAT(AgentPathTemplate::Parse("/{{ .Tags.name }}").status().message(), HasSubstr("tags need AWS API calls"));
+  EXPECT_THAT(AgentPathTemplate::Parse("/{{ .Region").status().message(), HasSubstr("\"{{\" without \"}}\""));
   EXPECT_THAT(AgentPathTemplate::Parse("/x}}").status().message(), HasSubstr("\"}}\" without"));
   EXPECT_THAT(AgentPathTemplate::Parse("/{{ printf \"%s\" .Region }}").status().message(),
               HasSubstr("is not a field reference"));
-  EXPECT_THAT(AgentPathTemplate::Parse("{{ .Region }}").status().message(),
-              HasSubstr("must start with /"));
+  EXPECT_THAT(AgentPathTemplate::Parse("{{ .Region }}").status().message(), HasSubstr("must start with /"));
   auto bad_render = AgentPathTemplate::Parse("/a//{{ .Region }}");
   ASSERT_TRUE(bad_render.ok());
-  EXPECT_THAT(bad_render->Render(SampleDoc()).status().message(),
-              HasSubstr("rendered an invalid path"));
+  EXPECT_THAT(bad_render->Render(SampleDoc()).status().message(), HasSubstr("rendered an invalid path"));
 }
 
 // ---- test-key verifier: config, describer seam ----

@@ -28,14 +28,13 @@ inline std::optional<std::string> ReadVector(const std::string& rel) {
 }  // namespace spirecvm::sevsnp::testing
 
 // Reads a vector into `var` or skips the test with a clear message.
-#define SEVSNP_READ_VECTOR_OR_SKIP(var, rel)                                                 \
-  std::string var;                                                                           \
-  {                                                                                          \
-    auto _v = ::spirecvm::sevsnp::testing::ReadVector(rel);                                  \
-    if (!_v.has_value()) {                                                                   \
-      GTEST_SKIP() << "vector " << rel << " not found under "                                \
-                   << ::spirecvm::sevsnp::testing::VectorsDir()                              \
-                   << " (real-world vectors are optional; see ../shared/vectors/README.md)"; \
-    }                                                                                        \
-    var = std::move(*_v);                                                                    \
+#define SEVSNP_READ_VECTOR_OR_SKIP(var, rel)                                                               \
+  std::string var;                                                                                         \
+  {                                                                                                        \
+    auto _v = ::spirecvm::sevsnp::testing::ReadVector(rel);                                                \
+    if (!_v.has_value()) {                                                                                 \
+      GTEST_SKIP() << "vector " << rel << " not found under " << ::spirecvm::sevsnp::testing::VectorsDir() \
+                   << " (real-world vectors are optional; see ../shared/vectors/README.md)";               \
+    }                                                                                                      \
+    var = std::move(*_v);                                                                                  \
   }

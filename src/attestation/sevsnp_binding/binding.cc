@@ -37,8 +37,8 @@ absl::StatusOr<std::optional<std::string>> OptionalString(const json& j, const c
 absl::StatusOr<std::string> DecodeMember(const std::string& b64, const char* key, std::string_view what) {
   absl::StatusOr<std::string> raw = Base64Decode(b64);
   if (!raw.ok()) {
-    return absl::InvalidArgumentError(absl::StrCat("SEV-SNP ", ToAbsl(what), ": \"", key,
-                                                   "\" is not standard base64: ", raw.status().message()));
+    return absl::InvalidArgumentError(
+        absl::StrCat("SEV-SNP ", ToAbsl(what), ": \"", key, "\" is not standard base64: ", raw.status().message()));
   }
   return raw;
 }
@@ -71,8 +71,8 @@ absl::StatusOr<SevSnpChallenge> SevSnpChallenge::FromJson(std::string_view text)
   absl::StatusOr<std::string> nonce = DecodeMember(**b64, "sev_snp_nonce", kWhat);
   if (!nonce.ok()) return nonce.status();
   if (nonce->size() != kNonceSize) {
-    return absl::InvalidArgumentError(absl::StrCat("SEV-SNP challenge: nonce is ", nonce->size(),
-                                                   " bytes, want exactly ", kNonceSize));
+    return absl::InvalidArgumentError(
+        absl::StrCat("SEV-SNP challenge: nonce is ", nonce->size(), " bytes, want exactly ", kNonceSize));
   }
   return SevSnpChallenge{*std::move(nonce)};
 }

@@ -40,16 +40,19 @@ TEST(SevSnpChallenge, RoundTripAndUnknownMembers) {
   auto back = SevSnpChallenge::FromJson(c.ToJson());
   ASSERT_TRUE(back.ok()) << back.status();
   EXPECT_EQ(back->nonce, Nonce());
-  auto extra = SevSnpChallenge::FromJson(
-      R"({"later":1,"sev_snp_nonce":")" + Base64Encode(Nonce()) + R"("})");
+  auto extra = SevSnpChallenge::FromJson(R"({"later":1,"sev_snp_nonce":")" + Base64Encode(Nonce()) + R"("})");
   ASSERT_TRUE(extra.ok()) << extra.status();
 }
 
 TEST(SevSnpChallenge, RejectsBadNonces) {
   EXPECT_THAT(SevSnpChallenge::FromJson(R"({"sev_snp_nonce":")" + Base64Encode(std::string(31, 'a')) + R"("})")
-                  .status().message(), HasSubstr("31 bytes"));
+                  .status()
+                  .message(),
+              HasSubstr("31 bytes"));
   EXPECT_THAT(SevSnpChallenge::FromJson(R"({"sev_snp_nonce":")" + Base64Encode(std::string(33, 'a')) + R"("})")
-                  .status().message(), HasSubstr("33 bytes"));
+                  .status()
+                  .message(),
+              HasSubstr("33 bytes"));
   EXPECT_FALSE(SevSnpChallenge::FromJson(R"({"sev_snp_nonce":"***"})").ok());
   EXPECT_FALSE(SevSnpChallenge::FromJson(R"({"sev_snp_nonce":5})").ok());
   EXPECT_THAT(SevSnpChallenge::FromJson(R"({})").status().message(), HasSubstr("missing"));

@@ -1,7 +1,7 @@
 // spire-agent api fetch jwt -audience A [-spiffeID ID]: prints each token and the JWT bundles.
-#include <iostream>
-
 #include <google/protobuf/util/json_util.h>
+
+#include <iostream>
 
 #include "api_print.h"
 #include "cli_common.h"

@@ -1,7 +1,7 @@
 // spire-agent api fetch x509: one X509SVIDResponse, printed (or as JSON) and optionally written to a directory.
-#include <iostream>
-
 #include <google/protobuf/util/json_util.h>
+
+#include <iostream>
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
@@ -19,7 +19,8 @@ int ApiFetchX509Command(const std::vector<std::string>& args) {
   absl::Duration timeout = absl::Seconds(5);
   flags::FlagSet fs("api fetch x509");
   fs.String("socketPath", &socket_path, "Path to the SPIFFE Workload API socket");
-  fs.String("write", &write_dir, "Write SVID data to the specified path (optional; only available for pretty output format)");
+  fs.String("write", &write_dir,
+            "Write SVID data to the specified path (optional; only available for pretty output format)");
   fs.Bool("silent", &silent, "Suppress stdout");
   fs.Duration("timeout", &timeout, "Time to wait for a response");
   fs.String("output", &output, "Desired output format (pretty, json)");

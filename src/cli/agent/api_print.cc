@@ -21,11 +21,11 @@ std::string DerChainToPem(const std::string& der) {
 }  // namespace
 
 std::string GrpcCodeName(grpc::StatusCode c) {
-  static const char* names[] = {"OK",      "Canceled",         "Unknown",           "InvalidArgument",
-                                "DeadlineExceeded", "NotFound", "AlreadyExists",     "PermissionDenied",
-                                "ResourceExhausted", "FailedPrecondition", "Aborted", "OutOfRange",
-                                "Unimplemented", "Internal",   "Unavailable",       "DataLoss",
-                                "Unauthenticated"};
+  static const char* names[] = {
+      "OK",       "Canceled",       "Unknown",          "InvalidArgument",   "DeadlineExceeded",
+      "NotFound", "AlreadyExists",  "PermissionDenied", "ResourceExhausted", "FailedPrecondition",
+      "Aborted",  "OutOfRange",     "Unimplemented",    "Internal",          "Unavailable",
+      "DataLoss", "Unauthenticated"};
   int i = static_cast<int>(c);
   return (i >= 0 && i <= 16) ? names[i] : absl::StrCat("Code(", i, ")");
 }
@@ -60,7 +60,8 @@ absl::Status WriteX509Response(const X509SVIDResponse& resp, const std::string& 
   for (int i = 0; i < resp.svids_size(); ++i) {
     const auto& s = resp.svids(i);
     std::string base = absl::StrCat(dir, "/");
-    if (absl::Status st = files::WriteFileAtomic(absl::StrCat(base, "svid.", i, ".pem"), DerChainToPem(s.x509_svid()), 0644);
+    if (absl::Status st =
+            files::WriteFileAtomic(absl::StrCat(base, "svid.", i, ".pem"), DerChainToPem(s.x509_svid()), 0644);
         !st.ok()) {
       return st;
     }
@@ -71,7 +72,8 @@ absl::Status WriteX509Response(const X509SVIDResponse& resp, const std::string& 
     if (absl::Status st = files::WriteFileAtomic(absl::StrCat(base, "svid.", i, ".key"), *pem, 0600); !st.ok()) {
       return st;
     }
-    if (absl::Status st = files::WriteFileAtomic(absl::StrCat(base, "bundle.", i, ".pem"), DerChainToPem(s.bundle()), 0644);
+    if (absl::Status st =
+            files::WriteFileAtomic(absl::StrCat(base, "bundle.", i, ".pem"), DerChainToPem(s.bundle()), 0644);
         !st.ok()) {
       return st;
     }

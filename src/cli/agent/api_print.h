@@ -1,10 +1,10 @@
 // Output formatting shared by `api fetch x509` and `api watch` (SPIRE's layout).
 #pragma once
 
+#include <grpcpp/grpcpp.h>
+
 #include <ostream>
 #include <string>
-
-#include <grpcpp/grpcpp.h>
 
 #include "absl/status/status.h"
 #include "absl/time/time.h"

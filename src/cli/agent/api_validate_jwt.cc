@@ -1,7 +1,7 @@
 // spire-agent api validate jwt -audience A -svid TOKEN
-#include <iostream>
-
 #include <google/protobuf/util/json_util.h>
+
+#include <iostream>
 
 #include "api_print.h"
 #include "cli_common.h"

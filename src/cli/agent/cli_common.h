@@ -1,11 +1,11 @@
 // Shared pieces of the spire-agent commands: flag parsing conventions, the Workload API client channel.
 #pragma once
 
+#include <grpcpp/grpcpp.h>
+
 #include <memory>
 #include <string>
 #include <vector>
-
-#include <grpcpp/grpcpp.h>
 
 #include "common/flags.h"
 

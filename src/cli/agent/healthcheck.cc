@@ -1,9 +1,9 @@
 // spire-agent healthcheck: asks the gRPC health service on the Workload API socket.
+#include <grpcpp/generic/generic_stub.h>
+
 #include <condition_variable>
 #include <iostream>
 #include <mutex>
-
-#include <grpcpp/generic/generic_stub.h>
 
 #include "cli_common.h"
 

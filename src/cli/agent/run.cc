@@ -29,7 +29,8 @@ int RunCommand(const std::vector<std::string>& args) {
   fs.String("trustBundle", &trust_bundle, "Path to the SPIRE server CA bundle");
   fs.String("trustBundleFormat", &trust_bundle_format, "Format of the bootstrap trust bundle, \"pem\" or \"spiffe\"");
   fs.String("trustDomain", &trust_domain, "The trust domain that this agent belongs to");
-  fs.Bool("insecureBootstrap", &insecure_bootstrap, "If true, the agent bootstraps without verifying the server's identity");
+  fs.Bool("insecureBootstrap", &insecure_bootstrap,
+          "If true, the agent bootstraps without verifying the server's identity");
   int code = 0;
   if (!ParseFlags(fs, args, &code)) return code;
 

@@ -19,7 +19,7 @@ void PrintAgent(const types::AttestedNode& a, std::ostream& out, bool selectors)
 
 int AgentIdCommand(const char* name, const std::vector<std::string>& args, Io io,
                    grpc::Status (admin::v1::Admin::Stub::*call)(grpc::ClientContext*, const admin::v1::AgentIdRequest&,
-                                                                 admin::v1::Empty*),
+                                                                admin::v1::Empty*),
                    const char* done) {
   flags::FlagSet fs(name);
   std::string socket = kDefaultServerSocket, spiffe_id;
@@ -93,7 +93,8 @@ int AgentShow(const std::vector<std::string>& args, Io io) {
 }
 
 int AgentCount(const std::vector<std::string>& args, Io io) {
-  return CountCommand("agent count", args, io, &admin::v1::Admin::Stub::CountAgents, "attested agent", "attested agents");
+  return CountCommand("agent count", args, io, &admin::v1::Admin::Stub::CountAgents, "attested agent",
+                      "attested agents");
 }
 
 int AgentEvict(const std::vector<std::string>& args, Io io) {

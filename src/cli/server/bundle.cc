@@ -1,7 +1,8 @@
 // spire-server bundle show
+#include "spiffe/bundle.h"
+
 #include "cli/server/cli_common.h"
 #include "crypto/x509.h"
-#include "spiffe/bundle.h"
 
 namespace spirecvm::cli {
 
@@ -9,7 +10,9 @@ int BundleShow(const std::vector<std::string>& args, Io io) {
   flags::FlagSet fs("bundle show");
   std::string socket = kDefaultServerSocket, format = "pem", output = "pretty";
   fs.String("socketPath", &socket, "Path to the SPIRE Server API socket");
-  fs.String("format", &format, "The format to show the bundle (only pretty output format supports this flag). Either \"pem\" or \"spiffe\"");
+  fs.String(
+      "format", &format,
+      "The format to show the bundle (only pretty output format supports this flag). Either \"pem\" or \"spiffe\"");
   fs.String("output", &output, "Desired output format (pretty, json)");
   if (!ParseFlags(fs, args, io) || !ValidOutputFormat(output, io)) return 1;
   if (format != "pem" && format != "spiffe") {

@@ -25,7 +25,8 @@ struct Io {
 using CommandFn = std::function<int(const std::vector<std::string>& args, Io io)>;
 
 // Parses flags; on error prints the message and the usage to err. Returns false when the caller should exit 1.
-bool ParseFlags(flags::FlagSet& fs, const std::vector<std::string>& args, Io io, std::vector<std::string>* rest = nullptr);
+bool ParseFlags(flags::FlagSet& fs, const std::vector<std::string>& args, Io io,
+                std::vector<std::string>* rest = nullptr);
 
 std::unique_ptr<admin::v1::Admin::Stub> AdminClient(const std::string& socket_path);
 // Prints "Error: <message>" for a failed call and returns 1.
@@ -37,7 +38,8 @@ std::string FormatUnix(int64_t t);
 // `entry count` / `agent count`: one admin call, "N thing(s)" or JSON.
 template <typename Request>
 int CountCommand(const char* name, const std::vector<std::string>& args, Io io,
-                 grpc::Status (admin::v1::Admin::Stub::*call)(grpc::ClientContext*, const Request&, admin::v1::CountResponse*),
+                 grpc::Status (admin::v1::Admin::Stub::*call)(grpc::ClientContext*, const Request&,
+                                                              admin::v1::CountResponse*),
                  const char* singular, const char* plural) {
   flags::FlagSet fs(name);
   std::string socket = kDefaultServerSocket, output = "pretty";

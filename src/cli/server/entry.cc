@@ -20,14 +20,19 @@ struct EntryFlags {
     fs.String("spiffeID", &spiffe_id, "The SPIFFE ID that this record represents");
     fs.String("parentID", &parent_id, "The SPIFFE ID of this record's parent");
     fs.StringList("selector", &selectors, "A colon-delimited type:value selector. Can be used more than once");
-    fs.Int("x509SVIDTTL", &x509_ttl, "The lifetime, in seconds, for x509-SVIDs issued based on this registration entry");
+    fs.Int("x509SVIDTTL", &x509_ttl,
+           "The lifetime, in seconds, for x509-SVIDs issued based on this registration entry");
     fs.Int("jwtSVIDTTL", &jwt_ttl, "The lifetime, in seconds, for JWT-SVIDs issued based on this registration entry");
-    fs.StringList("dns", &dns, "A DNS name that will be included in SVIDs issued based on this entry. Can be used more than once");
-    fs.Bool("admin", &admin, "If set, the SPIFFE ID in this entry will be granted access to the SPIRE Server's management APIs");
-    fs.Bool("downstream", &downstream, "A boolean value that, when set, indicates that the entry describes a downstream SPIRE server");
+    fs.StringList("dns", &dns,
+                  "A DNS name that will be included in SVIDs issued based on this entry. Can be used more than once");
+    fs.Bool("admin", &admin,
+            "If set, the SPIFFE ID in this entry will be granted access to the SPIRE Server's management APIs");
+    fs.Bool("downstream", &downstream,
+            "A boolean value that, when set, indicates that the entry describes a downstream SPIRE server");
     fs.Bool("node", &node, "If set, this entry will be applied to matching nodes rather than workloads");
     fs.String("hint", &hint, "The entry hint, used to disambiguate entries with the same SPIFFE ID");
-    fs.Int("entryExpiry", &entry_expiry, "An expiry, from epoch in seconds, for the resulting registration entry to be pruned");
+    fs.Int("entryExpiry", &entry_expiry,
+           "An expiry, from epoch in seconds, for the resulting registration entry to be pruned");
     fs.String("output", &output, "Desired output format (pretty, json)");
   }
 
@@ -91,8 +96,10 @@ void PrintEntry(const types::Entry& e, std::ostream& out) {
   out << "Parent ID        : " << e.parent_id() << "\n";
   out << "Revision         : " << e.revision_number() << "\n";
   if (e.downstream()) out << "Downstream       : true\n";
-  out << "X509-SVID TTL    : " << (e.x509_svid_ttl() == 0 ? std::string("default") : std::to_string(e.x509_svid_ttl())) << "\n";
-  out << "JWT-SVID TTL     : " << (e.jwt_svid_ttl() == 0 ? std::string("default") : std::to_string(e.jwt_svid_ttl())) << "\n";
+  out << "X509-SVID TTL    : " << (e.x509_svid_ttl() == 0 ? std::string("default") : std::to_string(e.x509_svid_ttl()))
+      << "\n";
+  out << "JWT-SVID TTL     : " << (e.jwt_svid_ttl() == 0 ? std::string("default") : std::to_string(e.jwt_svid_ttl()))
+      << "\n";
   if (e.expires_at() != 0) out << "Expiration time  : " << FormatUnix(e.expires_at()) << "\n";
   for (auto& s : e.selectors()) out << "Selector         : " << s.type() << ":" << s.value() << "\n";
   for (auto& d : e.dns_names()) out << "DNS name         : " << d << "\n";
@@ -215,7 +222,8 @@ int EntryDelete(const std::vector<std::string>& args, Io io) {
 }
 
 int EntryCount(const std::vector<std::string>& args, Io io) {
-  return CountCommand("entry count", args, io, &admin::v1::Admin::Stub::CountEntries, "registration entry", "registration entries");
+  return CountCommand("entry count", args, io, &admin::v1::Admin::Stub::CountEntries, "registration entry",
+                      "registration entries");
 }
 
 }  // namespace spirecvm::cli

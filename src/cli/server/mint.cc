@@ -1,6 +1,6 @@
 // spire-server x509 mint / jwt mint
-#include "common/files.h"
 #include "cli/server/cli_common.h"
+#include "common/files.h"
 #include "crypto/csr.h"
 #include "crypto/keys.h"
 #include "crypto/x509.h"

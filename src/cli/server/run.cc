@@ -1,9 +1,9 @@
 // spire-server run / validate
 #include <signal.h>
 
+#include "cli/server/cli_common.h"
 #include "common/files.h"
 #include "common/logging.h"
-#include "cli/server/cli_common.h"
 #include "server/server.h"
 #include "spdlog/spdlog.h"
 

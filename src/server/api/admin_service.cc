@@ -23,7 +23,8 @@ std::string NewUuid(Random& rnd) {
 }
 
 bool ValidDnsName(const std::string& d) {
-  static const std::regex re(R"(^(\*\.)?([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$)");
+  static const std::regex re(
+      R"(^(\*\.)?([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$)");
   return d.size() <= 253 && std::regex_match(d, re);
 }
 
@@ -31,30 +32,39 @@ bool ValidDnsName(const std::string& d) {
 
 absl::Status ValidateEntry(const ServerContext& sc, const datastore::RegistrationEntry& e) {
   auto id = spiffe::SpiffeId::Parse(e.spiffe_id);
-  if (!id.ok()) return absl::InvalidArgumentError(absl::StrCat("invalid spiffeID \"", e.spiffe_id, "\": ", id.status().message()));
+  if (!id.ok())
+    return absl::InvalidArgumentError(absl::StrCat("invalid spiffeID \"", e.spiffe_id, "\": ", id.status().message()));
   if (!id->MemberOf(sc.trust_domain)) {
-    return absl::InvalidArgumentError(absl::StrCat("spiffeID ", e.spiffe_id, " is not in trust domain ", sc.trust_domain.name()));
+    return absl::InvalidArgumentError(
+        absl::StrCat("spiffeID ", e.spiffe_id, " is not in trust domain ", sc.trust_domain.name()));
   }
-  if (id->path().empty()) return absl::InvalidArgumentError("spiffeID must have a path (the trust domain ID is reserved)");
+  if (id->path().empty())
+    return absl::InvalidArgumentError("spiffeID must have a path (the trust domain ID is reserved)");
   if (id->path().rfind("/spire/", 0) == 0) {
     return absl::InvalidArgumentError(absl::StrCat("spiffeID ", e.spiffe_id, " is in the reserved /spire namespace"));
   }
   auto parent = spiffe::SpiffeId::Parse(e.parent_id);
-  if (!parent.ok()) return absl::InvalidArgumentError(absl::StrCat("invalid parentID \"", e.parent_id, "\": ", parent.status().message()));
+  if (!parent.ok())
+    return absl::InvalidArgumentError(
+        absl::StrCat("invalid parentID \"", e.parent_id, "\": ", parent.status().message()));
   if (!parent->MemberOf(sc.trust_domain)) {
-    return absl::InvalidArgumentError(absl::StrCat("parentID ", e.parent_id, " is not in trust domain ", sc.trust_domain.name()));
+    return absl::InvalidArgumentError(
+        absl::StrCat("parentID ", e.parent_id, " is not in trust domain ", sc.trust_domain.name()));
   }
   if (e.selectors.empty()) return absl::InvalidArgumentError("an entry needs at least one selector");
   for (auto& s : e.selectors) {
     if (s.type.empty() || s.value.empty()) {
-      return absl::InvalidArgumentError(absl::StrCat("selector \"", s.type, ":", s.value, "\" must be type:value with both parts non-empty"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("selector \"", s.type, ":", s.value, "\" must be type:value with both parts non-empty"));
     }
-    if (s.type.find(':') != std::string::npos) return absl::InvalidArgumentError(absl::StrCat("selector type \"", s.type, "\" contains ':'"));
+    if (s.type.find(':') != std::string::npos)
+      return absl::InvalidArgumentError(absl::StrCat("selector type \"", s.type, "\" contains ':'"));
   }
   if (e.x509_svid_ttl < 0) return absl::InvalidArgumentError("x509SVIDTTL must not be negative");
   if (e.jwt_svid_ttl < 0) return absl::InvalidArgumentError("jwtSVIDTTL must not be negative");
   for (auto& d : e.dns_names) {
-    if (!ValidDnsName(d)) return absl::InvalidArgumentError(absl::StrCat("dns name \"", d, "\" is not a valid DNS name"));
+    if (!ValidDnsName(d))
+      return absl::InvalidArgumentError(absl::StrCat("dns name \"", d, "\" is not a valid DNS name"));
   }
   if (e.hint.size() > 1024) return absl::InvalidArgumentError("hint is longer than 1024 bytes");
   return absl::OkStatus();
@@ -132,7 +142,10 @@ grpc::Status AdminService::ListEntries(grpc::ServerContext*, const admin::v1::Li
   if (req->by_selectors_size() > 0) {
     std::vector<datastore::Selector> sel;
     for (auto& s : req->by_selectors()) sel.push_back({s.type(), s.value()});
-    if (req->selectors_superset()) f.by_selectors_superset = sel; else f.by_selectors_exact = sel;
+    if (req->selectors_superset())
+      f.by_selectors_superset = sel;
+    else
+      f.by_selectors_exact = sel;
   }
   auto list = sc_.ds->ListEntries(f);
   if (!list.ok()) return ToGrpc(list.status());
@@ -156,17 +169,20 @@ grpc::Status AdminService::ListAgents(grpc::ServerContext*, const admin::v1::Lis
   return grpc::Status::OK;
 }
 
-grpc::Status AdminService::GetAgent(grpc::ServerContext*, const admin::v1::GetAgentRequest* req, types::AttestedNode* resp) {
+grpc::Status AdminService::GetAgent(grpc::ServerContext*, const admin::v1::GetAgentRequest* req,
+                                    types::AttestedNode* resp) {
   auto n = sc_.ds->FetchAttestedNode(req->spiffe_id());
   if (!n.ok()) {
-    if (absl::IsNotFound(n.status())) return ToGrpc(absl::NotFoundError(absl::StrCat("agent ", req->spiffe_id(), " not found")));
+    if (absl::IsNotFound(n.status()))
+      return ToGrpc(absl::NotFoundError(absl::StrCat("agent ", req->spiffe_id(), " not found")));
     return ToGrpc(n.status());
   }
   ToProto(*n, resp);
   return grpc::Status::OK;
 }
 
-grpc::Status AdminService::CountAgents(grpc::ServerContext*, const admin::v1::CountAgentsRequest*, admin::v1::CountResponse* resp) {
+grpc::Status AdminService::CountAgents(grpc::ServerContext*, const admin::v1::CountAgentsRequest*,
+                                       admin::v1::CountResponse* resp) {
   auto n = sc_.ds->CountAttestedNodes();
   if (!n.ok()) return ToGrpc(n.status());
   resp->set_count(*n);
@@ -200,9 +216,11 @@ grpc::Status AdminService::MintX509SVID(grpc::ServerContext*, const admin::v1::M
   if (req->csr().size() > kMaxCsr) return ToGrpc(absl::InvalidArgumentError("CSR is too large"));
   auto csr = crypto::ParseAndVerifyCsr(req->csr());
   if (!csr.ok()) return ToGrpc(absl::InvalidArgumentError(absl::StrCat("CSR rejected: ", csr.status().message())));
-  if (csr->uri_sans.size() != 1) return ToGrpc(absl::InvalidArgumentError("the CSR must carry exactly one URI SAN (the SPIFFE ID)"));
+  if (csr->uri_sans.size() != 1)
+    return ToGrpc(absl::InvalidArgumentError("the CSR must carry exactly one URI SAN (the SPIFFE ID)"));
   auto id = spiffe::SpiffeId::Parse(csr->uri_sans[0]);
-  if (!id.ok()) return ToGrpc(absl::InvalidArgumentError(absl::StrCat("invalid SPIFFE ID in CSR: ", id.status().message())));
+  if (!id.ok())
+    return ToGrpc(absl::InvalidArgumentError(absl::StrCat("invalid SPIFFE ID in CSR: ", id.status().message())));
   absl::Duration ttl = req->ttl() > 0 ? absl::Seconds(req->ttl()) : sc_.cfg->default_x509_svid_ttl;
   auto svid = sc_.ca->SignX509Svid(csr->public_key.get(), *id, ttl, {});
   if (!svid.ok()) return ToGrpc(svid.status());

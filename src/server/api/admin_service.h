@@ -16,17 +16,22 @@ class AdminService final : public admin::v1::Admin::Service {
 
   grpc::Status CreateJoinToken(grpc::ServerContext*, const admin::v1::CreateJoinTokenRequest*,
                                admin::v1::CreateJoinTokenResponse*) override;
-  grpc::Status CreateEntry(grpc::ServerContext*, const admin::v1::CreateEntryRequest*, admin::v1::EntryResult*) override;
-  grpc::Status UpdateEntry(grpc::ServerContext*, const admin::v1::UpdateEntryRequest*, admin::v1::EntryResult*) override;
+  grpc::Status CreateEntry(grpc::ServerContext*, const admin::v1::CreateEntryRequest*,
+                           admin::v1::EntryResult*) override;
+  grpc::Status UpdateEntry(grpc::ServerContext*, const admin::v1::UpdateEntryRequest*,
+                           admin::v1::EntryResult*) override;
   grpc::Status DeleteEntry(grpc::ServerContext*, const admin::v1::DeleteEntryRequest*,
                            admin::v1::DeleteEntryResponse*) override;
   grpc::Status GetEntry(grpc::ServerContext*, const admin::v1::GetEntryRequest*, types::Entry*) override;
   grpc::Status ListEntries(grpc::ServerContext*, const admin::v1::ListEntriesRequest*,
                            admin::v1::ListEntriesResponse*) override;
-  grpc::Status CountEntries(grpc::ServerContext*, const admin::v1::CountEntriesRequest*, admin::v1::CountResponse*) override;
-  grpc::Status ListAgents(grpc::ServerContext*, const admin::v1::ListAgentsRequest*, admin::v1::ListAgentsResponse*) override;
+  grpc::Status CountEntries(grpc::ServerContext*, const admin::v1::CountEntriesRequest*,
+                            admin::v1::CountResponse*) override;
+  grpc::Status ListAgents(grpc::ServerContext*, const admin::v1::ListAgentsRequest*,
+                          admin::v1::ListAgentsResponse*) override;
   grpc::Status GetAgent(grpc::ServerContext*, const admin::v1::GetAgentRequest*, types::AttestedNode*) override;
-  grpc::Status CountAgents(grpc::ServerContext*, const admin::v1::CountAgentsRequest*, admin::v1::CountResponse*) override;
+  grpc::Status CountAgents(grpc::ServerContext*, const admin::v1::CountAgentsRequest*,
+                           admin::v1::CountResponse*) override;
   grpc::Status EvictAgent(grpc::ServerContext*, const admin::v1::AgentIdRequest*, admin::v1::Empty*) override;
   grpc::Status BanAgent(grpc::ServerContext*, const admin::v1::AgentIdRequest*, admin::v1::Empty*) override;
   grpc::Status GetBundle(grpc::ServerContext*, const admin::v1::GetBundleRequest*, types::Bundle*) override;

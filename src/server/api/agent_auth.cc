@@ -12,26 +12,31 @@ absl::StatusOr<AuthenticatedAgent> AuthenticateAgentChain(ServerContext& sc, con
   auto chain = crypto::ParseCertsPem(chain_pem);
   if (!chain.ok()) return absl::UnauthenticatedError("no agent X509-SVID presented");
   auto bundle = sc.bundle->Get();
-  if (!bundle.ok()) return absl::UnavailableError(absl::StrCat("trust bundle unavailable: ", bundle.status().message()));
+  if (!bundle.ok())
+    return absl::UnavailableError(absl::StrCat("trust bundle unavailable: ", bundle.status().message()));
   std::vector<const X509*> roots, certs;
   for (auto& r : (*bundle)->roots) roots.push_back(r.get());
   for (auto& c : *chain) certs.push_back(c.get());
   auto id = spiffe::VerifyX509Svid(certs, roots, sc.clock->Now());
-  if (!id.ok()) return absl::UnauthenticatedError(absl::StrCat("agent X509-SVID does not verify: ", id.status().message()));
+  if (!id.ok())
+    return absl::UnauthenticatedError(absl::StrCat("agent X509-SVID does not verify: ", id.status().message()));
   if (!id->MemberOf(sc.trust_domain) || !absl::StartsWith(id->path(), "/spire/agent/")) {
-    return absl::PermissionDeniedError(absl::StrCat("caller ", id->ToString(), " is not an agent of ", sc.trust_domain.name()));
+    return absl::PermissionDeniedError(
+        absl::StrCat("caller ", id->ToString(), " is not an agent of ", sc.trust_domain.name()));
   }
   AuthenticatedAgent a;
   a.spiffe_id = id->ToString();
   a.serial = crypto::SerialDecimal((*chain)[0].get());
   auto node = sc.ds->FetchAttestedNode(a.spiffe_id);
   if (!node.ok()) {
-    if (absl::IsNotFound(node.status())) return absl::PermissionDeniedError("agent is not attested or no longer active");
+    if (absl::IsNotFound(node.status()))
+      return absl::PermissionDeniedError("agent is not attested or no longer active");
     return node.status();
   }
   if (node->banned) return absl::PermissionDeniedError(absl::StrCat("agent ", a.spiffe_id, " is banned"));
   if (a.serial != node->cert_serial && a.serial != node->new_cert_serial) {
-    return absl::PermissionDeniedError(absl::StrCat("agent SVID serial ", a.serial, " is not the current one for ", a.spiffe_id));
+    return absl::PermissionDeniedError(
+        absl::StrCat("agent SVID serial ", a.serial, " is not the current one for ", a.spiffe_id));
   }
   // The agent now uses the SVID issued at its last renewal: that one becomes the current serial.
   if (!node->new_cert_serial.empty() && a.serial == node->new_cert_serial) {

@@ -20,7 +20,8 @@ class StreamChallengeChannel final : public ChallengeChannel {
     resp.set_challenge(std::string(challenge));
     if (!s_.Write(resp)) return absl::AbortedError("attestation stream closed while sending a challenge");
     agent::v1::AttestAgentRequest req;
-    if (!s_.Read(&req)) return absl::InvalidArgumentError("attestation stream closed before the challenge was answered");
+    if (!s_.Read(&req))
+      return absl::InvalidArgumentError("attestation stream closed before the challenge was answered");
     if (req.step_case() != agent::v1::AttestAgentRequest::kChallengeResponse) {
       return absl::InvalidArgumentError("expected a challenge response on the attestation stream");
     }
@@ -37,8 +38,7 @@ class StreamChallengeChannel final : public ChallengeChannel {
 
 class GrpcAttestStream final : public AttestStream {
  public:
-  explicit GrpcAttestStream(
-      grpc::ServerReaderWriter<agent::v1::AttestAgentResponse, agent::v1::AttestAgentRequest>* s)
+  explicit GrpcAttestStream(grpc::ServerReaderWriter<agent::v1::AttestAgentResponse, agent::v1::AttestAgentRequest>* s)
       : s_(s) {}
   bool Read(agent::v1::AttestAgentRequest* req) override { return s_->Read(req); }
   bool Write(const agent::v1::AttestAgentResponse& resp) override { return s_->Write(resp); }
@@ -61,7 +61,8 @@ grpc::Status AuthFailed(ServerContext& sc, const absl::Status& st) {
 
 absl::Status RunAttestation(ServerContext& sc, AttestStream& stream) {
   agent::v1::AttestAgentRequest first;
-  if (!stream.Read(&first)) return absl::InvalidArgumentError("attestation stream closed before the attestation parameters");
+  if (!stream.Read(&first))
+    return absl::InvalidArgumentError("attestation stream closed before the attestation parameters");
   if (first.step_case() != agent::v1::AttestAgentRequest::kParams) {
     return absl::InvalidArgumentError("the first attestation message must carry the parameters");
   }
@@ -92,8 +93,8 @@ absl::Status RunAttestation(ServerContext& sc, AttestStream& stream) {
   if (existing.ok()) {
     if (existing->banned) return absl::PermissionDeniedError(absl::StrCat("agent ", agent_id, " is banned"));
     if (!result->can_reattest) {
-      return absl::PermissionDeniedError(absl::StrCat("agent ", agent_id,
-                                                      " has already attested; evict it (spire-server agent evict) to attest again"));
+      return absl::PermissionDeniedError(absl::StrCat(
+          "agent ", agent_id, " has already attested; evict it (spire-server agent evict) to attest again"));
     }
   } else if (!absl::IsNotFound(existing.status())) {
     return existing.status();
@@ -134,7 +135,8 @@ grpc::Status NodeService::RenewAgent(grpc::ServerContext* ctx, const agent::v1::
   if (!a.ok()) return AuthFailed(sc_, a.status());
   if (req->csr().size() > kMaxCsr) return ToGrpc(absl::InvalidArgumentError("CSR is too large"));
   auto csr = crypto::ParseAndVerifyCsr(req->csr());
-  if (!csr.ok()) return ToGrpc(absl::InvalidArgumentError(absl::StrCat("agent CSR rejected: ", csr.status().message())));
+  if (!csr.ok())
+    return ToGrpc(absl::InvalidArgumentError(absl::StrCat("agent CSR rejected: ", csr.status().message())));
   auto id = spiffe::SpiffeId::Parse(a->spiffe_id);
   if (!id.ok()) return ToGrpc(id.status());
   auto svid = sc_.ca->SignX509Svid(csr->public_key.get(), *id, sc_.AgentTtl(), {});
@@ -184,7 +186,8 @@ grpc::Status NodeService::BatchNewX509SVID(grpc::ServerContext* ctx, const agent
       fail(id.status());
       continue;
     }
-    absl::Duration ttl = it->second->x509_svid_ttl > 0 ? absl::Seconds(it->second->x509_svid_ttl) : sc_.cfg->default_x509_svid_ttl;
+    absl::Duration ttl =
+        it->second->x509_svid_ttl > 0 ? absl::Seconds(it->second->x509_svid_ttl) : sc_.cfg->default_x509_svid_ttl;
     auto svid = sc_.ca->SignX509Svid(csr->public_key.get(), *id, ttl, it->second->dns_names);
     if (!svid.ok()) {
       fail(svid.status());
@@ -207,9 +210,11 @@ grpc::Status NodeService::NewJWTSVID(grpc::ServerContext* ctx, const agent::v1::
   auto entries = Authorized(sc_, *a);
   if (!entries.ok()) return ToGrpc(entries.status());
   std::shared_ptr<const datastore::RegistrationEntry> entry;
-  for (auto& e : *entries) if (e->id == req->entry_id()) entry = e;
+  for (auto& e : *entries)
+    if (e->id == req->entry_id()) entry = e;
   if (entry == nullptr) {
-    return ToGrpc(absl::PermissionDeniedError(absl::StrCat("entry ", req->entry_id(), " is not authorized for this agent")));
+    return ToGrpc(
+        absl::PermissionDeniedError(absl::StrCat("entry ", req->entry_id(), " is not authorized for this agent")));
   }
   auto id = spiffe::SpiffeId::Parse(entry->spiffe_id);
   if (!id.ok()) return ToGrpc(id.status());

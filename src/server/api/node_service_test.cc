@@ -29,9 +29,10 @@ class ScriptedAttestor final : public NodeAttestor {
       if (*r != "answer-" + c) return absl::PermissionDeniedError("wrong answer to " + c);
     }
     if (req.payload == "bad") return absl::InvalidArgumentError("bad evidence");
-    AttestationResult res{.agent_id = *spiffe::SpiffeId::Parse("spiffe://example.org/spire/agent/scripted/" + req.payload),
-                          .selectors = {{"scripted", "node:" + req.payload}},
-                          .can_reattest = can_reattest};
+    AttestationResult res{
+        .agent_id = *spiffe::SpiffeId::Parse("spiffe://example.org/spire/agent/scripted/" + req.payload),
+        .selectors = {{"scripted", "node:" + req.payload}},
+        .can_reattest = can_reattest};
     return res;
   }
 };
@@ -66,7 +67,8 @@ plugins {
   DataStore "sql" { plugin_data { database_type = "sqlite3" connection_string = ":memory:" } }
   KeyManager "memory" { plugin_data {} }
   NodeAttestor "join_token" { plugin_data {} }
-})", "t.conf");
+})",
+                                 "t.conf");
     ASSERT_TRUE(cfg.ok()) << cfg.status();
     cfg_ = std::move(*cfg);
     auto ds = datastore::OpenSqlite({.path = ":memory:"}, clock_);
@@ -243,12 +245,15 @@ TEST_F(NodeServiceTest, EvictedBannedAndStaleSerialAgentsAreRefused) {
 
 TEST_F(NodeServiceTest, CertificatesFromAnotherCaAreNotAgents) {
   auto other_key = crypto::GenerateKey(crypto::KeyType::kEcP256);
-  spiffe::CaParams p{.trust_domain = cfg_.trust_domain, .public_key = nullptr, .not_before = clock_.Now() - absl::Minutes(1),
+  spiffe::CaParams p{.trust_domain = cfg_.trust_domain,
+                     .public_key = nullptr,
+                     .not_before = clock_.Now() - absl::Minutes(1),
                      .not_after = clock_.Now() + absl::Hours(1)};
   auto other_ca = spiffe::SelfSignCa(other_key->get(), p, rnd_);
   ASSERT_TRUE(other_ca.ok());
   spiffe::X509SvidParams sp{.id = *spiffe::SpiffeId::Parse("spiffe://example.org/spire/agent/scripted/n1"),
-                            .public_key = key_.get(), .not_before = clock_.Now() - absl::Minutes(1),
+                            .public_key = key_.get(),
+                            .not_before = clock_.Now() - absl::Minutes(1),
                             .not_after = clock_.Now() + absl::Minutes(30)};
   auto forged = spiffe::SignX509Svid({other_ca->get(), other_key->get()}, sp, rnd_);
   ASSERT_TRUE(forged.ok());
@@ -270,8 +275,10 @@ TEST(BundleCacheTest, ParsesOncePerSequenceAndKeepsTheLastGoodSnapshot) {
   EXPECT_FALSE(cache.Get().ok()) << "no bundle yet";
   TestOnlyDeterministicRandom rnd(3);
   auto key = crypto::GenerateKey(crypto::KeyType::kEcP256);
-  spiffe::CaParams p{.trust_domain = *spiffe::TrustDomain::Parse("example.org"), .public_key = nullptr,
-                     .not_before = clock.Now() - absl::Hours(1), .not_after = clock.Now() + absl::Hours(1)};
+  spiffe::CaParams p{.trust_domain = *spiffe::TrustDomain::Parse("example.org"),
+                     .public_key = nullptr,
+                     .not_before = clock.Now() - absl::Hours(1),
+                     .not_after = clock.Now() + absl::Hours(1)};
   auto ca1 = spiffe::SelfSignCa(key->get(), p, rnd);
   ASSERT_TRUE((*ds)->AppendBundle({"example.org", {crypto::CertToDer(ca1->get())}, {}, 0, 0}).ok());
   auto first = cache.Get();

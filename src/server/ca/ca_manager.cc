@@ -29,9 +29,12 @@ SlotStatus ParseStatus(const std::string& s) {
 
 std::string_view SlotStatusName(SlotStatus s) {
   switch (s) {
-    case SlotStatus::kPrepared: return "prepared";
-    case SlotStatus::kActive: return "active";
-    case SlotStatus::kOld: return "old";
+    case SlotStatus::kPrepared:
+      return "prepared";
+    case SlotStatus::kActive:
+      return "active";
+    case SlotStatus::kOld:
+      return "old";
   }
   return "unknown";
 }
@@ -70,7 +73,9 @@ absl::StatusOr<std::shared_ptr<X509Slot>> CaManager::PrepareX509(const std::stri
                      .subject_cn = cfg_.subject_cn};
   if (upstream_ != nullptr) {
     auto signed_ca = upstream_->MintX509Ca(p, rnd_);
-    if (!signed_ca.ok()) return absl::Status(signed_ca.status().code(), absl::StrCat("upstream authority: ", signed_ca.status().message()));
+    if (!signed_ca.ok())
+      return absl::Status(signed_ca.status().code(),
+                          absl::StrCat("upstream authority: ", signed_ca.status().message()));
     slot->cert = std::move(signed_ca->ca);
     slot->intermediates = std::move(signed_ca->intermediates);
     upstream_roots_der_.clear();
@@ -160,14 +165,15 @@ absl::Status CaManager::LoadJournalLocked() {
       if (crypto::NotAfter(slot->cert.get()) <= now) continue;  // expired: nothing left to do with it
       auto key = km_.GetKey(slot->key_id);
       if (!key.ok()) {
-        spdlog::warn("CA journal: X509 slot {} key {} is not in KeyManager \"{}\" ({}); dropping the slot", slot->slot_id,
-                     slot->key_id, std::string(km_.Name()), key.status().ToString());
+        spdlog::warn("CA journal: X509 slot {} key {} is not in KeyManager \"{}\" ({}); dropping the slot",
+                     slot->slot_id, slot->key_id, std::string(km_.Name()), key.status().ToString());
         continue;
       }
       // The key must be the one the certificate was made for (a KeyManager that regenerated it is no use).
       if (X509_check_private_key(slot->cert.get(), key->get()) != 1) {
         ssl::DrainErrors();
-        spdlog::warn("CA journal: X509 slot {}: key {} does not match the certificate; dropping the slot", slot->slot_id, slot->key_id);
+        spdlog::warn("CA journal: X509 slot {}: key {} does not match the certificate; dropping the slot",
+                     slot->slot_id, slot->key_id);
         continue;
       }
       slot->key = std::move(*key);
@@ -237,7 +243,8 @@ absl::Status CaManager::RotateLocked() {
   bool changed = false;
 
   // Forget what has expired.
-  auto x_end = std::remove_if(x509_.begin(), x509_.end(), [&](auto& s) { return crypto::NotAfter(s->cert.get()) <= now; });
+  auto x_end =
+      std::remove_if(x509_.begin(), x509_.end(), [&](auto& s) { return crypto::NotAfter(s->cert.get()) <= now; });
   if (x_end != x509_.end()) changed = true;
   x509_.erase(x_end, x509_.end());
   auto j_end = std::remove_if(jwt_.begin(), jwt_.end(), [&](auto& s) { return s->not_after <= now; });
@@ -245,11 +252,13 @@ absl::Status CaManager::RotateLocked() {
   jwt_.erase(j_end, jwt_.end());
 
   auto find_x = [&](SlotStatus st) -> std::shared_ptr<X509Slot> {
-    for (auto& s : x509_) if (s->status == st) return s;
+    for (auto& s : x509_)
+      if (s->status == st) return s;
     return nullptr;
   };
   auto find_j = [&](SlotStatus st) -> std::shared_ptr<JwtSlot> {
-    for (auto& s : jwt_) if (s->status == st) return s;
+    for (auto& s : jwt_)
+      if (s->status == st) return s;
     return nullptr;
   };
 
@@ -271,7 +280,8 @@ absl::Status CaManager::RotateLocked() {
   auto prepared = find_x(SlotStatus::kPrepared);
   if (prepared == nullptr && now >= PreparationThreshold(nb, na)) {
     // The slot being replaced (old) is dropped: only two X.509 slots exist at a time.
-    x509_.erase(std::remove_if(x509_.begin(), x509_.end(), [](auto& s) { return s->status == SlotStatus::kOld; }), x509_.end());
+    x509_.erase(std::remove_if(x509_.begin(), x509_.end(), [](auto& s) { return s->status == SlotStatus::kOld; }),
+                x509_.end());
     auto slot = PrepareX509(OtherSlot(active->slot_id));
     if (!slot.ok()) return slot.status();
     prepared = *slot;
@@ -281,7 +291,8 @@ absl::Status CaManager::RotateLocked() {
   if (prepared != nullptr && now >= ActivationThreshold(nb, na)) {
     active->status = SlotStatus::kOld;
     prepared->status = SlotStatus::kActive;
-    spdlog::info("X509 CA activated: slot {} serial {}", prepared->slot_id, crypto::SerialDecimal(prepared->cert.get()));
+    spdlog::info("X509 CA activated: slot {} serial {}", prepared->slot_id,
+                 crypto::SerialDecimal(prepared->cert.get()));
     changed = true;
   }
 
@@ -301,7 +312,8 @@ absl::Status CaManager::RotateLocked() {
   }
   auto jprep = find_j(SlotStatus::kPrepared);
   if (jprep == nullptr && now >= PreparationThreshold(jactive->issued_at, jactive->not_after)) {
-    jwt_.erase(std::remove_if(jwt_.begin(), jwt_.end(), [](auto& s) { return s->status == SlotStatus::kOld; }), jwt_.end());
+    jwt_.erase(std::remove_if(jwt_.begin(), jwt_.end(), [](auto& s) { return s->status == SlotStatus::kOld; }),
+               jwt_.end());
     auto slot = PrepareJwt(OtherSlot(jactive->slot_id));
     if (!slot.ok()) return slot.status();
     jprep = *slot;
@@ -328,14 +340,21 @@ absl::StatusOr<SignedX509Svid> CaManager::SignX509Svid(const EVP_PKEY* public_ke
   std::shared_ptr<X509Slot> active;
   {
     std::lock_guard<std::mutex> l(mu_);
-    for (auto& s : x509_) if (s->status == SlotStatus::kActive) active = s;
+    for (auto& s : x509_)
+      if (s->status == SlotStatus::kActive) active = s;
   }
   if (active == nullptr) return absl::UnavailableError("no active X509 CA");
   if (!id.MemberOf(cfg_.trust_domain)) {
-    return absl::InvalidArgumentError(absl::StrCat("SPIFFE ID ", id.ToString(), " is not in trust domain ", cfg_.trust_domain.name()));
+    return absl::InvalidArgumentError(
+        absl::StrCat("SPIFFE ID ", id.ToString(), " is not in trust domain ", cfg_.trust_domain.name()));
   }
   absl::Time now = clock_.Now();
-  spiffe::X509SvidParams p{.id = id, .public_key = public_key, .not_before = now - kBackdate, .not_after = now + ttl, .dns_names = dns_names, .der_only = true};
+  spiffe::X509SvidParams p{.id = id,
+                           .public_key = public_key,
+                           .not_before = now - kBackdate,
+                           .not_after = now + ttl,
+                           .dns_names = dns_names,
+                           .der_only = true};
   auto leaf = spiffe::SignX509Svid(spiffe::CaSigner{active->cert.get(), active->key.get()}, p, rnd_);
   if (!leaf.ok()) return leaf.status();
   SignedX509Svid out;
@@ -349,21 +368,24 @@ absl::StatusOr<SignedX509Svid> CaManager::SignX509Svid(const EVP_PKEY* public_ke
   return out;
 }
 
-absl::StatusOr<SignedJwtSvid> CaManager::SignJwtSvid(const spiffe::SpiffeId& id, const std::vector<std::string>& audience,
-                                                     absl::Duration ttl) {
+absl::StatusOr<SignedJwtSvid> CaManager::SignJwtSvid(const spiffe::SpiffeId& id,
+                                                     const std::vector<std::string>& audience, absl::Duration ttl) {
   std::shared_ptr<JwtSlot> active;
   {
     std::lock_guard<std::mutex> l(mu_);
-    for (auto& s : jwt_) if (s->status == SlotStatus::kActive) active = s;
+    for (auto& s : jwt_)
+      if (s->status == SlotStatus::kActive) active = s;
   }
   if (active == nullptr) return absl::UnavailableError("no active JWT signing key");
   if (audience.empty()) return absl::InvalidArgumentError("JWT-SVID needs at least one audience");
   if (!id.MemberOf(cfg_.trust_domain)) {
-    return absl::InvalidArgumentError(absl::StrCat("SPIFFE ID ", id.ToString(), " is not in trust domain ", cfg_.trust_domain.name()));
+    return absl::InvalidArgumentError(
+        absl::StrCat("SPIFFE ID ", id.ToString(), " is not in trust domain ", cfg_.trust_domain.name()));
   }
   absl::Time now = clock_.Now();
   absl::Time exp = std::min(now + ttl, active->not_after);
-  auto token = spiffe::SignJwtSvid(spiffe::JwtSigner{active->key.get(), active->kid, cfg_.jwt_issuer}, id, audience, now, exp);
+  auto token =
+      spiffe::SignJwtSvid(spiffe::JwtSigner{active->key.get(), active->kid, cfg_.jwt_issuer}, id, audience, now, exp);
   if (!token.ok()) return token.status();
   return SignedJwtSvid{*token, now, exp};
 }
@@ -378,7 +400,9 @@ std::vector<ssl::X509Ptr> CaManager::X509Authorities() const {
 std::vector<AuthoritySummary> CaManager::Summary() const {
   std::lock_guard<std::mutex> l(mu_);
   std::vector<AuthoritySummary> out;
-  for (auto& s : x509_) out.push_back({"x509", s->slot_id, s->status, crypto::SerialDecimal(s->cert.get()), crypto::NotAfter(s->cert.get())});
+  for (auto& s : x509_)
+    out.push_back(
+        {"x509", s->slot_id, s->status, crypto::SerialDecimal(s->cert.get()), crypto::NotAfter(s->cert.get())});
   for (auto& s : jwt_) out.push_back({"jwt", s->slot_id, s->status, s->kid, s->not_after});
   return out;
 }

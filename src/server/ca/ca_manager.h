@@ -31,7 +31,7 @@ struct CaConfig {
   std::string subject_country = "US";
   std::string subject_org = "SPIFFE";
   std::string subject_cn;
-  std::string server_id;  // this server's journal key (several servers may share a database)
+  std::string server_id;   // this server's journal key (several servers may share a database)
   std::string jwt_issuer;  // optional `iss` claim
 };
 

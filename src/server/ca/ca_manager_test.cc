@@ -36,7 +36,8 @@ class CaManagerTest : public ::testing::Test {
   }
   std::vector<SlotStatus> X509Statuses(CaManager& ca) {
     std::vector<SlotStatus> out;
-    for (auto& s : ca.Summary()) if (s.kind == "x509") out.push_back(s.status);
+    for (auto& s : ca.Summary())
+      if (s.kind == "x509") out.push_back(s.status);
     return out;
   }
 
@@ -113,9 +114,7 @@ TEST_F(CaManagerTest, RestartKeepsTheSameCaWhenKeysPersist) {
 }
 
 TEST_F(CaManagerTest, LostKeysMeanANewCaNotAnUnusableOne) {
-  {
-    auto ca = Make(absl::Hours(24));
-  }
+  { auto ca = Make(absl::Hours(24)); }
   km_ = NewMemoryKeyManager();  // memory KeyManager after a restart: keys are gone
   auto ca = Make(absl::Hours(24));
   auto key = crypto::GenerateKey(crypto::KeyType::kEcP256);
@@ -174,8 +173,10 @@ TEST_F(UpstreamTest, DiskUpstreamSignsTheCaAndTheBundleHoldsTheUpstreamRoot) {
   std::string t = std::filesystem::temp_directory_path() / "cvm-up-XXXXXX";
   std::string dir = mkdtemp(t.data());
   auto up_key = crypto::GenerateKey(crypto::KeyType::kEcP256);
-  spiffe::CaParams p{.trust_domain = *spiffe::TrustDomain::Parse("example.org"), .public_key = nullptr,
-                     .not_before = clock_.Now() - absl::Hours(1), .not_after = clock_.Now() + absl::Hours(24 * 30)};
+  spiffe::CaParams p{.trust_domain = *spiffe::TrustDomain::Parse("example.org"),
+                     .public_key = nullptr,
+                     .not_before = clock_.Now() - absl::Hours(1),
+                     .not_after = clock_.Now() + absl::Hours(24 * 30)};
   p.subject_cn = "upstream";
   auto up_cert = spiffe::SelfSignCa(up_key->get(), p, rnd_);
   ASSERT_TRUE(up_cert.ok());
@@ -205,8 +206,10 @@ TEST_F(UpstreamTest, MismatchedKeyAndNonCaCertificateAreRefused) {
   std::string dir = mkdtemp(t.data());
   auto up_key = crypto::GenerateKey(crypto::KeyType::kEcP256);
   auto other_key = crypto::GenerateKey(crypto::KeyType::kEcP256);
-  spiffe::CaParams p{.trust_domain = *spiffe::TrustDomain::Parse("example.org"), .public_key = nullptr,
-                     .not_before = clock_.Now() - absl::Hours(1), .not_after = clock_.Now() + absl::Hours(24)};
+  spiffe::CaParams p{.trust_domain = *spiffe::TrustDomain::Parse("example.org"),
+                     .public_key = nullptr,
+                     .not_before = clock_.Now() - absl::Hours(1),
+                     .not_after = clock_.Now() + absl::Hours(24)};
   auto up_cert = spiffe::SelfSignCa(up_key->get(), p, rnd_);
   WriteUpstream(dir, other_key->get(), up_cert->get());
   auto upstream = NewDiskUpstreamAuthority({dir + "/up.crt", dir + "/up.key", ""});

@@ -46,25 +46,32 @@ absl::StatusOr<std::unique_ptr<UpstreamAuthority>> NewDiskUpstreamAuthority(cons
   auto cert_pem = files::ReadFile(cfg.cert_file_path);
   if (!cert_pem.ok()) return cert_pem.status();
   auto chain = crypto::ParseCertsPem(*cert_pem);
-  if (!chain.ok()) return absl::InvalidArgumentError(absl::StrCat("UpstreamAuthority \"disk\": cert_file_path ", cfg.cert_file_path, ": ", chain.status().message()));
+  if (!chain.ok())
+    return absl::InvalidArgumentError(absl::StrCat("UpstreamAuthority \"disk\": cert_file_path ", cfg.cert_file_path,
+                                                   ": ", chain.status().message()));
   auto key_pem = files::ReadFile(cfg.key_file_path);
   if (!key_pem.ok()) return key_pem.status();
   auto key = crypto::PrivateKeyFromPem(*key_pem);
-  if (!key.ok()) return absl::InvalidArgumentError(absl::StrCat("UpstreamAuthority \"disk\": key_file_path ", cfg.key_file_path, ": ", key.status().message()));
+  if (!key.ok())
+    return absl::InvalidArgumentError(
+        absl::StrCat("UpstreamAuthority \"disk\": key_file_path ", cfg.key_file_path, ": ", key.status().message()));
   if (X509_check_private_key((*chain)[0].get(), key->get()) != 1) {
     ssl::DrainErrors();
     return absl::InvalidArgumentError(absl::StrCat("UpstreamAuthority \"disk\": the key in ", cfg.key_file_path,
                                                    " does not match the certificate in ", cfg.cert_file_path));
   }
   if (X509_check_ca((*chain)[0].get()) == 0) {
-    return absl::InvalidArgumentError(absl::StrCat("UpstreamAuthority \"disk\": ", cfg.cert_file_path, " is not a CA certificate"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("UpstreamAuthority \"disk\": ", cfg.cert_file_path, " is not a CA certificate"));
   }
   std::vector<ssl::X509Ptr> roots;
   if (!cfg.bundle_file_path.empty()) {
     auto bundle_pem = files::ReadFile(cfg.bundle_file_path);
     if (!bundle_pem.ok()) return bundle_pem.status();
     auto parsed = crypto::ParseCertsPem(*bundle_pem);
-    if (!parsed.ok()) return absl::InvalidArgumentError(absl::StrCat("UpstreamAuthority \"disk\": bundle_file_path ", cfg.bundle_file_path, ": ", parsed.status().message()));
+    if (!parsed.ok())
+      return absl::InvalidArgumentError(absl::StrCat("UpstreamAuthority \"disk\": bundle_file_path ",
+                                                     cfg.bundle_file_path, ": ", parsed.status().message()));
     roots = std::move(*parsed);
   } else {
     for (auto& c : *chain) {
@@ -75,7 +82,8 @@ absl::StatusOr<std::unique_ptr<UpstreamAuthority>> NewDiskUpstreamAuthority(cons
                                                      " has no self-signed root; set bundle_file_path"));
     }
   }
-  return std::unique_ptr<UpstreamAuthority>(new DiskUpstreamAuthority(std::move(*chain), std::move(*key), std::move(roots)));
+  return std::unique_ptr<UpstreamAuthority>(
+      new DiskUpstreamAuthority(std::move(*chain), std::move(*key), std::move(roots)));
 }
 
 }  // namespace spirecvm::server

@@ -24,13 +24,15 @@ const std::set<std::string>& KnownPlugins(const std::string& kind) {
 }  // namespace
 
 const PluginDecl* ServerConfig::Find(std::string_view kind) const {
-  for (auto& p : plugins) if (p.kind == kind) return &p;
+  for (auto& p : plugins)
+    if (p.kind == kind) return &p;
   return nullptr;
 }
 
 std::vector<const PluginDecl*> ServerConfig::FindAll(std::string_view kind) const {
   std::vector<const PluginDecl*> out;
-  for (auto& p : plugins) if (p.kind == kind) out.push_back(&p);
+  for (auto& p : plugins)
+    if (p.kind == kind) out.push_back(&p);
   return out;
 }
 
@@ -89,7 +91,8 @@ absl::StatusOr<ServerConfig> ParseServerConfig(std::string_view text, const std:
     if (auto v = server->String(key)) {
       auto kt = crypto::ParseKeyType(*v);
       if (!kt.ok()) {
-        server->AddKeyError(key, std::string(key) + " \"" + *v + "\" is not one of ec-p256, ec-p384, rsa-2048, rsa-4096");
+        server->AddKeyError(key,
+                            std::string(key) + " \"" + *v + "\" is not one of ec-p256, ec-p384, rsa-2048, rsa-4096");
       } else {
         *out = *kt;
       }
@@ -134,23 +137,26 @@ absl::StatusOr<ServerConfig> ParseServerConfig(std::string_view text, const std:
       const auto& names = KnownPlugins(kind);
       auto blocks = plugins->Blocks(kind);
       if (names.empty()) {
-        plugins->AddKeyError(kind, absl::StrCat("unknown plugin type \"", kind, "\" (known: DataStore, KeyManager, NodeAttestor, UpstreamAuthority)"));
+        plugins->AddKeyError(kind, absl::StrCat("unknown plugin type \"", kind,
+                                                "\" (known: DataStore, KeyManager, NodeAttestor, UpstreamAuthority)"));
         continue;
       }
       for (auto& [labels, section] : blocks) {
         if (labels.size() != 1) {
-          section.AddError(section.pos(), absl::StrCat(kind, " needs exactly one name label, e.g. ", kind, " \"", *names.begin(), "\" { ... }"));
+          section.AddError(section.pos(), absl::StrCat(kind, " needs exactly one name label, e.g. ", kind, " \"",
+                                                       *names.begin(), "\" { ... }"));
           continue;
         }
         if (!names.count(labels[0])) {
-          section.AddError(section.pos(), absl::StrCat("unknown ", kind, " plugin \"", labels[0], "\" (known: ", absl::StrJoin(names, ", "), ")"));
+          section.AddError(section.pos(), absl::StrCat("unknown ", kind, " plugin \"", labels[0],
+                                                       "\" (known: ", absl::StrJoin(names, ", "), ")"));
           continue;
         }
         static const hcl::Body kEmptyBody;  // plugin_data absent: an empty section that outlives every config
         PluginDecl d{kind, labels[0], config::Section::FromBody(kEmptyBody, "", filename), section.pos()};
         if (auto data = section.Child("plugin_data")) d.data = *data;
         if (auto en = section.Bool("enabled"); en && !*en) continue;
-        section.String("plugin_cmd");       // accepted for SPIRE compatibility; built-in plugins only
+        section.String("plugin_cmd");  // accepted for SPIRE compatibility; built-in plugins only
         section.String("plugin_checksum");
         cfg.plugins.push_back(std::move(d));
       }
@@ -160,8 +166,10 @@ absl::StatusOr<ServerConfig> ParseServerConfig(std::string_view text, const std:
         plugins->AddError(plugins->pos(), absl::StrCat("exactly one ", required, " plugin must be configured"));
       }
     }
-    if (cfg.FindAll("NodeAttestor").empty()) plugins->AddError(plugins->pos(), "at least one NodeAttestor plugin must be configured");
-    if (cfg.FindAll("UpstreamAuthority").size() > 1) plugins->AddError(plugins->pos(), "at most one UpstreamAuthority plugin");
+    if (cfg.FindAll("NodeAttestor").empty())
+      plugins->AddError(plugins->pos(), "at least one NodeAttestor plugin must be configured");
+    if (cfg.FindAll("UpstreamAuthority").size() > 1)
+      plugins->AddError(plugins->pos(), "at most one UpstreamAuthority plugin");
   }
   return cfg;
 }

@@ -18,8 +18,8 @@
 namespace spirecvm::server {
 
 struct PluginDecl {
-  std::string kind;  // DataStore, KeyManager, NodeAttestor, UpstreamAuthority
-  std::string name;  // sql, disk, memory, join_token, aws_iid
+  std::string kind;      // DataStore, KeyManager, NodeAttestor, UpstreamAuthority
+  std::string name;      // sql, disk, memory, join_token, aws_iid
   config::Section data;  // plugin_data (empty section when absent)
   hcl::Position pos;
 };

@@ -193,7 +193,8 @@ plugins {
   NodeAttestor "join_token" { plugin_data {} }
 }
 telemetry { Prometheus { port = 70000 } }
-)", "t.conf");
+)",
+                               "t.conf");
   ASSERT_TRUE(cfg.ok());
   auto plan = PlanPlugins(*cfg);
   ASSERT_FALSE(plan.ok());

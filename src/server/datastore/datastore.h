@@ -104,7 +104,7 @@ class DataStore {
   // Replaces every field but id and created_at; revision_number = stored + 1. NotFound if absent; AlreadyExists if
   // the update would duplicate another entry.
   virtual absl::StatusOr<RegistrationEntry> UpdateEntry(const RegistrationEntry& e) = 0;
-  virtual absl::Status DeleteEntry(std::string_view id) = 0;                     // NotFound if absent
+  virtual absl::Status DeleteEntry(std::string_view id) = 0;                      // NotFound if absent
   virtual absl::StatusOr<RegistrationEntry> FetchEntry(std::string_view id) = 0;  // NotFound
   // The entries among `ids` that exist (missing ids are skipped, not an error), sorted by id.
   virtual absl::StatusOr<std::vector<RegistrationEntry>> FetchEntries(const std::vector<std::string>& ids) = 0;
@@ -140,8 +140,8 @@ class DataStore {
                                                  int64_t new_cert_not_after) = 0;  // NotFound
   // Replaces the node's selectors. NotFound if the node is not attested.
   virtual absl::Status SetNodeSelectors(std::string_view spiffe_id, const std::vector<Selector>& selectors) = 0;
-  virtual absl::Status BanAttestedNode(std::string_view spiffe_id) = 0;     // banned=true, serials cleared; NotFound
-  virtual absl::Status DeleteAttestedNode(std::string_view spiffe_id) = 0;  // evict: node + its selectors; NotFound
+  virtual absl::Status BanAttestedNode(std::string_view spiffe_id) = 0;       // banned=true, serials cleared; NotFound
+  virtual absl::Status DeleteAttestedNode(std::string_view spiffe_id) = 0;    // evict: node + its selectors; NotFound
   virtual absl::StatusOr<std::vector<AttestedNode>> ListAttestedNodes() = 0;  // sorted by spiffe_id
   virtual absl::StatusOr<int64_t> CountAttestedNodes() = 0;
   // Atomically creates a node or replaces every field of an existing one (re-attestation), with its selectors.

@@ -28,7 +28,8 @@ std::string MakeTestCertDer(const std::string& cn, int64_t not_before, int64_t n
   ssl::X509Ptr x(X509_new());
   if (!key || !x) return {};
   X509_set_version(x.get(), 2);
-  ASN1_INTEGER_set_int64(X509_get_serialNumber(x.get()), not_after ^ static_cast<int64_t>(std::hash<std::string>{}(cn) & 0xffffff));
+  ASN1_INTEGER_set_int64(X509_get_serialNumber(x.get()),
+                         not_after ^ static_cast<int64_t>(std::hash<std::string>{}(cn)&0xffffff));
   ASN1_TIME_set(X509_getm_notBefore(x.get()), static_cast<time_t>(not_before));
   ASN1_TIME_set(X509_getm_notAfter(x.get()), static_cast<time_t>(not_after));
   X509_NAME* name = X509_get_subject_name(x.get());
@@ -64,10 +65,22 @@ std::vector<std::string> Ids(const std::vector<RegistrationEntry>& v) {
 // Builds filters without designated initializers (-Wmissing-field-initializers).
 struct F {
   ListEntriesFilter f;
-  F& spiffe(std::string v) { f.by_spiffe_id = std::move(v); return *this; }
-  F& parent(std::string v) { f.by_parent_id = std::move(v); return *this; }
-  F& exact(std::vector<Selector> v) { f.by_selectors_exact = std::move(v); return *this; }
-  F& superset(std::vector<Selector> v) { f.by_selectors_superset = std::move(v); return *this; }
+  F& spiffe(std::string v) {
+    f.by_spiffe_id = std::move(v);
+    return *this;
+  }
+  F& parent(std::string v) {
+    f.by_parent_id = std::move(v);
+    return *this;
+  }
+  F& exact(std::vector<Selector> v) {
+    f.by_selectors_exact = std::move(v);
+    return *this;
+  }
+  F& superset(std::vector<Selector> v) {
+    f.by_selectors_superset = std::move(v);
+    return *this;
+  }
   operator ListEntriesFilter() const { return f; }  // NOLINT
 };
 
@@ -87,8 +100,8 @@ AttestedNode MakeNode(std::string id, std::vector<Selector> sels = {}) {
 // Registration entries
 
 TEST_P(DataStoreConformance, CreateAndFetchEntryRoundTrips) {
-  RegistrationEntry in = MakeEntry("spiffe://td/w", "spiffe://td/agent", {S("unix", "uid:1"), S("a", "b"),
-                                                                          S("unix", "uid:1")});
+  RegistrationEntry in =
+      MakeEntry("spiffe://td/w", "spiffe://td/agent", {S("unix", "uid:1"), S("a", "b"), S("unix", "uid:1")});
   in.x509_svid_ttl = 3600;
   in.jwt_svid_ttl = 300;
   in.dns_names = {"z.example", "a.example"};
@@ -99,7 +112,8 @@ TEST_P(DataStoreConformance, CreateAndFetchEntryRoundTrips) {
   in.revision_number = 42;  // ignored
   auto out = ds_->CreateEntry(in);
   ASSERT_TRUE(out.ok()) << out.status();
-  EXPECT_TRUE(std::regex_match(out->id, std::regex("[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}")))
+  EXPECT_TRUE(
+      std::regex_match(out->id, std::regex("[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}")))
       << out->id;
   EXPECT_EQ(out->revision_number, 0);
   EXPECT_EQ(out->created_at, kT0);
@@ -440,8 +454,8 @@ TEST_P(DataStoreConformance, NodeEventsForEveryNodeWrite) {
 
 TEST_P(DataStoreConformance, AttestedNodeLifecycle) {
   const std::string id = "spiffe://td/spire/agent/aws_iid/1/us-east-1/i-1";
-  AttestedNode n = MakeNode(id, {S("aws_iid", "region:us-east-1"), S("aws_iid", "account_id:1"),
-                                 S("aws_iid", "region:us-east-1")});
+  AttestedNode n =
+      MakeNode(id, {S("aws_iid", "region:us-east-1"), S("aws_iid", "account_id:1"), S("aws_iid", "region:us-east-1")});
   n.attestation_type = "aws_iid";
   n.can_reattest = true;
   ASSERT_TRUE(ds_->CreateAttestedNode(n).ok());
@@ -641,8 +655,8 @@ TEST_P(DataStoreConformance, ConcurrentWritersAllLand) {
   for (int t = 0; t < 8; ++t) {
     threads.emplace_back([&, t] {
       for (int i = 0; i < 20; ++i) {
-        auto r = ds_->CreateEntry(MakeEntry(absl::StrCat("spiffe://td/w", t, "-", i), "spiffe://td/p",
-                                            {S("k", absl::StrCat(t, ":", i))}));
+        auto r = ds_->CreateEntry(
+            MakeEntry(absl::StrCat("spiffe://td/w", t, "-", i), "spiffe://td/p", {S("k", absl::StrCat(t, ":", i))}));
         if (!r.ok()) ++failures;
         if (!ds_->ListEntriesMatchingSelectorSubset({S("k", absl::StrCat(t, ":", i))}).ok()) ++failures;
       }

@@ -96,7 +96,8 @@ bool IsConnectionSqlState(std::string_view st) {
 class PgConn final : public SqlConn {
  public:
   PgConn(PGconn* c, absl::Time opened) : conn_(c), opened_(opened) {
-    PQsetNoticeProcessor(conn_, [](void*, const char* msg) { spdlog::debug("postgres notice: {}", msg); }, nullptr);
+    PQsetNoticeProcessor(
+        conn_, [](void*, const char* msg) { spdlog::debug("postgres notice: {}", msg); }, nullptr);
   }
   ~PgConn() override { PQfinish(conn_); }
   PgConn(const PgConn&) = delete;
@@ -321,8 +322,8 @@ class PgPool {
       }
       if (cv_.wait_until(l, absl::ToChronoTime(deadline)) == std::cv_status::timeout && idle_.empty() &&
           open_ >= max_open_) {
-        return absl::UnavailableError(absl::StrCat("postgres: all ", max_open_, " connections to ", target_,
-                                                   " are busy (max_open_conns)"));
+        return absl::UnavailableError(
+            absl::StrCat("postgres: all ", max_open_, " connections to ", target_, " are busy (max_open_conns)"));
       }
     }
   }
@@ -427,7 +428,7 @@ class PgRunner final : public SqlTxRunner {
       const absl::Time now = absl::Now();
       if (now >= deadline) {
         return absl::Status(s.code(), absl::StrCat("datastore: giving up after ", attempt, " attempts in ",
-                                                    absl::FormatDuration(retry_timeout_), ": ", s.message()));
+                                                   absl::FormatDuration(retry_timeout_), ": ", s.message()));
       }
       absl::Duration wait;
       if (kind == SqlRetry::kSerialization) {
@@ -483,9 +484,11 @@ std::string DescribePostgresTarget(const std::string& connection_string) {
 }
 
 absl::StatusOr<std::unique_ptr<DataStore>> OpenPostgres(const PostgresOptions& opts, Clock& clock) {
-  if (opts.connection_string.empty()) return absl::InvalidArgumentError("datastore: postgres connection_string is empty");
+  if (opts.connection_string.empty())
+    return absl::InvalidArgumentError("datastore: postgres connection_string is empty");
   if (opts.max_open_conns < 1) {
-    return absl::InvalidArgumentError(absl::StrCat("datastore: max_open_conns must be >= 1 (got ", opts.max_open_conns, ")"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("datastore: max_open_conns must be >= 1 (got ", opts.max_open_conns, ")"));
   }
   for (const std::string* cs : {&opts.connection_string, &opts.ro_connection_string}) {
     if (cs->empty()) continue;
@@ -537,8 +540,8 @@ absl::StatusOr<std::unique_ptr<DataStore>> OpenPostgres(const PostgresOptions& o
   }
 
   // Migrate under a session advisory lock, so servers starting together do not race on CREATE TABLE.
-  DS_RETURN_IF_ERROR(Prefix(first->ExecScript(absl::StrCat("SELECT pg_advisory_lock(", kMigrationLockKey, ")")),
-                            target));
+  DS_RETURN_IF_ERROR(
+      Prefix(first->ExecScript(absl::StrCat("SELECT pg_advisory_lock(", kMigrationLockKey, ")")), target));
   auto version = MigrateSchema(*first);
   (void)first->ExecScript(absl::StrCat("SELECT pg_advisory_unlock(", kMigrationLockKey, ")"));
   if (!version.ok()) return Prefix(version.status(), target);
@@ -557,8 +560,7 @@ absl::StatusOr<std::unique_ptr<DataStore>> OpenPostgres(const PostgresOptions& o
                    replica->target(), std::string(c.status().message()));
     }
   }
-  return NewSqlDataStore(std::make_unique<PgRunner>(std::move(primary), std::move(replica), opts.retry_timeout),
-                         clock);
+  return NewSqlDataStore(std::make_unique<PgRunner>(std::move(primary), std::move(replica), opts.retry_timeout), clock);
 }
 
 }  // namespace spirecvm::datastore

@@ -6,6 +6,8 @@
 // written by test/pg/start.sh; CTest sets it through the cvm_pg fixture). Without either the tests skip, unless
 // SPIRECVM_PG_REQUIRED=1 (CTest), when they fail. Each test works in its own schema (cvmtest_<pid>_<n>, via
 // search_path), dropped at exit.
+#include "server/datastore/postgres_datastore.h"
+
 #include <libpq-fe.h>
 #include <unistd.h>
 
@@ -24,7 +26,6 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "server/datastore/datastore_conformance.h"
-#include "server/datastore/postgres_datastore.h"
 #include "server/datastore/schema.h"
 
 namespace spirecvm::datastore {
@@ -232,8 +233,8 @@ TEST_F(PostgresTest, IncrementalEventReaderMissesNothingUnderConcurrentWriters) 
     writers.emplace_back([&, t] {
       DataStore& ds = t % 2 == 0 ? *a_ : *b_;
       for (int i = 0; i < 25; ++i) {
-        auto r = ds.CreateEntry(Entry(absl::StrCat("spiffe://td/w", t, "-", i), "spiffe://td/p",
-                                      {{"k", absl::StrCat(t, ":", i)}}));
+        auto r = ds.CreateEntry(
+            Entry(absl::StrCat("spiffe://td/w", t, "-", i), "spiffe://td/p", {{"k", absl::StrCat(t, ":", i)}}));
         if (!r.ok()) {
           ++failures;
           continue;

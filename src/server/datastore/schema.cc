@@ -129,7 +129,8 @@ std::string RenderSql(std::string_view sql, Dialect d) {
   switch (d) {
     case Dialect::kSqlite:
       // AUTOINCREMENT: ids are never reused, even after the newest rows are deleted.
-      return absl::StrReplaceAll(ToAbsl(sql), {{"{{AUTO_ID}}", "INTEGER PRIMARY KEY AUTOINCREMENT"}, {"{{BYTES}}", "BLOB"}});
+      return absl::StrReplaceAll(ToAbsl(sql),
+                                 {{"{{AUTO_ID}}", "INTEGER PRIMARY KEY AUTOINCREMENT"}, {"{{BYTES}}", "BLOB"}});
     case Dialect::kPostgres:
       return absl::StrReplaceAll(
           ToAbsl(sql), {{"{{AUTO_ID}}", "BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY"}, {"{{BYTES}}", "BYTEA"}});

@@ -54,8 +54,7 @@ inline constexpr const char* kSqlRetryPayloadUrl = "type.spirecvm.dev/datastore.
 
 inline absl::Status WithRetry(absl::Status s, SqlRetry kind) {
   if (!s.ok() && kind != SqlRetry::kNone) {
-    s.SetPayload(kSqlRetryPayloadUrl,
-                 absl::Cord(kind == SqlRetry::kSerialization ? "serialization" : "connection"));
+    s.SetPayload(kSqlRetryPayloadUrl, absl::Cord(kind == SqlRetry::kSerialization ? "serialization" : "connection"));
   }
   return s;
 }
@@ -79,10 +78,10 @@ inline std::string AsStr(const SqlValue& v) {
 
 #define DS_CONCAT_INNER_(a, b) a##b
 #define DS_CONCAT_(a, b) DS_CONCAT_INNER_(a, b)
-#define DS_RETURN_IF_ERROR(expr)                  \
-  do {                                            \
-    ::absl::Status ds_status_ = (expr);           \
-    if (!ds_status_.ok()) return ds_status_;      \
+#define DS_RETURN_IF_ERROR(expr)             \
+  do {                                       \
+    ::absl::Status ds_status_ = (expr);      \
+    if (!ds_status_.ok()) return ds_status_; \
   } while (0)
 #define DS_ASSIGN_OR_RETURN_IMPL_(tmp, lhs, expr) \
   auto tmp = (expr);                              \

@@ -44,8 +44,8 @@ absl::StatusOr<int64_t> MigrateSchema(SqlConn& conn) {
     for (int64_t v = current; v < code; ++v) {
       auto s = conn.ExecScript(RenderSql(Migrations()[static_cast<size_t>(v)], conn.dialect()));
       if (!s.ok()) {
-        return absl::Status(s.code(), absl::StrCat("datastore migration to schema version ", v + 1,
-                                                    " failed: ", s.message()));
+        return absl::Status(s.code(),
+                            absl::StrCat("datastore migration to schema version ", v + 1, " failed: ", s.message()));
       }
     }
     if (current != code) {
@@ -207,8 +207,8 @@ absl::StatusOr<ParsedAuthority> ParseAuthority(const std::string& der, std::stri
   ssl::X509Ptr cert(d2i_X509(nullptr, &p, static_cast<long>(der.size())));
   if (!cert || p != reinterpret_cast<const unsigned char*>(der.data()) + der.size()) {
     ERR_clear_error();
-    return absl::InvalidArgumentError(absl::StrCat("bundle ", ToAbsl(td), ": X.509 authority #", index,
-                                                   " is not a single DER certificate"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("bundle ", ToAbsl(td), ": X.509 authority #", index, " is not a single DER certificate"));
   }
   struct tm tm {};
   if (ASN1_TIME_to_tm(X509_get0_notAfter(cert.get()), &tm) != 1) {
@@ -243,13 +243,12 @@ class SqlDataStore final : public DataStore {
       }
       DS_RETURN_IF_ERROR(CheckDuplicate(c, e, hash, ""));
       DS_RETURN_IF_ERROR(c.Exec("INSERT INTO registered_entries (id, spiffe_id, parent_id, selectors_hash,"
-                                     " selector_count, x509_svid_ttl, jwt_svid_ttl, dns_names, admin, downstream,"
-                                     " hint, revision_number, created_at, expires_at)"
-                                     " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                                     {e.id, e.spiffe_id, e.parent_id, hash,
-                                      static_cast<int64_t>(e.selectors.size()), int64_t{e.x509_svid_ttl},
-                                      int64_t{e.jwt_svid_ttl}, dns, int64_t{e.admin}, int64_t{e.downstream}, e.hint,
-                                      e.revision_number, e.created_at, e.expires_at})
+                                " selector_count, x509_svid_ttl, jwt_svid_ttl, dns_names, admin, downstream,"
+                                " hint, revision_number, created_at, expires_at)"
+                                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                                {e.id, e.spiffe_id, e.parent_id, hash, static_cast<int64_t>(e.selectors.size()),
+                                 int64_t{e.x509_svid_ttl}, int64_t{e.jwt_svid_ttl}, dns, int64_t{e.admin},
+                                 int64_t{e.downstream}, e.hint, e.revision_number, e.created_at, e.expires_at})
                              .status());
       DS_RETURN_IF_ERROR(InsertEntrySelectors(c, e.id, e.selectors));
       DS_RETURN_IF_ERROR(AppendEntryEvent(c, e.id));
@@ -266,19 +265,19 @@ class SqlDataStore final : public DataStore {
     const std::string hash = SelectorsHash(e.selectors);
     return Tx(true, [&](SqlConn& c) -> absl::StatusOr<RegistrationEntry> {
       DS_ASSIGN_OR_RETURN(auto rows, c.Query("SELECT revision_number, created_at FROM registered_entries"
-                                                  " WHERE id = ?",
-                                                  {e.id}));
+                                             " WHERE id = ?",
+                                             {e.id}));
       if (rows.empty()) return absl::NotFoundError(absl::StrCat("registration entry ", e.id, " not found"));
       e.revision_number = AsInt(rows[0][0]) + 1;
       e.created_at = AsInt(rows[0][1]);
       DS_RETURN_IF_ERROR(CheckDuplicate(c, e, hash, e.id));
       DS_RETURN_IF_ERROR(c.Exec("UPDATE registered_entries SET spiffe_id = ?, parent_id = ?, selectors_hash = ?,"
-                                     " selector_count = ?, x509_svid_ttl = ?, jwt_svid_ttl = ?, dns_names = ?,"
-                                     " admin = ?, downstream = ?, hint = ?, revision_number = ?, expires_at = ?"
-                                     " WHERE id = ?",
-                                     {e.spiffe_id, e.parent_id, hash, static_cast<int64_t>(e.selectors.size()),
-                                      int64_t{e.x509_svid_ttl}, int64_t{e.jwt_svid_ttl}, dns, int64_t{e.admin},
-                                      int64_t{e.downstream}, e.hint, e.revision_number, e.expires_at, e.id})
+                                " selector_count = ?, x509_svid_ttl = ?, jwt_svid_ttl = ?, dns_names = ?,"
+                                " admin = ?, downstream = ?, hint = ?, revision_number = ?, expires_at = ?"
+                                " WHERE id = ?",
+                                {e.spiffe_id, e.parent_id, hash, static_cast<int64_t>(e.selectors.size()),
+                                 int64_t{e.x509_svid_ttl}, int64_t{e.jwt_svid_ttl}, dns, int64_t{e.admin},
+                                 int64_t{e.downstream}, e.hint, e.revision_number, e.expires_at, e.id})
                              .status());
       DS_RETURN_IF_ERROR(c.Exec("DELETE FROM selectors WHERE entry_id = ?", {e.id}).status());
       DS_RETURN_IF_ERROR(InsertEntrySelectors(c, e.id, e.selectors));
@@ -315,17 +314,18 @@ class SqlDataStore final : public DataStore {
       std::vector<RegistrationEntry> out;
       if (f.by_selectors_exact) {
         // Indexed by the selector-set hash; other filters applied below.
-        DS_ASSIGN_OR_RETURN(auto rows, c.Query(absl::StrCat(kEntrySelect, "WHERE e.selectors_hash = ?"
-                                                                               " ORDER BY e.id"),
-                                                    {SelectorsHash(Normalize(*f.by_selectors_exact))}));
+        DS_ASSIGN_OR_RETURN(auto rows, c.Query(absl::StrCat(kEntrySelect,
+                                                            "WHERE e.selectors_hash = ?"
+                                                            " ORDER BY e.id"),
+                                               {SelectorsHash(Normalize(*f.by_selectors_exact))}));
         AppendEntries(rows, out);
       } else if (f.by_selectors_superset && !f.by_selectors_superset->empty()) {
         // Candidates: entries that have every wanted selector (counted over the selectors index).
         const auto want = Normalize(*f.by_selectors_superset);
         absl::flat_hash_map<std::string, size_t> hits;
         for (const auto& s : want) {
-          DS_ASSIGN_OR_RETURN(auto rows, c.Query("SELECT entry_id FROM selectors WHERE type = ? AND value = ?",
-                                                      {s.type, s.value}));
+          DS_ASSIGN_OR_RETURN(
+              auto rows, c.Query("SELECT entry_id FROM selectors WHERE type = ? AND value = ?", {s.type, s.value}));
           for (const auto& r : rows) ++hits[AsStr(r[0])];
         }
         for (const auto& [id, n] : hits) {
@@ -365,9 +365,9 @@ class SqlDataStore final : public DataStore {
       absl::flat_hash_map<std::string, std::pair<int64_t, int64_t>> hits;  // id -> (hits, selector_count)
       for (const auto& s : have) {
         DS_ASSIGN_OR_RETURN(auto rows, c.Query("SELECT s.entry_id, e.selector_count FROM selectors s"
-                                                    " JOIN registered_entries e ON e.id = s.entry_id"
-                                                    " WHERE s.type = ? AND s.value = ?",
-                                                    {s.type, s.value}));
+                                               " JOIN registered_entries e ON e.id = s.entry_id"
+                                               " WHERE s.type = ? AND s.value = ?",
+                                               {s.type, s.value}));
         for (const auto& r : rows) {
           auto& h = hits[AsStr(r[0])];
           ++h.first;
@@ -388,8 +388,7 @@ class SqlDataStore final : public DataStore {
     return Tx(false, [&](SqlConn& c) -> absl::StatusOr<std::vector<RegistrationEntry>> {
       std::vector<RegistrationEntry> out;
       for (const auto& p : std::set<std::string>(parent_ids.begin(), parent_ids.end())) {
-        DS_ASSIGN_OR_RETURN(auto rows,
-                            c.Query(absl::StrCat(kEntrySelect, "WHERE e.parent_id = ? ORDER BY e.id"), {p}));
+        DS_ASSIGN_OR_RETURN(auto rows, c.Query(absl::StrCat(kEntrySelect, "WHERE e.parent_id = ? ORDER BY e.id"), {p}));
         AppendEntries(rows, out);
       }
       Finish(out);
@@ -400,8 +399,8 @@ class SqlDataStore final : public DataStore {
   absl::StatusOr<int64_t> PruneEntries(int64_t expired_before_unix) override {
     return Tx(true, [&](SqlConn& c) -> absl::StatusOr<int64_t> {
       DS_ASSIGN_OR_RETURN(auto rows, c.Query("SELECT id FROM registered_entries"
-                                                  " WHERE expires_at > 0 AND expires_at < ?",
-                                                  {expired_before_unix}));
+                                             " WHERE expires_at > 0 AND expires_at < ?",
+                                             {expired_before_unix}));
       for (const auto& r : rows) DS_RETURN_IF_ERROR(DeleteEntryLocked(c, AsStr(r[0])));
       return static_cast<int64_t>(rows.size());
     });
@@ -412,8 +411,8 @@ class SqlDataStore final : public DataStore {
   absl::StatusOr<std::vector<EntryEvent>> ListEntryEventsSince(int64_t after) override {
     return Tx(false, [&](SqlConn& c) -> absl::StatusOr<std::vector<EntryEvent>> {
       DS_ASSIGN_OR_RETURN(auto rows, c.Query("SELECT id, entry_id FROM registered_entries_events"
-                                                  " WHERE id > ? ORDER BY id",
-                                                  {after}));
+                                             " WHERE id > ? ORDER BY id",
+                                             {after}));
       std::vector<EntryEvent> out;
       out.reserve(rows.size());
       for (const auto& r : rows) out.push_back({AsInt(r[0]), AsStr(r[1])});
@@ -424,8 +423,8 @@ class SqlDataStore final : public DataStore {
   absl::StatusOr<std::vector<NodeEvent>> ListNodeEventsSince(int64_t after) override {
     return Tx(false, [&](SqlConn& c) -> absl::StatusOr<std::vector<NodeEvent>> {
       DS_ASSIGN_OR_RETURN(auto rows, c.Query("SELECT id, spiffe_id FROM attested_node_events"
-                                                  " WHERE id > ? ORDER BY id",
-                                                  {after}));
+                                             " WHERE id > ? ORDER BY id",
+                                             {after}));
       std::vector<NodeEvent> out;
       out.reserve(rows.size());
       for (const auto& r : rows) out.push_back({AsInt(r[0]), AsStr(r[1])});
@@ -443,9 +442,11 @@ class SqlDataStore final : public DataStore {
   absl::Status PruneEvents(int64_t older_than_unix) override {
     return Tx(true, [&](SqlConn& c) -> absl::Status {
       for (const char* table : {"registered_entries_events", "attested_node_events"}) {
-        DS_RETURN_IF_ERROR(c.Exec(absl::StrCat("DELETE FROM ", table, " WHERE created_at < ? AND id < (SELECT"
-                                                    " MAX(id) FROM ", table, ")"),
-                                       {older_than_unix})
+        DS_RETURN_IF_ERROR(c.Exec(absl::StrCat("DELETE FROM ", table,
+                                               " WHERE created_at < ? AND id < (SELECT"
+                                               " MAX(id) FROM ",
+                                               table, ")"),
+                                  {older_than_unix})
                                .status());
       }
       return absl::OkStatus();
@@ -458,19 +459,20 @@ class SqlDataStore final : public DataStore {
     DS_RETURN_IF_ERROR(ValidateNode(n));
     return Tx(true, [&](SqlConn& c) -> absl::Status {
       DS_ASSIGN_OR_RETURN(auto rows, c.Query("SELECT 1 FROM attested_nodes WHERE spiffe_id = ?", {n.spiffe_id}));
-      if (!rows.empty()) return absl::AlreadyExistsError(absl::StrCat("attested node ", n.spiffe_id, " already exists"));
+      if (!rows.empty())
+        return absl::AlreadyExistsError(absl::StrCat("attested node ", n.spiffe_id, " already exists"));
       return WriteNodeLocked(c, n, /*upsert=*/false);
     });
   }
 
   absl::StatusOr<AttestedNode> FetchAttestedNode(std::string_view spiffe_id) override {
     return Tx(false, [&](SqlConn& c) -> absl::StatusOr<AttestedNode> {
-      DS_ASSIGN_OR_RETURN(auto rows, c.Query(absl::StrCat(kNodeSelect, " WHERE spiffe_id = ?"),
-                                                  {std::string(spiffe_id)}));
+      DS_ASSIGN_OR_RETURN(auto rows,
+                          c.Query(absl::StrCat(kNodeSelect, " WHERE spiffe_id = ?"), {std::string(spiffe_id)}));
       if (rows.empty()) return absl::NotFoundError(absl::StrCat("attested node ", ToAbsl(spiffe_id), " not found"));
       AttestedNode n = NodeFromRow(rows[0]);
-      DS_ASSIGN_OR_RETURN(auto sels, c.Query("SELECT type, value FROM node_selectors WHERE spiffe_id = ?",
-                                                  {n.spiffe_id}));
+      DS_ASSIGN_OR_RETURN(auto sels,
+                          c.Query("SELECT type, value FROM node_selectors WHERE spiffe_id = ?", {n.spiffe_id}));
       for (const auto& r : sels) n.selectors.push_back({AsStr(r[0]), AsStr(r[1])});
       n.selectors = Normalize(std::move(n.selectors));
       return n;
@@ -480,11 +482,10 @@ class SqlDataStore final : public DataStore {
   absl::Status UpdateAttestedNodeSerials(std::string_view spiffe_id, std::string cert_serial, int64_t cert_not_after,
                                          std::string new_cert_serial, int64_t new_cert_not_after) override {
     return Tx(true, [&](SqlConn& c) -> absl::Status {
-      DS_ASSIGN_OR_RETURN(int64_t changed,
-                          c.Exec("UPDATE attested_nodes SET cert_serial = ?, cert_not_after = ?,"
-                                      " new_cert_serial = ?, new_cert_not_after = ? WHERE spiffe_id = ?",
-                                      {cert_serial, cert_not_after, new_cert_serial, new_cert_not_after,
-                                       std::string(spiffe_id)}));
+      DS_ASSIGN_OR_RETURN(int64_t changed, c.Exec("UPDATE attested_nodes SET cert_serial = ?, cert_not_after = ?,"
+                                                  " new_cert_serial = ?, new_cert_not_after = ? WHERE spiffe_id = ?",
+                                                  {cert_serial, cert_not_after, new_cert_serial, new_cert_not_after,
+                                                   std::string(spiffe_id)}));
       if (changed == 0) return absl::NotFoundError(absl::StrCat("attested node ", ToAbsl(spiffe_id), " not found"));
       return AppendNodeEvent(c, std::string(spiffe_id));
     });
@@ -505,8 +506,8 @@ class SqlDataStore final : public DataStore {
     return Tx(true, [&](SqlConn& c) -> absl::Status {
       DS_ASSIGN_OR_RETURN(int64_t changed,
                           c.Exec("UPDATE attested_nodes SET banned = 1, cert_serial = '', cert_not_after = 0,"
-                                      " new_cert_serial = '', new_cert_not_after = 0 WHERE spiffe_id = ?",
-                                      {std::string(spiffe_id)}));
+                                 " new_cert_serial = '', new_cert_not_after = 0 WHERE spiffe_id = ?",
+                                 {std::string(spiffe_id)}));
       if (changed == 0) return absl::NotFoundError(absl::StrCat("attested node ", ToAbsl(spiffe_id), " not found"));
       return AppendNodeEvent(c, std::string(spiffe_id));
     });
@@ -568,8 +569,8 @@ class SqlDataStore final : public DataStore {
     // DELETE ... RETURNING is one atomic statement on SQLite and PostgreSQL: of concurrent consumers exactly one
     // gets the row. An expired token is deleted too (the transaction commits) and reported.
     auto r = Tx(true, [&](SqlConn& c) -> absl::StatusOr<JoinToken> {
-      DS_ASSIGN_OR_RETURN(auto rows, c.Query("DELETE FROM join_tokens WHERE token = ? RETURNING expires_at",
-                                                  {std::string(token)}));
+      DS_ASSIGN_OR_RETURN(
+          auto rows, c.Query("DELETE FROM join_tokens WHERE token = ? RETURNING expires_at", {std::string(token)}));
       if (rows.empty()) return absl::NotFoundError("join token not found (unknown or already used)");
       return JoinToken{std::string(token), AsInt(rows[0][0])};
     });
@@ -588,8 +589,7 @@ class SqlDataStore final : public DataStore {
   absl::Status InsertNonce(std::string_view nonce, int64_t expires_at) override {
     if (nonce.empty()) return absl::InvalidArgumentError("nonce is empty");
     return Tx(true, [&](SqlConn& c) -> absl::Status {
-      auto r = c.Exec("INSERT INTO nonces (nonce, expires_at) VALUES (?, ?)",
-                           {Blob{std::string(nonce)}, expires_at});
+      auto r = c.Exec("INSERT INTO nonces (nonce, expires_at) VALUES (?, ?)", {Blob{std::string(nonce)}, expires_at});
       if (absl::IsAlreadyExists(r.status())) return absl::AlreadyExistsError("nonce already exists");
       return r.status();
     });
@@ -597,8 +597,8 @@ class SqlDataStore final : public DataStore {
 
   absl::Status ConsumeNonce(std::string_view nonce, int64_t now_unix) override {
     auto r = Tx(true, [&](SqlConn& c) -> absl::StatusOr<int64_t> {
-      DS_ASSIGN_OR_RETURN(auto rows, c.Query("DELETE FROM nonces WHERE nonce = ? RETURNING expires_at",
-                                                  {Blob{std::string(nonce)}}));
+      DS_ASSIGN_OR_RETURN(
+          auto rows, c.Query("DELETE FROM nonces WHERE nonce = ? RETURNING expires_at", {Blob{std::string(nonce)}}));
       if (rows.empty()) return absl::NotFoundError("nonce not found (unknown or already used)");
       return AsInt(rows[0][0]);
     });
@@ -616,7 +616,8 @@ class SqlDataStore final : public DataStore {
   // ---- Bundles ----
 
   absl::StatusOr<BundleRecord> FetchBundle(std::string_view trust_domain) override {
-    return Tx(false, [&](SqlConn& c) -> absl::StatusOr<BundleRecord> { return LoadBundle(c, std::string(trust_domain)); });
+    return Tx(false,
+              [&](SqlConn& c) -> absl::StatusOr<BundleRecord> { return LoadBundle(c, std::string(trust_domain)); });
   }
 
   absl::StatusOr<BundleRecord> AppendBundle(const BundleRecord& b) override {
@@ -627,20 +628,21 @@ class SqlDataStore final : public DataStore {
       certs.push_back(std::move(pa));
     }
     for (const auto& k : b.jwt_keys) {
-      if (k.kid.empty()) return absl::InvalidArgumentError(absl::StrCat("bundle ", b.trust_domain, ": JWT key without kid"));
+      if (k.kid.empty())
+        return absl::InvalidArgumentError(absl::StrCat("bundle ", b.trust_domain, ": JWT key without kid"));
     }
     return Tx(true, [&](SqlConn& c) -> absl::StatusOr<BundleRecord> {
       const std::string& td = b.trust_domain;
       DS_ASSIGN_OR_RETURN(auto head, c.Query("SELECT sequence_number, refresh_hint_seconds FROM bundles"
-                                                  " WHERE trust_domain = ?",
-                                                  {td}));
+                                             " WHERE trust_domain = ?",
+                                             {td}));
       const bool created = head.empty();
       int64_t seq = created ? std::max<int64_t>(1, static_cast<int64_t>(b.sequence_number)) : AsInt(head[0][0]);
       int64_t hint = created ? b.refresh_hint_seconds : AsInt(head[0][1]);
       if (created) {
         DS_RETURN_IF_ERROR(c.Exec("INSERT INTO bundles (trust_domain, sequence_number, refresh_hint_seconds)"
-                                       " VALUES (?, ?, ?)",
-                                       {td, seq, hint})
+                                  " VALUES (?, ?, ?)",
+                                  {td, seq, hint})
                                .status());
       }
       bool changed = false;
@@ -650,8 +652,8 @@ class SqlDataStore final : public DataStore {
       }
       // X.509 authorities, deduplicated by SHA-256 of the DER.
       DS_ASSIGN_OR_RETURN(auto have_certs, c.Query("SELECT fingerprint, position FROM bundle_x509_authorities"
-                                                        " WHERE trust_domain = ?",
-                                                        {td}));
+                                                   " WHERE trust_domain = ?",
+                                                   {td}));
       absl::flat_hash_set<std::string> fps;
       int64_t pos = 0;
       for (const auto& r : have_certs) {
@@ -661,15 +663,15 @@ class SqlDataStore final : public DataStore {
       for (const auto& cert : certs) {
         if (!fps.insert(cert.fingerprint).second) continue;
         DS_RETURN_IF_ERROR(c.Exec("INSERT INTO bundle_x509_authorities (trust_domain, fingerprint, position,"
-                                       " der, not_after) VALUES (?, ?, ?, ?, ?)",
-                                       {td, cert.fingerprint, pos++, Blob{cert.der}, cert.not_after})
+                                  " der, not_after) VALUES (?, ?, ?, ?, ?)",
+                                  {td, cert.fingerprint, pos++, Blob{cert.der}, cert.not_after})
                                .status());
         changed = true;
       }
       // JWT keys, deduplicated by kid.
       DS_ASSIGN_OR_RETURN(auto have_keys, c.Query("SELECT kid, public_key_der, position FROM bundle_jwt_keys"
-                                                       " WHERE trust_domain = ?",
-                                                       {td}));
+                                                  " WHERE trust_domain = ?",
+                                                  {td}));
       absl::flat_hash_map<std::string, std::string> keys;
       pos = 0;
       for (const auto& r : have_keys) {
@@ -687,15 +689,15 @@ class SqlDataStore final : public DataStore {
         }
         keys.emplace(k.kid, k.public_key_der);
         DS_RETURN_IF_ERROR(c.Exec("INSERT INTO bundle_jwt_keys (trust_domain, kid, position, public_key_der,"
-                                       " expires_at) VALUES (?, ?, ?, ?, ?)",
-                                       {td, k.kid, pos++, Blob{k.public_key_der}, k.expires_at})
+                                  " expires_at) VALUES (?, ?, ?, ?, ?)",
+                                  {td, k.kid, pos++, Blob{k.public_key_der}, k.expires_at})
                                .status());
         changed = true;
       }
       if (!created && changed) {
         DS_RETURN_IF_ERROR(c.Exec("UPDATE bundles SET sequence_number = ?, refresh_hint_seconds = ?"
-                                       " WHERE trust_domain = ?",
-                                       {seq + 1, hint, td})
+                                  " WHERE trust_domain = ?",
+                                  {seq + 1, hint, td})
                                .status());
       }
       return LoadBundle(c, td);
@@ -708,25 +710,25 @@ class SqlDataStore final : public DataStore {
       DS_ASSIGN_OR_RETURN(auto head, c.Query("SELECT sequence_number FROM bundles WHERE trust_domain = ?", {td}));
       if (head.empty()) return absl::NotFoundError(absl::StrCat("bundle ", td, " not found"));
       DS_ASSIGN_OR_RETURN(auto counts, c.Query("SELECT COUNT(*), COALESCE(SUM(CASE WHEN not_after < ? THEN 1"
-                                                    " ELSE 0 END), 0) FROM bundle_x509_authorities"
-                                                    " WHERE trust_domain = ?",
-                                                    {expired_before_unix, td}));
+                                               " ELSE 0 END), 0) FROM bundle_x509_authorities"
+                                               " WHERE trust_domain = ?",
+                                               {expired_before_unix, td}));
       const int64_t total = AsInt(counts[0][0]), expired = AsInt(counts[0][1]);
       if (total > 0 && expired == total) {
-        return absl::FailedPreconditionError(absl::StrCat(
-            "bundle ", td, ": pruning would remove every X.509 authority (all expire before ", expired_before_unix,
-            "); nothing pruned"));
+        return absl::FailedPreconditionError(
+            absl::StrCat("bundle ", td, ": pruning would remove every X.509 authority (all expire before ",
+                         expired_before_unix, "); nothing pruned"));
       }
       DS_ASSIGN_OR_RETURN(int64_t n1, c.Exec("DELETE FROM bundle_x509_authorities WHERE trust_domain = ?"
-                                                  " AND not_after < ?",
-                                                  {td, expired_before_unix}));
+                                             " AND not_after < ?",
+                                             {td, expired_before_unix}));
       DS_ASSIGN_OR_RETURN(int64_t n2, c.Exec("DELETE FROM bundle_jwt_keys WHERE trust_domain = ?"
-                                                  " AND expires_at > 0 AND expires_at < ?",
-                                                  {td, expired_before_unix}));
+                                             " AND expires_at > 0 AND expires_at < ?",
+                                             {td, expired_before_unix}));
       if (n1 + n2 > 0) {
         DS_RETURN_IF_ERROR(c.Exec("UPDATE bundles SET sequence_number = sequence_number + 1"
-                                       " WHERE trust_domain = ?",
-                                       {td})
+                                  " WHERE trust_domain = ?",
+                                  {td})
                                .status());
       }
       return LoadBundle(c, td);
@@ -738,19 +740,22 @@ class SqlDataStore final : public DataStore {
   absl::Status SetCaJournal(std::string_view server_id, std::string_view blob) override {
     if (server_id.empty()) return absl::InvalidArgumentError("CA journal: server_id is empty");
     return Tx(true, [&](SqlConn& c) -> absl::Status {
-      return c.Exec("INSERT INTO ca_journals (server_id, data, updated_at) VALUES (?, ?, ?)"
-                         " ON CONFLICT (server_id) DO UPDATE SET data = excluded.data,"
-                         " updated_at = excluded.updated_at",
-                         {std::string(server_id), Blob{std::string(blob)}, Now()})
+      return c
+          .Exec(
+              "INSERT INTO ca_journals (server_id, data, updated_at) VALUES (?, ?, ?)"
+              " ON CONFLICT (server_id) DO UPDATE SET data = excluded.data,"
+              " updated_at = excluded.updated_at",
+              {std::string(server_id), Blob{std::string(blob)}, Now()})
           .status();
     });
   }
 
   absl::StatusOr<std::string> FetchCaJournal(std::string_view server_id) override {
     return Tx(false, [&](SqlConn& c) -> absl::StatusOr<std::string> {
-      DS_ASSIGN_OR_RETURN(auto rows, c.Query("SELECT data FROM ca_journals WHERE server_id = ?",
-                                                  {std::string(server_id)}));
-      if (rows.empty()) return absl::NotFoundError(absl::StrCat("CA journal for server ", ToAbsl(server_id), " not found"));
+      DS_ASSIGN_OR_RETURN(auto rows,
+                          c.Query("SELECT data FROM ca_journals WHERE server_id = ?", {std::string(server_id)}));
+      if (rows.empty())
+        return absl::NotFoundError(absl::StrCat("CA journal for server ", ToAbsl(server_id), " not found"));
       return AsStr(rows[0][0]);
     });
   }
@@ -805,15 +810,16 @@ class SqlDataStore final : public DataStore {
     });
   }
 
-  absl::Status CheckDuplicate(SqlConn& c, const RegistrationEntry& e, const std::string& hash, const std::string& self_id) {
+  absl::Status CheckDuplicate(SqlConn& c, const RegistrationEntry& e, const std::string& hash,
+                              const std::string& self_id) {
     DS_ASSIGN_OR_RETURN(auto rows, c.Query("SELECT id FROM registered_entries WHERE spiffe_id = ?"
-                                                " AND parent_id = ? AND selectors_hash = ?",
-                                                {e.spiffe_id, e.parent_id, hash}));
+                                           " AND parent_id = ? AND selectors_hash = ?",
+                                           {e.spiffe_id, e.parent_id, hash}));
     for (const auto& r : rows) {
       if (AsStr(r[0]) != self_id) {
-        return absl::AlreadyExistsError(absl::StrCat(
-            "registration entry with spiffe_id ", e.spiffe_id, ", parent_id ", e.parent_id,
-            " and the same selectors already exists (id ", AsStr(r[0]), ")"));
+        return absl::AlreadyExistsError(absl::StrCat("registration entry with spiffe_id ", e.spiffe_id, ", parent_id ",
+                                                     e.parent_id, " and the same selectors already exists (id ",
+                                                     AsStr(r[0]), ")"));
       }
     }
     return absl::OkStatus();
@@ -822,8 +828,7 @@ class SqlDataStore final : public DataStore {
   absl::Status InsertEntrySelectors(SqlConn& c, const std::string& id, const std::vector<Selector>& sels) {
     for (const auto& s : sels) {
       DS_RETURN_IF_ERROR(
-          c.Exec("INSERT INTO selectors (entry_id, type, value) VALUES (?, ?, ?)", {id, s.type, s.value})
-              .status());
+          c.Exec("INSERT INTO selectors (entry_id, type, value) VALUES (?, ?, ?)", {id, s.type, s.value}).status());
     }
     return absl::OkStatus();
   }
@@ -853,13 +858,11 @@ class SqlDataStore final : public DataStore {
 
   absl::Status AppendEntryEvent(SqlConn& c, const std::string& id) {
     DS_RETURN_IF_ERROR(LockEventOrder(c, kEntryEventLockKey));
-    return c.Exec("INSERT INTO registered_entries_events (entry_id, created_at) VALUES (?, ?)", {id, Now()})
-        .status();
+    return c.Exec("INSERT INTO registered_entries_events (entry_id, created_at) VALUES (?, ?)", {id, Now()}).status();
   }
   absl::Status AppendNodeEvent(SqlConn& c, const std::string& id) {
     DS_RETURN_IF_ERROR(LockEventOrder(c, kNodeEventLockKey));
-    return c.Exec("INSERT INTO attested_node_events (spiffe_id, created_at) VALUES (?, ?)", {id, Now()})
-        .status();
+    return c.Exec("INSERT INTO attested_node_events (spiffe_id, created_at) VALUES (?, ?)", {id, Now()}).status();
   }
 
   absl::Status ReplaceNodeSelectors(SqlConn& c, const std::string& id, const std::vector<Selector>& sorted) {
@@ -885,7 +888,7 @@ class SqlDataStore final : public DataStore {
           " banned = excluded.banned, can_reattest = excluded.can_reattest, created_at = excluded.created_at";
     }
     auto r = c.Exec(sql, {n.spiffe_id, n.attestation_type, n.cert_serial, n.cert_not_after, n.new_cert_serial,
-                               n.new_cert_not_after, int64_t{n.banned}, int64_t{n.can_reattest}, created});
+                          n.new_cert_not_after, int64_t{n.banned}, int64_t{n.can_reattest}, created});
     if (absl::IsAlreadyExists(r.status())) {
       return absl::AlreadyExistsError(absl::StrCat("attested node ", n.spiffe_id, " already exists"));
     }
@@ -896,20 +899,20 @@ class SqlDataStore final : public DataStore {
 
   absl::StatusOr<BundleRecord> LoadBundle(SqlConn& c, const std::string& td) {
     DS_ASSIGN_OR_RETURN(auto head, c.Query("SELECT sequence_number, refresh_hint_seconds FROM bundles"
-                                                " WHERE trust_domain = ?",
-                                                {td}));
+                                           " WHERE trust_domain = ?",
+                                           {td}));
     if (head.empty()) return absl::NotFoundError(absl::StrCat("bundle ", td, " not found"));
     BundleRecord b;
     b.trust_domain = td;
     b.sequence_number = static_cast<uint64_t>(AsInt(head[0][0]));
     b.refresh_hint_seconds = AsInt(head[0][1]);
     DS_ASSIGN_OR_RETURN(auto certs, c.Query("SELECT der FROM bundle_x509_authorities WHERE trust_domain = ?"
-                                                 " ORDER BY position",
-                                                 {td}));
+                                            " ORDER BY position",
+                                            {td}));
     for (const auto& r : certs) b.x509_authorities_der.push_back(AsStr(r[0]));
     DS_ASSIGN_OR_RETURN(auto keys, c.Query("SELECT kid, public_key_der, expires_at FROM bundle_jwt_keys"
-                                                " WHERE trust_domain = ? ORDER BY position",
-                                                {td}));
+                                           " WHERE trust_domain = ? ORDER BY position",
+                                           {td}));
     for (const auto& r : keys) b.jwt_keys.push_back({AsStr(r[0]), AsStr(r[1]), AsInt(r[2])});
     return b;
   }

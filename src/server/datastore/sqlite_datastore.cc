@@ -20,8 +20,8 @@ namespace {
 
 absl::Status SqliteError(sqlite3* db, int rc, std::string_view what) {
   const int ext = db != nullptr ? sqlite3_extended_errcode(db) : rc;
-  std::string msg = absl::StrCat("sqlite: ", ToAbsl(what), ": ", db != nullptr ? sqlite3_errmsg(db) : sqlite3_errstr(rc),
-                                 " (code ", ext, ")");
+  std::string msg = absl::StrCat("sqlite: ", ToAbsl(what), ": ",
+                                 db != nullptr ? sqlite3_errmsg(db) : sqlite3_errstr(rc), " (code ", ext, ")");
   switch (ext) {
     case SQLITE_CONSTRAINT_PRIMARYKEY:
     case SQLITE_CONSTRAINT_UNIQUE:
@@ -79,9 +79,7 @@ class SqliteConn final : public SqlConn {
     return absl::OkStatus();
   }
 
-  absl::Status Begin(bool write) override {
-    return Run(write ? "BEGIN IMMEDIATE" : "BEGIN DEFERRED", {}, nullptr);
-  }
+  absl::Status Begin(bool write) override { return Run(write ? "BEGIN IMMEDIATE" : "BEGIN DEFERRED", {}, nullptr); }
   absl::Status Commit() override { return Run("COMMIT", {}, nullptr); }
   void Rollback() override {
     if (sqlite3_get_autocommit(db_) == 0) sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
@@ -94,8 +92,8 @@ class SqliteConn final : public SqlConn {
     std::string key(sql);
     if (auto it = cache_.find(key); it != cache_.end()) return it->second;
     sqlite3_stmt* stmt = nullptr;
-    const int rc = sqlite3_prepare_v3(db_, key.data(), static_cast<int>(key.size()), SQLITE_PREPARE_PERSISTENT,
-                                      &stmt, nullptr);
+    const int rc =
+        sqlite3_prepare_v3(db_, key.data(), static_cast<int>(key.size()), SQLITE_PREPARE_PERSISTENT, &stmt, nullptr);
     if (rc != SQLITE_OK) return SqliteError(db_, rc, absl::StrCat("prepare \"", ToAbsl(sql), "\""));
     cache_.emplace(std::move(key), stmt);
     return stmt;
@@ -111,8 +109,9 @@ class SqliteConn final : public SqlConn {
       }
     } reset{stmt};
     if (static_cast<int>(params.size()) != sqlite3_bind_parameter_count(stmt)) {
-      return absl::InternalError(absl::StrCat("sqlite: \"", ToAbsl(sql), "\" takes ", sqlite3_bind_parameter_count(stmt),
-                                              " parameters, given ", params.size()));
+      return absl::InternalError(absl::StrCat("sqlite: \"", ToAbsl(sql), "\" takes ",
+                                              sqlite3_bind_parameter_count(stmt), " parameters, given ",
+                                              params.size()));
     }
     static const char kEmpty[1] = {0};
     for (size_t i = 0; i < params.size(); ++i) {
@@ -127,10 +126,11 @@ class SqliteConn final : public SqlConn {
         rc = sqlite3_bind_text64(stmt, idx, s->empty() ? kEmpty : s->data(), s->size(), SQLITE_STATIC, SQLITE_UTF8);
       } else if (const auto* b = std::get_if<Blob>(&v)) {
         // A null pointer would bind NULL: empty blobs point at a static byte.
-        rc = sqlite3_bind_blob64(stmt, idx, b->bytes.empty() ? kEmpty : b->bytes.data(), b->bytes.size(),
-                                 SQLITE_STATIC);
+        rc =
+            sqlite3_bind_blob64(stmt, idx, b->bytes.empty() ? kEmpty : b->bytes.data(), b->bytes.size(), SQLITE_STATIC);
       }
-      if (rc != SQLITE_OK) return SqliteError(db_, rc, absl::StrCat("bind parameter ", idx, " of \"", ToAbsl(sql), "\""));
+      if (rc != SQLITE_OK)
+        return SqliteError(db_, rc, absl::StrCat("bind parameter ", idx, " of \"", ToAbsl(sql), "\""));
     }
     for (;;) {
       const int rc = sqlite3_step(stmt);
@@ -206,8 +206,7 @@ absl::StatusOr<std::unique_ptr<DataStore>> OpenSqlite(const SqliteOptions& opts,
   if (IsFilePath(opts.path)) DS_RETURN_IF_ERROR(CreateFilePrivate(opts.path));
   sqlite3* raw = nullptr;
   int rc = sqlite3_open_v2(opts.path.c_str(), &raw,
-                           SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_URI | SQLITE_OPEN_NOMUTEX,
-                           nullptr);
+                           SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_URI | SQLITE_OPEN_NOMUTEX, nullptr);
   auto conn = std::make_unique<SqliteConn>(raw);  // owns raw even when open failed
   if (rc != SQLITE_OK) {
     return absl::UnavailableError(absl::StrCat("datastore: cannot open sqlite database ", opts.path, ": ",
@@ -233,7 +232,8 @@ absl::StatusOr<std::unique_ptr<DataStore>> OpenSqlite(const SqliteOptions& opts,
   if (*fk != "1") return fail(absl::FailedPreconditionError("this SQLite build cannot enforce foreign keys"));
   auto sync = PragmaText(*conn, "PRAGMA synchronous");
   if (!sync.ok()) return fail(sync.status());
-  if (*sync != "2") return fail(absl::FailedPreconditionError(absl::StrCat("synchronous=FULL not applied (", *sync, ")")));
+  if (*sync != "2")
+    return fail(absl::FailedPreconditionError(absl::StrCat("synchronous=FULL not applied (", *sync, ")")));
 
   auto version = MigrateSchema(*conn);
   if (!version.ok()) return fail(version.status());

@@ -12,7 +12,7 @@
 namespace spirecvm::datastore {
 
 struct SqliteOptions {
-  std::string path;           // database file; ":memory:" allowed for tests
+  std::string path;            // database file; ":memory:" allowed for tests
   int busy_timeout_ms = 5000;  // how long to wait for a lock held by another connection/process
 };
 

@@ -51,7 +51,8 @@ TEST_F(EntryCacheTest, AgentChildrenAliasesAndDescendants) {
             (std::set<std::string>{"spiffe://example.org/direct", "spiffe://example.org/via-alias",
                                    "spiffe://example.org/grandchild"}));
   EXPECT_EQ(Ids(c, {}), std::set<std::string>{"spiffe://example.org/direct"});
-  EXPECT_EQ(Ids(c, {{"aws_iid", "measurements:aa"}, {"aws_iid", "region:x"}}).count("spiffe://example.org/under-two"), 1u);
+  EXPECT_EQ(Ids(c, {{"aws_iid", "measurements:aa"}, {"aws_iid", "region:x"}}).count("spiffe://example.org/under-two"),
+            1u);
 }
 
 TEST_F(EntryCacheTest, RefreshAppliesCreatesUpdatesAndDeletesFromEvents) {

@@ -23,7 +23,8 @@ class MemoryKeyManager final : public KeyManager {
   absl::StatusOr<ssl::EvpPkeyPtr> GetKey(std::string_view id) override {
     std::lock_guard<std::mutex> l(mu_);
     auto it = keys_.find(std::string(id));
-    if (it == keys_.end()) return absl::NotFoundError(absl::StrCat("no key with id \"", std::string(id), "\" in the memory KeyManager"));
+    if (it == keys_.end())
+      return absl::NotFoundError(absl::StrCat("no key with id \"", std::string(id), "\" in the memory KeyManager"));
     return crypto::ShareKey(it->second.get());
   }
   std::string_view Name() const override { return "memory"; }
@@ -50,9 +51,12 @@ class DiskKeyManager final : public KeyManager {
       return absl::DataLossError(absl::StrCat("KeyManager \"disk\": ", path_, " is not a valid keys file"));
     }
     for (auto& [id, pem] : doc["keys"].items()) {
-      if (!pem.is_string()) return absl::DataLossError(absl::StrCat("KeyManager \"disk\": key ", id, " in ", path_, " is not a string"));
+      if (!pem.is_string())
+        return absl::DataLossError(absl::StrCat("KeyManager \"disk\": key ", id, " in ", path_, " is not a string"));
       auto key = crypto::PrivateKeyFromPem(pem.get<std::string>());
-      if (!key.ok()) return absl::DataLossError(absl::StrCat("KeyManager \"disk\": key ", id, " in ", path_, ": ", key.status().message()));
+      if (!key.ok())
+        return absl::DataLossError(
+            absl::StrCat("KeyManager \"disk\": key ", id, " in ", path_, ": ", key.status().message()));
       keys_[id] = std::move(*key);
     }
     return absl::OkStatus();
@@ -73,7 +77,8 @@ class DiskKeyManager final : public KeyManager {
   absl::StatusOr<ssl::EvpPkeyPtr> GetKey(std::string_view id) override {
     std::lock_guard<std::mutex> l(mu_);
     auto it = keys_.find(std::string(id));
-    if (it == keys_.end()) return absl::NotFoundError(absl::StrCat("no key with id \"", std::string(id), "\" in ", path_));
+    if (it == keys_.end())
+      return absl::NotFoundError(absl::StrCat("no key with id \"", std::string(id), "\" in ", path_));
     return crypto::ShareKey(it->second.get());
   }
   std::string_view Name() const override { return "disk"; }

@@ -16,9 +16,13 @@
 namespace spirecvm::server {
 namespace {
 
-std::string Hex(const uint8_t* p, size_t n) { return crypto::HexEncode(std::string_view(reinterpret_cast<const char*>(p), n)); }
+std::string Hex(const uint8_t* p, size_t n) {
+  return crypto::HexEncode(std::string_view(reinterpret_cast<const char*>(p), n));
+}
 template <size_t N>
-std::string Hex(const std::array<uint8_t, N>& a) { return Hex(a.data(), N); }
+std::string Hex(const std::array<uint8_t, N>& a) {
+  return Hex(a.data(), N);
+}
 
 std::string Lower(std::string_view s) {
   std::string o(s);
@@ -99,14 +103,21 @@ void ParsePolicy(config::Section& p, sevsnp::policy::Policy& pol) {
   }
   if (auto v = p.StringList("required_platform_flags")) pol.required_platform_flags = *v;
   if (auto v = p.StringList("allowed_csp_ids")) pol.allowed_csp_ids = *v;
-  if (auto st = sevsnp::policy::ValidatePolicy(pol); !st.ok()) p.AddError(p.pos(), absl::StrCat("policy: ", st.message()));
+  if (auto st = sevsnp::policy::ValidatePolicy(pol); !st.ok())
+    p.AddError(p.pos(), absl::StrCat("policy: ", st.message()));
 }
 
 class AwsIidAttestor final : public NodeAttestor {
  public:
   AwsIidAttestor(AwsIidAttestorConfig cfg, spiffe::TrustDomain td, std::unique_ptr<awsiid::Verifier> iid,
                  std::unique_ptr<sevsnp::verify::Verifier> snp, datastore::DataStore& ds, Clock& clock, Random& rnd)
-      : cfg_(std::move(cfg)), td_(std::move(td)), iid_(std::move(iid)), snp_(std::move(snp)), ds_(ds), clock_(clock), rnd_(rnd) {}
+      : cfg_(std::move(cfg)),
+        td_(std::move(td)),
+        iid_(std::move(iid)),
+        snp_(std::move(snp)),
+        ds_(ds),
+        clock_(clock),
+        rnd_(rnd) {}
 
   std::string_view Name() const override { return "aws_iid"; }
 
@@ -118,11 +129,14 @@ class AwsIidAttestor final : public NodeAttestor {
     if (!payload.ok()) return absl::InvalidArgumentError(absl::StrCat("aws_iid: ", payload.status().message()));
     absl::Time now = clock_.Now();
     auto verified = iid_->Verify(*payload, now);
-    if (!verified.ok()) return absl::Status(verified.status().code(), absl::StrCat("aws_iid: ", verified.status().message()));
-    auto agent_id = spiffe::SpiffeId::FromPath(td_, absl::StrCat("/spire/agent", verified->agent_path.rfind("/spire/agent", 0) == 0
-                                                                                       ? verified->agent_path.substr(12)
-                                                                                       : verified->agent_path));
-    if (!agent_id.ok()) return absl::InvalidArgumentError(absl::StrCat("aws_iid: agent ID: ", agent_id.status().message()));
+    if (!verified.ok())
+      return absl::Status(verified.status().code(), absl::StrCat("aws_iid: ", verified.status().message()));
+    auto agent_id =
+        spiffe::SpiffeId::FromPath(td_, absl::StrCat("/spire/agent", verified->agent_path.rfind("/spire/agent", 0) == 0
+                                                                         ? verified->agent_path.substr(12)
+                                                                         : verified->agent_path));
+    if (!agent_id.ok())
+      return absl::InvalidArgumentError(absl::StrCat("aws_iid: agent ID: ", agent_id.status().message()));
 
     AttestationResult result{.agent_id = *agent_id, .selectors = {}, .can_reattest = false};
     for (auto& s : verified->selectors) result.selectors.push_back({s.type, s.value});
@@ -149,10 +163,10 @@ class AwsIidAttestor final : public NodeAttestor {
         }
       }
       if (!same_launch) {
-        return absl::PermissionDeniedError(absl::StrCat(
-            "aws_iid: instance ", verified->document.instance_id, " has already attested as ", agent_id->ToString(),
-            report_id_hex ? " from another guest launch (REPORT_ID differs)" : "",
-            "; evict it (spire-server agent evict) to attest again"));
+        return absl::PermissionDeniedError(
+            absl::StrCat("aws_iid: instance ", verified->document.instance_id, " has already attested as ",
+                         agent_id->ToString(), report_id_hex ? " from another guest launch (REPORT_ID differs)" : "",
+                         "; evict it (spire-server agent evict) to attest again"));
       }
       result.can_reattest = true;
     } else if (!absl::IsNotFound(existing.status())) {
@@ -177,21 +191,24 @@ class AwsIidAttestor final : public NodeAttestor {
     if (!answer.ok()) return answer.status();
     // Single use: the nonce is spent whatever the answer, and an answer after its expiry is refused.
     if (auto st = ds_.ConsumeNonce(nonce_b64, absl::ToUnixSeconds(clock_.Now())); !st.ok()) {
-      if (absl::IsFailedPrecondition(st)) return absl::PermissionDeniedError("sev_snp: the challenge nonce expired before the report arrived");
+      if (absl::IsFailedPrecondition(st))
+        return absl::PermissionDeniedError("sev_snp: the challenge nonce expired before the report arrived");
       if (absl::IsNotFound(st)) return absl::PermissionDeniedError("sev_snp: the challenge nonce was already used");
       return st;
     }
     if (answer->size() > sevsnp::kMaxAnswerBytes) {
-      return absl::InvalidArgumentError(absl::StrCat("sev_snp: the challenge answer is ", answer->size(), " bytes, more than the limit of ",
-                                                     sevsnp::kMaxAnswerBytes));
+      return absl::InvalidArgumentError(absl::StrCat("sev_snp: the challenge answer is ", answer->size(),
+                                                     " bytes, more than the limit of ", sevsnp::kMaxAnswerBytes));
     }
     auto parsed = sevsnp::SevSnpAnswer::FromJson(*answer);
     if (!parsed.ok()) return absl::InvalidArgumentError(absl::StrCat("sev_snp: ", parsed.status().message()));
     if (parsed->is_unavailable()) {
       if (cfg_.sev.required) {
-        return absl::PermissionDeniedError(absl::StrCat("sev_snp: a SEV-SNP report is required, and the agent has none: ", parsed->unavailable));
+        return absl::PermissionDeniedError(
+            absl::StrCat("sev_snp: a SEV-SNP report is required, and the agent has none: ", parsed->unavailable));
       }
-      spdlog::warn("aws_iid: agent sent no SEV-SNP report ({}); sev_snp is not required, continuing without it", parsed->unavailable);
+      spdlog::warn("aws_iid: agent sent no SEV-SNP report ({}); sev_snp is not required, continuing without it",
+                   parsed->unavailable);
       return std::optional<sevsnp::verify::VerifiedReport>();
     }
     sevsnp::verify::VerifyRequest vreq;
@@ -202,7 +219,8 @@ class AwsIidAttestor final : public NodeAttestor {
     vreq.product_fallback = cfg_.sev.product_fallback;
     auto vr = snp_->Verify(vreq);
     if (!vr.ok()) {
-      auto code = absl::IsInvalidArgument(vr.status()) ? absl::StatusCode::kInvalidArgument : absl::StatusCode::kPermissionDenied;
+      auto code = absl::IsInvalidArgument(vr.status()) ? absl::StatusCode::kInvalidArgument
+                                                       : absl::StatusCode::kPermissionDenied;
       return absl::Status(code, absl::StrCat("sev_snp: report rejected: ", vr.status().message()));
     }
     if (auto st = sevsnp::policy::Evaluate(*vr, cfg_.sev.policy); !st.ok()) {
@@ -259,8 +277,12 @@ std::vector<std::string> SevSnpSelectorValues(const sevsnp::verify::VerifiedRepo
 
 AwsIidAttestorConfig ParseAwsIidAttestorConfig(config::Section& d) {
   AwsIidAttestorConfig cfg;
-  if (auto v = d.String("aws_certificates_path")) cfg.iid.aws_certificates_path = *v;
-  else d.AddError(d.pos(), "NodeAttestor \"aws_iid\": aws_certificates_path is required (a directory of AWS region certificates; see scripts/aws-iid-certs)");
+  if (auto v = d.String("aws_certificates_path"))
+    cfg.iid.aws_certificates_path = *v;
+  else
+    d.AddError(d.pos(),
+               "NodeAttestor \"aws_iid\": aws_certificates_path is required (a directory of AWS region certificates; "
+               "see scripts/aws-iid-certs)");
   if (auto v = d.StringList("account_ids")) cfg.iid.account_ids = *v;
   if (auto v = d.String("agent_path_template")) cfg.iid.agent_path_template = *v;
   if (auto v = d.Duration("max_document_age")) cfg.iid.max_document_age = *v;
@@ -278,16 +300,19 @@ AwsIidAttestorConfig ParseAwsIidAttestorConfig(config::Section& d) {
     if (auto v = sev->StringList("insecure_extra_roots")) cfg.sev.insecure_extra_roots = *v;
     if (auto v = sev->String("product")) {
       auto p = sevsnp::abi::ParseProduct(ToAbsl(*v));
-      if (!p.ok()) sev->AddKeyError("product", absl::StrCat("product \"", *v, "\" is not Milan, Genoa or Turin"));
-      else cfg.sev.product_fallback = *p;
+      if (!p.ok())
+        sev->AddKeyError("product", absl::StrCat("product \"", *v, "\" is not Milan, Genoa or Turin"));
+      else
+        cfg.sev.product_fallback = *p;
     }
     if (auto pol = sev->Child("policy")) ParsePolicy(*pol, cfg.sev.policy);
   }
   return cfg;
 }
 
-absl::StatusOr<std::unique_ptr<NodeAttestor>> NewAwsIidAttestor(const AwsIidAttestorConfig& cfg, const spiffe::TrustDomain& td,
-                                                               datastore::DataStore& ds, Clock& clock, Random& rnd) {
+absl::StatusOr<std::unique_ptr<NodeAttestor>> NewAwsIidAttestor(const AwsIidAttestorConfig& cfg,
+                                                                const spiffe::TrustDomain& td, datastore::DataStore& ds,
+                                                                Clock& clock, Random& rnd) {
   auto iid = awsiid::Verifier::Create(cfg.iid);
   if (!iid.ok()) return iid.status();
   for (auto& w : (*iid)->warnings()) spdlog::warn("NodeAttestor \"aws_iid\": {}", std::string(w));
@@ -300,7 +325,9 @@ absl::StatusOr<std::unique_ptr<NodeAttestor>> NewAwsIidAttestor(const AwsIidAtte
       if (auto st = sevsnp::certs::AddInsecureExtraRootsPem(ToAbsl(*pem), o.trust); !st.ok()) {
         return absl::InvalidArgumentError(absl::StrCat("sev_snp.insecure_extra_roots ", path, ": ", st.message()));
       }
-      spdlog::warn("INSECURE: sev_snp.insecure_extra_roots trusts {} besides AMD's pinned roots; never do this in production", path);
+      spdlog::warn(
+          "INSECURE: sev_snp.insecure_extra_roots trusts {} besides AMD's pinned roots; never do this in production",
+          path);
     }
     o.sources.amd_certs_dir = cfg.sev.amd_certs_dir;
     o.sources.kds_base_url = cfg.sev.kds_url;

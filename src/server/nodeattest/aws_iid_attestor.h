@@ -21,8 +21,8 @@
 namespace spirecvm::server {
 
 struct SevSnpSettings {
-  bool enabled = false;   // a sev_snp block is present
-  bool required = false;  // an agent without a valid report is refused
+  bool enabled = false;             // a sev_snp block is present
+  bool required = false;            // an agent without a valid report is refused
   bool allow_reattestation = true;  // same instance, same guest launch (REPORT_ID): may attest again
   absl::Duration nonce_ttl = absl::Seconds(60);
   sevsnp::policy::Policy policy;
@@ -45,8 +45,8 @@ AwsIidAttestorConfig ParseAwsIidAttestorConfig(config::Section& data);
 
 // Builds the attestor: loads the AWS certificates, AMD roots and CRLs.
 absl::StatusOr<std::unique_ptr<NodeAttestor>> NewAwsIidAttestor(const AwsIidAttestorConfig& cfg,
-                                                               const spiffe::TrustDomain& td,
-                                                               datastore::DataStore& ds, Clock& clock, Random& rnd);
+                                                                const spiffe::TrustDomain& td, datastore::DataStore& ds,
+                                                                Clock& clock, Random& rnd);
 
 // The aws_iid:* selectors derived from a verified report (without the "aws_iid" type).
 std::vector<std::string> SevSnpSelectorValues(const sevsnp::verify::VerifiedReport& r);

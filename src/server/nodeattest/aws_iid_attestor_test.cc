@@ -97,7 +97,8 @@ class AwsIidAttestorTest : public ::testing::Test {
     return [this](const std::string& c) -> absl::StatusOr<std::string> { return Answer(c, report_, *amd_); };
   }
   static bool Has(const AttestationResult& r, const std::string& value) {
-    for (auto& s : r.selectors) if (s.type == "aws_iid" && s.value == value) return true;
+    for (auto& s : r.selectors)
+      if (s.type == "aws_iid" && s.value == value) return true;
     return false;
   }
   void ExpectRefused(const absl::StatusOr<AttestationResult>& r, absl::StatusCode code, const std::string& substr) {
@@ -128,7 +129,8 @@ awsiid::testing::TestAwsSigner* AwsIidAttestorTest::aws_ = nullptr;
 TEST_F(AwsIidAttestorTest, GenuineInstanceAndReportYieldTheAgentIdAndSelectors) {
   auto r = Attest(Good());
   ASSERT_TRUE(r.ok()) << r.status();
-  EXPECT_EQ(r->agent_id.ToString(), "spiffe://example.org/spire/agent/aws_iid/123456789012/us-east-1/i-0123456789abcdef0");
+  EXPECT_EQ(r->agent_id.ToString(),
+            "spiffe://example.org/spire/agent/aws_iid/123456789012/us-east-1/i-0123456789abcdef0");
   EXPECT_TRUE(Has(*r, "measurements:" + std::string(96, 'a').replace(0, 96, [] {
     std::string s;
     for (int i = 0; i < 48; i++) s += "ab";
@@ -148,14 +150,17 @@ TEST_F(AwsIidAttestorTest, GenuineInstanceAndReportYieldTheAgentIdAndSelectors) 
 
 TEST_F(AwsIidAttestorTest, ReplayedReportWithAnOldNonceIsRefused) {
   std::string old_nonce(32, '\x07');
-  auto r = Attest([&](const std::string& c) -> absl::StatusOr<std::string> { return Answer(c, report_, *amd_, "", "", old_nonce); });
+  auto r = Attest([&](const std::string& c) -> absl::StatusOr<std::string> {
+    return Answer(c, report_, *amd_, "", "", old_nonce);
+  });
   ExpectRefused(r, absl::StatusCode::kPermissionDenied, "REPORT_DATA");
 }
 
 TEST_F(AwsIidAttestorTest, ReportBoundToAnotherCsrKeyIsRefused) {
   auto other = crypto::GenerateKey(crypto::KeyType::kEcP256);
   std::string other_spki = *crypto::PublicKeyToDer(other->get());
-  auto r = Attest([&](const std::string& c) -> absl::StatusOr<std::string> { return Answer(c, report_, *amd_, other_spki); });
+  auto r = Attest(
+      [&](const std::string& c) -> absl::StatusOr<std::string> { return Answer(c, report_, *amd_, other_spki); });
   ExpectRefused(r, absl::StatusCode::kPermissionDenied, "REPORT_DATA");
 }
 
@@ -163,7 +168,8 @@ TEST_F(AwsIidAttestorTest, ReportBoundToAnotherIidIsRefused) {
   awsiid::testing::DocumentFields other_fields;
   other_fields.instance_id = "i-0fedcba9876543210";
   std::string other_doc = awsiid::testing::MakeDocument(other_fields);
-  auto r = Attest([&](const std::string& c) -> absl::StatusOr<std::string> { return Answer(c, report_, *amd_, "", other_doc); });
+  auto r = Attest(
+      [&](const std::string& c) -> absl::StatusOr<std::string> { return Answer(c, report_, *amd_, "", other_doc); });
   ExpectRefused(r, absl::StatusCode::kPermissionDenied, "REPORT_DATA");
 }
 
@@ -226,8 +232,11 @@ TEST_F(AwsIidAttestorTest, MalformedReportAndAnswerAreInvalidArgument) {
 }
 
 TEST_F(AwsIidAttestorTest, OversizedPayloadsAreRefused) {
-  ExpectRefused(Attest(Good(), std::string(awsiid::kMaxPayloadBytes + 1, 'x')), absl::StatusCode::kInvalidArgument, "too large");
-  ExpectRefused(Attest([](const std::string&) -> absl::StatusOr<std::string> { return std::string(sevsnp::kMaxAnswerBytes + 1, ' '); }),
+  ExpectRefused(Attest(Good(), std::string(awsiid::kMaxPayloadBytes + 1, 'x')), absl::StatusCode::kInvalidArgument,
+                "too large");
+  ExpectRefused(Attest([](const std::string&) -> absl::StatusOr<std::string> {
+                  return std::string(sevsnp::kMaxAnswerBytes + 1, ' ');
+                }),
                 absl::StatusCode::kInvalidArgument, "limit");
 }
 
@@ -306,7 +315,8 @@ sev_snp {
     alow_smt = true
   }
 }
-)", "t.conf");
+)",
+                         "t.conf");
   ASSERT_TRUE(body.ok()) << body.status();
   auto sec = config::Section::FromBody(*body, "plugin_data", "t.conf");
   auto cfg = ParseAwsIidAttestorConfig(sec);

@@ -8,6 +8,7 @@
 
 namespace spirecvm::server {
 
-std::unique_ptr<NodeAttestor> NewJoinTokenAttestor(const spiffe::TrustDomain& td, datastore::DataStore& ds, Clock& clock);
+std::unique_ptr<NodeAttestor> NewJoinTokenAttestor(const spiffe::TrustDomain& td, datastore::DataStore& ds,
+                                                   Clock& clock);
 
 }  // namespace spirecvm::server

@@ -8,7 +8,9 @@ namespace {
 
 class NoChallenges final : public ChallengeChannel {
  public:
-  absl::StatusOr<std::string> Challenge(std::string_view) override { return absl::InternalError("unexpected challenge"); }
+  absl::StatusOr<std::string> Challenge(std::string_view) override {
+    return absl::InternalError("unexpected challenge");
+  }
 };
 
 class JoinTokenTest : public ::testing::Test {

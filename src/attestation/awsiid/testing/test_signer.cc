@@ -1,14 +1,13 @@
 #include "attestation/awsiid/testing/test_signer.h"
 
+#include <openssl/pem.h>
+#include <openssl/rsa.h>
 #include <sys/stat.h>
 
 #include <filesystem>
 #include <fstream>
-#include <sstream>
-
 #include <nlohmann/json.hpp>
-#include <openssl/pem.h>
-#include <openssl/rsa.h>
+#include <sstream>
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
@@ -39,8 +38,7 @@ absl::Status WriteFile(const std::filesystem::path& p, absl::string_view data, m
   std::error_code ec;
   std::filesystem::create_directories(p.parent_path(), ec);
   if (ec) {
-    return absl::FailedPreconditionError(
-        absl::StrCat("cannot create ", p.parent_path().string(), ": ", ec.message()));
+    return absl::FailedPreconditionError(absl::StrCat("cannot create ", p.parent_path().string(), ": ", ec.message()));
   }
   std::filesystem::path tmp = p;
   tmp += ".tmp";
@@ -53,8 +51,7 @@ absl::Status WriteFile(const std::filesystem::path& p, absl::string_view data, m
   ::chmod(tmp.c_str(), mode);
   std::filesystem::rename(tmp, p, ec);
   if (ec) {
-    return absl::FailedPreconditionError(
-        absl::StrCat("cannot rename ", tmp.string(), ": ", ec.message()));
+    return absl::FailedPreconditionError(absl::StrCat("cannot rename ", tmp.string(), ": ", ec.message()));
   }
   return absl::OkStatus();
 }
@@ -68,16 +65,14 @@ absl::StatusOr<TestAwsSigner> TestAwsSigner::Generate() {
   s.cert.reset(X509_new());
   if (!s.cert) return SslError("X509_new");
   X509_set_version(s.cert.get(), 2);
-  ASN1_INTEGER_set_int64(X509_get_serialNumber(s.cert.get()),
-                         static_cast<int64_t>(absl::ToUnixMicros(absl::Now())));
+  ASN1_INTEGER_set_int64(X509_get_serialNumber(s.cert.get()), static_cast<int64_t>(absl::ToUnixMicros(absl::Now())));
   X509_gmtime_adj(X509_getm_notBefore(s.cert.get()), -3600);
   X509_gmtime_adj(X509_getm_notAfter(s.cert.get()), 10L * 365 * 24 * 3600);
   X509_NAME* name = X509_get_subject_name(s.cert.get());
-  X509_NAME_add_entry_by_txt(name, "O", MBSTRING_ASC,
-                             reinterpret_cast<const unsigned char*>("spire-cvm tests"), -1, -1, 0);
-  X509_NAME_add_entry_by_txt(
-      name, "CN", MBSTRING_ASC,
-      reinterpret_cast<const unsigned char*>("TEST ONLY AWS IID signer"), -1, -1, 0);
+  X509_NAME_add_entry_by_txt(name, "O", MBSTRING_ASC, reinterpret_cast<const unsigned char*>("spire-cvm tests"), -1, -1,
+                             0);
+  X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC,
+                             reinterpret_cast<const unsigned char*>("TEST ONLY AWS IID signer"), -1, -1, 0);
   X509_set_issuer_name(s.cert.get(), name);
   X509_set_pubkey(s.cert.get(), s.key.get());
   if (X509_sign(s.cert.get(), s.key.get(), EVP_sha256()) <= 0) {
@@ -102,20 +97,19 @@ absl::StatusOr<TestAwsSigner> TestAwsSigner::LoadOrCreate(const std::string& sta
     ssl::BioPtr cb(BIO_new_mem_buf(cert_pem->data(), static_cast<int>(cert_pem->size())));
     s.cert.reset(PEM_read_bio_X509(cb.get(), nullptr, nullptr, nullptr));
     if (!s.key || !s.cert) {
-      return absl::FailedPreconditionError(absl::StrCat(
-          "cannot load the test AWS signer from ", state_dir, ": ", ssl::DrainErrors()));
+      return absl::FailedPreconditionError(
+          absl::StrCat("cannot load the test AWS signer from ", state_dir, ": ", ssl::DrainErrors()));
     }
     if (X509_check_private_key(s.cert.get(), s.key.get()) != 1) {
-      return absl::FailedPreconditionError(absl::StrCat(
-          "test AWS signer in ", state_dir, ": certificate does not match the key"));
+      return absl::FailedPreconditionError(
+          absl::StrCat("test AWS signer in ", state_dir, ": certificate does not match the key"));
     }
     return s;
   }
   auto s = Generate();
   if (!s.ok()) return s.status();
   ssl::BioPtr kb(BIO_new(BIO_s_mem()));
-  if (!kb || PEM_write_bio_PrivateKey(kb.get(), s->key.get(), nullptr, nullptr, 0, nullptr,
-                                      nullptr) != 1) {
+  if (!kb || PEM_write_bio_PrivateKey(kb.get(), s->key.get(), nullptr, nullptr, 0, nullptr, nullptr) != 1) {
     return SslError("encoding the test AWS key");
   }
   if (auto st = WriteFile(key_path, BioToString(kb.get()), 0600); !st.ok()) return st;
@@ -129,8 +123,7 @@ std::string TestAwsSigner::CertPem() const {
   return BioToString(b.get());
 }
 
-absl::Status TestAwsSigner::WriteCertsDir(const std::string& certs_dir,
-                                          absl::string_view region) const {
+absl::Status TestAwsSigner::WriteCertsDir(const std::string& certs_dir, absl::string_view region) const {
   namespace fs = std::filesystem;
   const std::string pem = CertPem();
   const std::string file = absl::StrCat(region, ".pem");
@@ -140,15 +133,13 @@ absl::Status TestAwsSigner::WriteCertsDir(const std::string& certs_dir,
   return absl::OkStatus();
 }
 
-absl::StatusOr<std::string> SignRsa2048(const TestAwsSigner& signer, absl::string_view content,
-                                        CmsForm form) {
+absl::StatusOr<std::string> SignRsa2048(const TestAwsSigner& signer, absl::string_view content, CmsForm form) {
   ssl::DrainErrors();
   int flags = CMS_BINARY | CMS_NOCERTS | CMS_NOSMIMECAP | CMS_PARTIAL;
   if (form == CmsForm::kWithoutSignedAttributes) flags |= CMS_NOATTR;
   ssl::CmsPtr cms(CMS_sign(nullptr, nullptr, nullptr, nullptr, flags));
   if (!cms) return SslError("CMS_sign");
-  CMS_SignerInfo* si =
-      CMS_add1_signer(cms.get(), signer.cert.get(), signer.key.get(), EVP_sha256(), flags);
+  CMS_SignerInfo* si = CMS_add1_signer(cms.get(), signer.cert.get(), signer.key.get(), EVP_sha256(), flags);
   if (si == nullptr) return SslError("CMS_add1_signer");
   if (form == CmsForm::kWithSignedAttributes) {
     // AWS's newer blobs name the signature algorithm sha256WithRSAEncryption; OpenSSL writes
@@ -167,8 +158,7 @@ absl::StatusOr<std::string> SignRsa2048(const TestAwsSigner& signer, absl::strin
   return EncodeBase64(der, 64);
 }
 
-absl::StatusOr<std::string> SignRsaSignature(const TestAwsSigner& signer,
-                                             absl::string_view content) {
+absl::StatusOr<std::string> SignRsaSignature(const TestAwsSigner& signer, absl::string_view content) {
   ssl::EvpMdCtxPtr ctx(EVP_MD_CTX_new());
   if (!ctx || EVP_DigestSignInit(ctx.get(), nullptr, EVP_sha256(), nullptr, signer.key.get()) != 1) {
     return SslError("EVP_DigestSignInit");
@@ -179,8 +169,7 @@ absl::StatusOr<std::string> SignRsaSignature(const TestAwsSigner& signer,
     return SslError("EVP_DigestSign");
   }
   std::string sig(len, '\0');
-  if (EVP_DigestSign(ctx.get(), reinterpret_cast<unsigned char*>(sig.data()), &len, data,
-                     content.size()) != 1) {
+  if (EVP_DigestSign(ctx.get(), reinterpret_cast<unsigned char*>(sig.data()), &len, data, content.size()) != 1) {
     return SslError("EVP_DigestSign");
   }
   sig.resize(len);

@@ -6,8 +6,8 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
-#include <sstream>
 #include <ostream>
+#include <sstream>
 #include <string>
 
 #include "absl/strings/string_view.h"
@@ -76,9 +76,9 @@ class TempDir {
 
 }  // namespace spirecvm::awsiid::testing
 
-#define SKIP_WITHOUT_AWS_VECTORS(dir)                                                      \
-  std::string dir = ::spirecvm::awsiid::testing::AwsVectorsDir();                          \
-  if (dir.empty()) {                                                                       \
-    GTEST_SKIP() << "real AWS vectors not found (../shared/vectors/aws, or "               \
-                    "$SPIRECVM_VECTORS_DIR/aws): skipping the real-document check";        \
+#define SKIP_WITHOUT_AWS_VECTORS(dir)                                               \
+  std::string dir = ::spirecvm::awsiid::testing::AwsVectorsDir();                   \
+  if (dir.empty()) {                                                                \
+    GTEST_SKIP() << "real AWS vectors not found (../shared/vectors/aws, or "        \
+                    "$SPIRECVM_VECTORS_DIR/aws): skipping the real-document check"; \
   }

@@ -41,8 +41,7 @@ absl::StatusOr<Guid> ParseGuid(absl::string_view text) {
       continue;
     }
     int hi = HexNibble(text[i]), lo = i + 1 < text.size() ? HexNibble(text[i + 1]) : -1;
-    if (hi < 0 || lo < 0 || n >= g.size())
-      return absl::InvalidArgumentError(absl::StrCat("bad GUID \"", text, "\""));
+    if (hi < 0 || lo < 0 || n >= g.size()) return absl::InvalidArgumentError(absl::StrCat("bad GUID \"", text, "\""));
     g[n++] = static_cast<uint8_t>(hi << 4 | lo);
     i += 2;
   }
@@ -83,8 +82,7 @@ std::optional<absl::string_view> CertTable::Find(const Guid& guid) const {
 }
 
 absl::StatusOr<CertTable> ParseCertTable(absl::string_view bytes) {
-  return ParseCertTable(
-      absl::Span<const uint8_t>(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size()));
+  return ParseCertTable(absl::Span<const uint8_t>(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size()));
 }
 
 absl::StatusOr<CertTable> ParseCertTable(absl::Span<const uint8_t> bytes) {
@@ -95,10 +93,10 @@ absl::StatusOr<CertTable> ParseCertTable(absl::Span<const uint8_t> bytes) {
   // First pass: find the terminator so we know where the header ends.
   for (size_t pos = 0;; pos += kEntrySize) {
     if (pos + kEntrySize > size) {
-      return absl::InvalidArgumentError(absl::StrFormat(
-          "certificate table: entry %d at offset %d runs past the end (%d bytes) before the "
-          "all-zero terminator",
-          pos / kEntrySize, pos, size));
+      return absl::InvalidArgumentError(
+          absl::StrFormat("certificate table: entry %d at offset %d runs past the end (%d bytes) before the "
+                          "all-zero terminator",
+                          pos / kEntrySize, pos, size));
     }
     bool zero = true;
     for (size_t i = 0; i < kEntrySize; ++i)
@@ -108,8 +106,8 @@ absl::StatusOr<CertTable> ParseCertTable(absl::Span<const uint8_t> bytes) {
       break;
     }
     if (pos / kEntrySize >= kMaxCertTableEntries) {
-      return absl::InvalidArgumentError(absl::StrFormat(
-          "certificate table has more than %d entries", kMaxCertTableEntries));
+      return absl::InvalidArgumentError(
+          absl::StrFormat("certificate table has more than %d entries", kMaxCertTableEntries));
     }
   }
   for (size_t pos = 0; pos + kEntrySize < header_end; pos += kEntrySize) {
@@ -119,22 +117,22 @@ absl::StatusOr<CertTable> ParseCertTable(absl::Span<const uint8_t> bytes) {
     const uint64_t length = LoadLe32(bytes.data() + pos + 20);
     const size_t index = pos / kEntrySize;
     if (length == 0) {
-      return absl::InvalidArgumentError(absl::StrFormat(
-          "certificate table entry %d (%s) has length 0", index, GuidString(e.guid)));
+      return absl::InvalidArgumentError(
+          absl::StrFormat("certificate table entry %d (%s) has length 0", index, GuidString(e.guid)));
     }
     if (offset < header_end) {
-      return absl::InvalidArgumentError(absl::StrFormat(
-          "certificate table entry %d (%s) offset %d points into the table header (%d bytes)",
-          index, GuidString(e.guid), offset, header_end));
+      return absl::InvalidArgumentError(
+          absl::StrFormat("certificate table entry %d (%s) offset %d points into the table header (%d bytes)", index,
+                          GuidString(e.guid), offset, header_end));
     }
     if (offset > size || length > size - offset) {
-      return absl::InvalidArgumentError(absl::StrFormat(
-          "certificate table entry %d (%s) [offset %d, length %d] runs past the end (%d bytes)",
-          index, GuidString(e.guid), offset, length, size));
+      return absl::InvalidArgumentError(
+          absl::StrFormat("certificate table entry %d (%s) [offset %d, length %d] runs past the end (%d bytes)", index,
+                          GuidString(e.guid), offset, length, size));
     }
     if (table.Find(e.guid).has_value()) {
-      return absl::InvalidArgumentError(absl::StrFormat(
-          "certificate table has a duplicate entry for GUID %s", GuidString(e.guid)));
+      return absl::InvalidArgumentError(
+          absl::StrFormat("certificate table has a duplicate entry for GUID %s", GuidString(e.guid)));
     }
     e.data.assign(reinterpret_cast<const char*>(bytes.data() + offset), length);
     table.entries.push_back(std::move(e));

@@ -21,9 +21,9 @@ bool AllZero(const uint8_t* p, size_t n) {
 absl::Status CheckZero(const uint8_t* base, size_t from, size_t to_exclusive, absl::string_view what) {
   for (size_t i = from; i < to_exclusive; ++i) {
     if (base[i] != 0) {
-      return absl::InvalidArgumentError(absl::StrFormat(
-          "report %s (0x%03X..0x%03X) must be zero, byte at 0x%03X is 0x%02X", what, from,
-          to_exclusive - 1, i, base[i]));
+      return absl::InvalidArgumentError(
+          absl::StrFormat("report %s (0x%03X..0x%03X) must be zero, byte at 0x%03X is 0x%02X", what, from,
+                          to_exclusive - 1, i, base[i]));
     }
   }
   return absl::OkStatus();
@@ -47,8 +47,8 @@ void StoreLe64(uint8_t* p, uint64_t v) {
 }  // namespace
 
 uint32_t LoadLe32(const uint8_t* p) {
-  return static_cast<uint32_t>(p[0]) | static_cast<uint32_t>(p[1]) << 8 |
-         static_cast<uint32_t>(p[2]) << 16 | static_cast<uint32_t>(p[3]) << 24;
+  return static_cast<uint32_t>(p[0]) | static_cast<uint32_t>(p[1]) << 8 | static_cast<uint32_t>(p[2]) << 16 |
+         static_cast<uint32_t>(p[3]) << 24;
 }
 uint64_t LoadLe64(const uint8_t* p) {
   return static_cast<uint64_t>(LoadLe32(p)) | static_cast<uint64_t>(LoadLe32(p + 4)) << 32;
@@ -56,10 +56,14 @@ uint64_t LoadLe64(const uint8_t* p) {
 
 absl::string_view ProductName(Product p) {
   switch (p) {
-    case Product::kMilan: return "Milan";
-    case Product::kGenoa: return "Genoa";
-    case Product::kTurin: return "Turin";
-    default: return "Unknown";
+    case Product::kMilan:
+      return "Milan";
+    case Product::kGenoa:
+      return "Genoa";
+    case Product::kTurin:
+      return "Turin";
+    default:
+      return "Unknown";
   }
 }
 
@@ -71,8 +75,7 @@ absl::StatusOr<Product> ParseProduct(absl::string_view name) {
   if (base == "milan") return Product::kMilan;
   if (base == "genoa") return Product::kGenoa;
   if (base == "turin") return Product::kTurin;
-  return absl::InvalidArgumentError(
-      absl::StrCat("unknown AMD product \"", name, "\", want Milan, Genoa or Turin"));
+  return absl::InvalidArgumentError(absl::StrCat("unknown AMD product \"", name, "\", want Milan, Genoa or Turin"));
 }
 
 Product ProductFromCpuid(uint8_t family, uint8_t model) {
@@ -134,21 +137,19 @@ bool TcbAtLeast(const Tcb& a, const Tcb& b, Product product, std::string* first_
 bool Report::chip_id_is_zero() const { return AllZero(chip_id.data(), chip_id.size()); }
 
 absl::StatusOr<Report> ParseReport(absl::string_view bytes) {
-  return ParseReport(
-      absl::Span<const uint8_t>(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size()));
+  return ParseReport(absl::Span<const uint8_t>(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size()));
 }
 
 absl::StatusOr<Report> ParseReport(absl::Span<const uint8_t> bytes) {
   if (bytes.size() != kReportSize) {
-    return absl::InvalidArgumentError(absl::StrFormat(
-        "report is %d bytes, want exactly %d (0x4A0)", bytes.size(), kReportSize));
+    return absl::InvalidArgumentError(
+        absl::StrFormat("report is %d bytes, want exactly %d (0x4A0)", bytes.size(), kReportSize));
   }
   const uint8_t* b = bytes.data();
   Report r;
   r.version = LoadLe32(b + off::kVersion);
   if (r.version < 2 || r.version > 5) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("report field VERSION is ", r.version, ", want 2..5"));
+    return absl::InvalidArgumentError(absl::StrCat("report field VERSION is ", r.version, ", want 2..5"));
   }
   r.guest_svn = LoadLe32(b + off::kGuestSvn);
   r.policy = LoadLe64(b + off::kPolicy);
@@ -165,9 +166,8 @@ absl::StatusOr<Report> ParseReport(absl::Span<const uint8_t> bytes) {
   r.vmpl = LoadLe32(b + off::kVmpl);
   r.signature_algo = LoadLe32(b + off::kSignatureAlgo);
   if (r.signature_algo != kSignatureAlgoEcdsaP384Sha384) {
-    return absl::InvalidArgumentError(absl::StrCat("report field SIGNATURE_ALGO is ",
-                                                   r.signature_algo,
-                                                   ", want 1 (ECDSA P-384 SHA-384)"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("report field SIGNATURE_ALGO is ", r.signature_algo, ", want 1 (ECDSA P-384 SHA-384)"));
   }
   r.current_tcb = LoadLe64(b + off::kCurrentTcb);
   r.platform_info = LoadLe64(b + off::kPlatformInfo);
@@ -179,15 +179,13 @@ absl::StatusOr<Report> ParseReport(absl::Span<const uint8_t> bytes) {
   if (r.signing_key_raw() > 1) {
     return absl::InvalidArgumentError(absl::StrCat(
         "report field SIGNING_KEY is ", r.signing_key_raw(),
-        r.signing_key_raw() == 7 ? " (none: report is unsigned)" : " (reserved)",
-        ", want 0 (VCEK) or 1 (VLEK)"));
+        r.signing_key_raw() == 7 ? " (none: report is unsigned)" : " (reserved)", ", want 0 (VCEK) or 1 (VLEK)"));
   }
   if ((r.signer_info >> 5) != 0) {
-    return absl::InvalidArgumentError(absl::StrFormat(
-        "report field at 0x048 is 0x%08x: bits 31:5 are reserved and must be zero", r.signer_info));
+    return absl::InvalidArgumentError(
+        absl::StrFormat("report field at 0x048 is 0x%08x: bits 31:5 are reserved and must be zero", r.signer_info));
   }
-  if (absl::Status s = CheckZero(b, off::kReserved04C, off::kReportData, "reserved field"); !s.ok())
-    return s;
+  if (absl::Status s = CheckZero(b, off::kReserved04C, off::kReportData, "reserved field"); !s.ok()) return s;
   CopyOut(b, off::kReportData, r.report_data);
   CopyOut(b, off::kMeasurement, r.measurement);
   CopyOut(b, off::kHostData, r.host_data);
@@ -200,38 +198,28 @@ absl::StatusOr<Report> ParseReport(absl::Span<const uint8_t> bytes) {
     r.cpuid_fam_id = b[off::kCpuidFamId];
     r.cpuid_mod_id = b[off::kCpuidModId];
     r.cpuid_step = b[off::kCpuidStep];
-    if (absl::Status s = CheckZero(b, off::kReserved18B, off::kChipId, "reserved field"); !s.ok())
-      return s;
+    if (absl::Status s = CheckZero(b, off::kReserved18B, off::kChipId, "reserved field"); !s.ok()) return s;
   } else {
-    if (absl::Status s = CheckZero(b, off::kCpuidFamId, off::kChipId, "reserved field (v2)");
-        !s.ok())
-      return s;
+    if (absl::Status s = CheckZero(b, off::kCpuidFamId, off::kChipId, "reserved field (v2)"); !s.ok()) return s;
   }
   CopyOut(b, off::kChipId, r.chip_id);
   r.committed_tcb = LoadLe64(b + off::kCommittedTcb);
   r.current_build = b[off::kCurrentBuild];
   r.current_minor = b[off::kCurrentMinor];
   r.current_major = b[off::kCurrentMajor];
-  if (absl::Status s = CheckZero(b, off::kReserved1EB, off::kReserved1EB + 1, "reserved field");
-      !s.ok())
-    return s;
+  if (absl::Status s = CheckZero(b, off::kReserved1EB, off::kReserved1EB + 1, "reserved field"); !s.ok()) return s;
   r.committed_build = b[off::kCommittedBuild];
   r.committed_minor = b[off::kCommittedMinor];
   r.committed_major = b[off::kCommittedMajor];
-  if (absl::Status s = CheckZero(b, off::kReserved1EF, off::kReserved1EF + 1, "reserved field");
-      !s.ok())
-    return s;
+  if (absl::Status s = CheckZero(b, off::kReserved1EF, off::kReserved1EF + 1, "reserved field"); !s.ok()) return s;
   r.launch_tcb = LoadLe64(b + off::kLaunchTcb);
   if (r.version >= 4) {
     // v4/v5 (Turin firmware) carry the mitigation vectors; older versions keep the area reserved.
     r.launch_mit_vector = LoadLe64(b + off::kLaunchMitVector);
     r.current_mit_vector = LoadLe64(b + off::kCurrentMitVector);
-    if (absl::Status s = CheckZero(b, off::kReserved208, kSignedSize, "reserved field"); !s.ok())
-      return s;
+    if (absl::Status s = CheckZero(b, off::kReserved208, kSignedSize, "reserved field"); !s.ok()) return s;
   } else {
-    if (absl::Status s = CheckZero(b, off::kLaunchMitVector, kSignedSize, "reserved field");
-        !s.ok())
-      return s;
+    if (absl::Status s = CheckZero(b, off::kLaunchMitVector, kSignedSize, "reserved field"); !s.ok()) return s;
   }
   CopyOut(b, off::kSigR, r.signature_r);
   CopyOut(b, off::kSigS, r.signature_s);
@@ -243,9 +231,7 @@ absl::StatusOr<Report> ParseReport(absl::Span<const uint8_t> bytes) {
     return absl::InvalidArgumentError(
         "report SIGNATURE S has non-zero padding past 48 bytes (0x318..0x32F), want zero");
   }
-  if (absl::Status s = CheckZero(b, off::kSigReserved, kReportSize, "SIGNATURE reserved area");
-      !s.ok())
-    return s;
+  if (absl::Status s = CheckZero(b, off::kSigReserved, kReportSize, "SIGNATURE reserved area"); !s.ok()) return s;
   return r;
 }
 

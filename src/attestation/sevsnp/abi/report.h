@@ -7,51 +7,46 @@
 #include <cstddef>
 #include <cstdint>
 #include <string>
-#include "absl/strings/string_view.h"
 
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "absl/types/span.h"
 
 namespace spirecvm::sevsnp::abi {
 
-inline constexpr size_t kReportSize = 0x4A0;       // 1184
-inline constexpr size_t kSignedSize = 0x2A0;       // bytes 0..0x29F are signed
+inline constexpr size_t kReportSize = 0x4A0;  // 1184
+inline constexpr size_t kSignedSize = 0x2A0;  // bytes 0..0x29F are signed
 inline constexpr size_t kSignatureOffset = 0x2A0;
-inline constexpr size_t kSigComponentSize = 72;    // R and S, little-endian, zero-padded
+inline constexpr size_t kSigComponentSize = 72;  // R and S, little-endian, zero-padded
 inline constexpr size_t kP384ComponentSize = 48;
 inline constexpr uint32_t kSignatureAlgoEcdsaP384Sha384 = 1;
 
 // Field offsets (AMD SEV-SNP ABI, Table "ATTESTATION_REPORT").
 namespace off {
-inline constexpr size_t kVersion = 0x000, kGuestSvn = 0x004, kPolicy = 0x008, kFamilyId = 0x010,
-                        kImageId = 0x020, kVmpl = 0x030, kSignatureAlgo = 0x034, kCurrentTcb = 0x038,
-                        kPlatformInfo = 0x040, kSignerInfo = 0x048, kReserved04C = 0x04C,
-                        kReportData = 0x050, kMeasurement = 0x090, kHostData = 0x0C0,
-                        kIdKeyDigest = 0x0E0, kAuthorKeyDigest = 0x110, kReportId = 0x140,
-                        kReportIdMa = 0x160, kReportedTcb = 0x180, kCpuidFamId = 0x188,
-                        kCpuidModId = 0x189, kCpuidStep = 0x18A, kReserved18B = 0x18B,
-                        kChipId = 0x1A0, kCommittedTcb = 0x1E0, kCurrentBuild = 0x1E8,
-                        kCurrentMinor = 0x1E9, kCurrentMajor = 0x1EA, kReserved1EB = 0x1EB,
-                        kCommittedBuild = 0x1EC, kCommittedMinor = 0x1ED, kCommittedMajor = 0x1EE,
-                        kReserved1EF = 0x1EF, kLaunchTcb = 0x1F0, kLaunchMitVector = 0x1F8,
-                        kCurrentMitVector = 0x200, kReserved208 = 0x208, kSigR = 0x2A0,
-                        kSigS = 0x2E8, kSigReserved = 0x330;
+inline constexpr size_t kVersion = 0x000, kGuestSvn = 0x004, kPolicy = 0x008, kFamilyId = 0x010, kImageId = 0x020,
+                        kVmpl = 0x030, kSignatureAlgo = 0x034, kCurrentTcb = 0x038, kPlatformInfo = 0x040,
+                        kSignerInfo = 0x048, kReserved04C = 0x04C, kReportData = 0x050, kMeasurement = 0x090,
+                        kHostData = 0x0C0, kIdKeyDigest = 0x0E0, kAuthorKeyDigest = 0x110, kReportId = 0x140,
+                        kReportIdMa = 0x160, kReportedTcb = 0x180, kCpuidFamId = 0x188, kCpuidModId = 0x189,
+                        kCpuidStep = 0x18A, kReserved18B = 0x18B, kChipId = 0x1A0, kCommittedTcb = 0x1E0,
+                        kCurrentBuild = 0x1E8, kCurrentMinor = 0x1E9, kCurrentMajor = 0x1EA, kReserved1EB = 0x1EB,
+                        kCommittedBuild = 0x1EC, kCommittedMinor = 0x1ED, kCommittedMajor = 0x1EE, kReserved1EF = 0x1EF,
+                        kLaunchTcb = 0x1F0, kLaunchMitVector = 0x1F8, kCurrentMitVector = 0x200, kReserved208 = 0x208,
+                        kSigR = 0x2A0, kSigS = 0x2E8, kSigReserved = 0x330;
 }  // namespace off
 
 // POLICY bits.
 namespace policy_bit {
-inline constexpr uint64_t kSmt = 1ull << 16, kReserved17 = 1ull << 17, kMigrateMa = 1ull << 18,
-                          kDebug = 1ull << 19, kSingleSocket = 1ull << 20, kCxlAllow = 1ull << 21,
-                          kMemAes256Xts = 1ull << 22, kRaplDis = 1ull << 23,
-                          kCiphertextHiding = 1ull << 24, kPageSwapDisable = 1ull << 25;
+inline constexpr uint64_t kSmt = 1ull << 16, kReserved17 = 1ull << 17, kMigrateMa = 1ull << 18, kDebug = 1ull << 19,
+                          kSingleSocket = 1ull << 20, kCxlAllow = 1ull << 21, kMemAes256Xts = 1ull << 22,
+                          kRaplDis = 1ull << 23, kCiphertextHiding = 1ull << 24, kPageSwapDisable = 1ull << 25;
 inline constexpr uint64_t kMustBeZeroMask = ~((1ull << 26) - 1);  // bits 63:26
 }  // namespace policy_bit
 
 // PLATFORM_INFO bits.
 namespace platform_bit {
-inline constexpr uint64_t kSmtEn = 1ull << 0, kTsmeEn = 1ull << 1, kEccEn = 1ull << 2,
-                          kRaplDis = 1ull << 3, kCiphertextHidingEn = 1ull << 4,
-                          kAliasCheckComplete = 1ull << 5, kTioEn = 1ull << 7;
+inline constexpr uint64_t kSmtEn = 1ull << 0, kTsmeEn = 1ull << 1, kEccEn = 1ull << 2, kRaplDis = 1ull << 3,
+                          kCiphertextHidingEn = 1ull << 4, kAliasCheckComplete = 1ull << 5, kTioEn = 1ull << 7;
 }  // namespace platform_bit
 
 enum class Product { kUnknown = 0, kMilan, kGenoa, kTurin };
@@ -111,8 +106,8 @@ struct Report {
   uint8_t current_build = 0, current_minor = 0, current_major = 0;
   uint8_t committed_build = 0, committed_minor = 0, committed_major = 0;
   uint64_t launch_tcb = 0;
-  uint64_t launch_mit_vector = 0;   // v5 (0 otherwise)
-  uint64_t current_mit_vector = 0;  // v5 (0 otherwise)
+  uint64_t launch_mit_vector = 0;                        // v5 (0 otherwise)
+  uint64_t current_mit_vector = 0;                       // v5 (0 otherwise)
   std::array<uint8_t, kSigComponentSize> signature_r{};  // little-endian
   std::array<uint8_t, kSigComponentSize> signature_s{};  // little-endian
 
@@ -121,9 +116,7 @@ struct Report {
   uint32_t signing_key_raw() const { return (signer_info >> 2) & 7u; }
   bool chip_id_is_zero() const;
   // Product from CPUID for v3+ reports; kUnknown for v2 (the caller supplies a fallback).
-  Product product() const {
-    return version >= 3 ? ProductFromCpuid(cpuid_fam_id, cpuid_mod_id) : Product::kUnknown;
-  }
+  Product product() const { return version >= 3 ? ProductFromCpuid(cpuid_fam_id, cpuid_mod_id) : Product::kUnknown; }
 };
 
 // Parses exactly kReportSize bytes. Rejects: wrong size, VERSION outside 2..5, SIGNATURE_ALGO != 1,

@@ -39,8 +39,7 @@ TEST(ReportTest, ParsesRealMilanReport) {
   EXPECT_EQ(r->policy, 0xb0000u);
   EXPECT_EQ(r->signing_key_raw(), 0u);
   EXPECT_FALSE(r->mask_chip_key());
-  EXPECT_EQ(absl::BytesToHexString(absl::string_view(
-                reinterpret_cast<const char*>(r->measurement.data()), 48)),
+  EXPECT_EQ(absl::BytesToHexString(absl::string_view(reinterpret_cast<const char*>(r->measurement.data()), 48)),
             kMilanMeasurement);
   Tcb t = DecodeTcb(r->reported_tcb, Product::kMilan);
   EXPECT_EQ(t, (Tcb{.fmc = 0, .bl = 2, .tee = 0, .snp = 5, .ucode = 68}));
@@ -75,8 +74,7 @@ TEST(ReportTest, RejectsWrongSizes) {
 TEST(ReportTest, RejectsSignatureAlgo) {
   std::string b = Valid();
   Put32(b, off::kSignatureAlgo, 2);
-  EXPECT_THAT(ParseReport(b).status().message(),
-              HasSubstr("SIGNATURE_ALGO is 2, want 1 (ECDSA P-384 SHA-384)"));
+  EXPECT_THAT(ParseReport(b).status().message(), HasSubstr("SIGNATURE_ALGO is 2, want 1 (ECDSA P-384 SHA-384)"));
   Put32(b, off::kSignatureAlgo, 0);
   EXPECT_THAT(ParseReport(b).status().message(), HasSubstr("SIGNATURE_ALGO is 0"));
 }
@@ -108,12 +106,10 @@ TEST(ReportTest, RejectsNonZeroSignaturePadding) {
   struct Case {
     size_t offset;
     const char* want;
-  } cases[] = {{off::kSigR + 48, "SIGNATURE R has non-zero padding"},
-               {off::kSigR + 71, "SIGNATURE R has non-zero padding"},
-               {off::kSigS + 48, "SIGNATURE S has non-zero padding"},
-               {off::kSigS + 71, "SIGNATURE S has non-zero padding"},
-               {off::kSigReserved, "SIGNATURE reserved area"},
-               {kReportSize - 1, "SIGNATURE reserved area"}};
+  } cases[] = {
+      {off::kSigR + 48, "SIGNATURE R has non-zero padding"}, {off::kSigR + 71, "SIGNATURE R has non-zero padding"},
+      {off::kSigS + 48, "SIGNATURE S has non-zero padding"}, {off::kSigS + 71, "SIGNATURE S has non-zero padding"},
+      {off::kSigReserved, "SIGNATURE reserved area"},        {kReportSize - 1, "SIGNATURE reserved area"}};
   for (const auto& c : cases) {
     std::string b = Valid();
     b[c.offset] = 1;
@@ -127,20 +123,19 @@ TEST(ReportTest, RejectsNonZeroReservedFieldsPerVersion) {
     size_t offset;
     bool ok;
   } cases[] = {
-      {3, 0x04C, false}, {3, 0x04F, false}, {3, 0x18B, false}, {3, 0x19F, false},
-      {2, 0x188, false},  // v2 has no CPUID fields
-      {3, 0x188, true},   // v3 CPUID family
-      {3, 0x1EB, false}, {3, 0x1EF, false}, {3, 0x1F8, false}, {3, 0x29F, false},
-      {5, 0x1F8, true},   // v5 LAUNCH_MIT_VECTOR
-      {5, 0x200, true},   // v5 CURRENT_MIT_VECTOR
+      {3, 0x04C, false}, {3, 0x04F, false}, {3, 0x18B, false},
+      {3, 0x19F, false}, {2, 0x188, false},  // v2 has no CPUID fields
+      {3, 0x188, true},                      // v3 CPUID family
+      {3, 0x1EB, false}, {3, 0x1EF, false}, {3, 0x1F8, false},
+      {3, 0x29F, false}, {5, 0x1F8, true},  // v5 LAUNCH_MIT_VECTOR
+      {5, 0x200, true},                     // v5 CURRENT_MIT_VECTOR
       {5, 0x208, false}, {5, 0x29F, false},
   };
   for (const auto& c : cases) {
     std::string b = Valid(c.version);
     b[c.offset] = static_cast<char>(0x19);
     auto r = ParseReport(b);
-    EXPECT_EQ(r.ok(), c.ok) << "v" << c.version << " offset 0x" << std::hex << c.offset << ": "
-                            << r.status();
+    EXPECT_EQ(r.ok(), c.ok) << "v" << c.version << " offset 0x" << std::hex << c.offset << ": " << r.status();
     if (!c.ok) {
       EXPECT_THAT(r.status().message(), HasSubstr("must be zero"));
     }
@@ -173,8 +168,7 @@ TEST(TcbTest, LayoutsDifferPerProduct) {
   EXPECT_EQ(DecodeTcb(raw, Product::kMilan), (Tcb{.fmc = 0, .bl = 2, .tee = 0, .snp = 5, .ucode = 0x44}));
   EXPECT_EQ(DecodeTcb(raw, Product::kGenoa), DecodeTcb(raw, Product::kMilan));
   const uint64_t turin = 0x4800000004030201ull;  // fmc=1 bl=2 tee=3 snp=4 ucode=0x48
-  EXPECT_EQ(DecodeTcb(turin, Product::kTurin),
-            (Tcb{.fmc = 1, .bl = 2, .tee = 3, .snp = 4, .ucode = 0x48}));
+  EXPECT_EQ(DecodeTcb(turin, Product::kTurin), (Tcb{.fmc = 1, .bl = 2, .tee = 3, .snp = 4, .ucode = 0x48}));
   for (Product p : {Product::kMilan, Product::kTurin}) {
     Tcb t{.fmc = p == Product::kTurin ? uint8_t{9} : uint8_t{0}, .bl = 7, .tee = 1, .snp = 22, .ucode = 213};
     EXPECT_EQ(DecodeTcb(EncodeTcb(t, p), p), t);

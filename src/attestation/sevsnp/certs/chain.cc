@@ -34,14 +34,12 @@ absl::Status CheckValidity(X509* cert, absl::Time now, absl::Time& from, absl::T
     return absl::InvalidArgumentError(absl::StrCat(Describe(cert), " has an unparseable validity"));
   }
   if (now < *nb) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(Describe(cert), " is not yet valid: notBefore ", absl::FormatTime(*nb),
-                     " is after ", absl::FormatTime(now)));
+    return absl::InvalidArgumentError(absl::StrCat(Describe(cert), " is not yet valid: notBefore ",
+                                                   absl::FormatTime(*nb), " is after ", absl::FormatTime(now)));
   }
   if (now > *na) {
-    return absl::InvalidArgumentError(absl::StrCat(Describe(cert), " has expired: notAfter ",
-                                                   absl::FormatTime(*na), " is before ",
-                                                   absl::FormatTime(now)));
+    return absl::InvalidArgumentError(absl::StrCat(Describe(cert), " has expired: notAfter ", absl::FormatTime(*na),
+                                                   " is before ", absl::FormatTime(now)));
   }
   from = std::max(from, *nb);
   until = std::min(until, *na);
@@ -58,8 +56,7 @@ abi::Product ProductFromCn(absl::string_view cn) {
   return p.ok() ? *p : abi::Product::kUnknown;
 }
 
-absl::StatusOr<abi::Product> TrustedRootProduct(X509* root, const TrustConfig& trust,
-                                                bool& pinned) {
+absl::StatusOr<abi::Product> TrustedRootProduct(X509* root, const TrustConfig& trust, bool& pinned) {
   abi::Product p = PinnedArkProduct(root);
   if (p != abi::Product::kUnknown) {
     pinned = true;
@@ -72,13 +69,13 @@ absl::StatusOr<abi::Product> TrustedRootProduct(X509* root, const TrustConfig& t
       return ProductFromCn(CommonName(root));
     }
   }
-  return absl::PermissionDeniedError(absl::StrCat(
-      "root ", Describe(root), " (SHA-256 ", Hex(fp),
-      ") is not a pinned AMD ARK (Milan, Genoa, Turin) nor an insecure_extra_roots entry"));
+  return absl::PermissionDeniedError(
+      absl::StrCat("root ", Describe(root), " (SHA-256 ", Hex(fp),
+                   ") is not a pinned AMD ARK (Milan, Genoa, Turin) nor an insecure_extra_roots entry"));
 }
 
-absl::Status CheckRoot(X509* root, absl::Time now, const TrustConfig& trust, abi::Product& product,
-                       bool& pinned, absl::Time& from, absl::Time& until) {
+absl::Status CheckRoot(X509* root, absl::Time now, const TrustConfig& trust, abi::Product& product, bool& pinned,
+                       absl::Time& from, absl::Time& until) {
   auto p = TrustedRootProduct(root, trust, pinned);
   if (!p.ok()) return p.status();
   product = *p;
@@ -92,15 +89,12 @@ absl::Status CheckRoot(X509* root, absl::Time now, const TrustConfig& trust, abi
 }
 
 absl::Status CheckIntermediate(X509* inter, X509* root, abi::Product root_product, absl::Time now,
-                               const TrustConfig& trust, abi::SigningKey& kind, absl::Time& from,
-                               absl::Time& until) {
+                               const TrustConfig& trust, abi::SigningKey& kind, absl::Time& from, absl::Time& until) {
   if (!NamesEqual(X509_get_issuer_name(inter), X509_get_subject_name(root))) {
     return absl::InvalidArgumentError(
         absl::StrCat("intermediate ", Describe(inter), " was not issued by ", Describe(root)));
   }
-  if (absl::Status s = VerifyAmdPssSignature(inter, X509_get0_pubkey(root),
-                                             "ASK/ASVK signature by the ARK");
-      !s.ok())
+  if (absl::Status s = VerifyAmdPssSignature(inter, X509_get0_pubkey(root), "ASK/ASVK signature by the ARK"); !s.ok())
     return s;
   if (absl::Status s = CheckValidity(inter, now, from, until); !s.ok()) return s;
   if ((X509_get_extension_flags(inter) & EXFLAG_CA) == 0) {
@@ -108,8 +102,7 @@ absl::Status CheckIntermediate(X509* inter, X509* root, abi::Product root_produc
         absl::StrCat("intermediate ", Describe(inter), " is not a CA (basicConstraints)"));
   }
   if ((X509_get_key_usage(inter) & KU_KEY_CERT_SIGN) == 0) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("intermediate ", Describe(inter), " key usage lacks keyCertSign"));
+    return absl::InvalidArgumentError(absl::StrCat("intermediate ", Describe(inter), " key usage lacks keyCertSign"));
   }
   const std::string cn = CommonName(inter);
   if (absl::StartsWith(cn, "SEV-VLEK-")) {
@@ -117,9 +110,9 @@ absl::Status CheckIntermediate(X509* inter, X509* root, abi::Product root_produc
   } else if (absl::StartsWith(cn, "SEV-")) {
     kind = abi::SigningKey::kVcek;  // ASK
   } else {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "intermediate CN \"", cn, "\" is neither an ASK (SEV-<Product>) nor an ASVK "
-        "(SEV-VLEK-<Product>)"));
+    return absl::InvalidArgumentError(absl::StrCat("intermediate CN \"", cn,
+                                                   "\" is neither an ASK (SEV-<Product>) nor an ASVK "
+                                                   "(SEV-VLEK-<Product>)"));
   }
   abi::Product inter_product = ProductFromCn(cn);
   if (root_product != abi::Product::kUnknown && inter_product != root_product) {
@@ -138,22 +131,20 @@ absl::Status CheckIntermediate(X509* inter, X509* root, abi::Product root_produc
         return absl::InvalidArgumentError("CRL is not signed with RSASSA-PSS");
       }
       if (X509_CRL_verify(crl.get(), X509_get0_pubkey(root)) != 1) {
-        return absl::InvalidArgumentError(absl::StrCat(
-            "CRL for ", abi::ProductName(root_product), " has a bad ARK signature: ",
-            ssl::DrainErrors()));
+        return absl::InvalidArgumentError(
+            absl::StrCat("CRL for ", abi::ProductName(root_product), " has a bad ARK signature: ", ssl::DrainErrors()));
       }
       auto this_update = Asn1ToTime(X509_CRL_get0_lastUpdate(crl.get()));
       if (!this_update.ok() || now < *this_update) {
-        return absl::InvalidArgumentError(absl::StrCat(
-            "CRL for ", abi::ProductName(root_product), " has a thisUpdate after ",
-            absl::FormatTime(now), " (or none)"));
+        return absl::InvalidArgumentError(absl::StrCat("CRL for ", abi::ProductName(root_product),
+                                                       " has a thisUpdate after ", absl::FormatTime(now),
+                                                       " (or none)"));
       }
       if (const ASN1_TIME* nu = X509_CRL_get0_nextUpdate(crl.get()); nu != nullptr) {
         auto next_update = Asn1ToTime(nu);
         if (!next_update.ok() || now > *next_update) {
-          return absl::InvalidArgumentError(absl::StrCat(
-              "CRL for ", abi::ProductName(root_product), " is stale: nextUpdate is before ",
-              absl::FormatTime(now)));
+          return absl::InvalidArgumentError(absl::StrCat("CRL for ", abi::ProductName(root_product),
+                                                         " is stale: nextUpdate is before ", absl::FormatTime(now)));
         }
       }
       X509_REVOKED* revoked = nullptr;
@@ -161,9 +152,9 @@ absl::Status CheckIntermediate(X509* inter, X509* root, abi::Product root_produc
         ssl::Asn1IntegerPtr dup(ASN1_INTEGER_dup(X509_get0_serialNumber(inter)));
         ssl::BignumPtr bn(ASN1_INTEGER_to_BN(dup.get(), nullptr));
         ssl::OpensslStringPtr hex(bn ? BN_bn2hex(bn.get()) : nullptr);
-        return absl::PermissionDeniedError(absl::StrCat(
-            "intermediate ", Describe(inter), " (serial ", hex ? hex.get() : "?",
-            ") is revoked by the ", CommonName(root), " CRL"));
+        return absl::PermissionDeniedError(absl::StrCat("intermediate ", Describe(inter), " (serial ",
+                                                        hex ? hex.get() : "?", ") is revoked by the ", CommonName(root),
+                                                        " CRL"));
       }
     }
   }
@@ -189,9 +180,8 @@ absl::Status VerifyAmdPssSignature(X509* cert, EVP_PKEY* issuer_key, absl::strin
     return absl::InvalidArgumentError(absl::StrCat(what, ": certificate has no signature"));
   }
   if (OBJ_obj2nid(outer->algorithm) != NID_rsassaPss) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(what, ": ", Describe(cert), " signature algorithm is ",
-                     OBJ_nid2ln(OBJ_obj2nid(outer->algorithm)), ", want RSASSA-PSS"));
+    return absl::InvalidArgumentError(absl::StrCat(what, ": ", Describe(cert), " signature algorithm is ",
+                                                   OBJ_nid2ln(OBJ_obj2nid(outer->algorithm)), ", want RSASSA-PSS"));
   }
   if (X509_ALGOR_cmp(outer, inner) != 0) {
     return absl::InvalidArgumentError(
@@ -206,8 +196,7 @@ absl::Status VerifyAmdPssSignature(X509* cert, EVP_PKEY* issuer_key, absl::strin
   const unsigned char* p = reinterpret_cast<const unsigned char*>(der.data());
   long len = 0;
   int tag = 0, xclass = 0;
-  if (der.empty() ||
-      (ASN1_get_object(&p, &len, &tag, &xclass, static_cast<long>(der.size())) & 0x80) != 0 ||
+  if (der.empty() || (ASN1_get_object(&p, &len, &tag, &xclass, static_cast<long>(der.size())) & 0x80) != 0 ||
       tag != V_ASN1_SEQUENCE) {
     ssl::DrainErrors();
     return absl::InvalidArgumentError(absl::StrCat(what, ": certificate is not a DER SEQUENCE"));
@@ -221,20 +210,15 @@ absl::Status VerifyAmdPssSignature(X509* cert, EVP_PKEY* issuer_key, absl::strin
   const size_t tbs_len = static_cast<size_t>((p - tbs) + len);
   ssl::EvpMdCtxPtr ctx(EVP_MD_CTX_new());
   EVP_PKEY_CTX* pctx = nullptr;  // owned by ctx
-  if (ctx == nullptr ||
-      EVP_DigestVerifyInit(ctx.get(), &pctx, EVP_sha384(), nullptr, issuer_key) != 1 ||
+  if (ctx == nullptr || EVP_DigestVerifyInit(ctx.get(), &pctx, EVP_sha384(), nullptr, issuer_key) != 1 ||
       EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PSS_PADDING) != 1 ||
-      EVP_PKEY_CTX_set_rsa_mgf1_md(pctx, EVP_sha384()) != 1 ||
-      EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx, 48) != 1) {
-    return absl::InternalError(absl::StrCat(what, ": cannot set up RSASSA-PSS verification: ",
-                                            ssl::DrainErrors()));
+      EVP_PKEY_CTX_set_rsa_mgf1_md(pctx, EVP_sha384()) != 1 || EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx, 48) != 1) {
+    return absl::InternalError(absl::StrCat(what, ": cannot set up RSASSA-PSS verification: ", ssl::DrainErrors()));
   }
-  if (EVP_DigestVerify(ctx.get(), ASN1_STRING_get0_data(sig), ASN1_STRING_length(sig), tbs,
-                       tbs_len) != 1) {
+  if (EVP_DigestVerify(ctx.get(), ASN1_STRING_get0_data(sig), ASN1_STRING_length(sig), tbs, tbs_len) != 1) {
     ssl::DrainErrors();
-    return absl::InvalidArgumentError(absl::StrCat(
-        what, ": RSASSA-PSS SHA-384 (MGF1-SHA-384, salt 48) signature of ", Describe(cert),
-        " does not verify"));
+    return absl::InvalidArgumentError(absl::StrCat(what, ": RSASSA-PSS SHA-384 (MGF1-SHA-384, salt 48) signature of ",
+                                                   Describe(cert), " does not verify"));
   }
   return absl::OkStatus();
 }
@@ -262,17 +246,13 @@ absl::StatusOr<std::shared_ptr<X509_CRL>> LoadCrl(absl::string_view bytes) {
 }
 
 absl::StatusOr<abi::Product> VerifyIntermediate(X509* intermediate, X509* root, absl::Time now,
-                                                const TrustConfig& trust,
-                                                abi::SigningKey* kind_out) {
+                                                const TrustConfig& trust, abi::SigningKey* kind_out) {
   abi::Product product;
   bool pinned = false;
   absl::Time from = absl::InfinitePast(), until = absl::InfiniteFuture();
   if (absl::Status s = CheckRoot(root, now, trust, product, pinned, from, until); !s.ok()) return s;
   abi::SigningKey kind;
-  if (absl::Status s =
-          CheckIntermediate(intermediate, root, product, now, trust, kind, from, until);
-      !s.ok())
-    return s;
+  if (absl::Status s = CheckIntermediate(intermediate, root, product, now, trust, kind, from, until); !s.ok()) return s;
   if (kind_out != nullptr) *kind_out = kind;
   return product;
 }
@@ -285,21 +265,21 @@ absl::StatusOr<VerifiedChain> VerifyChain(X509* leaf, X509* intermediate, X509* 
   VerifiedChain out;
   out.valid_from = absl::InfinitePast();
   out.valid_until = absl::InfiniteFuture();
-  if (absl::Status s = CheckRoot(root, now, trust, out.product, out.root_is_pinned_amd,
-                                 out.valid_from, out.valid_until);
+  if (absl::Status s =
+          CheckRoot(root, now, trust, out.product, out.root_is_pinned_amd, out.valid_from, out.valid_until);
       !s.ok())
     return s;
   abi::SigningKey inter_kind;
-  if (absl::Status s = CheckIntermediate(intermediate, root, out.product, now, trust, inter_kind,
-                                         out.valid_from, out.valid_until);
+  if (absl::Status s =
+          CheckIntermediate(intermediate, root, out.product, now, trust, inter_kind, out.valid_from, out.valid_until);
       !s.ok())
     return s;
   if (!NamesEqual(X509_get_issuer_name(leaf), X509_get_subject_name(intermediate))) {
     return absl::InvalidArgumentError(
         absl::StrCat("endorsement ", Describe(leaf), " was not issued by ", Describe(intermediate)));
   }
-  if (absl::Status s = VerifyAmdPssSignature(leaf, X509_get0_pubkey(intermediate),
-                                             "VCEK/VLEK signature by the ASK/ASVK");
+  if (absl::Status s =
+          VerifyAmdPssSignature(leaf, X509_get0_pubkey(intermediate), "VCEK/VLEK signature by the ASK/ASVK");
       !s.ok())
     return s;
   if (absl::Status s = CheckValidity(leaf, now, out.valid_from, out.valid_until); !s.ok()) return s;
@@ -312,16 +292,15 @@ absl::StatusOr<VerifiedChain> VerifyChain(X509* leaf, X509* intermediate, X509* 
   if (EVP_PKEY_get_utf8_string_param(key, "group", curve, sizeof(curve), &curve_len) != 1 ||
       absl::string_view(curve, curve_len) != "secp384r1") {
     ssl::DrainErrors();
-    return absl::InvalidArgumentError(absl::StrCat("endorsement key curve is \"",
-                                                   absl::string_view(curve, curve_len),
-                                                   "\", want P-384 (secp384r1)"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("endorsement key curve is \"", absl::string_view(curve, curve_len), "\", want P-384 (secp384r1)"));
   }
   auto info = ParseEndorsementExtensions(leaf);
   if (!info.ok()) return info.status();
   if (info->kind != inter_kind) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "endorsement certificate is a ", abi::SigningKeyName(info->kind), " but was issued by ",
-        inter_kind == abi::SigningKey::kVlek ? "an ASVK (VLEK chain)" : "an ASK (VCEK chain)"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("endorsement certificate is a ", abi::SigningKeyName(info->kind), " but was issued by ",
+                     inter_kind == abi::SigningKey::kVlek ? "an ASVK (VLEK chain)" : "an ASK (VCEK chain)"));
   }
   if (out.product != abi::Product::kUnknown && info->product != abi::Product::kUnknown &&
       info->product != out.product) {
@@ -339,8 +318,7 @@ absl::StatusOr<VerifiedChain> VerifyChain(X509* leaf, X509* intermediate, X509* 
   return out;
 }
 
-std::shared_ptr<const VerifiedChain> ChainCache::Lookup(absl::string_view leaf_fingerprint,
-                                                        absl::Time now) const {
+std::shared_ptr<const VerifiedChain> ChainCache::Lookup(absl::string_view leaf_fingerprint, absl::Time now) const {
   std::lock_guard<std::mutex> l(mu_);
   auto it = entries_.find(leaf_fingerprint);
   if (it == entries_.end()) return nullptr;

@@ -10,10 +10,10 @@
 #include <mutex>
 #include <optional>
 #include <string>
-#include "absl/strings/string_view.h"
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "attestation/sevsnp/abi/report.h"
 #include "attestation/sevsnp/certs/endorsement.h"
@@ -22,12 +22,9 @@
 namespace spirecvm::sevsnp::certs {
 
 // SHA-256 (hex) of AMD's root keys, compiled in.
-inline constexpr char kArkMilanSha256[] =
-    "69d063b45344d26a2e94e1f4210de49ef555308287d4c174445c95639a540bcd";
-inline constexpr char kArkGenoaSha256[] =
-    "4c6598d19c18719c5dfd4a7d335f674e5bfe1d8f800cea2cf270c10d103db2f1";
-inline constexpr char kArkTurinSha256[] =
-    "1f084161a44bb6d93778a904877d4819cafa5d05ef4193b2ded9dd9c73dd3f6a";
+inline constexpr char kArkMilanSha256[] = "69d063b45344d26a2e94e1f4210de49ef555308287d4c174445c95639a540bcd";
+inline constexpr char kArkGenoaSha256[] = "4c6598d19c18719c5dfd4a7d335f674e5bfe1d8f800cea2cf270c10d103db2f1";
+inline constexpr char kArkTurinSha256[] = "1f084161a44bb6d93778a904877d4819cafa5d05ef4193b2ded9dd9c73dd3f6a";
 
 // The product an ARK is pinned for, or kUnknown when its fingerprint is not one of AMD's.
 abi::Product PinnedArkProduct(X509* ark);
@@ -55,12 +52,12 @@ struct VerifiedChain {
   EndorsementInfo endorsement;
   abi::Product product = abi::Product::kUnknown;  // from the root
   bool root_is_pinned_amd = false;                // false: an insecure extra root
-  std::shared_ptr<EVP_PKEY> leaf_key;              // P-384 public key of the VCEK/VLEK
+  std::shared_ptr<EVP_PKEY> leaf_key;             // P-384 public key of the VCEK/VLEK
   std::string leaf_fingerprint;                   // SHA-256 of the leaf DER (raw)
   std::string intermediate_fingerprint;
   std::string root_fingerprint;
-  absl::Time valid_from;   // latest notBefore on the chain
-  absl::Time valid_until;  // earliest notAfter on the chain
+  absl::Time valid_from;                          // latest notBefore on the chain
+  absl::Time valid_until;                         // earliest notAfter on the chain
   absl::Time verified_at = absl::InfinitePast();  // the `now` of the verification (cache TTL)
 };
 
@@ -71,8 +68,7 @@ absl::StatusOr<VerifiedChain> VerifyChain(X509* leaf, X509* intermediate, X509* 
 
 // Verifies an intermediate + ARK pair alone (used for the published AMD chains).
 absl::StatusOr<abi::Product> VerifyIntermediate(X509* intermediate, X509* root, absl::Time now,
-                                                const TrustConfig& trust,
-                                                abi::SigningKey* kind_out = nullptr);
+                                                const TrustConfig& trust, abi::SigningKey* kind_out = nullptr);
 
 // Thread-safe cache of verified chains keyed by the leaf's fingerprint. A hit is returned only when
 // `now` lies within the chain's validity window and within `ttl` of the verification (so a newly

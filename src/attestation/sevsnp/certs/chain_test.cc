@@ -71,8 +71,8 @@ TEST(ChainTest, RealMilanVcekChains) {
   EXPECT_TRUE(v->root_is_pinned_amd);
   EXPECT_EQ(v->endorsement.kind, abi::SigningKey::kVcek);
   // Outside the VCEK's validity (2022-09-24 .. 2029-09-24).
-  auto expired = VerifyChain(leaf->get(), chain[0].get(), chain[1].get(),
-                             absl::FromUnixSeconds(1893456000) /* 2030 */, TrustConfig{});
+  auto expired = VerifyChain(leaf->get(), chain[0].get(), chain[1].get(), absl::FromUnixSeconds(1893456000) /* 2030 */,
+                             TrustConfig{});
   EXPECT_THAT(expired.status().message(), HasSubstr("has expired"));
   auto early = VerifyChain(leaf->get(), chain[0].get(), chain[1].get(),
                            absl::FromUnixSeconds(1640995200) /* 2022-01-01 */, TrustConfig{});
@@ -113,10 +113,8 @@ class SimChainTest : public ::testing::Test {
     EXPECT_TRUE(AddInsecureExtraRootsPem(s.ArkPem(), t).ok());
     return t;
   }
-  absl::StatusOr<VerifiedChain> Verify(X509* leaf, abi::SigningKey kind, absl::Time now,
-                                       const TrustConfig& trust) {
-    return VerifyChain(leaf, kind == abi::SigningKey::kVcek ? s_.ask() : s_.asvk(), s_.ark(), now,
-                       trust);
+  absl::StatusOr<VerifiedChain> Verify(X509* leaf, abi::SigningKey kind, absl::Time now, const TrustConfig& trust) {
+    return VerifyChain(leaf, kind == abi::SigningKey::kVcek ? s_.ask() : s_.asvk(), s_.ark(), now, trust);
   }
 };
 

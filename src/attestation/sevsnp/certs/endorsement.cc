@@ -1,9 +1,9 @@
 #include "attestation/sevsnp/certs/endorsement.h"
 
+#include <openssl/sha.h>
+
 #include <map>
 #include <optional>
-
-#include <openssl/sha.h>
 
 #include "absl/status/status.h"
 #include "absl/strings/match.h"
@@ -26,29 +26,25 @@ absl::StatusOr<int> DecodeSmallInteger(absl::string_view der, absl::string_view 
   ssl::Asn1IntegerPtr v(d2i_ASN1_INTEGER(nullptr, &p, static_cast<long>(der.size())));
   if (v == nullptr || p != reinterpret_cast<const unsigned char*>(der.data()) + der.size()) {
     ssl::DrainErrors();
-    return absl::InvalidArgumentError(
-        absl::StrCat("certificate extension ", name, " is not a DER INTEGER"));
+    return absl::InvalidArgumentError(absl::StrCat("certificate extension ", name, " is not a DER INTEGER"));
   }
   int64_t out = 0;
   if (ASN1_INTEGER_get_int64(&out, v.get()) != 1 || out < 0 || out > 255) {
     ssl::DrainErrors();
-    return absl::InvalidArgumentError(
-        absl::StrCat("certificate extension ", name, " is out of range, want 0..255"));
+    return absl::InvalidArgumentError(absl::StrCat("certificate extension ", name, " is out of range, want 0..255"));
   }
   return static_cast<int>(out);
 }
 
 absl::StatusOr<std::string> DecodeIa5(absl::string_view der, absl::string_view name) {
   const unsigned char* p = reinterpret_cast<const unsigned char*>(der.data());
-  ssl::Asn1OctetStringPtr v(reinterpret_cast<ASN1_OCTET_STRING*>(
-      d2i_ASN1_IA5STRING(nullptr, &p, static_cast<long>(der.size()))));
+  ssl::Asn1OctetStringPtr v(
+      reinterpret_cast<ASN1_OCTET_STRING*>(d2i_ASN1_IA5STRING(nullptr, &p, static_cast<long>(der.size()))));
   if (v == nullptr || p != reinterpret_cast<const unsigned char*>(der.data()) + der.size()) {
     ssl::DrainErrors();
-    return absl::InvalidArgumentError(
-        absl::StrCat("certificate extension ", name, " is not a DER IA5String"));
+    return absl::InvalidArgumentError(absl::StrCat("certificate extension ", name, " is not a DER IA5String"));
   }
-  return std::string(reinterpret_cast<const char*>(ASN1_STRING_get0_data(v.get())),
-                     ASN1_STRING_length(v.get()));
+  return std::string(reinterpret_cast<const char*>(ASN1_STRING_get0_data(v.get())), ASN1_STRING_length(v.get()));
 }
 
 }  // namespace
@@ -61,11 +57,9 @@ absl::StatusOr<EndorsementInfo> ParseEndorsementExtensions(X509* cert) {
     std::string oid = ObjText(X509_EXTENSION_get_object(e));
     if (!absl::StartsWith(oid, "1.3.6.1.4.1.3704.1.")) continue;
     const ASN1_OCTET_STRING* data = X509_EXTENSION_get_data(e);
-    std::string value(reinterpret_cast<const char*>(ASN1_STRING_get0_data(data)),
-                      ASN1_STRING_length(data));
+    std::string value(reinterpret_cast<const char*>(ASN1_STRING_get0_data(data)), ASN1_STRING_length(data));
     if (!ext.emplace(oid, std::move(value)).second) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("certificate has duplicate AMD extension ", oid));
+      return absl::InvalidArgumentError(absl::StrCat("certificate has duplicate AMD extension ", oid));
     }
   }
   EndorsementInfo info;
@@ -80,8 +74,7 @@ absl::StatusOr<EndorsementInfo> ParseEndorsementExtensions(X509* cert) {
     auto v = get_int(oid, name);
     if (!v.ok()) return v.status();
     if (!v->has_value()) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("certificate lacks AMD extension ", name, " (", oid, ")"));
+      return absl::InvalidArgumentError(absl::StrCat("certificate lacks AMD extension ", name, " (", oid, ")"));
     }
     return static_cast<uint8_t>(**v);
   };
@@ -90,8 +83,8 @@ absl::StatusOr<EndorsementInfo> ParseEndorsementExtensions(X509* cert) {
   if (!sv.ok()) return sv.status();
   info.struct_version = sv->value_or(0);
   if (info.struct_version != 0 && info.struct_version != 1) {
-    return absl::InvalidArgumentError(absl::StrCat("certificate extension structVersion is ",
-                                                   info.struct_version, ", want 0 or 1"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("certificate extension structVersion is ", info.struct_version, ", want 0 or 1"));
   }
   if (auto it = ext.find(kOidProductName); it != ext.end()) {
     auto name = DecodeIa5(it->second, "productName");
@@ -126,8 +119,7 @@ absl::StatusOr<EndorsementInfo> ParseEndorsementExtensions(X509* cert) {
   auto hw = ext.find(kOidHwId);
   auto csp = ext.find(kOidCspId);
   if (hw != ext.end() && csp != ext.end()) {
-    return absl::InvalidArgumentError(
-        "certificate has both hwID (VCEK) and csp_id (VLEK) extensions");
+    return absl::InvalidArgumentError("certificate has both hwID (VCEK) and csp_id (VLEK) extensions");
   }
   if (hw == ext.end() && csp == ext.end()) {
     return absl::InvalidArgumentError(
@@ -140,12 +132,11 @@ absl::StatusOr<EndorsementInfo> ParseEndorsementExtensions(X509* cert) {
     const size_t want = turin ? 8 : 64;
     if (v.size() == want) {
       info.hw_id = v;  // raw, as AMD KDS issues it
-    } else if (v.size() == want + 2 && static_cast<uint8_t>(v[0]) == 0x04 &&
-               static_cast<uint8_t>(v[1]) == want) {
+    } else if (v.size() == want + 2 && static_cast<uint8_t>(v[0]) == 0x04 && static_cast<uint8_t>(v[1]) == want) {
       info.hw_id = v.substr(2);  // wrapped in an OCTET STRING by some generators
     } else {
-      return absl::InvalidArgumentError(absl::StrCat("certificate extension hwID is ", v.size(),
-                                                     " bytes, want ", want, " (raw or wrapped in "
+      return absl::InvalidArgumentError(absl::StrCat("certificate extension hwID is ", v.size(), " bytes, want ", want,
+                                                     " (raw or wrapped in "
                                                      "an OCTET STRING)"));
     }
   } else {
@@ -174,8 +165,7 @@ absl::StatusOr<std::vector<ssl::X509Ptr>> LoadCertificates(absl::string_view byt
   const unsigned char* p = reinterpret_cast<const unsigned char*>(bytes.data());
   ssl::X509Ptr c(d2i_X509(nullptr, &p, static_cast<long>(bytes.size())));
   if (c == nullptr) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("not a DER or PEM certificate: ", ssl::DrainErrors()));
+    return absl::InvalidArgumentError(absl::StrCat("not a DER or PEM certificate: ", ssl::DrainErrors()));
   }
   if (p != reinterpret_cast<const unsigned char*>(bytes.data()) + bytes.size()) {
     return absl::InvalidArgumentError("DER certificate has trailing bytes");
@@ -188,8 +178,7 @@ absl::StatusOr<ssl::X509Ptr> LoadCertificate(absl::string_view bytes) {
   auto all = LoadCertificates(bytes);
   if (!all.ok()) return all.status();
   if (all->size() != 1) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("want exactly one certificate, found ", all->size()));
+    return absl::InvalidArgumentError(absl::StrCat("want exactly one certificate, found ", all->size()));
   }
   return std::move(all->front());
 }

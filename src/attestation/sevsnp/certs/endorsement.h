@@ -3,10 +3,10 @@
 #pragma once
 
 #include <string>
-#include "absl/strings/string_view.h"
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "attestation/sevsnp/abi/report.h"
 #include "crypto/ssl_ptr.h"
 

@@ -83,8 +83,8 @@ class CurlKdsFetcher final : public KdsFetcher {
     long code = 0;
     curl_easy_getinfo(curl.get(), CURLINFO_RESPONSE_CODE, &code);
     if (code != 200) {
-      return absl::UnavailableError(absl::StrCat("KDS GET ", url, ": HTTP ", code,
-                                                 code == 429 ? " (rate limited)" : ""));
+      return absl::UnavailableError(
+          absl::StrCat("KDS GET ", url, ": HTTP ", code, code == 429 ? " (rate limited)" : ""));
     }
     return body;
   }
@@ -100,8 +100,8 @@ std::unique_ptr<KdsFetcher> NewCurlKdsFetcher(absl::Duration timeout) {
 }
 
 std::string VcekCacheName(abi::Product product, absl::string_view hw_id, const abi::Tcb& tcb) {
-  std::string s = absl::StrCat(absl::BytesToHexString(hw_id), "_bl", tcb.bl, "_tee", tcb.tee,
-                               "_snp", tcb.snp, "_ucode", tcb.ucode);
+  std::string s =
+      absl::StrCat(absl::BytesToHexString(hw_id), "_bl", tcb.bl, "_tee", tcb.tee, "_snp", tcb.snp, "_ucode", tcb.ucode);
   if (product == abi::Product::kTurin) absl::StrAppend(&s, "_fmc", tcb.fmc);
   return absl::StrCat(s, ".der");
 }
@@ -109,16 +109,14 @@ std::string VcekCacheName(abi::Product product, absl::string_view hw_id, const a
 std::string VcekKdsPath(abi::Product product, absl::string_view chip_id, const abi::Tcb& tcb) {
   const bool turin = product == abi::Product::kTurin;
   absl::string_view id = turin ? chip_id.substr(0, 8) : chip_id;
-  std::string path = absl::StrCat("/vcek/v1/", abi::ProductName(product), "/",
-                                  absl::BytesToHexString(id), "?");
+  std::string path = absl::StrCat("/vcek/v1/", abi::ProductName(product), "/", absl::BytesToHexString(id), "?");
   if (turin) absl::StrAppend(&path, "fmcSPL=", tcb.fmc, "&");
-  absl::StrAppend(&path, "blSPL=", tcb.bl, "&teeSPL=", tcb.tee, "&snpSPL=", tcb.snp,
-                  "&ucodeSPL=", tcb.ucode);
+  absl::StrAppend(&path, "blSPL=", tcb.bl, "&teeSPL=", tcb.tee, "&snpSPL=", tcb.snp, "&ucodeSPL=", tcb.ucode);
   return path;
 }
 
-absl::StatusOr<std::string> ChainSources::Find(const std::vector<std::string>& rel_paths,
-                                               const std::string& kds_path, absl::string_view what) {
+absl::StatusOr<std::string> ChainSources::Find(const std::vector<std::string>& rel_paths, const std::string& kds_path,
+                                               absl::string_view what) {
   std::string data;
   for (const std::string& dir : {config_.amd_certs_dir, config_.kds_cache_dir}) {
     if (dir.empty()) continue;
@@ -156,22 +154,20 @@ absl::StatusOr<std::vector<ssl::X509Ptr>> ChainSources::IntermediateAndRoot(abi:
   }
   const std::string p(abi::ProductName(product));
   const std::string k = KindDir(kind);
-  auto pem = Find({absl::StrCat(k, "/v1/", p, "/cert_chain"),
-                   absl::StrCat("ask_ark_", absl::AsciiStrToLower(p), "_", k, ".pem")},
-                  absl::StrCat("/", k, "/v1/", p, "/cert_chain"),
-                  absl::StrCat(p, " ", k == "vlek" ? "ASVK" : "ASK", "/ARK chain"));
+  auto pem = Find(
+      {absl::StrCat(k, "/v1/", p, "/cert_chain"), absl::StrCat("ask_ark_", absl::AsciiStrToLower(p), "_", k, ".pem")},
+      absl::StrCat("/", k, "/v1/", p, "/cert_chain"), absl::StrCat(p, " ", k == "vlek" ? "ASVK" : "ASK", "/ARK chain"));
   if (!pem.ok()) return pem.status();
   auto certs = LoadCertificates(*pem);
   if (!certs.ok()) return certs.status();
   if (certs->size() != 2) {
-    return absl::InvalidArgumentError(absl::StrCat("AMD chain for ", p, " has ", certs->size(),
-                                                   " certificates, want 2 (intermediate, ARK)"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("AMD chain for ", p, " has ", certs->size(), " certificates, want 2 (intermediate, ARK)"));
   }
   return certs;
 }
 
-absl::StatusOr<std::string> ChainSources::Vcek(abi::Product product, absl::string_view chip_id,
-                                               const abi::Tcb& tcb) {
+absl::StatusOr<std::string> ChainSources::Vcek(abi::Product product, absl::string_view chip_id, const abi::Tcb& tcb) {
   if (product == abi::Product::kUnknown) {
     return absl::InvalidArgumentError("cannot look up the VCEK: product unknown");
   }

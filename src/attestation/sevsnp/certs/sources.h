@@ -55,11 +55,9 @@ class ChainSources {
   explicit ChainSources(ChainSourceConfig config) : config_(std::move(config)) {}
 
   // Intermediate (ASK or ASVK) and ARK for a product, parsed, intermediate first.
-  absl::StatusOr<std::vector<ssl::X509Ptr>> IntermediateAndRoot(abi::Product product,
-                                                                abi::SigningKey kind);
+  absl::StatusOr<std::vector<ssl::X509Ptr>> IntermediateAndRoot(abi::Product product, abi::SigningKey kind);
   // A VCEK (DER) for this chip and TCB. chip_id: the report's 64-byte CHIP_ID.
-  absl::StatusOr<std::string> Vcek(abi::Product product, absl::string_view chip_id,
-                                   const abi::Tcb& tcb);
+  absl::StatusOr<std::string> Vcek(abi::Product product, absl::string_view chip_id, const abi::Tcb& tcb);
   // The ARK-signed CRL for a product and chain kind (DER or PEM bytes).
   absl::StatusOr<std::string> Crl(abi::Product product, abi::SigningKey kind);
 
@@ -68,8 +66,8 @@ class ChainSources {
  private:
   // Looks up `rel_paths` under the local dir then the cache dir, then KDS `kds_path` (storing the
   // body under rel_paths[0] in the cache dir).
-  absl::StatusOr<std::string> Find(const std::vector<std::string>& rel_paths,
-                                   const std::string& kds_path, absl::string_view what);
+  absl::StatusOr<std::string> Find(const std::vector<std::string>& rel_paths, const std::string& kds_path,
+                                   absl::string_view what);
 
   ChainSourceConfig config_;
   std::mutex mu_;

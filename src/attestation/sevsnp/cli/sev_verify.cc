@@ -1,9 +1,8 @@
 #include "attestation/sevsnp/cli/sev_verify.h"
 
 #include <fstream>
-#include <sstream>
-
 #include <nlohmann/json.hpp>
+#include <sstream>
 
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
@@ -61,14 +60,16 @@ int RunSevVerify(const std::vector<std::string>& args, std::ostream& out, std::o
   fs.Int("max-vmpl", &max_vmpl, "Highest VMPL accepted");
   fs.String("min-tcb", &min_tcb, "Minimum REPORTED_TCB, bl.tee.snp.ucode (Turin: bl.tee.snp.ucode.fmc)");
   fs.StringList("measurement", &measurements, "Allowed launch measurement, 96 hex characters (repeatable)");
-  fs.StringList("require-platform-flag", &platform_flags, "Required PLATFORM_INFO flag, e.g. ALIAS_CHECK_COMPLETE (repeatable)");
+  fs.StringList("require-platform-flag", &platform_flags,
+                "Required PLATFORM_INFO flag, e.g. ALIAS_CHECK_COMPLETE (repeatable)");
   fs.StringList("csp-id", &csp_ids, "Allowed VLEK csp_id (repeatable)");
   fs.String("product", &product, "Milan|Genoa|Turin: product of a version 2 report (no CPUID)");
   fs.String("amd-certs-dir", &amd_certs_dir, "Directory of AMD certificates (see docs/sev-snp-verifier.md)");
   fs.Bool("fetch", &fetch, "Fetch missing VCEKs, chains and CRLs from AMD KDS");
   fs.String("kds-cache-dir", &kds_cache_dir, "On-disk cache for AMD KDS responses");
   fs.Bool("check-crl", &check_crl, "Check the ARK-signed CRL (from --amd-certs-dir or KDS)");
-  fs.String("insecure-extra-roots", &extra_roots_path, "INSECURE: PEM of extra ARKs to trust (test signer / simulator only)");
+  fs.String("insecure-extra-roots", &extra_roots_path,
+            "INSECURE: PEM of extra ARKs to trust (test signer / simulator only)");
   fs.String("output", &output, "Output format: pretty or json");
 
   auto rest = fs.Parse(args);
@@ -93,8 +94,10 @@ int RunSevVerify(const std::vector<std::string>& args, std::ostream& out, std::o
   }
   if (!product.empty()) {
     auto p = abi::ParseProduct(product);
-    if (!p.ok()) usage_errors.push_back(absl::StrCat("-product: ", p.status().message()));
-    else req.product_fallback = *p;
+    if (!p.ok())
+      usage_errors.push_back(absl::StrCat("-product: ", p.status().message()));
+    else
+      req.product_fallback = *p;
   }
   if (!report_data_hex.empty()) {
     auto rd = HexDecode(report_data_hex);
@@ -113,8 +116,10 @@ int RunSevVerify(const std::vector<std::string>& args, std::ostream& out, std::o
   pol.allowed_csp_ids = csp_ids;
   if (!min_tcb.empty()) {
     auto t = policy::ParseTcb(min_tcb);
-    if (!t.ok()) usage_errors.push_back(absl::StrCat("-min-tcb: ", t.status().message()));
-    else pol.min_reported_tcb = *t;
+    if (!t.ok())
+      usage_errors.push_back(absl::StrCat("-min-tcb: ", t.status().message()));
+    else
+      pol.min_reported_tcb = *t;
   }
   if (auto st = policy::ValidatePolicy(pol); !st.ok()) usage_errors.push_back(std::string(st.message()));
 
@@ -129,13 +134,16 @@ int RunSevVerify(const std::vector<std::string>& args, std::ostream& out, std::o
     const char* flag;
   };
   std::string extra_roots_pem;
-  for (FileFlag f : {FileFlag{report_path, &req.report, "-report"}, FileFlag{cert_path, &req.endorsement_cert, "-cert"},
-                     FileFlag{chain_path, &req.chain_pem, "-chain"}, FileFlag{table_path, &req.cert_table, "-certs-table"},
-                     FileFlag{extra_roots_path, &extra_roots_pem, "-insecure-extra-roots"}}) {
+  for (FileFlag f :
+       {FileFlag{report_path, &req.report, "-report"}, FileFlag{cert_path, &req.endorsement_cert, "-cert"},
+        FileFlag{chain_path, &req.chain_pem, "-chain"}, FileFlag{table_path, &req.cert_table, "-certs-table"},
+        FileFlag{extra_roots_path, &extra_roots_pem, "-insecure-extra-roots"}}) {
     if (f.path.empty()) continue;
     auto data = ReadFile(f.path, f.flag);
-    if (!data.ok()) usage_errors.push_back(std::string(data.status().message()));
-    else *f.dest = std::move(*data);
+    if (!data.ok())
+      usage_errors.push_back(std::string(data.status().message()));
+    else
+      *f.dest = std::move(*data);
   }
   if (!extra_roots_pem.empty()) {
     if (auto st = certs::AddInsecureExtraRootsPem(extra_roots_pem, vo.trust); !st.ok()) {
@@ -172,8 +180,7 @@ int RunSevVerify(const std::vector<std::string>& args, std::ostream& out, std::o
     out << "SEV-SNP report verified and meets policy\n"
         << "  product:       " << abi::ProductName(v.product) << "\n"
         << "  signing key:   " << abi::SigningKeyName(v.signing_key)
-        << (v.root_is_pinned_amd ? " (chains to the pinned AMD ARK)" : " (chains to an INSECURE extra root)")
-        << "\n"
+        << (v.root_is_pinned_amd ? " (chains to the pinned AMD ARK)" : " (chains to an INSECURE extra root)") << "\n"
         << "  version:       " << v.report.version << "\n"
         << "  measurement:   " << v.MeasurementHex() << "\n"
         << "  host_data:     " << v.HostDataHex() << "\n"

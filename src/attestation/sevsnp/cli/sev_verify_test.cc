@@ -5,9 +5,8 @@
 
 #include <filesystem>
 #include <fstream>
-#include <sstream>
-
 #include <nlohmann/json.hpp>
+#include <sstream>
 
 #include "attestation/sevsnp/sim/test_only_amd_signer.h"
 #include "attestation/sevsnp/test_util.h"
@@ -39,9 +38,13 @@ class RealVectorCliTest : public ::testing::Test {
     }
   }
   std::vector<std::string> Base() {
-    return {"--report", dir_ + "/snp/milan-vcek-debug/report.bin", "-cert",
-            dir_ + "/snp/milan-vcek-debug/vcek.der", "--chain=" + dir_ + "/amd/ask_ark_milan_vcek.pem",
-            "-at", "2025-01-01T00:00:00Z"};
+    return {"--report",
+            dir_ + "/snp/milan-vcek-debug/report.bin",
+            "-cert",
+            dir_ + "/snp/milan-vcek-debug/vcek.der",
+            "--chain=" + dir_ + "/amd/ask_ark_milan_vcek.pem",
+            "-at",
+            "2025-01-01T00:00:00Z"};
   }
   std::string dir_ = testing::VectorsDir();
 };
@@ -54,8 +57,7 @@ TEST_F(RealVectorCliTest, DefaultPolicyRejectsDebug) {
 
 TEST_F(RealVectorCliTest, AllowDebugAcceptsAndJsonShowsMeasurementAndTcb) {
   auto args = Base();
-  args.insert(args.end(), {"--allow-debug", "-output", "json", "--measurement", kMeasurement,
-                           "--min-tcb", "2.0.5.68"});
+  args.insert(args.end(), {"--allow-debug", "-output", "json", "--measurement", kMeasurement, "--min-tcb", "2.0.5.68"});
   CliRun r = RunCli(args);
   ASSERT_EQ(r.code, 0) << r.out << r.err;
   auto j = nlohmann::json::parse(r.out);
@@ -79,9 +81,8 @@ TEST_F(RealVectorCliTest, EveryReasonListed) {
 
 TEST_F(RealVectorCliTest, AmdCertsDirAndWrongReportData) {
   CliRun r = RunCli({"-report", dir_ + "/snp/milan-vcek-debug/report.bin", "-cert",
-                  dir_ + "/snp/milan-vcek-debug/vcek.der", "-amd-certs-dir", dir_ + "/amd",
-                  "-product", "Milan", "-at", "2025-01-01T00:00:00Z", "-allow-debug",
-                  "-report-data", std::string(128, '0')});
+                     dir_ + "/snp/milan-vcek-debug/vcek.der", "-amd-certs-dir", dir_ + "/amd", "-product", "Milan",
+                     "-at", "2025-01-01T00:00:00Z", "-allow-debug", "-report-data", std::string(128, '0')});
   EXPECT_EQ(r.code, 1);
   EXPECT_THAT(r.err, HasSubstr("REPORT_DATA does not equal"));
 }
@@ -118,8 +119,8 @@ TEST(CliTest, SimulatedReportWithInsecureExtraRoot) {
   ASSERT_TRUE(s.ok()) << s.status();
   auto report = (*s)->SignReport((*s)->DefaultReport(), abi::SigningKey::kVlek);
   std::ofstream(dir + "/report.bin", std::ios::binary) << *report;
-  std::vector<std::string> args = {"-report", dir + "/report.bin", "-certs-table",
-                                   dir + "/cert_table_vlek.bin", "-at", "2025-01-01T00:00:00Z"};
+  std::vector<std::string> args = {"-report", dir + "/report.bin",   "-certs-table", dir + "/cert_table_vlek.bin",
+                                   "-at",     "2025-01-01T00:00:00Z"};
   CliRun untrusted = RunCli(args);
   EXPECT_EQ(untrusted.code, 1);
   EXPECT_THAT(untrusted.err, HasSubstr("not a pinned AMD ARK"));

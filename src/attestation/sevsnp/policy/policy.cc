@@ -39,8 +39,8 @@ void CheckMinTcb(absl::string_view field, const abi::Tcb& actual, const std::opt
   std::string lower;
   if (!abi::TcbAtLeast(actual, *min, product, &lower)) {
     out.push_back(absl::StrCat("report field ", field, " (", abi::TcbString(actual, product),
-                               ") is below the minimum (", abi::TcbString(*min, product),
-                               "): component ", lower, " is lower"));
+                               ") is below the minimum (", abi::TcbString(*min, product), "): component ", lower,
+                               " is lower"));
   }
 }
 
@@ -49,24 +49,21 @@ int FwCompare(const FirmwareVersion& a, const FirmwareVersion& b) {
   return key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0;
 }
 
-std::string FwString(const FirmwareVersion& v) {
-  return absl::StrFormat("%d.%d.%d", v.major, v.minor, v.build);
-}
+std::string FwString(const FirmwareVersion& v) { return absl::StrFormat("%d.%d.%d", v.major, v.minor, v.build); }
 
 }  // namespace
 
 absl::StatusOr<abi::Tcb> ParseTcb(absl::string_view text) {
   std::vector<absl::string_view> parts = absl::StrSplit(text, '.');
   if (parts.size() != 4 && parts.size() != 5) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "TCB \"", text, "\" must be bl.tee.snp.ucode (Turin: bl.tee.snp.ucode.fmc)"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("TCB \"", text, "\" must be bl.tee.snp.ucode (Turin: bl.tee.snp.ucode.fmc)"));
   }
   uint8_t v[5] = {0, 0, 0, 0, 0};
   for (size_t i = 0; i < parts.size(); ++i) {
     uint32_t n;
     if (!absl::SimpleAtoi(parts[i], &n) || n > 255) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("TCB \"", text, "\": component \"", parts[i], "\" is not 0..255"));
+      return absl::InvalidArgumentError(absl::StrCat("TCB \"", text, "\": component \"", parts[i], "\" is not 0..255"));
     }
     v[i] = static_cast<uint8_t>(n);
   }
@@ -90,8 +87,7 @@ absl::StatusOr<FirmwareVersion> ParseFirmwareVersion(absl::string_view text) {
       return absl::InvalidArgumentError(absl::StrCat("firmware version \"", text, "\": bad component"));
     }
   }
-  return FirmwareVersion{static_cast<uint8_t>(n[0]), static_cast<uint8_t>(n[1]),
-                         static_cast<uint8_t>(n[2])};
+  return FirmwareVersion{static_cast<uint8_t>(n[0]), static_cast<uint8_t>(n[1]), static_cast<uint8_t>(n[2])};
 }
 
 absl::StatusOr<uint64_t> PlatformFlagBit(absl::string_view name) {
@@ -136,7 +132,8 @@ std::vector<std::string> Violations(const verify::VerifiedReport& v, const Polic
     out.push_back("report POLICY has DEBUG set (guest memory readable by the host); allow_debug is false");
   }
   if (!p.allow_migration_agent && (r.policy & abi::policy_bit::kMigrateMa)) {
-    out.push_back("report POLICY has MIGRATE_MA set (a migration agent may be associated); allow_migration_agent is false");
+    out.push_back(
+        "report POLICY has MIGRATE_MA set (a migration agent may be associated); allow_migration_agent is false");
   }
   if (!p.allow_smt && (r.policy & abi::policy_bit::kSmt)) {
     out.push_back("report POLICY has SMT allowed; allow_smt is false");
@@ -161,8 +158,8 @@ std::vector<std::string> Violations(const verify::VerifiedReport& v, const Polic
                                FwString(*p.min_current_firmware)));
   }
   if (p.min_committed_firmware.has_value() && FwCompare(com, *p.min_committed_firmware) < 0) {
-    out.push_back(absl::StrCat("report COMMITTED firmware ", FwString(com),
-                               " is below min_committed_firmware ", FwString(*p.min_committed_firmware)));
+    out.push_back(absl::StrCat("report COMMITTED firmware ", FwString(com), " is below min_committed_firmware ",
+                               FwString(*p.min_committed_firmware)));
   }
   if (p.require_committed_equals_current) {
     if (!(v.committed_tcb == v.current_tcb)) {
@@ -171,8 +168,8 @@ std::vector<std::string> Violations(const verify::VerifiedReport& v, const Polic
                                  "); require_committed_equals_current is true"));
     }
     if (FwCompare(cur, com) != 0) {
-      out.push_back(absl::StrCat("report COMMITTED firmware ", FwString(com), " differs from CURRENT ",
-                                 FwString(cur), "; require_committed_equals_current is true"));
+      out.push_back(absl::StrCat("report COMMITTED firmware ", FwString(com), " differs from CURRENT ", FwString(cur),
+                                 "; require_committed_equals_current is true"));
     }
   }
   if (!p.allowed_measurements.empty() && !HexIn(v.MeasurementHex(), p.allowed_measurements)) {
@@ -185,8 +182,8 @@ std::vector<std::string> Violations(const verify::VerifiedReport& v, const Polic
     out.push_back(absl::StrCat("report field REPORT_DATA ", v.ReportDataHex(), " does not equal report_data"));
   }
   if (!p.allowed_id_key_digests.empty()) {
-    std::string hex = absl::BytesToHexString(absl::string_view(
-        reinterpret_cast<const char*>(r.id_key_digest.data()), r.id_key_digest.size()));
+    std::string hex = absl::BytesToHexString(
+        absl::string_view(reinterpret_cast<const char*>(r.id_key_digest.data()), r.id_key_digest.size()));
     if (!HexIn(hex, p.allowed_id_key_digests)) {
       out.push_back(absl::StrCat("report field ID_KEY_DIGEST ", hex, " is not in allowed_id_key_digests"));
     }

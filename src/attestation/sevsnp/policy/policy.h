@@ -10,11 +10,11 @@
 #include <cstdint>
 #include <optional>
 #include <string>
-#include "absl/strings/string_view.h"
 #include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "attestation/sevsnp/abi/report.h"
 #include "attestation/sevsnp/verify/verifier.h"
 
@@ -25,11 +25,11 @@ struct FirmwareVersion {
 };
 
 struct Policy {
-  bool allow_debug = false;             // POLICY.DEBUG set => violation unless true
-  bool allow_migration_agent = false;   // POLICY.MIGRATE_MA set => violation unless true
-  bool allow_smt = true;                // POLICY.SMT set => violation when false
-  uint32_t max_vmpl = 0;                // VMPL > max_vmpl => violation
-  std::optional<uint32_t> vmpl;         // when set, VMPL must equal it exactly
+  bool allow_debug = false;            // POLICY.DEBUG set => violation unless true
+  bool allow_migration_agent = false;  // POLICY.MIGRATE_MA set => violation unless true
+  bool allow_smt = true;               // POLICY.SMT set => violation when false
+  uint32_t max_vmpl = 0;               // VMPL > max_vmpl => violation
+  std::optional<uint32_t> vmpl;        // when set, VMPL must equal it exactly
   uint32_t min_guest_svn = 0;
 
   // Minimum TCB per component ("bl.tee.snp.ucode", Turin "bl.tee.snp.ucode.fmc"; see ParseTcb).
@@ -43,9 +43,9 @@ struct Policy {
   // Off by default: real AWS hosts run provisional firmware (committed < current).
   bool require_committed_equals_current = false;
 
-  std::vector<std::string> allowed_measurements;  // hex (96 chars); empty = any
-  std::vector<std::string> allowed_host_data;     // hex (64 chars); empty = any
-  std::optional<std::string> report_data;         // hex (128 chars); exact match when set
+  std::vector<std::string> allowed_measurements;    // hex (96 chars); empty = any
+  std::vector<std::string> allowed_host_data;       // hex (64 chars); empty = any
+  std::optional<std::string> report_data;           // hex (128 chars); exact match when set
   std::vector<std::string> allowed_id_key_digests;  // hex (96 chars); empty = any
   std::vector<uint32_t> allowed_report_versions = {2, 3, 4, 5};
   std::vector<std::string> allowed_signing_keys = {"VCEK", "VLEK"};

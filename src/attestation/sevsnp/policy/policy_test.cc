@@ -19,8 +19,7 @@ const absl::Time k2025 = absl::FromUnixSeconds(1735689600);
 class PolicyTest : public ::testing::Test {
  protected:
   // Verifies a report signed by the test signer (policy only ever sees verified reports).
-  verify::VerifiedReport Verified(const abi::Report& fields,
-                                  abi::SigningKey kind = abi::SigningKey::kVcek) {
+  verify::VerifiedReport Verified(const abi::Report& fields, abi::SigningKey kind = abi::SigningKey::kVcek) {
     verify::VerifierOptions o;
     EXPECT_TRUE(certs::AddInsecureExtraRootsPem(s_.ArkPem(), o.trust).ok());
     auto verifier = verify::Verifier::Create(o);
@@ -53,7 +52,11 @@ TEST_F(PolicyTest, EachRuleReportsItsViolation) {
        "MIGRATE_MA"},
       {"smt", [](abi::Report&) {}, [](Policy& p) { p.allow_smt = false; }, "SMT allowed"},
       {"max vmpl", [](abi::Report& r) { r.vmpl = 2; }, [](Policy&) {}, "VMPL is 2, above max_vmpl 0"},
-      {"exact vmpl", [](abi::Report& r) { r.vmpl = 1; }, [](Policy& p) { p.max_vmpl = 3; p.vmpl = 2; },
+      {"exact vmpl", [](abi::Report& r) { r.vmpl = 1; },
+       [](Policy& p) {
+         p.max_vmpl = 3;
+         p.vmpl = 2;
+       },
        "VMPL is 1, want exactly 2"},
       {"guest svn", [](abi::Report&) {}, [](Policy& p) { p.min_guest_svn = 1; }, "GUEST_SVN is 0"},
       {"min reported tcb", [](abi::Report&) {},
@@ -69,11 +72,16 @@ TEST_F(PolicyTest, EachRuleReportsItsViolation) {
        [](Policy& p) { p.min_launch_tcb = abi::Tcb{.fmc = 0, .bl = 0, .tee = 0, .snp = 0, .ucode = 200}; },
        "LAUNCH_TCB"},
       {"min current firmware", [](abi::Report&) {},
-       [](Policy& p) { p.min_current_firmware = FirmwareVersion{1, 56, 0}; }, "CURRENT firmware 1.55.21"},
+       [](Policy& p) {
+         p.min_current_firmware = FirmwareVersion{1, 56, 0};
+       },
+       "CURRENT firmware 1.55.21"},
       {"min committed firmware", [](abi::Report&) {},
-       [](Policy& p) { p.min_committed_firmware = FirmwareVersion{2, 0, 0}; }, "COMMITTED firmware 1.55.21"},
-      {"committed == current",
-       [](abi::Report& r) { r.committed_build = 20; },
+       [](Policy& p) {
+         p.min_committed_firmware = FirmwareVersion{2, 0, 0};
+       },
+       "COMMITTED firmware 1.55.21"},
+      {"committed == current", [](abi::Report& r) { r.committed_build = 20; },
        [](Policy& p) { p.require_committed_equals_current = true; }, "differs from CURRENT"},
       {"measurement", [](abi::Report&) {}, [m](Policy& p) { p.allowed_measurements = {m}; },
        "not in allowed_measurements"},
@@ -81,17 +89,14 @@ TEST_F(PolicyTest, EachRuleReportsItsViolation) {
        "not in allowed_host_data"},
       {"report data", [](abi::Report&) {}, [](Policy& p) { p.report_data = std::string(128, 'c'); },
        "does not equal report_data"},
-      {"id key digest", [](abi::Report&) {}, [m](Policy& p) { p.allowed_id_key_digests = {m}; },
-       "ID_KEY_DIGEST"},
+      {"id key digest", [](abi::Report&) {}, [m](Policy& p) { p.allowed_id_key_digests = {m}; }, "ID_KEY_DIGEST"},
       {"report version", [](abi::Report&) {}, [](Policy& p) { p.allowed_report_versions = {5}; },
        "VERSION is 3, not in allowed_report_versions [5]"},
       {"signing key", [](abi::Report&) {}, [](Policy& p) { p.allowed_signing_keys = {"VLEK"}; },
        "SIGNING_KEY is VCEK, not in allowed_signing_keys"},
-      {"platform flag", [](abi::Report&) {},
-       [](Policy& p) { p.required_platform_flags = {"ALIAS_CHECK_COMPLETE"}; },
+      {"platform flag", [](abi::Report&) {}, [](Policy& p) { p.required_platform_flags = {"ALIAS_CHECK_COMPLETE"}; },
        "lacks required flag ALIAS_CHECK_COMPLETE"},
-      {"csp id on vcek", [](abi::Report&) {}, [](Policy& p) { p.allowed_csp_ids = {"CN=x"}; },
-       "report is VCEK-signed"},
+      {"csp id on vcek", [](abi::Report&) {}, [](Policy& p) { p.allowed_csp_ids = {"CN=x"}; }, "report is VCEK-signed"},
   };
   for (const auto& c : cases) {
     abi::Report fields = s_.DefaultReport();

@@ -36,8 +36,7 @@ absl::StatusOr<ssl::EvpPkeyPtr> GenP384() {
 ssl::X509NamePtr AmdName(absl::string_view cn) {
   ssl::X509NamePtr n(X509_NAME_new());
   auto add = [&](const char* field, absl::string_view v) {
-    X509_NAME_add_entry_by_txt(n.get(), field, MBSTRING_ASC,
-                               reinterpret_cast<const unsigned char*>(v.data()),
+    X509_NAME_add_entry_by_txt(n.get(), field, MBSTRING_ASC, reinterpret_cast<const unsigned char*>(v.data()),
                                static_cast<int>(v.size()), -1, 0);
   };
   add("OU", "TEST ONLY simulation");
@@ -52,8 +51,7 @@ absl::Status SignPss(X509* cert, EVP_PKEY* key) {
   EVP_PKEY_CTX* pctx = nullptr;
   if (EVP_DigestSignInit(ctx.get(), &pctx, EVP_sha384(), nullptr, key) != 1 ||
       EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PSS_PADDING) != 1 ||
-      EVP_PKEY_CTX_set_rsa_mgf1_md(pctx, EVP_sha384()) != 1 ||
-      EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx, 48) != 1) {
+      EVP_PKEY_CTX_set_rsa_mgf1_md(pctx, EVP_sha384()) != 1 || EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx, 48) != 1) {
     return SslError("PSS sign setup");
   }
   if (X509_sign_ctx(cert, ctx.get()) <= 0) return SslError("X509_sign_ctx");
@@ -166,10 +164,14 @@ absl::StatusOr<ssl::X509Ptr> LoadCert(const fs::path& p) {
 
 std::string ProductNameFor(abi::Product p) {
   switch (p) {
-    case abi::Product::kMilan: return "Milan-B0";
-    case abi::Product::kGenoa: return "Genoa-B1";
-    case abi::Product::kTurin: return "Turin";
-    default: return "Unknown";
+    case abi::Product::kMilan:
+      return "Milan-B0";
+    case abi::Product::kGenoa:
+      return "Genoa-B1";
+    case abi::Product::kTurin:
+      return "Turin";
+    default:
+      return "Unknown";
   }
 }
 
@@ -190,8 +192,7 @@ std::string DerIa5String(absl::string_view s) {
   return out;
 }
 
-absl::StatusOr<std::unique_ptr<TestOnlyAmdSigner>> TestOnlyAmdSigner::Create(
-    const SignerOptions& options) {
+absl::StatusOr<std::unique_ptr<TestOnlyAmdSigner>> TestOnlyAmdSigner::Create(const SignerOptions& options) {
   std::unique_ptr<TestOnlyAmdSigner> s(new TestOnlyAmdSigner());
   if (auto st = s->Generate(options); !st.ok()) return st;
   return s;
@@ -218,18 +219,18 @@ absl::Status TestOnlyAmdSigner::Generate(const SignerOptions& o) {
     *k = std::move(*key);
   }
   const std::string p(abi::ProductName(product_));
-  auto ark = BuildCert({absl::StrCat("ARK-", p), nullptr, ark_key_.get(), ark_key_.get(), 1,
-                        not_before_, not_after_, true});
+  auto ark =
+      BuildCert({absl::StrCat("ARK-", p), nullptr, ark_key_.get(), ark_key_.get(), 1, not_before_, not_after_, true});
   if (!ark.ok()) return ark.status();
   ark_ = std::move(*ark);
   if (auto st = SignPss(ark_.get(), ark_key_.get()); !st.ok()) return st;
-  auto ask = BuildCert({absl::StrCat("SEV-", p), ark_.get(), ark_key_.get(), ask_key_.get(), 2,
-                        not_before_, not_after_, true});
+  auto ask = BuildCert(
+      {absl::StrCat("SEV-", p), ark_.get(), ark_key_.get(), ask_key_.get(), 2, not_before_, not_after_, true});
   if (!ask.ok()) return ask.status();
   ask_ = std::move(*ask);
   if (auto st = SignPss(ask_.get(), ark_key_.get()); !st.ok()) return st;
-  auto asvk = BuildCert({absl::StrCat("SEV-VLEK-", p), ark_.get(), ark_key_.get(), asvk_key_.get(),
-                         3, not_before_, not_after_, true});
+  auto asvk = BuildCert(
+      {absl::StrCat("SEV-VLEK-", p), ark_.get(), ark_key_.get(), asvk_key_.get(), 3, not_before_, not_after_, true});
   if (!asvk.ok()) return asvk.status();
   asvk_ = std::move(*asvk);
   if (auto st = SignPss(asvk_.get(), ark_key_.get()); !st.ok()) return st;
@@ -243,8 +244,7 @@ absl::Status TestOnlyAmdSigner::Generate(const SignerOptions& o) {
     X509* c = issued->cert.get();
     EVP_PKEY* key = kind == abi::SigningKey::kVcek ? vcek_key_.get() : vlek_key_.get();
     X509_set_pubkey(c, key);
-    if (auto st = SignPss(c, kind == abi::SigningKey::kVcek ? ask_key_.get() : asvk_key_.get()); !st.ok())
-      return st;
+    if (auto st = SignPss(c, kind == abi::SigningKey::kVcek ? ask_key_.get() : asvk_key_.get()); !st.ok()) return st;
     (kind == abi::SigningKey::kVcek ? vcek_ : vlek_) = std::move(issued->cert);
   }
   return absl::OkStatus();
@@ -259,8 +259,7 @@ EndorsementSpec TestOnlyAmdSigner::DefaultSpec(abi::SigningKey kind) const {
   s.not_before = not_before_;
   s.not_after = not_after_;
   if (kind == abi::SigningKey::kVcek) {
-    s.hw_id.assign(reinterpret_cast<const char*>(chip_id_.data()),
-                   product_ == abi::Product::kTurin ? 8 : 64);
+    s.hw_id.assign(reinterpret_cast<const char*>(chip_id_.data()), product_ == abi::Product::kTurin ? 8 : 64);
   } else {
     s.csp_id = csp_id_;
   }
@@ -274,8 +273,8 @@ absl::StatusOr<IssuedEndorsement> TestOnlyAmdSigner::IssueEndorsement(const Endo
   if (s.issue_with_other_intermediate) by_ask = !by_ask;
   X509* issuer = by_ask ? ask_.get() : asvk_.get();
   EVP_PKEY* issuer_key = by_ask ? ask_key_.get() : asvk_key_.get();
-  auto cert = BuildCert({s.kind == abi::SigningKey::kVcek ? "SEV-VCEK" : "SEV-VLEK", issuer, issuer_key,
-                         key->get(), 0, s.not_before, s.not_after, false});
+  auto cert = BuildCert({s.kind == abi::SigningKey::kVcek ? "SEV-VCEK" : "SEV-VLEK", issuer, issuer_key, key->get(), 0,
+                         s.not_before, s.not_after, false});
   if (!cert.ok()) return cert.status();
   X509* c = cert->get();
   const bool two = s.two_byte_integers;
@@ -300,8 +299,7 @@ absl::StatusOr<IssuedEndorsement> TestOnlyAmdSigner::IssueEndorsement(const Endo
   return IssuedEndorsement{std::move(*cert), std::move(*key)};
 }
 
-absl::StatusOr<std::string> TestOnlyAmdSigner::IssueCrlPem(const std::vector<X509*>& revoked,
-                                                           absl::Time this_update,
+absl::StatusOr<std::string> TestOnlyAmdSigner::IssueCrlPem(const std::vector<X509*>& revoked, absl::Time this_update,
                                                            absl::Time next_update) const {
   ssl::X509CrlPtr crl(X509_CRL_new());
   if (crl == nullptr || X509_CRL_set_version(crl.get(), 1) != 1 ||
@@ -323,8 +321,8 @@ absl::StatusOr<std::string> TestOnlyAmdSigner::IssueCrlPem(const std::vector<X50
   EVP_PKEY_CTX* pctx = nullptr;
   if (EVP_DigestSignInit(ctx.get(), &pctx, EVP_sha384(), nullptr, ark_key_.get()) != 1 ||
       EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PSS_PADDING) != 1 ||
-      EVP_PKEY_CTX_set_rsa_mgf1_md(pctx, EVP_sha384()) != 1 ||
-      EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx, 48) != 1 || X509_CRL_sign_ctx(crl.get(), ctx.get()) <= 0) {
+      EVP_PKEY_CTX_set_rsa_mgf1_md(pctx, EVP_sha384()) != 1 || EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx, 48) != 1 ||
+      X509_CRL_sign_ctx(crl.get(), ctx.get()) <= 0) {
     return SslError("CRL signing");
   }
   ssl::BioPtr bio(BIO_new(BIO_s_mem()));
@@ -344,10 +342,17 @@ abi::Report TestOnlyAmdSigner::DefaultReport() const {
   r.current_tcb = r.committed_tcb = r.launch_tcb = r.reported_tcb = tcb;
   r.platform_info = abi::platform_bit::kSmtEn;
   switch (product_) {
-    case abi::Product::kMilan: r.cpuid_fam_id = 0x19, r.cpuid_mod_id = 0x01, r.cpuid_step = 0x01; break;
-    case abi::Product::kGenoa: r.cpuid_fam_id = 0x19, r.cpuid_mod_id = 0x11, r.cpuid_step = 0x01; break;
-    case abi::Product::kTurin: r.cpuid_fam_id = 0x1A, r.cpuid_mod_id = 0x02, r.cpuid_step = 0x00; break;
-    default: break;
+    case abi::Product::kMilan:
+      r.cpuid_fam_id = 0x19, r.cpuid_mod_id = 0x01, r.cpuid_step = 0x01;
+      break;
+    case abi::Product::kGenoa:
+      r.cpuid_fam_id = 0x19, r.cpuid_mod_id = 0x11, r.cpuid_step = 0x01;
+      break;
+    case abi::Product::kTurin:
+      r.cpuid_fam_id = 0x1A, r.cpuid_mod_id = 0x02, r.cpuid_step = 0x00;
+      break;
+    default:
+      break;
   }
   r.chip_id = chip_id_;
   r.report_id_ma.fill(0xFF);
@@ -363,8 +368,7 @@ absl::StatusOr<std::string> TestOnlyAmdSigner::SignReport(abi::Report fields, ab
   return SignReportRaw(fields, key);
 }
 
-absl::StatusOr<std::string> TestOnlyAmdSigner::SignReportRaw(const abi::Report& fields,
-                                                             abi::SigningKey key) const {
+absl::StatusOr<std::string> TestOnlyAmdSigner::SignReportRaw(const abi::Report& fields, abi::SigningKey key) const {
   return SignReportWithKey(fields, key == abi::SigningKey::kVcek ? vcek_key_.get() : vlek_key_.get());
 }
 
@@ -448,8 +452,9 @@ absl::Status TestOnlyAmdSigner::Save(const std::string& dir) const {
       {absl::StrCat("ask_ark_", lower, "_vlek.pem"), ChainPem(abi::SigningKey::kVlek), false},
       {"cert_table_vcek.bin", CertTable(abi::SigningKey::kVcek), false},
       {"cert_table_vlek.bin", CertTable(abi::SigningKey::kVlek), false},
-      {"README", "TEST ONLY: a simulated AMD SEV-SNP key hierarchy made by spire-cvm's "
-                 "TestOnlyAmdSigner. Its ARK is not AMD's; trust it only via insecure_extra_roots.\n",
+      {"README",
+       "TEST ONLY: a simulated AMD SEV-SNP key hierarchy made by spire-cvm's "
+       "TestOnlyAmdSigner. Its ARK is not AMD's; trust it only via insecure_extra_roots.\n",
        false},
   };
   for (const auto& f : files) {
@@ -475,8 +480,8 @@ absl::StatusOr<std::unique_ptr<TestOnlyAmdSigner>> TestOnlyAmdSigner::Load(const
     const char* name;
     ssl::X509Ptr* cert;
   };
-  for (C c : {C{"ark.pem", &s->ark_}, C{"ask.pem", &s->ask_}, C{"asvk.pem", &s->asvk_},
-              C{"vcek.pem", &s->vcek_}, C{"vlek.pem", &s->vlek_}}) {
+  for (C c : {C{"ark.pem", &s->ark_}, C{"ask.pem", &s->ask_}, C{"asvk.pem", &s->asvk_}, C{"vcek.pem", &s->vcek_},
+              C{"vlek.pem", &s->vlek_}}) {
     auto cert = LoadCert(d / c.name);
     if (!cert.ok()) return cert.status();
     *c.cert = std::move(*cert);
@@ -500,8 +505,8 @@ absl::StatusOr<std::unique_ptr<TestOnlyAmdSigner>> TestOnlyAmdSigner::Load(const
   return s;
 }
 
-absl::StatusOr<std::unique_ptr<TestOnlyAmdSigner>> TestOnlyAmdSigner::CreateOrLoad(
-    const std::string& dir, const SignerOptions& options) {
+absl::StatusOr<std::unique_ptr<TestOnlyAmdSigner>> TestOnlyAmdSigner::CreateOrLoad(const std::string& dir,
+                                                                                   const SignerOptions& options) {
   std::error_code ec;
   if (fs::exists(fs::path(dir) / "ark.pem", ec)) return Load(dir);
   auto s = Create(options);

@@ -20,22 +20,22 @@ namespace spirecvm::sevsnp::sim {
 
 struct SignerOptions {
   abi::Product product = abi::Product::kMilan;
-  int rsa_bits = 4096;  // AMD uses RSA-4096; tests may use 2048 for speed
+  int rsa_bits = 4096;                                                // AMD uses RSA-4096; tests may use 2048 for speed
   abi::Tcb tcb{.fmc = 0, .bl = 3, .tee = 0, .snp = 8, .ucode = 115};  // the VCEK/VLEK TCB
-  std::string csp_id = "CN=simulated.spire-cvm.test";                  // VLEK csp_id
-  absl::Time not_before = absl::FromUnixSeconds(1577836800);           // 2020-01-01
-  absl::Time not_after = absl::FromUnixSeconds(4102444800);            // 2100-01-01
+  std::string csp_id = "CN=simulated.spire-cvm.test";                 // VLEK csp_id
+  absl::Time not_before = absl::FromUnixSeconds(1577836800);          // 2020-01-01
+  absl::Time not_after = absl::FromUnixSeconds(4102444800);           // 2100-01-01
 };
 
 // What an endorsement certificate issued by IssueEndorsement should say (negative tests).
 struct EndorsementSpec {
   abi::SigningKey kind = abi::SigningKey::kVcek;  // VCEK (issued by the ASK) or VLEK (by the ASVK)
   abi::Tcb tcb;
-  std::string hw_id;   // VCEK: raw bytes (64, or 8 for Turin)
+  std::string hw_id;  // VCEK: raw bytes (64, or 8 for Turin)
   bool wrap_hw_id_in_octet_string = false;
   std::string csp_id;  // VLEK
   int struct_version = 0;
-  std::string product_name;  // e.g. "Milan-B0"
+  std::string product_name;        // e.g. "Milan-B0"
   bool two_byte_integers = false;  // force 02 02 00 xx even for values < 128 (non-DER; negative tests)
   absl::Time not_before, not_after;
   // Issue with the other intermediate (e.g. a VLEK-profile certificate under the ASK).
@@ -51,8 +51,8 @@ class TestOnlyAmdSigner {
  public:
   static absl::StatusOr<std::unique_ptr<TestOnlyAmdSigner>> Create(const SignerOptions& options);
   // Loads the hierarchy saved in `dir` by Save(), or creates one and saves it there.
-  static absl::StatusOr<std::unique_ptr<TestOnlyAmdSigner>> CreateOrLoad(
-      const std::string& dir, const SignerOptions& options = {});
+  static absl::StatusOr<std::unique_ptr<TestOnlyAmdSigner>> CreateOrLoad(const std::string& dir,
+                                                                         const SignerOptions& options = {});
   static absl::StatusOr<std::unique_ptr<TestOnlyAmdSigner>> Load(const std::string& dir);
   // Writes ark.pem/.key, ask.pem/.key, asvk.pem/.key, vcek.pem/.der/.key, vlek.pem/.der/.key,
   // ask_ark_<product>_vcek.pem and ask_ark_<product>_vlek.pem (so `dir` also works as an

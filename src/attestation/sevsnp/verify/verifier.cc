@@ -82,8 +82,7 @@ std::string VerifiedReport::ToJson(int indent) const {
   j["committed_tcb"] = TcbJson(committed_tcb, product);
   j["launch_tcb"] = TcbJson(launch_tcb, product);
   j["current_firmware"] = absl::StrFormat("%d.%d.%d", r.current_major, r.current_minor, r.current_build);
-  j["committed_firmware"] =
-      absl::StrFormat("%d.%d.%d", r.committed_major, r.committed_minor, r.committed_build);
+  j["committed_firmware"] = absl::StrFormat("%d.%d.%d", r.committed_major, r.committed_minor, r.committed_build);
   if (r.version >= 3) {
     j["cpuid"] = {{"family", r.cpuid_fam_id}, {"model", r.cpuid_mod_id}, {"stepping", r.cpuid_step}};
   }
@@ -138,31 +137,28 @@ absl::Status VerifyReportSignature(absl::string_view report_bytes, EVP_PKEY* key
   return absl::OkStatus();
 }
 
-absl::Status CheckBinding(const abi::Report& report, abi::Product product,
-                          const certs::EndorsementInfo& e) {
+absl::Status CheckBinding(const abi::Report& report, abi::Product product, const certs::EndorsementInfo& e) {
   const auto report_key = static_cast<abi::SigningKey>(report.signing_key_raw());
   if (e.kind != report_key) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "report field SIGNING_KEY says ", abi::SigningKeyName(report_key),
-        " but the endorsement certificate is a ", abi::SigningKeyName(e.kind)));
+    return absl::InvalidArgumentError(absl::StrCat("report field SIGNING_KEY says ", abi::SigningKeyName(report_key),
+                                                   " but the endorsement certificate is a ",
+                                                   abi::SigningKeyName(e.kind)));
   }
   const abi::Tcb reported = abi::DecodeTcb(report.reported_tcb, product);
   abi::Tcb cert = e.tcb;
   if (product != abi::Product::kTurin) cert.fmc = 0;
   if (!(reported == cert)) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "report field REPORTED_TCB (", abi::TcbString(reported, product),
-        ") does not equal the endorsement certificate's TCB (", abi::TcbString(cert, product), ")"));
+    return absl::InvalidArgumentError(absl::StrCat("report field REPORTED_TCB (", abi::TcbString(reported, product),
+                                                   ") does not equal the endorsement certificate's TCB (",
+                                                   abi::TcbString(cert, product), ")"));
   }
   if (e.kind == abi::SigningKey::kVcek && !report.chip_id_is_zero()) {
     const size_t n = e.hw_id.size();
-    if (n == 0 || n > report.chip_id.size() ||
-        CRYPTO_memcmp(e.hw_id.data(), report.chip_id.data(), n) != 0) {
+    if (n == 0 || n > report.chip_id.size() || CRYPTO_memcmp(e.hw_id.data(), report.chip_id.data(), n) != 0) {
       return absl::InvalidArgumentError(absl::StrCat(
-          "report field CHIP_ID (", absl::BytesToHexString(absl::string_view(
-                                        reinterpret_cast<const char*>(report.chip_id.data()), n)),
-          ") does not match the VCEK hwID (", absl::BytesToHexString(e.hw_id),
-          "): the VCEK belongs to another chip"));
+          "report field CHIP_ID (",
+          absl::BytesToHexString(absl::string_view(reinterpret_cast<const char*>(report.chip_id.data()), n)),
+          ") does not match the VCEK hwID (", absl::BytesToHexString(e.hw_id), "): the VCEK belongs to another chip"));
     }
   }
   return absl::OkStatus();
@@ -171,8 +167,7 @@ absl::Status CheckBinding(const abi::Report& report, abi::Product product,
 Verifier::Verifier(VerifierOptions options)
     : options_(std::move(options)),
       sources_(std::make_unique<certs::ChainSources>(options_.sources)),
-      cache_(std::make_unique<certs::ChainCache>(options_.chain_cache_entries,
-                                                 options_.chain_cache_ttl)) {}
+      cache_(std::make_unique<certs::ChainCache>(options_.chain_cache_entries, options_.chain_cache_ttl)) {}
 
 absl::StatusOr<std::unique_ptr<Verifier>> Verifier::Create(VerifierOptions options) {
   for (const auto& root : options.trust.insecure_extra_roots) {
@@ -274,21 +269,18 @@ absl::StatusOr<std::shared_ptr<const certs::VerifiedChain>> Verifier::VerifyChai
   for (const auto& p : pairs) {
     if (p.root == nullptr) {
       if (first_error.ok()) {
-        first_error = source_status.ok()
-                          ? absl::NotFoundError(absl::StrCat("no ARK for the ", p.source))
-                          : source_status;
+        first_error =
+            source_status.ok() ? absl::NotFoundError(absl::StrCat("no ARK for the ", p.source)) : source_status;
       }
       continue;
     }
     auto verified = certs::VerifyChain(leaf, p.inter.get(), p.root.get(), request.now, trust);
     if (verified.ok()) {
       verified->verified_at = request.now;
-      return std::shared_ptr<const certs::VerifiedChain>(
-          std::make_shared<certs::VerifiedChain>(std::move(*verified)));
+      return std::shared_ptr<const certs::VerifiedChain>(std::make_shared<certs::VerifiedChain>(std::move(*verified)));
     }
     if (first_error.ok()) {
-      first_error = absl::Status(verified.status().code(),
-                                 absl::StrCat(p.source, ": ", verified.status().message()));
+      first_error = absl::Status(verified.status().code(), absl::StrCat(p.source, ": ", verified.status().message()));
     }
   }
   return first_error;
@@ -306,9 +298,9 @@ absl::StatusOr<VerifiedReport> Verifier::Verify(const VerifyRequest& request) co
   abi::Product report_product = report.product();
   if (report.version >= 3 && report_product == abi::Product::kUnknown &&
       request.product_fallback == abi::Product::kUnknown) {
-    return absl::InvalidArgumentError(absl::StrFormat(
-        "report CPUID family 0x%02x model 0x%02x is not a known SEV-SNP product", report.cpuid_fam_id,
-        report.cpuid_mod_id));
+    return absl::InvalidArgumentError(
+        absl::StrFormat("report CPUID family 0x%02x model 0x%02x is not a known SEV-SNP product", report.cpuid_fam_id,
+                        report.cpuid_mod_id));
   }
   if (report_product == abi::Product::kUnknown) report_product = request.product_fallback;
 
@@ -331,8 +323,7 @@ absl::StatusOr<VerifiedReport> Verifier::Verify(const VerifyRequest& request) co
     } else {
       leaf_der = request.endorsement_cert;
     }
-  } else if (auto from_table =
-                 table.Find(signing_key == abi::SigningKey::kVlek ? abi::VlekGuid() : abi::VcekGuid());
+  } else if (auto from_table = table.Find(signing_key == abi::SigningKey::kVlek ? abi::VlekGuid() : abi::VcekGuid());
              from_table.has_value()) {
     leaf_der = std::string(*from_table);
   } else if (signing_key == abi::SigningKey::kVlek) {
@@ -341,8 +332,7 @@ absl::StatusOr<VerifiedReport> Verifier::Verify(const VerifyRequest& request) co
         "cannot be fetched from AMD KDS)");
   } else {
     if (report.chip_id_is_zero()) {
-      return absl::InvalidArgumentError(
-          "report CHIP_ID is zero (masked) and no VCEK was supplied: cannot look it up");
+      return absl::InvalidArgumentError("report CHIP_ID is zero (masked) and no VCEK was supplied: cannot look it up");
     }
     std::string chip(reinterpret_cast<const char*>(report.chip_id.data()), report.chip_id.size());
     auto vcek = sources_->Vcek(report_product, chip, abi::DecodeTcb(report.reported_tcb, report_product));
@@ -371,12 +361,11 @@ absl::StatusOr<VerifiedReport> Verifier::Verify(const VerifyRequest& request) co
 
   // Products must agree: CPUID (v3+) or the operator's fallback (v2) vs the pinned root.
   abi::Product product = chain->product;
-  if (report_product != abi::Product::kUnknown && product != abi::Product::kUnknown &&
-      report_product != product) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "report product ", abi::ProductName(report_product), " (",
-        report.version >= 3 ? "from CPUID" : "from the product fallback",
-        ") does not match the certificate chain's product ", abi::ProductName(product)));
+  if (report_product != abi::Product::kUnknown && product != abi::Product::kUnknown && report_product != product) {
+    return absl::InvalidArgumentError(absl::StrCat("report product ", abi::ProductName(report_product), " (",
+                                                   report.version >= 3 ? "from CPUID" : "from the product fallback",
+                                                   ") does not match the certificate chain's product ",
+                                                   abi::ProductName(product)));
   }
   if (product == abi::Product::kUnknown) product = report_product;
   if (product == abi::Product::kUnknown) {

@@ -6,9 +6,9 @@
 #include <memory>
 #include <optional>
 #include <string>
-#include "absl/strings/string_view.h"
 
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "attestation/sevsnp/abi/cert_table.h"
 #include "attestation/sevsnp/abi/report.h"
@@ -33,10 +33,10 @@ struct VerifierOptions {
 };
 
 struct VerifyRequest {
-  std::string report;             // exactly 1184 bytes
-  std::string endorsement_cert;   // optional VCEK/VLEK, DER or PEM
-  std::string chain_pem;          // optional: intermediate (ASK/ASVK), optionally then the ARK
-  std::string cert_table;         // optional GHCB certificate table (extended report / auxblob)
+  std::string report;                               // exactly 1184 bytes
+  std::string endorsement_cert;                     // optional VCEK/VLEK, DER or PEM
+  std::string chain_pem;                            // optional: intermediate (ASK/ASVK), optionally then the ARK
+  std::string cert_table;                           // optional GHCB certificate table (extended report / auxblob)
   absl::Time now = absl::InfinitePast();            // required: validity time
   std::optional<std::string> expected_report_data;  // optional: exactly 64 raw bytes
   abi::Product product_fallback = abi::Product::kUnknown;  // v2 reports have no CPUID
@@ -74,9 +74,11 @@ class Verifier {
 
  private:
   explicit Verifier(VerifierOptions options);
-  absl::StatusOr<std::shared_ptr<const certs::VerifiedChain>> VerifyChainFor(
-      const abi::Report& report, abi::Product report_product, const std::string& leaf_der,
-      X509* leaf, const VerifyRequest& request, const abi::CertTable& table) const;
+  absl::StatusOr<std::shared_ptr<const certs::VerifiedChain>> VerifyChainFor(const abi::Report& report,
+                                                                             abi::Product report_product,
+                                                                             const std::string& leaf_der, X509* leaf,
+                                                                             const VerifyRequest& request,
+                                                                             const abi::CertTable& table) const;
 
   VerifierOptions options_;
   std::unique_ptr<certs::ChainSources> sources_;
@@ -89,7 +91,6 @@ absl::Status VerifyReportSignature(absl::string_view report_bytes, EVP_PKEY* key
 
 // Certificate <-> report binding: key kind == SIGNING_KEY, TCB == REPORTED_TCB component-wise, and
 // for a VCEK hwID == CHIP_ID when CHIP_ID is not zero.
-absl::Status CheckBinding(const abi::Report& report, abi::Product product,
-                          const certs::EndorsementInfo& endorsement);
+absl::Status CheckBinding(const abi::Report& report, abi::Product product, const certs::EndorsementInfo& endorsement);
 
 }  // namespace spirecvm::sevsnp::verify

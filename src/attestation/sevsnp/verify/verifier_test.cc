@@ -120,12 +120,11 @@ TEST(RealVectorTest, MilanVcekAndChainFromKdsThenOnDiskCache) {
   SEVSNP_READ_VECTOR_OR_SKIP(chain, "amd/ask_ark_milan_vcek.pem");
   const std::string chip = absl::BytesToHexString(report.substr(abi::off::kChipId, 64));
   auto kds = std::make_shared<FakeKds>();
-  const std::string vcek_url = std::string(certs::kKdsBaseUrl) + "/vcek/v1/Milan/" + chip +
-                               "?blSPL=2&teeSPL=0&snpSPL=5&ucodeSPL=68";
+  const std::string vcek_url =
+      std::string(certs::kKdsBaseUrl) + "/vcek/v1/Milan/" + chip + "?blSPL=2&teeSPL=0&snpSPL=5&ucodeSPL=68";
   kds->bodies[vcek_url] = vcek;
   kds->bodies[std::string(certs::kKdsBaseUrl) + "/vcek/v1/Milan/cert_chain"] = chain;
-  const std::string cache =
-      ::testing::TempDir() + "/kds_cache_" + std::to_string(::getpid());
+  const std::string cache = ::testing::TempDir() + "/kds_cache_" + std::to_string(::getpid());
   std::filesystem::remove_all(cache);
 
   VerifierOptions o;
@@ -315,14 +314,12 @@ TEST_F(SimVerifyTest, VlekPresentedAsVcekAndTheReverse) {
   auto report = s_.SignReportRaw(fields, abi::SigningKey::kVlek);
   ASSERT_TRUE(report.ok());
   auto v = verifier_->Verify(Request(*report, abi::SigningKey::kVlek));
-  EXPECT_THAT(v.status().message(),
-              HasSubstr("SIGNING_KEY says VCEK but the endorsement certificate is a VLEK"));
+  EXPECT_THAT(v.status().message(), HasSubstr("SIGNING_KEY says VCEK but the endorsement certificate is a VLEK"));
   // Report claims VLEK, signed by and presented with the VCEK.
   fields.signer_info = 1u << 2;
   report = s_.SignReportRaw(fields, abi::SigningKey::kVcek);
   v = verifier_->Verify(Request(*report, abi::SigningKey::kVcek));
-  EXPECT_THAT(v.status().message(),
-              HasSubstr("SIGNING_KEY says VLEK but the endorsement certificate is a VCEK"));
+  EXPECT_THAT(v.status().message(), HasSubstr("SIGNING_KEY says VLEK but the endorsement certificate is a VCEK"));
   // VLEK-signed report, VCEK certificate: the signature fails.
   report = s_.SignReport(s_.DefaultReport(), abi::SigningKey::kVlek);
   VerifyRequest r = Request(*report, abi::SigningKey::kVcek);
@@ -418,8 +415,7 @@ TEST(SignatureTest, ZeroRIsRejected) {
   auto parsed = abi::ParseReport(*bytes);
   parsed->signature_r.fill(0);
   auto leaf = certs::LoadCertificate(s.EndorsementDer(abi::SigningKey::kVcek));
-  EXPECT_THAT(VerifyReportSignature(abi::SerializeReport(*parsed), X509_get0_pubkey(leaf->get()))
-                  .message(),
+  EXPECT_THAT(VerifyReportSignature(abi::SerializeReport(*parsed), X509_get0_pubkey(leaf->get())).message(),
               HasSubstr("is zero"));
 }
 

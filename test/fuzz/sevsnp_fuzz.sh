@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds the SEV-SNP ABI fuzzers (report and certificate table) with clang++-14 and libFuzzer
 # straight from the abi sources (which depend only on Abseil), then runs each for $1 seconds.
-# Seeds: a zeroed report, a test certificate table, and the real report when ../shared/vectors exists.
+# Seeds: a zeroed report, a test certificate table, and the real report from test/data.
 set -euo pipefail
 secs=${1:-20}
 cd "$(dirname "$0")/../.."
@@ -26,7 +26,7 @@ done
 # Seed corpora.
 mkdir -p "$out/corpus_report" "$out/corpus_certtable"
 head -c 1184 /dev/zero > "$out/corpus_report/zero"
-vec=${SPIRECVM_VECTORS_DIR:-$root/../shared/vectors}
+vec=${SPIRECVM_VECTORS_DIR:-$root/test/data}
 if [[ -f "$vec/snp/milan-vcek-debug/report.bin" ]]; then
   cp "$vec/snp/milan-vcek-debug/report.bin" "$out/corpus_report/milan"
 fi

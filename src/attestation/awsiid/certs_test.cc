@@ -14,7 +14,7 @@ using testing::TempDir;
 using testing::WriteFileOrDie;
 
 TEST(CertStoreTest, LoadsRealAwsCertificates) {
-  SKIP_WITHOUT_AWS_VECTORS(dir);
+  REQUIRE_AWS_VECTORS(dir);
   auto store = CertStore::Load(dir + "/certs");
   ASSERT_TRUE(store.ok()) << store.status();
   EXPECT_GE(store->Regions(SignatureForm::kRsa2048).size(), 30u);

@@ -15,7 +15,7 @@ using ::testing::HasSubstr;
 std::string ValidDoc() { return testing::MakeDocument({}); }
 
 TEST(DocumentTest, ParsesRealDocumentKeepingExactBytes) {
-  SKIP_WITHOUT_AWS_VECTORS(dir);
+  REQUIRE_AWS_VECTORS(dir);
   const std::string raw = testing::ReadFileOrDie(dir + "/iid/us-west-2-2018/document");
   auto doc = ParseDocument(raw);
   ASSERT_TRUE(doc.ok()) << doc.status();

@@ -156,7 +156,7 @@ TEST_F(ImdsClientTest, EndpointValidation) {
 }
 
 TEST_F(ImdsClientTest, ServesRealFilesAsIs) {
-  SKIP_WITHOUT_AWS_VECTORS(dir);
+  REQUIRE_AWS_VECTORS(dir);
   emu::Content c;
   c.document = testing::ReadFileOrDie(dir + "/iid/us-west-2-2018/document");
   c.rsa2048 = testing::ReadFileOrDie(dir + "/iid/us-west-2-2018/rsa2048");

@@ -17,9 +17,7 @@ class RealVectorsTest : public ::testing::Test {
  protected:
   void SetUp() override {
     dir_ = testing::AwsVectorsDir();
-    if (dir_.empty()) {
-      GTEST_SKIP() << "real AWS vectors not found (../shared/vectors/aws): skipping";
-    }
+    ASSERT_FALSE(dir_.empty()) << "AWS vectors missing under test/data/aws";
     auto store = CertStore::Load(dir_ + "/certs");
     ASSERT_TRUE(store.ok()) << store.status();
     store_ = std::make_unique<CertStore>(*std::move(store));

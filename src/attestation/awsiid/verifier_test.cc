@@ -21,7 +21,7 @@ class RealVerifierTest : public ::testing::Test {
  protected:
   void SetUp() override {
     dir_ = testing::AwsVectorsDir();
-    if (dir_.empty()) GTEST_SKIP() << "real AWS vectors not found (../shared/vectors/aws): skipping";
+    ASSERT_FALSE(dir_.empty()) << "AWS vectors missing under test/data/aws";
     payload_.document = Read("document");
     payload_.rsa2048 = Read("rsa2048");
     payload_.signature = Read("signature");

@@ -1,4 +1,4 @@
-// Test helpers shared by the SEV-SNP tests: reading the real-world vectors in ../shared/vectors.
+// Test helpers shared by the SEV-SNP tests: reading the real-world vectors committed under test/data.
 #pragma once
 
 #include <fstream>
@@ -7,7 +7,7 @@
 #include <string>
 
 #ifndef SPIRECVM_VECTORS_DIR
-#define SPIRECVM_VECTORS_DIR "../shared/vectors"
+#define SPIRECVM_VECTORS_DIR "test/data"
 #endif
 
 namespace spirecvm::sevsnp::testing {
@@ -27,14 +27,12 @@ inline std::optional<std::string> ReadVector(const std::string& rel) {
 
 }  // namespace spirecvm::sevsnp::testing
 
-// Reads a vector into `var` or skips the test with a clear message.
-#define SEVSNP_READ_VECTOR_OR_SKIP(var, rel)                                                               \
-  std::string var;                                                                                         \
-  {                                                                                                        \
-    auto _v = ::spirecvm::sevsnp::testing::ReadVector(rel);                                                \
-    if (!_v.has_value()) {                                                                                 \
-      GTEST_SKIP() << "vector " << rel << " not found under " << ::spirecvm::sevsnp::testing::VectorsDir() \
-                   << " (real-world vectors are optional; see ../shared/vectors/README.md)";               \
-    }                                                                                                      \
-    var = std::move(*_v);                                                                                  \
+// Reads a vector into `var`; a missing vector fails the test (they are committed under test/data).
+#define SEVSNP_READ_VECTOR(var, rel)                                                                    \
+  std::string var;                                                                                      \
+  {                                                                                                     \
+    auto _v = ::spirecvm::sevsnp::testing::ReadVector(rel);                                             \
+    ASSERT_TRUE(_v.has_value()) << "vector " << rel << " missing under "                               \
+                                << ::spirecvm::sevsnp::testing::VectorsDir() << " (see test/data/README.md)"; \
+    var = std::move(*_v);                                                                               \
   }

@@ -19,7 +19,7 @@ inline void PrintTo(absl::string_view s, std::ostream* os) { *os << '"' << s << 
 
 namespace spirecvm::awsiid::testing {
 
-// ../shared/vectors/aws, or empty when the folder is absent (tests then GTEST_SKIP()).
+// test/data/aws (or $SPIRECVM_VECTORS_DIR/aws), or empty when the folder is absent.
 inline std::string AwsVectorsDir() {
   const char* env = std::getenv("SPIRECVM_VECTORS_DIR");
 #ifdef SPIRECVM_VECTORS_DIR
@@ -76,9 +76,7 @@ class TempDir {
 
 }  // namespace spirecvm::awsiid::testing
 
-#define SKIP_WITHOUT_AWS_VECTORS(dir)                                               \
-  std::string dir = ::spirecvm::awsiid::testing::AwsVectorsDir();                   \
-  if (dir.empty()) {                                                                \
-    GTEST_SKIP() << "real AWS vectors not found (../shared/vectors/aws, or "        \
-                    "$SPIRECVM_VECTORS_DIR/aws): skipping the real-document check"; \
-  }
+// The real AWS vectors (committed under test/data/aws); their absence fails the test.
+#define REQUIRE_AWS_VECTORS(dir)                                      \
+  std::string dir = ::spirecvm::awsiid::testing::AwsVectorsDir();     \
+  ASSERT_FALSE(dir.empty()) << "AWS vectors missing under test/data/aws"

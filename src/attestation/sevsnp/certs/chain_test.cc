@@ -37,7 +37,7 @@ TEST(PinnedArkTest, AllSixAmdChainsVerifyToTheirPinnedArk) {
       {"amd/ask_ark_turin_vlek.pem", abi::Product::kTurin, abi::SigningKey::kVlek},
   };
   for (const auto& c : cases) {
-    SEVSNP_READ_VECTOR_OR_SKIP(pem, c.file);
+    SEVSNP_READ_VECTOR(pem, c.file);
     auto certs = MustLoad(pem);
     ASSERT_EQ(certs.size(), 2u) << c.file;
     EXPECT_EQ(PinnedArkProduct(certs[1].get()), c.product) << c.file;
@@ -51,8 +51,8 @@ TEST(PinnedArkTest, AllSixAmdChainsVerifyToTheirPinnedArk) {
 }
 
 TEST(PinnedArkTest, IntermediateOfAnotherProductDoesNotChain) {
-  SEVSNP_READ_VECTOR_OR_SKIP(milan, "amd/ask_ark_milan_vcek.pem");
-  SEVSNP_READ_VECTOR_OR_SKIP(genoa, "amd/ask_ark_genoa_vcek.pem");
+  SEVSNP_READ_VECTOR(milan, "amd/ask_ark_milan_vcek.pem");
+  SEVSNP_READ_VECTOR(genoa, "amd/ask_ark_genoa_vcek.pem");
   auto m = MustLoad(milan);
   auto g = MustLoad(genoa);
   auto r = VerifyIntermediate(g[0].get(), m[1].get(), k2026, TrustConfig{});
@@ -60,8 +60,8 @@ TEST(PinnedArkTest, IntermediateOfAnotherProductDoesNotChain) {
 }
 
 TEST(ChainTest, RealMilanVcekChains) {
-  SEVSNP_READ_VECTOR_OR_SKIP(pem, "amd/ask_ark_milan_vcek.pem");
-  SEVSNP_READ_VECTOR_OR_SKIP(der, "snp/milan-vcek-debug/vcek.der");
+  SEVSNP_READ_VECTOR(pem, "amd/ask_ark_milan_vcek.pem");
+  SEVSNP_READ_VECTOR(der, "snp/milan-vcek-debug/vcek.der");
   auto chain = MustLoad(pem);
   auto leaf = LoadCertificate(der);
   ASSERT_TRUE(leaf.ok());
@@ -80,8 +80,8 @@ TEST(ChainTest, RealMilanVcekChains) {
 }
 
 TEST(ChainTest, RealTurinVcekChainsToTurinArk) {
-  SEVSNP_READ_VECTOR_OR_SKIP(pem, "snp/turin-vcek/cert_chain.pem");
-  SEVSNP_READ_VECTOR_OR_SKIP(der, "snp/turin-vcek/vcek.der");
+  SEVSNP_READ_VECTOR(pem, "snp/turin-vcek/cert_chain.pem");
+  SEVSNP_READ_VECTOR(der, "snp/turin-vcek/vcek.der");
   auto chain = MustLoad(pem);
   ASSERT_EQ(chain.size(), 2u);
   auto leaf = LoadCertificate(der);
@@ -95,8 +95,8 @@ TEST(ChainTest, RealTurinVcekChainsToTurinArk) {
 }
 
 TEST(ChainTest, TamperedVcekSignatureFails) {
-  SEVSNP_READ_VECTOR_OR_SKIP(pem, "amd/ask_ark_milan_vcek.pem");
-  SEVSNP_READ_VECTOR_OR_SKIP(der, "snp/milan-vcek-debug/vcek.der");
+  SEVSNP_READ_VECTOR(pem, "amd/ask_ark_milan_vcek.pem");
+  SEVSNP_READ_VECTOR(der, "snp/milan-vcek-debug/vcek.der");
   auto chain = MustLoad(pem);
   der[der.size() - 5] ^= 0x01;  // inside the signature BIT STRING
   auto leaf = LoadCertificate(der);

@@ -13,8 +13,8 @@ namespace {
 using ::testing::HasSubstr;
 
 TEST(EndorsementTest, RealMilanVcek) {
-  SEVSNP_READ_VECTOR_OR_SKIP(der, "snp/milan-vcek-debug/vcek.der");
-  SEVSNP_READ_VECTOR_OR_SKIP(report, "snp/milan-vcek-debug/report.bin");
+  SEVSNP_READ_VECTOR(der, "snp/milan-vcek-debug/vcek.der");
+  SEVSNP_READ_VECTOR(report, "snp/milan-vcek-debug/report.bin");
   auto cert = LoadCertificate(der);
   ASSERT_TRUE(cert.ok()) << cert.status();
   auto info = ParseEndorsementExtensions(cert->get());
@@ -30,7 +30,7 @@ TEST(EndorsementTest, RealMilanVcek) {
 }
 
 TEST(EndorsementTest, RealTurinVcekHasStructVersion1FmcAnd8ByteHwId) {
-  SEVSNP_READ_VECTOR_OR_SKIP(der, "snp/turin-vcek/vcek.der");
+  SEVSNP_READ_VECTOR(der, "snp/turin-vcek/vcek.der");
   auto cert = LoadCertificate(der);
   ASSERT_TRUE(cert.ok()) << cert.status();
   auto info = ParseEndorsementExtensions(cert->get());

@@ -32,7 +32,7 @@ inline constexpr char kKdsBaseUrl[] = "https://kdsintf.amd.com";
 struct ChainSourceConfig {
   // Read-only directory of AMD certificates. Accepted layouts (first match wins):
   //   <dir>/<vcek|vlek>/v1/<Product>/cert_chain          PEM, intermediate then ARK (KDS mirror)
-  //   <dir>/ask_ark_<product>_<vcek|vlek>.pem            PEM, as in ../shared/vectors/amd
+  //   <dir>/ask_ark_<product>_<vcek|vlek>.pem            PEM, as in test/data/amd
   //   <dir>/<vcek|vlek>/v1/<Product>/crl                 DER or PEM CRL (KDS mirror)
   //   <dir>/crl_<product>_<vcek|vlek>.(der|pem)
   //   <dir>/vcek/v1/<Product>/<hwid hex>_<tcb>.der       VCEKs (see VcekCacheName)

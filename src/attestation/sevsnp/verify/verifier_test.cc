@@ -29,9 +29,9 @@ std::unique_ptr<Verifier> MakeVerifier(VerifierOptions o = {}) {
 // ---------------------------------------------------------------- the real Milan report
 
 TEST(RealVectorTest, MilanReportVerifiesAgainstRealChain) {
-  SEVSNP_READ_VECTOR_OR_SKIP(report, "snp/milan-vcek-debug/report.bin");
-  SEVSNP_READ_VECTOR_OR_SKIP(vcek, "snp/milan-vcek-debug/vcek.der");
-  SEVSNP_READ_VECTOR_OR_SKIP(chain, "amd/ask_ark_milan_vcek.pem");
+  SEVSNP_READ_VECTOR(report, "snp/milan-vcek-debug/report.bin");
+  SEVSNP_READ_VECTOR(vcek, "snp/milan-vcek-debug/vcek.der");
+  SEVSNP_READ_VECTOR(chain, "amd/ask_ark_milan_vcek.pem");
   auto verifier = MakeVerifier();
   VerifyRequest req;
   req.report = report;
@@ -70,8 +70,8 @@ TEST(RealVectorTest, MilanReportVerifiesAgainstRealChain) {
 }
 
 TEST(RealVectorTest, MilanReportFromAmdCertsDirectory) {
-  SEVSNP_READ_VECTOR_OR_SKIP(report, "snp/milan-vcek-debug/report.bin");
-  SEVSNP_READ_VECTOR_OR_SKIP(vcek, "snp/milan-vcek-debug/vcek.der");
+  SEVSNP_READ_VECTOR(report, "snp/milan-vcek-debug/report.bin");
+  SEVSNP_READ_VECTOR(vcek, "snp/milan-vcek-debug/vcek.der");
   VerifierOptions o;
   o.sources.amd_certs_dir = testing::VectorsDir() + "/amd";  // flat ask_ark_<product>_<kind>.pem
   auto verifier = MakeVerifier(o);
@@ -86,9 +86,9 @@ TEST(RealVectorTest, MilanReportFromAmdCertsDirectory) {
 }
 
 TEST(RealVectorTest, RealReportWithFlippedByteFails) {
-  SEVSNP_READ_VECTOR_OR_SKIP(report, "snp/milan-vcek-debug/report.bin");
-  SEVSNP_READ_VECTOR_OR_SKIP(vcek, "snp/milan-vcek-debug/vcek.der");
-  SEVSNP_READ_VECTOR_OR_SKIP(chain, "amd/ask_ark_milan_vcek.pem");
+  SEVSNP_READ_VECTOR(report, "snp/milan-vcek-debug/report.bin");
+  SEVSNP_READ_VECTOR(vcek, "snp/milan-vcek-debug/vcek.der");
+  SEVSNP_READ_VECTOR(chain, "amd/ask_ark_milan_vcek.pem");
   VerifyRequest req;
   req.endorsement_cert = vcek;
   req.chain_pem = chain;
@@ -115,9 +115,9 @@ class FakeKds : public certs::KdsFetcher {
 };
 
 TEST(RealVectorTest, MilanVcekAndChainFromKdsThenOnDiskCache) {
-  SEVSNP_READ_VECTOR_OR_SKIP(report, "snp/milan-vcek-debug/report.bin");
-  SEVSNP_READ_VECTOR_OR_SKIP(vcek, "snp/milan-vcek-debug/vcek.der");
-  SEVSNP_READ_VECTOR_OR_SKIP(chain, "amd/ask_ark_milan_vcek.pem");
+  SEVSNP_READ_VECTOR(report, "snp/milan-vcek-debug/report.bin");
+  SEVSNP_READ_VECTOR(vcek, "snp/milan-vcek-debug/vcek.der");
+  SEVSNP_READ_VECTOR(chain, "amd/ask_ark_milan_vcek.pem");
   const std::string chip = absl::BytesToHexString(report.substr(abi::off::kChipId, 64));
   auto kds = std::make_shared<FakeKds>();
   const std::string vcek_url =

@@ -8,13 +8,14 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
+#include "common/strings.h"
 
 namespace spirecvm {
 
 // The same code with "<prefix>: <message>" as message; OK stays OK.
 inline absl::Status Annotate(const absl::Status& status, std::string_view prefix) {
   if (status.ok()) return status;
-  return absl::Status(status.code(), absl::StrCat(prefix, ": ", status.message()));
+  return absl::Status(status.code(), absl::StrCat(ToAbsl(prefix), ": ", status.message()));
 }
 
 template <typename T>

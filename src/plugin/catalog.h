@@ -103,4 +103,28 @@ class Registry {
   std::vector<PluginType<Interface, Deps>> types_;
 };
 
+// How many plugins of one kind a configuration may declare (SPIRE: exactly one DataStore and
+// KeyManager, at least one NodeAttestor, at most one UpstreamAuthority, any number of Notifiers).
+enum class Cardinality { kExactlyOne, kAtLeastOne, kAtMostOne, kAny };
+
+// OK when `count` plugins of `kind` meet `rule`; otherwise InvalidArgument naming the kind and the rule.
+inline absl::Status CheckCardinality(std::string_view kind, Cardinality rule, size_t count) {
+  switch (rule) {
+    case Cardinality::kExactlyOne:
+      if (count == 1) return absl::OkStatus();
+      return absl::InvalidArgumentError(
+          absl::StrCat("exactly one ", ToAbsl(kind), " plugin must be configured (found ", count, ")"));
+    case Cardinality::kAtLeastOne:
+      if (count >= 1) return absl::OkStatus();
+      return absl::InvalidArgumentError(absl::StrCat("at least one ", ToAbsl(kind), " plugin must be configured"));
+    case Cardinality::kAtMostOne:
+      if (count <= 1) return absl::OkStatus();
+      return absl::InvalidArgumentError(
+          absl::StrCat("at most one ", ToAbsl(kind), " plugin may be configured (found ", count, ")"));
+    case Cardinality::kAny:
+      return absl::OkStatus();
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace spirecvm::plugin

@@ -97,5 +97,20 @@ TEST(CatalogTest, UnknownPluginNamesTheKindAndTheKnownNames) {
   EXPECT_FALSE(Greeters().Has("shouty"));
 }
 
+TEST(CatalogTest, CardinalityRulesNameTheKindAndTheRule) {
+  EXPECT_TRUE(CheckCardinality("DataStore", Cardinality::kExactlyOne, 1).ok());
+  EXPECT_EQ(CheckCardinality("DataStore", Cardinality::kExactlyOne, 0).message(),
+            "exactly one DataStore plugin must be configured (found 0)");
+  EXPECT_EQ(CheckCardinality("DataStore", Cardinality::kExactlyOne, 2).code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_TRUE(CheckCardinality("NodeAttestor", Cardinality::kAtLeastOne, 3).ok());
+  EXPECT_EQ(CheckCardinality("NodeAttestor", Cardinality::kAtLeastOne, 0).message(),
+            "at least one NodeAttestor plugin must be configured");
+  EXPECT_TRUE(CheckCardinality("UpstreamAuthority", Cardinality::kAtMostOne, 0).ok());
+  EXPECT_EQ(CheckCardinality("UpstreamAuthority", Cardinality::kAtMostOne, 2).message(),
+            "at most one UpstreamAuthority plugin may be configured (found 2)");
+  EXPECT_TRUE(CheckCardinality("Notifier", Cardinality::kAny, 0).ok());
+  EXPECT_TRUE(CheckCardinality("Notifier", Cardinality::kAny, 7).ok());
+}
+
 }  // namespace
 }  // namespace spirecvm::plugin

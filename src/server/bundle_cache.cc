@@ -1,25 +1,25 @@
 #include "server/bundle_cache.h"
 
+#include "common/status.h"
 #include "crypto/x509.h"
 
 namespace spirecvm::server {
 
 absl::Status BundleCache::Refresh() {
-  auto rec = ds_.FetchBundle(td_);
-  if (!rec.ok()) return rec.status();
+  ASSIGN_OR_RETURN(datastore::BundleRecord rec, ds_.FetchBundle(td_));
   {
     std::lock_guard<std::mutex> l(mu_);
-    if (snap_ != nullptr && snap_->record.sequence_number == rec->sequence_number &&
-        snap_->record.x509_authorities_der == rec->x509_authorities_der) {
+    if (snap_ != nullptr && snap_->record.sequence_number == rec.sequence_number &&
+        snap_->record.x509_authorities_der == rec.x509_authorities_der) {
       return absl::OkStatus();
     }
   }
   auto next = std::make_shared<BundleSnapshot>();
-  for (auto& der : rec->x509_authorities_der) {
+  for (auto& der : rec.x509_authorities_der) {
     auto c = crypto::ParseCertDer(der);
     if (c.ok()) next->roots.push_back(std::move(*c));
   }
-  next->record = std::move(*rec);
+  next->record = std::move(rec);
   std::lock_guard<std::mutex> l(mu_);
   snap_ = std::move(next);
   return absl::OkStatus();
@@ -30,7 +30,7 @@ absl::StatusOr<std::shared_ptr<const BundleSnapshot>> BundleCache::Get() {
     std::lock_guard<std::mutex> l(mu_);
     if (snap_ != nullptr) return snap_;
   }
-  if (auto st = Refresh(); !st.ok()) return st;
+  RETURN_IF_ERROR(Refresh());
   std::lock_guard<std::mutex> l(mu_);
   return snap_;
 }

@@ -1,92 +1,100 @@
-// spire-server: wires the configuration, plugins, CA, entry cache and the two API endpoints
-// (agent-facing gRPC over TLS, admin gRPC on a Unix socket) and runs the background loops.
+// spire-server's composition root. Server::Start runs these steps in order, each building one layer
+// from the ones before it; the free functions can be tested alone (server_test.cc):
+//   1. LoadOrCreateServerId   this server's identity in a database several servers may share
+//   2. open the DataStore     the configured DataStore plugin
+//   3. BuildCa                KeyManager, optional UpstreamAuthority, the CA (journal loaded, an active authority)
+//   4. BuildAttestors         the configured NodeAttestor plugins
+//   5. services               entry cache, bundle cache, NodeService, AdminService, each with its own deps
+//   6. endpoints              server SVID, agent gRPC over TLS, admin gRPC on a Unix socket, HTTP listeners
+//   7. background loop        cache refresh, CA and SVID rotation, pruning
+// The threads and what each may touch: docs/architecture.md, "Server threads".
 #pragma once
 
-#include <atomic>
-#include <condition_variable>
-#include <functional>
 #include <memory>
-#include <mutex>
 #include <string>
-#include <thread>
 
 #include "absl/status/statusor.h"
 #include "common/clock.h"
 #include "common/random.h"
 #include "grpcpp/impl/codegen/service_type.h"
 #include "grpcpp/server.h"
+#include "server/api/admin_service.h"
+#include "server/api/node_service.h"
+#include "server/background.h"
+#include "server/bundle_cache.h"
 #include "server/ca/ca_manager.h"
-#include "server/ca/upstream_authority.h"
+#include "server/catalog.h"
 #include "server/config/server_config.h"
 #include "server/datastore/datastore.h"
 #include "server/entries/entry_cache.h"
-#include "server/keymanager/key_manager.h"
+#include "server/http_listener.h"
 #include "server/metrics.h"
-#include "server/server_context.h"
+#include "server/server_svid.h"
 
 namespace spirecvm::server {
 
-// Reads every plugin's plugin_data and reports all configuration errors at once, without opening
-// anything. What `spire-server validate` runs, and the first step of `run`.
-struct PluginPlan {
-  std::string datastore_type;  // "sqlite3" | "postgres"
-  std::string connection_string;
-  // postgres only (SPIRE's keys): pool size, connection recycling, optional read replica.
-  int max_open_conns = 10;
-  absl::Duration conn_max_lifetime = absl::ZeroDuration();  // 0 = unlimited
-  std::string ro_connection_string;
-  std::string keymanager;  // "disk" | "memory"
-  std::string keys_path;
-  std::optional<DiskUpstreamConfig> upstream;
-  // Builds each configured node attestor once the DataStore exists.
-  std::vector<std::pair<std::string, std::function<absl::StatusOr<std::unique_ptr<NodeAttestor>>(ServerContext&)>>>
-      attestors;
+// Step 1: the id under which this server keeps its CA journal (data_dir/server_id, made on first start).
+absl::StatusOr<std::string> LoadOrCreateServerId(const std::string& data_dir, Random& rnd);
+
+// Step 3. Members are declared in dependency order (the CA uses the others), so they are destroyed first-to-last
+// safely.
+struct CaParts {
+  std::unique_ptr<KeyManager> km;
+  std::unique_ptr<UpstreamAuthority> upstream;  // null without an UpstreamAuthority plugin
+  std::unique_ptr<CaManager> ca;
 };
-absl::StatusOr<PluginPlan> PlanPlugins(ServerConfig& cfg);
+CaConfig CaConfigFrom(const ServerConfig& cfg, std::string server_id);
+absl::StatusOr<CaParts> BuildCa(const ServerConfig& cfg, const PluginPlan& plan, std::string server_id,
+                                datastore::DataStore& ds, Clock& clock, Random& rnd);
+
+// Step 4.
+absl::StatusOr<NodeAttestors> BuildAttestors(const PluginPlan& plan, const NodeAttestorDeps& deps);
+
+// Step 6: the agent API over TLS with the server SVID in key_path/cert_path (re-read when they change);
+// agents attest without a client certificate, every later call is checked by the service.
+absl::StatusOr<std::unique_ptr<grpc::Server>> StartAgentEndpoint(const std::string& address, grpc::Service& service,
+                                                                 const ServerSvid& svid, int* bound_port);
+// The admin API on a Unix socket (0770 in a 0750 directory): access control is the file mode.
+absl::StatusOr<std::unique_ptr<grpc::Server>> StartAdminEndpoint(const std::string& socket_path,
+                                                                 grpc::Service& service);
 
 class Server {
  public:
+  // Reads every plugin's configuration (PlanPlugins); opens nothing.
   static absl::StatusOr<std::unique_ptr<Server>> Create(ServerConfig cfg, Clock& clock, Random& rnd);
   ~Server();
 
   absl::Status Start();
   void Shutdown();
-  int bound_port() const { return bound_port_; }
-  ServerContext& context() { return sc_; }
 
  private:
-  Server(ServerConfig cfg, Clock& clock, Random& rnd);
-  absl::Status RotateServerSvid(bool force);
-  void BackgroundLoop();
+  Server(ServerConfig cfg, PluginPlan plan, Clock& clock, Random& rnd);
+  absl::Status OpenDataStore();
+  absl::Status BuildServices();
+  absl::Status StartEndpoints();
+  absl::Status StartHttpListeners();
+  void StartBackgroundLoop();
 
   ServerConfig cfg_;
+  PluginPlan plan_;
   Clock& clock_;
   Random& rnd_;
-  PluginPlan plan_;
+  Metrics metrics_;
   std::string server_id_;
   std::unique_ptr<datastore::DataStore> ds_;
-  std::unique_ptr<KeyManager> km_;
-  std::unique_ptr<UpstreamAuthority> upstream_;
-  std::unique_ptr<CaManager> ca_;
+  CaParts ca_;
+  NodeAttestors attestors_;
   std::unique_ptr<EntryCache> entries_;
-  ServerContext sc_;
-  Metrics metrics_;
   std::unique_ptr<BundleCache> bundle_;
-  std::unique_ptr<grpc::Service> node_service_;
-  std::unique_ptr<grpc::Service> admin_service_;
+  std::unique_ptr<ServerSvid> svid_;
+  std::unique_ptr<NodeService> node_service_;
+  std::unique_ptr<AdminService> admin_service_;
   std::unique_ptr<grpc::Server> agent_server_;
   std::unique_ptr<grpc::Server> admin_server_;
-  std::string svid_key_path_, svid_cert_path_;
-  absl::Time svid_not_before_ = absl::InfinitePast(), svid_not_after_ = absl::InfinitePast();
-  int bound_port_ = 0;
-
-  std::mutex mu_;
-  std::condition_variable cv_;
-  bool stopping_ = false;
-  std::thread loop_;
-  struct HealthListener;
-  std::unique_ptr<HealthListener> health_;
-  std::unique_ptr<HealthListener> telemetry_;
+  std::unique_ptr<HttpListener> health_;
+  std::unique_ptr<HttpListener> telemetry_;
+  std::unique_ptr<BackgroundLoop> loop_;
+  bool stopped_ = false;
 };
 
 }  // namespace spirecvm::server

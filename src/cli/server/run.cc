@@ -4,6 +4,8 @@
 #include "cli/server/cli_common.h"
 #include "common/files.h"
 #include "common/logging.h"
+#include "common/status.h"
+#include "server/catalog.h"
 #include "server/server.h"
 #include "spdlog/spdlog.h"
 
@@ -11,9 +13,14 @@ namespace spirecvm::cli {
 namespace {
 
 absl::StatusOr<server::ServerConfig> LoadConfig(const std::string& path) {
-  auto text = files::ReadFile(path);
-  if (!text.ok()) return text.status();
-  return server::ParseServerConfig(*text, path);
+  ASSIGN_OR_RETURN(std::string text, files::ReadFile(path));
+  return server::ParseServerConfig(text, path);
+}
+
+// The whole configuration, plugin_data included, without opening anything.
+absl::Status ValidateConfig(const std::string& path) {
+  ASSIGN_OR_RETURN(server::ServerConfig cfg, LoadConfig(path));
+  return server::PlanPlugins(cfg).status();
 }
 
 }  // namespace
@@ -23,14 +30,8 @@ int Validate(const std::vector<std::string>& args, Io io) {
   std::string config = "conf/server/server.conf";
   fs.String("config", &config, "Path to a SPIRE config file");
   if (!ParseFlags(fs, args, io)) return 1;
-  auto cfg = LoadConfig(config);
-  if (!cfg.ok()) {
-    io.err << "SPIRE server configuration file is invalid: " << cfg.status().message() << "\n";
-    return 1;
-  }
-  auto plan = server::PlanPlugins(*cfg);
-  if (!plan.ok()) {
-    io.err << "SPIRE server configuration file is invalid: " << plan.status().message() << "\n";
+  if (absl::Status st = ValidateConfig(config); !st.ok()) {
+    io.err << "SPIRE server configuration file is invalid: " << st.message() << "\n";
     return 1;
   }
   io.out << "SPIRE server configuration file is valid.\n";

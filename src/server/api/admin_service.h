@@ -3,16 +3,35 @@
 #pragma once
 
 #include "admin.grpc.pb.h"
-#include "server/server_context.h"
+#include "common/clock.h"
+#include "common/random.h"
+#include "server/api/svid_ttls.h"
+#include "server/ca/ca_manager.h"
+#include "server/datastore/datastore.h"
+#include "server/entries/entry_cache.h"
+#include "server/metrics.h"
+#include "spiffe/spiffe_id.h"
 
 namespace spirecvm::server {
 
 // Checks an entry as an operator wrote it; every reason names the field.
-absl::Status ValidateEntry(const ServerContext& sc, const datastore::RegistrationEntry& e);
+absl::Status ValidateEntry(const spiffe::TrustDomain& td, const datastore::RegistrationEntry& e);
+
+// What the Admin service uses. Every member is thread-safe: gRPC calls it from its pool concurrently.
+struct AdminServiceDeps {
+  const spiffe::TrustDomain& trust_domain;
+  datastore::DataStore& ds;
+  CaManager& ca;
+  EntryCache& entries;  // refreshed after every entry change, so agents see it at once
+  Clock& clock;
+  Random& rnd;
+  Metrics& metrics;
+  SvidTtls ttls;
+};
 
 class AdminService final : public admin::v1::Admin::Service {
  public:
-  explicit AdminService(ServerContext& sc) : sc_(sc) {}
+  explicit AdminService(AdminServiceDeps deps) : deps_(deps) {}
 
   grpc::Status CreateJoinToken(grpc::ServerContext*, const admin::v1::CreateJoinTokenRequest*,
                                admin::v1::CreateJoinTokenResponse*) override;
@@ -42,7 +61,7 @@ class AdminService final : public admin::v1::Admin::Service {
   grpc::Status Health(grpc::ServerContext*, const admin::v1::Empty*, admin::v1::HealthResponse*) override;
 
  private:
-  ServerContext& sc_;
+  AdminServiceDeps deps_;
 };
 
 }  // namespace spirecvm::server

@@ -2,56 +2,70 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "common/status.h"
 #include "crypto/x509.h"
 #include "grpc/grpc_security_constants.h"
 #include "spiffe/x509_svid.h"
 
 namespace spirecvm::server {
+namespace {
 
-absl::StatusOr<AuthenticatedAgent> AuthenticateAgentChain(ServerContext& sc, const std::string& chain_pem) {
-  auto chain = crypto::ParseCertsPem(chain_pem);
-  if (!chain.ok()) return absl::UnauthenticatedError("no agent X509-SVID presented");
-  auto bundle = sc.bundle->Get();
+// The agent SPIFFE ID the chain proves, checked against the current trust bundle.
+absl::StatusOr<spiffe::SpiffeId> VerifyAgentSvid(const AgentAuthDeps& deps, const std::vector<ssl::X509Ptr>& chain) {
+  auto bundle = deps.bundle.Get();
   if (!bundle.ok())
     return absl::UnavailableError(absl::StrCat("trust bundle unavailable: ", bundle.status().message()));
   std::vector<const X509*> roots, certs;
   for (auto& r : (*bundle)->roots) roots.push_back(r.get());
-  for (auto& c : *chain) certs.push_back(c.get());
-  auto id = spiffe::VerifyX509Svid(certs, roots, sc.clock->Now());
-  if (!id.ok())
+  for (auto& c : chain) certs.push_back(c.get());
+  auto id = spiffe::VerifyX509Svid(certs, roots, deps.clock.Now());
+  if (!id.ok()) {
     return absl::UnauthenticatedError(absl::StrCat("agent X509-SVID does not verify: ", id.status().message()));
-  if (!id->MemberOf(sc.trust_domain) || !absl::StartsWith(id->path(), "/spire/agent/")) {
-    return absl::PermissionDeniedError(
-        absl::StrCat("caller ", id->ToString(), " is not an agent of ", sc.trust_domain.name()));
   }
-  AuthenticatedAgent a;
-  a.spiffe_id = id->ToString();
-  a.serial = crypto::SerialDecimal((*chain)[0].get());
-  auto node = sc.ds->FetchAttestedNode(a.spiffe_id);
-  if (!node.ok()) {
-    if (absl::IsNotFound(node.status()))
-      return absl::PermissionDeniedError("agent is not attested or no longer active");
-    return node.status();
-  }
-  if (node->banned) return absl::PermissionDeniedError(absl::StrCat("agent ", a.spiffe_id, " is banned"));
-  if (a.serial != node->cert_serial && a.serial != node->new_cert_serial) {
+  if (!id->MemberOf(deps.trust_domain) || !absl::StartsWith(id->path(), "/spire/agent/")) {
     return absl::PermissionDeniedError(
-        absl::StrCat("agent SVID serial ", a.serial, " is not the current one for ", a.spiffe_id));
+        absl::StrCat("caller ", id->ToString(), " is not an agent of ", deps.trust_domain.name()));
+  }
+  return id;
+}
+
+// The attested node behind `spiffe_id`, if it is active, not banned, and `serial` is its current SVID.
+absl::StatusOr<datastore::AttestedNode> ActiveNode(const AgentAuthDeps& deps, const std::string& spiffe_id,
+                                                   const std::string& serial) {
+  auto node = deps.ds.FetchAttestedNode(spiffe_id);
+  if (absl::IsNotFound(node.status())) return absl::PermissionDeniedError("agent is not attested or no longer active");
+  if (!node.ok()) return node.status();
+  if (node->banned) return absl::PermissionDeniedError(absl::StrCat("agent ", spiffe_id, " is banned"));
+  if (serial != node->cert_serial && serial != node->new_cert_serial) {
+    return absl::PermissionDeniedError(
+        absl::StrCat("agent SVID serial ", serial, " is not the current one for ", spiffe_id));
   }
   // The agent now uses the SVID issued at its last renewal: that one becomes the current serial.
-  if (!node->new_cert_serial.empty() && a.serial == node->new_cert_serial) {
-    auto st = sc.ds->UpdateAttestedNodeSerials(a.spiffe_id, node->new_cert_serial, node->new_cert_not_after, "", 0);
-    if (!st.ok()) return st;
+  if (!node->new_cert_serial.empty() && serial == node->new_cert_serial) {
+    RETURN_IF_ERROR(
+        deps.ds.UpdateAttestedNodeSerials(spiffe_id, node->new_cert_serial, node->new_cert_not_after, "", 0));
     node->cert_serial = node->new_cert_serial;
     node->cert_not_after = node->new_cert_not_after;
     node->new_cert_serial.clear();
     node->new_cert_not_after = 0;
   }
-  a.node = std::move(*node);
+  return node;
+}
+
+}  // namespace
+
+absl::StatusOr<AuthenticatedAgent> AuthenticateAgentChain(const AgentAuthDeps& deps, const std::string& chain_pem) {
+  auto chain = crypto::ParseCertsPem(chain_pem);
+  if (!chain.ok()) return absl::UnauthenticatedError("no agent X509-SVID presented");
+  ASSIGN_OR_RETURN(spiffe::SpiffeId id, VerifyAgentSvid(deps, *chain));
+  AuthenticatedAgent a;
+  a.spiffe_id = id.ToString();
+  a.serial = crypto::SerialDecimal((*chain)[0].get());
+  ASSIGN_OR_RETURN(a.node, ActiveNode(deps, a.spiffe_id, a.serial));
   return a;
 }
 
-absl::StatusOr<AuthenticatedAgent> AuthenticateAgent(ServerContext& sc, const grpc::ServerContext& ctx) {
+absl::StatusOr<AuthenticatedAgent> AuthenticateAgent(const AgentAuthDeps& deps, const grpc::ServerContext& ctx) {
   auto auth = ctx.auth_context();
   if (auth == nullptr) return absl::UnauthenticatedError("no TLS peer");
   // The leaf is its own property; on the server side the chain property holds what the peer sent after
@@ -70,7 +84,7 @@ absl::StatusOr<AuthenticatedAgent> AuthenticateAgent(ServerContext& sc, const gr
       }
     }
   }
-  return AuthenticateAgentChain(sc, pem);
+  return AuthenticateAgentChain(deps, pem);
 }
 
 }  // namespace spirecvm::server

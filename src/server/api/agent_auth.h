@@ -6,11 +6,21 @@
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "common/clock.h"
 #include "grpcpp/server_context.h"
+#include "server/bundle_cache.h"
 #include "server/datastore/datastore.h"
-#include "server/server_context.h"
+#include "spiffe/spiffe_id.h"
 
 namespace spirecvm::server {
+
+// What agent authentication reads. Thread-safe: every member is.
+struct AgentAuthDeps {
+  const spiffe::TrustDomain& trust_domain;
+  datastore::DataStore& ds;
+  BundleCache& bundle;
+  Clock& clock;
+};
 
 struct AuthenticatedAgent {
   std::string spiffe_id;
@@ -19,7 +29,7 @@ struct AuthenticatedAgent {
 };
 
 // Chain PEM as gRPC reports it (leaf first).
-absl::StatusOr<AuthenticatedAgent> AuthenticateAgentChain(ServerContext& sc, const std::string& chain_pem);
-absl::StatusOr<AuthenticatedAgent> AuthenticateAgent(ServerContext& sc, const grpc::ServerContext& ctx);
+absl::StatusOr<AuthenticatedAgent> AuthenticateAgentChain(const AgentAuthDeps& deps, const std::string& chain_pem);
+absl::StatusOr<AuthenticatedAgent> AuthenticateAgent(const AgentAuthDeps& deps, const grpc::ServerContext& ctx);
 
 }  // namespace spirecvm::server

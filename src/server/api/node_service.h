@@ -1,14 +1,55 @@
 // The agent-facing API (spirecvm.agent.v1.Node) over TLS.
 #pragma once
 
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+
 #include "agent.grpc.pb.h"
-#include "server/server_context.h"
+#include "server/api/agent_auth.h"
+#include "server/api/limits.h"
+#include "server/api/svid_ttls.h"
+#include "server/bundle_cache.h"
+#include "server/ca/ca_manager.h"
+#include "server/datastore/datastore.h"
+#include "server/entries/entry_cache.h"
+#include "server/metrics.h"
+#include "server/nodeattest/node_attestor.h"
 
 namespace spirecvm::server {
 
+// The configured node attestors by name (the attestation data type agents send).
+using NodeAttestors = std::map<std::string, std::unique_ptr<NodeAttestor>, std::less<>>;
+
+// What attesting an agent touches: the attestors, the CA that signs the agent's SVID and the
+// DataStore where the attested node is stored (only when attestation succeeds).
+struct AttestationDeps {
+  const NodeAttestors& attestors;
+  datastore::DataStore& ds;
+  CaManager& ca;
+  absl::Duration agent_ttl;
+};
+
+// What the Node service uses. Every member is thread-safe: gRPC calls it from its pool concurrently.
+struct NodeServiceDeps {
+  const spiffe::TrustDomain& trust_domain;
+  datastore::DataStore& ds;
+  CaManager& ca;
+  EntryCache& entries;
+  BundleCache& bundle;
+  const NodeAttestors& attestors;
+  Clock& clock;
+  Metrics& metrics;
+  SvidTtls ttls;
+
+  AgentAuthDeps Auth() const { return {trust_domain, ds, bundle, clock}; }
+  AttestationDeps Attestation() const { return {attestors, ds, ca, ttls.agent}; }
+};
+
 class NodeService final : public agent::v1::Node::Service {
  public:
-  explicit NodeService(ServerContext& sc) : sc_(sc) {}
+  explicit NodeService(NodeServiceDeps deps) : deps_(deps) {}
 
   grpc::Status AttestAgent(
       grpc::ServerContext* ctx,
@@ -25,7 +66,9 @@ class NodeService final : public agent::v1::Node::Service {
                          types::Bundle* resp) override;
 
  private:
-  ServerContext& sc_;
+  absl::StatusOr<AuthenticatedAgent> Authenticate(const grpc::ServerContext& ctx);
+
+  NodeServiceDeps deps_;
 };
 
 // The attestation flow without gRPC: used by the service and by tests.
@@ -35,6 +78,8 @@ class AttestStream {
   virtual bool Read(agent::v1::AttestAgentRequest* req) = 0;
   virtual bool Write(const agent::v1::AttestAgentResponse& resp) = 0;
 };
-absl::Status RunAttestation(ServerContext& sc, AttestStream& stream);
+// Runs one attestation. The node is stored only when the attestor accepts the evidence and the
+// agent is neither banned nor (unless re-attestable) already attested; otherwise no node is stored.
+absl::Status RunAttestation(const AttestationDeps& deps, AttestStream& stream);
 
 }  // namespace spirecvm::server

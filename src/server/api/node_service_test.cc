@@ -21,7 +21,7 @@ class ScriptedAttestor final : public NodeAttestor {
   int rounds = 0;
   bool can_reattest = false;
   std::string_view Name() const override { return "scripted"; }
-  absl::StatusOr<AttestationResult> Attest(const AttestationRequest& req, ChallengeChannel& ch) override {
+  absl::StatusOr<AttestationResult> Attest(const AttestationRequest& req, ChallengeChannel& ch) const override {
     for (int i = 0; i < rounds; i++) {
       std::string c = "challenge-" + std::to_string(i);
       auto r = ch.Challenge(c);
@@ -59,45 +59,29 @@ class FakeStream final : public AttestStream {
   }
 };
 
+// Builds only what attestation and agent authentication use: no configuration, no admin service, no endpoints.
 class NodeServiceTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    auto cfg = ParseServerConfig(R"(server { trust_domain = "example.org" }
-plugins {
-  DataStore "sql" { plugin_data { database_type = "sqlite3" connection_string = ":memory:" } }
-  KeyManager "memory" { plugin_data {} }
-  NodeAttestor "join_token" { plugin_data {} }
-})",
-                                 "t.conf");
-    ASSERT_TRUE(cfg.ok()) << cfg.status();
-    cfg_ = std::move(*cfg);
     auto ds = datastore::OpenSqlite({.path = ":memory:"}, clock_);
     ASSERT_TRUE(ds.ok());
     ds_ = std::move(*ds);
     km_ = NewMemoryKeyManager();
     CaConfig cc;
-    cc.trust_domain = cfg_.trust_domain;
+    cc.trust_domain = td_;
     cc.server_id = "s1";
     ca_ = std::move(*CaManager::Create(cc, *km_, *ds_, clock_, rnd_, nullptr));
     ASSERT_TRUE(ca_->Initialize().ok());
-    entries_ = std::make_unique<EntryCache>(*ds_, "spiffe://example.org/spire/server");
-    ASSERT_TRUE(entries_->Load().ok());
-    sc_.cfg = &cfg_;
-    sc_.trust_domain = cfg_.trust_domain;
-    sc_.server_spiffe_id = "spiffe://example.org/spire/server";
-    sc_.ds = ds_.get();
-    sc_.ca = ca_.get();
-    sc_.entries = entries_.get();
-    sc_.clock = &clock_;
-    sc_.rnd = &rnd_;
     bundle_ = std::make_unique<BundleCache>(*ds_, "example.org");
-    sc_.bundle = bundle_.get();
     auto scripted = std::make_unique<ScriptedAttestor>();
     scripted_ = scripted.get();
-    sc_.attestors["scripted"] = std::move(scripted);
-    sc_.attestors["join_token"] = NewJoinTokenAttestor(cfg_.trust_domain, *ds_, clock_);
+    attestors_["scripted"] = std::move(scripted);
+    attestors_["join_token"] = NewJoinTokenAttestor(td_, *ds_, clock_);
     key_ = std::move(*crypto::GenerateKey(crypto::KeyType::kEcP256));
   }
+
+  AttestationDeps Deps() { return {attestors_, *ds_, *ca_, absl::Hours(1)}; }
+  AgentAuthDeps Auth() { return {td_, *ds_, *bundle_, clock_}; }
 
   agent::v1::AttestAgentRequest Params(const std::string& type, const std::string& payload, const std::string& csr) {
     agent::v1::AttestAgentRequest r;
@@ -109,7 +93,7 @@ plugins {
   std::string Csr() { return *crypto::CreateCsr(key_.get(), std::nullopt); }
   absl::Status Attest(FakeStream& s, const std::string& type, const std::string& payload, const std::string& csr) {
     s.in.push_back(Params(type, payload, csr));
-    return RunAttestation(sc_, s);
+    return RunAttestation(Deps(), s);
   }
   std::string ChainPem(const types::X509SVID& svid) {
     std::string pem;
@@ -120,13 +104,12 @@ plugins {
 
   FakeClock clock_{absl::FromUnixSeconds(1'800'000'000)};
   TestOnlyDeterministicRandom rnd_{7};
-  ServerConfig cfg_;
+  spiffe::TrustDomain td_ = *spiffe::TrustDomain::Parse("example.org");
   std::unique_ptr<datastore::DataStore> ds_;
   std::unique_ptr<KeyManager> km_;
   std::unique_ptr<CaManager> ca_;
-  std::unique_ptr<EntryCache> entries_;
   std::unique_ptr<BundleCache> bundle_;
-  ServerContext sc_;
+  NodeAttestors attestors_;
   ScriptedAttestor* scripted_ = nullptr;
   ssl::EvpPkeyPtr key_;
 };
@@ -146,9 +129,33 @@ TEST_F(NodeServiceTest, SuccessfulAttestationStoresTheNodeAndIssuesAVerifiableSv
   auto leaf = crypto::ParseCertDer(svid.cert_chain(0));
   EXPECT_EQ(crypto::SerialDecimal(leaf->get()), node->cert_serial);
   // The SVID authenticates later calls.
-  auto a = AuthenticateAgentChain(sc_, ChainPem(svid));
+  auto a = AuthenticateAgentChain(Auth(), ChainPem(svid));
   ASSERT_TRUE(a.ok()) << a.status();
   EXPECT_EQ(a->spiffe_id, svid.spiffe_id());
+}
+
+// Attestors never write the node (nodeattest/node_attestor.h): RunAttestation is the one place that does,
+// and only for an accepted attestation.
+TEST_F(NodeServiceTest, RefusedAttestationStoresNoNodeAndAnAcceptedOneStoresIt) {
+  FakeStream refused;
+  EXPECT_TRUE(absl::IsInvalidArgument(Attest(refused, "scripted", "bad", Csr())));
+  EXPECT_TRUE(absl::IsNotFound(ds_->FetchAttestedNode("spiffe://example.org/spire/agent/scripted/bad").status()));
+  FakeStream unknown_token;
+  EXPECT_TRUE(absl::IsPermissionDenied(Attest(unknown_token, "join_token", "no-such-token", Csr())));
+  EXPECT_EQ(NodeCount(), 0);
+
+  FakeStream accepted;
+  ASSERT_TRUE(Attest(accepted, "scripted", "n1", Csr()).ok());
+  EXPECT_EQ(NodeCount(), 1);
+  auto node = ds_->FetchAttestedNode("spiffe://example.org/spire/agent/scripted/n1");
+  ASSERT_TRUE(node.ok()) << node.status();
+  const std::string serial = node->cert_serial;
+
+  // A refused second attestation leaves the stored node as it was.
+  FakeStream again;
+  EXPECT_TRUE(absl::IsPermissionDenied(Attest(again, "scripted", "n1", Csr())));
+  EXPECT_EQ(NodeCount(), 1);
+  EXPECT_EQ(ds_->FetchAttestedNode("spiffe://example.org/spire/agent/scripted/n1")->cert_serial, serial);
 }
 
 TEST_F(NodeServiceTest, ChallengeRoundsAreCarriedOnTheStream) {
@@ -200,7 +207,7 @@ TEST_F(NodeServiceTest, OversizedPayloadUnknownTypeAndMissingParams) {
   agent::v1::AttestAgentRequest r;
   r.set_challenge_response("x");
   s3.in.push_back(r);
-  EXPECT_TRUE(absl::IsInvalidArgument(RunAttestation(sc_, s3)));
+  EXPECT_TRUE(absl::IsInvalidArgument(RunAttestation(Deps(), s3)));
   FakeStream s4;
   EXPECT_TRUE(absl::IsInvalidArgument(Attest(s4, "scripted", "bad", Csr())));
   EXPECT_EQ(NodeCount(), 0);
@@ -229,23 +236,23 @@ TEST_F(NodeServiceTest, EvictedBannedAndStaleSerialAgentsAreRefused) {
   ASSERT_TRUE(Attest(s, "scripted", "n1", Csr()).ok());
   std::string pem = ChainPem(s.out[0].result().svid());
   const std::string id = "spiffe://example.org/spire/agent/scripted/n1";
-  ASSERT_TRUE(AuthenticateAgentChain(sc_, pem).ok());
+  ASSERT_TRUE(AuthenticateAgentChain(Auth(), pem).ok());
   // A stale serial: the node's current serial moved on.
   ASSERT_TRUE(ds_->UpdateAttestedNodeSerials(id, "1", 0, "2", 0).ok());
-  auto st = AuthenticateAgentChain(sc_, pem).status();
+  auto st = AuthenticateAgentChain(Auth(), pem).status();
   EXPECT_TRUE(absl::IsPermissionDenied(st)) << st;
   EXPECT_NE(std::string(st.message()).find("serial"), std::string::npos);
   ASSERT_TRUE(ds_->BanAttestedNode(id).ok());
-  EXPECT_TRUE(absl::IsPermissionDenied(AuthenticateAgentChain(sc_, pem).status()));
+  EXPECT_TRUE(absl::IsPermissionDenied(AuthenticateAgentChain(Auth(), pem).status()));
   ASSERT_TRUE(ds_->DeleteAttestedNode(id).ok());
-  st = AuthenticateAgentChain(sc_, pem).status();
+  st = AuthenticateAgentChain(Auth(), pem).status();
   EXPECT_TRUE(absl::IsPermissionDenied(st));
   EXPECT_NE(std::string(st.message()).find("not attested"), std::string::npos);
 }
 
 TEST_F(NodeServiceTest, CertificatesFromAnotherCaAreNotAgents) {
   auto other_key = crypto::GenerateKey(crypto::KeyType::kEcP256);
-  spiffe::CaParams p{.trust_domain = cfg_.trust_domain,
+  spiffe::CaParams p{.trust_domain = td_,
                      .public_key = nullptr,
                      .not_before = clock_.Now() - absl::Minutes(1),
                      .not_after = clock_.Now() + absl::Hours(1)};
@@ -257,40 +264,8 @@ TEST_F(NodeServiceTest, CertificatesFromAnotherCaAreNotAgents) {
                             .not_after = clock_.Now() + absl::Minutes(30)};
   auto forged = spiffe::SignX509Svid({other_ca->get(), other_key->get()}, sp, rnd_);
   ASSERT_TRUE(forged.ok());
-  auto st = AuthenticateAgentChain(sc_, crypto::CertToPem(forged->get())).status();
+  auto st = AuthenticateAgentChain(Auth(), crypto::CertToPem(forged->get())).status();
   EXPECT_TRUE(absl::IsUnauthenticated(st)) << st;
-}
-
-}  // namespace
-}  // namespace spirecvm::server
-
-namespace spirecvm::server {
-namespace {
-
-TEST(BundleCacheTest, ParsesOncePerSequenceAndKeepsTheLastGoodSnapshot) {
-  FakeClock clock(absl::FromUnixSeconds(1'800'000'000));
-  auto ds = datastore::OpenSqlite({.path = ":memory:"}, clock);
-  ASSERT_TRUE(ds.ok());
-  BundleCache cache(**ds, "example.org");
-  EXPECT_FALSE(cache.Get().ok()) << "no bundle yet";
-  TestOnlyDeterministicRandom rnd(3);
-  auto key = crypto::GenerateKey(crypto::KeyType::kEcP256);
-  spiffe::CaParams p{.trust_domain = *spiffe::TrustDomain::Parse("example.org"),
-                     .public_key = nullptr,
-                     .not_before = clock.Now() - absl::Hours(1),
-                     .not_after = clock.Now() + absl::Hours(1)};
-  auto ca1 = spiffe::SelfSignCa(key->get(), p, rnd);
-  ASSERT_TRUE((*ds)->AppendBundle({"example.org", {crypto::CertToDer(ca1->get())}, {}, 0, 0}).ok());
-  auto first = cache.Get();
-  ASSERT_TRUE(first.ok());
-  ASSERT_EQ((*first)->roots.size(), 1u);
-  ASSERT_TRUE(cache.Refresh().ok());
-  EXPECT_EQ(cache.Get()->get(), first->get()) << "unchanged bundle: same snapshot, nothing re-parsed";
-  auto ca2 = spiffe::SelfSignCa(key->get(), p, rnd);
-  ASSERT_TRUE((*ds)->AppendBundle({"example.org", {crypto::CertToDer(ca2->get())}, {}, 0, 0}).ok());
-  EXPECT_EQ((*cache.Get())->roots.size(), 1u) << "not visible before a refresh";
-  ASSERT_TRUE(cache.Refresh().ok());
-  EXPECT_EQ((*cache.Get())->roots.size(), 2u);
 }
 
 }  // namespace

@@ -3,6 +3,8 @@
 #include <algorithm>
 
 #include "absl/strings/str_cat.h"
+#include "common/status.h"
+#include "common/strings.h"
 #include "crypto/x509.h"
 #include "nlohmann/json.hpp"
 #include "spdlog/spdlog.h"
@@ -23,6 +25,66 @@ SlotStatus ParseStatus(const std::string& s) {
   if (s == "active") return SlotStatus::kActive;
   if (s == "old") return SlotStatus::kOld;
   return SlotStatus::kPrepared;
+}
+
+absl::StatusOr<ssl::X509Ptr> DecodeJournalCert(const std::string& b64, std::string_view what) {
+  auto der = crypto::Base64Decode(b64);
+  if (!der.ok()) return absl::DataLossError(absl::StrCat("CA journal: bad ", ToAbsl(what), " encoding"));
+  auto cert = crypto::ParseCertDer(*der);
+  if (!cert.ok()) return absl::DataLossError(absl::StrCat("CA journal: ", cert.status().message()));
+  return cert;
+}
+
+// The X.509 and JWT halves of rotation differ only in how a slot's lifetime is read and logged.
+absl::Time SlotNotBefore(const X509Slot& s) { return crypto::NotBefore(s.cert.get()); }
+absl::Time SlotNotAfter(const X509Slot& s) { return crypto::NotAfter(s.cert.get()); }
+absl::Time SlotNotBefore(const JwtSlot& s) { return s.issued_at; }
+absl::Time SlotNotAfter(const JwtSlot& s) { return s.not_after; }
+void LogActivated(const X509Slot& s) {
+  spdlog::info("X509 CA activated: slot {} serial {}", s.slot_id, crypto::SerialDecimal(s.cert.get()));
+}
+void LogActivated(const JwtSlot& s) { spdlog::info("JWT key activated: slot {} kid {}", s.slot_id, s.kid); }
+
+template <typename Slot>
+std::shared_ptr<Slot> FindSlot(const std::vector<std::shared_ptr<Slot>>& slots, SlotStatus status) {
+  for (auto& s : slots)
+    if (s->status == status) return s;
+  return nullptr;
+}
+
+// One rotation step of one kind of authority (X.509 CA or JWT key): forget expired slots, make sure one
+// is active, prepare the next at the preparation threshold, activate it at the activation threshold.
+// `prepare(slot_id)` makes a new prepared slot. Returns whether anything changed.
+template <typename Slot, typename PrepareFn>
+absl::StatusOr<bool> RotateSlots(std::vector<std::shared_ptr<Slot>>& slots, absl::Time now, PrepareFn prepare) {
+  bool changed = std::erase_if(slots, [&](auto& s) { return SlotNotAfter(*s) <= now; }) > 0;
+  auto active = FindSlot(slots, SlotStatus::kActive);
+  if (active == nullptr) {
+    auto prepared = FindSlot(slots, SlotStatus::kPrepared);
+    if (prepared == nullptr) {
+      ASSIGN_OR_RETURN(prepared, prepare(slots.empty() ? "A" : OtherSlot(slots.back()->slot_id)));
+      slots.push_back(prepared);
+    }
+    prepared->status = SlotStatus::kActive;
+    active = prepared;
+    changed = true;
+  }
+  absl::Time nb = SlotNotBefore(*active), na = SlotNotAfter(*active);
+  auto prepared = FindSlot(slots, SlotStatus::kPrepared);
+  if (prepared == nullptr && now >= PreparationThreshold(nb, na)) {
+    // The slot being replaced (old) is dropped: only two slots of a kind exist at a time.
+    std::erase_if(slots, [](auto& s) { return s->status == SlotStatus::kOld; });
+    ASSIGN_OR_RETURN(prepared, prepare(OtherSlot(active->slot_id)));
+    slots.push_back(prepared);
+    changed = true;
+  }
+  if (prepared != nullptr && now >= ActivationThreshold(nb, na)) {
+    active->status = SlotStatus::kOld;
+    prepared->status = SlotStatus::kActive;
+    LogActivated(*prepared);
+    changed = true;
+  }
+  return changed;
 }
 
 }  // namespace
@@ -60,9 +122,7 @@ absl::StatusOr<std::shared_ptr<X509Slot>> CaManager::PrepareX509(const std::stri
   auto slot = std::make_shared<X509Slot>();
   slot->slot_id = slot_id;
   slot->key_id = "x509-CA-" + slot_id;
-  auto key = km_.GenerateKey(slot->key_id, cfg_.ca_key_type);
-  if (!key.ok()) return key.status();
-  slot->key = std::move(*key);
+  ASSIGN_OR_RETURN(slot->key, km_.GenerateKey(slot->key_id, cfg_.ca_key_type));
   absl::Time now = clock_.Now();
   spiffe::CaParams p{.trust_domain = cfg_.trust_domain,
                      .public_key = slot->key.get(),
@@ -73,17 +133,13 @@ absl::StatusOr<std::shared_ptr<X509Slot>> CaManager::PrepareX509(const std::stri
                      .subject_cn = cfg_.subject_cn};
   if (upstream_ != nullptr) {
     auto signed_ca = upstream_->MintX509Ca(p, rnd_);
-    if (!signed_ca.ok())
-      return absl::Status(signed_ca.status().code(),
-                          absl::StrCat("upstream authority: ", signed_ca.status().message()));
+    if (!signed_ca.ok()) return Annotate(signed_ca.status(), "upstream authority");
     slot->cert = std::move(signed_ca->ca);
     slot->intermediates = std::move(signed_ca->intermediates);
     upstream_roots_der_.clear();
     for (auto& r : signed_ca->roots) upstream_roots_der_.push_back(crypto::CertToDer(r.get()));
   } else {
-    auto ca = spiffe::SelfSignCa(slot->key.get(), p, rnd_);
-    if (!ca.ok()) return ca.status();
-    slot->cert = std::move(*ca);
+    ASSIGN_OR_RETURN(slot->cert, spiffe::SelfSignCa(slot->key.get(), p, rnd_));
   }
   spdlog::info("X509 CA prepared: slot {} serial {} expires {}", slot_id, crypto::SerialDecimal(slot->cert.get()),
                absl::FormatTime(crypto::NotAfter(slot->cert.get())));
@@ -94,9 +150,7 @@ absl::StatusOr<std::shared_ptr<JwtSlot>> CaManager::PrepareJwt(const std::string
   auto slot = std::make_shared<JwtSlot>();
   slot->slot_id = slot_id;
   slot->key_id = "JWT-Signer-" + slot_id;
-  auto key = km_.GenerateKey(slot->key_id, cfg_.jwt_key_type);
-  if (!key.ok()) return key.status();
-  slot->key = std::move(*key);
+  ASSIGN_OR_RETURN(slot->key, km_.GenerateKey(slot->key_id, cfg_.jwt_key_type));
   // A random kid: unguessable and unique across servers sharing a bundle.
   slot->kid = crypto::Base64UrlEncode(rnd_.Bytes(24));
   slot->issued_at = clock_.Now();
@@ -135,67 +189,66 @@ absl::Status CaManager::PersistJournalLocked() {
   return ds_.SetCaJournal(cfg_.server_id, j.dump());
 }
 
+absl::StatusOr<std::shared_ptr<X509Slot>> CaManager::LoadX509Slot(const nlohmann::json& e, absl::Time now) {
+  auto slot = std::make_shared<X509Slot>();
+  slot->slot_id = e.at("slot").get<std::string>();
+  slot->status = ParseStatus(e.at("status").get<std::string>());
+  slot->key_id = e.at("key_id").get<std::string>();
+  ASSIGN_OR_RETURN(slot->cert, DecodeJournalCert(e.at("cert").get<std::string>(), "certificate"));
+  for (auto& i : e.value("intermediates", nlohmann::json::array())) {
+    ASSIGN_OR_RETURN(slot->intermediates.emplace_back(), DecodeJournalCert(i.get<std::string>(), "intermediate"));
+  }
+  if (crypto::NotAfter(slot->cert.get()) <= now) return nullptr;  // expired: nothing left to do with it
+  auto key = km_.GetKey(slot->key_id);
+  if (!key.ok()) {
+    spdlog::warn("CA journal: X509 slot {} key {} is not in KeyManager \"{}\" ({}); dropping the slot", slot->slot_id,
+                 slot->key_id, std::string(km_.Name()), key.status().ToString());
+    return nullptr;
+  }
+  // The key must be the one the certificate was made for (a KeyManager that regenerated it is no use).
+  if (X509_check_private_key(slot->cert.get(), key->get()) != 1) {
+    ssl::DrainErrors();
+    spdlog::warn("CA journal: X509 slot {}: key {} does not match the certificate; dropping the slot", slot->slot_id,
+                 slot->key_id);
+    return nullptr;
+  }
+  slot->key = std::move(*key);
+  return slot;
+}
+
+std::shared_ptr<JwtSlot> CaManager::LoadJwtSlot(const nlohmann::json& e, absl::Time now) {
+  auto slot = std::make_shared<JwtSlot>();
+  slot->slot_id = e.at("slot").get<std::string>();
+  slot->status = ParseStatus(e.at("status").get<std::string>());
+  slot->key_id = e.at("key_id").get<std::string>();
+  slot->kid = e.at("kid").get<std::string>();
+  slot->issued_at = absl::FromUnixSeconds(e.at("issued_at").get<int64_t>());
+  slot->not_after = absl::FromUnixSeconds(e.at("not_after").get<int64_t>());
+  if (slot->not_after <= now) return nullptr;
+  auto key = km_.GetKey(slot->key_id);
+  if (!key.ok()) {
+    spdlog::warn("CA journal: JWT slot {} key {} missing ({}); dropping the slot", slot->slot_id, slot->key_id,
+                 key.status().ToString());
+    return nullptr;
+  }
+  slot->key = std::move(*key);
+  return slot;
+}
+
 absl::Status CaManager::LoadJournalLocked() {
   auto blob = ds_.FetchCaJournal(cfg_.server_id);
-  if (!blob.ok()) {
-    if (absl::IsNotFound(blob.status())) return absl::OkStatus();
-    return blob.status();
-  }
+  if (absl::IsNotFound(blob.status())) return absl::OkStatus();
+  if (!blob.ok()) return blob.status();
   nlohmann::json j = nlohmann::json::parse(*blob, nullptr, false);
   if (j.is_discarded() || !j.is_object()) return absl::DataLossError("CA journal is not valid JSON");
   absl::Time now = clock_.Now();
   try {
     for (auto& e : j.value("x509", nlohmann::json::array())) {
-      auto slot = std::make_shared<X509Slot>();
-      slot->slot_id = e.at("slot").get<std::string>();
-      slot->status = ParseStatus(e.at("status").get<std::string>());
-      slot->key_id = e.at("key_id").get<std::string>();
-      auto der = crypto::Base64Decode(e.at("cert").get<std::string>());
-      if (!der.ok()) return absl::DataLossError("CA journal: bad certificate encoding");
-      auto cert = crypto::ParseCertDer(*der);
-      if (!cert.ok()) return absl::DataLossError(absl::StrCat("CA journal: ", cert.status().message()));
-      slot->cert = std::move(*cert);
-      for (auto& i : e.value("intermediates", nlohmann::json::array())) {
-        auto ider = crypto::Base64Decode(i.get<std::string>());
-        if (!ider.ok()) return absl::DataLossError("CA journal: bad intermediate encoding");
-        auto ic = crypto::ParseCertDer(*ider);
-        if (!ic.ok()) return absl::DataLossError(absl::StrCat("CA journal: ", ic.status().message()));
-        slot->intermediates.push_back(std::move(*ic));
-      }
-      if (crypto::NotAfter(slot->cert.get()) <= now) continue;  // expired: nothing left to do with it
-      auto key = km_.GetKey(slot->key_id);
-      if (!key.ok()) {
-        spdlog::warn("CA journal: X509 slot {} key {} is not in KeyManager \"{}\" ({}); dropping the slot",
-                     slot->slot_id, slot->key_id, std::string(km_.Name()), key.status().ToString());
-        continue;
-      }
-      // The key must be the one the certificate was made for (a KeyManager that regenerated it is no use).
-      if (X509_check_private_key(slot->cert.get(), key->get()) != 1) {
-        ssl::DrainErrors();
-        spdlog::warn("CA journal: X509 slot {}: key {} does not match the certificate; dropping the slot",
-                     slot->slot_id, slot->key_id);
-        continue;
-      }
-      slot->key = std::move(*key);
-      x509_.push_back(std::move(slot));
+      ASSIGN_OR_RETURN(std::shared_ptr<X509Slot> slot, LoadX509Slot(e, now));
+      if (slot != nullptr) x509_.push_back(std::move(slot));
     }
     for (auto& e : j.value("jwt", nlohmann::json::array())) {
-      auto slot = std::make_shared<JwtSlot>();
-      slot->slot_id = e.at("slot").get<std::string>();
-      slot->status = ParseStatus(e.at("status").get<std::string>());
-      slot->key_id = e.at("key_id").get<std::string>();
-      slot->kid = e.at("kid").get<std::string>();
-      slot->issued_at = absl::FromUnixSeconds(e.at("issued_at").get<int64_t>());
-      slot->not_after = absl::FromUnixSeconds(e.at("not_after").get<int64_t>());
-      if (slot->not_after <= now) continue;
-      auto key = km_.GetKey(slot->key_id);
-      if (!key.ok()) {
-        spdlog::warn("CA journal: JWT slot {} key {} missing ({}); dropping the slot", slot->slot_id, slot->key_id,
-                     key.status().ToString());
-        continue;
-      }
-      slot->key = std::move(*key);
-      jwt_.push_back(std::move(slot));
+      if (auto slot = LoadJwtSlot(e, now)) jwt_.push_back(std::move(slot));
     }
     for (auto& r : j.value("upstream_roots", nlohmann::json::array())) {
       auto der = crypto::Base64Decode(r.get<std::string>());
@@ -218,19 +271,16 @@ absl::Status CaManager::PublishLocked() {
     for (auto& s : x509_) rec.x509_authorities_der.push_back(crypto::CertToDer(s->cert.get()));
   }
   for (auto& s : jwt_) {
-    auto pub = crypto::PublicKeyToDer(s->key.get());
-    if (!pub.ok()) return pub.status();
-    rec.jwt_keys.push_back(datastore::JwtKeyRecord{s->kid, *pub, absl::ToUnixSeconds(s->not_after)});
+    ASSIGN_OR_RETURN(std::string pub, crypto::PublicKeyToDer(s->key.get()));
+    rec.jwt_keys.push_back(datastore::JwtKeyRecord{s->kid, pub, absl::ToUnixSeconds(s->not_after)});
   }
-  auto out = ds_.AppendBundle(rec);
-  return out.status();
+  return ds_.AppendBundle(rec).status();
 }
 
 absl::Status CaManager::Initialize() {
   std::lock_guard<std::mutex> l(mu_);
-  if (auto st = LoadJournalLocked(); !st.ok()) return st;
-  if (auto st = RotateLocked(); !st.ok()) return st;
-  return absl::OkStatus();
+  RETURN_IF_ERROR(LoadJournalLocked());
+  return RotateLocked();
 }
 
 absl::Status CaManager::Rotate() {
@@ -240,99 +290,13 @@ absl::Status CaManager::Rotate() {
 
 absl::Status CaManager::RotateLocked() {
   absl::Time now = clock_.Now();
-  bool changed = false;
-
-  // Forget what has expired.
-  auto x_end =
-      std::remove_if(x509_.begin(), x509_.end(), [&](auto& s) { return crypto::NotAfter(s->cert.get()) <= now; });
-  if (x_end != x509_.end()) changed = true;
-  x509_.erase(x_end, x509_.end());
-  auto j_end = std::remove_if(jwt_.begin(), jwt_.end(), [&](auto& s) { return s->not_after <= now; });
-  if (j_end != jwt_.end()) changed = true;
-  jwt_.erase(j_end, jwt_.end());
-
-  auto find_x = [&](SlotStatus st) -> std::shared_ptr<X509Slot> {
-    for (auto& s : x509_)
-      if (s->status == st) return s;
-    return nullptr;
-  };
-  auto find_j = [&](SlotStatus st) -> std::shared_ptr<JwtSlot> {
-    for (auto& s : jwt_)
-      if (s->status == st) return s;
-    return nullptr;
-  };
-
-  // X.509 CA.
-  auto active = find_x(SlotStatus::kActive);
-  if (active == nullptr) {
-    auto prepared = find_x(SlotStatus::kPrepared);
-    if (prepared == nullptr) {
-      auto slot = PrepareX509(x509_.empty() ? "A" : OtherSlot(x509_.back()->slot_id));
-      if (!slot.ok()) return slot.status();
-      prepared = *slot;
-      x509_.push_back(prepared);
-    }
-    prepared->status = SlotStatus::kActive;
-    active = prepared;
-    changed = true;
-  }
-  absl::Time nb = crypto::NotBefore(active->cert.get()), na = crypto::NotAfter(active->cert.get());
-  auto prepared = find_x(SlotStatus::kPrepared);
-  if (prepared == nullptr && now >= PreparationThreshold(nb, na)) {
-    // The slot being replaced (old) is dropped: only two X.509 slots exist at a time.
-    x509_.erase(std::remove_if(x509_.begin(), x509_.end(), [](auto& s) { return s->status == SlotStatus::kOld; }),
-                x509_.end());
-    auto slot = PrepareX509(OtherSlot(active->slot_id));
-    if (!slot.ok()) return slot.status();
-    prepared = *slot;
-    x509_.push_back(prepared);
-    changed = true;
-  }
-  if (prepared != nullptr && now >= ActivationThreshold(nb, na)) {
-    active->status = SlotStatus::kOld;
-    prepared->status = SlotStatus::kActive;
-    spdlog::info("X509 CA activated: slot {} serial {}", prepared->slot_id,
-                 crypto::SerialDecimal(prepared->cert.get()));
-    changed = true;
-  }
-
-  // JWT key.
-  auto jactive = find_j(SlotStatus::kActive);
-  if (jactive == nullptr) {
-    auto jprep = find_j(SlotStatus::kPrepared);
-    if (jprep == nullptr) {
-      auto slot = PrepareJwt(jwt_.empty() ? "A" : OtherSlot(jwt_.back()->slot_id));
-      if (!slot.ok()) return slot.status();
-      jprep = *slot;
-      jwt_.push_back(jprep);
-    }
-    jprep->status = SlotStatus::kActive;
-    jactive = jprep;
-    changed = true;
-  }
-  auto jprep = find_j(SlotStatus::kPrepared);
-  if (jprep == nullptr && now >= PreparationThreshold(jactive->issued_at, jactive->not_after)) {
-    jwt_.erase(std::remove_if(jwt_.begin(), jwt_.end(), [](auto& s) { return s->status == SlotStatus::kOld; }),
-               jwt_.end());
-    auto slot = PrepareJwt(OtherSlot(jactive->slot_id));
-    if (!slot.ok()) return slot.status();
-    jprep = *slot;
-    jwt_.push_back(jprep);
-    changed = true;
-  }
-  if (jprep != nullptr && now >= ActivationThreshold(jactive->issued_at, jactive->not_after)) {
-    jactive->status = SlotStatus::kOld;
-    jprep->status = SlotStatus::kActive;
-    spdlog::info("JWT key activated: slot {} kid {}", jprep->slot_id, jprep->kid);
-    changed = true;
-  }
-
-  if (changed) {
-    // Publish before persisting: a prepared authority must be in the bundle before it can be active.
-    if (auto st = PublishLocked(); !st.ok()) return st;
-    if (auto st = PersistJournalLocked(); !st.ok()) return st;
-  }
-  return absl::OkStatus();
+  ASSIGN_OR_RETURN(bool x509_changed,
+                   RotateSlots(x509_, now, [this](const std::string& id) { return PrepareX509(id); }));
+  ASSIGN_OR_RETURN(bool jwt_changed, RotateSlots(jwt_, now, [this](const std::string& id) { return PrepareJwt(id); }));
+  if (!x509_changed && !jwt_changed) return absl::OkStatus();
+  // Publish before persisting: a prepared authority must be in the bundle before it can be active.
+  RETURN_IF_ERROR(PublishLocked());
+  return PersistJournalLocked();
 }
 
 absl::StatusOr<SignedX509Svid> CaManager::SignX509Svid(const EVP_PKEY* public_key, const spiffe::SpiffeId& id,
@@ -355,16 +319,16 @@ absl::StatusOr<SignedX509Svid> CaManager::SignX509Svid(const EVP_PKEY* public_ke
                            .not_after = now + ttl,
                            .dns_names = dns_names,
                            .der_only = true};
-  auto leaf = spiffe::SignX509Svid(spiffe::CaSigner{active->cert.get(), active->key.get()}, p, rnd_);
-  if (!leaf.ok()) return leaf.status();
+  ASSIGN_OR_RETURN(ssl::X509Ptr leaf,
+                   spiffe::SignX509Svid(spiffe::CaSigner{active->cert.get(), active->key.get()}, p, rnd_));
   SignedX509Svid out;
-  out.chain_der.push_back(crypto::CertToDer(leaf->get()));
+  out.chain_der.push_back(crypto::CertToDer(leaf.get()));
   if (upstream_ != nullptr) {
     out.chain_der.push_back(crypto::CertToDer(active->cert.get()));
     for (auto& c : active->intermediates) out.chain_der.push_back(crypto::CertToDer(c.get()));
   }
-  out.serial = crypto::SerialDecimal(leaf->get());
-  out.not_after = crypto::NotAfter(leaf->get());
+  out.serial = crypto::SerialDecimal(leaf.get());
+  out.not_after = crypto::NotAfter(leaf.get());
   return out;
 }
 
@@ -384,10 +348,10 @@ absl::StatusOr<SignedJwtSvid> CaManager::SignJwtSvid(const spiffe::SpiffeId& id,
   }
   absl::Time now = clock_.Now();
   absl::Time exp = std::min(now + ttl, active->not_after);
-  auto token =
-      spiffe::SignJwtSvid(spiffe::JwtSigner{active->key.get(), active->kid, cfg_.jwt_issuer}, id, audience, now, exp);
-  if (!token.ok()) return token.status();
-  return SignedJwtSvid{*token, now, exp};
+  ASSIGN_OR_RETURN(
+      std::string token,
+      spiffe::SignJwtSvid(spiffe::JwtSigner{active->key.get(), active->kid, cfg_.jwt_issuer}, id, audience, now, exp));
+  return SignedJwtSvid{std::move(token), now, exp};
 }
 
 std::vector<ssl::X509Ptr> CaManager::X509Authorities() const {

@@ -15,6 +15,7 @@
 #include "common/random.h"
 #include "crypto/keys.h"
 #include "crypto/ssl_ptr.h"
+#include "nlohmann/json_fwd.hpp"
 #include "server/ca/upstream_authority.h"
 #include "server/datastore/datastore.h"
 #include "server/keymanager/key_manager.h"
@@ -111,6 +112,9 @@ class CaManager {
   absl::StatusOr<std::shared_ptr<JwtSlot>> PrepareJwt(const std::string& slot_id);
   absl::Status PersistJournalLocked();
   absl::Status LoadJournalLocked();
+  // A journal slot, or nullptr when it is expired or its key is gone (dropped with a warning).
+  absl::StatusOr<std::shared_ptr<X509Slot>> LoadX509Slot(const nlohmann::json& e, absl::Time now);
+  std::shared_ptr<JwtSlot> LoadJwtSlot(const nlohmann::json& e, absl::Time now);
   absl::Status PublishLocked();
   absl::Status RotateLocked();
 

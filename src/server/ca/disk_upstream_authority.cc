@@ -1,5 +1,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/files.h"
+#include "common/status.h"
+#include "common/strings.h"
 #include "crypto/keys.h"
 #include "crypto/x509.h"
 #include "server/ca/upstream_authority.h"
@@ -19,10 +21,8 @@ class DiskUpstreamAuthority final : public UpstreamAuthority {
     // The intermediate cannot outlive its issuer.
     absl::Time upstream_not_after = crypto::NotAfter(chain_[0].get());
     if (p.not_after > upstream_not_after) p.not_after = upstream_not_after;
-    auto ca = spiffe::SignIntermediateCa(spiffe::CaSigner{chain_[0].get(), key_.get()}, p, rnd);
-    if (!ca.ok()) return ca.status();
     UpstreamSignedCa out;
-    out.ca = std::move(*ca);
+    ASSIGN_OR_RETURN(out.ca, spiffe::SignIntermediateCa(spiffe::CaSigner{chain_[0].get(), key_.get()}, p, rnd));
     for (auto& c : chain_) {
       if (IsSelfSigned(c.get())) continue;
       out.intermediates.push_back(ssl::X509Ptr(X509_dup(c.get())));
@@ -37,53 +37,67 @@ class DiskUpstreamAuthority final : public UpstreamAuthority {
   std::vector<ssl::X509Ptr> roots_;
 };
 
+// Reads a PEM file of certificates; errors name the configuration key and the file.
+absl::StatusOr<std::vector<ssl::X509Ptr>> ReadCerts(std::string_view key, const std::string& path) {
+  ASSIGN_OR_RETURN(std::string pem, files::ReadFile(path));
+  auto certs = crypto::ParseCertsPem(pem);
+  if (!certs.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat(ToAbsl(key), " ", path, ": ", certs.status().message()));
+  }
+  return certs;
+}
+
+absl::StatusOr<ssl::EvpPkeyPtr> ReadKey(const std::string& path) {
+  ASSIGN_OR_RETURN(std::string pem, files::ReadFile(path));
+  auto key = crypto::PrivateKeyFromPem(pem);
+  if (!key.ok()) return absl::InvalidArgumentError(absl::StrCat("key_file_path ", path, ": ", key.status().message()));
+  return key;
+}
+
+// The roots to publish: bundle_file_path, else the self-signed certificates of the upstream chain.
+absl::StatusOr<std::vector<ssl::X509Ptr>> Roots(const DiskUpstreamConfig& cfg, const std::vector<ssl::X509Ptr>& chain) {
+  if (!cfg.bundle_file_path.empty()) return ReadCerts("bundle_file_path", cfg.bundle_file_path);
+  std::vector<ssl::X509Ptr> roots;
+  for (auto& c : chain) {
+    if (IsSelfSigned(c.get())) roots.push_back(ssl::X509Ptr(X509_dup(c.get())));
+  }
+  if (roots.empty()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(cfg.cert_file_path, " has no self-signed root; set bundle_file_path"));
+  }
+  return roots;
+}
+
 }  // namespace
+
+absl::StatusOr<DiskUpstreamConfig> ParseDiskUpstreamConfig(config::Section& data) {
+  DiskUpstreamConfig c;
+  c.cert_file_path = data.String("cert_file_path").value_or("");
+  c.key_file_path = data.String("key_file_path").value_or("");
+  c.bundle_file_path = data.String("bundle_file_path").value_or("");
+  if (c.cert_file_path.empty() || c.key_file_path.empty()) {
+    return absl::InvalidArgumentError("cert_file_path and key_file_path are required");
+  }
+  return c;
+}
 
 absl::StatusOr<std::unique_ptr<UpstreamAuthority>> NewDiskUpstreamAuthority(const DiskUpstreamConfig& cfg) {
   if (cfg.cert_file_path.empty() || cfg.key_file_path.empty()) {
-    return absl::InvalidArgumentError("UpstreamAuthority \"disk\": cert_file_path and key_file_path are required");
+    return absl::InvalidArgumentError("cert_file_path and key_file_path are required");
   }
-  auto cert_pem = files::ReadFile(cfg.cert_file_path);
-  if (!cert_pem.ok()) return cert_pem.status();
-  auto chain = crypto::ParseCertsPem(*cert_pem);
-  if (!chain.ok())
-    return absl::InvalidArgumentError(absl::StrCat("UpstreamAuthority \"disk\": cert_file_path ", cfg.cert_file_path,
-                                                   ": ", chain.status().message()));
-  auto key_pem = files::ReadFile(cfg.key_file_path);
-  if (!key_pem.ok()) return key_pem.status();
-  auto key = crypto::PrivateKeyFromPem(*key_pem);
-  if (!key.ok())
-    return absl::InvalidArgumentError(
-        absl::StrCat("UpstreamAuthority \"disk\": key_file_path ", cfg.key_file_path, ": ", key.status().message()));
-  if (X509_check_private_key((*chain)[0].get(), key->get()) != 1) {
+  ASSIGN_OR_RETURN(std::vector<ssl::X509Ptr> chain, ReadCerts("cert_file_path", cfg.cert_file_path));
+  ASSIGN_OR_RETURN(ssl::EvpPkeyPtr key, ReadKey(cfg.key_file_path));
+  if (X509_check_private_key(chain[0].get(), key.get()) != 1) {
     ssl::DrainErrors();
-    return absl::InvalidArgumentError(absl::StrCat("UpstreamAuthority \"disk\": the key in ", cfg.key_file_path,
-                                                   " does not match the certificate in ", cfg.cert_file_path));
-  }
-  if (X509_check_ca((*chain)[0].get()) == 0) {
     return absl::InvalidArgumentError(
-        absl::StrCat("UpstreamAuthority \"disk\": ", cfg.cert_file_path, " is not a CA certificate"));
+        absl::StrCat("the key in ", cfg.key_file_path, " does not match the certificate in ", cfg.cert_file_path));
   }
-  std::vector<ssl::X509Ptr> roots;
-  if (!cfg.bundle_file_path.empty()) {
-    auto bundle_pem = files::ReadFile(cfg.bundle_file_path);
-    if (!bundle_pem.ok()) return bundle_pem.status();
-    auto parsed = crypto::ParseCertsPem(*bundle_pem);
-    if (!parsed.ok())
-      return absl::InvalidArgumentError(absl::StrCat("UpstreamAuthority \"disk\": bundle_file_path ",
-                                                     cfg.bundle_file_path, ": ", parsed.status().message()));
-    roots = std::move(*parsed);
-  } else {
-    for (auto& c : *chain) {
-      if (IsSelfSigned(c.get())) roots.push_back(ssl::X509Ptr(X509_dup(c.get())));
-    }
-    if (roots.empty()) {
-      return absl::InvalidArgumentError(absl::StrCat("UpstreamAuthority \"disk\": ", cfg.cert_file_path,
-                                                     " has no self-signed root; set bundle_file_path"));
-    }
+  if (X509_check_ca(chain[0].get()) == 0) {
+    return absl::InvalidArgumentError(absl::StrCat(cfg.cert_file_path, " is not a CA certificate"));
   }
+  ASSIGN_OR_RETURN(std::vector<ssl::X509Ptr> roots, Roots(cfg, chain));
   return std::unique_ptr<UpstreamAuthority>(
-      new DiskUpstreamAuthority(std::move(*chain), std::move(*key), std::move(roots)));
+      new DiskUpstreamAuthority(std::move(chain), std::move(key), std::move(roots)));
 }
 
 }  // namespace spirecvm::server

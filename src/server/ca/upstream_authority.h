@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "common/config_reader.h"
 #include "common/random.h"
 #include "crypto/ssl_ptr.h"
 #include "spiffe/x509_svid.h"
@@ -31,6 +32,8 @@ struct DiskUpstreamConfig {
   std::string bundle_file_path;  // optional: roots to publish; default: the upstream certificate's self-signed root
 };
 
+// Reads UpstreamAuthority "disk" plugin_data; InvalidArgument when a required path is missing.
+absl::StatusOr<DiskUpstreamConfig> ParseDiskUpstreamConfig(config::Section& data);
 absl::StatusOr<std::unique_ptr<UpstreamAuthority>> NewDiskUpstreamAuthority(const DiskUpstreamConfig& cfg);
 
 }  // namespace spirecvm::server

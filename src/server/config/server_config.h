@@ -1,6 +1,7 @@
 // The server's HCL configuration: SPIRE's `server { ... }` keys and `plugins { Kind "name" { plugin_data { ... } } }`.
-// Parsing reads the core keys; each plugin reads its own plugin_data; Finish() then reports every
-// error and every unknown key at once.
+// Parsing reads the core keys and collects the plugin declarations; the plugin catalog (server/catalog.h)
+// then checks kinds, names and counts and has each plugin read its own plugin_data; the root section's
+// Finish() reports every error and every unknown key at once.
 #pragma once
 
 #include <memory>
@@ -17,10 +18,12 @@
 
 namespace spirecvm::server {
 
+// One `Kind "name" { ... }` block of `plugins`, not yet checked against the catalog.
 struct PluginDecl {
-  std::string kind;      // DataStore, KeyManager, NodeAttestor, UpstreamAuthority
-  std::string name;      // sql, disk, memory, join_token, aws_iid
-  config::Section data;  // plugin_data (empty section when absent)
+  std::string kind;       // e.g. DataStore, KeyManager, NodeAttestor, UpstreamAuthority
+  std::string name;       // e.g. sql, disk, memory, join_token, aws_iid
+  config::Section block;  // the whole block: errors about the plugin itself are recorded here
+  config::Section data;   // plugin_data (empty section when absent)
   hcl::Position pos;
 };
 
@@ -62,12 +65,14 @@ struct ServerConfig {
   HealthChecksConfig health_checks;
   TelemetryConfig telemetry;
 
+  std::optional<config::Section> plugins_block;  // `plugins { ... }`: errors about the set of plugins go here
   std::vector<PluginDecl> plugins;
   const PluginDecl* Find(std::string_view kind) const;
   std::vector<const PluginDecl*> FindAll(std::string_view kind) const;
 };
 
-// Parses and checks the core keys and plugin declarations. Plugin data is left for the plugins.
+// Parses and checks the core keys and collects the plugin declarations. Plugin kinds, names and data are
+// left for the catalog (PlanPlugins in server/catalog.h), which also calls the root's Finish().
 absl::StatusOr<ServerConfig> ParseServerConfig(std::string_view text, const std::string& filename);
 
 }  // namespace spirecvm::server

@@ -1,7 +1,7 @@
 #include "server/config/server_config.h"
 
 #include "gtest/gtest.h"
-#include "server/server.h"
+#include "server/catalog.h"
 
 namespace spirecvm::server {
 namespace {
@@ -69,10 +69,15 @@ TEST(ServerConfig, ParsesSpiresExampleConfig) {
   EXPECT_EQ(cfg->ca_ttl, absl::Hours(168));
   auto plan = PlanPlugins(*cfg);
   ASSERT_TRUE(plan.ok()) << plan.status();
-  EXPECT_EQ(plan->datastore_type, "sqlite3");
-  EXPECT_EQ(plan->keymanager, "disk");
-  EXPECT_EQ(plan->keys_path, "./.data/keys.json");
+  EXPECT_EQ(plan->datastore.name, "sql");
+  EXPECT_EQ(plan->keymanager.name, "disk");
   ASSERT_EQ(plan->attestors.size(), 1u);
+  EXPECT_EQ(plan->attestors[0].name, "join_token");
+  EXPECT_FALSE(plan->upstream.has_value());
+  config::Section ds = cfg->Find("DataStore")->data;
+  EXPECT_EQ(ParseSqlDataStoreConfig(ds)->database_type, "sqlite3");
+  config::Section km = cfg->Find("KeyManager")->data;
+  EXPECT_EQ(ParseDiskKeyManagerConfig(km)->keys_path, "./.data/keys.json");
   EXPECT_TRUE(cfg->health_checks.listener_enabled);
 }
 
@@ -177,12 +182,14 @@ telemetry {
   ASSERT_TRUE(cfg.ok()) << cfg.status();
   EXPECT_TRUE(cfg->telemetry.prometheus);
   EXPECT_EQ(cfg->telemetry.prometheus_port, 9988);
-  auto plan = PlanPlugins(*cfg);
-  ASSERT_TRUE(plan.ok()) << plan.status();
-  EXPECT_EQ(plan->datastore_type, "postgres");
-  EXPECT_EQ(plan->max_open_conns, 4);
-  EXPECT_EQ(plan->conn_max_lifetime, absl::Minutes(30));
-  EXPECT_EQ(plan->ro_connection_string, "host=replica dbname=spire");
+  ASSERT_TRUE(PlanPlugins(*cfg).ok());
+  config::Section data = cfg->Find("DataStore")->data;
+  auto sql = ParseSqlDataStoreConfig(data);
+  ASSERT_TRUE(sql.ok()) << sql.status();
+  EXPECT_EQ(sql->database_type, "postgres");
+  EXPECT_EQ(sql->max_open_conns, 4);
+  EXPECT_EQ(sql->conn_max_lifetime, absl::Minutes(30));
+  EXPECT_EQ(sql->ro_connection_string, "host=replica dbname=spire");
 }
 
 TEST(ServerConfig, BadTelemetryPort) {

@@ -3,19 +3,19 @@
 #include <algorithm>
 #include <deque>
 
+#include "common/status.h"
+
 namespace spirecvm::server {
 
 absl::Status EntryCache::Load() {
   // Read the event position first: an entry written between the two reads is applied twice, which is harmless.
-  auto latest = ds_.LatestEntryEventId();
-  if (!latest.ok()) return latest.status();
-  auto all = ds_.ListEntries(datastore::ListEntriesFilter{});
-  if (!all.ok()) return all.status();
+  ASSIGN_OR_RETURN(int64_t latest, ds_.LatestEntryEventId());
+  ASSIGN_OR_RETURN(std::vector<datastore::RegistrationEntry> all, ds_.ListEntries(datastore::ListEntriesFilter{}));
   std::lock_guard<std::mutex> l(mu_);
   by_id_.clear();
   by_parent_.clear();
-  for (auto& e : *all) PutLocked(std::make_shared<const datastore::RegistrationEntry>(std::move(e)));
-  last_event_ = *latest;
+  for (auto& e : all) PutLocked(std::make_shared<const datastore::RegistrationEntry>(std::move(e)));
+  last_event_ = latest;
   last_sync_ = std::chrono::steady_clock::now();
   return absl::OkStatus();
 }
@@ -31,29 +31,27 @@ absl::Status EntryCache::Refresh() {
     }
   }
   if (after < 0) return Load();
-  auto events = ds_.ListEntryEventsSince(after);
-  if (!events.ok()) return events.status();
-  if (events->empty()) {
+  ASSIGN_OR_RETURN(auto events, ds_.ListEntryEventsSince(after));
+  if (events.empty()) {
     std::lock_guard<std::mutex> l(mu_);
     last_sync_ = std::chrono::steady_clock::now();
     return absl::OkStatus();
   }
   std::vector<std::string> ids;
-  for (auto& ev : *events) ids.push_back(ev.entry_id);
+  for (auto& ev : events) ids.push_back(ev.entry_id);
   std::sort(ids.begin(), ids.end());
   ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
-  auto fetched = ds_.FetchEntries(ids);
-  if (!fetched.ok()) return fetched.status();
+  ASSIGN_OR_RETURN(std::vector<datastore::RegistrationEntry> fetched, ds_.FetchEntries(ids));
   std::lock_guard<std::mutex> l(mu_);
   std::set<std::string> present;
-  for (auto& e : *fetched) {
+  for (auto& e : fetched) {
     present.insert(e.id);
     PutLocked(std::make_shared<const datastore::RegistrationEntry>(std::move(e)));
   }
   for (auto& id : ids) {
     if (!present.count(id)) RemoveLocked(id);
   }
-  last_event_ = std::max(last_event_, events->back().event_id);
+  last_event_ = std::max(last_event_, events.back().event_id);
   last_sync_ = std::chrono::steady_clock::now();
   return absl::OkStatus();
 }

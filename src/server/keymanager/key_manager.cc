@@ -5,6 +5,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/files.h"
+#include "common/status.h"
 #include "nlohmann/json.hpp"
 
 namespace spirecvm::server {
@@ -13,11 +14,10 @@ namespace {
 class MemoryKeyManager final : public KeyManager {
  public:
   absl::StatusOr<ssl::EvpPkeyPtr> GenerateKey(std::string_view id, crypto::KeyType type) override {
-    auto key = crypto::GenerateKey(type);
-    if (!key.ok()) return key.status();
+    ASSIGN_OR_RETURN(ssl::EvpPkeyPtr key, crypto::GenerateKey(type));
     std::lock_guard<std::mutex> l(mu_);
-    ssl::EvpPkeyPtr shared = crypto::ShareKey(key->get());
-    keys_[std::string(id)] = std::move(*key);
+    ssl::EvpPkeyPtr shared = crypto::ShareKey(key.get());
+    keys_[std::string(id)] = std::move(key);
     return shared;
   }
   absl::StatusOr<ssl::EvpPkeyPtr> GetKey(std::string_view id) override {
@@ -48,30 +48,26 @@ class DiskKeyManager final : public KeyManager {
     }
     nlohmann::json doc = nlohmann::json::parse(*text, nullptr, false);
     if (doc.is_discarded() || !doc.is_object() || !doc.contains("keys") || !doc["keys"].is_object()) {
-      return absl::DataLossError(absl::StrCat("KeyManager \"disk\": ", path_, " is not a valid keys file"));
+      return absl::DataLossError(absl::StrCat(path_, " is not a valid keys file"));
     }
     for (auto& [id, pem] : doc["keys"].items()) {
-      if (!pem.is_string())
-        return absl::DataLossError(absl::StrCat("KeyManager \"disk\": key ", id, " in ", path_, " is not a string"));
+      if (!pem.is_string()) return absl::DataLossError(absl::StrCat("key ", id, " in ", path_, " is not a string"));
       auto key = crypto::PrivateKeyFromPem(pem.get<std::string>());
-      if (!key.ok())
-        return absl::DataLossError(
-            absl::StrCat("KeyManager \"disk\": key ", id, " in ", path_, ": ", key.status().message()));
+      if (!key.ok()) return absl::DataLossError(absl::StrCat("key ", id, " in ", path_, ": ", key.status().message()));
       keys_[id] = std::move(*key);
     }
     return absl::OkStatus();
   }
 
   absl::StatusOr<ssl::EvpPkeyPtr> GenerateKey(std::string_view id, crypto::KeyType type) override {
-    auto key = crypto::GenerateKey(type);
-    if (!key.ok()) return key.status();
+    ASSIGN_OR_RETURN(ssl::EvpPkeyPtr key, crypto::GenerateKey(type));
     std::lock_guard<std::mutex> l(mu_);
     std::map<std::string, ssl::EvpPkeyPtr> next;
     for (auto& [k, v] : keys_) next[k] = crypto::ShareKey(v.get());
-    next[std::string(id)] = crypto::ShareKey(key->get());
-    if (auto st = Persist(next); !st.ok()) return st;
+    next[std::string(id)] = crypto::ShareKey(key.get());
+    RETURN_IF_ERROR(Persist(next));
     keys_ = std::move(next);
-    return std::move(*key);
+    return key;
   }
 
   absl::StatusOr<ssl::EvpPkeyPtr> GetKey(std::string_view id) override {
@@ -88,9 +84,7 @@ class DiskKeyManager final : public KeyManager {
     nlohmann::json doc;
     doc["keys"] = nlohmann::json::object();
     for (auto& [k, v] : keys) {
-      auto pem = crypto::PrivateKeyToPem(v.get());
-      if (!pem.ok()) return pem.status();
-      doc["keys"][k] = *pem;
+      ASSIGN_OR_RETURN(doc["keys"][k], crypto::PrivateKeyToPem(v.get()));
     }
     return files::WriteFileAtomic(path_, doc.dump(2), 0600);
   }
@@ -104,10 +98,16 @@ class DiskKeyManager final : public KeyManager {
 
 std::unique_ptr<KeyManager> NewMemoryKeyManager() { return std::make_unique<MemoryKeyManager>(); }
 
+absl::StatusOr<DiskKeyManagerConfig> ParseDiskKeyManagerConfig(config::Section& data) {
+  DiskKeyManagerConfig c{data.String("keys_path").value_or("")};
+  if (c.keys_path.empty()) return absl::InvalidArgumentError("keys_path is required");
+  return c;
+}
+
 absl::StatusOr<std::unique_ptr<KeyManager>> NewDiskKeyManager(std::string keys_path) {
-  if (keys_path.empty()) return absl::InvalidArgumentError("KeyManager \"disk\": keys_path is required");
+  if (keys_path.empty()) return absl::InvalidArgumentError("keys_path is required");
   auto km = std::make_unique<DiskKeyManager>(std::move(keys_path));
-  if (auto st = km->Load(); !st.ok()) return st;
+  RETURN_IF_ERROR(km->Load());
   return km;
 }
 

@@ -7,11 +7,14 @@
 #include <string_view>
 
 #include "absl/status/statusor.h"
+#include "common/config_reader.h"
 #include "crypto/keys.h"
 #include "crypto/ssl_ptr.h"
 
 namespace spirecvm::server {
 
+// Thread-safety: every method may be called concurrently from any thread (the CA's rotation loop,
+// gRPC handler threads); implementations serialize access to their key set themselves.
 class KeyManager {
  public:
   virtual ~KeyManager() = default;
@@ -23,7 +26,12 @@ class KeyManager {
 };
 
 std::unique_ptr<KeyManager> NewMemoryKeyManager();
-// keys_path: the JSON file holding the keys (SPIRE's `keys_path`); created 0600 on first write.
+
+struct DiskKeyManagerConfig {
+  std::string keys_path;  // the JSON file holding the keys (SPIRE's `keys_path`); created 0600 on first write
+};
+// Reads KeyManager "disk" plugin_data; InvalidArgument when keys_path is missing.
+absl::StatusOr<DiskKeyManagerConfig> ParseDiskKeyManagerConfig(config::Section& data);
 absl::StatusOr<std::unique_ptr<KeyManager>> NewDiskKeyManager(std::string keys_path);
 
 }  // namespace spirecvm::server

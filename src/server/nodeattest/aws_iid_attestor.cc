@@ -8,6 +8,7 @@
 #include "attestation/sevsnp/certs/sources.h"
 #include "attestation/sevsnp_binding/binding.h"
 #include "common/files.h"
+#include "common/status.h"
 #include "common/strings.h"
 #include "crypto/keys.h"
 #include "nlohmann/json.hpp"
@@ -121,7 +122,7 @@ class AwsIidAttestor final : public NodeAttestor {
 
   std::string_view Name() const override { return "aws_iid"; }
 
-  absl::StatusOr<AttestationResult> Attest(const AttestationRequest& req, ChallengeChannel& channel) override {
+  absl::StatusOr<AttestationResult> Attest(const AttestationRequest& req, ChallengeChannel& channel) const override {
     if (req.payload.size() > awsiid::kMaxPayloadBytes) {
       return absl::InvalidArgumentError("aws_iid: attestation payload is too large");
     }
@@ -143,10 +144,10 @@ class AwsIidAttestor final : public NodeAttestor {
 
     std::optional<std::string> report_id_hex;
     if (cfg_.sev.enabled) {
-      auto snp = ChallengeSevSnp(req, payload->document, channel);
-      if (!snp.ok()) return snp.status();
-      if (snp->has_value()) {
-        const auto& vr = **snp;
+      ASSIGN_OR_RETURN(std::optional<sevsnp::verify::VerifiedReport> snp,
+                       ChallengeSevSnp(req, payload->document, channel));
+      if (snp.has_value()) {
+        const auto& vr = *snp;
         for (auto& v : SevSnpSelectorValues(vr)) result.selectors.push_back({"aws_iid", v});
         report_id_hex = vr.ReportIdHex();
       }
@@ -182,13 +183,12 @@ class AwsIidAttestor final : public NodeAttestor {
   // required, or the reason it is refused.
   absl::StatusOr<std::optional<sevsnp::verify::VerifiedReport>> ChallengeSevSnp(const AttestationRequest& req,
                                                                                 const std::string& document,
-                                                                                ChallengeChannel& channel) {
+                                                                                ChallengeChannel& channel) const {
     std::string nonce = rnd_.Bytes(sevsnp::kNonceSize);
     std::string nonce_b64 = crypto::Base64Encode(nonce);
     absl::Time now = clock_.Now();
-    if (auto st = ds_.InsertNonce(nonce_b64, absl::ToUnixSeconds(now + cfg_.sev.nonce_ttl)); !st.ok()) return st;
-    auto answer = channel.Challenge(sevsnp::SevSnpChallenge{nonce}.ToJson());
-    if (!answer.ok()) return answer.status();
+    RETURN_IF_ERROR(ds_.InsertNonce(nonce_b64, absl::ToUnixSeconds(now + cfg_.sev.nonce_ttl)));
+    ASSIGN_OR_RETURN(std::string answer, channel.Challenge(sevsnp::SevSnpChallenge{nonce}.ToJson()));
     // Single use: the nonce is spent whatever the answer, and an answer after its expiry is refused.
     if (auto st = ds_.ConsumeNonce(nonce_b64, absl::ToUnixSeconds(clock_.Now())); !st.ok()) {
       if (absl::IsFailedPrecondition(st))
@@ -196,11 +196,11 @@ class AwsIidAttestor final : public NodeAttestor {
       if (absl::IsNotFound(st)) return absl::PermissionDeniedError("sev_snp: the challenge nonce was already used");
       return st;
     }
-    if (answer->size() > sevsnp::kMaxAnswerBytes) {
-      return absl::InvalidArgumentError(absl::StrCat("sev_snp: the challenge answer is ", answer->size(),
+    if (answer.size() > sevsnp::kMaxAnswerBytes) {
+      return absl::InvalidArgumentError(absl::StrCat("sev_snp: the challenge answer is ", answer.size(),
                                                      " bytes, more than the limit of ", sevsnp::kMaxAnswerBytes));
     }
-    auto parsed = sevsnp::SevSnpAnswer::FromJson(*answer);
+    auto parsed = sevsnp::SevSnpAnswer::FromJson(answer);
     if (!parsed.ok()) return absl::InvalidArgumentError(absl::StrCat("sev_snp: ", parsed.status().message()));
     if (parsed->is_unavailable()) {
       if (cfg_.sev.required) {
@@ -313,16 +313,14 @@ AwsIidAttestorConfig ParseAwsIidAttestorConfig(config::Section& d) {
 absl::StatusOr<std::unique_ptr<NodeAttestor>> NewAwsIidAttestor(const AwsIidAttestorConfig& cfg,
                                                                 const spiffe::TrustDomain& td, datastore::DataStore& ds,
                                                                 Clock& clock, Random& rnd) {
-  auto iid = awsiid::Verifier::Create(cfg.iid);
-  if (!iid.ok()) return iid.status();
-  for (auto& w : (*iid)->warnings()) spdlog::warn("NodeAttestor \"aws_iid\": {}", std::string(w));
+  ASSIGN_OR_RETURN(std::unique_ptr<awsiid::Verifier> iid, awsiid::Verifier::Create(cfg.iid));
+  for (auto& w : iid->warnings()) spdlog::warn("NodeAttestor \"aws_iid\": {}", std::string(w));
   std::unique_ptr<sevsnp::verify::Verifier> snp;
   if (cfg.sev.enabled) {
     sevsnp::verify::VerifierOptions o;
     for (auto& path : cfg.sev.insecure_extra_roots) {
-      auto pem = files::ReadFile(path);
-      if (!pem.ok()) return pem.status();
-      if (auto st = sevsnp::certs::AddInsecureExtraRootsPem(ToAbsl(*pem), o.trust); !st.ok()) {
+      ASSIGN_OR_RETURN(std::string pem, files::ReadFile(path));
+      if (auto st = sevsnp::certs::AddInsecureExtraRootsPem(ToAbsl(pem), o.trust); !st.ok()) {
         return absl::InvalidArgumentError(absl::StrCat("sev_snp.insecure_extra_roots ", path, ": ", st.message()));
       }
       spdlog::warn(
@@ -334,11 +332,9 @@ absl::StatusOr<std::unique_ptr<NodeAttestor>> NewAwsIidAttestor(const AwsIidAtte
     o.sources.kds_cache_dir = cfg.sev.kds_cache_dir;
     if (cfg.sev.kds_fetch) o.sources.kds_fetcher = sevsnp::certs::NewCurlKdsFetcher();
     o.check_crl = cfg.sev.check_crl;
-    auto v = sevsnp::verify::Verifier::Create(std::move(o));
-    if (!v.ok()) return v.status();
-    snp = std::move(*v);
+    ASSIGN_OR_RETURN(snp, sevsnp::verify::Verifier::Create(std::move(o)));
   }
-  return std::unique_ptr<NodeAttestor>(new AwsIidAttestor(cfg, td, std::move(*iid), std::move(snp), ds, clock, rnd));
+  return std::unique_ptr<NodeAttestor>(new AwsIidAttestor(cfg, td, std::move(iid), std::move(snp), ds, clock, rnd));
 }
 
 }  // namespace spirecvm::server

@@ -11,7 +11,7 @@ class JoinTokenAttestor final : public NodeAttestor {
       : td_(std::move(td)), ds_(ds), clock_(clock) {}
   std::string_view Name() const override { return "join_token"; }
 
-  absl::StatusOr<AttestationResult> Attest(const AttestationRequest& req, ChallengeChannel&) override {
+  absl::StatusOr<AttestationResult> Attest(const AttestationRequest& req, ChallengeChannel&) const override {
     const std::string& token = req.payload;
     if (token.empty()) return absl::InvalidArgumentError("join_token: the attestation payload (the token) is empty");
     if (token.size() > 256) return absl::InvalidArgumentError("join_token: token is longer than 256 bytes");

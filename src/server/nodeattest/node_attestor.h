@@ -33,11 +33,16 @@ struct AttestationResult {
   bool can_reattest = false;
 };
 
+// Thread-safety: Attest is called concurrently from the gRPC threads serving AttestAgent streams, so it
+// is const: an attestor keeps no per-call state in members, and what it shares (the DataStore, the
+// injected Clock and Random, its verifiers) is itself thread-safe. State that must be single-use across
+// calls (join tokens, challenge nonces) lives in the DataStore, whose consume operations are atomic.
+// An attestor never stores the attested node: the node service does, and only on success.
 class NodeAttestor {
  public:
   virtual ~NodeAttestor() = default;
   virtual std::string_view Name() const = 0;
-  virtual absl::StatusOr<AttestationResult> Attest(const AttestationRequest& req, ChallengeChannel& channel) = 0;
+  virtual absl::StatusOr<AttestationResult> Attest(const AttestationRequest& req, ChallengeChannel& channel) const = 0;
 };
 
 }  // namespace spirecvm::server

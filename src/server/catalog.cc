@@ -79,8 +79,7 @@ std::vector<PlannedPlugin<Interface, Deps>> PlanKind(ServerConfig& cfg,
     absl::StatusOr<plugin::Builder<Interface, Deps>> builder = registry.Parse(decl.name, decl.data);
     if (!builder.ok()) {
       if (!registry.Has(decl.name)) IgnoreData(decl.data);
-      const std::string prefix = registry.Has(decl.name) ? absl::StrCat(decl.kind, " \"", decl.name, "\": ") : "";
-      decl.block.AddError(decl.pos, absl::StrCat(prefix, builder.status().message()));
+      decl.block.AddError(decl.pos, std::string(builder.status().message()));  // the block's path names the plugin
       continue;
     }
     planned.push_back({decl.kind, decl.name, *std::move(builder)});

@@ -51,7 +51,7 @@ TEST(ServerCatalogTest, PlansEveryDeclaredPlugin) {
 TEST(ServerCatalogTest, UnknownPluginNamesTheKindTheKnownPluginsAndTheLine) {
   std::string err = Error(std::string(kDataStore) + kKeyManager +
                           "  NodeAttestor \"k8s_psat\" { plugin_data { cluster = \"c\" } }\n");
-  EXPECT_THAT(err, HasSubstr("server.conf:6:"));
+  EXPECT_THAT(err, HasSubstr("server.conf:5:3: "));
   EXPECT_THAT(err, HasSubstr("unknown NodeAttestor plugin \"k8s_psat\" (known: join_token, aws_iid)"));
   EXPECT_THAT(err, Not(HasSubstr("cluster"))) << "the data of a plugin that is not loaded is not reported too";
   EXPECT_THAT(err, Not(HasSubstr("at least one"))) << "the declaration counts";

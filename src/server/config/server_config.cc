@@ -118,7 +118,10 @@ void ParsePluginDecls(config::Section& plugins, const std::string& filename, Ser
       }
       PluginDecl d{kind, labels[0], block, config::Section::FromBody(kEmptyBody, "", filename), block.pos()};
       if (auto data = block.Child("plugin_data")) d.data = *data;
-      if (auto en = block.Bool("enabled"); en && !*en) continue;
+      if (auto en = block.Bool("enabled"); en && !*en) {
+        for (const std::string& key : d.data.Keys()) d.data.MarkKnown(key);  // not loaded: its data is not read
+        continue;
+      }
       block.String("plugin_cmd");  // accepted for SPIRE compatibility; built-in plugins only
       block.String("plugin_checksum");
       cfg.plugins.push_back(std::move(d));
@@ -132,13 +135,6 @@ const PluginDecl* ServerConfig::Find(std::string_view kind) const {
   for (auto& p : plugins)
     if (p.kind == kind) return &p;
   return nullptr;
-}
-
-std::vector<const PluginDecl*> ServerConfig::FindAll(std::string_view kind) const {
-  std::vector<const PluginDecl*> out;
-  for (auto& p : plugins)
-    if (p.kind == kind) out.push_back(&p);
-  return out;
 }
 
 absl::StatusOr<ServerConfig> ParseServerConfig(std::string_view text, const std::string& filename) {

@@ -68,7 +68,6 @@ struct ServerConfig {
   std::optional<config::Section> plugins_block;  // `plugins { ... }`: errors about the set of plugins go here
   std::vector<PluginDecl> plugins;
   const PluginDecl* Find(std::string_view kind) const;
-  std::vector<const PluginDecl*> FindAll(std::string_view kind) const;
 };
 
 // Parses and checks the core keys and collects the plugin declarations. Plugin kinds, names and data are

@@ -153,7 +153,7 @@ absl::StatusOr<ssl::CmsPtr> ParseSignedCms(SignatureForm form, absl::string_view
   }
   ASN1_OCTET_STRING** content = CMS_get0_content(cms.get());
   if (content == nullptr || *content == nullptr) return Invalid(f, "CMS content is not attached");
-  return std::move(cms);
+  return cms;
 }
 
 namespace {

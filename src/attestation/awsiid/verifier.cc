@@ -92,9 +92,9 @@ absl::StatusOr<AttestationPayload> AttestationPayload::FromJson(absl::string_vie
     }
     return absl::OkStatus();
   };
-  if (auto s = get("document", p.document, true); !s.ok()) return s;
-  if (auto s = get("rsa2048", p.rsa2048, false); !s.ok()) return s;
-  if (auto s = get("signature", p.signature, false); !s.ok()) return s;
+  RETURN_IF_ERROR(get("document", p.document, true));
+  RETURN_IF_ERROR(get("rsa2048", p.rsa2048, false));
+  RETURN_IF_ERROR(get("signature", p.signature, false));
   return p;
 }
 
@@ -183,10 +183,8 @@ absl::StatusOr<std::string> AgentPathTemplate::Render(const InstanceIdentityDocu
         break;
     }
   }
-  if (auto s = CheckSpiffePath(out); !s.ok()) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("agent_path_template \"", source_, "\" rendered an invalid path: ", s.message()));
-  }
+  RETURN_IF_ERROR(
+      Annotate(CheckSpiffePath(out), absl::StrCat("agent_path_template \"", source_, "\" rendered an invalid path")));
   return out;
 }
 

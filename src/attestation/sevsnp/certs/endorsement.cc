@@ -182,12 +182,11 @@ absl::StatusOr<std::vector<ssl::X509Ptr>> LoadCertificates(absl::string_view byt
 }
 
 absl::StatusOr<ssl::X509Ptr> LoadCertificate(absl::string_view bytes) {
-  auto all = LoadCertificates(bytes);
-  if (!all.ok()) return all.status();
-  if (all->size() != 1) {
-    return absl::InvalidArgumentError(absl::StrCat("want exactly one certificate, found ", all->size()));
+  ASSIGN_OR_RETURN(auto all, LoadCertificates(bytes));
+  if (all.size() != 1) {
+    return absl::InvalidArgumentError(absl::StrCat("want exactly one certificate, found ", all.size()));
   }
-  return std::move(all->front());
+  return std::move(all.front());
 }
 
 std::string CertDer(X509* cert) {

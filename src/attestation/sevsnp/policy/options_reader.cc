@@ -199,8 +199,8 @@ void ReadPolicySection(config::Section& section, Policy& policy) {
     ReadHclKnob(section, knob, knob.key, policy);
     if (knob.key_alias != nullptr) ReadHclKnob(section, knob, knob.key_alias, policy);
   }
-  if (absl::Status st = ValidatePolicy(policy); !st.ok()) {
-    section.AddError(section.pos(), absl::StrCat("policy: ", st.message()));
+  if (absl::Status st = Annotate(ValidatePolicy(policy), "policy"); !st.ok()) {
+    section.AddError(section.pos(), std::string(st.message()));
   }
 }
 

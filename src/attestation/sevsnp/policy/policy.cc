@@ -9,6 +9,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "common/status.h"
 
 namespace spirecvm::sevsnp::policy {
 namespace {
@@ -116,7 +117,7 @@ absl::Status ValidatePolicy(const Policy& p) {
   }
   for (const auto& f : p.required_platform_flags) {
     if (auto b = PlatformFlagBit(f); !b.ok()) {
-      errors.push_back(absl::StrCat("required_platform_flags: ", b.status().message()));
+      errors.emplace_back(Annotate(b, "required_platform_flags").message());
     }
   }
   if (p.vmpl.has_value() && *p.vmpl > 3) errors.push_back("vmpl must be 0..3");

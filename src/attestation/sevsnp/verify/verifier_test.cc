@@ -204,6 +204,7 @@ TEST_F(SimVerifyTest, NonAmdArkRejectedWithoutInsecureExtraRoots) {
   EXPECT_THAT(v.status().message(), HasSubstr("is not a pinned AMD ARK"));
 }
 
+// Over 60 lines: a table with one row per signed report field.
 TEST_F(SimVerifyTest, EveryFlippedSignedFieldFails) {
   const std::string good = Sign(s_.DefaultReport());
   struct Field {

@@ -7,11 +7,11 @@
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
-#include <sstream>
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "attestation/awsiid/signature.h"
+#include "common/files.h"
 #include "common/status.h"
 
 namespace spirecvm::awsiid::testing {
@@ -25,14 +25,6 @@ std::string BioToString(BIO* bio) {
   char* data = nullptr;
   long n = BIO_get_mem_data(bio, &data);
   return n > 0 ? std::string(data, static_cast<size_t>(n)) : std::string();
-}
-
-absl::StatusOr<std::string> ReadFile(const std::filesystem::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  if (!in) return absl::NotFoundError(absl::StrCat("cannot open ", p.string()));
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
 }
 
 absl::Status WriteFile(const std::filesystem::path& p, absl::string_view data, mode_t mode) {
@@ -88,8 +80,8 @@ absl::StatusOr<TestAwsSigner> TestAwsSigner::LoadOrCreate(const std::string& sta
   const fs::path cert_path = fs::path(state_dir) / "test-aws-iid-cert.pem";
   std::error_code ec;
   if (fs::exists(key_path, ec) && fs::exists(cert_path, ec)) {
-    ASSIGN_OR_RETURN(auto key_pem, ReadFile(key_path));
-    ASSIGN_OR_RETURN(auto cert_pem, ReadFile(cert_path));
+    ASSIGN_OR_RETURN(auto key_pem, files::ReadFile(key_path.string()));
+    ASSIGN_OR_RETURN(auto cert_pem, files::ReadFile(cert_path.string()));
     TestAwsSigner s;
     ssl::BioPtr kb(BIO_new_mem_buf(key_pem.data(), static_cast<int>(key_pem.size())));
     s.key.reset(PEM_read_bio_PrivateKey(kb.get(), nullptr, nullptr, nullptr));

@@ -1,8 +1,6 @@
 #include "attestation/sevsnp/cli/sev_verify.h"
 
-#include <fstream>
 #include <nlohmann/json.hpp>
-#include <sstream>
 
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
@@ -11,6 +9,7 @@
 #include "attestation/sevsnp/policy/options_reader.h"
 #include "attestation/sevsnp/policy/policy.h"
 #include "attestation/sevsnp/verify/verifier.h"
+#include "common/files.h"
 #include "common/flags.h"
 #include "common/hex.h"
 #include "common/status.h"
@@ -40,14 +39,6 @@ void RegisterFlags(flags::FlagSet& fs, Args& a) {
   fs.String("insecure-extra-roots", &a.extra_roots_path,
             "INSECURE: PEM of extra ARKs to trust (test signer / simulator only)");
   fs.String("output", &a.output, "Output format: pretty or json");
-}
-
-absl::StatusOr<std::string> ReadFile(const std::string& path, const char* flag) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return absl::NotFoundError(absl::StrCat(flag, ": cannot read \"", path, "\""));
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
 }
 
 // Everything a run needs, built from the flags; `errors` lists every usage error at once.
@@ -103,9 +94,9 @@ void ReadInputFiles(const Args& a, Plan& plan) {
         FileFlag{a.chain_path, &req.chain_pem, "-chain"}, FileFlag{a.table_path, &req.cert_table, "-certs-table"},
         FileFlag{a.extra_roots_path, &plan.extra_roots_pem, "-insecure-extra-roots"}}) {
     if (f.path.empty()) continue;
-    auto data = ReadFile(f.path, f.flag);
+    auto data = files::ReadFile(f.path);
     if (!data.ok()) {
-      plan.errors.emplace_back(data.status().message());
+      plan.errors.emplace_back(Annotate(data, absl::StrCat(f.flag, ": cannot read \"", f.path, "\"")).message());
     } else {
       *f.dest = std::move(*data);
     }

@@ -4,12 +4,12 @@
 
 #include <filesystem>
 #include <fstream>
-#include <sstream>
 
 #include "absl/status/status.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "attestation/sevsnp/certs/endorsement.h"
+#include "common/files.h"
 #include "common/random.h"
 #include "common/status.h"
 
@@ -131,14 +131,6 @@ std::string KeyPem(EVP_PKEY* k) {
   return std::string(data, n);
 }
 
-absl::StatusOr<std::string> ReadFile(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  if (!in) return absl::NotFoundError(absl::StrCat("cannot read ", p.string()));
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
 absl::Status WriteFile(const fs::path& p, absl::string_view data, bool secret) {
   std::ofstream out(p, std::ios::binary | std::ios::trunc);
   out.write(data.data(), static_cast<std::streamsize>(data.size()));
@@ -149,7 +141,7 @@ absl::Status WriteFile(const fs::path& p, absl::string_view data, bool secret) {
 }
 
 absl::StatusOr<ssl::EvpPkeyPtr> LoadKey(const fs::path& p) {
-  ASSIGN_OR_RETURN(auto pem, ReadFile(p));
+  ASSIGN_OR_RETURN(auto pem, files::ReadFile(p.string()));
   ssl::BioPtr bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
   ssl::EvpPkeyPtr k(PEM_read_bio_PrivateKey(bio.get(), nullptr, nullptr, nullptr));
   if (k == nullptr) return SslError(absl::StrCat("parse key ", p.string()));
@@ -157,7 +149,7 @@ absl::StatusOr<ssl::EvpPkeyPtr> LoadKey(const fs::path& p) {
 }
 
 absl::StatusOr<ssl::X509Ptr> LoadCert(const fs::path& p) {
-  ASSIGN_OR_RETURN(auto pem, ReadFile(p));
+  ASSIGN_OR_RETURN(auto pem, files::ReadFile(p.string()));
   return certs::LoadCertificate(pem);
 }
 

@@ -8,6 +8,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "attestation/awsiid/document.h"
+#include "common/status.h"
 
 namespace spirecvm::awsiid {
 namespace {
@@ -117,9 +118,8 @@ absl::StatusOr<CertStore> CertStore::Load(const std::string& dir) {
             absl::StrCat("aws_certificates_path ", dir, ": file ", CertSubdir(form), "/", p.filename().string(),
                          " is not named after an AWS region (expected e.g. ", CertSubdir(form), "/us-east-1.pem)"));
       }
-      auto certs = ReadPemCertificates(p, form);
-      if (!certs.ok()) return certs.status();
-      store.certs_[{form, region}] = *std::move(certs);
+      ASSIGN_OR_RETURN(auto certs, ReadPemCertificates(p, form));
+      store.certs_[{form, region}] = std::move(certs);
     }
     if (ec) {
       return absl::FailedPreconditionError(absl::StrCat("cannot list ", sub.string(), ": ", ec.message()));

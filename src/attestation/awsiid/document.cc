@@ -7,6 +7,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "common/status.h"
 
 namespace spirecvm::awsiid {
 namespace {
@@ -92,7 +93,8 @@ absl::StatusOr<std::vector<std::string>> OptionalStringList(const json& doc, abs
   return out;
 }
 
-absl::StatusOr<InstanceIdentityDocument> ParseChecked(absl::string_view raw) {
+// The document as a JSON object whose top-level keys are unique.
+absl::StatusOr<json> ParseJsonObject(absl::string_view raw) {
   std::set<std::string> top_level_keys;
   std::string duplicate;
   json::parser_callback_t cb = [&](int depth, json::parse_event_t event, json& parsed) {
@@ -111,61 +113,72 @@ absl::StatusOr<InstanceIdentityDocument> ParseChecked(absl::string_view raw) {
     return absl::InvalidArgumentError("instance identity document is not a JSON object");
   }
   if (!duplicate.empty()) return FieldError(duplicate, "appears more than once");
+  return doc;
+}
 
-  InstanceIdentityDocument out;
-  out.raw = std::string(raw);
-
-#define ASSIGN_OR_RETURN_FIELD(lhs, expr) \
-  do {                                    \
-    auto _v = (expr);                     \
-    if (!_v.ok()) return _v.status();     \
-    lhs = *std::move(_v);                 \
-  } while (0)
-
-  ASSIGN_OR_RETURN_FIELD(out.account_id, RequiredString(doc, "accountId"));
+// accountId, region and availabilityZone (a zone of that region).
+absl::Status ParseLocation(const json& doc, InstanceIdentityDocument& out) {
+  ASSIGN_OR_RETURN(out.account_id, RequiredString(doc, "accountId"));
   if (!IsValidAccountId(out.account_id)) {
     return FieldError("accountId", absl::StrCat("\"", out.account_id, "\" is not 12 digits"));
   }
-  ASSIGN_OR_RETURN_FIELD(out.region, RequiredString(doc, "region"));
+  ASSIGN_OR_RETURN(out.region, RequiredString(doc, "region"));
   if (!IsValidRegion(out.region)) {
     return FieldError("region", absl::StrCat("\"", out.region, "\" is not an AWS region name"));
   }
-  ASSIGN_OR_RETURN_FIELD(out.availability_zone, RequiredString(doc, "availabilityZone"));
+  ASSIGN_OR_RETURN(out.availability_zone, RequiredString(doc, "availabilityZone"));
   if (!absl::StartsWith(out.availability_zone, out.region) || out.availability_zone.size() == out.region.size() ||
       !AllOf(out.availability_zone, IsSafeChar)) {
     return FieldError(
         "availabilityZone",
         absl::StrCat("\"", out.availability_zone, "\" is not an availability zone of region \"", out.region, "\""));
   }
-  ASSIGN_OR_RETURN_FIELD(out.instance_id, RequiredString(doc, "instanceId"));
+  return absl::OkStatus();
+}
+
+// instanceId, imageId, instanceType and pendingTime.
+absl::Status ParseInstance(const json& doc, InstanceIdentityDocument& out) {
+  ASSIGN_OR_RETURN(out.instance_id, RequiredString(doc, "instanceId"));
   if (!IsValidInstanceId(out.instance_id)) {
     return FieldError("instanceId", absl::StrCat("\"", out.instance_id, "\" is not an EC2 instance id"));
   }
-  ASSIGN_OR_RETURN_FIELD(out.image_id, RequiredString(doc, "imageId"));
+  ASSIGN_OR_RETURN(out.image_id, RequiredString(doc, "imageId"));
   if (!absl::StartsWith(out.image_id, "ami-") || out.image_id.size() < 5 || out.image_id.size() > 4 + 32 ||
       !AllOf(out.image_id.substr(4), IsLowerHex)) {
     return FieldError("imageId", absl::StrCat("\"", out.image_id, "\" is not an AMI id"));
   }
-  ASSIGN_OR_RETURN_FIELD(out.instance_type, RequiredString(doc, "instanceType"));
+  ASSIGN_OR_RETURN(out.instance_type, RequiredString(doc, "instanceType"));
   if (out.instance_type.size() > 64 || !AllOf(out.instance_type, IsSafeChar)) {
     return FieldError("instanceType", absl::StrCat("\"", out.instance_type, "\" is not an instance type"));
   }
-  std::string pending;
-  ASSIGN_OR_RETURN_FIELD(pending, RequiredString(doc, "pendingTime"));
+  ASSIGN_OR_RETURN(const std::string pending, RequiredString(doc, "pendingTime"));
   std::string time_err;
   if (!absl::ParseTime(absl::RFC3339_full, pending, &out.pending_time, &time_err)) {
     return FieldError("pendingTime", absl::StrCat("\"", pending, "\" is not an RFC 3339 time: ", time_err));
   }
+  return absl::OkStatus();
+}
 
-  ASSIGN_OR_RETURN_FIELD(out.architecture, OptionalString(doc, "architecture"));
-  ASSIGN_OR_RETURN_FIELD(out.private_ip, OptionalString(doc, "privateIp"));
-  ASSIGN_OR_RETURN_FIELD(out.version, OptionalString(doc, "version"));
-  ASSIGN_OR_RETURN_FIELD(out.kernel_id, OptionalString(doc, "kernelId"));
-  ASSIGN_OR_RETURN_FIELD(out.ramdisk_id, OptionalString(doc, "ramdiskId"));
-  ASSIGN_OR_RETURN_FIELD(out.billing_products, OptionalStringList(doc, "billingProducts"));
-  ASSIGN_OR_RETURN_FIELD(out.marketplace_product_codes, OptionalStringList(doc, "marketplaceProductCodes"));
-  ASSIGN_OR_RETURN_FIELD(out.devpay_product_codes, OptionalStringList(doc, "devpayProductCodes"));
-#undef ASSIGN_OR_RETURN_FIELD
+// The informational fields: strings or lists of strings, each may be absent or null.
+absl::Status ParseOptionalFields(const json& doc, InstanceIdentityDocument& out) {
+  ASSIGN_OR_RETURN(out.architecture, OptionalString(doc, "architecture"));
+  ASSIGN_OR_RETURN(out.private_ip, OptionalString(doc, "privateIp"));
+  ASSIGN_OR_RETURN(out.version, OptionalString(doc, "version"));
+  ASSIGN_OR_RETURN(out.kernel_id, OptionalString(doc, "kernelId"));
+  ASSIGN_OR_RETURN(out.ramdisk_id, OptionalString(doc, "ramdiskId"));
+  ASSIGN_OR_RETURN(out.billing_products, OptionalStringList(doc, "billingProducts"));
+  ASSIGN_OR_RETURN(out.marketplace_product_codes, OptionalStringList(doc, "marketplaceProductCodes"));
+  ASSIGN_OR_RETURN(out.devpay_product_codes, OptionalStringList(doc, "devpayProductCodes"));
+  return absl::OkStatus();
+}
+
+absl::StatusOr<InstanceIdentityDocument> ParseChecked(absl::string_view raw) {
+  ASSIGN_OR_RETURN(const json doc, ParseJsonObject(raw));
+  InstanceIdentityDocument out;
+  out.raw = std::string(raw);
+  RETURN_IF_ERROR(ParseLocation(doc, out));
+  RETURN_IF_ERROR(ParseInstance(doc, out));
+  RETURN_IF_ERROR(ParseOptionalFields(doc, out));
   return out;
 }
 
@@ -206,7 +219,7 @@ absl::StatusOr<InstanceIdentityDocument> ParseDocument(absl::string_view raw) {
     return absl::InvalidArgumentError(absl::StrCat("instance identity document is ", raw.size(),
                                                    " bytes, more than the limit of ", kMaxDocumentBytes));
   }
-  if (absl::Status s = CheckNesting(raw); !s.ok()) return s;
+  RETURN_IF_ERROR(CheckNesting(raw));
   try {
     return ParseChecked(raw);
   } catch (const std::exception& e) {

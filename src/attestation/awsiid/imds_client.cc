@@ -7,6 +7,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "common/status.h"
 
 namespace spirecvm::awsiid {
 namespace {
@@ -131,55 +132,50 @@ absl::StatusOr<ImdsClient::Response> ImdsClient::Exchange(bool put, absl::string
 }
 
 absl::StatusOr<std::string> ImdsClient::FetchToken() const {
-  auto r = Exchange(/*put=*/true, "/latest/api/token",
-                    absl::StrCat("X-aws-ec2-metadata-token-ttl-seconds: ", options_.token_ttl_seconds));
-  if (!r.ok()) return r.status();
-  if (r->status == 403 || r->status == 404 || r->status == 405) {
+  ASSIGN_OR_RETURN(auto r,
+                   Exchange(/*put=*/true, "/latest/api/token",
+                            absl::StrCat("X-aws-ec2-metadata-token-ttl-seconds: ", options_.token_ttl_seconds)));
+  if (r.status == 403 || r.status == 404 || r.status == 405) {
     return absl::FailedPreconditionError(absl::StrCat(
         "IMDS at ", options_.endpoint, " does not support IMDSv2 token requests (PUT /latest/api/token answered HTTP ",
-        r->status, "); enable IMDSv2 on the instance (HttpTokens optional or required)"));
+        r.status, "); enable IMDSv2 on the instance (HttpTokens optional or required)"));
   }
-  if (r->status != 200) {
+  if (r.status != 200) {
     return absl::UnavailableError(
-        absl::StrCat("IMDS at ", options_.endpoint, " refused a session token: HTTP ", r->status));
+        absl::StrCat("IMDS at ", options_.endpoint, " refused a session token: HTTP ", r.status));
   }
-  if (r->body.empty() || r->body.size() > 4096) {
+  if (r.body.empty() || r.body.size() > 4096) {
     return absl::UnavailableError(absl::StrCat("IMDS at ", options_.endpoint, " returned an empty or oversized token"));
   }
-  return r->body;
+  return r.body;
 }
 
 absl::StatusOr<std::string> ImdsClient::Get(absl::string_view path, absl::string_view token) const {
-  auto r = Exchange(/*put=*/false, path, absl::StrCat("X-aws-ec2-metadata-token: ", token));
-  if (!r.ok()) return r.status();
-  if (r->status == 401) {
+  ASSIGN_OR_RETURN(auto r, Exchange(/*put=*/false, path, absl::StrCat("X-aws-ec2-metadata-token: ", token)));
+  if (r.status == 401) {
     return absl::UnauthenticatedError(
         absl::StrCat("IMDS at ", options_.endpoint, " rejected the session token for ", path, " (HTTP 401)"));
   }
-  if (r->status == 404) {
+  if (r.status == 404) {
     return absl::NotFoundError(absl::StrCat("IMDS at ", options_.endpoint, " has no ", path, " (HTTP 404)"));
   }
-  if (r->status != 200) {
+  if (r.status != 200) {
     return absl::UnavailableError(
-        absl::StrCat("IMDS at ", options_.endpoint, " answered HTTP ", r->status, " to ", path));
+        absl::StrCat("IMDS at ", options_.endpoint, " answered HTTP ", r.status, " to ", path));
   }
-  return r->body;
+  return r.body;
 }
 
 absl::StatusOr<AttestationPayload> ImdsClient::FetchInstanceIdentity() const {
-  auto token = FetchToken();
-  if (!token.ok()) return token.status();
+  ASSIGN_OR_RETURN(auto token, FetchToken());
   AttestationPayload p;
-  auto doc = Get("/latest/dynamic/instance-identity/document", *token);
-  if (!doc.ok()) return doc.status();
-  p.document = *std::move(doc);
-  auto rsa2048 = Get("/latest/dynamic/instance-identity/rsa2048", *token);
-  if (!rsa2048.ok()) return rsa2048.status();
-  p.rsa2048 = *std::move(rsa2048);
+  ASSIGN_OR_RETURN(auto doc, Get("/latest/dynamic/instance-identity/document", token));
+  p.document = std::move(doc);
+  ASSIGN_OR_RETURN(auto rsa2048, Get("/latest/dynamic/instance-identity/rsa2048", token));
+  p.rsa2048 = std::move(rsa2048);
   if (options_.fetch_signature) {
-    auto sig = Get("/latest/dynamic/instance-identity/signature", *token);
-    if (!sig.ok()) return sig.status();
-    p.signature = *std::move(sig);
+    ASSIGN_OR_RETURN(auto sig, Get("/latest/dynamic/instance-identity/signature", token));
+    p.signature = std::move(sig);
   }
   return p;
 }

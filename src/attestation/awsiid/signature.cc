@@ -6,6 +6,7 @@
 #include <cstring>
 
 #include "absl/strings/str_cat.h"
+#include "common/status.h"
 
 namespace spirecvm::awsiid {
 namespace {
@@ -135,10 +136,8 @@ std::string EncodeBase64(absl::string_view bytes, size_t line_width) {
   return out;
 }
 
-absl::Status VerifyCmsWithCert(SignatureForm form, absl::string_view document, absl::string_view cms_der, X509* cert) {
-  const FormRules rules = RulesFor(form);
-  const absl::string_view f = rules.name;
-  ssl::DrainErrors();
+absl::StatusOr<ssl::CmsPtr> ParseSignedCms(SignatureForm form, absl::string_view cms_der) {
+  const absl::string_view f = RulesFor(form).name;
   if (cms_der.size() > kMaxSignatureBytes) return Invalid(f, "CMS blob is too large");
   const unsigned char* p = reinterpret_cast<const unsigned char*>(cms_der.data());
   ssl::CmsPtr cms(d2i_CMS_ContentInfo(nullptr, &p, static_cast<long>(cms_der.size())));
@@ -152,18 +151,16 @@ absl::Status VerifyCmsWithCert(SignatureForm form, absl::string_view document, a
   if (OBJ_obj2nid(CMS_get0_eContentType(cms.get())) != NID_pkcs7_data) {
     return Invalid(f, "CMS encapsulated content type is not id-data");
   }
-  ASN1_OCTET_STRING** content_ptr = CMS_get0_content(cms.get());
-  if (content_ptr == nullptr || *content_ptr == nullptr) {
-    return Invalid(f, "CMS content is not attached");
-  }
-  const absl::string_view content = AsView(*content_ptr);
+  ASN1_OCTET_STRING** content = CMS_get0_content(cms.get());
+  if (content == nullptr || *content == nullptr) return Invalid(f, "CMS content is not attached");
+  return cms;
+}
 
-  STACK_OF(CMS_SignerInfo)* signers = CMS_get0_SignerInfos(cms.get());
-  if (signers == nullptr || sk_CMS_SignerInfo_num(signers) != 1) {
-    return Invalid(
-        f, absl::StrCat("CMS holds ", signers ? sk_CMS_SignerInfo_num(signers) : 0, " signers, expected exactly 1"));
-  }
-  CMS_SignerInfo* si = sk_CMS_SignerInfo_value(signers, 0);
+namespace {
+
+// The one SignerInfo, whose digest and signature algorithms the form allows; returns the digest.
+absl::StatusOr<const EVP_MD*> CheckSigner(CMS_SignerInfo* si, const FormRules& rules) {
+  const absl::string_view f = rules.name;
   X509_ALGOR* dig_alg = nullptr;
   X509_ALGOR* sig_alg = nullptr;
   CMS_SignerInfo_get0_algs(si, nullptr, nullptr, &dig_alg, &sig_alg);
@@ -175,38 +172,59 @@ absl::Status VerifyCmsWithCert(SignatureForm form, absl::string_view document, a
   if (!Contains(rules.sigalgs, sig_nid)) {
     return Invalid(f, absl::StrCat("signature algorithm ", OBJ_nid2sn(sig_nid), " is not accepted for this form"));
   }
+  const EVP_MD* md = EVP_get_digestbynid(dig_nid);
+  if (md == nullptr) return Invalid(f, "digest algorithm unavailable", true);
+  return md;
+}
+
+// Signed attributes: the signature covers their DER encoding; they carry the content digest.
+absl::Status VerifySignedAttributes(absl::string_view f, CMS_SignerInfo* si, X509* cert, absl::string_view content,
+                                    const EVP_MD* md) {
+  ASN1_OBJECT* ctype =
+      static_cast<ASN1_OBJECT*>(CMS_signed_get0_data_by_OBJ(si, OBJ_nid2obj(NID_pkcs9_contentType), -3, V_ASN1_OBJECT));
+  if (ctype == nullptr || OBJ_obj2nid(ctype) != NID_pkcs7_data) {
+    return Invalid(f, "signed contentType attribute is missing or not id-data", true);
+  }
+  ASN1_OCTET_STRING* digest_attr = static_cast<ASN1_OCTET_STRING*>(
+      CMS_signed_get0_data_by_OBJ(si, OBJ_nid2obj(NID_pkcs9_messageDigest), -3, V_ASN1_OCTET_STRING));
+  if (digest_attr == nullptr) return Invalid(f, "signed messageDigest attribute is missing", true);
+  // set1_signer_cert takes its own reference; the signature check uses only the key.
+  CMS_SignerInfo_set1_signer_cert(si, cert);
+  if (CMS_SignerInfo_verify(si) != 1) {
+    return Invalid(f, "signature over the signed attributes does not verify", true);
+  }
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int digest_len = 0;
+  if (EVP_Digest(content.data(), content.size(), digest, &digest_len, md, nullptr) != 1) {
+    return Invalid(f, "cannot digest the signed content", true);
+  }
+  if (AsView(digest_attr) != absl::string_view(reinterpret_cast<const char*>(digest), digest_len)) {
+    return Invalid(f, "messageDigest attribute does not match the signed content");
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::Status VerifyCmsWithCert(SignatureForm form, absl::string_view document, absl::string_view cms_der, X509* cert) {
+  const FormRules rules = RulesFor(form);
+  const absl::string_view f = rules.name;
+  ssl::DrainErrors();
+  ASSIGN_OR_RETURN(ssl::CmsPtr cms, ParseSignedCms(form, cms_der));
+  const absl::string_view content = AsView(*CMS_get0_content(cms.get()));
+  STACK_OF(CMS_SignerInfo)* signers = CMS_get0_SignerInfos(cms.get());
+  if (signers == nullptr || sk_CMS_SignerInfo_num(signers) != 1) {
+    return Invalid(
+        f, absl::StrCat("CMS holds ", signers ? sk_CMS_SignerInfo_num(signers) : 0, " signers, expected exactly 1"));
+  }
+  CMS_SignerInfo* si = sk_CMS_SignerInfo_value(signers, 0);
+  ASSIGN_OR_RETURN(const EVP_MD* md, CheckSigner(si, rules));
   EVP_PKEY* key = X509_get0_pubkey(cert);
   if (key == nullptr || EVP_PKEY_get_base_id(key) != rules.key_type) {
     return Invalid(f, "the AWS certificate's key is of the wrong type for this form", true);
   }
-  const EVP_MD* md = EVP_get_digestbynid(dig_nid);
-  if (md == nullptr) return Invalid(f, "digest algorithm unavailable", true);
-
   if (CMS_signed_get_attr_count(si) > 0) {
-    // Signed attributes: the signature covers their DER encoding; they carry the content digest.
-    ASN1_OBJECT* ctype = static_cast<ASN1_OBJECT*>(
-        CMS_signed_get0_data_by_OBJ(si, OBJ_nid2obj(NID_pkcs9_contentType), -3, V_ASN1_OBJECT));
-    if (ctype == nullptr || OBJ_obj2nid(ctype) != NID_pkcs7_data) {
-      return Invalid(f, "signed contentType attribute is missing or not id-data", true);
-    }
-    ASN1_OCTET_STRING* digest_attr = static_cast<ASN1_OCTET_STRING*>(
-        CMS_signed_get0_data_by_OBJ(si, OBJ_nid2obj(NID_pkcs9_messageDigest), -3, V_ASN1_OCTET_STRING));
-    if (digest_attr == nullptr) {
-      return Invalid(f, "signed messageDigest attribute is missing", true);
-    }
-    // set1_signer_cert takes its own reference; the signature check uses only the key.
-    CMS_SignerInfo_set1_signer_cert(si, cert);
-    if (CMS_SignerInfo_verify(si) != 1) {
-      return Invalid(f, "signature over the signed attributes does not verify", true);
-    }
-    unsigned char digest[EVP_MAX_MD_SIZE];
-    unsigned int digest_len = 0;
-    if (EVP_Digest(content.data(), content.size(), digest, &digest_len, md, nullptr) != 1) {
-      return Invalid(f, "cannot digest the signed content", true);
-    }
-    if (AsView(digest_attr) != absl::string_view(reinterpret_cast<const char*>(digest), digest_len)) {
-      return Invalid(f, "messageDigest attribute does not match the signed content");
-    }
+    RETURN_IF_ERROR(VerifySignedAttributes(f, si, cert, content, md));
   } else {
     // No signed attributes: the signature is over the content itself.
     ASN1_OCTET_STRING* sig = CMS_SignerInfo_get0_signature(si);
@@ -239,17 +257,15 @@ absl::Status VerifyRsaSignatureWithCert(absl::string_view document, absl::string
 absl::Status VerifyDocumentSignature(const CertStore& store, SignatureForm form, absl::string_view region,
                                      absl::string_view document, absl::string_view blob_base64) {
   const absl::string_view name = SignatureFormName(form);
-  auto blob = DecodeBase64(absl::StrCat(name, " signature"), blob_base64);
-  if (!blob.ok()) return blob.status();
-  if (blob->size() > kMaxSignatureBytes) {
+  ASSIGN_OR_RETURN(const std::string blob, DecodeBase64(absl::StrCat(name, " signature"), blob_base64));
+  if (blob.size() > kMaxSignatureBytes) {
     return absl::InvalidArgumentError(absl::StrCat(name, " signature is too large"));
   }
-  auto certs = store.Lookup(form, region);
-  if (!certs.ok()) return certs.status();
+  ASSIGN_OR_RETURN(const auto certs, store.Lookup(form, region));
   absl::Status last;
-  for (X509* cert : *certs) {
-    last = form == SignatureForm::kSignature ? VerifyRsaSignatureWithCert(document, *blob, cert)
-                                             : VerifyCmsWithCert(form, document, *blob, cert);
+  for (X509* cert : certs) {
+    last = form == SignatureForm::kSignature ? VerifyRsaSignatureWithCert(document, blob, cert)
+                                             : VerifyCmsWithCert(form, document, blob, cert);
     if (last.ok()) return last;
     // A structural or content error does not depend on which certificate was tried.
     if (last.message().find("does not verify") == absl::string_view::npos) break;

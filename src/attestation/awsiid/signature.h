@@ -41,6 +41,9 @@ std::string EncodeBase64(absl::string_view bytes, size_t line_width = 0);
 
 // One-certificate checks on DECODED blobs. InvalidArgument with the reason (bad evidence);
 // messages do not name the region (callers add it).
+// The first step of VerifyCmsWithCert: `cms_der` is one DER CMS SignedData of id-data with its
+// content attached, and nothing after it.
+absl::StatusOr<ssl::CmsPtr> ParseSignedCms(SignatureForm form, absl::string_view cms_der);
 absl::Status VerifyCmsWithCert(SignatureForm form, absl::string_view document, absl::string_view cms_der, X509* cert);
 absl::Status VerifyRsaSignatureWithCert(absl::string_view document, absl::string_view signature, X509* cert);
 

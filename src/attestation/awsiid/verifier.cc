@@ -1,5 +1,6 @@
 #include "attestation/awsiid/verifier.h"
 
+#include <algorithm>
 #include <nlohmann/json.hpp>
 
 #include "absl/status/status.h"
@@ -7,6 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "attestation/awsiid/signature.h"
+#include "common/status.h"
 
 namespace spirecvm::awsiid {
 namespace {
@@ -90,9 +92,9 @@ absl::StatusOr<AttestationPayload> AttestationPayload::FromJson(absl::string_vie
     }
     return absl::OkStatus();
   };
-  if (auto s = get("document", p.document, true); !s.ok()) return s;
-  if (auto s = get("rsa2048", p.rsa2048, false); !s.ok()) return s;
-  if (auto s = get("signature", p.signature, false); !s.ok()) return s;
+  RETURN_IF_ERROR(get("document", p.document, true));
+  RETURN_IF_ERROR(get("rsa2048", p.rsa2048, false));
+  RETURN_IF_ERROR(get("signature", p.signature, false));
   return p;
 }
 
@@ -181,10 +183,8 @@ absl::StatusOr<std::string> AgentPathTemplate::Render(const InstanceIdentityDocu
         break;
     }
   }
-  if (auto s = CheckSpiffePath(out); !s.ok()) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("agent_path_template \"", source_, "\" rendered an invalid path: ", s.message()));
-  }
+  RETURN_IF_ERROR(
+      Annotate(CheckSpiffePath(out), absl::StrCat("agent_path_template \"", source_, "\" rendered an invalid path")));
   return out;
 }
 
@@ -229,73 +229,75 @@ absl::StatusOr<std::unique_ptr<Verifier>> Verifier::Create(Config config,
   return v;
 }
 
-absl::StatusOr<VerifiedIid> Verifier::Verify(const AttestationPayload& payload, absl::Time now) const {
-  auto doc = ParseDocument(payload.document);
-  if (!doc.ok()) return doc.status();
-
-  VerifiedIid out;
-  // rsa2048 when present. A present-but-bad rsa2048 blob fails: falling back would let an
-  // attacker choose the weaker form.
-  if (!payload.rsa2048.empty()) {
-    out.verified_form = SignatureForm::kRsa2048;
-  } else if (!payload.signature.empty() && config_.allow_signature_form) {
-    out.verified_form = SignatureForm::kSignature;
-  } else if (!payload.signature.empty()) {
+absl::StatusOr<SignatureForm> ChooseSignatureForm(const AttestationPayload& payload, bool allow_signature_form) {
+  if (!payload.rsa2048.empty()) return SignatureForm::kRsa2048;
+  if (!payload.signature.empty() && allow_signature_form) return SignatureForm::kSignature;
+  if (!payload.signature.empty()) {
     return absl::InvalidArgumentError(
         "aws_iid attestation payload has no rsa2048 signature, and the RSA `signature` form is "
         "not accepted (allow_signature_form is false)");
-  } else {
-    return absl::InvalidArgumentError("aws_iid attestation payload has no rsa2048 signature");
   }
+  return absl::InvalidArgumentError("aws_iid attestation payload has no rsa2048 signature");
+}
+
+absl::Status CheckDocumentPolicy(const InstanceIdentityDocument& doc, const Config& config, absl::Time now) {
+  if (!config.account_ids.empty() &&
+      std::find(config.account_ids.begin(), config.account_ids.end(), doc.account_id) == config.account_ids.end()) {
+    return absl::PermissionDeniedError(absl::StrCat("aws_iid: account ", doc.account_id, " (instance ", doc.instance_id,
+                                                    ") is not in account_ids [",
+                                                    absl::StrJoin(config.account_ids, ", "), "]"));
+  }
+  if (!config.max_document_age.has_value()) return absl::OkStatus();
+  const absl::Duration age = now - doc.pending_time;
+  if (age > *config.max_document_age) {
+    return absl::PermissionDeniedError(
+        absl::StrCat("aws_iid: instance identity document of ", doc.instance_id, " is too old: pendingTime ",
+                     absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", doc.pending_time, absl::UTCTimeZone()), " is ",
+                     absl::FormatDuration(absl::Trunc(age, absl::Seconds(1))), " ago, more than max_document_age ",
+                     absl::FormatDuration(*config.max_document_age)));
+  }
+  return absl::OkStatus();
+}
+
+std::vector<Selector> DocumentSelectors(const InstanceIdentityDocument& doc) {
+  std::vector<Selector> out;
+  for (std::string value :
+       {absl::StrCat("account_id:", doc.account_id), absl::StrCat("region:", doc.region),
+        absl::StrCat("az:", doc.availability_zone), absl::StrCat("instance:id:", doc.instance_id),
+        absl::StrCat("image:id:", doc.image_id), absl::StrCat("instance:type:", doc.instance_type)}) {
+    out.push_back({std::string(kSelectorType), std::move(value)});
+  }
+  return out;
+}
+
+absl::Status Verifier::AddDescribedSelectors(const InstanceIdentityDocument& doc,
+                                             std::vector<Selector>& selectors) const {
+  if (describer_ == nullptr) return absl::OkStatus();
+  auto details = describer_->Describe(doc);
+  RETURN_IF_ERROR(Annotate(details, absl::StrCat("aws_iid: describing instance ", doc.instance_id)));
+  auto add = [&](std::string value) { selectors.push_back({std::string(kSelectorType), std::move(value)}); };
+  for (const auto& [k, v] : details->tags) add(absl::StrCat("tag:", k, ":", v));
+  for (const auto& id : details->security_group_ids) add(absl::StrCat("sg:id:", id));
+  for (const auto& name : details->security_group_names) add(absl::StrCat("sg:name:", name));
+  for (const auto& arn : details->iam_role_arns) add(absl::StrCat("iamrole:", arn));
+  return absl::OkStatus();
+}
+
+absl::StatusOr<VerifiedIid> Verifier::Verify(const AttestationPayload& payload, absl::Time now) const {
+  ASSIGN_OR_RETURN(InstanceIdentityDocument doc, ParseDocument(payload.document));
+  VerifiedIid out;
+  // rsa2048 when present. A present-but-bad rsa2048 blob fails: falling back would let an
+  // attacker choose the weaker form.
+  ASSIGN_OR_RETURN(out.verified_form, ChooseSignatureForm(payload, config_.allow_signature_form));
   const std::string& blob = out.verified_form == SignatureForm::kRsa2048 ? payload.rsa2048 : payload.signature;
-  if (auto s = VerifyDocumentSignature(certs_, out.verified_form, doc->region, payload.document, blob); !s.ok()) {
-    return s;
-  }
-
+  RETURN_IF_ERROR(VerifyDocumentSignature(certs_, out.verified_form, doc.region, payload.document, blob));
   // Policy, on a document now known to be AWS's.
-  if (!config_.account_ids.empty()) {
-    bool allowed = false;
-    for (const auto& id : config_.account_ids) allowed = allowed || id == doc->account_id;
-    if (!allowed) {
-      return absl::PermissionDeniedError(absl::StrCat("aws_iid: account ", doc->account_id, " (instance ",
-                                                      doc->instance_id, ") is not in account_ids [",
-                                                      absl::StrJoin(config_.account_ids, ", "), "]"));
-    }
-  }
-  if (config_.max_document_age.has_value()) {
-    absl::Duration age = now - doc->pending_time;
-    if (age > *config_.max_document_age) {
-      return absl::PermissionDeniedError(
-          absl::StrCat("aws_iid: instance identity document of ", doc->instance_id, " is too old: pendingTime ",
-                       absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", doc->pending_time, absl::UTCTimeZone()), " is ",
-                       absl::FormatDuration(absl::Trunc(age, absl::Seconds(1))), " ago, more than max_document_age ",
-                       absl::FormatDuration(*config_.max_document_age)));
-    }
-  }
-
-  auto rendered = template_.Render(*doc);
-  if (!rendered.ok()) return rendered.status();
-  out.agent_path = absl::StrCat("/spire/agent", *rendered);
-
-  auto add = [&](std::string value) { out.selectors.push_back({std::string(kSelectorType), std::move(value)}); };
-  add(absl::StrCat("account_id:", doc->account_id));
-  add(absl::StrCat("region:", doc->region));
-  add(absl::StrCat("az:", doc->availability_zone));
-  add(absl::StrCat("instance:id:", doc->instance_id));
-  add(absl::StrCat("image:id:", doc->image_id));
-  add(absl::StrCat("instance:type:", doc->instance_type));
-  if (describer_ != nullptr) {
-    auto details = describer_->Describe(*doc);
-    if (!details.ok()) {
-      return absl::Status(details.status().code(), absl::StrCat("aws_iid: describing instance ", doc->instance_id, ": ",
-                                                                details.status().message()));
-    }
-    for (const auto& [k, v] : details->tags) add(absl::StrCat("tag:", k, ":", v));
-    for (const auto& id : details->security_group_ids) add(absl::StrCat("sg:id:", id));
-    for (const auto& name : details->security_group_names) add(absl::StrCat("sg:name:", name));
-    for (const auto& arn : details->iam_role_arns) add(absl::StrCat("iamrole:", arn));
-  }
-  out.document = *std::move(doc);
+  RETURN_IF_ERROR(CheckDocumentPolicy(doc, config_, now));
+  ASSIGN_OR_RETURN(const std::string rendered, template_.Render(doc));
+  out.agent_path = absl::StrCat("/spire/agent", rendered);
+  out.selectors = DocumentSelectors(doc);
+  RETURN_IF_ERROR(AddDescribedSelectors(doc, out.selectors));
+  out.document = std::move(doc);
   return out;
 }
 

@@ -123,6 +123,15 @@ struct VerifiedIid {
   std::vector<Selector> selectors;
 };
 
+// The steps of Verifier::Verify that need no certificate store, each callable alone.
+
+// rsa2048 when the payload has it; else the RSA `signature` form when allowed; else InvalidArgument.
+absl::StatusOr<SignatureForm> ChooseSignatureForm(const AttestationPayload& payload, bool allow_signature_form);
+// Policy on a verified document: account_ids (when set) and max_document_age; PermissionDenied.
+absl::Status CheckDocumentPolicy(const InstanceIdentityDocument& doc, const Config& config, absl::Time now);
+// The document's own selectors: account_id, region, az, instance:id, image:id, instance:type.
+std::vector<Selector> DocumentSelectors(const InstanceIdentityDocument& doc);
+
 class Verifier {
  public:
   // Validates the configuration (every problem at once) and loads the certificate store.
@@ -145,6 +154,8 @@ class Verifier {
 
  private:
   Verifier(Config config, CertStore certs, AgentPathTemplate tmpl, std::unique_ptr<InstanceDescriber> describer);
+  // tag:, sg: and iamrole: selectors from the describer, if any.
+  absl::Status AddDescribedSelectors(const InstanceIdentityDocument& doc, std::vector<Selector>& selectors) const;
   Config config_;
   CertStore certs_;
   AgentPathTemplate template_;

@@ -315,3 +315,60 @@ TEST_F(TestKeyVerifierTest, SignatureFromAnotherRegionsKeyRejected) {
 
 }  // namespace
 }  // namespace spirecvm::awsiid
+
+namespace spirecvm::awsiid {
+namespace {
+
+// ---- the steps of Verify, alone
+
+TEST(VerifyStepsTest, ChooseSignatureForm) {
+  AttestationPayload p;
+  EXPECT_THAT(ChooseSignatureForm(p, true).status().message(), HasSubstr("has no rsa2048 signature"));
+  p.signature = "sig";
+  EXPECT_THAT(ChooseSignatureForm(p, false).status().message(), HasSubstr("allow_signature_form is false"));
+  EXPECT_EQ(*ChooseSignatureForm(p, true), SignatureForm::kSignature);
+  p.rsa2048 = "cms";  // rsa2048 wins, even when the other form is allowed
+  EXPECT_EQ(*ChooseSignatureForm(p, true), SignatureForm::kRsa2048);
+}
+
+TEST(VerifyStepsTest, CheckDocumentPolicy) {
+  InstanceIdentityDocument doc;
+  doc.account_id = "123456789012";
+  doc.instance_id = "i-0123456789abcdef0";
+  doc.pending_time = absl::FromUnixSeconds(1'700'000'000);
+  Config c;
+  EXPECT_TRUE(CheckDocumentPolicy(doc, c, doc.pending_time + absl::Hours(1000)).ok());
+  c.account_ids = {"210987654321"};
+  auto st = CheckDocumentPolicy(doc, c, doc.pending_time);
+  EXPECT_EQ(st.code(), absl::StatusCode::kPermissionDenied);
+  EXPECT_THAT(st.message(), HasSubstr("account 123456789012 (instance i-0123456789abcdef0) is not in account_ids"));
+  c.account_ids.push_back(doc.account_id);
+  c.max_document_age = absl::Hours(1);
+  EXPECT_TRUE(CheckDocumentPolicy(doc, c, doc.pending_time + absl::Minutes(59)).ok());
+  EXPECT_THAT(CheckDocumentPolicy(doc, c, doc.pending_time + absl::Hours(2)).message(), HasSubstr("is too old"));
+}
+
+TEST(VerifyStepsTest, DocumentSelectors) {
+  InstanceIdentityDocument doc;
+  doc.account_id = "123456789012";
+  doc.region = "eu-west-1";
+  doc.availability_zone = "eu-west-1b";
+  doc.instance_id = "i-0123456789abcdef0";
+  doc.image_id = "ami-12345678";
+  doc.instance_type = "m6a.large";
+  EXPECT_THAT(
+      DocumentSelectors(doc),
+      ElementsAre(Selector{"aws_iid", "account_id:123456789012"}, Selector{"aws_iid", "region:eu-west-1"},
+                  Selector{"aws_iid", "az:eu-west-1b"}, Selector{"aws_iid", "instance:id:i-0123456789abcdef0"},
+                  Selector{"aws_iid", "image:id:ami-12345678"}, Selector{"aws_iid", "instance:type:m6a.large"}));
+}
+
+TEST(VerifyStepsTest, ParseSignedCmsRefusesStructure) {
+  EXPECT_THAT(ParseSignedCms(SignatureForm::kRsa2048, "junk").status().message(),
+              HasSubstr("rsa2048 signature: not a CMS (PKCS#7) structure"));
+  EXPECT_THAT(ParseSignedCms(SignatureForm::kPkcs7, std::string(kMaxSignatureBytes + 1, '0')).status().message(),
+              HasSubstr("pkcs7 signature: CMS blob is too large"));
+}
+
+}  // namespace
+}  // namespace spirecvm::awsiid

@@ -4,6 +4,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/hex.h"
+#include "common/status.h"
 #include "common/strings.h"
 #include "crypto/keys.h"
 
@@ -36,10 +37,7 @@ absl::StatusOr<std::optional<std::string>> OptionalString(const json& j, const c
 
 absl::StatusOr<std::string> DecodeMember(const std::string& b64, const char* key, std::string_view what) {
   absl::StatusOr<std::string> raw = Base64Decode(b64);
-  if (!raw.ok()) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("SEV-SNP ", ToAbsl(what), ": \"", key, "\" is not standard base64: ", raw.status().message()));
-  }
+  RETURN_IF_ERROR(Annotate(raw, absl::StrCat("SEV-SNP ", ToAbsl(what), ": \"", key, "\" is not standard base64")));
   return raw;
 }
 
@@ -63,18 +61,15 @@ std::string SevSnpChallenge::ToJson() const {
 
 absl::StatusOr<SevSnpChallenge> SevSnpChallenge::FromJson(std::string_view text) {
   constexpr std::string_view kWhat = "challenge";
-  absl::StatusOr<json> j = ParseObject(text, kMaxChallengeBytes, kWhat);
-  if (!j.ok()) return j.status();
-  absl::StatusOr<std::optional<std::string>> b64 = OptionalString(*j, "sev_snp_nonce", kWhat);
-  if (!b64.ok()) return b64.status();
-  if (!b64->has_value()) return absl::InvalidArgumentError("SEV-SNP challenge: missing \"sev_snp_nonce\"");
-  absl::StatusOr<std::string> nonce = DecodeMember(**b64, "sev_snp_nonce", kWhat);
-  if (!nonce.ok()) return nonce.status();
-  if (nonce->size() != kNonceSize) {
+  ASSIGN_OR_RETURN(const json j, ParseObject(text, kMaxChallengeBytes, kWhat));
+  ASSIGN_OR_RETURN(const std::optional<std::string> b64, OptionalString(j, "sev_snp_nonce", kWhat));
+  if (!b64.has_value()) return absl::InvalidArgumentError("SEV-SNP challenge: missing \"sev_snp_nonce\"");
+  ASSIGN_OR_RETURN(std::string nonce, DecodeMember(*b64, "sev_snp_nonce", kWhat));
+  if (nonce.size() != kNonceSize) {
     return absl::InvalidArgumentError(
-        absl::StrCat("SEV-SNP challenge: nonce is ", nonce->size(), " bytes, want exactly ", kNonceSize));
+        absl::StrCat("SEV-SNP challenge: nonce is ", nonce.size(), " bytes, want exactly ", kNonceSize));
   }
-  return SevSnpChallenge{*std::move(nonce)};
+  return SevSnpChallenge{std::move(nonce)};
 }
 
 std::string SevSnpAnswer::ToJson() const {
@@ -90,34 +85,26 @@ std::string SevSnpAnswer::ToJson() const {
 
 absl::StatusOr<SevSnpAnswer> SevSnpAnswer::FromJson(std::string_view text) {
   constexpr std::string_view kWhat = "answer";
-  absl::StatusOr<json> j = ParseObject(text, kMaxAnswerBytes, kWhat);
-  if (!j.ok()) return j.status();
-  auto unavailable = OptionalString(*j, "unavailable", kWhat);
-  if (!unavailable.ok()) return unavailable.status();
-  auto report = OptionalString(*j, "report", kWhat);
-  if (!report.ok()) return report.status();
-  auto table = OptionalString(*j, "cert_table", kWhat);
-  if (!table.ok()) return table.status();
+  ASSIGN_OR_RETURN(const json j, ParseObject(text, kMaxAnswerBytes, kWhat));
+  ASSIGN_OR_RETURN(const std::optional<std::string> unavailable, OptionalString(j, "unavailable", kWhat));
+  ASSIGN_OR_RETURN(const std::optional<std::string> report, OptionalString(j, "report", kWhat));
+  ASSIGN_OR_RETURN(const std::optional<std::string> table, OptionalString(j, "cert_table", kWhat));
   SevSnpAnswer a;
-  if (unavailable->has_value()) {
-    if (report->has_value() || table->has_value()) {
+  if (unavailable.has_value()) {
+    if (report.has_value() || table.has_value()) {
       return absl::InvalidArgumentError("SEV-SNP answer: \"unavailable\" together with a report");
     }
-    if ((*unavailable)->empty()) return absl::InvalidArgumentError("SEV-SNP answer: \"unavailable\" is empty");
-    a.unavailable = **unavailable;
+    if (unavailable->empty()) return absl::InvalidArgumentError("SEV-SNP answer: \"unavailable\" is empty");
+    a.unavailable = *unavailable;
     return a;
   }
-  if (!report->has_value()) {
+  if (!report.has_value()) {
     return absl::InvalidArgumentError("SEV-SNP answer: neither \"report\" nor \"unavailable\"");
   }
-  absl::StatusOr<std::string> r = DecodeMember(**report, "report", kWhat);
-  if (!r.ok()) return r.status();
-  if (r->empty()) return absl::InvalidArgumentError("SEV-SNP answer: \"report\" is empty");
-  a.report = *std::move(r);
-  if (table->has_value()) {
-    absl::StatusOr<std::string> t = DecodeMember(**table, "cert_table", kWhat);
-    if (!t.ok()) return t.status();
-    a.cert_table = *std::move(t);
+  ASSIGN_OR_RETURN(a.report, DecodeMember(*report, "report", kWhat));
+  if (a.report.empty()) return absl::InvalidArgumentError("SEV-SNP answer: \"report\" is empty");
+  if (table.has_value()) {
+    ASSIGN_OR_RETURN(a.cert_table, DecodeMember(*table, "cert_table", kWhat));
   }
   return a;
 }

@@ -6,6 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "attestation/sevsnp/certs/chain.h"
 #include "attestation/sevsnp/certs/sources.h"
+#include "attestation/sevsnp/policy/options_reader.h"
 #include "attestation/sevsnp_binding/binding.h"
 #include "common/files.h"
 #include "common/status.h"
@@ -31,82 +32,8 @@ std::string Lower(std::string_view s) {
   return o;
 }
 
-void ParsePolicy(config::Section& p, sevsnp::policy::Policy& pol) {
-  if (auto v = p.Bool("allow_debug")) pol.allow_debug = *v;
-  if (auto v = p.Bool("allow_migration_agent")) pol.allow_migration_agent = *v;
-  if (auto v = p.Bool("allow_smt")) pol.allow_smt = *v;
-  if (auto v = p.Int("vmpl")) pol.vmpl = static_cast<uint32_t>(*v);
-  if (auto v = p.Int("max_vmpl")) pol.max_vmpl = static_cast<uint32_t>(*v);
-  if (auto v = p.Int("min_guest_svn")) pol.min_guest_svn = static_cast<uint32_t>(*v);
-  auto tcb = [&](const char* key, std::optional<sevsnp::abi::Tcb>& out) {
-    if (auto v = p.String(key)) {
-      auto t = sevsnp::policy::ParseTcb(ToAbsl(*v));
-      if (!t.ok()) {
-        p.AddKeyError(key, absl::StrCat(key, ": ", t.status().message()));
-      } else {
-        out = *t;
-      }
-    }
-  };
-  tcb("min_reported_tcb", pol.min_reported_tcb);
-  tcb("min_tcb", pol.min_reported_tcb);  // short form, as in `sev verify --min-tcb`
-  tcb("min_current_tcb", pol.min_current_tcb);
-  tcb("min_committed_tcb", pol.min_committed_tcb);
-  tcb("min_launch_tcb", pol.min_launch_tcb);
-  auto fw = [&](const char* key, std::optional<sevsnp::policy::FirmwareVersion>& out) {
-    if (auto v = p.String(key)) {
-      auto f = sevsnp::policy::ParseFirmwareVersion(ToAbsl(*v));
-      if (!f.ok()) {
-        p.AddKeyError(key, absl::StrCat(key, ": ", f.status().message()));
-      } else {
-        out = *f;
-      }
-    }
-  };
-  fw("min_current_firmware", pol.min_current_firmware);
-  fw("min_committed_firmware", pol.min_committed_firmware);
-  if (auto v = p.Bool("require_committed_equals_current")) pol.require_committed_equals_current = *v;
-  if (auto v = p.StringList("allowed_measurements")) {
-    pol.allowed_measurements.clear();
-    for (auto& m : *v) pol.allowed_measurements.push_back(Lower(m));
-  }
-  if (auto v = p.StringList("allowed_host_data")) {
-    pol.allowed_host_data.clear();
-    for (auto& m : *v) pol.allowed_host_data.push_back(Lower(m));
-  }
-  if (auto v = p.String("report_data")) pol.report_data = Lower(*v);
-  if (auto v = p.StringList("allowed_id_key_digests")) {
-    pol.allowed_id_key_digests.clear();
-    for (auto& m : *v) pol.allowed_id_key_digests.push_back(Lower(m));
-  }
-  if (auto raw = p.Raw("allowed_report_versions")) {
-    if (raw->kind != hcl::Value::Kind::kList) {
-      p.AddKeyError("allowed_report_versions", "allowed_report_versions: want a list of numbers, e.g. [2, 3, 5]");
-    } else {
-      pol.allowed_report_versions.clear();
-      for (auto& item : raw->list) {
-        if (item.kind != hcl::Value::Kind::kNumber || item.number < 0 || item.number > 255 ||
-            item.number != static_cast<double>(static_cast<uint32_t>(item.number))) {
-          p.AddKeyError("allowed_report_versions", "allowed_report_versions: every item must be a whole number 0..255");
-          break;
-        }
-        pol.allowed_report_versions.push_back(static_cast<uint32_t>(item.number));
-      }
-    }
-  }
-  if (auto v = p.StringList("allowed_signing_keys")) {
-    pol.allowed_signing_keys.clear();
-    for (auto& k : *v) {
-      std::string up = k;
-      for (auto& c : up) c = static_cast<char>(toupper(static_cast<unsigned char>(c)));
-      pol.allowed_signing_keys.push_back(up);
-    }
-  }
-  if (auto v = p.StringList("required_platform_flags")) pol.required_platform_flags = *v;
-  if (auto v = p.StringList("allowed_csp_ids")) pol.allowed_csp_ids = *v;
-  if (auto st = sevsnp::policy::ValidatePolicy(pol); !st.ok())
-    p.AddError(p.pos(), absl::StrCat("policy: ", st.message()));
-}
+// The HCL face of the one SEV-SNP policy front end (the same knob table as `sev verify`'s flags).
+void ParsePolicy(config::Section& p, sevsnp::policy::Policy& pol) { sevsnp::policy::ReadPolicySection(p, pol); }
 
 class AwsIidAttestor final : public NodeAttestor {
  public:

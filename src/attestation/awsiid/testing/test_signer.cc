@@ -7,11 +7,12 @@
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
-#include <sstream>
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "attestation/awsiid/signature.h"
+#include "common/files.h"
+#include "common/status.h"
 
 namespace spirecvm::awsiid::testing {
 namespace {
@@ -24,14 +25,6 @@ std::string BioToString(BIO* bio) {
   char* data = nullptr;
   long n = BIO_get_mem_data(bio, &data);
   return n > 0 ? std::string(data, static_cast<size_t>(n)) : std::string();
-}
-
-absl::StatusOr<std::string> ReadFile(const std::filesystem::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  if (!in) return absl::NotFoundError(absl::StrCat("cannot open ", p.string()));
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
 }
 
 absl::Status WriteFile(const std::filesystem::path& p, absl::string_view data, mode_t mode) {
@@ -87,14 +80,12 @@ absl::StatusOr<TestAwsSigner> TestAwsSigner::LoadOrCreate(const std::string& sta
   const fs::path cert_path = fs::path(state_dir) / "test-aws-iid-cert.pem";
   std::error_code ec;
   if (fs::exists(key_path, ec) && fs::exists(cert_path, ec)) {
-    auto key_pem = ReadFile(key_path);
-    if (!key_pem.ok()) return key_pem.status();
-    auto cert_pem = ReadFile(cert_path);
-    if (!cert_pem.ok()) return cert_pem.status();
+    ASSIGN_OR_RETURN(auto key_pem, files::ReadFile(key_path.string()));
+    ASSIGN_OR_RETURN(auto cert_pem, files::ReadFile(cert_path.string()));
     TestAwsSigner s;
-    ssl::BioPtr kb(BIO_new_mem_buf(key_pem->data(), static_cast<int>(key_pem->size())));
+    ssl::BioPtr kb(BIO_new_mem_buf(key_pem.data(), static_cast<int>(key_pem.size())));
     s.key.reset(PEM_read_bio_PrivateKey(kb.get(), nullptr, nullptr, nullptr));
-    ssl::BioPtr cb(BIO_new_mem_buf(cert_pem->data(), static_cast<int>(cert_pem->size())));
+    ssl::BioPtr cb(BIO_new_mem_buf(cert_pem.data(), static_cast<int>(cert_pem.size())));
     s.cert.reset(PEM_read_bio_X509(cb.get(), nullptr, nullptr, nullptr));
     if (!s.key || !s.cert) {
       return absl::FailedPreconditionError(
@@ -106,14 +97,13 @@ absl::StatusOr<TestAwsSigner> TestAwsSigner::LoadOrCreate(const std::string& sta
     }
     return s;
   }
-  auto s = Generate();
-  if (!s.ok()) return s.status();
+  ASSIGN_OR_RETURN(auto s, Generate());
   ssl::BioPtr kb(BIO_new(BIO_s_mem()));
-  if (!kb || PEM_write_bio_PrivateKey(kb.get(), s->key.get(), nullptr, nullptr, 0, nullptr, nullptr) != 1) {
+  if (!kb || PEM_write_bio_PrivateKey(kb.get(), s.key.get(), nullptr, nullptr, 0, nullptr, nullptr) != 1) {
     return SslError("encoding the test AWS key");
   }
-  if (auto st = WriteFile(key_path, BioToString(kb.get()), 0600); !st.ok()) return st;
-  if (auto st = WriteFile(cert_path, s->CertPem(), 0644); !st.ok()) return st;
+  RETURN_IF_ERROR(WriteFile(key_path, BioToString(kb.get()), 0600));
+  RETURN_IF_ERROR(WriteFile(cert_path, s.CertPem(), 0644));
   return s;
 }
 
@@ -128,7 +118,7 @@ absl::Status TestAwsSigner::WriteCertsDir(const std::string& certs_dir, absl::st
   const std::string pem = CertPem();
   const std::string file = absl::StrCat(region, ".pem");
   for (const char* sub : {"rsa2048", "rsa"}) {
-    if (auto st = WriteFile(fs::path(certs_dir) / sub / file, pem, 0644); !st.ok()) return st;
+    RETURN_IF_ERROR(WriteFile(fs::path(certs_dir) / sub / file, pem, 0644));
   }
   return absl::OkStatus();
 }

@@ -8,6 +8,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "common/status.h"
 
 namespace spirecvm::sevsnp::abi {
 namespace {
@@ -140,13 +141,36 @@ absl::StatusOr<Report> ParseReport(absl::string_view bytes) {
   return ParseReport(absl::Span<const uint8_t>(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size()));
 }
 
-absl::StatusOr<Report> ParseReport(absl::Span<const uint8_t> bytes) {
-  if (bytes.size() != kReportSize) {
+namespace {
+
+absl::Status CheckReportSize(absl::Span<const uint8_t> bytes) {
+  if (bytes.size() == kReportSize) return absl::OkStatus();
+  return absl::InvalidArgumentError(
+      absl::StrFormat("report is %d bytes, want exactly %d (0x4A0)", bytes.size(), kReportSize));
+}
+
+absl::Status CheckSignerInfo(const Report& r) {
+  if (r.mask_chip_key()) {
     return absl::InvalidArgumentError(
-        absl::StrFormat("report is %d bytes, want exactly %d (0x4A0)", bytes.size(), kReportSize));
+        "report field MASK_CHIP_KEY is 1: the report is not signed by a chip key, want 0");
   }
+  if (r.signing_key_raw() > 1) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "report field SIGNING_KEY is ", r.signing_key_raw(),
+        r.signing_key_raw() == 7 ? " (none: report is unsigned)" : " (reserved)", ", want 0 (VCEK) or 1 (VLEK)"));
+  }
+  if ((r.signer_info >> 5) != 0) {
+    return absl::InvalidArgumentError(
+        absl::StrFormat("report field at 0x048 is 0x%08x: bits 31:5 are reserved and must be zero", r.signer_info));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::Status ParseReportHeader(absl::Span<const uint8_t> bytes, Report& r) {
+  RETURN_IF_ERROR(CheckReportSize(bytes));
   const uint8_t* b = bytes.data();
-  Report r;
   r.version = LoadLe32(b + off::kVersion);
   if (r.version < 2 || r.version > 5) {
     return absl::InvalidArgumentError(absl::StrCat("report field VERSION is ", r.version, ", want 2..5"));
@@ -172,20 +196,13 @@ absl::StatusOr<Report> ParseReport(absl::Span<const uint8_t> bytes) {
   r.current_tcb = LoadLe64(b + off::kCurrentTcb);
   r.platform_info = LoadLe64(b + off::kPlatformInfo);
   r.signer_info = LoadLe32(b + off::kSignerInfo);
-  if (r.mask_chip_key()) {
-    return absl::InvalidArgumentError(
-        "report field MASK_CHIP_KEY is 1: the report is not signed by a chip key, want 0");
-  }
-  if (r.signing_key_raw() > 1) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "report field SIGNING_KEY is ", r.signing_key_raw(),
-        r.signing_key_raw() == 7 ? " (none: report is unsigned)" : " (reserved)", ", want 0 (VCEK) or 1 (VLEK)"));
-  }
-  if ((r.signer_info >> 5) != 0) {
-    return absl::InvalidArgumentError(
-        absl::StrFormat("report field at 0x048 is 0x%08x: bits 31:5 are reserved and must be zero", r.signer_info));
-  }
-  if (absl::Status s = CheckZero(b, off::kReserved04C, off::kReportData, "reserved field"); !s.ok()) return s;
+  RETURN_IF_ERROR(CheckSignerInfo(r));
+  return CheckZero(b, off::kReserved04C, off::kReportData, "reserved field");
+}
+
+absl::Status ParseReportIdentity(absl::Span<const uint8_t> bytes, Report& r) {
+  RETURN_IF_ERROR(CheckReportSize(bytes));
+  const uint8_t* b = bytes.data();
   CopyOut(b, off::kReportData, r.report_data);
   CopyOut(b, off::kMeasurement, r.measurement);
   CopyOut(b, off::kHostData, r.host_data);
@@ -198,29 +215,37 @@ absl::StatusOr<Report> ParseReport(absl::Span<const uint8_t> bytes) {
     r.cpuid_fam_id = b[off::kCpuidFamId];
     r.cpuid_mod_id = b[off::kCpuidModId];
     r.cpuid_step = b[off::kCpuidStep];
-    if (absl::Status s = CheckZero(b, off::kReserved18B, off::kChipId, "reserved field"); !s.ok()) return s;
+    RETURN_IF_ERROR(CheckZero(b, off::kReserved18B, off::kChipId, "reserved field"));
   } else {
-    if (absl::Status s = CheckZero(b, off::kCpuidFamId, off::kChipId, "reserved field (v2)"); !s.ok()) return s;
+    RETURN_IF_ERROR(CheckZero(b, off::kCpuidFamId, off::kChipId, "reserved field (v2)"));
   }
   CopyOut(b, off::kChipId, r.chip_id);
+  return absl::OkStatus();
+}
+
+absl::Status ParseReportTcbs(absl::Span<const uint8_t> bytes, Report& r) {
+  RETURN_IF_ERROR(CheckReportSize(bytes));
+  const uint8_t* b = bytes.data();
   r.committed_tcb = LoadLe64(b + off::kCommittedTcb);
   r.current_build = b[off::kCurrentBuild];
   r.current_minor = b[off::kCurrentMinor];
   r.current_major = b[off::kCurrentMajor];
-  if (absl::Status s = CheckZero(b, off::kReserved1EB, off::kReserved1EB + 1, "reserved field"); !s.ok()) return s;
+  RETURN_IF_ERROR(CheckZero(b, off::kReserved1EB, off::kReserved1EB + 1, "reserved field"));
   r.committed_build = b[off::kCommittedBuild];
   r.committed_minor = b[off::kCommittedMinor];
   r.committed_major = b[off::kCommittedMajor];
-  if (absl::Status s = CheckZero(b, off::kReserved1EF, off::kReserved1EF + 1, "reserved field"); !s.ok()) return s;
+  RETURN_IF_ERROR(CheckZero(b, off::kReserved1EF, off::kReserved1EF + 1, "reserved field"));
   r.launch_tcb = LoadLe64(b + off::kLaunchTcb);
-  if (r.version >= 4) {
-    // v4/v5 (Turin firmware) carry the mitigation vectors; older versions keep the area reserved.
-    r.launch_mit_vector = LoadLe64(b + off::kLaunchMitVector);
-    r.current_mit_vector = LoadLe64(b + off::kCurrentMitVector);
-    if (absl::Status s = CheckZero(b, off::kReserved208, kSignedSize, "reserved field"); !s.ok()) return s;
-  } else {
-    if (absl::Status s = CheckZero(b, off::kLaunchMitVector, kSignedSize, "reserved field"); !s.ok()) return s;
-  }
+  if (r.version < 4) return CheckZero(b, off::kLaunchMitVector, kSignedSize, "reserved field");
+  // v4/v5 (Turin firmware) carry the mitigation vectors; older versions keep the area reserved.
+  r.launch_mit_vector = LoadLe64(b + off::kLaunchMitVector);
+  r.current_mit_vector = LoadLe64(b + off::kCurrentMitVector);
+  return CheckZero(b, off::kReserved208, kSignedSize, "reserved field");
+}
+
+absl::Status ParseReportSignature(absl::Span<const uint8_t> bytes, Report& r) {
+  RETURN_IF_ERROR(CheckReportSize(bytes));
+  const uint8_t* b = bytes.data();
   CopyOut(b, off::kSigR, r.signature_r);
   CopyOut(b, off::kSigS, r.signature_s);
   if (!AllZero(r.signature_r.data() + kP384ComponentSize, kSigComponentSize - kP384ComponentSize)) {
@@ -231,7 +256,15 @@ absl::StatusOr<Report> ParseReport(absl::Span<const uint8_t> bytes) {
     return absl::InvalidArgumentError(
         "report SIGNATURE S has non-zero padding past 48 bytes (0x318..0x32F), want zero");
   }
-  if (absl::Status s = CheckZero(b, off::kSigReserved, kReportSize, "SIGNATURE reserved area"); !s.ok()) return s;
+  return CheckZero(b, off::kSigReserved, kReportSize, "SIGNATURE reserved area");
+}
+
+absl::StatusOr<Report> ParseReport(absl::Span<const uint8_t> bytes) {
+  Report r;
+  RETURN_IF_ERROR(ParseReportHeader(bytes, r));
+  RETURN_IF_ERROR(ParseReportIdentity(bytes, r));
+  RETURN_IF_ERROR(ParseReportTcbs(bytes, r));
+  RETURN_IF_ERROR(ParseReportSignature(bytes, r));
   return r;
 }
 

@@ -126,6 +126,19 @@ struct Report {
 absl::StatusOr<Report> ParseReport(absl::Span<const uint8_t> bytes);
 absl::StatusOr<Report> ParseReport(absl::string_view bytes);
 
+// ParseReport's steps, in order, each over one area of the kReportSize `bytes` (refused otherwise)
+// and filling its fields of `report`; the later steps read `report.version`, set by the header.
+// 0x000..0x04F: VERSION, GUEST_SVN, POLICY, IDs, VMPL, SIGNATURE_ALGO, CURRENT_TCB, PLATFORM_INFO,
+// signer info and the reserved word.
+absl::Status ParseReportHeader(absl::Span<const uint8_t> bytes, Report& report);
+// 0x050..0x1DF: REPORT_DATA, MEASUREMENT, HOST_DATA, key digests, report IDs, REPORTED_TCB, CPUID
+// (v3+; reserved before) and CHIP_ID.
+absl::Status ParseReportIdentity(absl::Span<const uint8_t> bytes, Report& report);
+// 0x1E0..0x29F: COMMITTED_TCB, firmware versions, LAUNCH_TCB, mitigation vectors (v4+).
+absl::Status ParseReportTcbs(absl::Span<const uint8_t> bytes, Report& report);
+// 0x2A0..0x49F: SIGNATURE R and S (zero past 48 bytes) and the reserved area.
+absl::Status ParseReportSignature(absl::Span<const uint8_t> bytes, Report& report);
+
 // Serialises a report to exactly kReportSize bytes (reserved areas zero). Performs no validation, so
 // the test signer can build deliberately malformed reports.
 std::string SerializeReport(const Report& report);

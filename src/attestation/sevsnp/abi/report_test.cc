@@ -31,6 +31,46 @@ void Put32(std::string& b, size_t off, uint32_t v) {
   for (int i = 0; i < 4; ++i) b[off + i] = static_cast<char>(v >> (8 * i));
 }
 
+absl::Span<const uint8_t> Bytes(const std::string& s) {
+  return absl::Span<const uint8_t>(reinterpret_cast<const uint8_t*>(s.data()), s.size());
+}
+
+// Each step of ParseReport refuses a defect in its own area and ignores the others'.
+TEST(ReportTest, EachParseStepRefusesOnlyItsOwnArea) {
+  using Step = absl::Status (*)(absl::Span<const uint8_t>, Report&);
+  struct Case {
+    const char* name;
+    Step step;
+    size_t offset;  // a byte of the step's area to corrupt
+    uint8_t value;
+    const char* want;
+  } cases[] = {
+      {"header", ParseReportHeader, off::kSignatureAlgo, 2, "SIGNATURE_ALGO is 2"},
+      {"identity", ParseReportIdentity, off::kReserved18B, 1, "reserved field"},
+      {"tcbs", ParseReportTcbs, off::kReserved1EB, 1, "reserved field"},
+      {"signature", ParseReportSignature, off::kSigR + 60, 1, "SIGNATURE R has non-zero padding"},
+  };
+  const Step steps[] = {ParseReportHeader, ParseReportIdentity, ParseReportTcbs, ParseReportSignature};
+  for (const Case& c : cases) {
+    std::string bad = Valid();
+    bad[c.offset] = static_cast<char>(c.value);
+    Report r;
+    r.version = 3;
+    absl::Status st = c.step(Bytes(bad), r);
+    EXPECT_EQ(st.code(), absl::StatusCode::kInvalidArgument) << c.name;
+    EXPECT_THAT(st.message(), HasSubstr(c.want)) << c.name;
+    for (Step other : steps) {
+      if (other == c.step) continue;
+      Report o;
+      o.version = 3;
+      EXPECT_TRUE(other(Bytes(bad), o).ok()) << c.name;
+    }
+    EXPECT_FALSE(ParseReport(bad).ok()) << c.name;
+  }
+  Report r;
+  EXPECT_THAT(ParseReportSignature(Bytes("short"), r).message(), HasSubstr("want exactly 1184"));
+}
+
 TEST(ReportTest, ParsesRealMilanReport) {
   SEVSNP_READ_VECTOR(bytes, kMilanReport);
   auto r = ParseReport(bytes);

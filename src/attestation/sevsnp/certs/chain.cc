@@ -7,6 +7,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "common/status.h"
 
 namespace spirecvm::sevsnp::certs {
 namespace {
@@ -76,35 +77,21 @@ absl::StatusOr<abi::Product> TrustedRootProduct(X509* root, const TrustConfig& t
 
 absl::Status CheckRoot(X509* root, absl::Time now, const TrustConfig& trust, abi::Product& product, bool& pinned,
                        absl::Time& from, absl::Time& until) {
-  auto p = TrustedRootProduct(root, trust, pinned);
-  if (!p.ok()) return p.status();
-  product = *p;
+  ASSIGN_OR_RETURN(product, TrustedRootProduct(root, trust, pinned));
   if (!NamesEqual(X509_get_subject_name(root), X509_get_issuer_name(root))) {
     return absl::InvalidArgumentError(absl::StrCat("root ", Describe(root), " is not self-issued"));
   }
   EVP_PKEY* key = X509_get0_pubkey(root);
   if (key == nullptr) return absl::InvalidArgumentError("root has no usable public key");
-  if (absl::Status s = VerifyAmdPssSignature(root, key, "ARK self-signature"); !s.ok()) return s;
+  RETURN_IF_ERROR(VerifyAmdPssSignature(root, key, "ARK self-signature"));
   return CheckValidity(root, now, from, until);
 }
 
-absl::Status CheckIntermediate(X509* inter, X509* root, abi::Product root_product, absl::Time now,
-                               const TrustConfig& trust, abi::SigningKey& kind, absl::Time& from, absl::Time& until) {
-  if (!NamesEqual(X509_get_issuer_name(inter), X509_get_subject_name(root))) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("intermediate ", Describe(inter), " was not issued by ", Describe(root)));
-  }
-  if (absl::Status s = VerifyAmdPssSignature(inter, X509_get0_pubkey(root), "ASK/ASVK signature by the ARK"); !s.ok())
-    return s;
-  if (absl::Status s = CheckValidity(inter, now, from, until); !s.ok()) return s;
-  if ((X509_get_extension_flags(inter) & EXFLAG_CA) == 0) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("intermediate ", Describe(inter), " is not a CA (basicConstraints)"));
-  }
-  if ((X509_get_key_usage(inter) & KU_KEY_CERT_SIGN) == 0) {
-    return absl::InvalidArgumentError(absl::StrCat("intermediate ", Describe(inter), " key usage lacks keyCertSign"));
-  }
+// The intermediate's kind from its CN (ASK "SEV-<Product>", ASVK "SEV-VLEK-<Product>"), which must
+// name the root's product.
+absl::StatusOr<abi::SigningKey> IntermediateKind(X509* inter, abi::Product root_product) {
   const std::string cn = CommonName(inter);
+  abi::SigningKey kind;
   if (absl::StartsWith(cn, "SEV-VLEK-")) {
     kind = abi::SigningKey::kVlek;  // ASVK
   } else if (absl::StartsWith(cn, "SEV-")) {
@@ -120,43 +107,82 @@ absl::Status CheckIntermediate(X509* inter, X509* root, abi::Product root_produc
                                                    abi::ProductName(inter_product), ", root is ",
                                                    abi::ProductName(root_product)));
   }
-  // Revocation: CRLs for this product, each verified to be issued and signed by this ARK.
-  if (auto it = trust.crls.find(root_product); it != trust.crls.end()) {
-    for (const auto& crl : it->second) {
-      if (!NamesEqual(X509_CRL_get_issuer(crl.get()), X509_get_subject_name(root))) continue;
-      const ASN1_BIT_STRING* crl_sig = nullptr;
-      const X509_ALGOR* crl_alg = nullptr;
-      X509_CRL_get0_signature(crl.get(), &crl_sig, &crl_alg);
-      if (crl_alg == nullptr || OBJ_obj2nid(crl_alg->algorithm) != NID_rsassaPss) {
-        return absl::InvalidArgumentError("CRL is not signed with RSASSA-PSS");
-      }
-      if (X509_CRL_verify(crl.get(), X509_get0_pubkey(root)) != 1) {
-        return absl::InvalidArgumentError(
-            absl::StrCat("CRL for ", abi::ProductName(root_product), " has a bad ARK signature: ", ssl::DrainErrors()));
-      }
-      auto this_update = Asn1ToTime(X509_CRL_get0_lastUpdate(crl.get()));
-      if (!this_update.ok() || now < *this_update) {
-        return absl::InvalidArgumentError(absl::StrCat("CRL for ", abi::ProductName(root_product),
-                                                       " has a thisUpdate after ", absl::FormatTime(now),
-                                                       " (or none)"));
-      }
-      if (const ASN1_TIME* nu = X509_CRL_get0_nextUpdate(crl.get()); nu != nullptr) {
-        auto next_update = Asn1ToTime(nu);
-        if (!next_update.ok() || now > *next_update) {
-          return absl::InvalidArgumentError(absl::StrCat("CRL for ", abi::ProductName(root_product),
-                                                         " is stale: nextUpdate is before ", absl::FormatTime(now)));
-        }
-      }
-      X509_REVOKED* revoked = nullptr;
-      if (X509_CRL_get0_by_cert(crl.get(), &revoked, inter) == 1) {
-        ssl::Asn1IntegerPtr dup(ASN1_INTEGER_dup(X509_get0_serialNumber(inter)));
-        ssl::BignumPtr bn(ASN1_INTEGER_to_BN(dup.get(), nullptr));
-        ssl::OpensslStringPtr hex(bn ? BN_bn2hex(bn.get()) : nullptr);
-        return absl::PermissionDeniedError(absl::StrCat("intermediate ", Describe(inter), " (serial ",
-                                                        hex ? hex.get() : "?", ") is revoked by the ", CommonName(root),
-                                                        " CRL"));
-      }
+  return kind;
+}
+
+absl::Status CheckIntermediate(X509* inter, X509* root, abi::Product root_product, absl::Time now,
+                               const TrustConfig& trust, abi::SigningKey& kind, absl::Time& from, absl::Time& until) {
+  if (!NamesEqual(X509_get_issuer_name(inter), X509_get_subject_name(root))) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("intermediate ", Describe(inter), " was not issued by ", Describe(root)));
+  }
+  RETURN_IF_ERROR(VerifyAmdPssSignature(inter, X509_get0_pubkey(root), "ASK/ASVK signature by the ARK"));
+  RETURN_IF_ERROR(CheckValidity(inter, now, from, until));
+  if ((X509_get_extension_flags(inter) & EXFLAG_CA) == 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("intermediate ", Describe(inter), " is not a CA (basicConstraints)"));
+  }
+  if ((X509_get_key_usage(inter) & KU_KEY_CERT_SIGN) == 0) {
+    return absl::InvalidArgumentError(absl::StrCat("intermediate ", Describe(inter), " key usage lacks keyCertSign"));
+  }
+  ASSIGN_OR_RETURN(kind, IntermediateKind(inter, root_product));
+  return CheckRevocation(inter, root, root_product, now, trust);
+}
+
+// A CRL the root issued must carry a good RSASSA-PSS signature by it and be current at `now`.
+absl::Status CheckCrl(X509_CRL* crl, X509* root, abi::Product product, absl::Time now) {
+  const ASN1_BIT_STRING* crl_sig = nullptr;
+  const X509_ALGOR* crl_alg = nullptr;
+  X509_CRL_get0_signature(crl, &crl_sig, &crl_alg);
+  if (crl_alg == nullptr || OBJ_obj2nid(crl_alg->algorithm) != NID_rsassaPss) {
+    return absl::InvalidArgumentError("CRL is not signed with RSASSA-PSS");
+  }
+  if (X509_CRL_verify(crl, X509_get0_pubkey(root)) != 1) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("CRL for ", abi::ProductName(product), " has a bad ARK signature: ", ssl::DrainErrors()));
+  }
+  auto this_update = Asn1ToTime(X509_CRL_get0_lastUpdate(crl));
+  if (!this_update.ok() || now < *this_update) {
+    return absl::InvalidArgumentError(absl::StrCat("CRL for ", abi::ProductName(product), " has a thisUpdate after ",
+                                                   absl::FormatTime(now), " (or none)"));
+  }
+  if (const ASN1_TIME* nu = X509_CRL_get0_nextUpdate(crl); nu != nullptr) {
+    auto next_update = Asn1ToTime(nu);
+    if (!next_update.ok() || now > *next_update) {
+      return absl::InvalidArgumentError(absl::StrCat("CRL for ", abi::ProductName(product),
+                                                     " is stale: nextUpdate is before ", absl::FormatTime(now)));
     }
+  }
+  return absl::OkStatus();
+}
+
+// The leaf's public key: P-384 (secp384r1) EC.
+absl::StatusOr<EVP_PKEY*> EndorsementKey(X509* leaf) {
+  EVP_PKEY* key = X509_get0_pubkey(leaf);
+  if (key == nullptr || EVP_PKEY_get_base_id(key) != EVP_PKEY_EC) {
+    return absl::InvalidArgumentError("endorsement key is not an EC key");
+  }
+  char curve[64] = {0};
+  size_t curve_len = 0;
+  if (EVP_PKEY_get_utf8_string_param(key, "group", curve, sizeof(curve), &curve_len) != 1 ||
+      absl::string_view(curve, curve_len) != "secp384r1") {
+    ssl::DrainErrors();
+    return absl::InvalidArgumentError(
+        absl::StrCat("endorsement key curve is \"", absl::string_view(curve, curve_len), "\", want P-384 (secp384r1)"));
+  }
+  return key;
+}
+
+// The leaf's claims must match its issuer's kind and the root's product.
+absl::Status CheckEndorsementClaims(const EndorsementInfo& info, abi::SigningKey inter_kind, abi::Product product) {
+  if (info.kind != inter_kind) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("endorsement certificate is a ", abi::SigningKeyName(info.kind), " but was issued by ",
+                     inter_kind == abi::SigningKey::kVlek ? "an ASVK (VLEK chain)" : "an ASK (VCEK chain)"));
+  }
+  if (product != abi::Product::kUnknown && info.product != abi::Product::kUnknown && info.product != product) {
+    return absl::InvalidArgumentError(absl::StrCat("endorsement productName \"", info.product_name,
+                                                   "\" does not match the root's product ", abi::ProductName(product)));
   }
   return absl::OkStatus();
 }
@@ -224,9 +250,8 @@ absl::Status VerifyAmdPssSignature(X509* cert, EVP_PKEY* issuer_key, absl::strin
 }
 
 absl::Status AddInsecureExtraRootsPem(absl::string_view pem, TrustConfig& config) {
-  auto certs = LoadCertificates(pem);
-  if (!certs.ok()) return certs.status();
-  for (auto& c : *certs) config.insecure_extra_roots.emplace_back(c.release(), X509_free);
+  ASSIGN_OR_RETURN(std::vector<ssl::X509Ptr> certs, LoadCertificates(pem));
+  for (auto& c : certs) config.insecure_extra_roots.emplace_back(c.release(), X509_free);
   return absl::OkStatus();
 }
 
@@ -245,14 +270,34 @@ absl::StatusOr<std::shared_ptr<X509_CRL>> LoadCrl(absl::string_view bytes) {
   return std::shared_ptr<X509_CRL>(crl.release(), X509_CRL_free);
 }
 
+absl::Status CheckRevocation(X509* intermediate, X509* root, abi::Product root_product, absl::Time now,
+                             const TrustConfig& trust) {
+  auto it = trust.crls.find(root_product);
+  if (it == trust.crls.end()) return absl::OkStatus();
+  for (const auto& crl : it->second) {
+    if (!NamesEqual(X509_CRL_get_issuer(crl.get()), X509_get_subject_name(root))) continue;
+    RETURN_IF_ERROR(CheckCrl(crl.get(), root, root_product, now));
+    X509_REVOKED* revoked = nullptr;
+    if (X509_CRL_get0_by_cert(crl.get(), &revoked, intermediate) == 1) {
+      ssl::Asn1IntegerPtr dup(ASN1_INTEGER_dup(X509_get0_serialNumber(intermediate)));
+      ssl::BignumPtr bn(ASN1_INTEGER_to_BN(dup.get(), nullptr));
+      ssl::OpensslStringPtr hex(bn ? BN_bn2hex(bn.get()) : nullptr);
+      return absl::PermissionDeniedError(absl::StrCat("intermediate ", Describe(intermediate), " (serial ",
+                                                      hex ? hex.get() : "?", ") is revoked by the ", CommonName(root),
+                                                      " CRL"));
+    }
+  }
+  return absl::OkStatus();
+}
+
 absl::StatusOr<abi::Product> VerifyIntermediate(X509* intermediate, X509* root, absl::Time now,
                                                 const TrustConfig& trust, abi::SigningKey* kind_out) {
   abi::Product product;
   bool pinned = false;
   absl::Time from = absl::InfinitePast(), until = absl::InfiniteFuture();
-  if (absl::Status s = CheckRoot(root, now, trust, product, pinned, from, until); !s.ok()) return s;
+  RETURN_IF_ERROR(CheckRoot(root, now, trust, product, pinned, from, until));
   abi::SigningKey kind;
-  if (absl::Status s = CheckIntermediate(intermediate, root, product, now, trust, kind, from, until); !s.ok()) return s;
+  RETURN_IF_ERROR(CheckIntermediate(intermediate, root, product, now, trust, kind, from, until));
   if (kind_out != nullptr) *kind_out = kind;
   return product;
 }
@@ -265,51 +310,21 @@ absl::StatusOr<VerifiedChain> VerifyChain(X509* leaf, X509* intermediate, X509* 
   VerifiedChain out;
   out.valid_from = absl::InfinitePast();
   out.valid_until = absl::InfiniteFuture();
-  if (absl::Status s =
-          CheckRoot(root, now, trust, out.product, out.root_is_pinned_amd, out.valid_from, out.valid_until);
-      !s.ok())
-    return s;
+  RETURN_IF_ERROR(CheckRoot(root, now, trust, out.product, out.root_is_pinned_amd, out.valid_from, out.valid_until));
   abi::SigningKey inter_kind;
-  if (absl::Status s =
-          CheckIntermediate(intermediate, root, out.product, now, trust, inter_kind, out.valid_from, out.valid_until);
-      !s.ok())
-    return s;
+  RETURN_IF_ERROR(
+      CheckIntermediate(intermediate, root, out.product, now, trust, inter_kind, out.valid_from, out.valid_until));
   if (!NamesEqual(X509_get_issuer_name(leaf), X509_get_subject_name(intermediate))) {
     return absl::InvalidArgumentError(
         absl::StrCat("endorsement ", Describe(leaf), " was not issued by ", Describe(intermediate)));
   }
-  if (absl::Status s =
-          VerifyAmdPssSignature(leaf, X509_get0_pubkey(intermediate), "VCEK/VLEK signature by the ASK/ASVK");
-      !s.ok())
-    return s;
-  if (absl::Status s = CheckValidity(leaf, now, out.valid_from, out.valid_until); !s.ok()) return s;
-  EVP_PKEY* key = X509_get0_pubkey(leaf);
-  if (key == nullptr || EVP_PKEY_get_base_id(key) != EVP_PKEY_EC) {
-    return absl::InvalidArgumentError("endorsement key is not an EC key");
-  }
-  char curve[64] = {0};
-  size_t curve_len = 0;
-  if (EVP_PKEY_get_utf8_string_param(key, "group", curve, sizeof(curve), &curve_len) != 1 ||
-      absl::string_view(curve, curve_len) != "secp384r1") {
-    ssl::DrainErrors();
-    return absl::InvalidArgumentError(
-        absl::StrCat("endorsement key curve is \"", absl::string_view(curve, curve_len), "\", want P-384 (secp384r1)"));
-  }
-  auto info = ParseEndorsementExtensions(leaf);
-  if (!info.ok()) return info.status();
-  if (info->kind != inter_kind) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("endorsement certificate is a ", abi::SigningKeyName(info->kind), " but was issued by ",
-                     inter_kind == abi::SigningKey::kVlek ? "an ASVK (VLEK chain)" : "an ASK (VCEK chain)"));
-  }
-  if (out.product != abi::Product::kUnknown && info->product != abi::Product::kUnknown &&
-      info->product != out.product) {
-    return absl::InvalidArgumentError(absl::StrCat("endorsement productName \"", info->product_name,
-                                                   "\" does not match the root's product ",
-                                                   abi::ProductName(out.product)));
-  }
-  if (out.product == abi::Product::kUnknown) out.product = info->product;
-  out.endorsement = std::move(*info);
+  RETURN_IF_ERROR(VerifyAmdPssSignature(leaf, X509_get0_pubkey(intermediate), "VCEK/VLEK signature by the ASK/ASVK"));
+  RETURN_IF_ERROR(CheckValidity(leaf, now, out.valid_from, out.valid_until));
+  ASSIGN_OR_RETURN(EVP_PKEY * key, EndorsementKey(leaf));
+  ASSIGN_OR_RETURN(EndorsementInfo info, ParseEndorsementExtensions(leaf));
+  RETURN_IF_ERROR(CheckEndorsementClaims(info, inter_kind, out.product));
+  if (out.product == abi::Product::kUnknown) out.product = info.product;
+  out.endorsement = std::move(info);
   EVP_PKEY_up_ref(key);
   out.leaf_key = std::shared_ptr<EVP_PKEY>(key, EVP_PKEY_free);
   out.leaf_fingerprint = CertFingerprint(leaf);

@@ -66,6 +66,11 @@ struct VerifiedChain {
 absl::StatusOr<VerifiedChain> VerifyChain(X509* leaf, X509* intermediate, X509* root, absl::Time now,
                                           const TrustConfig& trust);
 
+// Revocation alone: every CRL in `trust` for `root_product` that `root` issued must verify with the
+// root's key and be current at `now`; PermissionDenied when one lists `intermediate`.
+absl::Status CheckRevocation(X509* intermediate, X509* root, abi::Product root_product, absl::Time now,
+                             const TrustConfig& trust);
+
 // Verifies an intermediate + ARK pair alone (used for the published AMD chains).
 absl::StatusOr<abi::Product> VerifyIntermediate(X509* intermediate, X509* root, absl::Time now,
                                                 const TrustConfig& trust, abi::SigningKey* kind_out = nullptr);

@@ -200,6 +200,29 @@ TEST_F(SimChainTest, CrlSignedByAnotherArkIsRejected) {
   EXPECT_THAT(v.status().message(), HasSubstr("bad ARK signature"));
 }
 
+// The revocation step alone: no CRL passes; a listed intermediate is refused; a stale or foreign
+// CRL is an error; another product's CRL does not apply.
+TEST_F(SimChainTest, CheckRevocationAlone) {
+  TrustConfig t = Trusting(s_);
+  EXPECT_TRUE(CheckRevocation(s_.ask(), s_.ark(), abi::Product::kMilan, k2025, t).ok());
+  auto crl = LoadCrl(*s_.IssueCrlPem({s_.ask()}, k2025 - absl::Hours(24), k2025 + absl::Hours(24)));
+  ASSERT_TRUE(crl.ok()) << crl.status();
+  t.crls[abi::Product::kMilan].push_back(*crl);
+  auto revoked = CheckRevocation(s_.ask(), s_.ark(), abi::Product::kMilan, k2025, t);
+  EXPECT_EQ(revoked.code(), absl::StatusCode::kPermissionDenied);
+  EXPECT_THAT(revoked.message(), HasSubstr("is revoked by the ARK-Milan CRL"));
+  EXPECT_TRUE(CheckRevocation(s_.asvk(), s_.ark(), abi::Product::kMilan, k2025, t).ok());
+  EXPECT_TRUE(CheckRevocation(s_.ask(), s_.ark(), abi::Product::kGenoa, k2025, t).ok());
+  EXPECT_THAT(CheckRevocation(s_.asvk(), s_.ark(), abi::Product::kMilan, k2025 + absl::Hours(48), t).message(),
+              HasSubstr("stale"));
+  TrustConfig foreign = Trusting(s_);
+  auto& impostor = sim::SharedTestSigner(abi::Product::kMilan, 1);
+  foreign.crls[abi::Product::kMilan].push_back(*LoadCrl(*impostor.IssueCrlPem({}, k2025 - absl::Hours(1), k2025)));
+  // Issued by another ARK with the same name: refused on its signature.
+  EXPECT_THAT(CheckRevocation(s_.ask(), s_.ark(), abi::Product::kMilan, k2025, foreign).message(),
+              HasSubstr("bad ARK signature"));
+}
+
 TEST(ChainCacheTest, HitsOnlyWithinValidity) {
   ChainCache cache(2);
   auto c = std::make_shared<VerifiedChain>();

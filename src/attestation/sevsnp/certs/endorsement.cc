@@ -8,6 +8,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "common/status.h"
 
 namespace spirecvm::sevsnp::certs {
 namespace {
@@ -47,10 +48,29 @@ absl::StatusOr<std::string> DecodeIa5(absl::string_view der, absl::string_view n
   return std::string(reinterpret_cast<const char*>(ASN1_STRING_get0_data(v.get())), ASN1_STRING_length(v.get()));
 }
 
+// An SPL-style extension: absent => nullopt.
+absl::StatusOr<std::optional<int>> OptionalSmallInteger(const AmdExtensions& ext, const char* oid, const char* name) {
+  auto it = ext.find(oid);
+  if (it == ext.end()) return std::optional<int>();
+  ASSIGN_OR_RETURN(int v, DecodeSmallInteger(it->second, name));
+  return std::optional<int>(v);
+}
+
+absl::StatusOr<uint8_t> RequiredSmallInteger(const AmdExtensions& ext, const char* oid, const char* name) {
+  ASSIGN_OR_RETURN(std::optional<int> v, OptionalSmallInteger(ext, oid, name));
+  if (!v.has_value()) {
+    return absl::InvalidArgumentError(absl::StrCat("certificate lacks AMD extension ", name, " (", oid, ")"));
+  }
+  return static_cast<uint8_t>(*v);
+}
+
+// Turin's layout (structVersion 1): fmcSPL required, 8-byte hwID.
+bool IsTurin(const EndorsementInfo& info) { return info.struct_version == 1 || info.product == abi::Product::kTurin; }
+
 }  // namespace
 
-absl::StatusOr<EndorsementInfo> ParseEndorsementExtensions(X509* cert) {
-  std::map<std::string, std::string> ext;  // OID -> extnValue contents
+absl::StatusOr<AmdExtensions> CollectAmdExtensions(X509* cert) {
+  AmdExtensions ext;
   const int count = X509_get_ext_count(cert);
   for (int i = 0; i < count; ++i) {
     X509_EXTENSION* e = X509_get_ext(cert, i);
@@ -62,60 +82,41 @@ absl::StatusOr<EndorsementInfo> ParseEndorsementExtensions(X509* cert) {
       return absl::InvalidArgumentError(absl::StrCat("certificate has duplicate AMD extension ", oid));
     }
   }
-  EndorsementInfo info;
-  auto get_int = [&](const char* oid, const char* name) -> absl::StatusOr<std::optional<int>> {
-    auto it = ext.find(oid);
-    if (it == ext.end()) return std::optional<int>();
-    auto v = DecodeSmallInteger(it->second, name);
-    if (!v.ok()) return v.status();
-    return std::optional<int>(*v);
-  };
-  auto require = [&](const char* oid, const char* name) -> absl::StatusOr<uint8_t> {
-    auto v = get_int(oid, name);
-    if (!v.ok()) return v.status();
-    if (!v->has_value()) {
-      return absl::InvalidArgumentError(absl::StrCat("certificate lacks AMD extension ", name, " (", oid, ")"));
-    }
-    return static_cast<uint8_t>(**v);
-  };
+  return ext;
+}
 
-  auto sv = get_int(kOidStructVersion, "structVersion");
-  if (!sv.ok()) return sv.status();
-  info.struct_version = sv->value_or(0);
+absl::Status ParseEndorsementProduct(const AmdExtensions& ext, EndorsementInfo& info) {
+  ASSIGN_OR_RETURN(std::optional<int> sv, OptionalSmallInteger(ext, kOidStructVersion, "structVersion"));
+  info.struct_version = sv.value_or(0);
   if (info.struct_version != 0 && info.struct_version != 1) {
     return absl::InvalidArgumentError(
         absl::StrCat("certificate extension structVersion is ", info.struct_version, ", want 0 or 1"));
   }
   if (auto it = ext.find(kOidProductName); it != ext.end()) {
-    auto name = DecodeIa5(it->second, "productName");
-    if (!name.ok()) return name.status();
-    info.product_name = *name;
+    ASSIGN_OR_RETURN(info.product_name, DecodeIa5(it->second, "productName"));
     auto p = abi::ParseProduct(info.product_name);
     if (p.ok()) info.product = *p;
   }
-  auto bl = require(kOidBlSpl, "blSPL");
-  if (!bl.ok()) return bl.status();
-  auto tee = require(kOidTeeSpl, "teeSPL");
-  if (!tee.ok()) return tee.status();
-  auto snp = require(kOidSnpSpl, "snpSPL");
-  if (!snp.ok()) return snp.status();
-  auto ucode = require(kOidUcodeSpl, "ucodeSPL");
-  if (!ucode.ok()) return ucode.status();
-  info.tcb.bl = *bl;
-  info.tcb.tee = *tee;
-  info.tcb.snp = *snp;
-  info.tcb.ucode = *ucode;
-  auto fmc = get_int(kOidFmcSpl, "fmcSPL");
-  if (!fmc.ok()) return fmc.status();
-  if (fmc->has_value()) {
+  return absl::OkStatus();
+}
+
+absl::Status ParseEndorsementTcb(const AmdExtensions& ext, EndorsementInfo& info) {
+  ASSIGN_OR_RETURN(info.tcb.bl, RequiredSmallInteger(ext, kOidBlSpl, "blSPL"));
+  ASSIGN_OR_RETURN(info.tcb.tee, RequiredSmallInteger(ext, kOidTeeSpl, "teeSPL"));
+  ASSIGN_OR_RETURN(info.tcb.snp, RequiredSmallInteger(ext, kOidSnpSpl, "snpSPL"));
+  ASSIGN_OR_RETURN(info.tcb.ucode, RequiredSmallInteger(ext, kOidUcodeSpl, "ucodeSPL"));
+  ASSIGN_OR_RETURN(std::optional<int> fmc, OptionalSmallInteger(ext, kOidFmcSpl, "fmcSPL"));
+  if (fmc.has_value()) {
     info.has_fmc = true;
-    info.tcb.fmc = static_cast<uint8_t>(**fmc);
+    info.tcb.fmc = static_cast<uint8_t>(*fmc);
   }
-  const bool turin = info.struct_version == 1 || info.product == abi::Product::kTurin;
-  if (turin && !info.has_fmc) {
+  if (IsTurin(info) && !info.has_fmc) {
     return absl::InvalidArgumentError("Turin certificate (structVersion 1) lacks fmcSPL");
   }
+  return absl::OkStatus();
+}
 
+absl::Status ParseEndorsementKeyId(const AmdExtensions& ext, EndorsementInfo& info) {
   auto hw = ext.find(kOidHwId);
   auto csp = ext.find(kOidCspId);
   if (hw != ext.end() && csp != ext.end()) {
@@ -126,25 +127,31 @@ absl::StatusOr<EndorsementInfo> ParseEndorsementExtensions(X509* cert) {
         "certificate has neither hwID (VCEK) nor csp_id (VLEK) extension: not an AMD endorsement "
         "key certificate");
   }
-  if (hw != ext.end()) {
-    info.kind = abi::SigningKey::kVcek;
-    const std::string& v = hw->second;
-    const size_t want = turin ? 8 : 64;
-    if (v.size() == want) {
-      info.hw_id = v;  // raw, as AMD KDS issues it
-    } else if (v.size() == want + 2 && static_cast<uint8_t>(v[0]) == 0x04 && static_cast<uint8_t>(v[1]) == want) {
-      info.hw_id = v.substr(2);  // wrapped in an OCTET STRING by some generators
-    } else {
-      return absl::InvalidArgumentError(absl::StrCat("certificate extension hwID is ", v.size(), " bytes, want ", want,
-                                                     " (raw or wrapped in "
-                                                     "an OCTET STRING)"));
-    }
-  } else {
+  if (csp != ext.end()) {
     info.kind = abi::SigningKey::kVlek;
-    auto id = DecodeIa5(csp->second, "csp_id");
-    if (!id.ok()) return id.status();
-    info.csp_id = *id;
+    ASSIGN_OR_RETURN(info.csp_id, DecodeIa5(csp->second, "csp_id"));
+    return absl::OkStatus();
   }
+  info.kind = abi::SigningKey::kVcek;
+  const std::string& v = hw->second;
+  const size_t want = IsTurin(info) ? 8 : 64;
+  if (v.size() == want) {
+    info.hw_id = v;  // raw, as AMD KDS issues it
+  } else if (v.size() == want + 2 && static_cast<uint8_t>(v[0]) == 0x04 && static_cast<uint8_t>(v[1]) == want) {
+    info.hw_id = v.substr(2);  // wrapped in an OCTET STRING by some generators
+  } else {
+    return absl::InvalidArgumentError(absl::StrCat("certificate extension hwID is ", v.size(), " bytes, want ", want,
+                                                   " (raw or wrapped in an OCTET STRING)"));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<EndorsementInfo> ParseEndorsementExtensions(X509* cert) {
+  ASSIGN_OR_RETURN(const AmdExtensions ext, CollectAmdExtensions(cert));
+  EndorsementInfo info;
+  RETURN_IF_ERROR(ParseEndorsementProduct(ext, info));
+  RETURN_IF_ERROR(ParseEndorsementTcb(ext, info));
+  RETURN_IF_ERROR(ParseEndorsementKeyId(ext, info));
   return info;
 }
 
@@ -175,12 +182,11 @@ absl::StatusOr<std::vector<ssl::X509Ptr>> LoadCertificates(absl::string_view byt
 }
 
 absl::StatusOr<ssl::X509Ptr> LoadCertificate(absl::string_view bytes) {
-  auto all = LoadCertificates(bytes);
-  if (!all.ok()) return all.status();
-  if (all->size() != 1) {
-    return absl::InvalidArgumentError(absl::StrCat("want exactly one certificate, found ", all->size()));
+  ASSIGN_OR_RETURN(auto all, LoadCertificates(bytes));
+  if (all.size() != 1) {
+    return absl::InvalidArgumentError(absl::StrCat("want exactly one certificate, found ", all.size()));
   }
-  return std::move(all->front());
+  return std::move(all.front());
 }
 
 std::string CertDer(X509* cert) {

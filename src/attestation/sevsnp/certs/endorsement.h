@@ -2,9 +2,11 @@
 // loading helpers. Parsing only; chain trust lives in chain.h.
 #pragma once
 
+#include <map>
 #include <string>
 #include <vector>
 
+#include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "attestation/sevsnp/abi/report.h"
@@ -38,7 +40,19 @@ struct EndorsementInfo {
 // Parses the AMD extensions. Rejects: missing blSPL/teeSPL/snpSPL/ucodeSPL, SPL values outside
 // 0..255, a Turin certificate (structVersion 1) without fmcSPL, both or neither of hwID and csp_id,
 // a hwID of a length other than 64 (or 8 for Turin), duplicate AMD extensions.
+// The steps below, in order.
 absl::StatusOr<EndorsementInfo> ParseEndorsementExtensions(X509* cert);
+
+// AMD extension OID -> extnValue contents (DER of the inner value).
+using AmdExtensions = std::map<std::string, std::string>;
+// Every extension under 1.3.6.1.4.1.3704.1; rejects duplicates.
+absl::StatusOr<AmdExtensions> CollectAmdExtensions(X509* cert);
+// structVersion (0 or 1) and productName.
+absl::Status ParseEndorsementProduct(const AmdExtensions& ext, EndorsementInfo& info);
+// The SPLs into info.tcb (fmcSPL required on Turin); needs ParseEndorsementProduct first.
+absl::Status ParseEndorsementTcb(const AmdExtensions& ext, EndorsementInfo& info);
+// Exactly one of hwID (VCEK; 64 bytes, 8 on Turin) and csp_id (VLEK); sets info.kind.
+absl::Status ParseEndorsementKeyId(const AmdExtensions& ext, EndorsementInfo& info);
 
 // Loads one certificate from DER or PEM bytes (auto-detected).
 absl::StatusOr<ssl::X509Ptr> LoadCertificate(absl::string_view der_or_pem);

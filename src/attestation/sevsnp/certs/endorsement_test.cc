@@ -134,5 +134,54 @@ TEST(LoadCertificatesTest, RejectsGarbageAndTrailingBytes) {
   EXPECT_FALSE(LoadCertificate(s.ChainPem(abi::SigningKey::kVcek)).ok());
 }
 
+// ---------------------------------------------------------------- the parse steps, alone
+
+std::string DerInt(uint8_t v) { return std::string("\x02\x01", 2) + static_cast<char>(v); }
+std::string DerIa5(const std::string& s) { return std::string("\x16", 1) + static_cast<char>(s.size()) + s; }
+
+AmdExtensions MilanSpls() {
+  return {{kOidBlSpl, DerInt(3)}, {kOidTeeSpl, DerInt(0)}, {kOidSnpSpl, DerInt(8)}, {kOidUcodeSpl, DerInt(115)}};
+}
+
+TEST(EndorsementStepsTest, ProductStep) {
+  EndorsementInfo info;
+  ASSERT_TRUE(ParseEndorsementProduct({{kOidProductName, DerIa5("Genoa")}}, info).ok());
+  EXPECT_EQ(info.product, abi::Product::kGenoa);
+  EXPECT_EQ(info.struct_version, 0);
+  EXPECT_THAT(ParseEndorsementProduct({{kOidStructVersion, DerInt(2)}}, info).message(),
+              HasSubstr("structVersion is 2, want 0 or 1"));
+  EXPECT_THAT(ParseEndorsementProduct({{kOidProductName, DerInt(1)}}, info).message(),
+              HasSubstr("productName is not a DER IA5String"));
+}
+
+TEST(EndorsementStepsTest, TcbStep) {
+  EndorsementInfo info;
+  ASSERT_TRUE(ParseEndorsementTcb(MilanSpls(), info).ok());
+  EXPECT_EQ(info.tcb, (abi::Tcb{.fmc = 0, .bl = 3, .tee = 0, .snp = 8, .ucode = 115}));
+  AmdExtensions missing = MilanSpls();
+  missing.erase(kOidUcodeSpl);
+  EXPECT_THAT(ParseEndorsementTcb(missing, info).message(), HasSubstr("lacks AMD extension ucodeSPL"));
+  AmdExtensions big = MilanSpls();
+  big[kOidSnpSpl] = std::string("\x02\x02\x01\x00", 4);  // 256
+  EXPECT_THAT(ParseEndorsementTcb(big, info).message(), HasSubstr("snpSPL is out of range"));
+  EndorsementInfo turin;
+  turin.struct_version = 1;
+  EXPECT_THAT(ParseEndorsementTcb(MilanSpls(), turin).message(), HasSubstr("lacks fmcSPL"));
+}
+
+TEST(EndorsementStepsTest, KeyIdStep) {
+  EndorsementInfo info;
+  ASSERT_TRUE(ParseEndorsementKeyId({{kOidHwId, std::string(64, 'h')}}, info).ok());
+  EXPECT_EQ(info.kind, abi::SigningKey::kVcek);
+  ASSERT_TRUE(ParseEndorsementKeyId({{kOidCspId, DerIa5("CN=x")}}, info).ok());
+  EXPECT_EQ(info.kind, abi::SigningKey::kVlek);
+  EXPECT_EQ(info.csp_id, "CN=x");
+  EXPECT_THAT(ParseEndorsementKeyId({}, info).message(), HasSubstr("neither hwID"));
+  EXPECT_THAT(ParseEndorsementKeyId({{kOidHwId, std::string(64, 'h')}, {kOidCspId, DerIa5("CN=x")}}, info).message(),
+              HasSubstr("both hwID"));
+  EXPECT_THAT(ParseEndorsementKeyId({{kOidHwId, std::string(8, 'h')}}, info).message(),
+              HasSubstr("hwID is 8 bytes, want 64"));
+}
+
 }  // namespace
 }  // namespace spirecvm::sevsnp::certs

@@ -12,6 +12,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "attestation/sevsnp/certs/endorsement.h"
+#include "common/status.h"
 
 namespace spirecvm::sevsnp::certs {
 namespace {
@@ -134,15 +135,14 @@ absl::StatusOr<std::string> ChainSources::Find(const std::vector<std::string>& r
     std::lock_guard<std::mutex> l(mu_);
     if (auto it = memory_.find(url); it != memory_.end()) return it->second;
   }
-  auto body = config_.kds_fetcher->Get(url);
-  if (!body.ok()) return body.status();
+  ASSIGN_OR_RETURN(auto body, config_.kds_fetcher->Get(url));
   {
     std::lock_guard<std::mutex> l(mu_);
-    memory_[url] = *body;
+    memory_[url] = body;
   }
   if (!config_.kds_cache_dir.empty() && !rel_paths.empty()) {
     // Unverified bytes may be cached: every use re-verifies them up to the pinned ARK.
-    (void)WriteFileAtomic(fs::path(config_.kds_cache_dir) / rel_paths.front(), *body);
+    (void)WriteFileAtomic(fs::path(config_.kds_cache_dir) / rel_paths.front(), body);
   }
   return body;
 }
@@ -154,15 +154,14 @@ absl::StatusOr<std::vector<ssl::X509Ptr>> ChainSources::IntermediateAndRoot(abi:
   }
   const std::string p(abi::ProductName(product));
   const std::string k = KindDir(kind);
-  auto pem = Find(
-      {absl::StrCat(k, "/v1/", p, "/cert_chain"), absl::StrCat("ask_ark_", absl::AsciiStrToLower(p), "_", k, ".pem")},
-      absl::StrCat("/", k, "/v1/", p, "/cert_chain"), absl::StrCat(p, " ", k == "vlek" ? "ASVK" : "ASK", "/ARK chain"));
-  if (!pem.ok()) return pem.status();
-  auto certs = LoadCertificates(*pem);
-  if (!certs.ok()) return certs.status();
-  if (certs->size() != 2) {
+  ASSIGN_OR_RETURN(auto pem, Find({absl::StrCat(k, "/v1/", p, "/cert_chain"),
+                                   absl::StrCat("ask_ark_", absl::AsciiStrToLower(p), "_", k, ".pem")},
+                                  absl::StrCat("/", k, "/v1/", p, "/cert_chain"),
+                                  absl::StrCat(p, " ", k == "vlek" ? "ASVK" : "ASK", "/ARK chain")));
+  ASSIGN_OR_RETURN(auto certs, LoadCertificates(pem));
+  if (certs.size() != 2) {
     return absl::InvalidArgumentError(
-        absl::StrCat("AMD chain for ", p, " has ", certs->size(), " certificates, want 2 (intermediate, ARK)"));
+        absl::StrCat("AMD chain for ", p, " has ", certs.size(), " certificates, want 2 (intermediate, ARK)"));
   }
   return certs;
 }

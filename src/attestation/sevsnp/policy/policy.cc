@@ -9,6 +9,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "common/status.h"
 
 namespace spirecvm::sevsnp::policy {
 namespace {
@@ -116,7 +117,7 @@ absl::Status ValidatePolicy(const Policy& p) {
   }
   for (const auto& f : p.required_platform_flags) {
     if (auto b = PlatformFlagBit(f); !b.ok()) {
-      errors.push_back(absl::StrCat("required_platform_flags: ", b.status().message()));
+      errors.emplace_back(Annotate(b, "required_platform_flags").message());
     }
   }
   if (p.vmpl.has_value() && *p.vmpl > 3) errors.push_back("vmpl must be 0..3");
@@ -125,7 +126,7 @@ absl::Status ValidatePolicy(const Policy& p) {
   return absl::InvalidArgumentError(absl::StrCat("invalid SEV-SNP policy: ", absl::StrJoin(errors, "; ")));
 }
 
-std::vector<std::string> Violations(const verify::VerifiedReport& v, const Policy& p) {
+std::vector<std::string> GuestPolicyViolations(const verify::VerifiedReport& v, const Policy& p) {
   std::vector<std::string> out;
   const abi::Report& r = v.report;
   if (!p.allow_debug && (r.policy & abi::policy_bit::kDebug)) {
@@ -147,6 +148,12 @@ std::vector<std::string> Violations(const verify::VerifiedReport& v, const Polic
   if (r.guest_svn < p.min_guest_svn) {
     out.push_back(absl::StrCat("report field GUEST_SVN is ", r.guest_svn, ", below min_guest_svn ", p.min_guest_svn));
   }
+  return out;
+}
+
+std::vector<std::string> TcbViolations(const verify::VerifiedReport& v, const Policy& p) {
+  std::vector<std::string> out;
+  const abi::Report& r = v.report;
   CheckMinTcb("REPORTED_TCB", v.reported_tcb, p.min_reported_tcb, v.product, out);
   CheckMinTcb("CURRENT_TCB", v.current_tcb, p.min_current_tcb, v.product, out);
   CheckMinTcb("COMMITTED_TCB", v.committed_tcb, p.min_committed_tcb, v.product, out);
@@ -161,17 +168,21 @@ std::vector<std::string> Violations(const verify::VerifiedReport& v, const Polic
     out.push_back(absl::StrCat("report COMMITTED firmware ", FwString(com), " is below min_committed_firmware ",
                                FwString(*p.min_committed_firmware)));
   }
-  if (p.require_committed_equals_current) {
-    if (!(v.committed_tcb == v.current_tcb)) {
-      out.push_back(absl::StrCat("report COMMITTED_TCB (", abi::TcbString(v.committed_tcb, v.product),
-                                 ") differs from CURRENT_TCB (", abi::TcbString(v.current_tcb, v.product),
-                                 "); require_committed_equals_current is true"));
-    }
-    if (FwCompare(cur, com) != 0) {
-      out.push_back(absl::StrCat("report COMMITTED firmware ", FwString(com), " differs from CURRENT ", FwString(cur),
-                                 "; require_committed_equals_current is true"));
-    }
+  if (!p.require_committed_equals_current) return out;
+  if (!(v.committed_tcb == v.current_tcb)) {
+    out.push_back(absl::StrCat("report COMMITTED_TCB (", abi::TcbString(v.committed_tcb, v.product),
+                               ") differs from CURRENT_TCB (", abi::TcbString(v.current_tcb, v.product),
+                               "); require_committed_equals_current is true"));
   }
+  if (FwCompare(cur, com) != 0) {
+    out.push_back(absl::StrCat("report COMMITTED firmware ", FwString(com), " differs from CURRENT ", FwString(cur),
+                               "; require_committed_equals_current is true"));
+  }
+  return out;
+}
+
+std::vector<std::string> IdentityViolations(const verify::VerifiedReport& v, const Policy& p) {
+  std::vector<std::string> out;
   if (!p.allowed_measurements.empty() && !HexIn(v.MeasurementHex(), p.allowed_measurements)) {
     out.push_back(absl::StrCat("report field MEASUREMENT ", v.MeasurementHex(), " is not in allowed_measurements"));
   }
@@ -182,25 +193,28 @@ std::vector<std::string> Violations(const verify::VerifiedReport& v, const Polic
     out.push_back(absl::StrCat("report field REPORT_DATA ", v.ReportDataHex(), " does not equal report_data"));
   }
   if (!p.allowed_id_key_digests.empty()) {
-    std::string hex = absl::BytesToHexString(
-        absl::string_view(reinterpret_cast<const char*>(r.id_key_digest.data()), r.id_key_digest.size()));
+    const auto& d = v.report.id_key_digest;
+    std::string hex = absl::BytesToHexString(absl::string_view(reinterpret_cast<const char*>(d.data()), d.size()));
     if (!HexIn(hex, p.allowed_id_key_digests)) {
       out.push_back(absl::StrCat("report field ID_KEY_DIGEST ", hex, " is not in allowed_id_key_digests"));
     }
   }
+  return out;
+}
+
+std::vector<std::string> PlatformViolations(const verify::VerifiedReport& v, const Policy& p) {
+  std::vector<std::string> out;
+  const abi::Report& r = v.report;
   if (std::find(p.allowed_report_versions.begin(), p.allowed_report_versions.end(), r.version) ==
       p.allowed_report_versions.end()) {
     out.push_back(absl::StrCat("report field VERSION is ", r.version, ", not in allowed_report_versions [",
                                absl::StrJoin(p.allowed_report_versions, ","), "]"));
   }
-  {
-    const std::string key(abi::SigningKeyName(v.signing_key));
-    bool ok = false;
-    for (const auto& k : p.allowed_signing_keys) ok = ok || absl::AsciiStrToUpper(k) == key;
-    if (!ok) {
-      out.push_back(absl::StrCat("report SIGNING_KEY is ", key, ", not in allowed_signing_keys [",
-                                 absl::StrJoin(p.allowed_signing_keys, ","), "]"));
-    }
+  const std::string key(abi::SigningKeyName(v.signing_key));
+  if (std::none_of(p.allowed_signing_keys.begin(), p.allowed_signing_keys.end(),
+                   [&](const std::string& k) { return absl::AsciiStrToUpper(k) == key; })) {
+    out.push_back(absl::StrCat("report SIGNING_KEY is ", key, ", not in allowed_signing_keys [",
+                               absl::StrJoin(p.allowed_signing_keys, ","), "]"));
   }
   for (const auto& f : p.required_platform_flags) {
     auto bit = PlatformFlagBit(f);
@@ -211,13 +225,20 @@ std::vector<std::string> Violations(const verify::VerifiedReport& v, const Polic
                                  ") lacks required flag ", absl::AsciiStrToUpper(f)));
     }
   }
-  if (!p.allowed_csp_ids.empty()) {
-    if (v.signing_key != abi::SigningKey::kVlek) {
-      out.push_back("allowed_csp_ids is set but the report is VCEK-signed (no csp_id)");
-    } else if (std::find(p.allowed_csp_ids.begin(), p.allowed_csp_ids.end(), v.endorsement.csp_id) ==
-               p.allowed_csp_ids.end()) {
-      out.push_back(absl::StrCat("VLEK csp_id \"", v.endorsement.csp_id, "\" is not in allowed_csp_ids"));
-    }
+  if (p.allowed_csp_ids.empty()) return out;
+  if (v.signing_key != abi::SigningKey::kVlek) {
+    out.push_back("allowed_csp_ids is set but the report is VCEK-signed (no csp_id)");
+  } else if (std::find(p.allowed_csp_ids.begin(), p.allowed_csp_ids.end(), v.endorsement.csp_id) ==
+             p.allowed_csp_ids.end()) {
+    out.push_back(absl::StrCat("VLEK csp_id \"", v.endorsement.csp_id, "\" is not in allowed_csp_ids"));
+  }
+  return out;
+}
+
+std::vector<std::string> Violations(const verify::VerifiedReport& v, const Policy& p) {
+  std::vector<std::string> out;
+  for (auto check : {GuestPolicyViolations, TcbViolations, IdentityViolations, PlatformViolations}) {
+    for (auto& violation : check(v, p)) out.push_back(std::move(violation));
   }
   return out;
 }

@@ -2,9 +2,9 @@
 // verified (it takes a VerifiedReport, which only Verifier::Verify produces). Returns every
 // violation at once so an operator can fix a configuration in one go.
 //
-// Field names mirror the HCL configuration keys (plugin_data of the aws_iid node attestor's
-// `sev_snp { ... }` block): a config loader fills this struct one key per field, then calls
-// ValidatePolicy() once.
+// Field names are the HCL configuration keys (plugin_data of the aws_iid node attestor's
+// `sev_snp { policy { ... } }` block). Both front ends (HCL and `spire-server sev verify` flags) fill
+// this struct through the one knob table in policy/options_reader.h, then call ValidatePolicy() once.
 #pragma once
 
 #include <cstdint>
@@ -22,6 +22,7 @@ namespace spirecvm::sevsnp::policy {
 
 struct FirmwareVersion {
   uint8_t major = 0, minor = 0, build = 0;
+  bool operator==(const FirmwareVersion&) const = default;
 };
 
 struct Policy {
@@ -54,13 +55,24 @@ struct Policy {
   std::vector<std::string> required_platform_flags;
   // VLEK csp_id allow-list (e.g. "CN=cc-eu-west-1.amazonaws.com"); empty = any.
   std::vector<std::string> allowed_csp_ids;
+
+  bool operator==(const Policy&) const = default;
 };
 
 // Every configuration error at once (bad hex, unknown flag or signing key name, ...).
 absl::Status ValidatePolicy(const Policy& policy);
 
-// Every violation, each naming the field, the value and the rule; empty = accepted.
+// Every violation, each naming the field, the value and the rule; empty = accepted. The four
+// checks below, in this order (each callable alone).
 std::vector<std::string> Violations(const verify::VerifiedReport& report, const Policy& policy);
+// POLICY bits (DEBUG, MIGRATE_MA, SMT), VMPL and GUEST_SVN.
+std::vector<std::string> GuestPolicyViolations(const verify::VerifiedReport& report, const Policy& policy);
+// Minimum TCBs and firmware versions, and committed == current.
+std::vector<std::string> TcbViolations(const verify::VerifiedReport& report, const Policy& policy);
+// Launch identity: MEASUREMENT, HOST_DATA, REPORT_DATA, ID_KEY_DIGEST.
+std::vector<std::string> IdentityViolations(const verify::VerifiedReport& report, const Policy& policy);
+// Report VERSION, SIGNING_KEY, required PLATFORM_INFO flags and the VLEK csp_id.
+std::vector<std::string> PlatformViolations(const verify::VerifiedReport& report, const Policy& policy);
 
 // OK, or PermissionDenied listing every violation ("; "-separated).
 absl::Status Evaluate(const verify::VerifiedReport& report, const Policy& policy);

@@ -39,6 +39,7 @@ TEST_F(PolicyTest, DefaultPolicyAcceptsAPlainReport) {
   EXPECT_TRUE(ValidatePolicy(Policy{}).ok());
 }
 
+// Over 60 lines: a table with one row per policy rule; splitting it would scatter the table.
 TEST_F(PolicyTest, EachRuleReportsItsViolation) {
   const std::string m(96, 'a');
   struct Case {
@@ -109,6 +110,30 @@ TEST_F(PolicyTest, EachRuleReportsItsViolation) {
     EXPECT_THAT(v[0], HasSubstr(c.want)) << c.name;
     EXPECT_EQ(Evaluate(Verified(fields), p).code(), absl::StatusCode::kPermissionDenied) << c.name;
   }
+}
+
+// Each check runs alone: it reports the violations of its own rules and nothing of the others'.
+TEST_F(PolicyTest, EachCheckRefusesOnlyItsOwnRules) {
+  using Check = std::vector<std::string> (*)(const verify::VerifiedReport&, const Policy&);
+  const Check checks[] = {GuestPolicyViolations, TcbViolations, IdentityViolations, PlatformViolations};
+  abi::Report fields = s_.DefaultReport();
+  fields.policy |= abi::policy_bit::kDebug;  // guest policy
+  fields.committed_build = 20;               // TCB / firmware
+  const verify::VerifiedReport v = Verified(fields);
+  Policy p;
+  p.require_committed_equals_current = true;
+  p.allowed_host_data = {std::string(64, 'b')};  // identity
+  p.allowed_signing_keys = {"VLEK"};             // platform
+  const char* want[] = {"DEBUG set", "COMMITTED firmware 1.55.20 differs", "HOST_DATA", "SIGNING_KEY is VCEK"};
+  Policy lenient;
+  lenient.allow_debug = true;
+  for (size_t i = 0; i < 4; ++i) {
+    auto out = checks[i](v, p);
+    ASSERT_THAT(out, SizeIs(1)) << i;
+    EXPECT_THAT(out[0], HasSubstr(want[i]));
+    EXPECT_THAT(checks[i](v, lenient), IsEmpty()) << i;
+  }
+  EXPECT_THAT(Violations(v, p), SizeIs(4));
 }
 
 TEST_F(PolicyTest, AllViolationsAtOnce) {

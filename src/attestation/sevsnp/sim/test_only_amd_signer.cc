@@ -4,13 +4,14 @@
 
 #include <filesystem>
 #include <fstream>
-#include <sstream>
 
 #include "absl/status/status.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "attestation/sevsnp/certs/endorsement.h"
+#include "common/files.h"
 #include "common/random.h"
+#include "common/status.h"
 
 namespace spirecvm::sevsnp::sim {
 namespace {
@@ -102,14 +103,14 @@ absl::StatusOr<ssl::X509Ptr> BuildCert(const CertSpec& s) {
   ssl::X509NamePtr subject = AmdName(s.subject_cn);
   X509_set_subject_name(c.get(), subject.get());
   X509_set_issuer_name(c.get(), s.issuer ? X509_get_subject_name(s.issuer) : subject.get());
-  if (auto st = SetTime(X509_getm_notBefore(c.get()), s.not_before); !st.ok()) return st;
-  if (auto st = SetTime(X509_getm_notAfter(c.get()), s.not_after); !st.ok()) return st;
+  RETURN_IF_ERROR(SetTime(X509_getm_notBefore(c.get()), s.not_before));
+  RETURN_IF_ERROR(SetTime(X509_getm_notAfter(c.get()), s.not_after));
   if (X509_set_pubkey(c.get(), s.subject_key) != 1) return SslError("X509_set_pubkey");
   if (s.ca) {
     X509* issuer = s.issuer ? s.issuer : c.get();
-    if (auto st = AddConfExt(c.get(), issuer, NID_subject_key_identifier, "hash"); !st.ok()) return st;
-    if (auto st = AddConfExt(c.get(), issuer, NID_basic_constraints, "critical,CA:TRUE,pathlen:0"); !st.ok()) return st;
-    if (auto st = AddConfExt(c.get(), issuer, NID_key_usage, "critical,keyCertSign,cRLSign"); !st.ok()) return st;
+    RETURN_IF_ERROR(AddConfExt(c.get(), issuer, NID_subject_key_identifier, "hash"));
+    RETURN_IF_ERROR(AddConfExt(c.get(), issuer, NID_basic_constraints, "critical,CA:TRUE,pathlen:0"));
+    RETURN_IF_ERROR(AddConfExt(c.get(), issuer, NID_key_usage, "critical,keyCertSign,cRLSign"));
   }
   return c;
 }
@@ -130,14 +131,6 @@ std::string KeyPem(EVP_PKEY* k) {
   return std::string(data, n);
 }
 
-absl::StatusOr<std::string> ReadFile(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  if (!in) return absl::NotFoundError(absl::StrCat("cannot read ", p.string()));
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
 absl::Status WriteFile(const fs::path& p, absl::string_view data, bool secret) {
   std::ofstream out(p, std::ios::binary | std::ios::trunc);
   out.write(data.data(), static_cast<std::streamsize>(data.size()));
@@ -148,18 +141,16 @@ absl::Status WriteFile(const fs::path& p, absl::string_view data, bool secret) {
 }
 
 absl::StatusOr<ssl::EvpPkeyPtr> LoadKey(const fs::path& p) {
-  auto pem = ReadFile(p);
-  if (!pem.ok()) return pem.status();
-  ssl::BioPtr bio(BIO_new_mem_buf(pem->data(), static_cast<int>(pem->size())));
+  ASSIGN_OR_RETURN(auto pem, files::ReadFile(p.string()));
+  ssl::BioPtr bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
   ssl::EvpPkeyPtr k(PEM_read_bio_PrivateKey(bio.get(), nullptr, nullptr, nullptr));
   if (k == nullptr) return SslError(absl::StrCat("parse key ", p.string()));
   return k;
 }
 
 absl::StatusOr<ssl::X509Ptr> LoadCert(const fs::path& p) {
-  auto pem = ReadFile(p);
-  if (!pem.ok()) return pem.status();
-  return certs::LoadCertificate(*pem);
+  ASSIGN_OR_RETURN(auto pem, files::ReadFile(p.string()));
+  return certs::LoadCertificate(pem);
 }
 
 std::string ProductNameFor(abi::Product p) {
@@ -194,7 +185,7 @@ std::string DerIa5String(absl::string_view s) {
 
 absl::StatusOr<std::unique_ptr<TestOnlyAmdSigner>> TestOnlyAmdSigner::Create(const SignerOptions& options) {
   std::unique_ptr<TestOnlyAmdSigner> s(new TestOnlyAmdSigner());
-  if (auto st = s->Generate(options); !st.ok()) return st;
+  RETURN_IF_ERROR(s->Generate(options));
   return s;
 }
 
@@ -209,43 +200,36 @@ absl::Status TestOnlyAmdSigner::Generate(const SignerOptions& o) {
   SystemRandom::Get().Fill(absl::MakeSpan(chip_id_));
   if (product_ == abi::Product::kTurin) std::fill(chip_id_.begin() + 8, chip_id_.end(), 0);
   for (auto* k : {&ark_key_, &ask_key_, &asvk_key_}) {
-    auto key = GenRsa(o.rsa_bits);
-    if (!key.ok()) return key.status();
-    *k = std::move(*key);
+    ASSIGN_OR_RETURN(auto key, GenRsa(o.rsa_bits));
+    *k = std::move(key);
   }
   for (auto* k : {&vcek_key_, &vlek_key_}) {
-    auto key = GenP384();
-    if (!key.ok()) return key.status();
-    *k = std::move(*key);
+    ASSIGN_OR_RETURN(auto key, GenP384());
+    *k = std::move(key);
   }
   const std::string p(abi::ProductName(product_));
-  auto ark =
-      BuildCert({absl::StrCat("ARK-", p), nullptr, ark_key_.get(), ark_key_.get(), 1, not_before_, not_after_, true});
-  if (!ark.ok()) return ark.status();
-  ark_ = std::move(*ark);
-  if (auto st = SignPss(ark_.get(), ark_key_.get()); !st.ok()) return st;
-  auto ask = BuildCert(
-      {absl::StrCat("SEV-", p), ark_.get(), ark_key_.get(), ask_key_.get(), 2, not_before_, not_after_, true});
-  if (!ask.ok()) return ask.status();
-  ask_ = std::move(*ask);
-  if (auto st = SignPss(ask_.get(), ark_key_.get()); !st.ok()) return st;
-  auto asvk = BuildCert(
-      {absl::StrCat("SEV-VLEK-", p), ark_.get(), ark_key_.get(), asvk_key_.get(), 3, not_before_, not_after_, true});
-  if (!asvk.ok()) return asvk.status();
-  asvk_ = std::move(*asvk);
-  if (auto st = SignPss(asvk_.get(), ark_key_.get()); !st.ok()) return st;
+  ASSIGN_OR_RETURN(ark_, BuildCert({absl::StrCat("ARK-", p), nullptr, ark_key_.get(), ark_key_.get(), 1, not_before_,
+                                    not_after_, true}));
+  RETURN_IF_ERROR(SignPss(ark_.get(), ark_key_.get()));
+  ASSIGN_OR_RETURN(auto ask, BuildCert({absl::StrCat("SEV-", p), ark_.get(), ark_key_.get(), ask_key_.get(), 2,
+                                        not_before_, not_after_, true}));
+  ask_ = std::move(ask);
+  RETURN_IF_ERROR(SignPss(ask_.get(), ark_key_.get()));
+  ASSIGN_OR_RETURN(auto asvk, BuildCert({absl::StrCat("SEV-VLEK-", p), ark_.get(), ark_key_.get(), asvk_key_.get(), 3,
+                                         not_before_, not_after_, true}));
+  asvk_ = std::move(asvk);
+  RETURN_IF_ERROR(SignPss(asvk_.get(), ark_key_.get()));
 
   // VCEK/VLEK with this signer's own keys (IssueEndorsement makes fresh keys; here we keep ours).
   for (auto kind : {abi::SigningKey::kVcek, abi::SigningKey::kVlek}) {
     EndorsementSpec spec = DefaultSpec(kind);
-    auto issued = IssueEndorsement(spec);
-    if (!issued.ok()) return issued.status();
+    ASSIGN_OR_RETURN(auto issued, IssueEndorsement(spec));
     // Re-issue for the stored key: replace the public key and re-sign.
-    X509* c = issued->cert.get();
+    X509* c = issued.cert.get();
     EVP_PKEY* key = kind == abi::SigningKey::kVcek ? vcek_key_.get() : vlek_key_.get();
     X509_set_pubkey(c, key);
-    if (auto st = SignPss(c, kind == abi::SigningKey::kVcek ? ask_key_.get() : asvk_key_.get()); !st.ok()) return st;
-    (kind == abi::SigningKey::kVcek ? vcek_ : vlek_) = std::move(issued->cert);
+    RETURN_IF_ERROR(SignPss(c, kind == abi::SigningKey::kVcek ? ask_key_.get() : asvk_key_.get()));
+    (kind == abi::SigningKey::kVcek ? vcek_ : vlek_) = std::move(issued.cert);
   }
   return absl::OkStatus();
 }
@@ -267,36 +251,34 @@ EndorsementSpec TestOnlyAmdSigner::DefaultSpec(abi::SigningKey kind) const {
 }
 
 absl::StatusOr<IssuedEndorsement> TestOnlyAmdSigner::IssueEndorsement(const EndorsementSpec& s) const {
-  auto key = GenP384();
-  if (!key.ok()) return key.status();
+  ASSIGN_OR_RETURN(auto key, GenP384());
   bool by_ask = s.kind == abi::SigningKey::kVcek;
   if (s.issue_with_other_intermediate) by_ask = !by_ask;
   X509* issuer = by_ask ? ask_.get() : asvk_.get();
   EVP_PKEY* issuer_key = by_ask ? ask_key_.get() : asvk_key_.get();
-  auto cert = BuildCert({s.kind == abi::SigningKey::kVcek ? "SEV-VCEK" : "SEV-VLEK", issuer, issuer_key, key->get(), 0,
-                         s.not_before, s.not_after, false});
-  if (!cert.ok()) return cert.status();
-  X509* c = cert->get();
+  ASSIGN_OR_RETURN(auto cert, BuildCert({s.kind == abi::SigningKey::kVcek ? "SEV-VCEK" : "SEV-VLEK", issuer, issuer_key,
+                                         key.get(), 0, s.not_before, s.not_after, false}));
+  X509* c = cert.get();
   const bool two = s.two_byte_integers;
-  if (auto st = AddRawExt(c, certs::kOidStructVersion, DerSmallInteger(s.struct_version, two)); !st.ok()) return st;
-  if (auto st = AddRawExt(c, certs::kOidProductName, DerIa5String(s.product_name)); !st.ok()) return st;
+  RETURN_IF_ERROR(AddRawExt(c, certs::kOidStructVersion, DerSmallInteger(s.struct_version, two)));
+  RETURN_IF_ERROR(AddRawExt(c, certs::kOidProductName, DerIa5String(s.product_name)));
   if (product_ == abi::Product::kTurin || s.struct_version == 1) {
-    if (auto st = AddRawExt(c, certs::kOidFmcSpl, DerSmallInteger(s.tcb.fmc, two)); !st.ok()) return st;
+    RETURN_IF_ERROR(AddRawExt(c, certs::kOidFmcSpl, DerSmallInteger(s.tcb.fmc, two)));
   }
-  if (auto st = AddRawExt(c, certs::kOidBlSpl, DerSmallInteger(s.tcb.bl, two)); !st.ok()) return st;
-  if (auto st = AddRawExt(c, certs::kOidTeeSpl, DerSmallInteger(s.tcb.tee, two)); !st.ok()) return st;
-  if (auto st = AddRawExt(c, certs::kOidSnpSpl, DerSmallInteger(s.tcb.snp, two)); !st.ok()) return st;
-  if (auto st = AddRawExt(c, certs::kOidUcodeSpl, DerSmallInteger(s.tcb.ucode, two)); !st.ok()) return st;
+  RETURN_IF_ERROR(AddRawExt(c, certs::kOidBlSpl, DerSmallInteger(s.tcb.bl, two)));
+  RETURN_IF_ERROR(AddRawExt(c, certs::kOidTeeSpl, DerSmallInteger(s.tcb.tee, two)));
+  RETURN_IF_ERROR(AddRawExt(c, certs::kOidSnpSpl, DerSmallInteger(s.tcb.snp, two)));
+  RETURN_IF_ERROR(AddRawExt(c, certs::kOidUcodeSpl, DerSmallInteger(s.tcb.ucode, two)));
   if (!s.hw_id.empty()) {
     std::string v = s.hw_id;
     if (s.wrap_hw_id_in_octet_string) v = std::string({'\x04', static_cast<char>(v.size())}) + v;
-    if (auto st = AddRawExt(c, certs::kOidHwId, v); !st.ok()) return st;
+    RETURN_IF_ERROR(AddRawExt(c, certs::kOidHwId, v));
   }
   if (!s.csp_id.empty()) {
-    if (auto st = AddRawExt(c, certs::kOidCspId, DerIa5String(s.csp_id)); !st.ok()) return st;
+    RETURN_IF_ERROR(AddRawExt(c, certs::kOidCspId, DerIa5String(s.csp_id)));
   }
-  if (auto st = SignPss(c, issuer_key); !st.ok()) return st;
-  return IssuedEndorsement{std::move(*cert), std::move(*key)};
+  RETURN_IF_ERROR(SignPss(c, issuer_key));
+  return IssuedEndorsement{std::move(cert), std::move(key)};
 }
 
 absl::StatusOr<std::string> TestOnlyAmdSigner::IssueCrlPem(const std::vector<X509*>& revoked, absl::Time this_update,
@@ -458,7 +440,7 @@ absl::Status TestOnlyAmdSigner::Save(const std::string& dir) const {
        false},
   };
   for (const auto& f : files) {
-    if (auto st = WriteFile(d / f.name, f.data, f.secret); !st.ok()) return st;
+    RETURN_IF_ERROR(WriteFile(d / f.name, f.data, f.secret));
   }
   return absl::OkStatus();
 }
@@ -472,9 +454,8 @@ absl::StatusOr<std::unique_ptr<TestOnlyAmdSigner>> TestOnlyAmdSigner::Load(const
   };
   for (K k : {K{"ark.key", &s->ark_key_}, K{"ask.key", &s->ask_key_}, K{"asvk.key", &s->asvk_key_},
               K{"vcek.key", &s->vcek_key_}, K{"vlek.key", &s->vlek_key_}}) {
-    auto key = LoadKey(d / k.name);
-    if (!key.ok()) return key.status();
-    *k.key = std::move(*key);
+    ASSIGN_OR_RETURN(auto key, LoadKey(d / k.name));
+    *k.key = std::move(key);
   }
   struct C {
     const char* name;
@@ -482,21 +463,17 @@ absl::StatusOr<std::unique_ptr<TestOnlyAmdSigner>> TestOnlyAmdSigner::Load(const
   };
   for (C c : {C{"ark.pem", &s->ark_}, C{"ask.pem", &s->ask_}, C{"asvk.pem", &s->asvk_}, C{"vcek.pem", &s->vcek_},
               C{"vlek.pem", &s->vlek_}}) {
-    auto cert = LoadCert(d / c.name);
-    if (!cert.ok()) return cert.status();
-    *c.cert = std::move(*cert);
+    ASSIGN_OR_RETURN(auto cert, LoadCert(d / c.name));
+    *c.cert = std::move(cert);
   }
   std::string cn = certs::CommonName(s->ark_.get());
-  auto product = abi::ParseProduct(cn.substr(cn.rfind('-') + 1));
-  if (!product.ok()) return product.status();
-  s->product_ = *product;
-  auto vcek = certs::ParseEndorsementExtensions(s->vcek_.get());
-  if (!vcek.ok()) return vcek.status();
-  auto vlek = certs::ParseEndorsementExtensions(s->vlek_.get());
-  if (!vlek.ok()) return vlek.status();
-  s->tcb_ = vcek->tcb;
-  s->csp_id_ = vlek->csp_id;
-  std::copy(vcek->hw_id.begin(), vcek->hw_id.end(), s->chip_id_.begin());
+  ASSIGN_OR_RETURN(auto product, abi::ParseProduct(cn.substr(cn.rfind('-') + 1)));
+  s->product_ = product;
+  ASSIGN_OR_RETURN(auto vcek, certs::ParseEndorsementExtensions(s->vcek_.get()));
+  ASSIGN_OR_RETURN(auto vlek, certs::ParseEndorsementExtensions(s->vlek_.get()));
+  s->tcb_ = vcek.tcb;
+  s->csp_id_ = vlek.csp_id;
+  std::copy(vcek.hw_id.begin(), vcek.hw_id.end(), s->chip_id_.begin());
   struct tm tm {};
   ASN1_TIME_to_tm(X509_get0_notBefore(s->ark_.get()), &tm);
   s->not_before_ = absl::FromTimeT(timegm(&tm));
@@ -509,9 +486,8 @@ absl::StatusOr<std::unique_ptr<TestOnlyAmdSigner>> TestOnlyAmdSigner::CreateOrLo
                                                                                    const SignerOptions& options) {
   std::error_code ec;
   if (fs::exists(fs::path(dir) / "ark.pem", ec)) return Load(dir);
-  auto s = Create(options);
-  if (!s.ok()) return s.status();
-  if (auto st = (*s)->Save(dir); !st.ok()) return st;
+  ASSIGN_OR_RETURN(auto s, Create(options));
+  RETURN_IF_ERROR(s->Save(dir));
   return s;
 }
 

@@ -2,12 +2,14 @@
 
 #include <openssl/crypto.h>
 
+#include <algorithm>
 #include <nlohmann/json.hpp>
 
 #include "absl/status/status.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "common/status.h"
 
 namespace spirecvm::sevsnp::verify {
 namespace {
@@ -24,6 +26,91 @@ nlohmann::json TcbJson(const abi::Tcb& t, abi::Product p) {
 }
 
 bool LooksLikePem(absl::string_view s) { return s.find("-----BEGIN") != absl::string_view::npos; }
+
+nlohmann::json PolicyFlagsJson(uint64_t policy) {
+  namespace bit = abi::policy_bit;
+  return {
+      {"abi_major", (policy >> 8) & 0xff},
+      {"abi_minor", policy & 0xff},
+      {"smt", (policy & bit::kSmt) != 0},
+      {"migrate_ma", (policy & bit::kMigrateMa) != 0},
+      {"debug", (policy & bit::kDebug) != 0},
+      {"single_socket", (policy & bit::kSingleSocket) != 0},
+      {"cxl_allow", (policy & bit::kCxlAllow) != 0},
+      {"mem_aes_256_xts", (policy & bit::kMemAes256Xts) != 0},
+      {"rapl_dis", (policy & bit::kRaplDis) != 0},
+      {"ciphertext_hiding", (policy & bit::kCiphertextHiding) != 0},
+      {"page_swap_disable", (policy & bit::kPageSwapDisable) != 0},
+  };
+}
+
+nlohmann::json PlatformFlagsJson(uint64_t platform_info) {
+  namespace bit = abi::platform_bit;
+  return {
+      {"smt_en", (platform_info & bit::kSmtEn) != 0},
+      {"tsme_en", (platform_info & bit::kTsmeEn) != 0},
+      {"ecc_en", (platform_info & bit::kEccEn) != 0},
+      {"rapl_dis", (platform_info & bit::kRaplDis) != 0},
+      {"ciphertext_hiding_en", (platform_info & bit::kCiphertextHidingEn) != 0},
+      {"alias_check_complete", (platform_info & bit::kAliasCheckComplete) != 0},
+      {"tio_en", (platform_info & bit::kTioEn) != 0},
+  };
+}
+
+nlohmann::json EndorsementJson(const certs::EndorsementInfo& endorsement, abi::Product product) {
+  nlohmann::json e;
+  e["kind"] = std::string(abi::SigningKeyName(endorsement.kind));
+  e["struct_version"] = endorsement.struct_version;
+  e["product_name"] = endorsement.product_name;
+  e["tcb"] = TcbJson(endorsement.tcb, product);
+  if (!endorsement.hw_id.empty()) e["hw_id"] = absl::BytesToHexString(endorsement.hw_id);
+  if (!endorsement.csp_id.empty()) e["csp_id"] = endorsement.csp_id;
+  return e;
+}
+
+std::shared_ptr<X509> Share(ssl::X509Ptr p) { return std::shared_ptr<X509>(p.release(), X509_free); }
+
+absl::StatusOr<ssl::X509Ptr> ParseEndorsementCert(absl::string_view der_or_pem) {
+  auto cert = certs::LoadCertificate(der_or_pem);
+  RETURN_IF_ERROR(Annotate(cert, "endorsement certificate"));
+  return std::move(*cert);
+}
+
+// The endorsement certificate the request supplied, else the certificate table's; nullopt: neither.
+absl::StatusOr<std::optional<EndorsementCert>> SuppliedEndorsement(const VerifyRequest& request,
+                                                                   const abi::CertTable& table,
+                                                                   abi::SigningKey signing_key) {
+  if (!request.endorsement_cert.empty()) {
+    if (!LooksLikePem(request.endorsement_cert)) return EndorsementCert{request.endorsement_cert, nullptr};
+    ASSIGN_OR_RETURN(ssl::X509Ptr cert, ParseEndorsementCert(request.endorsement_cert));
+    std::string der = certs::CertDer(cert.get());
+    return EndorsementCert{std::move(der), std::move(cert)};
+  }
+  auto from_table = table.Find(signing_key == abi::SigningKey::kVlek ? abi::VlekGuid() : abi::VcekGuid());
+  if (from_table.has_value()) return EndorsementCert{std::string(*from_table), nullptr};
+  return std::nullopt;
+}
+
+absl::StatusOr<abi::CertTable> OptionalCertTable(const std::string& bytes) {
+  if (bytes.empty()) return abi::CertTable{};
+  return abi::ParseCertTable(bytes);
+}
+
+VerifiedReport MakeVerifiedReport(const abi::Report& report, abi::Product product, const certs::VerifiedChain& chain,
+                                  bool from_cache) {
+  VerifiedReport out;
+  out.report = report;
+  out.product = product;
+  out.signing_key = static_cast<abi::SigningKey>(report.signing_key_raw());
+  out.reported_tcb = abi::DecodeTcb(report.reported_tcb, product);
+  out.current_tcb = abi::DecodeTcb(report.current_tcb, product);
+  out.committed_tcb = abi::DecodeTcb(report.committed_tcb, product);
+  out.launch_tcb = abi::DecodeTcb(report.launch_tcb, product);
+  out.endorsement = chain.endorsement;
+  out.root_is_pinned_amd = chain.root_is_pinned_amd;
+  out.chain_from_cache = from_cache;
+  return out;
+}
 
 }  // namespace
 
@@ -53,29 +140,9 @@ std::string VerifiedReport::ToJson(int indent) const {
   j["guest_svn"] = r.guest_svn;
   j["vmpl"] = r.vmpl;
   j["policy"] = absl::StrFormat("0x%x", r.policy);
-  j["policy_flags"] = {
-      {"abi_major", (r.policy >> 8) & 0xff},
-      {"abi_minor", r.policy & 0xff},
-      {"smt", (r.policy & abi::policy_bit::kSmt) != 0},
-      {"migrate_ma", (r.policy & abi::policy_bit::kMigrateMa) != 0},
-      {"debug", (r.policy & abi::policy_bit::kDebug) != 0},
-      {"single_socket", (r.policy & abi::policy_bit::kSingleSocket) != 0},
-      {"cxl_allow", (r.policy & abi::policy_bit::kCxlAllow) != 0},
-      {"mem_aes_256_xts", (r.policy & abi::policy_bit::kMemAes256Xts) != 0},
-      {"rapl_dis", (r.policy & abi::policy_bit::kRaplDis) != 0},
-      {"ciphertext_hiding", (r.policy & abi::policy_bit::kCiphertextHiding) != 0},
-      {"page_swap_disable", (r.policy & abi::policy_bit::kPageSwapDisable) != 0},
-  };
+  j["policy_flags"] = PolicyFlagsJson(r.policy);
   j["platform_info"] = absl::StrFormat("0x%x", r.platform_info);
-  j["platform_flags"] = {
-      {"smt_en", (r.platform_info & abi::platform_bit::kSmtEn) != 0},
-      {"tsme_en", (r.platform_info & abi::platform_bit::kTsmeEn) != 0},
-      {"ecc_en", (r.platform_info & abi::platform_bit::kEccEn) != 0},
-      {"rapl_dis", (r.platform_info & abi::platform_bit::kRaplDis) != 0},
-      {"ciphertext_hiding_en", (r.platform_info & abi::platform_bit::kCiphertextHidingEn) != 0},
-      {"alias_check_complete", (r.platform_info & abi::platform_bit::kAliasCheckComplete) != 0},
-      {"tio_en", (r.platform_info & abi::platform_bit::kTioEn) != 0},
-  };
+  j["platform_flags"] = PlatformFlagsJson(r.platform_info);
   j["author_key_en"] = r.author_key_en();
   j["reported_tcb"] = TcbJson(reported_tcb, product);
   j["current_tcb"] = TcbJson(current_tcb, product);
@@ -90,14 +157,7 @@ std::string VerifiedReport::ToJson(int indent) const {
     j["launch_mit_vector"] = absl::StrFormat("0x%x", r.launch_mit_vector);
     j["current_mit_vector"] = absl::StrFormat("0x%x", r.current_mit_vector);
   }
-  nlohmann::json e;
-  e["kind"] = std::string(abi::SigningKeyName(endorsement.kind));
-  e["struct_version"] = endorsement.struct_version;
-  e["product_name"] = endorsement.product_name;
-  e["tcb"] = TcbJson(endorsement.tcb, product);
-  if (!endorsement.hw_id.empty()) e["hw_id"] = absl::BytesToHexString(endorsement.hw_id);
-  if (!endorsement.csp_id.empty()) e["csp_id"] = endorsement.csp_id;
-  j["endorsement"] = e;
+  j["endorsement"] = EndorsementJson(endorsement, product);
   return j.dump(indent);
 }
 
@@ -176,227 +236,192 @@ absl::StatusOr<std::unique_ptr<Verifier>> Verifier::Create(VerifierOptions optio
   return std::unique_ptr<Verifier>(new Verifier(std::move(options)));
 }
 
-absl::StatusOr<std::shared_ptr<const certs::VerifiedChain>> Verifier::VerifyChainFor(
-    const abi::Report& report, abi::Product report_product, const std::string& leaf_der, X509* leaf,
-    const VerifyRequest& request, const abi::CertTable& table) const {
-  (void)report;
-  (void)leaf_der;
-  // Which chain kind and product to look for: the leaf's own claims (verified below anyway).
-  auto info = certs::ParseEndorsementExtensions(leaf);
-  if (!info.ok()) return info.status();
-  abi::Product product = report_product != abi::Product::kUnknown ? report_product : info->product;
-
-  // Candidate (intermediate, root) pairs, in order of preference.
-  struct Pair {
-    std::shared_ptr<X509> inter, root;
-    std::string source;
-  };
-  std::vector<Pair> pairs;
-  auto share = [](ssl::X509Ptr p) { return std::shared_ptr<X509>(p.release(), X509_free); };
+absl::StatusOr<std::vector<ChainCandidate>> SuppliedChainCandidates(absl::string_view chain_pem,
+                                                                    const abi::CertTable& table) {
   std::shared_ptr<X509> table_inter, table_root;
   if (auto ask = table.Find(abi::AskGuid()); ask.has_value()) {
     auto c = certs::LoadCertificate(*ask);
-    if (!c.ok()) return absl::InvalidArgumentError(absl::StrCat("certificate table ASK/ASVK: ", c.status().message()));
-    table_inter = share(std::move(*c));
+    RETURN_IF_ERROR(Annotate(c, "certificate table ASK/ASVK"));
+    table_inter = Share(std::move(*c));
   }
   if (auto ark = table.Find(abi::ArkGuid()); ark.has_value()) {
     auto c = certs::LoadCertificate(*ark);
-    if (!c.ok()) return absl::InvalidArgumentError(absl::StrCat("certificate table ARK: ", c.status().message()));
-    table_root = share(std::move(*c));
+    RETURN_IF_ERROR(Annotate(c, "certificate table ARK"));
+    table_root = Share(std::move(*c));
   }
-  std::shared_ptr<X509> source_inter, source_root;
-  absl::Status source_status = absl::OkStatus();
-  bool sources_tried = false;
-  auto load_sources = [&]() {
-    if (sources_tried) return;
-    sources_tried = true;
-    auto chain = sources_->IntermediateAndRoot(product, info->kind);
-    if (!chain.ok()) {
-      source_status = chain.status();
-      return;
-    }
-    source_inter = share(std::move((*chain)[0]));
-    source_root = share(std::move((*chain)[1]));
-  };
-  if (!request.chain_pem.empty()) {
-    auto chain = certs::LoadCertificates(request.chain_pem);
-    if (!chain.ok()) return absl::InvalidArgumentError(absl::StrCat("--chain: ", chain.status().message()));
+  std::vector<ChainCandidate> out;
+  if (!chain_pem.empty()) {
+    auto chain = certs::LoadCertificates(chain_pem);
+    RETURN_IF_ERROR(Annotate(chain, "--chain"));
     if (chain->size() > 2) {
       return absl::InvalidArgumentError(absl::StrCat(
           "chain has ", chain->size(), " certificates, want intermediate (ASK/ASVK) and optionally the ARK"));
     }
-    Pair p;
-    p.source = "supplied chain";
-    p.inter = share(std::move((*chain)[0]));
-    if (chain->size() == 2) {
-      p.root = share(std::move((*chain)[1]));
-    } else if (table_root != nullptr) {
-      p.root = table_root;
-    } else {
-      load_sources();
-      p.root = source_root;
-    }
-    pairs.push_back(std::move(p));
+    std::shared_ptr<X509> root = chain->size() == 2 ? Share(std::move((*chain)[1])) : table_root;
+    out.push_back(ChainCandidate{Share(std::move((*chain)[0])), std::move(root), "supplied chain"});
   }
-  if (table_inter != nullptr) {
-    Pair p{table_inter, table_root, "certificate table"};
-    if (p.root == nullptr) {
-      load_sources();
-      p.root = source_root;
-    }
-    pairs.push_back(std::move(p));
-  }
-  if (pairs.empty()) {
-    load_sources();
-    if (!source_status.ok()) return source_status;
-    pairs.push_back(Pair{source_inter, source_root, "AMD certificate source"});
-  }
+  if (table_inter != nullptr) out.push_back(ChainCandidate{table_inter, table_root, "certificate table"});
+  return out;
+}
 
-  certs::TrustConfig trust = options_.trust;
-  if (options_.check_crl) {
-    abi::Product crl_product = product;
-    if (crl_product == abi::Product::kUnknown) {
-      return absl::InvalidArgumentError("CRL check: the chain's product is unknown");
-    }
-    auto crl_bytes = sources_->Crl(crl_product, info->kind);
-    if (!crl_bytes.ok()) return crl_bytes.status();
-    auto crl = certs::LoadCrl(*crl_bytes);
-    if (!crl.ok()) return crl.status();
-    trust.crls[crl_product].push_back(*crl);
-  }
-
+absl::StatusOr<certs::VerifiedChain> FirstVerifiedChain(X509* leaf, const std::vector<ChainCandidate>& candidates,
+                                                        absl::Time now, const certs::TrustConfig& trust,
+                                                        const absl::Status& no_root_reason) {
   absl::Status first_error = absl::OkStatus();
-  for (const auto& p : pairs) {
-    if (p.root == nullptr) {
-      if (first_error.ok()) {
-        first_error =
-            source_status.ok() ? absl::NotFoundError(absl::StrCat("no ARK for the ", p.source)) : source_status;
-      }
-      continue;
+  for (const auto& c : candidates) {
+    absl::Status error;
+    if (c.root == nullptr) {
+      error = no_root_reason.ok() ? absl::NotFoundError(absl::StrCat("no ARK for the ", c.source)) : no_root_reason;
+    } else {
+      auto verified = certs::VerifyChain(leaf, c.intermediate.get(), c.root.get(), now, trust);
+      if (verified.ok()) return verified;
+      error = Annotate(verified.status(), c.source);
     }
-    auto verified = certs::VerifyChain(leaf, p.inter.get(), p.root.get(), request.now, trust);
-    if (verified.ok()) {
-      verified->verified_at = request.now;
-      return std::shared_ptr<const certs::VerifiedChain>(std::make_shared<certs::VerifiedChain>(std::move(*verified)));
-    }
-    if (first_error.ok()) {
-      first_error = absl::Status(verified.status().code(), absl::StrCat(p.source, ": ", verified.status().message()));
-    }
+    if (first_error.ok()) first_error = error;
   }
+  if (first_error.ok()) return absl::NotFoundError("no certificate chain to verify the endorsement with");
   return first_error;
+}
+
+absl::StatusOr<abi::Product> ReportProduct(const abi::Report& report, abi::Product fallback) {
+  const abi::Product product = report.product();
+  if (product != abi::Product::kUnknown) return product;
+  if (report.version >= 3 && fallback == abi::Product::kUnknown) {
+    return absl::InvalidArgumentError(
+        absl::StrFormat("report CPUID family 0x%02x model 0x%02x is not a known SEV-SNP product", report.cpuid_fam_id,
+                        report.cpuid_mod_id));
+  }
+  return fallback;
+}
+
+absl::StatusOr<abi::Product> ReconcileProduct(const abi::Report& report, abi::Product report_product,
+                                              abi::Product chain_product) {
+  if (report_product != abi::Product::kUnknown && chain_product != abi::Product::kUnknown &&
+      report_product != chain_product) {
+    return absl::InvalidArgumentError(absl::StrCat("report product ", abi::ProductName(report_product), " (",
+                                                   report.version >= 3 ? "from CPUID" : "from the product fallback",
+                                                   ") does not match the certificate chain's product ",
+                                                   abi::ProductName(chain_product)));
+  }
+  const abi::Product product = chain_product != abi::Product::kUnknown ? chain_product : report_product;
+  if (product == abi::Product::kUnknown) {
+    return absl::InvalidArgumentError(
+        "cannot tell the report's product (v2 report, no product fallback, chain names none)");
+  }
+  return product;
+}
+
+absl::Status CheckReportData(const abi::Report& report, const std::optional<std::string>& expected) {
+  if (!expected.has_value()) return absl::OkStatus();
+  if (expected->size() != report.report_data.size() ||
+      CRYPTO_memcmp(expected->data(), report.report_data.data(), report.report_data.size()) != 0) {
+    return absl::PermissionDeniedError(
+        "report field REPORT_DATA does not equal the expected value (stale, replayed or for "
+        "another key)");
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<certs::TrustConfig> Verifier::TrustWithCrl(abi::Product product, abi::SigningKey kind) const {
+  certs::TrustConfig trust = options_.trust;
+  if (!options_.check_crl) return trust;
+  if (product == abi::Product::kUnknown) {
+    return absl::InvalidArgumentError("CRL check: the chain's product is unknown");
+  }
+  ASSIGN_OR_RETURN(std::string crl_bytes, sources_->Crl(product, kind));
+  ASSIGN_OR_RETURN(std::shared_ptr<X509_CRL> crl, certs::LoadCrl(crl_bytes));
+  trust.crls[product].push_back(std::move(crl));
+  return trust;
+}
+
+absl::Status Verifier::CompleteFromSources(std::vector<ChainCandidate>& candidates, abi::Product product,
+                                           abi::SigningKey kind) const {
+  const bool needed = candidates.empty() || std::any_of(candidates.begin(), candidates.end(),
+                                                        [](const ChainCandidate& c) { return c.root == nullptr; });
+  if (!needed) return absl::OkStatus();
+  ASSIGN_OR_RETURN(std::vector<ssl::X509Ptr> chain, sources_->IntermediateAndRoot(product, kind));
+  std::shared_ptr<X509> root = Share(std::move(chain[1]));
+  if (candidates.empty()) {
+    candidates.push_back(ChainCandidate{Share(std::move(chain[0])), root, "AMD certificate source"});
+  }
+  for (auto& c : candidates) {
+    if (c.root == nullptr) c.root = root;
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::shared_ptr<const certs::VerifiedChain>> Verifier::VerifyChainFor(
+    X509* leaf, abi::Product report_product, const VerifyRequest& request, const abi::CertTable& table) const {
+  // Which chain kind and product to look for: the leaf's own claims (verified by VerifyChain anyway).
+  ASSIGN_OR_RETURN(const certs::EndorsementInfo info, certs::ParseEndorsementExtensions(leaf));
+  const abi::Product product = report_product != abi::Product::kUnknown ? report_product : info.product;
+  ASSIGN_OR_RETURN(std::vector<ChainCandidate> candidates, SuppliedChainCandidates(request.chain_pem, table));
+  const bool supplied = !candidates.empty();
+  const absl::Status source_status = CompleteFromSources(candidates, product, info.kind);
+  if (!supplied) RETURN_IF_ERROR(source_status);
+  ASSIGN_OR_RETURN(const certs::TrustConfig trust, TrustWithCrl(product, info.kind));
+  ASSIGN_OR_RETURN(certs::VerifiedChain chain, FirstVerifiedChain(leaf, candidates, request.now, trust, source_status));
+  chain.verified_at = request.now;
+  return std::make_shared<const certs::VerifiedChain>(std::move(chain));
+}
+
+absl::StatusOr<EndorsementCert> Verifier::FindEndorsement(const VerifyRequest& request, const abi::CertTable& table,
+                                                          const abi::Report& report,
+                                                          abi::Product report_product) const {
+  const auto signing_key = static_cast<abi::SigningKey>(report.signing_key_raw());
+  ASSIGN_OR_RETURN(std::optional<EndorsementCert> supplied, SuppliedEndorsement(request, table, signing_key));
+  if (supplied.has_value()) return std::move(*supplied);
+  if (signing_key == abi::SigningKey::kVlek) {
+    return absl::InvalidArgumentError(
+        "report is VLEK-signed but no VLEK was supplied and the certificate table has none (a VLEK "
+        "cannot be fetched from AMD KDS)");
+  }
+  if (report.chip_id_is_zero()) {
+    return absl::InvalidArgumentError("report CHIP_ID is zero (masked) and no VCEK was supplied: cannot look it up");
+  }
+  std::string chip(reinterpret_cast<const char*>(report.chip_id.data()), report.chip_id.size());
+  ASSIGN_OR_RETURN(std::string der,
+                   sources_->Vcek(report_product, chip, abi::DecodeTcb(report.reported_tcb, report_product)));
+  return EndorsementCert{std::move(der), nullptr};
+}
+
+absl::StatusOr<std::shared_ptr<const certs::VerifiedChain>> Verifier::ChainFor(EndorsementCert& leaf,
+                                                                               abi::Product report_product,
+                                                                               const VerifyRequest& request,
+                                                                               const abi::CertTable& table,
+                                                                               bool& from_cache) const {
+  // Warm path: one hash of the leaf's bytes.
+  std::shared_ptr<const certs::VerifiedChain> chain = cache_->Lookup(certs::Sha256(leaf.der), request.now);
+  from_cache = chain != nullptr;
+  if (from_cache) return chain;
+  if (leaf.cert == nullptr) {
+    ASSIGN_OR_RETURN(leaf.cert, ParseEndorsementCert(leaf.der));
+  }
+  ASSIGN_OR_RETURN(chain, VerifyChainFor(leaf.cert.get(), report_product, request, table));
+  cache_->Insert(chain);
+  return chain;
 }
 
 absl::StatusOr<VerifiedReport> Verifier::Verify(const VerifyRequest& request) const {
   if (request.now == absl::InfinitePast()) {
     return absl::InvalidArgumentError("VerifyRequest.now is not set");
   }
-  auto parsed = abi::ParseReport(request.report);
-  if (!parsed.ok()) return parsed.status();
-  const abi::Report& report = *parsed;
-  const auto signing_key = static_cast<abi::SigningKey>(report.signing_key_raw());
-
-  abi::Product report_product = report.product();
-  if (report.version >= 3 && report_product == abi::Product::kUnknown &&
-      request.product_fallback == abi::Product::kUnknown) {
-    return absl::InvalidArgumentError(
-        absl::StrFormat("report CPUID family 0x%02x model 0x%02x is not a known SEV-SNP product", report.cpuid_fam_id,
-                        report.cpuid_mod_id));
-  }
-  if (report_product == abi::Product::kUnknown) report_product = request.product_fallback;
-
-  abi::CertTable table;
-  if (!request.cert_table.empty()) {
-    auto t = abi::ParseCertTable(request.cert_table);
-    if (!t.ok()) return t.status();
-    table = std::move(*t);
-  }
-
-  // The endorsement certificate: supplied, else from the certificate table, else (VCEK) a source.
-  std::string leaf_der;
-  ssl::X509Ptr leaf;
-  if (!request.endorsement_cert.empty()) {
-    if (LooksLikePem(request.endorsement_cert)) {
-      auto c = certs::LoadCertificate(request.endorsement_cert);
-      if (!c.ok()) return absl::InvalidArgumentError(absl::StrCat("endorsement certificate: ", c.status().message()));
-      leaf = std::move(*c);
-      leaf_der = certs::CertDer(leaf.get());
-    } else {
-      leaf_der = request.endorsement_cert;
-    }
-  } else if (auto from_table = table.Find(signing_key == abi::SigningKey::kVlek ? abi::VlekGuid() : abi::VcekGuid());
-             from_table.has_value()) {
-    leaf_der = std::string(*from_table);
-  } else if (signing_key == abi::SigningKey::kVlek) {
-    return absl::InvalidArgumentError(
-        "report is VLEK-signed but no VLEK was supplied and the certificate table has none (a VLEK "
-        "cannot be fetched from AMD KDS)");
-  } else {
-    if (report.chip_id_is_zero()) {
-      return absl::InvalidArgumentError("report CHIP_ID is zero (masked) and no VCEK was supplied: cannot look it up");
-    }
-    std::string chip(reinterpret_cast<const char*>(report.chip_id.data()), report.chip_id.size());
-    auto vcek = sources_->Vcek(report_product, chip, abi::DecodeTcb(report.reported_tcb, report_product));
-    if (!vcek.ok()) return vcek.status();
-    leaf_der = std::move(*vcek);
-  }
-
-  // Warm path: one hash of the leaf's bytes and one P-384 verification.
-  const std::string fingerprint = certs::Sha256(leaf_der);
-  std::shared_ptr<const certs::VerifiedChain> chain = cache_->Lookup(fingerprint, request.now);
-  const bool from_cache = chain != nullptr;
-  if (chain == nullptr) {
-    if (leaf == nullptr) {
-      auto c = certs::LoadCertificate(leaf_der);
-      if (!c.ok()) return absl::InvalidArgumentError(absl::StrCat("endorsement certificate: ", c.status().message()));
-      leaf = std::move(*c);
-    }
-    auto verified = VerifyChainFor(report, report_product, leaf_der, leaf.get(), request, table);
-    if (!verified.ok()) return verified.status();
-    chain = std::move(*verified);
-    cache_->Insert(chain);
-  }
-
+  ASSIGN_OR_RETURN(const abi::Report report, abi::ParseReport(request.report));
+  ASSIGN_OR_RETURN(const abi::Product report_product, ReportProduct(report, request.product_fallback));
+  ASSIGN_OR_RETURN(const abi::CertTable table, OptionalCertTable(request.cert_table));
+  // The chain: the endorsement certificate up to a trusted ARK (cached per endorsement).
+  ASSIGN_OR_RETURN(EndorsementCert leaf, FindEndorsement(request, table, report, report_product));
+  bool from_cache = false;
+  ASSIGN_OR_RETURN(std::shared_ptr<const certs::VerifiedChain> chain,
+                   ChainFor(leaf, report_product, request, table, from_cache));
   // The signature first: every later check reads fields that only the signature makes authentic.
-  if (absl::Status s = VerifyReportSignature(request.report, chain->leaf_key.get()); !s.ok()) return s;
-
+  RETURN_IF_ERROR(VerifyReportSignature(request.report, chain->leaf_key.get()));
   // Products must agree: CPUID (v3+) or the operator's fallback (v2) vs the pinned root.
-  abi::Product product = chain->product;
-  if (report_product != abi::Product::kUnknown && product != abi::Product::kUnknown && report_product != product) {
-    return absl::InvalidArgumentError(absl::StrCat("report product ", abi::ProductName(report_product), " (",
-                                                   report.version >= 3 ? "from CPUID" : "from the product fallback",
-                                                   ") does not match the certificate chain's product ",
-                                                   abi::ProductName(product)));
-  }
-  if (product == abi::Product::kUnknown) product = report_product;
-  if (product == abi::Product::kUnknown) {
-    return absl::InvalidArgumentError(
-        "cannot tell the report's product (v2 report, no product fallback, chain names none)");
-  }
-
-  if (absl::Status s = CheckBinding(report, product, chain->endorsement); !s.ok()) return s;
-
-  if (request.expected_report_data.has_value()) {
-    const std::string& want = *request.expected_report_data;
-    if (want.size() != report.report_data.size() ||
-        CRYPTO_memcmp(want.data(), report.report_data.data(), report.report_data.size()) != 0) {
-      return absl::PermissionDeniedError(
-          "report field REPORT_DATA does not equal the expected value (stale, replayed or for "
-          "another key)");
-    }
-  }
-
-  VerifiedReport out;
-  out.report = report;
-  out.product = product;
-  out.signing_key = signing_key;
-  out.reported_tcb = abi::DecodeTcb(report.reported_tcb, product);
-  out.current_tcb = abi::DecodeTcb(report.current_tcb, product);
-  out.committed_tcb = abi::DecodeTcb(report.committed_tcb, product);
-  out.launch_tcb = abi::DecodeTcb(report.launch_tcb, product);
-  out.endorsement = chain->endorsement;
-  out.root_is_pinned_amd = chain->root_is_pinned_amd;
-  out.chain_from_cache = from_cache;
-  return out;
+  ASSIGN_OR_RETURN(const abi::Product product, ReconcileProduct(report, report_product, chain->product));
+  // Binding: the certificate is the one that signed this report.
+  RETURN_IF_ERROR(CheckBinding(report, product, chain->endorsement));
+  RETURN_IF_ERROR(CheckReportData(report, request.expected_report_data));
+  return MakeVerifiedReport(report, product, *chain, from_cache);
 }
 
 }  // namespace spirecvm::sevsnp::verify

@@ -6,6 +6,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
@@ -61,6 +62,19 @@ struct VerifiedReport {
   std::string ToJson(int indent = 2) const;
 };
 
+// An endorsement (VCEK/VLEK) certificate: its DER, and the parsed certificate once needed.
+struct EndorsementCert {
+  std::string der;
+  ssl::X509Ptr cert;  // null until parsed (a cache hit never parses it)
+};
+
+// An (intermediate, root) pair to try for the endorsement; `root` may be null when the evidence
+// carried none (the chain sources then supply it).
+struct ChainCandidate {
+  std::shared_ptr<X509> intermediate, root;
+  std::string source;  // "supplied chain", "certificate table", "AMD certificate source"
+};
+
 class Verifier {
  public:
   static absl::StatusOr<std::unique_ptr<Verifier>> Create(VerifierOptions options);
@@ -74,16 +88,55 @@ class Verifier {
 
  private:
   explicit Verifier(VerifierOptions options);
-  absl::StatusOr<std::shared_ptr<const certs::VerifiedChain>> VerifyChainFor(const abi::Report& report,
-                                                                             abi::Product report_product,
-                                                                             const std::string& leaf_der, X509* leaf,
+  // The endorsement: supplied, else from the certificate table, else (VCEK only) from a chain source.
+  absl::StatusOr<EndorsementCert> FindEndorsement(const VerifyRequest& request, const abi::CertTable& table,
+                                                  const abi::Report& report, abi::Product report_product) const;
+  // The endorsement's verified chain, from the cache or VerifyChainFor (then cached).
+  absl::StatusOr<std::shared_ptr<const certs::VerifiedChain>> ChainFor(EndorsementCert& leaf,
+                                                                       abi::Product report_product,
+                                                                       const VerifyRequest& request,
+                                                                       const abi::CertTable& table,
+                                                                       bool& from_cache) const;
+  // Chain: the candidates supplied with the evidence, completed from the sources, then the first
+  // that verifies under TrustWithCrl.
+  absl::StatusOr<std::shared_ptr<const certs::VerifiedChain>> VerifyChainFor(X509* leaf, abi::Product report_product,
                                                                              const VerifyRequest& request,
                                                                              const abi::CertTable& table) const;
+  // Fills candidates' missing roots from the chain sources, or makes the sources' pair the only
+  // candidate when none was supplied; the sources' error when they were needed and failed.
+  absl::Status CompleteFromSources(std::vector<ChainCandidate>& candidates, abi::Product product,
+                                   abi::SigningKey kind) const;
+  // Revocation: the configured trust plus, with check_crl, the ARK-signed CRL of (product, kind).
+  absl::StatusOr<certs::TrustConfig> TrustWithCrl(abi::Product product, abi::SigningKey kind) const;
 
   VerifierOptions options_;
   std::unique_ptr<certs::ChainSources> sources_;
   std::unique_ptr<certs::ChainCache> cache_;
 };
+
+// The steps of Verifier::Verify that need no chain source, each callable alone.
+
+// The report's product: CPUID (v3+), else `fallback`; InvalidArgument for a v3+ report with an
+// unknown CPUID and no fallback.
+absl::StatusOr<abi::Product> ReportProduct(const abi::Report& report, abi::Product fallback);
+
+// Candidates from the evidence: the --chain PEM (intermediate, optionally the ARK; else the table's
+// ARK), then the certificate table's ASK/ASVK (with its ARK, if any).
+absl::StatusOr<std::vector<ChainCandidate>> SuppliedChainCandidates(absl::string_view chain_pem,
+                                                                    const abi::CertTable& table);
+
+// The first candidate whose chain verifies; otherwise the first candidate's error (prefixed with its
+// source). A candidate without a root fails with `no_root_reason`, or NotFound when that is OK.
+absl::StatusOr<certs::VerifiedChain> FirstVerifiedChain(X509* leaf, const std::vector<ChainCandidate>& candidates,
+                                                        absl::Time now, const certs::TrustConfig& trust,
+                                                        const absl::Status& no_root_reason);
+
+// The product of a verified report: the chain's (or else the report's) product; they must agree.
+absl::StatusOr<abi::Product> ReconcileProduct(const abi::Report& report, abi::Product report_product,
+                                              abi::Product chain_product);
+
+// PermissionDenied unless REPORT_DATA equals `expected` (64 raw bytes) when set.
+absl::Status CheckReportData(const abi::Report& report, const std::optional<std::string>& expected);
 
 // ECDSA P-384 / SHA-384 verification of report bytes 0..0x29F with R and S little-endian at
 // 0x2A0/0x2E8. `report` must be kReportSize bytes.

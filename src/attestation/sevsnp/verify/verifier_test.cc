@@ -204,6 +204,7 @@ TEST_F(SimVerifyTest, NonAmdArkRejectedWithoutInsecureExtraRoots) {
   EXPECT_THAT(v.status().message(), HasSubstr("is not a pinned AMD ARK"));
 }
 
+// Over 60 lines: a table with one row per signed report field.
 TEST_F(SimVerifyTest, EveryFlippedSignedFieldFails) {
   const std::string good = Sign(s_.DefaultReport());
   struct Field {
@@ -417,6 +418,98 @@ TEST(SignatureTest, ZeroRIsRejected) {
   auto leaf = certs::LoadCertificate(s.EndorsementDer(abi::SigningKey::kVcek));
   EXPECT_THAT(VerifyReportSignature(abi::SerializeReport(*parsed), X509_get0_pubkey(leaf->get())).message(),
               HasSubstr("is zero"));
+}
+
+}  // namespace
+}  // namespace spirecvm::sevsnp::verify
+
+namespace spirecvm::sevsnp::verify {
+namespace {
+
+// ---------------------------------------------------------------- the steps of Verify, alone
+
+TEST(VerifyStepsTest, ReportProduct) {
+  abi::Report r;
+  r.version = 3;
+  r.cpuid_fam_id = 0x19;
+  r.cpuid_mod_id = 0x01;
+  EXPECT_EQ(*ReportProduct(r, abi::Product::kGenoa), abi::Product::kMilan);  // CPUID wins
+  r.cpuid_mod_id = 0x77;
+  EXPECT_THAT(ReportProduct(r, abi::Product::kUnknown).status().message(),
+              HasSubstr("model 0x77 is not a known SEV-SNP product"));
+  EXPECT_EQ(*ReportProduct(r, abi::Product::kTurin), abi::Product::kTurin);
+  r.version = 2;  // no CPUID: the fallback, possibly unknown
+  EXPECT_EQ(*ReportProduct(r, abi::Product::kUnknown), abi::Product::kUnknown);
+}
+
+TEST(VerifyStepsTest, ReconcileProduct) {
+  abi::Report r;
+  r.version = 3;
+  EXPECT_EQ(*ReconcileProduct(r, abi::Product::kMilan, abi::Product::kMilan), abi::Product::kMilan);
+  EXPECT_EQ(*ReconcileProduct(r, abi::Product::kUnknown, abi::Product::kGenoa), abi::Product::kGenoa);
+  EXPECT_EQ(*ReconcileProduct(r, abi::Product::kGenoa, abi::Product::kUnknown), abi::Product::kGenoa);
+  EXPECT_THAT(ReconcileProduct(r, abi::Product::kGenoa, abi::Product::kMilan).status().message(),
+              HasSubstr("report product Genoa (from CPUID) does not match the certificate chain's product Milan"));
+  EXPECT_THAT(ReconcileProduct(r, abi::Product::kUnknown, abi::Product::kUnknown).status().message(),
+              HasSubstr("cannot tell the report's product"));
+}
+
+TEST(VerifyStepsTest, CheckReportData) {
+  abi::Report r;
+  r.report_data.fill(7);
+  EXPECT_TRUE(CheckReportData(r, std::nullopt).ok());
+  EXPECT_TRUE(CheckReportData(r, std::string(64, '\x07')).ok());
+  EXPECT_EQ(CheckReportData(r, std::string(64, '\x08')).code(), absl::StatusCode::kPermissionDenied);
+  EXPECT_EQ(CheckReportData(r, std::string(63, '\x07')).code(), absl::StatusCode::kPermissionDenied);
+}
+
+TEST(VerifyStepsTest, SuppliedChainCandidates) {
+  auto& s = sim::SharedTestSigner(abi::Product::kMilan);
+  auto none = SuppliedChainCandidates("", abi::CertTable{});
+  ASSERT_TRUE(none.ok());
+  EXPECT_TRUE(none->empty());
+  // ASK only: no root yet (the sources supply it).
+  auto ask_only = SuppliedChainCandidates(s.AskPem(), abi::CertTable{});
+  ASSERT_TRUE(ask_only.ok()) << ask_only.status();
+  ASSERT_EQ(ask_only->size(), 1u);
+  EXPECT_EQ((*ask_only)[0].root, nullptr);
+  EXPECT_EQ((*ask_only)[0].source, "supplied chain");
+  // The certificate table adds its own candidate (with its ARK) after the supplied chain.
+  auto table = abi::ParseCertTable(s.CertTable(abi::SigningKey::kVcek));
+  ASSERT_TRUE(table.ok()) << table.status();
+  auto both = SuppliedChainCandidates(s.AskPem(), *table);
+  ASSERT_TRUE(both.ok()) << both.status();
+  ASSERT_EQ(both->size(), 2u);
+  EXPECT_EQ((*both)[1].source, "certificate table");
+  EXPECT_NE((*both)[0].root, nullptr);  // the table's ARK completes the supplied ASK
+  EXPECT_THAT(SuppliedChainCandidates(s.AskPem() + s.ArkPem() + s.ArkPem(), {}).status().message(),
+              HasSubstr("chain has 3 certificates"));
+  EXPECT_THAT(SuppliedChainCandidates("-----BEGIN nothing", {}).status().message(), HasSubstr("--chain: "));
+}
+
+TEST(VerifyStepsTest, FirstVerifiedChain) {
+  auto& s = sim::SharedTestSigner(abi::Product::kMilan);
+  auto leaf = certs::LoadCertificate(s.EndorsementDer(abi::SigningKey::kVcek));
+  ASSERT_TRUE(leaf.ok());
+  certs::TrustConfig trust;
+  ASSERT_TRUE(certs::AddInsecureExtraRootsPem(s.ArkPem(), trust).ok());
+  EXPECT_EQ(FirstVerifiedChain(leaf->get(), {}, k2025, trust, absl::OkStatus()).status().code(),
+            absl::StatusCode::kNotFound);
+  auto candidates = SuppliedChainCandidates(s.AskPem(), abi::CertTable{});
+  ASSERT_TRUE(candidates.ok());
+  EXPECT_THAT(FirstVerifiedChain(leaf->get(), *candidates, k2025, trust, absl::OkStatus()).status().message(),
+              HasSubstr("no ARK for the supplied chain"));
+  EXPECT_EQ(
+      FirstVerifiedChain(leaf->get(), *candidates, k2025, trust, absl::UnavailableError("kds down")).status().code(),
+      absl::StatusCode::kUnavailable);
+  auto full = SuppliedChainCandidates(s.AskPem() + s.ArkPem(), abi::CertTable{});
+  ASSERT_TRUE(full.ok());
+  auto verified = FirstVerifiedChain(leaf->get(), *full, k2025, trust, absl::OkStatus());
+  ASSERT_TRUE(verified.ok()) << verified.status();
+  EXPECT_FALSE(verified->root_is_pinned_amd);
+  // Not trusted: the error names the candidate's source.
+  EXPECT_THAT(FirstVerifiedChain(leaf->get(), *full, k2025, {}, absl::OkStatus()).status().message(),
+              HasSubstr("supplied chain: root"));
 }
 
 }  // namespace

@@ -33,15 +33,14 @@ spiffe::Bundle BundleFromProto(const spiffe::TrustDomain& td, const spirecvm::ty
   return out;
 }
 
-Manager::Manager(ManagerOptions opts, const Clock& clock, ServerConnector& connector, NodeAttestorClient& attestor,
-                 KeyManager& keys, AgentStorage& storage, std::shared_ptr<Cache> cache)
+Manager::Manager(ManagerOptions opts, ManagerDeps deps)
     : opts_(std::move(opts)),
-      clock_(clock),
-      connector_(connector),
-      attestor_(attestor),
-      keys_(keys),
-      storage_(storage),
-      cache_(std::move(cache)) {
+      clock_(*deps.clock),
+      connector_(*deps.connector),
+      attestor_(*deps.attestor),
+      keys_(*deps.keys),
+      storage_(*deps.storage),
+      cache_(std::move(deps.cache)) {
   cache_->SetWantCallback([this] { Wake(); });
 }
 
@@ -237,7 +236,6 @@ absl::Status Manager::Renew() {
     std::lock_guard<std::mutex> l(mu_);
     identity_ = std::move(*id);
   }
-  renewals_.fetch_add(1);
   return Reconnect();
 }
 
@@ -286,7 +284,6 @@ absl::Status Manager::Sync() {
     spdlog::debug("sync: {} new or changed entries, {} removed", changed.size(), removed.size());
   }
   cache_->ApplySync(changed, removed);
-  syncs_.fetch_add(1);
   bool fetch;
   {
     std::lock_guard<std::mutex> l(mu_);

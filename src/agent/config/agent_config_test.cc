@@ -229,7 +229,7 @@ plugins {
   ASSERT_FALSE(c.ok());
   const std::string m(c.status().message());
   EXPECT_THAT(m, HasSubstr("unknown key \"token\""));
-  EXPECT_THAT(m, HasSubstr("agent.conf:4:45: plugins.KeyManager \"disk\".plugin_data.directory: want a string"));
+  EXPECT_THAT(m, HasSubstr("agent.conf:4:49: plugins.KeyManager \"disk\".plugin_data.directory: want a string"));
   EXPECT_THAT(m, HasSubstr("unknown key \"dir\""));
   EXPECT_THAT(m, HasSubstr("discover_workload_path: want a bool"));
   EXPECT_THAT(m, ::testing::Not(HasSubstr("anything")));  // a disabled plugin is not read

@@ -8,6 +8,7 @@
 #include "absl/strings/str_join.h"
 #include "agent/catalog.h"
 #include "common/hex.h"
+#include "common/status.h"
 #include "common/strings.h"
 #include "spdlog/spdlog.h"
 

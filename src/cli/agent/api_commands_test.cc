@@ -90,7 +90,7 @@ class ApiCommandsTest : public ::testing::Test {
 
   // An X509SVIDResponse with a real chain and key, so the pretty printer has dates to print.
   void ServeX509() {
-    testing::TestCa ca = testing::TestCa::Make(absl::Now());
+    spirecvm::agent::testing::TestCa ca = spirecvm::agent::testing::TestCa::Make(absl::Now());
     auto key = crypto::GenerateKey(crypto::KeyType::kEcP256);
     ASSERT_TRUE(key.ok());
     X509SVIDResponse r;

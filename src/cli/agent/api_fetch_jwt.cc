@@ -1,6 +1,8 @@
 // spire-agent api fetch jwt -audience A [-spiffeID ID]: prints each token and the JWT bundles.
 #include <google/protobuf/util/json_util.h>
 
+#include <optional>
+
 #include "absl/strings/str_split.h"
 #include "api_print.h"
 #include "cli_common.h"

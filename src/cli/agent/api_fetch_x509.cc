@@ -35,12 +35,13 @@ int ApiFetchX509Command(const std::vector<std::string>& args, Io io) {
   X509SVIDResponse resp;
   bool got = reader->Read(&resp);
   absl::Duration took = absl::Now() - start;
-  ctx->TryCancel();
-  grpc::Status st = reader->Finish();
   if (!got) {
-    io.err << RpcError(st) << "\n";
+    // The stream ended without a message: report the agent's status (cancelling first would hide it).
+    io.err << RpcError(reader->Finish()) << "\n";
     return 1;
   }
+  ctx->TryCancel();  // one response is all `fetch` wants
+  (void)reader->Finish();
   if (output == "json") {
     std::string json;
     google::protobuf::util::JsonPrintOptions o;

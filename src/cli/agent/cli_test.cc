@@ -49,6 +49,7 @@ constexpr char kConfig[] = R"(agent {
   trust_domain = "example.org"
   server_address = "127.0.0.1"
   insecure_bootstrap = true
+  join_token = "t"
 }
 plugins {
   NodeAttestor "join_token" {}

@@ -48,8 +48,8 @@ struct AgentConfig {
   int64_t x509_svid_cache_max_size = 1000;
   absl::Duration sync_interval = absl::Seconds(5);  // agent.experimental.sync_interval or $SPIRECVM_AGENT_SYNC_INTERVAL
 
-  NodeAttestorConfig node_attestor;                         // exactly one
-  KeyManagerConfig key_manager;                             // at most one; default "disk"
+  NodeAttestorConfig node_attestor;                        // exactly one
+  KeyManagerConfig key_manager;                            // at most one; default "disk"
   std::vector<WorkloadAttestorConfig> workload_attestors;  // one per name; default "unix"
 
   std::string filename;  // where it came from, for messages

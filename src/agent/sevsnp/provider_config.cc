@@ -114,7 +114,6 @@ SimulatorOptions ParseSimulatorOptions(config::Section& s) {
   return o;
 }
 
-
 SevSnpConfig ParseSevSnpConfig(config::Section& section) {
   SevSnpConfig c;
   if (auto v = section.String("report_provider")) c.provider = *v;

@@ -37,7 +37,7 @@ using ReportProviderBuilder = plugin::Builder<ReportProvider, ReportProviderDeps
 // The parsed `sev_snp` block: which provider, and how to build it with its typed configuration.
 struct SevSnpConfig {
   std::string provider = "auto";  // the report_provider name
-  ReportProviderBuilder build;     // null when report_provider names no known provider (an error was recorded)
+  ReportProviderBuilder build;    // null when report_provider names no known provider (an error was recorded)
 };
 
 // Reads the keys of a `sev_snp` section through the catalog's ReportProviders(). Every problem (type errors, bad

@@ -13,8 +13,7 @@ namespace spirecvm::agent {
 // Thread-safety: as safe as its members (WorkloadAttestor's contract); the set itself is immutable.
 class AttestorSet final : public WorkloadAttestor {
  public:
-  explicit AttestorSet(std::vector<std::unique_ptr<WorkloadAttestor>> attestors)
-      : attestors_(std::move(attestors)) {}
+  explicit AttestorSet(std::vector<std::unique_ptr<WorkloadAttestor>> attestors) : attestors_(std::move(attestors)) {}
   std::string name() const override;  // the members' names joined by ","
   absl::StatusOr<std::vector<std::string>> Attest(const CallerInfo& caller) override;
 

@@ -68,8 +68,8 @@ absl::Status WriteX509Response(const X509SVIDResponse& resp, const std::string& 
     RETURN_IF_ERROR(files::WriteFileAtomic(absl::StrCat(base, "bundle.", i, ".pem"), DerChainToPem(s.bundle()), 0644));
     int j = 0;
     for (const auto& [td, b] : resp.federated_bundles()) {
-      RETURN_IF_ERROR(files::WriteFileAtomic(absl::StrCat(base, "federated_bundle.", i, ".", j++, ".pem"),
-                                             DerChainToPem(b), 0644));
+      RETURN_IF_ERROR(
+          files::WriteFileAtomic(absl::StrCat(base, "federated_bundle.", i, ".", j++, ".pem"), DerChainToPem(b), 0644));
     }
   }
   return absl::OkStatus();

@@ -47,8 +47,8 @@ plugins {
 };
 
 TEST_F(ConfigFlagsTest, FlagsOverrideTheFile) {
-  auto c = Load({"-joinToken", "tok", "-dataDir", "/from/flag", "-serverAddress", "flag.example", "-serverPort",
-                 "9090", "-socketPath", "/tmp/x.sock", "-trustDomain", "other.org", "-logLevel", "DEBUG"});
+  auto c = Load({"-joinToken", "tok", "-dataDir", "/from/flag", "-serverAddress", "flag.example", "-serverPort", "9090",
+                 "-socketPath", "/tmp/x.sock", "-trustDomain", "other.org", "-logLevel", "DEBUG"});
   ASSERT_TRUE(c.ok()) << c.status();
   EXPECT_EQ(c->join_token, "tok");
   EXPECT_EQ(c->data_dir, "/from/flag");

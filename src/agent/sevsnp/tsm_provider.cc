@@ -12,6 +12,7 @@
 #include "absl/strings/str_cat.h"
 #include "attestation/sevsnp/abi/report.h"
 #include "common/random.h"
+#include "common/status.h"
 #include "spdlog/spdlog.h"
 
 namespace spirecvm::agent::snp {
@@ -152,11 +153,11 @@ absl::StatusOr<Report> TsmProvider::Attempt(const ReportData& report_data) {
   }
   uint64_t writes = 0;
   if (options_.privlevel.has_value()) {
-    if (absl::Status st = WriteAttr(dir + "/privlevel", absl::StrCat(*options_.privlevel, "\n")); !st.ok()) return st;
+    RETURN_IF_ERROR(WriteAttr(dir + "/privlevel", absl::StrCat(*options_.privlevel, "\n")));
     ++writes;
   }
   const std::string_view inblob(reinterpret_cast<const char*>(report_data.data()), report_data.size());
-  if (absl::Status st = WriteAttr(dir + "/inblob", inblob); !st.ok()) return st;
+  RETURN_IF_ERROR(WriteAttr(dir + "/inblob", inblob));
   ++writes;
 
   absl::StatusOr<std::string> outblob = ReadAttr(dir + "/outblob", 64 * 1024);

@@ -20,6 +20,7 @@ std::optional<PluginConfig<Interface, Deps>> ReadPlugin(const plugin::Registry<I
                                                         const std::string& name, config::Section& block) {
   if (!registry.Has(name)) {
     block.MarkKnown("plugin_data");  // its keys mean nothing without a plugin to read them
+    // Parse of an unknown name reads nothing and returns the error naming the kind and its known plugins.
     block.AddError(block.pos(), std::string(registry.Parse(name, block).status().message()));
     return std::nullopt;
   }

@@ -1,87 +1,101 @@
 #include "agent/agent.h"
 
-#include <map>
-#include <mutex>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
-#include "agent/nodeattest/aws_iid.h"
-#include "agent/nodeattest/join_token.h"
+#include "agent/workload/attestor_set.h"
+#include "common/status.h"
 #include "spdlog/spdlog.h"
 
 namespace spirecvm::agent {
 namespace {
 
-std::mutex& RegistryMu() {
-  static std::mutex mu;
-  return mu;
+constexpr size_t kWorkloadApiWorkers = 4;
+
+// Builds one plugin from its parsed configuration; errors name the plugin.
+template <typename Interface, typename Deps>
+absl::StatusOr<std::unique_ptr<Interface>> Build(const std::string& kind, const PluginConfig<Interface, Deps>& p,
+                                                 const Deps& deps) {
+  if (!p.build) return absl::InvalidArgumentError(absl::StrCat(kind, " \"", p.name, "\" was not configured"));
+  absl::StatusOr<std::unique_ptr<Interface>> built = p.build(deps);
+  if (!built.ok()) return Annotate(built, absl::StrCat(kind, " \"", p.name, "\""));
+  return built;
 }
-std::map<std::string, NodeAttestorFactory>& Registry() {
-  static std::map<std::string, NodeAttestorFactory> r;
-  return r;
+
+absl::StatusOr<std::unique_ptr<WorkloadAttestor>> BuildWorkloadAttestors(const AgentConfig& config,
+                                                                         const WorkloadAttestorDeps& deps) {
+  std::vector<std::unique_ptr<WorkloadAttestor>> all;
+  for (const WorkloadAttestorConfig& w : config.workload_attestors) {
+    ASSIGN_OR_RETURN(std::unique_ptr<WorkloadAttestor> a, Build("WorkloadAttestor", w, deps));
+    all.push_back(std::move(a));
+  }
+  if (all.size() == 1) return std::move(all[0]);
+  return std::unique_ptr<WorkloadAttestor>(new AttestorSet(std::move(all)));
 }
 
 }  // namespace
 
-void RegisterNodeAttestor(const std::string& name, NodeAttestorFactory factory) {
-  std::lock_guard<std::mutex> l(RegistryMu());
-  Registry()[name] = std::move(factory);
+absl::StatusOr<AgentPlugins> BuildPlugins(const AgentConfig& config, const WorkloadAttestorDeps& workload_deps) {
+  AgentPlugins p;
+  ASSIGN_OR_RETURN(p.key_manager, Build("KeyManager", config.key_manager, KeyManagerDepsFor(config)));
+  ASSIGN_OR_RETURN(p.node_attestor, Build("NodeAttestor", config.node_attestor, NodeAttestorDepsFor(config)));
+  ASSIGN_OR_RETURN(p.workload_attestor, BuildWorkloadAttestors(config, workload_deps));
+  return p;
 }
 
-absl::StatusOr<std::unique_ptr<NodeAttestorClient>> MakeNodeAttestor(const AgentConfig& config) {
-  const std::string& name = config.node_attestor.name;
-  if (name == "join_token") return std::unique_ptr<NodeAttestorClient>(new JoinTokenAttestor(config.join_token));
-  if (name == "aws_iid") return NewAwsIidAttestorFromPluginData(config.node_attestor.data, config.filename);
-  std::lock_guard<std::mutex> l(RegistryMu());
-  auto it = Registry().find(name);
-  if (it == Registry().end()) {
-    return absl::InvalidArgumentError(absl::StrCat("unknown NodeAttestor \"", name, "\""));
-  }
-  return it->second(config);
-}
-
-absl::StatusOr<std::unique_ptr<Agent>> Agent::Create(const AgentConfig& config) {
-  if (absl::Status st = ValidateAgentConfig(config); !st.ok()) return st;
-  std::unique_ptr<Agent> a(new Agent());
-  a->config_ = config;
-  auto attestor = MakeNodeAttestor(config);
-  if (!attestor.ok()) return attestor.status();
-  a->attestor_ = std::move(*attestor);
-  a->keys_ = MakeKeyManager(config.key_manager, config.key_manager_directory);
-  a->storage_ = std::make_unique<AgentStorage>(config.data_dir, config.trust_domain);
-  a->connector_ = std::make_unique<GrpcServerConnector>(absl::StrCat(config.server_address, ":", config.server_port),
-                                                        config.trust_domain);
-  a->cache_ = Cache::Create(RealClock::Get(), static_cast<size_t>(config.x509_svid_cache_max_size));
+absl::StatusOr<ManagerOptions> ManagerOptionsFor(const AgentConfig& config) {
   ManagerOptions mo;
   mo.trust_domain = config.trust_domain;
   mo.workload_key_type = config.workload_key_type;
   mo.sync_interval = config.sync_interval;
   mo.insecure_bootstrap = config.insecure_bootstrap;
   if (!config.trust_bundle_path.empty()) {
-    auto b = LoadBootstrapBundle(config.trust_bundle_path, config.trust_bundle_format, config.trust_domain);
-    if (!b.ok()) return b.status();
-    mo.bootstrap_bundle = std::move(*b);
+    ASSIGN_OR_RETURN(mo.bootstrap_bundle,
+                     LoadBootstrapBundle(config.trust_bundle_path, config.trust_bundle_format, config.trust_domain));
   }
-  a->manager_ = std::make_unique<Manager>(std::move(mo), RealClock::Get(), *a->connector_, *a->attestor_, *a->keys_,
-                                          *a->storage_, a->cache_);
-  a->workload_attestor_ = std::make_unique<UnixAttestor>(config.unix_attestor.value_or(UnixAttestorConfig{}));
-  a->peers_ = std::make_unique<PeerRegistry>();
-  a->pool_ = std::make_unique<WorkerPool>(4);
+  return mo;
+}
+
+absl::StatusOr<std::unique_ptr<WorkloadEndpoint>> StartWorkloadApi(const std::string& socket_path,
+                                                                   WorkloadApiDeps deps) {
+  ASSIGN_OR_RETURN(std::unique_ptr<WorkloadEndpoint> ep, WorkloadEndpoint::Start(socket_path, std::move(deps)));
+  spdlog::info("Workload API listening on {}", socket_path);
+  return ep;
+}
+
+absl::StatusOr<std::unique_ptr<Agent>> Agent::Create(const AgentConfig& config) {
+  RETURN_IF_ERROR(ValidateAgentConfig(config));
+  std::unique_ptr<Agent> a(new Agent());
+  a->config_ = config;
+  ASSIGN_OR_RETURN(a->plugins_, BuildPlugins(config));
+  RETURN_IF_ERROR(a->BuildManager());
   return a;
 }
 
+absl::Status Agent::BuildManager() {
+  ASSIGN_OR_RETURN(ManagerOptions mo, ManagerOptionsFor(config_));
+  storage_ = std::make_unique<AgentStorage>(config_.data_dir, config_.trust_domain);
+  connector_ = std::make_unique<GrpcServerConnector>(absl::StrCat(config_.server_address, ":", config_.server_port),
+                                                     config_.trust_domain);
+  cache_ = Cache::Create(RealClock::Get(), static_cast<size_t>(config_.x509_svid_cache_max_size));
+  manager_ = std::make_unique<Manager>(std::move(mo),
+                                       ManagerDeps{&RealClock::Get(), connector_.get(), plugins_.node_attestor.get(),
+                                                   plugins_.key_manager.get(), storage_.get(), cache_});
+  return absl::OkStatus();
+}
+
 absl::Status Agent::Start() {
-  if (absl::Status st = manager_->Init(); !st.ok()) return st;
+  RETURN_IF_ERROR(manager_->Init());
+  peers_ = std::make_unique<PeerRegistry>();
+  pool_ = std::make_unique<WorkerPool>(kWorkloadApiWorkers);
   WorkloadApiDeps deps;
   deps.cache = cache_;
-  deps.attestor = workload_attestor_.get();
+  deps.attestor = plugins_.workload_attestor.get();
   deps.minter = manager_.get();
   deps.peers = peers_.get();
   deps.pool = pool_.get();
   deps.clock = &RealClock::Get();
-  auto ep = WorkloadEndpoint::Start(config_.socket_path, std::move(deps));
-  if (!ep.ok()) return ep.status();
-  endpoint_ = std::move(*ep);
-  spdlog::info("Workload API listening on {}", config_.socket_path);
+  ASSIGN_OR_RETURN(endpoint_, StartWorkloadApi(config_.socket_path, std::move(deps)));
   manager_thread_ = std::thread([this] { manager_->Run(); });
   return absl::OkStatus();
 }

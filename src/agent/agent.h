@@ -1,7 +1,18 @@
-// The assembled agent: config -> key manager, node attestor, storage, cache, manager loop, Workload API endpoint.
+// The agent's composition root. Building and starting it are named steps, each a function of its own that a test
+// can call alone; Agent runs them in this order:
+//
+//   1. load config         LoadAgentConfig + flag overrides + ValidateAgentConfig (cli/agent: LoadConfig)
+//   2. build plugins       BuildPlugins: key manager, node attestor, workload attestor(s), from the catalog
+//   3. build the manager   ManagerOptionsFor (reads the bootstrap bundle), storage, server connector, SVID cache
+//   4. restore             Manager::Init: persisted bundle and agent SVID from data_dir, first server connection
+//   5. Workload API        StartWorkloadApi: worker pool + endpoint on socket_path
+//   6. background loops    the manager thread: node attestation (and re-attestation), rotation, sync, minting
+//
+// Node attestation is step 6's first pass, not a step before the Workload API: the endpoint answers at once
+// (workloads get PermissionDenied until entries arrive) and attestation retries with backoff, as SPIRE's agent.
+// Threads and what each may touch: docs/architecture.md, "Agent: plugin catalog, composition and threads".
 #pragma once
 
-#include <functional>
 #include <memory>
 #include <string>
 #include <thread>
@@ -12,35 +23,48 @@
 #include "agent/manager/manager.h"
 #include "agent/nodeattest/node_attestor.h"
 #include "agent/workload/endpoint.h"
-#include "agent/workload/unix_attestor.h"
+#include "agent/workload/workload_attestor.h"
 
 namespace spirecvm::agent {
 
-// Builds the NodeAttestorClient a config names. join_token is built in; others (aws_iid, ...) register here.
-using NodeAttestorFactory =
-    std::function<absl::StatusOr<std::unique_ptr<NodeAttestorClient>>(const AgentConfig& config)>;
-void RegisterNodeAttestor(const std::string& name, NodeAttestorFactory factory);
-absl::StatusOr<std::unique_ptr<NodeAttestorClient>> MakeNodeAttestor(const AgentConfig& config);
+// Step 2's result: the plugin instances the configuration names.
+struct AgentPlugins {
+  std::unique_ptr<KeyManager> key_manager;
+  std::unique_ptr<NodeAttestorClient> node_attestor;
+  std::unique_ptr<WorkloadAttestor> workload_attestor;  // an AttestorSet when several are configured
+};
+
+// Step 2. `workload_deps` lets tests point the workload attestors at a fake procfs.
+absl::StatusOr<AgentPlugins> BuildPlugins(const AgentConfig& config,
+                                          const WorkloadAttestorDeps& workload_deps = WorkloadAttestorDeps{});
+// Step 3's options: intervals, key types, and the bootstrap bundle (read from trust_bundle_path).
+absl::StatusOr<ManagerOptions> ManagerOptionsFor(const AgentConfig& config);
+
+// Step 5: the endpoint on `socket_path`, serving what `deps` holds (workload_api.h).
+absl::StatusOr<std::unique_ptr<WorkloadEndpoint>> StartWorkloadApi(const std::string& socket_path,
+                                                                   WorkloadApiDeps deps);
 
 class Agent {
  public:
+  // Steps 2 and 3 (after validating the config). Nothing is started and nothing in data_dir is touched.
   static absl::StatusOr<std::unique_ptr<Agent>> Create(const AgentConfig& config);
   ~Agent();
-  // Starts the manager loop and the Workload API.
+  // Steps 4, 5 and 6.
   absl::Status Start();
+  // Stops accepting, drains the workers, stops and joins the manager thread. Idempotent.
   void Stop();
   Manager& manager() { return *manager_; }
 
  private:
   Agent() = default;
+  absl::Status BuildManager();
+
   AgentConfig config_;
-  std::unique_ptr<NodeAttestorClient> attestor_;
-  std::unique_ptr<KeyManager> keys_;
+  AgentPlugins plugins_;
   std::unique_ptr<AgentStorage> storage_;
   std::unique_ptr<GrpcServerConnector> connector_;
   std::shared_ptr<Cache> cache_;
   std::unique_ptr<Manager> manager_;
-  std::unique_ptr<UnixAttestor> workload_attestor_;
   std::unique_ptr<PeerRegistry> peers_;
   std::unique_ptr<WorkerPool> pool_;
   std::unique_ptr<WorkloadEndpoint> endpoint_;

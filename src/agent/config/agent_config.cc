@@ -1,182 +1,210 @@
 #include "agent/config/agent_config.h"
 
+#include <set>
+
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "agent/nodeattest/aws_iid.h"
 #include "common/config_reader.h"
 #include "common/duration.h"
 #include "common/files.h"
+#include "common/status.h"
 
 namespace spirecvm::agent {
 namespace {
 
-// Reads the plugins {} section. Each kind may appear once per name; the agent needs exactly one NodeAttestor
-// and one KeyManager.
+// Reads one plugin block through `registry`: the plugin's own reader takes plugin_data (block or object form) and
+// records its problems in the same error list as the rest of the file. nullopt when the name is unknown.
+template <typename Interface, typename Deps>
+std::optional<PluginConfig<Interface, Deps>> ReadPlugin(const plugin::Registry<Interface, Deps>& registry,
+                                                        const std::string& name, config::Section& block) {
+  if (!registry.Has(name)) {
+    block.MarkKnown("plugin_data");  // its keys mean nothing without a plugin to read them
+    // Parse of an unknown name reads nothing and returns the error naming the kind and its known plugins.
+    block.AddError(block.pos(), std::string(registry.Parse(name, block).status().message()));
+    return std::nullopt;
+  }
+  static const hcl::Body kEmptyBody;  // plugin_data absent: the plugin reads an empty section
+  std::optional<config::Section> data = block.Child("plugin_data");
+  config::Section empty = config::Section::FromBody(kEmptyBody, block.path() + ".plugin_data", block.filename());
+  absl::StatusOr<plugin::Builder<Interface, Deps>> builder = registry.Parse(name, data ? *data : empty);
+  if (absl::Status st = empty.Finish(); !st.ok()) block.AddError(block.pos(), std::string(st.message()));
+  if (!builder.ok()) {
+    block.AddError(block.pos(), std::string(builder.status().message()));
+    return std::nullopt;
+  }
+  return PluginConfig<Interface, Deps>{name, *std::move(builder), block.pos()};
+}
+
+// A plugin with an empty plugin_data, for the kinds that have a default.
+template <typename Interface, typename Deps>
+PluginConfig<Interface, Deps> DefaultPlugin(const plugin::Registry<Interface, Deps>& registry, std::string name) {
+  static const hcl::Body kEmptyBody;
+  config::Section empty = config::Section::FromBody(kEmptyBody, "", "");
+  absl::StatusOr<plugin::Builder<Interface, Deps>> builder = registry.Parse(name, empty);
+  return {std::move(name), builder.ok() ? *std::move(builder) : nullptr, hcl::Position{}};
+}
+
+// The plugin name of a `Kind "name" { ... }` block, or nullopt when the block is malformed or `enabled = false`.
+std::optional<std::string> PluginName(const std::string& kind, const std::vector<std::string>& labels,
+                                      config::Section& block) {
+  if (labels.size() != 1) {
+    block.AddError(block.pos(), absl::StrCat("plugin block ", kind, " needs exactly one name label"));
+    return std::nullopt;
+  }
+  if (auto enabled = block.Bool("enabled"); enabled.has_value() && !*enabled) {
+    block.MarkKnown("plugin_data");
+    return std::nullopt;
+  }
+  return labels[0];
+}
+
+// Reads one enabled plugin block of any kind into `c`. `seen` holds "Kind" for the kinds configured once and
+// "Kind/name" for the others, to report duplicates.
+void ReadPluginBlock(const std::string& kind, const std::string& name, config::Section& block, AgentConfig& c,
+                     std::set<std::string>& seen) {
+  if (kind == "NodeAttestor" || kind == "KeyManager") {
+    if (!seen.insert(kind).second) {
+      block.AddError(block.pos(), absl::StrCat("only one ", kind, " may be configured"));
+      return;
+    }
+  } else if (kind == "WorkloadAttestor") {
+    if (!seen.insert(kind + "/" + name).second) {
+      block.AddError(block.pos(), absl::StrCat("WorkloadAttestor \"", name, "\" is configured twice"));
+      return;
+    }
+  }
+  if (kind == "NodeAttestor") {
+    if (auto p = ReadPlugin(NodeAttestors(), name, block)) c.node_attestor = *std::move(p);
+  } else if (kind == "KeyManager") {
+    if (auto p = ReadPlugin(KeyManagers(), name, block)) c.key_manager = *std::move(p);
+  } else if (kind == "WorkloadAttestor") {
+    if (auto p = ReadPlugin(WorkloadAttestors(), name, block)) c.workload_attestors.push_back(*std::move(p));
+  } else {
+    block.AddError(block.pos(), absl::StrCat("unknown plugin kind \"", kind,
+                                             "\" (agent supports NodeAttestor, KeyManager, WorkloadAttestor)"));
+  }
+}
+
+// Reads the plugins {} section: exactly one NodeAttestor, at most one KeyManager (default disk), WorkloadAttestors
+// once per name (default unix).
 void ReadPlugins(config::Section& plugins, AgentConfig& c) {
-  bool have_node_attestor = false;
-  bool have_key_manager = false;
+  std::set<std::string> seen;
   for (const std::string& kind : plugins.Keys()) {
-    auto blocks = plugins.Blocks(kind);
-    for (auto& [labels, section] : blocks) {
-      if (labels.size() != 1) {
-        section.AddError(section.pos(), absl::StrCat("plugin block ", kind, " needs exactly one name label"));
-        continue;
-      }
-      const std::string& name = labels[0];
-      std::optional<hcl::Value> data = section.Raw("plugin_data");
-      section.MarkKnown("enabled");
-      if (auto enabled = section.Bool("enabled"); enabled.has_value() && !*enabled) continue;
-      if (kind == "NodeAttestor") {
-        if (have_node_attestor) {
-          section.AddError(section.pos(), "only one NodeAttestor may be configured");
-          continue;
-        }
-        have_node_attestor = true;
-        c.node_attestor = PluginConfig{name, data, section.pos()};
-        if (name == "join_token") {
-          if (data.has_value() && data->kind == hcl::Value::Kind::kObject && !data->object.empty()) {
-            section.AddError(data->pos, "NodeAttestor \"join_token\" takes no plugin_data");
-          }
-        }
-        if (name == "aws_iid") ValidateAwsIidPluginData(section, data, c.filename);
-        // Other attestors (aws_iid, ...) parse their own plugin_data when they are built.
-      } else if (kind == "KeyManager") {
-        if (have_key_manager) {
-          section.AddError(section.pos(), "only one KeyManager may be configured");
-          continue;
-        }
-        have_key_manager = true;
-        if (name != "disk" && name != "memory") {
-          section.AddError(section.pos(), absl::StrCat("unknown KeyManager \"", name, "\" (want disk or memory)"));
-          continue;
-        }
-        c.key_manager = name;
-        if (data.has_value()) {
-          if (data->kind != hcl::Value::Kind::kObject) {
-            section.AddError(data->pos, "plugin_data must be a block");
-            continue;
-          }
-          config::Section pd = config::Section::FromObject(*data, section.path() + ".plugin_data", c.filename);
-          if (name == "disk") {
-            if (auto dir = pd.String("directory")) c.key_manager_directory = *dir;
-          }
-          if (absl::Status st = pd.Finish(); !st.ok()) section.AddError(data->pos, std::string(st.message()));
-        }
-      } else if (kind == "WorkloadAttestor") {
-        if (name != "unix") {
-          section.AddError(section.pos(), absl::StrCat("unknown WorkloadAttestor \"", name, "\" (supported: unix)"));
-          continue;
-        }
-        UnixAttestorConfig u;
-        if (data.has_value()) {
-          if (data->kind != hcl::Value::Kind::kObject) {
-            section.AddError(data->pos, "plugin_data must be a block");
-            continue;
-          }
-          config::Section pd = config::Section::FromObject(*data, section.path() + ".plugin_data", c.filename);
-          if (auto v = pd.Bool("discover_workload_path")) u.discover_workload_path = *v;
-          if (auto v = pd.Int("workload_size_limit")) u.workload_size_limit = *v;
-          if (absl::Status st = pd.Finish(); !st.ok()) section.AddError(data->pos, std::string(st.message()));
-        }
-        c.unix_attestor = u;
-      } else {
-        section.AddError(section.pos(), absl::StrCat("unknown plugin kind \"", kind,
-                                                     "\" (agent supports NodeAttestor, KeyManager, WorkloadAttestor)"));
+    for (auto& [labels, block] : plugins.Blocks(kind)) {
+      if (std::optional<std::string> name = PluginName(kind, labels, block)) {
+        ReadPluginBlock(kind, *name, block, c, seen);
       }
     }
   }
-  if (!have_node_attestor) plugins.AddError(plugins.pos(), "a NodeAttestor plugin must be configured");
+  if (!seen.count("NodeAttestor")) plugins.AddError(plugins.pos(), "a NodeAttestor plugin must be configured");
+  if (!c.key_manager.build) c.key_manager = DefaultPlugin(KeyManagers(), "disk");
+  if (c.workload_attestors.empty()) c.workload_attestors.push_back(DefaultPlugin(WorkloadAttestors(), "unix"));
+}
+
+// trust_domain, server_address/port, socket_path, data_dir, logging.
+void ReadEndpointKeys(config::Section& a, AgentConfig& c) {
+  if (auto td = a.String("trust_domain")) {
+    auto parsed = spiffe::TrustDomain::Parse(*td);
+    if (parsed.ok()) {
+      c.trust_domain = *parsed;
+    } else {
+      a.AddKeyError("trust_domain", std::string(parsed.status().message()));
+    }
+  }
+  if (auto v = a.String("server_address")) c.server_address = *v;
+  if (auto v = a.Int("server_port")) {
+    if (*v <= 0 || *v > 65535) {
+      a.AddKeyError("server_port", "must be between 1 and 65535");
+    } else {
+      c.server_port = static_cast<int>(*v);
+    }
+  }
+  if (auto v = a.String("socket_path")) c.socket_path = *v;
+  if (auto v = a.String("data_dir")) c.data_dir = *v;
+  if (auto v = a.String("log_level")) c.log_level = *v;
+  if (auto v = a.String("log_format")) {
+    if (absl::AsciiStrToLower(*v) != "text") a.AddKeyError("log_format", "only \"text\" is supported");
+  }
+}
+
+// Bootstrap trust and the join token.
+void ReadBootstrapKeys(config::Section& a, AgentConfig& c) {
+  if (auto v = a.String("trust_bundle_path")) c.trust_bundle_path = *v;
+  if (a.Has("trust_bundle_url")) {
+    a.MarkKnown("trust_bundle_url");
+    a.AddKeyError("trust_bundle_url", "not supported; use trust_bundle_path");
+  }
+  if (auto v = a.String("trust_bundle_format")) c.trust_bundle_format = *v;
+  if (auto v = a.Bool("insecure_bootstrap")) c.insecure_bootstrap = *v;
+  if (auto v = a.String("join_token")) c.join_token = *v;
+}
+
+// Workload SVIDs and the sync loop.
+void ReadSvidKeys(config::Section& a, AgentConfig& c) {
+  if (auto v = a.String("workload_x509_svid_key_type")) {
+    auto kt = crypto::ParseKeyType(*v);
+    if (kt.ok()) {
+      c.workload_key_type = *kt;
+    } else {
+      a.AddKeyError("workload_x509_svid_key_type", "want ec-p256, ec-p384, rsa-2048 or rsa-4096");
+    }
+  }
+  if (auto v = a.Int("x509_svid_cache_max_size")) {
+    if (*v < 0) {
+      a.AddKeyError("x509_svid_cache_max_size", "must not be negative");
+    } else {
+      c.x509_svid_cache_max_size = *v == 0 ? 1000 : *v;
+    }
+  }
+  if (auto exp = a.Child("experimental")) {
+    if (auto d = exp->Duration("sync_interval")) {
+      if (*d <= absl::ZeroDuration()) {
+        exp->AddKeyError("sync_interval", "must be positive");
+      } else {
+        c.sync_interval = *d;
+      }
+    }
+  }
+}
+
+// $SPIRECVM_AGENT_SYNC_INTERVAL (a Go duration) wins over the file.
+absl::Status ApplyEnvSyncInterval(std::string_view env_sync_interval, AgentConfig& c) {
+  if (env_sync_interval.empty()) return absl::OkStatus();
+  auto d = ParseGoDuration(env_sync_interval);
+  if (!d.ok() || *d <= absl::ZeroDuration()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("$", kSyncIntervalEnv, ": invalid duration \"", std::string(env_sync_interval), "\""));
+  }
+  c.sync_interval = *d;
+  return absl::OkStatus();
 }
 
 }  // namespace
 
 absl::StatusOr<AgentConfig> ParseAgentConfig(std::string_view text, std::string_view filename,
                                              std::string_view env_sync_interval) {
-  absl::StatusOr<hcl::Body> body = hcl::Parse(text, filename);
-  if (!body.ok()) return body.status();
+  ASSIGN_OR_RETURN(const hcl::Body body, hcl::Parse(text, filename));
   AgentConfig c;
   c.filename = std::string(filename);
-  config::Section root = config::Section::FromBody(*body, "", c.filename);
-  std::optional<config::Section> agent = root.Child("agent");
-  if (!agent.has_value()) {
-    root.AddError(root.pos(), "missing agent {} block");
+  config::Section root = config::Section::FromBody(body, "", c.filename);
+  if (std::optional<config::Section> agent = root.Child("agent")) {
+    ReadEndpointKeys(*agent, c);
+    ReadBootstrapKeys(*agent, c);
+    ReadSvidKeys(*agent, c);
   } else {
-    config::Section& a = *agent;
-    if (auto td = a.String("trust_domain")) {
-      auto parsed = spiffe::TrustDomain::Parse(*td);
-      if (parsed.ok()) {
-        c.trust_domain = *parsed;
-      } else {
-        a.AddKeyError("trust_domain", std::string(parsed.status().message()));
-      }
-    }
-    if (auto v = a.String("server_address")) c.server_address = *v;
-    if (auto v = a.Int("server_port")) {
-      if (*v <= 0 || *v > 65535) {
-        a.AddKeyError("server_port", "must be between 1 and 65535");
-      } else {
-        c.server_port = static_cast<int>(*v);
-      }
-    }
-    if (auto v = a.String("socket_path")) c.socket_path = *v;
-    if (auto v = a.String("data_dir")) c.data_dir = *v;
-    if (auto v = a.String("log_level")) c.log_level = *v;
-    if (auto v = a.String("log_format")) {
-      if (absl::AsciiStrToLower(*v) != "text") a.AddKeyError("log_format", "only \"text\" is supported");
-    }
-    if (auto v = a.String("trust_bundle_path")) c.trust_bundle_path = *v;
-    if (a.Has("trust_bundle_url")) {
-      a.MarkKnown("trust_bundle_url");
-      a.AddKeyError("trust_bundle_url", "not supported; use trust_bundle_path");
-    }
-    if (auto v = a.String("trust_bundle_format")) c.trust_bundle_format = *v;
-    if (auto v = a.Bool("insecure_bootstrap")) c.insecure_bootstrap = *v;
-    if (auto v = a.String("join_token")) c.join_token = *v;
-    if (auto v = a.String("workload_x509_svid_key_type")) {
-      auto kt = crypto::ParseKeyType(*v);
-      if (kt.ok()) {
-        c.workload_key_type = *kt;
-      } else {
-        a.AddKeyError("workload_x509_svid_key_type", "want ec-p256, ec-p384, rsa-2048 or rsa-4096");
-      }
-    }
-    if (auto v = a.Int("x509_svid_cache_max_size")) {
-      if (*v < 0) {
-        a.AddKeyError("x509_svid_cache_max_size", "must not be negative");
-      } else {
-        c.x509_svid_cache_max_size = *v == 0 ? 1000 : *v;
-      }
-    }
-    if (auto exp = a.Child("experimental")) {
-      if (auto d = exp->Duration("sync_interval")) {
-        if (*d <= absl::ZeroDuration()) {
-          exp->AddKeyError("sync_interval", "must be positive");
-        } else {
-          c.sync_interval = *d;
-        }
-      }
-    }
+    root.AddError(root.pos(), "missing agent {} block");
   }
   // telemetry {} and health_checks {} are accepted for compatibility with SPIRE files and ignored.
   root.MarkKnown("telemetry");
   root.MarkKnown("health_checks");
-  std::optional<config::Section> plugins = root.Child("plugins");
-  if (!plugins.has_value()) {
-    root.AddError(root.pos(), "missing plugins {} block");
-  } else {
+  if (std::optional<config::Section> plugins = root.Child("plugins")) {
     ReadPlugins(*plugins, c);
+  } else {
+    root.AddError(root.pos(), "missing plugins {} block");
   }
-  if (absl::Status st = root.Finish(); !st.ok()) return st;
-  if (!env_sync_interval.empty()) {
-    auto d = ParseGoDuration(env_sync_interval);
-    if (!d.ok() || *d <= absl::ZeroDuration()) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("$", kSyncIntervalEnv, ": invalid duration \"", std::string(env_sync_interval), "\""));
-    }
-    c.sync_interval = *d;
-  }
-  if (c.key_manager_directory.empty()) c.key_manager_directory = c.data_dir;
+  RETURN_IF_ERROR(root.Finish());
+  RETURN_IF_ERROR(ApplyEnvSyncInterval(env_sync_interval, c));
   return c;
 }
 
@@ -210,9 +238,12 @@ absl::Status ValidateAgentConfig(const AgentConfig& c) {
 }
 
 absl::StatusOr<AgentConfig> LoadAgentConfig(const std::string& path, std::string_view env_sync_interval) {
-  absl::StatusOr<std::string> text = files::ReadFile(path);
-  if (!text.ok()) return text.status();
-  return ParseAgentConfig(*text, path, env_sync_interval);
+  ASSIGN_OR_RETURN(const std::string text, files::ReadFile(path));
+  return ParseAgentConfig(text, path, env_sync_interval);
 }
+
+NodeAttestorDeps NodeAttestorDepsFor(const AgentConfig& c) { return NodeAttestorDeps{c.join_token}; }
+
+KeyManagerDeps KeyManagerDepsFor(const AgentConfig& c) { return KeyManagerDeps{c.data_dir}; }
 
 }  // namespace spirecvm::agent

@@ -1,5 +1,6 @@
 // The agent's configuration: SPIRE's `agent {}` keys and `plugins {}` blocks, validated once, with every
-// unknown key and type error reported together (file:line:col).
+// unknown key and type error reported together (file:line:col). Each plugin block's plugin_data is read once, by
+// its plugin in the catalog (agent/catalog.h), into a typed configuration kept in a builder.
 #pragma once
 
 #include <cstdint>
@@ -10,6 +11,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "agent/catalog.h"
 #include "common/hcl.h"
 #include "crypto/keys.h"
 #include "spiffe/spiffe_id.h"
@@ -19,18 +21,17 @@ namespace spirecvm::agent {
 inline constexpr char kDefaultSocketPath[] = "/tmp/spire-agent/public/api.sock";
 inline constexpr char kSyncIntervalEnv[] = "SPIRECVM_AGENT_SYNC_INTERVAL";
 
-// One `Kind "name" { plugin_data { ... } }` block; plugin_data stays raw so each plugin parses its own keys.
+// One `Kind "name" { plugin_data { ... } }` block, parsed: the plugin's name and its builder (holding the typed
+// plugin_data), to be called with the kind's deps once the whole file is valid.
+template <typename Interface, typename Deps>
 struct PluginConfig {
   std::string name;
-  std::optional<hcl::Value> data;  // kObject, or nullopt when absent
-  hcl::Position pos;
+  plugin::Builder<Interface, Deps> build;  // null only in a config that failed to parse
+  hcl::Position pos;                       // of the block (0:0 for a default)
 };
-
-struct UnixAttestorConfig {
-  bool discover_workload_path = false;
-  // SPIRE semantics: 0 = no limit, negative = never hash.
-  int64_t workload_size_limit = 0;
-};
+using NodeAttestorConfig = PluginConfig<NodeAttestorClient, NodeAttestorDeps>;
+using KeyManagerConfig = PluginConfig<KeyManager, KeyManagerDeps>;
+using WorkloadAttestorConfig = PluginConfig<WorkloadAttestor, WorkloadAttestorDeps>;
 
 struct AgentConfig {
   spiffe::TrustDomain trust_domain;
@@ -47,10 +48,9 @@ struct AgentConfig {
   int64_t x509_svid_cache_max_size = 1000;
   absl::Duration sync_interval = absl::Seconds(5);  // agent.experimental.sync_interval or $SPIRECVM_AGENT_SYNC_INTERVAL
 
-  PluginConfig node_attestor;                       // exactly one
-  std::string key_manager = "disk";                 // disk | memory
-  std::string key_manager_directory;                // disk: defaults to data_dir
-  std::optional<UnixAttestorConfig> unix_attestor;  // WorkloadAttestor "unix"
+  NodeAttestorConfig node_attestor;                        // exactly one
+  KeyManagerConfig key_manager;                            // at most one; default "disk"
+  std::vector<WorkloadAttestorConfig> workload_attestors;  // one per name; default "unix"
 
   std::string filename;  // where it came from, for messages
 };
@@ -67,5 +67,9 @@ absl::Status ValidateAgentConfig(const AgentConfig& c);
 
 // Reads the file and parses it (no validation).
 absl::StatusOr<AgentConfig> LoadAgentConfig(const std::string& path, std::string_view env_sync_interval = "");
+
+// The deps each plugin kind is built with, from the (overridden, validated) configuration.
+NodeAttestorDeps NodeAttestorDepsFor(const AgentConfig& c);
+KeyManagerDeps KeyManagerDepsFor(const AgentConfig& c);
 
 }  // namespace spirecvm::agent

@@ -3,6 +3,8 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "agent/workload/unix_attestor.h"
+
 namespace spirecvm::agent {
 namespace {
 
@@ -52,10 +54,15 @@ TEST(AgentConfigTest, ParsesSpireKeys) {
   EXPECT_EQ(c->workload_key_type, crypto::KeyType::kEcP384);
   EXPECT_EQ(c->sync_interval, absl::Seconds(1));
   EXPECT_EQ(c->node_attestor.name, "join_token");
-  EXPECT_EQ(c->key_manager, "disk");
-  EXPECT_EQ(c->key_manager_directory, "/tmp/keys");
-  ASSERT_TRUE(c->unix_attestor.has_value());
-  EXPECT_TRUE(c->unix_attestor->discover_workload_path);
+  EXPECT_EQ(c->key_manager.name, "disk");
+  auto km = c->key_manager.build(KeyManagerDepsFor(*c));
+  ASSERT_TRUE(km.ok()) << km.status();
+  EXPECT_EQ(dynamic_cast<DiskKeyManager&>(**km).path(), "/tmp/keys/agent_svid.key");
+  ASSERT_EQ(c->workload_attestors.size(), 1u);
+  EXPECT_EQ(c->workload_attestors[0].name, "unix");
+  auto wa = c->workload_attestors[0].build(WorkloadAttestorDeps{});
+  ASSERT_TRUE(wa.ok()) << wa.status();
+  EXPECT_TRUE(dynamic_cast<UnixAttestor&>(**wa).config().discover_workload_path);
   EXPECT_TRUE(ValidateAgentConfig(*c).ok());
 }
 
@@ -75,7 +82,9 @@ plugins {
   EXPECT_EQ(c->server_port, 8081);
   EXPECT_EQ(c->sync_interval, absl::Seconds(5));
   EXPECT_EQ(c->workload_key_type, crypto::KeyType::kEcP256);
-  EXPECT_EQ(c->key_manager, "memory");
+  EXPECT_EQ(c->key_manager.name, "memory");
+  ASSERT_EQ(c->workload_attestors.size(), 1u);  // WorkloadAttestor "unix" by default
+  EXPECT_EQ(c->workload_attestors[0].name, "unix");
   // join_token attestor without a token is a semantic error.
   EXPECT_THAT(ValidateAgentConfig(*c).message(), HasSubstr("join_token"));
 }
@@ -144,6 +153,86 @@ TEST(AgentConfigTest, SyncIntervalFromEnvironment) {
   ASSERT_TRUE(c.ok());
   EXPECT_EQ(c->sync_interval, absl::Milliseconds(250));
   EXPECT_FALSE(ParseAgentConfig(kGood, "agent.conf", "soon").ok());
+}
+
+TEST(AgentConfigTest, DiskKeyManagerByDefaultInDataDir) {
+  auto c = ParseAgentConfig(R"(agent {
+  trust_domain = "example.org"
+  data_dir = "/var/lib/agent"
+}
+plugins { NodeAttestor "join_token" {} })",
+                            "a.conf");
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->key_manager.name, "disk");
+  auto km = c->key_manager.build(KeyManagerDepsFor(*c));
+  ASSERT_TRUE(km.ok()) << km.status();
+  EXPECT_EQ(dynamic_cast<DiskKeyManager&>(**km).path(), "/var/lib/agent/agent_svid.key");
+  c->data_dir = "/elsewhere";  // -dataDir moves the default key directory too
+  EXPECT_EQ(dynamic_cast<DiskKeyManager&>(**c->key_manager.build(KeyManagerDepsFor(*c))).path(),
+            "/elsewhere/agent_svid.key");
+}
+
+TEST(AgentConfigTest, UnknownPluginNamesListTheCatalogWithPositions) {
+  auto c = ParseAgentConfig(R"(agent { trust_domain = "example.org" }
+plugins {
+  NodeAttestor "tpm_devid" {
+    plugin_data { devid_cert_path = "/x" }
+  }
+  KeyManager "tpm" {}
+  WorkloadAttestor "k8s" { plugin_data { kubelet_read_only_port = 10255 } }
+})",
+                            "agent.conf");
+  ASSERT_FALSE(c.ok());
+  const std::string m(c.status().message());
+  EXPECT_THAT(m, HasSubstr("agent.conf:3:3: plugins.NodeAttestor \"tpm_devid\": unknown NodeAttestor plugin "
+                           "\"tpm_devid\" (known: join_token, aws_iid)"));
+  EXPECT_THAT(m, HasSubstr("agent.conf:6:3: plugins.KeyManager \"tpm\": unknown KeyManager plugin \"tpm\" "
+                           "(known: disk, memory)"));
+  EXPECT_THAT(m, HasSubstr("agent.conf:7:3: plugins.WorkloadAttestor \"k8s\": unknown WorkloadAttestor plugin "
+                           "\"k8s\" (known: unix)"));
+  // The plugin_data of an unknown plugin is not reported key by key on top.
+  EXPECT_THAT(m, ::testing::Not(HasSubstr("devid_cert_path")));
+  EXPECT_THAT(m, ::testing::Not(HasSubstr("kubelet_read_only_port")));
+}
+
+TEST(AgentConfigTest, DuplicatePluginsAreReportedEachAtItsBlock) {
+  auto c = ParseAgentConfig(R"(agent { trust_domain = "example.org" }
+plugins {
+  NodeAttestor "join_token" {}
+  NodeAttestor "aws_iid" {}
+  KeyManager "disk" {}
+  KeyManager "memory" {}
+  WorkloadAttestor "unix" {}
+  WorkloadAttestor "unix" {}
+})",
+                            "agent.conf");
+  ASSERT_FALSE(c.ok());
+  const std::string m(c.status().message());
+  EXPECT_THAT(m, HasSubstr("agent.conf:4:3: plugins.NodeAttestor \"aws_iid\": only one NodeAttestor may be "
+                           "configured"));
+  EXPECT_THAT(m, HasSubstr("agent.conf:6:3: plugins.KeyManager \"memory\": only one KeyManager may be configured"));
+  EXPECT_THAT(m, HasSubstr("agent.conf:8:3: plugins.WorkloadAttestor \"unix\": WorkloadAttestor \"unix\" is "
+                           "configured twice"));
+}
+
+TEST(AgentConfigTest, PluginDataGoesThroughTheStrictReader) {
+  auto c = ParseAgentConfig(R"(agent { trust_domain = "example.org" }
+plugins {
+  NodeAttestor "join_token" { plugin_data { token = "x" } }
+  KeyManager "disk" { plugin_data { directory = 7  dir = "/x" } }
+  WorkloadAttestor "unix" {
+    plugin_data = { discover_workload_path = "yes" }
+  }
+  NodeAttestor "aws_iid" { enabled = false  plugin_data { anything = 1 } }
+})",
+                            "agent.conf");
+  ASSERT_FALSE(c.ok());
+  const std::string m(c.status().message());
+  EXPECT_THAT(m, HasSubstr("unknown key \"token\""));
+  EXPECT_THAT(m, HasSubstr("agent.conf:4:49: plugins.KeyManager \"disk\".plugin_data.directory: want a string"));
+  EXPECT_THAT(m, HasSubstr("unknown key \"dir\""));
+  EXPECT_THAT(m, HasSubstr("discover_workload_path: want a bool"));
+  EXPECT_THAT(m, ::testing::Not(HasSubstr("anything")));  // a disabled plugin is not read
 }
 
 TEST(AgentConfigTest, MissingNodeAttestor) {

@@ -3,14 +3,26 @@
 #pragma once
 
 #include <memory>
+#include <mutex>
+#include <optional>
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "common/config_reader.h"
 #include "crypto/keys.h"
 #include "crypto/ssl_ptr.h"
 
 namespace spirecvm::agent {
 
+// What the catalog (agent/catalog.h) builds a KeyManager with, besides its plugin_data.
+struct KeyManagerDeps {
+  std::string data_dir;  // agent.data_dir (after -dataDir): where "disk" keeps the key unless told otherwise
+};
+
+// Thread-safety: every method may be called from any thread, concurrently. The manager thread generates, commits
+// and removes keys while the main thread may still be loading the persisted one (Init) and tests drive several
+// managers at once; implementations serialize access to the committed key, and a Load racing a Commit sees either
+// the old key or the new one, never a torn file.
 class KeyManager {
  public:
   virtual ~KeyManager() = default;
@@ -33,7 +45,8 @@ class MemoryKeyManager final : public KeyManager {
   absl::Status Remove() override;
 
  private:
-  ssl::EvpPkeyPtr key_;
+  std::mutex mu_;
+  ssl::EvpPkeyPtr key_;  // guarded by mu_
 };
 
 // Stores <directory>/agent_svid.key (PKCS#8 PEM, 0600).
@@ -48,9 +61,22 @@ class DiskKeyManager final : public KeyManager {
   std::string path() const { return directory_ + "/agent_svid.key"; }
 
  private:
-  std::string directory_;
+  const std::string directory_;
+  std::mutex mu_;  // orders Commit and Remove (each file operation is atomic on its own)
 };
 
-std::unique_ptr<KeyManager> MakeKeyManager(const std::string& name, const std::string& directory);
+// plugin_data of KeyManager "disk": directory (default: agent.data_dir).
+struct DiskKeyManagerConfig {
+  std::optional<std::string> directory;
+};
+DiskKeyManagerConfig ParseDiskKeyManagerConfig(config::Section& plugin_data);
+absl::StatusOr<std::unique_ptr<KeyManager>> BuildDiskKeyManager(const DiskKeyManagerConfig& config,
+                                                                const KeyManagerDeps& deps);
+
+// KeyManager "memory" takes no plugin_data.
+struct MemoryKeyManagerConfig {};
+MemoryKeyManagerConfig ParseMemoryKeyManagerConfig(config::Section& plugin_data);
+absl::StatusOr<std::unique_ptr<KeyManager>> BuildMemoryKeyManager(const MemoryKeyManagerConfig& config,
+                                                                  const KeyManagerDeps& deps);
 
 }  // namespace spirecvm::agent

@@ -4,6 +4,7 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "common/status.h"
 #include "crypto/csr.h"
 #include "crypto/x509.h"
 #include "spdlog/spdlog.h"
@@ -33,22 +34,21 @@ spiffe::Bundle BundleFromProto(const spiffe::TrustDomain& td, const spirecvm::ty
   return out;
 }
 
-Manager::Manager(ManagerOptions opts, const Clock& clock, ServerConnector& connector, NodeAttestorClient& attestor,
-                 KeyManager& keys, AgentStorage& storage, std::shared_ptr<Cache> cache)
+Manager::Manager(ManagerOptions opts, ManagerDeps deps)
     : opts_(std::move(opts)),
-      clock_(clock),
-      connector_(connector),
-      attestor_(attestor),
-      keys_(keys),
-      storage_(storage),
-      cache_(std::move(cache)) {
+      clock_(*deps.clock),
+      connector_(*deps.connector),
+      attestor_(*deps.attestor),
+      keys_(*deps.keys),
+      storage_(*deps.storage),
+      cache_(std::move(deps.cache)) {
   cache_->SetWantCallback([this] { Wake(); });
 }
 
 Manager::~Manager() { cache_->SetWantCallback(nullptr); }
 
 absl::Status Manager::Init() {
-  if (absl::Status st = storage_.Init(); !st.ok()) return st;
+  RETURN_IF_ERROR(storage_.Init());
   auto persisted = storage_.LoadBundle();
   if (persisted.ok()) {
     spdlog::info("using the trust bundle persisted in {} (sequence {})", storage_.bundle_path(),
@@ -108,10 +108,9 @@ absl::Status Manager::Reconnect() {
       creds.key_pem = identity_->key_pem;
     }
   }
-  auto client = connector_.Connect(creds);
-  if (!client.ok()) return client.status();
+  ASSIGN_OR_RETURN(auto client, connector_.Connect(creds));
   std::lock_guard<std::mutex> l(mu_);
-  client_ = std::move(*client);
+  client_ = std::move(client);
   return absl::OkStatus();
 }
 
@@ -140,9 +139,8 @@ absl::StatusOr<Manager::Identity> Manager::CheckIdentity(std::vector<std::string
   if (chain_der.empty()) return absl::InvalidArgumentError("empty agent SVID chain");
   std::vector<ssl::X509Ptr> certs;
   for (const auto& der : chain_der) {
-    auto c = crypto::ParseCertDer(der);
-    if (!c.ok()) return c.status();
-    certs.push_back(std::move(*c));
+    ASSIGN_OR_RETURN(auto c, crypto::ParseCertDer(der));
+    certs.push_back(std::move(c));
   }
   auto leaf_spki = crypto::CertSpkiDer(certs[0].get());
   auto key_spki = crypto::PublicKeyToDer(key.get());
@@ -165,79 +163,66 @@ absl::StatusOr<Manager::Identity> Manager::CheckIdentity(std::vector<std::string
     for (const auto& c : certs) chain_ptrs.push_back(c.get());
     for (const auto& r : roots) root_ptrs.push_back(r.get());
     auto sid = spiffe::VerifyX509Svid(chain_ptrs, root_ptrs, clock_.Now());
-    if (!sid.ok()) return absl::Status(sid.status().code(), absl::StrCat("agent SVID: ", sid.status().message()));
+    if (!sid.ok()) return Annotate(sid, "agent SVID");
     id.spiffe_id = sid->ToString();
   } else {
-    auto sid = spiffe::ValidateX509SvidLeafProfile(certs[0].get());
-    if (!sid.ok()) return sid.status();
-    id.spiffe_id = sid->ToString();
+    ASSIGN_OR_RETURN(auto sid, spiffe::ValidateX509SvidLeafProfile(certs[0].get()));
+    id.spiffe_id = sid.ToString();
   }
   if (!absl::StartsWith(id.spiffe_id, opts_.trust_domain.IdString() + "/spire/agent/")) {
     return absl::InvalidArgumentError(absl::StrCat("unexpected agent ID ", id.spiffe_id));
   }
-  auto pem = crypto::PrivateKeyToPem(key.get());
-  if (!pem.ok()) return pem.status();
-  id.key_pem = std::move(*pem);
+  ASSIGN_OR_RETURN(auto pem, crypto::PrivateKeyToPem(key.get()));
+  id.key_pem = std::move(pem);
   id.key = std::move(key);
   id.chain_der = std::move(chain_der);
   return id;
 }
 
 absl::Status Manager::Attest() {
-  auto key = keys_.Generate(opts_.agent_key_type);
-  if (!key.ok()) return key.status();
-  auto csr = crypto::CreateCsr(key->get(), std::nullopt);
-  if (!csr.ok()) return csr.status();
-  auto spki = crypto::PublicKeyToDer(key->get());
-  if (!spki.ok()) return spki.status();
+  ASSIGN_OR_RETURN(auto key, keys_.Generate(opts_.agent_key_type));
+  ASSIGN_OR_RETURN(auto csr, crypto::CreateCsr(key.get(), std::nullopt));
+  ASSIGN_OR_RETURN(auto spki, crypto::PublicKeyToDer(key.get()));
   auto c = client();
   if (!c) return absl::UnavailableError("no server connection");
   spdlog::info("attesting to the server with {}", attestor_.type());
-  auto result = c->Attest(attestor_, AttestationKeyInfo{*csr, *spki});
-  if (!result.ok()) {
-    return absl::Status(result.status().code(), absl::StrCat("node attestation failed: ", result.status().message()));
-  }
+  auto result = c->Attest(attestor_, AttestationKeyInfo{csr, spki});
+  if (!result.ok()) return Annotate(result, "node attestation failed");
   std::vector<std::string> chain(result->svid().cert_chain().begin(), result->svid().cert_chain().end());
   bool insecure = !trusted_bundle().has_value();
-  auto id = CheckIdentity(std::move(chain), crypto::ShareKey(key->get()), !insecure);
-  if (!id.ok()) return id.status();
-  if (absl::Status st = keys_.Commit(key->get()); !st.ok()) return st;
-  if (absl::Status st = storage_.SaveSvid(id->chain_der); !st.ok()) return st;
-  spdlog::info("node attestation succeeded: agent ID {} (SVID expires {})", id->spiffe_id,
-               absl::FormatTime(id->not_after));
+  ASSIGN_OR_RETURN(auto id, CheckIdentity(std::move(chain), crypto::ShareKey(key.get()), !insecure));
+  RETURN_IF_ERROR(keys_.Commit(key.get()));
+  RETURN_IF_ERROR(storage_.SaveSvid(id.chain_der));
+  spdlog::info("node attestation succeeded: agent ID {} (SVID expires {})", id.spiffe_id,
+               absl::FormatTime(id.not_after));
   {
     std::lock_guard<std::mutex> l(mu_);
-    identity_ = std::move(*id);
+    identity_ = std::move(id);
   }
   attestations_.fetch_add(1);
-  if (absl::Status st = Reconnect(); !st.ok()) return st;
+  RETURN_IF_ERROR(Reconnect());
   if (insecure) {
     // insecure_bootstrap: the bundle is taken on first use from the server we just attested to.
-    if (absl::Status st = FetchBundle(client()); !st.ok()) return st;
-    if (absl::Status st = Reconnect(); !st.ok()) return st;
+    RETURN_IF_ERROR(FetchBundle(client()));
+    RETURN_IF_ERROR(Reconnect());
   }
   return absl::OkStatus();
 }
 
 absl::Status Manager::Renew() {
-  auto key = keys_.Generate(opts_.agent_key_type);
-  if (!key.ok()) return key.status();
-  auto csr = crypto::CreateCsr(key->get(), std::nullopt);
-  if (!csr.ok()) return csr.status();
+  ASSIGN_OR_RETURN(auto key, keys_.Generate(opts_.agent_key_type));
+  ASSIGN_OR_RETURN(auto csr, crypto::CreateCsr(key.get(), std::nullopt));
   auto c = client();
-  auto svid = c->RenewAgent(*csr);
-  if (!svid.ok()) return svid.status();
-  std::vector<std::string> chain(svid->cert_chain().begin(), svid->cert_chain().end());
-  auto id = CheckIdentity(std::move(chain), crypto::ShareKey(key->get()), true);
-  if (!id.ok()) return id.status();
-  if (absl::Status st = keys_.Commit(key->get()); !st.ok()) return st;
-  if (absl::Status st = storage_.SaveSvid(id->chain_der); !st.ok()) return st;
-  spdlog::info("agent SVID rotated (expires {})", absl::FormatTime(id->not_after));
+  ASSIGN_OR_RETURN(auto svid, c->RenewAgent(csr));
+  std::vector<std::string> chain(svid.cert_chain().begin(), svid.cert_chain().end());
+  ASSIGN_OR_RETURN(auto id, CheckIdentity(std::move(chain), crypto::ShareKey(key.get()), true));
+  RETURN_IF_ERROR(keys_.Commit(key.get()));
+  RETURN_IF_ERROR(storage_.SaveSvid(id.chain_der));
+  spdlog::info("agent SVID rotated (expires {})", absl::FormatTime(id.not_after));
   {
     std::lock_guard<std::mutex> l(mu_);
-    identity_ = std::move(*id);
+    identity_ = std::move(id);
   }
-  renewals_.fetch_add(1);
   return Reconnect();
 }
 
@@ -253,10 +238,9 @@ void Manager::DropIdentity(const absl::Status& why) {
 }
 
 absl::Status Manager::FetchBundle(const std::shared_ptr<ServerClient>& c) {
-  auto b = c->GetBundle();
-  if (!b.ok()) return b.status();
-  if (b->x509_authorities_size() == 0) return absl::InternalError("server returned a bundle without X.509 roots");
-  spiffe::Bundle bundle = BundleFromProto(opts_.trust_domain, *b);
+  ASSIGN_OR_RETURN(auto b, c->GetBundle());
+  if (b.x509_authorities_size() == 0) return absl::InternalError("server returned a bundle without X.509 roots");
+  spiffe::Bundle bundle = BundleFromProto(opts_.trust_domain, b);
   auto current = trusted_bundle();
   bool changed = !current.has_value() || spiffe::BundleToJwks(*current) != spiffe::BundleToJwks(bundle);
   {
@@ -278,22 +262,20 @@ absl::Status Manager::Sync() {
     k->set_id(id);
     k->set_revision_number(rev);
   }
-  auto resp = c->Sync(req);
-  if (!resp.ok()) return resp.status();
-  std::vector<spirecvm::types::Entry> changed(resp->changed().begin(), resp->changed().end());
-  std::vector<std::string> removed(resp->removed_entry_ids().begin(), resp->removed_entry_ids().end());
+  ASSIGN_OR_RETURN(auto resp, c->Sync(req));
+  std::vector<spirecvm::types::Entry> changed(resp.changed().begin(), resp.changed().end());
+  std::vector<std::string> removed(resp.removed_entry_ids().begin(), resp.removed_entry_ids().end());
   if (!changed.empty() || !removed.empty()) {
     spdlog::debug("sync: {} new or changed entries, {} removed", changed.size(), removed.size());
   }
   cache_->ApplySync(changed, removed);
-  syncs_.fetch_add(1);
   bool fetch;
   {
     std::lock_guard<std::mutex> l(mu_);
-    fetch = !bundle_fetched_ || !bundle_.has_value() || bundle_->sequence_number != resp->bundle_sequence_number();
+    fetch = !bundle_fetched_ || !bundle_.has_value() || bundle_->sequence_number != resp.bundle_sequence_number();
   }
   if (fetch) {
-    if (absl::Status st = FetchBundle(c); !st.ok()) return st;
+    RETURN_IF_ERROR(FetchBundle(c));
     // New roots: the next connection must trust them (and the server may present a chain to a new root).
     return Reconnect();
   }
@@ -310,22 +292,18 @@ absl::Status Manager::Mint() {
     v1::BatchNewX509SVIDRequest req;
     std::vector<std::string> keys_der;
     for (size_t i = start; i < end; ++i) {
-      auto key = crypto::GenerateKey(opts_.workload_key_type);
-      if (!key.ok()) return key.status();
-      auto csr = crypto::CreateCsr(key->get(), todo[i].spiffe_id());
-      if (!csr.ok()) return csr.status();
-      auto der = crypto::PrivateKeyToPkcs8Der(key->get());
-      if (!der.ok()) return der.status();
-      keys_der.push_back(std::move(*der));
+      ASSIGN_OR_RETURN(auto key, crypto::GenerateKey(opts_.workload_key_type));
+      ASSIGN_OR_RETURN(auto csr, crypto::CreateCsr(key.get(), todo[i].spiffe_id()));
+      ASSIGN_OR_RETURN(auto der, crypto::PrivateKeyToPkcs8Der(key.get()));
+      keys_der.push_back(std::move(der));
       auto* p = req.add_params();
       p->set_entry_id(todo[i].id());
-      p->set_csr(std::move(*csr));
+      p->set_csr(std::move(csr));
     }
-    auto resp = c->BatchNewX509Svid(req);
-    if (!resp.ok()) return resp.status();
+    ASSIGN_OR_RETURN(auto resp, c->BatchNewX509Svid(req));
     std::vector<std::shared_ptr<const X509SvidRecord>> out;
-    for (int i = 0; i < resp->results_size() && start + i < end; ++i) {
-      const auto& r = resp->results(i);
+    for (int i = 0; i < resp.results_size() && start + i < end; ++i) {
+      const auto& r = resp.results(i);
       const auto& entry = todo[start + i];
       if (r.status_code() != 0) {
         spdlog::warn("server refused an SVID for entry {} ({}): {}", entry.id(), entry.spiffe_id(), r.status_message());
@@ -374,7 +352,7 @@ absl::Status Manager::RunOnce() {
     have = false;
   }
   if (!have) {
-    if (absl::Status st = Attest(); !st.ok()) return st;
+    RETURN_IF_ERROR(Attest());
   } else if (now >= HalfLife(nb, na)) {
     if (absl::Status st = Renew(); !st.ok()) {
       if (MeansReattest(st)) DropIdentity(st);
@@ -448,14 +426,13 @@ absl::StatusOr<JwtRecord> Manager::MintJwt(const spirecvm::types::Entry& entry,
                                            const std::vector<std::string>& audience) {
   auto c = client();
   if (!c || !has_identity()) return absl::UnavailableError("agent is not attested yet");
-  auto svid = c->NewJwtSvid(entry.id(), audience);
-  if (!svid.ok()) return svid.status();
+  ASSIGN_OR_RETURN(auto svid, c->NewJwtSvid(entry.id(), audience));
   JwtRecord r;
-  r.token = svid->token();
-  r.spiffe_id = svid->spiffe_id().empty() ? entry.spiffe_id() : svid->spiffe_id();
+  r.token = svid.token();
+  r.spiffe_id = svid.spiffe_id().empty() ? entry.spiffe_id() : svid.spiffe_id();
   r.hint = entry.hint();
-  r.issued_at = svid->issued_at() != 0 ? absl::FromUnixSeconds(svid->issued_at()) : clock_.Now();
-  r.expires_at = absl::FromUnixSeconds(svid->expires_at());
+  r.issued_at = svid.issued_at() != 0 ? absl::FromUnixSeconds(svid.issued_at()) : clock_.Now();
+  r.expires_at = absl::FromUnixSeconds(svid.expires_at());
   return r;
 }
 

@@ -39,10 +39,21 @@ struct ManagerOptions {
   bool insecure_bootstrap = false;
 };
 
+// What the manager uses; all must outlive it (the composition root, agent.h, owns them).
+struct ManagerDeps {
+  const Clock* clock = nullptr;
+  ServerConnector* connector = nullptr;
+  NodeAttestorClient* attestor = nullptr;
+  KeyManager* keys = nullptr;
+  AgentStorage* storage = nullptr;
+  std::shared_ptr<Cache> cache;
+};
+
+// Threads: Run() is the manager thread (attest, renew, sync, mint). MintJwt is called from Workload API workers
+// and only reads the current connection and identity under mu_. Init() runs before Run() starts.
 class Manager final : public JwtMinter {
  public:
-  Manager(ManagerOptions opts, const Clock& clock, ServerConnector& connector, NodeAttestorClient& attestor,
-          KeyManager& keys, AgentStorage& storage, std::shared_ptr<Cache> cache);
+  Manager(ManagerOptions opts, ManagerDeps deps);
   ~Manager() override;
 
   // Loads data_dir: a persisted bundle (preferred over the bootstrap one) and agent SVID + key, reused when the
@@ -62,8 +73,6 @@ class Manager final : public JwtMinter {
   std::string agent_id() const;
   absl::Time agent_svid_expiry() const;
   int attestations() const { return attestations_.load(); }
-  int renewals() const { return renewals_.load(); }
-  int syncs() const { return syncs_.load(); }
 
  private:
   struct Identity {
@@ -109,8 +118,6 @@ class Manager final : public JwtMinter {
   bool stop_ = false;
 
   std::atomic<int> attestations_{0};
-  std::atomic<int> renewals_{0};
-  std::atomic<int> syncs_{0};
 };
 
 // types.Bundle (server wire form) -> spiffe::Bundle.

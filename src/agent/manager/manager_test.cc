@@ -171,7 +171,8 @@ class ManagerTest : public ::testing::Test {
     ManagerOptions o;
     o.trust_domain = server_.ca.td;
     o.bootstrap_bundle = server_.ca.Bundle(0);
-    i.manager = std::make_unique<Manager>(o, clock_, connector_, *i.attestor, *i.keys, *i.storage, i.cache);
+    i.manager = std::make_unique<Manager>(
+        o, ManagerDeps{&clock_, &connector_, i.attestor.get(), i.keys.get(), i.storage.get(), i.cache});
     EXPECT_TRUE(i.manager->Init().ok());
     return i;
   }

@@ -7,6 +7,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "agent/nodeattest/attest_stream.h"
+#include "common/status.h"
 #include "crypto/x509.h"
 #include "spiffe/x509_svid.h"
 
@@ -111,14 +112,14 @@ class GrpcServerClient final : public ServerClient {
     req.set_csr(csr_der);
     v1::RenewAgentResponse resp;
     auto ctx = Ctx();
-    if (absl::Status st = FromGrpc(stub_->RenewAgent(ctx.get(), req, &resp)); !st.ok()) return st;
+    RETURN_IF_ERROR(FromGrpc(stub_->RenewAgent(ctx.get(), req, &resp)));
     return resp.svid();
   }
 
   absl::StatusOr<v1::BatchNewX509SVIDResponse> BatchNewX509Svid(const v1::BatchNewX509SVIDRequest& req) override {
     v1::BatchNewX509SVIDResponse resp;
     auto ctx = Ctx();
-    if (absl::Status st = FromGrpc(stub_->BatchNewX509SVID(ctx.get(), req, &resp)); !st.ok()) return st;
+    RETURN_IF_ERROR(FromGrpc(stub_->BatchNewX509SVID(ctx.get(), req, &resp)));
     return resp;
   }
 
@@ -129,21 +130,21 @@ class GrpcServerClient final : public ServerClient {
     for (const auto& a : audience) req.add_audience(a);
     v1::NewJWTSVIDResponse resp;
     auto ctx = Ctx();
-    if (absl::Status st = FromGrpc(stub_->NewJWTSVID(ctx.get(), req, &resp)); !st.ok()) return st;
+    RETURN_IF_ERROR(FromGrpc(stub_->NewJWTSVID(ctx.get(), req, &resp)));
     return resp.svid();
   }
 
   absl::StatusOr<v1::SyncAuthorizedEntriesResponse> Sync(const v1::SyncAuthorizedEntriesRequest& req) override {
     v1::SyncAuthorizedEntriesResponse resp;
     auto ctx = Ctx();
-    if (absl::Status st = FromGrpc(stub_->SyncAuthorizedEntries(ctx.get(), req, &resp)); !st.ok()) return st;
+    RETURN_IF_ERROR(FromGrpc(stub_->SyncAuthorizedEntries(ctx.get(), req, &resp)));
     return resp;
   }
 
   absl::StatusOr<spirecvm::types::Bundle> GetBundle() override {
     spirecvm::types::Bundle resp;
     auto ctx = Ctx();
-    if (absl::Status st = FromGrpc(stub_->GetBundle(ctx.get(), v1::GetBundleRequest(), &resp)); !st.ok()) return st;
+    RETURN_IF_ERROR(FromGrpc(stub_->GetBundle(ctx.get(), v1::GetBundleRequest(), &resp)));
     return resp;
   }
 

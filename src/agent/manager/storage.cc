@@ -7,6 +7,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/files.h"
+#include "common/status.h"
 #include "common/strings.h"
 #include "crypto/x509.h"
 
@@ -17,17 +18,15 @@ absl::Status AgentStorage::Init() { return files::EnsureDir(dir_, 0700); }
 absl::Status AgentStorage::SaveSvid(const std::vector<std::string>& chain_der) {
   std::string pem;
   for (const auto& der : chain_der) {
-    auto c = crypto::ParseCertDer(der);
-    if (!c.ok()) return c.status();
-    pem += crypto::CertToPem(c->get());
+    ASSIGN_OR_RETURN(auto c, crypto::ParseCertDer(der));
+    pem += crypto::CertToPem(c.get());
   }
   return files::WriteFileAtomic(svid_path(), pem, 0600);
 }
 
 absl::StatusOr<std::vector<std::string>> AgentStorage::LoadSvid() {
-  auto pem = files::ReadFile(svid_path());
-  if (!pem.ok()) return pem.status();
-  auto certs = crypto::ParseCertsPem(*pem);
+  ASSIGN_OR_RETURN(auto pem, files::ReadFile(svid_path()));
+  auto certs = crypto::ParseCertsPem(pem);
   if (!certs.ok()) return absl::DataLossError(absl::StrCat(svid_path(), ": ", certs.status().message()));
   std::vector<std::string> out;
   for (const auto& c : *certs) out.push_back(crypto::CertToDer(c.get()));
@@ -46,26 +45,24 @@ absl::Status AgentStorage::SaveBundle(const spiffe::Bundle& b) {
 }
 
 absl::StatusOr<spiffe::Bundle> AgentStorage::LoadBundle() {
-  auto json = files::ReadFile(bundle_path());
-  if (!json.ok()) return json.status();
-  auto b = spiffe::BundleFromJwks(td_, *json);
+  ASSIGN_OR_RETURN(auto json, files::ReadFile(bundle_path()));
+  auto b = spiffe::BundleFromJwks(td_, json);
   if (!b.ok()) return absl::DataLossError(absl::StrCat(bundle_path(), ": ", b.status().message()));
   return b;
 }
 
 absl::StatusOr<spiffe::Bundle> LoadBootstrapBundle(const std::string& path, const std::string& format,
                                                    const spiffe::TrustDomain& td) {
-  auto text = files::ReadFile(path);
-  if (!text.ok()) return text.status();
+  ASSIGN_OR_RETURN(auto text, files::ReadFile(path));
   if (format == "spiffe") {
-    auto b = spiffe::BundleFromJwks(td, *text);
+    auto b = spiffe::BundleFromJwks(td, text);
     if (!b.ok()) return absl::InvalidArgumentError(absl::StrCat(path, ": ", b.status().message()));
     if (b->x509_authorities_der.empty()) {
       return absl::InvalidArgumentError(absl::StrCat(path, ": bundle has no X.509 authorities"));
     }
     return b;
   }
-  auto certs = crypto::ParseCertsPem(*text);
+  auto certs = crypto::ParseCertsPem(text);
   if (!certs.ok()) return absl::InvalidArgumentError(absl::StrCat(path, ": ", certs.status().message()));
   spiffe::Bundle b;
   b.trust_domain = td;

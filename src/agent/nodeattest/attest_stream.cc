@@ -1,6 +1,7 @@
 #include "agent/nodeattest/attest_stream.h"
 
 #include "absl/strings/str_cat.h"
+#include "common/status.h"
 
 namespace spirecvm::agent {
 
@@ -9,13 +10,9 @@ using spirecvm::agent::v1::AttestAgentResponse;
 
 absl::StatusOr<AttestAgentResponse::Result> AttestOverStream(AttestStream& stream, NodeAttestorClient& attestor,
                                                              const AttestationKeyInfo& key) {
-  auto session = attestor.Start(key);
-  if (!session.ok()) return session.status();
-  auto payload = (*session)->Payload();
-  if (!payload.ok()) {
-    return absl::Status(payload.status().code(),
-                        absl::StrCat(attestor.type(), " attestor: ", payload.status().message()));
-  }
+  ASSIGN_OR_RETURN(auto session, attestor.Start(key));
+  auto payload = session->Payload();
+  if (!payload.ok()) return Annotate(payload, absl::StrCat(attestor.type(), " attestor"));
   AttestAgentRequest first;
   first.mutable_params()->mutable_data()->set_type(attestor.type());
   first.mutable_params()->mutable_data()->set_payload(std::move(*payload));
@@ -33,8 +30,7 @@ absl::StatusOr<AttestAgentResponse::Result> AttestOverStream(AttestStream& strea
     }
     if (resp.has_result()) {
       AttestAgentResponse::Result result = resp.result();
-      absl::Status st = stream.Finish();
-      if (!st.ok()) return st;
+      RETURN_IF_ERROR(stream.Finish());
       if (result.svid().cert_chain_size() == 0) return absl::InternalError("attestation result has no SVID");
       return result;
     }
@@ -42,11 +38,8 @@ absl::StatusOr<AttestAgentResponse::Result> AttestOverStream(AttestStream& strea
     if (round >= kMaxChallengeRounds) {
       return absl::ResourceExhaustedError(absl::StrCat("server sent more than ", kMaxChallengeRounds, " challenges"));
     }
-    auto answer = (*session)->AnswerChallenge(resp.challenge());
-    if (!answer.ok()) {
-      return absl::Status(answer.status().code(),
-                          absl::StrCat(attestor.type(), " attestor challenge: ", answer.status().message()));
-    }
+    auto answer = session->AnswerChallenge(resp.challenge());
+    if (!answer.ok()) return Annotate(answer, absl::StrCat(attestor.type(), " attestor challenge"));
     AttestAgentRequest next;
     next.set_challenge_response(std::move(*answer));
     if (!stream.Write(next)) {

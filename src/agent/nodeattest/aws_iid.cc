@@ -4,12 +4,11 @@
 
 #include "absl/strings/str_cat.h"
 #include "attestation/sevsnp_binding/binding.h"
+#include "common/status.h"
 #include "spdlog/spdlog.h"
 
 namespace spirecvm::agent {
 namespace {
-
-constexpr char kPluginDataPath[] = "plugins.NodeAttestor \"aws_iid\".plugin_data";
 
 class AwsIidSession final : public NodeAttestationSession {
  public:
@@ -18,10 +17,7 @@ class AwsIidSession final : public NodeAttestationSession {
 
   absl::StatusOr<std::string> Payload() override {
     absl::StatusOr<awsiid::AttestationPayload> p = shared_->imds->FetchInstanceIdentity();
-    if (!p.ok()) {
-      return absl::Status(p.status().code(),
-                          absl::StrCat("aws_iid: fetching the instance identity document: ", p.status().message()));
-    }
+    if (!p.ok()) return Annotate(p, "aws_iid: fetching the instance identity document");
     document_ = p->document;
     have_document_ = true;
     return p->ToJson();
@@ -84,9 +80,8 @@ AwsIidAgentConfig ParseAwsIidConfig(config::Section& plugin_data) {
 absl::StatusOr<std::unique_ptr<AwsIidAttestor>> AwsIidAttestor::Create(const AwsIidAgentConfig& config) {
   awsiid::ImdsClientOptions o;
   o.endpoint = config.ec2_metadata_endpoint;
-  absl::StatusOr<std::unique_ptr<snp::ReportProvider>> provider = snp::NewReportProvider(config.sev_snp);
-  if (!provider.ok()) return provider.status();
-  return Create(std::move(o), *std::move(provider));
+  ASSIGN_OR_RETURN(std::unique_ptr<snp::ReportProvider> provider, snp::NewReportProvider(config.sev_snp));
+  return Create(std::move(o), std::move(provider));
 }
 
 absl::StatusOr<std::unique_ptr<AwsIidAttestor>> AwsIidAttestor::Create(awsiid::ImdsClientOptions imds,
@@ -108,38 +103,10 @@ absl::StatusOr<std::unique_ptr<NodeAttestationSession>> AwsIidAttestor::Start(co
   return std::make_unique<AwsIidSession>(shared_, key);
 }
 
-absl::StatusOr<std::unique_ptr<NodeAttestorClient>> NewAwsIidAttestor(config::Section& plugin_data) {
-  AwsIidAgentConfig c = ParseAwsIidConfig(plugin_data);
-  if (absl::Status st = plugin_data.Finish(); !st.ok()) return st;
-  auto a = AwsIidAttestor::Create(c);
-  if (!a.ok()) return a.status();
-  return std::unique_ptr<NodeAttestorClient>(*std::move(a));
-}
-
-void ValidateAwsIidPluginData(config::Section& plugin_section, const std::optional<hcl::Value>& data,
-                              const std::string& filename) {
-  if (!data.has_value()) return;
-  if (data->kind != hcl::Value::Kind::kObject) {
-    plugin_section.AddError(data->pos, "plugin_data must be a block");
-    return;
-  }
-  config::Section pd = config::Section::FromObject(*data, plugin_section.path() + ".plugin_data", filename);
-  ParseAwsIidConfig(pd);
-  if (absl::Status st = pd.Finish(); !st.ok()) plugin_section.AddError(data->pos, std::string(st.message()));
-}
-
-absl::StatusOr<std::unique_ptr<NodeAttestorClient>> NewAwsIidAttestorFromPluginData(
-    const std::optional<hcl::Value>& data, const std::string& filename) {
-  if (!data.has_value()) {
-    auto a = AwsIidAttestor::Create(AwsIidAgentConfig{});
-    if (!a.ok()) return a.status();
-    return std::unique_ptr<NodeAttestorClient>(*std::move(a));
-  }
-  if (data->kind != hcl::Value::Kind::kObject) {
-    return absl::InvalidArgumentError(absl::StrCat(filename, ": ", kPluginDataPath, " must be a block"));
-  }
-  config::Section pd = config::Section::FromObject(*data, kPluginDataPath, filename);
-  return NewAwsIidAttestor(pd);
+absl::StatusOr<std::unique_ptr<NodeAttestorClient>> BuildAwsIidAttestor(const AwsIidAgentConfig& config,
+                                                                        const NodeAttestorDeps&) {
+  ASSIGN_OR_RETURN(std::unique_ptr<AwsIidAttestor> a, AwsIidAttestor::Create(config));
+  return std::unique_ptr<NodeAttestorClient>(std::move(a));
 }
 
 }  // namespace spirecvm::agent

@@ -17,7 +17,6 @@
 
 #include <memory>
 #include <mutex>
-#include <optional>
 #include <string>
 
 #include "absl/status/statusor.h"
@@ -26,7 +25,6 @@
 #include "agent/sevsnp/report_provider.h"
 #include "attestation/awsiid/imds_client.h"
 #include "common/config_reader.h"
-#include "common/hcl.h"
 
 namespace spirecvm::agent {
 
@@ -66,16 +64,8 @@ class AwsIidAttestor final : public NodeAttestorClient {
   std::shared_ptr<Shared> shared_;
 };
 
-// Parses `plugin_data` (a section of its own, e.g. config::Section::FromObject), runs its Finish() so unknown
-// keys and bad values are reported together, then builds the attestor.
-absl::StatusOr<std::unique_ptr<NodeAttestorClient>> NewAwsIidAttestor(config::Section& plugin_data);
-
-// The agent's plugin configuration helpers: `data` is the raw plugin_data of the NodeAttestor "aws_iid" block
-// (absent = all defaults). Validate records every problem in `plugin_section` (the block's section);
-// the factory returns them as InvalidArgument.
-void ValidateAwsIidPluginData(config::Section& plugin_section, const std::optional<hcl::Value>& data,
-                              const std::string& filename);
-absl::StatusOr<std::unique_ptr<NodeAttestorClient>> NewAwsIidAttestorFromPluginData(
-    const std::optional<hcl::Value>& data, const std::string& filename);
+// The catalog's builder (agent/catalog.h): the attestor a parsed plugin_data describes.
+absl::StatusOr<std::unique_ptr<NodeAttestorClient>> BuildAwsIidAttestor(const AwsIidAgentConfig& config,
+                                                                        const NodeAttestorDeps& deps);
 
 }  // namespace spirecvm::agent

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include "absl/strings/str_cat.h"
+#include "agent/catalog.h"
 #include "agent/sevsnp/test_util.h"
 #include "attestation/awsiid/testing/test_signer.h"
 #include "attestation/sevsnp/sim/test_signers.h"
@@ -189,7 +190,7 @@ TEST_F(AwsIidAttestorTest, ImdsDownIsAnErrorNamingTheDocument) {
   EXPECT_THAT(payload.status().message(), HasSubstr("instance identity document"));
 }
 
-// The factory the agent's plugin configuration uses, from HCL, with the simulated provider.
+// Through the catalog, as the agent's configuration builds it: plugin_data from HCL, the simulated provider.
 TEST_F(AwsIidAttestorTest, FromPluginDataWithTheSimulator) {
   snp::testing::ScopedTempDir dir;
   ASSERT_TRUE(SimSigner()->Save(dir.path()).ok());
@@ -209,8 +210,12 @@ TEST_F(AwsIidAttestorTest, FromPluginDataWithTheSimulator) {
   auto body = hcl::Parse(text, "agent.conf");
   ASSERT_TRUE(body.ok()) << body.status();
   config::Section root = config::Section::FromBody(*body, "", "agent.conf");
-  std::optional<hcl::Value> data = root.Raw("plugin_data");
-  auto a = NewAwsIidAttestorFromPluginData(data, "agent.conf");
+  std::optional<config::Section> data = root.Child("plugin_data");
+  ASSERT_TRUE(data.has_value());
+  auto builder = NodeAttestors().Parse("aws_iid", *data);
+  ASSERT_TRUE(builder.ok()) << builder.status();
+  ASSERT_TRUE(root.Finish().ok());
+  auto a = (*builder)(NodeAttestorDeps{});
   ASSERT_TRUE(a.ok()) << a.status();
   auto session = (*a)->Start(key_);
   ASSERT_TRUE((*session)->Payload().ok());
@@ -232,9 +237,10 @@ TEST(AwsIidConfig, DefaultsAndErrors) {
                          "agent.conf");
   ASSERT_TRUE(body.ok());
   config::Section pd = config::Section::FromBody(*body, "plugins.NodeAttestor \"aws_iid\".plugin_data", "agent.conf");
-  auto a = NewAwsIidAttestor(pd);
-  ASSERT_FALSE(a.ok());
-  const std::string m(a.status().message());
+  ParseAwsIidConfig(pd);
+  absl::Status st = pd.Finish();
+  ASSERT_FALSE(st.ok());
+  const std::string m(st.message());
   EXPECT_THAT(m, HasSubstr("ec2_metadata_endpoint"));
   EXPECT_THAT(m, HasSubstr("\"region\""));
   EXPECT_THAT(m, HasSubstr("unknown report provider \"quantum\""));
@@ -244,10 +250,10 @@ TEST(AwsIidConfig, DefaultsAndErrors) {
   AwsIidAgentConfig c = ParseAwsIidConfig(none);
   EXPECT_TRUE(none.Finish().ok());
   EXPECT_EQ(c.ec2_metadata_endpoint, "http://169.254.169.254");
-  EXPECT_EQ(c.sev_snp.provider, snp::ProviderKind::kAuto);
+  EXPECT_EQ(c.sev_snp.provider, "auto");
 }
 
-TEST(AwsIidConfig, ValidateReportsIntoThePluginSection) {
+TEST(AwsIidConfig, ErrorsLandInTheWholeFilesReport) {
   auto body = hcl::Parse(R"(NodeAttestor "aws_iid" {
     plugin_data {
       sev_snp { report_provider = "tsm"  tsm_pth = "/x" }
@@ -258,8 +264,9 @@ TEST(AwsIidConfig, ValidateReportsIntoThePluginSection) {
   config::Section root = config::Section::FromBody(*body, "plugins", "agent.conf");
   auto blocks = root.Blocks("NodeAttestor");
   ASSERT_EQ(blocks.size(), 1u);
-  config::Section& plugin = blocks[0].second;
-  ValidateAwsIidPluginData(plugin, plugin.Raw("plugin_data"), "agent.conf");
+  std::optional<config::Section> data = blocks[0].second.Child("plugin_data");
+  ASSERT_TRUE(data.has_value());
+  ASSERT_TRUE(NodeAttestors().Parse("aws_iid", *data).ok());
   absl::Status st = root.Finish();
   ASSERT_FALSE(st.ok());
   EXPECT_THAT(std::string(st.message()), HasSubstr("tsm_pth"));

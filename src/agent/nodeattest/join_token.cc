@@ -22,4 +22,11 @@ absl::StatusOr<std::unique_ptr<NodeAttestationSession>> JoinTokenAttestor::Start
   return std::make_unique<JoinTokenSession>(token_);
 }
 
+JoinTokenConfig ParseJoinTokenConfig(config::Section&) { return {}; }
+
+absl::StatusOr<std::unique_ptr<NodeAttestorClient>> BuildJoinTokenAttestor(const JoinTokenConfig&,
+                                                                           const NodeAttestorDeps& deps) {
+  return std::unique_ptr<NodeAttestorClient>(new JoinTokenAttestor(deps.join_token));
+}
+
 }  // namespace spirecvm::agent

@@ -27,6 +27,14 @@ class NodeAttestationSession {
   virtual absl::StatusOr<std::string> AnswerChallenge(std::string_view challenge) = 0;
 };
 
+// What the catalog (agent/catalog.h) builds a NodeAttestor with, besides its plugin_data.
+struct NodeAttestorDeps {
+  std::string join_token;  // agent.join_token or -joinToken (NodeAttestor "join_token")
+};
+
+// Thread-safety: Start() and the const methods may be called from any thread, concurrently (the manager thread
+// attests; nothing forbids a second caller). A session is used by one thread at a time and never outlives what it
+// shares with its attestor (implementations share state through shared_ptr and lock what is mutable).
 class NodeAttestorClient {
  public:
   virtual ~NodeAttestorClient() = default;

@@ -1,28 +1,19 @@
 #include "agent/sevsnp/provider_config.h"
 
-#include <sys/stat.h>
-
 #include <charconv>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "agent/catalog.h"
 #include "common/hex.h"
+#include "common/status.h"
 #include "common/strings.h"
 #include "spdlog/spdlog.h"
 
 namespace spirecvm::agent::snp {
 namespace {
-
-constexpr std::pair<ProviderKind, std::string_view> kKinds[] = {
-    {ProviderKind::kAuto, "auto"},           {ProviderKind::kTsm, "tsm"},   {ProviderKind::kSevGuest, "sev-guest"},
-    {ProviderKind::kSimulated, "simulated"}, {ProviderKind::kNone, "none"},
-};
-
-bool Exists(const std::string& path) {
-  struct stat st;
-  return ::stat(path.c_str(), &st) == 0;
-}
 
 // A hex string of exactly N bytes.
 template <size_t N>
@@ -77,7 +68,19 @@ std::optional<uint64_t> PolicyField(config::Section& s, std::string_view key) {
   return out;
 }
 
-SimulatorOptions ParseSimulator(config::Section& s) {
+sevsnp::abi::Tcb ParseTcb(config::Section& t) {
+  sevsnp::abi::Tcb tcb;
+  if (auto v = BoundedInt(t, "bl", 0, 255)) tcb.bl = static_cast<uint8_t>(*v);
+  if (auto v = BoundedInt(t, "tee", 0, 255)) tcb.tee = static_cast<uint8_t>(*v);
+  if (auto v = BoundedInt(t, "snp", 0, 255)) tcb.snp = static_cast<uint8_t>(*v);
+  if (auto v = BoundedInt(t, "ucode", 0, 255)) tcb.ucode = static_cast<uint8_t>(*v);
+  if (auto v = BoundedInt(t, "fmc", 0, 255)) tcb.fmc = static_cast<uint8_t>(*v);
+  return tcb;
+}
+
+}  // namespace
+
+SimulatorOptions ParseSimulatorOptions(config::Section& s) {
   SimulatorOptions o;
   if (auto v = s.String("dir")) o.dir = *v;
   if (o.dir.empty()) s.AddError(s.pos(), "simulator.dir must be set (where the simulated AMD hierarchy lives)");
@@ -107,106 +110,89 @@ SimulatorOptions ParseSimulator(config::Section& s) {
       s.AddKeyError("corrupt", std::string(c.status().message()));
     }
   }
-  if (auto t = s.Child("tcb")) {
-    sevsnp::abi::Tcb tcb;
-    if (auto v = BoundedInt(*t, "bl", 0, 255)) tcb.bl = static_cast<uint8_t>(*v);
-    if (auto v = BoundedInt(*t, "tee", 0, 255)) tcb.tee = static_cast<uint8_t>(*v);
-    if (auto v = BoundedInt(*t, "snp", 0, 255)) tcb.snp = static_cast<uint8_t>(*v);
-    if (auto v = BoundedInt(*t, "ucode", 0, 255)) tcb.ucode = static_cast<uint8_t>(*v);
-    if (auto v = BoundedInt(*t, "fmc", 0, 255)) tcb.fmc = static_cast<uint8_t>(*v);
-    o.tcb = tcb;
-  }
+  if (auto t = s.Child("tcb")) o.tcb = ParseTcb(*t);
   return o;
-}
-
-}  // namespace
-
-std::string_view ProviderKindName(ProviderKind k) {
-  for (const auto& [kind, name] : kKinds) {
-    if (kind == k) return name;
-  }
-  return "unknown";
 }
 
 SevSnpConfig ParseSevSnpConfig(config::Section& section) {
   SevSnpConfig c;
-  if (auto v = section.String("report_provider")) {
-    bool found = false;
-    for (const auto& [kind, name] : kKinds) {
-      if (name == *v) {
-        c.provider = kind;
-        found = true;
-      }
-    }
-    if (!found) {
-      section.AddKeyError("report_provider", absl::StrCat("unknown report provider \"", *v,
-                                                          "\" (want auto, tsm, sev-guest, simulated or none)"));
-    }
+  if (auto v = section.String("report_provider")) c.provider = *v;
+  const ReportProviderRegistry& providers = ReportProviders();
+  if (!providers.Has(c.provider)) {
+    section.AddKeyError("report_provider", absl::StrCat("unknown report provider \"", c.provider, "\" (want ",
+                                                        absl::StrJoin(providers.Names(), ", "), ")"));
+    section.MarkKnown("simulator");
+  } else if (absl::StatusOr<ReportProviderBuilder> b = providers.Parse(c.provider, section); b.ok()) {
+    c.build = *std::move(b);
   }
-  if (auto v = section.String("tsm_path")) c.tsm_path = *v;
-  if (auto v = section.String("sev_guest_device")) c.sev_guest_device = *v;
-  std::optional<config::Section> sim = section.Child("simulator");
-  if (sim.has_value()) {
-    SimulatorOptions o = ParseSimulator(*sim);
-    if (c.provider == ProviderKind::kSimulated) {
-      c.simulator = std::move(o);
-    } else {
-      section.AddKeyError("simulator", "is only used with report_provider = \"simulated\"");
-    }
-  } else if (c.provider == ProviderKind::kSimulated) {
-    section.AddKeyError("report_provider", "\"simulated\" needs a simulator { dir = ... } block");
+  section.MarkKnown("tsm_path");
+  section.MarkKnown("sev_guest_device");
+  if (c.provider != "simulated" && section.Has("simulator")) {
+    section.MarkKnown("simulator");
+    section.AddKeyError("simulator", "is only used with report_provider = \"simulated\"");
   }
   return c;
 }
 
-AutoProvider::AutoProvider(std::string tsm_path, std::string device)
-    : tsm_path_(std::move(tsm_path)), device_(std::move(device)) {
-  TsmOptions t;
-  t.root = tsm_path_;
-  tsm_ = std::make_unique<TsmProvider>(std::move(t));
-  SevGuestOptions g;
-  g.device = device_;
-  sev_guest_ = std::make_unique<SevGuestProvider>(std::move(g));
-}
-
-absl::StatusOr<std::string> AutoProvider::Select() const {
-  if (Exists(tsm_path_)) return std::string("tsm");
-  if (Exists(device_)) return std::string("sev-guest");
-  return absl::NotFoundError(absl::StrCat(kNoDeviceMessage, " (neither ", tsm_path_, " nor ", device_, " exists)"));
-}
-
-absl::StatusOr<Report> AutoProvider::GetReport(const ReportData& report_data) {
-  absl::StatusOr<std::string> which = Select();
-  if (!which.ok()) return which.status();
-  return *which == "tsm" ? tsm_->GetReport(report_data) : sev_guest_->GetReport(report_data);
-}
-
 absl::StatusOr<std::unique_ptr<ReportProvider>> NewReportProvider(const SevSnpConfig& config) {
-  switch (config.provider) {
-    case ProviderKind::kNone:
-      return std::unique_ptr<ReportProvider>();
-    case ProviderKind::kAuto:
-      return std::unique_ptr<ReportProvider>(new AutoProvider(config.tsm_path, config.sev_guest_device));
-    case ProviderKind::kTsm: {
-      TsmOptions t;
-      t.root = config.tsm_path;
-      return std::unique_ptr<ReportProvider>(new TsmProvider(std::move(t)));
-    }
-    case ProviderKind::kSevGuest: {
-      SevGuestOptions g;
-      g.device = config.sev_guest_device;
-      return std::unique_ptr<ReportProvider>(new SevGuestProvider(std::move(g)));
-    }
-    case ProviderKind::kSimulated: {
-      if (!config.simulator.has_value()) {
-        return absl::InvalidArgumentError("report_provider \"simulated\" needs a simulator block");
-      }
-      auto p = SimulatedProvider::Create(*config.simulator);
-      if (!p.ok()) return p.status();
-      return std::unique_ptr<ReportProvider>(*std::move(p));
-    }
+  if (!config.build) {
+    return absl::InvalidArgumentError(absl::StrCat("unknown report provider \"", config.provider, "\""));
   }
-  return absl::InternalError("unknown report provider kind");
+  return config.build(ReportProviderDeps{});
+}
+
+NoProviderConfig ParseNoProvider(config::Section&) { return {}; }
+
+absl::StatusOr<std::unique_ptr<ReportProvider>> BuildNoProvider(const NoProviderConfig&, const ReportProviderDeps&) {
+  return std::unique_ptr<ReportProvider>();
+}
+
+AutoProviderConfig ParseAutoProvider(config::Section& sev_snp) {
+  AutoProviderConfig c;
+  if (auto v = sev_snp.String("tsm_path")) c.tsm_path = *v;
+  if (auto v = sev_snp.String("sev_guest_device")) c.sev_guest_device = *v;
+  return c;
+}
+
+absl::StatusOr<std::unique_ptr<ReportProvider>> BuildAutoProvider(const AutoProviderConfig& c,
+                                                                  const ReportProviderDeps&) {
+  return std::unique_ptr<ReportProvider>(new AutoProvider(c.tsm_path, c.sev_guest_device));
+}
+
+TsmOptions ParseTsmProvider(config::Section& sev_snp) {
+  TsmOptions o;
+  if (auto v = sev_snp.String("tsm_path")) o.root = *v;
+  return o;
+}
+
+absl::StatusOr<std::unique_ptr<ReportProvider>> BuildTsmProvider(const TsmOptions& o, const ReportProviderDeps&) {
+  return std::unique_ptr<ReportProvider>(new TsmProvider(o));
+}
+
+SevGuestOptions ParseSevGuestProvider(config::Section& sev_snp) {
+  SevGuestOptions o;
+  if (auto v = sev_snp.String("sev_guest_device")) o.device = *v;
+  return o;
+}
+
+absl::StatusOr<std::unique_ptr<ReportProvider>> BuildSevGuestProvider(const SevGuestOptions& o,
+                                                                      const ReportProviderDeps&) {
+  return std::unique_ptr<ReportProvider>(new SevGuestProvider(o));
+}
+
+SimulatorOptions ParseSimulatedProvider(config::Section& sev_snp) {
+  std::optional<config::Section> sim = sev_snp.Child("simulator");
+  if (!sim.has_value()) {
+    sev_snp.AddKeyError("report_provider", "\"simulated\" needs a simulator { dir = ... } block");
+    return {};
+  }
+  return ParseSimulatorOptions(*sim);
+}
+
+absl::StatusOr<std::unique_ptr<ReportProvider>> BuildSimulatedProvider(const SimulatorOptions& o,
+                                                                       const ReportProviderDeps&) {
+  ASSIGN_OR_RETURN(std::unique_ptr<SimulatedProvider> p, SimulatedProvider::Create(o));
+  return std::unique_ptr<ReportProvider>(std::move(p));
 }
 
 }  // namespace spirecvm::agent::snp

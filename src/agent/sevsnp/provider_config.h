@@ -1,9 +1,10 @@
-// The agent's `sev_snp { ... }` block inside NodeAttestor "aws_iid" plugin_data, and the provider it selects.
+// The agent's `sev_snp { ... }` block inside NodeAttestor "aws_iid" plugin_data, and the readers of each report
+// provider's keys (the catalog, agent/catalog.h, pairs each reader with its provider).
 //
 //   sev_snp {
 //     report_provider  = "auto"            # auto | tsm | sev-guest | simulated | none
-//     tsm_path         = "/sys/kernel/config/tsm/report"
-//     sev_guest_device = "/dev/sev-guest"
+//     tsm_path         = "/sys/kernel/config/tsm/report"   (tsm, auto)
+//     sev_guest_device = "/dev/sev-guest"                  (sev-guest, auto)
 //     simulator {                          # TEST/DEMO ONLY, with report_provider = "simulated"
 //       dir = "/var/lib/spire-cvm/sevsnp-sim"
 //       measurement = "<96 hex>"  policy = "0x30000"  vmpl = 0  version = 3  guest_svn = 0
@@ -12,52 +13,65 @@
 //       corrupt = "none"
 //     }
 //   }
+//
+// tsm_path and sev_guest_device are accepted with every provider (switching report_provider is a one-line change)
+// and read by the providers that use them; a simulator block is an error unless report_provider = "simulated".
 #pragma once
 
 #include <memory>
-#include <optional>
 #include <string>
 
+#include "absl/status/statusor.h"
+#include "agent/sevsnp/auto_provider.h"
 #include "agent/sevsnp/report_provider.h"
 #include "agent/sevsnp/sev_guest_provider.h"
 #include "agent/sevsnp/simulated_provider.h"
 #include "agent/sevsnp/tsm_provider.h"
 #include "common/config_reader.h"
+#include "plugin/catalog.h"
 
 namespace spirecvm::agent::snp {
 
-enum class ProviderKind { kAuto, kTsm, kSevGuest, kSimulated, kNone };
-std::string_view ProviderKindName(ProviderKind k);  // "auto", "tsm", "sev-guest", "simulated", "none"
+using ReportProviderBuilder = plugin::Builder<ReportProvider, ReportProviderDeps>;
 
+// The parsed `sev_snp` block: which provider, and how to build it with its typed configuration.
 struct SevSnpConfig {
-  ProviderKind provider = ProviderKind::kAuto;
-  std::string tsm_path = kDefaultTsmPath;
-  std::string sev_guest_device = kDefaultSevGuestDevice;
-  std::optional<SimulatorOptions> simulator;  // set exactly when provider == kSimulated
+  std::string provider = "auto";  // the report_provider name
+  ReportProviderBuilder build;    // null when report_provider names no known provider (an error was recorded)
 };
 
-// Reads the keys of a `sev_snp` section. Every problem (type errors, bad values, unknown keys once the caller
-// runs Finish()) is recorded in `section`; the result holds defaults where a value was bad.
+// Reads the keys of a `sev_snp` section through the catalog's ReportProviders(). Every problem (type errors, bad
+// values, unknown keys once the caller runs Finish()) is recorded in `section`.
 SevSnpConfig ParseSevSnpConfig(config::Section& section);
-
-inline constexpr char kNoDeviceMessage[] = "no SEV-SNP guest device: is this an SEV-SNP VM?";
-
-// "auto": configfs-tsm when <tsm_path> exists, else the ioctl when <device> exists, else NotFound with
-// kNoDeviceMessage. Decided per report (cheap stat calls), so a provider built at startup stays correct.
-class AutoProvider final : public ReportProvider {
- public:
-  AutoProvider(std::string tsm_path, std::string device);
-  std::string name() const override { return "auto"; }
-  absl::StatusOr<Report> GetReport(const ReportData& report_data) override;
-  // Which provider GetReport would use now: "tsm", "sev-guest", or NotFound.
-  absl::StatusOr<std::string> Select() const;
-
- private:
-  std::string tsm_path_, device_;
-  std::unique_ptr<ReportProvider> tsm_, sev_guest_;
-};
 
 // The provider the config names; nullptr for "none". Building "simulated" loads (or creates) its hierarchy.
 absl::StatusOr<std::unique_ptr<ReportProvider>> NewReportProvider(const SevSnpConfig& config);
+
+// Each provider's reader (of the `sev_snp` section) and builder, as the catalog lists them.
+struct NoProviderConfig {};
+NoProviderConfig ParseNoProvider(config::Section& sev_snp);
+absl::StatusOr<std::unique_ptr<ReportProvider>> BuildNoProvider(const NoProviderConfig&, const ReportProviderDeps&);
+
+struct AutoProviderConfig {
+  std::string tsm_path = kDefaultTsmPath;
+  std::string sev_guest_device = kDefaultSevGuestDevice;
+};
+AutoProviderConfig ParseAutoProvider(config::Section& sev_snp);
+absl::StatusOr<std::unique_ptr<ReportProvider>> BuildAutoProvider(const AutoProviderConfig& c,
+                                                                  const ReportProviderDeps&);
+
+TsmOptions ParseTsmProvider(config::Section& sev_snp);
+absl::StatusOr<std::unique_ptr<ReportProvider>> BuildTsmProvider(const TsmOptions& o, const ReportProviderDeps&);
+
+SevGuestOptions ParseSevGuestProvider(config::Section& sev_snp);
+absl::StatusOr<std::unique_ptr<ReportProvider>> BuildSevGuestProvider(const SevGuestOptions& o,
+                                                                      const ReportProviderDeps&);
+
+// Reads the `simulator` child of `sev_snp` (required: its absence is recorded against report_provider).
+SimulatorOptions ParseSimulatedProvider(config::Section& sev_snp);
+// The keys of a `simulator` section.
+SimulatorOptions ParseSimulatorOptions(config::Section& simulator);
+absl::StatusOr<std::unique_ptr<ReportProvider>> BuildSimulatedProvider(const SimulatorOptions& o,
+                                                                       const ReportProviderDeps&);
 
 }  // namespace spirecvm::agent::snp

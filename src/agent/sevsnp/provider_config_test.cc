@@ -2,19 +2,13 @@
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
-#include <sys/stat.h>
 
-#include <filesystem>
-
-#include "agent/sevsnp/test_util.h"
 #include "common/hcl.h"
 
 namespace spirecvm::agent::snp {
 namespace {
 
 using ::testing::HasSubstr;
-using testing::ScopedTempDir;
-using testing::WriteTestFile;
 
 // Parses `text` as the body of a sev_snp block; returns the config and Finish()'s status.
 std::pair<SevSnpConfig, absl::Status> Parse(const std::string& text) {
@@ -25,17 +19,43 @@ std::pair<SevSnpConfig, absl::Status> Parse(const std::string& text) {
   return {c, s.Finish()};
 }
 
+// The `simulator` block of `text` (a sev_snp body) read alone.
+std::pair<SimulatorOptions, absl::Status> ParseSimulator(const std::string& text) {
+  auto body = hcl::Parse(text, "agent.conf");
+  EXPECT_TRUE(body.ok()) << body.status();
+  config::Section s = config::Section::FromBody(*body, "sev_snp", "agent.conf");
+  s.MarkKnown("report_provider");
+  s.MarkKnown("tsm_path");
+  s.MarkKnown("sev_guest_device");
+  SimulatorOptions o = ParseSimulatedProvider(s);
+  return {o, s.Finish()};
+}
+
 TEST(SevSnpConfig, DefaultsToAuto) {
   auto [c, st] = Parse("");
   ASSERT_TRUE(st.ok()) << st;
-  EXPECT_EQ(c.provider, ProviderKind::kAuto);
-  EXPECT_EQ(c.tsm_path, "/sys/kernel/config/tsm/report");
-  EXPECT_EQ(c.sev_guest_device, "/dev/sev-guest");
-  EXPECT_FALSE(c.simulator.has_value());
+  EXPECT_EQ(c.provider, "auto");
+  auto p = NewReportProvider(c);
+  ASSERT_TRUE(p.ok()) << p.status();
+  auto* a = dynamic_cast<AutoProvider*>(p->get());
+  ASSERT_NE(a, nullptr);
+  EXPECT_EQ(a->tsm_path(), "/sys/kernel/config/tsm/report");
+  EXPECT_EQ(a->device(), "/dev/sev-guest");
+}
+
+TEST(SevSnpConfig, AutoReadsBothPaths) {
+  auto [c, st] = Parse("tsm_path = \"/x/tsm\"\nsev_guest_device = \"/x/dev\"\n");
+  ASSERT_TRUE(st.ok()) << st;
+  auto p = NewReportProvider(c);
+  ASSERT_TRUE(p.ok()) << p.status();
+  auto* a = dynamic_cast<AutoProvider*>(p->get());
+  ASSERT_NE(a, nullptr);
+  EXPECT_EQ(a->tsm_path(), "/x/tsm");
+  EXPECT_EQ(a->device(), "/x/dev");
 }
 
 TEST(SevSnpConfig, ReadsEveryKey) {
-  auto [c, st] = Parse(R"(
+  const std::string text = R"(
     report_provider = "simulated"
     tsm_path = "/x/tsm"
     sev_guest_device = "/x/dev"
@@ -53,13 +73,13 @@ TEST(SevSnpConfig, ReadsEveryKey) {
       corrupt = "signature"
       tcb { bl = 2  tee = 1  snp = 5  ucode = 68 }
     }
-  )");
-  ASSERT_TRUE(st.ok()) << st;
-  EXPECT_EQ(c.provider, ProviderKind::kSimulated);
-  EXPECT_EQ(c.tsm_path, "/x/tsm");
-  EXPECT_EQ(c.sev_guest_device, "/x/dev");
-  ASSERT_TRUE(c.simulator.has_value());
-  const SimulatorOptions& s = *c.simulator;
+  )";
+  auto [c, st] = Parse(text);
+  ASSERT_TRUE(st.ok()) << st;  // tsm_path and sev_guest_device are accepted with every provider
+  EXPECT_EQ(c.provider, "simulated");
+  ASSERT_TRUE(c.build);
+  auto [s, sim_st] = ParseSimulator(text);
+  ASSERT_TRUE(sim_st.ok()) << sim_st;
   EXPECT_EQ(s.dir, "/var/lib/sim");
   ASSERT_TRUE(s.measurement.has_value());
   EXPECT_EQ((*s.measurement)[47], 0x2f);
@@ -80,9 +100,9 @@ TEST(SevSnpConfig, ReadsEveryKey) {
 }
 
 TEST(SevSnpConfig, PolicyAsANumber) {
-  auto [c, st] = Parse("report_provider = \"simulated\"\nsimulator {\n dir = \"/d\"\n policy = 196608\n}\n");
+  auto [s, st] = ParseSimulator("report_provider = \"simulated\"\nsimulator {\n dir = \"/d\"\n policy = 196608\n}\n");
   ASSERT_TRUE(st.ok()) << st;
-  EXPECT_EQ(c.simulator->policy, 0x30000u);
+  EXPECT_EQ(s.policy, 0x30000u);
 }
 
 TEST(SevSnpConfig, ReportsEveryProblemAtOnce) {
@@ -124,53 +144,28 @@ TEST(SevSnpConfig, SimulatorBlockOnlyWithSimulatedAndViceVersa) {
 }
 
 TEST(NewReportProvider, BuildsEachKind) {
-  SevSnpConfig c;
-  c.provider = ProviderKind::kNone;
-  auto none = NewReportProvider(c);
+  auto [none_cfg, none_st] = Parse("report_provider = \"none\"\n");
+  ASSERT_TRUE(none_st.ok()) << none_st;
+  auto none = NewReportProvider(none_cfg);
   ASSERT_TRUE(none.ok());
   EXPECT_EQ(*none, nullptr);
-  for (auto [kind, name] : {std::pair{ProviderKind::kAuto, "auto"}, std::pair{ProviderKind::kTsm, "tsm"},
-                            std::pair{ProviderKind::kSevGuest, "sev-guest"}}) {
-    c.provider = kind;
+  for (std::string name : {"auto", "tsm", "sev-guest"}) {
+    auto [c, st] = Parse("report_provider = \"" + name + "\"\n");
+    ASSERT_TRUE(st.ok()) << st;
+    EXPECT_EQ(c.provider, name);
     auto p = NewReportProvider(c);
     ASSERT_TRUE(p.ok()) << p.status();
     ASSERT_NE(*p, nullptr);
     EXPECT_EQ((*p)->name(), name);
-    EXPECT_EQ(ProviderKindName(kind), name);
   }
+  EXPECT_FALSE(NewReportProvider(SevSnpConfig{"sgx", nullptr}).ok());
 }
 
-TEST(AutoProvider, NoDeviceIsAClearError) {
-  ScopedTempDir dir;
-  AutoProvider p(dir.path() + "/tsm/report", dir.path() + "/sev-guest");
-  auto which = p.Select();
-  ASSERT_FALSE(which.ok());
-  auto r = p.GetReport(ReportData{});
-  ASSERT_FALSE(r.ok());
-  EXPECT_TRUE(absl::IsNotFound(r.status()));
-  EXPECT_THAT(r.status().message(), HasSubstr("no SEV-SNP guest device: is this an SEV-SNP VM?"));
-  EXPECT_THAT(r.status().message(), HasSubstr(dir.path() + "/sev-guest"));
-}
-
-TEST(AutoProvider, PrefersTsmThenSevGuest) {
-  ScopedTempDir dir;
-  const std::string tsm = dir.path() + "/tsm";
-  const std::string dev = dir.path() + "/sev-guest";
-  AutoProvider p(tsm, dev);
-
-  WriteTestFile(dev, "");  // a regular file stands in for the device node
-  ASSERT_TRUE(p.Select().ok());
-  EXPECT_EQ(*p.Select(), "sev-guest");
-  auto r = p.GetReport(ReportData{});  // ioctl on a regular file: ENOTTY, reported with the device
-  ASSERT_FALSE(r.ok());
-  EXPECT_THAT(r.status().message(), HasSubstr(dev + ": SNP_GET_EXT_REPORT failed"));
-
-  ASSERT_EQ(::mkdir(tsm.c_str(), 0700), 0);
-  EXPECT_EQ(*p.Select(), "tsm");
-  r = p.GetReport(ReportData{});  // a plain directory has no `provider` attribute
-  ASSERT_FALSE(r.ok());
-  EXPECT_THAT(r.status().message(), HasSubstr("configfs-tsm"));
-  EXPECT_TRUE(std::filesystem::is_empty(tsm));  // the entry was removed again
+TEST(NewReportProvider, UnknownNameListsTheCatalog) {
+  auto [c, st] = Parse("report_provider = \"sgx\"\n");
+  EXPECT_THAT(std::string(st.message()), HasSubstr("agent.conf:1:1: sev_snp.report_provider: unknown report provider "
+                                                   "\"sgx\" (want auto, tsm, sev-guest, simulated, none)"));
+  EXPECT_FALSE(c.build);
 }
 
 }  // namespace

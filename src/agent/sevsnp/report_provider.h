@@ -1,6 +1,7 @@
 // Where the agent gets an SEV-SNP attestation report from. Implementations: configfs-tsm (tsm_provider.h), the
-// /dev/sev-guest ioctl (sev_guest_provider.h), and a TEST/DEMO-ONLY simulator (simulated_provider.h);
-// provider_config.h parses the `sev_snp {}` block and picks one ("auto": tsm, else sev-guest).
+// /dev/sev-guest ioctl (sev_guest_provider.h), "auto" (auto_provider.h: tsm, else sev-guest) and a TEST/DEMO-ONLY
+// simulator (simulated_provider.h). The catalog (agent/catalog.h) names them; provider_config.h reads the
+// `sev_snp {}` block that selects one.
 #pragma once
 
 #include <array>
@@ -19,6 +20,12 @@ struct Report {
   std::string cert_table;  // the host's GHCB certificate table (VLEK/VCEK, ASK/ASVK, ARK); may be empty
 };
 
+// What the catalog builds a provider with. Empty today: every provider is configured by the `sev_snp` block alone.
+struct ReportProviderDeps {};
+
+// Thread-safety: GetReport is NOT required to be safe to call concurrently (providers keep per-process state such
+// as configfs entry names, and the device takes one request at a time); callers serialize (the aws_iid attestor
+// holds a mutex around it).
 class ReportProvider {
  public:
   virtual ~ReportProvider() = default;

@@ -12,6 +12,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "attestation/sevsnp/abi/report.h"
+#include "common/status.h"
 
 namespace spirecvm::agent::snp {
 namespace {
@@ -62,68 +63,76 @@ SevGuestProvider::SevGuestProvider(SevGuestOptions options) : options_(std::move
   }
 }
 
+SevGuestProvider::Attempt SevGuestProvider::Call(const ReportData& report_data, std::vector<uint8_t>& certs) const {
+  abi::SnpExtReportReq req;
+  std::memset(&req, 0, sizeof(req));
+  std::memcpy(req.data.user_data, report_data.data(), report_data.size());
+  req.data.vmpl = options_.vmpl;
+  req.certs_address = certs.empty() ? 0 : reinterpret_cast<uint64_t>(certs.data());
+  req.certs_len = static_cast<uint32_t>(certs.size());
+  Attempt a;
+  a.resp.assign(abi::kReportRespSize, 0);
+  abi::SnpGuestRequestIoctl io;
+  std::memset(&io, 0, sizeof(io));
+  io.msg_version = abi::kMsgVersion;
+  io.req_data = reinterpret_cast<uint64_t>(&req);
+  io.resp_data = reinterpret_cast<uint64_t>(a.resp.data());
+  a.err = options_.ioctl(abi::kSnpGetExtReport, &io);
+  a.fw = abi::FwError(io.exitinfo2);
+  a.vmm = abi::VmmError(io.exitinfo2);
+  a.certs_len = req.certs_len;
+  return a;
+}
+
+absl::Status SevGuestProvider::GrowCerts(size_t need, int round, std::vector<uint8_t>& certs) const {
+  const std::string& dev = options_.device;
+  if (round > 2) {
+    return absl::InternalError(
+        absl::StrCat(dev, ": the host keeps asking for a different certificate buffer size (last ", need, " bytes)"));
+  }
+  if (need == 0 || need % abi::kPageSize != 0 || need > kMaxCertsLen || need <= certs.size()) {
+    return absl::InternalError(absl::StrCat(dev, ": the host asked for a certificate buffer of ", need, " bytes (have ",
+                                            certs.size(), "; want a page multiple up to ", kMaxCertsLen, ")"));
+  }
+  certs.assign(need, 0);
+  return absl::OkStatus();
+}
+
+absl::Status SevGuestProvider::Failure(const Attempt& a) const {
+  std::string why = absl::StrFormat("%s: SNP_GET_EXT_REPORT failed: %s (fw_error 0x%x, vmm_error 0x%x)",
+                                    options_.device, std::strerror(a.err), a.fw, a.vmm);
+  if (a.err == ENOENT) return absl::NotFoundError(why + ": no SEV-SNP guest device: is this an SEV-SNP VM?");
+  if (a.err == EACCES || a.err == EPERM) {
+    return absl::PermissionDeniedError(why + " (the agent needs read-write access)");
+  }
+  return absl::InternalError(why);
+}
+
 absl::StatusOr<Report> SevGuestProvider::GetReport(const ReportData& report_data) {
   const std::string& dev = options_.device;
   std::vector<uint8_t> certs;  // empty: ask the host how much it needs
-  std::vector<uint8_t> resp(abi::kReportRespSize);
   absl::Duration backoff = options_.initial_backoff;
   int busy = 0;
   int size_rounds = 0;
   for (;;) {
-    abi::SnpExtReportReq req;
-    std::memset(&req, 0, sizeof(req));
-    std::memcpy(req.data.user_data, report_data.data(), report_data.size());
-    req.data.vmpl = options_.vmpl;
-    req.certs_address = certs.empty() ? 0 : reinterpret_cast<uint64_t>(certs.data());
-    req.certs_len = static_cast<uint32_t>(certs.size());
-    std::fill(resp.begin(), resp.end(), 0);
-    abi::SnpGuestRequestIoctl io;
-    std::memset(&io, 0, sizeof(io));
-    io.msg_version = abi::kMsgVersion;
-    io.req_data = reinterpret_cast<uint64_t>(&req);
-    io.resp_data = reinterpret_cast<uint64_t>(resp.data());
-
-    const int err = options_.ioctl(abi::kSnpGetExtReport, &io);
-    const uint32_t fw = abi::FwError(io.exitinfo2);
-    const uint32_t vmm = abi::VmmError(io.exitinfo2);
-    if (err == 0) {
-      absl::StatusOr<std::string> report = ParseReportResponse(resp.data(), resp.size(), dev);
-      if (!report.ok()) return report.status();
+    const Attempt a = Call(report_data, certs);
+    if (a.err == 0) {
       Report out;
-      out.report = *std::move(report);
+      ASSIGN_OR_RETURN(out.report, ParseReportResponse(a.resp.data(), a.resp.size(), dev));
       out.cert_table.assign(certs.begin(), certs.end());
       return out;
     }
-    if (vmm == abi::kVmmErrInvalidLen) {
-      const size_t need = req.certs_len;
-      if (++size_rounds > 2) {
-        return absl::InternalError(absl::StrCat(dev,
-                                                ": the host keeps asking for a different certificate buffer "
-                                                "size (last ",
-                                                need, " bytes)"));
-      }
-      if (need == 0 || need % abi::kPageSize != 0 || need > kMaxCertsLen || need <= certs.size()) {
-        return absl::InternalError(absl::StrCat(dev, ": the host asked for a certificate buffer of ", need,
-                                                " bytes (have ", certs.size(), "; want a page multiple up to ",
-                                                kMaxCertsLen, ")"));
-      }
-      certs.assign(need, 0);
+    if (a.vmm == abi::kVmmErrInvalidLen) {
+      RETURN_IF_ERROR(GrowCerts(a.certs_len, ++size_rounds, certs));
       continue;
     }
-    if (vmm == abi::kVmmErrBusy) {
-      if (++busy > options_.max_busy_retries) {
-        return absl::UnavailableError(
-            absl::StrCat(dev, ": the host is still busy after ", options_.max_busy_retries, " retries"));
-      }
-      options_.sleep(backoff);
-      backoff = std::min(backoff * 2, options_.max_backoff);
-      continue;
+    if (a.vmm != abi::kVmmErrBusy) return Failure(a);
+    if (++busy > options_.max_busy_retries) {
+      return absl::UnavailableError(
+          absl::StrCat(dev, ": the host is still busy after ", options_.max_busy_retries, " retries"));
     }
-    std::string why = absl::StrFormat("%s: SNP_GET_EXT_REPORT failed: %s (fw_error 0x%x, vmm_error 0x%x)", dev,
-                                      std::strerror(err), fw, vmm);
-    if (err == ENOENT) return absl::NotFoundError(why + ": no SEV-SNP guest device: is this an SEV-SNP VM?");
-    if (err == EACCES || err == EPERM) return absl::PermissionDeniedError(why + " (the agent needs read-write access)");
-    return absl::InternalError(why);
+    options_.sleep(backoff);
+    backoff = std::min(backoff * 2, options_.max_backoff);
   }
 }
 

@@ -11,6 +11,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/time/time.h"
 #include "agent/sevsnp/report_provider.h"
@@ -40,6 +41,18 @@ class SevGuestProvider final : public ReportProvider {
   absl::StatusOr<Report> GetReport(const ReportData& report_data) override;
 
  private:
+  // One SNP_GET_EXT_REPORT call and what came back.
+  struct Attempt {
+    int err = 0;  // errno, 0 on success
+    uint32_t fw = 0, vmm = 0;
+    size_t certs_len = 0;  // what the host wrote back into certs_len (the size it needs on INVALID_LEN)
+    std::vector<uint8_t> resp;
+  };
+  Attempt Call(const ReportData& report_data, std::vector<uint8_t>& certs) const;
+  // Resizes `certs` to what the host asked for in size-negotiation round `round`, or says why it will not.
+  absl::Status GrowCerts(size_t need, int round, std::vector<uint8_t>& certs) const;
+  absl::Status Failure(const Attempt& a) const;
+
   SevGuestOptions options_;
 };
 

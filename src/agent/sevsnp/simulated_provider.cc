@@ -6,6 +6,7 @@
 #include "attestation/sevsnp/abi/cert_table.h"
 #include "attestation/sevsnp/certs/endorsement.h"
 #include "common/random.h"
+#include "common/status.h"
 #include "common/strings.h"
 #include "spdlog/spdlog.h"
 
@@ -54,8 +55,7 @@ absl::StatusOr<std::unique_ptr<SimulatedProvider>> SimulatedProvider::Create(Sim
   if (options.dir.empty()) return absl::InvalidArgumentError("simulated SEV-SNP provider: simulator dir is not set");
   auto signer = sevsnp::sim::TestOnlyAmdSigner::CreateOrLoad(options.dir);
   if (!signer.ok()) {
-    return absl::Status(signer.status().code(), absl::StrCat("simulated SEV-SNP provider: loading the simulator in ",
-                                                             options.dir, ": ", signer.status().message()));
+    return Annotate(signer, absl::StrCat("simulated SEV-SNP provider: loading the simulator in ", options.dir));
   }
   return CreateWithSigner(std::move(options),
                           std::shared_ptr<const sevsnp::sim::TestOnlyAmdSigner>(*std::move(signer)));
@@ -65,7 +65,7 @@ absl::StatusOr<std::unique_ptr<SimulatedProvider>> SimulatedProvider::CreateWith
     SimulatorOptions options, std::shared_ptr<const sevsnp::sim::TestOnlyAmdSigner> signer) {
   if (signer == nullptr) return absl::InvalidArgumentError("simulated SEV-SNP provider: no signer");
   std::unique_ptr<SimulatedProvider> p(new SimulatedProvider(std::move(options), std::move(signer)));
-  if (absl::Status st = p->Init(); !st.ok()) return st;
+  RETURN_IF_ERROR(p->Init());
   spdlog::warn(
       "!!! TEST/DEMO ONLY: SEV-SNP report provider \"simulated\" is in use. Reports are signed by a SIMULATED AMD "
       "hierarchy in {} ({}, corrupt={}), not by AMD hardware: they prove nothing about this machine. Never use this "
@@ -86,16 +86,15 @@ absl::Status SimulatedProvider::Init() {
     spec.tcb = *options_.tcb;
     auto issued = signer_->IssueEndorsement(spec);
     if (!issued.ok()) {
-      return absl::Status(issued.status().code(), absl::StrCat("simulated SEV-SNP provider: issuing a ",
-                                                               sabi::SigningKeyName(options_.signing_key),
-                                                               " for the configured TCB: ", issued.status().message()));
+      return Annotate(issued, absl::StrCat("simulated SEV-SNP provider: issuing a ",
+                                           sabi::SigningKeyName(options_.signing_key), " for the configured TCB"));
     }
     custom_endorsement_ = *std::move(issued);
   }
   return absl::OkStatus();
 }
 
-absl::StatusOr<Report> SimulatedProvider::GetReport(const ReportData& report_data) {
+sabi::Report SimulatedProvider::BuildReport(const ReportData& report_data) const {
   const SimulatorOptions& o = options_;
   sabi::Report r = signer_->DefaultReport();
   r.version = o.version;
@@ -117,7 +116,11 @@ absl::StatusOr<Report> SimulatedProvider::GetReport(const ReportData& report_dat
     r.current_tcb = r.committed_tcb = r.launch_tcb = r.reported_tcb = raw;
   }
   if (o.corrupt == Corruption::kReportData) r.report_data[0] ^= 0x01;
+  return r;
+}
 
+absl::StatusOr<std::string> SimulatedProvider::Sign(sabi::Report r) const {
+  const SimulatorOptions& o = options_;
   absl::StatusOr<std::string> signed_report;
   if (custom_endorsement_.has_value()) {
     const sabi::SigningKey claimed = o.corrupt == Corruption::kSigningKey ? Other(o.signing_key) : o.signing_key;
@@ -129,24 +132,23 @@ absl::StatusOr<Report> SimulatedProvider::GetReport(const ReportData& report_dat
   } else {
     signed_report = signer_->SignReport(r, o.signing_key);
   }
-  if (!signed_report.ok()) {
-    return absl::Status(signed_report.status().code(),
-                        absl::StrCat("simulated SEV-SNP provider: signing: ", signed_report.status().message()));
-  }
-  Report out;
-  out.report = *std::move(signed_report);
-  if (custom_endorsement_.has_value()) {
-    sabi::CertTable t;
-    const bool vlek = o.signing_key == sabi::SigningKey::kVlek;
-    t.entries.push_back(
-        {vlek ? sabi::VlekGuid() : sabi::VcekGuid(), sevsnp::certs::CertDer(custom_endorsement_->cert.get())});
-    t.entries.push_back({sabi::AskGuid(), sevsnp::certs::CertDer(vlek ? signer_->asvk() : signer_->ask())});
-    t.entries.push_back({sabi::ArkGuid(), sevsnp::certs::CertDer(signer_->ark())});
-    out.cert_table = sabi::SerializeCertTable(t);
-  } else {
-    out.cert_table = signer_->CertTable(o.signing_key);
-  }
-  switch (o.corrupt) {
+  if (!signed_report.ok()) return Annotate(signed_report, "simulated SEV-SNP provider: signing");
+  return signed_report;
+}
+
+std::string SimulatedProvider::CertTable() const {
+  if (!custom_endorsement_.has_value()) return signer_->CertTable(options_.signing_key);
+  sabi::CertTable t;
+  const bool vlek = options_.signing_key == sabi::SigningKey::kVlek;
+  t.entries.push_back(
+      {vlek ? sabi::VlekGuid() : sabi::VcekGuid(), sevsnp::certs::CertDer(custom_endorsement_->cert.get())});
+  t.entries.push_back({sabi::AskGuid(), sevsnp::certs::CertDer(vlek ? signer_->asvk() : signer_->ask())});
+  t.entries.push_back({sabi::ArkGuid(), sevsnp::certs::CertDer(signer_->ark())});
+  return sabi::SerializeCertTable(t);
+}
+
+void SimulatedProvider::CorruptAfterSigning(Report& out) const {
+  switch (options_.corrupt) {
     case Corruption::kSignature:
       out.report[sabi::off::kSigR] = static_cast<char>(out.report[sabi::off::kSigR] ^ 0x01);
       break;
@@ -162,6 +164,13 @@ absl::StatusOr<Report> SimulatedProvider::GetReport(const ReportData& report_dat
     default:
       break;
   }
+}
+
+absl::StatusOr<Report> SimulatedProvider::GetReport(const ReportData& report_data) {
+  Report out;
+  ASSIGN_OR_RETURN(out.report, Sign(BuildReport(report_data)));
+  out.cert_table = CertTable();
+  CorruptAfterSigning(out);
   return out;
 }
 

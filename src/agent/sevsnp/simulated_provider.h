@@ -67,6 +67,13 @@ class SimulatedProvider final : public ReportProvider {
  private:
   SimulatedProvider(SimulatorOptions options, std::shared_ptr<const sevsnp::sim::TestOnlyAmdSigner> signer);
   absl::Status Init();
+  // The unsigned report: configured fields, REPORT_DATA, and the kReportData corruption.
+  sevsnp::abi::Report BuildReport(const ReportData& report_data) const;
+  // Signs with the hierarchy's key (or the custom-TCB endorsement), applying the kSigningKey corruption.
+  absl::StatusOr<std::string> Sign(sevsnp::abi::Report r) const;
+  std::string CertTable() const;
+  // The corruptions applied to the signed evidence.
+  void CorruptAfterSigning(Report& out) const;
 
   SimulatorOptions options_;
   std::shared_ptr<const sevsnp::sim::TestOnlyAmdSigner> signer_;

@@ -12,6 +12,7 @@
 #include "absl/strings/str_cat.h"
 #include "attestation/sevsnp/abi/report.h"
 #include "common/random.h"
+#include "common/status.h"
 #include "spdlog/spdlog.h"
 
 namespace spirecvm::agent::snp {
@@ -143,32 +144,29 @@ absl::StatusOr<Report> TsmProvider::Attempt(const ReportData& report_data) {
   }
   EntryGuard guard(dir, options_.remove_entry);
 
-  absl::StatusOr<std::string> provider = ReadAttr(dir + "/provider", 256);
-  if (!provider.ok()) return provider.status();
-  const absl::string_view provider_name = absl::StripAsciiWhitespace(*provider);
+  ASSIGN_OR_RETURN(const std::string provider, ReadAttr(dir + "/provider", 256));
+  const absl::string_view provider_name = absl::StripAsciiWhitespace(provider);
   if (provider_name != "sev_guest") {
     return absl::FailedPreconditionError(absl::StrCat("configfs-tsm: ", dir, "/provider is \"", provider_name,
                                                       "\", not \"sev_guest\": this is not an SEV-SNP guest"));
   }
   uint64_t writes = 0;
   if (options_.privlevel.has_value()) {
-    if (absl::Status st = WriteAttr(dir + "/privlevel", absl::StrCat(*options_.privlevel, "\n")); !st.ok()) return st;
+    RETURN_IF_ERROR(WriteAttr(dir + "/privlevel", absl::StrCat(*options_.privlevel, "\n")));
     ++writes;
   }
   const std::string_view inblob(reinterpret_cast<const char*>(report_data.data()), report_data.size());
-  if (absl::Status st = WriteAttr(dir + "/inblob", inblob); !st.ok()) return st;
+  RETURN_IF_ERROR(WriteAttr(dir + "/inblob", inblob));
   ++writes;
 
-  absl::StatusOr<std::string> outblob = ReadAttr(dir + "/outblob", 64 * 1024);
-  if (!outblob.ok()) return outblob.status();
+  ASSIGN_OR_RETURN(std::string outblob, ReadAttr(dir + "/outblob", 64 * 1024));
   absl::StatusOr<std::string> auxblob = ReadAttr(dir + "/auxblob", 64 * 1024);
   if (!auxblob.ok()) {
     if (!absl::IsNotFound(auxblob.status())) return auxblob.status();
     auxblob = std::string();  // a kernel without auxblob: no certificate table
   }
-  absl::StatusOr<std::string> generation = ReadAttr(dir + "/generation", 64);
-  if (!generation.ok()) return generation.status();
-  const absl::string_view gen_text = absl::StripAsciiWhitespace(*generation);
+  ASSIGN_OR_RETURN(const std::string generation, ReadAttr(dir + "/generation", 64));
+  const absl::string_view gen_text = absl::StripAsciiWhitespace(generation);
   uint64_t gen = 0;
   auto [ptr, ec] = std::from_chars(gen_text.data(), gen_text.data() + gen_text.size(), gen);
   if (gen_text.empty() || ec != std::errc() || ptr != gen_text.data() + gen_text.size()) {
@@ -178,12 +176,12 @@ absl::StatusOr<Report> TsmProvider::Attempt(const ReportData& report_data) {
     return absl::AbortedError(absl::StrCat("configfs-tsm: ", dir, "/generation is ", gen, " after our ", writes,
                                            " write(s): another process wrote to the entry"));
   }
-  if (outblob->size() != sevsnp::abi::kReportSize) {
-    return absl::InternalError(absl::StrCat("configfs-tsm: ", dir, "/outblob is ", outblob->size(),
+  if (outblob.size() != sevsnp::abi::kReportSize) {
+    return absl::InternalError(absl::StrCat("configfs-tsm: ", dir, "/outblob is ", outblob.size(),
                                             " bytes, want an SEV-SNP report of ", sevsnp::abi::kReportSize));
   }
   Report out;
-  out.report = *std::move(outblob);
+  out.report = std::move(outblob);
   out.cert_table = *std::move(auxblob);
   return out;
 }

@@ -12,6 +12,7 @@
 #include <cstring>
 
 #include "absl/strings/str_cat.h"
+#include "common/status.h"
 #include "common/unix_socket.h"
 #include "spdlog/spdlog.h"
 
@@ -25,7 +26,7 @@ absl::StatusOr<std::unique_ptr<WorkloadEndpoint>> WorkloadEndpoint::Start(const 
   if (socket_path.size() >= sizeof(addr.sun_path)) {
     return absl::InvalidArgumentError(absl::StrCat("socket path too long: ", socket_path));
   }
-  if (absl::Status st = PrepareSocketPath(socket_path, 0755); !st.ok()) return st;
+  RETURN_IF_ERROR(PrepareSocketPath(socket_path, 0755));
   ep->listen_fd_ = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (ep->listen_fd_ < 0) return absl::InternalError(absl::StrCat("socket: ", std::strerror(errno)));
   addr.sun_family = AF_UNIX;

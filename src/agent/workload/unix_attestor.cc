@@ -16,6 +16,7 @@
 #include "absl/strings/strip.h"
 #include "common/files.h"
 #include "common/hex.h"
+#include "common/status.h"
 #include "common/unix_socket.h"
 #include "crypto/ssl_ptr.h"
 
@@ -58,6 +59,13 @@ absl::StatusOr<std::vector<std::string>> UnixAttestor::Attest(const CallerInfo& 
   if (auto n = group_name_(caller.gid)) out.push_back(absl::StrCat("unix:group:", *n));
 
   const std::string dir = absl::StrCat(proc_root_, "/", caller.pid);
+  RETURN_IF_ERROR(AddSupplementaryGroups(caller, dir, out));
+  if (config_.discover_workload_path) RETURN_IF_ERROR(AddWorkloadPath(dir, out));
+  return out;
+}
+
+absl::Status UnixAttestor::AddSupplementaryGroups(const CallerInfo& caller, const std::string& dir,
+                                                  std::vector<std::string>& out) {
   auto status = files::ReadFile(dir + "/status");
   if (!status.ok()) {
     return absl::PermissionDeniedError(
@@ -72,22 +80,20 @@ absl::StatusOr<std::vector<std::string>> UnixAttestor::Attest(const CallerInfo& 
       if (auto n = group_name_(gid)) out.push_back(absl::StrCat("unix:supplementary_group:", *n));
     }
   }
+  return absl::OkStatus();
+}
 
-  if (config_.discover_workload_path) {
-    const std::string exe = dir + "/exe";
-    std::vector<char> buf(4096);
-    ssize_t n = ::readlink(exe.c_str(), buf.data(), buf.size());
-    if (n < 0) {
-      return absl::PermissionDeniedError(absl::StrCat("cannot read ", exe, ": ", std::strerror(errno)));
-    }
-    out.push_back(absl::StrCat("unix:path:", absl::string_view(buf.data(), static_cast<size_t>(n))));
-    if (config_.workload_size_limit >= 0) {
-      auto h = HashExecutable(exe);
-      if (!h.ok()) return h.status();
-      out.push_back(absl::StrCat("unix:sha256:", *h));
-    }
+absl::Status UnixAttestor::AddWorkloadPath(const std::string& dir, std::vector<std::string>& out) {
+  const std::string exe = dir + "/exe";
+  std::vector<char> buf(4096);
+  ssize_t n = ::readlink(exe.c_str(), buf.data(), buf.size());
+  if (n < 0) return absl::PermissionDeniedError(absl::StrCat("cannot read ", exe, ": ", std::strerror(errno)));
+  out.push_back(absl::StrCat("unix:path:", absl::string_view(buf.data(), static_cast<size_t>(n))));
+  if (config_.workload_size_limit >= 0) {
+    ASSIGN_OR_RETURN(const std::string hash, HashExecutable(exe));
+    out.push_back(absl::StrCat("unix:sha256:", hash));
   }
-  return out;
+  return absl::OkStatus();
 }
 
 absl::StatusOr<std::string> UnixAttestor::HashExecutable(const std::string& exe_link) {
@@ -144,6 +150,18 @@ absl::StatusOr<std::string> UnixAttestor::HashExecutable(const std::string& exe_
   if (hash_cache_.size() > 1024) hash_cache_.clear();
   hash_cache_[key] = hex;
   return hex;
+}
+
+UnixAttestorConfig ParseUnixAttestorConfig(config::Section& plugin_data) {
+  UnixAttestorConfig c;
+  if (auto v = plugin_data.Bool("discover_workload_path")) c.discover_workload_path = *v;
+  if (auto v = plugin_data.Int("workload_size_limit")) c.workload_size_limit = *v;
+  return c;
+}
+
+absl::StatusOr<std::unique_ptr<WorkloadAttestor>> BuildUnixAttestor(const UnixAttestorConfig& config,
+                                                                    const WorkloadAttestorDeps& deps) {
+  return std::unique_ptr<WorkloadAttestor>(new UnixAttestor(config, deps.proc_root));
 }
 
 }  // namespace spirecvm::agent

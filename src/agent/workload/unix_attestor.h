@@ -9,11 +9,22 @@
 #include <string>
 
 #include "absl/container/flat_hash_map.h"
-#include "agent/config/agent_config.h"
+#include "absl/status/statusor.h"
 #include "agent/workload/workload_attestor.h"
+#include "common/config_reader.h"
 
 namespace spirecvm::agent {
 
+// plugin_data of WorkloadAttestor "unix".
+struct UnixAttestorConfig {
+  bool discover_workload_path = false;
+  // SPIRE semantics: 0 = no limit, negative = never hash.
+  int64_t workload_size_limit = 0;
+};
+
+// Thread-safety: Attest may run on every worker at once (WorkloadAttestor's contract): the configuration is
+// immutable, the hash cache is under a mutex, name lookups use the reentrant getpwuid_r/getgrgid_r, and injected
+// lookups must be thread-safe too.
 class UnixAttestor final : public WorkloadAttestor {
  public:
   // Name lookups are injectable (tests); by default getpwuid_r/getgrgid_r.
@@ -23,17 +34,26 @@ class UnixAttestor final : public WorkloadAttestor {
 
   std::string name() const override { return "unix"; }
   absl::StatusOr<std::vector<std::string>> Attest(const CallerInfo& caller) override;
+  const UnixAttestorConfig& config() const { return config_; }
 
  private:
+  // unix:supplementary_gid / unix:supplementary_group from <proc>/<pid>/status.
+  absl::Status AddSupplementaryGroups(const CallerInfo& caller, const std::string& dir, std::vector<std::string>& out);
+  // unix:path and (unless workload_size_limit < 0) unix:sha256 from <proc>/<pid>/exe.
+  absl::Status AddWorkloadPath(const std::string& dir, std::vector<std::string>& out);
   absl::StatusOr<std::string> HashExecutable(const std::string& exe_link);
 
-  UnixAttestorConfig config_;
-  std::string proc_root_;
-  NameLookup user_name_;
-  NameLookup group_name_;
+  const UnixAttestorConfig config_;
+  const std::string proc_root_;
+  const NameLookup user_name_;
+  const NameLookup group_name_;
   // sha256 by (dev, inode, size, mtime): hashing a large binary once per call would make fetches slow.
   std::mutex mu_;
   absl::flat_hash_map<std::string, std::string> hash_cache_;
 };
+
+UnixAttestorConfig ParseUnixAttestorConfig(config::Section& plugin_data);
+absl::StatusOr<std::unique_ptr<WorkloadAttestor>> BuildUnixAttestor(const UnixAttestorConfig& config,
+                                                                    const WorkloadAttestorDeps& deps);
 
 }  // namespace spirecvm::agent

@@ -5,6 +5,7 @@
 #include <optional>
 
 #include "absl/strings/str_cat.h"
+#include "common/status.h"
 #include "common/unix_socket.h"
 #include "spdlog/spdlog.h"
 #include "spiffe/bundle.h"
@@ -253,11 +254,10 @@ absl::StatusOr<std::vector<std::string>> WorkloadApiService::AttestCaller(const 
     }
     return absl::OkStatus();
   };
-  if (absl::Status st = check_same_process(); !st.ok()) return st;
-  auto selectors = deps_.attestor->Attest(*caller);
-  if (!selectors.ok()) return selectors.status();
+  RETURN_IF_ERROR(check_same_process());
+  ASSIGN_OR_RETURN(auto selectors, deps_.attestor->Attest(*caller));
   // The process could have exited and its pid been reused while we read /proc: check again.
-  if (absl::Status st = check_same_process(); !st.ok()) return st;
+  RETURN_IF_ERROR(check_same_process());
   return selectors;
 }
 
@@ -304,10 +304,9 @@ absl::Status WorkloadApiService::DoFetchJwt(const absl::StatusOr<CallerInfo>& ca
       return absl::InvalidArgumentError(absl::StrCat("invalid requested SPIFFE ID: ", id.status().message()));
     want_id = *id;
   }
-  auto selectors = AttestCaller(caller);
-  if (!selectors.ok()) return selectors.status();
+  ASSIGN_OR_RETURN(auto selectors, AttestCaller(caller));
   std::vector<std::string> audience(req.audience().begin(), req.audience().end());
-  auto entries = deps_.cache->MatchingEntries(*selectors);
+  auto entries = deps_.cache->MatchingEntries(selectors);
   bool any = false;
   for (const auto& e : entries) {
     if (want_id.has_value() && e.spiffe_id() != want_id->ToString()) continue;

@@ -19,6 +19,14 @@ struct CallerInfo {
   uint64_t start_time = 0;  // /proc/<pid>/stat field 22 at accept: guards against PID reuse
 };
 
+// What the catalog (agent/catalog.h) builds a WorkloadAttestor with, besides its plugin_data.
+struct WorkloadAttestorDeps {
+  std::string proc_root = "/proc";  // tests point it at a fake procfs
+};
+
+// Thread-safety: Attest is called concurrently, from every thread of the Workload API worker pool at once (one call
+// per incoming request); implementations must be safe for that and must not block longer than the work it takes
+// (reading /proc, hashing an executable). name() is constant.
 class WorkloadAttestor {
  public:
   virtual ~WorkloadAttestor() = default;

@@ -1,76 +1,92 @@
 // spire-agent api fetch jwt -audience A [-spiffeID ID]: prints each token and the JWT bundles.
 #include <google/protobuf/util/json_util.h>
 
-#include <iostream>
+#include <optional>
 
+#include "absl/strings/str_split.h"
 #include "api_print.h"
 #include "cli_common.h"
 #include "workload.grpc.pb.h"
 
 namespace spirecvm::cli::agent {
+namespace {
 
-int ApiFetchJwtCommand(const std::vector<std::string>& args) {
+struct FetchJwtFlags {
   std::string socket_path = DefaultSocketPath();
   std::vector<std::string> audience;
   std::string spiffe_id, output = "pretty";
   absl::Duration timeout = absl::Seconds(5);
-  flags::FlagSet fs("api fetch jwt");
-  fs.StringList("audience", &audience, "comma separated list of audience values");
-  fs.String("spiffeID", &spiffe_id, "SPIFFE ID subject (optional)");
-  fs.String("socketPath", &socket_path, "Path to the SPIFFE Workload API socket");
-  fs.Duration("timeout", &timeout, "Time to wait for a response");
-  fs.String("output", &output, "Desired output format (pretty, json)");
-  int code = 0;
-  if (!ParseFlags(fs, args, &code)) return code;
-  // SPIRE takes a comma-separated list.
+};
+
+// SPIRE takes a comma-separated list, and the flag may repeat.
+std::vector<std::string> SplitAudience(const std::vector<std::string>& flags) {
   std::vector<std::string> aud;
-  for (const auto& a : audience) {
-    size_t start = 0;
-    for (;;) {
-      size_t comma = a.find(',', start);
-      std::string part = a.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
-      if (!part.empty()) aud.push_back(part);
-      if (comma == std::string::npos) break;
-      start = comma + 1;
-    }
+  for (const auto& a : flags) {
+    for (absl::string_view part : absl::StrSplit(a, ',', absl::SkipEmpty())) aud.emplace_back(part);
   }
-  if (aud.empty()) {
-    std::cerr << "audience must be specified\n";
-    return 1;
-  }
-  auto stub = SpiffeWorkloadAPI::NewStub(WorkloadChannel(socket_path));
-  JWTSVIDRequest req;
-  for (const auto& a : aud) req.add_audience(a);
-  req.set_spiffe_id(spiffe_id);
-  JWTSVIDResponse resp;
-  auto ctx = WorkloadContext(absl::ToDoubleSeconds(timeout));
-  grpc::Status st = stub->FetchJWTSVID(ctx.get(), req, &resp);
-  if (!st.ok()) {
-    std::cerr << "rpc error: code = " << GrpcCodeName(st.error_code()) << " desc = " << st.error_message() << "\n";
-    return 1;
-  }
+  return aud;
+}
+
+// The JWT bundles, or nothing when the stream yields no message (the tokens are printed anyway).
+std::optional<JWTBundlesResponse> FetchBundles(SpiffeWorkloadAPI::Stub& stub, absl::Duration timeout) {
   JWTBundlesResponse bundles;
-  auto bctx = WorkloadContext(absl::ToDoubleSeconds(timeout));
-  auto reader = stub->FetchJWTBundles(bctx.get(), JWTBundlesRequest());
-  bool got_bundles = reader->Read(&bundles);
-  bctx->TryCancel();
+  auto ctx = WorkloadContext(timeout);
+  auto reader = stub.FetchJWTBundles(ctx.get(), JWTBundlesRequest());
+  const bool got = reader->Read(&bundles);
+  ctx->TryCancel();
   (void)reader->Finish();
+  if (!got) return std::nullopt;
+  return bundles;
+}
+
+void PrintJwt(const JWTSVIDResponse& resp, const std::optional<JWTBundlesResponse>& bundles, const std::string& output,
+              Io io) {
   if (output == "json") {
     google::protobuf::util::JsonPrintOptions o;
     o.preserve_proto_field_names = true;
     std::string a, b;
     (void)google::protobuf::util::MessageToJsonString(resp, &a, o);
-    (void)google::protobuf::util::MessageToJsonString(bundles, &b, o);
-    std::cout << "[" << a << "," << b << "]\n";
-    return 0;
+    (void)google::protobuf::util::MessageToJsonString(bundles.value_or(JWTBundlesResponse()), &b, o);
+    io.out << "[" << a << "," << b << "]\n";
+    return;
   }
   for (const auto& s : resp.svids()) {
-    std::cout << "token(" << s.spiffe_id() << "):\n\t" << s.svid() << "\n";
-    if (!s.hint().empty()) std::cout << "hint(" << s.spiffe_id() << "):\n\t" << s.hint() << "\n";
+    io.out << "token(" << s.spiffe_id() << "):\n\t" << s.svid() << "\n";
+    if (!s.hint().empty()) io.out << "hint(" << s.spiffe_id() << "):\n\t" << s.hint() << "\n";
   }
-  if (got_bundles) {
-    for (const auto& [td, jwks] : bundles.bundles()) std::cout << "bundle(" << td << "):\n\t" << jwks << "\n";
+  if (bundles.has_value()) {
+    for (const auto& [td, jwks] : bundles->bundles()) io.out << "bundle(" << td << "):\n\t" << jwks << "\n";
   }
+}
+
+}  // namespace
+
+int ApiFetchJwtCommand(const std::vector<std::string>& args, Io io) {
+  FetchJwtFlags f;
+  flags::FlagSet fs("api fetch jwt");
+  fs.StringList("audience", &f.audience, "comma separated list of audience values");
+  fs.String("spiffeID", &f.spiffe_id, "SPIFFE ID subject (optional)");
+  fs.String("socketPath", &f.socket_path, "Path to the SPIFFE Workload API socket");
+  fs.Duration("timeout", &f.timeout, "Time to wait for a response");
+  fs.String("output", &f.output, "Desired output format (pretty, json)");
+  int code = 0;
+  if (!ParseFlags(fs, args, io, &code)) return code;
+  const std::vector<std::string> aud = SplitAudience(f.audience);
+  if (aud.empty()) {
+    io.err << "audience must be specified\n";
+    return 1;
+  }
+  auto stub = SpiffeWorkloadAPI::NewStub(WorkloadChannel(f.socket_path));
+  JWTSVIDRequest req;
+  for (const auto& a : aud) req.add_audience(a);
+  req.set_spiffe_id(f.spiffe_id);
+  JWTSVIDResponse resp;
+  auto ctx = WorkloadContext(f.timeout);
+  if (grpc::Status st = stub->FetchJWTSVID(ctx.get(), req, &resp); !st.ok()) {
+    io.err << RpcError(st) << "\n";
+    return 1;
+  }
+  PrintJwt(resp, FetchBundles(*stub, f.timeout), f.output, io);
   return 0;
 }
 

@@ -1,8 +1,6 @@
 // spire-agent api fetch x509: one X509SVIDResponse, printed (or as JSON) and optionally written to a directory.
 #include <google/protobuf/util/json_util.h>
 
-#include <iostream>
-
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "api_print.h"
@@ -12,7 +10,7 @@
 
 namespace spirecvm::cli::agent {
 
-int ApiFetchX509Command(const std::vector<std::string>& args) {
+int ApiFetchX509Command(const std::vector<std::string>& args, Io io) {
   std::string socket_path = DefaultSocketPath();
   std::string write_dir, output = "pretty";
   bool silent = false;
@@ -25,36 +23,37 @@ int ApiFetchX509Command(const std::vector<std::string>& args) {
   fs.Duration("timeout", &timeout, "Time to wait for a response");
   fs.String("output", &output, "Desired output format (pretty, json)");
   int code = 0;
-  if (!ParseFlags(fs, args, &code)) return code;
+  if (!ParseFlags(fs, args, io, &code)) return code;
   if (output != "pretty" && output != "json") {
-    std::cerr << "invalid output format \"" << output << "\"\n";
+    io.err << "invalid output format \"" << output << "\"\n";
     return 1;
   }
   auto stub = SpiffeWorkloadAPI::NewStub(WorkloadChannel(socket_path));
-  auto ctx = WorkloadContext(absl::ToDoubleSeconds(timeout));
+  auto ctx = WorkloadContext(timeout);
   absl::Time start = absl::Now();
   auto reader = stub->FetchX509SVID(ctx.get(), X509SVIDRequest());
   X509SVIDResponse resp;
   bool got = reader->Read(&resp);
   absl::Duration took = absl::Now() - start;
-  ctx->TryCancel();
-  grpc::Status st = reader->Finish();
   if (!got) {
-    std::cerr << "rpc error: code = " << GrpcCodeName(st.error_code()) << " desc = " << st.error_message() << "\n";
+    // The stream ended without a message: report the agent's status (cancelling first would hide it).
+    io.err << RpcError(reader->Finish()) << "\n";
     return 1;
   }
+  ctx->TryCancel();  // one response is all `fetch` wants
+  (void)reader->Finish();
   if (output == "json") {
     std::string json;
     google::protobuf::util::JsonPrintOptions o;
     o.preserve_proto_field_names = true;
     (void)google::protobuf::util::MessageToJsonString(resp, &json, o);
-    if (!silent) std::cout << json << "\n";
+    if (!silent) io.out << json << "\n";
   } else if (!silent) {
-    PrintX509Response(std::cout, resp, took);
+    PrintX509Response(io.out, resp, took);
   }
   if (!write_dir.empty()) {
     if (absl::Status s = WriteX509Response(resp, write_dir); !s.ok()) {
-      std::cerr << s.message() << "\n";
+      io.err << s.message() << "\n";
       return 1;
     }
   }

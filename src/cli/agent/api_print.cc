@@ -2,6 +2,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/files.h"
+#include "common/status.h"
 #include "crypto/keys.h"
 #include "crypto/x509.h"
 
@@ -56,34 +57,19 @@ void PrintX509Response(std::ostream& out, const X509SVIDResponse& resp, absl::Du
 }
 
 absl::Status WriteX509Response(const X509SVIDResponse& resp, const std::string& dir) {
-  if (absl::Status st = files::EnsureDir(dir, 0755); !st.ok()) return st;
+  RETURN_IF_ERROR(files::EnsureDir(dir, 0755));
+  const std::string base = absl::StrCat(dir, "/");
   for (int i = 0; i < resp.svids_size(); ++i) {
     const auto& s = resp.svids(i);
-    std::string base = absl::StrCat(dir, "/");
-    if (absl::Status st =
-            files::WriteFileAtomic(absl::StrCat(base, "svid.", i, ".pem"), DerChainToPem(s.x509_svid()), 0644);
-        !st.ok()) {
-      return st;
-    }
-    auto key = crypto::PrivateKeyFromDer(s.x509_svid_key());
-    if (!key.ok()) return key.status();
-    auto pem = crypto::PrivateKeyToPem(key->get());
-    if (!pem.ok()) return pem.status();
-    if (absl::Status st = files::WriteFileAtomic(absl::StrCat(base, "svid.", i, ".key"), *pem, 0600); !st.ok()) {
-      return st;
-    }
-    if (absl::Status st =
-            files::WriteFileAtomic(absl::StrCat(base, "bundle.", i, ".pem"), DerChainToPem(s.bundle()), 0644);
-        !st.ok()) {
-      return st;
-    }
+    RETURN_IF_ERROR(files::WriteFileAtomic(absl::StrCat(base, "svid.", i, ".pem"), DerChainToPem(s.x509_svid()), 0644));
+    ASSIGN_OR_RETURN(ssl::EvpPkeyPtr key, crypto::PrivateKeyFromDer(s.x509_svid_key()));
+    ASSIGN_OR_RETURN(const std::string pem, crypto::PrivateKeyToPem(key.get()));
+    RETURN_IF_ERROR(files::WriteFileAtomic(absl::StrCat(base, "svid.", i, ".key"), pem, 0600));
+    RETURN_IF_ERROR(files::WriteFileAtomic(absl::StrCat(base, "bundle.", i, ".pem"), DerChainToPem(s.bundle()), 0644));
     int j = 0;
     for (const auto& [td, b] : resp.federated_bundles()) {
-      if (absl::Status st = files::WriteFileAtomic(absl::StrCat(base, "federated_bundle.", i, ".", j++, ".pem"),
-                                                   DerChainToPem(b), 0644);
-          !st.ok()) {
-        return st;
-      }
+      RETURN_IF_ERROR(
+          files::WriteFileAtomic(absl::StrCat(base, "federated_bundle.", i, ".", j++, ".pem"), DerChainToPem(b), 0644));
     }
   }
   return absl::OkStatus();

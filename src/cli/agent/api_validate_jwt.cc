@@ -1,15 +1,13 @@
 // spire-agent api validate jwt -audience A -svid TOKEN
 #include <google/protobuf/util/json_util.h>
 
-#include <iostream>
-
 #include "api_print.h"
 #include "cli_common.h"
 #include "workload.grpc.pb.h"
 
 namespace spirecvm::cli::agent {
 
-int ApiValidateJwtCommand(const std::vector<std::string>& args) {
+int ApiValidateJwtCommand(const std::vector<std::string>& args, Io io) {
   std::string socket_path = DefaultSocketPath();
   std::string audience, svid, output = "pretty";
   absl::Duration timeout = absl::Seconds(5);
@@ -20,13 +18,13 @@ int ApiValidateJwtCommand(const std::vector<std::string>& args) {
   fs.Duration("timeout", &timeout, "Time to wait for a response");
   fs.String("output", &output, "Desired output format (pretty, json)");
   int code = 0;
-  if (!ParseFlags(fs, args, &code)) return code;
+  if (!ParseFlags(fs, args, io, &code)) return code;
   if (audience.empty()) {
-    std::cerr << "audience must be specified\n";
+    io.err << "audience must be specified\n";
     return 1;
   }
   if (svid.empty()) {
-    std::cerr << "svid must be specified\n";
+    io.err << "svid must be specified\n";
     return 1;
   }
   auto stub = SpiffeWorkloadAPI::NewStub(WorkloadChannel(socket_path));
@@ -34,11 +32,10 @@ int ApiValidateJwtCommand(const std::vector<std::string>& args) {
   req.set_audience(audience);
   req.set_svid(svid);
   ValidateJWTSVIDResponse resp;
-  auto ctx = WorkloadContext(absl::ToDoubleSeconds(timeout));
+  auto ctx = WorkloadContext(timeout);
   grpc::Status st = stub->ValidateJWTSVID(ctx.get(), req, &resp);
   if (!st.ok()) {
-    std::cerr << "SVID is not valid: rpc error: code = " << GrpcCodeName(st.error_code())
-              << " desc = " << st.error_message() << "\n";
+    io.err << "SVID is not valid: " << RpcError(st) << "\n";
     return 1;
   }
   google::protobuf::util::JsonPrintOptions o;
@@ -46,12 +43,12 @@ int ApiValidateJwtCommand(const std::vector<std::string>& args) {
   if (output == "json") {
     std::string json;
     (void)google::protobuf::util::MessageToJsonString(resp, &json, o);
-    std::cout << json << "\n";
+    io.out << json << "\n";
     return 0;
   }
   std::string claims;
   (void)google::protobuf::util::MessageToJsonString(resp.claims(), &claims, o);
-  std::cout << "SVID is valid.\nSPIFFE ID : " << resp.spiffe_id() << "\nClaims    : " << claims << "\n";
+  io.out << "SVID is valid.\nSPIFFE ID : " << resp.spiffe_id() << "\nClaims    : " << claims << "\n";
   return 0;
 }
 

@@ -1,31 +1,31 @@
 #include "cli_common.h"
 
 #include <cstdlib>
-#include <iostream>
 
 #include "absl/strings/match.h"
 #include "agent/config/agent_config.h"
+#include "api_print.h"
 
 namespace spirecvm::cli::agent {
 
-bool ParseFlags(flags::FlagSet& fs, const std::vector<std::string>& args, int* exit_code,
+bool ParseFlags(flags::FlagSet& fs, const std::vector<std::string>& args, Io io, int* exit_code,
                 std::vector<std::string>* rest) {
   auto r = fs.Parse(args);
   if (!r.ok()) {
     std::string msg(r.status().message());
     if (msg == "flag: help requested") {
-      std::cerr << fs.Usage();
+      io.err << fs.Usage();
       *exit_code = 0;
       return false;
     }
-    std::cerr << msg << "\n" << fs.Usage();
+    io.err << msg << "\n" << fs.Usage();
     *exit_code = 1;
     return false;
   }
   if (rest != nullptr) {
     *rest = *r;
   } else if (!r->empty()) {
-    std::cerr << "unexpected argument: " << (*r)[0] << "\n" << fs.Usage();
+    io.err << "unexpected argument: " << (*r)[0] << "\n" << fs.Usage();
     *exit_code = 1;
     return false;
   }
@@ -49,14 +49,15 @@ std::shared_ptr<grpc::Channel> WorkloadChannel(const std::string& socket_path) {
   return grpc::CreateChannel("unix:" + target, grpc::InsecureChannelCredentials());
 }
 
-std::unique_ptr<grpc::ClientContext> WorkloadContext(double timeout_s) {
+std::unique_ptr<grpc::ClientContext> WorkloadContext(absl::Duration timeout) {
   auto ctx = std::make_unique<grpc::ClientContext>();
   ctx->AddMetadata("workload.spiffe.io", "true");
-  if (timeout_s > 0) {
-    ctx->set_deadline(std::chrono::system_clock::now() +
-                      std::chrono::milliseconds(static_cast<int64_t>(timeout_s * 1000)));
-  }
+  if (timeout > absl::ZeroDuration()) ctx->set_deadline(absl::ToChronoTime(absl::Now() + timeout));
   return ctx;
+}
+
+std::string RpcError(const grpc::Status& st) {
+  return "rpc error: code = " + GrpcCodeName(st.error_code()) + " desc = " + st.error_message();
 }
 
 }  // namespace spirecvm::cli::agent

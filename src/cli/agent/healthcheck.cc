@@ -2,7 +2,6 @@
 #include <grpcpp/generic/generic_stub.h>
 
 #include <condition_variable>
-#include <iostream>
 #include <mutex>
 
 #include "cli_common.h"
@@ -21,7 +20,7 @@ bool IsServing(const grpc::ByteBuffer& buf) {
 
 }  // namespace
 
-int HealthcheckCommand(const std::vector<std::string>& args) {
+int HealthcheckCommand(const std::vector<std::string>& args, Io io) {
   std::string socket_path = DefaultSocketPath();
   bool shallow = false, verbose = false;
   flags::FlagSet fs("healthcheck");
@@ -29,8 +28,8 @@ int HealthcheckCommand(const std::vector<std::string>& args) {
   fs.Bool("shallow", &shallow, "Perform a less stringent health check");
   fs.Bool("verbose", &verbose, "Print verbose information");
   int code = 0;
-  if (!ParseFlags(fs, args, &code)) return code;
-  if (verbose) std::cout << "Checking agent health...\n";
+  if (!ParseFlags(fs, args, io, &code)) return code;
+  if (verbose) io.out << "Checking agent health...\n";
   auto channel = WorkloadChannel(socket_path);
   grpc::GenericStub stub(channel);
   grpc::ClientContext ctx;
@@ -54,12 +53,12 @@ int HealthcheckCommand(const std::vector<std::string>& args) {
     cv.wait(l, [&] { return done; });
   }
   if (!status.ok() || !IsServing(resp)) {
-    std::cerr << "Agent is unavailable.";
-    if (verbose) std::cerr << " " << status.error_message();
-    std::cerr << "\n";
+    io.err << "Agent is unavailable.";
+    if (verbose) io.err << " " << status.error_message();
+    io.err << "\n";
     return 1;
   }
-  std::cout << "Agent is healthy.\n";
+  io.out << "Agent is healthy.\n";
   return 0;
 }
 

@@ -7,7 +7,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
-#include "crypto/absl_sv.h"
+#include "common/strings.h"
 #include "crypto/keys.h"
 
 namespace spirecvm::crypto {
@@ -15,14 +15,14 @@ namespace {
 
 absl::Status SslInvalid(std::string_view what) {
   std::string errs = ssl::DrainErrors();
-  if (errs.empty()) return absl::InvalidArgumentError(Av(what));
-  return absl::InvalidArgumentError(absl::StrCat(Av(what), ": ", errs));
+  if (errs.empty()) return absl::InvalidArgumentError(ToAbsl(what));
+  return absl::InvalidArgumentError(absl::StrCat(ToAbsl(what), ": ", errs));
 }
 
 absl::Status SslInternal(std::string_view what) {
   std::string errs = ssl::DrainErrors();
-  if (errs.empty()) return absl::InternalError(Av(what));
-  return absl::InternalError(absl::StrCat(Av(what), ": ", errs));
+  if (errs.empty()) return absl::InternalError(ToAbsl(what));
+  return absl::InternalError(absl::StrCat(ToAbsl(what), ": ", errs));
 }
 
 const EVP_MD* DigestFor(EVP_PKEY* key) {

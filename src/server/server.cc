@@ -7,6 +7,7 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "common/encoding.h"
 #include "common/files.h"
 #include "common/unix_socket.h"
 #include "crypto/keys.h"
@@ -27,7 +28,7 @@
 namespace spirecvm::server {
 namespace {
 
-std::string NewServerId(Random& rnd) { return crypto::HexEncode(rnd.Bytes(16)); }
+std::string NewServerId(Random& rnd) { return HexEncode(rnd.Bytes(16)); }
 
 }  // namespace
 

@@ -8,7 +8,8 @@
 #include "absl/container/flat_hash_set.h"
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
-#include "crypto/absl_sv.h"
+#include "common/encoding.h"
+#include "common/strings.h"
 #include "crypto/keys.h"
 #include "crypto/x509.h"
 
@@ -19,7 +20,7 @@ using json = nlohmann::json;
 using ParamBldPtr = std::unique_ptr<OSSL_PARAM_BLD, ssl::Deleter<OSSL_PARAM_BLD_free>>;
 using ParamPtr = std::unique_ptr<OSSL_PARAM, ssl::Deleter<OSSL_PARAM_free>>;
 
-absl::Status Invalid(std::string_view why) { return absl::InvalidArgumentError(absl::StrCat("bundle: ", Av(why))); }
+absl::Status Invalid(std::string_view why) { return absl::InvalidArgumentError(absl::StrCat("bundle: ", ToAbsl(why))); }
 
 absl::StatusOr<std::string> BnParam(const EVP_PKEY* key, const char* name, size_t pad) {
   BIGNUM* raw = nullptr;
@@ -46,14 +47,14 @@ absl::StatusOr<json> KeyToJwk(const EVP_PKEY* key) {
     if (!x.ok()) return x.status();
     auto y = BnParam(key, OSSL_PKEY_PARAM_EC_PUB_Y, n);
     if (!y.ok()) return y.status();
-    return json{{"kty", "EC"}, {"crv", crv}, {"x", crypto::Base64UrlEncode(*x)}, {"y", crypto::Base64UrlEncode(*y)}};
+    return json{{"kty", "EC"}, {"crv", crv}, {"x", Base64UrlEncode(*x)}, {"y", Base64UrlEncode(*y)}};
   }
   if (id == EVP_PKEY_RSA) {
     auto nn = BnParam(key, OSSL_PKEY_PARAM_RSA_N, 0);
     if (!nn.ok()) return nn.status();
     auto e = BnParam(key, OSSL_PKEY_PARAM_RSA_E, 0);
     if (!e.ok()) return e.status();
-    return json{{"kty", "RSA"}, {"n", crypto::Base64UrlEncode(*nn)}, {"e", crypto::Base64UrlEncode(*e)}};
+    return json{{"kty", "RSA"}, {"n", Base64UrlEncode(*nn)}, {"e", Base64UrlEncode(*e)}};
   }
   return absl::InvalidArgumentError(absl::StrCat("JWK: unsupported key algorithm ", id));
 }
@@ -61,7 +62,7 @@ absl::StatusOr<json> KeyToJwk(const EVP_PKEY* key) {
 absl::StatusOr<std::string> B64UrlField(const json& j, const char* name) {
   auto it = j.find(name);
   if (it == j.end() || !it->is_string()) return Invalid(absl::StrCat("JWK has no \"", name, "\" string"));
-  auto v = crypto::Base64UrlDecode(it->get<std::string>());
+  auto v = Base64UrlDecode(it->get<std::string>());
   if (!v.ok()) return Invalid(absl::StrCat("JWK \"", name, "\": ", v.status().message()));
   if (v->empty()) return Invalid(absl::StrCat("JWK \"", name, "\" is empty"));
   return v;
@@ -162,7 +163,7 @@ std::string BundleToJwks(const Bundle& b) {
     auto jwk = KeyToJwk(X509_get0_pubkey(cert->get()));
     if (!jwk.ok()) continue;
     (*jwk)["use"] = "x509-svid";
-    (*jwk)["x5c"] = json::array({crypto::Base64Encode(der)});
+    (*jwk)["x5c"] = json::array({Base64Encode(der)});
     keys.push_back(*std::move(jwk));
   }
   for (const auto& a : b.jwt_authorities) {
@@ -211,7 +212,7 @@ absl::StatusOr<Bundle> BundleFromJwks(const TrustDomain& td, std::string_view te
         if (x5c == k.end() || !x5c->is_array() || x5c->size() != 1 || !(*x5c)[0].is_string()) {
           return Invalid(absl::StrCat(where, ": x509-svid entry must have x5c with exactly one certificate"));
         }
-        auto der = crypto::Base64Decode((*x5c)[0].get<std::string>());
+        auto der = Base64Decode((*x5c)[0].get<std::string>());
         if (!der.ok()) return Invalid(absl::StrCat(where, ": x5c: ", der.status().message()));
         auto cert = crypto::ParseCertDer(*der);
         if (!cert.ok()) return Invalid(absl::StrCat(where, ": x5c: ", cert.status().message()));

@@ -8,7 +8,8 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
-#include "crypto/absl_sv.h"
+#include "common/encoding.h"
+#include "common/strings.h"
 #include "crypto/keys.h"
 
 namespace spirecvm::spiffe {
@@ -16,7 +17,9 @@ namespace {
 
 using json = nlohmann::json;
 
-absl::Status Invalid(std::string_view why) { return absl::InvalidArgumentError(absl::StrCat("JWT-SVID: ", Av(why))); }
+absl::Status Invalid(std::string_view why) {
+  return absl::InvalidArgumentError(absl::StrCat("JWT-SVID: ", ToAbsl(why)));
+}
 
 struct AlgInfo {
   std::string_view name;
@@ -43,10 +46,10 @@ absl::Status CheckKeyMatchesAlg(const EVP_PKEY* key, const AlgInfo& alg) {
   int bits = EVP_PKEY_get_bits(key);
   if (alg.family == AlgInfo::kEs) {
     if (id != EVP_PKEY_EC || bits != alg.ec_bits) {
-      return Invalid(absl::StrCat("alg ", Av(alg.name), " does not match the key type of the kid"));
+      return Invalid(absl::StrCat("alg ", ToAbsl(alg.name), " does not match the key type of the kid"));
     }
   } else if (id != EVP_PKEY_RSA) {
-    return Invalid(absl::StrCat("alg ", Av(alg.name), " does not match the key type of the kid (not RSA)"));
+    return Invalid(absl::StrCat("alg ", ToAbsl(alg.name), " does not match the key type of the kid (not RSA)"));
   }
   return absl::OkStatus();
 }
@@ -114,23 +117,23 @@ absl::StatusOr<json> ParseObject(std::string_view what, std::string_view text) {
     return true;
   };
   json j = json::parse(text.begin(), text.end(), cb, /*allow_exceptions=*/false);
-  if (j.is_discarded()) return Invalid(absl::StrCat(Av(what), " is not valid JSON"));
-  if (duplicate) return Invalid(absl::StrCat(Av(what), " has a duplicate member name"));
-  if (!j.is_object()) return Invalid(absl::StrCat(Av(what), " is not a JSON object"));
+  if (j.is_discarded()) return Invalid(absl::StrCat(ToAbsl(what), " is not valid JSON"));
+  if (duplicate) return Invalid(absl::StrCat(ToAbsl(what), " has a duplicate member name"));
+  if (!j.is_object()) return Invalid(absl::StrCat(ToAbsl(what), " is not a JSON object"));
   return j;
 }
 
 absl::StatusOr<Parts> Split(std::string_view token) {
-  std::vector<std::string> segs = absl::StrSplit(Av(token), '.');
+  std::vector<std::string> segs = absl::StrSplit(ToAbsl(token), '.');
   if (segs.size() != 3) {
     return Invalid(absl::StrCat("malformed token: expected 3 dot-separated parts (JWS compact), got ", segs.size()));
   }
   Parts out;
-  auto header = crypto::Base64UrlDecode(segs[0]);
+  auto header = Base64UrlDecode(segs[0]);
   if (!header.ok()) return Invalid(absl::StrCat("malformed header: ", header.status().message()));
-  auto payload = crypto::Base64UrlDecode(segs[1]);
+  auto payload = Base64UrlDecode(segs[1]);
   if (!payload.ok()) return Invalid(absl::StrCat("malformed payload: ", payload.status().message()));
-  auto sig = crypto::Base64UrlDecode(segs[2]);
+  auto sig = Base64UrlDecode(segs[2]);
   if (!sig.ok()) return Invalid(absl::StrCat("malformed signature: ", sig.status().message()));
   auto h = ParseObject("header", *header);
   if (!h.ok()) return h.status();
@@ -241,8 +244,7 @@ absl::StatusOr<std::string> SignJwtSvid(const JwtSigner& s, const SpiffeId& sub,
     } else {
       claims["aud"] = audience;
     }
-    std::string input =
-        absl::StrCat(crypto::Base64UrlEncode(header.dump()), ".", crypto::Base64UrlEncode(claims.dump()));
+    std::string input = absl::StrCat(Base64UrlEncode(header.dump()), ".", Base64UrlEncode(claims.dump()));
     auto sig = crypto::SignDigestInfo(s.key, md, input);
     if (!sig.ok()) return sig.status();
     std::string raw = *std::move(sig);
@@ -251,7 +253,7 @@ absl::StatusOr<std::string> SignJwtSvid(const JwtSigner& s, const SpiffeId& sub,
       if (!jose.ok()) return jose.status();
       raw = *std::move(jose);
     }
-    return absl::StrCat(input, ".", crypto::Base64UrlEncode(raw));
+    return absl::StrCat(input, ".", Base64UrlEncode(raw));
   } catch (const json::exception& e) {
     return absl::InternalError(absl::StrCat("JWT-SVID sign: JSON: ", e.what()));
   }
@@ -312,7 +314,7 @@ absl::StatusOr<JwtSvidClaims> ValidateJwtSvid(std::string_view token, const std:
     bool aud_ok = false;
     for (const auto& a : claims->audience) aud_ok = aud_ok || a == audience;
     if (!aud_ok) {
-      return Invalid(absl::StrCat("audience mismatch: expected \"", Av(audience), "\", token has [",
+      return Invalid(absl::StrCat("audience mismatch: expected \"", ToAbsl(audience), "\", token has [",
                                   absl::StrJoin(claims->audience, ", "), "]"));
     }
     return claims;

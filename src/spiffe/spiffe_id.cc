@@ -3,7 +3,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
-#include "crypto/absl_sv.h"
+#include "common/strings.h"
 
 namespace spirecvm::spiffe {
 namespace {
@@ -17,7 +17,7 @@ bool IsPathChar(char c) {
 }
 
 absl::Status Bad(std::string_view what, std::string_view input, std::string_view rule) {
-  return absl::InvalidArgumentError(absl::StrCat("invalid ", Av(what), " \"", Av(input), "\": ", Av(rule)));
+  return absl::InvalidArgumentError(absl::StrCat("invalid ", ToAbsl(what), " \"", ToAbsl(input), "\": ", ToAbsl(rule)));
 }
 
 // The broken rule, or empty when `name` is a valid trust domain name.
@@ -79,7 +79,7 @@ absl::Status ValidatePath(std::string_view path) {
 
 absl::StatusOr<TrustDomain> TrustDomain::Parse(std::string_view s) {
   if (s.empty()) return absl::InvalidArgumentError("invalid trust domain \"\": trust domain is missing");
-  if (s.find("://") != std::string_view::npos || absl::StartsWithIgnoreCase(Av(s), "spiffe:")) {
+  if (s.find("://") != std::string_view::npos || absl::StartsWithIgnoreCase(ToAbsl(s), "spiffe:")) {
     auto id = SpiffeId::Parse(s);
     if (!id.ok()) return id.status();
     if (!id->path().empty()) {

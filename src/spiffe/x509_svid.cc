@@ -7,7 +7,8 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
-#include "crypto/absl_sv.h"
+#include "common/encoding.h"
+#include "common/strings.h"
 #include "crypto/keys.h"
 #include "crypto/x509.h"
 
@@ -18,8 +19,8 @@ using crypto::KeyType;
 
 absl::Status SslInternal(std::string_view what) {
   std::string errs = ssl::DrainErrors();
-  if (errs.empty()) return absl::InternalError(Av(what));
-  return absl::InternalError(absl::StrCat(Av(what), ": ", errs));
+  if (errs.empty()) return absl::InternalError(ToAbsl(what));
+  return absl::InternalError(absl::StrCat(ToAbsl(what), ": ", errs));
 }
 
 absl::StatusOr<const EVP_MD*> DigestForSigner(const EVP_PKEY* key) {
@@ -241,7 +242,7 @@ absl::StatusOr<ssl::X509Ptr> SignX509Svid(const CaSigner& ca, const X509SvidPara
   spec.subject.reset(X509_NAME_new());
   if (!spec.subject) return SslInternal("subject: alloc");
   // SPIRE: C=US, O=SPIRE, x500UniqueIdentifier = hex(first half of SHA-256(SPIFFE ID)), CN = first DNS name.
-  std::string unique_id = crypto::HexEncode(crypto::Sha256(spec.uri_san).substr(0, 16));
+  std::string unique_id = HexEncode(crypto::Sha256(spec.uri_san).substr(0, 16));
   if (auto st = AddNameEntry(spec.subject.get(), NID_countryName, V_ASN1_PRINTABLESTRING, "US"); !st.ok()) return st;
   if (auto st = AddNameEntry(spec.subject.get(), NID_organizationName, V_ASN1_PRINTABLESTRING, "SPIRE"); !st.ok())
     return st;

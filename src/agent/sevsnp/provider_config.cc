@@ -7,7 +7,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
-#include "common/hex.h"
+#include "common/encoding.h"
 #include "common/strings.h"
 #include "spdlog/spdlog.h"
 

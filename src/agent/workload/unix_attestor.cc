@@ -14,8 +14,8 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
+#include "common/encoding.h"
 #include "common/files.h"
-#include "common/hex.h"
 #include "common/unix_socket.h"
 #include "crypto/ssl_ptr.h"
 

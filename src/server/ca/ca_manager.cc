@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "absl/strings/str_cat.h"
+#include "common/encoding.h"
 #include "crypto/x509.h"
 #include "nlohmann/json.hpp"
 #include "spdlog/spdlog.h"
@@ -98,7 +99,7 @@ absl::StatusOr<std::shared_ptr<JwtSlot>> CaManager::PrepareJwt(const std::string
   if (!key.ok()) return key.status();
   slot->key = std::move(*key);
   // A random kid: unguessable and unique across servers sharing a bundle.
-  slot->kid = crypto::Base64UrlEncode(rnd_.Bytes(24));
+  slot->kid = Base64UrlEncode(rnd_.Bytes(24));
   slot->issued_at = clock_.Now();
   slot->not_after = slot->issued_at + cfg_.ca_ttl;
   spdlog::info("JWT key prepared: slot {} kid {}", slot_id, slot->kid);
@@ -114,9 +115,9 @@ absl::Status CaManager::PersistJournalLocked() {
     e["slot"] = s->slot_id;
     e["status"] = std::string(SlotStatusName(s->status));
     e["key_id"] = s->key_id;
-    e["cert"] = crypto::Base64Encode(crypto::CertToDer(s->cert.get()));
+    e["cert"] = Base64Encode(crypto::CertToDer(s->cert.get()));
     e["intermediates"] = nlohmann::json::array();
-    for (auto& c : s->intermediates) e["intermediates"].push_back(crypto::Base64Encode(crypto::CertToDer(c.get())));
+    for (auto& c : s->intermediates) e["intermediates"].push_back(Base64Encode(crypto::CertToDer(c.get())));
     j["x509"].push_back(e);
   }
   j["jwt"] = nlohmann::json::array();
@@ -131,7 +132,7 @@ absl::Status CaManager::PersistJournalLocked() {
     j["jwt"].push_back(e);
   }
   j["upstream_roots"] = nlohmann::json::array();
-  for (auto& r : upstream_roots_der_) j["upstream_roots"].push_back(crypto::Base64Encode(r));
+  for (auto& r : upstream_roots_der_) j["upstream_roots"].push_back(Base64Encode(r));
   return ds_.SetCaJournal(cfg_.server_id, j.dump());
 }
 
@@ -150,13 +151,13 @@ absl::Status CaManager::LoadJournalLocked() {
       slot->slot_id = e.at("slot").get<std::string>();
       slot->status = ParseStatus(e.at("status").get<std::string>());
       slot->key_id = e.at("key_id").get<std::string>();
-      auto der = crypto::Base64Decode(e.at("cert").get<std::string>());
+      auto der = Base64Decode(e.at("cert").get<std::string>());
       if (!der.ok()) return absl::DataLossError("CA journal: bad certificate encoding");
       auto cert = crypto::ParseCertDer(*der);
       if (!cert.ok()) return absl::DataLossError(absl::StrCat("CA journal: ", cert.status().message()));
       slot->cert = std::move(*cert);
       for (auto& i : e.value("intermediates", nlohmann::json::array())) {
-        auto ider = crypto::Base64Decode(i.get<std::string>());
+        auto ider = Base64Decode(i.get<std::string>());
         if (!ider.ok()) return absl::DataLossError("CA journal: bad intermediate encoding");
         auto ic = crypto::ParseCertDer(*ider);
         if (!ic.ok()) return absl::DataLossError(absl::StrCat("CA journal: ", ic.status().message()));
@@ -198,7 +199,7 @@ absl::Status CaManager::LoadJournalLocked() {
       jwt_.push_back(std::move(slot));
     }
     for (auto& r : j.value("upstream_roots", nlohmann::json::array())) {
-      auto der = crypto::Base64Decode(r.get<std::string>());
+      auto der = Base64Decode(r.get<std::string>());
       if (der.ok()) upstream_roots_der_.push_back(*der);
     }
   } catch (const nlohmann::json::exception& ex) {

@@ -3,6 +3,7 @@
 #include <map>
 #include <set>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 
@@ -68,7 +69,7 @@ absl::StatusOr<ServerConfig> ParseServerConfig(std::string_view text, const std:
   if (auto v = server->String("data_dir")) cfg.data_dir = *v;
   if (auto v = server->String("log_level")) {
     std::string up = *v;
-    for (auto& c : up) c = static_cast<char>(toupper(c));
+    absl::AsciiStrToUpper(&up);
     if (up != "DEBUG" && up != "INFO" && up != "WARN" && up != "ERROR") {
       server->AddKeyError("log_level", absl::StrCat("log_level \"", *v, "\" is not one of DEBUG, INFO, WARN, ERROR"));
     }

@@ -11,8 +11,8 @@
 #include "absl/time/time.h"
 #include "attestation/sevsnp/policy/policy.h"
 #include "attestation/sevsnp/verify/verifier.h"
+#include "common/encoding.h"
 #include "common/flags.h"
-#include "common/hex.h"
 
 namespace spirecvm::sevsnp::cli {
 namespace {

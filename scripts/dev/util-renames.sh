@@ -28,6 +28,9 @@ for f in $(with_pattern '"common/hex\.h"'); do
 done
 for f in $(with_pattern '\bcrypto::(Base64UrlEncode|Base64UrlDecode|Base64Encode|Base64Decode|HexEncode)\b'); do
   perl -pi -e 's/\bcrypto::(Base64UrlEncode|Base64UrlDecode|Base64Encode|Base64Decode|HexEncode)\b/$1/g' "$f"
+done
+# Every user of the codec includes it (code inside namespace crypto called the old copy unqualified).
+for f in $(with_pattern '(?<![\w:.>])(Base64UrlEncode|Base64UrlDecode|Base64Encode|Base64Decode|HexEncode|HexDecode)\('); do
   [[ "$f" == src/common/encoding.* ]] || add_include "$f" common/encoding.h
 done
 

@@ -5,6 +5,8 @@
 
 #include <algorithm>
 
+#include "common/encoding.h"
+
 namespace spirecvm::crypto {
 namespace {
 

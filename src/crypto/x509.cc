@@ -6,6 +6,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "common/encoding.h"
 #include "common/strings.h"
 #include "crypto/keys.h"
 

@@ -9,6 +9,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "common/encoding.h"
+#include "common/status.h"
 #include "common/strings.h"
 #include "crypto/keys.h"
 #include "crypto/x509.h"
@@ -180,6 +181,61 @@ std::string BundleToJwks(const Bundle& b) {
   return out.dump();
 }
 
+namespace {
+
+// spiffe_sequence and spiffe_refresh_hint, when present.
+absl::Status ReadBundleMetadata(const json& j, Bundle& b) {
+  if (auto seq = j.find("spiffe_sequence"); seq != j.end()) {
+    if (!seq->is_number_unsigned() && !(seq->is_number_integer() && seq->get<int64_t>() >= 0)) {
+      return Invalid("spiffe_sequence is not a non-negative integer");
+    }
+    b.sequence_number = seq->get<uint64_t>();
+  }
+  if (auto hint = j.find("spiffe_refresh_hint"); hint != j.end()) {
+    if (!hint->is_number_integer()) return Invalid("spiffe_refresh_hint is not an integer");
+    b.refresh_hint_seconds = hint->get<int64_t>();
+  }
+  return absl::OkStatus();
+}
+
+// An x509-svid JWK: exactly one x5c certificate, and key parameters (when present) that are its key. Returns the DER.
+absl::StatusOr<std::string> X509AuthorityFromJwk(const json& k, const std::string& where) {
+  auto x5c = k.find("x5c");
+  if (x5c == k.end() || !x5c->is_array() || x5c->size() != 1 || !(*x5c)[0].is_string()) {
+    return Invalid(absl::StrCat(where, ": x509-svid entry must have x5c with exactly one certificate"));
+  }
+  auto der = Base64Decode((*x5c)[0].get<std::string>());
+  if (!der.ok()) return Invalid(absl::StrCat(where, ": x5c: ", der.status().message()));
+  auto cert = crypto::ParseCertDer(*der);
+  if (!cert.ok()) return Invalid(absl::StrCat(where, ": x5c: ", cert.status().message()));
+  if (k.contains("kty")) {
+    auto key = JwkToKey(k);
+    if (!key.ok()) return Invalid(absl::StrCat(where, ": ", key.status().message()));
+    if (EVP_PKEY_eq(key->get(), X509_get0_pubkey(cert->get())) != 1) {
+      ssl::DrainErrors();
+      return Invalid(absl::StrCat(where, ": key parameters do not match the x5c certificate"));
+    }
+  }
+  return *std::move(der);
+}
+
+// A jwt-svid JWK: a kid not seen before in this bundle (added to `kids`) and a public key.
+absl::StatusOr<JwtAuthority> JwtAuthorityFromJwk(const json& k, const std::string& where,
+                                                 absl::flat_hash_set<std::string>& kids) {
+  auto kid = k.find("kid");
+  if (kid == k.end() || !kid->is_string() || kid->get<std::string>().empty()) {
+    return Invalid(absl::StrCat(where, ": jwt-svid entry has no kid"));
+  }
+  std::string kid_s = kid->get<std::string>();
+  if (!kids.insert(kid_s).second) return Invalid(absl::StrCat(where, ": duplicate kid \"", kid_s, "\""));
+  auto key = JwkToKey(k);
+  if (!key.ok()) return Invalid(absl::StrCat(where, ": ", key.status().message()));
+  ASSIGN_OR_RETURN(std::string spki, crypto::PublicKeyToDer(key->get()));
+  return JwtAuthority{kid_s, std::move(spki), absl::InfinitePast()};
+}
+
+}  // namespace
+
 absl::StatusOr<Bundle> BundleFromJwks(const TrustDomain& td, std::string_view text) {
   json j = json::parse(text.begin(), text.end(), nullptr, false);
   if (j.is_discarded()) return Invalid("not valid JSON");
@@ -189,16 +245,7 @@ absl::StatusOr<Bundle> BundleFromJwks(const TrustDomain& td, std::string_view te
   try {
     auto keys = j.find("keys");
     if (keys == j.end() || !keys->is_array()) return Invalid("no \"keys\" array");
-    if (auto seq = j.find("spiffe_sequence"); seq != j.end()) {
-      if (!seq->is_number_unsigned() && !(seq->is_number_integer() && seq->get<int64_t>() >= 0)) {
-        return Invalid("spiffe_sequence is not a non-negative integer");
-      }
-      b.sequence_number = seq->get<uint64_t>();
-    }
-    if (auto hint = j.find("spiffe_refresh_hint"); hint != j.end()) {
-      if (!hint->is_number_integer()) return Invalid("spiffe_refresh_hint is not an integer");
-      b.refresh_hint_seconds = hint->get<int64_t>();
-    }
+    RETURN_IF_ERROR(ReadBundleMetadata(j, b));
     absl::flat_hash_set<std::string> kids;
     for (size_t i = 0; i < keys->size(); ++i) {
       const json& k = (*keys)[i];
@@ -208,35 +255,11 @@ absl::StatusOr<Bundle> BundleFromJwks(const TrustDomain& td, std::string_view te
       if (use == k.end() || !use->is_string()) return Invalid(absl::StrCat(where, " has no \"use\""));
       std::string u = use->get<std::string>();
       if (u == "x509-svid") {
-        auto x5c = k.find("x5c");
-        if (x5c == k.end() || !x5c->is_array() || x5c->size() != 1 || !(*x5c)[0].is_string()) {
-          return Invalid(absl::StrCat(where, ": x509-svid entry must have x5c with exactly one certificate"));
-        }
-        auto der = Base64Decode((*x5c)[0].get<std::string>());
-        if (!der.ok()) return Invalid(absl::StrCat(where, ": x5c: ", der.status().message()));
-        auto cert = crypto::ParseCertDer(*der);
-        if (!cert.ok()) return Invalid(absl::StrCat(where, ": x5c: ", cert.status().message()));
-        if (k.contains("kty")) {  // key parameters, when present, must be the certificate's key
-          auto key = JwkToKey(k);
-          if (!key.ok()) return Invalid(absl::StrCat(where, ": ", key.status().message()));
-          if (EVP_PKEY_eq(key->get(), X509_get0_pubkey(cert->get())) != 1) {
-            ssl::DrainErrors();
-            return Invalid(absl::StrCat(where, ": key parameters do not match the x5c certificate"));
-          }
-        }
-        b.x509_authorities_der.push_back(*std::move(der));
+        ASSIGN_OR_RETURN(std::string der, X509AuthorityFromJwk(k, where));
+        b.x509_authorities_der.push_back(std::move(der));
       } else if (u == "jwt-svid") {
-        auto kid = k.find("kid");
-        if (kid == k.end() || !kid->is_string() || kid->get<std::string>().empty()) {
-          return Invalid(absl::StrCat(where, ": jwt-svid entry has no kid"));
-        }
-        std::string kid_s = kid->get<std::string>();
-        if (!kids.insert(kid_s).second) return Invalid(absl::StrCat(where, ": duplicate kid \"", kid_s, "\""));
-        auto key = JwkToKey(k);
-        if (!key.ok()) return Invalid(absl::StrCat(where, ": ", key.status().message()));
-        auto spki = crypto::PublicKeyToDer(key->get());
-        if (!spki.ok()) return spki.status();
-        b.jwt_authorities.push_back(JwtAuthority{kid_s, *std::move(spki), absl::InfinitePast()});
+        ASSIGN_OR_RETURN(JwtAuthority a, JwtAuthorityFromJwk(k, where, kids));
+        b.jwt_authorities.push_back(std::move(a));
       }
       // Other "use" values are ignored, as the SPIFFE bundle format requires.
     }

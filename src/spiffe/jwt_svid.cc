@@ -9,6 +9,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "common/encoding.h"
+#include "common/status.h"
 #include "common/strings.h"
 #include "crypto/keys.h"
 
@@ -259,64 +260,77 @@ absl::StatusOr<std::string> SignJwtSvid(const JwtSigner& s, const SpiffeId& sub,
   }
 }
 
+namespace {
+
+// The header's alg (never "none", only RS/ES/PS 256/384/512) after the header's other checks.
+absl::StatusOr<AlgInfo> HeaderAlg(const json& h) {
+  auto alg_it = h.find("alg");
+  if (alg_it == h.end() || !alg_it->is_string()) return Invalid("header has no alg");
+  std::string alg_name = alg_it->get<std::string>();
+  if (alg_name == "none" || alg_name == "None" || alg_name == "NONE") return Invalid("alg none is not allowed");
+  std::optional<AlgInfo> alg = LookupAlg(alg_name);
+  if (!alg.has_value()) {
+    return Invalid(absl::StrCat("unsupported alg \"", alg_name, "\" (allowed: RS/ES/PS 256/384/512)"));
+  }
+  RETURN_IF_ERROR(CheckHeader(h));
+  return *alg;
+}
+
+// The authority named by the header's kid.
+absl::StatusOr<const JwtKey*> FindKey(const json& h, const std::vector<JwtKey>& keys) {
+  auto kid_it = h.find("kid");
+  if (kid_it == h.end() || !kid_it->is_string() || kid_it->get<std::string>().empty()) {
+    return Invalid("header has no kid");
+  }
+  std::string kid = kid_it->get<std::string>();
+  for (const auto& k : keys) {
+    if (k.kid == kid && k.key) return &k;
+  }
+  return Invalid(absl::StrCat("unknown kid \"", kid, "\" (no such JWT authority)"));
+}
+
+absl::Status VerifyJws(const Parts& parts, const JwtKey& key, const AlgInfo& alg) {
+  RETURN_IF_ERROR(CheckKeyMatchesAlg(key.key.get(), alg));
+  std::string sig = parts.signature;
+  if (alg.family == AlgInfo::kEs) {
+    ASSIGN_OR_RETURN(sig, JoseEcdsaToDer(sig, EcCoordSize(alg.ec_bits)));
+  }
+  if (!crypto::VerifySignature(key.key.get(), alg.md, parts.signing_input, sig, alg.family == AlgInfo::kPs).ok()) {
+    return Invalid("signature does not verify");
+  }
+  return absl::OkStatus();
+}
+
+// exp in the future, nbf (if present) not, and `audience` among the token's.
+absl::Status CheckTimesAndAudience(const Parts& parts, const JwtSvidClaims& claims, std::string_view audience,
+                                   absl::Time now) {
+  if (claims.expiry <= now) {
+    return Invalid(
+        absl::StrCat("token has expired (exp ", absl::FormatTime(claims.expiry), ", now ", absl::FormatTime(now), ")"));
+  }
+  if (parts.claims.contains("nbf")) {
+    ASSIGN_OR_RETURN(absl::Time nbf, NumericDate(parts.claims, "nbf"));
+    if (nbf > now) return Invalid("token is not valid yet (nbf in the future)");
+  }
+  for (const auto& a : claims.audience) {
+    if (a == audience) return absl::OkStatus();
+  }
+  return Invalid(absl::StrCat("audience mismatch: expected \"", ToAbsl(audience), "\", token has [",
+                              absl::StrJoin(claims.audience, ", "), "]"));
+}
+
+}  // namespace
+
 absl::StatusOr<JwtSvidClaims> ValidateJwtSvid(std::string_view token, const std::vector<JwtKey>& keys,
                                               std::string_view audience, absl::Time now) {
   if (audience.empty()) return Invalid("an audience to validate against is required");
   try {
-    auto parts = Split(token);
-    if (!parts.ok()) return parts.status();
-    const json& h = parts->header;
-    auto alg_it = h.find("alg");
-    if (alg_it == h.end() || !alg_it->is_string()) return Invalid("header has no alg");
-    std::string alg_name = alg_it->get<std::string>();
-    if (alg_name == "none" || alg_name == "None" || alg_name == "NONE") return Invalid("alg none is not allowed");
-    std::optional<AlgInfo> alg = LookupAlg(alg_name);
-    if (!alg.has_value()) {
-      return Invalid(absl::StrCat("unsupported alg \"", alg_name, "\" (allowed: RS/ES/PS 256/384/512)"));
-    }
-    if (absl::Status st = CheckHeader(h); !st.ok()) return st;
-    auto kid_it = h.find("kid");
-    if (kid_it == h.end() || !kid_it->is_string() || kid_it->get<std::string>().empty()) {
-      return Invalid("header has no kid");
-    }
-    std::string kid = kid_it->get<std::string>();
-    const JwtKey* key = nullptr;
-    for (const auto& k : keys) {
-      if (k.kid == kid && k.key) {
-        key = &k;
-        break;
-      }
-    }
-    if (key == nullptr) return Invalid(absl::StrCat("unknown kid \"", kid, "\" (no such JWT authority)"));
-    if (absl::Status st = CheckKeyMatchesAlg(key->key.get(), *alg); !st.ok()) return st;
-    std::string sig = parts->signature;
-    if (alg->family == AlgInfo::kEs) {
-      auto der = JoseEcdsaToDer(sig, EcCoordSize(alg->ec_bits));
-      if (!der.ok()) return der.status();
-      sig = *std::move(der);
-    }
-    if (absl::Status st =
-            crypto::VerifySignature(key->key.get(), alg->md, parts->signing_input, sig, alg->family == AlgInfo::kPs);
-        !st.ok()) {
-      return Invalid("signature does not verify");
-    }
-    auto claims = ExtractClaims(*parts);
-    if (!claims.ok()) return claims.status();
-    if (claims->expiry <= now) {
-      return Invalid(absl::StrCat("token has expired (exp ", absl::FormatTime(claims->expiry), ", now ",
-                                  absl::FormatTime(now), ")"));
-    }
-    if (parts->claims.contains("nbf")) {
-      auto nbf = NumericDate(parts->claims, "nbf");
-      if (!nbf.ok()) return nbf.status();
-      if (*nbf > now) return Invalid("token is not valid yet (nbf in the future)");
-    }
-    bool aud_ok = false;
-    for (const auto& a : claims->audience) aud_ok = aud_ok || a == audience;
-    if (!aud_ok) {
-      return Invalid(absl::StrCat("audience mismatch: expected \"", ToAbsl(audience), "\", token has [",
-                                  absl::StrJoin(claims->audience, ", "), "]"));
-    }
+    ASSIGN_OR_RETURN(Parts parts, Split(token));
+    ASSIGN_OR_RETURN(AlgInfo alg, HeaderAlg(parts.header));
+    ASSIGN_OR_RETURN(const JwtKey* key, FindKey(parts.header, keys));
+    RETURN_IF_ERROR(VerifyJws(parts, *key, alg));
+    ASSIGN_OR_RETURN(JwtSvidClaims claims, ExtractClaims(parts));
+    RETURN_IF_ERROR(CheckTimesAndAudience(parts, claims, audience, now));
     return claims;
   } catch (const json::exception& e) {
     return Invalid(absl::StrCat("malformed JSON: ", e.what()));

@@ -3,6 +3,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "common/status.h"
 #include "common/strings.h"
 
 namespace spirecvm::spiffe {
@@ -87,7 +88,7 @@ absl::StatusOr<TrustDomain> TrustDomain::Parse(std::string_view s) {
     }
     return id->trust_domain();
   }
-  if (absl::Status st = ValidateTrustDomainName(s); !st.ok()) return st;
+  RETURN_IF_ERROR(ValidateTrustDomainName(s));
   return TrustDomain(std::string(s));
 }
 
@@ -116,7 +117,7 @@ absl::StatusOr<SpiffeId> SpiffeId::Parse(std::string_view s) {
 
 absl::StatusOr<SpiffeId> SpiffeId::FromPath(const TrustDomain& td, std::string_view path) {
   if (td.empty()) return absl::InvalidArgumentError("SPIFFE ID from path: trust domain is empty");
-  if (absl::Status st = ValidatePath(path); !st.ok()) return st;
+  RETURN_IF_ERROR(ValidatePath(path));
   SpiffeId id(td, std::string(path));
   if (id.ToString().size() > kMaxSpiffeIdLength) {
     return absl::InvalidArgumentError(

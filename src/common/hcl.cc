@@ -11,6 +11,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/strings/string_view.h"
 #include "common/files.h"
+#include "common/status.h"
 #include "common/strings.h"
 
 namespace spirecvm::hcl {
@@ -524,9 +525,8 @@ absl::StatusOr<Body> Parse(std::string_view text, std::string_view filename) {
 namespace spirecvm::hcl {
 
 absl::StatusOr<Body> ParseFile(const std::string& path) {
-  auto text = files::ReadFile(path);
-  if (!text.ok()) return text.status();
-  return Parse(*text, path);
+  ASSIGN_OR_RETURN(auto text, files::ReadFile(path));
+  return Parse(text, path);
 }
 
 }  // namespace spirecvm::hcl

@@ -14,6 +14,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "common/files.h"
+#include "common/status.h"
 #include "common/strings.h"
 
 namespace spirecvm {
@@ -64,15 +65,14 @@ absl::StatusOr<PeerCred> GetPeerCred(int fd) {
 
 absl::StatusOr<uint64_t> ProcessStartTime(pid_t pid, const std::string& proc_root) {
   std::string path = absl::StrCat(proc_root, "/", pid, "/stat");
-  auto content = files::ReadFile(path);
-  if (!content.ok()) return content.status();
+  ASSIGN_OR_RETURN(auto content, files::ReadFile(path));
   // comm (field 2) is in parentheses and may itself contain ')' and spaces: fields resume after the LAST ')'.
-  auto close = content->rfind(')');
+  auto close = content.rfind(')');
   if (close == std::string::npos) {
     return absl::DataLossError(absl::StrCat(path, ": malformed (no ')' after comm)"));
   }
   std::vector<absl::string_view> fields =
-      absl::StrSplit(absl::string_view(*content).substr(close + 1), ' ', absl::SkipEmpty());
+      absl::StrSplit(absl::string_view(content).substr(close + 1), ' ', absl::SkipEmpty());
   // fields[0] is field 3 (state), so field 22 (starttime) is fields[19].
   constexpr size_t kIndex = 22 - 3;
   if (fields.size() <= kIndex) {

@@ -44,18 +44,14 @@ absl::StatusOr<json> KeyToJwk(const EVP_PKEY* key) {
     std::string crv = bits == 256 ? "P-256" : bits == 384 ? "P-384" : bits == 521 ? "P-521" : "";
     if (crv.empty()) return absl::InvalidArgumentError(absl::StrCat("JWK: unsupported EC curve size ", bits));
     size_t n = static_cast<size_t>((bits + 7) / 8);
-    auto x = BnParam(key, OSSL_PKEY_PARAM_EC_PUB_X, n);
-    if (!x.ok()) return x.status();
-    auto y = BnParam(key, OSSL_PKEY_PARAM_EC_PUB_Y, n);
-    if (!y.ok()) return y.status();
-    return json{{"kty", "EC"}, {"crv", crv}, {"x", Base64UrlEncode(*x)}, {"y", Base64UrlEncode(*y)}};
+    ASSIGN_OR_RETURN(auto x, BnParam(key, OSSL_PKEY_PARAM_EC_PUB_X, n));
+    ASSIGN_OR_RETURN(auto y, BnParam(key, OSSL_PKEY_PARAM_EC_PUB_Y, n));
+    return json{{"kty", "EC"}, {"crv", crv}, {"x", Base64UrlEncode(x)}, {"y", Base64UrlEncode(y)}};
   }
   if (id == EVP_PKEY_RSA) {
-    auto nn = BnParam(key, OSSL_PKEY_PARAM_RSA_N, 0);
-    if (!nn.ok()) return nn.status();
-    auto e = BnParam(key, OSSL_PKEY_PARAM_RSA_E, 0);
-    if (!e.ok()) return e.status();
-    return json{{"kty", "RSA"}, {"n", Base64UrlEncode(*nn)}, {"e", Base64UrlEncode(*e)}};
+    ASSIGN_OR_RETURN(auto nn, BnParam(key, OSSL_PKEY_PARAM_RSA_N, 0));
+    ASSIGN_OR_RETURN(auto e, BnParam(key, OSSL_PKEY_PARAM_RSA_E, 0));
+    return json{{"kty", "RSA"}, {"n", Base64UrlEncode(nn)}, {"e", Base64UrlEncode(e)}};
   }
   return absl::InvalidArgumentError(absl::StrCat("JWK: unsupported key algorithm ", id));
 }
@@ -98,14 +94,12 @@ absl::StatusOr<ssl::EvpPkeyPtr> JwkToKey(const json& j) {
     const char* group = c == "P-256" ? "prime256v1" : c == "P-384" ? "secp384r1" : c == "P-521" ? "secp521r1" : nullptr;
     size_t n = c == "P-256" ? 32 : c == "P-384" ? 48 : 66;
     if (group == nullptr) return Invalid(absl::StrCat("EC JWK: unsupported crv \"", c, "\""));
-    auto x = B64UrlField(j, "x");
-    if (!x.ok()) return x.status();
-    auto y = B64UrlField(j, "y");
-    if (!y.ok()) return y.status();
-    if (x->size() != n || y->size() != n) {
+    ASSIGN_OR_RETURN(auto x, B64UrlField(j, "x"));
+    ASSIGN_OR_RETURN(auto y, B64UrlField(j, "y"));
+    if (x.size() != n || y.size() != n) {
       return Invalid(absl::StrCat("EC JWK: x/y must be ", n, " bytes for ", c));
     }
-    std::string point = absl::StrCat(std::string(1, '\x04'), *x, *y);
+    std::string point = absl::StrCat(std::string(1, '\x04'), x, y);
     if (OSSL_PARAM_BLD_push_utf8_string(bld.get(), OSSL_PKEY_PARAM_GROUP_NAME, group, 0) != 1 ||
         OSSL_PARAM_BLD_push_octet_string(bld.get(), OSSL_PKEY_PARAM_PUB_KEY, point.data(), point.size()) != 1) {
       return absl::InternalError("JWK: params");
@@ -113,14 +107,12 @@ absl::StatusOr<ssl::EvpPkeyPtr> JwkToKey(const json& j) {
     return FromData("EC", bld.get());
   }
   if (t == "RSA") {
-    auto nn = B64UrlField(j, "n");
-    if (!nn.ok()) return nn.status();
-    auto e = B64UrlField(j, "e");
-    if (!e.ok()) return e.status();
+    ASSIGN_OR_RETURN(auto nn, B64UrlField(j, "n"));
+    ASSIGN_OR_RETURN(auto e, B64UrlField(j, "e"));
     ssl::BignumPtr bn_n(
-        BN_bin2bn(reinterpret_cast<const unsigned char*>(nn->data()), static_cast<int>(nn->size()), nullptr));
+        BN_bin2bn(reinterpret_cast<const unsigned char*>(nn.data()), static_cast<int>(nn.size()), nullptr));
     ssl::BignumPtr bn_e(
-        BN_bin2bn(reinterpret_cast<const unsigned char*>(e->data()), static_cast<int>(e->size()), nullptr));
+        BN_bin2bn(reinterpret_cast<const unsigned char*>(e.data()), static_cast<int>(e.size()), nullptr));
     if (!bn_n || !bn_e || OSSL_PARAM_BLD_push_BN(bld.get(), OSSL_PKEY_PARAM_RSA_N, bn_n.get()) != 1 ||
         OSSL_PARAM_BLD_push_BN(bld.get(), OSSL_PKEY_PARAM_RSA_E, bn_e.get()) != 1) {
       return absl::InternalError("JWK: params");
@@ -136,11 +128,10 @@ absl::StatusOr<ssl::EvpPkeyPtr> JwkToKey(const json& j) {
 absl::StatusOr<std::string> PublicKeyToJwkJson(const EVP_PKEY* key, std::string_view kid, std::string_view use) {
   if (key == nullptr) return absl::InvalidArgumentError("JWK: key is null");
   try {
-    auto j = KeyToJwk(key);
-    if (!j.ok()) return j.status();
-    if (!kid.empty()) (*j)["kid"] = std::string(kid);
-    if (!use.empty()) (*j)["use"] = std::string(use);
-    return j->dump();
+    ASSIGN_OR_RETURN(auto j, KeyToJwk(key));
+    if (!kid.empty()) j["kid"] = std::string(kid);
+    if (!use.empty()) j["use"] = std::string(use);
+    return j.dump();
   } catch (const json::exception& e) {
     return absl::InternalError(absl::StrCat("JWK: JSON: ", e.what()));
   }

@@ -136,12 +136,10 @@ absl::StatusOr<Parts> Split(std::string_view token) {
   if (!payload.ok()) return Invalid(absl::StrCat("malformed payload: ", payload.status().message()));
   auto sig = Base64UrlDecode(segs[2]);
   if (!sig.ok()) return Invalid(absl::StrCat("malformed signature: ", sig.status().message()));
-  auto h = ParseObject("header", *header);
-  if (!h.ok()) return h.status();
-  auto c = ParseObject("claims", *payload);
-  if (!c.ok()) return c.status();
-  out.header = *std::move(h);
-  out.claims = *std::move(c);
+  ASSIGN_OR_RETURN(auto h, ParseObject("header", *header));
+  ASSIGN_OR_RETURN(auto c, ParseObject("claims", *payload));
+  out.header = std::move(h);
+  out.claims = std::move(c);
   out.claims_json = *std::move(payload);
   out.signing_input = absl::StrCat(segs[0], ".", segs[1]);
   out.signature = *std::move(sig);
@@ -189,9 +187,8 @@ absl::StatusOr<JwtSvidClaims> ExtractClaims(const Parts& parts) {
     return Invalid("aud claim is neither a string nor an array of strings");
   }
   if (out.audience.empty()) return Invalid("aud claim is empty");
-  auto exp = NumericDate(c, "exp");
-  if (!exp.ok()) return exp.status();
-  out.expiry = *exp;
+  ASSIGN_OR_RETURN(auto exp, NumericDate(c, "exp"));
+  out.expiry = exp;
   out.claims_json = parts.claims_json;
   return out;
 }
@@ -246,13 +243,11 @@ absl::StatusOr<std::string> SignJwtSvid(const JwtSigner& s, const SpiffeId& sub,
       claims["aud"] = audience;
     }
     std::string input = absl::StrCat(Base64UrlEncode(header.dump()), ".", Base64UrlEncode(claims.dump()));
-    auto sig = crypto::SignDigestInfo(s.key, md, input);
-    if (!sig.ok()) return sig.status();
-    std::string raw = *std::move(sig);
+    ASSIGN_OR_RETURN(auto sig, crypto::SignDigestInfo(s.key, md, input));
+    std::string raw = std::move(sig);
     if (alg[0] == 'E') {
-      auto jose = DerToJoseEcdsa(raw, EcCoordSize(EVP_PKEY_get_bits(s.key)));
-      if (!jose.ok()) return jose.status();
-      raw = *std::move(jose);
+      ASSIGN_OR_RETURN(auto jose, DerToJoseEcdsa(raw, EcCoordSize(EVP_PKEY_get_bits(s.key))));
+      raw = std::move(jose);
     }
     return absl::StrCat(input, ".", Base64UrlEncode(raw));
   } catch (const json::exception& e) {
@@ -351,11 +346,10 @@ std::string NewJwtKeyId(Random& rnd) {
 
 absl::StatusOr<JwtSvidClaims> ParseJwtSvidInsecure(std::string_view token) {
   try {
-    auto parts = Split(token);
-    if (!parts.ok()) return parts.status();
-    auto alg_it = parts->header.find("alg");
-    if (alg_it == parts->header.end() || !alg_it->is_string()) return Invalid("header has no alg");
-    return ExtractClaims(*parts);
+    ASSIGN_OR_RETURN(auto parts, Split(token));
+    auto alg_it = parts.header.find("alg");
+    if (alg_it == parts.header.end() || !alg_it->is_string()) return Invalid("header has no alg");
+    return ExtractClaims(parts);
   } catch (const json::exception& e) {
     return Invalid(absl::StrCat("malformed JSON: ", e.what()));
   }

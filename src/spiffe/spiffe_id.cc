@@ -81,12 +81,11 @@ absl::Status ValidatePath(std::string_view path) {
 absl::StatusOr<TrustDomain> TrustDomain::Parse(std::string_view s) {
   if (s.empty()) return absl::InvalidArgumentError("invalid trust domain \"\": trust domain is missing");
   if (s.find("://") != std::string_view::npos || absl::StartsWithIgnoreCase(ToAbsl(s), "spiffe:")) {
-    auto id = SpiffeId::Parse(s);
-    if (!id.ok()) return id.status();
-    if (!id->path().empty()) {
+    ASSIGN_OR_RETURN(auto id, SpiffeId::Parse(s));
+    if (!id.path().empty()) {
       return Bad("trust domain", s, "a trust domain ID must not have a path");
     }
-    return id->trust_domain();
+    return id.trust_domain();
   }
   RETURN_IF_ERROR(ValidateTrustDomainName(s));
   return TrustDomain(std::string(s));

@@ -262,9 +262,8 @@ absl::StatusOr<ssl::X509Ptr> SelfSignCa(EVP_PKEY* key, const CaParams& p, Random
   spec.not_after = p.not_after;
   spec.is_ca = true;
   spec.uri_san = p.trust_domain.IdString();
-  auto subject = CaSubject(p);
-  if (!subject.ok()) return subject.status();
-  spec.subject = *std::move(subject);
+  ASSIGN_OR_RETURN(auto subject, CaSubject(p));
+  spec.subject = std::move(subject);
   return BuildAndSign(std::move(spec), rnd);
 }
 
@@ -281,9 +280,8 @@ absl::StatusOr<ssl::X509Ptr> SignIntermediateCa(const CaSigner& upstream, const 
   spec.not_after = p.not_after;
   spec.is_ca = true;
   spec.uri_san = p.trust_domain.IdString();
-  auto subject = CaSubject(p);
-  if (!subject.ok()) return subject.status();
-  spec.subject = *std::move(subject);
+  ASSIGN_OR_RETURN(auto subject, CaSubject(p));
+  spec.subject = std::move(subject);
   return BuildAndSign(std::move(spec), rnd);
 }
 
@@ -370,10 +368,9 @@ absl::StatusOr<SpiffeId> VerifyX509Svid(const std::vector<const X509*>& chain, c
                                         absl::Time now) {
   if (chain.empty() || chain[0] == nullptr) return absl::InvalidArgumentError("X509-SVID: empty certificate chain");
   if (roots.empty()) return absl::InvalidArgumentError("X509-SVID: no trust roots to verify against");
-  auto id = ValidateX509SvidLeafProfile(chain[0]);
-  if (!id.ok()) return id.status();
+  ASSIGN_OR_RETURN(auto id, ValidateX509SvidLeafProfile(chain[0]));
   for (size_t i = 1; i < chain.size(); ++i) {
-    if (absl::Status st = ValidateSigningCaProfile(chain[i], id->trust_domain()); !st.ok()) {
+    if (absl::Status st = ValidateSigningCaProfile(chain[i], id.trust_domain()); !st.ok()) {
       return absl::InvalidArgumentError(absl::StrCat("X509-SVID: intermediate #", i, ": ", st.message()));
     }
   }
@@ -401,7 +398,7 @@ absl::StatusOr<SpiffeId> VerifyX509Svid(const std::vector<const X509*>& chain, c
     int err = X509_STORE_CTX_get_error(ctx.get());
     int depth = X509_STORE_CTX_get_error_depth(ctx.get());
     ssl::DrainErrors();
-    return absl::InvalidArgumentError(absl::StrCat("X509-SVID ", id->ToString(), ": chain does not verify at depth ",
+    return absl::InvalidArgumentError(absl::StrCat("X509-SVID ", id.ToString(), ": chain does not verify at depth ",
                                                    depth, ": ", X509_verify_cert_error_string(err)));
   }
   return id;

@@ -33,9 +33,7 @@ absl::Status PrepareSocketPath(const std::string& socket_path, mode_t dir_mode) 
       return absl::InternalError(absl::StrCat("stat ", dir, ": ", std::strerror(errno)));
     }
     // Only a directory we create gets dir_mode: chmod-ing an existing shared parent such as /tmp would be wrong.
-    if (auto s = files::EnsureDir(dir, dir_mode); !s.ok()) {
-      return absl::Status(s.code(), absl::StrCat("creating socket directory: ", s.message()));
-    }
+    RETURN_IF_ERROR(Annotate(files::EnsureDir(dir, dir_mode), "creating socket directory"));
   } else if (!S_ISDIR(st.st_mode)) {
     return absl::FailedPreconditionError(absl::StrCat("socket directory ", dir, " is not a directory"));
   }

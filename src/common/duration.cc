@@ -5,6 +5,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "common/status.h"
 #include "common/strings.h"
 
 namespace spirecvm {
@@ -22,10 +23,67 @@ absl::Status Bad(std::string_view s, std::string_view why) {
   return absl::InvalidArgumentError(absl::StrCat("invalid duration \"", ToAbsl(s), "\": ", ToAbsl(why)));
 }
 
-// Mirrors Go's time.ParseDuration (without the sign, which we reject), including its overflow limit of
-// int64 nanoseconds (~292 years), so a value SPIRE accepts we accept and vice versa.
+// The nanoseconds in one `unit` (Go's unit names, including both spellings of micro); 0 for an unknown unit.
+uint64_t UnitNanos(std::string_view unit) {
+  if (unit == "ns") return kNs;
+  if (unit == "us" || unit == "\xC2\xB5s" || unit == "\xCE\xBCs") return kUs;
+  if (unit == "ms") return kMs;
+  if (unit == "s") return kSec;
+  if (unit == "m") return kMin;
+  if (unit == "h") return kHour;
+  return 0;
+}
+
+bool IsDigit(char c) { return c >= '0' && c <= '9'; }
+
+// Consumes one "<digits>[.<digits>]<unit>" term from the front of `s`; returns its nanoseconds.
+absl::StatusOr<uint64_t> ParseTerm(std::string_view& s, std::string_view orig) {
+  if (!(s[0] == '.' || IsDigit(s[0]))) return Bad(orig, "expected a number");
+  uint64_t v = 0;
+  bool pre = false;
+  size_t i = 0;
+  for (; i < s.size() && IsDigit(s[i]); ++i) {
+    pre = true;
+    uint64_t d = s[i] - '0';
+    if (v > (kMax - d) / 10) return Bad(orig, "out of range");
+    v = v * 10 + d;
+  }
+  s.remove_prefix(i);
+  uint64_t frac = 0, scale = 1;
+  bool post = false;
+  if (!s.empty() && s[0] == '.') {
+    s.remove_prefix(1);
+    for (i = 0; i < s.size() && IsDigit(s[i]); ++i) {
+      post = true;
+      // Extra digits beyond what fits are dropped, as Go does.
+      if (scale <= kMax / 10 && frac <= (kMax - 9) / 10) {
+        frac = frac * 10 + (s[i] - '0');
+        scale *= 10;
+      }
+    }
+    s.remove_prefix(i);
+  }
+  if (!pre && !post) return Bad(orig, "expected digits around '.'");
+  i = 0;
+  while (i < s.size() && s[i] != '.' && !IsDigit(s[i])) ++i;
+  std::string_view unit = s.substr(0, i);
+  s.remove_prefix(i);
+  if (unit.empty()) return Bad(orig, "missing unit (one of ns, us, ms, s, m, h)");
+  const uint64_t mult = UnitNanos(unit);
+  if (mult == 0) return Bad(orig, absl::StrCat("unknown unit \"", ToAbsl(unit), "\" (want ns, us, ms, s, m or h)"));
+  if (v > kMax / mult) return Bad(orig, "out of range");
+  v *= mult;
+  if (frac > 0) {
+    v += static_cast<uint64_t>(static_cast<long double>(frac) * (static_cast<long double>(mult) / scale));
+    if (v > kMax) return Bad(orig, "out of range");
+  }
+  return v;
+}
+
 }  // namespace
 
+// Mirrors Go's time.ParseDuration (without the sign, which we reject), including its overflow limit of
+// int64 nanoseconds (~292 years), so a value SPIRE accepts we accept and vice versa.
 absl::StatusOr<absl::Duration> ParseGoDuration(std::string_view orig) {
   std::string_view s = orig;
   if (s.empty()) return Bad(orig, "empty (want e.g. \"1h30m\", \"90s\", \"300ms\")");
@@ -35,61 +93,7 @@ absl::StatusOr<absl::Duration> ParseGoDuration(std::string_view orig) {
   if (s.empty()) return Bad(orig, "no number");
   uint64_t total = 0;
   while (!s.empty()) {
-    if (!(s[0] == '.' || (s[0] >= '0' && s[0] <= '9'))) return Bad(orig, "expected a number");
-    uint64_t v = 0;
-    bool pre = false;
-    size_t i = 0;
-    for (; i < s.size() && s[i] >= '0' && s[i] <= '9'; ++i) {
-      pre = true;
-      uint64_t d = s[i] - '0';
-      if (v > (kMax - d) / 10) return Bad(orig, "out of range");
-      v = v * 10 + d;
-    }
-    s.remove_prefix(i);
-    uint64_t frac = 0, scale = 1;
-    bool post = false;
-    if (!s.empty() && s[0] == '.') {
-      s.remove_prefix(1);
-      i = 0;
-      for (; i < s.size() && s[i] >= '0' && s[i] <= '9'; ++i) {
-        post = true;
-        // Extra digits beyond what fits are dropped, as Go does.
-        if (scale <= kMax / 10 && frac <= (kMax - 9) / 10) {
-          frac = frac * 10 + (s[i] - '0');
-          scale *= 10;
-        }
-      }
-      s.remove_prefix(i);
-    }
-    if (!pre && !post) return Bad(orig, "expected digits around '.'");
-    i = 0;
-    while (i < s.size() && s[i] != '.' && !(s[i] >= '0' && s[i] <= '9')) ++i;
-    std::string_view unit = s.substr(0, i);
-    s.remove_prefix(i);
-    if (unit.empty()) return Bad(orig, "missing unit (one of ns, us, ms, s, m, h)");
-    uint64_t mult;
-    if (unit == "ns") {
-      mult = kNs;
-    } else if (unit == "us" || unit == "\xC2\xB5s" || unit == "\xCE\xBCs") {
-      mult = kUs;
-    } else if (unit == "ms") {
-      mult = kMs;
-    } else if (unit == "s") {
-      mult = kSec;
-    } else if (unit == "m") {
-      mult = kMin;
-    } else if (unit == "h") {
-      mult = kHour;
-    } else {
-      return Bad(orig, absl::StrCat("unknown unit \"", ToAbsl(unit), "\" (want ns, us, ms, s, m or h)"));
-    }
-    if (v > kMax / mult) return Bad(orig, "out of range");
-    v *= mult;
-    if (frac > 0) {
-      uint64_t f = static_cast<uint64_t>(static_cast<long double>(frac) * (static_cast<long double>(mult) / scale));
-      v += f;
-      if (v > kMax) return Bad(orig, "out of range");
-    }
+    ASSIGN_OR_RETURN(uint64_t v, ParseTerm(s, orig));
     if (total > kMax - v) return Bad(orig, "out of range");
     total += v;
   }

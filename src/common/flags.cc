@@ -9,6 +9,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_replace.h"
 #include "common/duration.h"
+#include "common/status.h"
 #include "common/strings.h"
 
 namespace spirecvm::flags {
@@ -186,7 +187,7 @@ absl::StatusOr<std::vector<std::string>> FlagSet::Parse(const std::vector<std::s
       if (i >= args.size()) return absl::InvalidArgumentError(absl::StrCat("flag needs an argument: -", name));
       value = args[i++];
     }
-    if (auto s = Set(name, flag, value); !s.ok()) return s;
+    RETURN_IF_ERROR(Set(name, flag, value));
   }
   return std::vector<std::string>(args.begin() + static_cast<std::ptrdiff_t>(i), args.end());
 }

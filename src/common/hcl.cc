@@ -11,6 +11,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/strings/string_view.h"
 #include "common/files.h"
+#include "common/status.h"
 #include "common/strings.h"
 
 namespace spirecvm::hcl {
@@ -415,10 +416,15 @@ class Parser {
     }
   }
 
-  // Parses items until `closing` ('}') or end of file (top level).
-  bool ParseBodyItems(Body& body, std::optional<Position> closing) {
+  // Where each attribute and block name of one body was first defined (duplicate and clash errors cite it).
+  struct SeenNames {
     std::map<std::string, Position> attrs;
     std::map<std::string, Position> blocks;
+  };
+
+  // Parses items until `closing` ('}') or end of file (top level).
+  bool ParseBodyItems(Body& body, std::optional<Position> closing) {
+    SeenNames seen;
     while (true) {
       if (!SkipSpace(true)) return false;
       if (AtEnd()) {
@@ -436,54 +442,65 @@ class Parser {
       if (!SkipSpace(false)) return false;
       if (Peek() == '=') {
         Advance();
-        Attribute a;
-        a.name = key;
-        a.pos = kp;
-        if (!ParseValue(a.value)) return false;
-        if (auto it = attrs.find(key); it != attrs.end()) {
-          return Fail(kp, absl::StrCat("duplicate attribute \"", key, "\" (first defined at ", it->second.line, ":",
-                                       it->second.column, ")"));
-        }
-        if (auto it = blocks.find(key); it != blocks.end()) {
-          return Fail(kp, absl::StrCat("\"", key, "\" is both an attribute and a block (block at ", it->second.line,
-                                       ":", it->second.column, ")"));
-        }
-        attrs.emplace(key, kp);
-        body.attributes.push_back(std::move(a));
-        continue;
+        if (!ParseAttributeRest(body, std::move(key), kp, seen)) return false;
+      } else if (!ParseBlockRest(body, std::move(key), kp, seen)) {
+        return false;
       }
-      Block b;
-      b.type = key;
-      b.pos = kp;
-      // Labels: same line as the type.
-      while (Peek() == '"' || IsIdentStart(Peek())) {
-        std::string label;
-        if (Peek() == '"') {
-          if (!ParseQuoted(label)) return false;
-        } else {
-          label = ParseIdent();
-        }
-        b.labels.push_back(std::move(label));
-        if (!SkipSpace(false)) return false;
-      }
-      if (!SkipSpace(true)) return false;
-      if (Peek() != '{') {
-        if (b.labels.empty()) {
-          return Fail(Pos(), absl::StrCat("expected '=' or '{' after \"", key, "\", got ", Describe()));
-        }
-        return Fail(Pos(), absl::StrCat("expected '{' to open block \"", key, "\" after its labels, got ", Describe()));
-      }
-      Position open = Pos();
-      Advance();
-      b.body = std::make_shared<Body>();
-      if (!ParseBodyItems(*b.body, open)) return false;
-      if (auto it = attrs.find(key); it != attrs.end()) {
-        return Fail(kp, absl::StrCat("\"", key, "\" is both an attribute and a block (attribute at ", it->second.line,
-                                     ":", it->second.column, ")"));
-      }
-      blocks.emplace(key, kp);
-      body.blocks.push_back(std::move(b));
     }
+  }
+
+  // After `key =`: the value, then the duplicate and attribute/block clash checks.
+  bool ParseAttributeRest(Body& body, std::string key, Position kp, SeenNames& seen) {
+    Attribute a;
+    a.name = key;
+    a.pos = kp;
+    if (!ParseValue(a.value)) return false;
+    if (auto it = seen.attrs.find(key); it != seen.attrs.end()) {
+      return Fail(kp, absl::StrCat("duplicate attribute \"", key, "\" (first defined at ", it->second.line, ":",
+                                   it->second.column, ")"));
+    }
+    if (auto it = seen.blocks.find(key); it != seen.blocks.end()) {
+      return Fail(kp, absl::StrCat("\"", key, "\" is both an attribute and a block (block at ", it->second.line, ":",
+                                   it->second.column, ")"));
+    }
+    seen.attrs.emplace(key, kp);
+    body.attributes.push_back(std::move(a));
+    return true;
+  }
+
+  // After a block type: its labels (same line), '{', the nested body, then the attribute/block clash check.
+  bool ParseBlockRest(Body& body, std::string key, Position kp, SeenNames& seen) {
+    Block b;
+    b.type = key;
+    b.pos = kp;
+    while (Peek() == '"' || IsIdentStart(Peek())) {
+      std::string label;
+      if (Peek() == '"') {
+        if (!ParseQuoted(label)) return false;
+      } else {
+        label = ParseIdent();
+      }
+      b.labels.push_back(std::move(label));
+      if (!SkipSpace(false)) return false;
+    }
+    if (!SkipSpace(true)) return false;
+    if (Peek() != '{') {
+      if (b.labels.empty()) {
+        return Fail(Pos(), absl::StrCat("expected '=' or '{' after \"", key, "\", got ", Describe()));
+      }
+      return Fail(Pos(), absl::StrCat("expected '{' to open block \"", key, "\" after its labels, got ", Describe()));
+    }
+    Position open = Pos();
+    Advance();
+    b.body = std::make_shared<Body>();
+    if (!ParseBodyItems(*b.body, open)) return false;
+    if (auto it = seen.attrs.find(key); it != seen.attrs.end()) {
+      return Fail(kp, absl::StrCat("\"", key, "\" is both an attribute and a block (attribute at ", it->second.line,
+                                   ":", it->second.column, ")"));
+    }
+    seen.blocks.emplace(key, kp);
+    body.blocks.push_back(std::move(b));
+    return true;
   }
 
   std::string_view text_;
@@ -508,9 +525,8 @@ absl::StatusOr<Body> Parse(std::string_view text, std::string_view filename) {
 namespace spirecvm::hcl {
 
 absl::StatusOr<Body> ParseFile(const std::string& path) {
-  auto text = files::ReadFile(path);
-  if (!text.ok()) return text.status();
-  return Parse(*text, path);
+  ASSIGN_OR_RETURN(auto text, files::ReadFile(path));
+  return Parse(text, path);
 }
 
 }  // namespace spirecvm::hcl

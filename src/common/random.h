@@ -5,12 +5,16 @@
 
 #include <cstdint>
 #include <cstdlib>
+#include <mutex>
 #include <string>
 
 #include "absl/types/span.h"
 
 namespace spirecvm {
 
+// Thread-safety contract: one Random is shared by the whole process (gRPC handler threads, background loops,
+// the datastore), so every implementation must allow Fill and Bytes to be called from several threads at once,
+// with no external locking, and each call must get bytes no other call gets.
 class Random {
  public:
   virtual ~Random() = default;
@@ -22,8 +26,8 @@ class Random {
   }
 };
 
-// The OpenSSL CSPRNG. A failure of RAND_bytes means the process cannot make keys or nonces safely:
-// it aborts rather than continue with predictable bytes.
+// The OpenSSL CSPRNG (RAND_bytes is thread-safe in OpenSSL 3). A failure of RAND_bytes means the process cannot make
+// keys or nonces safely: it aborts rather than continue with predictable bytes.
 class SystemRandom final : public Random {
  public:
   void Fill(absl::Span<uint8_t> out) override {
@@ -36,11 +40,14 @@ class SystemRandom final : public Random {
   }
 };
 
-// Deterministic bytes for tests only (xorshift64*); never use for keys or nonces in production.
+// Deterministic bytes for tests only (xorshift64*); never use for keys or nonces in production. A mutex makes
+// each Fill atomic, so concurrent callers draw disjoint stretches of one stream (which caller gets which stretch
+// depends on scheduling; a single-threaded test sees the same bytes for the same seed).
 class TestOnlyDeterministicRandom final : public Random {
  public:
   explicit TestOnlyDeterministicRandom(uint64_t seed) : state_(seed ? seed : 0x9E3779B97F4A7C15ull) {}
   void Fill(absl::Span<uint8_t> out) override {
+    std::lock_guard<std::mutex> lock(mu_);
     for (auto& b : out) {
       state_ ^= state_ >> 12;
       state_ ^= state_ << 25;
@@ -50,7 +57,8 @@ class TestOnlyDeterministicRandom final : public Random {
   }
 
  private:
-  uint64_t state_;
+  std::mutex mu_;
+  uint64_t state_;  // guarded by mu_
 };
 
 }  // namespace spirecvm

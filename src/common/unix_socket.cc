@@ -14,6 +14,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "common/files.h"
+#include "common/status.h"
 #include "common/strings.h"
 
 namespace spirecvm {
@@ -32,9 +33,7 @@ absl::Status PrepareSocketPath(const std::string& socket_path, mode_t dir_mode) 
       return absl::InternalError(absl::StrCat("stat ", dir, ": ", std::strerror(errno)));
     }
     // Only a directory we create gets dir_mode: chmod-ing an existing shared parent such as /tmp would be wrong.
-    if (auto s = files::EnsureDir(dir, dir_mode); !s.ok()) {
-      return absl::Status(s.code(), absl::StrCat("creating socket directory: ", s.message()));
-    }
+    RETURN_IF_ERROR(Annotate(files::EnsureDir(dir, dir_mode), "creating socket directory"));
   } else if (!S_ISDIR(st.st_mode)) {
     return absl::FailedPreconditionError(absl::StrCat("socket directory ", dir, " is not a directory"));
   }
@@ -64,15 +63,14 @@ absl::StatusOr<PeerCred> GetPeerCred(int fd) {
 
 absl::StatusOr<uint64_t> ProcessStartTime(pid_t pid, const std::string& proc_root) {
   std::string path = absl::StrCat(proc_root, "/", pid, "/stat");
-  auto content = files::ReadFile(path);
-  if (!content.ok()) return content.status();
+  ASSIGN_OR_RETURN(auto content, files::ReadFile(path));
   // comm (field 2) is in parentheses and may itself contain ')' and spaces: fields resume after the LAST ')'.
-  auto close = content->rfind(')');
+  auto close = content.rfind(')');
   if (close == std::string::npos) {
     return absl::DataLossError(absl::StrCat(path, ": malformed (no ')' after comm)"));
   }
   std::vector<absl::string_view> fields =
-      absl::StrSplit(absl::string_view(*content).substr(close + 1), ' ', absl::SkipEmpty());
+      absl::StrSplit(absl::string_view(content).substr(close + 1), ' ', absl::SkipEmpty());
   // fields[0] is field 3 (state), so field 22 (starttime) is fields[19].
   constexpr size_t kIndex = 22 - 3;
   if (fields.size() <= kIndex) {

@@ -7,7 +7,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
-#include "crypto/absl_sv.h"
+#include "common/strings.h"
 #include "crypto/keys.h"
 
 namespace spirecvm::crypto {
@@ -15,14 +15,14 @@ namespace {
 
 absl::Status SslInvalid(std::string_view what) {
   std::string errs = ssl::DrainErrors();
-  if (errs.empty()) return absl::InvalidArgumentError(Av(what));
-  return absl::InvalidArgumentError(absl::StrCat(Av(what), ": ", errs));
+  if (errs.empty()) return absl::InvalidArgumentError(ToAbsl(what));
+  return absl::InvalidArgumentError(absl::StrCat(ToAbsl(what), ": ", errs));
 }
 
 absl::Status SslInternal(std::string_view what) {
   std::string errs = ssl::DrainErrors();
-  if (errs.empty()) return absl::InternalError(Av(what));
-  return absl::InternalError(absl::StrCat(Av(what), ": ", errs));
+  if (errs.empty()) return absl::InternalError(ToAbsl(what));
+  return absl::InternalError(absl::StrCat(ToAbsl(what), ": ", errs));
 }
 
 const EVP_MD* DigestFor(EVP_PKEY* key) {
@@ -84,63 +84,89 @@ constexpr std::string_view kOidEcdsaSha384("\x2a\x86\x48\xce\x3d\x04\x03\x03", 8
 
 absl::Status ReadUriSans(std::string_view attrs_content, std::vector<std::string>& out);
 
-std::optional<absl::StatusOr<ParsedCsr>> FastParseEcCsr(std::string_view der) {
+// The fields of a request the fast path understands, as views into its DER.
+struct EcCsrShape {
+  Tlv info;                      // CertificationRequestInfo (the signed bytes)
+  std::vector<Tlv> info_fields;  // version, subject, SubjectPublicKeyInfo[, attributes]
+  const char* group = nullptr;   // OpenSSL group name of the curve
+  std::string_view point;        // uncompressed EC point
+  const EVP_MD* md = nullptr;    // ECDSA digest
+  std::string_view sig;          // DER ECDSA signature
+};
+
+// SubjectPublicKeyInfo: SEQUENCE { SEQUENCE { id-ecPublicKey, P-256|P-384 }, BIT STRING uncompressed point }.
+bool MatchEcSpki(std::string_view spki_content, EcCsrShape& shape) {
+  auto spki = Children(spki_content);
+  if (!spki || spki->size() != 2 || (*spki)[0].tag != kSeq || (*spki)[1].tag != kBitString) return false;
+  auto alg = Children((*spki)[0].content);
+  if (!alg || alg->size() != 2 || (*alg)[0].tag != kOid || (*alg)[1].tag != kOid ||
+      (*alg)[0].content != kOidEcPublicKey) {
+    return false;
+  }
+  size_t coord = 0;
+  if ((*alg)[1].content == kOidP256) {
+    shape.group = "prime256v1";
+    coord = 32;
+  } else if ((*alg)[1].content == kOidP384) {
+    shape.group = "secp384r1";
+    coord = 48;
+  } else {
+    return false;
+  }
+  std::string_view bits = (*spki)[1].content;
+  if (bits.size() != 2 + 2 * coord || bits[0] != 0 || bits[1] != 0x04) return false;
+  shape.point = bits.substr(1);
+  return true;
+}
+
+// signatureAlgorithm: SEQUENCE { ecdsa-with-SHA256|384 } (no parameters); signature: BIT STRING, no unused bits.
+bool MatchEcdsaSignature(const Tlv& sig_alg_seq, const Tlv& sig_bits, EcCsrShape& shape) {
+  auto sig_alg = Children(sig_alg_seq.content);
+  if (!sig_alg || sig_alg->size() != 1 || (*sig_alg)[0].tag != kOid) return false;
+  if ((*sig_alg)[0].content == kOidEcdsaSha256) {
+    shape.md = EVP_sha256();
+  } else if ((*sig_alg)[0].content == kOidEcdsaSha384) {
+    shape.md = EVP_sha384();
+  } else {
+    return false;
+  }
+  if (sig_bits.content.empty() || sig_bits.content[0] != 0) return false;
+  shape.sig = sig_bits.content.substr(1);
+  return true;
+}
+
+// The request's structure when it is the common EC case; nullopt for anything else.
+std::optional<EcCsrShape> MatchEcCsr(std::string_view der) {
   auto outer = ReadTlv(der);
   if (!outer || outer->tag != kSeq || outer->whole.size() != der.size()) return std::nullopt;
   auto top = Children(outer->content);
   if (!top || top->size() != 3 || (*top)[0].tag != kSeq || (*top)[1].tag != kSeq || (*top)[2].tag != kBitString) {
     return std::nullopt;
   }
-  const Tlv& info = (*top)[0];
-  auto info_fields = Children(info.content);
+  EcCsrShape shape;
+  shape.info = (*top)[0];
+  auto info_fields = Children(shape.info.content);
   if (!info_fields || info_fields->size() < 3 || info_fields->size() > 4) return std::nullopt;
   const auto& f = *info_fields;
   if (f[0].tag != kInt || f[0].content != std::string_view("\x00", 1) || f[1].tag != kSeq || f[2].tag != kSeq) {
     return std::nullopt;
   }
   if (f.size() == 4 && f[3].tag != kAttrs) return std::nullopt;
-  // SubjectPublicKeyInfo: SEQUENCE { SEQUENCE { id-ecPublicKey, curve }, BIT STRING point }
-  auto spki = Children(f[2].content);
-  if (!spki || spki->size() != 2 || (*spki)[0].tag != kSeq || (*spki)[1].tag != kBitString) return std::nullopt;
-  auto alg = Children((*spki)[0].content);
-  if (!alg || alg->size() != 2 || (*alg)[0].tag != kOid || (*alg)[1].tag != kOid ||
-      (*alg)[0].content != kOidEcPublicKey) {
-    return std::nullopt;
-  }
-  const char* group = nullptr;
-  size_t coord = 0;
-  if ((*alg)[1].content == kOidP256) {
-    group = "prime256v1";
-    coord = 32;
-  } else if ((*alg)[1].content == kOidP384) {
-    group = "secp384r1";
-    coord = 48;
-  } else {
-    return std::nullopt;
-  }
-  std::string_view bits = (*spki)[1].content;
-  if (bits.size() != 2 + 2 * coord || bits[0] != 0 || bits[1] != 0x04) return std::nullopt;  // uncompressed point
-  std::string_view point = bits.substr(1);
-  // signatureAlgorithm: SEQUENCE { ecdsa-with-SHA256|384 } (no parameters)
-  auto sig_alg = Children((*top)[1].content);
-  if (!sig_alg || sig_alg->size() != 1 || (*sig_alg)[0].tag != kOid) return std::nullopt;
-  const EVP_MD* md = nullptr;
-  if ((*sig_alg)[0].content == kOidEcdsaSha256)
-    md = EVP_sha256();
-  else if ((*sig_alg)[0].content == kOidEcdsaSha384)
-    md = EVP_sha384();
-  else
-    return std::nullopt;
-  std::string_view sig_bits = (*top)[2].content;
-  if (sig_bits.empty() || sig_bits[0] != 0) return std::nullopt;
-  std::string_view sig = sig_bits.substr(1);
+  if (!MatchEcSpki(f[2].content, shape) || !MatchEcdsaSignature((*top)[1], (*top)[2], shape)) return std::nullopt;
+  shape.info_fields = std::move(*info_fields);
+  return shape;
+}
 
+std::optional<absl::StatusOr<ParsedCsr>> FastParseEcCsr(std::string_view der) {
+  std::optional<EcCsrShape> shape = MatchEcCsr(der);
+  if (!shape) return std::nullopt;
   // The key: imported from curve and point (the import checks the point is on the curve).
   ssl::EvpPkeyCtxPtr kctx(EVP_PKEY_CTX_new_from_name(nullptr, "EC", nullptr));
   if (!kctx || EVP_PKEY_fromdata_init(kctx.get()) != 1) return std::nullopt;
   OSSL_PARAM params[] = {
-      OSSL_PARAM_construct_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME, const_cast<char*>(group), 0),
-      OSSL_PARAM_construct_octet_string(OSSL_PKEY_PARAM_PUB_KEY, const_cast<char*>(point.data()), point.size()),
+      OSSL_PARAM_construct_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME, const_cast<char*>(shape->group), 0),
+      OSSL_PARAM_construct_octet_string(OSSL_PKEY_PARAM_PUB_KEY, const_cast<char*>(shape->point.data()),
+                                        shape->point.size()),
       OSSL_PARAM_construct_end()};
   EVP_PKEY* raw_key = nullptr;
   if (EVP_PKEY_fromdata(kctx.get(), &raw_key, EVP_PKEY_PUBLIC_KEY, params) != 1) {
@@ -151,14 +177,16 @@ std::optional<absl::StatusOr<ParsedCsr>> FastParseEcCsr(std::string_view der) {
   out.public_key.reset(raw_key);
   // Verify over the exact CertificationRequestInfo bytes as received.
   ssl::EvpMdCtxPtr vctx(EVP_MD_CTX_new());
-  if (!vctx || EVP_DigestVerifyInit(vctx.get(), nullptr, md, nullptr, out.public_key.get()) != 1) {
+  if (!vctx || EVP_DigestVerifyInit(vctx.get(), nullptr, shape->md, nullptr, out.public_key.get()) != 1) {
     return absl::StatusOr<ParsedCsr>(SslInternal("CSR: verify init"));
   }
-  if (EVP_DigestVerify(vctx.get(), reinterpret_cast<const unsigned char*>(sig.data()), sig.size(),
-                       reinterpret_cast<const unsigned char*>(info.whole.data()), info.whole.size()) != 1) {
+  if (EVP_DigestVerify(vctx.get(), reinterpret_cast<const unsigned char*>(shape->sig.data()), shape->sig.size(),
+                       reinterpret_cast<const unsigned char*>(shape->info.whole.data()),
+                       shape->info.whole.size()) != 1) {
     ssl::DrainErrors();
     return absl::StatusOr<ParsedCsr>(absl::InvalidArgumentError("CSR signature does not verify"));
   }
+  const auto& f = shape->info_fields;
   out.spki_der = std::string(f[2].whole);
   if (f.size() == 4) {
     if (auto st = ReadUriSans(f[3].content, out.uri_sans); !st.ok()) return absl::StatusOr<ParsedCsr>(st);

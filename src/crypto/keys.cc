@@ -9,21 +9,21 @@
 #include "absl/status/status.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
-#include "crypto/absl_sv.h"
+#include "common/strings.h"
 
 namespace spirecvm::crypto {
 namespace {
 
 absl::Status SslError(std::string_view what) {
   std::string errs = ssl::DrainErrors();
-  if (errs.empty()) return absl::InternalError(Av(what));
-  return absl::InternalError(absl::StrCat(Av(what), ": ", errs));
+  if (errs.empty()) return absl::InternalError(ToAbsl(what));
+  return absl::InternalError(absl::StrCat(ToAbsl(what), ": ", errs));
 }
 
 absl::Status SslInvalid(std::string_view what) {
   std::string errs = ssl::DrainErrors();
-  if (errs.empty()) return absl::InvalidArgumentError(Av(what));
-  return absl::InvalidArgumentError(absl::StrCat(Av(what), ": ", errs));
+  if (errs.empty()) return absl::InvalidArgumentError(ToAbsl(what));
+  return absl::InvalidArgumentError(absl::StrCat(ToAbsl(what), ": ", errs));
 }
 
 std::string BioToString(BIO* bio) {
@@ -48,7 +48,7 @@ absl::StatusOr<KeyType> ParseKeyType(std::string_view s) {
   if (s == "rsa-2048") return KeyType::kRsa2048;
   if (s == "rsa-4096") return KeyType::kRsa4096;
   return absl::InvalidArgumentError(
-      absl::StrCat("unknown key type \"", Av(s), "\": expected one of ec-p256, ec-p384, rsa-2048, rsa-4096"));
+      absl::StrCat("unknown key type \"", ToAbsl(s), "\": expected one of ec-p256, ec-p384, rsa-2048, rsa-4096"));
 }
 
 std::string_view KeyTypeName(KeyType t) {
@@ -77,7 +77,7 @@ absl::StatusOr<KeyType> KeyTypeOf(const EVP_PKEY* key) {
     std::string_view g(group, len);
     if (g == "prime256v1" || g == "P-256") return KeyType::kEcP256;
     if (g == "secp384r1" || g == "P-384") return KeyType::kEcP384;
-    return absl::InvalidArgumentError(absl::StrCat("key type: unsupported EC curve ", Av(g)));
+    return absl::InvalidArgumentError(absl::StrCat("key type: unsupported EC curve ", ToAbsl(g)));
   }
   if (id == EVP_PKEY_RSA) {
     int bits = EVP_PKEY_get_bits(key);
@@ -104,7 +104,7 @@ absl::StatusOr<ssl::EvpPkeyPtr> GenerateKey(KeyType t) {
       raw = EVP_RSA_gen(4096);
       break;
   }
-  if (raw == nullptr) return SslError(absl::StrCat("generate ", Av(KeyTypeName(t)), " key"));
+  if (raw == nullptr) return SslError(absl::StrCat("generate ", ToAbsl(KeyTypeName(t)), " key"));
   return ssl::EvpPkeyPtr(raw);
 }
 
@@ -222,44 +222,5 @@ absl::Status VerifySignature(EVP_PKEY* key, const EVP_MD* md, std::string_view d
   }
   return absl::OkStatus();
 }
-
-std::string Base64Encode(std::string_view data) { return absl::Base64Escape(Av(data)); }
-
-absl::StatusOr<std::string> Base64Decode(std::string_view b64) {
-  if (b64.size() % 4 != 0) return absl::InvalidArgumentError("base64: length is not a multiple of 4");
-  size_t pad = 0;
-  for (size_t i = 0; i < b64.size(); ++i) {
-    char c = b64[i];
-    bool alpha = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '+' || c == '/';
-    if (c == '=') {
-      ++pad;
-      if (i + 2 < b64.size()) return absl::InvalidArgumentError("base64: padding before the end");
-    } else if (!alpha || pad > 0) {
-      return absl::InvalidArgumentError("base64: character outside the standard alphabet");
-    }
-  }
-  std::string out;
-  if (!absl::Base64Unescape(Av(b64), &out)) return absl::InvalidArgumentError("base64: malformed");
-  if (absl::Base64Escape(out) != b64) return absl::InvalidArgumentError("base64: non-canonical encoding");
-  return out;
-}
-
-std::string Base64UrlEncode(std::string_view data) { return absl::WebSafeBase64Escape(Av(data)); }
-
-absl::StatusOr<std::string> Base64UrlDecode(std::string_view b64url) {
-  if (b64url.size() % 4 == 1) return absl::InvalidArgumentError("base64url: impossible length");
-  for (char c : b64url) {
-    bool alpha = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_';
-    if (!alpha) return absl::InvalidArgumentError("base64url: character outside the URL-safe alphabet (or padding)");
-  }
-  std::string out;
-  if (!absl::WebSafeBase64Unescape(Av(b64url), &out)) return absl::InvalidArgumentError("base64url: malformed");
-  if (absl::WebSafeBase64Escape(out) != b64url) {
-    return absl::InvalidArgumentError("base64url: non-canonical encoding");
-  }
-  return out;
-}
-
-std::string HexEncode(std::string_view data) { return absl::BytesToHexString(Av(data)); }
 
 }  // namespace spirecvm::crypto

@@ -42,11 +42,4 @@ absl::StatusOr<std::string> SignDigestInfo(EVP_PKEY* key, const EVP_MD* md, std:
 absl::Status VerifySignature(EVP_PKEY* key, const EVP_MD* md, std::string_view data, std::string_view sig,
                              bool pss = false);
 
-// Base64 helpers (standard with padding, URL-safe without padding).
-std::string Base64Encode(std::string_view data);
-absl::StatusOr<std::string> Base64Decode(std::string_view b64);        // strict standard alphabet
-std::string Base64UrlEncode(std::string_view data);                    // no padding
-absl::StatusOr<std::string> Base64UrlDecode(std::string_view b64url);  // no padding accepted
-std::string HexEncode(std::string_view data);                          // lowercase
-
 }  // namespace spirecvm::crypto

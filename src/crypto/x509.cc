@@ -6,7 +6,8 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
-#include "crypto/absl_sv.h"
+#include "common/encoding.h"
+#include "common/strings.h"
 #include "crypto/keys.h"
 
 namespace spirecvm::crypto {
@@ -14,8 +15,8 @@ namespace {
 
 absl::Status SslInvalid(std::string_view what) {
   std::string errs = ssl::DrainErrors();
-  if (errs.empty()) return absl::InvalidArgumentError(Av(what));
-  return absl::InvalidArgumentError(absl::StrCat(Av(what), ": ", errs));
+  if (errs.empty()) return absl::InvalidArgumentError(ToAbsl(what));
+  return absl::InvalidArgumentError(absl::StrCat(ToAbsl(what), ": ", errs));
 }
 
 std::vector<std::string> SansOfType(const X509* cert, int type) {

@@ -3,6 +3,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "common/encoding.h"
 #include "crypto/keys.h"
 
 namespace spirecvm::crypto {

@@ -7,6 +7,7 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "common/encoding.h"
 #include "common/files.h"
 #include "common/status.h"
 #include "common/unix_socket.h"
@@ -23,7 +24,7 @@ absl::StatusOr<std::string> LoadOrCreateServerId(const std::string& data_dir, Ra
   const std::string path = data_dir + "/server_id";
   auto id = files::ReadFile(path);
   if (id.ok() && !id->empty()) return std::string(absl::StripAsciiWhitespace(*id));
-  std::string fresh = crypto::HexEncode(rnd.Bytes(16));
+  std::string fresh = HexEncode(rnd.Bytes(16));
   RETURN_IF_ERROR(files::WriteFileAtomic(path, fresh + "\n", 0600));
   return fresh;
 }

@@ -8,7 +8,9 @@
 #include "absl/container/flat_hash_set.h"
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
-#include "crypto/absl_sv.h"
+#include "common/encoding.h"
+#include "common/status.h"
+#include "common/strings.h"
 #include "crypto/keys.h"
 #include "crypto/x509.h"
 
@@ -19,7 +21,7 @@ using json = nlohmann::json;
 using ParamBldPtr = std::unique_ptr<OSSL_PARAM_BLD, ssl::Deleter<OSSL_PARAM_BLD_free>>;
 using ParamPtr = std::unique_ptr<OSSL_PARAM, ssl::Deleter<OSSL_PARAM_free>>;
 
-absl::Status Invalid(std::string_view why) { return absl::InvalidArgumentError(absl::StrCat("bundle: ", Av(why))); }
+absl::Status Invalid(std::string_view why) { return absl::InvalidArgumentError(absl::StrCat("bundle: ", ToAbsl(why))); }
 
 absl::StatusOr<std::string> BnParam(const EVP_PKEY* key, const char* name, size_t pad) {
   BIGNUM* raw = nullptr;
@@ -42,18 +44,14 @@ absl::StatusOr<json> KeyToJwk(const EVP_PKEY* key) {
     std::string crv = bits == 256 ? "P-256" : bits == 384 ? "P-384" : bits == 521 ? "P-521" : "";
     if (crv.empty()) return absl::InvalidArgumentError(absl::StrCat("JWK: unsupported EC curve size ", bits));
     size_t n = static_cast<size_t>((bits + 7) / 8);
-    auto x = BnParam(key, OSSL_PKEY_PARAM_EC_PUB_X, n);
-    if (!x.ok()) return x.status();
-    auto y = BnParam(key, OSSL_PKEY_PARAM_EC_PUB_Y, n);
-    if (!y.ok()) return y.status();
-    return json{{"kty", "EC"}, {"crv", crv}, {"x", crypto::Base64UrlEncode(*x)}, {"y", crypto::Base64UrlEncode(*y)}};
+    ASSIGN_OR_RETURN(auto x, BnParam(key, OSSL_PKEY_PARAM_EC_PUB_X, n));
+    ASSIGN_OR_RETURN(auto y, BnParam(key, OSSL_PKEY_PARAM_EC_PUB_Y, n));
+    return json{{"kty", "EC"}, {"crv", crv}, {"x", Base64UrlEncode(x)}, {"y", Base64UrlEncode(y)}};
   }
   if (id == EVP_PKEY_RSA) {
-    auto nn = BnParam(key, OSSL_PKEY_PARAM_RSA_N, 0);
-    if (!nn.ok()) return nn.status();
-    auto e = BnParam(key, OSSL_PKEY_PARAM_RSA_E, 0);
-    if (!e.ok()) return e.status();
-    return json{{"kty", "RSA"}, {"n", crypto::Base64UrlEncode(*nn)}, {"e", crypto::Base64UrlEncode(*e)}};
+    ASSIGN_OR_RETURN(auto nn, BnParam(key, OSSL_PKEY_PARAM_RSA_N, 0));
+    ASSIGN_OR_RETURN(auto e, BnParam(key, OSSL_PKEY_PARAM_RSA_E, 0));
+    return json{{"kty", "RSA"}, {"n", Base64UrlEncode(nn)}, {"e", Base64UrlEncode(e)}};
   }
   return absl::InvalidArgumentError(absl::StrCat("JWK: unsupported key algorithm ", id));
 }
@@ -61,7 +59,7 @@ absl::StatusOr<json> KeyToJwk(const EVP_PKEY* key) {
 absl::StatusOr<std::string> B64UrlField(const json& j, const char* name) {
   auto it = j.find(name);
   if (it == j.end() || !it->is_string()) return Invalid(absl::StrCat("JWK has no \"", name, "\" string"));
-  auto v = crypto::Base64UrlDecode(it->get<std::string>());
+  auto v = Base64UrlDecode(it->get<std::string>());
   if (!v.ok()) return Invalid(absl::StrCat("JWK \"", name, "\": ", v.status().message()));
   if (v->empty()) return Invalid(absl::StrCat("JWK \"", name, "\" is empty"));
   return v;
@@ -96,14 +94,12 @@ absl::StatusOr<ssl::EvpPkeyPtr> JwkToKey(const json& j) {
     const char* group = c == "P-256" ? "prime256v1" : c == "P-384" ? "secp384r1" : c == "P-521" ? "secp521r1" : nullptr;
     size_t n = c == "P-256" ? 32 : c == "P-384" ? 48 : 66;
     if (group == nullptr) return Invalid(absl::StrCat("EC JWK: unsupported crv \"", c, "\""));
-    auto x = B64UrlField(j, "x");
-    if (!x.ok()) return x.status();
-    auto y = B64UrlField(j, "y");
-    if (!y.ok()) return y.status();
-    if (x->size() != n || y->size() != n) {
+    ASSIGN_OR_RETURN(auto x, B64UrlField(j, "x"));
+    ASSIGN_OR_RETURN(auto y, B64UrlField(j, "y"));
+    if (x.size() != n || y.size() != n) {
       return Invalid(absl::StrCat("EC JWK: x/y must be ", n, " bytes for ", c));
     }
-    std::string point = absl::StrCat(std::string(1, '\x04'), *x, *y);
+    std::string point = absl::StrCat(std::string(1, '\x04'), x, y);
     if (OSSL_PARAM_BLD_push_utf8_string(bld.get(), OSSL_PKEY_PARAM_GROUP_NAME, group, 0) != 1 ||
         OSSL_PARAM_BLD_push_octet_string(bld.get(), OSSL_PKEY_PARAM_PUB_KEY, point.data(), point.size()) != 1) {
       return absl::InternalError("JWK: params");
@@ -111,14 +107,12 @@ absl::StatusOr<ssl::EvpPkeyPtr> JwkToKey(const json& j) {
     return FromData("EC", bld.get());
   }
   if (t == "RSA") {
-    auto nn = B64UrlField(j, "n");
-    if (!nn.ok()) return nn.status();
-    auto e = B64UrlField(j, "e");
-    if (!e.ok()) return e.status();
+    ASSIGN_OR_RETURN(auto nn, B64UrlField(j, "n"));
+    ASSIGN_OR_RETURN(auto e, B64UrlField(j, "e"));
     ssl::BignumPtr bn_n(
-        BN_bin2bn(reinterpret_cast<const unsigned char*>(nn->data()), static_cast<int>(nn->size()), nullptr));
+        BN_bin2bn(reinterpret_cast<const unsigned char*>(nn.data()), static_cast<int>(nn.size()), nullptr));
     ssl::BignumPtr bn_e(
-        BN_bin2bn(reinterpret_cast<const unsigned char*>(e->data()), static_cast<int>(e->size()), nullptr));
+        BN_bin2bn(reinterpret_cast<const unsigned char*>(e.data()), static_cast<int>(e.size()), nullptr));
     if (!bn_n || !bn_e || OSSL_PARAM_BLD_push_BN(bld.get(), OSSL_PKEY_PARAM_RSA_N, bn_n.get()) != 1 ||
         OSSL_PARAM_BLD_push_BN(bld.get(), OSSL_PKEY_PARAM_RSA_E, bn_e.get()) != 1) {
       return absl::InternalError("JWK: params");
@@ -134,11 +128,10 @@ absl::StatusOr<ssl::EvpPkeyPtr> JwkToKey(const json& j) {
 absl::StatusOr<std::string> PublicKeyToJwkJson(const EVP_PKEY* key, std::string_view kid, std::string_view use) {
   if (key == nullptr) return absl::InvalidArgumentError("JWK: key is null");
   try {
-    auto j = KeyToJwk(key);
-    if (!j.ok()) return j.status();
-    if (!kid.empty()) (*j)["kid"] = std::string(kid);
-    if (!use.empty()) (*j)["use"] = std::string(use);
-    return j->dump();
+    ASSIGN_OR_RETURN(auto j, KeyToJwk(key));
+    if (!kid.empty()) j["kid"] = std::string(kid);
+    if (!use.empty()) j["use"] = std::string(use);
+    return j.dump();
   } catch (const json::exception& e) {
     return absl::InternalError(absl::StrCat("JWK: JSON: ", e.what()));
   }
@@ -162,7 +155,7 @@ std::string BundleToJwks(const Bundle& b) {
     auto jwk = KeyToJwk(X509_get0_pubkey(cert->get()));
     if (!jwk.ok()) continue;
     (*jwk)["use"] = "x509-svid";
-    (*jwk)["x5c"] = json::array({crypto::Base64Encode(der)});
+    (*jwk)["x5c"] = json::array({Base64Encode(der)});
     keys.push_back(*std::move(jwk));
   }
   for (const auto& a : b.jwt_authorities) {
@@ -179,6 +172,61 @@ std::string BundleToJwks(const Bundle& b) {
   return out.dump();
 }
 
+namespace {
+
+// spiffe_sequence and spiffe_refresh_hint, when present.
+absl::Status ReadBundleMetadata(const json& j, Bundle& b) {
+  if (auto seq = j.find("spiffe_sequence"); seq != j.end()) {
+    if (!seq->is_number_unsigned() && !(seq->is_number_integer() && seq->get<int64_t>() >= 0)) {
+      return Invalid("spiffe_sequence is not a non-negative integer");
+    }
+    b.sequence_number = seq->get<uint64_t>();
+  }
+  if (auto hint = j.find("spiffe_refresh_hint"); hint != j.end()) {
+    if (!hint->is_number_integer()) return Invalid("spiffe_refresh_hint is not an integer");
+    b.refresh_hint_seconds = hint->get<int64_t>();
+  }
+  return absl::OkStatus();
+}
+
+// An x509-svid JWK: exactly one x5c certificate, and key parameters (when present) that are its key. Returns the DER.
+absl::StatusOr<std::string> X509AuthorityFromJwk(const json& k, const std::string& where) {
+  auto x5c = k.find("x5c");
+  if (x5c == k.end() || !x5c->is_array() || x5c->size() != 1 || !(*x5c)[0].is_string()) {
+    return Invalid(absl::StrCat(where, ": x509-svid entry must have x5c with exactly one certificate"));
+  }
+  auto der = Base64Decode((*x5c)[0].get<std::string>());
+  if (!der.ok()) return Invalid(absl::StrCat(where, ": x5c: ", der.status().message()));
+  auto cert = crypto::ParseCertDer(*der);
+  if (!cert.ok()) return Invalid(absl::StrCat(where, ": x5c: ", cert.status().message()));
+  if (k.contains("kty")) {
+    auto key = JwkToKey(k);
+    if (!key.ok()) return Invalid(absl::StrCat(where, ": ", key.status().message()));
+    if (EVP_PKEY_eq(key->get(), X509_get0_pubkey(cert->get())) != 1) {
+      ssl::DrainErrors();
+      return Invalid(absl::StrCat(where, ": key parameters do not match the x5c certificate"));
+    }
+  }
+  return *std::move(der);
+}
+
+// A jwt-svid JWK: a kid not seen before in this bundle (added to `kids`) and a public key.
+absl::StatusOr<JwtAuthority> JwtAuthorityFromJwk(const json& k, const std::string& where,
+                                                 absl::flat_hash_set<std::string>& kids) {
+  auto kid = k.find("kid");
+  if (kid == k.end() || !kid->is_string() || kid->get<std::string>().empty()) {
+    return Invalid(absl::StrCat(where, ": jwt-svid entry has no kid"));
+  }
+  std::string kid_s = kid->get<std::string>();
+  if (!kids.insert(kid_s).second) return Invalid(absl::StrCat(where, ": duplicate kid \"", kid_s, "\""));
+  auto key = JwkToKey(k);
+  if (!key.ok()) return Invalid(absl::StrCat(where, ": ", key.status().message()));
+  ASSIGN_OR_RETURN(std::string spki, crypto::PublicKeyToDer(key->get()));
+  return JwtAuthority{kid_s, std::move(spki), absl::InfinitePast()};
+}
+
+}  // namespace
+
 absl::StatusOr<Bundle> BundleFromJwks(const TrustDomain& td, std::string_view text) {
   json j = json::parse(text.begin(), text.end(), nullptr, false);
   if (j.is_discarded()) return Invalid("not valid JSON");
@@ -188,16 +236,7 @@ absl::StatusOr<Bundle> BundleFromJwks(const TrustDomain& td, std::string_view te
   try {
     auto keys = j.find("keys");
     if (keys == j.end() || !keys->is_array()) return Invalid("no \"keys\" array");
-    if (auto seq = j.find("spiffe_sequence"); seq != j.end()) {
-      if (!seq->is_number_unsigned() && !(seq->is_number_integer() && seq->get<int64_t>() >= 0)) {
-        return Invalid("spiffe_sequence is not a non-negative integer");
-      }
-      b.sequence_number = seq->get<uint64_t>();
-    }
-    if (auto hint = j.find("spiffe_refresh_hint"); hint != j.end()) {
-      if (!hint->is_number_integer()) return Invalid("spiffe_refresh_hint is not an integer");
-      b.refresh_hint_seconds = hint->get<int64_t>();
-    }
+    RETURN_IF_ERROR(ReadBundleMetadata(j, b));
     absl::flat_hash_set<std::string> kids;
     for (size_t i = 0; i < keys->size(); ++i) {
       const json& k = (*keys)[i];
@@ -207,35 +246,11 @@ absl::StatusOr<Bundle> BundleFromJwks(const TrustDomain& td, std::string_view te
       if (use == k.end() || !use->is_string()) return Invalid(absl::StrCat(where, " has no \"use\""));
       std::string u = use->get<std::string>();
       if (u == "x509-svid") {
-        auto x5c = k.find("x5c");
-        if (x5c == k.end() || !x5c->is_array() || x5c->size() != 1 || !(*x5c)[0].is_string()) {
-          return Invalid(absl::StrCat(where, ": x509-svid entry must have x5c with exactly one certificate"));
-        }
-        auto der = crypto::Base64Decode((*x5c)[0].get<std::string>());
-        if (!der.ok()) return Invalid(absl::StrCat(where, ": x5c: ", der.status().message()));
-        auto cert = crypto::ParseCertDer(*der);
-        if (!cert.ok()) return Invalid(absl::StrCat(where, ": x5c: ", cert.status().message()));
-        if (k.contains("kty")) {  // key parameters, when present, must be the certificate's key
-          auto key = JwkToKey(k);
-          if (!key.ok()) return Invalid(absl::StrCat(where, ": ", key.status().message()));
-          if (EVP_PKEY_eq(key->get(), X509_get0_pubkey(cert->get())) != 1) {
-            ssl::DrainErrors();
-            return Invalid(absl::StrCat(where, ": key parameters do not match the x5c certificate"));
-          }
-        }
-        b.x509_authorities_der.push_back(*std::move(der));
+        ASSIGN_OR_RETURN(std::string der, X509AuthorityFromJwk(k, where));
+        b.x509_authorities_der.push_back(std::move(der));
       } else if (u == "jwt-svid") {
-        auto kid = k.find("kid");
-        if (kid == k.end() || !kid->is_string() || kid->get<std::string>().empty()) {
-          return Invalid(absl::StrCat(where, ": jwt-svid entry has no kid"));
-        }
-        std::string kid_s = kid->get<std::string>();
-        if (!kids.insert(kid_s).second) return Invalid(absl::StrCat(where, ": duplicate kid \"", kid_s, "\""));
-        auto key = JwkToKey(k);
-        if (!key.ok()) return Invalid(absl::StrCat(where, ": ", key.status().message()));
-        auto spki = crypto::PublicKeyToDer(key->get());
-        if (!spki.ok()) return spki.status();
-        b.jwt_authorities.push_back(JwtAuthority{kid_s, *std::move(spki), absl::InfinitePast()});
+        ASSIGN_OR_RETURN(JwtAuthority a, JwtAuthorityFromJwk(k, where, kids));
+        b.jwt_authorities.push_back(std::move(a));
       }
       // Other "use" values are ignored, as the SPIFFE bundle format requires.
     }

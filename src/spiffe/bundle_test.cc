@@ -5,6 +5,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "common/encoding.h"
 #include "crypto/keys.h"
 #include "crypto/x509.h"
 #include "spiffe/x509_svid.h"
@@ -62,10 +63,10 @@ TEST(BundleTest, JwksFormat) {
   EXPECT_EQ(x0["use"], "x509-svid");
   EXPECT_EQ(x0["kty"], "EC");
   EXPECT_EQ(x0["crv"], "P-256");
-  EXPECT_EQ(crypto::Base64UrlDecode(x0["x"].get<std::string>())->size(), 32u);
-  EXPECT_EQ(crypto::Base64UrlDecode(x0["y"].get<std::string>())->size(), 32u);
+  EXPECT_EQ(Base64UrlDecode(x0["x"].get<std::string>())->size(), 32u);
+  EXPECT_EQ(Base64UrlDecode(x0["y"].get<std::string>())->size(), 32u);
   ASSERT_EQ(x0["x5c"].size(), 1u);
-  EXPECT_EQ(*crypto::Base64Decode(x0["x5c"][0].get<std::string>()), f.bundle.x509_authorities_der[0]);
+  EXPECT_EQ(*Base64Decode(x0["x5c"][0].get<std::string>()), f.bundle.x509_authorities_der[0]);
   EXPECT_FALSE(x0.contains("kid"));
   const json& x1 = j["keys"][1];
   EXPECT_EQ(x1["use"], "x509-svid");
@@ -76,12 +77,12 @@ TEST(BundleTest, JwksFormat) {
   EXPECT_EQ(k0["kid"], "ec-kid");
   EXPECT_EQ(k0["kty"], "EC");
   EXPECT_EQ(k0["crv"], "P-384");
-  EXPECT_EQ(crypto::Base64UrlDecode(k0["x"].get<std::string>())->size(), 48u);
+  EXPECT_EQ(Base64UrlDecode(k0["x"].get<std::string>())->size(), 48u);
   EXPECT_FALSE(k0.contains("x5c"));
   const json& k1 = j["keys"][3];
   EXPECT_EQ(k1["kid"], "rsa-kid");
   EXPECT_EQ(k1["kty"], "RSA");
-  EXPECT_EQ(crypto::Base64UrlDecode(k1["n"].get<std::string>())->size(), 256u);
+  EXPECT_EQ(Base64UrlDecode(k1["n"].get<std::string>())->size(), 256u);
 
   Bundle no_hint = f.bundle;
   no_hint.refresh_hint_seconds = 0;
@@ -155,7 +156,7 @@ TEST(BundleTest, ParseRejects) {
   j["keys"][0]["x5c"][0] = "!!!";
   expect_reject(j, "x5c");
   j = good;
-  j["keys"][0]["x5c"][0] = crypto::Base64Encode("not a cert");
+  j["keys"][0]["x5c"][0] = Base64Encode("not a cert");
   expect_reject(j, "x5c");
   j = good;
   j["keys"][0]["x"] = j["keys"][2]["x"];  // key params disagree with the certificate
@@ -194,8 +195,7 @@ TEST(BundleTest, UnknownUseIgnoredAndMinimalJwks) {
   EXPECT_EQ(b->x509_authorities_der.size(), 2u);
   EXPECT_EQ(b->jwt_authorities.size(), 2u);
   // x509-svid entry with x5c only (no key parameters) and no sequence.
-  json minimal = {
-      {"keys", {{{"use", "x509-svid"}, {"x5c", {crypto::Base64Encode(f.bundle.x509_authorities_der[0])}}}}}};
+  json minimal = {{"keys", {{{"use", "x509-svid"}, {"x5c", {Base64Encode(f.bundle.x509_authorities_der[0])}}}}}};
   auto m = BundleFromJwks(f.bundle.trust_domain, minimal.dump());
   ASSERT_TRUE(m.ok()) << m.status();
   EXPECT_EQ(m->sequence_number, 0u);

@@ -8,7 +8,9 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
-#include "crypto/absl_sv.h"
+#include "common/encoding.h"
+#include "common/status.h"
+#include "common/strings.h"
 #include "crypto/keys.h"
 
 namespace spirecvm::spiffe {
@@ -16,7 +18,9 @@ namespace {
 
 using json = nlohmann::json;
 
-absl::Status Invalid(std::string_view why) { return absl::InvalidArgumentError(absl::StrCat("JWT-SVID: ", Av(why))); }
+absl::Status Invalid(std::string_view why) {
+  return absl::InvalidArgumentError(absl::StrCat("JWT-SVID: ", ToAbsl(why)));
+}
 
 struct AlgInfo {
   std::string_view name;
@@ -43,10 +47,10 @@ absl::Status CheckKeyMatchesAlg(const EVP_PKEY* key, const AlgInfo& alg) {
   int bits = EVP_PKEY_get_bits(key);
   if (alg.family == AlgInfo::kEs) {
     if (id != EVP_PKEY_EC || bits != alg.ec_bits) {
-      return Invalid(absl::StrCat("alg ", Av(alg.name), " does not match the key type of the kid"));
+      return Invalid(absl::StrCat("alg ", ToAbsl(alg.name), " does not match the key type of the kid"));
     }
   } else if (id != EVP_PKEY_RSA) {
-    return Invalid(absl::StrCat("alg ", Av(alg.name), " does not match the key type of the kid (not RSA)"));
+    return Invalid(absl::StrCat("alg ", ToAbsl(alg.name), " does not match the key type of the kid (not RSA)"));
   }
   return absl::OkStatus();
 }
@@ -114,30 +118,28 @@ absl::StatusOr<json> ParseObject(std::string_view what, std::string_view text) {
     return true;
   };
   json j = json::parse(text.begin(), text.end(), cb, /*allow_exceptions=*/false);
-  if (j.is_discarded()) return Invalid(absl::StrCat(Av(what), " is not valid JSON"));
-  if (duplicate) return Invalid(absl::StrCat(Av(what), " has a duplicate member name"));
-  if (!j.is_object()) return Invalid(absl::StrCat(Av(what), " is not a JSON object"));
+  if (j.is_discarded()) return Invalid(absl::StrCat(ToAbsl(what), " is not valid JSON"));
+  if (duplicate) return Invalid(absl::StrCat(ToAbsl(what), " has a duplicate member name"));
+  if (!j.is_object()) return Invalid(absl::StrCat(ToAbsl(what), " is not a JSON object"));
   return j;
 }
 
 absl::StatusOr<Parts> Split(std::string_view token) {
-  std::vector<std::string> segs = absl::StrSplit(Av(token), '.');
+  std::vector<std::string> segs = absl::StrSplit(ToAbsl(token), '.');
   if (segs.size() != 3) {
     return Invalid(absl::StrCat("malformed token: expected 3 dot-separated parts (JWS compact), got ", segs.size()));
   }
   Parts out;
-  auto header = crypto::Base64UrlDecode(segs[0]);
+  auto header = Base64UrlDecode(segs[0]);
   if (!header.ok()) return Invalid(absl::StrCat("malformed header: ", header.status().message()));
-  auto payload = crypto::Base64UrlDecode(segs[1]);
+  auto payload = Base64UrlDecode(segs[1]);
   if (!payload.ok()) return Invalid(absl::StrCat("malformed payload: ", payload.status().message()));
-  auto sig = crypto::Base64UrlDecode(segs[2]);
+  auto sig = Base64UrlDecode(segs[2]);
   if (!sig.ok()) return Invalid(absl::StrCat("malformed signature: ", sig.status().message()));
-  auto h = ParseObject("header", *header);
-  if (!h.ok()) return h.status();
-  auto c = ParseObject("claims", *payload);
-  if (!c.ok()) return c.status();
-  out.header = *std::move(h);
-  out.claims = *std::move(c);
+  ASSIGN_OR_RETURN(auto h, ParseObject("header", *header));
+  ASSIGN_OR_RETURN(auto c, ParseObject("claims", *payload));
+  out.header = std::move(h);
+  out.claims = std::move(c);
   out.claims_json = *std::move(payload);
   out.signing_input = absl::StrCat(segs[0], ".", segs[1]);
   out.signature = *std::move(sig);
@@ -185,9 +187,8 @@ absl::StatusOr<JwtSvidClaims> ExtractClaims(const Parts& parts) {
     return Invalid("aud claim is neither a string nor an array of strings");
   }
   if (out.audience.empty()) return Invalid("aud claim is empty");
-  auto exp = NumericDate(c, "exp");
-  if (!exp.ok()) return exp.status();
-  out.expiry = *exp;
+  ASSIGN_OR_RETURN(auto exp, NumericDate(c, "exp"));
+  out.expiry = exp;
   out.claims_json = parts.claims_json;
   return out;
 }
@@ -241,80 +242,90 @@ absl::StatusOr<std::string> SignJwtSvid(const JwtSigner& s, const SpiffeId& sub,
     } else {
       claims["aud"] = audience;
     }
-    std::string input =
-        absl::StrCat(crypto::Base64UrlEncode(header.dump()), ".", crypto::Base64UrlEncode(claims.dump()));
-    auto sig = crypto::SignDigestInfo(s.key, md, input);
-    if (!sig.ok()) return sig.status();
-    std::string raw = *std::move(sig);
+    std::string input = absl::StrCat(Base64UrlEncode(header.dump()), ".", Base64UrlEncode(claims.dump()));
+    ASSIGN_OR_RETURN(auto sig, crypto::SignDigestInfo(s.key, md, input));
+    std::string raw = std::move(sig);
     if (alg[0] == 'E') {
-      auto jose = DerToJoseEcdsa(raw, EcCoordSize(EVP_PKEY_get_bits(s.key)));
-      if (!jose.ok()) return jose.status();
-      raw = *std::move(jose);
+      ASSIGN_OR_RETURN(auto jose, DerToJoseEcdsa(raw, EcCoordSize(EVP_PKEY_get_bits(s.key))));
+      raw = std::move(jose);
     }
-    return absl::StrCat(input, ".", crypto::Base64UrlEncode(raw));
+    return absl::StrCat(input, ".", Base64UrlEncode(raw));
   } catch (const json::exception& e) {
     return absl::InternalError(absl::StrCat("JWT-SVID sign: JSON: ", e.what()));
   }
 }
 
+namespace {
+
+// The header's alg (never "none", only RS/ES/PS 256/384/512) after the header's other checks.
+absl::StatusOr<AlgInfo> HeaderAlg(const json& h) {
+  auto alg_it = h.find("alg");
+  if (alg_it == h.end() || !alg_it->is_string()) return Invalid("header has no alg");
+  std::string alg_name = alg_it->get<std::string>();
+  if (alg_name == "none" || alg_name == "None" || alg_name == "NONE") return Invalid("alg none is not allowed");
+  std::optional<AlgInfo> alg = LookupAlg(alg_name);
+  if (!alg.has_value()) {
+    return Invalid(absl::StrCat("unsupported alg \"", alg_name, "\" (allowed: RS/ES/PS 256/384/512)"));
+  }
+  RETURN_IF_ERROR(CheckHeader(h));
+  return *alg;
+}
+
+// The authority named by the header's kid.
+absl::StatusOr<const JwtKey*> FindKey(const json& h, const std::vector<JwtKey>& keys) {
+  auto kid_it = h.find("kid");
+  if (kid_it == h.end() || !kid_it->is_string() || kid_it->get<std::string>().empty()) {
+    return Invalid("header has no kid");
+  }
+  std::string kid = kid_it->get<std::string>();
+  for (const auto& k : keys) {
+    if (k.kid == kid && k.key) return &k;
+  }
+  return Invalid(absl::StrCat("unknown kid \"", kid, "\" (no such JWT authority)"));
+}
+
+absl::Status VerifyJws(const Parts& parts, const JwtKey& key, const AlgInfo& alg) {
+  RETURN_IF_ERROR(CheckKeyMatchesAlg(key.key.get(), alg));
+  std::string sig = parts.signature;
+  if (alg.family == AlgInfo::kEs) {
+    ASSIGN_OR_RETURN(sig, JoseEcdsaToDer(sig, EcCoordSize(alg.ec_bits)));
+  }
+  if (!crypto::VerifySignature(key.key.get(), alg.md, parts.signing_input, sig, alg.family == AlgInfo::kPs).ok()) {
+    return Invalid("signature does not verify");
+  }
+  return absl::OkStatus();
+}
+
+// exp in the future, nbf (if present) not, and `audience` among the token's.
+absl::Status CheckTimesAndAudience(const Parts& parts, const JwtSvidClaims& claims, std::string_view audience,
+                                   absl::Time now) {
+  if (claims.expiry <= now) {
+    return Invalid(
+        absl::StrCat("token has expired (exp ", absl::FormatTime(claims.expiry), ", now ", absl::FormatTime(now), ")"));
+  }
+  if (parts.claims.contains("nbf")) {
+    ASSIGN_OR_RETURN(absl::Time nbf, NumericDate(parts.claims, "nbf"));
+    if (nbf > now) return Invalid("token is not valid yet (nbf in the future)");
+  }
+  for (const auto& a : claims.audience) {
+    if (a == audience) return absl::OkStatus();
+  }
+  return Invalid(absl::StrCat("audience mismatch: expected \"", ToAbsl(audience), "\", token has [",
+                              absl::StrJoin(claims.audience, ", "), "]"));
+}
+
+}  // namespace
+
 absl::StatusOr<JwtSvidClaims> ValidateJwtSvid(std::string_view token, const std::vector<JwtKey>& keys,
                                               std::string_view audience, absl::Time now) {
   if (audience.empty()) return Invalid("an audience to validate against is required");
   try {
-    auto parts = Split(token);
-    if (!parts.ok()) return parts.status();
-    const json& h = parts->header;
-    auto alg_it = h.find("alg");
-    if (alg_it == h.end() || !alg_it->is_string()) return Invalid("header has no alg");
-    std::string alg_name = alg_it->get<std::string>();
-    if (alg_name == "none" || alg_name == "None" || alg_name == "NONE") return Invalid("alg none is not allowed");
-    std::optional<AlgInfo> alg = LookupAlg(alg_name);
-    if (!alg.has_value()) {
-      return Invalid(absl::StrCat("unsupported alg \"", alg_name, "\" (allowed: RS/ES/PS 256/384/512)"));
-    }
-    if (absl::Status st = CheckHeader(h); !st.ok()) return st;
-    auto kid_it = h.find("kid");
-    if (kid_it == h.end() || !kid_it->is_string() || kid_it->get<std::string>().empty()) {
-      return Invalid("header has no kid");
-    }
-    std::string kid = kid_it->get<std::string>();
-    const JwtKey* key = nullptr;
-    for (const auto& k : keys) {
-      if (k.kid == kid && k.key) {
-        key = &k;
-        break;
-      }
-    }
-    if (key == nullptr) return Invalid(absl::StrCat("unknown kid \"", kid, "\" (no such JWT authority)"));
-    if (absl::Status st = CheckKeyMatchesAlg(key->key.get(), *alg); !st.ok()) return st;
-    std::string sig = parts->signature;
-    if (alg->family == AlgInfo::kEs) {
-      auto der = JoseEcdsaToDer(sig, EcCoordSize(alg->ec_bits));
-      if (!der.ok()) return der.status();
-      sig = *std::move(der);
-    }
-    if (absl::Status st =
-            crypto::VerifySignature(key->key.get(), alg->md, parts->signing_input, sig, alg->family == AlgInfo::kPs);
-        !st.ok()) {
-      return Invalid("signature does not verify");
-    }
-    auto claims = ExtractClaims(*parts);
-    if (!claims.ok()) return claims.status();
-    if (claims->expiry <= now) {
-      return Invalid(absl::StrCat("token has expired (exp ", absl::FormatTime(claims->expiry), ", now ",
-                                  absl::FormatTime(now), ")"));
-    }
-    if (parts->claims.contains("nbf")) {
-      auto nbf = NumericDate(parts->claims, "nbf");
-      if (!nbf.ok()) return nbf.status();
-      if (*nbf > now) return Invalid("token is not valid yet (nbf in the future)");
-    }
-    bool aud_ok = false;
-    for (const auto& a : claims->audience) aud_ok = aud_ok || a == audience;
-    if (!aud_ok) {
-      return Invalid(absl::StrCat("audience mismatch: expected \"", Av(audience), "\", token has [",
-                                  absl::StrJoin(claims->audience, ", "), "]"));
-    }
+    ASSIGN_OR_RETURN(Parts parts, Split(token));
+    ASSIGN_OR_RETURN(AlgInfo alg, HeaderAlg(parts.header));
+    ASSIGN_OR_RETURN(const JwtKey* key, FindKey(parts.header, keys));
+    RETURN_IF_ERROR(VerifyJws(parts, *key, alg));
+    ASSIGN_OR_RETURN(JwtSvidClaims claims, ExtractClaims(parts));
+    RETURN_IF_ERROR(CheckTimesAndAudience(parts, claims, audience, now));
     return claims;
   } catch (const json::exception& e) {
     return Invalid(absl::StrCat("malformed JSON: ", e.what()));
@@ -335,11 +346,10 @@ std::string NewJwtKeyId(Random& rnd) {
 
 absl::StatusOr<JwtSvidClaims> ParseJwtSvidInsecure(std::string_view token) {
   try {
-    auto parts = Split(token);
-    if (!parts.ok()) return parts.status();
-    auto alg_it = parts->header.find("alg");
-    if (alg_it == parts->header.end() || !alg_it->is_string()) return Invalid("header has no alg");
-    return ExtractClaims(*parts);
+    ASSIGN_OR_RETURN(auto parts, Split(token));
+    auto alg_it = parts.header.find("alg");
+    if (alg_it == parts.header.end() || !alg_it->is_string()) return Invalid("header has no alg");
+    return ExtractClaims(parts);
   } catch (const json::exception& e) {
     return Invalid(absl::StrCat("malformed JSON: ", e.what()));
   }

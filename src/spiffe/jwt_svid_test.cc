@@ -11,7 +11,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
-#include "crypto/absl_sv.h"
+#include "common/encoding.h"
+#include "common/strings.h"
 #include "crypto/keys.h"
 #include "spiffe/bundle.h"
 
@@ -32,7 +33,7 @@ SpiffeId Sub() { return *SpiffeId::Parse("spiffe://example.org/workload"); }
 // Signs arbitrary header/claims JSON so each rejection can be exercised with a correctly signed token.
 std::string SignRaw(EVP_PKEY* key, const json& header, const json& claims, const EVP_MD* md, bool jose_ec = true,
                     bool pss = false) {
-  std::string input = absl::StrCat(crypto::Base64UrlEncode(header.dump()), ".", crypto::Base64UrlEncode(claims.dump()));
+  std::string input = absl::StrCat(Base64UrlEncode(header.dump()), ".", Base64UrlEncode(claims.dump()));
   std::string sig;
   if (pss) {
     ssl::EvpMdCtxPtr ctx(EVP_MD_CTX_new());
@@ -60,7 +61,7 @@ std::string SignRaw(EVP_PKEY* key, const json& header, const json& claims, const
     BN_bn2binpad(s, reinterpret_cast<unsigned char*>(raw.data()) + n, static_cast<int>(n));
     sig = raw;
   }
-  return absl::StrCat(input, ".", crypto::Base64UrlEncode(sig));
+  return absl::StrCat(input, ".", Base64UrlEncode(sig));
 }
 
 json GoodClaims() {
@@ -92,15 +93,15 @@ TEST_P(JwtRoundTripTest, SignValidate) {
   ASSERT_TRUE(token.ok()) << token.status();
   std::vector<std::string> parts = absl::StrSplit(*token, '.');
   ASSERT_EQ(parts.size(), 3u);
-  json header = json::parse(*crypto::Base64UrlDecode(parts[0]));
+  json header = json::parse(*Base64UrlDecode(parts[0]));
   EXPECT_EQ(header, (json{{"alg", alg}, {"kid", "kid-1"}, {"typ", "JWT"}}));
-  json claims = json::parse(*crypto::Base64UrlDecode(parts[1]));
+  json claims = json::parse(*Base64UrlDecode(parts[1]));
   EXPECT_EQ(claims["aud"], "svc");  // a single audience is a string, as SPIRE
   EXPECT_EQ(claims["sub"], "spiffe://example.org/workload");
   EXPECT_EQ(claims["exp"], absl::ToUnixSeconds(kExp));
   EXPECT_EQ(claims["iat"], absl::ToUnixSeconds(kIat));
   if (type != KeyType::kRsa2048) {
-    EXPECT_EQ(crypto::Base64UrlDecode(parts[2])->size(), type == KeyType::kEcP256 ? 64u : 96u);
+    EXPECT_EQ(Base64UrlDecode(parts[2])->size(), type == KeyType::kEcP256 ? 64u : 96u);
   }
 
   auto v = ValidateJwtSvid(*token, ks.keys, "svc", kNow);
@@ -116,7 +117,7 @@ TEST_P(JwtRoundTripTest, SignValidate) {
   ASSERT_TRUE(mv.ok()) << mv.status();
   EXPECT_THAT(mv->audience, ElementsAre("a", "b"));
   std::vector<std::string> mparts = absl::StrSplit(*multi, '.');
-  EXPECT_TRUE(json::parse(*crypto::Base64UrlDecode(mparts[1]))["aud"].is_array());
+  EXPECT_TRUE(json::parse(*Base64UrlDecode(mparts[1]))["aud"].is_array());
 }
 
 INSTANTIATE_TEST_SUITE_P(Algs, JwtRoundTripTest,
@@ -167,15 +168,14 @@ TEST_F(JwtRejectTest, Malformed) {
   ExpectReject("a.b", "3 dot-separated parts");
   ExpectReject(good + ".x", "3 dot-separated parts");
   ExpectReject("!!!.e30.e30", "malformed header");
-  ExpectReject(absl::StrCat(crypto::Base64UrlEncode("not json"), ".e30.e30"), "not valid JSON");
-  ExpectReject(absl::StrCat(crypto::Base64UrlEncode("[1]"), ".e30.e30"), "not a JSON object");
+  ExpectReject(absl::StrCat(Base64UrlEncode("not json"), ".e30.e30"), "not valid JSON");
+  ExpectReject(absl::StrCat(Base64UrlEncode("[1]"), ".e30.e30"), "not a JSON object");
   std::vector<std::string> p = absl::StrSplit(good, '.');
   ExpectReject(absl::StrCat(p[0], ".", p[1], "=.", p[2]), "malformed payload");
   // Duplicate claim names (parser-differential attack): rejected even under a valid signature.
   std::string dup_claims = R"({"sub":"spiffe://example.org/workload","aud":"svc","exp":)" +
                            std::to_string(absl::ToUnixSeconds(kExp)) + R"(,"sub":"spiffe://example.org/admin"})";
-  std::string dup_input =
-      absl::StrCat(crypto::Base64UrlEncode(EcHeader().dump()), ".", crypto::Base64UrlEncode(dup_claims));
+  std::string dup_input = absl::StrCat(Base64UrlEncode(EcHeader().dump()), ".", Base64UrlEncode(dup_claims));
   std::string der = *crypto::SignDigestInfo(ec_.priv.get(), EVP_sha256(), dup_input);
   const unsigned char* dp = reinterpret_cast<const unsigned char*>(der.data());
   ssl::EcdsaSigPtr es(d2i_ECDSA_SIG(nullptr, &dp, static_cast<long>(der.size())));
@@ -184,7 +184,7 @@ TEST_F(JwtRejectTest, Malformed) {
   std::string raw(64, '\0');
   BN_bn2binpad(r, reinterpret_cast<unsigned char*>(raw.data()), 32);
   BN_bn2binpad(s, reinterpret_cast<unsigned char*>(raw.data()) + 32, 32);
-  ExpectReject(absl::StrCat(dup_input, ".", crypto::Base64UrlEncode(raw)), "duplicate member name");
+  ExpectReject(absl::StrCat(dup_input, ".", Base64UrlEncode(raw)), "duplicate member name");
   // Nested objects may reuse names of the outer object.
   json nested = GoodClaims();
   nested["ext"] = {{"sub", "x"}};
@@ -194,21 +194,17 @@ TEST_F(JwtRejectTest, Malformed) {
 
 TEST_F(JwtRejectTest, AlgNoneAndUnsupported) {
   json h = {{"alg", "none"}, {"kid", "ec"}, {"typ", "JWT"}};
-  std::string none =
-      absl::StrCat(crypto::Base64UrlEncode(h.dump()), ".", crypto::Base64UrlEncode(GoodClaims().dump()), ".");
+  std::string none = absl::StrCat(Base64UrlEncode(h.dump()), ".", Base64UrlEncode(GoodClaims().dump()), ".");
   ExpectReject(none, "alg none");
   h["alg"] = "HS256";
-  std::string hs = absl::StrCat(crypto::Base64UrlEncode(h.dump()), ".", crypto::Base64UrlEncode(GoodClaims().dump()),
-                                ".", crypto::Base64UrlEncode("x"));
+  std::string hs =
+      absl::StrCat(Base64UrlEncode(h.dump()), ".", Base64UrlEncode(GoodClaims().dump()), ".", Base64UrlEncode("x"));
   ExpectReject(hs, "unsupported alg");
   h["alg"] = "EdDSA";
-  ExpectReject(
-      absl::StrCat(crypto::Base64UrlEncode(h.dump()), ".", crypto::Base64UrlEncode(GoodClaims().dump()), ".eA"),
-      "unsupported alg");
+  ExpectReject(absl::StrCat(Base64UrlEncode(h.dump()), ".", Base64UrlEncode(GoodClaims().dump()), ".eA"),
+               "unsupported alg");
   h.erase("alg");
-  ExpectReject(
-      absl::StrCat(crypto::Base64UrlEncode(h.dump()), ".", crypto::Base64UrlEncode(GoodClaims().dump()), ".eA"),
-      "no alg");
+  ExpectReject(absl::StrCat(Base64UrlEncode(h.dump()), ".", Base64UrlEncode(GoodClaims().dump()), ".eA"), "no alg");
 }
 
 TEST_F(JwtRejectTest, AlgKeyMismatch) {
@@ -230,13 +226,13 @@ TEST_F(JwtRejectTest, UnknownOrMissingKid) {
 TEST_F(JwtRejectTest, BadSignature) {
   std::string good = Ec(EcHeader(), GoodClaims());
   std::vector<std::string> p = absl::StrSplit(good, '.');
-  std::string sig = *crypto::Base64UrlDecode(p[2]);
+  std::string sig = *Base64UrlDecode(p[2]);
   sig[10] ^= 1;
-  ExpectReject(absl::StrCat(p[0], ".", p[1], ".", crypto::Base64UrlEncode(sig)), "signature does not verify");
+  ExpectReject(absl::StrCat(p[0], ".", p[1], ".", Base64UrlEncode(sig)), "signature does not verify");
   // Claims swapped under a valid signature.
   json other = GoodClaims();
   other["sub"] = "spiffe://example.org/attacker";
-  ExpectReject(absl::StrCat(p[0], ".", crypto::Base64UrlEncode(other.dump()), ".", p[2]), "signature does not verify");
+  ExpectReject(absl::StrCat(p[0], ".", Base64UrlEncode(other.dump()), ".", p[2]), "signature does not verify");
   // DER-encoded ECDSA instead of JOSE R||S.
   ExpectReject(SignRaw(ec_.priv.get(), EcHeader(), GoodClaims(), EVP_sha256(), /*jose_ec=*/false), "ECDSA signature");
   // Signed by another key with the same kid.
@@ -348,7 +344,7 @@ TEST(JwtSvidTest, PyJwtValidatesOurTokens) {
     SCOPED_TRACE(std::string(crypto::KeyTypeName(t)));
     auto key = crypto::GenerateKey(t);
     ASSERT_TRUE(key.ok());
-    std::string kid = absl::StrCat("kid-", Av(crypto::KeyTypeName(t)));
+    std::string kid = absl::StrCat("kid-", ToAbsl(crypto::KeyTypeName(t)));
     Bundle b;
     b.trust_domain = *TrustDomain::Parse("example.org");
     b.jwt_authorities.push_back(JwtAuthority{kid, *crypto::PublicKeyToDer(key->get()), now + absl::Hours(1)});

@@ -3,7 +3,8 @@
 #include "absl/status/status.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
-#include "crypto/absl_sv.h"
+#include "common/status.h"
+#include "common/strings.h"
 
 namespace spirecvm::spiffe {
 namespace {
@@ -17,7 +18,7 @@ bool IsPathChar(char c) {
 }
 
 absl::Status Bad(std::string_view what, std::string_view input, std::string_view rule) {
-  return absl::InvalidArgumentError(absl::StrCat("invalid ", Av(what), " \"", Av(input), "\": ", Av(rule)));
+  return absl::InvalidArgumentError(absl::StrCat("invalid ", ToAbsl(what), " \"", ToAbsl(input), "\": ", ToAbsl(rule)));
 }
 
 // The broken rule, or empty when `name` is a valid trust domain name.
@@ -79,15 +80,14 @@ absl::Status ValidatePath(std::string_view path) {
 
 absl::StatusOr<TrustDomain> TrustDomain::Parse(std::string_view s) {
   if (s.empty()) return absl::InvalidArgumentError("invalid trust domain \"\": trust domain is missing");
-  if (s.find("://") != std::string_view::npos || absl::StartsWithIgnoreCase(Av(s), "spiffe:")) {
-    auto id = SpiffeId::Parse(s);
-    if (!id.ok()) return id.status();
-    if (!id->path().empty()) {
+  if (s.find("://") != std::string_view::npos || absl::StartsWithIgnoreCase(ToAbsl(s), "spiffe:")) {
+    ASSIGN_OR_RETURN(auto id, SpiffeId::Parse(s));
+    if (!id.path().empty()) {
       return Bad("trust domain", s, "a trust domain ID must not have a path");
     }
-    return id->trust_domain();
+    return id.trust_domain();
   }
-  if (absl::Status st = ValidateTrustDomainName(s); !st.ok()) return st;
+  RETURN_IF_ERROR(ValidateTrustDomainName(s));
   return TrustDomain(std::string(s));
 }
 
@@ -116,7 +116,7 @@ absl::StatusOr<SpiffeId> SpiffeId::Parse(std::string_view s) {
 
 absl::StatusOr<SpiffeId> SpiffeId::FromPath(const TrustDomain& td, std::string_view path) {
   if (td.empty()) return absl::InvalidArgumentError("SPIFFE ID from path: trust domain is empty");
-  if (absl::Status st = ValidatePath(path); !st.ok()) return st;
+  RETURN_IF_ERROR(ValidatePath(path));
   SpiffeId id(td, std::string(path));
   if (id.ToString().size() > kMaxSpiffeIdLength) {
     return absl::InvalidArgumentError(

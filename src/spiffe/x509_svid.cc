@@ -7,7 +7,9 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
-#include "crypto/absl_sv.h"
+#include "common/encoding.h"
+#include "common/status.h"
+#include "common/strings.h"
 #include "crypto/keys.h"
 #include "crypto/x509.h"
 
@@ -18,8 +20,8 @@ using crypto::KeyType;
 
 absl::Status SslInternal(std::string_view what) {
   std::string errs = ssl::DrainErrors();
-  if (errs.empty()) return absl::InternalError(Av(what));
-  return absl::InternalError(absl::StrCat(Av(what), ": ", errs));
+  if (errs.empty()) return absl::InternalError(ToAbsl(what));
+  return absl::InternalError(absl::StrCat(ToAbsl(what), ": ", errs));
 }
 
 absl::StatusOr<const EVP_MD*> DigestForSigner(const EVP_PKEY* key) {
@@ -76,9 +78,9 @@ absl::Status PushName(GENERAL_NAMES* names, int type, std::string_view value) {
 absl::Status AddSans(X509* cert, std::string_view uri, const std::vector<std::string>& dns) {
   ssl::GeneralNamesPtr names(GENERAL_NAMES_new());
   if (!names) return SslInternal("SAN: alloc");
-  if (absl::Status st = PushName(names.get(), GEN_URI, uri); !st.ok()) return st;
+  RETURN_IF_ERROR(PushName(names.get(), GEN_URI, uri));
   for (const auto& d : dns) {
-    if (absl::Status st = PushName(names.get(), GEN_DNS, d); !st.ok()) return st;
+    RETURN_IF_ERROR(PushName(names.get(), GEN_DNS, d));
   }
   if (X509_add1_ext_i2d(cert, NID_subject_alt_name, names.get(), 0, X509V3_ADD_DEFAULT) != 1) {
     return SslInternal("SAN: add extension");
@@ -128,9 +130,9 @@ bool SetPublicKey(X509* cert, const EVP_PKEY* key, bool fast) {
   return X509_set_pubkey(cert, k) == 1;
 }
 
-absl::StatusOr<ssl::X509Ptr> BuildAndSign(CertSpec spec, Random& rnd) {
-  auto md = DigestForSigner(spec.signing_key);
-  if (!md.ok()) return md.status();
+// Checks the signer against the CA certificate and clamps notAfter to the CA's (as SPIRE does); the validity left
+// must not be empty.
+absl::Status CheckAndClampValidity(CertSpec& spec) {
   if (spec.public_key == nullptr) return absl::InvalidArgumentError("certificate: public key is null");
   if (spec.issuer != nullptr) {
     if (X509_check_private_key(spec.issuer, spec.signing_key) != 1) {
@@ -138,55 +140,54 @@ absl::StatusOr<ssl::X509Ptr> BuildAndSign(CertSpec spec, Random& rnd) {
       return absl::InvalidArgumentError("CA signer: private key does not match the CA certificate");
     }
     absl::Time ca_not_after = crypto::NotAfter(spec.issuer);
-    if (spec.not_after > ca_not_after) spec.not_after = ca_not_after;  // clamp, as SPIRE
+    if (spec.not_after > ca_not_after) spec.not_after = ca_not_after;
   }
   if (spec.not_after <= spec.not_before) {
     return absl::InvalidArgumentError(absl::StrCat(
         "certificate validity is empty: not_after ", absl::FormatTime(spec.not_after), " <= not_before ",
         absl::FormatTime(spec.not_before), spec.issuer != nullptr ? " (after clamping to the CA's notAfter)" : ""));
   }
+  return absl::OkStatus();
+}
+
+// The X.509-SVID profile's (or the CA profile's) constraints, key usages, key identifiers and SANs.
+absl::Status AddProfileExtensions(X509* cert, const CertSpec& spec) {
+  X509V3_CTX ctx;
+  X509V3_set_ctx(&ctx, spec.issuer != nullptr ? const_cast<X509*>(spec.issuer) : cert, cert, nullptr, nullptr, 0);
+  if (spec.is_ca) {
+    RETURN_IF_ERROR(AddExtConf(cert, &ctx, NID_basic_constraints, "critical,CA:TRUE"));
+    RETURN_IF_ERROR(AddExtConf(cert, &ctx, NID_key_usage, "critical,digitalSignature,keyCertSign,cRLSign"));
+  } else {
+    RETURN_IF_ERROR(AddExtConf(cert, &ctx, NID_basic_constraints, "critical,CA:FALSE"));
+    RETURN_IF_ERROR(AddExtConf(cert, &ctx, NID_key_usage, "critical,digitalSignature,keyEncipherment,keyAgreement"));
+    RETURN_IF_ERROR(AddExtConf(cert, &ctx, NID_ext_key_usage, "serverAuth,clientAuth"));
+  }
+  RETURN_IF_ERROR(AddExtConf(cert, &ctx, NID_subject_key_identifier, "hash"));
+  RETURN_IF_ERROR(AddExtConf(cert, &ctx, NID_authority_key_identifier, "keyid:always"));
+  return AddSans(cert, spec.uri_san, spec.dns_sans);
+}
+
+absl::StatusOr<ssl::X509Ptr> BuildAndSign(CertSpec spec, Random& rnd) {
+  ASSIGN_OR_RETURN(const EVP_MD* md, DigestForSigner(spec.signing_key));
+  RETURN_IF_ERROR(CheckAndClampValidity(spec));
   ssl::X509Ptr cert(X509_new());
   if (!cert || X509_set_version(cert.get(), X509_VERSION_3) != 1) return SslInternal("certificate: alloc");
-  if (absl::Status st = SetRandomSerial(cert.get(), rnd); !st.ok()) return st;
+  RETURN_IF_ERROR(SetRandomSerial(cert.get(), rnd));
   if (X509_set_subject_name(cert.get(), spec.subject.get()) != 1 ||
       X509_set_issuer_name(cert.get(),
                            spec.issuer != nullptr ? X509_get_subject_name(spec.issuer) : spec.subject.get()) != 1) {
     return SslInternal("certificate: names");
   }
-  auto nb = crypto::ToAsn1Time(spec.not_before);
-  if (!nb.ok()) return nb.status();
-  auto na = crypto::ToAsn1Time(spec.not_after);
-  if (!na.ok()) return na.status();
-  if (X509_set1_notBefore(cert.get(), nb->get()) != 1 || X509_set1_notAfter(cert.get(), na->get()) != 1) {
+  ASSIGN_OR_RETURN(auto nb, crypto::ToAsn1Time(spec.not_before));
+  ASSIGN_OR_RETURN(auto na, crypto::ToAsn1Time(spec.not_after));
+  if (X509_set1_notBefore(cert.get(), nb.get()) != 1 || X509_set1_notAfter(cert.get(), na.get()) != 1) {
     return SslInternal("certificate: validity");
   }
   if (!SetPublicKey(cert.get(), spec.public_key, spec.der_only && !spec.is_ca)) {
     return SslInternal("certificate: public key");
   }
-  X509V3_CTX ctx;
-  X509V3_set_ctx(&ctx, spec.issuer != nullptr ? const_cast<X509*>(spec.issuer) : cert.get(), cert.get(), nullptr,
-                 nullptr, 0);
-  if (spec.is_ca) {
-    if (absl::Status st = AddExtConf(cert.get(), &ctx, NID_basic_constraints, "critical,CA:TRUE"); !st.ok()) return st;
-    if (absl::Status st = AddExtConf(cert.get(), &ctx, NID_key_usage, "critical,digitalSignature,keyCertSign,cRLSign");
-        !st.ok()) {
-      return st;
-    }
-  } else {
-    if (absl::Status st = AddExtConf(cert.get(), &ctx, NID_basic_constraints, "critical,CA:FALSE"); !st.ok()) return st;
-    if (absl::Status st =
-            AddExtConf(cert.get(), &ctx, NID_key_usage, "critical,digitalSignature,keyEncipherment,keyAgreement");
-        !st.ok()) {
-      return st;
-    }
-    if (absl::Status st = AddExtConf(cert.get(), &ctx, NID_ext_key_usage, "serverAuth,clientAuth"); !st.ok()) return st;
-  }
-  if (absl::Status st = AddExtConf(cert.get(), &ctx, NID_subject_key_identifier, "hash"); !st.ok()) return st;
-  if (absl::Status st = AddExtConf(cert.get(), &ctx, NID_authority_key_identifier, "keyid:always"); !st.ok()) {
-    return st;
-  }
-  if (absl::Status st = AddSans(cert.get(), spec.uri_san, spec.dns_sans); !st.ok()) return st;
-  if (X509_sign(cert.get(), spec.signing_key, *md) <= 0) return SslInternal("certificate: sign");
+  RETURN_IF_ERROR(AddProfileExtensions(cert.get(), spec));
+  if (X509_sign(cert.get(), spec.signing_key, md) <= 0) return SslInternal("certificate: sign");
   return cert;
 }
 
@@ -194,13 +195,13 @@ absl::StatusOr<ssl::X509NamePtr> CaSubject(const CaParams& p) {
   ssl::X509NamePtr name(X509_NAME_new());
   if (!name) return SslInternal("subject: alloc");
   if (!p.subject_country.empty()) {
-    if (auto st = AddNameEntry(name.get(), NID_countryName, MBSTRING_UTF8, p.subject_country); !st.ok()) return st;
+    RETURN_IF_ERROR(AddNameEntry(name.get(), NID_countryName, MBSTRING_UTF8, p.subject_country));
   }
   if (!p.subject_org.empty()) {
-    if (auto st = AddNameEntry(name.get(), NID_organizationName, MBSTRING_UTF8, p.subject_org); !st.ok()) return st;
+    RETURN_IF_ERROR(AddNameEntry(name.get(), NID_organizationName, MBSTRING_UTF8, p.subject_org));
   }
   if (!p.subject_cn.empty()) {
-    if (auto st = AddNameEntry(name.get(), NID_commonName, MBSTRING_UTF8, p.subject_cn); !st.ok()) return st;
+    RETURN_IF_ERROR(AddNameEntry(name.get(), NID_commonName, MBSTRING_UTF8, p.subject_cn));
   }
   return name;
 }
@@ -241,17 +242,12 @@ absl::StatusOr<ssl::X509Ptr> SignX509Svid(const CaSigner& ca, const X509SvidPara
   spec.subject.reset(X509_NAME_new());
   if (!spec.subject) return SslInternal("subject: alloc");
   // SPIRE: C=US, O=SPIRE, x500UniqueIdentifier = hex(first half of SHA-256(SPIFFE ID)), CN = first DNS name.
-  std::string unique_id = crypto::HexEncode(crypto::Sha256(spec.uri_san).substr(0, 16));
-  if (auto st = AddNameEntry(spec.subject.get(), NID_countryName, V_ASN1_PRINTABLESTRING, "US"); !st.ok()) return st;
-  if (auto st = AddNameEntry(spec.subject.get(), NID_organizationName, V_ASN1_PRINTABLESTRING, "SPIRE"); !st.ok())
-    return st;
-  if (auto st = AddNameEntry(spec.subject.get(), NID_x500UniqueIdentifier, V_ASN1_PRINTABLESTRING, unique_id);
-      !st.ok()) {
-    return st;
-  }
+  std::string unique_id = HexEncode(crypto::Sha256(spec.uri_san).substr(0, 16));
+  RETURN_IF_ERROR(AddNameEntry(spec.subject.get(), NID_countryName, V_ASN1_PRINTABLESTRING, "US"));
+  RETURN_IF_ERROR(AddNameEntry(spec.subject.get(), NID_organizationName, V_ASN1_PRINTABLESTRING, "SPIRE"));
+  RETURN_IF_ERROR(AddNameEntry(spec.subject.get(), NID_x500UniqueIdentifier, V_ASN1_PRINTABLESTRING, unique_id));
   if (!p.dns_names.empty()) {
-    if (auto st = AddNameEntry(spec.subject.get(), NID_commonName, MBSTRING_UTF8, p.dns_names.front()); !st.ok())
-      return st;
+    RETURN_IF_ERROR(AddNameEntry(spec.subject.get(), NID_commonName, MBSTRING_UTF8, p.dns_names.front()));
   }
   return BuildAndSign(std::move(spec), rnd);
 }
@@ -266,9 +262,8 @@ absl::StatusOr<ssl::X509Ptr> SelfSignCa(EVP_PKEY* key, const CaParams& p, Random
   spec.not_after = p.not_after;
   spec.is_ca = true;
   spec.uri_san = p.trust_domain.IdString();
-  auto subject = CaSubject(p);
-  if (!subject.ok()) return subject.status();
-  spec.subject = *std::move(subject);
+  ASSIGN_OR_RETURN(auto subject, CaSubject(p));
+  spec.subject = std::move(subject);
   return BuildAndSign(std::move(spec), rnd);
 }
 
@@ -285,9 +280,8 @@ absl::StatusOr<ssl::X509Ptr> SignIntermediateCa(const CaSigner& upstream, const 
   spec.not_after = p.not_after;
   spec.is_ca = true;
   spec.uri_san = p.trust_domain.IdString();
-  auto subject = CaSubject(p);
-  if (!subject.ok()) return subject.status();
-  spec.subject = *std::move(subject);
+  ASSIGN_OR_RETURN(auto subject, CaSubject(p));
+  spec.subject = std::move(subject);
   return BuildAndSign(std::move(spec), rnd);
 }
 
@@ -374,10 +368,9 @@ absl::StatusOr<SpiffeId> VerifyX509Svid(const std::vector<const X509*>& chain, c
                                         absl::Time now) {
   if (chain.empty() || chain[0] == nullptr) return absl::InvalidArgumentError("X509-SVID: empty certificate chain");
   if (roots.empty()) return absl::InvalidArgumentError("X509-SVID: no trust roots to verify against");
-  auto id = ValidateX509SvidLeafProfile(chain[0]);
-  if (!id.ok()) return id.status();
+  ASSIGN_OR_RETURN(auto id, ValidateX509SvidLeafProfile(chain[0]));
   for (size_t i = 1; i < chain.size(); ++i) {
-    if (absl::Status st = ValidateSigningCaProfile(chain[i], id->trust_domain()); !st.ok()) {
+    if (absl::Status st = ValidateSigningCaProfile(chain[i], id.trust_domain()); !st.ok()) {
       return absl::InvalidArgumentError(absl::StrCat("X509-SVID: intermediate #", i, ": ", st.message()));
     }
   }
@@ -405,7 +398,7 @@ absl::StatusOr<SpiffeId> VerifyX509Svid(const std::vector<const X509*>& chain, c
     int err = X509_STORE_CTX_get_error(ctx.get());
     int depth = X509_STORE_CTX_get_error_depth(ctx.get());
     ssl::DrainErrors();
-    return absl::InvalidArgumentError(absl::StrCat("X509-SVID ", id->ToString(), ": chain does not verify at depth ",
+    return absl::InvalidArgumentError(absl::StrCat("X509-SVID ", id.ToString(), ": chain does not verify at depth ",
                                                    depth, ": ", X509_verify_cert_error_string(err)));
   }
   return id;

@@ -11,6 +11,7 @@
 
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
+#include "common/encoding.h"
 #include "crypto/keys.h"
 #include "crypto/x509.h"
 
@@ -147,7 +148,7 @@ TEST_P(X509SvidTest, MintedLeafMeetsEveryRule) {
   // AKI of the leaf is the CA's SKI.
   EXPECT_THAT(ExtText(c, NID_authority_key_identifier), HasSubstr(ExtText(ca.cert.get(), NID_subject_key_identifier)));
   // Subject like SPIRE: C=US, O=SPIRE, x500UniqueIdentifier, CN = first DNS name.
-  std::string unique_id = crypto::HexEncode(crypto::Sha256("spiffe://example.org/workload/a").substr(0, 16));
+  std::string unique_id = HexEncode(crypto::Sha256("spiffe://example.org/workload/a").substr(0, 16));
   EXPECT_EQ(NameText(X509_get_subject_name(c)),
             absl::StrCat("CN=a.example.org,x500UniqueIdentifier=", unique_id, ",O=SPIRE,C=US"));
   EXPECT_EQ(X509_NAME_cmp(X509_get_issuer_name(c), X509_get_subject_name(ca.cert.get())), 0);

@@ -24,7 +24,7 @@ build() {  # build <target> <sources...>
 }
 build iid_document_fuzz src/attestation/awsiid/document.cc
 build csr_fuzz src/crypto/csr.cc src/crypto/keys.cc
-build sevsnp_answer_fuzz src/attestation/sevsnp_binding/binding.cc src/common/hex.cc src/crypto/keys.cc
+build sevsnp_answer_fuzz src/attestation/sevsnp_binding/binding.cc src/common/encoding.cc src/crypto/keys.cc
 
 mkdir -p "$out/corpus_iid" "$out/corpus_answer" "$out/corpus_csr"
 openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout /dev/null -subj "/O=SPIRE" \

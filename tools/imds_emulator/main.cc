@@ -10,7 +10,6 @@
 #include <iostream>
 #include <map>
 #include <set>
-#include <sstream>
 #include <string>
 
 #include "absl/strings/numbers.h"
@@ -18,6 +17,7 @@
 #include "absl/time/clock.h"
 #include "attestation/awsiid/document.h"
 #include "attestation/awsiid/testing/test_signer.h"
+#include "common/files.h"
 #include "imds_emulator/imds_emulator.h"
 
 namespace {
@@ -58,15 +58,6 @@ Common:
 int Fail(const std::string& msg) {
   std::cerr << "imds-emulator: " << msg << "\n";
   return 2;
-}
-
-bool ReadFile(const std::string& path, std::string* out) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return false;
-  std::stringstream ss;
-  ss << in.rdbuf();
-  *out = ss.str();
-  return true;
 }
 
 }  // namespace
@@ -130,7 +121,9 @@ int main(int argc, char** argv) {
                                                           {"--pkcs7", &options.content.pkcs7}};
     for (const auto& [name, dst] : files) {
       if (!flags.count(name)) continue;
-      if (!ReadFile(flags[name], dst)) return Fail(absl::StrCat("cannot read ", name, " ", flags[name]));
+      auto data = spirecvm::files::ReadFile(flags[name]);
+      if (!data.ok()) return Fail(absl::StrCat("cannot read ", name, ": ", data.status().message()));
+      *dst = std::move(*data);
     }
   } else {
     for (const char* f : {"--rsa2048", "--signature", "--pkcs7"}) {

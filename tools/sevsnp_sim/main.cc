@@ -9,9 +9,9 @@
 #include <iostream>
 
 #include "attestation/sevsnp/sim/test_only_amd_signer.h"
+#include "common/encoding.h"
 #include "common/files.h"
 #include "common/flags.h"
-#include "common/hex.h"
 #include "common/strings.h"
 
 namespace snpabi = spirecvm::sevsnp::abi;

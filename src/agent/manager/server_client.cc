@@ -7,17 +7,13 @@
 
 #include "absl/strings/str_cat.h"
 #include "agent/nodeattest/attest_stream.h"
+#include "common/grpc_status.h"
 #include "common/status.h"
 #include "crypto/x509.h"
 #include "spiffe/x509_svid.h"
 
 namespace spirecvm::agent {
 namespace {
-
-absl::Status FromGrpc(const grpc::Status& st) {
-  if (st.ok()) return absl::OkStatus();
-  return absl::Status(static_cast<absl::StatusCode>(st.error_code()), st.error_message());
-}
 
 // Server authentication the SPIFFE way (as go-spiffe/SPIRE do): the presented chain must verify to the bundle's
 // X.509 authorities under the X509-SVID profile, and its SPIFFE ID must be spiffe://<td>/spire/server. There is no

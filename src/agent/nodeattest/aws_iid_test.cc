@@ -10,8 +10,8 @@
 #include "attestation/sevsnp/sim/test_signers.h"
 #include "attestation/sevsnp/verify/verifier.h"
 #include "attestation/sevsnp_binding/binding.h"
+#include "common/encoding.h"
 #include "common/hcl.h"
-#include "common/hex.h"
 #include "crypto/keys.h"
 #include "imds_emulator/imds_emulator.h"
 

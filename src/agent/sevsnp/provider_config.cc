@@ -7,7 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "agent/catalog.h"
-#include "common/hex.h"
+#include "common/encoding.h"
 #include "common/status.h"
 #include "common/strings.h"
 #include "spdlog/spdlog.h"

@@ -6,7 +6,7 @@
 #include "agent/sevsnp/test_util.h"
 #include "attestation/sevsnp/sim/test_signers.h"
 #include "attestation/sevsnp/verify/verifier.h"
-#include "common/hex.h"
+#include "common/encoding.h"
 
 namespace spirecvm::agent::snp {
 namespace {

@@ -8,7 +8,7 @@
 #include <fstream>
 
 #include "absl/strings/str_cat.h"
-#include "common/hex.h"
+#include "common/encoding.h"
 #include "crypto/keys.h"
 
 namespace spirecvm::agent {

@@ -5,6 +5,7 @@
 #include <optional>
 
 #include "absl/strings/str_cat.h"
+#include "common/grpc_status.h"
 #include "common/status.h"
 #include "common/unix_socket.h"
 #include "spdlog/spdlog.h"
@@ -13,11 +14,6 @@
 #include "spiffe/spiffe_id.h"
 
 namespace spirecvm::agent {
-
-grpc::Status ToGrpc(const absl::Status& st) {
-  if (st.ok()) return grpc::Status::OK;
-  return grpc::Status(static_cast<grpc::StatusCode>(st.code()), std::string(st.message()));
-}
 
 bool HasSecurityHeader(const grpc::CallbackServerContext& ctx) {
   const auto& md = ctx.client_metadata();

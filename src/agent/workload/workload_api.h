@@ -70,6 +70,5 @@ class WorkloadApiService final : public SpiffeWorkloadAPI::CallbackService {
 
 // True when the call carries `workload.spiffe.io: true`.
 bool HasSecurityHeader(const grpc::CallbackServerContext& ctx);
-grpc::Status ToGrpc(const absl::Status& st);
 
 }  // namespace spirecvm::agent

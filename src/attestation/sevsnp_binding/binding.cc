@@ -3,7 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include "absl/strings/str_cat.h"
-#include "common/hex.h"
+#include "common/encoding.h"
 #include "common/status.h"
 #include "common/strings.h"
 #include "crypto/keys.h"

@@ -3,7 +3,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-#include "common/hex.h"
+#include "common/encoding.h"
 
 namespace spirecvm::sevsnp {
 namespace {

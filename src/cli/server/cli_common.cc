@@ -1,5 +1,6 @@
 #include "cli/server/cli_common.h"
 
+#include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
 #include "google/protobuf/util/json_util.h"
 #include "grpcpp/create_channel.h"
@@ -54,6 +55,17 @@ bool ValidOutputFormat(const std::string& f, Io io) {
 
 std::string FormatUnix(int64_t t) {
   return absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", absl::FromUnixSeconds(t), absl::UTCTimeZone());
+}
+
+absl::StatusOr<types::Selector> ParseSelector(const std::string& s) {
+  auto pos = s.find(':');
+  if (pos == std::string::npos || pos == 0 || pos + 1 == s.size()) {
+    return absl::InvalidArgumentError(absl::StrCat("selector \"", s, "\" must be formatted as type:value"));
+  }
+  types::Selector out;
+  out.set_type(s.substr(0, pos));
+  out.set_value(s.substr(pos + 1));
+  return out;
 }
 
 }  // namespace spirecvm::cli

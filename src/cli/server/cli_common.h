@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "admin.grpc.pb.h"
 #include "common/flags.h"
 #include "google/protobuf/message.h"
@@ -34,6 +35,9 @@ int CallFailed(const grpc::Status& s, Io io);
 std::string ToJson(const google::protobuf::Message& m);
 bool ValidOutputFormat(const std::string& f, Io io);
 std::string FormatUnix(int64_t t);
+// The one parser of -selector values ("type:value"; the value may contain ':'). Both halves must be non-empty:
+// an empty type or value can match no registration entry. InvalidArgument names the selector otherwise.
+absl::StatusOr<types::Selector> ParseSelector(const std::string& s);
 
 // `entry count` / `agent count`: one admin call, "N thing(s)" or JSON.
 template <typename Request>

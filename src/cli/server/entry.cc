@@ -62,14 +62,12 @@ struct EntryFlags {
     e->set_spiffe_id(spiffe_id);
     e->set_parent_id(node ? server_id : parent_id);
     for (auto& s : selectors) {
-      auto pos = s.find(':');
-      if (pos == std::string::npos || pos == 0 || pos + 1 == s.size()) {
-        io.err << "Error: selector \"" << s << "\" must be formatted as type:value\n";
+      auto sel = ParseSelector(s);
+      if (!sel.ok()) {
+        io.err << "Error: " << sel.status().message() << "\n";
         return false;
       }
-      auto* ps = e->add_selectors();
-      ps->set_type(s.substr(0, pos));
-      ps->set_value(s.substr(pos + 1));
+      *e->add_selectors() = *std::move(sel);
     }
     e->set_x509_svid_ttl(static_cast<int32_t>(x509_ttl));
     e->set_jwt_svid_ttl(static_cast<int32_t>(jwt_ttl));
@@ -176,15 +174,13 @@ int EntryShow(const std::vector<std::string>& args, Io io) {
     admin::v1::ListEntriesRequest req;
     req.set_by_spiffe_id(spiffe_id);
     req.set_by_parent_id(parent_id);
-    for (auto& sel : selectors) {
-      auto pos = sel.find(':');
-      if (pos == std::string::npos) {
-        io.err << "Error: selector \"" << sel << "\" must be formatted as type:value\n";
+    for (auto& s : selectors) {
+      auto sel = ParseSelector(s);
+      if (!sel.ok()) {
+        io.err << "Error: " << sel.status().message() << "\n";
         return 1;
       }
-      auto* ps = req.add_by_selectors();
-      ps->set_type(sel.substr(0, pos));
-      ps->set_value(sel.substr(pos + 1));
+      *req.add_by_selectors() = *std::move(sel);
     }
     req.set_selectors_superset(match == "superset");
     grpc::ClientContext ctx;

@@ -1,6 +1,7 @@
 // spire-server x509 mint / jwt mint
 #include "cli/server/cli_common.h"
 #include "common/files.h"
+#include "common/status.h"
 #include "crypto/csr.h"
 #include "crypto/keys.h"
 #include "crypto/x509.h"
@@ -15,6 +16,32 @@ std::string DerChainToPem(const google::protobuf::RepeatedPtrField<std::string>&
     if (c.ok()) out += crypto::CertToPem(c->get());
   }
   return out;
+}
+
+// The private key the SVID is minted for and a CSR for it carrying `spiffe_id`.
+absl::StatusOr<std::pair<ssl::EvpPkeyPtr, std::string>> NewKeyAndCsr(const std::string& spiffe_id) {
+  ASSIGN_OR_RETURN(ssl::EvpPkeyPtr key, crypto::GenerateKey(crypto::KeyType::kEcP256));
+  ASSIGN_OR_RETURN(std::string csr, crypto::CreateCsr(key.get(), spiffe_id));
+  return std::make_pair(std::move(key), std::move(csr));
+}
+
+// -write: svid.pem, key.pem (0600) and bundle.pem in `dir`, created if needed.
+absl::Status WriteX509Files(const std::string& dir, const std::string& svid_pem, const std::string& key_pem,
+                            const std::string& bundle_pem, Io io) {
+  RETURN_IF_ERROR(files::EnsureDir(dir, 0755));
+  for (auto [name, data, mode] : {std::tuple{"svid.pem", &svid_pem, 0644}, std::tuple{"key.pem", &key_pem, 0600},
+                                  std::tuple{"bundle.pem", &bundle_pem, 0644}}) {
+    RETURN_IF_ERROR(files::WriteFileAtomic(dir + "/" + name, *data, static_cast<mode_t>(mode)));
+  }
+  io.out << "X509-SVID written to " << dir << "/svid.pem\n";
+  io.out << "Private key written to " << dir << "/key.pem\n";
+  io.out << "Root CAs written to " << dir << "/bundle.pem\n";
+  return absl::OkStatus();
+}
+
+int PrintError(const absl::Status& s, Io io) {
+  io.err << "Error: " << s.message() << "\n";
+  return 1;
 }
 
 }  // namespace
@@ -39,52 +66,26 @@ int X509Mint(const std::vector<std::string>& args, Io io) {
     io.err << "Error: -ttl must be between 0 and 2147483647 seconds\n";
     return 1;
   }
-  auto key = crypto::GenerateKey(crypto::KeyType::kEcP256);
-  if (!key.ok()) {
-    io.err << "Error: " << key.status().message() << "\n";
-    return 1;
-  }
-  auto csr = crypto::CreateCsr(key->get(), spiffe_id);
-  if (!csr.ok()) {
-    io.err << "Error: " << csr.status().message() << "\n";
-    return 1;
-  }
+  auto key_csr = NewKeyAndCsr(spiffe_id);
+  if (!key_csr.ok()) return PrintError(key_csr.status(), io);
+  auto& [key, csr] = *key_csr;
   auto client = AdminClient(socket);
   admin::v1::MintX509SVIDRequest req;
-  req.set_csr(*csr);
+  req.set_csr(csr);
   req.set_ttl(static_cast<int32_t>(ttl));
   admin::v1::MintX509SVIDResponse resp;
   grpc::ClientContext ctx;
-  auto s = client->MintX509SVID(&ctx, req, &resp);
-  if (!s.ok()) return CallFailed(s, io);
+  if (auto s = client->MintX509SVID(&ctx, req, &resp); !s.ok()) return CallFailed(s, io);
   types::Bundle bundle;
   grpc::ClientContext ctx2;
-  s = client->GetBundle(&ctx2, admin::v1::GetBundleRequest(), &bundle);
-  if (!s.ok()) return CallFailed(s, io);
-  std::string svid_pem = DerChainToPem(resp.svid().cert_chain());
-  auto key_pem = crypto::PrivateKeyToPem(key->get());
-  if (!key_pem.ok()) {
-    io.err << "Error: " << key_pem.status().message() << "\n";
-    return 1;
-  }
-  std::string bundle_pem = DerChainToPem(bundle.x509_authorities());
+  if (auto s = client->GetBundle(&ctx2, admin::v1::GetBundleRequest(), &bundle); !s.ok()) return CallFailed(s, io);
+  auto key_pem = crypto::PrivateKeyToPem(key.get());
+  if (!key_pem.ok()) return PrintError(key_pem.status(), io);
+  const std::string svid_pem = DerChainToPem(resp.svid().cert_chain());
+  const std::string bundle_pem = DerChainToPem(bundle.x509_authorities());
   if (!write_dir.empty()) {
-    if (auto st = files::EnsureDir(write_dir, 0755); !st.ok()) {
-      io.err << "Error: " << st.message() << "\n";
-      return 1;
-    }
-    for (auto [name, data, mode] : {std::tuple{"svid.pem", &svid_pem, 0644}, std::tuple{"key.pem", &*key_pem, 0600},
-                                    std::tuple{"bundle.pem", &bundle_pem, 0644}}) {
-      std::string path = write_dir + "/" + name;
-      if (auto st = files::WriteFileAtomic(path, *data, static_cast<mode_t>(mode)); !st.ok()) {
-        io.err << "Error: " << st.message() << "\n";
-        return 1;
-      }
-    }
-    io.out << "X509-SVID written to " << write_dir << "/svid.pem\n";
-    io.out << "Private key written to " << write_dir << "/key.pem\n";
-    io.out << "Root CAs written to " << write_dir << "/bundle.pem\n";
-    return 0;
+    absl::Status st = WriteX509Files(write_dir, svid_pem, *key_pem, bundle_pem, io);
+    return st.ok() ? 0 : PrintError(st, io);
   }
   if (output == "json") {
     io.out << ToJson(resp);
@@ -128,8 +129,7 @@ int JwtMint(const std::vector<std::string>& args, Io io) {
   if (!s.ok()) return CallFailed(s, io);
   if (!write_file.empty()) {
     if (auto st = files::WriteFileAtomic(write_file, resp.svid().token() + "\n", 0600); !st.ok()) {
-      io.err << "Error: " << st.message() << "\n";
-      return 1;
+      return PrintError(st, io);
     }
     io.out << "JWT-SVID written to " << write_file << "\n";
     return 0;

@@ -5,24 +5,16 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "common/grpc_status.h"
 #include "common/status.h"
+#include "common/uuid.h"
 #include "crypto/csr.h"
 #include "server/api/convert.h"
 #include "server/api/limits.h"
-#include "server/api/status_map.h"
 #include "spdlog/spdlog.h"
 
 namespace spirecvm::server {
 namespace {
-
-std::string NewUuid(Random& rnd) {
-  std::string b = rnd.Bytes(16);
-  b[6] = static_cast<char>((b[6] & 0x0f) | 0x40);
-  b[8] = static_cast<char>((b[8] & 0x3f) | 0x80);
-  auto u = [&](int i) { return static_cast<unsigned>(static_cast<uint8_t>(b[i])); };
-  return absl::StrFormat("%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", u(0), u(1), u(2), u(3),
-                         u(4), u(5), u(6), u(7), u(8), u(9), u(10), u(11), u(12), u(13), u(14), u(15));
-}
 
 bool ValidDnsName(const std::string& d) {
   static const std::regex re(
@@ -95,7 +87,7 @@ grpc::Status AdminService::CreateJoinToken(grpc::ServerContext*, const admin::v1
                                            admin::v1::CreateJoinTokenResponse* resp) {
   if (req->ttl() < 0) return ToGrpc(absl::InvalidArgumentError("ttl must not be negative"));
   int ttl = req->ttl() == 0 ? 600 : req->ttl();
-  std::string token = NewUuid(deps_.rnd);
+  std::string token = NewUuidV4(deps_.rnd);
   int64_t exp = absl::ToUnixSeconds(deps_.clock.Now()) + ttl;
   datastore::RegistrationEntry alias;
   if (!req->agent_id().empty()) {

@@ -3,11 +3,11 @@
 #include <set>
 
 #include "absl/strings/str_cat.h"
+#include "common/grpc_status.h"
 #include "common/status.h"
 #include "crypto/csr.h"
 #include "server/api/agent_auth.h"
 #include "server/api/convert.h"
-#include "server/api/status_map.h"
 #include "spdlog/spdlog.h"
 
 namespace spirecvm::server {

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "absl/strings/str_cat.h"
+#include "common/encoding.h"
 #include "common/status.h"
 #include "common/strings.h"
 #include "crypto/x509.h"
@@ -28,7 +29,7 @@ SlotStatus ParseStatus(const std::string& s) {
 }
 
 absl::StatusOr<ssl::X509Ptr> DecodeJournalCert(const std::string& b64, std::string_view what) {
-  auto der = crypto::Base64Decode(b64);
+  auto der = Base64Decode(b64);
   if (!der.ok()) return absl::DataLossError(absl::StrCat("CA journal: bad ", ToAbsl(what), " encoding"));
   auto cert = crypto::ParseCertDer(*der);
   if (!cert.ok()) return absl::DataLossError(absl::StrCat("CA journal: ", cert.status().message()));
@@ -152,7 +153,7 @@ absl::StatusOr<std::shared_ptr<JwtSlot>> CaManager::PrepareJwt(const std::string
   slot->key_id = "JWT-Signer-" + slot_id;
   ASSIGN_OR_RETURN(slot->key, km_.GenerateKey(slot->key_id, cfg_.jwt_key_type));
   // A random kid: unguessable and unique across servers sharing a bundle.
-  slot->kid = crypto::Base64UrlEncode(rnd_.Bytes(24));
+  slot->kid = Base64UrlEncode(rnd_.Bytes(24));
   slot->issued_at = clock_.Now();
   slot->not_after = slot->issued_at + cfg_.ca_ttl;
   spdlog::info("JWT key prepared: slot {} kid {}", slot_id, slot->kid);
@@ -168,9 +169,9 @@ absl::Status CaManager::PersistJournalLocked() {
     e["slot"] = s->slot_id;
     e["status"] = std::string(SlotStatusName(s->status));
     e["key_id"] = s->key_id;
-    e["cert"] = crypto::Base64Encode(crypto::CertToDer(s->cert.get()));
+    e["cert"] = Base64Encode(crypto::CertToDer(s->cert.get()));
     e["intermediates"] = nlohmann::json::array();
-    for (auto& c : s->intermediates) e["intermediates"].push_back(crypto::Base64Encode(crypto::CertToDer(c.get())));
+    for (auto& c : s->intermediates) e["intermediates"].push_back(Base64Encode(crypto::CertToDer(c.get())));
     j["x509"].push_back(e);
   }
   j["jwt"] = nlohmann::json::array();
@@ -185,7 +186,7 @@ absl::Status CaManager::PersistJournalLocked() {
     j["jwt"].push_back(e);
   }
   j["upstream_roots"] = nlohmann::json::array();
-  for (auto& r : upstream_roots_der_) j["upstream_roots"].push_back(crypto::Base64Encode(r));
+  for (auto& r : upstream_roots_der_) j["upstream_roots"].push_back(Base64Encode(r));
   return ds_.SetCaJournal(cfg_.server_id, j.dump());
 }
 
@@ -251,7 +252,7 @@ absl::Status CaManager::LoadJournalLocked() {
       if (auto slot = LoadJwtSlot(e, now)) jwt_.push_back(std::move(slot));
     }
     for (auto& r : j.value("upstream_roots", nlohmann::json::array())) {
-      auto der = crypto::Base64Decode(r.get<std::string>());
+      auto der = Base64Decode(r.get<std::string>());
       if (der.ok()) upstream_roots_der_.push_back(*der);
     }
   } catch (const nlohmann::json::exception& ex) {

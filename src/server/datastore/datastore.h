@@ -1,6 +1,7 @@
 // The server's DataStore: registration entries, attested nodes, join tokens, nonces, trust bundles and the
-// CA journal. One interface, one conformance suite (datastore_conformance.h), backends: SQLite (sqlite_datastore.h)
-// and, later, PostgreSQL sharing the schema and the SQL in sql_datastore.cc. See docs/datastore.md.
+// CA journal. One interface, one conformance suite (datastore_conformance.h), two backends sharing the schema and
+// the SQL in sql_datastore.cc: SQLite (sqlite_datastore.h) and PostgreSQL (postgres_datastore.h). See
+// docs/datastore.md.
 //
 // All methods are thread-safe. Every write runs in one transaction and is durable when the method returns OK.
 // Errors: NotFound (absent), AlreadyExists (duplicate), InvalidArgument (bad input), FailedPrecondition (expired

@@ -17,6 +17,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "common/status.h"
 #include "common/strings.h"
 #include "server/datastore/sql_conn.h"
 #include "server/datastore/sql_datastore.h"
@@ -106,7 +107,7 @@ class PgConn final : public SqlConn {
   Dialect dialect() const override { return Dialect::kPostgres; }
 
   absl::StatusOr<std::vector<SqlRow>> Query(std::string_view sql, const SqlParams& params) override {
-    DS_ASSIGN_OR_RETURN(PgResult res, Run(sql, params));
+    ASSIGN_OR_RETURN(PgResult res, Run(sql, params));
     std::vector<SqlRow> rows;
     const int nrows = PQntuples(res.get()), ncols = PQnfields(res.get());
     rows.reserve(static_cast<size_t>(nrows));
@@ -150,7 +151,7 @@ class PgConn final : public SqlConn {
   }
 
   absl::StatusOr<int64_t> Exec(std::string_view sql, const SqlParams& params) override {
-    DS_ASSIGN_OR_RETURN(PgResult res, Run(sql, params));
+    ASSIGN_OR_RETURN(PgResult res, Run(sql, params));
     int64_t n = 0;
     if (!absl::SimpleAtoi(PQcmdTuples(res.get()), &n)) n = 0;
     return n;
@@ -172,7 +173,7 @@ class PgConn final : public SqlConn {
 
   absl::Status Commit() override {
     PgResult res(PQexec(conn_, "COMMIT"));
-    DS_RETURN_IF_ERROR(Check(res.get(), "COMMIT"));
+    RETURN_IF_ERROR(Check(res.get(), "COMMIT"));
     // COMMIT of a transaction that failed earlier answers "ROLLBACK" without an error.
     if (std::string_view(PQcmdStatus(res.get())) != "COMMIT") {
       return WithRetry(absl::UnavailableError("postgres: COMMIT rolled back"), SqlRetry::kSerialization);
@@ -207,7 +208,7 @@ class PgConn final : public SqlConn {
       std::string name = absl::StrCat("s", stmts_.size() + 1);
       const std::string text = RewritePlaceholders(sql);
       PgResult prep(PQprepare(conn_, name.c_str(), text.c_str(), 0, nullptr));
-      DS_RETURN_IF_ERROR(Check(prep.get(), absl::StrCat("prepare \"", ToAbsl(sql), "\"")));
+      RETURN_IF_ERROR(Check(prep.get(), absl::StrCat("prepare \"", ToAbsl(sql), "\"")));
       it = stmts_.emplace(std::move(key), std::move(name)).first;
     }
     std::vector<std::string> text(params.size());
@@ -228,7 +229,7 @@ class PgConn final : public SqlConn {
     }
     PgResult res(PQexecPrepared(conn_, it->second.c_str(), static_cast<int>(params.size()), values.data(),
                                 lengths.data(), formats.data(), /*resultFormat=*/0));
-    DS_RETURN_IF_ERROR(Check(res.get(), sql));
+    RETURN_IF_ERROR(Check(res.get(), sql));
     return res;
   }
 
@@ -427,8 +428,8 @@ class PgRunner final : public SqlTxRunner {
       }
       const absl::Time now = absl::Now();
       if (now >= deadline) {
-        return absl::Status(s.code(), absl::StrCat("datastore: giving up after ", attempt, " attempts in ",
-                                                   absl::FormatDuration(retry_timeout_), ": ", s.message()));
+        return Annotate(s, absl::StrCat("datastore: giving up after ", attempt, " attempts in ",
+                                        absl::FormatDuration(retry_timeout_)));
       }
       absl::Duration wait;
       if (kind == SqlRetry::kSerialization) {
@@ -458,8 +459,87 @@ class PgRunner final : public SqlTxRunner {
   std::atomic<int64_t> replica_down_until_ns_{0};
 };
 
-absl::Status Prefix(const absl::Status& s, std::string_view target) {
-  return absl::Status(s.code(), absl::StrCat("datastore: PostgreSQL ", ToAbsl(target), ": ", s.message()));
+absl::Status ValidateOptions(const PostgresOptions& opts) {
+  if (opts.connection_string.empty()) {
+    return absl::InvalidArgumentError("datastore: postgres connection_string is empty");
+  }
+  if (opts.max_open_conns < 1) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("datastore: max_open_conns must be >= 1 (got ", opts.max_open_conns, ")"));
+  }
+  for (const std::string* cs : {&opts.connection_string, &opts.ro_connection_string}) {
+    if (cs->empty()) continue;
+    char* err = nullptr;
+    PQconninfoOption* parsed = PQconninfoParse(cs->c_str(), &err);
+    if (parsed == nullptr) {
+      std::string msg = err != nullptr ? err : "unparsable";
+      if (err != nullptr) PQfreemem(err);
+      while (!msg.empty() && msg.back() == '\n') msg.pop_back();
+      return absl::InvalidArgumentError(absl::StrCat("datastore: invalid PostgreSQL connection string: ", msg));
+    }
+    PQconninfoFree(parsed);
+  }
+  return absl::OkStatus();
+}
+
+// Waits for the database to come up (a server started together with its database, or during a restart).
+absl::StatusOr<std::unique_ptr<PgConn>> ConnectWithRetry(const PostgresOptions& opts, const std::string& target) {
+  const absl::Time start = absl::Now();
+  const absl::Time deadline = start + opts.connect_timeout;
+  absl::Duration backoff = absl::Milliseconds(200);
+  for (int attempt = 1;; ++attempt) {
+    auto c = Connect(opts.connection_string, target);
+    if (c.ok()) {
+      if (attempt > 1) spdlog::info("datastore: connected to PostgreSQL {} after {} attempts", target, attempt);
+      return c;
+    }
+    const absl::Time now = absl::Now();
+    if (now + backoff > deadline) {
+      return absl::UnavailableError(absl::StrCat("datastore: PostgreSQL ", target, " unreachable: gave up after ",
+                                                 attempt, " attempts in ", absl::FormatDuration(now - start),
+                                                 " (connect_timeout ", absl::FormatDuration(opts.connect_timeout),
+                                                 "); last error: ", c.status().message()));
+    }
+    spdlog::warn("datastore: PostgreSQL {} not reachable yet (attempt {}), retrying in {}: {}", target, attempt,
+                 absl::FormatDuration(backoff), std::string(c.status().message()));
+    Pause(backoff);
+    backoff = std::min(backoff * 2, absl::Seconds(5));
+  }
+}
+
+absl::Status CheckServerVersion(PgConn& conn, const std::string& target) {
+  PgResult ver(PQexec(conn.raw(), "SHOW server_version_num"));
+  int v = 0;
+  if (PQresultStatus(ver.get()) == PGRES_TUPLES_OK && PQntuples(ver.get()) == 1 &&
+      absl::SimpleAtoi(PQgetvalue(ver.get(), 0, 0), &v) && v < 100000) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("datastore: PostgreSQL ", target, " is version ", v, "; 10 or newer is required"));
+  }
+  return absl::OkStatus();
+}
+
+// Migrates under a session advisory lock, so servers starting together do not race on CREATE TABLE.
+absl::StatusOr<int64_t> MigrateUnderLock(PgConn& conn, const std::string& target) {
+  const std::string context = absl::StrCat("datastore: PostgreSQL ", target);
+  RETURN_IF_ERROR(Annotate(conn.ExecScript(absl::StrCat("SELECT pg_advisory_lock(", kMigrationLockKey, ")")), context));
+  auto version = MigrateSchema(conn);
+  (void)conn.ExecScript(absl::StrCat("SELECT pg_advisory_unlock(", kMigrationLockKey, ")"));
+  RETURN_IF_ERROR(Annotate(version, context));
+  return version;
+}
+
+// The read-replica pool (null without ro_connection_string); an unreachable replica is only logged.
+std::unique_ptr<PgPool> OpenReplicaPool(const PostgresOptions& opts) {
+  if (opts.ro_connection_string.empty()) return nullptr;
+  auto replica = std::make_unique<PgPool>(opts.ro_connection_string, opts.max_open_conns, opts.conn_max_lifetime);
+  auto c = replica->Acquire(absl::Now() + absl::Seconds(1));
+  if (c.ok()) {
+    replica->Release(std::move(*c));
+  } else {
+    spdlog::warn("datastore: read replica {} not reachable at start (reads use the primary until it is): {}",
+                 replica->target(), std::string(c.status().message()));
+  }
+  return replica;
 }
 
 }  // namespace
@@ -483,84 +563,18 @@ std::string DescribePostgresTarget(const std::string& connection_string) {
   return parts.empty() ? "(libpq defaults)" : absl::StrJoin(parts, " ");
 }
 
-absl::StatusOr<std::unique_ptr<DataStore>> OpenPostgres(const PostgresOptions& opts, Clock& clock) {
-  if (opts.connection_string.empty())
-    return absl::InvalidArgumentError("datastore: postgres connection_string is empty");
-  if (opts.max_open_conns < 1) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("datastore: max_open_conns must be >= 1 (got ", opts.max_open_conns, ")"));
-  }
-  for (const std::string* cs : {&opts.connection_string, &opts.ro_connection_string}) {
-    if (cs->empty()) continue;
-    char* err = nullptr;
-    PQconninfoOption* parsed = PQconninfoParse(cs->c_str(), &err);
-    if (parsed == nullptr) {
-      std::string msg = err != nullptr ? err : "unparsable";
-      if (err != nullptr) PQfreemem(err);
-      while (!msg.empty() && msg.back() == '\n') msg.pop_back();
-      return absl::InvalidArgumentError(absl::StrCat("datastore: invalid PostgreSQL connection string: ", msg));
-    }
-    PQconninfoFree(parsed);
-  }
+absl::StatusOr<std::unique_ptr<DataStore>> OpenPostgres(const PostgresOptions& opts, Clock& clock, Random& random) {
+  RETURN_IF_ERROR(ValidateOptions(opts));
   const std::string target = DescribePostgresTarget(opts.connection_string);
-
-  // Wait for the database to come up (a server started together with its database, or during a restart).
-  const absl::Time start = absl::Now();
-  const absl::Time deadline = start + opts.connect_timeout;
-  absl::Duration backoff = absl::Milliseconds(200);
-  std::unique_ptr<PgConn> first;
-  for (int attempt = 1;; ++attempt) {
-    auto c = Connect(opts.connection_string, target);
-    if (c.ok()) {
-      first = std::move(*c);
-      if (attempt > 1) spdlog::info("datastore: connected to PostgreSQL {} after {} attempts", target, attempt);
-      break;
-    }
-    const absl::Time now = absl::Now();
-    if (now + backoff > deadline) {
-      return absl::UnavailableError(absl::StrCat("datastore: PostgreSQL ", target, " unreachable: gave up after ",
-                                                 attempt, " attempts in ", absl::FormatDuration(now - start),
-                                                 " (connect_timeout ", absl::FormatDuration(opts.connect_timeout),
-                                                 "); last error: ", c.status().message()));
-    }
-    spdlog::warn("datastore: PostgreSQL {} not reachable yet (attempt {}), retrying in {}: {}", target, attempt,
-                 absl::FormatDuration(backoff), std::string(c.status().message()));
-    Pause(backoff);
-    backoff = std::min(backoff * 2, absl::Seconds(5));
-  }
-
-  {
-    PgResult ver(PQexec(first->raw(), "SHOW server_version_num"));
-    int v = 0;
-    if (PQresultStatus(ver.get()) == PGRES_TUPLES_OK && PQntuples(ver.get()) == 1 &&
-        absl::SimpleAtoi(PQgetvalue(ver.get(), 0, 0), &v) && v < 100000) {
-      return absl::FailedPreconditionError(
-          absl::StrCat("datastore: PostgreSQL ", target, " is version ", v, "; 10 or newer is required"));
-    }
-  }
-
-  // Migrate under a session advisory lock, so servers starting together do not race on CREATE TABLE.
-  DS_RETURN_IF_ERROR(
-      Prefix(first->ExecScript(absl::StrCat("SELECT pg_advisory_lock(", kMigrationLockKey, ")")), target));
-  auto version = MigrateSchema(*first);
-  (void)first->ExecScript(absl::StrCat("SELECT pg_advisory_unlock(", kMigrationLockKey, ")"));
-  if (!version.ok()) return Prefix(version.status(), target);
-  spdlog::info("datastore: PostgreSQL {} at schema version {}", target, *version);
+  ASSIGN_OR_RETURN(std::unique_ptr<PgConn> first, ConnectWithRetry(opts, target));
+  RETURN_IF_ERROR(CheckServerVersion(*first, target));
+  ASSIGN_OR_RETURN(int64_t version, MigrateUnderLock(*first, target));
+  spdlog::info("datastore: PostgreSQL {} at schema version {}", target, version);
 
   auto primary = std::make_unique<PgPool>(opts.connection_string, opts.max_open_conns, opts.conn_max_lifetime);
   if (first->Reusable()) primary->Adopt(std::move(first));
-  std::unique_ptr<PgPool> replica;
-  if (!opts.ro_connection_string.empty()) {
-    replica = std::make_unique<PgPool>(opts.ro_connection_string, opts.max_open_conns, opts.conn_max_lifetime);
-    auto c = replica->Acquire(absl::Now() + absl::Seconds(1));
-    if (c.ok()) {
-      replica->Release(std::move(*c));
-    } else {
-      spdlog::warn("datastore: read replica {} not reachable at start (reads use the primary until it is): {}",
-                   replica->target(), std::string(c.status().message()));
-    }
-  }
-  return NewSqlDataStore(std::make_unique<PgRunner>(std::move(primary), std::move(replica), opts.retry_timeout), clock);
+  return NewSqlDataStore(std::make_unique<PgRunner>(std::move(primary), OpenReplicaPool(opts), opts.retry_timeout),
+                         clock, random);
 }
 
 }  // namespace spirecvm::datastore

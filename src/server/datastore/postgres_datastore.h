@@ -10,6 +10,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "common/clock.h"
+#include "common/random.h"
 #include "server/datastore/datastore.h"
 
 namespace spirecvm::datastore {
@@ -38,7 +39,9 @@ struct PostgresOptions {
 // Connects (retrying up to connect_timeout), migrates the schema (serialised across servers by an advisory lock)
 // and returns the store. InvalidArgument for a bad configuration; Unavailable (naming host/port/db/user, never
 // the password) when the database stays unreachable; FailedPrecondition when its schema is newer than this build.
-absl::StatusOr<std::unique_ptr<DataStore>> OpenPostgres(const PostgresOptions& opts, Clock& clock);
+// `random` draws the ids of entries created without one. clock and random must outlive the store.
+absl::StatusOr<std::unique_ptr<DataStore>> OpenPostgres(const PostgresOptions& opts, Clock& clock,
+                                                        Random& random = SystemRandom::Get());
 
 // "host=h port=p dbname=d user=u" for messages: the connection string with secrets left out.
 std::string DescribePostgresTarget(const std::string& connection_string);

@@ -1,5 +1,5 @@
-// The narrow SQL connection interface the shared DataStore logic (sql_datastore.cc) runs on. A backend (SQLite
-// now, PostgreSQL later) implements it; everything dialect-specific lives behind it or in schema.cc.
+// The narrow SQL connection interface the shared DataStore logic (sql_datastore.cc) runs on. Each backend (SQLite,
+// PostgreSQL) implements it; everything dialect-specific lives behind it or in schema.cc.
 //
 // SQL handed to Query/Exec uses '?' placeholders (the PostgreSQL backend rewrites them to $1..$n once per cached
 // statement). Values are NULL, 64-bit integers, text, or bytes (Blob).
@@ -75,16 +75,3 @@ inline std::string AsStr(const SqlValue& v) {
 }
 
 }  // namespace spirecvm::datastore
-
-#define DS_CONCAT_INNER_(a, b) a##b
-#define DS_CONCAT_(a, b) DS_CONCAT_INNER_(a, b)
-#define DS_RETURN_IF_ERROR(expr)             \
-  do {                                       \
-    ::absl::Status ds_status_ = (expr);      \
-    if (!ds_status_.ok()) return ds_status_; \
-  } while (0)
-#define DS_ASSIGN_OR_RETURN_IMPL_(tmp, lhs, expr) \
-  auto tmp = (expr);                              \
-  if (!tmp.ok()) return tmp.status();             \
-  lhs = std::move(*tmp)
-#define DS_ASSIGN_OR_RETURN(lhs, expr) DS_ASSIGN_OR_RETURN_IMPL_(DS_CONCAT_(ds_statusor_, __LINE__), lhs, expr)

@@ -17,8 +17,11 @@
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
+#include "common/encoding.h"
 #include "common/random.h"
+#include "common/status.h"
 #include "common/strings.h"
+#include "common/uuid.h"
 #include "crypto/ssl_ptr.h"
 #include "nlohmann/json.hpp"
 #include "server/datastore/schema.h"
@@ -29,10 +32,10 @@ namespace spirecvm::datastore {
 // Migrations
 
 absl::StatusOr<int64_t> MigrateSchema(SqlConn& conn) {
-  DS_RETURN_IF_ERROR(conn.Begin(/*write=*/true));
+  RETURN_IF_ERROR(conn.Begin(/*write=*/true));
   auto run = [&]() -> absl::StatusOr<int64_t> {
-    DS_RETURN_IF_ERROR(conn.ExecScript(kSchemaVersionDdl));
-    DS_ASSIGN_OR_RETURN(auto rows, conn.Query("SELECT version FROM schema_version WHERE id = 1", {}));
+    RETURN_IF_ERROR(conn.ExecScript(kSchemaVersionDdl));
+    ASSIGN_OR_RETURN(auto rows, conn.Query("SELECT version FROM schema_version WHERE id = 1", {}));
     const int64_t current = rows.empty() ? 0 : AsInt(rows[0][0]);
     const int64_t code = CodeSchemaVersion();
     if (current > code) {
@@ -42,17 +45,14 @@ absl::StatusOr<int64_t> MigrateSchema(SqlConn& conn) {
     }
     if (current < 0) return absl::DataLossError(absl::StrCat("datastore schema version ", current, " is invalid"));
     for (int64_t v = current; v < code; ++v) {
-      auto s = conn.ExecScript(RenderSql(Migrations()[static_cast<size_t>(v)], conn.dialect()));
-      if (!s.ok()) {
-        return absl::Status(s.code(),
-                            absl::StrCat("datastore migration to schema version ", v + 1, " failed: ", s.message()));
-      }
+      RETURN_IF_ERROR(Annotate(conn.ExecScript(RenderSql(Migrations()[static_cast<size_t>(v)], conn.dialect())),
+                               absl::StrCat("datastore migration to schema version ", v + 1, " failed")));
     }
     if (current != code) {
-      DS_RETURN_IF_ERROR(conn.Exec("INSERT INTO schema_version (id, version) VALUES (1, ?) "
-                                   "ON CONFLICT (id) DO UPDATE SET version = excluded.version",
-                                   {code})
-                             .status());
+      RETURN_IF_ERROR(conn.Exec("INSERT INTO schema_version (id, version) VALUES (1, ?) "
+                                "ON CONFLICT (id) DO UPDATE SET version = excluded.version",
+                                {code})
+                          .status());
     }
     return code;
   };
@@ -89,7 +89,7 @@ std::string Sha256Hex(std::string_view data) {
   unsigned char md[EVP_MAX_MD_SIZE];
   unsigned int len = 0;
   if (EVP_Digest(data.data(), data.size(), md, &len, EVP_sha256(), nullptr) != 1) std::abort();
-  return absl::BytesToHexString(absl::string_view(reinterpret_cast<const char*>(md), len));
+  return HexEncode(std::string_view(reinterpret_cast<const char*>(md), len));
 }
 
 // SHA-256 over an unambiguous (length-prefixed) encoding of a normalised selector set: the duplicate-detection and
@@ -98,15 +98,6 @@ std::string SelectorsHash(const std::vector<Selector>& sorted) {
   std::string enc;
   for (const auto& s : sorted) absl::StrAppend(&enc, s.type.size(), ":", s.type, s.value.size(), ":", s.value);
   return Sha256Hex(enc);
-}
-
-std::string NewUuidV4() {
-  std::string b = SystemRandom::Get().Bytes(16);
-  b[6] = static_cast<char>((b[6] & 0x0f) | 0x40);
-  b[8] = static_cast<char>((b[8] & 0x3f) | 0x80);
-  std::string h = absl::BytesToHexString(b);
-  return absl::StrCat(h.substr(0, 8), "-", h.substr(8, 4), "-", h.substr(12, 4), "-", h.substr(16, 4), "-",
-                      h.substr(20));
 }
 
 absl::Status ValidateSelectors(const std::vector<Selector>& sels, std::string_view what) {
@@ -223,65 +214,66 @@ absl::StatusOr<ParsedAuthority> ParseAuthority(const std::string& der, std::stri
 
 class SqlDataStore final : public DataStore {
  public:
-  SqlDataStore(std::unique_ptr<SqlTxRunner> runner, Clock& clock) : runner_(std::move(runner)), clock_(clock) {}
+  SqlDataStore(std::unique_ptr<SqlTxRunner> runner, Clock& clock, Random& random)
+      : runner_(std::move(runner)), clock_(clock), random_(random) {}
 
   // ---- Entries ----
 
   absl::StatusOr<RegistrationEntry> CreateEntry(const RegistrationEntry& in) override {
-    DS_RETURN_IF_ERROR(ValidateEntry(in));
+    RETURN_IF_ERROR(ValidateEntry(in));
     RegistrationEntry e = in;
     e.selectors = Normalize(std::move(e.selectors));
-    if (e.id.empty()) e.id = NewUuidV4();
+    if (e.id.empty()) e.id = NewUuidV4(random_);
     e.revision_number = 0;
     e.created_at = Now();
-    DS_ASSIGN_OR_RETURN(std::string dns, EncodeDnsNames(e.dns_names));
+    ASSIGN_OR_RETURN(std::string dns, EncodeDnsNames(e.dns_names));
     const std::string hash = SelectorsHash(e.selectors);
     return Tx(true, [&](SqlConn& c) -> absl::StatusOr<RegistrationEntry> {
-      DS_ASSIGN_OR_RETURN(auto taken, c.Query("SELECT 1 FROM registered_entries WHERE id = ?", {e.id}));
+      ASSIGN_OR_RETURN(auto taken, c.Query("SELECT 1 FROM registered_entries WHERE id = ?", {e.id}));
       if (!taken.empty()) {
         return absl::AlreadyExistsError(absl::StrCat("registration entry id ", e.id, " already exists"));
       }
-      DS_RETURN_IF_ERROR(CheckDuplicate(c, e, hash, ""));
-      DS_RETURN_IF_ERROR(c.Exec("INSERT INTO registered_entries (id, spiffe_id, parent_id, selectors_hash,"
-                                " selector_count, x509_svid_ttl, jwt_svid_ttl, dns_names, admin, downstream,"
-                                " hint, revision_number, created_at, expires_at)"
-                                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                                {e.id, e.spiffe_id, e.parent_id, hash, static_cast<int64_t>(e.selectors.size()),
-                                 int64_t{e.x509_svid_ttl}, int64_t{e.jwt_svid_ttl}, dns, int64_t{e.admin},
-                                 int64_t{e.downstream}, e.hint, e.revision_number, e.created_at, e.expires_at})
-                             .status());
-      DS_RETURN_IF_ERROR(InsertEntrySelectors(c, e.id, e.selectors));
-      DS_RETURN_IF_ERROR(AppendEntryEvent(c, e.id));
+      RETURN_IF_ERROR(CheckDuplicate(c, e, hash, ""));
+      RETURN_IF_ERROR(c.Exec("INSERT INTO registered_entries (id, spiffe_id, parent_id, selectors_hash,"
+                             " selector_count, x509_svid_ttl, jwt_svid_ttl, dns_names, admin, downstream,"
+                             " hint, revision_number, created_at, expires_at)"
+                             " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                             {e.id, e.spiffe_id, e.parent_id, hash, static_cast<int64_t>(e.selectors.size()),
+                              int64_t{e.x509_svid_ttl}, int64_t{e.jwt_svid_ttl}, dns, int64_t{e.admin},
+                              int64_t{e.downstream}, e.hint, e.revision_number, e.created_at, e.expires_at})
+                          .status());
+      RETURN_IF_ERROR(InsertEntrySelectors(c, e.id, e.selectors));
+      RETURN_IF_ERROR(AppendEntryEvent(c, e.id));
       return e;
     });
   }
 
   absl::StatusOr<RegistrationEntry> UpdateEntry(const RegistrationEntry& in) override {
     if (in.id.empty()) return absl::InvalidArgumentError("registration entry update: id is empty");
-    DS_RETURN_IF_ERROR(ValidateEntry(in));
+    RETURN_IF_ERROR(ValidateEntry(in));
     RegistrationEntry e = in;
     e.selectors = Normalize(std::move(e.selectors));
-    DS_ASSIGN_OR_RETURN(std::string dns, EncodeDnsNames(e.dns_names));
+    ASSIGN_OR_RETURN(std::string dns, EncodeDnsNames(e.dns_names));
     const std::string hash = SelectorsHash(e.selectors);
     return Tx(true, [&](SqlConn& c) -> absl::StatusOr<RegistrationEntry> {
-      DS_ASSIGN_OR_RETURN(auto rows, c.Query("SELECT revision_number, created_at FROM registered_entries"
-                                             " WHERE id = ?",
-                                             {e.id}));
+      ASSIGN_OR_RETURN(auto rows, c.Query("SELECT revision_number, created_at FROM registered_entries"
+                                          " WHERE id = ?",
+                                          {e.id}));
       if (rows.empty()) return absl::NotFoundError(absl::StrCat("registration entry ", e.id, " not found"));
       e.revision_number = AsInt(rows[0][0]) + 1;
       e.created_at = AsInt(rows[0][1]);
-      DS_RETURN_IF_ERROR(CheckDuplicate(c, e, hash, e.id));
-      DS_RETURN_IF_ERROR(c.Exec("UPDATE registered_entries SET spiffe_id = ?, parent_id = ?, selectors_hash = ?,"
-                                " selector_count = ?, x509_svid_ttl = ?, jwt_svid_ttl = ?, dns_names = ?,"
-                                " admin = ?, downstream = ?, hint = ?, revision_number = ?, expires_at = ?"
-                                " WHERE id = ?",
-                                {e.spiffe_id, e.parent_id, hash, static_cast<int64_t>(e.selectors.size()),
-                                 int64_t{e.x509_svid_ttl}, int64_t{e.jwt_svid_ttl}, dns, int64_t{e.admin},
-                                 int64_t{e.downstream}, e.hint, e.revision_number, e.expires_at, e.id})
-                             .status());
-      DS_RETURN_IF_ERROR(c.Exec("DELETE FROM selectors WHERE entry_id = ?", {e.id}).status());
-      DS_RETURN_IF_ERROR(InsertEntrySelectors(c, e.id, e.selectors));
-      DS_RETURN_IF_ERROR(AppendEntryEvent(c, e.id));
+      RETURN_IF_ERROR(CheckDuplicate(c, e, hash, e.id));
+      RETURN_IF_ERROR(c.Exec("UPDATE registered_entries SET spiffe_id = ?, parent_id = ?, selectors_hash = ?,"
+                             " selector_count = ?, x509_svid_ttl = ?, jwt_svid_ttl = ?, dns_names = ?,"
+                             " admin = ?, downstream = ?, hint = ?, revision_number = ?, expires_at = ?"
+                             " WHERE id = ?",
+                             {e.spiffe_id, e.parent_id, hash, static_cast<int64_t>(e.selectors.size()),
+                              int64_t{e.x509_svid_ttl}, int64_t{e.jwt_svid_ttl}, dns, int64_t{e.admin},
+                              int64_t{e.downstream}, e.hint, e.revision_number, e.expires_at, e.id})
+                          .status());
+      RETURN_IF_ERROR(c.Exec("DELETE FROM selectors WHERE entry_id = ?", {e.id}).status());
+      RETURN_IF_ERROR(InsertEntrySelectors(c, e.id, e.selectors));
+      RETURN_IF_ERROR(AppendEntryEvent(c, e.id));
       return e;
     });
   }
@@ -293,7 +285,7 @@ class SqlDataStore final : public DataStore {
   absl::StatusOr<RegistrationEntry> FetchEntry(std::string_view id) override {
     return Tx(false, [&](SqlConn& c) -> absl::StatusOr<RegistrationEntry> {
       std::vector<RegistrationEntry> out;
-      DS_RETURN_IF_ERROR(LoadEntry(c, std::string(id), out));
+      RETURN_IF_ERROR(LoadEntry(c, std::string(id), out));
       if (out.empty()) return absl::NotFoundError(absl::StrCat("registration entry ", ToAbsl(id), " not found"));
       Finish(out);
       return std::move(out[0]);
@@ -303,7 +295,7 @@ class SqlDataStore final : public DataStore {
   absl::StatusOr<std::vector<RegistrationEntry>> FetchEntries(const std::vector<std::string>& ids) override {
     return Tx(false, [&](SqlConn& c) -> absl::StatusOr<std::vector<RegistrationEntry>> {
       std::vector<RegistrationEntry> out;
-      for (const auto& id : std::set<std::string>(ids.begin(), ids.end())) DS_RETURN_IF_ERROR(LoadEntry(c, id, out));
+      for (const auto& id : std::set<std::string>(ids.begin(), ids.end())) RETURN_IF_ERROR(LoadEntry(c, id, out));
       Finish(out);
       return out;
     });
@@ -314,22 +306,22 @@ class SqlDataStore final : public DataStore {
       std::vector<RegistrationEntry> out;
       if (f.by_selectors_exact) {
         // Indexed by the selector-set hash; other filters applied below.
-        DS_ASSIGN_OR_RETURN(auto rows, c.Query(absl::StrCat(kEntrySelect,
-                                                            "WHERE e.selectors_hash = ?"
-                                                            " ORDER BY e.id"),
-                                               {SelectorsHash(Normalize(*f.by_selectors_exact))}));
+        ASSIGN_OR_RETURN(auto rows, c.Query(absl::StrCat(kEntrySelect,
+                                                         "WHERE e.selectors_hash = ?"
+                                                         " ORDER BY e.id"),
+                                            {SelectorsHash(Normalize(*f.by_selectors_exact))}));
         AppendEntries(rows, out);
       } else if (f.by_selectors_superset && !f.by_selectors_superset->empty()) {
         // Candidates: entries that have every wanted selector (counted over the selectors index).
         const auto want = Normalize(*f.by_selectors_superset);
         absl::flat_hash_map<std::string, size_t> hits;
         for (const auto& s : want) {
-          DS_ASSIGN_OR_RETURN(
-              auto rows, c.Query("SELECT entry_id FROM selectors WHERE type = ? AND value = ?", {s.type, s.value}));
+          ASSIGN_OR_RETURN(auto rows,
+                           c.Query("SELECT entry_id FROM selectors WHERE type = ? AND value = ?", {s.type, s.value}));
           for (const auto& r : rows) ++hits[AsStr(r[0])];
         }
         for (const auto& [id, n] : hits) {
-          if (n == want.size()) DS_RETURN_IF_ERROR(LoadEntry(c, id, out));
+          if (n == want.size()) RETURN_IF_ERROR(LoadEntry(c, id, out));
         }
       } else {
         std::string sql(kEntrySelect);
@@ -345,7 +337,7 @@ class SqlDataStore final : public DataStore {
           params.push_back(*f.by_parent_id);
         }
         sql += "ORDER BY e.id";
-        DS_ASSIGN_OR_RETURN(auto rows, c.Query(sql, params));
+        ASSIGN_OR_RETURN(auto rows, c.Query(sql, params));
         AppendEntries(rows, out);
       }
       Finish(out);
@@ -364,10 +356,10 @@ class SqlDataStore final : public DataStore {
       // an entry matches when every one of its selectors was hit.
       absl::flat_hash_map<std::string, std::pair<int64_t, int64_t>> hits;  // id -> (hits, selector_count)
       for (const auto& s : have) {
-        DS_ASSIGN_OR_RETURN(auto rows, c.Query("SELECT s.entry_id, e.selector_count FROM selectors s"
-                                               " JOIN registered_entries e ON e.id = s.entry_id"
-                                               " WHERE s.type = ? AND s.value = ?",
-                                               {s.type, s.value}));
+        ASSIGN_OR_RETURN(auto rows, c.Query("SELECT s.entry_id, e.selector_count FROM selectors s"
+                                            " JOIN registered_entries e ON e.id = s.entry_id"
+                                            " WHERE s.type = ? AND s.value = ?",
+                                            {s.type, s.value}));
         for (const auto& r : rows) {
           auto& h = hits[AsStr(r[0])];
           ++h.first;
@@ -376,7 +368,7 @@ class SqlDataStore final : public DataStore {
       }
       std::vector<RegistrationEntry> out;
       for (const auto& [id, h] : hits) {
-        if (h.first == h.second) DS_RETURN_IF_ERROR(LoadEntry(c, id, out));
+        if (h.first == h.second) RETURN_IF_ERROR(LoadEntry(c, id, out));
       }
       Finish(out);
       return out;
@@ -388,7 +380,7 @@ class SqlDataStore final : public DataStore {
     return Tx(false, [&](SqlConn& c) -> absl::StatusOr<std::vector<RegistrationEntry>> {
       std::vector<RegistrationEntry> out;
       for (const auto& p : std::set<std::string>(parent_ids.begin(), parent_ids.end())) {
-        DS_ASSIGN_OR_RETURN(auto rows, c.Query(absl::StrCat(kEntrySelect, "WHERE e.parent_id = ? ORDER BY e.id"), {p}));
+        ASSIGN_OR_RETURN(auto rows, c.Query(absl::StrCat(kEntrySelect, "WHERE e.parent_id = ? ORDER BY e.id"), {p}));
         AppendEntries(rows, out);
       }
       Finish(out);
@@ -398,10 +390,10 @@ class SqlDataStore final : public DataStore {
 
   absl::StatusOr<int64_t> PruneEntries(int64_t expired_before_unix) override {
     return Tx(true, [&](SqlConn& c) -> absl::StatusOr<int64_t> {
-      DS_ASSIGN_OR_RETURN(auto rows, c.Query("SELECT id FROM registered_entries"
-                                             " WHERE expires_at > 0 AND expires_at < ?",
-                                             {expired_before_unix}));
-      for (const auto& r : rows) DS_RETURN_IF_ERROR(DeleteEntryLocked(c, AsStr(r[0])));
+      ASSIGN_OR_RETURN(auto rows, c.Query("SELECT id FROM registered_entries"
+                                          " WHERE expires_at > 0 AND expires_at < ?",
+                                          {expired_before_unix}));
+      for (const auto& r : rows) RETURN_IF_ERROR(DeleteEntryLocked(c, AsStr(r[0])));
       return static_cast<int64_t>(rows.size());
     });
   }
@@ -410,9 +402,9 @@ class SqlDataStore final : public DataStore {
 
   absl::StatusOr<std::vector<EntryEvent>> ListEntryEventsSince(int64_t after) override {
     return Tx(false, [&](SqlConn& c) -> absl::StatusOr<std::vector<EntryEvent>> {
-      DS_ASSIGN_OR_RETURN(auto rows, c.Query("SELECT id, entry_id FROM registered_entries_events"
-                                             " WHERE id > ? ORDER BY id",
-                                             {after}));
+      ASSIGN_OR_RETURN(auto rows, c.Query("SELECT id, entry_id FROM registered_entries_events"
+                                          " WHERE id > ? ORDER BY id",
+                                          {after}));
       std::vector<EntryEvent> out;
       out.reserve(rows.size());
       for (const auto& r : rows) out.push_back({AsInt(r[0]), AsStr(r[1])});
@@ -422,9 +414,9 @@ class SqlDataStore final : public DataStore {
 
   absl::StatusOr<std::vector<NodeEvent>> ListNodeEventsSince(int64_t after) override {
     return Tx(false, [&](SqlConn& c) -> absl::StatusOr<std::vector<NodeEvent>> {
-      DS_ASSIGN_OR_RETURN(auto rows, c.Query("SELECT id, spiffe_id FROM attested_node_events"
-                                             " WHERE id > ? ORDER BY id",
-                                             {after}));
+      ASSIGN_OR_RETURN(auto rows, c.Query("SELECT id, spiffe_id FROM attested_node_events"
+                                          " WHERE id > ? ORDER BY id",
+                                          {after}));
       std::vector<NodeEvent> out;
       out.reserve(rows.size());
       for (const auto& r : rows) out.push_back({AsInt(r[0]), AsStr(r[1])});
@@ -442,12 +434,12 @@ class SqlDataStore final : public DataStore {
   absl::Status PruneEvents(int64_t older_than_unix) override {
     return Tx(true, [&](SqlConn& c) -> absl::Status {
       for (const char* table : {"registered_entries_events", "attested_node_events"}) {
-        DS_RETURN_IF_ERROR(c.Exec(absl::StrCat("DELETE FROM ", table,
-                                               " WHERE created_at < ? AND id < (SELECT"
-                                               " MAX(id) FROM ",
-                                               table, ")"),
-                                  {older_than_unix})
-                               .status());
+        RETURN_IF_ERROR(c.Exec(absl::StrCat("DELETE FROM ", table,
+                                            " WHERE created_at < ? AND id < (SELECT"
+                                            " MAX(id) FROM ",
+                                            table, ")"),
+                               {older_than_unix})
+                            .status());
       }
       return absl::OkStatus();
     });
@@ -456,9 +448,9 @@ class SqlDataStore final : public DataStore {
   // ---- Attested nodes ----
 
   absl::Status CreateAttestedNode(const AttestedNode& n) override {
-    DS_RETURN_IF_ERROR(ValidateNode(n));
+    RETURN_IF_ERROR(ValidateNode(n));
     return Tx(true, [&](SqlConn& c) -> absl::Status {
-      DS_ASSIGN_OR_RETURN(auto rows, c.Query("SELECT 1 FROM attested_nodes WHERE spiffe_id = ?", {n.spiffe_id}));
+      ASSIGN_OR_RETURN(auto rows, c.Query("SELECT 1 FROM attested_nodes WHERE spiffe_id = ?", {n.spiffe_id}));
       if (!rows.empty())
         return absl::AlreadyExistsError(absl::StrCat("attested node ", n.spiffe_id, " already exists"));
       return WriteNodeLocked(c, n, /*upsert=*/false);
@@ -467,12 +459,10 @@ class SqlDataStore final : public DataStore {
 
   absl::StatusOr<AttestedNode> FetchAttestedNode(std::string_view spiffe_id) override {
     return Tx(false, [&](SqlConn& c) -> absl::StatusOr<AttestedNode> {
-      DS_ASSIGN_OR_RETURN(auto rows,
-                          c.Query(absl::StrCat(kNodeSelect, " WHERE spiffe_id = ?"), {std::string(spiffe_id)}));
+      ASSIGN_OR_RETURN(auto rows, c.Query(absl::StrCat(kNodeSelect, " WHERE spiffe_id = ?"), {std::string(spiffe_id)}));
       if (rows.empty()) return absl::NotFoundError(absl::StrCat("attested node ", ToAbsl(spiffe_id), " not found"));
       AttestedNode n = NodeFromRow(rows[0]);
-      DS_ASSIGN_OR_RETURN(auto sels,
-                          c.Query("SELECT type, value FROM node_selectors WHERE spiffe_id = ?", {n.spiffe_id}));
+      ASSIGN_OR_RETURN(auto sels, c.Query("SELECT type, value FROM node_selectors WHERE spiffe_id = ?", {n.spiffe_id}));
       for (const auto& r : sels) n.selectors.push_back({AsStr(r[0]), AsStr(r[1])});
       n.selectors = Normalize(std::move(n.selectors));
       return n;
@@ -482,32 +472,32 @@ class SqlDataStore final : public DataStore {
   absl::Status UpdateAttestedNodeSerials(std::string_view spiffe_id, std::string cert_serial, int64_t cert_not_after,
                                          std::string new_cert_serial, int64_t new_cert_not_after) override {
     return Tx(true, [&](SqlConn& c) -> absl::Status {
-      DS_ASSIGN_OR_RETURN(int64_t changed, c.Exec("UPDATE attested_nodes SET cert_serial = ?, cert_not_after = ?,"
-                                                  " new_cert_serial = ?, new_cert_not_after = ? WHERE spiffe_id = ?",
-                                                  {cert_serial, cert_not_after, new_cert_serial, new_cert_not_after,
-                                                   std::string(spiffe_id)}));
+      ASSIGN_OR_RETURN(int64_t changed, c.Exec("UPDATE attested_nodes SET cert_serial = ?, cert_not_after = ?,"
+                                               " new_cert_serial = ?, new_cert_not_after = ? WHERE spiffe_id = ?",
+                                               {cert_serial, cert_not_after, new_cert_serial, new_cert_not_after,
+                                                std::string(spiffe_id)}));
       if (changed == 0) return absl::NotFoundError(absl::StrCat("attested node ", ToAbsl(spiffe_id), " not found"));
       return AppendNodeEvent(c, std::string(spiffe_id));
     });
   }
 
   absl::Status SetNodeSelectors(std::string_view spiffe_id, const std::vector<Selector>& selectors) override {
-    DS_RETURN_IF_ERROR(ValidateSelectors(selectors, absl::StrCat("attested node ", ToAbsl(spiffe_id))));
+    RETURN_IF_ERROR(ValidateSelectors(selectors, absl::StrCat("attested node ", ToAbsl(spiffe_id))));
     const std::string id(spiffe_id);
     return Tx(true, [&](SqlConn& c) -> absl::Status {
-      DS_ASSIGN_OR_RETURN(auto rows, c.Query("SELECT 1 FROM attested_nodes WHERE spiffe_id = ?", {id}));
+      ASSIGN_OR_RETURN(auto rows, c.Query("SELECT 1 FROM attested_nodes WHERE spiffe_id = ?", {id}));
       if (rows.empty()) return absl::NotFoundError(absl::StrCat("attested node ", ToAbsl(spiffe_id), " not found"));
-      DS_RETURN_IF_ERROR(ReplaceNodeSelectors(c, id, Normalize(selectors)));
+      RETURN_IF_ERROR(ReplaceNodeSelectors(c, id, Normalize(selectors)));
       return AppendNodeEvent(c, id);
     });
   }
 
   absl::Status BanAttestedNode(std::string_view spiffe_id) override {
     return Tx(true, [&](SqlConn& c) -> absl::Status {
-      DS_ASSIGN_OR_RETURN(int64_t changed,
-                          c.Exec("UPDATE attested_nodes SET banned = 1, cert_serial = '', cert_not_after = 0,"
-                                 " new_cert_serial = '', new_cert_not_after = 0 WHERE spiffe_id = ?",
-                                 {std::string(spiffe_id)}));
+      ASSIGN_OR_RETURN(int64_t changed,
+                       c.Exec("UPDATE attested_nodes SET banned = 1, cert_serial = '', cert_not_after = 0,"
+                              " new_cert_serial = '', new_cert_not_after = 0 WHERE spiffe_id = ?",
+                              {std::string(spiffe_id)}));
       if (changed == 0) return absl::NotFoundError(absl::StrCat("attested node ", ToAbsl(spiffe_id), " not found"));
       return AppendNodeEvent(c, std::string(spiffe_id));
     });
@@ -516,8 +506,8 @@ class SqlDataStore final : public DataStore {
   absl::Status DeleteAttestedNode(std::string_view spiffe_id) override {
     const std::string id(spiffe_id);
     return Tx(true, [&](SqlConn& c) -> absl::Status {
-      DS_RETURN_IF_ERROR(c.Exec("DELETE FROM node_selectors WHERE spiffe_id = ?", {id}).status());
-      DS_ASSIGN_OR_RETURN(int64_t changed, c.Exec("DELETE FROM attested_nodes WHERE spiffe_id = ?", {id}));
+      RETURN_IF_ERROR(c.Exec("DELETE FROM node_selectors WHERE spiffe_id = ?", {id}).status());
+      ASSIGN_OR_RETURN(int64_t changed, c.Exec("DELETE FROM attested_nodes WHERE spiffe_id = ?", {id}));
       if (changed == 0) return absl::NotFoundError(absl::StrCat("attested node ", ToAbsl(spiffe_id), " not found"));
       return AppendNodeEvent(c, id);
     });
@@ -525,14 +515,14 @@ class SqlDataStore final : public DataStore {
 
   absl::StatusOr<std::vector<AttestedNode>> ListAttestedNodes() override {
     return Tx(false, [&](SqlConn& c) -> absl::StatusOr<std::vector<AttestedNode>> {
-      DS_ASSIGN_OR_RETURN(auto rows, c.Query(kNodeSelect, {}));
+      ASSIGN_OR_RETURN(auto rows, c.Query(kNodeSelect, {}));
       std::map<std::string, AttestedNode> nodes;
       for (const auto& r : rows) {
         AttestedNode n = NodeFromRow(r);
         std::string id = n.spiffe_id;
         nodes.emplace(std::move(id), std::move(n));
       }
-      DS_ASSIGN_OR_RETURN(auto sels, c.Query("SELECT spiffe_id, type, value FROM node_selectors", {}));
+      ASSIGN_OR_RETURN(auto sels, c.Query("SELECT spiffe_id, type, value FROM node_selectors", {}));
       for (const auto& r : sels) {
         auto it = nodes.find(AsStr(r[0]));
         if (it != nodes.end()) it->second.selectors.push_back({AsStr(r[1]), AsStr(r[2])});
@@ -550,7 +540,7 @@ class SqlDataStore final : public DataStore {
   absl::StatusOr<int64_t> CountAttestedNodes() override { return Count("SELECT COUNT(*) FROM attested_nodes"); }
 
   absl::Status UpsertAttestedNode(const AttestedNode& n) override {
-    DS_RETURN_IF_ERROR(ValidateNode(n));
+    RETURN_IF_ERROR(ValidateNode(n));
     return Tx(true, [&](SqlConn& c) -> absl::Status { return WriteNodeLocked(c, n, /*upsert=*/true); });
   }
 
@@ -569,8 +559,8 @@ class SqlDataStore final : public DataStore {
     // DELETE ... RETURNING is one atomic statement on SQLite and PostgreSQL: of concurrent consumers exactly one
     // gets the row. An expired token is deleted too (the transaction commits) and reported.
     auto r = Tx(true, [&](SqlConn& c) -> absl::StatusOr<JoinToken> {
-      DS_ASSIGN_OR_RETURN(
-          auto rows, c.Query("DELETE FROM join_tokens WHERE token = ? RETURNING expires_at", {std::string(token)}));
+      ASSIGN_OR_RETURN(auto rows,
+                       c.Query("DELETE FROM join_tokens WHERE token = ? RETURNING expires_at", {std::string(token)}));
       if (rows.empty()) return absl::NotFoundError("join token not found (unknown or already used)");
       return JoinToken{std::string(token), AsInt(rows[0][0])};
     });
@@ -596,14 +586,13 @@ class SqlDataStore final : public DataStore {
   }
 
   absl::Status ConsumeNonce(std::string_view nonce, int64_t now_unix) override {
-    auto r = Tx(true, [&](SqlConn& c) -> absl::StatusOr<int64_t> {
-      DS_ASSIGN_OR_RETURN(
-          auto rows, c.Query("DELETE FROM nonces WHERE nonce = ? RETURNING expires_at", {Blob{std::string(nonce)}}));
-      if (rows.empty()) return absl::NotFoundError("nonce not found (unknown or already used)");
-      return AsInt(rows[0][0]);
-    });
-    if (!r.ok()) return r.status();
-    if (now_unix >= *r) return absl::FailedPreconditionError("nonce expired");
+    ASSIGN_OR_RETURN(int64_t expires_at, Tx(true, [&](SqlConn& c) -> absl::StatusOr<int64_t> {
+                       ASSIGN_OR_RETURN(auto rows, c.Query("DELETE FROM nonces WHERE nonce = ? RETURNING expires_at",
+                                                           {Blob{std::string(nonce)}}));
+                       if (rows.empty()) return absl::NotFoundError("nonce not found (unknown or already used)");
+                       return AsInt(rows[0][0]);
+                     }));
+    if (now_unix >= expires_at) return absl::FailedPreconditionError("nonce expired");
     return absl::OkStatus();
   }
 
@@ -621,84 +610,33 @@ class SqlDataStore final : public DataStore {
   }
 
   absl::StatusOr<BundleRecord> AppendBundle(const BundleRecord& b) override {
-    if (b.trust_domain.empty()) return absl::InvalidArgumentError("bundle: trust_domain is empty");
-    std::vector<ParsedAuthority> certs;
-    for (size_t i = 0; i < b.x509_authorities_der.size(); ++i) {
-      DS_ASSIGN_OR_RETURN(auto pa, ParseAuthority(b.x509_authorities_der[i], b.trust_domain, i));
-      certs.push_back(std::move(pa));
-    }
-    for (const auto& k : b.jwt_keys) {
-      if (k.kid.empty())
-        return absl::InvalidArgumentError(absl::StrCat("bundle ", b.trust_domain, ": JWT key without kid"));
-    }
+    ASSIGN_OR_RETURN(std::vector<ParsedAuthority> certs, ParseBundleInput(b));
     return Tx(true, [&](SqlConn& c) -> absl::StatusOr<BundleRecord> {
       const std::string& td = b.trust_domain;
-      DS_ASSIGN_OR_RETURN(auto head, c.Query("SELECT sequence_number, refresh_hint_seconds FROM bundles"
-                                             " WHERE trust_domain = ?",
-                                             {td}));
+      ASSIGN_OR_RETURN(auto head, c.Query("SELECT sequence_number, refresh_hint_seconds FROM bundles"
+                                          " WHERE trust_domain = ?",
+                                          {td}));
       const bool created = head.empty();
       int64_t seq = created ? std::max<int64_t>(1, static_cast<int64_t>(b.sequence_number)) : AsInt(head[0][0]);
       int64_t hint = created ? b.refresh_hint_seconds : AsInt(head[0][1]);
       if (created) {
-        DS_RETURN_IF_ERROR(c.Exec("INSERT INTO bundles (trust_domain, sequence_number, refresh_hint_seconds)"
-                                  " VALUES (?, ?, ?)",
-                                  {td, seq, hint})
-                               .status());
+        RETURN_IF_ERROR(c.Exec("INSERT INTO bundles (trust_domain, sequence_number, refresh_hint_seconds)"
+                               " VALUES (?, ?, ?)",
+                               {td, seq, hint})
+                            .status());
       }
       bool changed = false;
       if (!created && b.refresh_hint_seconds != 0 && b.refresh_hint_seconds != hint) {
         hint = b.refresh_hint_seconds;
         changed = true;
       }
-      // X.509 authorities, deduplicated by SHA-256 of the DER.
-      DS_ASSIGN_OR_RETURN(auto have_certs, c.Query("SELECT fingerprint, position FROM bundle_x509_authorities"
-                                                   " WHERE trust_domain = ?",
-                                                   {td}));
-      absl::flat_hash_set<std::string> fps;
-      int64_t pos = 0;
-      for (const auto& r : have_certs) {
-        fps.insert(AsStr(r[0]));
-        pos = std::max(pos, AsInt(r[1]) + 1);
-      }
-      for (const auto& cert : certs) {
-        if (!fps.insert(cert.fingerprint).second) continue;
-        DS_RETURN_IF_ERROR(c.Exec("INSERT INTO bundle_x509_authorities (trust_domain, fingerprint, position,"
-                                  " der, not_after) VALUES (?, ?, ?, ?, ?)",
-                                  {td, cert.fingerprint, pos++, Blob{cert.der}, cert.not_after})
-                               .status());
-        changed = true;
-      }
-      // JWT keys, deduplicated by kid.
-      DS_ASSIGN_OR_RETURN(auto have_keys, c.Query("SELECT kid, public_key_der, position FROM bundle_jwt_keys"
-                                                  " WHERE trust_domain = ?",
-                                                  {td}));
-      absl::flat_hash_map<std::string, std::string> keys;
-      pos = 0;
-      for (const auto& r : have_keys) {
-        keys[AsStr(r[0])] = AsStr(r[1]);
-        pos = std::max(pos, AsInt(r[2]) + 1);
-      }
-      for (const auto& k : b.jwt_keys) {
-        auto it = keys.find(k.kid);
-        if (it != keys.end()) {
-          if (it->second != k.public_key_der) {
-            return absl::AlreadyExistsError(absl::StrCat("bundle ", td, ": JWT key kid \"", k.kid,
-                                                         "\" already present with different key material"));
-          }
-          continue;
-        }
-        keys.emplace(k.kid, k.public_key_der);
-        DS_RETURN_IF_ERROR(c.Exec("INSERT INTO bundle_jwt_keys (trust_domain, kid, position, public_key_der,"
-                                  " expires_at) VALUES (?, ?, ?, ?, ?)",
-                                  {td, k.kid, pos++, Blob{k.public_key_der}, k.expires_at})
-                               .status());
-        changed = true;
-      }
-      if (!created && changed) {
-        DS_RETURN_IF_ERROR(c.Exec("UPDATE bundles SET sequence_number = ?, refresh_hint_seconds = ?"
-                                  " WHERE trust_domain = ?",
-                                  {seq + 1, hint, td})
-                               .status());
+      ASSIGN_OR_RETURN(bool added_certs, AddX509Authorities(c, td, certs));
+      ASSIGN_OR_RETURN(bool added_keys, AddJwtKeys(c, td, b.jwt_keys));
+      if (!created && (changed || added_certs || added_keys)) {
+        RETURN_IF_ERROR(c.Exec("UPDATE bundles SET sequence_number = ?, refresh_hint_seconds = ?"
+                               " WHERE trust_domain = ?",
+                               {seq + 1, hint, td})
+                            .status());
       }
       return LoadBundle(c, td);
     });
@@ -707,29 +645,29 @@ class SqlDataStore final : public DataStore {
   absl::StatusOr<BundleRecord> PruneBundle(std::string_view trust_domain, int64_t expired_before_unix) override {
     const std::string td(trust_domain);
     return Tx(true, [&](SqlConn& c) -> absl::StatusOr<BundleRecord> {
-      DS_ASSIGN_OR_RETURN(auto head, c.Query("SELECT sequence_number FROM bundles WHERE trust_domain = ?", {td}));
+      ASSIGN_OR_RETURN(auto head, c.Query("SELECT sequence_number FROM bundles WHERE trust_domain = ?", {td}));
       if (head.empty()) return absl::NotFoundError(absl::StrCat("bundle ", td, " not found"));
-      DS_ASSIGN_OR_RETURN(auto counts, c.Query("SELECT COUNT(*), COALESCE(SUM(CASE WHEN not_after < ? THEN 1"
-                                               " ELSE 0 END), 0) FROM bundle_x509_authorities"
-                                               " WHERE trust_domain = ?",
-                                               {expired_before_unix, td}));
+      ASSIGN_OR_RETURN(auto counts, c.Query("SELECT COUNT(*), COALESCE(SUM(CASE WHEN not_after < ? THEN 1"
+                                            " ELSE 0 END), 0) FROM bundle_x509_authorities"
+                                            " WHERE trust_domain = ?",
+                                            {expired_before_unix, td}));
       const int64_t total = AsInt(counts[0][0]), expired = AsInt(counts[0][1]);
       if (total > 0 && expired == total) {
         return absl::FailedPreconditionError(
             absl::StrCat("bundle ", td, ": pruning would remove every X.509 authority (all expire before ",
                          expired_before_unix, "); nothing pruned"));
       }
-      DS_ASSIGN_OR_RETURN(int64_t n1, c.Exec("DELETE FROM bundle_x509_authorities WHERE trust_domain = ?"
-                                             " AND not_after < ?",
-                                             {td, expired_before_unix}));
-      DS_ASSIGN_OR_RETURN(int64_t n2, c.Exec("DELETE FROM bundle_jwt_keys WHERE trust_domain = ?"
-                                             " AND expires_at > 0 AND expires_at < ?",
-                                             {td, expired_before_unix}));
+      ASSIGN_OR_RETURN(int64_t n1, c.Exec("DELETE FROM bundle_x509_authorities WHERE trust_domain = ?"
+                                          " AND not_after < ?",
+                                          {td, expired_before_unix}));
+      ASSIGN_OR_RETURN(int64_t n2, c.Exec("DELETE FROM bundle_jwt_keys WHERE trust_domain = ?"
+                                          " AND expires_at > 0 AND expires_at < ?",
+                                          {td, expired_before_unix}));
       if (n1 + n2 > 0) {
-        DS_RETURN_IF_ERROR(c.Exec("UPDATE bundles SET sequence_number = sequence_number + 1"
-                                  " WHERE trust_domain = ?",
-                                  {td})
-                               .status());
+        RETURN_IF_ERROR(c.Exec("UPDATE bundles SET sequence_number = sequence_number + 1"
+                               " WHERE trust_domain = ?",
+                               {td})
+                            .status());
       }
       return LoadBundle(c, td);
     });
@@ -752,8 +690,8 @@ class SqlDataStore final : public DataStore {
 
   absl::StatusOr<std::string> FetchCaJournal(std::string_view server_id) override {
     return Tx(false, [&](SqlConn& c) -> absl::StatusOr<std::string> {
-      DS_ASSIGN_OR_RETURN(auto rows,
-                          c.Query("SELECT data FROM ca_journals WHERE server_id = ?", {std::string(server_id)}));
+      ASSIGN_OR_RETURN(auto rows,
+                       c.Query("SELECT data FROM ca_journals WHERE server_id = ?", {std::string(server_id)}));
       if (rows.empty())
         return absl::NotFoundError(absl::StrCat("CA journal for server ", ToAbsl(server_id), " not found"));
       return AsStr(rows[0][0]);
@@ -805,16 +743,16 @@ class SqlDataStore final : public DataStore {
 
   absl::StatusOr<int64_t> Count(std::string_view sql) {
     return Tx(false, [&](SqlConn& c) -> absl::StatusOr<int64_t> {
-      DS_ASSIGN_OR_RETURN(auto rows, c.Query(sql, {}));
+      ASSIGN_OR_RETURN(auto rows, c.Query(sql, {}));
       return rows.empty() ? 0 : AsInt(rows[0][0]);
     });
   }
 
   absl::Status CheckDuplicate(SqlConn& c, const RegistrationEntry& e, const std::string& hash,
                               const std::string& self_id) {
-    DS_ASSIGN_OR_RETURN(auto rows, c.Query("SELECT id FROM registered_entries WHERE spiffe_id = ?"
-                                           " AND parent_id = ? AND selectors_hash = ?",
-                                           {e.spiffe_id, e.parent_id, hash}));
+    ASSIGN_OR_RETURN(auto rows, c.Query("SELECT id FROM registered_entries WHERE spiffe_id = ?"
+                                        " AND parent_id = ? AND selectors_hash = ?",
+                                        {e.spiffe_id, e.parent_id, hash}));
     for (const auto& r : rows) {
       if (AsStr(r[0]) != self_id) {
         return absl::AlreadyExistsError(absl::StrCat("registration entry with spiffe_id ", e.spiffe_id, ", parent_id ",
@@ -827,21 +765,21 @@ class SqlDataStore final : public DataStore {
 
   absl::Status InsertEntrySelectors(SqlConn& c, const std::string& id, const std::vector<Selector>& sels) {
     for (const auto& s : sels) {
-      DS_RETURN_IF_ERROR(
+      RETURN_IF_ERROR(
           c.Exec("INSERT INTO selectors (entry_id, type, value) VALUES (?, ?, ?)", {id, s.type, s.value}).status());
     }
     return absl::OkStatus();
   }
 
   absl::Status LoadEntry(SqlConn& c, const std::string& id, std::vector<RegistrationEntry>& out) {
-    DS_ASSIGN_OR_RETURN(auto rows, c.Query(absl::StrCat(kEntrySelect, "WHERE e.id = ? ORDER BY e.id"), {id}));
+    ASSIGN_OR_RETURN(auto rows, c.Query(absl::StrCat(kEntrySelect, "WHERE e.id = ? ORDER BY e.id"), {id}));
     AppendEntries(rows, out);
     return absl::OkStatus();
   }
 
   absl::Status DeleteEntryLocked(SqlConn& c, const std::string& id) {
-    DS_RETURN_IF_ERROR(c.Exec("DELETE FROM selectors WHERE entry_id = ?", {id}).status());
-    DS_ASSIGN_OR_RETURN(int64_t changed, c.Exec("DELETE FROM registered_entries WHERE id = ?", {id}));
+    RETURN_IF_ERROR(c.Exec("DELETE FROM selectors WHERE entry_id = ?", {id}).status());
+    ASSIGN_OR_RETURN(int64_t changed, c.Exec("DELETE FROM registered_entries WHERE id = ?", {id}));
     if (changed == 0) return absl::NotFoundError(absl::StrCat("registration entry ", id, " not found"));
     return AppendEntryEvent(c, id);
   }
@@ -857,18 +795,18 @@ class SqlDataStore final : public DataStore {
   }
 
   absl::Status AppendEntryEvent(SqlConn& c, const std::string& id) {
-    DS_RETURN_IF_ERROR(LockEventOrder(c, kEntryEventLockKey));
+    RETURN_IF_ERROR(LockEventOrder(c, kEntryEventLockKey));
     return c.Exec("INSERT INTO registered_entries_events (entry_id, created_at) VALUES (?, ?)", {id, Now()}).status();
   }
   absl::Status AppendNodeEvent(SqlConn& c, const std::string& id) {
-    DS_RETURN_IF_ERROR(LockEventOrder(c, kNodeEventLockKey));
+    RETURN_IF_ERROR(LockEventOrder(c, kNodeEventLockKey));
     return c.Exec("INSERT INTO attested_node_events (spiffe_id, created_at) VALUES (?, ?)", {id, Now()}).status();
   }
 
   absl::Status ReplaceNodeSelectors(SqlConn& c, const std::string& id, const std::vector<Selector>& sorted) {
-    DS_RETURN_IF_ERROR(c.Exec("DELETE FROM node_selectors WHERE spiffe_id = ?", {id}).status());
+    RETURN_IF_ERROR(c.Exec("DELETE FROM node_selectors WHERE spiffe_id = ?", {id}).status());
     for (const auto& s : sorted) {
-      DS_RETURN_IF_ERROR(
+      RETURN_IF_ERROR(
           c.Exec("INSERT INTO node_selectors (spiffe_id, type, value) VALUES (?, ?, ?)", {id, s.type, s.value})
               .status());
     }
@@ -892,33 +830,104 @@ class SqlDataStore final : public DataStore {
     if (absl::IsAlreadyExists(r.status())) {
       return absl::AlreadyExistsError(absl::StrCat("attested node ", n.spiffe_id, " already exists"));
     }
-    DS_RETURN_IF_ERROR(r.status());
-    DS_RETURN_IF_ERROR(ReplaceNodeSelectors(c, n.spiffe_id, Normalize(n.selectors)));
+    RETURN_IF_ERROR(r.status());
+    RETURN_IF_ERROR(ReplaceNodeSelectors(c, n.spiffe_id, Normalize(n.selectors)));
     return AppendNodeEvent(c, n.spiffe_id);
   }
 
+  // The authorities parsed (AppendBundle's input checks, before any transaction).
+  static absl::StatusOr<std::vector<ParsedAuthority>> ParseBundleInput(const BundleRecord& b) {
+    if (b.trust_domain.empty()) return absl::InvalidArgumentError("bundle: trust_domain is empty");
+    std::vector<ParsedAuthority> certs;
+    for (size_t i = 0; i < b.x509_authorities_der.size(); ++i) {
+      ASSIGN_OR_RETURN(auto pa, ParseAuthority(b.x509_authorities_der[i], b.trust_domain, i));
+      certs.push_back(std::move(pa));
+    }
+    for (const auto& k : b.jwt_keys) {
+      if (k.kid.empty()) {
+        return absl::InvalidArgumentError(absl::StrCat("bundle ", b.trust_domain, ": JWT key without kid"));
+      }
+    }
+    return certs;
+  }
+
+  // Appends the X.509 authorities the bundle lacks (deduplicated by SHA-256 of the DER); true if any was added.
+  static absl::StatusOr<bool> AddX509Authorities(SqlConn& c, const std::string& td,
+                                                 const std::vector<ParsedAuthority>& certs) {
+    ASSIGN_OR_RETURN(auto have, c.Query("SELECT fingerprint, position FROM bundle_x509_authorities"
+                                        " WHERE trust_domain = ?",
+                                        {td}));
+    absl::flat_hash_set<std::string> fps;
+    int64_t pos = 0;
+    for (const auto& r : have) {
+      fps.insert(AsStr(r[0]));
+      pos = std::max(pos, AsInt(r[1]) + 1);
+    }
+    bool added = false;
+    for (const auto& cert : certs) {
+      if (!fps.insert(cert.fingerprint).second) continue;
+      RETURN_IF_ERROR(c.Exec("INSERT INTO bundle_x509_authorities (trust_domain, fingerprint, position,"
+                             " der, not_after) VALUES (?, ?, ?, ?, ?)",
+                             {td, cert.fingerprint, pos++, Blob{cert.der}, cert.not_after})
+                          .status());
+      added = true;
+    }
+    return added;
+  }
+
+  // Appends the JWT keys the bundle lacks (deduplicated by kid); true if any was added. AlreadyExists when a kid
+  // is present with different key material.
+  static absl::StatusOr<bool> AddJwtKeys(SqlConn& c, const std::string& td, const std::vector<JwtKeyRecord>& in) {
+    ASSIGN_OR_RETURN(auto have, c.Query("SELECT kid, public_key_der, position FROM bundle_jwt_keys"
+                                        " WHERE trust_domain = ?",
+                                        {td}));
+    absl::flat_hash_map<std::string, std::string> keys;
+    int64_t pos = 0;
+    for (const auto& r : have) {
+      keys[AsStr(r[0])] = AsStr(r[1]);
+      pos = std::max(pos, AsInt(r[2]) + 1);
+    }
+    bool added = false;
+    for (const auto& k : in) {
+      auto it = keys.find(k.kid);
+      if (it != keys.end()) {
+        if (it->second == k.public_key_der) continue;
+        return absl::AlreadyExistsError(
+            absl::StrCat("bundle ", td, ": JWT key kid \"", k.kid, "\" already present with different key material"));
+      }
+      keys.emplace(k.kid, k.public_key_der);
+      RETURN_IF_ERROR(c.Exec("INSERT INTO bundle_jwt_keys (trust_domain, kid, position, public_key_der,"
+                             " expires_at) VALUES (?, ?, ?, ?, ?)",
+                             {td, k.kid, pos++, Blob{k.public_key_der}, k.expires_at})
+                          .status());
+      added = true;
+    }
+    return added;
+  }
+
   absl::StatusOr<BundleRecord> LoadBundle(SqlConn& c, const std::string& td) {
-    DS_ASSIGN_OR_RETURN(auto head, c.Query("SELECT sequence_number, refresh_hint_seconds FROM bundles"
-                                           " WHERE trust_domain = ?",
-                                           {td}));
+    ASSIGN_OR_RETURN(auto head, c.Query("SELECT sequence_number, refresh_hint_seconds FROM bundles"
+                                        " WHERE trust_domain = ?",
+                                        {td}));
     if (head.empty()) return absl::NotFoundError(absl::StrCat("bundle ", td, " not found"));
     BundleRecord b;
     b.trust_domain = td;
     b.sequence_number = static_cast<uint64_t>(AsInt(head[0][0]));
     b.refresh_hint_seconds = AsInt(head[0][1]);
-    DS_ASSIGN_OR_RETURN(auto certs, c.Query("SELECT der FROM bundle_x509_authorities WHERE trust_domain = ?"
-                                            " ORDER BY position",
-                                            {td}));
+    ASSIGN_OR_RETURN(auto certs, c.Query("SELECT der FROM bundle_x509_authorities WHERE trust_domain = ?"
+                                         " ORDER BY position",
+                                         {td}));
     for (const auto& r : certs) b.x509_authorities_der.push_back(AsStr(r[0]));
-    DS_ASSIGN_OR_RETURN(auto keys, c.Query("SELECT kid, public_key_der, expires_at FROM bundle_jwt_keys"
-                                           " WHERE trust_domain = ? ORDER BY position",
-                                           {td}));
+    ASSIGN_OR_RETURN(auto keys, c.Query("SELECT kid, public_key_der, expires_at FROM bundle_jwt_keys"
+                                        " WHERE trust_domain = ? ORDER BY position",
+                                        {td}));
     for (const auto& r : keys) b.jwt_keys.push_back({AsStr(r[0]), AsStr(r[1]), AsInt(r[2])});
     return b;
   }
 
   std::unique_ptr<SqlTxRunner> runner_;
   Clock& clock_;
+  Random& random_;  // entry ids; thread-safe by the Random contract
 };
 
 // One connection, one mutex, no retry.
@@ -927,7 +936,7 @@ class SingleConnRunner final : public SqlTxRunner {
   explicit SingleConnRunner(std::unique_ptr<SqlConn> conn) : conn_(std::move(conn)) {}
   absl::Status Run(bool write, const std::function<absl::Status(SqlConn&)>& body) override {
     std::lock_guard<std::mutex> lock(mu_);
-    DS_RETURN_IF_ERROR(conn_->Begin(write));
+    RETURN_IF_ERROR(conn_->Begin(write));
     if (auto s = body(*conn_); !s.ok()) {
       conn_->Rollback();
       return s;
@@ -946,12 +955,12 @@ class SingleConnRunner final : public SqlTxRunner {
 
 }  // namespace
 
-std::unique_ptr<DataStore> NewSqlDataStore(std::unique_ptr<SqlConn> conn, Clock& clock) {
-  return std::make_unique<SqlDataStore>(std::make_unique<SingleConnRunner>(std::move(conn)), clock);
+std::unique_ptr<DataStore> NewSqlDataStore(std::unique_ptr<SqlConn> conn, Clock& clock, Random& random) {
+  return std::make_unique<SqlDataStore>(std::make_unique<SingleConnRunner>(std::move(conn)), clock, random);
 }
 
-std::unique_ptr<DataStore> NewSqlDataStore(std::unique_ptr<SqlTxRunner> runner, Clock& clock) {
-  return std::make_unique<SqlDataStore>(std::move(runner), clock);
+std::unique_ptr<DataStore> NewSqlDataStore(std::unique_ptr<SqlTxRunner> runner, Clock& clock, Random& random) {
+  return std::make_unique<SqlDataStore>(std::move(runner), clock, random);
 }
 
 }  // namespace spirecvm::datastore

@@ -6,6 +6,7 @@
 #include <mutex>
 
 #include "common/clock.h"
+#include "common/random.h"
 #include "server/datastore/datastore.h"
 #include "server/datastore/sql_conn.h"
 
@@ -25,9 +26,10 @@ class SqlTxRunner {
   virtual absl::Status Run(bool write, const std::function<absl::Status(SqlConn&)>& body) = 0;
 };
 
-// One connection behind a mutex, no retries (SQLite: writers are serialised by the database anyway).
-std::unique_ptr<DataStore> NewSqlDataStore(std::unique_ptr<SqlConn> conn, Clock& clock);
+// One connection behind a mutex, no retries (SQLite: writers are serialised by the database anyway). `random`
+// draws the ids of entries created without one; clock and random must outlive the store.
+std::unique_ptr<DataStore> NewSqlDataStore(std::unique_ptr<SqlConn> conn, Clock& clock, Random& random);
 // Any transaction runner (PostgreSQL: a pool with retries).
-std::unique_ptr<DataStore> NewSqlDataStore(std::unique_ptr<SqlTxRunner> runner, Clock& clock);
+std::unique_ptr<DataStore> NewSqlDataStore(std::unique_ptr<SqlTxRunner> runner, Clock& clock, Random& random);
 
 }  // namespace spirecvm::datastore

@@ -11,6 +11,7 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "common/status.h"
 #include "common/strings.h"
 #include "server/datastore/sql_conn.h"
 #include "server/datastore/sql_datastore.h"
@@ -58,12 +59,12 @@ class SqliteConn final : public SqlConn {
 
   absl::StatusOr<std::vector<SqlRow>> Query(std::string_view sql, const SqlParams& params) override {
     std::vector<SqlRow> rows;
-    DS_RETURN_IF_ERROR(Run(sql, params, &rows));
+    RETURN_IF_ERROR(Run(sql, params, &rows));
     return rows;
   }
 
   absl::StatusOr<int64_t> Exec(std::string_view sql, const SqlParams& params) override {
-    DS_RETURN_IF_ERROR(Run(sql, params, nullptr));
+    RETURN_IF_ERROR(Run(sql, params, nullptr));
     return static_cast<int64_t>(sqlite3_changes64(db_));
   }
 
@@ -100,7 +101,7 @@ class SqliteConn final : public SqlConn {
   }
 
   absl::Status Run(std::string_view sql, const SqlParams& params, std::vector<SqlRow>* rows) {
-    DS_ASSIGN_OR_RETURN(sqlite3_stmt * stmt, Prepare(sql));
+    ASSIGN_OR_RETURN(sqlite3_stmt * stmt, Prepare(sql));
     struct Reset {
       sqlite3_stmt* s;
       ~Reset() {
@@ -108,6 +109,16 @@ class SqliteConn final : public SqlConn {
         sqlite3_clear_bindings(s);
       }
     } reset{stmt};
+    RETURN_IF_ERROR(Bind(stmt, sql, params));
+    for (;;) {
+      const int rc = sqlite3_step(stmt);
+      if (rc == SQLITE_DONE) return absl::OkStatus();
+      if (rc != SQLITE_ROW) return SqliteError(db_, rc, absl::StrCat("\"", ToAbsl(sql), "\""));
+      if (rows != nullptr) rows->push_back(ReadRow(stmt));
+    }
+  }
+
+  absl::Status Bind(sqlite3_stmt* stmt, std::string_view sql, const SqlParams& params) {
     if (static_cast<int>(params.size()) != sqlite3_bind_parameter_count(stmt)) {
       return absl::InternalError(absl::StrCat("sqlite: \"", ToAbsl(sql), "\" takes ",
                                               sqlite3_bind_parameter_count(stmt), " parameters, given ",
@@ -129,42 +140,41 @@ class SqliteConn final : public SqlConn {
         rc =
             sqlite3_bind_blob64(stmt, idx, b->bytes.empty() ? kEmpty : b->bytes.data(), b->bytes.size(), SQLITE_STATIC);
       }
-      if (rc != SQLITE_OK)
+      if (rc != SQLITE_OK) {
         return SqliteError(db_, rc, absl::StrCat("bind parameter ", idx, " of \"", ToAbsl(sql), "\""));
-    }
-    for (;;) {
-      const int rc = sqlite3_step(stmt);
-      if (rc == SQLITE_DONE) return absl::OkStatus();
-      if (rc != SQLITE_ROW) return SqliteError(db_, rc, absl::StrCat("\"", ToAbsl(sql), "\""));
-      if (rows == nullptr) continue;
-      const int n = sqlite3_column_count(stmt);
-      SqlRow row;
-      row.reserve(static_cast<size_t>(n));
-      for (int c = 0; c < n; ++c) {
-        switch (sqlite3_column_type(stmt, c)) {
-          case SQLITE_INTEGER:
-            row.emplace_back(static_cast<int64_t>(sqlite3_column_int64(stmt, c)));
-            break;
-          case SQLITE_FLOAT:
-            row.emplace_back(static_cast<int64_t>(sqlite3_column_double(stmt, c)));
-            break;
-          case SQLITE_TEXT: {
-            const auto* p = reinterpret_cast<const char*>(sqlite3_column_text(stmt, c));
-            row.emplace_back(std::string(p != nullptr ? p : "", static_cast<size_t>(sqlite3_column_bytes(stmt, c))));
-            break;
-          }
-          case SQLITE_BLOB: {
-            const auto* p = static_cast<const char*>(sqlite3_column_blob(stmt, c));
-            const auto len = static_cast<size_t>(sqlite3_column_bytes(stmt, c));
-            row.emplace_back(Blob{p != nullptr ? std::string(p, len) : std::string()});
-            break;
-          }
-          default:
-            row.emplace_back(std::monostate{});
-        }
       }
-      rows->push_back(std::move(row));
     }
+    return absl::OkStatus();
+  }
+
+  static SqlRow ReadRow(sqlite3_stmt* stmt) {
+    const int n = sqlite3_column_count(stmt);
+    SqlRow row;
+    row.reserve(static_cast<size_t>(n));
+    for (int c = 0; c < n; ++c) {
+      switch (sqlite3_column_type(stmt, c)) {
+        case SQLITE_INTEGER:
+          row.emplace_back(static_cast<int64_t>(sqlite3_column_int64(stmt, c)));
+          break;
+        case SQLITE_FLOAT:
+          row.emplace_back(static_cast<int64_t>(sqlite3_column_double(stmt, c)));
+          break;
+        case SQLITE_TEXT: {
+          const auto* p = reinterpret_cast<const char*>(sqlite3_column_text(stmt, c));
+          row.emplace_back(std::string(p != nullptr ? p : "", static_cast<size_t>(sqlite3_column_bytes(stmt, c))));
+          break;
+        }
+        case SQLITE_BLOB: {
+          const auto* p = static_cast<const char*>(sqlite3_column_blob(stmt, c));
+          const auto len = static_cast<size_t>(sqlite3_column_bytes(stmt, c));
+          row.emplace_back(Blob{p != nullptr ? std::string(p, len) : std::string()});
+          break;
+        }
+        default:
+          row.emplace_back(std::monostate{});
+      }
+    }
+    return row;
   }
 
   sqlite3* db_;
@@ -172,7 +182,7 @@ class SqliteConn final : public SqlConn {
 };
 
 absl::StatusOr<std::string> PragmaText(SqliteConn& c, std::string_view pragma) {
-  DS_ASSIGN_OR_RETURN(auto rows, c.Query(pragma, {}));
+  ASSIGN_OR_RETURN(auto rows, c.Query(pragma, {}));
   if (rows.empty() || rows[0].empty()) return std::string();
   if (const auto* i = std::get_if<int64_t>(&rows[0][0])) return absl::StrCat(*i);
   return AsStr(rows[0][0]);
@@ -199,11 +209,28 @@ absl::Status CreateFilePrivate(const std::string& path) {
   return absl::OkStatus();
 }
 
+// WAL keeps readers off the writer's back; synchronous=FULL fsyncs the WAL at every commit, so an acknowledged
+// transaction survives kill -9 and power loss (NORMAL would only survive the former).
+absl::Status ConfigureConnection(SqliteConn& conn, bool file_backed) {
+  ASSIGN_OR_RETURN(std::string mode, PragmaText(conn, "PRAGMA journal_mode = WAL"));
+  if (absl::AsciiStrToLower(mode) != "wal" && file_backed) {
+    return absl::FailedPreconditionError(absl::StrCat("cannot enable WAL journal mode (got \"", mode, "\")"));
+  }
+  for (std::string_view p : {"PRAGMA synchronous = FULL", "PRAGMA foreign_keys = ON"}) {
+    RETURN_IF_ERROR(conn.ExecScript(p));
+  }
+  ASSIGN_OR_RETURN(std::string fk, PragmaText(conn, "PRAGMA foreign_keys"));
+  if (fk != "1") return absl::FailedPreconditionError("this SQLite build cannot enforce foreign keys");
+  ASSIGN_OR_RETURN(std::string sync, PragmaText(conn, "PRAGMA synchronous"));
+  if (sync != "2") return absl::FailedPreconditionError(absl::StrCat("synchronous=FULL not applied (", sync, ")"));
+  return absl::OkStatus();
+}
+
 }  // namespace
 
-absl::StatusOr<std::unique_ptr<DataStore>> OpenSqlite(const SqliteOptions& opts, Clock& clock) {
+absl::StatusOr<std::unique_ptr<DataStore>> OpenSqlite(const SqliteOptions& opts, Clock& clock, Random& random) {
   if (opts.path.empty()) return absl::InvalidArgumentError("datastore: sqlite path is empty");
-  if (IsFilePath(opts.path)) DS_RETURN_IF_ERROR(CreateFilePrivate(opts.path));
+  if (IsFilePath(opts.path)) RETURN_IF_ERROR(CreateFilePrivate(opts.path));
   sqlite3* raw = nullptr;
   int rc = sqlite3_open_v2(opts.path.c_str(), &raw,
                            SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_URI | SQLITE_OPEN_NOMUTEX, nullptr);
@@ -214,30 +241,10 @@ absl::StatusOr<std::unique_ptr<DataStore>> OpenSqlite(const SqliteOptions& opts,
   }
   sqlite3_extended_result_codes(raw, 1);
   sqlite3_busy_timeout(raw, opts.busy_timeout_ms);
-  auto fail = [&](const absl::Status& s) {
-    return absl::Status(s.code(), absl::StrCat("datastore: sqlite database ", opts.path, ": ", s.message()));
-  };
-  // WAL keeps readers off the writer's back; synchronous=FULL fsyncs the WAL at every commit, so an acknowledged
-  // transaction survives kill -9 and power loss (NORMAL would only survive the former).
-  auto mode = PragmaText(*conn, "PRAGMA journal_mode = WAL");
-  if (!mode.ok()) return fail(mode.status());
-  if (absl::AsciiStrToLower(*mode) != "wal" && IsFilePath(opts.path)) {
-    return fail(absl::FailedPreconditionError(absl::StrCat("cannot enable WAL journal mode (got \"", *mode, "\")")));
-  }
-  for (std::string_view p : {"PRAGMA synchronous = FULL", "PRAGMA foreign_keys = ON"}) {
-    if (auto s = conn->ExecScript(p); !s.ok()) return fail(s);
-  }
-  auto fk = PragmaText(*conn, "PRAGMA foreign_keys");
-  if (!fk.ok()) return fail(fk.status());
-  if (*fk != "1") return fail(absl::FailedPreconditionError("this SQLite build cannot enforce foreign keys"));
-  auto sync = PragmaText(*conn, "PRAGMA synchronous");
-  if (!sync.ok()) return fail(sync.status());
-  if (*sync != "2")
-    return fail(absl::FailedPreconditionError(absl::StrCat("synchronous=FULL not applied (", *sync, ")")));
-
-  auto version = MigrateSchema(*conn);
-  if (!version.ok()) return fail(version.status());
-  return NewSqlDataStore(std::move(conn), clock);
+  const std::string context = absl::StrCat("datastore: sqlite database ", opts.path);
+  RETURN_IF_ERROR(Annotate(ConfigureConnection(*conn, IsFilePath(opts.path)), context));
+  RETURN_IF_ERROR(Annotate(MigrateSchema(*conn), context));
+  return NewSqlDataStore(std::move(conn), clock, random);
 }
 
 }  // namespace spirecvm::datastore

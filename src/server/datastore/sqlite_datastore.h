@@ -7,6 +7,7 @@
 
 #include "absl/status/statusor.h"
 #include "common/clock.h"
+#include "common/random.h"
 #include "server/datastore/datastore.h"
 
 namespace spirecvm::datastore {
@@ -18,6 +19,8 @@ struct SqliteOptions {
 
 // Opens (creating if needed) and migrates the database. FailedPrecondition if the database's schema is newer than
 // this build knows; Unavailable/Internal with the path and SQLite's message if it cannot be opened.
-absl::StatusOr<std::unique_ptr<DataStore>> OpenSqlite(const SqliteOptions& opts, Clock& clock);
+// `random` draws the ids of entries created without one. clock and random must outlive the store.
+absl::StatusOr<std::unique_ptr<DataStore>> OpenSqlite(const SqliteOptions& opts, Clock& clock,
+                                                      Random& random = SystemRandom::Get());
 
 }  // namespace spirecvm::datastore

@@ -112,6 +112,23 @@ RegistrationEntry Entry(int i) {
   return e;
 }
 
+// Entry ids come from the Random the store was opened with (no hidden global): the same seed gives the same id.
+TEST(SqliteDatastore, EntryIdsAreDrawnFromTheInjectedRandom) {
+  TestOnlyDeterministicRandom r1(5), r2(5);
+  auto a = OpenSqlite({":memory:"}, RealClock::Get(), r1);
+  auto b = OpenSqlite({":memory:"}, RealClock::Get(), r2);
+  ASSERT_TRUE(a.ok() && b.ok());
+  auto ea = (*a)->CreateEntry(Entry(1));
+  auto eb = (*b)->CreateEntry(Entry(1));
+  ASSERT_TRUE(ea.ok() && eb.ok());
+  EXPECT_EQ(ea->id, eb->id);
+  EXPECT_THAT(ea->id, ::testing::MatchesRegex("[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}"));
+  TestOnlyDeterministicRandom r3(6);
+  auto c = OpenSqlite({":memory:"}, RealClock::Get(), r3);
+  ASSERT_TRUE(c.ok());
+  EXPECT_NE((*c)->CreateEntry(Entry(1))->id, ea->id);
+}
+
 TEST(SqliteDatastore, DataSurvivesReopenAndSchemaVersionIsStable) {
   TempDir dir;
   const std::string path = dir.File("ds.sqlite");

@@ -3,11 +3,13 @@
 #include <algorithm>
 #include <cstdio>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "attestation/sevsnp/certs/chain.h"
 #include "attestation/sevsnp/certs/sources.h"
 #include "attestation/sevsnp/policy/options_reader.h"
 #include "attestation/sevsnp_binding/binding.h"
+#include "common/encoding.h"
 #include "common/files.h"
 #include "common/status.h"
 #include "common/strings.h"
@@ -18,9 +20,7 @@
 namespace spirecvm::server {
 namespace {
 
-std::string Hex(const uint8_t* p, size_t n) {
-  return crypto::HexEncode(std::string_view(reinterpret_cast<const char*>(p), n));
-}
+std::string Hex(const uint8_t* p, size_t n) { return HexEncode(std::string_view(reinterpret_cast<const char*>(p), n)); }
 template <size_t N>
 std::string Hex(const std::array<uint8_t, N>& a) {
   return Hex(a.data(), N);
@@ -28,7 +28,7 @@ std::string Hex(const std::array<uint8_t, N>& a) {
 
 std::string Lower(std::string_view s) {
   std::string o(s);
-  for (auto& c : o) c = static_cast<char>(tolower(static_cast<unsigned char>(c)));
+  absl::AsciiStrToLower(&o);
   return o;
 }
 
@@ -112,7 +112,7 @@ class AwsIidAttestor final : public NodeAttestor {
                                                                                 const std::string& document,
                                                                                 ChallengeChannel& channel) const {
     std::string nonce = rnd_.Bytes(sevsnp::kNonceSize);
-    std::string nonce_b64 = crypto::Base64Encode(nonce);
+    std::string nonce_b64 = Base64Encode(nonce);
     absl::Time now = clock_.Now();
     RETURN_IF_ERROR(ds_.InsertNonce(nonce_b64, absl::ToUnixSeconds(now + cfg_.sev.nonce_ttl)));
     ASSIGN_OR_RETURN(std::string answer, channel.Challenge(sevsnp::SevSnpChallenge{nonce}.ToJson()));

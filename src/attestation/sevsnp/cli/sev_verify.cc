@@ -9,9 +9,9 @@
 #include "attestation/sevsnp/policy/options_reader.h"
 #include "attestation/sevsnp/policy/policy.h"
 #include "attestation/sevsnp/verify/verifier.h"
+#include "common/encoding.h"
 #include "common/files.h"
 #include "common/flags.h"
-#include "common/hex.h"
 #include "common/status.h"
 
 namespace spirecvm::sevsnp::cli {

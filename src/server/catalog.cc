@@ -24,9 +24,9 @@ absl::StatusOr<std::unique_ptr<datastore::DataStore>> BuildSql(const SqlDataStor
                                     .ro_connection_string = c.ro_connection_string,
                                     .max_open_conns = c.max_open_conns,
                                     .conn_max_lifetime = c.conn_max_lifetime},
-                                   d.clock);
+                                   d.clock, d.rnd);
   }
-  return datastore::OpenSqlite({.path = c.connection_string}, d.clock);
+  return datastore::OpenSqlite({.path = c.connection_string}, d.clock, d.rnd);
 }
 
 absl::StatusOr<std::unique_ptr<KeyManager>> BuildDiskKeyManager(const DiskKeyManagerConfig& c, const KeyManagerDeps&) {

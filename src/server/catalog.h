@@ -27,6 +27,7 @@ namespace spirecvm::server {
 // What each kind's plugins are built with: only what they use. The references must outlive the plugin.
 struct DataStoreDeps {
   Clock& clock;
+  Random& rnd;  // entry ids
 };
 struct KeyManagerDeps {};
 struct UpstreamAuthorityDeps {};

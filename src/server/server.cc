@@ -106,7 +106,7 @@ Server::~Server() { Shutdown(); }
 absl::Status Server::Start() {
   RETURN_IF_ERROR(files::EnsureDir(cfg_.data_dir, 0700));
   ASSIGN_OR_RETURN(server_id_, LoadOrCreateServerId(cfg_.data_dir, rnd_));
-  ASSIGN_OR_RETURN(ds_, plan_.datastore.Build({clock_}));
+  ASSIGN_OR_RETURN(ds_, plan_.datastore.Build({clock_, rnd_}));
   ASSIGN_OR_RETURN(ca_, BuildCa(cfg_, plan_, server_id_, *ds_, clock_, rnd_));
   ASSIGN_OR_RETURN(attestors_, BuildAttestors(plan_, {cfg_.trust_domain, *ds_, clock_, rnd_}));
   RETURN_IF_ERROR(BuildServices());

@@ -2,6 +2,7 @@
 # Interop: go-spiffe v2.9.0 (the reference Go SPIFFE library) against spire-cvm's agent Workload API.
 # X509Source, JWTSource and BundleSource fetch; two workloads complete an mTLS handshake with spiffetls using
 # only what our agent served; a JWT-SVID validates against the served JWT bundle; a watcher sees rotation.
+# Also SPIRE v1.13.3's own `spire-agent api fetch x509|jwt`, `api validate jwt` and `healthcheck` against our agent.
 # Usage: gospiffe_agent_test.sh <build-dir>
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
@@ -20,6 +21,7 @@ for c in x509fetch jwtfetch bundles mtls-server mtls-client; do
 done
 cvm_entry -spiffeID "spiffe://$TD/go/watch" -selector "unix:uid:$UID_NOW" -selector "unix:path:$BIN/watch" \
   -x509SVIDTTL 30
+cvm_entry -spiffeID "spiffe://$TD/spire-cli" -selector "unix:uid:$UID_NOW" -selector "unix:path:$BIN/spire-agent"
 start_cvm_agent
 S=(-socket "$CVM_ASOCK")
 
@@ -84,5 +86,30 @@ cat "$T/watch.out"
 expect "$T/watch.out" "spiffe_id=spiffe://$TD/go/watch .* event=new$" "watcher got no first SVID"
 expect "$T/watch.out" "spiffe_id=spiffe://$TD/go/watch .* event=rotated$" "watcher saw no rotation"
 expect "$T/watch.out" "^rotations=1$" "rotation count"
+
+step "SPIRE v1.13.3's spire-agent api verbs against our agent's Workload API"
+SA=$BIN/spire-agent
+"$SA" api fetch x509 -socketPath "$CVM_ASOCK" -write "$T/spire-cli" >"$T/sa-x509.out" 2>&1 \
+  || fail "spire-agent api fetch x509: $(cat "$T/sa-x509.out")"
+cat "$T/sa-x509.out"
+expect "$T/sa-x509.out" "^Received 1 svid" "SPIRE's CLI did not receive exactly one SVID"
+expect "$T/sa-x509.out" "^SPIFFE ID:[[:space:]]+spiffe://$TD/spire-cli$" "SPIRE's CLI saw the wrong SPIFFE ID"
+openssl verify -CAfile "$T/spire-cli/bundle.0.pem" -untrusted "$T/spire-cli/svid.0.pem" "$T/spire-cli/svid.0.pem" \
+  >/dev/null || fail "the SVID SPIRE's CLI wrote does not verify against the bundle it wrote"
+"$SA" api fetch jwt -socketPath "$CVM_ASOCK" -audience spire-cli-aud >"$T/sa-jwt.out" 2>&1 \
+  || fail "spire-agent api fetch jwt: $(cat "$T/sa-jwt.out")"
+expect "$T/sa-jwt.out" "^token\\(spiffe://$TD/spire-cli\\):$" "SPIRE's CLI got no JWT-SVID for its ID"
+expect "$T/sa-jwt.out" "^bundle\\(spiffe://$TD\\):$" "SPIRE's CLI got no JWT bundle"
+TOKEN=$(awk '/^token\(/{getline; gsub(/\t/,""); print; exit}' "$T/sa-jwt.out")
+"$SA" api validate jwt -socketPath "$CVM_ASOCK" -audience spire-cli-aud -svid "$TOKEN" >"$T/sa-val.out" 2>&1 \
+  || fail "spire-agent api validate jwt: $(cat "$T/sa-val.out")"
+cat "$T/sa-val.out"
+expect "$T/sa-val.out" "^SVID is valid\.$" "SPIRE's CLI: JWT not valid"
+expect "$T/sa-val.out" "^SPIFFE ID : spiffe://$TD/spire-cli$" "SPIRE's CLI: validated the wrong ID"
+if "$SA" api validate jwt -socketPath "$CVM_ASOCK" -audience other -svid "$TOKEN" >/dev/null 2>&1; then
+  fail "SPIRE's CLI validated the JWT for another audience"
+fi
+"$SA" healthcheck -socketPath "$CVM_ASOCK" >"$T/sa-hc.out" 2>&1 || fail "spire-agent healthcheck: $(cat "$T/sa-hc.out")"
+expect "$T/sa-hc.out" "^Agent is healthy\.$" "SPIRE's spire-agent healthcheck against our agent"
 
 echo "PASS"

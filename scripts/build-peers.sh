@@ -39,7 +39,7 @@ build_go() {
   if [[ ! -f $DIR/spire.ok ]]; then
     echo "building SPIRE v1.13.3 spire-server and spire-agent into $DIR/bin (once per machine; log: $DIR/spire.log)" >&2
     local start=$SECONDS
-    nice -n 10 go build -trimpath -o "$DIR/bin/" github.com/spiffe/spire/cmd/spire-server \
+    nice -n 10 go build -o "$DIR/bin/" github.com/spiffe/spire/cmd/spire-server \
       github.com/spiffe/spire/cmd/spire-agent >"$DIR/spire.log" 2>&1 || {
       echo "SPIRE build failed; tail of $DIR/spire.log:" >&2; tail -20 "$DIR/spire.log" >&2; exit 1
     }
@@ -47,7 +47,7 @@ build_go() {
     touch "$DIR/spire.ok"
   fi
   rm -f "$DIR"/clients.*.ok
-  nice -n 10 go build -trimpath -o "$DIR/bin/" ./cmd/... >"$DIR/clients.log" 2>&1 || {
+  nice -n 10 go build -o "$DIR/bin/" ./cmd/... >"$DIR/clients.log" 2>&1 || {
     echo "client build failed; tail of $DIR/clients.log:" >&2; tail -20 "$DIR/clients.log" >&2; exit 1
   }
   touch "$DIR/clients.$clients.ok"

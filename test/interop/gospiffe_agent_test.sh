@@ -89,6 +89,7 @@ expect "$T/watch.out" "^rotations=1$" "rotation count"
 
 step "SPIRE v1.13.3's spire-agent api verbs against our agent's Workload API"
 SA=$BIN/spire-agent
+mkdir -p "$T/spire-cli"
 "$SA" api fetch x509 -socketPath "$CVM_ASOCK" -write "$T/spire-cli" >"$T/sa-x509.out" 2>&1 \
   || fail "spire-agent api fetch x509: $(cat "$T/sa-x509.out")"
 cat "$T/sa-x509.out"

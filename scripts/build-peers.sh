@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # Builds the real peers the interop suite talks to, once per machine, into a cache folder:
-#   ${SPIRECVM_PEERS_DIR:-$HOME/.cache/spire-cvm/peers}/<hash of test/interop/go.mod + go.sum>/
-#     bin/spire-server, bin/spire-agent      SPIRE v1.13.3, built from the module as Go tools
-#     bin/x509fetch jwtfetch bundles watch mtls-server mtls-client   go-spiffe v2.9.0 clients (test/interop/cmd)
+#   ${SPIRECVM_PEERS_DIR:-$HOME/.cache/spire-cvm/peers}/<hash of the go.mod + go.sum of both modules below>/
+#     bin/spire-server, bin/spire-agent      SPIRE v1.13.3, the tools of the module test/interop/peers
+#     bin/x509fetch jwtfetch bundles watch mtls-server mtls-client descdump
+#                                            go-spiffe v2.9.0 clients, module test/interop (cmd/)
+# Two modules because one cannot hold both: go-spiffe v2.9.0's Workload API adds methods (WIT-SVIDs) that
+# SPIRE v1.13.3's agent does not implement, so SPIRE must build with the go-spiffe it pins (v2.6.0).
 #     venv/                                  Python venv with py-spiffe ("spiffe" from PyPI)
 # Usage: build-peers.sh [go|python|all]   (default all)
 # Prints the cache folder as its only line on stdout. Build output goes to <folder>/*.log.
@@ -17,7 +20,7 @@ MOD=$SRC/test/interop
 PY_SPIFFE=spiffe==0.3.2
 unavailable() { echo "interop peers unavailable: $*" >&2; exit 77; }
 
-HASH=$(cat "$MOD/go.mod" "$MOD/go.sum" | sha256sum | cut -c1-16)
+HASH=$(cat "$MOD/go.mod" "$MOD/go.sum" "$MOD/peers/go.mod" "$MOD/peers/go.sum" | sha256sum | cut -c1-16)
 ROOT=${SPIRECVM_PEERS_DIR:-$HOME/.cache/spire-cvm/peers}
 DIR=$ROOT/$HASH
 mkdir -p "$DIR/bin"
@@ -33,14 +36,14 @@ build_go() {
   local clients; clients=$(clients_hash)
   if [[ -f $DIR/spire.ok && -f $DIR/clients.$clients.ok ]]; then return 0; fi
   cd "$MOD"
-  if ! go mod download >"$DIR/download.log" 2>&1; then
+  if ! (go mod download && cd peers && go mod download) >"$DIR/download.log" 2>&1; then
     unavailable "the Go module proxy is unreachable ($(go env GOPROXY)); see $DIR/download.log"
   fi
   if [[ ! -f $DIR/spire.ok ]]; then
     echo "building SPIRE v1.13.3 spire-server and spire-agent into $DIR/bin (once per machine; log: $DIR/spire.log)" >&2
     local start=$SECONDS
-    nice -n 10 go build -o "$DIR/bin/" github.com/spiffe/spire/cmd/spire-server \
-      github.com/spiffe/spire/cmd/spire-agent >"$DIR/spire.log" 2>&1 || {
+    (cd peers && nice -n 10 go build -o "$DIR/bin/" github.com/spiffe/spire/cmd/spire-server \
+      github.com/spiffe/spire/cmd/spire-agent) >"$DIR/spire.log" 2>&1 || {
       echo "SPIRE build failed; tail of $DIR/spire.log:" >&2; tail -20 "$DIR/spire.log" >&2; exit 1
     }
     echo "built SPIRE in $((SECONDS - start))s" >>"$DIR/spire.log"

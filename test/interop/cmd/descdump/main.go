@@ -1,6 +1,7 @@
 // descdump writes the file descriptors that the Go code of SPIRE's peers was compiled from (spire-api-sdk and
 // grpc-go's health service, as linked into this module), one binary FileDescriptorSet per proto path, so a test
-// can compare them with what protoc makes of our proto/ files. json_name is cleared: protoc -o leaves it out.
+// can compare them with what protoc makes of our proto/ files. json_name is cleared: it is derived from the
+// field name, and whether a descriptor carries it depends on the tool that wrote it.
 // Usage: descdump -out DIR spire/api/types/entry.proto ...   (writes DIR/<path with / as _>.pb)
 package main
 

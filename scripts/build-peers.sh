@@ -11,6 +11,7 @@
 # Prints the cache folder as its only line on stdout. Build output goes to <folder>/*.log.
 # Exit 0: ready. Exit 77: the toolchain or a package registry is missing; ONE line on stderr says which, and
 # callers skip only the interop suite. Any other non-zero exit is a real failure (e.g. a build error).
+# SPIRECVM_INTEROP=0 in the environment makes it report "unavailable" on purpose (skips the suite).
 set -euo pipefail
 
 WHAT=${1:-all}
@@ -19,6 +20,7 @@ SRC=$(cd "$(dirname "$0")/.." && pwd)
 MOD=$SRC/test/interop
 PY_SPIFFE=spiffe==0.3.2
 unavailable() { echo "interop peers unavailable: $*" >&2; exit 77; }
+[[ ${SPIRECVM_INTEROP:-1} != 0 ]] || unavailable "disabled by SPIRECVM_INTEROP=0"
 
 HASH=$(cat "$MOD/go.mod" "$MOD/go.sum" "$MOD/peers/go.mod" "$MOD/peers/go.sum" | sha256sum | cut -c1-16)
 ROOT=${SPIRECVM_PEERS_DIR:-$HOME/.cache/spire-cvm/peers}

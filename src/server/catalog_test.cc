@@ -121,7 +121,8 @@ TEST(ServerCatalogTest, BuildErrorsNameThePlugin) {
                    "/keys.json\" } }\n" + kJoinToken);
   ASSERT_TRUE(plan.ok()) << plan.status();
   FakeClock clock(absl::FromUnixSeconds(1'800'000'000));
-  auto ds = plan->datastore.Build({clock});
+  TestOnlyDeterministicRandom rnd(7);
+  auto ds = plan->datastore.Build({clock, rnd});
   EXPECT_THAT(std::string(ds.status().message()), HasSubstr("DataStore \"sql\": "));
   auto km = plan->keymanager.Build({});
   EXPECT_EQ(km.status().code(), absl::StatusCode::kDataLoss);

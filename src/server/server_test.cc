@@ -63,7 +63,7 @@ TEST_F(ServerStepsTest, DataStoreCaAndAttestorsFromThePlan) {
   ServerConfig cfg = Config();
   auto plan = PlanPlugins(cfg);
   ASSERT_TRUE(plan.ok()) << plan.status();
-  auto ds = plan->datastore.Build({clock_});
+  auto ds = plan->datastore.Build({clock_, rnd_});
   ASSERT_TRUE(ds.ok()) << ds.status();
   auto ca = BuildCa(cfg, *plan, "s1", **ds, clock_, rnd_);
   ASSERT_TRUE(ca.ok()) << ca.status();
@@ -84,7 +84,7 @@ TEST_F(ServerStepsTest, AttestorBuildErrorsNameThePlugin) {
       Config("  NodeAttestor \"aws_iid\" { plugin_data { aws_certificates_path = \"" + dir_ + "/no-certs\" } }\n");
   auto plan = PlanPlugins(cfg);
   ASSERT_TRUE(plan.ok()) << plan.status();
-  auto ds = plan->datastore.Build({clock_});
+  auto ds = plan->datastore.Build({clock_, rnd_});
   ASSERT_TRUE(ds.ok());
   auto attestors = BuildAttestors(*plan, {td_, **ds, clock_, rnd_});
   ASSERT_FALSE(attestors.ok());
@@ -95,7 +95,7 @@ TEST_F(ServerStepsTest, ServerSvidRotatesAtHalfItsLifetime) {
   ServerConfig cfg = Config();
   auto plan = PlanPlugins(cfg);
   ASSERT_TRUE(plan.ok());
-  auto ds = plan->datastore.Build({clock_});
+  auto ds = plan->datastore.Build({clock_, rnd_});
   ASSERT_TRUE(ds.ok());
   auto ca = BuildCa(cfg, *plan, "s1", **ds, clock_, rnd_);
   ASSERT_TRUE(ca.ok());
@@ -118,7 +118,7 @@ TEST_F(ServerStepsTest, BackgroundTickRefreshesTheEntryCacheAndPrunes) {
   ServerConfig cfg = Config();
   auto plan = PlanPlugins(cfg);
   ASSERT_TRUE(plan.ok());
-  auto ds = plan->datastore.Build({clock_});
+  auto ds = plan->datastore.Build({clock_, rnd_});
   ASSERT_TRUE(ds.ok());
   auto ca = BuildCa(cfg, *plan, "s1", **ds, clock_, rnd_);
   ASSERT_TRUE(ca.ok());

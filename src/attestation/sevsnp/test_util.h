@@ -28,11 +28,11 @@ inline std::optional<std::string> ReadVector(const std::string& rel) {
 }  // namespace spirecvm::sevsnp::testing
 
 // Reads a vector into `var`; a missing vector fails the test (they are committed under test/data).
-#define SEVSNP_READ_VECTOR(var, rel)                                                                    \
-  std::string var;                                                                                      \
-  {                                                                                                     \
-    auto _v = ::spirecvm::sevsnp::testing::ReadVector(rel);                                             \
-    ASSERT_TRUE(_v.has_value()) << "vector " << rel << " missing under "                               \
-                                << ::spirecvm::sevsnp::testing::VectorsDir() << " (see test/data/README.md)"; \
-    var = std::move(*_v);                                                                               \
+#define SEVSNP_READ_VECTOR(var, rel)                                                                                  \
+  std::string var;                                                                                                    \
+  {                                                                                                                   \
+    auto _v = ::spirecvm::sevsnp::testing::ReadVector(rel);                                                           \
+    ASSERT_TRUE(_v.has_value()) << "vector " << rel << " missing under " << ::spirecvm::sevsnp::testing::VectorsDir() \
+                                << " (see test/data/README.md)";                                                      \
+    var = std::move(*_v);                                                                                             \
   }

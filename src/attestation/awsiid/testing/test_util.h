@@ -77,6 +77,6 @@ class TempDir {
 }  // namespace spirecvm::awsiid::testing
 
 // The real AWS vectors (committed under test/data/aws); their absence fails the test.
-#define REQUIRE_AWS_VECTORS(dir)                                      \
-  std::string dir = ::spirecvm::awsiid::testing::AwsVectorsDir();     \
+#define REQUIRE_AWS_VECTORS(dir)                                  \
+  std::string dir = ::spirecvm::awsiid::testing::AwsVectorsDir(); \
   ASSERT_FALSE(dir.empty()) << "AWS vectors missing under test/data/aws"

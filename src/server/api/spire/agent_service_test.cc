@@ -108,7 +108,9 @@ TEST_F(AgentServiceTest, CreateJoinTokenWithNodeAlias) {
   ASSERT_TRUE(svc_->CreateJoinToken(nullptr, &req, &tok).ok());
   EXPECT_EQ(tok.value().size(), 36u);
   EXPECT_EQ(tok.expires_at(), 1'800'000'600);
-  auto alias = ds_->ListEntries({.by_spiffe_id = "spiffe://example.org/node/one"});
+  datastore::ListEntriesFilter f;
+  f.by_spiffe_id = "spiffe://example.org/node/one";
+  auto alias = ds_->ListEntries(f);
   ASSERT_EQ(alias->size(), 1u);
   const std::string agent_id = "spiffe://example.org/spire/agent/join_token/" + tok.value();
   EXPECT_EQ(alias->front().parent_id, agent_id);

@@ -80,11 +80,12 @@ TEST(SpireConvertTest, UnstoredFieldsAreRefusedByName) {
 }
 
 TEST(SpireConvertTest, MergeTakesOnlyMaskedFields) {
-  datastore::RegistrationEntry base{.id = "id1",
-                                    .spiffe_id = "spiffe://example.org/w",
-                                    .parent_id = "spiffe://example.org/p",
-                                    .selectors = {{"unix", "uid:1"}},
-                                    .x509_svid_ttl = 60};
+  datastore::RegistrationEntry base;
+  base.id = "id1";
+  base.spiffe_id = "spiffe://example.org/w";
+  base.parent_id = "spiffe://example.org/p";
+  base.selectors = {{"unix", "uid:1"}};
+  base.x509_svid_ttl = 60;
   sapi::Entry in;
   in.set_id("id1");
   in.set_x509_svid_ttl(120);
@@ -103,8 +104,13 @@ TEST(SpireConvertTest, MergeTakesOnlyMaskedFields) {
 }
 
 TEST(SpireConvertTest, OutputMasksClearUnselectedFields) {
+  datastore::RegistrationEntry stored;
+  stored.id = "i";
+  stored.spiffe_id = "spiffe://example.org/w";
+  stored.selectors = {{"a", "b"}};
+  stored.hint = "h";
   sapi::Entry e;
-  EntryToProto({.id = "i", .spiffe_id = "spiffe://example.org/w", .selectors = {{"a", "b"}}, .hint = "h"}, &e);
+  EntryToProto(stored, &e);
   sapi::EntryMask m;
   m.set_hint(true);
   ApplyEntryMask(&m, &e);
@@ -115,13 +121,14 @@ TEST(SpireConvertTest, OutputMasksClearUnselectedFields) {
   ApplyEntryMask(nullptr, &e);  // null: unchanged
   EXPECT_EQ(e.hint(), "h");
 
+  datastore::AttestedNode node;
+  node.spiffe_id = "spiffe://example.org/spire/agent/x";
+  node.attestation_type = "join_token";
+  node.cert_serial = "9";
+  node.cert_not_after = 77;
+  node.banned = true;
   sapi::Agent a;
-  AgentToProto({.spiffe_id = "spiffe://example.org/spire/agent/x",
-                .attestation_type = "join_token",
-                .cert_serial = "9",
-                .cert_not_after = 77,
-                .banned = true},
-               &a);
+  AgentToProto(node, &a);
   EXPECT_EQ(a.x509svid_serial_number(), "9");
   EXPECT_EQ(a.x509svid_expires_at(), 77);
   sapi::AgentMask am;
@@ -131,13 +138,14 @@ TEST(SpireConvertTest, OutputMasksClearUnselectedFields) {
   EXPECT_EQ(a.attestation_type(), "");
   EXPECT_EQ(a.id().path(), "/spire/agent/x");
 
+  datastore::BundleRecord rec;
+  rec.trust_domain = "example.org";
+  rec.x509_authorities_der = {"DER"};
+  rec.jwt_keys.push_back({"k", "PK", 5});
+  rec.sequence_number = 4;
+  rec.refresh_hint_seconds = 300;
   sapi::Bundle b;
-  BundleToProto({.trust_domain = "example.org",
-                 .x509_authorities_der = {"DER"},
-                 .jwt_keys = {{.kid = "k", .public_key_der = "PK", .expires_at = 5}},
-                 .sequence_number = 4,
-                 .refresh_hint_seconds = 300},
-                &b);
+  BundleToProto(rec, &b);
   EXPECT_EQ(b.x509_authorities(0).asn1(), "DER");
   EXPECT_EQ(b.jwt_authorities(0).key_id(), "k");
   EXPECT_EQ(b.refresh_hint(), 300);

@@ -115,8 +115,11 @@ absl::StatusOr<datastore::RegistrationEntry> EntryService::CreateOne(const ::spi
   auto created = deps_.ds.CreateEntry(*e);
   if (absl::IsAlreadyExists(created.status())) {
     // As SPIRE: a similar entry (same SPIFFE ID, parent and selectors) is returned with AlreadyExists.
-    auto similar = deps_.ds.ListEntries(
-        {.by_spiffe_id = e->spiffe_id, .by_parent_id = e->parent_id, .by_selectors_exact = e->selectors});
+    datastore::ListEntriesFilter same;
+    same.by_spiffe_id = e->spiffe_id;
+    same.by_parent_id = e->parent_id;
+    same.by_selectors_exact = e->selectors;
+    auto similar = deps_.ds.ListEntries(same);
     if (similar.ok() && !similar->empty()) {
       *existing = similar->front();
       return absl::AlreadyExistsError("similar entry already exists");

@@ -50,10 +50,11 @@ class SvidServiceTest : public SpireApiTest {
  protected:
   void SetUp() override {
     SpireApiTest::SetUp();
-    svc_ = std::make_unique<SvidService>(SvidServiceDeps{.trust_domain = td_,
-                                                         .ca = *ca_,
-                                                         .metrics = metrics_,
-                                                         .ttls = {.x509 = absl::Minutes(30), .jwt = absl::Minutes(5)}});
+    svc_ = std::make_unique<SvidService>(
+        SvidServiceDeps{.trust_domain = td_,
+                        .ca = *ca_,
+                        .metrics = metrics_,
+                        .ttls = {.agent = absl::Hours(1), .x509 = absl::Minutes(30), .jwt = absl::Minutes(5)}});
   }
   std::unique_ptr<SvidService> svc_;
 };

@@ -167,9 +167,11 @@ TEST_F(EntryServiceTest, GetUpdateDelete) {
   *e = WireEntry("/w2", kAgentPath, {{"unix", "uid:2"}});
   e->set_id(id);
   e->set_store_svid(true);
+  ur.Clear();
   ASSERT_TRUE(svc_->BatchUpdateEntry(nullptr, &up, &ur).ok());
   EXPECT_THAT(ur.results(0).status().message(), HasSubstr("store_svid is not supported yet"));
   e->set_store_svid(false);
+  ur.Clear();
   ASSERT_TRUE(svc_->BatchUpdateEntry(nullptr, &up, &ur).ok());
   EXPECT_EQ(ur.results(0).entry().spiffe_id().path(), "/w2");
   EXPECT_EQ(ur.results(0).entry().x509_svid_ttl(), 0);

@@ -80,10 +80,10 @@ is "$(json 'd["entries"][0]["spiffe_id"]["path"]')" "/web" "entry show by id"
 is "$(json 'sorted(s["type"]+":"+s["value"] for s in d["entries"][0]["selectors"])')" \
   "['unix:gid:1000', 'unix:uid:1000']" "selectors kept"
 is "$(json 'd["entries"][0]["dns_names"]')" "['web.example.org', 'www.example.org']" "DNS names kept in order"
-is "$(json 'd["entries"][0]["x509_svid_ttl"], d["entries"][0]["jwt_svid_ttl"]')" "(120, 60)" "TTLs kept"
+is "$(json 'd["entries"][0]["x509_svid_ttl"], d["entries"][0]["jwt_svid_ttl"]')" "120 60" "TTLs kept"
 is "$(json 'd["entries"][0]["hint"]')" "web-hint" "hint kept"
 spire entry show -parentID "$CVM_AGENT_ID" -output json
-is "$(json 'sorted(e["spiffe_id"]["path"] for e in d["entries"])')" "['/db', '/web']" "entry show by parent"
+is "$(json 'sorted(e["spiffe_id"]["path"] for e in d["entries"])')" "['/db', '/node/one', '/web']" "entry show by parent (the node alias too)"
 spire entry show -selector unix:uid:1000 -output json
 is "$(json '[e["spiffe_id"]["path"] for e in d["entries"]]')" "['/web']" "entry show by selector (superset)"
 spire entry show -selector unix:uid:1000 -selector unix:uid:2000 -matchSelectorsOn any -output json
@@ -102,7 +102,7 @@ spire entry update -entryID "$WEB_ID" -parentID "$CVM_AGENT_ID" -spiffeID "spiff
   -selector "unix:uid:1001" -x509SVIDTTL 300 -output json
 is "$(json 'd["results"][0]["status"]["code"]')" "0" "update status"
 spire entry show -entryID "$WEB_ID" -output json
-is "$(json 'd["entries"][0]["spiffe_id"]["path"], d["entries"][0]["x509_svid_ttl"]')" "('/web2', 300)" "updated entry"
+is "$(json 'd["entries"][0]["spiffe_id"]["path"], d["entries"][0]["x509_svid_ttl"]')" "/web2 300" "updated entry"
 is "$(json '[s["value"] for s in d["entries"][0]["selectors"]]')" "['uid:1001']" "updated selectors"
 is "$(json 'int(d["entries"][0]["revision_number"])')" "1" "revision number bumped"
 spire entry delete -entryID "$WEB_ID"
@@ -113,6 +113,7 @@ spire entry count
 expect "$T/out" "^2 registration entries" "entry count after delete"
 
 step "x509 mint: the SVID chains to our CA"
+mkdir -p "$T/mint"
 spire x509 mint -spiffeID "spiffe://$TD/minted" -dns minted.example.org -ttl 10m -write "$T/mint"
 openssl verify -CAfile "$T/cvm-bundle.pem" "$T/mint/svid.pem" >"$T/verify.out" 2>&1 || fail "minted SVID does not verify against our CA: $(cat "$T/verify.out")"
 openssl x509 -in "$T/mint/svid.pem" -noout -ext subjectAltName >"$T/san.out"

@@ -4,6 +4,7 @@ BUILD ?= build/release
 ASAN_BUILD ?= build/asan
 
 .PHONY: all deps build build-asan test unit e2e fuzz demo bench clean format format-check
+.PHONY: interop peers
 
 all: build
 
@@ -50,3 +51,16 @@ format-check: deps
 	@bad=$$(git ls-files '*.cc' '*.h' | xargs $(CLANG_FORMAT) --dry-run 2>&1 | grep -o '^[^:]*:' | sort -u); \
 	if [ -n "$$bad" ]; then echo "format-check: not formatted (run make format): $$bad"; exit 1; fi; \
 	echo "format-check: $$(git ls-files '*.cc' '*.h' | wc -l) files formatted"
+
+# Interop suite: this repository's binaries against real SPIRE v1.13.3 and go-spiffe / py-spiffe clients.
+# The peers are built once per machine into ~/.cache/spire-cvm/peers (see docs/interop.md); without Go, the
+# module proxy or PyPI, build-peers.sh says so in one line and the interop tests are skipped.
+INTEROP_TARGETS = spire-server spire-agent cvm_spire_proto
+
+peers:
+	@./scripts/build-peers.sh all || { rc=$$?; [ $$rc -eq 77 ] && exit 0; exit $$rc; }
+
+interop: deps $(ASAN_BUILD)/CMakeCache.txt
+	cmake --build $(ASAN_BUILD) -j $(JOBS) --target $(INTEROP_TARGETS)
+	@$(MAKE) --no-print-directory peers
+	cd $(ASAN_BUILD) && ctest -L interop --output-on-failure

@@ -12,6 +12,7 @@
 #include "common/status.h"
 #include "common/unix_socket.h"
 #include "crypto/keys.h"
+#include "grpcpp/health_check_service_interface.h"
 #include "grpcpp/security/server_credentials.h"
 #include "grpcpp/security/tls_certificate_provider.h"
 #include "grpcpp/security/tls_credentials_options.h"
@@ -80,13 +81,15 @@ absl::StatusOr<std::unique_ptr<grpc::Server>> StartAgentEndpoint(const std::stri
 }
 
 absl::StatusOr<std::unique_ptr<grpc::Server>> StartAdminEndpoint(const std::string& socket_path,
-                                                                 grpc::Service& service) {
+                                                                 const std::vector<grpc::Service*>& services) {
   RETURN_IF_ERROR(PrepareSocketPath(socket_path, 0750));
+  grpc::EnableDefaultHealthCheckService(true);
   grpc::ServerBuilder builder;
   builder.AddListeningPort("unix:" + socket_path, grpc::InsecureServerCredentials());
-  builder.RegisterService(&service);
+  for (grpc::Service* s : services) builder.RegisterService(s);
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
   if (server == nullptr) return absl::UnavailableError(absl::StrCat("cannot listen on unix socket ", socket_path));
+  server->GetHealthCheckService()->SetServingStatus(true);
   if (chmod(socket_path.c_str(), 0770) != 0) {
     return absl::InternalError(absl::StrCat("chmod 0770 ", socket_path, ": ", strerror(errno)));
   }
@@ -139,7 +142,21 @@ absl::Status Server::BuildServices() {
                                                                    .rnd = rnd_,
                                                                    .metrics = metrics_,
                                                                    .ttls = ttls});
+  BuildSpireAdminServices(ttls);
   return absl::OkStatus();
+}
+
+// SPIRE's admin APIs, beside our own Admin service on the same socket, so SPIRE's CLI and tools manage this server.
+void Server::BuildSpireAdminServices(const SvidTtls& ttls) {
+  const auto& td = cfg_.trust_domain;
+  spire_admin_.entry = std::make_unique<spireapi::EntryService>(
+      spireapi::EntryServiceDeps{.trust_domain = td, .ds = *ds_, .entries = *entries_});
+  spire_admin_.agent = std::make_unique<spireapi::AgentService>(
+      spireapi::AgentServiceDeps{.trust_domain = td, .ds = *ds_, .entries = *entries_, .clock = clock_, .rnd = rnd_});
+  spire_admin_.bundle =
+      std::make_unique<spireapi::BundleService>(spireapi::BundleServiceDeps{.trust_domain = td, .ds = *ds_});
+  spire_admin_.svid = std::make_unique<spireapi::SvidService>(
+      spireapi::SvidServiceDeps{.trust_domain = td, .ca = *ca_.ca, .metrics = metrics_, .ttls = ttls});
 }
 
 absl::Status Server::StartEndpoints() {
@@ -153,7 +170,10 @@ absl::Status Server::StartEndpoints() {
   int bound_port = 0;
   ASSIGN_OR_RETURN(agent_server_, StartAgentEndpoint(absl::StrCat(cfg_.bind_address, ":", cfg_.bind_port),
                                                      *node_service_, *svid_, &bound_port));
-  ASSIGN_OR_RETURN(admin_server_, StartAdminEndpoint(cfg_.socket_path, *admin_service_));
+  ASSIGN_OR_RETURN(
+      admin_server_,
+      StartAdminEndpoint(cfg_.socket_path, {admin_service_.get(), spire_admin_.entry.get(), spire_admin_.agent.get(),
+                                            spire_admin_.bundle.get(), spire_admin_.svid.get()}));
   spdlog::info("spire-server started: trust domain {}, agent API on {}:{}, admin API on {}", cfg_.trust_domain.name(),
                cfg_.bind_address, bound_port, cfg_.socket_path);
   return absl::OkStatus();

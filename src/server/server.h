@@ -4,8 +4,10 @@
 //   2. open the DataStore     the configured DataStore plugin
 //   3. BuildCa                KeyManager, optional UpstreamAuthority, the CA (journal loaded, an active authority)
 //   4. BuildAttestors         the configured NodeAttestor plugins
-//   5. services               entry cache, bundle cache, NodeService, AdminService, each with its own deps
-//   6. endpoints              server SVID, agent gRPC over TLS, admin gRPC on a Unix socket, HTTP listeners
+//   5. services               entry cache, bundle cache, NodeService, AdminService, SPIRE's admin APIs
+//                             (api/spire: Entry, Agent, Bundle, SVID), each with its own deps
+//   6. endpoints              server SVID, agent gRPC over TLS, admin gRPC on a Unix socket (our Admin, SPIRE's
+//                             services and grpc.health.v1), HTTP listeners
 //   7. background loop        cache refresh, CA and SVID rotation, pruning
 // The threads and what each may touch: docs/architecture.md, "Server threads".
 #pragma once
@@ -20,6 +22,10 @@
 #include "grpcpp/server.h"
 #include "server/api/admin_service.h"
 #include "server/api/node_service.h"
+#include "server/api/spire/agent_service.h"
+#include "server/api/spire/bundle_service.h"
+#include "server/api/spire/entry_service.h"
+#include "server/api/spire/svid_service.h"
 #include "server/background.h"
 #include "server/bundle_cache.h"
 #include "server/ca/ca_manager.h"
@@ -54,9 +60,10 @@ absl::StatusOr<NodeAttestors> BuildAttestors(const PluginPlan& plan, const NodeA
 // agents attest without a client certificate, every later call is checked by the service.
 absl::StatusOr<std::unique_ptr<grpc::Server>> StartAgentEndpoint(const std::string& address, grpc::Service& service,
                                                                  const ServerSvid& svid, int* bound_port);
-// The admin API on a Unix socket (0770 in a 0750 directory): access control is the file mode.
+// The admin APIs on a Unix socket (0770 in a 0750 directory): access control is the file mode. gRPC's default
+// health service (grpc.health.v1, what SPIRE's `spire-server healthcheck` calls) answers SERVING once it listens.
 absl::StatusOr<std::unique_ptr<grpc::Server>> StartAdminEndpoint(const std::string& socket_path,
-                                                                 grpc::Service& service);
+                                                                 const std::vector<grpc::Service*>& services);
 
 class Server {
  public:
@@ -71,6 +78,7 @@ class Server {
   Server(ServerConfig cfg, PluginPlan plan, Clock& clock, Random& rnd);
   absl::Status OpenDataStore();
   absl::Status BuildServices();
+  void BuildSpireAdminServices(const SvidTtls& ttls);
   absl::Status StartEndpoints();
   absl::Status StartHttpListeners();
   void StartBackgroundLoop();
@@ -89,6 +97,12 @@ class Server {
   std::unique_ptr<ServerSvid> svid_;
   std::unique_ptr<NodeService> node_service_;
   std::unique_ptr<AdminService> admin_service_;
+  struct SpireAdminServices {
+    std::unique_ptr<spireapi::EntryService> entry;
+    std::unique_ptr<spireapi::AgentService> agent;
+    std::unique_ptr<spireapi::BundleService> bundle;
+    std::unique_ptr<spireapi::SvidService> svid;
+  } spire_admin_;
   std::unique_ptr<grpc::Server> agent_server_;
   std::unique_ptr<grpc::Server> admin_server_;
   std::unique_ptr<HttpListener> health_;

@@ -1,0 +1,47 @@
+// SPIRE's spire.api.server.agent.v1.Agent, admin methods, on the admin socket: what SPIRE's
+// `spire-server agent list|show|count|evict|ban|purge` and `token generate` call. AttestAgent, RenewAgent and
+// PostStatus are agent calls over TLS and are not served on the admin socket.
+#pragma once
+
+#include "common/clock.h"
+#include "common/random.h"
+#include "server/datastore/datastore.h"
+#include "server/entries/entry_cache.h"
+#include "spiffe/spiffe_id.h"
+#include "spire/api/server/agent/v1/agent.grpc.pb.h"
+
+namespace spirecvm::server::spireapi {
+
+namespace agentv1 = ::spire::api::server::agent::v1;
+
+// Every member is thread-safe: gRPC calls the service from its pool concurrently.
+struct AgentServiceDeps {
+  const spiffe::TrustDomain& trust_domain;
+  datastore::DataStore& ds;
+  EntryCache& entries;  // refreshed after a join token's node-alias entry is made
+  Clock& clock;
+  Random& rnd;
+};
+
+// SPIRE's by_expires_before: "2006-01-02 15:04:05 -0700 -07" (what SPIRE's `agent purge` sends) or RFC 3339.
+absl::StatusOr<absl::Time> ParseExpiresBefore(const std::string& s);
+
+class AgentService final : public agentv1::Agent::Service {
+ public:
+  explicit AgentService(AgentServiceDeps deps) : deps_(deps) {}
+
+  grpc::Status CountAgents(grpc::ServerContext*, const agentv1::CountAgentsRequest*,
+                           agentv1::CountAgentsResponse*) override;
+  grpc::Status ListAgents(grpc::ServerContext*, const agentv1::ListAgentsRequest*,
+                          agentv1::ListAgentsResponse*) override;
+  grpc::Status GetAgent(grpc::ServerContext*, const agentv1::GetAgentRequest*, ::spire::api::types::Agent*) override;
+  grpc::Status DeleteAgent(grpc::ServerContext*, const agentv1::DeleteAgentRequest*, google::protobuf::Empty*) override;
+  grpc::Status BanAgent(grpc::ServerContext*, const agentv1::BanAgentRequest*, google::protobuf::Empty*) override;
+  grpc::Status CreateJoinToken(grpc::ServerContext*, const agentv1::CreateJoinTokenRequest*,
+                               ::spire::api::types::JoinToken*) override;
+
+ private:
+  AgentServiceDeps deps_;
+};
+
+}  // namespace spirecvm::server::spireapi

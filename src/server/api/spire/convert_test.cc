@@ -1,0 +1,181 @@
+#include "server/api/spire/convert.h"
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+namespace spirecvm::server::spireapi {
+namespace {
+
+using ::testing::HasSubstr;
+
+sapi::SPIFFEID Id(const std::string& td, const std::string& path) {
+  sapi::SPIFFEID id;
+  id.set_trust_domain(td);
+  id.set_path(path);
+  return id;
+}
+
+const spiffe::TrustDomain kTd = *spiffe::TrustDomain::Parse("example.org");
+
+TEST(SpireConvertTest, SpiffeIdsBothWays) {
+  EXPECT_EQ(IdFromProto(Id("example.org", "/a/b"))->ToString(), "spiffe://example.org/a/b");
+  EXPECT_FALSE(IdFromProto(Id("Bad TD", "/a")).ok());
+  EXPECT_FALSE(IdFromProto(Id("example.org", "no-slash")).ok());
+  auto other = MemberIdFromProto(kTd, Id("other.org", "/a"));
+  EXPECT_THAT(other.status().message(), HasSubstr("is not a member of trust domain \"example.org\""));
+  EXPECT_TRUE(AgentIdFromProto(kTd, Id("example.org", "/spire/agent/join_token/t")).ok());
+  EXPECT_THAT(AgentIdFromProto(kTd, Id("example.org", "/workload")).status().message(), HasSubstr("/spire/agent/"));
+  sapi::SPIFFEID out;
+  IdToProto("spiffe://example.org/x/y", &out);
+  EXPECT_EQ(out.trust_domain(), "example.org");
+  EXPECT_EQ(out.path(), "/x/y");
+}
+
+TEST(SpireConvertTest, EntryRoundTripKeepsEveryStoredField) {
+  datastore::RegistrationEntry e{.id = "id1",
+                                 .spiffe_id = "spiffe://example.org/w",
+                                 .parent_id = "spiffe://example.org/spire/agent/x",
+                                 .selectors = {{"unix", "uid:1"}, {"k8s", "ns:a"}},
+                                 .x509_svid_ttl = 60,
+                                 .jwt_svid_ttl = 30,
+                                 .dns_names = {"a.example", "b.example"},
+                                 .admin = true,
+                                 .downstream = true,
+                                 .hint = "h",
+                                 .revision_number = 3,
+                                 .created_at = 1700,
+                                 .expires_at = 1900};
+  sapi::Entry wire;
+  EntryToProto(e, &wire);
+  EXPECT_EQ(wire.spiffe_id().path(), "/w");
+  EXPECT_EQ(wire.parent_id().path(), "/spire/agent/x");
+  EXPECT_EQ(wire.created_at(), 1700);
+  EXPECT_EQ(wire.revision_number(), 3);
+  auto back = EntryFromProto(wire);
+  ASSERT_TRUE(back.ok()) << back.status();
+  EXPECT_EQ(back->spiffe_id, e.spiffe_id);
+  EXPECT_EQ(back->parent_id, e.parent_id);
+  EXPECT_EQ(back->selectors, e.selectors);
+  EXPECT_EQ(back->x509_svid_ttl, 60);
+  EXPECT_EQ(back->jwt_svid_ttl, 30);
+  EXPECT_EQ(back->dns_names, e.dns_names);
+  EXPECT_TRUE(back->admin);
+  EXPECT_TRUE(back->downstream);
+  EXPECT_EQ(back->hint, "h");
+  EXPECT_EQ(back->expires_at, 1900);
+}
+
+TEST(SpireConvertTest, UnstoredFieldsAreRefusedByName) {
+  sapi::Entry wire;
+  *wire.mutable_spiffe_id() = Id("example.org", "/w");
+  *wire.mutable_parent_id() = Id("example.org", "/p");
+  wire.add_federates_with("other.org");
+  EXPECT_THAT(EntryFromProto(wire).status().message(), HasSubstr("federates_with is not supported yet"));
+  wire.clear_federates_with();
+  wire.set_store_svid(true);
+  EXPECT_THAT(EntryFromProto(wire).status().message(), HasSubstr("store_svid is not supported yet"));
+  wire.set_store_svid(false);
+  wire.clear_parent_id();
+  EXPECT_THAT(EntryFromProto(wire).status().message(), HasSubstr("parent_id"));
+}
+
+TEST(SpireConvertTest, MergeTakesOnlyMaskedFields) {
+  datastore::RegistrationEntry base{.id = "id1",
+                                    .spiffe_id = "spiffe://example.org/w",
+                                    .parent_id = "spiffe://example.org/p",
+                                    .selectors = {{"unix", "uid:1"}},
+                                    .x509_svid_ttl = 60};
+  sapi::Entry in;
+  in.set_id("id1");
+  in.set_x509_svid_ttl(120);
+  in.set_hint("new");
+  in.add_federates_with("ignored.org");  // not in the mask: not refused, not applied
+  sapi::EntryMask mask;
+  mask.set_x509_svid_ttl(true);
+  auto merged = MergeEntry(base, in, &mask);
+  ASSERT_TRUE(merged.ok()) << merged.status();
+  EXPECT_EQ(merged->x509_svid_ttl, 120);
+  EXPECT_EQ(merged->hint, "");
+  EXPECT_EQ(merged->spiffe_id, base.spiffe_id);
+  EXPECT_EQ(merged->selectors, base.selectors);
+  mask.set_federates_with(true);
+  EXPECT_THAT(MergeEntry(base, in, &mask).status().message(), HasSubstr("federates_with"));
+}
+
+TEST(SpireConvertTest, OutputMasksClearUnselectedFields) {
+  sapi::Entry e;
+  EntryToProto({.id = "i", .spiffe_id = "spiffe://example.org/w", .selectors = {{"a", "b"}}, .hint = "h"}, &e);
+  sapi::EntryMask m;
+  m.set_hint(true);
+  ApplyEntryMask(&m, &e);
+  EXPECT_EQ(e.id(), "i");
+  EXPECT_EQ(e.hint(), "h");
+  EXPECT_FALSE(e.has_spiffe_id());
+  EXPECT_EQ(e.selectors_size(), 0);
+  ApplyEntryMask(nullptr, &e);  // null: unchanged
+  EXPECT_EQ(e.hint(), "h");
+
+  sapi::Agent a;
+  AgentToProto({.spiffe_id = "spiffe://example.org/spire/agent/x",
+                .attestation_type = "join_token",
+                .cert_serial = "9",
+                .cert_not_after = 77,
+                .banned = true},
+               &a);
+  EXPECT_EQ(a.x509svid_serial_number(), "9");
+  EXPECT_EQ(a.x509svid_expires_at(), 77);
+  sapi::AgentMask am;
+  am.set_banned(true);
+  ApplyAgentMask(&am, &a);
+  EXPECT_TRUE(a.banned());
+  EXPECT_EQ(a.attestation_type(), "");
+  EXPECT_EQ(a.id().path(), "/spire/agent/x");
+
+  sapi::Bundle b;
+  BundleToProto({.trust_domain = "example.org",
+                 .x509_authorities_der = {"DER"},
+                 .jwt_keys = {{.kid = "k", .public_key_der = "PK", .expires_at = 5}},
+                 .sequence_number = 4,
+                 .refresh_hint_seconds = 300},
+                &b);
+  EXPECT_EQ(b.x509_authorities(0).asn1(), "DER");
+  EXPECT_EQ(b.jwt_authorities(0).key_id(), "k");
+  EXPECT_EQ(b.refresh_hint(), 300);
+  EXPECT_EQ(b.sequence_number(), 4u);
+  sapi::BundleMask bm;
+  bm.set_sequence_number(true);
+  ApplyBundleMask(&bm, &b);
+  EXPECT_EQ(b.x509_authorities_size(), 0);
+  EXPECT_EQ(b.sequence_number(), 4u);
+}
+
+TEST(SpireConvertTest, SelectorMatchBehaviours) {
+  using M = sapi::SelectorMatch;
+  std::vector<datastore::Selector> have = {{"a", "1"}, {"b", "2"}};
+  EXPECT_TRUE(SelectorsMatch(have, {{"b", "2"}, {"a", "1"}}, M::MATCH_EXACT));
+  EXPECT_FALSE(SelectorsMatch(have, {{"a", "1"}}, M::MATCH_EXACT));
+  EXPECT_TRUE(SelectorsMatch(have, {{"a", "1"}, {"b", "2"}, {"c", "3"}}, M::MATCH_SUBSET));
+  EXPECT_FALSE(SelectorsMatch(have, {{"a", "1"}}, M::MATCH_SUBSET));
+  EXPECT_TRUE(SelectorsMatch(have, {{"a", "1"}}, M::MATCH_SUPERSET));
+  EXPECT_FALSE(SelectorsMatch(have, {{"a", "1"}, {"c", "3"}}, M::MATCH_SUPERSET));
+  EXPECT_TRUE(SelectorsMatch(have, {{"c", "3"}, {"b", "2"}}, M::MATCH_ANY));
+  EXPECT_FALSE(SelectorsMatch(have, {{"c", "3"}}, M::MATCH_ANY));
+  sapi::SelectorMatch m;
+  EXPECT_THAT(ValidateSelectorMatch(m).message(), HasSubstr("empty selector set"));
+  auto* s = m.add_selectors();
+  s->set_type("unix");
+  EXPECT_THAT(ValidateSelectorMatch(m).message(), HasSubstr("missing selector value"));
+}
+
+TEST(SpireConvertTest, StatusCodesAndMessages) {
+  sapi::Status s;
+  StatusToProto(absl::OkStatus(), &s);
+  EXPECT_EQ(s.code(), 0);
+  EXPECT_EQ(s.message(), "OK");
+  StatusToProto(absl::NotFoundError("entry not found"), &s);
+  EXPECT_EQ(s.code(), 5);
+  EXPECT_EQ(s.message(), "entry not found");
+}
+
+}  // namespace
+}  // namespace spirecvm::server::spireapi

@@ -1,0 +1,45 @@
+// SPIRE's spire.api.server.svid.v1.SVID, admin methods, on the admin socket: what SPIRE's `spire-server x509 mint`
+// and `jwt mint` call. BatchNewX509SVID, NewJWTSVID and NewDownstreamX509CA are agent/downstream calls over TLS
+// and are not served on the admin socket.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "server/api/svid_ttls.h"
+#include "server/ca/ca_manager.h"
+#include "server/metrics.h"
+#include "spiffe/spiffe_id.h"
+#include "spire/api/server/svid/v1/svid.grpc.pb.h"
+
+namespace spirecvm::server::spireapi {
+
+namespace svidv1 = ::spire::api::server::svid::v1;
+
+// Every member is thread-safe: gRPC calls the service from its pool concurrently.
+struct SvidServiceDeps {
+  const spiffe::TrustDomain& trust_domain;
+  CaManager& ca;
+  Metrics& metrics;
+  SvidTtls ttls;  // used when a request's ttl is 0
+};
+
+// The dNSName SANs of a DER CSR's extensionRequest (the CSR is verified separately).
+absl::StatusOr<std::vector<std::string>> CsrDnsNames(const std::string& der);
+
+class SvidService final : public svidv1::SVID::Service {
+ public:
+  explicit SvidService(SvidServiceDeps deps) : deps_(deps) {}
+
+  grpc::Status MintX509SVID(grpc::ServerContext*, const svidv1::MintX509SVIDRequest*,
+                            svidv1::MintX509SVIDResponse*) override;
+  grpc::Status MintJWTSVID(grpc::ServerContext*, const svidv1::MintJWTSVIDRequest*,
+                           svidv1::MintJWTSVIDResponse*) override;
+
+ private:
+  absl::StatusOr<spiffe::SpiffeId> WorkloadId(const std::string& uri) const;
+  SvidServiceDeps deps_;
+};
+
+}  // namespace spirecvm::server::spireapi

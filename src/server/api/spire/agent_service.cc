@@ -5,23 +5,15 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/time/time.h"
+#include "common/grpc_status.h"
 #include "common/status.h"
+#include "common/uuid.h"
 #include "server/api/admin_service.h"
 #include "server/api/spire/convert.h"
-#include "server/api/status_map.h"
 #include "spdlog/spdlog.h"
 
 namespace spirecvm::server::spireapi {
 namespace {
-
-std::string NewUuid(Random& rnd) {
-  std::string b = rnd.Bytes(16);
-  b[6] = static_cast<char>((b[6] & 0x0f) | 0x40);
-  b[8] = static_cast<char>((b[8] & 0x3f) | 0x80);
-  auto u = [&](int i) { return static_cast<unsigned>(static_cast<uint8_t>(b[i])); };
-  return absl::StrFormat("%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", u(0), u(1), u(2), u(3),
-                         u(4), u(5), u(6), u(7), u(8), u(9), u(10), u(11), u(12), u(13), u(14), u(15));
-}
 
 // The filter of CountAgentsRequest and ListAgentsRequest (same fields, two types), checked once.
 template <typename Filter>
@@ -140,7 +132,7 @@ grpc::Status AgentService::BanAgent(grpc::ServerContext*, const agentv1::BanAgen
 grpc::Status AgentService::CreateJoinToken(grpc::ServerContext*, const agentv1::CreateJoinTokenRequest* req,
                                            ::spire::api::types::JoinToken* resp) {
   if (req->ttl() < 1) return ToGrpc(absl::InvalidArgumentError("ttl is required, you must provide one"));
-  const std::string token = req->token().empty() ? NewUuid(deps_.rnd) : req->token();
+  const std::string token = req->token().empty() ? NewUuidV4(deps_.rnd) : req->token();
   datastore::RegistrationEntry alias;
   if (req->has_agent_id()) {
     // As SPIRE: the extra SPIFFE ID is a node-alias entry parented by the token's agent ID.

@@ -1,9 +1,9 @@
 #include "server/api/spire/bundle_service.h"
 
 #include "absl/strings/str_cat.h"
+#include "common/grpc_status.h"
 #include "common/status.h"
 #include "server/api/spire/convert.h"
-#include "server/api/status_map.h"
 
 namespace spirecvm::server::spireapi {
 

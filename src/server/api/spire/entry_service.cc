@@ -3,10 +3,10 @@
 #include <algorithm>
 
 #include "absl/strings/str_cat.h"
+#include "common/grpc_status.h"
 #include "common/status.h"
 #include "server/api/admin_service.h"
 #include "server/api/spire/convert.h"
-#include "server/api/status_map.h"
 #include "spdlog/spdlog.h"
 
 namespace spirecvm::server::spireapi {

@@ -4,12 +4,12 @@
 #include <openssl/x509v3.h>
 
 #include "absl/strings/str_cat.h"
+#include "common/grpc_status.h"
 #include "common/status.h"
 #include "crypto/csr.h"
 #include "crypto/ssl_ptr.h"
 #include "server/api/limits.h"
 #include "server/api/spire/convert.h"
-#include "server/api/status_map.h"
 
 namespace spirecvm::server::spireapi {
 namespace {

@@ -1,6 +1,7 @@
 #include "server/api/spire_agent/entry_service.h"
 
 #include <algorithm>
+#include <optional>
 
 #include "common/grpc_status.h"
 #include "common/status.h"

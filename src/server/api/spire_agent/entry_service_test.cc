@@ -1,6 +1,8 @@
 #include "server/api/spire_agent/entry_service.h"
 
+#include <algorithm>
 #include <deque>
+#include <set>
 
 #include "server/api/spire_agent/test_fixture.h"
 

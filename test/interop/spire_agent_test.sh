@@ -85,6 +85,7 @@ expect "$T/jwt.out" "^validated=spiffe://$TD/spire-peer/jwtfetch$" "JWT-SVID did
 expect "$T/jwt.out" "^other_audience=rejected$" "JWT-SVID validated for another audience"
 
 step "SPIRE's own spire-agent api fetch x509 (entry sa-cli): the SVID it writes verifies against spire-cvm's bundle"
+mkdir -p "$T/cli"
 "$SA" api fetch x509 -socketPath "$ASOCK" -write "$T/cli" >"$T/sa-x509.out" 2>&1 \
   || fail "spire-agent api fetch x509: $(cat "$T/sa-x509.out")"
 expect "$T/sa-x509.out" "^SPIFFE ID:[[:space:]]+spiffe://$TD/spire-peer/cli$" "api fetch x509: SPIFFE ID"

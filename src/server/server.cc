@@ -63,7 +63,8 @@ absl::StatusOr<NodeAttestors> BuildAttestors(const PluginPlan& plan, const NodeA
   return attestors;
 }
 
-absl::StatusOr<std::unique_ptr<grpc::Server>> StartAgentEndpoint(const std::string& address, grpc::Service& service,
+absl::StatusOr<std::unique_ptr<grpc::Server>> StartAgentEndpoint(const std::string& address,
+                                                                 const std::vector<grpc::Service*>& services,
                                                                  const ServerSvid& svid, int* bound_port) {
   auto provider =
       std::make_shared<grpc::experimental::FileWatcherCertificateProvider>(svid.key_path(), svid.cert_path(), 1);
@@ -73,7 +74,7 @@ absl::StatusOr<std::unique_ptr<grpc::Server>> StartAgentEndpoint(const std::stri
   tls.set_cert_request_type(GRPC_SSL_REQUEST_CLIENT_CERTIFICATE_BUT_DONT_VERIFY);
   grpc::ServerBuilder builder;
   builder.AddListeningPort(address, grpc::experimental::TlsServerCredentials(tls), bound_port);
-  builder.RegisterService(&service);
+  for (grpc::Service* s : services) builder.RegisterService(s);
   builder.SetMaxReceiveMessageSize(4 * 1024 * 1024);
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
   if (server == nullptr || *bound_port == 0) return absl::UnavailableError(absl::StrCat("cannot listen on ", address));
@@ -143,7 +144,25 @@ absl::Status Server::BuildServices() {
                                                                    .metrics = metrics_,
                                                                    .ttls = ttls});
   BuildSpireAdminServices(ttls);
+  BuildSpireAgentServices();
   return absl::OkStatus();
+}
+
+// SPIRE's agent-facing APIs, beside our Node service on the agent endpoint, so SPIRE's own agent attests and syncs.
+void Server::BuildSpireAgentServices() {
+  const NodeServiceDeps deps{.trust_domain = cfg_.trust_domain,
+                             .ds = *ds_,
+                             .ca = *ca_.ca,
+                             .entries = *entries_,
+                             .bundle = *bundle_,
+                             .attestors = attestors_,
+                             .clock = clock_,
+                             .metrics = metrics_,
+                             .ttls = SvidTtls::FromConfig(cfg_)};
+  spire_agent_.agent = std::make_unique<spireagent::AgentService>(deps);
+  spire_agent_.entry = std::make_unique<spireagent::EntryService>(deps);
+  spire_agent_.bundle = std::make_unique<spireagent::BundleService>(deps);
+  spire_agent_.svid = std::make_unique<spireagent::SvidService>(deps);
 }
 
 // SPIRE's admin APIs, beside our own Admin service on the same socket, so SPIRE's CLI and tools manage this server.
@@ -168,8 +187,11 @@ absl::Status Server::StartEndpoints() {
                                                       .cert_path = cfg_.data_dir + "/server_svid.pem"});
   RETURN_IF_ERROR(svid_->Rotate(/*force=*/true));
   int bound_port = 0;
-  ASSIGN_OR_RETURN(agent_server_, StartAgentEndpoint(absl::StrCat(cfg_.bind_address, ":", cfg_.bind_port),
-                                                     *node_service_, *svid_, &bound_port));
+  ASSIGN_OR_RETURN(agent_server_,
+                   StartAgentEndpoint(absl::StrCat(cfg_.bind_address, ":", cfg_.bind_port),
+                                      {node_service_.get(), spire_agent_.agent.get(), spire_agent_.entry.get(),
+                                       spire_agent_.bundle.get(), spire_agent_.svid.get()},
+                                      *svid_, &bound_port));
   ASSIGN_OR_RETURN(
       admin_server_,
       StartAdminEndpoint(cfg_.socket_path, {admin_service_.get(), spire_admin_.entry.get(), spire_admin_.agent.get(),

@@ -5,8 +5,10 @@
 //   3. BuildCa                KeyManager, optional UpstreamAuthority, the CA (journal loaded, an active authority)
 //   4. BuildAttestors         the configured NodeAttestor plugins
 //   5. services               entry cache, bundle cache, NodeService, AdminService, SPIRE's admin APIs
-//                             (api/spire: Entry, Agent, Bundle, SVID), each with its own deps
-//   6. endpoints              server SVID, agent gRPC over TLS, admin gRPC on a Unix socket (our Admin, SPIRE's
+//                             (api/spire: Entry, Agent, Bundle, SVID), each with its own deps, SPIRE's agent APIs
+//                             (api/spire_agent: Agent, Entry, Bundle, SVID, with the Node service's deps)
+//   6. endpoints              server SVID, agent gRPC over TLS (our Node service and SPIRE's agent APIs), admin gRPC on
+//   a Unix socket (our Admin, SPIRE's
 //                             services and grpc.health.v1), HTTP listeners
 //   7. background loop        cache refresh, CA and SVID rotation, pruning
 // The threads and what each may touch: docs/architecture.md, "Server threads".
@@ -26,6 +28,10 @@
 #include "server/api/spire/bundle_service.h"
 #include "server/api/spire/entry_service.h"
 #include "server/api/spire/svid_service.h"
+#include "server/api/spire_agent/agent_service.h"
+#include "server/api/spire_agent/bundle_service.h"
+#include "server/api/spire_agent/entry_service.h"
+#include "server/api/spire_agent/svid_service.h"
 #include "server/background.h"
 #include "server/bundle_cache.h"
 #include "server/ca/ca_manager.h"
@@ -56,9 +62,10 @@ absl::StatusOr<CaParts> BuildCa(const ServerConfig& cfg, const PluginPlan& plan,
 // Step 4.
 absl::StatusOr<NodeAttestors> BuildAttestors(const PluginPlan& plan, const NodeAttestorDeps& deps);
 
-// Step 6: the agent API over TLS with the server SVID in key_path/cert_path (re-read when they change);
-// agents attest without a client certificate, every later call is checked by the service.
-absl::StatusOr<std::unique_ptr<grpc::Server>> StartAgentEndpoint(const std::string& address, grpc::Service& service,
+// Step 6: the agent APIs over TLS with the server SVID in key_path/cert_path (re-read when they change);
+// agents attest without a client certificate, every later call is checked by the services.
+absl::StatusOr<std::unique_ptr<grpc::Server>> StartAgentEndpoint(const std::string& address,
+                                                                 const std::vector<grpc::Service*>& services,
                                                                  const ServerSvid& svid, int* bound_port);
 // The admin APIs on a Unix socket (0770 in a 0750 directory): access control is the file mode. gRPC's default
 // health service (grpc.health.v1, what SPIRE's `spire-server healthcheck` calls) answers SERVING once it listens.
@@ -79,6 +86,7 @@ class Server {
   absl::Status OpenDataStore();
   absl::Status BuildServices();
   void BuildSpireAdminServices(const SvidTtls& ttls);
+  void BuildSpireAgentServices();
   absl::Status StartEndpoints();
   absl::Status StartHttpListeners();
   void StartBackgroundLoop();
@@ -103,6 +111,12 @@ class Server {
     std::unique_ptr<spireapi::BundleService> bundle;
     std::unique_ptr<spireapi::SvidService> svid;
   } spire_admin_;
+  struct SpireAgentServices {
+    std::unique_ptr<spireagent::AgentService> agent;
+    std::unique_ptr<spireagent::EntryService> entry;
+    std::unique_ptr<spireagent::BundleService> bundle;
+    std::unique_ptr<spireagent::SvidService> svid;
+  } spire_agent_;
   std::unique_ptr<grpc::Server> agent_server_;
   std::unique_ptr<grpc::Server> admin_server_;
   std::unique_ptr<HttpListener> health_;

@@ -53,12 +53,6 @@ grpc::Status AuthFailed(Metrics& metrics, const absl::Status& st) {
   return ToGrpc(st);
 }
 
-struct AttestationParams {
-  std::string type;
-  std::string payload;
-  crypto::ParsedCsr csr;
-};
-
 // The first message: the attestation data and the agent's CSR, checked before any attestor sees them.
 absl::StatusOr<AttestationParams> ReadParams(AttestStream& stream) {
   agent::v1::AttestAgentRequest first;
@@ -69,16 +63,7 @@ absl::StatusOr<AttestationParams> ReadParams(AttestStream& stream) {
     return absl::InvalidArgumentError("the first attestation message must carry the parameters");
   }
   const auto& params = first.params();
-  if (params.data().type().empty()) return absl::InvalidArgumentError("attestation data type is missing");
-  if (params.data().payload().size() > kMaxAttestationPayload) {
-    return absl::InvalidArgumentError(absl::StrCat("attestation payload is ", params.data().payload().size(),
-                                                   " bytes, more than the limit of ", kMaxAttestationPayload));
-  }
-  if (params.csr().empty()) return absl::InvalidArgumentError("the agent CSR is missing");
-  if (params.csr().size() > kMaxCsr) return absl::InvalidArgumentError("the agent CSR is too large");
-  auto csr = crypto::ParseAndVerifyCsr(params.csr());
-  if (!csr.ok()) return absl::InvalidArgumentError(absl::StrCat("agent CSR rejected: ", csr.status().message()));
-  return AttestationParams{params.data().type(), params.data().payload(), *std::move(csr)};
+  return CheckAttestationParams(params.data().type(), params.data().payload(), params.csr());
 }
 
 // Refuses a banned agent, and one that attested before unless the attestor allows re-attestation.
@@ -102,14 +87,27 @@ void SetSvid(const std::string& spiffe_id, const SignedX509Svid& svid, types::X5
 
 }  // namespace
 
-absl::Status RunAttestation(const AttestationDeps& deps, AttestStream& stream) {
-  ASSIGN_OR_RETURN(AttestationParams params, ReadParams(stream));
+absl::StatusOr<AttestationParams> CheckAttestationParams(std::string type, std::string payload,
+                                                         std::string_view csr_der) {
+  if (type.empty()) return absl::InvalidArgumentError("attestation data type is missing");
+  if (payload.size() > kMaxAttestationPayload) {
+    return absl::InvalidArgumentError(absl::StrCat("attestation payload is ", payload.size(),
+                                                   " bytes, more than the limit of ", kMaxAttestationPayload));
+  }
+  if (csr_der.empty()) return absl::InvalidArgumentError("the agent CSR is missing");
+  if (csr_der.size() > kMaxCsr) return absl::InvalidArgumentError("the agent CSR is too large");
+  auto csr = crypto::ParseAndVerifyCsr(csr_der);
+  if (!csr.ok()) return absl::InvalidArgumentError(absl::StrCat("agent CSR rejected: ", csr.status().message()));
+  return AttestationParams{std::move(type), std::move(payload), *std::move(csr)};
+}
+
+absl::StatusOr<AttestedAgent> AttestAndStoreNode(const AttestationDeps& deps, const AttestationParams& params,
+                                                 ChallengeChannel& channel) {
   auto it = deps.attestors.find(params.type);
   if (it == deps.attestors.end()) {
     return absl::InvalidArgumentError(
         absl::StrCat("no NodeAttestor \"", params.type, "\" is configured on this server"));
   }
-  StreamChallengeChannel channel(stream);
   auto result = it->second->Attest({params.payload, params.csr.spki_der}, channel);
   if (!result.ok()) {
     spdlog::warn("node attestation ({}) failed: {}", params.type, result.status().ToString());
@@ -128,9 +126,50 @@ absl::Status RunAttestation(const AttestationDeps& deps, AttestStream& stream) {
   node.selectors = result->selectors;
   RETURN_IF_ERROR(deps.ds.UpsertAttestedNode(node));
   spdlog::info("agent attested: {} ({}; {} selectors)", agent_id, params.type, node.selectors.size());
+  return AttestedAgent{result->agent_id, std::move(svid), result->can_reattest};
+}
+
+absl::StatusOr<SignedX509Svid> RenewAgentSvid(const NodeServiceDeps& deps, const AuthenticatedAgent& a,
+                                              std::string_view csr_der) {
+  if (csr_der.size() > kMaxCsr) return absl::InvalidArgumentError("CSR is too large");
+  auto csr = crypto::ParseAndVerifyCsr(csr_der);
+  if (!csr.ok()) return absl::InvalidArgumentError(absl::StrCat("agent CSR rejected: ", csr.status().message()));
+  ASSIGN_OR_RETURN(spiffe::SpiffeId id, spiffe::SpiffeId::Parse(a.spiffe_id));
+  ASSIGN_OR_RETURN(SignedX509Svid svid, deps.ca.SignX509Svid(csr->public_key.get(), id, deps.ttls.agent, {}));
+  RETURN_IF_ERROR(deps.ds.UpdateAttestedNodeSerials(a.spiffe_id, a.node.cert_serial, a.node.cert_not_after, svid.serial,
+                                                    absl::ToUnixSeconds(svid.not_after)));
+  return svid;
+}
+
+absl::StatusOr<SignedX509Svid> SignEntryX509Svid(const NodeServiceDeps& deps, const datastore::RegistrationEntry& e,
+                                                 std::string_view csr_der) {
+  if (csr_der.size() > kMaxCsr) return absl::InvalidArgumentError("CSR is too large");
+  auto csr = crypto::ParseAndVerifyCsr(csr_der);
+  if (!csr.ok()) return absl::InvalidArgumentError(absl::StrCat("CSR rejected: ", csr.status().message()));
+  ASSIGN_OR_RETURN(spiffe::SpiffeId id, spiffe::SpiffeId::Parse(e.spiffe_id));
+  absl::Duration ttl = e.x509_svid_ttl > 0 ? absl::Seconds(e.x509_svid_ttl) : deps.ttls.x509;
+  ASSIGN_OR_RETURN(SignedX509Svid svid, deps.ca.SignX509Svid(csr->public_key.get(), id, ttl, e.dns_names));
+  deps.metrics.x509_svids_minted++;
+  return svid;
+}
+
+absl::StatusOr<SignedJwtSvid> SignEntryJwtSvid(const NodeServiceDeps& deps, const datastore::RegistrationEntry& e,
+                                               const std::vector<std::string>& audience) {
+  if (audience.empty()) return absl::InvalidArgumentError("at least one audience is required");
+  ASSIGN_OR_RETURN(spiffe::SpiffeId id, spiffe::SpiffeId::Parse(e.spiffe_id));
+  absl::Duration ttl = e.jwt_svid_ttl > 0 ? absl::Seconds(e.jwt_svid_ttl) : deps.ttls.jwt;
+  ASSIGN_OR_RETURN(SignedJwtSvid jwt, deps.ca.SignJwtSvid(id, audience, ttl));
+  deps.metrics.jwt_svids_minted++;
+  return jwt;
+}
+
+absl::Status RunAttestation(const AttestationDeps& deps, AttestStream& stream) {
+  ASSIGN_OR_RETURN(AttestationParams params, ReadParams(stream));
+  StreamChallengeChannel channel(stream);
+  ASSIGN_OR_RETURN(AttestedAgent attested, AttestAndStoreNode(deps, params, channel));
   agent::v1::AttestAgentResponse resp;
-  SetSvid(agent_id, svid, resp.mutable_result()->mutable_svid());
-  resp.mutable_result()->set_reattestable(result->can_reattest);
+  SetSvid(attested.id.ToString(), attested.svid, resp.mutable_result()->mutable_svid());
+  resp.mutable_result()->set_reattestable(attested.can_reattest);
   if (!stream.Write(resp)) return absl::AbortedError("attestation stream closed before the result was sent");
   return absl::OkStatus();
 }
@@ -152,17 +191,8 @@ grpc::Status NodeService::RenewAgent(grpc::ServerContext* ctx, const agent::v1::
                                      agent::v1::RenewAgentResponse* resp) {
   auto a = Authenticate(*ctx);
   if (!a.ok()) return AuthFailed(deps_.metrics, a.status());
-  if (req->csr().size() > kMaxCsr) return ToGrpc(absl::InvalidArgumentError("CSR is too large"));
-  auto csr = crypto::ParseAndVerifyCsr(req->csr());
-  if (!csr.ok())
-    return ToGrpc(absl::InvalidArgumentError(absl::StrCat("agent CSR rejected: ", csr.status().message())));
-  auto id = spiffe::SpiffeId::Parse(a->spiffe_id);
-  if (!id.ok()) return ToGrpc(id.status());
-  auto svid = deps_.ca.SignX509Svid(csr->public_key.get(), *id, deps_.ttls.agent, {});
+  auto svid = RenewAgentSvid(deps_, *a, req->csr());
   if (!svid.ok()) return ToGrpc(svid.status());
-  auto st = deps_.ds.UpdateAttestedNodeSerials(a->spiffe_id, a->node.cert_serial, a->node.cert_not_after, svid->serial,
-                                               absl::ToUnixSeconds(svid->not_after));
-  if (!st.ok()) return ToGrpc(st);
   SetSvid(a->spiffe_id, *svid, resp->mutable_svid());
   return grpc::Status::OK;
 }
@@ -188,29 +218,13 @@ grpc::Status NodeService::BatchNewX509SVID(grpc::ServerContext* ctx, const agent
       fail(absl::PermissionDeniedError(absl::StrCat("entry ", p.entry_id(), " is not authorized for this agent")));
       continue;
     }
-    if (p.csr().size() > kMaxCsr) {
-      fail(absl::InvalidArgumentError("CSR is too large"));
-      continue;
-    }
-    auto csr = crypto::ParseAndVerifyCsr(p.csr());
-    if (!csr.ok()) {
-      fail(absl::InvalidArgumentError(absl::StrCat("CSR rejected: ", csr.status().message())));
-      continue;
-    }
-    auto id = spiffe::SpiffeId::Parse(it->second->spiffe_id);
-    if (!id.ok()) {
-      fail(id.status());
-      continue;
-    }
-    absl::Duration ttl = it->second->x509_svid_ttl > 0 ? absl::Seconds(it->second->x509_svid_ttl) : deps_.ttls.x509;
-    auto svid = deps_.ca.SignX509Svid(csr->public_key.get(), *id, ttl, it->second->dns_names);
+    auto svid = SignEntryX509Svid(deps_, *it->second, p.csr());
     if (!svid.ok()) {
       fail(svid.status());
       continue;
     }
     r->set_status_code(0);
-    deps_.metrics.x509_svids_minted++;
-    SetSvid(id->ToString(), *svid, r->mutable_svid());
+    SetSvid(it->second->spiffe_id, *svid, r->mutable_svid());
   }
   return grpc::Status::OK;
 }
@@ -228,16 +242,12 @@ grpc::Status NodeService::NewJWTSVID(grpc::ServerContext* ctx, const agent::v1::
     return ToGrpc(
         absl::PermissionDeniedError(absl::StrCat("entry ", req->entry_id(), " is not authorized for this agent")));
   }
-  auto id = spiffe::SpiffeId::Parse(entry->spiffe_id);
-  if (!id.ok()) return ToGrpc(id.status());
-  absl::Duration ttl = entry->jwt_svid_ttl > 0 ? absl::Seconds(entry->jwt_svid_ttl) : deps_.ttls.jwt;
   std::vector<std::string> aud(req->audience().begin(), req->audience().end());
-  auto jwt = deps_.ca.SignJwtSvid(*id, aud, ttl);
+  auto jwt = SignEntryJwtSvid(deps_, *entry, aud);
   if (!jwt.ok()) return ToGrpc(jwt.status());
-  deps_.metrics.jwt_svids_minted++;
   auto* s = resp->mutable_svid();
   s->set_token(jwt->token);
-  s->set_spiffe_id(id->ToString());
+  s->set_spiffe_id(entry->spiffe_id);
   s->set_issued_at(absl::ToUnixSeconds(jwt->issued_at));
   s->set_expires_at(absl::ToUnixSeconds(jwt->expires_at));
   return grpc::Status::OK;

@@ -7,6 +7,7 @@
 #include <string>
 
 #include "agent.grpc.pb.h"
+#include "crypto/csr.h"
 #include "server/api/agent_auth.h"
 #include "server/api/limits.h"
 #include "server/api/svid_ttls.h"
@@ -46,6 +47,38 @@ struct NodeServiceDeps {
   AgentAuthDeps Auth() const { return {trust_domain, ds, bundle, clock}; }
   AttestationDeps Attestation() const { return {attestors, ds, ca, ttls.agent}; }
 };
+
+// The agent API's operations without a wire format: the Node service and SPIRE's agent API (api/spire_agent) both
+// call these, so both check and sign alike. Each checks its input and says what it refuses and why.
+
+struct AttestationParams {
+  std::string type;     // the NodeAttestor's name
+  std::string payload;  // its evidence
+  crypto::ParsedCsr csr;
+};
+// A type is present, the payload within kMaxAttestationPayload, the CSR present, small and self-signed.
+absl::StatusOr<AttestationParams> CheckAttestationParams(std::string type, std::string payload,
+                                                         std::string_view csr_der);
+
+struct AttestedAgent {
+  spiffe::SpiffeId id;
+  SignedX509Svid svid;
+  bool can_reattest = false;
+};
+// Runs the attestor named by params.type (with any challenge rounds on `channel`), refuses a banned agent and one
+// already attested (unless re-attestable), signs the agent SVID for the CSR's key and stores the node.
+absl::StatusOr<AttestedAgent> AttestAndStoreNode(const AttestationDeps& deps, const AttestationParams& params,
+                                                 ChallengeChannel& channel);
+
+// A new agent SVID for an authenticated agent; the node keeps it as its next serial until the agent uses it.
+absl::StatusOr<SignedX509Svid> RenewAgentSvid(const NodeServiceDeps& deps, const AuthenticatedAgent& a,
+                                              std::string_view csr_der);
+// A workload X509-SVID for entry `e` and the CSR's key: the entry's TTL (else the default) and DNS names.
+absl::StatusOr<SignedX509Svid> SignEntryX509Svid(const NodeServiceDeps& deps, const datastore::RegistrationEntry& e,
+                                                 std::string_view csr_der);
+// A JWT-SVID for entry `e`: at least one audience; the entry's JWT TTL, else the default.
+absl::StatusOr<SignedJwtSvid> SignEntryJwtSvid(const NodeServiceDeps& deps, const datastore::RegistrationEntry& e,
+                                               const std::vector<std::string>& audience);
 
 class NodeService final : public agent::v1::Node::Service {
  public:

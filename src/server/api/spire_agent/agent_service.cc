@@ -1,0 +1,97 @@
+#include "server/api/spire_agent/agent_service.h"
+
+#include "absl/strings/str_cat.h"
+#include "common/grpc_status.h"
+#include "common/status.h"
+
+namespace spirecvm::server::spireagent {
+namespace {
+
+// The attestor's challenges as `challenge` responses; the agent answers each with a `challenge_response`.
+class SpireChallengeChannel final : public ChallengeChannel {
+ public:
+  explicit SpireChallengeChannel(SpireAttestStream& s) : s_(s) {}
+  absl::StatusOr<std::string> Challenge(std::string_view challenge) override {
+    agentv1::AttestAgentResponse resp;
+    resp.set_challenge(std::string(challenge));
+    if (!s_.Write(resp)) return absl::AbortedError("attestation stream closed while sending a challenge");
+    agentv1::AttestAgentRequest req;
+    if (!s_.Read(&req)) {
+      return absl::InvalidArgumentError("attestation stream closed before the challenge was answered");
+    }
+    if (req.step_case() != agentv1::AttestAgentRequest::kChallengeResponse) {
+      return absl::InvalidArgumentError("expected a challenge_response on the attestation stream");
+    }
+    if (req.challenge_response().size() > kMaxChallengeResponse) {
+      return absl::InvalidArgumentError(absl::StrCat("challenge response is ", req.challenge_response().size(),
+                                                     " bytes, more than the limit of ", kMaxChallengeResponse));
+    }
+    return std::string(req.challenge_response());
+  }
+
+ private:
+  SpireAttestStream& s_;
+};
+
+class GrpcSpireAttestStream final : public SpireAttestStream {
+ public:
+  using Stream = grpc::ServerReaderWriter<agentv1::AttestAgentResponse, agentv1::AttestAgentRequest>;
+  explicit GrpcSpireAttestStream(Stream* s) : s_(s) {}
+  bool Read(agentv1::AttestAgentRequest* req) override { return s_->Read(req); }
+  bool Write(const agentv1::AttestAgentResponse& resp) override { return s_->Write(resp); }
+
+ private:
+  Stream* s_;
+};
+
+// The first message: params {data {type, payload}, params {csr}}.
+absl::StatusOr<AttestationParams> ReadSpireParams(SpireAttestStream& stream) {
+  agentv1::AttestAgentRequest first;
+  if (!stream.Read(&first)) {
+    return absl::InvalidArgumentError("attestation stream closed before the attestation parameters");
+  }
+  if (first.step_case() != agentv1::AttestAgentRequest::kParams) {
+    return absl::InvalidArgumentError("malformed param: the first attestation message must carry the params");
+  }
+  const auto& p = first.params();
+  if (!p.has_data()) return absl::InvalidArgumentError("malformed param: missing attestation data");
+  if (!p.has_params()) return absl::InvalidArgumentError("malformed param: missing X509-SVID params");
+  return CheckAttestationParams(p.data().type(), p.data().payload(), p.params().csr());
+}
+
+}  // namespace
+
+absl::Status RunSpireAttestation(const AttestationDeps& deps, SpireAttestStream& stream) {
+  ASSIGN_OR_RETURN(AttestationParams params, ReadSpireParams(stream));
+  SpireChallengeChannel channel(stream);
+  ASSIGN_OR_RETURN(AttestedAgent attested, AttestAndStoreNode(deps, params, channel));
+  agentv1::AttestAgentResponse resp;
+  X509SvidToProto(attested.id.ToString(), attested.svid, resp.mutable_result()->mutable_svid());
+  resp.mutable_result()->set_reattestable(attested.can_reattest);
+  if (!stream.Write(resp)) return absl::AbortedError("attestation stream closed before the result was sent");
+  return absl::OkStatus();
+}
+
+grpc::Status AgentService::AttestAgent(
+    grpc::ServerContext*, grpc::ServerReaderWriter<agentv1::AttestAgentResponse, agentv1::AttestAgentRequest>* stream) {
+  GrpcSpireAttestStream s(stream);
+  absl::Status st = RunSpireAttestation(deps_.Attestation(), s);
+  (st.ok() ? deps_.metrics.attestations_ok : deps_.metrics.attestations_failed)++;
+  return ToGrpc(st);
+}
+
+grpc::Status AgentService::RenewAgent(grpc::ServerContext* ctx, const agentv1::RenewAgentRequest* req,
+                                      agentv1::RenewAgentResponse* resp) {
+  auto a = AuthenticateCaller(deps_, *ctx);
+  if (!a.ok()) return ToGrpc(a.status());
+  // SPIRE: a re-attestable agent gets a new SVID by attesting again, not by renewing.
+  if (a->node.can_reattest) return ToGrpc(absl::PermissionDeniedError("agent must reattest instead of renew"));
+  if (!req->has_params()) return ToGrpc(absl::InvalidArgumentError("params cannot be nil"));
+  if (req->params().csr().empty()) return ToGrpc(absl::InvalidArgumentError("missing CSR"));
+  auto svid = RenewAgentSvid(deps_, *a, req->params().csr());
+  if (!svid.ok()) return ToGrpc(svid.status());
+  X509SvidToProto(a->spiffe_id, *svid, resp->mutable_svid());
+  return grpc::Status::OK;
+}
+
+}  // namespace spirecvm::server::spireagent

@@ -1,0 +1,47 @@
+// SPIRE's spire.api.server.agent.v1.Agent on the agent TLS endpoint, for SPIRE's own agent: AttestAgent (a
+// bidirectional stream: params with the attestation data and the CSR, any number of challenge rounds, the result
+// with the agent SVID and `reattestable`) and RenewAgent (mTLS with the agent SVID). The admin methods answer
+// PermissionDenied here (they are served on the admin socket). Same attestors, checks and signing as our Node
+// service (node_service.h), in SPIRE's messages.
+#pragma once
+
+#include "server/api/node_service.h"
+#include "server/api/spire_agent/caller.h"
+#include "spire/api/server/agent/v1/agent.grpc.pb.h"
+
+namespace spirecvm::server::spireagent {
+
+namespace agentv1 = ::spire::api::server::agent::v1;
+
+// The attestation exchange without gRPC, so tests can drive it.
+class SpireAttestStream {
+ public:
+  virtual ~SpireAttestStream() = default;
+  virtual bool Read(agentv1::AttestAgentRequest* req) = 0;
+  virtual bool Write(const agentv1::AttestAgentResponse& resp) = 0;
+};
+// One attestation; the node is stored only when it succeeds (AttestAndStoreNode).
+absl::Status RunSpireAttestation(const AttestationDeps& deps, SpireAttestStream& stream);
+
+class AgentService final : public agentv1::Agent::Service {
+ public:
+  explicit AgentService(NodeServiceDeps deps) : deps_(deps) {}
+
+  grpc::Status AttestAgent(
+      grpc::ServerContext* ctx,
+      grpc::ServerReaderWriter<agentv1::AttestAgentResponse, agentv1::AttestAgentRequest>* stream) override;
+  grpc::Status RenewAgent(grpc::ServerContext* ctx, const agentv1::RenewAgentRequest* req,
+                          agentv1::RenewAgentResponse* resp) override;
+
+  SPIREAGENT_ADMIN_ONLY(CountAgents, agentv1::CountAgentsRequest, agentv1::CountAgentsResponse)
+  SPIREAGENT_ADMIN_ONLY(ListAgents, agentv1::ListAgentsRequest, agentv1::ListAgentsResponse)
+  SPIREAGENT_ADMIN_ONLY(GetAgent, agentv1::GetAgentRequest, sapi::Agent)
+  SPIREAGENT_ADMIN_ONLY(DeleteAgent, agentv1::DeleteAgentRequest, google::protobuf::Empty)
+  SPIREAGENT_ADMIN_ONLY(BanAgent, agentv1::BanAgentRequest, google::protobuf::Empty)
+  SPIREAGENT_ADMIN_ONLY(CreateJoinToken, agentv1::CreateJoinTokenRequest, sapi::JoinToken)
+
+ private:
+  NodeServiceDeps deps_;
+};
+
+}  // namespace spirecvm::server::spireagent

@@ -1,0 +1,125 @@
+#include "server/api/spire_agent/agent_service.h"
+
+#include <deque>
+
+#include "server/api/spire_agent/test_fixture.h"
+
+namespace spirecvm::server::spireagent {
+namespace {
+
+// SPIRE's agent's side of AttestAgent: answers "c" with "answer-c" (when answer_challenges).
+class FakeStream final : public SpireAttestStream {
+ public:
+  std::deque<agentv1::AttestAgentRequest> in;
+  std::vector<agentv1::AttestAgentResponse> out;
+  bool answer_challenges = true;
+  bool Read(agentv1::AttestAgentRequest* req) override {
+    if (in.empty()) return false;
+    *req = in.front();
+    in.pop_front();
+    return true;
+  }
+  bool Write(const agentv1::AttestAgentResponse& resp) override {
+    out.push_back(resp);
+    if (resp.has_challenge() && answer_challenges) {
+      agentv1::AttestAgentRequest r;
+      r.set_challenge_response("answer-" + resp.challenge());
+      in.push_back(r);
+    }
+    return true;
+  }
+};
+
+class AgentServiceTest : public SpireAgentApiTest {
+ protected:
+  // What SPIRE's agent sends first: params {data {type, payload}, params {csr}}.
+  absl::Status Attest(FakeStream& s, const std::string& type, const std::string& payload) {
+    agentv1::AttestAgentRequest r;
+    r.mutable_params()->mutable_data()->set_type(type);
+    r.mutable_params()->mutable_data()->set_payload(payload);
+    r.mutable_params()->mutable_params()->set_csr(Csr());
+    s.in.push_back(r);
+    return RunSpireAttestation(Deps().Attestation(), s);
+  }
+};
+
+TEST_F(AgentServiceTest, JoinTokenAsSpireSendsItIssuesTheAgentSvidAndStoresTheNode) {
+  ASSERT_TRUE(ds_->CreateJoinToken({"tok-1", 1'800'000'600}).ok());
+  FakeStream s;
+  ASSERT_TRUE(Attest(s, "join_token", "tok-1").ok());
+  ASSERT_EQ(s.out.size(), 1u);
+  const auto& result = s.out[0].result();
+  EXPECT_FALSE(result.reattestable());
+  EXPECT_EQ(result.svid().id().trust_domain(), "example.org");
+  EXPECT_EQ(result.svid().id().path(), "/spire/agent/join_token/tok-1");
+  EXPECT_EQ(VerifiedId(result.svid()), "spiffe://example.org/spire/agent/join_token/tok-1");
+  EXPECT_GT(result.svid().expires_at(), 1'800'000'000);
+  auto node = ds_->FetchAttestedNode("spiffe://example.org/spire/agent/join_token/tok-1");
+  ASSERT_TRUE(node.ok());
+  EXPECT_EQ(node->attestation_type, "join_token");
+
+  FakeStream again;  // a join token is single-use
+  EXPECT_EQ(Attest(again, "join_token", "tok-1").code(), absl::StatusCode::kPermissionDenied);
+}
+
+TEST_F(AgentServiceTest, ChallengeRoundsRunOnTheStream) {
+  scripted_->rounds = 2;
+  FakeStream s;
+  ASSERT_TRUE(Attest(s, "scripted", "n1").ok());
+  ASSERT_EQ(s.out.size(), 3u);
+  EXPECT_EQ(s.out[0].challenge(), "challenge-0");
+  EXPECT_EQ(s.out[1].challenge(), "challenge-1");
+  EXPECT_EQ(VerifiedId(s.out[2].result().svid()), "spiffe://example.org/spire/agent/scripted/n1");
+
+  FakeStream silent;
+  silent.answer_challenges = false;
+  EXPECT_EQ(Attest(silent, "scripted", "n2").code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_FALSE(ds_->FetchAttestedNode("spiffe://example.org/spire/agent/scripted/n2").ok());
+}
+
+TEST_F(AgentServiceTest, MalformedFirstMessagesAreRefusedAndStoreNothing) {
+  FakeStream no_params;
+  agentv1::AttestAgentRequest r;
+  r.set_challenge_response("x");
+  no_params.in.push_back(r);
+  auto st = RunSpireAttestation(Deps().Attestation(), no_params);
+  EXPECT_EQ(st.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(st.message().find("params"), std::string::npos) << st;
+
+  FakeStream no_csr;
+  agentv1::AttestAgentRequest p;
+  p.mutable_params()->mutable_data()->set_type("scripted");
+  p.mutable_params()->mutable_data()->set_payload("n1");
+  no_csr.in.push_back(p);
+  EXPECT_EQ(RunSpireAttestation(Deps().Attestation(), no_csr).code(), absl::StatusCode::kInvalidArgument);
+
+  FakeStream unknown;
+  st = Attest(unknown, "tpm", "x");
+  EXPECT_EQ(st.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(st.message().find("tpm"), std::string::npos) << st;
+  EXPECT_EQ(*ds_->CountAttestedNodes(), 0);
+}
+
+TEST_F(AgentServiceTest, BannedAgentIsRefused) {
+  FakeStream first;
+  ASSERT_TRUE(Attest(first, "scripted", "n1").ok());
+  ASSERT_TRUE(ds_->BanAttestedNode("spiffe://example.org/spire/agent/scripted/n1").ok());
+  FakeStream again;
+  auto st = Attest(again, "scripted", "n1");
+  EXPECT_EQ(st.code(), absl::StatusCode::kPermissionDenied);
+  EXPECT_NE(st.message().find("banned"), std::string::npos) << st;
+}
+
+TEST_F(AgentServiceTest, AdminMethodsArePermissionDeniedOnTheAgentEndpoint) {
+  AgentService svc(Deps());
+  agentv1::ListAgentsResponse list;
+  grpc::Status st = svc.ListAgents(nullptr, nullptr, &list);
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_NE(st.error_message().find("ListAgents"), std::string::npos);
+  EXPECT_NE(st.error_message().find("admin socket"), std::string::npos);
+  sapi::JoinToken token;
+  EXPECT_EQ(svc.CreateJoinToken(nullptr, nullptr, &token).error_code(), grpc::StatusCode::PERMISSION_DENIED);
+}
+
+}  // namespace
+}  // namespace spirecvm::server::spireagent

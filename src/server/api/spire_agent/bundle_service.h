@@ -1,0 +1,42 @@
+// SPIRE's spire.api.server.bundle.v1.Bundle on the agent TLS endpoint: GetBundle (this trust domain's bundle, from
+// the bundle cache; any caller, as SPIRE) and GetFederatedBundle for agent callers. The other methods answer
+// PermissionDenied here (admin methods are served on the admin socket; PublishJWTAuthority's downstream callers are not
+// supported yet).
+#pragma once
+
+#include "server/api/node_service.h"
+#include "server/api/spire_agent/caller.h"
+#include "spire/api/server/bundle/v1/bundle.grpc.pb.h"
+
+namespace spirecvm::server::spireagent {
+
+namespace bundlev1 = ::spire::api::server::bundle::v1;
+
+class BundleService final : public bundlev1::Bundle::Service {
+ public:
+  explicit BundleService(NodeServiceDeps deps) : deps_(deps) {}
+
+  grpc::Status GetBundle(grpc::ServerContext* ctx, const bundlev1::GetBundleRequest* req, sapi::Bundle* resp) override;
+  grpc::Status GetFederatedBundle(grpc::ServerContext* ctx, const bundlev1::GetFederatedBundleRequest* req,
+                                  sapi::Bundle* resp) override;
+
+  SPIREAGENT_ADMIN_ONLY(CountBundles, bundlev1::CountBundlesRequest, bundlev1::CountBundlesResponse)
+  SPIREAGENT_ADMIN_ONLY(AppendBundle, bundlev1::AppendBundleRequest, sapi::Bundle)
+  SPIREAGENT_ADMIN_ONLY(PublishJWTAuthority, bundlev1::PublishJWTAuthorityRequest,
+                        bundlev1::PublishJWTAuthorityResponse)
+  SPIREAGENT_ADMIN_ONLY(ListFederatedBundles, bundlev1::ListFederatedBundlesRequest,
+                        bundlev1::ListFederatedBundlesResponse)
+  SPIREAGENT_ADMIN_ONLY(BatchCreateFederatedBundle, bundlev1::BatchCreateFederatedBundleRequest,
+                        bundlev1::BatchCreateFederatedBundleResponse)
+  SPIREAGENT_ADMIN_ONLY(BatchUpdateFederatedBundle, bundlev1::BatchUpdateFederatedBundleRequest,
+                        bundlev1::BatchUpdateFederatedBundleResponse)
+  SPIREAGENT_ADMIN_ONLY(BatchSetFederatedBundle, bundlev1::BatchSetFederatedBundleRequest,
+                        bundlev1::BatchSetFederatedBundleResponse)
+  SPIREAGENT_ADMIN_ONLY(BatchDeleteFederatedBundle, bundlev1::BatchDeleteFederatedBundleRequest,
+                        bundlev1::BatchDeleteFederatedBundleResponse)
+
+ private:
+  NodeServiceDeps deps_;
+};
+
+}  // namespace spirecvm::server::spireagent

@@ -1,0 +1,57 @@
+// SPIRE's spire.api.server.entry.v1.Entry on the agent TLS endpoint: the entries the calling agent is authorized
+// for, by GetAuthorizedEntries (all at once) and SyncAuthorizedEntries (what SPIRE v1.13's agent calls: a
+// bidirectional stream where the agent asks only for the entries it lacks or holds stale). The admin methods answer
+// PermissionDenied here (they are served on the admin socket).
+#pragma once
+
+#include <vector>
+
+#include "server/api/node_service.h"
+#include "server/api/spire_agent/caller.h"
+#include "spire/api/server/entry/v1/entry.grpc.pb.h"
+
+namespace spirecvm::server::spireagent {
+
+namespace entryv1 = ::spire::api::server::entry::v1;
+
+// SPIRE's page size for the sync stream.
+inline constexpr size_t kEntrySyncPageSize = 500;
+
+// The sync exchange without gRPC, so tests can drive it.
+class EntrySyncStream {
+ public:
+  virtual ~EntrySyncStream() = default;
+  virtual bool Read(entryv1::SyncAuthorizedEntriesRequest* req) = 0;
+  virtual bool Write(const entryv1::SyncAuthorizedEntriesResponse& resp) = 0;
+};
+// SPIRE's sync protocol over `entries` (sorted by ID):
+//  1. the agent's first request carries the output mask (which must keep revision_number) and no IDs;
+//  2. at most `page_size` entries: one response with all of them, done;
+//  3. otherwise pages of {id, revision_number, created_at} (more = true on all but the last), then, for every later
+//     request, the requested entries that exist, in pages, the last one with more = false; until the agent closes.
+absl::Status RunEntrySync(const std::vector<EntryPtr>& entries, size_t page_size, EntrySyncStream& stream);
+
+class EntryService final : public entryv1::Entry::Service {
+ public:
+  explicit EntryService(NodeServiceDeps deps) : deps_(deps) {}
+
+  grpc::Status GetAuthorizedEntries(grpc::ServerContext* ctx, const entryv1::GetAuthorizedEntriesRequest* req,
+                                    entryv1::GetAuthorizedEntriesResponse* resp) override;
+  grpc::Status SyncAuthorizedEntries(grpc::ServerContext* ctx,
+                                     grpc::ServerReaderWriter<entryv1::SyncAuthorizedEntriesResponse,
+                                                              entryv1::SyncAuthorizedEntriesRequest>* stream) override;
+
+  SPIREAGENT_ADMIN_ONLY(CountEntries, entryv1::CountEntriesRequest, entryv1::CountEntriesResponse)
+  SPIREAGENT_ADMIN_ONLY(ListEntries, entryv1::ListEntriesRequest, entryv1::ListEntriesResponse)
+  SPIREAGENT_ADMIN_ONLY(GetEntry, entryv1::GetEntryRequest, sapi::Entry)
+  SPIREAGENT_ADMIN_ONLY(BatchCreateEntry, entryv1::BatchCreateEntryRequest, entryv1::BatchCreateEntryResponse)
+  SPIREAGENT_ADMIN_ONLY(BatchUpdateEntry, entryv1::BatchUpdateEntryRequest, entryv1::BatchUpdateEntryResponse)
+  SPIREAGENT_ADMIN_ONLY(BatchDeleteEntry, entryv1::BatchDeleteEntryRequest, entryv1::BatchDeleteEntryResponse)
+
+ private:
+  std::vector<EntryPtr> Authorized(const AuthenticatedAgent& a) const;
+
+  NodeServiceDeps deps_;
+};
+
+}  // namespace spirecvm::server::spireagent

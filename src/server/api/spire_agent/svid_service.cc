@@ -1,0 +1,66 @@
+#include "server/api/spire_agent/svid_service.h"
+
+#include "absl/strings/str_cat.h"
+#include "common/grpc_status.h"
+#include "server/api/spire/convert.h"
+
+namespace spirecvm::server::spireagent {
+namespace {
+
+svidv1::BatchNewX509SVIDResponse::Result Failed(const absl::Status& s) {
+  svidv1::BatchNewX509SVIDResponse::Result r;
+  spireapi::StatusToProto(s, r.mutable_status());
+  return r;
+}
+
+}  // namespace
+
+svidv1::BatchNewX509SVIDResponse::Result NewX509SvidResult(const NodeServiceDeps& deps,
+                                                           const std::map<std::string, EntryPtr, std::less<>>& entries,
+                                                           const svidv1::NewX509SVIDParams& param) {
+  if (param.entry_id().empty()) return Failed(absl::InvalidArgumentError("missing entry ID"));
+  if (param.csr().empty()) return Failed(absl::InvalidArgumentError("missing CSR"));
+  auto it = entries.find(param.entry_id());
+  if (it == entries.end()) return Failed(absl::NotFoundError("entry not found or not authorized"));
+  auto svid = SignEntryX509Svid(deps, *it->second, param.csr());
+  if (!svid.ok()) return Failed(svid.status());
+  svidv1::BatchNewX509SVIDResponse::Result r;
+  X509SvidToProto(it->second->spiffe_id, *svid, r.mutable_svid());
+  spireapi::StatusToProto(absl::OkStatus(), r.mutable_status());
+  return r;
+}
+
+grpc::Status SvidService::BatchNewX509SVID(grpc::ServerContext* ctx, const svidv1::BatchNewX509SVIDRequest* req,
+                                           svidv1::BatchNewX509SVIDResponse* resp) {
+  auto a = AuthenticateCaller(deps_, *ctx);
+  if (!a.ok()) return ToGrpc(a.status());
+  if (req->params().empty()) return ToGrpc(absl::InvalidArgumentError("missing parameters"));
+  if (req->params_size() > kMaxBatchCsrs) {
+    return ToGrpc(absl::InvalidArgumentError(absl::StrCat("at most ", kMaxBatchCsrs, " CSRs per batch")));
+  }
+  auto entries = AuthorizedEntriesById(deps_, *a);
+  for (const auto& p : req->params()) *resp->add_results() = NewX509SvidResult(deps_, entries, p);
+  return grpc::Status::OK;
+}
+
+grpc::Status SvidService::NewJWTSVID(grpc::ServerContext* ctx, const svidv1::NewJWTSVIDRequest* req,
+                                     svidv1::NewJWTSVIDResponse* resp) {
+  auto a = AuthenticateCaller(deps_, *ctx);
+  if (!a.ok()) return ToGrpc(a.status());
+  if (req->entry_id().empty()) return ToGrpc(absl::InvalidArgumentError("missing entry ID"));
+  if (req->audience().empty()) return ToGrpc(absl::InvalidArgumentError("at least one audience is required"));
+  auto entries = AuthorizedEntriesById(deps_, *a);
+  auto it = entries.find(req->entry_id());
+  if (it == entries.end()) return ToGrpc(absl::NotFoundError("entry not found or not authorized"));
+  std::vector<std::string> audience(req->audience().begin(), req->audience().end());
+  auto jwt = SignEntryJwtSvid(deps_, *it->second, audience);
+  if (!jwt.ok()) return ToGrpc(jwt.status());
+  auto* s = resp->mutable_svid();
+  s->set_token(jwt->token);
+  spireapi::IdToProto(it->second->spiffe_id, s->mutable_id());
+  s->set_issued_at(absl::ToUnixSeconds(jwt->issued_at));
+  s->set_expires_at(absl::ToUnixSeconds(jwt->expires_at));
+  return grpc::Status::OK;
+}
+
+}  // namespace spirecvm::server::spireagent

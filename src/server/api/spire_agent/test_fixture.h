@@ -1,0 +1,116 @@
+// Test-only: what SPIRE's agent APIs are built from (in-memory SQLite DataStore, a CA with a memory KeyManager,
+// entry and bundle caches, the join_token attestor and a scripted one with challenge rounds), as NodeServiceDeps.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "crypto/csr.h"
+#include "crypto/keys.h"
+#include "crypto/x509.h"
+#include "gtest/gtest.h"
+#include "server/api/node_service.h"
+#include "server/datastore/sqlite_datastore.h"
+#include "server/keymanager/key_manager.h"
+#include "server/nodeattest/join_token_attestor.h"
+#include "spiffe/x509_svid.h"
+#include "spire/api/types/x509svid.pb.h"
+
+namespace spirecvm::server::spireagent {
+
+// Answers challenge "c" with "answer-c" `rounds` times, then admits
+// spiffe://example.org/spire/agent/scripted/<payload>.
+class ScriptedAttestor final : public NodeAttestor {
+ public:
+  int rounds = 0;
+  std::string_view Name() const override { return "scripted"; }
+  absl::StatusOr<AttestationResult> Attest(const AttestationRequest& req, ChallengeChannel& ch) const override {
+    for (int i = 0; i < rounds; i++) {
+      std::string c = "challenge-" + std::to_string(i);
+      auto r = ch.Challenge(c);
+      if (!r.ok()) return r.status();
+      if (*r != "answer-" + c) return absl::PermissionDeniedError("wrong answer to " + c);
+    }
+    return AttestationResult{
+        .agent_id = *spiffe::SpiffeId::Parse("spiffe://example.org/spire/agent/scripted/" + req.payload),
+        .selectors = {{"scripted", "node:" + req.payload}},
+        .can_reattest = false};
+  }
+};
+
+class SpireAgentApiTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto ds = datastore::OpenSqlite({.path = ":memory:"}, clock_);
+    ASSERT_TRUE(ds.ok());
+    ds_ = std::move(*ds);
+    km_ = NewMemoryKeyManager();
+    CaConfig cc;
+    cc.trust_domain = td_;
+    cc.server_id = "s1";
+    auto ca = CaManager::Create(cc, *km_, *ds_, clock_, rnd_, nullptr);
+    ASSERT_TRUE(ca.ok());
+    ca_ = std::move(*ca);
+    ASSERT_TRUE(ca_->Initialize().ok());
+    entries_ = std::make_unique<EntryCache>(*ds_, "spiffe://example.org/spire/server");
+    ASSERT_TRUE(entries_->Load().ok());
+    bundle_ = std::make_unique<BundleCache>(*ds_, "example.org");
+    auto scripted = std::make_unique<ScriptedAttestor>();
+    scripted_ = scripted.get();
+    attestors_["scripted"] = std::move(scripted);
+    attestors_["join_token"] = NewJoinTokenAttestor(td_, *ds_, clock_);
+    key_ = std::move(*crypto::GenerateKey(crypto::KeyType::kEcP256));
+  }
+
+  NodeServiceDeps Deps() {
+    return {.trust_domain = td_,
+            .ds = *ds_,
+            .ca = *ca_,
+            .entries = *entries_,
+            .bundle = *bundle_,
+            .attestors = attestors_,
+            .clock = clock_,
+            .metrics = metrics_,
+            .ttls = {}};
+  }
+  std::string Csr() { return *crypto::CreateCsr(key_.get(), std::nullopt); }
+
+  // The SPIFFE ID the chain proves against the CA's authorities; fails the test when it does not verify.
+  std::string VerifiedId(const ::spire::api::types::X509SVID& svid) {
+    std::vector<ssl::X509Ptr> certs;
+    for (const auto& d : svid.cert_chain()) certs.push_back(std::move(*crypto::ParseCertDer(d)));
+    auto roots_owned = ca_->X509Authorities();
+    std::vector<const X509*> chain, roots;
+    for (auto& c : certs) chain.push_back(c.get());
+    for (auto& r : roots_owned) roots.push_back(r.get());
+    auto id = spiffe::VerifyX509Svid(chain, roots, clock_.Now());
+    EXPECT_TRUE(id.ok()) << id.status();
+    return id.ok() ? id->ToString() : "";
+  }
+
+  datastore::RegistrationEntry AddEntry(const std::string& path, const std::string& parent) {
+    datastore::RegistrationEntry e;
+    e.spiffe_id = "spiffe://example.org" + path;
+    e.parent_id = parent;
+    e.selectors = {{"unix", "uid:1000"}};
+    auto made = ds_->CreateEntry(e);
+    EXPECT_TRUE(made.ok()) << made.status();
+    EXPECT_TRUE(entries_->Refresh().ok());
+    return *made;
+  }
+
+  FakeClock clock_{absl::FromUnixSeconds(1'800'000'000)};
+  TestOnlyDeterministicRandom rnd_{7};
+  spiffe::TrustDomain td_ = *spiffe::TrustDomain::Parse("example.org");
+  Metrics metrics_;
+  std::unique_ptr<datastore::DataStore> ds_;
+  std::unique_ptr<KeyManager> km_;
+  std::unique_ptr<CaManager> ca_;
+  std::unique_ptr<EntryCache> entries_;
+  std::unique_ptr<BundleCache> bundle_;
+  NodeAttestors attestors_;
+  ScriptedAttestor* scripted_ = nullptr;
+  ssl::EvpPkeyPtr key_;
+};
+
+}  // namespace spirecvm::server::spireagent

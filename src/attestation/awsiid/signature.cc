@@ -6,7 +6,9 @@
 #include <cstring>
 
 #include "absl/strings/str_cat.h"
+#include "common/encoding.h"
 #include "common/status.h"
+#include "common/strings.h"
 
 namespace spirecvm::awsiid {
 namespace {
@@ -14,15 +16,6 @@ namespace {
 absl::Status Invalid(absl::string_view form, absl::string_view reason, bool drain = false) {
   std::string errors = drain ? ssl::DrainErrors() : std::string();
   return absl::InvalidArgumentError(absl::StrCat(form, " signature: ", reason, errors.empty() ? "" : ": ", errors));
-}
-
-int Base64Value(unsigned char c) {
-  if (c >= 'A' && c <= 'Z') return c - 'A';
-  if (c >= 'a' && c <= 'z') return c - 'a' + 26;
-  if (c >= '0' && c <= '9') return c - '0' + 52;
-  if (c == '+') return 62;
-  if (c == '/') return 63;
-  return -1;
 }
 
 struct FormRules {
@@ -63,70 +56,22 @@ bool DigestVerify(const EVP_MD* md, EVP_PKEY* key, absl::string_view data, absl:
 
 }  // namespace
 
+// IMDS serves the blobs wrapped in lines: white space is dropped, then the one codec (common/encoding.h)
+// decodes strictly (padding required, canonical trailing bits).
 absl::StatusOr<std::string> DecodeBase64(absl::string_view what, absl::string_view b64) {
-  std::string out;
-  out.reserve(b64.size() * 3 / 4);
-  uint32_t acc = 0;
-  int bits = 0;
-  size_t symbols = 0;  // base64 symbols seen, excluding padding
-  size_t padding = 0;
-  for (size_t i = 0; i < b64.size(); ++i) {
-    unsigned char c = static_cast<unsigned char>(b64[i]);
-    if (c == '\n' || c == '\r' || c == ' ' || c == '\t') continue;
-    if (c == '=') {
-      ++padding;
-      continue;
-    }
-    int v = Base64Value(c);
-    if (v < 0) {
-      return absl::InvalidArgumentError(
-          absl::StrCat(what, " is not valid base64: character ", static_cast<int>(c), " at offset ", i));
-    }
-    if (padding != 0) {
-      return absl::InvalidArgumentError(absl::StrCat(what, " is not valid base64: data after '=' padding"));
-    }
-    ++symbols;
-    acc = (acc << 6) | static_cast<uint32_t>(v);
-    bits += 6;
-    if (bits >= 8) {
-      bits -= 8;
-      out.push_back(static_cast<char>((acc >> bits) & 0xFF));
-    }
+  std::string flat;
+  flat.reserve(b64.size());
+  for (char c : b64) {
+    if (c != '\n' && c != '\r' && c != ' ' && c != '\t') flat.push_back(c);
   }
-  if (symbols == 0) return absl::InvalidArgumentError(absl::StrCat(what, " is empty"));
-  if ((symbols + padding) % 4 != 0 || padding > 2 || symbols % 4 == 1 ||
-      (padding != 0 && (symbols + padding) / 4 * 4 - symbols != padding)) {
-    return absl::InvalidArgumentError(absl::StrCat(what, " is not valid base64: truncated or wrongly padded"));
-  }
-  // Non-canonical encodings (leftover bits set) are rejected: they would make two strings decode
-  // to the same bytes.
-  if ((acc & ((1u << bits) - 1)) != 0) {
-    return absl::InvalidArgumentError(absl::StrCat(what, " is not valid base64: non-zero trailing bits"));
-  }
+  if (flat.empty()) return absl::InvalidArgumentError(absl::StrCat(what, " is empty"));
+  auto out = Base64Decode(flat);
+  if (!out.ok()) return Annotate(out.status(), absl::StrCat(what, " is not valid base64"));
   return out;
 }
 
 std::string EncodeBase64(absl::string_view bytes, size_t line_width) {
-  static constexpr char kAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string flat;
-  size_t i = 0;
-  auto at = [&](size_t k) { return static_cast<uint32_t>(static_cast<unsigned char>(bytes[k])); };
-  for (; i + 3 <= bytes.size(); i += 3) {
-    uint32_t v = at(i) << 16 | at(i + 1) << 8 | at(i + 2);
-    for (int s = 18; s >= 0; s -= 6) flat.push_back(kAlphabet[(v >> s) & 63]);
-  }
-  if (bytes.size() - i == 1) {
-    uint32_t v = at(i) << 16;
-    flat.push_back(kAlphabet[(v >> 18) & 63]);
-    flat.push_back(kAlphabet[(v >> 12) & 63]);
-    flat += "==";
-  } else if (bytes.size() - i == 2) {
-    uint32_t v = at(i) << 16 | at(i + 1) << 8;
-    flat.push_back(kAlphabet[(v >> 18) & 63]);
-    flat.push_back(kAlphabet[(v >> 12) & 63]);
-    flat.push_back(kAlphabet[(v >> 6) & 63]);
-    flat += "=";
-  }
+  std::string flat = Base64Encode(ToStd(bytes));
   if (line_width == 0) return flat;
   std::string out;
   for (size_t k = 0; k < flat.size(); k += line_width) {

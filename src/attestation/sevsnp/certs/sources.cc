@@ -3,8 +3,6 @@
 #include <curl/curl.h>
 
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 
 #include "absl/status/status.h"
 #include "absl/strings/ascii.h"
@@ -12,7 +10,9 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "attestation/sevsnp/certs/endorsement.h"
+#include "common/files.h"
 #include "common/status.h"
+#include "common/strings.h"
 
 namespace spirecvm::sevsnp::certs {
 namespace {
@@ -23,31 +23,12 @@ constexpr size_t kMaxKdsResponse = 1 << 20;  // chains and CRLs are a few KiB
 
 std::string KindDir(abi::SigningKey kind) { return kind == abi::SigningKey::kVlek ? "vlek" : "vcek"; }
 
-bool ReadFile(const fs::path& path, std::string& out) {
-  std::error_code ec;
-  if (!fs::is_regular_file(path, ec)) return false;
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return false;
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  out = ss.str();
-  return true;
-}
-
-absl::Status WriteFileAtomic(const fs::path& path, absl::string_view data) {
+// Caches a KDS response under the cache folder (creating its sub-folders), atomically.
+absl::Status CacheKdsResponse(const fs::path& path, absl::string_view data) {
   std::error_code ec;
   fs::create_directories(path.parent_path(), ec);
   if (ec) return absl::InternalError(absl::StrCat("cannot create ", path.parent_path().string(), ": ", ec.message()));
-  fs::path tmp = path;
-  tmp += ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    out.write(data.data(), static_cast<std::streamsize>(data.size()));
-    if (!out) return absl::InternalError(absl::StrCat("cannot write ", tmp.string()));
-  }
-  fs::rename(tmp, path, ec);
-  if (ec) return absl::InternalError(absl::StrCat("cannot rename into ", path.string(), ": ", ec.message()));
-  return absl::OkStatus();
+  return files::WriteFileAtomic(path.string(), ToStd(data), 0644);
 }
 
 size_t CurlWrite(char* ptr, size_t size, size_t nmemb, void* userdata) {
@@ -118,11 +99,11 @@ std::string VcekKdsPath(abi::Product product, absl::string_view chip_id, const a
 
 absl::StatusOr<std::string> ChainSources::Find(const std::vector<std::string>& rel_paths, const std::string& kds_path,
                                                absl::string_view what) {
-  std::string data;
   for (const std::string& dir : {config_.amd_certs_dir, config_.kds_cache_dir}) {
     if (dir.empty()) continue;
     for (const auto& rel : rel_paths) {
-      if (ReadFile(fs::path(dir) / rel, data)) return data;
+      auto data = files::ReadFile((fs::path(dir) / rel).string());  // absent: try the next place
+      if (data.ok()) return data;
     }
   }
   if (config_.kds_fetcher == nullptr || kds_path.empty()) {
@@ -142,7 +123,7 @@ absl::StatusOr<std::string> ChainSources::Find(const std::vector<std::string>& r
   }
   if (!config_.kds_cache_dir.empty() && !rel_paths.empty()) {
     // Unverified bytes may be cached: every use re-verifies them up to the pinned ARK.
-    (void)WriteFileAtomic(fs::path(config_.kds_cache_dir) / rel_paths.front(), body);
+    (void)CacheKdsResponse(fs::path(config_.kds_cache_dir) / rel_paths.front(), body);
   }
   return body;
 }

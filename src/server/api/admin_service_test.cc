@@ -8,6 +8,7 @@
 #include "gtest/gtest.h"
 #include "server/datastore/sqlite_datastore.h"
 #include "server/keymanager/key_manager.h"
+#include "server/testing/server_parts_test_base.h"
 #include "spiffe/jwt_svid.h"
 
 namespace spirecvm::server {
@@ -15,20 +16,11 @@ namespace {
 
 using ::testing::HasSubstr;
 
-class AdminServiceTest : public ::testing::Test {
+class AdminServiceTest : public server::testing::ServerPartsTest {
  protected:
   void SetUp() override {
-    auto ds = datastore::OpenSqlite({.path = ":memory:"}, clock_);
-    ASSERT_TRUE(ds.ok());
-    ds_ = std::move(*ds);
-    km_ = NewMemoryKeyManager();
-    CaConfig cc;
-    cc.trust_domain = td_;
-    cc.server_id = "s1";
-    ca_ = std::move(*CaManager::Create(cc, *km_, *ds_, clock_, rnd_, nullptr));
-    ASSERT_TRUE(ca_->Initialize().ok());
-    entries_ = std::make_unique<EntryCache>(*ds_, "spiffe://example.org/spire/server");
-    ASSERT_TRUE(entries_->Load().ok());
+    ServerPartsTest::SetUp();
+    if (HasFatalFailure()) return;
     svc_ = std::make_unique<AdminService>(
         AdminServiceDeps{.trust_domain = td_,
                          .ds = *ds_,
@@ -62,14 +54,6 @@ class AdminServiceTest : public ::testing::Test {
     ASSERT_TRUE(ds_->UpsertAttestedNode(node).ok());
   }
 
-  FakeClock clock_{absl::FromUnixSeconds(1'800'000'000)};
-  TestOnlyDeterministicRandom rnd_{11};
-  spiffe::TrustDomain td_ = *spiffe::TrustDomain::Parse("example.org");
-  Metrics metrics_;
-  std::unique_ptr<datastore::DataStore> ds_;
-  std::unique_ptr<KeyManager> km_;
-  std::unique_ptr<CaManager> ca_;
-  std::unique_ptr<EntryCache> entries_;
   std::unique_ptr<AdminService> svc_;
 };
 

@@ -10,6 +10,7 @@
 #include "server/datastore/sqlite_datastore.h"
 #include "server/keymanager/key_manager.h"
 #include "server/nodeattest/join_token_attestor.h"
+#include "server/testing/server_parts_test_base.h"
 #include "spiffe/x509_svid.h"
 
 namespace spirecvm::server {
@@ -60,19 +61,11 @@ class FakeStream final : public AttestStream {
 };
 
 // Builds only what attestation and agent authentication use: no configuration, no admin service, no endpoints.
-class NodeServiceTest : public ::testing::Test {
+class NodeServiceTest : public server::testing::ServerPartsTest {
  protected:
   void SetUp() override {
-    auto ds = datastore::OpenSqlite({.path = ":memory:"}, clock_);
-    ASSERT_TRUE(ds.ok());
-    ds_ = std::move(*ds);
-    km_ = NewMemoryKeyManager();
-    CaConfig cc;
-    cc.trust_domain = td_;
-    cc.server_id = "s1";
-    ca_ = std::move(*CaManager::Create(cc, *km_, *ds_, clock_, rnd_, nullptr));
-    ASSERT_TRUE(ca_->Initialize().ok());
-    bundle_ = std::make_unique<BundleCache>(*ds_, "example.org");
+    ServerPartsTest::SetUp();
+    if (HasFatalFailure()) return;
     auto scripted = std::make_unique<ScriptedAttestor>();
     scripted_ = scripted.get();
     attestors_["scripted"] = std::move(scripted);
@@ -102,13 +95,6 @@ class NodeServiceTest : public ::testing::Test {
   }
   int64_t NodeCount() { return *ds_->CountAttestedNodes(); }
 
-  FakeClock clock_{absl::FromUnixSeconds(1'800'000'000)};
-  TestOnlyDeterministicRandom rnd_{7};
-  spiffe::TrustDomain td_ = *spiffe::TrustDomain::Parse("example.org");
-  std::unique_ptr<datastore::DataStore> ds_;
-  std::unique_ptr<KeyManager> km_;
-  std::unique_ptr<CaManager> ca_;
-  std::unique_ptr<BundleCache> bundle_;
   NodeAttestors attestors_;
   ScriptedAttestor* scripted_ = nullptr;
   ssl::EvpPkeyPtr key_;

@@ -14,25 +14,15 @@
 #include "server/entries/entry_cache.h"
 #include "server/keymanager/key_manager.h"
 #include "server/metrics.h"
+#include "server/testing/server_parts_test_base.h"
 
 namespace spirecvm::server::spireapi {
 
-class SpireApiTest : public ::testing::Test {
+class SpireApiTest : public server::testing::ServerPartsTest {
  protected:
   void SetUp() override {
-    auto ds = datastore::OpenSqlite({.path = ":memory:"}, clock_);
-    ASSERT_TRUE(ds.ok());
-    ds_ = std::move(*ds);
-    km_ = NewMemoryKeyManager();
-    CaConfig cc;
-    cc.trust_domain = td_;
-    cc.server_id = "s1";
-    auto ca = CaManager::Create(cc, *km_, *ds_, clock_, rnd_, nullptr);
-    ASSERT_TRUE(ca.ok());
-    ca_ = std::move(*ca);
-    ASSERT_TRUE(ca_->Initialize().ok());
-    entries_ = std::make_unique<EntryCache>(*ds_, "spiffe://example.org/spire/server");
-    ASSERT_TRUE(entries_->Load().ok());
+    ServerPartsTest::SetUp();
+    if (HasFatalFailure()) return;
   }
 
   static sapi::SPIFFEID Id(const std::string& td, const std::string& path) {
@@ -65,15 +55,6 @@ class SpireApiTest : public ::testing::Test {
     n.can_reattest = can_reattest;
     ASSERT_TRUE(ds_->UpsertAttestedNode(n).ok());
   }
-
-  FakeClock clock_{absl::FromUnixSeconds(1'800'000'000)};
-  TestOnlyDeterministicRandom rnd_{7};
-  spiffe::TrustDomain td_ = *spiffe::TrustDomain::Parse("example.org");
-  Metrics metrics_;
-  std::unique_ptr<datastore::DataStore> ds_;
-  std::unique_ptr<KeyManager> km_;
-  std::unique_ptr<CaManager> ca_;
-  std::unique_ptr<EntryCache> entries_;
 };
 
 }  // namespace spirecvm::server::spireapi

@@ -13,6 +13,7 @@
 #include "server/datastore/sqlite_datastore.h"
 #include "server/keymanager/key_manager.h"
 #include "server/nodeattest/join_token_attestor.h"
+#include "server/testing/server_parts_test_base.h"
 #include "spiffe/x509_svid.h"
 #include "spire/api/types/x509svid.pb.h"
 
@@ -38,23 +39,11 @@ class ScriptedAttestor final : public NodeAttestor {
   }
 };
 
-class SpireAgentApiTest : public ::testing::Test {
+class SpireAgentApiTest : public server::testing::ServerPartsTest {
  protected:
   void SetUp() override {
-    auto ds = datastore::OpenSqlite({.path = ":memory:"}, clock_);
-    ASSERT_TRUE(ds.ok());
-    ds_ = std::move(*ds);
-    km_ = NewMemoryKeyManager();
-    CaConfig cc;
-    cc.trust_domain = td_;
-    cc.server_id = "s1";
-    auto ca = CaManager::Create(cc, *km_, *ds_, clock_, rnd_, nullptr);
-    ASSERT_TRUE(ca.ok());
-    ca_ = std::move(*ca);
-    ASSERT_TRUE(ca_->Initialize().ok());
-    entries_ = std::make_unique<EntryCache>(*ds_, "spiffe://example.org/spire/server");
-    ASSERT_TRUE(entries_->Load().ok());
-    bundle_ = std::make_unique<BundleCache>(*ds_, "example.org");
+    ServerPartsTest::SetUp();
+    if (HasFatalFailure()) return;
     auto scripted = std::make_unique<ScriptedAttestor>();
     scripted_ = scripted.get();
     attestors_["scripted"] = std::move(scripted);
@@ -99,15 +88,6 @@ class SpireAgentApiTest : public ::testing::Test {
     return *made;
   }
 
-  FakeClock clock_{absl::FromUnixSeconds(1'800'000'000)};
-  TestOnlyDeterministicRandom rnd_{7};
-  spiffe::TrustDomain td_ = *spiffe::TrustDomain::Parse("example.org");
-  Metrics metrics_;
-  std::unique_ptr<datastore::DataStore> ds_;
-  std::unique_ptr<KeyManager> km_;
-  std::unique_ptr<CaManager> ca_;
-  std::unique_ptr<EntryCache> entries_;
-  std::unique_ptr<BundleCache> bundle_;
   NodeAttestors attestors_;
   ScriptedAttestor* scripted_ = nullptr;
   ssl::EvpPkeyPtr key_;

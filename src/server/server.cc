@@ -126,15 +126,7 @@ absl::Status Server::BuildServices() {
   RETURN_IF_ERROR(entries_->Load());
   bundle_ = std::make_unique<BundleCache>(*ds_, cfg_.trust_domain.name());
   const SvidTtls ttls = SvidTtls::FromConfig(cfg_);
-  node_service_ = std::make_unique<NodeService>(NodeServiceDeps{.trust_domain = cfg_.trust_domain,
-                                                                .ds = *ds_,
-                                                                .ca = *ca_.ca,
-                                                                .entries = *entries_,
-                                                                .bundle = *bundle_,
-                                                                .attestors = attestors_,
-                                                                .clock = clock_,
-                                                                .metrics = metrics_,
-                                                                .ttls = ttls});
+  node_service_ = std::make_unique<NodeService>(NodeDeps());
   admin_service_ = std::make_unique<AdminService>(AdminServiceDeps{.trust_domain = cfg_.trust_domain,
                                                                    .ds = *ds_,
                                                                    .ca = *ca_.ca,
@@ -148,17 +140,22 @@ absl::Status Server::BuildServices() {
   return absl::OkStatus();
 }
 
+// What the agent-facing services (ours and SPIRE's) are built from.
+NodeServiceDeps Server::NodeDeps() {
+  return {.trust_domain = cfg_.trust_domain,
+          .ds = *ds_,
+          .ca = *ca_.ca,
+          .entries = *entries_,
+          .bundle = *bundle_,
+          .attestors = attestors_,
+          .clock = clock_,
+          .metrics = metrics_,
+          .ttls = SvidTtls::FromConfig(cfg_)};
+}
+
 // SPIRE's agent-facing APIs, beside our Node service on the agent endpoint, so SPIRE's own agent attests and syncs.
 void Server::BuildSpireAgentServices() {
-  const NodeServiceDeps deps{.trust_domain = cfg_.trust_domain,
-                             .ds = *ds_,
-                             .ca = *ca_.ca,
-                             .entries = *entries_,
-                             .bundle = *bundle_,
-                             .attestors = attestors_,
-                             .clock = clock_,
-                             .metrics = metrics_,
-                             .ttls = SvidTtls::FromConfig(cfg_)};
+  const NodeServiceDeps deps = NodeDeps();
   spire_agent_.agent = std::make_unique<spireagent::AgentService>(deps);
   spire_agent_.entry = std::make_unique<spireagent::EntryService>(deps);
   spire_agent_.bundle = std::make_unique<spireagent::BundleService>(deps);

@@ -87,6 +87,7 @@ class Server {
   absl::Status BuildServices();
   void BuildSpireAdminServices(const SvidTtls& ttls);
   void BuildSpireAgentServices();
+  NodeServiceDeps NodeDeps();
   absl::Status StartEndpoints();
   absl::Status StartHttpListeners();
   void StartBackgroundLoop();

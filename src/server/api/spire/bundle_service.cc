@@ -32,21 +32,25 @@ grpc::Status BundleService::ListFederatedBundles(grpc::ServerContext*, const bun
   return grpc::Status::OK;  // no federated bundles: see the header
 }
 
+absl::Status FetchFederatedBundle(const spiffe::TrustDomain& own, datastore::DataStore& ds,
+                                  const bundlev1::GetFederatedBundleRequest& req, ::spire::api::types::Bundle* resp) {
+  auto td = spiffe::TrustDomain::Parse(req.trust_domain());
+  if (!td.ok())
+    return Annotate(absl::InvalidArgumentError(td.status().message()), "trust domain argument is not valid");
+  if (*td == own) {
+    return absl::InvalidArgumentError("getting a federated bundle for the server's own trust domain is not allowed");
+  }
+  auto b = ds.FetchBundle(td->name());
+  if (absl::IsNotFound(b.status())) return absl::NotFoundError("bundle not found");
+  if (!b.ok()) return Annotate(b.status(), "failed to fetch bundle");
+  BundleToProto(*b, resp);
+  ApplyBundleMask(req.has_output_mask() ? &req.output_mask() : nullptr, resp);
+  return absl::OkStatus();
+}
+
 grpc::Status BundleService::GetFederatedBundle(grpc::ServerContext*, const bundlev1::GetFederatedBundleRequest* req,
                                                ::spire::api::types::Bundle* resp) {
-  auto td = spiffe::TrustDomain::Parse(req->trust_domain());
-  if (!td.ok())
-    return ToGrpc(Annotate(absl::InvalidArgumentError(td.status().message()), "trust domain argument is not valid"));
-  if (*td == deps_.trust_domain) {
-    return ToGrpc(
-        absl::InvalidArgumentError("getting a federated bundle for the server's own trust domain is not allowed"));
-  }
-  auto b = deps_.ds.FetchBundle(td->name());
-  if (absl::IsNotFound(b.status())) return ToGrpc(absl::NotFoundError("bundle not found"));
-  if (!b.ok()) return ToGrpc(Annotate(b.status(), "failed to fetch bundle"));
-  BundleToProto(*b, resp);
-  ApplyBundleMask(req->has_output_mask() ? &req->output_mask() : nullptr, resp);
-  return grpc::Status::OK;
+  return ToGrpc(FetchFederatedBundle(deps_.trust_domain, deps_.ds, *req, resp));
 }
 
 }  // namespace spirecvm::server::spireapi

@@ -18,6 +18,11 @@ struct BundleServiceDeps {
   datastore::DataStore& ds;
 };
 
+// GetFederatedBundle's answer, shared by the admin socket and the agent endpoint: the stored bundle of another
+// trust domain (InvalidArgument for a bad name or our own, NotFound when none is stored), output mask applied.
+absl::Status FetchFederatedBundle(const spiffe::TrustDomain& own, datastore::DataStore& ds,
+                                  const bundlev1::GetFederatedBundleRequest& req, ::spire::api::types::Bundle* resp);
+
 class BundleService final : public bundlev1::Bundle::Service {
  public:
   explicit BundleService(BundleServiceDeps deps) : deps_(deps) {}

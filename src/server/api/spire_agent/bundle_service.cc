@@ -2,6 +2,7 @@
 
 #include "common/grpc_status.h"
 #include "common/status.h"
+#include "server/api/spire/bundle_service.h"
 #include "server/api/spire/convert.h"
 
 namespace spirecvm::server::spireagent {
@@ -20,20 +21,7 @@ grpc::Status BundleService::GetFederatedBundle(grpc::ServerContext* ctx, const b
                                                sapi::Bundle* resp) {
   auto a = AuthenticateCaller(deps_, *ctx);
   if (!a.ok()) return ToGrpc(a.status());
-  auto td = spiffe::TrustDomain::Parse(req->trust_domain());
-  if (!td.ok()) {
-    return ToGrpc(Annotate(absl::InvalidArgumentError(td.status().message()), "trust domain argument is not valid"));
-  }
-  if (*td == deps_.trust_domain) {
-    return ToGrpc(
-        absl::InvalidArgumentError("getting a federated bundle for the server's own trust domain is not allowed"));
-  }
-  auto b = deps_.ds.FetchBundle(td->name());
-  if (absl::IsNotFound(b.status())) return ToGrpc(absl::NotFoundError("bundle not found"));
-  if (!b.ok()) return ToGrpc(Annotate(b.status(), "failed to fetch bundle"));
-  spireapi::BundleToProto(*b, resp);
-  spireapi::ApplyBundleMask(req->has_output_mask() ? &req->output_mask() : nullptr, resp);
-  return grpc::Status::OK;
+  return ToGrpc(spireapi::FetchFederatedBundle(deps_.trust_domain, deps_.ds, *req, resp));
 }
 
 }  // namespace spirecvm::server::spireagent

@@ -61,12 +61,6 @@ absl::Status ValidateSelectors(const std::vector<datastore::Selector>& selectors
   return absl::OkStatus();
 }
 
-void SetSvid(const std::string& spiffe_id, const SignedX509Svid& svid, types::X509SVID* out) {
-  out->set_spiffe_id(spiffe_id);
-  for (auto& c : svid.chain_der) out->add_cert_chain(c);
-  out->set_expires_at(absl::ToUnixSeconds(svid.not_after));
-}
-
 }  // namespace
 
 absl::Status ValidateEntry(const spiffe::TrustDomain& td, const datastore::RegistrationEntry& e) {

@@ -70,4 +70,10 @@ void ToProto(const datastore::BundleRecord& b, types::Bundle* out) {
   out->set_sequence_number(b.sequence_number);
 }
 
+void SetSvid(const std::string& spiffe_id, const SignedX509Svid& svid, types::X509SVID* out) {
+  out->set_spiffe_id(spiffe_id);
+  for (auto& c : svid.chain_der) out->add_cert_chain(c);
+  out->set_expires_at(absl::ToUnixSeconds(svid.not_after));
+}
+
 }  // namespace spirecvm::server

@@ -10,6 +10,7 @@
 #include "server/datastore/sqlite_datastore.h"
 #include "server/keymanager/key_manager.h"
 #include "server/nodeattest/join_token_attestor.h"
+#include "server/testing/scripted_attestor.h"
 #include "server/testing/server_parts_test_base.h"
 #include "spiffe/x509_svid.h"
 
@@ -17,26 +18,7 @@ namespace spirecvm::server {
 namespace {
 
 // An attestor for tests: a fixed agent ID, an optional number of challenge rounds, configurable re-attestation.
-class ScriptedAttestor final : public NodeAttestor {
- public:
-  int rounds = 0;
-  bool can_reattest = false;
-  std::string_view Name() const override { return "scripted"; }
-  absl::StatusOr<AttestationResult> Attest(const AttestationRequest& req, ChallengeChannel& ch) const override {
-    for (int i = 0; i < rounds; i++) {
-      std::string c = "challenge-" + std::to_string(i);
-      auto r = ch.Challenge(c);
-      if (!r.ok()) return r.status();
-      if (*r != "answer-" + c) return absl::PermissionDeniedError("wrong answer to " + c);
-    }
-    if (req.payload == "bad") return absl::InvalidArgumentError("bad evidence");
-    AttestationResult res{
-        .agent_id = *spiffe::SpiffeId::Parse("spiffe://example.org/spire/agent/scripted/" + req.payload),
-        .selectors = {{"scripted", "node:" + req.payload}},
-        .can_reattest = can_reattest};
-    return res;
-  }
-};
+using server::testing::ScriptedAttestor;
 
 class FakeStream final : public AttestStream {
  public:

@@ -13,31 +13,14 @@
 #include "server/datastore/sqlite_datastore.h"
 #include "server/keymanager/key_manager.h"
 #include "server/nodeattest/join_token_attestor.h"
+#include "server/testing/scripted_attestor.h"
 #include "server/testing/server_parts_test_base.h"
 #include "spiffe/x509_svid.h"
 #include "spire/api/types/x509svid.pb.h"
 
 namespace spirecvm::server::spireagent {
 
-// Answers challenge "c" with "answer-c" `rounds` times, then admits
-// spiffe://example.org/spire/agent/scripted/<payload>.
-class ScriptedAttestor final : public NodeAttestor {
- public:
-  int rounds = 0;
-  std::string_view Name() const override { return "scripted"; }
-  absl::StatusOr<AttestationResult> Attest(const AttestationRequest& req, ChallengeChannel& ch) const override {
-    for (int i = 0; i < rounds; i++) {
-      std::string c = "challenge-" + std::to_string(i);
-      auto r = ch.Challenge(c);
-      if (!r.ok()) return r.status();
-      if (*r != "answer-" + c) return absl::PermissionDeniedError("wrong answer to " + c);
-    }
-    return AttestationResult{
-        .agent_id = *spiffe::SpiffeId::Parse("spiffe://example.org/spire/agent/scripted/" + req.payload),
-        .selectors = {{"scripted", "node:" + req.payload}},
-        .can_reattest = false};
-  }
-};
+using server::testing::ScriptedAttestor;
 
 class SpireAgentApiTest : public server::testing::ServerPartsTest {
  protected:

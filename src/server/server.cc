@@ -126,7 +126,6 @@ absl::Status Server::BuildServices() {
   RETURN_IF_ERROR(entries_->Load());
   bundle_ = std::make_unique<BundleCache>(*ds_, cfg_.trust_domain.name());
   const SvidTtls ttls = SvidTtls::FromConfig(cfg_);
-  node_service_ = std::make_unique<NodeService>(NodeDeps());
   admin_service_ = std::make_unique<AdminService>(AdminServiceDeps{.trust_domain = cfg_.trust_domain,
                                                                    .ds = *ds_,
                                                                    .ca = *ca_.ca,
@@ -140,8 +139,8 @@ absl::Status Server::BuildServices() {
   return absl::OkStatus();
 }
 
-// What the agent-facing services (ours and SPIRE's) are built from.
-NodeServiceDeps Server::NodeDeps() {
+// What SPIRE's agent-facing services are built from.
+AgentApiDeps Server::AgentDeps() {
   return {.trust_domain = cfg_.trust_domain,
           .ds = *ds_,
           .ca = *ca_.ca,
@@ -153,9 +152,9 @@ NodeServiceDeps Server::NodeDeps() {
           .ttls = SvidTtls::FromConfig(cfg_)};
 }
 
-// SPIRE's agent-facing APIs, beside our Node service on the agent endpoint, so SPIRE's own agent attests and syncs.
+// SPIRE's agent-facing APIs on the agent endpoint: the only agent API, spoken by our agent and SPIRE's.
 void Server::BuildSpireAgentServices() {
-  const NodeServiceDeps deps = NodeDeps();
+  const AgentApiDeps deps = AgentDeps();
   spire_agent_.agent = std::make_unique<spireagent::AgentService>(deps);
   spire_agent_.entry = std::make_unique<spireagent::EntryService>(deps);
   spire_agent_.bundle = std::make_unique<spireagent::BundleService>(deps);
@@ -184,11 +183,10 @@ absl::Status Server::StartEndpoints() {
                                                       .cert_path = cfg_.data_dir + "/server_svid.pem"});
   RETURN_IF_ERROR(svid_->Rotate(/*force=*/true));
   int bound_port = 0;
-  ASSIGN_OR_RETURN(agent_server_,
-                   StartAgentEndpoint(absl::StrCat(cfg_.bind_address, ":", cfg_.bind_port),
-                                      {node_service_.get(), spire_agent_.agent.get(), spire_agent_.entry.get(),
-                                       spire_agent_.bundle.get(), spire_agent_.svid.get()},
-                                      *svid_, &bound_port));
+  ASSIGN_OR_RETURN(agent_server_, StartAgentEndpoint(absl::StrCat(cfg_.bind_address, ":", cfg_.bind_port),
+                                                     {spire_agent_.agent.get(), spire_agent_.entry.get(),
+                                                      spire_agent_.bundle.get(), spire_agent_.svid.get()},
+                                                     *svid_, &bound_port));
   ASSIGN_OR_RETURN(
       admin_server_,
       StartAdminEndpoint(cfg_.socket_path, {admin_service_.get(), spire_admin_.entry.get(), spire_admin_.agent.get(),

@@ -4,10 +4,10 @@
 //   2. open the DataStore     the configured DataStore plugin
 //   3. BuildCa                KeyManager, optional UpstreamAuthority, the CA (journal loaded, an active authority)
 //   4. BuildAttestors         the configured NodeAttestor plugins
-//   5. services               entry cache, bundle cache, NodeService, AdminService, SPIRE's admin APIs
+//   5. services               entry cache, bundle cache, AdminService, SPIRE's admin APIs
 //                             (api/spire: Entry, Agent, Bundle, SVID), each with its own deps, SPIRE's agent APIs
-//                             (api/spire_agent: Agent, Entry, Bundle, SVID, with the Node service's deps)
-//   6. endpoints              server SVID, agent gRPC over TLS (our Node service and SPIRE's agent APIs), admin gRPC on
+//                             (api/spire_agent: Agent, Entry, Bundle, SVID, with AgentApiDeps)
+//   6. endpoints              server SVID, agent gRPC over TLS (SPIRE's agent APIs only), admin gRPC on
 //   a Unix socket (our Admin, SPIRE's
 //                             services and grpc.health.v1), HTTP listeners
 //   7. background loop        cache refresh, CA and SVID rotation, pruning
@@ -23,7 +23,7 @@
 #include "grpcpp/impl/codegen/service_type.h"
 #include "grpcpp/server.h"
 #include "server/api/admin_service.h"
-#include "server/api/node_service.h"
+#include "server/api/agent_api_deps.h"
 #include "server/api/spire/agent_service.h"
 #include "server/api/spire/bundle_service.h"
 #include "server/api/spire/entry_service.h"
@@ -87,7 +87,7 @@ class Server {
   absl::Status BuildServices();
   void BuildSpireAdminServices(const SvidTtls& ttls);
   void BuildSpireAgentServices();
-  NodeServiceDeps NodeDeps();
+  AgentApiDeps AgentDeps();
   absl::Status StartEndpoints();
   absl::Status StartHttpListeners();
   void StartBackgroundLoop();
@@ -104,7 +104,6 @@ class Server {
   std::unique_ptr<EntryCache> entries_;
   std::unique_ptr<BundleCache> bundle_;
   std::unique_ptr<ServerSvid> svid_;
-  std::unique_ptr<NodeService> node_service_;
   std::unique_ptr<AdminService> admin_service_;
   struct SpireAdminServices {
     std::unique_ptr<spireapi::EntryService> entry;

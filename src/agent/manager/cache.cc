@@ -115,11 +115,11 @@ bool Cache::ApplySync(const std::vector<spirecvm::types::Entry>& changed, const 
   return any;
 }
 
-std::vector<std::pair<std::string, int64_t>> Cache::KnownRevisions() const {
+std::vector<KnownEntry> Cache::KnownEntries() const {
   std::lock_guard<std::mutex> l(mu_);
-  std::vector<std::pair<std::string, int64_t>> out;
+  std::vector<KnownEntry> out;
   out.reserve(entries_.size());
-  for (const auto& [id, e] : entries_) out.emplace_back(id, e.revision_number());
+  for (const auto& [id, e] : entries_) out.push_back({id, e.revision_number(), e.created_at()});
   return out;
 }
 

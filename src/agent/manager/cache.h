@@ -27,6 +27,13 @@ namespace spirecvm::agent {
 using Selectors = std::vector<std::string>;
 
 std::string SelectorString(const spirecvm::types::Selector& s);
+
+// What the agent holds of an entry, for the next sync (entry_sync.h).
+struct KnownEntry {
+  std::string id;
+  int64_t revision_number = 0;
+  int64_t created_at = 0;  // unix seconds; 0 = unknown (never stale by creation time)
+};
 // True when every selector of the entry is among the workload's.
 bool EntryMatches(const spirecvm::types::Entry& e, const absl::flat_hash_set<std::string>& workload);
 // Rotation point: half way through the validity period.
@@ -108,8 +115,8 @@ class Cache : public std::enable_shared_from_this<Cache> {
   // --- manager side ---
   // Applies a sync answer. Returns true when anything changed.
   bool ApplySync(const std::vector<spirecvm::types::Entry>& changed, const std::vector<std::string>& removed);
-  // (id, revision) of every entry held, for the next sync request.
-  std::vector<std::pair<std::string, int64_t>> KnownRevisions() const;
+  // Every entry held, for the next sync.
+  std::vector<KnownEntry> KnownEntries() const;
   void SetBundle(spiffe::Bundle b);
   std::shared_ptr<const BundleView> bundle() const;
   // Entries to mint now: wanted (within the LRU capacity, subscribed and recently used first) and without an SVID,

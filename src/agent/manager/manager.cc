@@ -4,6 +4,7 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "agent/manager/spire_convert.h"
 #include "common/status.h"
 #include "crypto/csr.h"
 #include "crypto/x509.h"
@@ -17,22 +18,6 @@ namespace {
 bool MeansReattest(const absl::Status& st) { return absl::IsPermissionDenied(st) || absl::IsUnauthenticated(st); }
 
 }  // namespace
-
-spiffe::Bundle BundleFromProto(const spiffe::TrustDomain& td, const spirecvm::types::Bundle& b) {
-  spiffe::Bundle out;
-  out.trust_domain = td;
-  for (const auto& der : b.x509_authorities()) out.x509_authorities_der.push_back(der);
-  for (const auto& k : b.jwt_authorities()) {
-    spiffe::JwtAuthority a;
-    a.kid = k.key_id();
-    a.public_key_der = k.public_key();
-    a.expires_at = k.expires_at() == 0 ? absl::InfinitePast() : absl::FromUnixSeconds(k.expires_at());
-    out.jwt_authorities.push_back(std::move(a));
-  }
-  out.sequence_number = b.sequence_number();
-  out.refresh_hint_seconds = b.refresh_hint();
-  return out;
-}
 
 Manager::Manager(ManagerOptions opts, ManagerDeps deps)
     : opts_(std::move(opts)),
@@ -69,6 +54,7 @@ absl::Status Manager::Init() {
                    absl::FormatTime(id->not_after));
       std::lock_guard<std::mutex> l(mu_);
       identity_ = std::move(*id);
+      reattestable_ = attestor_.CanReattest();
     } else {
       spdlog::warn("persisted agent SVID not usable, will attest: {}", id.status().ToString());
     }
@@ -189,24 +175,37 @@ absl::Status Manager::Attest() {
   auto result = c->Attest(attestor_, AttestationKeyInfo{csr, spki});
   if (!result.ok()) return Annotate(result, "node attestation failed");
   std::vector<std::string> chain(result->svid().cert_chain().begin(), result->svid().cert_chain().end());
+  const bool reattestable = result->reattestable();
   bool insecure = !trusted_bundle().has_value();
   ASSIGN_OR_RETURN(auto id, CheckIdentity(std::move(chain), crypto::ShareKey(key.get()), !insecure));
   RETURN_IF_ERROR(keys_.Commit(key.get()));
   RETURN_IF_ERROR(storage_.SaveSvid(id.chain_der));
-  spdlog::info("node attestation succeeded: agent ID {} (SVID expires {})", id.spiffe_id,
-               absl::FormatTime(id.not_after));
+  spdlog::info("node attestation succeeded: agent ID {} (SVID expires {}, {}re-attestable)", id.spiffe_id,
+               absl::FormatTime(id.not_after), reattestable ? "" : "not ");
   {
     std::lock_guard<std::mutex> l(mu_);
     identity_ = std::move(id);
+    reattestable_ = reattestable;
   }
   attestations_.fetch_add(1);
   RETURN_IF_ERROR(Reconnect());
   if (insecure) {
     // insecure_bootstrap: the bundle is taken on first use from the server we just attested to.
-    RETURN_IF_ERROR(FetchBundle(client()));
+    RETURN_IF_ERROR(FetchBundle(client()).status());
     RETURN_IF_ERROR(Reconnect());
   }
   return absl::OkStatus();
+}
+
+absl::Status Manager::Rotate() {
+  bool reattest;
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    reattest = reattestable_;
+  }
+  if (!reattest) return Renew();
+  spdlog::info("agent SVID past half life: re-attesting (the server says this agent is re-attestable)");
+  return Attest();
 }
 
 absl::Status Manager::Renew() {
@@ -237,48 +236,35 @@ void Manager::DropIdentity(const absl::Status& why) {
   if (absl::Status st = Reconnect(); !st.ok()) spdlog::warn("{}", st.ToString());
 }
 
-absl::Status Manager::FetchBundle(const std::shared_ptr<ServerClient>& c) {
+absl::StatusOr<bool> Manager::FetchBundle(const std::shared_ptr<ServerClient>& c) {
   ASSIGN_OR_RETURN(auto b, c->GetBundle());
   if (b.x509_authorities_size() == 0) return absl::InternalError("server returned a bundle without X.509 roots");
-  spiffe::Bundle bundle = BundleFromProto(opts_.trust_domain, b);
-  auto current = trusted_bundle();
-  bool changed = !current.has_value() || spiffe::BundleToJwks(*current) != spiffe::BundleToJwks(bundle);
-  {
-    std::lock_guard<std::mutex> l(mu_);
-    bundle_fetched_ = true;
+  if (b.trust_domain() != opts_.trust_domain.name()) {
+    return absl::InternalError(absl::StrCat("server returned the bundle of trust domain \"", b.trust_domain(),
+                                            "\", want \"", opts_.trust_domain.name(), "\""));
   }
-  if (!changed) return absl::OkStatus();
+  spiffe::Bundle bundle = BundleFromSpire(opts_.trust_domain, b);
+  auto current = trusted_bundle();
+  bool changed = !current.has_value() || spiffe::BundleToJwks(*current) != spiffe::BundleToJwks(bundle) ||
+                 current->sequence_number != bundle.sequence_number;
+  if (!changed) return false;
   spdlog::info("trust bundle updated (sequence {}, {} X.509 and {} JWT authorities)", bundle.sequence_number,
                bundle.x509_authorities_der.size(), bundle.jwt_authorities.size());
   SetTrustedBundle(std::move(bundle), /*persist=*/true);
-  return absl::OkStatus();
+  return true;
 }
 
+// As SPIRE's agent: the entries by SyncAuthorizedEntries, then the bundle by GetBundle, on every sync.
 absl::Status Manager::Sync() {
   auto c = client();
-  v1::SyncAuthorizedEntriesRequest req;
-  for (const auto& [id, rev] : cache_->KnownRevisions()) {
-    auto* k = req.add_known();
-    k->set_id(id);
-    k->set_revision_number(rev);
+  ASSIGN_OR_RETURN(EntrySyncResult sync, c->SyncEntries(cache_->KnownEntries()));
+  if (!sync.changed.empty() || !sync.removed.empty()) {
+    spdlog::debug("sync: {} new or changed entries, {} removed", sync.changed.size(), sync.removed.size());
   }
-  ASSIGN_OR_RETURN(auto resp, c->Sync(req));
-  std::vector<spirecvm::types::Entry> changed(resp.changed().begin(), resp.changed().end());
-  std::vector<std::string> removed(resp.removed_entry_ids().begin(), resp.removed_entry_ids().end());
-  if (!changed.empty() || !removed.empty()) {
-    spdlog::debug("sync: {} new or changed entries, {} removed", changed.size(), removed.size());
-  }
-  cache_->ApplySync(changed, removed);
-  bool fetch;
-  {
-    std::lock_guard<std::mutex> l(mu_);
-    fetch = !bundle_fetched_ || !bundle_.has_value() || bundle_->sequence_number != resp.bundle_sequence_number();
-  }
-  if (fetch) {
-    RETURN_IF_ERROR(FetchBundle(c));
-    // New roots: the next connection must trust them (and the server may present a chain to a new root).
-    return Reconnect();
-  }
+  cache_->ApplySync(sync.changed, sync.removed);
+  ASSIGN_OR_RETURN(bool changed, FetchBundle(c));
+  // New roots: the next connection must trust them (and the server may present a chain to a new root).
+  if (changed) return Reconnect();
   return absl::OkStatus();
 }
 
@@ -289,7 +275,7 @@ absl::Status Manager::Mint() {
   absl::Status first_error;
   for (size_t start = 0; start < todo.size(); start += opts_.batch_size) {
     size_t end = std::min(todo.size(), start + opts_.batch_size);
-    v1::BatchNewX509SVIDRequest req;
+    svidv1::BatchNewX509SVIDRequest req;
     std::vector<std::string> keys_der;
     for (size_t i = start; i < end; ++i) {
       ASSIGN_OR_RETURN(auto key, crypto::GenerateKey(opts_.workload_key_type));
@@ -305,17 +291,19 @@ absl::Status Manager::Mint() {
     for (int i = 0; i < resp.results_size() && start + i < end; ++i) {
       const auto& r = resp.results(i);
       const auto& entry = todo[start + i];
-      if (r.status_code() != 0) {
-        spdlog::warn("server refused an SVID for entry {} ({}): {}", entry.id(), entry.spiffe_id(), r.status_message());
+      if (r.status().code() != 0) {
+        spdlog::warn("server refused an SVID for entry {} ({}): {}", entry.id(), entry.spiffe_id(),
+                     r.status().message());
         if (first_error.ok()) {
-          first_error = absl::Status(static_cast<absl::StatusCode>(r.status_code()), r.status_message());
+          first_error = absl::Status(static_cast<absl::StatusCode>(r.status().code()), r.status().message());
         }
         continue;
       }
       auto rec = std::make_shared<X509SvidRecord>();
       rec->entry_id = entry.id();
       rec->entry_revision = entry.revision_number();
-      rec->spiffe_id = r.svid().spiffe_id().empty() ? entry.spiffe_id() : r.svid().spiffe_id();
+      auto sid = SpiffeIdFromSpire(r.svid().id());
+      rec->spiffe_id = sid.ok() ? *sid : entry.spiffe_id();
       rec->hint = entry.hint();
       rec->chain_der.assign(r.svid().cert_chain().begin(), r.svid().cert_chain().end());
       rec->key_pkcs8_der = keys_der[i];
@@ -354,7 +342,7 @@ absl::Status Manager::RunOnce() {
   if (!have) {
     RETURN_IF_ERROR(Attest());
   } else if (now >= HalfLife(nb, na)) {
-    if (absl::Status st = Renew(); !st.ok()) {
+    if (absl::Status st = Rotate(); !st.ok()) {
       if (MeansReattest(st)) DropIdentity(st);
       return st;
     }
@@ -429,7 +417,8 @@ absl::StatusOr<JwtRecord> Manager::MintJwt(const spirecvm::types::Entry& entry,
   ASSIGN_OR_RETURN(auto svid, c->NewJwtSvid(entry.id(), audience));
   JwtRecord r;
   r.token = svid.token();
-  r.spiffe_id = svid.spiffe_id().empty() ? entry.spiffe_id() : svid.spiffe_id();
+  auto sid = SpiffeIdFromSpire(svid.id());
+  r.spiffe_id = sid.ok() ? *sid : entry.spiffe_id();
   r.hint = entry.hint();
   r.issued_at = svid.issued_at() != 0 ? absl::FromUnixSeconds(svid.issued_at()) : clock_.Now();
   r.expires_at = absl::FromUnixSeconds(svid.expires_at());

@@ -1,5 +1,6 @@
-// The agent's control loop: node attestation (and re-attestation when the server forgets the agent), agent SVID
-// persistence and rotation at half life, incremental sync of authorized entries and the bundle, and minting of
+// The agent's control loop over SPIRE's agent-facing APIs: node attestation (and re-attestation when the server
+// forgets the agent), agent SVID persistence and rotation at half life (re-attestation for a re-attestable agent,
+// RenewAgent otherwise, as SPIRE's agent), incremental sync of authorized entries and the bundle, and minting of
 // workload X509-SVIDs (keys made here, CSRs batched) into the cache. Errors back off exponentially; the cache
 // keeps serving what it has meanwhile.
 #pragma once
@@ -85,9 +86,12 @@ class Manager final : public JwtMinter {
   };
 
   absl::Status Attest();
+  // Rotation of the agent SVID as SPIRE's agent does it: a re-attestable agent attests again, others RenewAgent.
+  absl::Status Rotate();
   absl::Status Renew();
   absl::Status Sync();
-  absl::Status FetchBundle(const std::shared_ptr<ServerClient>& client);
+  // GetBundle; true when the bundle changed (the connection must then trust the new roots).
+  absl::StatusOr<bool> FetchBundle(const std::shared_ptr<ServerClient>& client);
   absl::Status Mint();
   // Checks a chain the server returned (or that was persisted) for `key`; fills an Identity.
   absl::StatusOr<Identity> CheckIdentity(std::vector<std::string> chain_der, ssl::EvpPkeyPtr key,
@@ -110,7 +114,8 @@ class Manager final : public JwtMinter {
   std::optional<Identity> identity_;
   std::optional<spiffe::Bundle> bundle_;  // trusted roots for the server connection
   std::shared_ptr<ServerClient> client_;
-  bool bundle_fetched_ = false;
+  // The server's word at the last attestation; before any (an SVID reused after a restart), what the attestor says.
+  bool reattestable_ = false;
 
   std::mutex wake_mu_;
   std::condition_variable wake_cv_;
@@ -119,8 +124,5 @@ class Manager final : public JwtMinter {
 
   std::atomic<int> attestations_{0};
 };
-
-// types.Bundle (server wire form) -> spiffe::Bundle.
-spiffe::Bundle BundleFromProto(const spiffe::TrustDomain& td, const spirecvm::types::Bundle& b);
 
 }  // namespace spirecvm::agent

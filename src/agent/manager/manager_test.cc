@@ -26,13 +26,20 @@ struct FakeServer {
   std::map<std::string, spirecvm::types::Entry> entries;
   std::set<std::string> agents;  // attested agent IDs
   int attests = 0, renews = 0, batch_calls = 0, csrs = 0;
-  std::vector<v1::SyncAuthorizedEntriesRequest> sync_requests;
+  bool reattestable = false;
+  std::vector<std::vector<KnownEntry>> sync_requests;
 
   std::string SignCsr(const std::string& csr, const std::string& id, absl::Duration ttl) {
     auto parsed = crypto::ParseAndVerifyCsr(csr);
     EXPECT_TRUE(parsed.ok()) << parsed.status();
     absl::Time now = clock->Now();
     return ca.Sign(id, parsed->public_key.get(), now - absl::Seconds(1), now + ttl);
+  }
+  static void SetId(const std::string& id, sapi::SPIFFEID* out) {
+    auto parsed = spiffe::SpiffeId::Parse(id);
+    ASSERT_TRUE(parsed.ok());
+    out->set_trust_domain(parsed->trust_domain().name());
+    out->set_path(parsed->path());
   }
   void AddEntry(const std::string& id, const std::string& spiffe_id, int64_t rev = 1) {
     spirecvm::types::Entry e;
@@ -49,16 +56,17 @@ struct FakeServer {
 class FakeClient : public ServerClient {
  public:
   FakeClient(FakeServer* s, bool authed) : s_(s), authed_(authed) {}
-  absl::StatusOr<v1::AttestAgentResponse::Result> Attest(NodeAttestorClient& a,
-                                                         const AttestationKeyInfo& key) override {
+  absl::StatusOr<agentv1::AttestAgentResponse::Result> Attest(NodeAttestorClient& a,
+                                                              const AttestationKeyInfo& key) override {
     auto session = a.Start(key);
     auto payload = (*session)->Payload();
     std::string id = absl::StrCat("spiffe://example.org/spire/agent/join_token/", *payload);
     s_->agents.insert(id);
     ++s_->attests;
-    v1::AttestAgentResponse::Result r;
+    agentv1::AttestAgentResponse::Result r;
     r.mutable_svid()->add_cert_chain(s_->SignCsr(key.csr_der, id, s_->agent_ttl));
-    r.mutable_svid()->set_spiffe_id(id);
+    FakeServer::SetId(id, r.mutable_svid()->mutable_id());
+    r.set_reattestable(s_->reattestable);
     return r;
   }
   absl::Status CheckAgent() {
@@ -66,60 +74,63 @@ class FakeClient : public ServerClient {
     if (s_->agents.empty()) return absl::PermissionDeniedError("agent is not attested or no longer active");
     return absl::OkStatus();
   }
-  absl::StatusOr<spirecvm::types::X509SVID> RenewAgent(const std::string& csr) override {
+  absl::StatusOr<sapi::X509SVID> RenewAgent(const std::string& csr) override {
     if (auto st = CheckAgent(); !st.ok()) return st;
+    if (s_->reattestable) return absl::PermissionDeniedError("agent must reattest instead of renew");
     ++s_->renews;
-    spirecvm::types::X509SVID out;
+    sapi::X509SVID out;
     out.add_cert_chain(s_->SignCsr(csr, *s_->agents.begin(), s_->agent_ttl));
     return out;
   }
-  absl::StatusOr<v1::BatchNewX509SVIDResponse> BatchNewX509Svid(const v1::BatchNewX509SVIDRequest& req) override {
+  absl::StatusOr<svidv1::BatchNewX509SVIDResponse> BatchNewX509Svid(
+      const svidv1::BatchNewX509SVIDRequest& req) override {
     if (auto st = CheckAgent(); !st.ok()) return st;
     ++s_->batch_calls;
-    v1::BatchNewX509SVIDResponse resp;
+    svidv1::BatchNewX509SVIDResponse resp;
     for (const auto& p : req.params()) {
       auto* r = resp.add_results();
       auto it = s_->entries.find(p.entry_id());
       if (it == s_->entries.end()) {
-        r->set_status_code(5);
+        r->mutable_status()->set_code(5);
         continue;
       }
       ++s_->csrs;
       r->mutable_svid()->add_cert_chain(s_->SignCsr(p.csr(), it->second.spiffe_id(), s_->workload_ttl));
-      r->mutable_svid()->set_spiffe_id(it->second.spiffe_id());
+      FakeServer::SetId(it->second.spiffe_id(), r->mutable_svid()->mutable_id());
     }
     return resp;
   }
-  absl::StatusOr<spirecvm::types::JWTSVID> NewJwtSvid(const std::string& entry_id,
-                                                      const std::vector<std::string>& aud) override {
+  absl::StatusOr<sapi::JWTSVID> NewJwtSvid(const std::string& entry_id, const std::vector<std::string>& aud) override {
     if (auto st = CheckAgent(); !st.ok()) return st;
-    spirecvm::types::JWTSVID j;
+    sapi::JWTSVID j;
     absl::Time now = s_->clock->Now();
     j.set_token(s_->ca.Jwt(s_->entries.at(entry_id).spiffe_id(), aud, now, now + absl::Minutes(5)));
+    FakeServer::SetId(s_->entries.at(entry_id).spiffe_id(), j.mutable_id());
     j.set_issued_at(absl::ToUnixSeconds(now));
     j.set_expires_at(absl::ToUnixSeconds(now + absl::Minutes(5)));
     return j;
   }
-  absl::StatusOr<v1::SyncAuthorizedEntriesResponse> Sync(const v1::SyncAuthorizedEntriesRequest& req) override {
+  // The outcome of SPIRE's sync protocol (its wire exchange is entry_sync_test's).
+  absl::StatusOr<EntrySyncResult> SyncEntries(const std::vector<KnownEntry>& known) override {
     if (auto st = CheckAgent(); !st.ok()) return st;
-    s_->sync_requests.push_back(req);
-    std::map<std::string, int64_t> known;
-    for (const auto& k : req.known()) known[k.id()] = k.revision_number();
-    v1::SyncAuthorizedEntriesResponse resp;
+    s_->sync_requests.push_back(known);
+    std::map<std::string, int64_t> by_id;
+    for (const auto& k : known) by_id[k.id] = k.revision_number;
+    EntrySyncResult out;
     for (const auto& [id, e] : s_->entries) {
-      auto it = known.find(id);
-      if (it == known.end() || it->second != e.revision_number()) *resp.add_changed() = e;
+      auto it = by_id.find(id);
+      if (it == by_id.end() || it->second != e.revision_number()) out.changed.push_back(e);
     }
-    for (const auto& [id, rev] : known) {
-      if (!s_->entries.contains(id)) resp.add_removed_entry_ids(id);
+    for (const auto& [id, rev] : by_id) {
+      if (!s_->entries.contains(id)) out.removed.push_back(id);
     }
-    resp.set_bundle_sequence_number(1);
-    return resp;
+    return out;
   }
-  absl::StatusOr<spirecvm::types::Bundle> GetBundle() override {
-    spirecvm::types::Bundle b;
+  absl::StatusOr<sapi::Bundle> GetBundle() override {
+    if (auto st = CheckAgent(); !st.ok()) return st;
+    sapi::Bundle b;
     b.set_trust_domain("example.org");
-    b.add_x509_authorities(crypto::CertToDer(s_->ca.cert.get()));
+    b.add_x509_authorities()->set_asn1(crypto::CertToDer(s_->ca.cert.get()));
     auto* k = b.add_jwt_authorities();
     k->set_key_id(s_->ca.jwt_kid);
     k->set_public_key(*crypto::PublicKeyToDer(s_->ca.jwt_key.get()));
@@ -227,7 +238,7 @@ TEST_F(ManagerTest, IncrementalSyncAndRemoval) {
   EXPECT_EQ(server_.csrs, 2);
   ASSERT_TRUE(a.manager->RunOnce().ok());
   ASSERT_EQ(server_.sync_requests.size(), 2u);
-  EXPECT_EQ(server_.sync_requests[1].known_size(), 2);
+  EXPECT_EQ(server_.sync_requests[1].size(), 2u);
   EXPECT_EQ(server_.csrs, 2);  // nothing re-minted
   server_.entries.erase("e2");
   server_.AddEntry("e1", "spiffe://example.org/w1-renamed", 2);
@@ -257,12 +268,26 @@ TEST_F(ManagerTest, RotatesAtHalfLife) {
   EXPECT_EQ(server_.attests, 1);
 }
 
+TEST_F(ManagerTest, ReattestableAgentReattestsInsteadOfRenewing) {
+  server_.reattestable = true;
+  server_.AddEntry("e1", "spiffe://example.org/w1");
+  Instance a = Start();
+  ASSERT_TRUE(a.manager->RunOnce().ok());
+  EXPECT_EQ(server_.attests, 1);
+  clock_.Advance(absl::Minutes(61));  // past half of the 2h agent SVID
+  ASSERT_TRUE(a.manager->RunOnce().ok());
+  EXPECT_EQ(server_.attests, 2);
+  EXPECT_EQ(server_.renews, 0);
+  EXPECT_TRUE(a.manager->has_identity());
+}
+
 TEST_F(ManagerTest, MintsJwt) {
   server_.AddEntry("e1", "spiffe://example.org/w1");
   Instance a = Start();
   ASSERT_TRUE(a.manager->RunOnce().ok());
   auto j = a.manager->MintJwt(server_.entries["e1"], {"aud"});
   ASSERT_TRUE(j.ok()) << j.status();
+  EXPECT_EQ(j->spiffe_id, "spiffe://example.org/w1");
   EXPECT_EQ(j->expires_at - j->issued_at, absl::Minutes(5));
 }
 

@@ -6,11 +6,14 @@
 #include <grpcpp/security/tls_credentials_options.h>
 
 #include "absl/strings/str_cat.h"
-#include "agent/nodeattest/attest_stream.h"
 #include "common/grpc_status.h"
 #include "common/status.h"
 #include "crypto/x509.h"
 #include "spiffe/x509_svid.h"
+#include "spire/api/server/agent/v1/agent.grpc.pb.h"
+#include "spire/api/server/bundle/v1/bundle.grpc.pb.h"
+#include "spire/api/server/entry/v1/entry.grpc.pb.h"
+#include "spire/api/server/svid/v1/svid.grpc.pb.h"
 
 namespace spirecvm::agent {
 namespace {
@@ -63,20 +66,23 @@ class SpiffeServerVerifier final : public grpc::experimental::ExternalCertificat
   std::vector<std::string> roots_der_;
 };
 
-class GrpcAttestStream final : public AttestStream {
+// A client bidirectional stream with a deadline, as the protocol drivers (AttestStream, EntrySyncStream) see it.
+template <typename Base, typename Req, typename Resp>
+class GrpcBidiStream final : public Base {
  public:
-  explicit GrpcAttestStream(v1::Node::Stub* stub, absl::Duration timeout) {
-    ctx_.set_deadline(std::chrono::system_clock::now() + absl::ToChronoSeconds(timeout));
-    rw_ = stub->AttestAgent(&ctx_);
+  template <typename OpenFn>
+  GrpcBidiStream(absl::Duration timeout, OpenFn open) {
+    ctx_.set_deadline(std::chrono::system_clock::now() + absl::ToChronoMilliseconds(timeout));
+    rw_ = open(&ctx_);
   }
-  ~GrpcAttestStream() override {
+  ~GrpcBidiStream() override {
     if (!finished_) {
       ctx_.TryCancel();
       rw_->Finish().IgnoreError();
     }
   }
-  bool Write(const v1::AttestAgentRequest& req) override { return rw_->Write(req); }
-  bool Read(v1::AttestAgentResponse* resp) override { return rw_->Read(resp); }
+  bool Write(const Req& req) override { return rw_->Write(req); }
+  bool Read(Resp* resp) override { return rw_->Read(resp); }
   absl::Status Finish() override {
     if (finished_) return status_;
     finished_ = true;
@@ -87,60 +93,73 @@ class GrpcAttestStream final : public AttestStream {
 
  private:
   grpc::ClientContext ctx_;
-  std::unique_ptr<grpc::ClientReaderWriter<v1::AttestAgentRequest, v1::AttestAgentResponse>> rw_;
+  std::unique_ptr<grpc::ClientReaderWriter<Req, Resp>> rw_;
   bool finished_ = false;
   absl::Status status_;
 };
 
+namespace bundlev1 = ::spire::api::server::bundle::v1;
+
 class GrpcServerClient final : public ServerClient {
  public:
   GrpcServerClient(std::shared_ptr<grpc::Channel> channel, absl::Duration timeout)
-      : channel_(std::move(channel)), stub_(v1::Node::NewStub(channel_)), timeout_(timeout) {}
+      : channel_(std::move(channel)),
+        agent_(agentv1::Agent::NewStub(channel_)),
+        svid_(svidv1::SVID::NewStub(channel_)),
+        entry_(entryv1::Entry::NewStub(channel_)),
+        bundle_(bundlev1::Bundle::NewStub(channel_)),
+        timeout_(timeout) {}
 
-  absl::StatusOr<v1::AttestAgentResponse::Result> Attest(NodeAttestorClient& attestor,
-                                                         const AttestationKeyInfo& key) override {
-    GrpcAttestStream stream(stub_.get(), timeout_);
+  absl::StatusOr<agentv1::AttestAgentResponse::Result> Attest(NodeAttestorClient& attestor,
+                                                              const AttestationKeyInfo& key) override {
+    GrpcBidiStream<AttestStream, agentv1::AttestAgentRequest, agentv1::AttestAgentResponse> stream(
+        timeout_, [&](grpc::ClientContext* ctx) { return agent_->AttestAgent(ctx); });
     return AttestOverStream(stream, attestor, key);
   }
 
-  absl::StatusOr<spirecvm::types::X509SVID> RenewAgent(const std::string& csr_der) override {
-    v1::RenewAgentRequest req;
-    req.set_csr(csr_der);
-    v1::RenewAgentResponse resp;
+  absl::StatusOr<sapi::X509SVID> RenewAgent(const std::string& csr_der) override {
+    agentv1::RenewAgentRequest req;
+    req.mutable_params()->set_csr(csr_der);
+    agentv1::RenewAgentResponse resp;
     auto ctx = Ctx();
-    RETURN_IF_ERROR(FromGrpc(stub_->RenewAgent(ctx.get(), req, &resp)));
+    RETURN_IF_ERROR(FromGrpc(agent_->RenewAgent(ctx.get(), req, &resp)));
     return resp.svid();
   }
 
-  absl::StatusOr<v1::BatchNewX509SVIDResponse> BatchNewX509Svid(const v1::BatchNewX509SVIDRequest& req) override {
-    v1::BatchNewX509SVIDResponse resp;
+  absl::StatusOr<svidv1::BatchNewX509SVIDResponse> BatchNewX509Svid(
+      const svidv1::BatchNewX509SVIDRequest& req) override {
+    svidv1::BatchNewX509SVIDResponse resp;
     auto ctx = Ctx();
-    RETURN_IF_ERROR(FromGrpc(stub_->BatchNewX509SVID(ctx.get(), req, &resp)));
+    RETURN_IF_ERROR(FromGrpc(svid_->BatchNewX509SVID(ctx.get(), req, &resp)));
+    if (resp.results_size() != req.params_size()) {
+      return absl::InternalError(
+          absl::StrCat("BatchNewX509SVID: ", resp.results_size(), " results for ", req.params_size(), " requests"));
+    }
     return resp;
   }
 
-  absl::StatusOr<spirecvm::types::JWTSVID> NewJwtSvid(const std::string& entry_id,
-                                                      const std::vector<std::string>& audience) override {
-    v1::NewJWTSVIDRequest req;
+  absl::StatusOr<sapi::JWTSVID> NewJwtSvid(const std::string& entry_id,
+                                           const std::vector<std::string>& audience) override {
+    svidv1::NewJWTSVIDRequest req;
     req.set_entry_id(entry_id);
     for (const auto& a : audience) req.add_audience(a);
-    v1::NewJWTSVIDResponse resp;
+    svidv1::NewJWTSVIDResponse resp;
     auto ctx = Ctx();
-    RETURN_IF_ERROR(FromGrpc(stub_->NewJWTSVID(ctx.get(), req, &resp)));
+    RETURN_IF_ERROR(FromGrpc(svid_->NewJWTSVID(ctx.get(), req, &resp)));
+    if (!resp.has_svid() || resp.svid().token().empty()) return absl::InternalError("NewJWTSVID returned no token");
     return resp.svid();
   }
 
-  absl::StatusOr<v1::SyncAuthorizedEntriesResponse> Sync(const v1::SyncAuthorizedEntriesRequest& req) override {
-    v1::SyncAuthorizedEntriesResponse resp;
-    auto ctx = Ctx();
-    RETURN_IF_ERROR(FromGrpc(stub_->SyncAuthorizedEntries(ctx.get(), req, &resp)));
-    return resp;
+  absl::StatusOr<EntrySyncResult> SyncEntries(const std::vector<KnownEntry>& known) override {
+    GrpcBidiStream<EntrySyncStream, entryv1::SyncAuthorizedEntriesRequest, entryv1::SyncAuthorizedEntriesResponse>
+        stream(timeout_, [&](grpc::ClientContext* ctx) { return entry_->SyncAuthorizedEntries(ctx); });
+    return SyncEntriesOverStream(stream, known);
   }
 
-  absl::StatusOr<spirecvm::types::Bundle> GetBundle() override {
-    spirecvm::types::Bundle resp;
+  absl::StatusOr<sapi::Bundle> GetBundle() override {
+    sapi::Bundle resp;
     auto ctx = Ctx();
-    RETURN_IF_ERROR(FromGrpc(stub_->GetBundle(ctx.get(), v1::GetBundleRequest(), &resp)));
+    RETURN_IF_ERROR(FromGrpc(bundle_->GetBundle(ctx.get(), bundlev1::GetBundleRequest(), &resp)));
     return resp;
   }
 
@@ -152,7 +171,10 @@ class GrpcServerClient final : public ServerClient {
   }
 
   std::shared_ptr<grpc::Channel> channel_;
-  std::unique_ptr<v1::Node::Stub> stub_;
+  std::unique_ptr<agentv1::Agent::Stub> agent_;
+  std::unique_ptr<svidv1::SVID::Stub> svid_;
+  std::unique_ptr<entryv1::Entry::Stub> entry_;
+  std::unique_ptr<bundlev1::Bundle::Stub> bundle_;
   absl::Duration timeout_;
 };
 

@@ -1,5 +1,6 @@
-// The agent's connection to spire-server (service spirecvm.agent.v1.Node). An interface so the manager's logic
-// is tested against a fake server; GrpcServerConnector is the real TLS/mTLS client.
+// The agent's connection to the server, over SPIRE's agent-facing APIs (spire.api.server.{agent,svid,entry,bundle}.v1),
+// so the same agent works against spire-cvm's server and a SPIRE server. An interface so the manager's logic is
+// tested against a fake server; GrpcServerConnector is the real TLS/mTLS client.
 #pragma once
 
 #include <memory>
@@ -8,25 +9,40 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
-#include "agent.grpc.pb.h"
+#include "agent/manager/entry_sync.h"
+#include "agent/nodeattest/attest_stream.h"
 #include "agent/nodeattest/node_attestor.h"
 #include "spiffe/spiffe_id.h"
+#include "spire/api/server/svid/v1/svid.pb.h"
+#include "spire/api/types/bundle.pb.h"
+#include "spire/api/types/jwtsvid.pb.h"
+#include "spire/api/types/x509svid.pb.h"
 
 namespace spirecvm::agent {
 
-namespace v1 = spirecvm::agent::v1;
+namespace svidv1 = ::spire::api::server::svid::v1;
+namespace sapi = ::spire::api::types;
 
+// Thread-safety: every method may be called from any thread, concurrently (the manager thread syncs and mints while
+// Workload API workers mint JWT-SVIDs).
 class ServerClient {
  public:
   virtual ~ServerClient() = default;
-  virtual absl::StatusOr<v1::AttestAgentResponse::Result> Attest(NodeAttestorClient& attestor,
-                                                                 const AttestationKeyInfo& key) = 0;
-  virtual absl::StatusOr<spirecvm::types::X509SVID> RenewAgent(const std::string& csr_der) = 0;
-  virtual absl::StatusOr<v1::BatchNewX509SVIDResponse> BatchNewX509Svid(const v1::BatchNewX509SVIDRequest& req) = 0;
-  virtual absl::StatusOr<spirecvm::types::JWTSVID> NewJwtSvid(const std::string& entry_id,
-                                                              const std::vector<std::string>& audience) = 0;
-  virtual absl::StatusOr<v1::SyncAuthorizedEntriesResponse> Sync(const v1::SyncAuthorizedEntriesRequest& req) = 0;
-  virtual absl::StatusOr<spirecvm::types::Bundle> GetBundle() = 0;
+  // agent.v1.AttestAgent: params, any number of challenge rounds, result {svid, reattestable}.
+  virtual absl::StatusOr<agentv1::AttestAgentResponse::Result> Attest(NodeAttestorClient& attestor,
+                                                                      const AttestationKeyInfo& key) = 0;
+  // agent.v1.RenewAgent (only for agents that cannot re-attest; SPIRE refuses it to re-attestable ones).
+  virtual absl::StatusOr<sapi::X509SVID> RenewAgent(const std::string& csr_der) = 0;
+  // svid.v1.BatchNewX509SVID: one result {status, svid} per params, in order.
+  virtual absl::StatusOr<svidv1::BatchNewX509SVIDResponse> BatchNewX509Svid(
+      const svidv1::BatchNewX509SVIDRequest& req) = 0;
+  // svid.v1.NewJWTSVID for an entry the agent is authorized for.
+  virtual absl::StatusOr<sapi::JWTSVID> NewJwtSvid(const std::string& entry_id,
+                                                   const std::vector<std::string>& audience) = 0;
+  // entry.v1.SyncAuthorizedEntries (entry_sync.h): what changed relative to `known`.
+  virtual absl::StatusOr<EntrySyncResult> SyncEntries(const std::vector<KnownEntry>& known) = 0;
+  // bundle.v1.GetBundle: the server's trust domain bundle.
+  virtual absl::StatusOr<sapi::Bundle> GetBundle() = 0;
 };
 
 struct ServerCredentials {

@@ -8,16 +8,18 @@
 
 #include "agent/testing/test_ca.h"
 #include "crypto/keys.h"
+#include "spire/api/server/bundle/v1/bundle.grpc.pb.h"
 
 namespace spirecvm::agent {
 namespace {
 
 using testing::TestCa;
 
-class FakeNode final : public v1::Node::Service {
+namespace bundlev1 = ::spire::api::server::bundle::v1;
+
+class FakeBundle final : public bundlev1::Bundle::Service {
  public:
-  grpc::Status GetBundle(grpc::ServerContext* ctx, const v1::GetBundleRequest*,
-                         spirecvm::types::Bundle* resp) override {
+  grpc::Status GetBundle(grpc::ServerContext* ctx, const bundlev1::GetBundleRequest*, sapi::Bundle* resp) override {
     auto auth = ctx->auth_context();
     auto leaf = auth->FindPropertyValues(GRPC_X509_PEM_CERT_PROPERTY_NAME);
     std::lock_guard<std::mutex> l(mu);
@@ -65,7 +67,7 @@ class ServerClientTest : public ::testing::Test {
   }
 
   TestCa ca_ = TestCa::Make(absl::Now());
-  FakeNode node_;
+  FakeBundle node_;
   int port_ = 0;
   std::unique_ptr<grpc::Server> server_;
 };

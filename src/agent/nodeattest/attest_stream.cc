@@ -5,8 +5,8 @@
 
 namespace spirecvm::agent {
 
-using spirecvm::agent::v1::AttestAgentRequest;
-using spirecvm::agent::v1::AttestAgentResponse;
+using agentv1::AttestAgentRequest;
+using agentv1::AttestAgentResponse;
 
 absl::StatusOr<AttestAgentResponse::Result> AttestOverStream(AttestStream& stream, NodeAttestorClient& attestor,
                                                              const AttestationKeyInfo& key) {
@@ -16,7 +16,7 @@ absl::StatusOr<AttestAgentResponse::Result> AttestOverStream(AttestStream& strea
   AttestAgentRequest first;
   first.mutable_params()->mutable_data()->set_type(attestor.type());
   first.mutable_params()->mutable_data()->set_payload(std::move(*payload));
-  first.mutable_params()->set_csr(key.csr_der);
+  first.mutable_params()->mutable_params()->set_csr(key.csr_der);
   // A failed write means the server ended the call: its status (read via Finish) says why.
   if (!stream.Write(first)) {
     absl::Status st = stream.Finish();

@@ -9,8 +9,8 @@
 namespace spirecvm::agent {
 namespace {
 
-using v1::AttestAgentRequest;
-using v1::AttestAgentResponse;
+using agentv1::AttestAgentRequest;
+using agentv1::AttestAgentResponse;
 
 // Replays scripted server responses and records what the agent wrote.
 class ScriptedStream : public AttestStream {
@@ -58,7 +58,9 @@ AttestAgentResponse Challenge(const std::string& c) {
 AttestAgentResponse Result() {
   AttestAgentResponse r;
   r.mutable_result()->mutable_svid()->add_cert_chain("leafder");
-  r.mutable_result()->mutable_svid()->set_spiffe_id("spiffe://example.org/spire/agent/x");
+  r.mutable_result()->mutable_svid()->mutable_id()->set_trust_domain("example.org");
+  r.mutable_result()->mutable_svid()->mutable_id()->set_path("/spire/agent/x");
+  r.mutable_result()->set_reattestable(true);
   return r;
 }
 
@@ -71,8 +73,9 @@ TEST(AttestStreamTest, JoinTokenNoChallenges) {
   ASSERT_EQ(s.written.size(), 1u);
   EXPECT_EQ(s.written[0].params().data().type(), "join_token");
   EXPECT_EQ(s.written[0].params().data().payload(), "tok123");
-  EXPECT_EQ(s.written[0].params().csr(), "csr");
+  EXPECT_EQ(s.written[0].params().params().csr(), "csr");
   EXPECT_EQ(r->svid().cert_chain(0), "leafder");
+  EXPECT_TRUE(r->reattestable());
 }
 
 TEST(AttestStreamTest, AnswersEveryChallengeInOrder) {

@@ -3,6 +3,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/grpc_status.h"
 #include "common/status.h"
+#include "server/api/limits.h"
 
 namespace spirecvm::server::spireagent {
 namespace {

@@ -1,12 +1,12 @@
 // SPIRE's spire.api.server.agent.v1.Agent on the agent TLS endpoint, for SPIRE's own agent: AttestAgent (a
 // bidirectional stream: params with the attestation data and the CSR, any number of challenge rounds, the result
 // with the agent SVID and `reattestable`) and RenewAgent (mTLS with the agent SVID). The admin methods answer
-// PermissionDenied here (they are served on the admin socket). Same attestors, checks and signing as our Node
-// service (node_service.h), in SPIRE's messages.
+// PermissionDenied here (they are served on the admin socket). Attestation itself is node_attestation.h, signing
+// svid_signing.h.
 #pragma once
 
-#include "server/api/node_service.h"
 #include "server/api/spire_agent/caller.h"
+#include "server/api/svid_signing.h"
 #include "spire/api/server/agent/v1/agent.grpc.pb.h"
 
 namespace spirecvm::server::spireagent {
@@ -25,7 +25,7 @@ absl::Status RunSpireAttestation(const AttestationDeps& deps, SpireAttestStream&
 
 class AgentService final : public agentv1::Agent::Service {
  public:
-  explicit AgentService(NodeServiceDeps deps) : deps_(deps) {}
+  explicit AgentService(AgentApiDeps deps) : deps_(deps) {}
 
   grpc::Status AttestAgent(
       grpc::ServerContext* ctx,
@@ -41,7 +41,7 @@ class AgentService final : public agentv1::Agent::Service {
   SPIREAGENT_ADMIN_ONLY(CreateJoinToken, agentv1::CreateJoinTokenRequest, sapi::JoinToken)
 
  private:
-  NodeServiceDeps deps_;
+  AgentApiDeps deps_;
 };
 
 }  // namespace spirecvm::server::spireagent

@@ -4,7 +4,7 @@
 // supported yet).
 #pragma once
 
-#include "server/api/node_service.h"
+#include "server/api/agent_api_deps.h"
 #include "server/api/spire_agent/caller.h"
 #include "spire/api/server/bundle/v1/bundle.grpc.pb.h"
 
@@ -14,7 +14,7 @@ namespace bundlev1 = ::spire::api::server::bundle::v1;
 
 class BundleService final : public bundlev1::Bundle::Service {
  public:
-  explicit BundleService(NodeServiceDeps deps) : deps_(deps) {}
+  explicit BundleService(AgentApiDeps deps) : deps_(deps) {}
 
   grpc::Status GetBundle(grpc::ServerContext* ctx, const bundlev1::GetBundleRequest* req, sapi::Bundle* resp) override;
   grpc::Status GetFederatedBundle(grpc::ServerContext* ctx, const bundlev1::GetFederatedBundleRequest* req,
@@ -36,7 +36,7 @@ class BundleService final : public bundlev1::Bundle::Service {
                         bundlev1::BatchDeleteFederatedBundleResponse)
 
  private:
-  NodeServiceDeps deps_;
+  AgentApiDeps deps_;
 };
 
 }  // namespace spirecvm::server::spireagent

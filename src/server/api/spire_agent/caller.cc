@@ -6,7 +6,7 @@
 
 namespace spirecvm::server::spireagent {
 
-absl::StatusOr<AuthenticatedAgent> AuthenticateCaller(const NodeServiceDeps& deps, const grpc::ServerContext& ctx) {
+absl::StatusOr<AuthenticatedAgent> AuthenticateCaller(const AgentApiDeps& deps, const grpc::ServerContext& ctx) {
   auto a = AuthenticateAgent(deps.Auth(), ctx);
   if (!a.ok()) deps.metrics.agent_auth_failures++;
   return a;
@@ -25,7 +25,7 @@ void X509SvidToProto(const std::string& spiffe_id, const SignedX509Svid& svid, s
   out->set_expires_at(absl::ToUnixSeconds(svid.not_after));
 }
 
-std::map<std::string, EntryPtr, std::less<>> AuthorizedEntriesById(const NodeServiceDeps& deps,
+std::map<std::string, EntryPtr, std::less<>> AuthorizedEntriesById(const AgentApiDeps& deps,
                                                                    const AuthenticatedAgent& agent) {
   std::map<std::string, EntryPtr, std::less<>> by_id;
   for (auto& e : deps.entries.AuthorizedEntries(agent.spiffe_id, agent.node.selectors)) by_id[e->id] = e;

@@ -6,7 +6,7 @@
 
 #include <vector>
 
-#include "server/api/node_service.h"
+#include "server/api/agent_api_deps.h"
 #include "server/api/spire_agent/caller.h"
 #include "spire/api/server/entry/v1/entry.grpc.pb.h"
 
@@ -33,7 +33,7 @@ absl::Status RunEntrySync(const std::vector<EntryPtr>& entries, size_t page_size
 
 class EntryService final : public entryv1::Entry::Service {
  public:
-  explicit EntryService(NodeServiceDeps deps) : deps_(deps) {}
+  explicit EntryService(AgentApiDeps deps) : deps_(deps) {}
 
   grpc::Status GetAuthorizedEntries(grpc::ServerContext* ctx, const entryv1::GetAuthorizedEntriesRequest* req,
                                     entryv1::GetAuthorizedEntriesResponse* resp) override;
@@ -51,7 +51,7 @@ class EntryService final : public entryv1::Entry::Service {
  private:
   std::vector<EntryPtr> Authorized(const AuthenticatedAgent& a) const;
 
-  NodeServiceDeps deps_;
+  AgentApiDeps deps_;
 };
 
 }  // namespace spirecvm::server::spireagent

@@ -2,6 +2,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/grpc_status.h"
+#include "server/api/limits.h"
 #include "server/api/spire/convert.h"
 
 namespace spirecvm::server::spireagent {
@@ -15,7 +16,7 @@ svidv1::BatchNewX509SVIDResponse::Result Failed(const absl::Status& s) {
 
 }  // namespace
 
-svidv1::BatchNewX509SVIDResponse::Result NewX509SvidResult(const NodeServiceDeps& deps,
+svidv1::BatchNewX509SVIDResponse::Result NewX509SvidResult(const AgentApiDeps& deps,
                                                            const std::map<std::string, EntryPtr, std::less<>>& entries,
                                                            const svidv1::NewX509SVIDParams& param) {
   if (param.entry_id().empty()) return Failed(absl::InvalidArgumentError("missing entry ID"));

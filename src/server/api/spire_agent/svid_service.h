@@ -4,8 +4,8 @@
 // not supported yet).
 #pragma once
 
-#include "server/api/node_service.h"
 #include "server/api/spire_agent/caller.h"
+#include "server/api/svid_signing.h"
 #include "spire/api/server/svid/v1/svid.grpc.pb.h"
 
 namespace spirecvm::server::spireagent {
@@ -13,13 +13,13 @@ namespace spirecvm::server::spireagent {
 namespace svidv1 = ::spire::api::server::svid::v1;
 
 // One BatchNewX509SVID param against the agent's authorized entries: the result's status says why it failed.
-svidv1::BatchNewX509SVIDResponse::Result NewX509SvidResult(const NodeServiceDeps& deps,
+svidv1::BatchNewX509SVIDResponse::Result NewX509SvidResult(const AgentApiDeps& deps,
                                                            const std::map<std::string, EntryPtr, std::less<>>& entries,
                                                            const svidv1::NewX509SVIDParams& param);
 
 class SvidService final : public svidv1::SVID::Service {
  public:
-  explicit SvidService(NodeServiceDeps deps) : deps_(deps) {}
+  explicit SvidService(AgentApiDeps deps) : deps_(deps) {}
 
   grpc::Status BatchNewX509SVID(grpc::ServerContext* ctx, const svidv1::BatchNewX509SVIDRequest* req,
                                 svidv1::BatchNewX509SVIDResponse* resp) override;
@@ -31,7 +31,7 @@ class SvidService final : public svidv1::SVID::Service {
   SPIREAGENT_ADMIN_ONLY(NewDownstreamX509CA, svidv1::NewDownstreamX509CARequest, svidv1::NewDownstreamX509CAResponse)
 
  private:
-  NodeServiceDeps deps_;
+  AgentApiDeps deps_;
 };
 
 }  // namespace spirecvm::server::spireagent

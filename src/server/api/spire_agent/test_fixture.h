@@ -1,5 +1,5 @@
 // Test-only: what SPIRE's agent APIs are built from (in-memory SQLite DataStore, a CA with a memory KeyManager,
-// entry and bundle caches, the join_token attestor and a scripted one with challenge rounds), as NodeServiceDeps.
+// entry and bundle caches, the join_token attestor and a scripted one with challenge rounds), as AgentApiDeps.
 #pragma once
 
 #include <memory>
@@ -9,7 +9,7 @@
 #include "crypto/keys.h"
 #include "crypto/x509.h"
 #include "gtest/gtest.h"
-#include "server/api/node_service.h"
+#include "server/api/agent_api_deps.h"
 #include "server/datastore/sqlite_datastore.h"
 #include "server/keymanager/key_manager.h"
 #include "server/nodeattest/join_token_attestor.h"
@@ -34,7 +34,7 @@ class SpireAgentApiTest : public server::testing::ServerPartsTest {
     key_ = std::move(*crypto::GenerateKey(crypto::KeyType::kEcP256));
   }
 
-  NodeServiceDeps Deps() {
+  AgentApiDeps Deps() {
     return {.trust_domain = td_,
             .ds = *ds_,
             .ca = *ca_,

@@ -1,4 +1,7 @@
-#include "server/api/node_service.h"
+// Node attestation and agent authentication without a wire format: what is stored (only on success), the checks on
+// the params, challenge rounds through the channel, re-attestation, bans, and the agent SVID authenticating later
+// calls. SPIRE's AttestAgent stream over this is api/spire_agent/agent_service_test.cc.
+#include "server/api/node_attestation.h"
 
 #include <deque>
 
@@ -7,8 +10,7 @@
 #include "crypto/x509.h"
 #include "gtest/gtest.h"
 #include "server/api/agent_auth.h"
-#include "server/datastore/sqlite_datastore.h"
-#include "server/keymanager/key_manager.h"
+#include "server/api/limits.h"
 #include "server/nodeattest/join_token_attestor.h"
 #include "server/testing/scripted_attestor.h"
 #include "server/testing/server_parts_test_base.h"
@@ -17,33 +19,22 @@
 namespace spirecvm::server {
 namespace {
 
-// An attestor for tests: a fixed agent ID, an optional number of challenge rounds, configurable re-attestation.
 using server::testing::ScriptedAttestor;
 
-class FakeStream final : public AttestStream {
+// The agent's side of the challenge rounds: answers "c" with "answer-c" (when answering), records the challenges.
+class FakeChannel final : public ChallengeChannel {
  public:
-  std::deque<agent::v1::AttestAgentRequest> in;
-  std::vector<agent::v1::AttestAgentResponse> out;
-  bool answer_challenges = true;
-  bool Read(agent::v1::AttestAgentRequest* req) override {
-    if (in.empty()) return false;
-    *req = in.front();
-    in.pop_front();
-    return true;
+  absl::StatusOr<std::string> Challenge(std::string_view challenge) override {
+    challenges.emplace_back(challenge);
+    if (!answer) return absl::InvalidArgumentError("attestation stream closed before the challenge was answered");
+    return "answer-" + std::string(challenge);
   }
-  bool Write(const agent::v1::AttestAgentResponse& resp) override {
-    out.push_back(resp);
-    if (resp.has_challenge() && answer_challenges) {
-      agent::v1::AttestAgentRequest r;
-      r.set_challenge_response("answer-" + resp.challenge());
-      in.push_back(r);
-    }
-    return true;
-  }
+  std::vector<std::string> challenges;
+  bool answer = true;
 };
 
-// Builds only what attestation and agent authentication use: no configuration, no admin service, no endpoints.
-class NodeServiceTest : public server::testing::ServerPartsTest {
+// Builds only what attestation and agent authentication use: no configuration, no services, no endpoints.
+class NodeAttestationTest : public server::testing::ServerPartsTest {
  protected:
   void SetUp() override {
     ServerPartsTest::SetUp();
@@ -57,22 +48,18 @@ class NodeServiceTest : public server::testing::ServerPartsTest {
 
   AttestationDeps Deps() { return {attestors_, *ds_, *ca_, absl::Hours(1)}; }
   AgentAuthDeps Auth() { return {td_, *ds_, *bundle_, clock_}; }
-
-  agent::v1::AttestAgentRequest Params(const std::string& type, const std::string& payload, const std::string& csr) {
-    agent::v1::AttestAgentRequest r;
-    r.mutable_params()->mutable_data()->set_type(type);
-    r.mutable_params()->mutable_data()->set_payload(payload);
-    r.mutable_params()->set_csr(csr);
-    return r;
-  }
   std::string Csr() { return *crypto::CreateCsr(key_.get(), std::nullopt); }
-  absl::Status Attest(FakeStream& s, const std::string& type, const std::string& payload, const std::string& csr) {
-    s.in.push_back(Params(type, payload, csr));
-    return RunAttestation(Deps(), s);
+
+  absl::StatusOr<AttestedAgent> Attest(const std::string& type, const std::string& payload, const std::string& csr,
+                                       FakeChannel* channel = nullptr) {
+    FakeChannel local;
+    auto params = CheckAttestationParams(type, payload, csr);
+    if (!params.ok()) return params.status();
+    return AttestAndStoreNode(Deps(), *params, channel != nullptr ? *channel : local);
   }
-  std::string ChainPem(const types::X509SVID& svid) {
+  static std::string ChainPem(const SignedX509Svid& svid) {
     std::string pem;
-    for (auto& d : svid.cert_chain()) pem += crypto::CertToPem(crypto::ParseCertDer(d)->get());
+    for (auto& d : svid.chain_der) pem += crypto::CertToPem(crypto::ParseCertDer(d)->get());
     return pem;
   }
   int64_t NodeCount() { return *ds_->CountAttestedNodes(); }
@@ -82,127 +69,107 @@ class NodeServiceTest : public server::testing::ServerPartsTest {
   ssl::EvpPkeyPtr key_;
 };
 
-TEST_F(NodeServiceTest, SuccessfulAttestationStoresTheNodeAndIssuesAVerifiableSvid) {
-  FakeStream s;
-  ASSERT_TRUE(Attest(s, "scripted", "n1", Csr()).ok());
-  ASSERT_EQ(s.out.size(), 1u);
-  ASSERT_TRUE(s.out[0].has_result());
-  const auto& svid = s.out[0].result().svid();
-  EXPECT_EQ(svid.spiffe_id(), "spiffe://example.org/spire/agent/scripted/n1");
-  auto node = ds_->FetchAttestedNode(svid.spiffe_id());
+TEST_F(NodeAttestationTest, SuccessfulAttestationStoresTheNodeAndIssuesAVerifiableSvid) {
+  auto r = Attest("scripted", "n1", Csr());
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->id.ToString(), "spiffe://example.org/spire/agent/scripted/n1");
+  auto node = ds_->FetchAttestedNode(r->id.ToString());
   ASSERT_TRUE(node.ok());
   EXPECT_EQ(node->attestation_type, "scripted");
   ASSERT_EQ(node->selectors.size(), 1u);
   EXPECT_EQ(node->selectors[0].value, "node:n1");
-  auto leaf = crypto::ParseCertDer(svid.cert_chain(0));
+  auto leaf = crypto::ParseCertDer(r->svid.chain_der[0]);
   EXPECT_EQ(crypto::SerialDecimal(leaf->get()), node->cert_serial);
   // The SVID authenticates later calls.
-  auto a = AuthenticateAgentChain(Auth(), ChainPem(svid));
+  auto a = AuthenticateAgentChain(Auth(), ChainPem(r->svid));
   ASSERT_TRUE(a.ok()) << a.status();
-  EXPECT_EQ(a->spiffe_id, svid.spiffe_id());
+  EXPECT_EQ(a->spiffe_id, r->id.ToString());
 }
 
-// Attestors never write the node (nodeattest/node_attestor.h): RunAttestation is the one place that does,
+// Attestors never write the node (nodeattest/node_attestor.h): AttestAndStoreNode is the one place that does,
 // and only for an accepted attestation.
-TEST_F(NodeServiceTest, RefusedAttestationStoresNoNodeAndAnAcceptedOneStoresIt) {
-  FakeStream refused;
-  EXPECT_TRUE(absl::IsInvalidArgument(Attest(refused, "scripted", "bad", Csr())));
+TEST_F(NodeAttestationTest, RefusedAttestationStoresNoNodeAndAnAcceptedOneStoresIt) {
+  EXPECT_TRUE(absl::IsInvalidArgument(Attest("scripted", "bad", Csr()).status()));
   EXPECT_TRUE(absl::IsNotFound(ds_->FetchAttestedNode("spiffe://example.org/spire/agent/scripted/bad").status()));
-  FakeStream unknown_token;
-  EXPECT_TRUE(absl::IsPermissionDenied(Attest(unknown_token, "join_token", "no-such-token", Csr())));
+  EXPECT_TRUE(absl::IsPermissionDenied(Attest("join_token", "no-such-token", Csr()).status()));
   EXPECT_EQ(NodeCount(), 0);
 
-  FakeStream accepted;
-  ASSERT_TRUE(Attest(accepted, "scripted", "n1", Csr()).ok());
+  ASSERT_TRUE(Attest("scripted", "n1", Csr()).ok());
   EXPECT_EQ(NodeCount(), 1);
   auto node = ds_->FetchAttestedNode("spiffe://example.org/spire/agent/scripted/n1");
   ASSERT_TRUE(node.ok()) << node.status();
   const std::string serial = node->cert_serial;
 
   // A refused second attestation leaves the stored node as it was.
-  FakeStream again;
-  EXPECT_TRUE(absl::IsPermissionDenied(Attest(again, "scripted", "n1", Csr())));
+  EXPECT_TRUE(absl::IsPermissionDenied(Attest("scripted", "n1", Csr()).status()));
   EXPECT_EQ(NodeCount(), 1);
   EXPECT_EQ(ds_->FetchAttestedNode("spiffe://example.org/spire/agent/scripted/n1")->cert_serial, serial);
 }
 
-TEST_F(NodeServiceTest, ChallengeRoundsAreCarriedOnTheStream) {
+TEST_F(NodeAttestationTest, ChallengeRoundsGoThroughTheChannel) {
   scripted_->rounds = 3;
-  FakeStream s;
-  ASSERT_TRUE(Attest(s, "scripted", "n1", Csr()).ok());
-  ASSERT_EQ(s.out.size(), 4u);
-  EXPECT_TRUE(s.out[0].has_challenge() || !s.out[0].challenge().empty());
-  EXPECT_TRUE(s.out[3].has_result());
+  FakeChannel ch;
+  ASSERT_TRUE(Attest("scripted", "n1", Csr(), &ch).ok());
+  EXPECT_EQ(ch.challenges, (std::vector<std::string>{"challenge-0", "challenge-1", "challenge-2"}));
 }
 
-TEST_F(NodeServiceTest, UnansweredChallengeFailsAndStoresNothing) {
+TEST_F(NodeAttestationTest, UnansweredChallengeFailsAndStoresNothing) {
   scripted_->rounds = 1;
-  FakeStream s;
-  s.answer_challenges = false;
-  auto st = Attest(s, "scripted", "n1", Csr());
+  FakeChannel ch;
+  ch.answer = false;
+  auto st = Attest("scripted", "n1", Csr(), &ch).status();
   EXPECT_TRUE(absl::IsInvalidArgument(st)) << st;
   EXPECT_EQ(NodeCount(), 0);
 }
 
-TEST_F(NodeServiceTest, MalformedCsrIsRejectedBeforeTheTokenIsSpent) {
+TEST_F(NodeAttestationTest, MalformedCsrIsRejectedBeforeTheTokenIsSpent) {
   ASSERT_TRUE(ds_->CreateJoinToken({"tok", absl::ToUnixSeconds(clock_.Now()) + 600}).ok());
-  FakeStream s;
-  auto st = Attest(s, "join_token", "tok", "not a csr");
+  auto st = Attest("join_token", "tok", "not a csr").status();
   EXPECT_TRUE(absl::IsInvalidArgument(st)) << st;
   EXPECT_NE(std::string(st.message()).find("CSR"), std::string::npos);
   EXPECT_EQ(NodeCount(), 0);
-  FakeStream s2;
-  EXPECT_TRUE(Attest(s2, "join_token", "tok", Csr()).ok()) << "the token was not consumed by the failed attempt";
+  EXPECT_TRUE(Attest("join_token", "tok", Csr()).ok()) << "the token was not consumed by the failed attempt";
 }
 
-TEST_F(NodeServiceTest, CsrWithBadSignatureIsRejected) {
+TEST_F(NodeAttestationTest, CsrWithBadSignatureIsRejected) {
   std::string csr = Csr();
   csr[csr.size() - 5] ^= 0x01;  // inside the signature
-  FakeStream s;
-  auto st = Attest(s, "scripted", "n1", csr);
+  auto st = Attest("scripted", "n1", csr).status();
   EXPECT_TRUE(absl::IsInvalidArgument(st)) << st;
   EXPECT_EQ(NodeCount(), 0);
 }
 
-TEST_F(NodeServiceTest, OversizedPayloadUnknownTypeAndMissingParams) {
-  FakeStream s;
-  EXPECT_TRUE(absl::IsInvalidArgument(Attest(s, "scripted", std::string(kMaxAttestationPayload + 1, 'a'), Csr())));
-  FakeStream s2;
-  auto st = Attest(s2, "k8s_psat", "x", Csr());
+TEST_F(NodeAttestationTest, OversizedPayloadMissingTypeAndUnknownType) {
+  EXPECT_TRUE(
+      absl::IsInvalidArgument(Attest("scripted", std::string(kMaxAttestationPayload + 1, 'a'), Csr()).status()));
+  EXPECT_TRUE(absl::IsInvalidArgument(Attest("", "x", Csr()).status()));
+  EXPECT_TRUE(absl::IsInvalidArgument(Attest("scripted", "x", "").status()));
+  auto st = Attest("k8s_psat", "x", Csr()).status();
   EXPECT_TRUE(absl::IsInvalidArgument(st));
   EXPECT_NE(std::string(st.message()).find("k8s_psat"), std::string::npos);
-  FakeStream s3;
-  agent::v1::AttestAgentRequest r;
-  r.set_challenge_response("x");
-  s3.in.push_back(r);
-  EXPECT_TRUE(absl::IsInvalidArgument(RunAttestation(Deps(), s3)));
-  FakeStream s4;
-  EXPECT_TRUE(absl::IsInvalidArgument(Attest(s4, "scripted", "bad", Csr())));
   EXPECT_EQ(NodeCount(), 0);
 }
 
-TEST_F(NodeServiceTest, SecondAttestationNeedsEvictionUnlessReattestable) {
-  FakeStream s;
-  ASSERT_TRUE(Attest(s, "scripted", "n1", Csr()).ok());
-  FakeStream s2;
-  auto st = Attest(s2, "scripted", "n1", Csr());
+TEST_F(NodeAttestationTest, SecondAttestationNeedsEvictionUnlessReattestable) {
+  ASSERT_TRUE(Attest("scripted", "n1", Csr()).ok());
+  auto st = Attest("scripted", "n1", Csr()).status();
   EXPECT_TRUE(absl::IsPermissionDenied(st)) << st;
   EXPECT_NE(std::string(st.message()).find("already attested"), std::string::npos);
   scripted_->can_reattest = true;
-  FakeStream s3;
-  EXPECT_TRUE(Attest(s3, "scripted", "n1", Csr()).ok());
+  auto again = Attest("scripted", "n1", Csr());
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_TRUE(again->can_reattest);
   // Banned nodes stay out, re-attestable or not.
   ASSERT_TRUE(ds_->BanAttestedNode("spiffe://example.org/spire/agent/scripted/n1").ok());
-  FakeStream s4;
-  st = Attest(s4, "scripted", "n1", Csr());
+  st = Attest("scripted", "n1", Csr()).status();
   EXPECT_TRUE(absl::IsPermissionDenied(st));
   EXPECT_NE(std::string(st.message()).find("banned"), std::string::npos);
 }
 
-TEST_F(NodeServiceTest, EvictedBannedAndStaleSerialAgentsAreRefused) {
-  FakeStream s;
-  ASSERT_TRUE(Attest(s, "scripted", "n1", Csr()).ok());
-  std::string pem = ChainPem(s.out[0].result().svid());
+TEST_F(NodeAttestationTest, EvictedBannedAndStaleSerialAgentsAreRefused) {
+  auto r = Attest("scripted", "n1", Csr());
+  ASSERT_TRUE(r.ok());
+  std::string pem = ChainPem(r->svid);
   const std::string id = "spiffe://example.org/spire/agent/scripted/n1";
   ASSERT_TRUE(AuthenticateAgentChain(Auth(), pem).ok());
   // A stale serial: the node's current serial moved on.
@@ -218,7 +185,7 @@ TEST_F(NodeServiceTest, EvictedBannedAndStaleSerialAgentsAreRefused) {
   EXPECT_NE(std::string(st.message()).find("not attested"), std::string::npos);
 }
 
-TEST_F(NodeServiceTest, CertificatesFromAnotherCaAreNotAgents) {
+TEST_F(NodeAttestationTest, CertificatesFromAnotherCaAreNotAgents) {
   auto other_key = crypto::GenerateKey(crypto::KeyType::kEcP256);
   spiffe::CaParams p{.trust_domain = td_,
                      .public_key = nullptr,

@@ -1,0 +1,31 @@
+// What the agent-facing APIs (SPIRE's agent, svid, entry and bundle services in api/spire_agent) are built from.
+#pragma once
+
+#include "server/api/agent_auth.h"
+#include "server/api/node_attestation.h"
+#include "server/api/svid_ttls.h"
+#include "server/bundle_cache.h"
+#include "server/ca/ca_manager.h"
+#include "server/datastore/datastore.h"
+#include "server/entries/entry_cache.h"
+#include "server/metrics.h"
+
+namespace spirecvm::server {
+
+// Every member is thread-safe: gRPC calls the services from its pool concurrently.
+struct AgentApiDeps {
+  const spiffe::TrustDomain& trust_domain;
+  datastore::DataStore& ds;
+  CaManager& ca;
+  EntryCache& entries;
+  BundleCache& bundle;
+  const NodeAttestors& attestors;
+  Clock& clock;
+  Metrics& metrics;
+  SvidTtls ttls;
+
+  AgentAuthDeps Auth() const { return {trust_domain, ds, bundle, clock}; }
+  AttestationDeps Attestation() const { return {attestors, ds, ca, ttls.agent}; }
+};
+
+}  // namespace spirecvm::server

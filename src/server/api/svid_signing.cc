@@ -1,0 +1,44 @@
+#include "server/api/svid_signing.h"
+
+#include "absl/strings/str_cat.h"
+#include "common/status.h"
+#include "crypto/csr.h"
+#include "server/api/limits.h"
+
+namespace spirecvm::server {
+
+absl::StatusOr<SignedX509Svid> RenewAgentSvid(const AgentApiDeps& deps, const AuthenticatedAgent& a,
+                                              std::string_view csr_der) {
+  if (csr_der.size() > kMaxCsr) return absl::InvalidArgumentError("CSR is too large");
+  auto csr = crypto::ParseAndVerifyCsr(csr_der);
+  if (!csr.ok()) return absl::InvalidArgumentError(absl::StrCat("agent CSR rejected: ", csr.status().message()));
+  ASSIGN_OR_RETURN(spiffe::SpiffeId id, spiffe::SpiffeId::Parse(a.spiffe_id));
+  ASSIGN_OR_RETURN(SignedX509Svid svid, deps.ca.SignX509Svid(csr->public_key.get(), id, deps.ttls.agent, {}));
+  RETURN_IF_ERROR(deps.ds.UpdateAttestedNodeSerials(a.spiffe_id, a.node.cert_serial, a.node.cert_not_after, svid.serial,
+                                                    absl::ToUnixSeconds(svid.not_after)));
+  return svid;
+}
+
+absl::StatusOr<SignedX509Svid> SignEntryX509Svid(const AgentApiDeps& deps, const datastore::RegistrationEntry& e,
+                                                 std::string_view csr_der) {
+  if (csr_der.size() > kMaxCsr) return absl::InvalidArgumentError("CSR is too large");
+  auto csr = crypto::ParseAndVerifyCsr(csr_der);
+  if (!csr.ok()) return absl::InvalidArgumentError(absl::StrCat("CSR rejected: ", csr.status().message()));
+  ASSIGN_OR_RETURN(spiffe::SpiffeId id, spiffe::SpiffeId::Parse(e.spiffe_id));
+  absl::Duration ttl = e.x509_svid_ttl > 0 ? absl::Seconds(e.x509_svid_ttl) : deps.ttls.x509;
+  ASSIGN_OR_RETURN(SignedX509Svid svid, deps.ca.SignX509Svid(csr->public_key.get(), id, ttl, e.dns_names));
+  deps.metrics.x509_svids_minted++;
+  return svid;
+}
+
+absl::StatusOr<SignedJwtSvid> SignEntryJwtSvid(const AgentApiDeps& deps, const datastore::RegistrationEntry& e,
+                                               const std::vector<std::string>& audience) {
+  if (audience.empty()) return absl::InvalidArgumentError("at least one audience is required");
+  ASSIGN_OR_RETURN(spiffe::SpiffeId id, spiffe::SpiffeId::Parse(e.spiffe_id));
+  absl::Duration ttl = e.jwt_svid_ttl > 0 ? absl::Seconds(e.jwt_svid_ttl) : deps.ttls.jwt;
+  ASSIGN_OR_RETURN(SignedJwtSvid jwt, deps.ca.SignJwtSvid(id, audience, ttl));
+  deps.metrics.jwt_svids_minted++;
+  return jwt;
+}
+
+}  // namespace spirecvm::server

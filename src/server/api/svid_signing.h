@@ -1,0 +1,24 @@
+// The SVIDs the agent-facing APIs sign, without a wire format: each checks its input and says what it refuses and
+// why. SPIRE's agent.v1.RenewAgent and svid.v1.BatchNewX509SVID / NewJWTSVID (api/spire_agent) call these.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "server/api/agent_api_deps.h"
+
+namespace spirecvm::server {
+
+// A new agent SVID for an authenticated agent; the node keeps it as its next serial until the agent uses it.
+absl::StatusOr<SignedX509Svid> RenewAgentSvid(const AgentApiDeps& deps, const AuthenticatedAgent& a,
+                                              std::string_view csr_der);
+// A workload X509-SVID for entry `e` and the CSR's key: the entry's TTL (else the default) and DNS names.
+absl::StatusOr<SignedX509Svid> SignEntryX509Svid(const AgentApiDeps& deps, const datastore::RegistrationEntry& e,
+                                                 std::string_view csr_der);
+// A JWT-SVID for entry `e`: at least one audience; the entry's JWT TTL, else the default.
+absl::StatusOr<SignedJwtSvid> SignEntryJwtSvid(const AgentApiDeps& deps, const datastore::RegistrationEntry& e,
+                                               const std::vector<std::string>& audience);
+
+}  // namespace spirecvm::server

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Interop: the real SPIRE v1.13.3 spire-agent (join_token) against spire-cvm's server, which serves SPIRE's
-# agent-facing APIs (AttestAgent, SyncAuthorizedEntries, GetBundle, BatchNewX509SVID, NewJWTSVID, RenewAgent) beside
-# its own. Entries and the join token come from spire-cvm's CLI. Checks: the agent attests (our `agent list|show`
-# list it), serves go-spiffe workloads an X509-SVID (verifies, root = our server's) and a JWT-SVID (validates);
-# a 30 s TTL rotation reaches a watcher; a deleted entry disappears; a banned agent is refused by the server.
+# agent-facing APIs (AttestAgent, SyncAuthorizedEntries, GetBundle, BatchNewX509SVID, NewJWTSVID, RenewAgent), its
+# only agent API (our own agent speaks it too). Entries and the join token come from spire-cvm's CLI. Checks: the
+# agent attests (our `agent list|show` list it), serves go-spiffe workloads an X509-SVID (verifies, root = our
+# server's) and a JWT-SVID (validates); a 30 s TTL rotation reaches a watcher; a deleted entry disappears; a banned
+# agent is refused by the server.
 # Usage: spire_agent_test.sh <build-dir>
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"

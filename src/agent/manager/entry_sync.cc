@@ -42,7 +42,7 @@ class SyncState {
       if (++received_ > kMaxSyncEntries) return TooMany();
       auto entry = EntryFromSpire(e);
       if (!entry.ok()) {
-        spdlog::warn("sync: ignoring a malformed entry from the server: {}", entry.status().message());
+        spdlog::warn("sync: ignoring a malformed entry from the server: {}", entry.status().ToString());
         if (!e.id().empty()) listed_.insert(e.id());  // keep what we hold rather than drop it
         continue;
       }
@@ -80,7 +80,7 @@ class SyncState {
   EntrySyncResult result_;
 };
 
-absl::Status Closed(EntrySyncStream& stream, std::string_view when) {
+absl::Status Closed(EntrySyncStream& stream, const char* when) {
   absl::Status st = stream.Finish();
   return st.ok() ? absl::UnavailableError(absl::StrCat("sync stream closed ", when)) : st;
 }

@@ -138,7 +138,7 @@ TEST(EntrySyncTest, MalformedEntryIsSkippedNotRemoved) {
   ScriptedSync s;
   SyncAuthorizedEntriesResponse all;
   AddEntry(all, "a", 1);
-  all.mutable_entries(0)->mutable_spiffe_id()->set_path("no-slash");
+  all.mutable_entries(0)->mutable_spiffe_id()->clear_trust_domain();
   s.script = {all};
   auto r = SyncEntriesOverStream(s, {{"a", 1, 100}});
   ASSERT_TRUE(r.ok()) << r.status();

@@ -4,12 +4,11 @@
 //   2. open the DataStore     the configured DataStore plugin
 //   3. BuildCa                KeyManager, optional UpstreamAuthority, the CA (journal loaded, an active authority)
 //   4. BuildAttestors         the configured NodeAttestor plugins
-//   5. services               entry cache, bundle cache, NodeService, AdminService, SPIRE's admin APIs
+//   5. services               entry cache, bundle cache, NodeService, SPIRE's admin APIs
 //                             (api/spire: Entry, Agent, Bundle, SVID), each with its own deps, SPIRE's agent APIs
 //                             (api/spire_agent: Agent, Entry, Bundle, SVID, with the Node service's deps)
 //   6. endpoints              server SVID, agent gRPC over TLS (our Node service and SPIRE's agent APIs), admin gRPC on
-//   a Unix socket (our Admin, SPIRE's
-//                             services and grpc.health.v1), HTTP listeners
+//                             a Unix socket (SPIRE's services and grpc.health.v1), HTTP listeners
 //   7. background loop        cache refresh, CA and SVID rotation, pruning
 // The threads and what each may touch: docs/architecture.md, "Server threads".
 #pragma once
@@ -22,7 +21,7 @@
 #include "common/random.h"
 #include "grpcpp/impl/codegen/service_type.h"
 #include "grpcpp/server.h"
-#include "server/api/admin_service.h"
+#include "server/api/svid_ttls.h"
 #include "server/api/node_service.h"
 #include "server/api/spire/agent_service.h"
 #include "server/api/spire/bundle_service.h"
@@ -105,7 +104,6 @@ class Server {
   std::unique_ptr<BundleCache> bundle_;
   std::unique_ptr<ServerSvid> svid_;
   std::unique_ptr<NodeService> node_service_;
-  std::unique_ptr<AdminService> admin_service_;
   struct SpireAdminServices {
     std::unique_ptr<spireapi::EntryService> entry;
     std::unique_ptr<spireapi::AgentService> agent;

@@ -31,8 +31,7 @@ void AgentFilterFlags::Register(flags::FlagSet& fs) {
   fs.String("banned", &banned,
             "Filter based on string received, 'true': banned agents, 'false': not banned agents, other value will "
             "return all.");
-  fs.String("expiresBefore", &expires_before,
-            "Filter by expiration time (format: \"2006-01-02 15:04:05 -0700 -07\")");
+  fs.String("expiresBefore", &expires_before, "Filter by expiration time (format: \"2006-01-02 15:04:05 -0700 -07\")");
   fs.String("matchSelectorsOn", &match_selectors,
             "The match mode used when filtering by selectors. Options: exact, any, superset and subset");
 }
@@ -150,7 +149,8 @@ int AgentShow(const std::vector<std::string>& args, Io io) {
   google::protobuf::RepeatedPtrField<stypes::Agent> one;
   *one.Add() = agent;
   PrintAgents(one, io.out);
-  for (const auto& sel : agent.selectors()) io.out << "Selectors         : " << sel.type() << ":" << sel.value() << "\n";
+  for (const auto& sel : agent.selectors())
+    io.out << "Selectors         : " << sel.type() << ":" << sel.value() << "\n";
   return 0;
 }
 

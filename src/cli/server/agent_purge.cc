@@ -73,7 +73,8 @@ int AgentPurge(const std::vector<std::string>& args, Io io) {
   std::vector<Expired> expired;
   for (const auto& a : list.agents()) {
     if (now - absl::FromUnixSeconds(a.x509svid_expires_at()) <= expired_for) continue;
-    Expired e{.id = IdString(a.id())};
+    Expired e;
+    e.id = IdString(a.id());
     if (!dry_run) {
       agentv1::DeleteAgentRequest del;
       *del.mutable_id() = a.id();

@@ -40,8 +40,7 @@ TEST_F(AgentCliTest, ListPrintsAsSpireAndSendsTheFilters) {
   srv_.agent.agents = {MakeAgent("/spire/agent/join_token/a", 1700000000, false, false),
                        MakeAgent("/spire/agent/join_token/b", 1700000000, true, true)};
   r = Run(AgentList, {"-selector", "join_token:abc", "-matchSelectorsOn", "exact", "-attestationType", "join_token",
-                      "-banned", "true", "-canReattest", "false", "-expiresBefore",
-                      "2024-01-02 15:04:05 +0000 +00"});
+                      "-banned", "true", "-canReattest", "false", "-expiresBefore", "2024-01-02 15:04:05 +0000 +00"});
   ASSERT_EQ(r.rc, 0) << r.err;
   EXPECT_EQ(r.out,
             "Found 2 attested agents:\n\n"
@@ -77,12 +76,11 @@ TEST_F(AgentCliTest, ListJsonIsSpiresProtojson) {
   srv_.agent.agents = {MakeAgent("/spire/agent/join_token/a", 1700000000, false, true)};
   auto r = Run(AgentList, {"-output", "json"});
   ASSERT_EQ(r.rc, 0) << r.err;
-  EXPECT_EQ(r.out,
-            R"({"agents":[{"attestation_type":"join_token","banned":false,"can_reattest":true,)"
-            R"("id":{"path":"/spire/agent/join_token/a","trust_domain":"td"},)"
-            R"("selectors":[{"type":"join_token","value":"abc"}],"x509svid_expires_at":"1700000000",)"
-            R"("x509svid_serial_number":"1234"}],"next_page_token":""})"
-            "\n");
+  EXPECT_EQ(r.out, R"({"agents":[{"attestation_type":"join_token","banned":false,"can_reattest":true,)"
+                   R"("id":{"path":"/spire/agent/join_token/a","trust_domain":"td"},)"
+                   R"("selectors":[{"type":"join_token","value":"abc"}],"x509svid_expires_at":"1700000000",)"
+                   R"("x509svid_serial_number":"1234"}],"next_page_token":""})"
+                   "\n");
 }
 
 TEST_F(AgentCliTest, ShowCountEvictBan) {
@@ -135,11 +133,10 @@ TEST_F(AgentCliTest, PurgeDeletesOnlyLongExpiredReattestableAgents) {
 
   r = Run(AgentPurge, {"-expiredFor", "1h", "-output", "json"});
   ASSERT_EQ(r.rc, 0) << r.err;
-  EXPECT_EQ(r.out,
-            R"({"expired_agents":[{"agent_id":"spiffe://td/spire/agent/aws_iid/old","deleted":true},)"
-            R"({"agent_id":"spiffe://td/spire/agent/aws_iid/undeletable","deleted":false,)"
-            R"("error":"rpc error: code = Internal desc = failed to remove agent"}]})"
-            "\n");
+  EXPECT_EQ(r.out, R"({"expired_agents":[{"agent_id":"spiffe://td/spire/agent/aws_iid/old","deleted":true},)"
+                   R"({"agent_id":"spiffe://td/spire/agent/aws_iid/undeletable","deleted":false,)"
+                   R"("error":"rpc error: code = Internal desc = failed to remove agent"}]})"
+                   "\n");
   EXPECT_THAT(srv_.agent.deleted, ElementsAre("spiffe://td/spire/agent/aws_iid/old"));
   r = Run(AgentPurge, {});
   EXPECT_EQ(r.out,

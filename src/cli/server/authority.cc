@@ -1,5 +1,6 @@
 // spire-server localauthority x509|jwt show|prepare|activate|taint|revoke and upstreamauthority taint|revoke:
 // SPIRE's localauthority.v1 API, with SPIRE's flags, messages and output.
+#include <cctype>
 #include <functional>
 
 #include "absl/strings/str_cat.h"
@@ -107,8 +108,7 @@ void SetAuthorityId(Request* r, const std::string& id) {
   r->set_authority_id(id);
 }
 
-#define CVM_STATE(Resp, field) \
-  [](const lav1::Resp& r) { return r.has_##field() ? &r.field() : nullptr; }
+#define CVM_STATE(Resp, field) [](const lav1::Resp& r) { return r.has_##field() ? &r.field() : nullptr; }
 
 }  // namespace
 
@@ -127,7 +127,8 @@ int LocalAuthorityX509Prepare(const std::vector<std::string>& args, Io io) {
 int LocalAuthorityX509Activate(const std::vector<std::string>& args, Io io) {
   return StateCommand<lav1::ActivateX509AuthorityRequest, lav1::ActivateX509AuthorityResponse>(
       {"localauthority x509 activate", true, "activate", "Activated", true}, args, io, &Stub::ActivateX509Authority,
-      CVM_STATE(ActivateX509AuthorityResponse, activated_authority), SetAuthorityId<lav1::ActivateX509AuthorityRequest>);
+      CVM_STATE(ActivateX509AuthorityResponse, activated_authority),
+      SetAuthorityId<lav1::ActivateX509AuthorityRequest>);
 }
 int LocalAuthorityX509Taint(const std::vector<std::string>& args, Io io) {
   return StateCommand<lav1::TaintX509AuthorityRequest, lav1::TaintX509AuthorityResponse>(
@@ -170,10 +171,10 @@ int UpstreamCommand(const char* name, const char* verb, const char* past, const 
   ServerFlags server;
   std::string skid;
   server.Register(fs);
-  fs.String("subjectKeyID", &skid,
-            absl::StrCat("The X.509 Subject Key Identifier (or SKID) of the authority's CA certificate of the ",
-                         std::string_view(verb) == "taint" ? "upstream X.509" : "X.509 upstream", " authority to ",
-                         verb));
+  fs.String(
+      "subjectKeyID", &skid,
+      absl::StrCat("The X.509 Subject Key Identifier (or SKID) of the authority's CA certificate of the ",
+                   std::string_view(verb) == "taint" ? "upstream X.509" : "X.509 upstream", " authority to ", verb));
   if (!server.Parse(fs, args, io)) return 1;
   if (skid.empty()) return Fail(io, "the Subject Key ID of the X.509 upstream authority is required");
   Request req;
@@ -193,12 +194,10 @@ int UpstreamCommand(const char* name, const char* verb, const char* past, const 
 }  // namespace
 
 int UpstreamAuthorityTaint(const std::vector<std::string>& args, Io io) {
-  return UpstreamCommand("upstreamauthority taint", "taint", "Tainted", args, io,
-                         &Stub::TaintX509UpstreamAuthority);
+  return UpstreamCommand("upstreamauthority taint", "taint", "Tainted", args, io, &Stub::TaintX509UpstreamAuthority);
 }
 int UpstreamAuthorityRevoke(const std::vector<std::string>& args, Io io) {
-  return UpstreamCommand("upstreamauthority revoke", "revoke", "Revoked", args, io,
-                         &Stub::RevokeX509UpstreamAuthority);
+  return UpstreamCommand("upstreamauthority revoke", "revoke", "Revoked", args, io, &Stub::RevokeX509UpstreamAuthority);
 }
 
 }  // namespace spirecvm::cli

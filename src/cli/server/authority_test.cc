@@ -48,11 +48,10 @@ TEST_F(AuthorityCliTest, ShowPrintsTheThreeSlotsAsSpire) {
             "Prepared JWT authority:\n  No prepared JWT authority found\n\n"
             "Old JWT authority:\n  Authority ID: old-id\n  Expires at: 1970-01-01 00:16:43 +0000 UTC\n");
   r = RunOn(srv_, LocalAuthorityX509Show, {"-output", "json"});
-  EXPECT_EQ(r.out,
-            R"({"active":{"authority_id":"active-id","expires_at":"1001","upstream_authority_subject_key_id":)"
-            R"("some-subject-key-id"},"old":{"authority_id":"old-id","expires_at":"1003",)"
-            R"("upstream_authority_subject_key_id":""}})"
-            "\n");
+  EXPECT_EQ(r.out, R"({"active":{"authority_id":"active-id","expires_at":"1001","upstream_authority_subject_key_id":)"
+                   R"("some-subject-key-id"},"old":{"authority_id":"old-id","expires_at":"1003",)"
+                   R"("upstream_authority_subject_key_id":""}})"
+                   "\n");
 }
 
 TEST_F(AuthorityCliTest, StateVerbsSendTheIdAndPrintTheAuthority) {
@@ -66,12 +65,12 @@ TEST_F(AuthorityCliTest, StateVerbsSendTheIdAndPrintTheAuthority) {
   r = RunOn(srv_, LocalAuthorityX509Taint, {"-authorityID", "a2"});
   EXPECT_THAT(r.out, ::testing::StartsWith("Tainted X.509 authority:\n"));
   r = RunOn(srv_, LocalAuthorityX509Revoke, {"-authorityID", "a3", "-output", "json"});
-  EXPECT_EQ(r.out,
-            R"({"revoked_authority":{"authority_id":"changed-id","expires_at":"1002",)"
-            R"("upstream_authority_subject_key_id":"some-subject-key-id"}})"
-            "\n");
+  EXPECT_EQ(r.out, R"({"revoked_authority":{"authority_id":"changed-id","expires_at":"1002",)"
+                   R"("upstream_authority_subject_key_id":"some-subject-key-id"}})"
+                   "\n");
   r = RunOn(srv_, LocalAuthorityJwtPrepare, {});
-  EXPECT_EQ(r.out, "Prepared JWT authority:\n  Authority ID: changed-id\n  Expires at: 1970-01-01 00:16:42 +0000 UTC\n");
+  EXPECT_EQ(r.out,
+            "Prepared JWT authority:\n  Authority ID: changed-id\n  Expires at: 1970-01-01 00:16:42 +0000 UTC\n");
   RunOn(srv_, LocalAuthorityJwtActivate, {"-authorityID", "j1"});
   RunOn(srv_, LocalAuthorityJwtTaint, {"-authorityID", "j2"});
   r = RunOn(srv_, LocalAuthorityJwtRevoke, {"-authorityID", "j3"});
@@ -83,9 +82,9 @@ TEST_F(AuthorityCliTest, StateVerbsSendTheIdAndPrintTheAuthority) {
 }
 
 TEST_F(AuthorityCliTest, ErrorsAreSpires) {
-  for (const CommandFn& fn : {CommandFn(LocalAuthorityX509Activate), CommandFn(LocalAuthorityX509Taint),
-                              CommandFn(LocalAuthorityX509Revoke), CommandFn(LocalAuthorityJwtActivate),
-                              CommandFn(LocalAuthorityJwtTaint), CommandFn(LocalAuthorityJwtRevoke)}) {
+  for (const CommandFn& fn :
+       {CommandFn(LocalAuthorityX509Activate), CommandFn(LocalAuthorityX509Taint), CommandFn(LocalAuthorityX509Revoke),
+        CommandFn(LocalAuthorityJwtActivate), CommandFn(LocalAuthorityJwtTaint), CommandFn(LocalAuthorityJwtRevoke)}) {
     auto r = RunOn(srv_, fn, {});
     EXPECT_EQ(r.rc, 1);
     EXPECT_EQ(r.err, "Error: an authority ID is required\n");

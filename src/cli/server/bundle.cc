@@ -1,10 +1,11 @@
 // spire-server bundle show|list|count|set|delete: SPIRE's bundle.v1 GetBundle / ListFederatedBundles /
 // GetFederatedBundle / CountBundles / BatchSetFederatedBundle / BatchDeleteFederatedBundle.
+#include "spiffe/bundle.h"
+
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "cli/server/cli_common.h"
 #include "crypto/x509.h"
-#include "spiffe/bundle.h"
 #include "spire/api/server/bundle/v1/bundle.grpc.pb.h"
 
 namespace spirecvm::cli {
@@ -25,7 +26,8 @@ absl::StatusOr<std::string> SpiffeDocument(const stypes::Bundle& b) {
   if (!td.ok()) return td.status();
   spiffe::Bundle sb{.trust_domain = *td};
   for (const auto& c : b.x509_authorities()) sb.x509_authorities_der.push_back(c.asn1());
-  for (const auto& k : b.jwt_authorities()) sb.jwt_authorities.push_back({k.key_id(), k.public_key()});
+  for (const auto& k : b.jwt_authorities())
+    sb.jwt_authorities.push_back({.kid = k.key_id(), .public_key_der = k.public_key()});
   nlohmann::json doc = nlohmann::json::parse(spiffe::BundleToJwks(sb), nullptr, false);
   OJson keys = OJson::array();
   for (const auto& k : doc["keys"]) {
@@ -136,8 +138,7 @@ int BundleCount(const std::vector<std::string>& args, Io io) {
   if (!server.Parse(fs, args, io)) return 1;
   bundlev1::CountBundlesResponse resp;
   grpc::ClientContext ctx;
-  auto s =
-      bundlev1::Bundle::NewStub(Dial(server.socket))->CountBundles(&ctx, bundlev1::CountBundlesRequest(), &resp);
+  auto s = bundlev1::Bundle::NewStub(Dial(server.socket))->CountBundles(&ctx, bundlev1::CountBundlesRequest(), &resp);
   if (!s.ok()) return FailRpc(io, "", s);
   if (server.json()) return (io.out << SpireJson(resp), 0);
   io.out << resp.count() << (resp.count() == 1 ? " bundle" : " bundles") << "\n";
@@ -162,7 +163,8 @@ absl::StatusOr<stypes::Bundle> ParseBundleData(const std::string& data, const st
   auto td = spiffe::TrustDomain::Parse(id.rfind("spiffe://", 0) == 0 ? id.substr(9) : id);
   if (!td.ok()) return td.status();
   auto sb = spiffe::BundleFromJwks(*td, data);
-  if (!sb.ok()) return absl::InvalidArgumentError(absl::StrCat("unable to parse to spiffe bundle: ", sb.status().message()));
+  if (!sb.ok())
+    return absl::InvalidArgumentError(absl::StrCat("unable to parse to spiffe bundle: ", sb.status().message()));
   b.set_trust_domain(td->name());
   for (const auto& der : sb->x509_authorities_der) b.add_x509_authorities()->set_asn1(der);
   for (const auto& k : sb->jwt_authorities) {
@@ -235,7 +237,8 @@ int BundleDelete(const std::vector<std::string>& args, Io io) {
   if (resp.results_size() == 0) return Fail(io, "failed to delete federated bundle: the server returned no result");
   const auto& r = resp.results(0);
   if (r.status().code() != 0) {
-    return Fail(io, absl::StrCat("failed to delete federated bundle \"", r.trust_domain(), "\": ", r.status().message()));
+    return Fail(io,
+                absl::StrCat("failed to delete federated bundle \"", r.trust_domain(), "\": ", r.status().message()));
   }
   io.out << "bundle deleted.\n";
   return 0;

@@ -14,8 +14,8 @@
 namespace spirecvm::cli {
 namespace {
 
-using ::testing::HasSubstr;
 using testing::FakeSpireServer;
+using ::testing::HasSubstr;
 using testing::RunOn;
 namespace bundlev1 = testing::bundlev1;
 
@@ -69,11 +69,12 @@ TEST_F(BundleCliTest, ShowPrintsPemSpiffeOrSpiresJson) {
 
   r = Run(BundleShow, {"-output", "json"});
   ASSERT_EQ(r.rc, 0) << r.err;
-  EXPECT_EQ(r.out, "{\"jwt_authorities\":[{\"expires_at\":\"1800000000\",\"key_id\":\"kid1\",\"public_key\":\"" +
-                       Base64Encode(jwt_der_) +
-                       "\",\"tainted\":false}],\"refresh_hint\":\"0\",\"sequence_number\":\"3\",\"trust_domain\":\"td\","
-                       "\"x509_authorities\":[{\"asn1\":\"" +
-                       Base64Encode(der_) + "\",\"tainted\":false}]}\n");
+  EXPECT_EQ(r.out,
+            "{\"jwt_authorities\":[{\"expires_at\":\"1800000000\",\"key_id\":\"kid1\",\"public_key\":\"" +
+                Base64Encode(jwt_der_) +
+                "\",\"tainted\":false}],\"refresh_hint\":\"0\",\"sequence_number\":\"3\",\"trust_domain\":\"td\","
+                "\"x509_authorities\":[{\"asn1\":\"" +
+                Base64Encode(der_) + "\",\"tainted\":false}]}\n");
 
   r = Run(BundleShow, {"-format", "jwks"});
   EXPECT_EQ(r.rc, 1);
@@ -89,8 +90,10 @@ TEST_F(BundleCliTest, ListAndCountFederatedBundles) {
   }
   auto r = Run(BundleList, {});
   ASSERT_EQ(r.rc, 0) << r.err;
-  const std::string header1 = "****************************************\n* one.test\n****************************************\n";
-  const std::string header2 = "****************************************\n* two.test\n****************************************\n";
+  const std::string header1 =
+      "****************************************\n* one.test\n****************************************\n";
+  const std::string header2 =
+      "****************************************\n* two.test\n****************************************\n";
   EXPECT_EQ(r.out, header1 + Pem(srv_.bundle.federated[0].x509_authorities(0).asn1()) + "\n" + header2 +
                        Pem(srv_.bundle.federated[1].x509_authorities(0).asn1()));
   r = Run(BundleList, {"-id", "two.test"});

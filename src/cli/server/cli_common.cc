@@ -7,10 +7,10 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
 #include "absl/time/time.h"
+#include "common/files.h"
 #include "google/protobuf/util/json_util.h"
 #include "grpcpp/create_channel.h"
 #include "grpcpp/security/credentials.h"
-#include "common/files.h"
 #include "spiffe/spiffe_id.h"
 
 namespace spirecvm::cli {
@@ -56,9 +56,10 @@ std::shared_ptr<grpc::Channel> Dial(const std::string& socket_path) {
 
 std::string CodeName(int code) {
   static constexpr std::array<const char*, 17> kNames = {
-      "OK",      "Canceled",         "Unknown",           "InvalidArgument",    "DeadlineExceeded", "NotFound",
-      "AlreadyExists", "PermissionDenied", "ResourceExhausted", "FailedPrecondition", "Aborted",
-      "OutOfRange", "Unimplemented", "Internal", "Unavailable", "DataLoss", "Unauthenticated"};
+      "OK",       "Canceled",       "Unknown",          "InvalidArgument",   "DeadlineExceeded",
+      "NotFound", "AlreadyExists",  "PermissionDenied", "ResourceExhausted", "FailedPrecondition",
+      "Aborted",  "OutOfRange",     "Unimplemented",    "Internal",          "Unavailable",
+      "DataLoss", "Unauthenticated"};
   if (code >= 0 && static_cast<size_t>(code) < kNames.size()) return kNames[static_cast<size_t>(code)];
   return absl::StrCat("Code(", code, ")");
 }
@@ -67,7 +68,7 @@ std::string RpcError(const grpc::Status& s) {
   return absl::StrCat("rpc error: code = ", CodeName(static_cast<int>(s.error_code())), " desc = ", s.error_message());
 }
 
-std::string GoQuote(std::string_view s) {
+std::string GoQuote(absl::string_view s) {
   return absl::StrCat("\"", absl::StrReplaceAll(s, {{"\\", "\\\\"}, {"\"", "\\\""}, {"\n", "\\n"}}), "\"");
 }
 
@@ -76,12 +77,12 @@ absl::StatusOr<std::string> ReadInput(const std::string& path) {
   return files::ReadFile(path);
 }
 
-int Fail(Io io, std::string_view message) {
+int Fail(Io io, absl::string_view message) {
   io.err << "Error: " << message << "\n";
   return 1;
 }
 
-int FailRpc(Io io, std::string_view what, const grpc::Status& s) {
+int FailRpc(Io io, absl::string_view what, const grpc::Status& s) {
   return Fail(io, what.empty() ? RpcError(s) : absl::StrCat(what, ": ", RpcError(s)));
 }
 
@@ -111,11 +112,9 @@ void DropNulls(nlohmann::json& j) {
 
 // Go's encoding/json escapes these even inside strings (they only ever occur inside strings in JSON text).
 std::string GoEscape(std::string s) {
-  return absl::StrReplaceAll(s, {{"<", "\\u003c"},
-                                 {">", "\\u003e"},
-                                 {"&", "\\u0026"},
-                                 {"\xE2\x80\xA8", "\\u2028"},
-                                 {"\xE2\x80\xA9", "\\u2029"}});
+  return absl::StrReplaceAll(
+      s,
+      {{"<", "\\u003c"}, {">", "\\u003e"}, {"&", "\\u0026"}, {"\xE2\x80\xA8", "\\u2028"}, {"\xE2\x80\xA9", "\\u2029"}});
 }
 
 }  // namespace

@@ -11,6 +11,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "common/flags.h"
 #include "google/protobuf/message.h"
 #include "grpcpp/channel.h"
@@ -54,8 +55,8 @@ std::string CodeName(int code);
 // A failed call as Go's gRPC prints it: "rpc error: code = NotFound desc = entry not found".
 std::string RpcError(const grpc::Status& s);
 // "Error: <message>" on stderr, as SPIRE's CLI ends a failed verb; returns the exit code 1.
-int Fail(Io io, std::string_view message);
-int FailRpc(Io io, std::string_view what, const grpc::Status& s);  // "Error: <what>: rpc error: ..." (what may be "")
+int Fail(Io io, absl::string_view message);
+int FailRpc(Io io, absl::string_view what, const grpc::Status& s);  // "Error: <what>: rpc error: ..." (what may be "")
 
 // What SPIRE's cliprinter prints for `-output json`: protojson with proto field names and unpopulated fields, nulls
 // dropped, keys sorted, compact, Go's HTML-safe escaping, one line.
@@ -72,7 +73,7 @@ absl::StatusOr<stypes::Selector> ParseSelector(const std::string& s);
 absl::StatusOr<stypes::SPIFFEID> ParseId(const std::string& s);
 std::string IdString(const stypes::SPIFFEID& id);
 // Go's %q of a string (quoted, with \\ and \" escaped), as SPIRE's messages print server messages.
-std::string GoQuote(std::string_view s);
+std::string GoQuote(absl::string_view s);
 // Reads a whole file, or stdin when path is "-", as SPIRE's -data / -file / -path flags do.
 absl::StatusOr<std::string> ReadInput(const std::string& path);
 // "exact" | "any" | "superset" | "subset" -> SelectorMatch / FederatesWithMatch behaviour (same numbers).

@@ -24,7 +24,8 @@ TEST(ParseSelectorTest, SplitsAtTheFirstColonAsSpire) {
   for (const char* bad : {"unix", ""}) {
     auto st = ParseSelector(bad);
     ASSERT_FALSE(st.ok()) << bad;
-    EXPECT_EQ(std::string(st.status().message()), std::string("selector \"") + bad + "\" must be formatted as type:value");
+    EXPECT_EQ(std::string(st.status().message()),
+              std::string("selector \"") + bad + "\" must be formatted as type:value");
   }
 }
 

@@ -18,8 +18,9 @@ struct EntryFlags {
   void Register(flags::FlagSet& fs, bool create) {
     server.Register(fs);
     fs.String("entryID", &entry_id,
-              create ? "A custom ID for this registration entry (optional). If not set, a new entry ID will be generated"
-                     : "The Registration Entry ID of the record to update");
+              create
+                  ? "A custom ID for this registration entry (optional). If not set, a new entry ID will be generated"
+                  : "The Registration Entry ID of the record to update");
     fs.String("parentID", &parent_id, "The SPIFFE ID of this record's parent");
     fs.String("spiffeID", &spiffe_id, "The SPIFFE ID that this record represents");
     fs.Int("x509SVIDTTL", &x509_ttl,
@@ -126,6 +127,15 @@ int PrintWriteResults(const Response& resp, const char* verb, Io io) {
   return 0;
 }
 
+grpc::Status Call(entryv1::Entry::Stub& stub, grpc::ClientContext* ctx, const entryv1::BatchCreateEntryRequest& req,
+                  entryv1::BatchCreateEntryResponse* resp) {
+  return stub.BatchCreateEntry(ctx, req, resp);
+}
+grpc::Status Call(entryv1::Entry::Stub& stub, grpc::ClientContext* ctx, const entryv1::BatchUpdateEntryRequest& req,
+                  entryv1::BatchUpdateEntryResponse* resp) {
+  return stub.BatchUpdateEntry(ctx, req, resp);
+}
+
 template <typename Request, typename Response>
 int WriteEntries(bool create, const std::vector<std::string>& args, Io io) {
   flags::FlagSet fs(create ? "entry create" : "entry update");
@@ -140,7 +150,7 @@ int WriteEntries(bool create, const std::vector<std::string>& args, Io io) {
   Response resp;
   grpc::ClientContext ctx;
   auto stub = entryv1::Entry::NewStub(Dial(f.server.socket));
-  grpc::Status s = create ? stub->BatchCreateEntry(&ctx, req, &resp) : stub->BatchUpdateEntry(&ctx, req, &resp);
+  grpc::Status s = Call(*stub, &ctx, req, &resp);
   if (!s.ok()) return FailRpc(io, "", s);
   // As SPIRE: a failed result shows the entry that was sent.
   for (int i = 0; i < resp.results_size() && i < req.entries_size(); ++i) {

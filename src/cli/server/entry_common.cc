@@ -73,12 +73,12 @@ absl::Status Scalars(const Json& j, stypes::Entry* e, size_t index) {
   int64_t expiry = 0, revision = 0, created = 0;
   bool admin = false, downstream = false, store = false;
   std::vector<std::string> federates, dns;
-  for (auto st : {Get(j, "entry_id", &id, index), Get(j, "hint", &hint, index),
-                  Get(j, "x509_svid_ttl", &x509_ttl, index), Get(j, "jwt_svid_ttl", &jwt_ttl, index),
-                  Get(j, "entryExpiry", &expiry, index), Get(j, "revision_number", &revision, index),
-                  Get(j, "created_at", &created, index), Get(j, "admin", &admin, index),
-                  Get(j, "downstream", &downstream, index), Get(j, "store_svid", &store, index),
-                  Get(j, "federates_with", &federates, index), Get(j, "dns_names", &dns, index)}) {
+  for (auto st :
+       {Get(j, "entry_id", &id, index), Get(j, "hint", &hint, index), Get(j, "x509_svid_ttl", &x509_ttl, index),
+        Get(j, "jwt_svid_ttl", &jwt_ttl, index), Get(j, "entryExpiry", &expiry, index),
+        Get(j, "revision_number", &revision, index), Get(j, "created_at", &created, index),
+        Get(j, "admin", &admin, index), Get(j, "downstream", &downstream, index), Get(j, "store_svid", &store, index),
+        Get(j, "federates_with", &federates, index), Get(j, "dns_names", &dns, index)}) {
     if (!st.ok()) return st;
   }
   e->set_id(id);
@@ -107,7 +107,7 @@ absl::Status Scalars(const Json& j, stypes::Entry* e, size_t index) {
 }  // namespace
 
 absl::StatusOr<std::vector<stypes::Entry>> ParseEntryData(std::string_view json) {
-  Json doc = Json::parse(json, nullptr, /*allow_exceptions=*/false);
+  Json doc = Json::parse(json.begin(), json.end(), nullptr, /*allow_exceptions=*/false);
   if (doc.is_discarded() || !doc.is_object()) {
     return absl::InvalidArgumentError("the entry data is not a JSON object");
   }
@@ -185,14 +185,16 @@ template <typename Filter>
 absl::Status EntryFilterFlags::Fill(Filter* f) const {
   if (!parent_id.empty()) {
     auto id = ParseId(parent_id);
-    if (!id.ok()) return absl::InvalidArgumentError(absl::StrCat("error parsing parent ID \"", parent_id, "\": ",
-                                                                 id.status().message()));
+    if (!id.ok())
+      return absl::InvalidArgumentError(
+          absl::StrCat("error parsing parent ID \"", parent_id, "\": ", id.status().message()));
     *f->mutable_by_parent_id() = *id;
   }
   if (!spiffe_id.empty()) {
     auto id = ParseId(spiffe_id);
-    if (!id.ok()) return absl::InvalidArgumentError(absl::StrCat("error parsing SPIFFE ID \"", spiffe_id, "\": ",
-                                                                 id.status().message()));
+    if (!id.ok())
+      return absl::InvalidArgumentError(
+          absl::StrCat("error parsing SPIFFE ID \"", spiffe_id, "\": ", id.status().message()));
     *f->mutable_by_spiffe_id() = *id;
   }
   if (!selectors.empty()) {
@@ -202,7 +204,8 @@ absl::Status EntryFilterFlags::Fill(Filter* f) const {
     by->set_match(static_cast<stypes::SelectorMatch::MatchBehavior>(*match));
     for (const auto& s : selectors) {
       auto sel = ParseSelector(s);
-      if (!sel.ok()) return absl::InvalidArgumentError(absl::StrCat("error parsing selectors: ", sel.status().message()));
+      if (!sel.ok())
+        return absl::InvalidArgumentError(absl::StrCat("error parsing selectors: ", sel.status().message()));
       *by->add_selectors() = *std::move(sel);
     }
   }

@@ -10,8 +10,8 @@ namespace spirecvm::cli {
 namespace {
 
 using ::testing::ElementsAre;
-using ::testing::HasSubstr;
 using testing::FakeSpireServer;
+using ::testing::HasSubstr;
 using testing::RunOn;
 using testing::RunVerb;
 
@@ -22,10 +22,29 @@ class EntryCliTest : public ::testing::Test {
 };
 
 TEST_F(EntryCliTest, CreateSendsEveryFlagAndPrintsTheEntryAsSpire) {
-  auto r = Run(EntryCreate, {"-spiffeID", "spiffe://example.org/w", "-parentID", "spiffe://example.org/spire/agent/x",
-                             "-selector", "unix:uid:1000", "-selector", "k8s:ns:default", "-x509SVIDTTL", "300",
-                             "-jwtSVIDTTL", "60", "-dns", "a.example", "-admin", "-downstream", "-storeSVID", "-hint",
-                             "h1", "-entryExpiry", "1700000000", "-federatesWith", "spiffe://other.org"});
+  auto r = Run(EntryCreate, {"-spiffeID",
+                             "spiffe://example.org/w",
+                             "-parentID",
+                             "spiffe://example.org/spire/agent/x",
+                             "-selector",
+                             "unix:uid:1000",
+                             "-selector",
+                             "k8s:ns:default",
+                             "-x509SVIDTTL",
+                             "300",
+                             "-jwtSVIDTTL",
+                             "60",
+                             "-dns",
+                             "a.example",
+                             "-admin",
+                             "-downstream",
+                             "-storeSVID",
+                             "-hint",
+                             "h1",
+                             "-entryExpiry",
+                             "1700000000",
+                             "-federatesWith",
+                             "spiffe://other.org"});
   ASSERT_EQ(r.rc, 0) << r.err;
   ASSERT_EQ(srv_.entry.creates.size(), 1u);
   ASSERT_EQ(srv_.entry.creates[0].entries_size(), 1);
@@ -74,13 +93,12 @@ TEST_F(EntryCliTest, CreateJsonIsSpiresProtojsonOfTheResponse) {
   auto r = Run(EntryCreate,
                {"-spiffeID", "spiffe://td/w", "-parentID", "spiffe://td/p", "-selector", "a:b", "-output", "json"});
   ASSERT_EQ(r.rc, 0) << r.err;
-  EXPECT_EQ(r.out,
-            R"({"results":[{"entry":{"admin":false,"created_at":"0","dns_names":[],"downstream":false,)"
-            R"("expires_at":"0","federates_with":[],"hint":"","id":"id-1","jwt_svid_ttl":0,)"
-            R"("parent_id":{"path":"/p","trust_domain":"td"},"revision_number":"0",)"
-            R"("selectors":[{"type":"a","value":"b"}],"spiffe_id":{"path":"/w","trust_domain":"td"},)"
-            R"("store_svid":false,"x509_svid_ttl":0},"status":{"code":0,"message":""}}]})"
-            "\n");
+  EXPECT_EQ(r.out, R"({"results":[{"entry":{"admin":false,"created_at":"0","dns_names":[],"downstream":false,)"
+                   R"("expires_at":"0","federates_with":[],"hint":"","id":"id-1","jwt_svid_ttl":0,)"
+                   R"("parent_id":{"path":"/p","trust_domain":"td"},"revision_number":"0",)"
+                   R"("selectors":[{"type":"a","value":"b"}],"spiffe_id":{"path":"/w","trust_domain":"td"},)"
+                   R"("store_svid":false,"x509_svid_ttl":0},"status":{"code":0,"message":""}}]})"
+                   "\n");
 }
 
 TEST_F(EntryCliTest, AFailedResultShowsTheSentEntryOnStderrAndFails) {
@@ -103,8 +121,7 @@ TEST_F(EntryCliTest, CreateAndUpdateRejectBadInputBeforeCallingTheServer) {
        "Error: a positive x509-SVID TTL is required\n"},
       {{"-spiffeID", "spiffe://td/w", "-parentID", "spiffe://td/p", "-selector", "a:b", "-jwtSVIDTTL", "-1"},
        "Error: a positive JWT-SVID TTL is required\n"},
-      {{"-spiffeID", "spiffe://td/w", "-parentID", "spiffe://td/p", "-selector", "a:b", "-x509SVIDTTL",
-        "2147483648"},
+      {{"-spiffeID", "spiffe://td/w", "-parentID", "spiffe://td/p", "-selector", "a:b", "-x509SVIDTTL", "2147483648"},
        "Error: invalid value for X509 SVID TTL: value out of range\n"},
   };
   for (const auto& [args, want] : cases) {
@@ -124,8 +141,8 @@ TEST_F(EntryCliTest, CreateAndUpdateRejectBadInputBeforeCallingTheServer) {
   r = Run(EntryCreate, {"-spiffeID", "http://td/w", "-parentID", "spiffe://td/p", "-selector", "a:b"});
   EXPECT_EQ(r.rc, 1);
   EXPECT_THAT(r.err, HasSubstr("scheme"));
-  r = Run(EntryCreate, {"-spiffeID", "spiffe://td/w", "-parentID", "spiffe://td/p", "-selector", "a:b", "-output",
-                        "xml"});
+  r = Run(EntryCreate,
+          {"-spiffeID", "spiffe://td/w", "-parentID", "spiffe://td/p", "-selector", "a:b", "-output", "xml"});
   EXPECT_EQ(r.rc, 1);
   EXPECT_THAT(r.err, ::testing::StartsWith("invalid value \"xml\" for flag -output: bad formatter flag: unknown "
                                            "format option: \"xml\"\n"));
@@ -137,8 +154,8 @@ TEST_F(EntryCliTest, UpdateNeedsTheEntryIdAndSendsIt) {
   auto r = Run(EntryUpdate, {"-spiffeID", "spiffe://td/w", "-parentID", "spiffe://td/p", "-selector", "a:b"});
   EXPECT_EQ(r.rc, 1);
   EXPECT_EQ(r.err, "Error: entry ID is required\n");
-  ASSERT_EQ(Run(EntryCreate, {"-entryID", "id-7", "-spiffeID", "spiffe://td/w", "-parentID", "spiffe://td/p",
-                              "-selector", "a:b"})
+  ASSERT_EQ(Run(EntryCreate,
+                {"-entryID", "id-7", "-spiffeID", "spiffe://td/w", "-parentID", "spiffe://td/p", "-selector", "a:b"})
                 .rc,
             0);
   r = Run(EntryUpdate, {"-entryID", "id-7", "-spiffeID", "spiffe://td/w", "-parentID", "spiffe://td/p", "-selector",
@@ -149,8 +166,8 @@ TEST_F(EntryCliTest, UpdateNeedsTheEntryIdAndSendsIt) {
   EXPECT_TRUE(srv_.entry.updates[0].entries(0).store_svid());
   EXPECT_THAT(r.out, HasSubstr("Entry ID         : id-7\n"));
   EXPECT_THAT(r.out, HasSubstr("Revision         : 1\n"));
-  r = Run(EntryUpdate, {"-entryID", "nope", "-spiffeID", "spiffe://td/w", "-parentID", "spiffe://td/p", "-selector",
-                        "c:d"});
+  r = Run(EntryUpdate,
+          {"-entryID", "nope", "-spiffeID", "spiffe://td/w", "-parentID", "spiffe://td/p", "-selector", "c:d"});
   EXPECT_EQ(r.rc, 1);
   EXPECT_THAT(r.err, ::testing::StartsWith(
                          "Failed to update the following entry (code: NotFound, msg: \"entry not found\"):\n"));
@@ -179,9 +196,8 @@ TEST_F(EntryCliTest, DataFileCreatesEveryEntry) {
   EXPECT_THAT(b.federates_with(), ElementsAre("other.org"));
   EXPECT_TRUE(b.store_svid());
 
-  ASSERT_TRUE(files::WriteFileAtomic(file, R"({"entries": [{"spiffe_id": "nope", "parent_id": "spiffe://td/p"}]})",
-                                     0600)
-                  .ok());
+  ASSERT_TRUE(
+      files::WriteFileAtomic(file, R"({"entries": [{"spiffe_id": "nope", "parent_id": "spiffe://td/p"}]})", 0600).ok());
   r = Run(EntryCreate, {"-data", file});
   EXPECT_EQ(r.rc, 1);
   EXPECT_THAT(r.err, ::testing::StartsWith("Error: invalid SPIFFE ID: "));
@@ -190,14 +206,14 @@ TEST_F(EntryCliTest, DataFileCreatesEveryEntry) {
 
 TEST_F(EntryCliTest, ShowSendsSpiresFilterFollowsPagesAndSorts) {
   for (const char* w : {"c", "a", "b"}) {
-    ASSERT_EQ(Run(EntryCreate, {"-spiffeID", std::string("spiffe://td/") + w, "-parentID", "spiffe://td/p",
-                                "-selector", "z:1", "-selector", "a:1"})
+    ASSERT_EQ(Run(EntryCreate, {"-spiffeID", std::string("spiffe://td/") + w, "-parentID", "spiffe://td/p", "-selector",
+                                "z:1", "-selector", "a:1"})
                   .rc,
               0);
   }
-  auto r = Run(EntryShow, {"-spiffeID", "spiffe://td/w", "-parentID", "spiffe://td/p", "-selector", "a:b",
-                           "-matchSelectorsOn", "any", "-federatesWith", "spiffe://o.org", "-matchFederatesWithOn",
-                           "exact", "-hint", "h"});
+  auto r = Run(EntryShow,
+               {"-spiffeID", "spiffe://td/w", "-parentID", "spiffe://td/p", "-selector", "a:b", "-matchSelectorsOn",
+                "any", "-federatesWith", "spiffe://o.org", "-matchFederatesWithOn", "exact", "-hint", "h"});
   ASSERT_EQ(r.rc, 0) << r.err;
   ASSERT_EQ(srv_.entry.lists.size(), 2u) << "three entries at two per page";
   const auto& req = srv_.entry.lists[0];
@@ -220,13 +236,12 @@ TEST_F(EntryCliTest, ShowSendsSpiresFilterFollowsPagesAndSorts) {
 
   r = Run(EntryShow, {"-entryID", "id-1", "-output", "json"});
   ASSERT_EQ(r.rc, 0) << r.err;
-  EXPECT_EQ(r.out,
-            R"({"entries":[{"admin":false,"created_at":"0","dns_names":[],"downstream":false,"expires_at":"0",)"
-            R"("federates_with":[],"hint":"","id":"id-1","jwt_svid_ttl":0,"parent_id":{"path":"/p",)"
-            R"("trust_domain":"td"},"revision_number":"0","selectors":[{"type":"a","value":"1"},)"
-            R"({"type":"z","value":"1"}],"spiffe_id":{"path":"/c","trust_domain":"td"},"store_svid":false,)"
-            R"("x509_svid_ttl":0}],"next_page_token":""})"
-            "\n");
+  EXPECT_EQ(r.out, R"({"entries":[{"admin":false,"created_at":"0","dns_names":[],"downstream":false,"expires_at":"0",)"
+                   R"("federates_with":[],"hint":"","id":"id-1","jwt_svid_ttl":0,"parent_id":{"path":"/p",)"
+                   R"("trust_domain":"td"},"revision_number":"0","selectors":[{"type":"a","value":"1"},)"
+                   R"({"type":"z","value":"1"}],"spiffe_id":{"path":"/c","trust_domain":"td"},"store_svid":false,)"
+                   R"("x509_svid_ttl":0}],"next_page_token":""})"
+                   "\n");
 
   r = Run(EntryShow, {"-entryID", "missing"});
   EXPECT_EQ(r.rc, 1);

@@ -39,8 +39,8 @@ struct FakeBase {
   grpc::Status fail_with = grpc::Status::OK;
 };
 
-#define CVM_FAKE_GUARD                  \
-  std::lock_guard<std::mutex> l(mu);    \
+#define CVM_FAKE_GUARD               \
+  std::lock_guard<std::mutex> l(mu); \
   if (!fail_with.ok()) return fail_with
 
 inline stypes::Status OkStatus() { return stypes::Status(); }
@@ -260,8 +260,8 @@ class FakeBundle final : public bundlev1::Bundle::Service, public FakeBase {
     for (const auto& td : req->trust_domains()) {
       auto* r = resp->add_results();
       r->set_trust_domain(td);
-      *r->mutable_status() = td == "refused.test" ? ErrStatus(grpc::StatusCode::NOT_FOUND, "no such bundle")
-                                                  : OkStatus();
+      *r->mutable_status() =
+          td == "refused.test" ? ErrStatus(grpc::StatusCode::NOT_FOUND, "no such bundle") : OkStatus();
     }
     return grpc::Status::OK;
   }
@@ -320,14 +320,13 @@ class FakeLocalAuthority final : public lav1::LocalAuthority::Service, public Fa
     States(r);
     return grpc::Status::OK;
   }
-#define CVM_FAKE_STATE(Method, field, id_expr)                                                         \
-  grpc::Status Method(grpc::ServerContext*, const lav1::Method##Request* req, lav1::Method##Response* r) \
-      override {                                                                                        \
-    CVM_FAKE_GUARD;                                                                                     \
-    (void)req;                                                                                          \
-    ids.push_back(std::string(#Method) + ":" + (id_expr));                                              \
-    *r->mutable_##field() = changed;                                                                    \
-    return grpc::Status::OK;                                                                            \
+#define CVM_FAKE_STATE(Method, field, id_expr)                                                                      \
+  grpc::Status Method(grpc::ServerContext*, const lav1::Method##Request* req, lav1::Method##Response* r) override { \
+    CVM_FAKE_GUARD;                                                                                                 \
+    (void)req;                                                                                                      \
+    ids.push_back(std::string(#Method) + ":" + (id_expr));                                                          \
+    *r->mutable_##field() = changed;                                                                                \
+    return grpc::Status::OK;                                                                                        \
   }
   CVM_FAKE_STATE(PrepareX509Authority, prepared_authority, "")
   CVM_FAKE_STATE(ActivateX509Authority, activated_authority, req->authority_id())
@@ -396,7 +395,8 @@ class FakeSpireServer {
     grpc::EnableDefaultHealthCheckService(true);
     grpc::ServerBuilder b;
     b.AddListeningPort("unix:" + socket_, grpc::InsecureServerCredentials());
-    for (grpc::Service* s : std::initializer_list<grpc::Service*>{&entry, &agent, &bundle, &svid, &authority, &logger}) {
+    for (grpc::Service* s :
+         std::initializer_list<grpc::Service*>{&entry, &agent, &bundle, &svid, &authority, &logger}) {
       b.RegisterService(s);
     }
     server_ = b.BuildAndStart();

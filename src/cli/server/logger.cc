@@ -1,4 +1,6 @@
 // spire-server logger get|set|reset: SPIRE's logger.v1 API; levels named as SPIRE (logrus) names them.
+#include <optional>
+
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "cli/server/cli_common.h"
@@ -12,14 +14,22 @@ namespace loggerv1 = ::spire::api::server::logger::v1;
 // logrus's level names, which SPIRE prints; "warning" for WARN.
 absl::StatusOr<std::string> LevelName(stypes::LogLevel l) {
   switch (l) {
-    case stypes::PANIC: return std::string("panic");
-    case stypes::FATAL: return std::string("fatal");
-    case stypes::ERROR: return std::string("error");
-    case stypes::WARN: return std::string("warning");
-    case stypes::INFO: return std::string("info");
-    case stypes::DEBUG: return std::string("debug");
-    case stypes::TRACE: return std::string("trace");
-    default: return absl::InvalidArgumentError("undefined");
+    case stypes::PANIC:
+      return std::string("panic");
+    case stypes::FATAL:
+      return std::string("fatal");
+    case stypes::ERROR:
+      return std::string("error");
+    case stypes::WARN:
+      return std::string("warning");
+    case stypes::INFO:
+      return std::string("info");
+    case stypes::DEBUG:
+      return std::string("debug");
+    case stypes::TRACE:
+      return std::string("trace");
+    default:
+      return absl::InvalidArgumentError("undefined");
   }
 }
 

@@ -55,7 +55,8 @@ struct MintedX509 {
 // -write: svid.pem, key.pem (0600) and bundle.pem in `dir`.
 absl::Status WriteX509Files(const std::string& dir, const MintedX509& m, Io io) {
   RETURN_IF_ERROR(files::EnsureDir(dir, 0755));
-  RETURN_IF_ERROR(Annotate(files::WriteFileAtomic(dir + "/svid.pem", DersToPem(m.chain), 0644), "unable to write SVID"));
+  RETURN_IF_ERROR(
+      Annotate(files::WriteFileAtomic(dir + "/svid.pem", DersToPem(m.chain), 0644), "unable to write SVID"));
   io.out << "X509-SVID written to " << dir << "/svid.pem\n";
   RETURN_IF_ERROR(Annotate(files::WriteFileAtomic(dir + "/key.pem", m.key_pem, 0600), "unable to write key"));
   io.out << "Private key written to " << dir << "/key.pem\n";
@@ -73,7 +74,9 @@ void PrintX509(const MintedX509& m, bool json, Io io) {
     io.out << GoJson({{"x509_svid", chain}, {"private_key", Base64Encode(m.key_der)}, {"root_cas", roots}});
     return;
   }
-  io.out << "X509-SVID:\n" << DersToPem(m.chain) << "\nPrivate key:\n" << m.key_pem << "\nRoot CAs:\n"
+  io.out << "X509-SVID:\n"
+         << DersToPem(m.chain) << "\nPrivate key:\n"
+         << m.key_pem << "\nRoot CAs:\n"
          << DersToPem(m.roots) << "\n";
 }
 

@@ -18,8 +18,8 @@ namespace spirecvm::cli {
 namespace {
 
 using ::testing::ElementsAre;
-using ::testing::HasSubstr;
 using testing::FakeSpireServer;
+using ::testing::HasSubstr;
 using testing::RunOn;
 
 std::string CaDer() {
@@ -63,8 +63,8 @@ class MintCliTest : public ::testing::Test {
 };
 
 TEST_F(MintCliTest, X509SendsACsrForTheIdAndDnsNamesWithAGoDurationTtl) {
-  auto r = RunOn(srv_, X509Mint, {"-spiffeID", "spiffe://td/w", "-ttl", "90m", "-dns", "a.example", "-dns",
-                                  "b.example"});
+  auto r =
+      RunOn(srv_, X509Mint, {"-spiffeID", "spiffe://td/w", "-ttl", "90m", "-dns", "a.example", "-dns", "b.example"});
   ASSERT_EQ(r.rc, 0) << r.err;
   ASSERT_EQ(srv_.svid.x509_mints.size(), 1u);
   EXPECT_EQ(srv_.svid.x509_mints[0].ttl(), 5400);
@@ -134,9 +134,10 @@ TEST_F(MintCliTest, JwtSendsAudiencesAndPrintsWritesOrJson) {
   r = RunOn(srv_, JwtMint, {"-spiffeID", "spiffe://td/w", "-audience", "a", "-output", "json"});
   ASSERT_EQ(r.rc, 0) << r.err;
   EXPECT_EQ(r.err, "");
-  EXPECT_EQ(r.out, "{\"svid\":{\"expires_at\":\"4102444800\",\"hint\":\"\",\"id\":{\"path\":\"/w\",\"trust_domain\":"
-                   "\"td\"},\"issued_at\":\"0\",\"token\":\"" +
-                       srv_.svid.jwt_token + "\"}}\n");
+  EXPECT_EQ(r.out,
+            "{\"svid\":{\"expires_at\":\"4102444800\",\"hint\":\"\",\"id\":{\"path\":\"/w\",\"trust_domain\":"
+            "\"td\"},\"issued_at\":\"0\",\"token\":\"" +
+                srv_.svid.jwt_token + "\"}}\n");
 
   const std::string file = srv_.dir() + "/token";
   r = RunOn(srv_, JwtMint, {"-spiffeID", "spiffe://td/w", "-audience", "a", "-write", file});

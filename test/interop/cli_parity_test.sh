@@ -2,20 +2,18 @@
 # Our spire-server CLI and SPIRE v1.13.3's, against one spire-cvm admin socket, print the same thing: for each
 # read-only verb (pretty and -output json) and for some refused inputs, stdout, stderr and the exit code must be
 # byte for byte SPIRE's. The state they read: entries made by our CLI (selectors, DNS names, TTLs, hint, admin,
-# downstream, expiry), one of our agents attested with a join token, our CA's bundle.
+# downstream, expiry) and our CA's bundle. Agents are not started here (interop_spire_cli covers attested agents);
+# the agent verbs compare on an empty list and on refusals.
 # Usage: cli_parity_test.sh <build-dir>
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 
 need_peers go
-need_cvm_binaries
+[[ -x $CVM_SERVER ]] || skip "$CVM_SERVER not built"
 SPIRE=$PEERS/bin/spire-server
 
 start_cvm_server
-cvm_token
-start_cvm_agent
-retry 20 bash -c "\"$CVM_SERVER\" agent count -socketPath \"$CVM_SSOCK\" | grep -q '^1 attested agent'" ||
-  fail "our agent did not attest"
+CVM_AGENT_ID=spiffe://$TD/spire/agent/join_token/parity
 cvm_entry -entryID web -spiffeID "spiffe://$TD/web" -selector unix:uid:1000 -selector unix:gid:1000 \
   -dns web.example.org -x509SVIDTTL 120 -jwtSVIDTTL 60 -hint web-hint
 cvm_entry -entryID db -spiffeID "spiffe://$TD/db" -selector unix:uid:2000 -admin -entryExpiry 4102444800
@@ -48,7 +46,6 @@ for out in pretty json; do
   same agent list -output $out
   same agent list -attestationType join_token -banned false -canReattest false -output $out
   same agent list -attestationType aws_iid -output $out
-  same agent show -spiffeID "$CVM_AGENT_ID" -output $out
   same agent count -output $out
   same agent count -selector "spiffe_id:$CVM_AGENT_ID" -output $out
   same bundle show -output $out

@@ -32,7 +32,7 @@ bool ParseFlags(flags::FlagSet& fs, const std::vector<std::string>& args, Io io,
 
 void ServerFlags::Register(flags::FlagSet& fs, bool with_output) {
   fs.String("socketPath", &socket, "Path to the SPIRE Server API socket");
-  if (with_output) fs.String("output", &output, "Desired output format (pretty, json); default: pretty.");
+  if (with_output) fs.String("output", &output, "Desired output format (pretty, json)");
 }
 
 bool ServerFlags::Parse(flags::FlagSet& fs, const std::vector<std::string>& args, Io io) {

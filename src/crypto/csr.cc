@@ -4,9 +4,11 @@
 #include <openssl/obj_mac.h>
 
 #include <optional>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "common/status.h"
 #include "common/strings.h"
 #include "crypto/keys.h"
 
@@ -275,7 +277,44 @@ absl::StatusOr<ParsedCsr> ParseAndVerifyCsr(std::string_view der) {
   return out;
 }
 
-absl::StatusOr<std::string> CreateCsr(EVP_PKEY* key, std::optional<std::string> uri_san) {
+namespace {
+
+// Appends one IA5String name (URI or DNS) to `names`.
+absl::Status PushName(GENERAL_NAMES* names, int type, const std::string& value) {
+  GENERAL_NAME* gn = GENERAL_NAME_new();
+  ASN1_IA5STRING* ia5 = ASN1_IA5STRING_new();
+  if (gn == nullptr || ia5 == nullptr || ASN1_STRING_set(ia5, value.data(), static_cast<int>(value.size())) != 1) {
+    GENERAL_NAME_free(gn);
+    ASN1_IA5STRING_free(ia5);
+    return SslInternal("CSR: SAN");
+  }
+  GENERAL_NAME_set0_value(gn, type, ia5);
+  if (sk_GENERAL_NAME_push(names, gn) <= 0) {
+    GENERAL_NAME_free(gn);
+    return SslInternal("CSR: SAN");
+  }
+  return absl::OkStatus();
+}
+
+absl::Status AddSans(X509_REQ* req, const std::optional<std::string>& uri_san,
+                     const std::vector<std::string>& dns_sans) {
+  if (!uri_san.has_value() && dns_sans.empty()) return absl::OkStatus();
+  ssl::GeneralNamesPtr names(GENERAL_NAMES_new());
+  if (!names) return SslInternal("CSR: SAN");
+  if (uri_san.has_value()) RETURN_IF_ERROR(PushName(names.get(), GEN_URI, *uri_san));
+  for (const auto& d : dns_sans) RETURN_IF_ERROR(PushName(names.get(), GEN_DNS, d));
+  ssl::X509ExtensionPtr ext(X509V3_EXT_i2d(NID_subject_alt_name, 0, names.get()));
+  ssl::X509ExtensionStackPtr exts(sk_X509_EXTENSION_new_null());
+  if (!ext || !exts || sk_X509_EXTENSION_push(exts.get(), ext.get()) <= 0) return SslInternal("CSR: extensions");
+  ext.release();  // owned by the stack now
+  if (X509_REQ_add_extensions(req, exts.get()) != 1) return SslInternal("CSR: extensions");
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::StatusOr<std::string> CreateCsr(EVP_PKEY* key, std::optional<std::string> uri_san,
+                                      const std::vector<std::string>& dns_sans) {
   if (key == nullptr) return absl::InvalidArgumentError("CSR: key is null");
   ssl::X509ReqPtr req(X509_REQ_new());
   if (!req || X509_REQ_set_version(req.get(), 0) != 1 || X509_REQ_set_pubkey(req.get(), key) != 1) {
@@ -288,28 +327,7 @@ absl::StatusOr<std::string> CreateCsr(EVP_PKEY* key, std::optional<std::string> 
           1) {
     return SslInternal("CSR: subject");
   }
-  if (uri_san.has_value()) {
-    ssl::GeneralNamesPtr names(GENERAL_NAMES_new());
-    GENERAL_NAME* gn = GENERAL_NAME_new();
-    ASN1_IA5STRING* ia5 = ASN1_IA5STRING_new();
-    if (!names || gn == nullptr || ia5 == nullptr ||
-        ASN1_STRING_set(ia5, uri_san->data(), static_cast<int>(uri_san->size())) != 1) {
-      GENERAL_NAME_free(gn);
-      ASN1_IA5STRING_free(ia5);
-      return SslInternal("CSR: URI SAN");
-    }
-    GENERAL_NAME_set0_value(gn, GEN_URI, ia5);
-    sk_GENERAL_NAME_push(names.get(), gn);
-    ssl::X509ExtensionPtr ext(X509V3_EXT_i2d(NID_subject_alt_name, 0, names.get()));
-    ssl::X509ExtensionStackPtr exts(sk_X509_EXTENSION_new_null());
-    if (!ext || !exts || sk_X509_EXTENSION_push(exts.get(), ext.get()) <= 0) {
-      return SslInternal("CSR: extensions");
-    }
-    ext.release();  // owned by the stack now
-    if (X509_REQ_add_extensions(req.get(), exts.get()) != 1) {
-      return SslInternal("CSR: extensions");
-    }
-  }
+  RETURN_IF_ERROR(AddSans(req.get(), uri_san, dns_sans));
   if (X509_REQ_sign(req.get(), key, DigestFor(key)) <= 0) return SslInternal("CSR: sign");
   unsigned char* out = nullptr;
   int len = i2d_X509_REQ(req.get(), &out);

@@ -21,7 +21,8 @@ struct ParsedCsr {
 // verify ("CSR signature does not verify").
 absl::StatusOr<ParsedCsr> ParseAndVerifyCsr(std::string_view der);
 
-// DER CSR signed by `key` (SHA-256, or SHA-384 for P-384), with an optional URI SAN.
-absl::StatusOr<std::string> CreateCsr(EVP_PKEY* key, std::optional<std::string> uri_san);
+// DER CSR signed by `key` (SHA-256, or SHA-384 for P-384), with an optional URI SAN and any DNS SANs.
+absl::StatusOr<std::string> CreateCsr(EVP_PKEY* key, std::optional<std::string> uri_san,
+                                      const std::vector<std::string>& dns_sans = {});
 
 }  // namespace spirecvm::crypto

@@ -126,14 +126,6 @@ absl::Status Server::BuildServices() {
   RETURN_IF_ERROR(entries_->Load());
   bundle_ = std::make_unique<BundleCache>(*ds_, cfg_.trust_domain.name());
   const SvidTtls ttls = SvidTtls::FromConfig(cfg_);
-  admin_service_ = std::make_unique<AdminService>(AdminServiceDeps{.trust_domain = cfg_.trust_domain,
-                                                                   .ds = *ds_,
-                                                                   .ca = *ca_.ca,
-                                                                   .entries = *entries_,
-                                                                   .clock = clock_,
-                                                                   .rnd = rnd_,
-                                                                   .metrics = metrics_,
-                                                                   .ttls = ttls});
   BuildSpireAdminServices(ttls);
   BuildSpireAgentServices();
   return absl::OkStatus();
@@ -161,7 +153,7 @@ void Server::BuildSpireAgentServices() {
   spire_agent_.svid = std::make_unique<spireagent::SvidService>(deps);
 }
 
-// SPIRE's admin APIs, beside our own Admin service on the same socket, so SPIRE's CLI and tools manage this server.
+// SPIRE's admin APIs on the admin socket: both CLIs (ours and SPIRE's) and SPIRE's tools manage this server with them.
 void Server::BuildSpireAdminServices(const SvidTtls& ttls) {
   const auto& td = cfg_.trust_domain;
   spire_admin_.entry = std::make_unique<spireapi::EntryService>(
@@ -187,10 +179,9 @@ absl::Status Server::StartEndpoints() {
                                                      {spire_agent_.agent.get(), spire_agent_.entry.get(),
                                                       spire_agent_.bundle.get(), spire_agent_.svid.get()},
                                                      *svid_, &bound_port));
-  ASSIGN_OR_RETURN(
-      admin_server_,
-      StartAdminEndpoint(cfg_.socket_path, {admin_service_.get(), spire_admin_.entry.get(), spire_admin_.agent.get(),
-                                            spire_admin_.bundle.get(), spire_admin_.svid.get()}));
+  ASSIGN_OR_RETURN(admin_server_,
+                   StartAdminEndpoint(cfg_.socket_path, {spire_admin_.entry.get(), spire_admin_.agent.get(),
+                                                         spire_admin_.bundle.get(), spire_admin_.svid.get()}));
   spdlog::info("spire-server started: trust domain {}, agent API on {}:{}, admin API on {}", cfg_.trust_domain.name(),
                cfg_.bind_address, bound_port, cfg_.socket_path);
   return absl::OkStatus();

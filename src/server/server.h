@@ -4,12 +4,11 @@
 //   2. open the DataStore     the configured DataStore plugin
 //   3. BuildCa                KeyManager, optional UpstreamAuthority, the CA (journal loaded, an active authority)
 //   4. BuildAttestors         the configured NodeAttestor plugins
-//   5. services               entry cache, bundle cache, AdminService, SPIRE's admin APIs
+//   5. services               entry cache, bundle cache, SPIRE's admin APIs
 //                             (api/spire: Entry, Agent, Bundle, SVID), each with its own deps, SPIRE's agent APIs
 //                             (api/spire_agent: Agent, Entry, Bundle, SVID, with AgentApiDeps)
 //   6. endpoints              server SVID, agent gRPC over TLS (SPIRE's agent APIs only), admin gRPC on
-//   a Unix socket (our Admin, SPIRE's
-//                             services and grpc.health.v1), HTTP listeners
+//                             a Unix socket (SPIRE's services and grpc.health.v1), HTTP listeners
 //   7. background loop        cache refresh, CA and SVID rotation, pruning
 // The threads and what each may touch: docs/architecture.md, "Server threads".
 #pragma once
@@ -22,7 +21,6 @@
 #include "common/random.h"
 #include "grpcpp/impl/codegen/service_type.h"
 #include "grpcpp/server.h"
-#include "server/api/admin_service.h"
 #include "server/api/agent_api_deps.h"
 #include "server/api/spire/agent_service.h"
 #include "server/api/spire/bundle_service.h"
@@ -32,6 +30,7 @@
 #include "server/api/spire_agent/bundle_service.h"
 #include "server/api/spire_agent/entry_service.h"
 #include "server/api/spire_agent/svid_service.h"
+#include "server/api/svid_ttls.h"
 #include "server/background.h"
 #include "server/bundle_cache.h"
 #include "server/ca/ca_manager.h"
@@ -104,7 +103,6 @@ class Server {
   std::unique_ptr<EntryCache> entries_;
   std::unique_ptr<BundleCache> bundle_;
   std::unique_ptr<ServerSvid> svid_;
-  std::unique_ptr<AdminService> admin_service_;
   struct SpireAdminServices {
     std::unique_ptr<spireapi::EntryService> entry;
     std::unique_ptr<spireapi::AgentService> agent;

@@ -95,7 +95,10 @@ S entry show -socketPath "$SOCK" -output json > "$T/entries.json"
 import json, sys
 doc = json.load(open(sys.argv[1]))
 e = [e for e in doc["entries"] if e["id"] == sys.argv[2]][0]
-assert e["spiffe_id"] == "spiffe://example.org/web", e
+# SPIRE's shape: IDs as {trust_domain, path}, int64 as strings, every field present.
+assert e["spiffe_id"] == {"trust_domain": "example.org", "path": "/web"}, e
+assert e["parent_id"] == {"trust_domain": "example.org", "path": "/host"}, e
+assert e["revision_number"] == "0" and e["federates_with"] == [] and e["store_svid"] is False, e
 assert {(s["type"], s["value"]) for s in e["selectors"]} == {("unix", "uid:1000"), ("unix", "gid:1000")}, e
 assert e["x509_svid_ttl"] == 600 and e["dns_names"] == ["web.example.org"], e
 PY
@@ -110,7 +113,7 @@ openssl x509 -in "$T/bundle.pem" -noout -ext basicConstraints | grep -q "CA:TRUE
 S bundle show -socketPath "$SOCK" -format spiffe > "$T/bundle.jwks"
 
 step "x509 mint passes openssl verify and the X509-SVID profile"
-S x509 mint -socketPath "$SOCK" -spiffeID spiffe://example.org/minted -ttl 300 -write "$T/mint" >/dev/null
+S x509 mint -socketPath "$SOCK" -spiffeID spiffe://example.org/minted -ttl 5m -write "$T/mint" >/dev/null
 openssl verify -CAfile "$T/mint/bundle.pem" "$T/mint/svid.pem" >/dev/null || fail "openssl verify"
 openssl verify -x509_strict -purpose sslclient -CAfile "$T/mint/bundle.pem" "$T/mint/svid.pem" >/dev/null || fail "openssl verify -x509_strict"
 openssl x509 -in "$T/mint/svid.pem" -noout -ext subjectAltName | grep -q "URI:spiffe://example.org/minted" || fail "URI SAN"

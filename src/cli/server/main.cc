@@ -1,4 +1,5 @@
 // spire-server: the command-line entry point, SPIRE's verbs.
+#include <algorithm>
 #include <iostream>
 #include <map>
 
@@ -23,9 +24,29 @@ const std::map<std::string, CommandFn>& Commands() {
       {"agent count", AgentCount},
       {"agent evict", AgentEvict},
       {"agent ban", AgentBan},
+      {"agent purge", AgentPurge},
       {"bundle show", BundleShow},
+      {"bundle list", BundleList},
+      {"bundle count", BundleCount},
+      {"bundle set", BundleSet},
+      {"bundle delete", BundleDelete},
       {"x509 mint", X509Mint},
       {"jwt mint", JwtMint},
+      {"localauthority x509 show", LocalAuthorityX509Show},
+      {"localauthority x509 prepare", LocalAuthorityX509Prepare},
+      {"localauthority x509 activate", LocalAuthorityX509Activate},
+      {"localauthority x509 taint", LocalAuthorityX509Taint},
+      {"localauthority x509 revoke", LocalAuthorityX509Revoke},
+      {"localauthority jwt show", LocalAuthorityJwtShow},
+      {"localauthority jwt prepare", LocalAuthorityJwtPrepare},
+      {"localauthority jwt activate", LocalAuthorityJwtActivate},
+      {"localauthority jwt taint", LocalAuthorityJwtTaint},
+      {"localauthority jwt revoke", LocalAuthorityJwtRevoke},
+      {"upstreamauthority taint", UpstreamAuthorityTaint},
+      {"upstreamauthority revoke", UpstreamAuthorityRevoke},
+      {"logger get", LoggerGet},
+      {"logger set", LoggerSet},
+      {"logger reset", LoggerReset},
       {"sev verify", SevVerify},
   };
   return c;
@@ -48,12 +69,13 @@ int Main(int argc, char** argv) {
     io.out << "spire-cvm 0.1.0 (SPIRE-compatible CLI)\n";
     return 0;
   }
-  if (args.size() >= 2) {
-    auto it = Commands().find(args[0] + " " + args[1]);
-    if (it != Commands().end()) return it->second(std::vector<std::string>(args.begin() + 2, args.end()), io);
+  // The longest command name that the arguments start with ("localauthority x509 show" has three words).
+  for (size_t words = std::min<size_t>(3, args.size()); words >= 1; --words) {
+    std::string name = args[0];
+    for (size_t i = 1; i < words; ++i) name += " " + args[i];
+    auto it = Commands().find(name);
+    if (it != Commands().end()) return it->second(std::vector<std::string>(args.begin() + words, args.end()), io);
   }
-  auto it = Commands().find(args[0]);
-  if (it != Commands().end()) return it->second(std::vector<std::string>(args.begin() + 1, args.end()), io);
   io.err << "spire-server: unknown command \"" << args[0] << (args.size() > 1 ? " " + args[1] : "") << "\"\n";
   Usage(io.err);
   return 1;

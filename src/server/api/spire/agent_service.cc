@@ -8,7 +8,7 @@
 #include "common/grpc_status.h"
 #include "common/status.h"
 #include "common/uuid.h"
-#include "server/api/admin_service.h"
+#include "server/api/entry_validation.h"
 #include "server/api/spire/convert.h"
 #include "spdlog/spdlog.h"
 

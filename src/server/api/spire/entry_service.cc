@@ -5,7 +5,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/grpc_status.h"
 #include "common/status.h"
-#include "server/api/admin_service.h"
+#include "server/api/entry_validation.h"
 #include "server/api/spire/convert.h"
 #include "spdlog/spdlog.h"
 

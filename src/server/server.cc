@@ -173,6 +173,8 @@ void Server::BuildSpireAdminServices(const SvidTtls& ttls) {
       std::make_unique<spireapi::BundleService>(spireapi::BundleServiceDeps{.trust_domain = td, .ds = *ds_});
   spire_admin_.svid = std::make_unique<spireapi::SvidService>(
       spireapi::SvidServiceDeps{.trust_domain = td, .ca = *ca_.ca, .metrics = metrics_, .ttls = ttls});
+  spire_admin_.localauthority = std::make_unique<spireapi::LocalAuthorityService>(*ca_.ca);
+  spire_admin_.logger = std::make_unique<spireapi::LoggerService>();
 }
 
 absl::Status Server::StartEndpoints() {
@@ -192,7 +194,8 @@ absl::Status Server::StartEndpoints() {
   ASSIGN_OR_RETURN(
       admin_server_,
       StartAdminEndpoint(cfg_.socket_path, {admin_service_.get(), spire_admin_.entry.get(), spire_admin_.agent.get(),
-                                            spire_admin_.bundle.get(), spire_admin_.svid.get()}));
+                                            spire_admin_.bundle.get(), spire_admin_.svid.get(),
+                                            spire_admin_.localauthority.get(), spire_admin_.logger.get()}));
   spdlog::info("spire-server started: trust domain {}, agent API on {}:{}, admin API on {}", cfg_.trust_domain.name(),
                cfg_.bind_address, bound_port, cfg_.socket_path);
   return absl::OkStatus();

@@ -5,7 +5,8 @@
 //   3. BuildCa                KeyManager, optional UpstreamAuthority, the CA (journal loaded, an active authority)
 //   4. BuildAttestors         the configured NodeAttestor plugins
 //   5. services               entry cache, bundle cache, NodeService, AdminService, SPIRE's admin APIs
-//                             (api/spire: Entry, Agent, Bundle, SVID), each with its own deps, SPIRE's agent APIs
+//                             (api/spire: Entry, Agent, Bundle, SVID, LocalAuthority, Logger), each with its own
+//                             deps, SPIRE's agent APIs
 //                             (api/spire_agent: Agent, Entry, Bundle, SVID, with the Node service's deps)
 //   6. endpoints              server SVID, agent gRPC over TLS (our Node service and SPIRE's agent APIs), admin gRPC on
 //   a Unix socket (our Admin, SPIRE's
@@ -27,6 +28,8 @@
 #include "server/api/spire/agent_service.h"
 #include "server/api/spire/bundle_service.h"
 #include "server/api/spire/entry_service.h"
+#include "server/api/spire/localauthority_service.h"
+#include "server/api/spire/logger_service.h"
 #include "server/api/spire/svid_service.h"
 #include "server/api/spire_agent/agent_service.h"
 #include "server/api/spire_agent/bundle_service.h"
@@ -111,6 +114,8 @@ class Server {
     std::unique_ptr<spireapi::AgentService> agent;
     std::unique_ptr<spireapi::BundleService> bundle;
     std::unique_ptr<spireapi::SvidService> svid;
+    std::unique_ptr<spireapi::LocalAuthorityService> localauthority;
+    std::unique_ptr<spireapi::LoggerService> logger;
   } spire_admin_;
   struct SpireAgentServices {
     std::unique_ptr<spireagent::AgentService> agent;

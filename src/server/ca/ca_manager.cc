@@ -348,6 +348,35 @@ absl::StatusOr<SignedX509Svid> CaManager::SignX509Svid(const EVP_PKEY* public_ke
   return out;
 }
 
+absl::StatusOr<SignedX509Svid> CaManager::SignDownstreamCa(const EVP_PKEY* public_key, absl::Duration ttl) {
+  std::shared_ptr<X509Slot> active;
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    active = FindSlot(x509_, SlotStatus::kActive);
+  }
+  if (active == nullptr) return absl::UnavailableError("no active X509 CA");
+  if (ttl <= absl::ZeroDuration()) return absl::InvalidArgumentError("downstream CA TTL must be positive");
+  absl::Time now = clock_.Now();
+  spiffe::CaParams p{.trust_domain = cfg_.trust_domain,
+                     .public_key = public_key,
+                     .not_before = now - kBackdate,
+                     .not_after = now + ttl,
+                     .subject_country = cfg_.subject_country,
+                     .subject_org = cfg_.subject_org};
+  ASSIGN_OR_RETURN(ssl::X509Ptr ca,
+                   spiffe::SignIntermediateCa(spiffe::CaSigner{active->cert.get(), active->key.get()}, p, rnd_));
+  SignedX509Svid out;
+  out.chain_der.push_back(crypto::CertToDer(ca.get()));
+  if (upstream_ != nullptr) {
+    out.chain_der.push_back(crypto::CertToDer(active->cert.get()));
+    for (auto& c : active->intermediates) out.chain_der.push_back(crypto::CertToDer(c.get()));
+  }
+  out.serial = crypto::SerialDecimal(ca.get());
+  out.not_after = crypto::NotAfter(ca.get());
+  spdlog::info("downstream X509 CA signed: serial {} expires {}", out.serial, absl::FormatTime(out.not_after));
+  return out;
+}
+
 absl::StatusOr<SignedJwtSvid> CaManager::SignJwtSvid(const spiffe::SpiffeId& id,
                                                      const std::vector<std::string>& audience, absl::Duration ttl) {
   std::shared_ptr<JwtSlot> active;

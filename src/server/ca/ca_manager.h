@@ -117,6 +117,11 @@ class CaManager {
   absl::StatusOr<SignedJwtSvid> SignJwtSvid(const spiffe::SpiffeId& id, const std::vector<std::string>& audience,
                                             absl::Duration ttl);
 
+  // A CA certificate for a downstream SPIRE server (SPIRE's NewDownstreamX509CA): URI SAN the trust domain, signed
+  // by the active X.509 CA, lifetime `ttl` capped at the signer's. chain_der: the new CA, then (with an
+  // UpstreamAuthority) the active CA and its upstream intermediates, as SPIRE chains it.
+  absl::StatusOr<SignedX509Svid> SignDownstreamCa(const EVP_PKEY* public_key, absl::Duration ttl);
+
   // This server's active and recent CA certificates (to verify agent SVIDs it and its peers issued).
   std::vector<ssl::X509Ptr> X509Authorities() const;
   std::vector<AuthoritySummary> Summary() const;

@@ -191,10 +191,11 @@ TEST(SqliteDatastore, MigratesVersion1BundleToTaintableAuthorities) {
   {
     sqlite3* db = nullptr;
     ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
-    const std::string v1 = absl::StrCat(kSchemaVersionDdl, ";", RenderSql(Migrations()[0], Dialect::kSqlite),
-                                        "INSERT INTO schema_version (id, version) VALUES (1, 1);"
-                                        "INSERT INTO bundles VALUES ('spiffe://td', 7, 0);"
-                                        "INSERT INTO bundle_jwt_keys VALUES ('spiffe://td', 'k1', 0, x'01', 0);");
+    const std::string v1 =
+        absl::StrCat(std::string(kSchemaVersionDdl), ";", RenderSql(Migrations()[0], Dialect::kSqlite),
+                     "INSERT INTO schema_version (id, version) VALUES (1, 1);"
+                     "INSERT INTO bundles VALUES ('spiffe://td', 7, 0);"
+                     "INSERT INTO bundle_jwt_keys VALUES ('spiffe://td', 'k1', 0, x'01', 0);");
     char* err = nullptr;
     EXPECT_EQ(sqlite3_exec(db, v1.c_str(), nullptr, nullptr, &err), SQLITE_OK) << (err ? err : "");
     sqlite3_free(err);

@@ -5,7 +5,7 @@
 //   3. BuildCa                KeyManager, optional UpstreamAuthority, the CA (journal loaded, an active authority)
 //   4. BuildAttestors         the configured NodeAttestor plugins
 //   5. services               entry cache, bundle cache, NodeService, AdminService, SPIRE's admin APIs
-//                             (api/spire: Entry, Agent, Bundle, SVID, LocalAuthority, Logger), each with its own
+//                             (api/spire: Entry, Agent, Bundle, SVID, LocalAuthority, Logger, Debug), each with its own
 //                             deps, SPIRE's agent APIs
 //                             (api/spire_agent: Agent, Entry, Bundle, SVID, with the Node service's deps)
 //   6. endpoints              server SVID, agent gRPC over TLS (our Node service and SPIRE's agent APIs), admin gRPC on
@@ -27,6 +27,7 @@
 #include "server/api/node_service.h"
 #include "server/api/spire/agent_service.h"
 #include "server/api/spire/bundle_service.h"
+#include "server/api/spire/debug_service.h"
 #include "server/api/spire/entry_service.h"
 #include "server/api/spire/localauthority_service.h"
 #include "server/api/spire/logger_service.h"
@@ -116,6 +117,7 @@ class Server {
     std::unique_ptr<spireapi::SvidService> svid;
     std::unique_ptr<spireapi::LocalAuthorityService> localauthority;
     std::unique_ptr<spireapi::LoggerService> logger;
+    std::unique_ptr<spireapi::DebugService> debug;  // made with the server SVID, in StartEndpoints
   } spire_admin_;
   struct SpireAgentServices {
     std::unique_ptr<spireagent::AgentService> agent;

@@ -23,6 +23,7 @@
 #include "common/strings.h"
 #include "common/uuid.h"
 #include "crypto/ssl_ptr.h"
+#include "crypto/x509.h"
 #include "nlohmann/json.hpp"
 #include "server/datastore/schema.h"
 
@@ -213,16 +214,8 @@ absl::StatusOr<ParsedAuthority> ParseAuthority(const std::string& der, std::stri
 // The subject key id (lowercase hex, as SPIRE names X.509 authorities) of a stored authority; empty when the DER
 // does not parse or has no subject key identifier.
 std::string SubjectKeyIdOfDer(const std::string& der) {
-  const auto* p = reinterpret_cast<const unsigned char*>(der.data());
-  ssl::X509Ptr cert(d2i_X509(nullptr, &p, static_cast<long>(der.size())));
-  if (!cert) {
-    ERR_clear_error();
-    return "";
-  }
-  const ASN1_OCTET_STRING* skid = X509_get0_subject_key_id(cert.get());
-  if (skid == nullptr) return "";
-  return HexEncode(std::string_view(reinterpret_cast<const char*>(ASN1_STRING_get0_data(skid)),
-                                    static_cast<size_t>(ASN1_STRING_length(skid))));
+  auto cert = crypto::ParseCertDer(der);
+  return cert.ok() ? crypto::SubjectKeyIdHex(cert->get()) : "";
 }
 
 // ---------------------------------------------------------------------------------------------------------------

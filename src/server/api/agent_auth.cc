@@ -3,6 +3,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "common/status.h"
+#include "common/strings.h"
 #include "crypto/x509.h"
 #include "grpc/grpc_security_constants.h"
 #include "spiffe/x509_svid.h"
@@ -20,7 +21,8 @@ absl::StatusOr<spiffe::SpiffeId> VerifyChain(const AgentAuthDeps& deps, const st
   for (auto& c : chain) certs.push_back(c.get());
   auto id = spiffe::VerifyX509Svid(certs, roots, deps.clock.Now());
   if (!id.ok()) {
-    return absl::UnauthenticatedError(absl::StrCat(what, " X509-SVID does not verify: ", id.status().message()));
+    return absl::UnauthenticatedError(
+        absl::StrCat(ToAbsl(what), " X509-SVID does not verify: ", id.status().message()));
   }
   return id;
 }

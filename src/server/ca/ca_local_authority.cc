@@ -47,7 +47,8 @@ absl::StatusOr<std::shared_ptr<Slot>> ActiveOrInitializing(const std::vector<std
 
 template <typename Slot>
 AuthorityStates StatesOf(const Slot& active, const Slot* next) {
-  AuthorityStates out{.active = StateOf(active)};
+  AuthorityStates out;
+  out.active = StateOf(active);
   if (next != nullptr) (next->status == SlotStatus::kPrepared ? out.prepared : out.old) = StateOf(*next);
   return out;
 }
@@ -228,7 +229,7 @@ absl::StatusOr<AuthorityState> CaManager::RevokeJwtLocked(std::string_view id) {
     std::erase(jwt_, next);
     RETURN_IF_ERROR(PersistJournalLocked());
   }
-  spdlog::info("JWT authority {} revoked", ToAbsl(id));
+  spdlog::info("JWT authority {} revoked", std::string(id));
   return AuthorityState{std::string(id), absl::UnixEpoch(), ""};
 }
 

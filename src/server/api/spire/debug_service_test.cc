@@ -36,10 +36,11 @@ TEST_F(DebugServiceTest, GetInfoReportsTheSvidUptimeAndCounts) {
                                      crypto::CertToPem(crypto::ParseCertDer(svid->chain_der[0])->get()), 0644)
                   .ok());
   AddNode("spiffe://example.org/spire/agent/x/1", "x", {});
-  ASSERT_TRUE(ds_->CreateEntry(datastore::RegistrationEntry{.spiffe_id = "spiffe://example.org/w",
-                                                            .parent_id = "spiffe://example.org/spire/agent/x/1",
-                                                            .selectors = {{"unix", "uid:1"}}})
-                  .ok());
+  datastore::RegistrationEntry e;
+  e.spiffe_id = "spiffe://example.org/w";
+  e.parent_id = "spiffe://example.org/spire/agent/x/1";
+  e.selectors = {{"unix", "uid:1"}};
+  ASSERT_TRUE(ds_->CreateEntry(e).ok());
   clock_.Advance(absl::Seconds(42));
 
   debugv1::GetInfoRequest req;

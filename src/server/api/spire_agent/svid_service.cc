@@ -73,7 +73,9 @@ absl::StatusOr<svidv1::NewDownstreamX509CAResponse> NewDownstreamX509Ca(const No
                                                                         const std::string& caller_chain_pem,
                                                                         const svidv1::NewDownstreamX509CARequest& req) {
   ASSIGN_OR_RETURN(spiffe::SpiffeId caller, VerifyCallerSvid(deps.Auth(), caller_chain_pem));
-  ASSIGN_OR_RETURN(auto entries, deps.ds.ListEntries({.by_spiffe_id = caller.ToString()}));
+  datastore::ListEntriesFilter by_caller;
+  by_caller.by_spiffe_id = caller.ToString();
+  ASSIGN_OR_RETURN(auto entries, deps.ds.ListEntries(by_caller));
   if (std::none_of(entries.begin(), entries.end(), [](const auto& e) { return e.downstream; })) {
     return absl::PermissionDeniedError("caller is not a downstream workload");
   }

@@ -103,8 +103,10 @@ class LocalAuthorityServiceTest : public SpireApiTest {
     return out;
   }
   std::vector<std::string> BundleKids(bool tainted_only = false) {
+    auto b = ds_->FetchBundle("example.org");
+    EXPECT_TRUE(b.ok());
     std::vector<std::string> out;
-    for (const auto& k : ds_->FetchBundle("example.org")->jwt_keys) {
+    for (const auto& k : b->jwt_keys) {
       if (!tainted_only || k.tainted) out.push_back(k.kid);
     }
     return out;

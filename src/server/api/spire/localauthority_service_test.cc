@@ -115,7 +115,8 @@ class LocalAuthorityServiceTest : public SpireApiTest {
   nlohmann::json JournalSlot(const std::string& kind, const std::string& status) {
     auto blob = ds_->FetchCaJournal("s1");
     EXPECT_TRUE(blob.ok());
-    for (auto& e : nlohmann::json::parse(*blob)[kind])
+    const nlohmann::json journal = nlohmann::json::parse(*blob);
+    for (const auto& e : journal[kind])
       if (e["status"] == status) return e;
     return nullptr;
   }

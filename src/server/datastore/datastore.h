@@ -73,10 +73,10 @@ struct BundleRecord {
   // for PruneBundle; a non-certificate is rejected with InvalidArgument.
   std::vector<std::string> x509_authorities_der;
   std::vector<JwtKeyRecord> jwt_keys;  // in the order first appended; unique by kid
-  // The members of x509_authorities_der marked tainted (set only by TaintX509Authority; AppendBundle ignores it).
-  std::vector<std::string> tainted_x509_der;
   uint64_t sequence_number = 0;
   int64_t refresh_hint_seconds = 0;
+  // The members of x509_authorities_der marked tainted (set only by TaintX509Authority; AppendBundle ignores it).
+  std::vector<std::string> tainted_x509_der{};
 };
 
 struct EntryEvent {

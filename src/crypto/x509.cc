@@ -34,6 +34,12 @@ std::vector<std::string> SansOfType(const X509* cert, int type) {
   return out;
 }
 
+std::string KeyIdHex(const ASN1_OCTET_STRING* id) {
+  if (id == nullptr) return "";
+  return HexEncode(std::string_view(reinterpret_cast<const char*>(ASN1_STRING_get0_data(id)),
+                                    static_cast<size_t>(ASN1_STRING_length(id))));
+}
+
 }  // namespace
 
 absl::StatusOr<ssl::X509Ptr> ParseCertDer(std::string_view der) {
@@ -130,6 +136,15 @@ absl::Time NotAfter(const X509* cert) {
 }
 
 std::string FingerprintSha256Hex(const X509* cert) { return HexEncode(Sha256(CertToDer(cert))); }
+
+std::string SubjectKeyIdHex(const X509* cert) {
+  // The getters cache the parsed extensions, hence the casts; the certificate is not changed.
+  return KeyIdHex(X509_get0_subject_key_id(const_cast<X509*>(cert)));
+}
+
+std::string AuthorityKeyIdHex(const X509* cert) {
+  return KeyIdHex(X509_get0_authority_key_id(const_cast<X509*>(cert)));
+}
 
 std::vector<std::string> UriSans(const X509* cert) { return SansOfType(cert, GEN_URI); }
 std::vector<std::string> DnsSans(const X509* cert) { return SansOfType(cert, GEN_DNS); }

@@ -25,6 +25,9 @@ absl::Time NotBefore(const X509* cert);
 absl::Time NotAfter(const X509* cert);
 // Lowercase hex SHA-256 of the DER.
 std::string FingerprintSha256Hex(const X509* cert);
+// The subject / authority key identifier extension as lowercase hex (SPIRE's authority ids); empty when absent.
+std::string SubjectKeyIdHex(const X509* cert);
+std::string AuthorityKeyIdHex(const X509* cert);
 // URI SANs in certificate order.
 std::vector<std::string> UriSans(const X509* cert);
 // DNS SANs in certificate order.

@@ -164,6 +164,8 @@ void Server::BuildSpireAdminServices(const SvidTtls& ttls) {
       std::make_unique<spireapi::BundleService>(spireapi::BundleServiceDeps{.trust_domain = td, .ds = *ds_});
   spire_admin_.svid = std::make_unique<spireapi::SvidService>(
       spireapi::SvidServiceDeps{.trust_domain = td, .ca = *ca_.ca, .metrics = metrics_, .ttls = ttls});
+  spire_admin_.localauthority = std::make_unique<spireapi::LocalAuthorityService>(*ca_.ca);
+  spire_admin_.logger = std::make_unique<spireapi::LoggerService>();
 }
 
 absl::Status Server::StartEndpoints() {
@@ -174,6 +176,8 @@ absl::Status Server::StartEndpoints() {
                                                       .key_path = cfg_.data_dir + "/server_svid.key",
                                                       .cert_path = cfg_.data_dir + "/server_svid.pem"});
   RETURN_IF_ERROR(svid_->Rotate(/*force=*/true));
+  spire_admin_.debug = std::make_unique<spireapi::DebugService>(
+      spireapi::DebugServiceDeps{.ds = *ds_, .clock = clock_, .svid_cert_path = svid_->cert_path()});
   int bound_port = 0;
   ASSIGN_OR_RETURN(agent_server_, StartAgentEndpoint(absl::StrCat(cfg_.bind_address, ":", cfg_.bind_port),
                                                      {spire_agent_.agent.get(), spire_agent_.entry.get(),
@@ -181,7 +185,9 @@ absl::Status Server::StartEndpoints() {
                                                      *svid_, &bound_port));
   ASSIGN_OR_RETURN(admin_server_,
                    StartAdminEndpoint(cfg_.socket_path, {spire_admin_.entry.get(), spire_admin_.agent.get(),
-                                                         spire_admin_.bundle.get(), spire_admin_.svid.get()}));
+                                                         spire_admin_.bundle.get(), spire_admin_.svid.get(),
+                                                         spire_admin_.localauthority.get(), spire_admin_.logger.get(),
+                                                         spire_admin_.debug.get()}));
   spdlog::info("spire-server started: trust domain {}, agent API on {}:{}, admin API on {}", cfg_.trust_domain.name(),
                cfg_.bind_address, bound_port, cfg_.socket_path);
   return absl::OkStatus();

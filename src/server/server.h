@@ -5,7 +5,7 @@
 //   3. BuildCa                KeyManager, optional UpstreamAuthority, the CA (journal loaded, an active authority)
 //   4. BuildAttestors         the configured NodeAttestor plugins
 //   5. services               entry cache, bundle cache, SPIRE's admin APIs
-//                             (api/spire: Entry, Agent, Bundle, SVID), each with its own deps, SPIRE's agent APIs
+//                             (api/spire: Entry, Agent, Bundle, SVID, LocalAuthority, Logger, Debug), each with its own deps, SPIRE's agent APIs
 //                             (api/spire_agent: Agent, Entry, Bundle, SVID, with AgentApiDeps)
 //   6. endpoints              server SVID, agent gRPC over TLS (SPIRE's agent APIs only), admin gRPC on
 //                             a Unix socket (SPIRE's services and grpc.health.v1), HTTP listeners
@@ -24,7 +24,10 @@
 #include "server/api/agent_api_deps.h"
 #include "server/api/spire/agent_service.h"
 #include "server/api/spire/bundle_service.h"
+#include "server/api/spire/debug_service.h"
 #include "server/api/spire/entry_service.h"
+#include "server/api/spire/localauthority_service.h"
+#include "server/api/spire/logger_service.h"
 #include "server/api/spire/svid_service.h"
 #include "server/api/spire_agent/agent_service.h"
 #include "server/api/spire_agent/bundle_service.h"
@@ -108,6 +111,9 @@ class Server {
     std::unique_ptr<spireapi::AgentService> agent;
     std::unique_ptr<spireapi::BundleService> bundle;
     std::unique_ptr<spireapi::SvidService> svid;
+    std::unique_ptr<spireapi::LocalAuthorityService> localauthority;
+    std::unique_ptr<spireapi::LoggerService> logger;
+    std::unique_ptr<spireapi::DebugService> debug;  // made with the server SVID, in StartEndpoints
   } spire_admin_;
   struct SpireAgentServices {
     std::unique_ptr<spireagent::AgentService> agent;

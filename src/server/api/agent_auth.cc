@@ -3,6 +3,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "common/status.h"
+#include "common/strings.h"
 #include "crypto/x509.h"
 #include "grpc/grpc_security_constants.h"
 #include "spiffe/x509_svid.h"
@@ -10,8 +11,8 @@
 namespace spirecvm::server {
 namespace {
 
-// The agent SPIFFE ID the chain proves, checked against the current trust bundle.
-absl::StatusOr<spiffe::SpiffeId> VerifyAgentSvid(const AgentAuthDeps& deps, const std::vector<ssl::X509Ptr>& chain) {
+absl::StatusOr<spiffe::SpiffeId> VerifyChain(const AgentAuthDeps& deps, const std::vector<ssl::X509Ptr>& chain,
+                                             std::string_view what) {
   auto bundle = deps.bundle.Get();
   if (!bundle.ok())
     return absl::UnavailableError(absl::StrCat("trust bundle unavailable: ", bundle.status().message()));
@@ -20,11 +21,18 @@ absl::StatusOr<spiffe::SpiffeId> VerifyAgentSvid(const AgentAuthDeps& deps, cons
   for (auto& c : chain) certs.push_back(c.get());
   auto id = spiffe::VerifyX509Svid(certs, roots, deps.clock.Now());
   if (!id.ok()) {
-    return absl::UnauthenticatedError(absl::StrCat("agent X509-SVID does not verify: ", id.status().message()));
+    return absl::UnauthenticatedError(
+        absl::StrCat(ToAbsl(what), " X509-SVID does not verify: ", id.status().message()));
   }
-  if (!id->MemberOf(deps.trust_domain) || !absl::StartsWith(id->path(), "/spire/agent/")) {
+  return id;
+}
+
+// The agent SPIFFE ID the chain proves, checked against the current trust bundle.
+absl::StatusOr<spiffe::SpiffeId> VerifyAgentSvid(const AgentAuthDeps& deps, const std::vector<ssl::X509Ptr>& chain) {
+  ASSIGN_OR_RETURN(spiffe::SpiffeId id, VerifyChain(deps, chain, "agent"));
+  if (!id.MemberOf(deps.trust_domain) || !absl::StartsWith(id.path(), "/spire/agent/")) {
     return absl::PermissionDeniedError(
-        absl::StrCat("caller ", id->ToString(), " is not an agent of ", deps.trust_domain.name()));
+        absl::StrCat("caller ", id.ToString(), " is not an agent of ", deps.trust_domain.name()));
   }
   return id;
 }
@@ -65,13 +73,24 @@ absl::StatusOr<AuthenticatedAgent> AuthenticateAgentChain(const AgentAuthDeps& d
   return a;
 }
 
-absl::StatusOr<AuthenticatedAgent> AuthenticateAgent(const AgentAuthDeps& deps, const grpc::ServerContext& ctx) {
+absl::StatusOr<spiffe::SpiffeId> VerifyCallerSvid(const AgentAuthDeps& deps, const std::string& chain_pem) {
+  auto chain = crypto::ParseCertsPem(chain_pem);
+  if (!chain.ok()) return absl::UnauthenticatedError("no X509-SVID presented");
+  ASSIGN_OR_RETURN(spiffe::SpiffeId id, VerifyChain(deps, *chain, "caller"));
+  if (!id.MemberOf(deps.trust_domain)) {
+    return absl::PermissionDeniedError(
+        absl::StrCat("caller ", id.ToString(), " is not in trust domain ", deps.trust_domain.name()));
+  }
+  return id;
+}
+
+absl::StatusOr<std::string> PeerChainPem(const grpc::ServerContext& ctx) {
   auto auth = ctx.auth_context();
   if (auth == nullptr) return absl::UnauthenticatedError("no TLS peer");
   // The leaf is its own property; on the server side the chain property holds what the peer sent after
   // the leaf (and may hold nothing). Build leaf-first, skipping a repeated leaf.
   auto leaf = auth->FindPropertyValues(GRPC_X509_PEM_CERT_PROPERTY_NAME);
-  if (leaf.empty()) return absl::UnauthenticatedError("no agent X509-SVID presented");
+  if (leaf.empty()) return absl::UnauthenticatedError("no X509-SVID presented");
   std::string pem(leaf.front().data(), leaf.front().size());
   auto chain = auth->FindPropertyValues(GRPC_X509_PEM_CERT_CHAIN_PROPERTY_NAME);
   if (!chain.empty()) {
@@ -84,6 +103,11 @@ absl::StatusOr<AuthenticatedAgent> AuthenticateAgent(const AgentAuthDeps& deps, 
       }
     }
   }
+  return pem;
+}
+
+absl::StatusOr<AuthenticatedAgent> AuthenticateAgent(const AgentAuthDeps& deps, const grpc::ServerContext& ctx) {
+  ASSIGN_OR_RETURN(std::string pem, PeerChainPem(ctx));
   return AuthenticateAgentChain(deps, pem);
 }
 

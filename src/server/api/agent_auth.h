@@ -28,6 +28,12 @@ struct AuthenticatedAgent {
   datastore::AttestedNode node;
 };
 
+// The peer's certificate chain on the TLS connection, as PEM (leaf first); Unauthenticated when there is none.
+absl::StatusOr<std::string> PeerChainPem(const grpc::ServerContext& ctx);
+// The SPIFFE ID an X509-SVID chain (PEM, leaf first) proves against the current trust bundle: any identity of
+// the bundle's trust domain (agent or workload). Unauthenticated when it does not verify.
+absl::StatusOr<spiffe::SpiffeId> VerifyCallerSvid(const AgentAuthDeps& deps, const std::string& chain_pem);
+
 // Chain PEM as gRPC reports it (leaf first).
 absl::StatusOr<AuthenticatedAgent> AuthenticateAgentChain(const AgentAuthDeps& deps, const std::string& chain_pem);
 absl::StatusOr<AuthenticatedAgent> AuthenticateAgent(const AgentAuthDeps& deps, const grpc::ServerContext& ctx);

@@ -28,6 +28,11 @@ SlotStatus ParseStatus(const std::string& s) {
   return SlotStatus::kPrepared;
 }
 
+void SetAuthorityIds(X509Slot& slot, bool upstream) {
+  slot.authority_id = crypto::SubjectKeyIdHex(slot.cert.get());
+  slot.upstream_authority_id = upstream ? crypto::AuthorityKeyIdHex(slot.cert.get()) : "";
+}
+
 absl::StatusOr<ssl::X509Ptr> DecodeJournalCert(const std::string& b64, std::string_view what) {
   auto der = Base64Decode(b64);
   if (!der.ok()) return absl::DataLossError(absl::StrCat("CA journal: bad ", ToAbsl(what), " encoding"));
@@ -142,6 +147,7 @@ absl::StatusOr<std::shared_ptr<X509Slot>> CaManager::PrepareX509(const std::stri
   } else {
     ASSIGN_OR_RETURN(slot->cert, spiffe::SelfSignCa(slot->key.get(), p, rnd_));
   }
+  SetAuthorityIds(*slot, upstream_ != nullptr);
   spdlog::info("X509 CA prepared: slot {} serial {} expires {}", slot_id, crypto::SerialDecimal(slot->cert.get()),
                absl::FormatTime(crypto::NotAfter(slot->cert.get())));
   return slot;
@@ -168,6 +174,7 @@ absl::Status CaManager::PersistJournalLocked() {
     nlohmann::json e;
     e["slot"] = s->slot_id;
     e["status"] = std::string(SlotStatusName(s->status));
+    e["tainted"] = s->tainted;
     e["key_id"] = s->key_id;
     e["cert"] = Base64Encode(crypto::CertToDer(s->cert.get()));
     e["intermediates"] = nlohmann::json::array();
@@ -179,6 +186,7 @@ absl::Status CaManager::PersistJournalLocked() {
     nlohmann::json e;
     e["slot"] = s->slot_id;
     e["status"] = std::string(SlotStatusName(s->status));
+    e["tainted"] = s->tainted;
     e["key_id"] = s->key_id;
     e["kid"] = s->kid;
     e["issued_at"] = absl::ToUnixSeconds(s->issued_at);
@@ -194,12 +202,14 @@ absl::StatusOr<std::shared_ptr<X509Slot>> CaManager::LoadX509Slot(const nlohmann
   auto slot = std::make_shared<X509Slot>();
   slot->slot_id = e.at("slot").get<std::string>();
   slot->status = ParseStatus(e.at("status").get<std::string>());
+  slot->tainted = e.value("tainted", false);
   slot->key_id = e.at("key_id").get<std::string>();
   ASSIGN_OR_RETURN(slot->cert, DecodeJournalCert(e.at("cert").get<std::string>(), "certificate"));
   for (auto& i : e.value("intermediates", nlohmann::json::array())) {
     ASSIGN_OR_RETURN(slot->intermediates.emplace_back(), DecodeJournalCert(i.get<std::string>(), "intermediate"));
   }
   if (crypto::NotAfter(slot->cert.get()) <= now) return nullptr;  // expired: nothing left to do with it
+  SetAuthorityIds(*slot, upstream_ != nullptr);
   auto key = km_.GetKey(slot->key_id);
   if (!key.ok()) {
     spdlog::warn("CA journal: X509 slot {} key {} is not in KeyManager \"{}\" ({}); dropping the slot", slot->slot_id,
@@ -221,6 +231,7 @@ std::shared_ptr<JwtSlot> CaManager::LoadJwtSlot(const nlohmann::json& e, absl::T
   auto slot = std::make_shared<JwtSlot>();
   slot->slot_id = e.at("slot").get<std::string>();
   slot->status = ParseStatus(e.at("status").get<std::string>());
+  slot->tainted = e.value("tainted", false);
   slot->key_id = e.at("key_id").get<std::string>();
   slot->kid = e.at("kid").get<std::string>();
   slot->issued_at = absl::FromUnixSeconds(e.at("issued_at").get<int64_t>());
@@ -273,7 +284,7 @@ absl::Status CaManager::PublishLocked() {
   }
   for (auto& s : jwt_) {
     ASSIGN_OR_RETURN(std::string pub, crypto::PublicKeyToDer(s->key.get()));
-    rec.jwt_keys.push_back(datastore::JwtKeyRecord{s->kid, pub, absl::ToUnixSeconds(s->not_after)});
+    rec.jwt_keys.push_back(datastore::JwtKeyRecord{s->kid, pub, absl::ToUnixSeconds(s->not_after), false});
   }
   return ds_.AppendBundle(rec).status();
 }
@@ -295,6 +306,10 @@ absl::Status CaManager::RotateLocked() {
                    RotateSlots(x509_, now, [this](const std::string& id) { return PrepareX509(id); }));
   ASSIGN_OR_RETURN(bool jwt_changed, RotateSlots(jwt_, now, [this](const std::string& id) { return PrepareJwt(id); }));
   if (!x509_changed && !jwt_changed) return absl::OkStatus();
+  return CommitLocked();
+}
+
+absl::Status CaManager::CommitLocked() {
   // Publish before persisting: a prepared authority must be in the bundle before it can be active.
   RETURN_IF_ERROR(PublishLocked());
   return PersistJournalLocked();
@@ -330,6 +345,35 @@ absl::StatusOr<SignedX509Svid> CaManager::SignX509Svid(const EVP_PKEY* public_ke
   }
   out.serial = crypto::SerialDecimal(leaf.get());
   out.not_after = crypto::NotAfter(leaf.get());
+  return out;
+}
+
+absl::StatusOr<SignedX509Svid> CaManager::SignDownstreamCa(const EVP_PKEY* public_key, absl::Duration ttl) {
+  std::shared_ptr<X509Slot> active;
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    active = FindSlot(x509_, SlotStatus::kActive);
+  }
+  if (active == nullptr) return absl::UnavailableError("no active X509 CA");
+  if (ttl <= absl::ZeroDuration()) return absl::InvalidArgumentError("downstream CA TTL must be positive");
+  absl::Time now = clock_.Now();
+  spiffe::CaParams p{.trust_domain = cfg_.trust_domain,
+                     .public_key = public_key,
+                     .not_before = now - kBackdate,
+                     .not_after = now + ttl,
+                     .subject_country = cfg_.subject_country,
+                     .subject_org = cfg_.subject_org};
+  ASSIGN_OR_RETURN(ssl::X509Ptr ca,
+                   spiffe::SignIntermediateCa(spiffe::CaSigner{active->cert.get(), active->key.get()}, p, rnd_));
+  SignedX509Svid out;
+  out.chain_der.push_back(crypto::CertToDer(ca.get()));
+  if (upstream_ != nullptr) {
+    out.chain_der.push_back(crypto::CertToDer(active->cert.get()));
+    for (auto& c : active->intermediates) out.chain_der.push_back(crypto::CertToDer(c.get()));
+  }
+  out.serial = crypto::SerialDecimal(ca.get());
+  out.not_after = crypto::NotAfter(ca.get());
+  spdlog::info("downstream X509 CA signed: serial {} expires {}", out.serial, absl::FormatTime(out.not_after));
   return out;
 }
 

@@ -47,7 +47,10 @@ absl::Time ActivationThreshold(absl::Time not_before, absl::Time not_after);
 struct X509Slot {
   std::string slot_id;  // "A" | "B"
   SlotStatus status = SlotStatus::kPrepared;
+  bool tainted = false;  // set by TaintAuthority (only an old slot)
   std::string key_id;
+  std::string authority_id;           // the certificate's subject key id, lowercase hex (SPIRE's authority id)
+  std::string upstream_authority_id;  // with an UpstreamAuthority: the signer's key id (authority key id), hex
   ssl::X509Ptr cert;
   std::vector<ssl::X509Ptr> intermediates;  // upstream chain (excluding roots)
   ssl::EvpPkeyPtr key;
@@ -56,8 +59,9 @@ struct X509Slot {
 struct JwtSlot {
   std::string slot_id;
   SlotStatus status = SlotStatus::kPrepared;
+  bool tainted = false;
   std::string key_id;
-  std::string kid;
+  std::string kid;  // also the authority id
   absl::Time issued_at;
   absl::Time not_after;
   ssl::EvpPkeyPtr key;
@@ -83,6 +87,20 @@ struct AuthoritySummary {
   absl::Time not_after;
 };
 
+// One authority as SPIRE's LocalAuthority API reports it.
+struct AuthorityState {
+  std::string authority_id;  // X.509: subject key id (lowercase hex); JWT: kid
+  absl::Time expires_at;
+  std::string upstream_authority_id;  // X.509 signed by an UpstreamAuthority: the signer's subject key id
+};
+// The active authority of a kind and the other slot, prepared or old (at most one of them).
+struct AuthorityStates {
+  AuthorityState active;
+  std::optional<AuthorityState> prepared;
+  std::optional<AuthorityState> old;
+};
+enum class AuthorityKind { kX509, kJwt };
+
 class CaManager {
  public:
   static absl::StatusOr<std::unique_ptr<CaManager>> Create(CaConfig cfg, KeyManager& km, datastore::DataStore& ds,
@@ -99,10 +117,33 @@ class CaManager {
   absl::StatusOr<SignedJwtSvid> SignJwtSvid(const spiffe::SpiffeId& id, const std::vector<std::string>& audience,
                                             absl::Duration ttl);
 
+  // A CA certificate for a downstream SPIRE server (SPIRE's NewDownstreamX509CA): URI SAN the trust domain, signed
+  // by the active X.509 CA, lifetime `ttl` capped at the signer's. chain_der: the new CA, then (with an
+  // UpstreamAuthority) the active CA and its upstream intermediates, as SPIRE chains it.
+  absl::StatusOr<SignedX509Svid> SignDownstreamCa(const EVP_PKEY* public_key, absl::Duration ttl);
+
   // This server's active and recent CA certificates (to verify agent SVIDs it and its peers issued).
   std::vector<ssl::X509Ptr> X509Authorities() const;
   std::vector<AuthoritySummary> Summary() const;
   const CaConfig& config() const { return cfg_; }
+  bool HasUpstreamAuthority() const { return upstream_ != nullptr; }
+
+  // ---- Forced rotation (SPIRE's LocalAuthority API; ca_local_authority.cc) ----
+  // Errors carry the gRPC codes and messages SPIRE answers: Unavailable before the first activation,
+  // InvalidArgument for an authority id that is not the one the step applies to, FailedPrecondition for a local
+  // step with an UpstreamAuthority (or an upstream step without one), Internal when the bundle refuses the change.
+  absl::StatusOr<AuthorityStates> States(AuthorityKind kind) const;
+  // Prepares the next authority now (replacing a prepared or old one) and publishes it in the bundle.
+  absl::StatusOr<AuthorityState> Prepare(AuthorityKind kind);
+  // Activates the prepared authority `id`; the active one becomes old.
+  absl::StatusOr<AuthorityState> Activate(AuthorityKind kind, std::string_view id);
+  // Marks the old authority `id` tainted in the bundle (and the journal).
+  absl::StatusOr<AuthorityState> Taint(AuthorityKind kind, std::string_view id);
+  // Removes a tainted authority from the bundle (X.509: the old one; JWT: any bundle key but the active/prepared).
+  absl::StatusOr<AuthorityState> Revoke(AuthorityKind kind, std::string_view id);
+  // The same for the upstream authority (subject key id, any case) that signed the old X.509 authority.
+  absl::StatusOr<std::string> TaintUpstream(std::string_view subject_key_id);
+  absl::StatusOr<std::string> RevokeUpstream(std::string_view subject_key_id);
 
  private:
   CaManager(CaConfig cfg, KeyManager& km, datastore::DataStore& ds, Clock& clock, Random& rnd, UpstreamAuthority* up)
@@ -117,6 +158,14 @@ class CaManager {
   std::shared_ptr<JwtSlot> LoadJwtSlot(const nlohmann::json& e, absl::Time now);
   absl::Status PublishLocked();
   absl::Status RotateLocked();
+  // Publishes, then persists the journal: after any change to the slots.
+  absl::Status CommitLocked();
+  absl::StatusOr<AuthorityState> TaintX509Locked(std::string_view id);
+  absl::StatusOr<AuthorityState> TaintJwtLocked(std::string_view id);
+  absl::StatusOr<AuthorityState> RevokeX509Locked(std::string_view id);
+  absl::StatusOr<AuthorityState> RevokeJwtLocked(std::string_view id);
+  // SPIRE's checks that `skid` names the upstream authority of the old (not the active) X.509 authority.
+  absl::Status CheckUpstreamOfOldLocked(const std::string& skid) const;
 
   CaConfig cfg_;
   KeyManager& km_;

@@ -64,6 +64,7 @@ struct JwtKeyRecord {
   std::string kid;
   std::string public_key_der;  // SubjectPublicKeyInfo DER
   int64_t expires_at = 0;      // 0 = never (never pruned)
+  bool tainted = false;        // set only by TaintJwtKey (AppendBundle ignores it)
 };
 
 struct BundleRecord {
@@ -74,6 +75,8 @@ struct BundleRecord {
   std::vector<JwtKeyRecord> jwt_keys;  // in the order first appended; unique by kid
   uint64_t sequence_number = 0;
   int64_t refresh_hint_seconds = 0;
+  // The members of x509_authorities_der marked tainted (set only by TaintX509Authority; AppendBundle ignores it).
+  std::vector<std::string> tainted_x509_der{};
 };
 
 struct EntryEvent {
@@ -171,6 +174,13 @@ class DataStore {
   // expired_before_unix; sequence_number + 1 when anything changed. NotFound if no bundle; FailedPrecondition
   // (nothing changed) if every X.509 authority would be dropped.
   virtual absl::StatusOr<BundleRecord> PruneBundle(std::string_view trust_domain, int64_t expired_before_unix) = 0;
+  // SPIRE's forced rotation. An X.509 authority is named by its subject key id (lowercase hex), a JWT key by its
+  // kid. Taint marks it tainted, Revoke removes a tainted one; sequence_number + 1 on success. NotFound when no
+  // bundle or no such authority; InvalidArgument when tainting a tainted one or revoking an untainted one.
+  virtual absl::Status TaintX509Authority(std::string_view trust_domain, std::string_view subject_key_id) = 0;
+  virtual absl::Status RevokeX509Authority(std::string_view trust_domain, std::string_view subject_key_id) = 0;
+  virtual absl::Status TaintJwtKey(std::string_view trust_domain, std::string_view kid) = 0;
+  virtual absl::Status RevokeJwtKey(std::string_view trust_domain, std::string_view kid) = 0;
 
   // ---- CA journal: one opaque blob per server instance id ----
   virtual absl::Status SetCaJournal(std::string_view server_id, std::string_view blob) = 0;

@@ -1,5 +1,7 @@
 #include "server/datastore/datastore_conformance.h"
 
+#include <openssl/x509v3.h>
+
 #include <atomic>
 #include <regex>
 #include <set>
@@ -36,6 +38,13 @@ std::string MakeTestCertDer(const std::string& cn, int64_t not_before, int64_t n
   X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, reinterpret_cast<const unsigned char*>(cn.c_str()), -1, -1, 0);
   X509_set_issuer_name(x.get(), name);
   X509_set_pubkey(x.get(), key.get());
+  // A subject key identifier, by which the store names authorities (Taint/RevokeX509Authority).
+  X509V3_CTX ctx;
+  X509V3_set_ctx(&ctx, x.get(), x.get(), nullptr, nullptr, 0);
+  X509_EXTENSION* skid = X509V3_EXT_conf_nid(nullptr, &ctx, NID_subject_key_identifier, "hash");
+  if (skid == nullptr) return {};
+  X509_add_ext(x.get(), skid, -1);
+  X509_EXTENSION_free(skid);
   if (X509_sign(x.get(), key.get(), EVP_sha256()) <= 0) return {};
   unsigned char* out = nullptr;
   int len = i2d_X509(x.get(), &out);
@@ -789,6 +798,82 @@ TEST_P(DataStoreConformance, PruneBundle) {
   auto f = ds_->FetchBundle(td);
   EXPECT_EQ(f->sequence_number, 2u);
   EXPECT_EQ(f->jwt_keys.size(), 2u);
+}
+
+namespace {
+
+std::string SkidOf(const std::string& der) {
+  const auto* p = reinterpret_cast<const unsigned char*>(der.data());
+  ssl::X509Ptr cert(d2i_X509(nullptr, &p, static_cast<long>(der.size())));
+  const ASN1_OCTET_STRING* id = cert ? X509_get0_subject_key_id(cert.get()) : nullptr;
+  if (id == nullptr) return "";
+  std::string hex;
+  for (int i = 0; i < ASN1_STRING_length(id); ++i)
+    absl::StrAppend(&hex, absl::Hex(ASN1_STRING_get0_data(id)[i], absl::kZeroPad2));
+  return hex;
+}
+
+}  // namespace
+
+TEST_P(DataStoreConformance, TaintAndRevokeX509Authority) {
+  const std::string td = "spiffe://example.org";
+  const std::string old_ca = MakeTestCertDer("old", kT0 - 10, kT0 + 1000);
+  const std::string new_ca = MakeTestCertDer("new", kT0 - 10, kT0 + 2000);
+  const std::string old_id = SkidOf(old_ca);
+  ASSERT_EQ(old_id.size(), 40u);
+  EXPECT_EQ(ds_->TaintX509Authority(td, old_id).code(), absl::StatusCode::kNotFound);  // no bundle
+  BundleRecord b;
+  b.trust_domain = td;
+  b.x509_authorities_der = {old_ca, new_ca};
+  ASSERT_TRUE(ds_->AppendBundle(b).ok());
+
+  EXPECT_EQ(ds_->TaintX509Authority(td, "00ff").code(), absl::StatusCode::kNotFound);
+  auto untainted = ds_->RevokeX509Authority(td, old_id);
+  EXPECT_EQ(untainted.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(untainted.message(), HasSubstr("not tainted"));
+  EXPECT_EQ(ds_->FetchBundle(td)->sequence_number, 1u);
+
+  ASSERT_TRUE(ds_->TaintX509Authority(td, old_id).ok());
+  auto f = ds_->FetchBundle(td);
+  EXPECT_EQ(f->sequence_number, 2u);
+  EXPECT_THAT(f->tainted_x509_der, ElementsAre(old_ca));
+  EXPECT_EQ(ds_->TaintX509Authority(td, old_id).code(), absl::StatusCode::kInvalidArgument);  // already tainted
+  // Appending the tainted authority again neither duplicates nor untaints it.
+  ASSERT_TRUE(ds_->AppendBundle(b).ok());
+  EXPECT_THAT(ds_->FetchBundle(td)->tainted_x509_der, ElementsAre(old_ca));
+
+  ASSERT_TRUE(ds_->RevokeX509Authority(td, old_id).ok());
+  f = ds_->FetchBundle(td);
+  EXPECT_EQ(f->sequence_number, 3u);
+  EXPECT_THAT(f->x509_authorities_der, ElementsAre(new_ca));
+  EXPECT_TRUE(f->tainted_x509_der.empty());
+  EXPECT_EQ(ds_->RevokeX509Authority(td, old_id).code(), absl::StatusCode::kNotFound);
+}
+
+TEST_P(DataStoreConformance, TaintAndRevokeJwtKey) {
+  const std::string td = "spiffe://example.org";
+  EXPECT_EQ(ds_->TaintJwtKey(td, "k1").code(), absl::StatusCode::kNotFound);  // no bundle
+  BundleRecord b;
+  b.trust_domain = td;
+  b.jwt_keys = {{"k1", "pk1", kT0 + 500}, {"k2", "pk2", 0}};
+  ASSERT_TRUE(ds_->AppendBundle(b).ok());
+  EXPECT_EQ(ds_->TaintJwtKey(td, "nope").code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(ds_->RevokeJwtKey(td, "k1").code(), absl::StatusCode::kInvalidArgument);  // untainted
+
+  ASSERT_TRUE(ds_->TaintJwtKey(td, "k1").ok());
+  auto f = ds_->FetchBundle(td);
+  EXPECT_EQ(f->sequence_number, 2u);
+  ASSERT_EQ(f->jwt_keys.size(), 2u);
+  EXPECT_TRUE(f->jwt_keys[0].tainted);
+  EXPECT_FALSE(f->jwt_keys[1].tainted);
+  EXPECT_EQ(ds_->TaintJwtKey(td, "k1").code(), absl::StatusCode::kInvalidArgument);  // already tainted
+
+  ASSERT_TRUE(ds_->RevokeJwtKey(td, "k1").ok());
+  f = ds_->FetchBundle(td);
+  EXPECT_EQ(f->sequence_number, 3u);
+  ASSERT_EQ(f->jwt_keys.size(), 1u);
+  EXPECT_EQ(f->jwt_keys[0].kid, "k2");
+  EXPECT_EQ(ds_->RevokeJwtKey(td, "k1").code(), absl::StatusCode::kNotFound);
 }
 
 // ---------------------------------------------------------------------------------------------------------------

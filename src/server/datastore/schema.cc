@@ -116,10 +116,16 @@ CREATE TABLE ca_journals (
 );
 )sql";
 
+// Version 2: tainted bundle authorities (SPIRE's forced rotation: `localauthority ... taint`).
+constexpr std::string_view kV2 = R"sql(
+ALTER TABLE bundle_x509_authorities ADD COLUMN tainted INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE bundle_jwt_keys ADD COLUMN tainted INTEGER NOT NULL DEFAULT 0;
+)sql";
+
 }  // namespace
 
 const std::vector<std::string_view>& Migrations() {
-  static const std::vector<std::string_view> kMigrations = {kV1};
+  static const std::vector<std::string_view> kMigrations = {kV1, kV2};
   return kMigrations;
 }
 

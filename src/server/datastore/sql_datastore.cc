@@ -23,6 +23,7 @@
 #include "common/strings.h"
 #include "common/uuid.h"
 #include "crypto/ssl_ptr.h"
+#include "crypto/x509.h"
 #include "nlohmann/json.hpp"
 #include "server/datastore/schema.h"
 
@@ -208,6 +209,13 @@ absl::StatusOr<ParsedAuthority> ParseAuthority(const std::string& der, std::stri
         absl::StrCat("bundle ", ToAbsl(td), ": X.509 authority #", index, " has an unreadable notAfter"));
   }
   return ParsedAuthority{der, Sha256Hex(der), static_cast<int64_t>(timegm(&tm))};
+}
+
+// The subject key id (lowercase hex, as SPIRE names X.509 authorities) of a stored authority; empty when the DER
+// does not parse or has no subject key identifier.
+std::string SubjectKeyIdOfDer(const std::string& der) {
+  auto cert = crypto::ParseCertDer(der);
+  return cert.ok() ? crypto::SubjectKeyIdHex(cert->get()) : "";
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -673,6 +681,19 @@ class SqlDataStore final : public DataStore {
     });
   }
 
+  absl::Status TaintX509Authority(std::string_view trust_domain, std::string_view subject_key_id) override {
+    return ChangeX509Authority(std::string(trust_domain), std::string(subject_key_id), /*revoke=*/false);
+  }
+  absl::Status RevokeX509Authority(std::string_view trust_domain, std::string_view subject_key_id) override {
+    return ChangeX509Authority(std::string(trust_domain), std::string(subject_key_id), /*revoke=*/true);
+  }
+  absl::Status TaintJwtKey(std::string_view trust_domain, std::string_view kid) override {
+    return ChangeJwtKey(std::string(trust_domain), std::string(kid), /*revoke=*/false);
+  }
+  absl::Status RevokeJwtKey(std::string_view trust_domain, std::string_view kid) override {
+    return ChangeJwtKey(std::string(trust_domain), std::string(kid), /*revoke=*/true);
+  }
+
   // ---- CA journal ----
 
   absl::Status SetCaJournal(std::string_view server_id, std::string_view blob) override {
@@ -905,6 +926,68 @@ class SqlDataStore final : public DataStore {
     return added;
   }
 
+  // Taints (revoke = false) or removes (revoke = true, only a tainted one) the X.509 authority of bundle `td` whose
+  // subject key id is `skid`, and bumps the sequence number.
+  absl::Status ChangeX509Authority(const std::string& td, const std::string& skid, bool revoke) {
+    return Tx(true, [&](SqlConn& c) -> absl::Status {
+      RETURN_IF_ERROR(RequireBundle(c, td));
+      ASSIGN_OR_RETURN(auto rows, c.Query("SELECT fingerprint, der, tainted FROM bundle_x509_authorities"
+                                          " WHERE trust_domain = ?",
+                                          {td}));
+      const SqlRow* found = nullptr;
+      for (const auto& r : rows) {
+        if (!skid.empty() && SubjectKeyIdOfDer(AsStr(r[1])) == skid) found = &r;
+      }
+      if (found == nullptr) {
+        return absl::NotFoundError(
+            absl::StrCat("bundle ", td, ": no X.509 authority with subject key id \"", skid, "\""));
+      }
+      const bool tainted = AsInt((*found)[2]) != 0;
+      const std::string fp = AsStr((*found)[0]);
+      if (!revoke && tainted)
+        return absl::InvalidArgumentError(absl::StrCat("X.509 authority ", skid, " is already tainted"));
+      if (revoke && !tainted) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("X.509 authority ", skid, " is not tainted; only a tainted authority can be revoked"));
+      }
+      const char* sql =
+          revoke ? "DELETE FROM bundle_x509_authorities WHERE trust_domain = ? AND fingerprint = ?"
+                 : "UPDATE bundle_x509_authorities SET tainted = 1 WHERE trust_domain = ? AND fingerprint = ?";
+      RETURN_IF_ERROR(c.Exec(sql, {td, fp}).status());
+      return BumpSequence(c, td);
+    });
+  }
+
+  // The same for the JWT key `kid`.
+  absl::Status ChangeJwtKey(const std::string& td, const std::string& kid, bool revoke) {
+    return Tx(true, [&](SqlConn& c) -> absl::Status {
+      RETURN_IF_ERROR(RequireBundle(c, td));
+      ASSIGN_OR_RETURN(auto rows,
+                       c.Query("SELECT tainted FROM bundle_jwt_keys WHERE trust_domain = ? AND kid = ?", {td, kid}));
+      if (rows.empty()) return absl::NotFoundError(absl::StrCat("bundle ", td, ": no JWT key with kid \"", kid, "\""));
+      const bool tainted = AsInt(rows[0][0]) != 0;
+      if (!revoke && tainted) return absl::InvalidArgumentError(absl::StrCat("JWT key ", kid, " is already tainted"));
+      if (revoke && !tainted) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("JWT key ", kid, " is not tainted; only a tainted key can be revoked"));
+      }
+      const char* sql = revoke ? "DELETE FROM bundle_jwt_keys WHERE trust_domain = ? AND kid = ?"
+                               : "UPDATE bundle_jwt_keys SET tainted = 1 WHERE trust_domain = ? AND kid = ?";
+      RETURN_IF_ERROR(c.Exec(sql, {td, kid}).status());
+      return BumpSequence(c, td);
+    });
+  }
+
+  static absl::Status RequireBundle(SqlConn& c, const std::string& td) {
+    ASSIGN_OR_RETURN(auto head, c.Query("SELECT sequence_number FROM bundles WHERE trust_domain = ?", {td}));
+    if (head.empty()) return absl::NotFoundError(absl::StrCat("bundle ", td, " not found"));
+    return absl::OkStatus();
+  }
+
+  static absl::Status BumpSequence(SqlConn& c, const std::string& td) {
+    return c.Exec("UPDATE bundles SET sequence_number = sequence_number + 1 WHERE trust_domain = ?", {td}).status();
+  }
+
   absl::StatusOr<BundleRecord> LoadBundle(SqlConn& c, const std::string& td) {
     ASSIGN_OR_RETURN(auto head, c.Query("SELECT sequence_number, refresh_hint_seconds FROM bundles"
                                         " WHERE trust_domain = ?",
@@ -914,14 +997,17 @@ class SqlDataStore final : public DataStore {
     b.trust_domain = td;
     b.sequence_number = static_cast<uint64_t>(AsInt(head[0][0]));
     b.refresh_hint_seconds = AsInt(head[0][1]);
-    ASSIGN_OR_RETURN(auto certs, c.Query("SELECT der FROM bundle_x509_authorities WHERE trust_domain = ?"
+    ASSIGN_OR_RETURN(auto certs, c.Query("SELECT der, tainted FROM bundle_x509_authorities WHERE trust_domain = ?"
                                          " ORDER BY position",
                                          {td}));
-    for (const auto& r : certs) b.x509_authorities_der.push_back(AsStr(r[0]));
-    ASSIGN_OR_RETURN(auto keys, c.Query("SELECT kid, public_key_der, expires_at FROM bundle_jwt_keys"
+    for (const auto& r : certs) {
+      b.x509_authorities_der.push_back(AsStr(r[0]));
+      if (AsInt(r[1]) != 0) b.tainted_x509_der.push_back(AsStr(r[0]));
+    }
+    ASSIGN_OR_RETURN(auto keys, c.Query("SELECT kid, public_key_der, expires_at, tainted FROM bundle_jwt_keys"
                                         " WHERE trust_domain = ? ORDER BY position",
                                         {td}));
-    for (const auto& r : keys) b.jwt_keys.push_back({AsStr(r[0]), AsStr(r[1]), AsInt(r[2])});
+    for (const auto& r : keys) b.jwt_keys.push_back({AsStr(r[0]), AsStr(r[1]), AsInt(r[2]), AsInt(r[3]) != 0});
     return b;
   }
 

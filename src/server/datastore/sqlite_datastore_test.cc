@@ -182,6 +182,47 @@ TEST(SqliteDatastore, MigratesAnEmptyExistingFile) {
   EXPECT_TRUE((*ds)->CreateEntry(Entry(1)).ok());
 }
 
+// A database written by a build at schema version 1 is migrated in place: its bundle keeps its authorities, which
+// start untainted, and can then be tainted.
+TEST(SqliteDatastore, MigratesVersion1BundleToTaintableAuthorities) {
+  TempDir dir;
+  const std::string path = dir.File("v1.sqlite");
+  const std::string ca = MakeTestCertDer("ca", kConformanceT0 - 10, kConformanceT0 + 1000);
+  {
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+    const std::string v1 =
+        absl::StrCat(std::string(kSchemaVersionDdl), ";", RenderSql(Migrations()[0], Dialect::kSqlite),
+                     "INSERT INTO schema_version (id, version) VALUES (1, 1);"
+                     "INSERT INTO bundles VALUES ('spiffe://td', 7, 0);"
+                     "INSERT INTO bundle_jwt_keys VALUES ('spiffe://td', 'k1', 0, x'01', 0);");
+    char* err = nullptr;
+    EXPECT_EQ(sqlite3_exec(db, v1.c_str(), nullptr, nullptr, &err), SQLITE_OK) << (err ? err : "");
+    sqlite3_free(err);
+    sqlite3_stmt* st = nullptr;
+    ASSERT_EQ(sqlite3_prepare_v2(db, "INSERT INTO bundle_x509_authorities VALUES ('spiffe://td', 'fp', 0, ?, 1)", -1,
+                                 &st, nullptr),
+              SQLITE_OK);
+    sqlite3_bind_blob(st, 1, ca.data(), static_cast<int>(ca.size()), SQLITE_TRANSIENT);
+    EXPECT_EQ(sqlite3_step(st), SQLITE_DONE);
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+  }
+  auto ds = OpenSqlite({path}, RealClock::Get());
+  ASSERT_TRUE(ds.ok()) << ds.status();
+  EXPECT_EQ(RawQuery(path, "SELECT version FROM schema_version"),
+            std::vector<std::string>{absl::StrCat(CodeSchemaVersion())});
+  auto b = (*ds)->FetchBundle("spiffe://td");
+  ASSERT_TRUE(b.ok()) << b.status();
+  EXPECT_EQ(b->x509_authorities_der, std::vector<std::string>{ca});
+  EXPECT_TRUE(b->tainted_x509_der.empty());
+  ASSERT_EQ(b->jwt_keys.size(), 1u);
+  EXPECT_FALSE(b->jwt_keys[0].tainted);
+  ASSERT_TRUE((*ds)->TaintJwtKey("spiffe://td", "k1").ok());
+  EXPECT_TRUE((*ds)->FetchBundle("spiffe://td")->jwt_keys[0].tainted);
+  EXPECT_EQ((*ds)->FetchBundle("spiffe://td")->sequence_number, 8u);
+}
+
 TEST(SqliteDatastore, RejectsFileThatIsNotADatabase) {
   TempDir dir;
   const std::string path = dir.File("junk.sqlite");

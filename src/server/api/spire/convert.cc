@@ -194,12 +194,17 @@ void ApplyAgentMask(const sapi::AgentMask* mask, sapi::Agent* a) {
 
 void BundleToProto(const datastore::BundleRecord& b, sapi::Bundle* out) {
   out->set_trust_domain(b.trust_domain);
-  for (const auto& der : b.x509_authorities_der) out->add_x509_authorities()->set_asn1(der);
+  for (const auto& der : b.x509_authorities_der) {
+    auto* a = out->add_x509_authorities();
+    a->set_asn1(der);
+    a->set_tainted(std::find(b.tainted_x509_der.begin(), b.tainted_x509_der.end(), der) != b.tainted_x509_der.end());
+  }
   for (const auto& k : b.jwt_keys) {
     auto* pk = out->add_jwt_authorities();
     pk->set_public_key(k.public_key_der);
     pk->set_key_id(k.kid);
     pk->set_expires_at(k.expires_at);
+    pk->set_tainted(k.tainted);
   }
   out->set_refresh_hint(b.refresh_hint_seconds);
   out->set_sequence_number(b.sequence_number);

@@ -140,14 +140,20 @@ TEST(SpireConvertTest, OutputMasksClearUnselectedFields) {
 
   datastore::BundleRecord rec;
   rec.trust_domain = "example.org";
-  rec.x509_authorities_der = {"DER"};
-  rec.jwt_keys.push_back({"k", "PK", 5});
+  rec.x509_authorities_der = {"DER", "OLD"};
+  rec.tainted_x509_der = {"OLD"};
+  rec.jwt_keys.push_back({"k", "PK", 5, false});
+  rec.jwt_keys.push_back({"t", "PK2", 5, true});
   rec.sequence_number = 4;
   rec.refresh_hint_seconds = 300;
   sapi::Bundle b;
   BundleToProto(rec, &b);
   EXPECT_EQ(b.x509_authorities(0).asn1(), "DER");
+  EXPECT_FALSE(b.x509_authorities(0).tainted());
+  EXPECT_TRUE(b.x509_authorities(1).tainted());
   EXPECT_EQ(b.jwt_authorities(0).key_id(), "k");
+  EXPECT_FALSE(b.jwt_authorities(0).tainted());
+  EXPECT_TRUE(b.jwt_authorities(1).tainted());
   EXPECT_EQ(b.refresh_hint(), 300);
   EXPECT_EQ(b.sequence_number(), 4u);
   sapi::BundleMask bm;

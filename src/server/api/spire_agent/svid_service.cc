@@ -1,9 +1,14 @@
 #include "server/api/spire_agent/svid_service.h"
 
+#include <algorithm>
+
 #include "absl/strings/str_cat.h"
 #include "common/grpc_status.h"
+#include "common/status.h"
+#include "crypto/csr.h"
 #include "server/api/limits.h"
 #include "server/api/spire/convert.h"
+#include "spdlog/spdlog.h"
 
 namespace spirecvm::server::spireagent {
 namespace {
@@ -61,6 +66,41 @@ grpc::Status SvidService::NewJWTSVID(grpc::ServerContext* ctx, const svidv1::New
   spireapi::IdToProto(it->second->spiffe_id, s->mutable_id());
   s->set_issued_at(absl::ToUnixSeconds(jwt->issued_at));
   s->set_expires_at(absl::ToUnixSeconds(jwt->expires_at));
+  return grpc::Status::OK;
+}
+
+absl::StatusOr<svidv1::NewDownstreamX509CAResponse> NewDownstreamX509Ca(const NodeServiceDeps& deps,
+                                                                        const std::string& caller_chain_pem,
+                                                                        const svidv1::NewDownstreamX509CARequest& req) {
+  ASSIGN_OR_RETURN(spiffe::SpiffeId caller, VerifyCallerSvid(deps.Auth(), caller_chain_pem));
+  datastore::ListEntriesFilter by_caller;
+  by_caller.by_spiffe_id = caller.ToString();
+  ASSIGN_OR_RETURN(auto entries, deps.ds.ListEntries(by_caller));
+  if (std::none_of(entries.begin(), entries.end(), [](const auto& e) { return e.downstream; })) {
+    return absl::PermissionDeniedError("caller is not a downstream workload");
+  }
+  if (req.csr().size() > kMaxCsr) return absl::InvalidArgumentError("malformed CSR: too large");
+  auto csr = crypto::ParseAndVerifyCsr(req.csr());
+  if (!csr.ok()) return Annotate(absl::InvalidArgumentError(csr.status().message()), "malformed CSR");
+  const absl::Duration ttl = req.preferred_ttl() > 0 ? absl::Seconds(req.preferred_ttl()) : deps.ca.config().ca_ttl;
+  auto ca = deps.ca.SignDownstreamCa(csr->public_key.get(), ttl);
+  if (!ca.ok()) return Annotate(absl::InternalError(ca.status().message()), "failed to sign downstream X.509 CA");
+  auto bundle = deps.ds.FetchBundle(deps.trust_domain.name());
+  if (!bundle.ok()) return Annotate(bundle.status(), "failed to fetch bundle");
+  svidv1::NewDownstreamX509CAResponse resp;
+  for (const auto& c : ca->chain_der) resp.add_ca_cert_chain(c);
+  for (const auto& r : bundle->x509_authorities_der) resp.add_x509_authorities(r);
+  spdlog::info("downstream X509 CA serial {} signed for {}", ca->serial, caller.ToString());
+  return resp;
+}
+
+grpc::Status SvidService::NewDownstreamX509CA(grpc::ServerContext* ctx, const svidv1::NewDownstreamX509CARequest* req,
+                                              svidv1::NewDownstreamX509CAResponse* resp) {
+  auto pem = PeerChainPem(*ctx);
+  if (!pem.ok()) return ToGrpc(pem.status());
+  auto r = NewDownstreamX509Ca(deps_, *pem, *req);
+  if (!r.ok()) return ToGrpc(r.status());
+  *resp = std::move(*r);
   return grpc::Status::OK;
 }
 

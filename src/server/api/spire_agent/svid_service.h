@@ -1,7 +1,7 @@
 // SPIRE's spire.api.server.svid.v1.SVID on the agent TLS endpoint: BatchNewX509SVID (one result with a
-// types.Status per param, in order) and NewJWTSVID, for entries the calling agent is authorized for. Mint* and
-// NewDownstreamX509CA answer PermissionDenied here (Mint* are served on the admin socket; downstream callers are
-// not supported yet).
+// types.Status per param, in order) and NewJWTSVID, for entries the calling agent is authorized for;
+// NewDownstreamX509CA for a downstream workload (a nested SPIRE server) calling with its X509-SVID. Mint* answer
+// PermissionDenied here (they are served on the admin socket).
 #pragma once
 
 #include "server/api/spire_agent/caller.h"
@@ -17,6 +17,14 @@ svidv1::BatchNewX509SVIDResponse::Result NewX509SvidResult(const AgentApiDeps& d
                                                            const std::map<std::string, EntryPtr, std::less<>>& entries,
                                                            const svidv1::NewX509SVIDParams& param);
 
+// NewDownstreamX509CA for the caller whose X509-SVID chain (PEM, leaf first) this is, as SPIRE authorizes it: the
+// chain verifies against our bundle and a registration entry with downstream = true has the caller's SPIFFE ID
+// (else PermissionDenied "caller is not a downstream workload"). The CA is signed for the CSR's key with the
+// preferred TTL, or the server's ca_ttl when none; x509_authorities are our bundle's.
+absl::StatusOr<svidv1::NewDownstreamX509CAResponse> NewDownstreamX509Ca(const NodeServiceDeps& deps,
+                                                                        const std::string& caller_chain_pem,
+                                                                        const svidv1::NewDownstreamX509CARequest& req);
+
 class SvidService final : public svidv1::SVID::Service {
  public:
   explicit SvidService(AgentApiDeps deps) : deps_(deps) {}
@@ -28,7 +36,8 @@ class SvidService final : public svidv1::SVID::Service {
 
   SPIREAGENT_ADMIN_ONLY(MintX509SVID, svidv1::MintX509SVIDRequest, svidv1::MintX509SVIDResponse)
   SPIREAGENT_ADMIN_ONLY(MintJWTSVID, svidv1::MintJWTSVIDRequest, svidv1::MintJWTSVIDResponse)
-  SPIREAGENT_ADMIN_ONLY(NewDownstreamX509CA, svidv1::NewDownstreamX509CARequest, svidv1::NewDownstreamX509CAResponse)
+  grpc::Status NewDownstreamX509CA(grpc::ServerContext* ctx, const svidv1::NewDownstreamX509CARequest* req,
+                                   svidv1::NewDownstreamX509CAResponse* resp) override;
 
  private:
   AgentApiDeps deps_;

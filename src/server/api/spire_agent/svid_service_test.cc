@@ -1,5 +1,6 @@
 #include "server/api/spire_agent/svid_service.h"
 
+#include "gmock/gmock.h"
 #include "server/api/spire_agent/test_fixture.h"
 
 namespace spirecvm::server::spireagent {
@@ -52,6 +53,92 @@ TEST_F(SvidServiceTest, MintMethodsArePermissionDeniedOnTheAgentEndpoint) {
   SvidService svc(Deps());
   svidv1::MintX509SVIDResponse resp;
   EXPECT_EQ(svc.MintX509SVID(nullptr, nullptr, &resp).error_code(), grpc::StatusCode::PERMISSION_DENIED);
+}
+
+class DownstreamTest : public SpireAgentApiTest {
+ protected:
+  // An X509-SVID for `path` from our CA, as the PEM chain a caller presents on the TLS connection.
+  std::string CallerChain(const std::string& path) {
+    auto key = crypto::GenerateKey(crypto::KeyType::kEcP256);
+    auto svid =
+        ca_->SignX509Svid(key->get(), *spiffe::SpiffeId::Parse("spiffe://example.org" + path), absl::Minutes(30), {});
+    EXPECT_TRUE(svid.ok()) << svid.status();
+    std::string pem;
+    for (const auto& d : svid->chain_der) pem += crypto::CertToPem(crypto::ParseCertDer(d)->get());
+    return pem;
+  }
+  void AddWorkload(const std::string& path, bool downstream) {
+    datastore::RegistrationEntry e;
+    e.spiffe_id = "spiffe://example.org" + path;
+    e.parent_id = "spiffe://example.org/spire/agent/x/1";
+    e.selectors = {{"unix", "uid:1000"}};
+    e.downstream = downstream;
+    ASSERT_TRUE(ds_->CreateEntry(e).ok());
+  }
+  svidv1::NewDownstreamX509CARequest Request(int32_t preferred_ttl = 0) {
+    svidv1::NewDownstreamX509CARequest req;
+    req.set_csr(Csr());
+    req.set_preferred_ttl(preferred_ttl);
+    return req;
+  }
+};
+
+TEST_F(DownstreamTest, DownstreamWorkloadGetsACaSignedByOurs) {
+  AddWorkload("/nested-server", true);
+  auto resp = NewDownstreamX509Ca(Deps(), CallerChain("/nested-server"), Request(600));
+  ASSERT_TRUE(resp.ok()) << resp.status();
+  ASSERT_EQ(resp->ca_cert_chain_size(), 1);
+  auto ca = crypto::ParseCertDer(resp->ca_cert_chain(0));
+  ASSERT_TRUE(ca.ok());
+  EXPECT_EQ(X509_check_ca(ca->get()), 1);
+  EXPECT_EQ(crypto::UriSans(ca->get()), std::vector<std::string>{"spiffe://example.org"});
+  EXPECT_EQ(X509_check_private_key(ca->get(), key_.get()), 1) << "for the CSR's key";
+  EXPECT_EQ(crypto::NotAfter(ca->get()), clock_.Now() + absl::Seconds(600));
+  auto ours = ca_->X509Authorities();
+  ASSERT_EQ(ours.size(), 1u);
+  EXPECT_EQ(X509_verify(ca->get(), X509_get0_pubkey(ours[0].get())), 1) << "signed by our active CA";
+  ASSERT_EQ(resp->x509_authorities_size(), 1);
+  EXPECT_EQ(resp->x509_authorities(0), crypto::CertToDer(ours[0].get()));
+
+  // Without a preferred TTL: the CA's TTL, capped at our CA's own expiry.
+  auto dflt = NewDownstreamX509Ca(Deps(), CallerChain("/nested-server"), Request());
+  ASSERT_TRUE(dflt.ok()) << dflt.status();
+  EXPECT_EQ(crypto::NotAfter(crypto::ParseCertDer(dflt->ca_cert_chain(0))->get()), crypto::NotAfter(ours[0].get()));
+}
+
+TEST_F(DownstreamTest, OnlyARegisteredDownstreamWorkloadIsServed) {
+  AddWorkload("/plain", false);
+  auto plain = NewDownstreamX509Ca(Deps(), CallerChain("/plain"), Request());
+  EXPECT_EQ(plain.status().code(), absl::StatusCode::kPermissionDenied);
+  EXPECT_EQ(plain.status().message(), "caller is not a downstream workload");
+  auto unregistered = NewDownstreamX509Ca(Deps(), CallerChain("/nobody"), Request());
+  EXPECT_EQ(unregistered.status().code(), absl::StatusCode::kPermissionDenied);
+  EXPECT_EQ(NewDownstreamX509Ca(Deps(), "", Request()).status().code(), absl::StatusCode::kUnauthenticated);
+
+  // A chain from another CA does not verify against our bundle.
+  AddWorkload("/nested-server", true);
+  auto other_key = crypto::GenerateKey(crypto::KeyType::kEcP256);
+  spiffe::CaParams p{.trust_domain = td_,
+                     .public_key = nullptr,
+                     .not_before = clock_.Now() - absl::Hours(1),
+                     .not_after = clock_.Now() + absl::Hours(1)};
+  auto other_ca = spiffe::SelfSignCa(other_key->get(), p, rnd_);
+  ASSERT_TRUE(other_ca.ok());
+  auto leaf = spiffe::SignX509Svid(spiffe::CaSigner{other_ca->get(), other_key->get()},
+                                   {.id = *spiffe::SpiffeId::Parse("spiffe://example.org/nested-server"),
+                                    .public_key = key_.get(),
+                                    .not_before = clock_.Now() - absl::Minutes(1),
+                                    .not_after = clock_.Now() + absl::Minutes(10)},
+                                   rnd_);
+  ASSERT_TRUE(leaf.ok()) << leaf.status();
+  auto forged = NewDownstreamX509Ca(Deps(), crypto::CertToPem(leaf->get()), Request());
+  EXPECT_EQ(forged.status().code(), absl::StatusCode::kUnauthenticated);
+
+  svidv1::NewDownstreamX509CARequest bad_csr;
+  bad_csr.set_csr("not a CSR");
+  auto bad = NewDownstreamX509Ca(Deps(), CallerChain("/nested-server"), bad_csr);
+  EXPECT_EQ(bad.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(bad.status().message(), ::testing::HasSubstr("malformed CSR"));
 }
 
 }  // namespace

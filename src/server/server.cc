@@ -170,7 +170,8 @@ void Server::BuildSpireAdminServices(const SvidTtls& ttls) {
   spire_admin_.agent = std::make_unique<spireapi::AgentService>(
       spireapi::AgentServiceDeps{.trust_domain = td, .ds = *ds_, .entries = *entries_, .clock = clock_, .rnd = rnd_});
   spire_admin_.bundle =
-      std::make_unique<spireapi::BundleService>(spireapi::BundleServiceDeps{.trust_domain = td, .ds = *ds_});
+      std::make_unique<spireapi::BundleService>(
+      spireapi::BundleServiceDeps{.trust_domain = td, .ds = *ds_, .entries = entries_.get()});
   spire_admin_.svid = std::make_unique<spireapi::SvidService>(
       spireapi::SvidServiceDeps{.trust_domain = td, .ca = *ca_.ca, .metrics = metrics_, .ttls = ttls});
 }

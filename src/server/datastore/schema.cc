@@ -116,10 +116,23 @@ CREATE TABLE ca_journals (
 );
 )sql";
 
+// Version 2: federation. An entry's federates_with as rows naming a stored bundle (a bundle cannot vanish under an
+// entry: DeleteBundle deals with these rows first), and the entry's store_svid flag.
+constexpr std::string_view kV2FederatedEntries = R"sql(
+ALTER TABLE registered_entries ADD COLUMN store_svid INTEGER NOT NULL DEFAULT 0;
+
+CREATE TABLE federated_registration_entries (
+  entry_id      TEXT NOT NULL REFERENCES registered_entries (id) ON DELETE CASCADE,
+  trust_domain  TEXT NOT NULL REFERENCES bundles (trust_domain),
+  PRIMARY KEY (entry_id, trust_domain)
+);
+CREATE INDEX federated_registration_entries_trust_domain ON federated_registration_entries (trust_domain, entry_id);
+)sql";
+
 }  // namespace
 
 const std::vector<std::string_view>& Migrations() {
-  static const std::vector<std::string_view> kMigrations = {kV1};
+  static const std::vector<std::string_view> kMigrations = {kV1, kV2FederatedEntries};
   return kMigrations;
 }
 

@@ -112,6 +112,7 @@ class Server {
     std::unique_ptr<spireapi::BundleService> bundle;
     std::unique_ptr<spireapi::SvidService> svid;
   } spire_admin_;
+  std::unique_ptr<spireagent::AdminCallerDeps> admin_callers_;  // who may call the admin APIs over TLS
   struct SpireAgentServices {
     std::unique_ptr<spireagent::AgentService> agent;
     std::unique_ptr<spireagent::EntryService> entry;

@@ -65,13 +65,13 @@ absl::StatusOr<AuthenticatedAgent> AuthenticateAgentChain(const AgentAuthDeps& d
   return a;
 }
 
-absl::StatusOr<AuthenticatedAgent> AuthenticateAgent(const AgentAuthDeps& deps, const grpc::ServerContext& ctx) {
+absl::StatusOr<std::string> PeerChainPem(const grpc::ServerContext& ctx) {
   auto auth = ctx.auth_context();
   if (auth == nullptr) return absl::UnauthenticatedError("no TLS peer");
   // The leaf is its own property; on the server side the chain property holds what the peer sent after
   // the leaf (and may hold nothing). Build leaf-first, skipping a repeated leaf.
   auto leaf = auth->FindPropertyValues(GRPC_X509_PEM_CERT_PROPERTY_NAME);
-  if (leaf.empty()) return absl::UnauthenticatedError("no agent X509-SVID presented");
+  if (leaf.empty()) return absl::UnauthenticatedError("no X509-SVID presented");
   std::string pem(leaf.front().data(), leaf.front().size());
   auto chain = auth->FindPropertyValues(GRPC_X509_PEM_CERT_CHAIN_PROPERTY_NAME);
   if (!chain.empty()) {
@@ -84,6 +84,11 @@ absl::StatusOr<AuthenticatedAgent> AuthenticateAgent(const AgentAuthDeps& deps, 
       }
     }
   }
+  return pem;
+}
+
+absl::StatusOr<AuthenticatedAgent> AuthenticateAgent(const AgentAuthDeps& deps, const grpc::ServerContext& ctx) {
+  ASSIGN_OR_RETURN(std::string pem, PeerChainPem(ctx));
   return AuthenticateAgentChain(deps, pem);
 }
 

@@ -28,6 +28,10 @@ struct AuthenticatedAgent {
   datastore::AttestedNode node;
 };
 
+// The TLS peer's certificate chain as PEM, leaf first (gRPC reports the leaf and the rest apart). Unauthenticated
+// without a TLS peer or a certificate.
+absl::StatusOr<std::string> PeerChainPem(const grpc::ServerContext& ctx);
+
 // Chain PEM as gRPC reports it (leaf first).
 absl::StatusOr<AuthenticatedAgent> AuthenticateAgentChain(const AgentAuthDeps& deps, const std::string& chain_pem);
 absl::StatusOr<AuthenticatedAgent> AuthenticateAgent(const AgentAuthDeps& deps, const grpc::ServerContext& ctx);

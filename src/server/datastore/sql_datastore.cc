@@ -245,15 +245,15 @@ class SqlDataStore final : public DataStore {
         return absl::AlreadyExistsError(absl::StrCat("registration entry id ", e.id, " already exists"));
       }
       RETURN_IF_ERROR(CheckDuplicate(c, e, hash, ""));
-      RETURN_IF_ERROR(c.Exec("INSERT INTO registered_entries (id, spiffe_id, parent_id, selectors_hash,"
-                             " selector_count, x509_svid_ttl, jwt_svid_ttl, dns_names, admin, downstream,"
-                             " hint, revision_number, created_at, expires_at, store_svid)"
-                             " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                             {e.id, e.spiffe_id, e.parent_id, hash, static_cast<int64_t>(e.selectors.size()),
-                              int64_t{e.x509_svid_ttl}, int64_t{e.jwt_svid_ttl}, dns, int64_t{e.admin},
-                              int64_t{e.downstream}, e.hint, e.revision_number, e.created_at, e.expires_at,
-                              int64_t{e.store_svid}})
-                          .status());
+      RETURN_IF_ERROR(
+          c.Exec("INSERT INTO registered_entries (id, spiffe_id, parent_id, selectors_hash,"
+                 " selector_count, x509_svid_ttl, jwt_svid_ttl, dns_names, admin, downstream,"
+                 " hint, revision_number, created_at, expires_at, store_svid)"
+                 " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                 {e.id, e.spiffe_id, e.parent_id, hash, static_cast<int64_t>(e.selectors.size()),
+                  int64_t{e.x509_svid_ttl}, int64_t{e.jwt_svid_ttl}, dns, int64_t{e.admin}, int64_t{e.downstream},
+                  e.hint, e.revision_number, e.created_at, e.expires_at, int64_t{e.store_svid}})
+              .status());
       RETURN_IF_ERROR(InsertEntrySelectors(c, e.id, e.selectors));
       RETURN_IF_ERROR(ReplaceFederatesWith(c, e.id, e.federates_with));
       RETURN_IF_ERROR(AppendEntryEvent(c, e.id));
@@ -277,15 +277,15 @@ class SqlDataStore final : public DataStore {
       e.revision_number = AsInt(rows[0][0]) + 1;
       e.created_at = AsInt(rows[0][1]);
       RETURN_IF_ERROR(CheckDuplicate(c, e, hash, e.id));
-      RETURN_IF_ERROR(c.Exec("UPDATE registered_entries SET spiffe_id = ?, parent_id = ?, selectors_hash = ?,"
-                             " selector_count = ?, x509_svid_ttl = ?, jwt_svid_ttl = ?, dns_names = ?,"
-                             " admin = ?, downstream = ?, hint = ?, revision_number = ?, expires_at = ?,"
-                             " store_svid = ? WHERE id = ?",
-                             {e.spiffe_id, e.parent_id, hash, static_cast<int64_t>(e.selectors.size()),
-                              int64_t{e.x509_svid_ttl}, int64_t{e.jwt_svid_ttl}, dns, int64_t{e.admin},
-                              int64_t{e.downstream}, e.hint, e.revision_number, e.expires_at,
-                              int64_t{e.store_svid}, e.id})
-                          .status());
+      RETURN_IF_ERROR(
+          c.Exec("UPDATE registered_entries SET spiffe_id = ?, parent_id = ?, selectors_hash = ?,"
+                 " selector_count = ?, x509_svid_ttl = ?, jwt_svid_ttl = ?, dns_names = ?,"
+                 " admin = ?, downstream = ?, hint = ?, revision_number = ?, expires_at = ?,"
+                 " store_svid = ? WHERE id = ?",
+                 {e.spiffe_id, e.parent_id, hash, static_cast<int64_t>(e.selectors.size()), int64_t{e.x509_svid_ttl},
+                  int64_t{e.jwt_svid_ttl}, dns, int64_t{e.admin}, int64_t{e.downstream}, e.hint, e.revision_number,
+                  e.expires_at, int64_t{e.store_svid}, e.id})
+              .status());
       RETURN_IF_ERROR(c.Exec("DELETE FROM selectors WHERE entry_id = ?", {e.id}).status());
       RETURN_IF_ERROR(InsertEntrySelectors(c, e.id, e.selectors));
       RETURN_IF_ERROR(ReplaceFederatesWith(c, e.id, e.federates_with));
@@ -862,9 +862,9 @@ class SqlDataStore final : public DataStore {
       if (have.empty()) {
         return absl::FailedPreconditionError(absl::StrCat("unable to find federated bundle \"spiffe://", td, "\""));
       }
-      RETURN_IF_ERROR(c.Exec("INSERT INTO federated_registration_entries (entry_id, trust_domain) VALUES (?, ?)",
-                             {id, td})
-                          .status());
+      RETURN_IF_ERROR(
+          c.Exec("INSERT INTO federated_registration_entries (entry_id, trust_domain) VALUES (?, ?)", {id, td})
+              .status());
     }
     return absl::OkStatus();
   }
@@ -1043,9 +1043,9 @@ class SqlDataStore final : public DataStore {
       RETURN_IF_ERROR(AddJwtKeys(c, td, b.jwt_keys).status());
     }
     if (mask.refresh_hint) {
-      RETURN_IF_ERROR(c.Exec("UPDATE bundles SET refresh_hint_seconds = ? WHERE trust_domain = ?",
-                             {b.refresh_hint_seconds, td})
-                          .status());
+      RETURN_IF_ERROR(
+          c.Exec("UPDATE bundles SET refresh_hint_seconds = ? WHERE trust_domain = ?", {b.refresh_hint_seconds, td})
+              .status());
     }
     if (mask.sequence_number) {
       RETURN_IF_ERROR(c.Exec("UPDATE bundles SET sequence_number = ? WHERE trust_domain = ?",
@@ -1061,20 +1061,20 @@ class SqlDataStore final : public DataStore {
     if (entries.empty()) return absl::OkStatus();
     switch (mode) {
       case DeleteBundleMode::kRestrict:
-        return absl::FailedPreconditionError(absl::StrCat("cannot delete bundle; federated with ", entries.size(),
-                                                          " registration entries"));
+        return absl::FailedPreconditionError(
+            absl::StrCat("cannot delete bundle; federated with ", entries.size(), " registration entries"));
       case DeleteBundleMode::kDelete:
         for (const auto& r : entries) RETURN_IF_ERROR(DeleteEntryLocked(c, AsStr(r[0])));
         return absl::OkStatus();
       case DeleteBundleMode::kDissociate:
         for (const auto& r : entries) {
           const std::string id = AsStr(r[0]);
-          RETURN_IF_ERROR(c.Exec("DELETE FROM federated_registration_entries WHERE entry_id = ? AND trust_domain = ?",
-                                 {id, td})
-                              .status());
-          RETURN_IF_ERROR(c.Exec("UPDATE registered_entries SET revision_number = revision_number + 1 WHERE id = ?",
-                                 {id})
-                              .status());
+          RETURN_IF_ERROR(
+              c.Exec("DELETE FROM federated_registration_entries WHERE entry_id = ? AND trust_domain = ?", {id, td})
+                  .status());
+          RETURN_IF_ERROR(
+              c.Exec("UPDATE registered_entries SET revision_number = revision_number + 1 WHERE id = ?", {id})
+                  .status());
           RETURN_IF_ERROR(AppendEntryEvent(c, id));
         }
         return absl::OkStatus();

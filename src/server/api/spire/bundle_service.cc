@@ -129,8 +129,8 @@ absl::StatusOr<datastore::BundleRecord> BundleService::CheckFederated(const sapi
   auto td = spiffe::TrustDomain::Parse(in.trust_domain());
   if (!td.ok()) return Annotate(td.status(), "trust domain argument is not valid");
   if (*td == deps_.trust_domain) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        ToAbsl(verb), " a federated bundle for the server's own trust domain is not allowed"));
+    return absl::InvalidArgumentError(
+        absl::StrCat(ToAbsl(verb), " a federated bundle for the server's own trust domain is not allowed"));
   }
   auto rec = BundleFromProto(in);
   if (!rec.ok()) return Annotate(absl::InvalidArgumentError(rec.status().message()), "failed to convert bundle");

@@ -51,9 +51,8 @@ bool Matches(const Filter& f, const datastore::RegistrationEntry& e) {
       !SelectorsMatch(e.selectors, SelectorsFromProto(f.by_selectors().selectors()), f.by_selectors().match())) {
     return false;
   }
-  if (f.has_by_federates_with() &&
-      !FederatesWithMatches(e.federates_with, FilterTrustDomains(f.by_federates_with()),
-                            f.by_federates_with().match())) {
+  if (f.has_by_federates_with() && !FederatesWithMatches(e.federates_with, FilterTrustDomains(f.by_federates_with()),
+                                                         f.by_federates_with().match())) {
     return false;
   }
   if (f.has_by_hint() && e.hint != f.by_hint().value()) return false;

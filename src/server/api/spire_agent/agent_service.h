@@ -6,6 +6,7 @@
 #pragma once
 
 #include "server/api/node_service.h"
+#include "server/api/spire/agent_service.h"
 #include "server/api/spire_agent/caller.h"
 #include "spire/api/server/agent/v1/agent.grpc.pb.h"
 
@@ -25,7 +26,9 @@ absl::Status RunSpireAttestation(const AttestationDeps& deps, SpireAttestStream&
 
 class AgentService final : public agentv1::Agent::Service {
  public:
-  explicit AgentService(NodeServiceDeps deps) : deps_(deps) {}
+  // `admin`: the admin socket's AgentService for admin callers over TLS (default: none, every admin method denied).
+  explicit AgentService(NodeServiceDeps deps, AdminDelegate<spireapi::AgentService> admin = {})
+      : deps_(deps), admin_(admin) {}
 
   grpc::Status AttestAgent(
       grpc::ServerContext* ctx,
@@ -42,6 +45,7 @@ class AgentService final : public agentv1::Agent::Service {
 
  private:
   NodeServiceDeps deps_;
+  AdminDelegate<spireapi::AgentService> admin_;
 };
 
 }  // namespace spirecvm::server::spireagent

@@ -5,6 +5,7 @@
 #pragma once
 
 #include "server/api/node_service.h"
+#include "server/api/spire/bundle_service.h"
 #include "server/api/spire_agent/caller.h"
 #include "spire/api/server/bundle/v1/bundle.grpc.pb.h"
 
@@ -14,7 +15,9 @@ namespace bundlev1 = ::spire::api::server::bundle::v1;
 
 class BundleService final : public bundlev1::Bundle::Service {
  public:
-  explicit BundleService(NodeServiceDeps deps) : deps_(deps) {}
+  // `admin`: the admin socket's BundleService for admin callers over TLS (default: none, every admin method denied).
+  explicit BundleService(NodeServiceDeps deps, AdminDelegate<spireapi::BundleService> admin = {})
+      : deps_(deps), admin_(admin) {}
 
   grpc::Status GetBundle(grpc::ServerContext* ctx, const bundlev1::GetBundleRequest* req, sapi::Bundle* resp) override;
   grpc::Status GetFederatedBundle(grpc::ServerContext* ctx, const bundlev1::GetFederatedBundleRequest* req,
@@ -22,8 +25,8 @@ class BundleService final : public bundlev1::Bundle::Service {
 
   SPIREAGENT_ADMIN_ONLY(CountBundles, bundlev1::CountBundlesRequest, bundlev1::CountBundlesResponse)
   SPIREAGENT_ADMIN_ONLY(AppendBundle, bundlev1::AppendBundleRequest, sapi::Bundle)
-  SPIREAGENT_ADMIN_ONLY(PublishJWTAuthority, bundlev1::PublishJWTAuthorityRequest,
-                        bundlev1::PublishJWTAuthorityResponse)
+  SPIREAGENT_DOWNSTREAM_ONLY(PublishJWTAuthority, bundlev1::PublishJWTAuthorityRequest,
+                             bundlev1::PublishJWTAuthorityResponse)
   SPIREAGENT_ADMIN_ONLY(ListFederatedBundles, bundlev1::ListFederatedBundlesRequest,
                         bundlev1::ListFederatedBundlesResponse)
   SPIREAGENT_ADMIN_ONLY(BatchCreateFederatedBundle, bundlev1::BatchCreateFederatedBundleRequest,
@@ -37,6 +40,7 @@ class BundleService final : public bundlev1::Bundle::Service {
 
  private:
   NodeServiceDeps deps_;
+  AdminDelegate<spireapi::BundleService> admin_;
 };
 
 }  // namespace spirecvm::server::spireagent

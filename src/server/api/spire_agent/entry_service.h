@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "server/api/node_service.h"
+#include "server/api/spire/entry_service.h"
 #include "server/api/spire_agent/caller.h"
 #include "spire/api/server/entry/v1/entry.grpc.pb.h"
 
@@ -33,7 +34,9 @@ absl::Status RunEntrySync(const std::vector<EntryPtr>& entries, size_t page_size
 
 class EntryService final : public entryv1::Entry::Service {
  public:
-  explicit EntryService(NodeServiceDeps deps) : deps_(deps) {}
+  // `admin`: the admin socket's EntryService for admin callers over TLS (default: none, every admin method denied).
+  explicit EntryService(NodeServiceDeps deps, AdminDelegate<spireapi::EntryService> admin = {})
+      : deps_(deps), admin_(admin) {}
 
   grpc::Status GetAuthorizedEntries(grpc::ServerContext* ctx, const entryv1::GetAuthorizedEntriesRequest* req,
                                     entryv1::GetAuthorizedEntriesResponse* resp) override;
@@ -52,6 +55,7 @@ class EntryService final : public entryv1::Entry::Service {
   std::vector<EntryPtr> Authorized(const AuthenticatedAgent& a) const;
 
   NodeServiceDeps deps_;
+  AdminDelegate<spireapi::EntryService> admin_;
 };
 
 }  // namespace spirecvm::server::spireagent

@@ -5,6 +5,7 @@
 #pragma once
 
 #include "server/api/node_service.h"
+#include "server/api/spire/svid_service.h"
 #include "server/api/spire_agent/caller.h"
 #include "spire/api/server/svid/v1/svid.grpc.pb.h"
 
@@ -19,7 +20,9 @@ svidv1::BatchNewX509SVIDResponse::Result NewX509SvidResult(const NodeServiceDeps
 
 class SvidService final : public svidv1::SVID::Service {
  public:
-  explicit SvidService(NodeServiceDeps deps) : deps_(deps) {}
+  // `admin`: the admin socket's SvidService for admin callers over TLS (default: none, every admin method denied).
+  explicit SvidService(NodeServiceDeps deps, AdminDelegate<spireapi::SvidService> admin = {})
+      : deps_(deps), admin_(admin) {}
 
   grpc::Status BatchNewX509SVID(grpc::ServerContext* ctx, const svidv1::BatchNewX509SVIDRequest* req,
                                 svidv1::BatchNewX509SVIDResponse* resp) override;
@@ -28,10 +31,12 @@ class SvidService final : public svidv1::SVID::Service {
 
   SPIREAGENT_ADMIN_ONLY(MintX509SVID, svidv1::MintX509SVIDRequest, svidv1::MintX509SVIDResponse)
   SPIREAGENT_ADMIN_ONLY(MintJWTSVID, svidv1::MintJWTSVIDRequest, svidv1::MintJWTSVIDResponse)
-  SPIREAGENT_ADMIN_ONLY(NewDownstreamX509CA, svidv1::NewDownstreamX509CARequest, svidv1::NewDownstreamX509CAResponse)
+  SPIREAGENT_DOWNSTREAM_ONLY(NewDownstreamX509CA, svidv1::NewDownstreamX509CARequest,
+                             svidv1::NewDownstreamX509CAResponse)
 
  private:
   NodeServiceDeps deps_;
+  AdminDelegate<spireapi::SvidService> admin_;
 };
 
 }  // namespace spirecvm::server::spireagent

@@ -10,6 +10,7 @@
 #include "grpcpp/server_builder.h"
 #include "gtest/gtest.h"
 #include "server/api/spire/entry_service.h"
+#include "server/api/spire_agent/bundle_service.h"
 #include "server/api/spire_agent/entry_service.h"
 #include "server/api/spire_agent/test_fixture.h"
 
@@ -26,12 +27,14 @@ class AdminCallerTest : public SpireAgentApiTest {
     auth_ = std::make_unique<AdminCallerDeps>(
         AdminCallerDeps{.trust_domain = td_, .ds = *ds_, .bundle = *bundle_, .clock = clock_, .admin_ids = admin_ids_});
   }
-  // An X509-SVID (chain PEM) for `path` in our trust domain, signed by the CA for key_.
-  std::string SvidPem(const std::string& path) {
+  // An X509-SVID (chain PEM) for `path` in our trust domain, signed by the CA for key_; its serial in *serial.
+  std::string SvidPem(const std::string& path, std::string* serial = nullptr) {
     datastore::RegistrationEntry e;
     e.spiffe_id = "spiffe://example.org" + path;
     auto svid = SignEntryX509Svid(Deps(), e, Csr());
     EXPECT_TRUE(svid.ok()) << svid.status();
+    if (!svid.ok()) return "";
+    if (serial != nullptr) *serial = svid->serial;
     std::string pem;
     for (const auto& der : svid->chain_der) pem += crypto::CertToPem(crypto::ParseCertDer(der)->get());
     return pem;
@@ -108,6 +111,7 @@ class AdminOverTlsTest : public AdminCallerTest {
         spireapi::EntryServiceDeps{.trust_domain = td_, .ds = *ds_, .entries = *entries_});
     agent_svc_ =
         std::make_unique<EntryService>(Deps(), AdminDelegate<spireapi::EntryService>{auth_.get(), admin_svc_.get()});
+    bundle_svc_ = std::make_unique<BundleService>(Deps());
     key_pem_ = *crypto::PrivateKeyToPem(key_.get());
     std::vector<grpc::experimental::IdentityKeyCertPair> server_id = {{key_pem_, SvidPem("/spire/server")}};
     grpc::experimental::TlsServerCredentialsOptions tls(
@@ -117,15 +121,16 @@ class AdminOverTlsTest : public AdminCallerTest {
     grpc::ServerBuilder b;
     b.AddListeningPort("127.0.0.1:0", grpc::experimental::TlsServerCredentials(tls), &port_);
     b.RegisterService(agent_svc_.get());
+    b.RegisterService(bundle_svc_.get());
     server_ = b.BuildAndStart();
     ASSERT_NE(server_, nullptr);
   }
   void TearDown() override {
     if (server_) server_->Shutdown();
   }
-  grpc::Status ListAs(const std::string& path) {
+  std::shared_ptr<grpc::Channel> ChannelAs(const std::string& chain_pem) {
     grpc::experimental::TlsChannelCredentialsOptions opts;
-    std::vector<grpc::experimental::IdentityKeyCertPair> id = {{key_pem_, SvidPem(path)}};
+    std::vector<grpc::experimental::IdentityKeyCertPair> id = {{key_pem_, chain_pem}};
     opts.set_certificate_provider(std::make_shared<grpc::experimental::StaticDataCertificateProvider>(id));
     opts.watch_identity_key_cert_pairs();
     opts.set_check_call_host(false);
@@ -133,9 +138,10 @@ class AdminOverTlsTest : public AdminCallerTest {
     opts.set_certificate_verifier(std::make_shared<grpc::experimental::NoOpCertificateVerifier>());
     grpc::ChannelArguments args;
     args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
-    auto channel =
-        grpc::CreateCustomChannel(absl::StrCat("127.0.0.1:", port_), grpc::experimental::TlsCredentials(opts), args);
-    auto stub = entryv1::Entry::NewStub(channel);
+    return grpc::CreateCustomChannel(absl::StrCat("127.0.0.1:", port_), grpc::experimental::TlsCredentials(opts), args);
+  }
+  grpc::Status ListAs(const std::string& path) {
+    auto stub = entryv1::Entry::NewStub(ChannelAs(SvidPem(path)));
     grpc::ClientContext ctx;
     ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(20));
     entryv1::ListEntriesRequest req;
@@ -146,6 +152,7 @@ class AdminOverTlsTest : public AdminCallerTest {
   }
   std::unique_ptr<spireapi::EntryService> admin_svc_;
   std::unique_ptr<EntryService> agent_svc_;
+  std::unique_ptr<BundleService> bundle_svc_;
   std::unique_ptr<grpc::Server> server_;
   std::string key_pem_;
   int port_ = 0;
@@ -162,6 +169,39 @@ TEST_F(AdminOverTlsTest, AdminsMayCallAdminMethodsOthersMayNot) {
   EXPECT_EQ(st.error_code(), grpc::StatusCode::PERMISSION_DENIED);
   EXPECT_THAT(st.error_message(), HasSubstr("ListEntries is an admin method"));
   EXPECT_THAT(st.error_message(), HasSubstr("is not an admin"));
+}
+
+// An attested agent reads a stored federated bundle on the agent endpoint (SPIRE: any active agent may); a
+// workload that is no agent may not.
+TEST_F(AdminOverTlsTest, AgentReadsAFederatedBundle) {
+  datastore::BundleRecord fed;
+  fed.trust_domain = "other.org";
+  fed.x509_authorities_der = ds_->FetchBundle("example.org")->x509_authorities_der;
+  ASSERT_TRUE(ds_->CreateBundle(fed).ok());
+  std::string serial;
+  const std::string agent_pem = SvidPem("/spire/agent/join_token/t1", &serial);
+  datastore::AttestedNode node;
+  node.spiffe_id = "spiffe://example.org/spire/agent/join_token/t1";
+  node.attestation_type = "join_token";
+  node.cert_serial = serial;
+  node.cert_not_after = 1'900'000'000;
+  ASSERT_TRUE(ds_->CreateAttestedNode(node).ok());
+  bundlev1::GetFederatedBundleRequest req;
+  req.set_trust_domain("other.org");
+  const std::vector<std::pair<std::string, grpc::StatusCode>> callers = {
+      {agent_pem, grpc::StatusCode::OK}, {SvidPem("/w"), grpc::StatusCode::PERMISSION_DENIED}};
+  for (const auto& [pem, want] : callers) {
+    auto stub = bundlev1::Bundle::NewStub(ChannelAs(pem));
+    grpc::ClientContext ctx;
+    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(20));
+    sapi::Bundle got;
+    auto st = stub->GetFederatedBundle(&ctx, req, &got);
+    EXPECT_EQ(st.error_code(), want) << st.error_message();
+    if (st.ok()) {
+      EXPECT_EQ(got.trust_domain(), "other.org");
+      EXPECT_EQ(got.x509_authorities_size(), static_cast<int>(fed.x509_authorities_der.size()));
+    }
+  }
 }
 
 TEST_F(AdminCallerTest, WithoutADelegateAdminMethodsAreDenied) {

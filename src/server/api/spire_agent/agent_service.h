@@ -1,8 +1,8 @@
 // SPIRE's spire.api.server.agent.v1.Agent on the agent TLS endpoint, for SPIRE's own agent: AttestAgent (a
 // bidirectional stream: params with the attestation data and the CSR, any number of challenge rounds, the result
-// with the agent SVID and `reattestable`) and RenewAgent (mTLS with the agent SVID). The admin methods answer
-// PermissionDenied here (they are served on the admin socket). Same attestors, checks and signing as our Node
-// service (node_service.h), in SPIRE's messages.
+// with the agent SVID and `reattestable`) and RenewAgent (mTLS with the agent SVID). The admin methods are
+// forwarded to the admin socket's service for admin callers (admin_caller.h); PermissionDenied for anyone else. Same
+// attestors, checks and signing as our Node service (node_service.h), in SPIRE's messages.
 #pragma once
 
 #include "server/api/node_service.h"

@@ -1,7 +1,7 @@
 // SPIRE's spire.api.server.bundle.v1.Bundle on the agent TLS endpoint: GetBundle (this trust domain's bundle, from
-// the bundle cache; any caller, as SPIRE) and GetFederatedBundle for agent callers. The other methods answer
-// PermissionDenied here (admin methods are served on the admin socket; PublishJWTAuthority's downstream callers are not
-// supported yet).
+// the bundle cache; any caller, as SPIRE) and GetFederatedBundle for agent callers. The admin methods are
+// forwarded to the admin socket's service for admin callers (admin_caller.h), PermissionDenied for anyone else;
+// PublishJWTAuthority's downstream callers are not supported yet.
 #pragma once
 
 #include "server/api/node_service.h"

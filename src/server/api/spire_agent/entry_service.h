@@ -1,7 +1,7 @@
 // SPIRE's spire.api.server.entry.v1.Entry on the agent TLS endpoint: the entries the calling agent is authorized
 // for, by GetAuthorizedEntries (all at once) and SyncAuthorizedEntries (what SPIRE v1.13's agent calls: a
-// bidirectional stream where the agent asks only for the entries it lacks or holds stale). The admin methods answer
-// PermissionDenied here (they are served on the admin socket).
+// bidirectional stream where the agent asks only for the entries it lacks or holds stale). The admin methods are
+// forwarded to the admin socket's service for admin callers (admin_caller.h); PermissionDenied for anyone else.
 #pragma once
 
 #include <vector>

@@ -1,7 +1,7 @@
 // SPIRE's spire.api.server.svid.v1.SVID on the agent TLS endpoint: BatchNewX509SVID (one result with a
-// types.Status per param, in order) and NewJWTSVID, for entries the calling agent is authorized for. Mint* and
-// NewDownstreamX509CA answer PermissionDenied here (Mint* are served on the admin socket; downstream callers are
-// not supported yet).
+// types.Status per param, in order) and NewJWTSVID, for entries the calling agent is authorized for. Mint* are
+// forwarded to the admin socket's service for admin callers (admin_caller.h), PermissionDenied for anyone else;
+// NewDownstreamX509CA answers PermissionDenied (downstream callers are not supported yet).
 #pragma once
 
 #include "server/api/node_service.h"

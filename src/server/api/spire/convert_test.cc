@@ -42,6 +42,8 @@ TEST(SpireConvertTest, EntryRoundTripKeepsEveryStoredField) {
                                  .admin = true,
                                  .downstream = true,
                                  .hint = "h",
+                                 .federates_with = {"other.org"},
+                                 .store_svid = true,
                                  .revision_number = 3,
                                  .created_at = 1700,
                                  .expires_at = 1900};
@@ -50,6 +52,9 @@ TEST(SpireConvertTest, EntryRoundTripKeepsEveryStoredField) {
   EXPECT_EQ(wire.spiffe_id().path(), "/w");
   EXPECT_EQ(wire.parent_id().path(), "/spire/agent/x");
   EXPECT_EQ(wire.created_at(), 1700);
+  ASSERT_EQ(wire.federates_with_size(), 1);
+  EXPECT_EQ(wire.federates_with(0), "other.org");
+  EXPECT_TRUE(wire.store_svid());
   EXPECT_EQ(wire.revision_number(), 3);
   auto back = EntryFromProto(wire);
   ASSERT_TRUE(back.ok()) << back.status();

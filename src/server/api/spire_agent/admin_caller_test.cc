@@ -76,26 +76,38 @@ TEST_F(AdminCallerTest, PlainAgentAndOrdinaryWorkloadAreDenied) {
 
 TEST_F(AdminCallerTest, ForeignTrustDomainCallerIsVerifiedWithItsBundle) {
   // admin_ids may name another trust domain's workload (as SPIRE); its SVID verifies against that trust domain's
-  // stored bundle. Our CA stands in for other.org's, so the bundle stored for other.org holds our authorities.
+  // stored bundle. other.org's CA is made here.
   admin_ids_.push_back("spiffe://other.org/ops");
-  const std::string foreign = [&] {
-    datastore::RegistrationEntry e;
-    e.spiffe_id = "spiffe://other.org/ops";
-    auto svid = SignEntryX509Svid(Deps(), e, Csr());
-    EXPECT_TRUE(svid.ok()) << svid.status();
-    std::string out;
-    if (svid.ok()) {
-      for (const auto& der : svid->chain_der) out += crypto::CertToPem(crypto::ParseCertDer(der)->get());
-    }
-    return out;
-  }();
+  TestOnlyDeterministicRandom rnd(7);
+  auto ca_key = crypto::GenerateKey(crypto::KeyType::kEcP256);
+  ASSERT_TRUE(ca_key.ok());
+  spiffe::CaParams cp;
+  cp.trust_domain = *spiffe::TrustDomain::Parse("other.org");
+  cp.not_before = clock_.Now() - absl::Hours(1);
+  cp.not_after = clock_.Now() + absl::Hours(24);
+  auto ca = spiffe::SelfSignCa(ca_key->get(), cp, rnd);
+  ASSERT_TRUE(ca.ok()) << ca.status();
+  spiffe::X509SvidParams lp;
+  lp.id = *spiffe::SpiffeId::Parse("spiffe://other.org/ops");
+  lp.public_key = key_.get();
+  lp.not_before = cp.not_before;
+  lp.not_after = clock_.Now() + absl::Hours(1);
+  auto leaf = spiffe::SignX509Svid({ca->get(), ca_key->get()}, lp, rnd);
+  ASSERT_TRUE(leaf.ok()) << leaf.status();
+  const std::string foreign = crypto::CertToPem(leaf->get());
+
   auto none = AuthenticateAdminChain(*auth_, foreign);
   EXPECT_EQ(none.status().code(), absl::StatusCode::kUnauthenticated);
   EXPECT_THAT(none.status().message(), HasSubstr("no bundle for trust domain other.org"));
+  // other.org's bundle holding another CA (ours): the chain does not verify.
   datastore::BundleRecord fed;
   fed.trust_domain = "other.org";
   fed.x509_authorities_der = ds_->FetchBundle("example.org")->x509_authorities_der;
   ASSERT_TRUE(ds_->CreateBundle(fed).ok());
+  EXPECT_EQ(AuthenticateAdminChain(*auth_, foreign).status().code(), absl::StatusCode::kUnauthenticated);
+  // With other.org's real CA stored: an admin.
+  fed.x509_authorities_der = {crypto::CertToDer(ca->get())};
+  ASSERT_TRUE(ds_->SetBundle(fed).ok());
   auto id = AuthenticateAdminChain(*auth_, foreign);
   ASSERT_TRUE(id.ok()) << id.status();
   EXPECT_EQ(id->ToString(), "spiffe://other.org/ops");

@@ -144,13 +144,21 @@ AgentApiDeps Server::AgentDeps() {
           .ttls = SvidTtls::FromConfig(cfg_)};
 }
 
-// SPIRE's agent-facing APIs on the agent endpoint: the only agent API, spoken by our agent and SPIRE's.
+// SPIRE's agent-facing APIs, the only agent API, spoken by our agent and SPIRE's.
+// Admin callers over TLS (admin_ids, entries with admin = true) reach the admin services through them.
 void Server::BuildSpireAgentServices() {
   const AgentApiDeps deps = AgentDeps();
-  spire_agent_.agent = std::make_unique<spireagent::AgentService>(deps);
-  spire_agent_.entry = std::make_unique<spireagent::EntryService>(deps);
-  spire_agent_.bundle = std::make_unique<spireagent::BundleService>(deps);
-  spire_agent_.svid = std::make_unique<spireagent::SvidService>(deps);
+  admin_callers_ = std::make_unique<spireagent::AdminCallerDeps>(spireagent::AdminCallerDeps{
+      .trust_domain = cfg_.trust_domain, .ds = *ds_, .bundle = *bundle_, .clock = clock_, .admin_ids = cfg_.admin_ids});
+  const auto* auth = admin_callers_.get();
+  spire_agent_.agent = std::make_unique<spireagent::AgentService>(
+      deps, spireagent::AdminDelegate<spireapi::AgentService>{auth, spire_admin_.agent.get()});
+  spire_agent_.entry = std::make_unique<spireagent::EntryService>(
+      deps, spireagent::AdminDelegate<spireapi::EntryService>{auth, spire_admin_.entry.get()});
+  spire_agent_.bundle = std::make_unique<spireagent::BundleService>(
+      deps, spireagent::AdminDelegate<spireapi::BundleService>{auth, spire_admin_.bundle.get()});
+  spire_agent_.svid = std::make_unique<spireagent::SvidService>(
+      deps, spireagent::AdminDelegate<spireapi::SvidService>{auth, spire_admin_.svid.get()});
 }
 
 // SPIRE's admin APIs on the admin socket: both CLIs (ours and SPIRE's) and SPIRE's tools manage this server with them.
@@ -160,8 +168,8 @@ void Server::BuildSpireAdminServices(const SvidTtls& ttls) {
       spireapi::EntryServiceDeps{.trust_domain = td, .ds = *ds_, .entries = *entries_});
   spire_admin_.agent = std::make_unique<spireapi::AgentService>(
       spireapi::AgentServiceDeps{.trust_domain = td, .ds = *ds_, .entries = *entries_, .clock = clock_, .rnd = rnd_});
-  spire_admin_.bundle =
-      std::make_unique<spireapi::BundleService>(spireapi::BundleServiceDeps{.trust_domain = td, .ds = *ds_});
+  spire_admin_.bundle = std::make_unique<spireapi::BundleService>(
+      spireapi::BundleServiceDeps{.trust_domain = td, .ds = *ds_, .entries = entries_.get()});
   spire_admin_.svid = std::make_unique<spireapi::SvidService>(
       spireapi::SvidServiceDeps{.trust_domain = td, .ca = *ca_.ca, .metrics = metrics_, .ttls = ttls});
   spire_admin_.localauthority = std::make_unique<spireapi::LocalAuthorityService>(*ca_.ca);

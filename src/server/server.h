@@ -115,6 +115,7 @@ class Server {
     std::unique_ptr<spireapi::LoggerService> logger;
     std::unique_ptr<spireapi::DebugService> debug;  // made with the server SVID, in StartEndpoints
   } spire_admin_;
+  std::unique_ptr<spireagent::AdminCallerDeps> admin_callers_;  // who may call the admin APIs over TLS
   struct SpireAgentServices {
     std::unique_ptr<spireagent::AgentService> agent;
     std::unique_ptr<spireagent::EntryService> entry;

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # SPIRE v1.13.3's own `spire-server` CLI manages spire-cvm's server through its admin socket (-socketPath):
 # healthcheck, token generate (with a node alias), entry create|show|update|count|delete (selectors, DNS names,
-# TTLs, hint kept; federatesWith refused by name), agent list|show|count|ban|evict after one of our agents attests
-# with a SPIRE-made join token, bundle show|count|list, x509 mint, jwt mint. Each step checks content: IDs,
+# TTLs, hint kept), agent list|show|count|ban|evict after one of our agents attests with a SPIRE-made join token,
+# bundle show|count|list|set|delete with entries that federate (-federatesWith refused without the bundle, kept and
+# filtered with it, bundle delete restricted then deleting the entry), x509 mint, jwt mint. Each step checks content: IDs,
 # selectors, TTLs, the bundle and minted SVIDs against our CA, not only exit codes.
 # Usage: spire_cli_test.sh <build-dir>
 set -euo pipefail
@@ -68,8 +69,8 @@ WEB_ID=$(json 'd["results"][0]["entry"]["id"]')
 spire entry create -parentID "$CVM_AGENT_ID" -spiffeID "spiffe://$TD/db" -selector "unix:uid:2000"
 expect "$T/out" "SPIFFE ID +: spiffe://$TD/db" "entry create (text) output"
 "$SPIRE" entry create "${S[@]}" -parentID "$CVM_AGENT_ID" -spiffeID "spiffe://$TD/fed" -selector "unix:uid:3" \
-  -federatesWith "spiffe://other.org" >"$T/out" 2>&1 && fail "entry create -federatesWith succeeded"
-expect "$T/out" "federates_with is not supported yet" "federatesWith refusal names the field"
+  -federatesWith "spiffe://other.org" >"$T/out" 2>&1 && fail "entry create -federatesWith succeeded without the bundle"
+expect "$T/out" 'unable to find federated bundle "spiffe://other.org"' "federatesWith without the bundle, as SPIRE"
 "$SPIRE" entry create "${S[@]}" -parentID "$CVM_AGENT_ID" -spiffeID "spiffe://$TD/db" -selector "unix:uid:2000" \
   >"$T/out" 2>&1 && fail "duplicate entry create succeeded"
 expect "$T/out" "AlreadyExists" "duplicate entry refused with AlreadyExists"
@@ -111,6 +112,32 @@ expect "$T/out" "Deleted entry with ID: $WEB_ID" "entry delete output"
 expect "$T/out" "NotFound" "deleted entry: NotFound"
 spire entry count
 expect "$T/out" "^2 registration entries" "entry count after delete"
+
+step "federation: bundle set / list / count, entry -federatesWith, bundle delete restrict / delete"
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$T/other.key" -out "$T/other.pem" \
+  -subj "/CN=other.org CA" -days 1 -addext "basicConstraints=critical,CA:TRUE" \
+  -addext "keyUsage=critical,keyCertSign,cRLSign" -addext "subjectAltName=URI:spiffe://other.org" >/dev/null 2>&1 \
+  || fail "openssl could not make other.org's CA"
+spire bundle set -id spiffe://other.org -path "$T/other.pem"
+spire bundle count
+expect "$T/out" "^2 bundle" "bundle count (ours and other.org)"
+spire bundle list -id spiffe://other.org
+cmp -s <(openssl x509 -in "$T/out" -noout -fingerprint) <(openssl x509 -in "$T/other.pem" -noout -fingerprint) \
+  || fail "bundle list -id shows another certificate than the one set"
+spire entry create -parentID "$CVM_AGENT_ID" -spiffeID "spiffe://$TD/fed" -selector "unix:uid:3" \
+  -federatesWith "spiffe://other.org" -output json
+is "$(json 'd["results"][0]["status"]["code"], d["results"][0]["entry"]["federates_with"]')" "0 ['other.org']" \
+  "entry create -federatesWith"
+FED_ID=$(json 'd["results"][0]["entry"]["id"]')
+spire entry show -federatesWith spiffe://other.org -output json
+is "$(json '[e["id"] for e in d["entries"]]')" "['$FED_ID']" "entry show -federatesWith"
+"$SPIRE" bundle delete "${S[@]}" -id spiffe://other.org >"$T/out" 2>&1 && fail "bundle delete (restrict) succeeded"
+expect "$T/out" "cannot delete bundle; federated with 1 registration entries" "restricted bundle delete"
+spire bundle delete -id spiffe://other.org -mode delete
+expect "$T/out" "bundle deleted" "bundle delete -mode delete"
+"$SPIRE" entry show "${S[@]}" -entryID "$FED_ID" >"$T/out" 2>&1 && fail "the federating entry outlived its bundle"
+spire bundle count
+expect "$T/out" "^1 bundle" "bundle count after delete"
 
 step "x509 mint: the SVID chains to our CA"
 mkdir -p "$T/mint"

@@ -78,8 +78,23 @@ void ParseCa(config::Section& server, ServerConfig& cfg) {
   if (auto v = server.String("jwt_issuer")) cfg.jwt_issuer = *v;
 }
 
+// SPIFFE IDs (of any trust domain) whose X509-SVID callers may call the admin APIs over TLS, as SPIRE's admin_ids.
+void ParseAdminIds(config::Section& server, ServerConfig& cfg) {
+  auto v = server.StringList("admin_ids");
+  if (!v) return;
+  for (const auto& s : *v) {
+    auto id = spiffe::SpiffeId::Parse(s);
+    if (!id.ok()) {
+      server.AddKeyError("admin_ids", absl::StrCat("could not parse admin ID \"", s, "\": ", id.status().message()));
+      continue;
+    }
+    cfg.admin_ids.push_back(id->ToString());
+  }
+}
+
 void ParseServerBlock(config::Section& server, ServerConfig& cfg) {
   ParseTrustDomain(server, cfg);
+  ParseAdminIds(server, cfg);
   ParseEndpoints(server, cfg);
   ParseCa(server, cfg);
   if (auto exp = server.Child("experimental")) {

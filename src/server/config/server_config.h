@@ -61,6 +61,7 @@ struct ServerConfig {
   absl::Duration default_jwt_svid_ttl = absl::Minutes(5);
   absl::Duration agent_ttl = absl::ZeroDuration();  // 0: default_x509_svid_ttl
   std::string jwt_issuer;
+  std::vector<std::string> admin_ids;  // SPIFFE IDs allowed to call the admin APIs over TLS (SPIRE's admin_ids)
   absl::Duration cache_refresh_interval = absl::Seconds(1);  // experimental: entry cache refresh
   HealthChecksConfig health_checks;
   TelemetryConfig telemetry;

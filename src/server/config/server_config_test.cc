@@ -100,6 +100,18 @@ TEST(ServerConfig, BadDuration) {
   EXPECT_NE(std::string(st.message()).find("ca_ttl"), std::string::npos) << st;
 }
 
+TEST(ServerConfig, AdminIds) {
+  auto cfg = ParseServerConfig(
+      Replace(kGood, "data_dir = \"./.data\"",
+              "data_dir = \"./.data\"\n  admin_ids = [\"spiffe://example.org/admin\", \"spiffe://other.org/ops\"]"),
+      "server.conf");
+  ASSERT_TRUE(cfg.ok()) << cfg.status();
+  EXPECT_EQ(cfg->admin_ids, (std::vector<std::string>{"spiffe://example.org/admin", "spiffe://other.org/ops"}));
+  auto st = Check(Replace(kGood, "data_dir = \"./.data\"", "data_dir = \"./.data\"\n  admin_ids = [\"not-an-id\"]"));
+  ASSERT_FALSE(st.ok());
+  EXPECT_NE(std::string(st.message()).find("could not parse admin ID \"not-an-id\""), std::string::npos) << st;
+}
+
 TEST(ServerConfig, BadTrustDomain) {
   auto st = Check(Replace(kGood, "trust_domain = \"example.org\"", "trust_domain = \"Example.ORG\""));
   ASSERT_FALSE(st.ok());

@@ -37,6 +37,10 @@ struct RegistrationEntry {
   bool admin = false;
   bool downstream = false;
   std::string hint;
+  // Trust domain names (no scheme) whose bundles the entry's workloads also get; each must have a stored bundle.
+  // Stored (and returned) sorted & de-duplicated.
+  std::vector<std::string> federates_with;
+  bool store_svid = false;      // kept for SVIDStore plugins on the agent; the server only stores it
   int64_t revision_number = 0;  // 0 on create, bumped on every update (input value ignored)
   int64_t created_at = 0;       // unix seconds; set from the clock on create (input value ignored)
   int64_t expires_at = 0;       // 0 = never
@@ -79,6 +83,21 @@ struct BundleRecord {
   std::vector<std::string> tainted_x509_der{};
 };
 
+// Which fields UpdateBundle replaces.
+struct BundleMask {
+  bool x509_authorities = true;
+  bool jwt_keys = true;
+  bool refresh_hint = true;
+  bool sequence_number = true;
+};
+
+// What DeleteBundle does with the entries that federate with the bundle's trust domain.
+enum class DeleteBundleMode {
+  kRestrict,    // refuse (FailedPrecondition) while any entry federates with it
+  kDissociate,  // drop the trust domain from those entries' federates_with (each revision + 1, with an EntryEvent)
+  kDelete,      // delete those entries (each with an EntryEvent)
+};
+
 struct EntryEvent {
   int64_t event_id = 0;
   std::string entry_id;
@@ -102,8 +121,9 @@ class DataStore {
 
   // ---- Registration entries ----
   // Create rejects a duplicate (same spiffe_id, parent_id and selector set) or a taken id with AlreadyExists; an
-  // entry without spiffe_id, parent_id or selectors with InvalidArgument. Every write appends an EntryEvent in the
-  // same transaction.
+  // entry without spiffe_id, parent_id or selectors with InvalidArgument; federates_with naming a trust domain
+  // without a stored bundle with FailedPrecondition (`unable to find federated bundle "spiffe://td"`, as SPIRE).
+  // Every write appends an EntryEvent in the same transaction.
   virtual absl::StatusOr<RegistrationEntry> CreateEntry(const RegistrationEntry& e) = 0;
   // Replaces every field but id and created_at; revision_number = stored + 1. NotFound if absent; AlreadyExists if
   // the update would duplicate another entry.
@@ -181,6 +201,19 @@ class DataStore {
   virtual absl::Status RevokeX509Authority(std::string_view trust_domain, std::string_view subject_key_id) = 0;
   virtual absl::Status TaintJwtKey(std::string_view trust_domain, std::string_view kid) = 0;
   virtual absl::Status RevokeJwtKey(std::string_view trust_domain, std::string_view kid) = 0;
+
+  // ---- Bundles of any trust domain (ours and federated ones) ----
+  virtual absl::StatusOr<std::vector<BundleRecord>> ListBundles() = 0;  // sorted by trust domain
+  virtual absl::StatusOr<int64_t> CountBundles() = 0;
+  // Stores a new bundle exactly as given (sequence_number included). AlreadyExists if the trust domain has one;
+  // InvalidArgument for a bad authority (as AppendBundle).
+  virtual absl::StatusOr<BundleRecord> CreateBundle(const BundleRecord& b) = 0;
+  // Replaces the fields `mask` selects of a stored bundle with b's. NotFound if none is stored.
+  virtual absl::StatusOr<BundleRecord> UpdateBundle(const BundleRecord& b, const BundleMask& mask) = 0;
+  // CreateBundle, or every field replaced when the trust domain already has a bundle.
+  virtual absl::StatusOr<BundleRecord> SetBundle(const BundleRecord& b) = 0;
+  // Deletes a bundle; `mode` says what happens to the entries federating with it. NotFound if none is stored.
+  virtual absl::Status DeleteBundle(std::string_view trust_domain, DeleteBundleMode mode) = 0;
 
   // ---- CA journal: one opaque blob per server instance id ----
   virtual absl::Status SetCaJournal(std::string_view server_id, std::string_view blob) = 0;

@@ -877,6 +877,168 @@ TEST_P(DataStoreConformance, TaintAndRevokeJwtKey) {
 }
 
 // ---------------------------------------------------------------------------------------------------------------
+// Federated bundles and entries that federate with them
+
+namespace {
+BundleRecord FedBundle(std::string td, std::vector<std::string> cas, std::vector<JwtKeyRecord> keys = {}) {
+  BundleRecord b;
+  b.trust_domain = std::move(td);
+  b.x509_authorities_der = std::move(cas);
+  b.jwt_keys = std::move(keys);
+  return b;
+}
+}  // namespace
+
+TEST_P(DataStoreConformance, CreateListCountBundles) {
+  const std::string ca1 = MakeTestCertDer("fed1", kT0 - 10, kT0 + 1000);
+  EXPECT_EQ(*ds_->CountBundles(), 0);
+  EXPECT_THAT(*ds_->ListBundles(), IsEmpty());
+  BundleRecord b = FedBundle("other.org", {ca1}, {{"k", "pk", kT0 + 10}});
+  b.sequence_number = 7;
+  b.refresh_hint_seconds = 30;
+  auto r = ds_->CreateBundle(b);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->sequence_number, 7u);  // stored as given
+  EXPECT_EQ(r->refresh_hint_seconds, 30);
+  EXPECT_THAT(r->x509_authorities_der, ElementsAre(ca1));
+  EXPECT_EQ(ds_->CreateBundle(b).status().code(), absl::StatusCode::kAlreadyExists);
+  ASSERT_TRUE(ds_->CreateBundle(FedBundle("a.org", {})).ok());
+  EXPECT_EQ(*ds_->CountBundles(), 2);
+  auto all = ds_->ListBundles();
+  ASSERT_TRUE(all.ok());
+  ASSERT_EQ(all->size(), 2u);
+  EXPECT_EQ((*all)[0].trust_domain, "a.org");
+  EXPECT_EQ((*all)[1].trust_domain, "other.org");
+  EXPECT_EQ((*all)[1].jwt_keys.size(), 1u);
+  // Bad input writes nothing.
+  EXPECT_EQ(ds_->CreateBundle(FedBundle("bad.org", {"junk"})).status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(ds_->FetchBundle("bad.org").status().code(), absl::StatusCode::kNotFound);
+}
+
+TEST_P(DataStoreConformance, UpdateAndSetBundleReplaceSelectedFields) {
+  const std::string ca1 = MakeTestCertDer("u1", kT0 - 10, kT0 + 1000);
+  const std::string ca2 = MakeTestCertDer("u2", kT0 - 10, kT0 + 2000);
+  EXPECT_EQ(ds_->UpdateBundle(FedBundle("x.org", {ca1}), BundleMask{}).status().code(), absl::StatusCode::kNotFound);
+  BundleRecord b = FedBundle("x.org", {ca1}, {{"k1", "pk1", 0}});
+  b.refresh_hint_seconds = 10;
+  b.sequence_number = 3;
+  ASSERT_TRUE(ds_->CreateBundle(b).ok());
+
+  BundleRecord upd = FedBundle("x.org", {ca2}, {{"k2", "pk2", 0}});
+  upd.refresh_hint_seconds = 99;
+  upd.sequence_number = 4;
+  BundleMask only_x509;
+  only_x509.jwt_keys = only_x509.refresh_hint = only_x509.sequence_number = false;
+  auto r = ds_->UpdateBundle(upd, only_x509);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_THAT(r->x509_authorities_der, ElementsAre(ca2));
+  ASSERT_EQ(r->jwt_keys.size(), 1u);
+  EXPECT_EQ(r->jwt_keys[0].kid, "k1");
+  EXPECT_EQ(r->refresh_hint_seconds, 10);
+  EXPECT_EQ(r->sequence_number, 3u);
+
+  r = ds_->UpdateBundle(upd, BundleMask{});
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->jwt_keys[0].kid, "k2");
+  EXPECT_EQ(r->refresh_hint_seconds, 99);
+  EXPECT_EQ(r->sequence_number, 4u);
+
+  // Set: creates, then replaces everything.
+  auto s = ds_->SetBundle(FedBundle("y.org", {ca1}));
+  ASSERT_TRUE(s.ok()) << s.status();
+  EXPECT_THAT(s->x509_authorities_der, ElementsAre(ca1));
+  s = ds_->SetBundle(FedBundle("y.org", {ca2, ca1}, {{"k", "pk", 0}}));
+  ASSERT_TRUE(s.ok());
+  EXPECT_THAT(s->x509_authorities_der, ElementsAre(ca2, ca1));
+  EXPECT_EQ(s->jwt_keys.size(), 1u);
+  EXPECT_EQ(*ds_->CountBundles(), 2);
+}
+
+TEST_P(DataStoreConformance, EntryFederatesWithNeedsABundleAndRoundTrips) {
+  RegistrationEntry e = MakeEntry("spiffe://td/w", "spiffe://td/agent", {S("a", "1")});
+  e.federates_with = {"b.org", "a.org", "b.org"};
+  e.store_svid = true;
+  auto missing = ds_->CreateEntry(e);
+  EXPECT_EQ(missing.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(missing.status().message(), HasSubstr("unable to find federated bundle \"spiffe://a.org\""));
+  EXPECT_EQ(*ds_->CountEntries(), 0);  // nothing half-written
+  ASSERT_TRUE(ds_->CreateBundle(FedBundle("a.org", {})).ok());
+  ASSERT_TRUE(ds_->CreateBundle(FedBundle("b.org", {})).ok());
+  ASSERT_TRUE(ds_->CreateBundle(FedBundle("c.org", {})).ok());
+  auto created = ds_->CreateEntry(e);
+  ASSERT_TRUE(created.ok()) << created.status();
+  EXPECT_THAT(created->federates_with, ElementsAre("a.org", "b.org"));
+  auto got = ds_->FetchEntry(created->id);
+  ASSERT_TRUE(got.ok());
+  EXPECT_THAT(got->federates_with, ElementsAre("a.org", "b.org"));
+  EXPECT_TRUE(got->store_svid);
+
+  // Many entries (the bulk path) read federates_with too.
+  for (int i = 0; i < 40; ++i) {
+    RegistrationEntry more = MakeEntry(absl::StrCat("spiffe://td/m", i), "spiffe://td/agent", {S("a", "1")});
+    if (i % 2 == 0) more.federates_with = {"c.org"};
+    ASSERT_TRUE(ds_->CreateEntry(more).ok());
+  }
+  auto listed = ds_->ListEntries({});
+  ASSERT_TRUE(listed.ok());
+  int with_c = 0;
+  for (const auto& le : *listed) {
+    if (le.id == created->id) {
+      EXPECT_THAT(le.federates_with, ElementsAre("a.org", "b.org"));
+    }
+    if (le.federates_with == std::vector<std::string>{"c.org"}) ++with_c;
+  }
+  EXPECT_EQ(with_c, 20);
+
+  RegistrationEntry upd = *got;
+  upd.federates_with = {"c.org"};
+  upd.store_svid = false;
+  auto u = ds_->UpdateEntry(upd);
+  ASSERT_TRUE(u.ok()) << u.status();
+  got = ds_->FetchEntry(created->id);
+  EXPECT_THAT(got->federates_with, ElementsAre("c.org"));
+  EXPECT_FALSE(got->store_svid);
+  upd.federates_with = {"nope.org"};
+  EXPECT_EQ(ds_->UpdateEntry(upd).status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(ds_->FetchEntry(created->id)->federates_with, ElementsAre("c.org"));  // unchanged
+  ASSERT_TRUE(ds_->DeleteEntry(created->id).ok());
+}
+
+TEST_P(DataStoreConformance, DeleteBundleModes) {
+  EXPECT_EQ(ds_->DeleteBundle("none.org", DeleteBundleMode::kRestrict).code(), absl::StatusCode::kNotFound);
+  ASSERT_TRUE(ds_->CreateBundle(FedBundle("f.org", {MakeTestCertDer("f", kT0 - 10, kT0 + 100)})).ok());
+  ASSERT_TRUE(ds_->CreateBundle(FedBundle("g.org", {})).ok());
+  RegistrationEntry e1 = MakeEntry("spiffe://td/1", "spiffe://td/agent", {S("a", "1")});
+  e1.federates_with = {"f.org", "g.org"};
+  RegistrationEntry e2 = MakeEntry("spiffe://td/2", "spiffe://td/agent", {S("a", "2")});
+  e2.federates_with = {"f.org"};
+  auto c1 = ds_->CreateEntry(e1);
+  auto c2 = ds_->CreateEntry(e2);
+  ASSERT_TRUE(c1.ok() && c2.ok());
+
+  auto restrict = ds_->DeleteBundle("f.org", DeleteBundleMode::kRestrict);
+  EXPECT_EQ(restrict.code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(restrict.message(), HasSubstr("cannot delete bundle; federated with 2 registration entries"));
+  EXPECT_TRUE(ds_->FetchBundle("f.org").ok());
+
+  const int64_t events = *ds_->LatestEntryEventId();
+  ASSERT_TRUE(ds_->DeleteBundle("f.org", DeleteBundleMode::kDissociate).ok());
+  EXPECT_EQ(ds_->FetchBundle("f.org").status().code(), absl::StatusCode::kNotFound);
+  auto f1 = ds_->FetchEntry(c1->id);
+  EXPECT_THAT(f1->federates_with, ElementsAre("g.org"));
+  EXPECT_EQ(f1->revision_number, 1);
+  EXPECT_THAT(ds_->FetchEntry(c2->id)->federates_with, IsEmpty());
+  EXPECT_EQ(ds_->ListEntryEventsSince(events)->size(), 2u);
+
+  ASSERT_TRUE(ds_->DeleteBundle("g.org", DeleteBundleMode::kDelete).ok());
+  EXPECT_EQ(ds_->FetchEntry(c1->id).status().code(), absl::StatusCode::kNotFound);
+  EXPECT_TRUE(ds_->FetchEntry(c2->id).ok());  // did not federate with g.org
+  EXPECT_EQ(*ds_->CountBundles(), 0);
+  // The trust domain can be stored again afterwards.
+  EXPECT_TRUE(ds_->CreateBundle(FedBundle("g.org", {})).ok());
+}
+
+// ---------------------------------------------------------------------------------------------------------------
 // CA journal
 
 TEST_P(DataStoreConformance, CaJournal) {

@@ -122,10 +122,23 @@ ALTER TABLE bundle_x509_authorities ADD COLUMN tainted INTEGER NOT NULL DEFAULT 
 ALTER TABLE bundle_jwt_keys ADD COLUMN tainted INTEGER NOT NULL DEFAULT 0;
 )sql";
 
+// Version 3: federation. An entry's federates_with as rows naming a stored bundle (a bundle cannot vanish under an
+// entry: DeleteBundle deals with these rows first), and the entry's store_svid flag.
+constexpr std::string_view kV3FederatedEntries = R"sql(
+ALTER TABLE registered_entries ADD COLUMN store_svid INTEGER NOT NULL DEFAULT 0;
+
+CREATE TABLE federated_registration_entries (
+  entry_id      TEXT NOT NULL REFERENCES registered_entries (id) ON DELETE CASCADE,
+  trust_domain  TEXT NOT NULL REFERENCES bundles (trust_domain),
+  PRIMARY KEY (entry_id, trust_domain)
+);
+CREATE INDEX federated_registration_entries_trust_domain ON federated_registration_entries (trust_domain, entry_id);
+)sql";
+
 }  // namespace
 
 const std::vector<std::string_view>& Migrations() {
-  static const std::vector<std::string_view> kMigrations = {kV1, kV2};
+  static const std::vector<std::string_view> kMigrations = {kV1, kV2, kV3FederatedEntries};
   return kMigrations;
 }
 

@@ -117,6 +117,9 @@ absl::Status ValidateEntry(const RegistrationEntry& e) {
   if (e.selectors.empty()) return absl::InvalidArgumentError("registration entry: needs at least one selector");
   if (e.x509_svid_ttl < 0) return absl::InvalidArgumentError("registration entry: x509_svid_ttl is negative");
   if (e.jwt_svid_ttl < 0) return absl::InvalidArgumentError("registration entry: jwt_svid_ttl is negative");
+  for (const auto& td : e.federates_with) {
+    if (td.empty()) return absl::InvalidArgumentError("registration entry: federates_with has an empty trust domain");
+  }
   return ValidateSelectors(e.selectors, "registration entry");
 }
 
@@ -138,10 +141,10 @@ std::vector<std::string> DecodeDnsNames(const std::string& s) {
   return out;
 }
 
-// Columns 0..11 are the entry, 12..13 one selector. Queries add WHERE and "ORDER BY e.id".
+// Columns 0..12 are the entry, 13..14 one selector. Queries add WHERE and "ORDER BY e.id".
 constexpr const char* kEntrySelect =
     "SELECT e.id, e.spiffe_id, e.parent_id, e.x509_svid_ttl, e.jwt_svid_ttl, e.dns_names, e.admin, e.downstream,"
-    " e.hint, e.revision_number, e.created_at, e.expires_at, s.type, s.value"
+    " e.hint, e.revision_number, e.created_at, e.expires_at, e.store_svid, s.type, s.value"
     " FROM registered_entries e JOIN selectors s ON s.entry_id = e.id ";
 
 // Groups joined rows (ordered by entry id) into entries.
@@ -163,10 +166,11 @@ void AppendEntries(const std::vector<SqlRow>& rows, std::vector<RegistrationEntr
       e.revision_number = AsInt(r[9]);
       e.created_at = AsInt(r[10]);
       e.expires_at = AsInt(r[11]);
+      e.store_svid = AsInt(r[12]) != 0;
       out.push_back(std::move(e));
       cur = &out.back();
     }
-    cur->selectors.push_back(Selector{AsStr(r[12]), AsStr(r[13])});
+    cur->selectors.push_back(Selector{AsStr(r[13]), AsStr(r[14])});
   }
 }
 
@@ -174,6 +178,12 @@ void Finish(std::vector<RegistrationEntry>& v) {
   for (auto& e : v) e.selectors = Normalize(std::move(e.selectors));
   std::sort(v.begin(), v.end(), [](const auto& a, const auto& b) { return a.id < b.id; });
   v.erase(std::unique(v.begin(), v.end(), [](const auto& a, const auto& b) { return a.id == b.id; }), v.end());
+}
+
+std::vector<std::string> NormalizeNames(std::vector<std::string> v) {
+  std::sort(v.begin(), v.end());
+  v.erase(std::unique(v.begin(), v.end()), v.end());
+  return v;
 }
 
 bool ContainsAll(const std::vector<Selector>& sorted_have, const std::vector<Selector>& sorted_want) {
@@ -231,6 +241,7 @@ class SqlDataStore final : public DataStore {
     RETURN_IF_ERROR(ValidateEntry(in));
     RegistrationEntry e = in;
     e.selectors = Normalize(std::move(e.selectors));
+    e.federates_with = NormalizeNames(std::move(e.federates_with));
     if (e.id.empty()) e.id = NewUuidV4(random_);
     e.revision_number = 0;
     e.created_at = Now();
@@ -242,15 +253,17 @@ class SqlDataStore final : public DataStore {
         return absl::AlreadyExistsError(absl::StrCat("registration entry id ", e.id, " already exists"));
       }
       RETURN_IF_ERROR(CheckDuplicate(c, e, hash, ""));
-      RETURN_IF_ERROR(c.Exec("INSERT INTO registered_entries (id, spiffe_id, parent_id, selectors_hash,"
-                             " selector_count, x509_svid_ttl, jwt_svid_ttl, dns_names, admin, downstream,"
-                             " hint, revision_number, created_at, expires_at)"
-                             " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                             {e.id, e.spiffe_id, e.parent_id, hash, static_cast<int64_t>(e.selectors.size()),
-                              int64_t{e.x509_svid_ttl}, int64_t{e.jwt_svid_ttl}, dns, int64_t{e.admin},
-                              int64_t{e.downstream}, e.hint, e.revision_number, e.created_at, e.expires_at})
-                          .status());
+      RETURN_IF_ERROR(
+          c.Exec("INSERT INTO registered_entries (id, spiffe_id, parent_id, selectors_hash,"
+                 " selector_count, x509_svid_ttl, jwt_svid_ttl, dns_names, admin, downstream,"
+                 " hint, revision_number, created_at, expires_at, store_svid)"
+                 " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                 {e.id, e.spiffe_id, e.parent_id, hash, static_cast<int64_t>(e.selectors.size()),
+                  int64_t{e.x509_svid_ttl}, int64_t{e.jwt_svid_ttl}, dns, int64_t{e.admin}, int64_t{e.downstream},
+                  e.hint, e.revision_number, e.created_at, e.expires_at, int64_t{e.store_svid}})
+              .status());
       RETURN_IF_ERROR(InsertEntrySelectors(c, e.id, e.selectors));
+      RETURN_IF_ERROR(ReplaceFederatesWith(c, e.id, e.federates_with));
       RETURN_IF_ERROR(AppendEntryEvent(c, e.id));
       return e;
     });
@@ -261,6 +274,7 @@ class SqlDataStore final : public DataStore {
     RETURN_IF_ERROR(ValidateEntry(in));
     RegistrationEntry e = in;
     e.selectors = Normalize(std::move(e.selectors));
+    e.federates_with = NormalizeNames(std::move(e.federates_with));
     ASSIGN_OR_RETURN(std::string dns, EncodeDnsNames(e.dns_names));
     const std::string hash = SelectorsHash(e.selectors);
     return Tx(true, [&](SqlConn& c) -> absl::StatusOr<RegistrationEntry> {
@@ -271,16 +285,18 @@ class SqlDataStore final : public DataStore {
       e.revision_number = AsInt(rows[0][0]) + 1;
       e.created_at = AsInt(rows[0][1]);
       RETURN_IF_ERROR(CheckDuplicate(c, e, hash, e.id));
-      RETURN_IF_ERROR(c.Exec("UPDATE registered_entries SET spiffe_id = ?, parent_id = ?, selectors_hash = ?,"
-                             " selector_count = ?, x509_svid_ttl = ?, jwt_svid_ttl = ?, dns_names = ?,"
-                             " admin = ?, downstream = ?, hint = ?, revision_number = ?, expires_at = ?"
-                             " WHERE id = ?",
-                             {e.spiffe_id, e.parent_id, hash, static_cast<int64_t>(e.selectors.size()),
-                              int64_t{e.x509_svid_ttl}, int64_t{e.jwt_svid_ttl}, dns, int64_t{e.admin},
-                              int64_t{e.downstream}, e.hint, e.revision_number, e.expires_at, e.id})
-                          .status());
+      RETURN_IF_ERROR(
+          c.Exec("UPDATE registered_entries SET spiffe_id = ?, parent_id = ?, selectors_hash = ?,"
+                 " selector_count = ?, x509_svid_ttl = ?, jwt_svid_ttl = ?, dns_names = ?,"
+                 " admin = ?, downstream = ?, hint = ?, revision_number = ?, expires_at = ?,"
+                 " store_svid = ? WHERE id = ?",
+                 {e.spiffe_id, e.parent_id, hash, static_cast<int64_t>(e.selectors.size()), int64_t{e.x509_svid_ttl},
+                  int64_t{e.jwt_svid_ttl}, dns, int64_t{e.admin}, int64_t{e.downstream}, e.hint, e.revision_number,
+                  e.expires_at, int64_t{e.store_svid}, e.id})
+              .status());
       RETURN_IF_ERROR(c.Exec("DELETE FROM selectors WHERE entry_id = ?", {e.id}).status());
       RETURN_IF_ERROR(InsertEntrySelectors(c, e.id, e.selectors));
+      RETURN_IF_ERROR(ReplaceFederatesWith(c, e.id, e.federates_with));
       RETURN_IF_ERROR(AppendEntryEvent(c, e.id));
       return e;
     });
@@ -295,7 +311,7 @@ class SqlDataStore final : public DataStore {
       std::vector<RegistrationEntry> out;
       RETURN_IF_ERROR(LoadEntry(c, std::string(id), out));
       if (out.empty()) return absl::NotFoundError(absl::StrCat("registration entry ", ToAbsl(id), " not found"));
-      Finish(out);
+      RETURN_IF_ERROR(Complete(c, out));
       return std::move(out[0]);
     });
   }
@@ -304,7 +320,7 @@ class SqlDataStore final : public DataStore {
     return Tx(false, [&](SqlConn& c) -> absl::StatusOr<std::vector<RegistrationEntry>> {
       std::vector<RegistrationEntry> out;
       for (const auto& id : std::set<std::string>(ids.begin(), ids.end())) RETURN_IF_ERROR(LoadEntry(c, id, out));
-      Finish(out);
+      RETURN_IF_ERROR(Complete(c, out));
       return out;
     });
   }
@@ -348,7 +364,7 @@ class SqlDataStore final : public DataStore {
         ASSIGN_OR_RETURN(auto rows, c.Query(sql, params));
         AppendEntries(rows, out);
       }
-      Finish(out);
+      RETURN_IF_ERROR(Complete(c, out));
       std::erase_if(out, [&](const RegistrationEntry& e) { return !MatchesFilter(e, f); });
       return out;
     });
@@ -378,7 +394,7 @@ class SqlDataStore final : public DataStore {
       for (const auto& [id, h] : hits) {
         if (h.first == h.second) RETURN_IF_ERROR(LoadEntry(c, id, out));
       }
-      Finish(out);
+      RETURN_IF_ERROR(Complete(c, out));
       return out;
     });
   }
@@ -391,7 +407,7 @@ class SqlDataStore final : public DataStore {
         ASSIGN_OR_RETURN(auto rows, c.Query(absl::StrCat(kEntrySelect, "WHERE e.parent_id = ? ORDER BY e.id"), {p}));
         AppendEntries(rows, out);
       }
-      Finish(out);
+      RETURN_IF_ERROR(Complete(c, out));
       return out;
     });
   }
@@ -694,6 +710,73 @@ class SqlDataStore final : public DataStore {
     return ChangeJwtKey(std::string(trust_domain), std::string(kid), /*revoke=*/true);
   }
 
+  absl::StatusOr<std::vector<BundleRecord>> ListBundles() override {
+    return Tx(false, [&](SqlConn& c) -> absl::StatusOr<std::vector<BundleRecord>> {
+      ASSIGN_OR_RETURN(auto rows, c.Query("SELECT trust_domain FROM bundles ORDER BY trust_domain", {}));
+      std::vector<BundleRecord> out;
+      out.reserve(rows.size());
+      for (const auto& r : rows) {
+        ASSIGN_OR_RETURN(auto b, LoadBundle(c, AsStr(r[0])));
+        out.push_back(std::move(b));
+      }
+      return out;
+    });
+  }
+
+  absl::StatusOr<int64_t> CountBundles() override { return Count("SELECT COUNT(*) FROM bundles"); }
+
+  absl::StatusOr<BundleRecord> CreateBundle(const BundleRecord& b) override {
+    ASSIGN_OR_RETURN(std::vector<ParsedAuthority> certs, ParseBundleInput(b));
+    return Tx(true, [&](SqlConn& c) -> absl::StatusOr<BundleRecord> {
+      ASSIGN_OR_RETURN(auto head, c.Query("SELECT 1 FROM bundles WHERE trust_domain = ?", {b.trust_domain}));
+      if (!head.empty()) return absl::AlreadyExistsError(absl::StrCat("bundle ", b.trust_domain, " already exists"));
+      RETURN_IF_ERROR(c.Exec("INSERT INTO bundles (trust_domain, sequence_number, refresh_hint_seconds)"
+                             " VALUES (?, ?, ?)",
+                             {b.trust_domain, static_cast<int64_t>(b.sequence_number), b.refresh_hint_seconds})
+                          .status());
+      RETURN_IF_ERROR(AddX509Authorities(c, b.trust_domain, certs).status());
+      RETURN_IF_ERROR(AddJwtKeys(c, b.trust_domain, b.jwt_keys).status());
+      return LoadBundle(c, b.trust_domain);
+    });
+  }
+
+  absl::StatusOr<BundleRecord> UpdateBundle(const BundleRecord& b, const BundleMask& mask) override {
+    ASSIGN_OR_RETURN(std::vector<ParsedAuthority> certs, ParseBundleInput(b));
+    return Tx(true, [&](SqlConn& c) -> absl::StatusOr<BundleRecord> {
+      ASSIGN_OR_RETURN(auto head, c.Query("SELECT 1 FROM bundles WHERE trust_domain = ?", {b.trust_domain}));
+      if (head.empty()) return absl::NotFoundError(absl::StrCat("bundle ", b.trust_domain, " not found"));
+      RETURN_IF_ERROR(ReplaceBundleLocked(c, b, certs, mask));
+      return LoadBundle(c, b.trust_domain);
+    });
+  }
+
+  absl::StatusOr<BundleRecord> SetBundle(const BundleRecord& b) override {
+    ASSIGN_OR_RETURN(std::vector<ParsedAuthority> certs, ParseBundleInput(b));
+    return Tx(true, [&](SqlConn& c) -> absl::StatusOr<BundleRecord> {
+      RETURN_IF_ERROR(c.Exec("INSERT INTO bundles (trust_domain, sequence_number, refresh_hint_seconds)"
+                             " VALUES (?, 0, 0) ON CONFLICT (trust_domain) DO NOTHING",
+                             {b.trust_domain})
+                          .status());
+      RETURN_IF_ERROR(ReplaceBundleLocked(c, b, certs, BundleMask{}));
+      return LoadBundle(c, b.trust_domain);
+    });
+  }
+
+  absl::Status DeleteBundle(std::string_view trust_domain, DeleteBundleMode mode) override {
+    const std::string td(trust_domain);
+    return Tx(true, [&](SqlConn& c) -> absl::Status {
+      ASSIGN_OR_RETURN(auto head, c.Query("SELECT 1 FROM bundles WHERE trust_domain = ?", {td}));
+      if (head.empty()) return absl::NotFoundError(absl::StrCat("bundle ", td, " not found"));
+      ASSIGN_OR_RETURN(auto fed, c.Query("SELECT entry_id FROM federated_registration_entries"
+                                         " WHERE trust_domain = ? ORDER BY entry_id",
+                                         {td}));
+      RETURN_IF_ERROR(ReleaseFederatedEntries(c, td, fed, mode));
+      RETURN_IF_ERROR(c.Exec("DELETE FROM bundle_x509_authorities WHERE trust_domain = ?", {td}).status());
+      RETURN_IF_ERROR(c.Exec("DELETE FROM bundle_jwt_keys WHERE trust_domain = ?", {td}).status());
+      return c.Exec("DELETE FROM bundles WHERE trust_domain = ?", {td}).status();
+    });
+  }
+
   // ---- CA journal ----
 
   absl::Status SetCaJournal(std::string_view server_id, std::string_view blob) override {
@@ -792,6 +875,47 @@ class SqlDataStore final : public DataStore {
     return absl::OkStatus();
   }
 
+  // The entry's federates_with rows replaced by `tds` (sorted); every trust domain must have a stored bundle.
+  static absl::Status ReplaceFederatesWith(SqlConn& c, const std::string& id, const std::vector<std::string>& tds) {
+    RETURN_IF_ERROR(c.Exec("DELETE FROM federated_registration_entries WHERE entry_id = ?", {id}).status());
+    for (const auto& td : tds) {
+      ASSIGN_OR_RETURN(auto have, c.Query("SELECT 1 FROM bundles WHERE trust_domain = ?", {td}));
+      if (have.empty()) {
+        return absl::FailedPreconditionError(absl::StrCat("unable to find federated bundle \"spiffe://", td, "\""));
+      }
+      RETURN_IF_ERROR(
+          c.Exec("INSERT INTO federated_registration_entries (entry_id, trust_domain) VALUES (?, ?)", {id, td})
+              .status());
+    }
+    return absl::OkStatus();
+  }
+
+  // Sorts and de-duplicates what the joined rows produced, then fills in every entry's federates_with: per entry
+  // for a few, from one scan of the (small) relation table for many.
+  static absl::Status Complete(SqlConn& c, std::vector<RegistrationEntry>& out) {
+    Finish(out);
+    constexpr size_t kPerEntryLimit = 32;
+    if (out.size() <= kPerEntryLimit) {
+      for (auto& e : out) {
+        ASSIGN_OR_RETURN(auto rows, c.Query("SELECT trust_domain FROM federated_registration_entries"
+                                            " WHERE entry_id = ? ORDER BY trust_domain",
+                                            {e.id}));
+        for (const auto& r : rows) e.federates_with.push_back(AsStr(r[0]));
+      }
+      return absl::OkStatus();
+    }
+    ASSIGN_OR_RETURN(auto rows, c.Query("SELECT entry_id, trust_domain FROM federated_registration_entries"
+                                        " ORDER BY entry_id, trust_domain",
+                                        {}));
+    absl::flat_hash_map<std::string, RegistrationEntry*> by_id;
+    for (auto& e : out) by_id[e.id] = &e;
+    for (const auto& r : rows) {
+      auto it = by_id.find(AsStr(r[0]));
+      if (it != by_id.end()) it->second->federates_with.push_back(AsStr(r[1]));
+    }
+    return absl::OkStatus();
+  }
+
   absl::Status LoadEntry(SqlConn& c, const std::string& id, std::vector<RegistrationEntry>& out) {
     ASSIGN_OR_RETURN(auto rows, c.Query(absl::StrCat(kEntrySelect, "WHERE e.id = ? ORDER BY e.id"), {id}));
     AppendEntries(rows, out);
@@ -800,6 +924,7 @@ class SqlDataStore final : public DataStore {
 
   absl::Status DeleteEntryLocked(SqlConn& c, const std::string& id) {
     RETURN_IF_ERROR(c.Exec("DELETE FROM selectors WHERE entry_id = ?", {id}).status());
+    RETURN_IF_ERROR(c.Exec("DELETE FROM federated_registration_entries WHERE entry_id = ?", {id}).status());
     ASSIGN_OR_RETURN(int64_t changed, c.Exec("DELETE FROM registered_entries WHERE id = ?", {id}));
     if (changed == 0) return absl::NotFoundError(absl::StrCat("registration entry ", id, " not found"));
     return AppendEntryEvent(c, id);
@@ -986,6 +1111,58 @@ class SqlDataStore final : public DataStore {
 
   static absl::Status BumpSequence(SqlConn& c, const std::string& td) {
     return c.Exec("UPDATE bundles SET sequence_number = sequence_number + 1 WHERE trust_domain = ?", {td}).status();
+  }
+
+  // The fields `mask` selects of the stored bundle b.trust_domain replaced by b's.
+  static absl::Status ReplaceBundleLocked(SqlConn& c, const BundleRecord& b, const std::vector<ParsedAuthority>& certs,
+                                          const BundleMask& mask) {
+    const std::string& td = b.trust_domain;
+    if (mask.x509_authorities) {
+      RETURN_IF_ERROR(c.Exec("DELETE FROM bundle_x509_authorities WHERE trust_domain = ?", {td}).status());
+      RETURN_IF_ERROR(AddX509Authorities(c, td, certs).status());
+    }
+    if (mask.jwt_keys) {
+      RETURN_IF_ERROR(c.Exec("DELETE FROM bundle_jwt_keys WHERE trust_domain = ?", {td}).status());
+      RETURN_IF_ERROR(AddJwtKeys(c, td, b.jwt_keys).status());
+    }
+    if (mask.refresh_hint) {
+      RETURN_IF_ERROR(
+          c.Exec("UPDATE bundles SET refresh_hint_seconds = ? WHERE trust_domain = ?", {b.refresh_hint_seconds, td})
+              .status());
+    }
+    if (mask.sequence_number) {
+      RETURN_IF_ERROR(c.Exec("UPDATE bundles SET sequence_number = ? WHERE trust_domain = ?",
+                             {static_cast<int64_t>(b.sequence_number), td})
+                          .status());
+    }
+    return absl::OkStatus();
+  }
+
+  // DeleteBundle's treatment of the entries (rows of entry ids) that federate with `td`.
+  absl::Status ReleaseFederatedEntries(SqlConn& c, const std::string& td, const std::vector<SqlRow>& entries,
+                                       DeleteBundleMode mode) {
+    if (entries.empty()) return absl::OkStatus();
+    switch (mode) {
+      case DeleteBundleMode::kRestrict:
+        return absl::FailedPreconditionError(
+            absl::StrCat("cannot delete bundle; federated with ", entries.size(), " registration entries"));
+      case DeleteBundleMode::kDelete:
+        for (const auto& r : entries) RETURN_IF_ERROR(DeleteEntryLocked(c, AsStr(r[0])));
+        return absl::OkStatus();
+      case DeleteBundleMode::kDissociate:
+        for (const auto& r : entries) {
+          const std::string id = AsStr(r[0]);
+          RETURN_IF_ERROR(
+              c.Exec("DELETE FROM federated_registration_entries WHERE entry_id = ? AND trust_domain = ?", {id, td})
+                  .status());
+          RETURN_IF_ERROR(
+              c.Exec("UPDATE registered_entries SET revision_number = revision_number + 1 WHERE id = ?", {id})
+                  .status());
+          RETURN_IF_ERROR(AppendEntryEvent(c, id));
+        }
+        return absl::OkStatus();
+    }
+    return absl::InvalidArgumentError("unknown bundle delete mode");
   }
 
   absl::StatusOr<BundleRecord> LoadBundle(SqlConn& c, const std::string& td) {

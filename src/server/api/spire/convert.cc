@@ -5,6 +5,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/status.h"
+#include "crypto/keys.h"
+#include "crypto/x509.h"
 
 namespace spirecvm::server::spireapi {
 
@@ -82,6 +84,33 @@ absl::Status ValidateSelectorMatch(const sapi::SelectorMatch& m) {
   return absl::OkStatus();
 }
 
+bool FederatesWithMatches(const std::vector<std::string>& have, const std::vector<std::string>& want,
+                          sapi::FederatesWithMatch::MatchBehavior match) {
+  if (have.empty()) return false;
+  const std::set<std::string> h(have.begin(), have.end()), w(want.begin(), want.end());
+  switch (match) {
+    case sapi::FederatesWithMatch::MATCH_EXACT:
+      return h == w;
+    case sapi::FederatesWithMatch::MATCH_SUBSET:
+      return std::includes(w.begin(), w.end(), h.begin(), h.end());
+    case sapi::FederatesWithMatch::MATCH_SUPERSET:
+      return std::includes(h.begin(), h.end(), w.begin(), w.end());
+    case sapi::FederatesWithMatch::MATCH_ANY:
+      return std::any_of(w.begin(), w.end(), [&](const auto& td) { return h.count(td) > 0; });
+    default:
+      return false;
+  }
+}
+
+absl::Status ValidateFederatesWithMatch(const sapi::FederatesWithMatch& m) {
+  if (m.trust_domains().empty()) return absl::InvalidArgumentError("empty trust domain set");
+  if (!sapi::FederatesWithMatch::MatchBehavior_IsValid(m.match())) {
+    return absl::InvalidArgumentError(absl::StrCat("unknown federates with match behavior ", m.match()));
+  }
+  for (const auto& s : m.trust_domains()) RETURN_IF_ERROR(spiffe::TrustDomain::Parse(s).status());
+  return absl::OkStatus();
+}
+
 void EntryToProto(const datastore::RegistrationEntry& e, sapi::Entry* out) {
   out->set_id(e.id);
   IdToProto(e.spiffe_id, out->mutable_spiffe_id());
@@ -97,6 +126,8 @@ void EntryToProto(const datastore::RegistrationEntry& e, sapi::Entry* out) {
   out->set_admin(e.admin);
   out->set_downstream(e.downstream);
   out->set_hint(e.hint);
+  for (const auto& td : e.federates_with) out->add_federates_with(td);
+  out->set_store_svid(e.store_svid);
   out->set_revision_number(e.revision_number);
   out->set_created_at(e.created_at);
   out->set_expires_at(e.expires_at);
@@ -104,15 +135,15 @@ void EntryToProto(const datastore::RegistrationEntry& e, sapi::Entry* out) {
 
 namespace {
 
-// What the DataStore has no column for: refused, so nothing an operator sets is silently lost.
-absl::Status RefuseUnstored(const sapi::Entry& e, bool check_federates_with, bool check_store_svid) {
-  if (check_federates_with && !e.federates_with().empty()) {
-    return absl::InvalidArgumentError("federates_with is not supported yet (spire-cvm has no federation)");
+// Trust domain names ("td" or "spiffe://td" on the wire), stored by name.
+absl::StatusOr<std::vector<std::string>> FederatesWithFromProto(const sapi::Entry& e) {
+  std::vector<std::string> out;
+  for (const auto& s : e.federates_with()) {
+    auto td = spiffe::TrustDomain::Parse(s);
+    if (!td.ok()) return Annotate(td.status(), "invalid federated trust domain");
+    out.push_back(td->name());
   }
-  if (check_store_svid && e.store_svid()) {
-    return absl::InvalidArgumentError("store_svid is not supported yet (spire-cvm has no SVIDStore plugins)");
-  }
-  return absl::OkStatus();
+  return out;
 }
 
 absl::StatusOr<std::string> IdField(const sapi::SPIFFEID& id, const char* field) {
@@ -128,7 +159,6 @@ absl::StatusOr<datastore::RegistrationEntry> EntryFromProto(const sapi::Entry& e
 absl::StatusOr<datastore::RegistrationEntry> MergeEntry(const datastore::RegistrationEntry& base, const sapi::Entry& e,
                                                         const sapi::EntryMask* mask) {
   auto want = [mask](bool field) { return mask == nullptr || field; };
-  RETURN_IF_ERROR(RefuseUnstored(e, want(mask && mask->federates_with()), want(mask && mask->store_svid())));
   datastore::RegistrationEntry r = base;
   r.id = e.id();
   if (want(mask && mask->spiffe_id())) {
@@ -147,6 +177,10 @@ absl::StatusOr<datastore::RegistrationEntry> MergeEntry(const datastore::Registr
   if (want(mask && mask->downstream())) r.downstream = e.downstream();
   if (want(mask && mask->hint())) r.hint = e.hint();
   if (want(mask && mask->expires_at())) r.expires_at = e.expires_at();
+  if (want(mask && mask->federates_with())) {
+    ASSIGN_OR_RETURN(r.federates_with, FederatesWithFromProto(e));
+  }
+  if (want(mask && mask->store_svid())) r.store_svid = e.store_svid();
   return r;
 }
 
@@ -208,6 +242,37 @@ void BundleToProto(const datastore::BundleRecord& b, sapi::Bundle* out) {
   }
   out->set_refresh_hint(b.refresh_hint_seconds);
   out->set_sequence_number(b.sequence_number);
+}
+
+absl::StatusOr<datastore::BundleRecord> BundleFromProto(const sapi::Bundle& b) {
+  auto td = spiffe::TrustDomain::Parse(b.trust_domain());
+  if (!td.ok()) return Annotate(td.status(), "invalid trust domain");
+  datastore::BundleRecord out;
+  out.trust_domain = td->name();
+  for (const auto& a : b.x509_authorities()) {
+    auto cert = crypto::ParseCertDer(a.asn1());
+    if (!cert.ok()) return Annotate(cert.status(), "unable to parse X.509 authority");
+    out.x509_authorities_der.push_back(a.asn1());
+  }
+  for (const auto& k : b.jwt_authorities()) {
+    if (k.key_id().empty()) return absl::InvalidArgumentError("unable to parse JWT authority: missing key ID");
+    auto key = crypto::PublicKeyFromDer(k.public_key());
+    if (!key.ok()) return Annotate(key.status(), "unable to parse JWT authority");
+    out.jwt_keys.push_back({k.key_id(), k.public_key(), k.expires_at()});
+  }
+  out.refresh_hint_seconds = b.refresh_hint();
+  out.sequence_number = b.sequence_number();
+  return out;
+}
+
+datastore::BundleMask BundleMaskFromProto(const sapi::BundleMask* mask) {
+  datastore::BundleMask m;
+  if (mask == nullptr) return m;
+  m.x509_authorities = mask->x509_authorities();
+  m.jwt_keys = mask->jwt_authorities();
+  m.refresh_hint = mask->refresh_hint();
+  m.sequence_number = mask->sequence_number();
+  return m;
 }
 
 void ApplyBundleMask(const sapi::BundleMask* mask, sapi::Bundle* b) {

@@ -13,6 +13,7 @@
 #include "spire/api/types/agent.pb.h"
 #include "spire/api/types/bundle.pb.h"
 #include "spire/api/types/entry.pb.h"
+#include "spire/api/types/federateswith.pb.h"
 #include "spire/api/types/selector.pb.h"
 #include "spire/api/types/spiffeid.pb.h"
 #include "spire/api/types/status.pb.h"
@@ -40,9 +41,16 @@ bool SelectorsMatch(const std::vector<datastore::Selector>& have, const std::vec
                     sapi::SelectorMatch::MatchBehavior match);
 // Selector match filter: non-empty, every selector type:value with both parts set.
 absl::Status ValidateSelectorMatch(const sapi::SelectorMatch& m);
+// An entry's federates_with against a by_federates_with filter, with the selector match behaviours; as SPIRE, an
+// entry that federates with nothing never matches.
+bool FederatesWithMatches(const std::vector<std::string>& have, const std::vector<std::string>& want,
+                          sapi::FederatesWithMatch::MatchBehavior match);
+// federates_with match filter: non-empty, every trust domain valid.
+absl::Status ValidateFederatesWithMatch(const sapi::FederatesWithMatch& m);
 
-// Entries. EntryFromProto refuses, naming the field, what the DataStore cannot keep (federates_with,
-// store_svid) instead of dropping it; it does not validate IDs or selectors (ValidateEntry does).
+// Entries. federates_with is kept as trust domain names (the wire accepts "td" or "spiffe://td", as SPIRE);
+// store_svid is kept as a flag (it only matters to SVIDStore plugins on the agent). EntryFromProto does not
+// validate IDs or selectors (ValidateEntry does).
 void EntryToProto(const datastore::RegistrationEntry& e, sapi::Entry* out);
 absl::StatusOr<datastore::RegistrationEntry> EntryFromProto(const sapi::Entry& e);
 // For an update: `base` with the fields `mask` selects taken from `e` (every field when mask is null).
@@ -57,6 +65,11 @@ void ApplyAgentMask(const sapi::AgentMask* mask, sapi::Agent* a);
 
 // Bundles: X.509 authorities as DER, JWT keys as PKIX DER; nothing is tainted here (no taint support yet).
 void BundleToProto(const datastore::BundleRecord& b, sapi::Bundle* out);
+// The wire bundle as a record: the trust domain by name; every X.509 authority must be one DER certificate and
+// every JWT key have a key ID and a PKIX public key (SPIRE's checks). InvalidArgument names the bad one.
+absl::StatusOr<datastore::BundleRecord> BundleFromProto(const sapi::Bundle& b);
+// SPIRE's masks as the DataStore's: a null mask selects every field.
+datastore::BundleMask BundleMaskFromProto(const sapi::BundleMask* mask);
 void ApplyBundleMask(const sapi::BundleMask* mask, sapi::Bundle* b);
 
 }  // namespace spirecvm::server::spireapi

@@ -42,6 +42,8 @@ TEST(SpireConvertTest, EntryRoundTripKeepsEveryStoredField) {
                                  .admin = true,
                                  .downstream = true,
                                  .hint = "h",
+                                 .federates_with = {"other.org"},
+                                 .store_svid = true,
                                  .revision_number = 3,
                                  .created_at = 1700,
                                  .expires_at = 1900};
@@ -50,6 +52,9 @@ TEST(SpireConvertTest, EntryRoundTripKeepsEveryStoredField) {
   EXPECT_EQ(wire.spiffe_id().path(), "/w");
   EXPECT_EQ(wire.parent_id().path(), "/spire/agent/x");
   EXPECT_EQ(wire.created_at(), 1700);
+  ASSERT_EQ(wire.federates_with_size(), 1);
+  EXPECT_EQ(wire.federates_with(0), "other.org");
+  EXPECT_TRUE(wire.store_svid());
   EXPECT_EQ(wire.revision_number(), 3);
   auto back = EntryFromProto(wire);
   ASSERT_TRUE(back.ok()) << back.status();
@@ -65,16 +70,25 @@ TEST(SpireConvertTest, EntryRoundTripKeepsEveryStoredField) {
   EXPECT_EQ(back->expires_at, 1900);
 }
 
-TEST(SpireConvertTest, UnstoredFieldsAreRefusedByName) {
+TEST(SpireConvertTest, FederatesWithAndStoreSvidAreKept) {
   sapi::Entry wire;
   *wire.mutable_spiffe_id() = Id("example.org", "/w");
   *wire.mutable_parent_id() = Id("example.org", "/p");
   wire.add_federates_with("other.org");
-  EXPECT_THAT(EntryFromProto(wire).status().message(), HasSubstr("federates_with is not supported yet"));
-  wire.clear_federates_with();
+  wire.add_federates_with("spiffe://third.org");  // both forms, as SPIRE
   wire.set_store_svid(true);
-  EXPECT_THAT(EntryFromProto(wire).status().message(), HasSubstr("store_svid is not supported yet"));
-  wire.set_store_svid(false);
+  auto e = EntryFromProto(wire);
+  ASSERT_TRUE(e.ok()) << e.status();
+  EXPECT_EQ(e->federates_with, (std::vector<std::string>{"other.org", "third.org"}));
+  EXPECT_TRUE(e->store_svid);
+  sapi::Entry back;
+  EntryToProto(*e, &back);
+  ASSERT_EQ(back.federates_with_size(), 2);
+  EXPECT_EQ(back.federates_with(1), "third.org");
+  EXPECT_TRUE(back.store_svid());
+  wire.add_federates_with("spiffe://bad/path");
+  EXPECT_THAT(EntryFromProto(wire).status().message(), HasSubstr("invalid federated trust domain"));
+  wire.clear_federates_with();
   wire.clear_parent_id();
   EXPECT_THAT(EntryFromProto(wire).status().message(), HasSubstr("parent_id"));
 }
@@ -90,7 +104,7 @@ TEST(SpireConvertTest, MergeTakesOnlyMaskedFields) {
   in.set_id("id1");
   in.set_x509_svid_ttl(120);
   in.set_hint("new");
-  in.add_federates_with("ignored.org");  // not in the mask: not refused, not applied
+  in.add_federates_with("ignored.org");  // not in the mask: not applied
   sapi::EntryMask mask;
   mask.set_x509_svid_ttl(true);
   auto merged = MergeEntry(base, in, &mask);
@@ -99,8 +113,49 @@ TEST(SpireConvertTest, MergeTakesOnlyMaskedFields) {
   EXPECT_EQ(merged->hint, "");
   EXPECT_EQ(merged->spiffe_id, base.spiffe_id);
   EXPECT_EQ(merged->selectors, base.selectors);
+  EXPECT_TRUE(merged->federates_with.empty());
   mask.set_federates_with(true);
-  EXPECT_THAT(MergeEntry(base, in, &mask).status().message(), HasSubstr("federates_with"));
+  merged = MergeEntry(base, in, &mask);
+  ASSERT_TRUE(merged.ok());
+  EXPECT_EQ(merged->federates_with, std::vector<std::string>{"ignored.org"});
+}
+
+TEST(SpireConvertTest, FederatesWithMatchBehaviours) {
+  using M = sapi::FederatesWithMatch;
+  const std::vector<std::string> have = {"a.org", "b.org"};
+  EXPECT_TRUE(FederatesWithMatches(have, {"b.org", "a.org"}, M::MATCH_EXACT));
+  EXPECT_FALSE(FederatesWithMatches(have, {"a.org"}, M::MATCH_EXACT));
+  EXPECT_TRUE(FederatesWithMatches(have, {"a.org", "b.org", "c.org"}, M::MATCH_SUBSET));
+  EXPECT_FALSE(FederatesWithMatches(have, {"a.org"}, M::MATCH_SUBSET));
+  EXPECT_TRUE(FederatesWithMatches(have, {"a.org"}, M::MATCH_SUPERSET));
+  EXPECT_FALSE(FederatesWithMatches(have, {"c.org"}, M::MATCH_SUPERSET));
+  EXPECT_TRUE(FederatesWithMatches(have, {"c.org", "b.org"}, M::MATCH_ANY));
+  EXPECT_FALSE(FederatesWithMatches(have, {"c.org"}, M::MATCH_ANY));
+  EXPECT_FALSE(FederatesWithMatches({}, {"a.org"}, M::MATCH_SUBSET));  // federating with nothing never matches
+  M bad;
+  EXPECT_THAT(ValidateFederatesWithMatch(bad).message(), HasSubstr("empty trust domain set"));
+  bad.add_trust_domains("Not A Domain");
+  EXPECT_FALSE(ValidateFederatesWithMatch(bad).ok());
+}
+
+TEST(SpireConvertTest, BundleFromProtoChecksAuthorities) {
+  sapi::Bundle b;
+  b.set_trust_domain("spiffe://other.org");
+  b.add_x509_authorities()->set_asn1("junk");
+  EXPECT_THAT(BundleFromProto(b).status().message(), HasSubstr("unable to parse X.509 authority"));
+  b.clear_x509_authorities();
+  b.add_jwt_authorities()->set_public_key("junk");
+  EXPECT_THAT(BundleFromProto(b).status().message(), HasSubstr("missing key ID"));
+  b.mutable_jwt_authorities(0)->set_key_id("k");
+  EXPECT_THAT(BundleFromProto(b).status().message(), HasSubstr("unable to parse JWT authority"));
+  b.clear_jwt_authorities();
+  b.set_refresh_hint(5);
+  auto r = BundleFromProto(b);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->trust_domain, "other.org");
+  EXPECT_EQ(r->refresh_hint_seconds, 5);
+  b.set_trust_domain("");
+  EXPECT_THAT(BundleFromProto(b).status().message(), HasSubstr("invalid trust domain"));
 }
 
 TEST(SpireConvertTest, OutputMasksClearUnselectedFields) {

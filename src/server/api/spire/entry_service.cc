@@ -30,7 +30,17 @@ absl::StatusOr<datastore::ListEntriesFilter> DataStoreFilter(const spiffe::Trust
     RETURN_IF_ERROR(Annotate(ValidateSelectorMatch(f.by_selectors()), "malformed selectors filter"));
   }
   if (f.has_by_federates_with()) {
-    return absl::InvalidArgumentError("by_federates_with is not supported yet (spire-cvm has no federation)");
+    RETURN_IF_ERROR(Annotate(ValidateFederatesWithMatch(f.by_federates_with()), "malformed federates with filter"));
+  }
+  return out;
+}
+
+// The filter's trust domains by name (validated by DataStoreFilter).
+std::vector<std::string> FilterTrustDomains(const sapi::FederatesWithMatch& m) {
+  std::vector<std::string> out;
+  for (const auto& s : m.trust_domains()) {
+    auto td = spiffe::TrustDomain::Parse(s);
+    if (td.ok()) out.push_back(td->name());
   }
   return out;
 }
@@ -39,6 +49,10 @@ template <typename Filter>
 bool Matches(const Filter& f, const datastore::RegistrationEntry& e) {
   if (f.has_by_selectors() &&
       !SelectorsMatch(e.selectors, SelectorsFromProto(f.by_selectors().selectors()), f.by_selectors().match())) {
+    return false;
+  }
+  if (f.has_by_federates_with() && !FederatesWithMatches(e.federates_with, FilterTrustDomains(f.by_federates_with()),
+                                                         f.by_federates_with().match())) {
     return false;
   }
   if (f.has_by_hint() && e.hint != f.by_hint().value()) return false;

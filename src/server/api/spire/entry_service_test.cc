@@ -63,8 +63,10 @@ TEST_F(EntryServiceTest, BatchCreateAnswersPerItemAndKeepsEveryField) {
   EXPECT_EQ(e.hint(), "web-hint");
   EXPECT_TRUE(e.downstream());
   EXPECT_EQ(e.created_at(), 1'800'000'000);
-  EXPECT_EQ(resp.results(1).status().code(), grpc::StatusCode::INVALID_ARGUMENT);
-  EXPECT_THAT(resp.results(1).status().message(), HasSubstr("federates_with is not supported yet"));
+  // Federating with a trust domain without a stored bundle fails, with SPIRE's words.
+  EXPECT_EQ(resp.results(1).status().code(), grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_EQ(resp.results(1).status().message(),
+            "failed to create entry: unable to find federated bundle \"spiffe://other.org\"");
   EXPECT_FALSE(resp.results(1).has_entry());
   EXPECT_EQ(resp.results(2).status().code(), grpc::StatusCode::INVALID_ARGUMENT);
   EXPECT_THAT(resp.results(2).status().message(), HasSubstr("not in trust domain example.org"));
@@ -104,8 +106,10 @@ TEST_F(EntryServiceTest, ListFiltersPaginationAndMask) {
   EXPECT_TRUE(ListIds(req).empty());
   req.clear_filter();
   req.mutable_filter()->mutable_by_federates_with()->add_trust_domains("other.org");
+  EXPECT_TRUE(ListIds(req).empty());  // nothing federates
+  req.mutable_filter()->mutable_by_federates_with()->add_trust_domains("BAD DOMAIN");
   entryv1::ListEntriesResponse resp;
-  EXPECT_THAT(svc_->ListEntries(nullptr, &req, &resp).error_message(), HasSubstr("by_federates_with"));
+  EXPECT_THAT(svc_->ListEntries(nullptr, &req, &resp).error_message(), HasSubstr("malformed federates with filter"));
   // Pagination: pages of 2, then 1, in id order, covering every entry once.
   req.clear_filter();
   req.set_page_size(2);
@@ -166,15 +170,13 @@ TEST_F(EntryServiceTest, GetUpdateDelete) {
   up.mutable_entries()->RemoveLast();
   *e = WireEntry("/w2", kAgentPath, {{"unix", "uid:2"}});
   e->set_id(id);
-  e->set_store_svid(true);
+  e->set_store_svid(true);  // a flag for the agent's SVIDStore plugins: kept
   ur.Clear();
   ASSERT_TRUE(svc_->BatchUpdateEntry(nullptr, &up, &ur).ok());
-  EXPECT_THAT(ur.results(0).status().message(), HasSubstr("store_svid is not supported yet"));
-  e->set_store_svid(false);
-  ur.Clear();
-  ASSERT_TRUE(svc_->BatchUpdateEntry(nullptr, &up, &ur).ok());
+  ASSERT_EQ(ur.results(0).status().code(), 0) << ur.results(0).status().message();
   EXPECT_EQ(ur.results(0).entry().spiffe_id().path(), "/w2");
   EXPECT_EQ(ur.results(0).entry().x509_svid_ttl(), 0);
+  EXPECT_TRUE(ur.results(0).entry().store_svid());
 
   entryv1::BatchDeleteEntryRequest del;
   del.add_ids(id);
@@ -188,6 +190,51 @@ TEST_F(EntryServiceTest, GetUpdateDelete) {
   EXPECT_EQ(dr.results(1).status().message(), "entry not found");
   EXPECT_EQ(dr.results(2).status().message(), "missing entry ID");
   EXPECT_EQ(entries_->size(), 0u);
+}
+
+TEST_F(EntryServiceTest, FederatesWithIsStoredFilteredAndReturned) {
+  for (const char* td : {"a.org", "b.org"}) {
+    datastore::BundleRecord b;
+    b.trust_domain = td;
+    ASSERT_TRUE(ds_->CreateBundle(b).ok());
+  }
+  auto ab = WireEntry("/ab", kAgentPath, {{"unix", "uid:1"}});
+  ab.add_federates_with("a.org");
+  ab.add_federates_with("spiffe://b.org");
+  auto a = WireEntry("/a", kAgentPath, {{"unix", "uid:2"}});
+  a.add_federates_with("a.org");
+  const std::string ab_id = CreateOk(ab);
+  CreateOk(a);
+  CreateOk(WireEntry("/none", kAgentPath, {{"unix", "uid:3"}}));
+
+  entryv1::GetEntryRequest get;
+  get.set_id(ab_id);
+  sapi::Entry got;
+  ASSERT_TRUE(svc_->GetEntry(nullptr, &get, &got).ok());
+  ASSERT_EQ(got.federates_with_size(), 2);
+  EXPECT_EQ(got.federates_with(0), "a.org");
+  EXPECT_EQ(got.federates_with(1), "b.org");
+
+  entryv1::ListEntriesRequest req;
+  auto* f = req.mutable_filter()->mutable_by_federates_with();
+  f->add_trust_domains("a.org");
+  f->set_match(sapi::FederatesWithMatch::MATCH_EXACT);
+  EXPECT_THAT(ListIds(req), ::testing::ElementsAre("/a"));
+  f->set_match(sapi::FederatesWithMatch::MATCH_SUPERSET);
+  EXPECT_THAT(ListIds(req), ::testing::UnorderedElementsAre("/a", "/ab"));
+  f->set_match(sapi::FederatesWithMatch::MATCH_SUBSET);
+  EXPECT_THAT(ListIds(req), ::testing::ElementsAre("/a"));
+  f->add_trust_domains("spiffe://b.org");
+  EXPECT_THAT(ListIds(req), ::testing::UnorderedElementsAre("/a", "/ab"));
+  f->clear_trust_domains();
+  f->add_trust_domains("b.org");
+  f->set_match(sapi::FederatesWithMatch::MATCH_ANY);
+  EXPECT_THAT(ListIds(req), ::testing::ElementsAre("/ab"));
+  entryv1::CountEntriesRequest count;
+  *count.mutable_filter()->mutable_by_federates_with() = *f;
+  entryv1::CountEntriesResponse n;
+  ASSERT_TRUE(svc_->CountEntries(nullptr, &count, &n).ok());
+  EXPECT_EQ(n.count(), 1);
 }
 
 }  // namespace

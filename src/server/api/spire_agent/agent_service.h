@@ -1,10 +1,12 @@
 // SPIRE's spire.api.server.agent.v1.Agent on the agent TLS endpoint, for SPIRE's own agent: AttestAgent (a
 // bidirectional stream: params with the attestation data and the CSR, any number of challenge rounds, the result
-// with the agent SVID and `reattestable`) and RenewAgent (mTLS with the agent SVID). The admin methods answer
-// PermissionDenied here (they are served on the admin socket). Attestation itself is node_attestation.h, signing
-// svid_signing.h.
+// with the agent SVID and `reattestable`) and RenewAgent (mTLS with the agent SVID). The admin methods are
+// forwarded to the admin socket's service for admin callers (admin_caller.h); PermissionDenied for anyone else.
+// Attestation itself is node_attestation.h, signing svid_signing.h.
 #pragma once
 
+#include "server/api/agent_api_deps.h"
+#include "server/api/spire/agent_service.h"
 #include "server/api/spire_agent/caller.h"
 #include "server/api/svid_signing.h"
 #include "spire/api/server/agent/v1/agent.grpc.pb.h"
@@ -25,7 +27,9 @@ absl::Status RunSpireAttestation(const AttestationDeps& deps, SpireAttestStream&
 
 class AgentService final : public agentv1::Agent::Service {
  public:
-  explicit AgentService(AgentApiDeps deps) : deps_(deps) {}
+  // `admin`: the admin socket's AgentService for admin callers over TLS (default: none, every admin method denied).
+  explicit AgentService(AgentApiDeps deps, AdminDelegate<spireapi::AgentService> admin = {})
+      : deps_(deps), admin_(admin) {}
 
   grpc::Status AttestAgent(
       grpc::ServerContext* ctx,
@@ -42,6 +46,7 @@ class AgentService final : public agentv1::Agent::Service {
 
  private:
   AgentApiDeps deps_;
+  AdminDelegate<spireapi::AgentService> admin_;
 };
 
 }  // namespace spirecvm::server::spireagent

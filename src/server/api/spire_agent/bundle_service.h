@@ -1,10 +1,11 @@
 // SPIRE's spire.api.server.bundle.v1.Bundle on the agent TLS endpoint: GetBundle (this trust domain's bundle, from
-// the bundle cache; any caller, as SPIRE) and GetFederatedBundle for agent callers. The other methods answer
-// PermissionDenied here (admin methods are served on the admin socket; PublishJWTAuthority's downstream callers are not
-// supported yet).
+// the bundle cache; any caller, as SPIRE) and GetFederatedBundle for agent callers. The admin methods are
+// forwarded to the admin socket's service for admin callers (admin_caller.h), PermissionDenied for anyone else;
+// PublishJWTAuthority's downstream callers are not supported yet.
 #pragma once
 
 #include "server/api/agent_api_deps.h"
+#include "server/api/spire/bundle_service.h"
 #include "server/api/spire_agent/caller.h"
 #include "spire/api/server/bundle/v1/bundle.grpc.pb.h"
 
@@ -14,7 +15,9 @@ namespace bundlev1 = ::spire::api::server::bundle::v1;
 
 class BundleService final : public bundlev1::Bundle::Service {
  public:
-  explicit BundleService(AgentApiDeps deps) : deps_(deps) {}
+  // `admin`: the admin socket's BundleService for admin callers over TLS (default: none, every admin method denied).
+  explicit BundleService(AgentApiDeps deps, AdminDelegate<spireapi::BundleService> admin = {})
+      : deps_(deps), admin_(admin) {}
 
   grpc::Status GetBundle(grpc::ServerContext* ctx, const bundlev1::GetBundleRequest* req, sapi::Bundle* resp) override;
   grpc::Status GetFederatedBundle(grpc::ServerContext* ctx, const bundlev1::GetFederatedBundleRequest* req,
@@ -22,8 +25,8 @@ class BundleService final : public bundlev1::Bundle::Service {
 
   SPIREAGENT_ADMIN_ONLY(CountBundles, bundlev1::CountBundlesRequest, bundlev1::CountBundlesResponse)
   SPIREAGENT_ADMIN_ONLY(AppendBundle, bundlev1::AppendBundleRequest, sapi::Bundle)
-  SPIREAGENT_ADMIN_ONLY(PublishJWTAuthority, bundlev1::PublishJWTAuthorityRequest,
-                        bundlev1::PublishJWTAuthorityResponse)
+  SPIREAGENT_DOWNSTREAM_ONLY(PublishJWTAuthority, bundlev1::PublishJWTAuthorityRequest,
+                             bundlev1::PublishJWTAuthorityResponse)
   SPIREAGENT_ADMIN_ONLY(ListFederatedBundles, bundlev1::ListFederatedBundlesRequest,
                         bundlev1::ListFederatedBundlesResponse)
   SPIREAGENT_ADMIN_ONLY(BatchCreateFederatedBundle, bundlev1::BatchCreateFederatedBundleRequest,
@@ -37,6 +40,7 @@ class BundleService final : public bundlev1::Bundle::Service {
 
  private:
   AgentApiDeps deps_;
+  AdminDelegate<spireapi::BundleService> admin_;
 };
 
 }  // namespace spirecvm::server::spireagent

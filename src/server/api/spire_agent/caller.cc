@@ -12,11 +12,11 @@ absl::StatusOr<AuthenticatedAgent> AuthenticateCaller(const AgentApiDeps& deps, 
   return a;
 }
 
-grpc::Status AdminOnly(std::string_view method) {
-  return grpc::Status(grpc::StatusCode::PERMISSION_DENIED,
-                      absl::StrCat(ToAbsl(method),
-                                   " is an admin method: agents may not call it; call it on the server's admin socket "
-                                   "(admin callers over TLS are not supported yet)"));
+grpc::Status DownstreamOnly(std::string_view method) {
+  return grpc::Status(
+      grpc::StatusCode::PERMISSION_DENIED,
+      absl::StrCat(ToAbsl(method),
+                   " may only be called by a downstream server; downstream callers are not supported yet"));
 }
 
 void X509SvidToProto(const std::string& spiffe_id, const SignedX509Svid& svid, sapi::X509SVID* out) {

@@ -1,6 +1,6 @@
 // What SPIRE's agent-facing API (the services in this folder, on the server's TLS endpoint) shares: the caller
-// authenticated as an agent by its X509-SVID, the answer admin methods give on this endpoint, the SVID's wire form.
-// The services take AgentApiDeps (agent_api_deps.h).
+// authenticated as an agent by its X509-SVID, how admin methods are forwarded to the admin services for admin
+// callers (admin_caller.h), the SVID's wire form. The services take AgentApiDeps (agent_api_deps.h).
 #pragma once
 
 #include <map>
@@ -12,6 +12,8 @@
 #include "grpcpp/server_context.h"
 #include "server/api/agent_api_deps.h"
 #include "server/api/agent_auth.h"
+#include "server/api/agent_api_deps.h"
+#include "server/api/spire_agent/admin_caller.h"
 #include "spire/api/types/x509svid.pb.h"
 
 namespace spirecvm::server::spireagent {
@@ -22,9 +24,9 @@ using EntryPtr = std::shared_ptr<const datastore::RegistrationEntry>;
 // The calling agent (active, not banned, presenting its current SVID); a failure counts in agent_auth_failures.
 absl::StatusOr<AuthenticatedAgent> AuthenticateCaller(const AgentApiDeps& deps, const grpc::ServerContext& ctx);
 
-// An admin method called on the agent endpoint: PermissionDenied, naming the method and where it is served.
-// (SPIRE also admits admin callers over TLS; that is not supported yet.)
-grpc::Status AdminOnly(std::string_view method);
+// A downstream-only method called on the agent endpoint: PermissionDenied, naming the method (downstream
+// callers are not supported yet).
+grpc::Status DownstreamOnly(std::string_view method);
 
 // {id, cert_chain (leaf first), expires_at}.
 void X509SvidToProto(const std::string& spiffe_id, const SignedX509Svid& svid, sapi::X509SVID* out);
@@ -35,8 +37,16 @@ std::map<std::string, EntryPtr, std::less<>> AuthorizedEntriesById(const AgentAp
 
 }  // namespace spirecvm::server::spireagent
 
-// Declares an admin method of a SPIRE service that answers AdminOnly on the agent endpoint.
-#define SPIREAGENT_ADMIN_ONLY(Method, Request, Response)                          \
+// Declares an admin method of a SPIRE service on the agent endpoint: forwarded to the admin socket's service
+// (member admin_, an AdminDelegate) for admin callers, PermissionDenied for everyone else.
+#define SPIREAGENT_ADMIN_ONLY(Method, Request, Response)                                                \
+  grpc::Status Method(grpc::ServerContext* ctx, const Request* req, Response* resp) override {          \
+    return ::spirecvm::server::spireagent::ForAdmin(admin_, ctx, #Method,                               \
+                                                    [&](auto& s) { return s.Method(ctx, req, resp); }); \
+  }
+
+// Declares a downstream-only method that answers DownstreamOnly on the agent endpoint.
+#define SPIREAGENT_DOWNSTREAM_ONLY(Method, Request, Response)                     \
   grpc::Status Method(grpc::ServerContext*, const Request*, Response*) override { \
-    return ::spirecvm::server::spireagent::AdminOnly(#Method);                    \
+    return ::spirecvm::server::spireagent::DownstreamOnly(#Method);               \
   }

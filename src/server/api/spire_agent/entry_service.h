@@ -1,12 +1,13 @@
 // SPIRE's spire.api.server.entry.v1.Entry on the agent TLS endpoint: the entries the calling agent is authorized
 // for, by GetAuthorizedEntries (all at once) and SyncAuthorizedEntries (what SPIRE v1.13's agent calls: a
-// bidirectional stream where the agent asks only for the entries it lacks or holds stale). The admin methods answer
-// PermissionDenied here (they are served on the admin socket).
+// bidirectional stream where the agent asks only for the entries it lacks or holds stale). The admin methods are
+// forwarded to the admin socket's service for admin callers (admin_caller.h); PermissionDenied for anyone else.
 #pragma once
 
 #include <vector>
 
 #include "server/api/agent_api_deps.h"
+#include "server/api/spire/entry_service.h"
 #include "server/api/spire_agent/caller.h"
 #include "spire/api/server/entry/v1/entry.grpc.pb.h"
 
@@ -33,7 +34,9 @@ absl::Status RunEntrySync(const std::vector<EntryPtr>& entries, size_t page_size
 
 class EntryService final : public entryv1::Entry::Service {
  public:
-  explicit EntryService(AgentApiDeps deps) : deps_(deps) {}
+  // `admin`: the admin socket's EntryService for admin callers over TLS (default: none, every admin method denied).
+  explicit EntryService(AgentApiDeps deps, AdminDelegate<spireapi::EntryService> admin = {})
+      : deps_(deps), admin_(admin) {}
 
   grpc::Status GetAuthorizedEntries(grpc::ServerContext* ctx, const entryv1::GetAuthorizedEntriesRequest* req,
                                     entryv1::GetAuthorizedEntriesResponse* resp) override;
@@ -52,6 +55,7 @@ class EntryService final : public entryv1::Entry::Service {
   std::vector<EntryPtr> Authorized(const AuthenticatedAgent& a) const;
 
   AgentApiDeps deps_;
+  AdminDelegate<spireapi::EntryService> admin_;
 };
 
 }  // namespace spirecvm::server::spireagent

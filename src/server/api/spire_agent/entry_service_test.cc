@@ -123,5 +123,32 @@ TEST_F(EntrySyncTest, AdminMethodsArePermissionDeniedOnTheAgentEndpoint) {
   EXPECT_EQ(svc.BatchCreateEntry(nullptr, nullptr, &resp).error_code(), grpc::StatusCode::PERMISSION_DENIED);
 }
 
+// The agent learns which trust domains an entry federates with (and store_svid) from the sync, as SPIRE's agent.
+TEST_F(EntrySyncTest, SyncCarriesFederatesWithAndStoreSvid) {
+  datastore::BundleRecord fed;
+  fed.trust_domain = "other.org";
+  ASSERT_TRUE(ds_->CreateBundle(fed).ok());
+  datastore::RegistrationEntry e;
+  e.spiffe_id = "spiffe://example.org/fed";
+  e.parent_id = "spiffe://example.org/spire/agent/x/1";
+  e.selectors = {{"unix", "uid:1"}};
+  e.federates_with = {"other.org"};
+  e.store_svid = true;
+  auto made = ds_->CreateEntry(e);
+  ASSERT_TRUE(made.ok()) << made.status();
+  FakeSync sync;
+  auto first = AgentMask();
+  first.mutable_output_mask()->set_federates_with(true);
+  first.mutable_output_mask()->set_store_svid(true);
+  sync.in.push_back(first);
+  ASSERT_TRUE(RunEntrySync({std::make_shared<const datastore::RegistrationEntry>(*made)}, 10, sync).ok());
+  ASSERT_EQ(sync.out.size(), 1u);
+  ASSERT_EQ(sync.out[0].entries_size(), 1);
+  const auto& got = sync.out[0].entries(0);
+  ASSERT_EQ(got.federates_with_size(), 1);
+  EXPECT_EQ(got.federates_with(0), "other.org");
+  EXPECT_TRUE(got.store_svid());
+}
+
 }  // namespace
 }  // namespace spirecvm::server::spireagent

@@ -69,7 +69,7 @@ grpc::Status SvidService::NewJWTSVID(grpc::ServerContext* ctx, const svidv1::New
   return grpc::Status::OK;
 }
 
-absl::StatusOr<svidv1::NewDownstreamX509CAResponse> NewDownstreamX509Ca(const NodeServiceDeps& deps,
+absl::StatusOr<svidv1::NewDownstreamX509CAResponse> NewDownstreamX509Ca(const AgentApiDeps& deps,
                                                                         const std::string& caller_chain_pem,
                                                                         const svidv1::NewDownstreamX509CARequest& req) {
   ASSIGN_OR_RETURN(spiffe::SpiffeId caller, VerifyCallerSvid(deps.Auth(), caller_chain_pem));

@@ -1,9 +1,11 @@
 // SPIRE's spire.api.server.svid.v1.SVID on the agent TLS endpoint: BatchNewX509SVID (one result with a
 // types.Status per param, in order) and NewJWTSVID, for entries the calling agent is authorized for;
-// NewDownstreamX509CA for a downstream workload (a nested SPIRE server) calling with its X509-SVID. Mint* answer
-// PermissionDenied here (they are served on the admin socket).
+// NewDownstreamX509CA for a downstream workload (a nested SPIRE server) calling with its X509-SVID. Mint* are
+// forwarded to the admin socket's service for admin callers (admin_caller.h), PermissionDenied for anyone else.
 #pragma once
 
+#include "server/api/agent_api_deps.h"
+#include "server/api/spire/svid_service.h"
 #include "server/api/spire_agent/caller.h"
 #include "server/api/svid_signing.h"
 #include "spire/api/server/svid/v1/svid.grpc.pb.h"
@@ -21,13 +23,15 @@ svidv1::BatchNewX509SVIDResponse::Result NewX509SvidResult(const AgentApiDeps& d
 // chain verifies against our bundle and a registration entry with downstream = true has the caller's SPIFFE ID
 // (else PermissionDenied "caller is not a downstream workload"). The CA is signed for the CSR's key with the
 // preferred TTL, or the server's ca_ttl when none; x509_authorities are our bundle's.
-absl::StatusOr<svidv1::NewDownstreamX509CAResponse> NewDownstreamX509Ca(const NodeServiceDeps& deps,
+absl::StatusOr<svidv1::NewDownstreamX509CAResponse> NewDownstreamX509Ca(const AgentApiDeps& deps,
                                                                         const std::string& caller_chain_pem,
                                                                         const svidv1::NewDownstreamX509CARequest& req);
 
 class SvidService final : public svidv1::SVID::Service {
  public:
-  explicit SvidService(AgentApiDeps deps) : deps_(deps) {}
+  // `admin`: the admin socket's SvidService for admin callers over TLS (default: none, every admin method denied).
+  explicit SvidService(AgentApiDeps deps, AdminDelegate<spireapi::SvidService> admin = {})
+      : deps_(deps), admin_(admin) {}
 
   grpc::Status BatchNewX509SVID(grpc::ServerContext* ctx, const svidv1::BatchNewX509SVIDRequest* req,
                                 svidv1::BatchNewX509SVIDResponse* resp) override;
@@ -41,6 +45,7 @@ class SvidService final : public svidv1::SVID::Service {
 
  private:
   AgentApiDeps deps_;
+  AdminDelegate<spireapi::SvidService> admin_;
 };
 
 }  // namespace spirecvm::server::spireagent

@@ -122,7 +122,7 @@ class AwsIidAttestor final : public NodeAttestor {
     }
     spdlog::warn(
         "aws_iid: {} did not announce \"{}\" (e.g. a SPIRE agent's plain aws_iid); sev_snp is not required, "
-        "admitting it on the instance identity document alone, without sev_snp or measurements selectors",
+        "continuing on the instance identity document alone, without sev_snp or measurements selectors",
         agent_id.ToString(), std::string(awsiid::kSevSnpChallengeMember));
     return std::optional<sevsnp::verify::VerifiedReport>();
   }

@@ -50,7 +50,8 @@ need_cvm_binaries() {
   for b in "$CVM_SERVER" "$CVM_AGENT"; do [[ -x $b ]] || skip "$b not built"; done
 }
 
-# start_cvm_server: spire-cvm's server on a free port; sets CVM_SSOCK, CVM_PORT; writes $T/cvm-bundle.pem.
+# start_cvm_server [PLUGIN BLOCKS]: spire-cvm's server on a free port (join_token, plus the given HCL plugin blocks);
+# sets CVM_SSOCK, CVM_PORT, CVM_SERVER_PID; writes $T/cvm-bundle.pem.
 start_cvm_server() {
   CVM_PORT=$(free_port)
   CVM_SSOCK=$T/cvm-server/api.sock
@@ -78,9 +79,11 @@ plugins {
   NodeAttestor "join_token" {
     plugin_data {}
   }
+${1:-}
 }
 CONF
   "$CVM_SERVER" run -config "$T/cvm-server.conf" >"$T/cvm-server.log" 2>&1 &
+  CVM_SERVER_PID=$!
   PIDS+=($!)
   LOGS+=("$T/cvm-server.log")
   retry 60 "$CVM_SERVER" healthcheck -socketPath "$CVM_SSOCK" || fail "spire-cvm server not healthy"

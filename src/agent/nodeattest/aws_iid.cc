@@ -20,6 +20,8 @@ class AwsIidSession final : public NodeAttestationSession {
     if (!p.ok()) return Annotate(p, "aws_iid: fetching the instance identity document");
     document_ = p->document;
     have_document_ = true;
+    // Always announced, even with provider "none": the answer then carries the reason, and the server decides.
+    p->sev_snp_challenge = true;
     return p->ToJson();
   }
 

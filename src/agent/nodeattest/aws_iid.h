@@ -2,13 +2,15 @@
 // IMDSv2) and inside an AMD SEV-SNP VM (an attestation report bound to the server's nonce, the CSR key and the
 // document). See docs/plugins/agent-aws_iid.md and docs/report-providers.md.
 //
-//   payload    the AttestationPayload JSON ({"document", "rsa2048"}), strings exactly as IMDS served them
+//   payload    the AttestationPayload JSON ({"document", "rsa2048", "sev_snp_challenge": true}), strings exactly as
+//              IMDS served them; "sev_snp_challenge" announces that this agent answers the challenge below (SPIRE's
+//              agent does not send it, SPIRE's server ignores it)
 //   challenge  {"sev_snp_nonce": "<base64 of 32 bytes>"}
 //   answer     {"report": "<base64>", "cert_table": "<base64>"}  or  {"unavailable": "<reason>"}
 //              REPORT_DATA = SevSnpReportData(nonce, CSR SPKI DER, document bytes sent in the payload)
 //
-// The agent never decides whether SEV-SNP is required: when it has no report it says why and the server
-// accepts or refuses.
+// The agent never decides whether SEV-SNP is required: it always announces the challenge, and when it has no
+// report it says why and the server accepts or refuses. A server without sev_snp (or SPIRE's) sends no challenge.
 //
 // plugin_data:
 //   ec2_metadata_endpoint = "http://169.254.169.254"

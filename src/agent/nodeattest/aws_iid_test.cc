@@ -105,6 +105,8 @@ TEST_F(AwsIidAttestorTest, PayloadThenChallengeAnswerTheServerAccepts) {
   ASSERT_TRUE(parsed.ok()) << parsed.status();
   EXPECT_EQ(parsed->document, content_.document);  // byte-exact
   EXPECT_EQ(parsed->rsa2048, content_.rsa2048);
+  EXPECT_TRUE(parsed->sev_snp_challenge);  // the server may challenge this agent
+  EXPECT_THAT(*payload, HasSubstr("\"sev_snp_challenge\":true"));
 
   const std::string nonce = Nonce();
   auto answer = (*session)->AnswerChallenge(sevsnp::SevSnpChallenge{nonce}.ToJson());
@@ -147,7 +149,10 @@ TEST_F(AwsIidAttestorTest, EachChallengeGetsAFreshReport) {
 TEST_F(AwsIidAttestorTest, NoProviderAnswersUnavailable) {
   auto a = Attestor(nullptr);
   auto session = a->Start(key_);
-  ASSERT_TRUE((*session)->Payload().ok());
+  auto payload = (*session)->Payload();
+  ASSERT_TRUE(payload.ok()) << payload.status();
+  // Still announced: the server then hears why there is no report instead of a bare "no evidence".
+  EXPECT_TRUE(awsiid::AttestationPayload::FromJson(*payload)->sev_snp_challenge);
   auto answer = (*session)->AnswerChallenge(sevsnp::SevSnpChallenge{Nonce()}.ToJson());
   ASSERT_TRUE(answer.ok()) << answer.status();
   auto parsed = sevsnp::SevSnpAnswer::FromJson(*answer);

@@ -53,6 +53,7 @@ std::string AttestationPayload::ToJson() const {
   j["document"] = document;
   if (!signature.empty()) j["signature"] = signature;
   if (!rsa2048.empty()) j["rsa2048"] = rsa2048;
+  if (sev_snp_challenge) j[std::string(kSevSnpChallengeMember)] = true;
   // The document is ASCII JSON from IMDS; replace (not throw) should anything invalid slip in.
   return j.dump(-1, ' ', false, json::error_handler_t::replace);
 }
@@ -95,6 +96,14 @@ absl::StatusOr<AttestationPayload> AttestationPayload::FromJson(absl::string_vie
   RETURN_IF_ERROR(get("document", p.document, true));
   RETURN_IF_ERROR(get("rsa2048", p.rsa2048, false));
   RETURN_IF_ERROR(get("signature", p.signature, false));
+  if (auto it = j.find(kSevSnpChallengeMember); it != j.end()) {
+    if (!it->is_boolean()) {
+      return absl::InvalidArgumentError(absl::StrCat("aws_iid attestation payload: \"", kSevSnpChallengeMember,
+                                                     "\" must be a boolean (true or false), not JSON ",
+                                                     it->type_name()));
+    }
+    p.sev_snp_challenge = it->get<bool>();
+  }
   return p;
 }
 

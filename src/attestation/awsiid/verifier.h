@@ -29,17 +29,28 @@ inline constexpr absl::string_view kDefaultAgentPathTemplate =
     "/{{ .PluginName }}/{{ .AccountID }}/{{ .Region }}/{{ .InstanceID }}";
 inline constexpr size_t kMaxPayloadBytes = 128 * 1024;
 
+// The payload member by which spire-cvm's agent announces that it answers the SEV-SNP challenge
+// (attestation/sevsnp_binding/binding.h). SPIRE's agent never sends it; SPIRE's server ignores it
+// (unknown JSON members), so the payload stays valid for both. See docs/plugins/server-aws_iid.md.
+inline constexpr absl::string_view kSevSnpChallengeMember = "sev_snp_challenge";
+
 // What the agent sends as the attestation payload: the strings exactly as IMDS served them
 // (document bytes untouched, signatures base64 with IMDS's line breaks). JSON field names are
-// SPIRE's: {"document": ..., "signature": ..., "rsa2048": ...}.
+// SPIRE's: {"document": ..., "signature": ..., "rsa2048": ...}, plus spire-cvm's
+// "sev_snp_challenge": true when the agent will answer a SEV-SNP challenge.
 struct AttestationPayload {
   std::string document;
   std::string rsa2048;    // may be empty when only `signature` was fetched
   std::string signature;  // may be empty
+  // The agent answers a SEV-SNP challenge round (with a report or its reason for having none).
+  // Written only when true, so a payload without it is byte-for-byte SPIRE's.
+  bool sev_snp_challenge = false;
 
   std::string ToJson() const;
   // Strict: a JSON object no larger than kMaxPayloadBytes, "document" a non-empty string,
-  // "rsa2048"/"signature" strings when present. Unknown keys are ignored (SPIRE compatibility).
+  // "rsa2048"/"signature" strings when present, "sev_snp_challenge" a boolean when present
+  // (anything else, null included, is InvalidArgument naming it). Other unknown keys are
+  // ignored (SPIRE compatibility).
   static absl::StatusOr<AttestationPayload> FromJson(absl::string_view json);
 };
 

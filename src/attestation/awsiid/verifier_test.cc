@@ -3,6 +3,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
 #include "attestation/awsiid/signature.h"
 #include "attestation/awsiid/testing/test_signer.h"
@@ -196,6 +197,22 @@ TEST(AttestationPayloadTest, RejectsMalformed) {
   EXPECT_THAT(AttestationPayload::FromJson(std::string(kMaxPayloadBytes + 1, ' ')).status().message(),
               HasSubstr("more than the limit"));
   EXPECT_TRUE(AttestationPayload::FromJson(R"({"document": "x", "future": 1})").ok());
+  for (const char* bad : {R"("true")", "1", "null", "{}"}) {
+    auto r = AttestationPayload::FromJson(absl::StrCat(R"({"document": "x", "sev_snp_challenge": )", bad, "}"));
+    EXPECT_TRUE(absl::IsInvalidArgument(r.status())) << bad;
+    EXPECT_THAT(r.status().message(), HasSubstr("\"sev_snp_challenge\" must be a boolean")) << bad;
+  }
+}
+
+// The SEV-SNP announcement: written only when set, so a payload without it is exactly SPIRE's three members.
+TEST(AttestationPayloadTest, SevSnpChallengeMemberOnlyWhenAnnounced) {
+  AttestationPayload p{"doc", "sig", ""};
+  EXPECT_EQ(p.ToJson(), R"({"document":"doc","rsa2048":"sig"})");
+  EXPECT_FALSE(AttestationPayload::FromJson(p.ToJson())->sev_snp_challenge);
+  p.sev_snp_challenge = true;
+  EXPECT_EQ(p.ToJson(), R"({"document":"doc","rsa2048":"sig","sev_snp_challenge":true})");
+  EXPECT_TRUE(AttestationPayload::FromJson(p.ToJson())->sev_snp_challenge);
+  EXPECT_FALSE(AttestationPayload::FromJson(R"({"document":"d","sev_snp_challenge":false})")->sev_snp_challenge);
 }
 
 // ---- agent path template ----

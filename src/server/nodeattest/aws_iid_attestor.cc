@@ -72,7 +72,7 @@ class AwsIidAttestor final : public NodeAttestor {
     std::optional<std::string> report_id_hex;
     if (cfg_.sev.enabled) {
       ASSIGN_OR_RETURN(std::optional<sevsnp::verify::VerifiedReport> snp,
-                       ChallengeSevSnp(req, payload->document, channel));
+                       SevSnpEvidence(req, *payload, result.agent_id, channel));
       if (snp.has_value()) {
         const auto& vr = *snp;
         for (auto& v : SevSnpSelectorValues(vr)) result.selectors.push_back({"aws_iid", v});
@@ -106,6 +106,27 @@ class AwsIidAttestor final : public NodeAttestor {
   }
 
  private:
+  // The decision table of docs/plugins/server-aws_iid.md: a challenge only for an agent that announced it will
+  // answer one; without the announcement (SPIRE's plain aws_iid), refused when required, else the IID alone.
+  // No downgrade: an agent that leaves the announcement out gets what an agent without a report gets.
+  absl::StatusOr<std::optional<sevsnp::verify::VerifiedReport>> SevSnpEvidence(
+      const AttestationRequest& req, const awsiid::AttestationPayload& payload, const spiffe::SpiffeId& agent_id,
+      ChallengeChannel& channel) const {
+    if (payload.sev_snp_challenge) return ChallengeSevSnp(req, payload.document, channel);
+    if (cfg_.sev.required) {
+      return absl::PermissionDeniedError(absl::StrCat(
+          "aws_iid: SEV-SNP evidence is required (sev_snp.required), and this aws_iid attestation of ",
+          agent_id.ToString(), " carries none: its payload does not announce \"", awsiid::kSevSnpChallengeMember,
+          "\": true (a SPIRE agent's plain aws_iid cannot answer the SEV-SNP challenge); attest with "
+          "spire-cvm's agent on an SEV-SNP VM"));
+    }
+    spdlog::warn(
+        "aws_iid: {} did not announce \"{}\" (e.g. a SPIRE agent's plain aws_iid); sev_snp is not required, "
+        "continuing on the instance identity document alone, without sev_snp or measurements selectors",
+        agent_id.ToString(), std::string(awsiid::kSevSnpChallengeMember));
+    return std::optional<sevsnp::verify::VerifiedReport>();
+  }
+
   // Runs the challenge. Returns the verified report, nullopt when the agent has none and it is not
   // required, or the reason it is refused.
   absl::StatusOr<std::optional<sevsnp::verify::VerifiedReport>> ChallengeSevSnp(const AttestationRequest& req,
@@ -132,7 +153,7 @@ class AwsIidAttestor final : public NodeAttestor {
     if (parsed->is_unavailable()) {
       if (cfg_.sev.required) {
         return absl::PermissionDeniedError(
-            absl::StrCat("sev_snp: a SEV-SNP report is required, and the agent has none: ", parsed->unavailable));
+            absl::StrCat("sev_snp: SEV-SNP evidence is required, and the agent has no report: ", parsed->unavailable));
       }
       spdlog::warn("aws_iid: agent sent no SEV-SNP report ({}); sev_snp is not required, continuing without it",
                    parsed->unavailable);

@@ -10,6 +10,7 @@
 #include "common/files.h"
 #include "crypto/keys.h"
 #include "gtest/gtest.h"
+#include "nlohmann/json.hpp"
 #include "server/datastore/sqlite_datastore.h"
 
 namespace spirecvm::server {
@@ -67,10 +68,13 @@ class AwsIidAttestorTest : public ::testing::Test {
   }
   void TearDown() override { std::filesystem::remove_all(dir_); }
 
-  std::string Payload(const std::string& doc) {
+  // As spire-cvm's agent sends it (announcing the SEV-SNP challenge), or as SPIRE's agent does (announce = false).
+  std::string Payload(const std::string& doc, bool announce = true) {
     awsiid::AttestationPayload p{doc, *awsiid::testing::SignRsa2048(*aws_, doc), ""};
+    p.sev_snp_challenge = announce;
     return p.ToJson();
   }
+  std::string SpirePayload() { return Payload(document_, false); }
 
   // A genuine answer: the report binds the challenge's nonce, this CSR key and this document.
   std::string Answer(const std::string& challenge, const abi::Report& fields, const sim::TestOnlyAmdSigner& signer,
@@ -213,6 +217,57 @@ TEST_F(AwsIidAttestorTest, NoReportWhenNotRequiredFallsBackToTrustOnFirstUse) {
   ASSERT_TRUE(r.ok()) << r.status();
   EXPECT_FALSE(r->can_reattest);
   for (auto& s : r->selectors) EXPECT_EQ(s.value.find("measurements:"), std::string::npos);
+}
+
+// A SPIRE agent's plain aws_iid payload (no "sev_snp_challenge"): never challenged, which it could not answer.
+TEST_F(AwsIidAttestorTest, WithoutTheAnnouncementSevSnpRequiredIsRefusedWithoutAChallenge) {
+  ASSERT_EQ(SpirePayload().find("sev_snp"), std::string::npos);
+  auto r = Attest(Good(), SpirePayload());
+  ExpectRefused(r, absl::StatusCode::kPermissionDenied, "SEV-SNP evidence is required");
+  EXPECT_NE(std::string(r.status().message()).find("\"sev_snp_challenge\""), std::string::npos) << r.status();
+  EXPECT_NE(std::string(r.status().message()).find("i-0123456789abcdef0"), std::string::npos) << r.status();
+  EXPECT_EQ(channel_.challenges, 0);
+}
+
+TEST_F(AwsIidAttestorTest, WithoutTheAnnouncementSevSnpNotRequiredAdmitsOnTheIidAlone) {
+  cfg_.sev.required = false;
+  auto r = Attest(Good(), SpirePayload());
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(channel_.challenges, 0);
+  EXPECT_EQ(r->agent_id.ToString(),
+            "spiffe://example.org/spire/agent/aws_iid/123456789012/us-east-1/i-0123456789abcdef0");
+  EXPECT_TRUE(Has(*r, "instance:id:i-0123456789abcdef0"));
+  EXPECT_TRUE(Has(*r, "account_id:123456789012"));
+  for (auto& s : r->selectors) {
+    EXPECT_EQ(s.value.rfind("sev_snp:", 0), std::string::npos) << s.value;
+    EXPECT_EQ(s.value.rfind("measurements:", 0), std::string::npos) << s.value;
+  }
+  EXPECT_FALSE(r->can_reattest);  // trust on first use, as without sev_snp
+}
+
+TEST_F(AwsIidAttestorTest, AnExplicitFalseAnnouncementIsTheSameAsNone) {
+  auto r = Attest(Good(), R"({"document":)" + nlohmann::json(document_).dump() + R"(,"rsa2048":)" +
+                              nlohmann::json(*awsiid::testing::SignRsa2048(*aws_, document_)).dump() +
+                              R"(,"sev_snp_challenge":false})");
+  ExpectRefused(r, absl::StatusCode::kPermissionDenied, "SEV-SNP evidence is required");
+  EXPECT_EQ(channel_.challenges, 0);
+}
+
+TEST_F(AwsIidAttestorTest, AMalformedAnnouncementIsInvalidArgumentNamingIt) {
+  std::string payload = Payload(document_);
+  payload.replace(payload.find("\"sev_snp_challenge\":true"), 24, "\"sev_snp_challenge\":\"yes\"");
+  auto r = Attest(Good(), payload);
+  ExpectRefused(r, absl::StatusCode::kInvalidArgument, "\"sev_snp_challenge\" must be a boolean");
+  EXPECT_EQ(channel_.challenges, 0);
+}
+
+// spire-cvm's agent attesting to a server without sev_snp (or to SPIRE's): the announcement is ignored.
+TEST_F(AwsIidAttestorTest, TheAnnouncementIsIgnoredWithoutSevSnp) {
+  cfg_.sev = SevSnpSettings{};
+  auto r = Attest(Good());
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(channel_.challenges, 0);
+  EXPECT_FALSE(Has(*r, "sev_snp:verified:true"));
 }
 
 TEST_F(AwsIidAttestorTest, AReportIsStillVerifiedWhenNotRequired) {

@@ -192,10 +192,10 @@ absl::Status Server::StartEndpoints() {
                                                       spire_agent_.bundle.get(), spire_agent_.svid.get()},
                                                      *svid_, &bound_port));
   ASSIGN_OR_RETURN(admin_server_,
-                   StartAdminEndpoint(cfg_.socket_path, {spire_admin_.entry.get(), spire_admin_.agent.get(),
-                                                         spire_admin_.bundle.get(), spire_admin_.svid.get(),
-                                                         spire_admin_.localauthority.get(), spire_admin_.logger.get(),
-                                                         spire_admin_.debug.get()}));
+                   StartAdminEndpoint(cfg_.socket_path,
+                                      {spire_admin_.entry.get(), spire_admin_.agent.get(), spire_admin_.bundle.get(),
+                                       spire_admin_.svid.get(), spire_admin_.localauthority.get(),
+                                       spire_admin_.logger.get(), spire_admin_.debug.get()}));
   spdlog::info("spire-server started: trust domain {}, agent API on {}:{}, admin API on {}", cfg_.trust_domain.name(),
                cfg_.bind_address, bound_port, cfg_.socket_path);
   return absl::OkStatus();

@@ -5,8 +5,8 @@
 //   3. BuildCa                KeyManager, optional UpstreamAuthority, the CA (journal loaded, an active authority)
 //   4. BuildAttestors         the configured NodeAttestor plugins
 //   5. services               entry cache, bundle cache, SPIRE's admin APIs
-//                             (api/spire: Entry, Agent, Bundle, SVID, LocalAuthority, Logger, Debug), each with its own deps, SPIRE's agent APIs
-//                             (api/spire_agent: Agent, Entry, Bundle, SVID, with AgentApiDeps)
+//                             (api/spire: Entry, Agent, Bundle, SVID, LocalAuthority, Logger, Debug), each with its own
+//                             deps, SPIRE's agent APIs (api/spire_agent: Agent, Entry, Bundle, SVID, with AgentApiDeps)
 //   6. endpoints              server SVID, agent gRPC over TLS (SPIRE's agent APIs only), admin gRPC on
 //                             a Unix socket (SPIRE's services and grpc.health.v1), HTTP listeners
 //   7. background loop        cache refresh, CA and SVID rotation, pruning

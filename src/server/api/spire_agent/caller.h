@@ -12,7 +12,6 @@
 #include "grpcpp/server_context.h"
 #include "server/api/agent_api_deps.h"
 #include "server/api/agent_auth.h"
-#include "server/api/agent_api_deps.h"
 #include "server/api/spire_agent/admin_caller.h"
 #include "spire/api/types/x509svid.pb.h"
 

@@ -13,6 +13,7 @@
 #include "server/api/spire_agent/bundle_service.h"
 #include "server/api/spire_agent/entry_service.h"
 #include "server/api/spire_agent/test_fixture.h"
+#include "server/api/svid_signing.h"
 
 namespace spirecvm::server::spireagent {
 namespace {

@@ -182,7 +182,8 @@ absl::Status Server::StartEndpoints() {
                                                       .trust_domain = cfg_.trust_domain,
                                                       .ttl = cfg_.default_x509_svid_ttl,
                                                       .key_path = cfg_.data_dir + "/server_svid.key",
-                                                      .cert_path = cfg_.data_dir + "/server_svid.pem"});
+                                                      .cert_path = cfg_.data_dir + "/server_svid.pem",
+                                                      .ds = ds_.get()});
   RETURN_IF_ERROR(svid_->Rotate(/*force=*/true));
   spire_admin_.debug = std::make_unique<spireapi::DebugService>(
       spireapi::DebugServiceDeps{.ds = *ds_, .clock = clock_, .svid_cert_path = svid_->cert_path()});

@@ -4,12 +4,27 @@
 #include "common/status.h"
 #include "crypto/keys.h"
 #include "crypto/x509.h"
+#include "spdlog/spdlog.h"
 
 namespace spirecvm::server {
 
+bool ServerSvid::SignerTainted() const {
+  if (deps_.ds == nullptr || signers_.empty()) return false;
+  auto bundle = deps_.ds->FetchBundle(deps_.trust_domain.name());
+  if (!bundle.ok()) return false;  // checked again on the next call
+  for (const auto& der : bundle->tainted_x509_der) {
+    auto cert = crypto::ParseCertDer(der);
+    if (cert.ok() && signers_.count(crypto::SubjectKeyIdHex(cert->get())) > 0) return true;
+  }
+  return false;
+}
+
 absl::Status ServerSvid::Rotate(bool force) {
   absl::Time now = deps_.clock.Now();
-  if (!force && now < not_before_ + (not_after_ - not_before_) / 2) return absl::OkStatus();
+  if (!force && now < not_before_ + (not_after_ - not_before_) / 2) {
+    if (!SignerTainted()) return absl::OkStatus();
+    spdlog::info("server SVID signed using a tainted authority, forcing rotation of the server SVID");
+  }
   ASSIGN_OR_RETURN(ssl::EvpPkeyPtr key, crypto::GenerateKey(crypto::KeyType::kEcP256));
   ASSIGN_OR_RETURN(spiffe::SpiffeId id, spiffe::SpiffeId::FromPath(deps_.trust_domain, "/spire/server"));
   // A DNS SAN equal to the trust domain name lets agents send it as the TLS server name (SNI) and match this
@@ -18,15 +33,19 @@ absl::Status ServerSvid::Rotate(bool force) {
   if (deps_.trust_domain.name().find('_') == std::string::npos) dns.push_back(deps_.trust_domain.name());
   ASSIGN_OR_RETURN(SignedX509Svid svid, deps_.ca.SignX509Svid(key.get(), id, deps_.ttl, dns));
   std::string chain_pem;
-  for (auto& der : svid.chain_der) {
-    ASSIGN_OR_RETURN(ssl::X509Ptr cert, crypto::ParseCertDer(der));
+  std::set<std::string> signers;
+  for (size_t i = 0; i < svid.chain_der.size(); ++i) {
+    ASSIGN_OR_RETURN(ssl::X509Ptr cert, crypto::ParseCertDer(svid.chain_der[i]));
     chain_pem += crypto::CertToPem(cert.get());
+    if (auto akid = crypto::AuthorityKeyIdHex(cert.get()); !akid.empty()) signers.insert(akid);
+    if (auto skid = crypto::SubjectKeyIdHex(cert.get()); i > 0 && !skid.empty()) signers.insert(skid);
   }
   ASSIGN_OR_RETURN(std::string key_pem, crypto::PrivateKeyToPem(key.get()));
   RETURN_IF_ERROR(files::WriteFileAtomic(deps_.key_path, key_pem, 0600));
   RETURN_IF_ERROR(files::WriteFileAtomic(deps_.cert_path, chain_pem, 0644));
   not_before_ = now;
   not_after_ = svid.not_after;
+  signers_ = std::move(signers);
   return absl::OkStatus();
 }
 

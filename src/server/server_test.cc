@@ -6,6 +6,7 @@
 #include <filesystem>
 
 #include "common/files.h"
+#include "crypto/x509.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "server/datastore/sqlite_datastore.h"
@@ -112,6 +113,40 @@ TEST_F(ServerStepsTest, ServerSvidRotatesAtHalfItsLifetime) {
   clock_.Advance(absl::Minutes(11));
   ASSERT_TRUE(svid.Rotate(false).ok());
   EXPECT_NE(*files::ReadFile(dir_ + "/svid.pem"), *first) << "past half its lifetime: renewed";
+}
+
+// As SPIRE's server: an SVID signed by a tainted authority is renewed at once, by the new active authority.
+TEST_F(ServerStepsTest, ServerSvidRotatesWhenItsAuthorityIsTainted) {
+  ServerConfig cfg = Config();
+  auto plan = PlanPlugins(cfg);
+  ASSERT_TRUE(plan.ok());
+  auto ds = plan->datastore.Build({clock_, rnd_});
+  ASSERT_TRUE(ds.ok());
+  auto ca = BuildCa(cfg, *plan, "s1", **ds, clock_, rnd_);
+  ASSERT_TRUE(ca.ok());
+  ServerSvid svid({*ca->ca, clock_, td_, absl::Hours(1), dir_ + "/svid.key", dir_ + "/svid.pem", ds->get()});
+  ASSERT_TRUE(svid.Rotate(true).ok());
+  auto first = files::ReadFile(dir_ + "/svid.pem");
+  ASSERT_TRUE(first.ok());
+  auto old = ca->ca->States(AuthorityKind::kX509);
+  ASSERT_TRUE(old.ok()) << old.status();
+  auto prepared = ca->ca->Prepare(AuthorityKind::kX509);
+  ASSERT_TRUE(prepared.ok()) << prepared.status();
+  ASSERT_TRUE(ca->ca->Activate(AuthorityKind::kX509, prepared->authority_id).ok());
+  ASSERT_TRUE(svid.Rotate(false).ok());
+  EXPECT_EQ(*files::ReadFile(dir_ + "/svid.pem"), *first) << "a new active authority alone does not renew it";
+
+  ASSERT_TRUE(ca->ca->Taint(AuthorityKind::kX509, old->active.authority_id).ok());
+  ASSERT_TRUE(svid.Rotate(false).ok());
+  auto renewed = files::ReadFile(dir_ + "/svid.pem");
+  ASSERT_TRUE(renewed.ok());
+  ASSERT_NE(*renewed, *first) << "signed by the tainted authority: renewed before half its lifetime";
+  auto chain = crypto::ParseCertsPem(*renewed);
+  ASSERT_TRUE(chain.ok() && !chain->empty()) << chain.status();
+  EXPECT_EQ(crypto::AuthorityKeyIdHex(chain->front().get()), prepared->authority_id)
+      << "signed by the new active authority";
+  ASSERT_TRUE(svid.Rotate(false).ok());
+  EXPECT_EQ(*files::ReadFile(dir_ + "/svid.pem"), *renewed) << "its signer is not tainted: kept";
 }
 
 TEST_F(ServerStepsTest, BackgroundTickRefreshesTheEntryCacheAndPrunes) {

@@ -50,8 +50,9 @@ need_cvm_binaries() {
   for b in "$CVM_SERVER" "$CVM_AGENT"; do [[ -x $b ]] || skip "$b not built"; done
 }
 
-# start_cvm_server [PLUGIN BLOCKS]: spire-cvm's server on a free port (join_token, plus the given HCL plugin blocks);
-# sets CVM_SSOCK, CVM_PORT, CVM_SERVER_PID; writes $T/cvm-bundle.pem.
+# start_cvm_server [PLUGIN BLOCKS]: spire-cvm's server on a free port (join_token, plus the given HCL plugin blocks;
+# $CVM_SERVER_EXTRA, when set, is added to the server block, e.g. agent_ttl = "30s"); sets CVM_SSOCK, CVM_PORT,
+# CVM_SERVER_PID; writes $T/cvm-bundle.pem.
 start_cvm_server() {
   CVM_PORT=$(free_port)
   CVM_SSOCK=$T/cvm-server/api.sock
@@ -65,6 +66,7 @@ server {
   data_dir = "$T/cvm-server"
   log_level = "DEBUG"
   default_x509_svid_ttl = "1h"
+${CVM_SERVER_EXTRA:-}
 }
 plugins {
   DataStore "sql" {

@@ -1,10 +1,11 @@
 // SPIRE's spire.api.server.agent.v1.Agent, admin methods, on the admin socket: what SPIRE's
-// `spire-server agent list|show|count|evict|ban|purge` and `token generate` call. AttestAgent, RenewAgent and
-// PostStatus are agent calls over TLS and are not served on the admin socket.
+// `spire-server agent list|show|count|evict|ban|purge` and `token generate` call. AttestAgent is an agent call over
+// TLS and is not served here; RenewAgent and PostStatus are refused as SPIRE refuses them to local callers.
 #pragma once
 
 #include "common/clock.h"
 #include "common/random.h"
+#include "server/api/spire/denied.h"
 #include "server/datastore/datastore.h"
 #include "server/entries/entry_cache.h"
 #include "spiffe/spiffe_id.h"
@@ -39,6 +40,8 @@ class AgentService final : public agentv1::Agent::Service {
   grpc::Status BanAgent(grpc::ServerContext*, const agentv1::BanAgentRequest*, google::protobuf::Empty*) override;
   grpc::Status CreateJoinToken(grpc::ServerContext*, const agentv1::CreateJoinTokenRequest*,
                                ::spire::api::types::JoinToken*) override;
+  SPIREAPI_DENIED(agentv1::Agent, RenewAgent, agentv1::RenewAgentRequest, agentv1::RenewAgentResponse)
+  SPIREAPI_DENIED(agentv1::Agent, PostStatus, agentv1::PostStatusRequest, agentv1::PostStatusResponse)
 
  private:
   AgentServiceDeps deps_;

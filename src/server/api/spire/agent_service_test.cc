@@ -125,5 +125,19 @@ TEST_F(AgentServiceTest, CreateJoinTokenWithNodeAlias) {
   EXPECT_EQ(tok.value(), "my-token");
 }
 
+// What SPIRE refuses to local callers (its policy has no allow_local for them) is PermissionDenied here too.
+TEST_F(AgentServiceTest, AgentCallsAreRefusedOnTheAdminSocketAsSpire) {
+  agentv1::RenewAgentRequest renew;
+  agentv1::RenewAgentResponse renewed;
+  grpc::Status st = svc_->RenewAgent(nullptr, &renew, &renewed);
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_EQ(st.error_message(), "authorization denied for method /spire.api.server.agent.v1.Agent/RenewAgent");
+  agentv1::PostStatusRequest post;
+  agentv1::PostStatusResponse posted;
+  st = svc_->PostStatus(nullptr, &post, &posted);
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_EQ(st.error_message(), "authorization denied for method /spire.api.server.agent.v1.Agent/PostStatus");
+}
+
 }  // namespace
 }  // namespace spirecvm::server::spireapi

@@ -1,12 +1,14 @@
 // SPIRE's spire.api.server.bundle.v1.Bundle on the admin socket (and, through api/spire_agent, to admin callers
 // over TLS): what SPIRE's `spire-server bundle show|list|count|set|delete` and `x509 mint` call. Federated bundles
 // are stored in the DataStore beside ours; batch calls answer one types.Status per item with SPIRE's messages.
-// PublishJWTAuthority (downstream servers) is not served.
+// PublishJWTAuthority is for downstream servers over TLS (api/spire_agent): refused here as SPIRE refuses it to local
+// callers.
 #pragma once
 
 #include <string>
 #include <string_view>
 
+#include "server/api/spire/denied.h"
 #include "server/datastore/datastore.h"
 #include "server/entries/entry_cache.h"
 #include "spiffe/spiffe_id.h"
@@ -50,6 +52,8 @@ class BundleService final : public bundlev1::Bundle::Service {
                                        bundlev1::BatchSetFederatedBundleResponse*) override;
   grpc::Status BatchDeleteFederatedBundle(grpc::ServerContext*, const bundlev1::BatchDeleteFederatedBundleRequest*,
                                           bundlev1::BatchDeleteFederatedBundleResponse*) override;
+  SPIREAPI_DENIED(bundlev1::Bundle, PublishJWTAuthority, bundlev1::PublishJWTAuthorityRequest,
+                  bundlev1::PublishJWTAuthorityResponse)
 
  private:
   // One item of a batch: the bundle as stored, or the status SPIRE would answer for it. `verb` names the operation

@@ -266,5 +266,15 @@ TEST_F(BundleServiceTest, AppendBundleAddsToOurs) {
   EXPECT_EQ(ds_->FetchBundle("example.org")->jwt_keys.size(), own_.jwt_keys.size() + 1);
 }
 
+// SPIRE admits only downstream callers over TLS; a local caller gets its authorization middleware's refusal.
+TEST_F(BundleServiceTest, PublishJwtAuthorityIsRefusedOnTheAdminSocket) {
+  bundlev1::PublishJWTAuthorityRequest req;
+  bundlev1::PublishJWTAuthorityResponse resp;
+  grpc::Status st = svc_->PublishJWTAuthority(nullptr, &req, &resp);
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_EQ(st.error_message(),
+            "authorization denied for method /spire.api.server.bundle.v1.Bundle/PublishJWTAuthority");
+}
+
 }  // namespace
 }  // namespace spirecvm::server::spireapi

@@ -5,6 +5,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/status.h"
+#include "common/strings.h"
 #include "crypto/keys.h"
 #include "crypto/x509.h"
 
@@ -46,6 +47,11 @@ void IdToProto(const std::string& uri, sapi::SPIFFEID* out) {
 void StatusToProto(const absl::Status& s, sapi::Status* out) {
   out->set_code(static_cast<int32_t>(s.code()));
   out->set_message(s.ok() ? "OK" : std::string(s.message()));
+}
+
+absl::Status AuthorizationDenied(std::string_view service_full_name, std::string_view method) {
+  return absl::PermissionDeniedError(
+      absl::StrCat("authorization denied for method /", ToAbsl(service_full_name), "/", ToAbsl(method)));
 }
 
 std::vector<datastore::Selector> SelectorsFromProto(const google::protobuf::RepeatedPtrField<sapi::Selector>& in) {

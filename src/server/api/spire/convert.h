@@ -4,6 +4,7 @@
 #pragma once
 
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -33,6 +34,10 @@ void IdToProto(const std::string& uri, sapi::SPIFFEID* out);
 
 // code + message; OK gives code 0 with message "OK", as SPIRE's api.OK().
 void StatusToProto(const absl::Status& s, sapi::Status* out);
+
+// SPIRE's authorization middleware's refusal of a caller its policy does not admit for a method:
+// PermissionDenied "authorization denied for method /<service full name>/<method>".
+absl::Status AuthorizationDenied(std::string_view service_full_name, std::string_view method);
 
 std::vector<datastore::Selector> SelectorsFromProto(const google::protobuf::RepeatedPtrField<sapi::Selector>& in);
 // Does an entry's (or agent's) selector set match `want` under SPIRE's match behaviour?

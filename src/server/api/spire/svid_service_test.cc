@@ -118,5 +118,22 @@ TEST_F(SvidServiceTest, MintJwtSvid) {
   EXPECT_THAT(svc_->MintJWTSVID(nullptr, &req, &resp).error_message(), HasSubstr("invalid SPIFFE ID"));
 }
 
+// Agent and downstream calls are refused to local callers, as SPIRE's policy does.
+TEST_F(SvidServiceTest, AgentAndDownstreamCallsAreRefusedOnTheAdminSocket) {
+  svidv1::BatchNewX509SVIDRequest batch;
+  svidv1::BatchNewX509SVIDResponse batched;
+  grpc::Status st = svc_->BatchNewX509SVID(nullptr, &batch, &batched);
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_EQ(st.error_message(), "authorization denied for method /spire.api.server.svid.v1.SVID/BatchNewX509SVID");
+  svidv1::NewJWTSVIDRequest jwt;
+  svidv1::NewJWTSVIDResponse jwt_resp;
+  EXPECT_EQ(svc_->NewJWTSVID(nullptr, &jwt, &jwt_resp).error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  svidv1::NewDownstreamX509CARequest ca;
+  svidv1::NewDownstreamX509CAResponse ca_resp;
+  st = svc_->NewDownstreamX509CA(nullptr, &ca, &ca_resp);
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_EQ(st.error_message(), "authorization denied for method /spire.api.server.svid.v1.SVID/NewDownstreamX509CA");
+}
+
 }  // namespace
 }  // namespace spirecvm::server::spireapi

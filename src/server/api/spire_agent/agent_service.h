@@ -2,6 +2,7 @@
 // bidirectional stream: params with the attestation data and the CSR, any number of challenge rounds, the result
 // with the agent SVID and `reattestable`) and RenewAgent (mTLS with the agent SVID). The admin methods are
 // forwarded to the admin socket's service for admin callers (admin_caller.h); PermissionDenied for anyone else.
+// PostStatus is refused to every caller, as SPIRE's authorization policy does (its service body is Unimplemented).
 // Attestation itself is node_attestation.h, signing svid_signing.h.
 #pragma once
 
@@ -43,6 +44,7 @@ class AgentService final : public agentv1::Agent::Service {
   SPIREAGENT_ADMIN_ONLY(DeleteAgent, agentv1::DeleteAgentRequest, google::protobuf::Empty)
   SPIREAGENT_ADMIN_ONLY(BanAgent, agentv1::BanAgentRequest, google::protobuf::Empty)
   SPIREAGENT_ADMIN_ONLY(CreateJoinToken, agentv1::CreateJoinTokenRequest, sapi::JoinToken)
+  SPIREAPI_DENIED(agentv1::Agent, PostStatus, agentv1::PostStatusRequest, agentv1::PostStatusResponse)
 
  private:
   AgentApiDeps deps_;

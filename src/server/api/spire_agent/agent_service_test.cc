@@ -121,5 +121,16 @@ TEST_F(AgentServiceTest, AdminMethodsArePermissionDeniedOnTheAgentEndpoint) {
   EXPECT_EQ(svc.CreateJoinToken(nullptr, nullptr, &token).error_code(), grpc::StatusCode::PERMISSION_DENIED);
 }
 
+// SPIRE's authorization policy admits no caller for PostStatus: PermissionDenied, not gRPC's Unimplemented.
+TEST_F(AgentServiceTest, PostStatusIsRefusedToEveryCallerAsSpire) {
+  AgentService svc(Deps());
+  grpc::ServerContext ctx;
+  agentv1::PostStatusRequest req;
+  agentv1::PostStatusResponse resp;
+  grpc::Status st = svc.PostStatus(&ctx, &req, &resp);
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_EQ(st.error_message(), "authorization denied for method /spire.api.server.agent.v1.Agent/PostStatus");
+}
+
 }  // namespace
 }  // namespace spirecvm::server::spireagent

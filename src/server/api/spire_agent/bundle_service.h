@@ -1,7 +1,7 @@
 // SPIRE's spire.api.server.bundle.v1.Bundle on the agent TLS endpoint: GetBundle (this trust domain's bundle, from
-// the bundle cache; any caller, as SPIRE) and GetFederatedBundle for agent callers. The admin methods are
-// forwarded to the admin socket's service for admin callers (admin_caller.h), PermissionDenied for anyone else;
-// PublishJWTAuthority's downstream callers are not supported yet.
+// the bundle cache; any caller, as SPIRE), GetFederatedBundle for agent callers and PublishJWTAuthority for
+// downstream callers. The admin methods are forwarded to the admin socket's service for admin callers
+// (admin_caller.h), PermissionDenied for anyone else.
 #pragma once
 
 #include "server/api/agent_api_deps.h"
@@ -13,6 +13,15 @@ namespace spirecvm::server::spireagent {
 
 namespace bundlev1 = ::spire::api::server::bundle::v1;
 
+// PublishJWTAuthority for the caller whose X509-SVID chain (PEM, leaf first) this is: a downstream caller
+// (AuthenticateDownstreamChain), as SPIRE. SPIRE's checks: InvalidArgument "missing JWT authority", "invalid JWT
+// authority: ..." (the public key is not PKIX DER, or no key ID). The key is appended to our bundle, as SPIRE's server
+// does when no UpstreamAuthority publishes JWT keys for it (SPIRE's disk plugin, the only one here, does not); the
+// answer is the bundle's JWT authorities after the append. Thread-safe.
+absl::StatusOr<bundlev1::PublishJWTAuthorityResponse> PublishJwtAuthority(const AgentApiDeps& deps,
+                                                                          const std::string& caller_chain_pem,
+                                                                          const bundlev1::PublishJWTAuthorityRequest& req);
+
 class BundleService final : public bundlev1::Bundle::Service {
  public:
   // `admin`: the admin socket's BundleService for admin callers over TLS (default: none, every admin method denied).
@@ -22,11 +31,11 @@ class BundleService final : public bundlev1::Bundle::Service {
   grpc::Status GetBundle(grpc::ServerContext* ctx, const bundlev1::GetBundleRequest* req, sapi::Bundle* resp) override;
   grpc::Status GetFederatedBundle(grpc::ServerContext* ctx, const bundlev1::GetFederatedBundleRequest* req,
                                   sapi::Bundle* resp) override;
+  grpc::Status PublishJWTAuthority(grpc::ServerContext* ctx, const bundlev1::PublishJWTAuthorityRequest* req,
+                                   bundlev1::PublishJWTAuthorityResponse* resp) override;
 
   SPIREAGENT_ADMIN_ONLY(CountBundles, bundlev1::CountBundlesRequest, bundlev1::CountBundlesResponse)
   SPIREAGENT_ADMIN_ONLY(AppendBundle, bundlev1::AppendBundleRequest, sapi::Bundle)
-  SPIREAGENT_DOWNSTREAM_ONLY(PublishJWTAuthority, bundlev1::PublishJWTAuthorityRequest,
-                             bundlev1::PublishJWTAuthorityResponse)
   SPIREAGENT_ADMIN_ONLY(ListFederatedBundles, bundlev1::ListFederatedBundlesRequest,
                         bundlev1::ListFederatedBundlesResponse)
   SPIREAGENT_ADMIN_ONLY(BatchCreateFederatedBundle, bundlev1::BatchCreateFederatedBundleRequest,

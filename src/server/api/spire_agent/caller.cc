@@ -1,7 +1,8 @@
 #include "server/api/spire_agent/caller.h"
 
-#include "absl/strings/str_cat.h"
-#include "common/strings.h"
+#include <algorithm>
+
+#include "common/status.h"
 #include "server/api/spire/convert.h"
 
 namespace spirecvm::server::spireagent {
@@ -12,11 +13,16 @@ absl::StatusOr<AuthenticatedAgent> AuthenticateCaller(const AgentApiDeps& deps, 
   return a;
 }
 
-grpc::Status DownstreamOnly(std::string_view method) {
-  return grpc::Status(
-      grpc::StatusCode::PERMISSION_DENIED,
-      absl::StrCat(ToAbsl(method),
-                   " may only be called by a downstream server; downstream callers are not supported yet"));
+absl::StatusOr<spiffe::SpiffeId> AuthenticateDownstreamChain(const AgentApiDeps& deps, const std::string& chain_pem,
+                                                             std::string_view service, std::string_view method) {
+  ASSIGN_OR_RETURN(spiffe::SpiffeId caller, VerifyCallerSvid(deps.Auth(), chain_pem));
+  datastore::ListEntriesFilter by_caller;
+  by_caller.by_spiffe_id = caller.ToString();
+  ASSIGN_OR_RETURN(auto entries, deps.ds.ListEntries(by_caller));
+  if (std::none_of(entries.begin(), entries.end(), [](const auto& e) { return e.downstream; })) {
+    return spireapi::AuthorizationDenied(service, method);
+  }
+  return caller;
 }
 
 void X509SvidToProto(const std::string& spiffe_id, const SignedX509Svid& svid, sapi::X509SVID* out) {

@@ -23,9 +23,11 @@ using EntryPtr = std::shared_ptr<const datastore::RegistrationEntry>;
 // The calling agent (active, not banned, presenting its current SVID); a failure counts in agent_auth_failures.
 absl::StatusOr<AuthenticatedAgent> AuthenticateCaller(const AgentApiDeps& deps, const grpc::ServerContext& ctx);
 
-// A downstream-only method called on the agent endpoint: PermissionDenied, naming the method (downstream
-// callers are not supported yet).
-grpc::Status DownstreamOnly(std::string_view method);
+// A downstream caller, as SPIRE's authorization policy admits one: its X509-SVID chain (PEM, leaf first) verifies
+// against our bundle (else Unauthenticated) and its SPIFFE ID is the SPIFFE ID of a registered entry with
+// downstream = true (else PermissionDenied "authorization denied for method /<service>/<method>", SPIRE's answer).
+absl::StatusOr<spiffe::SpiffeId> AuthenticateDownstreamChain(const AgentApiDeps& deps, const std::string& chain_pem,
+                                                             std::string_view service, std::string_view method);
 
 // {id, cert_chain (leaf first), expires_at}.
 void X509SvidToProto(const std::string& spiffe_id, const SignedX509Svid& svid, sapi::X509SVID* out);
@@ -42,10 +44,4 @@ std::map<std::string, EntryPtr, std::less<>> AuthorizedEntriesById(const AgentAp
   grpc::Status Method(grpc::ServerContext* ctx, const Request* req, Response* resp) override {          \
     return ::spirecvm::server::spireagent::ForAdmin(admin_, ctx, #Method,                               \
                                                     [&](auto& s) { return s.Method(ctx, req, resp); }); \
-  }
-
-// Declares a downstream-only method that answers DownstreamOnly on the agent endpoint.
-#define SPIREAGENT_DOWNSTREAM_ONLY(Method, Request, Response)                     \
-  grpc::Status Method(grpc::ServerContext*, const Request*, Response*) override { \
-    return ::spirecvm::server::spireagent::DownstreamOnly(#Method);               \
   }

@@ -1,7 +1,5 @@
 #include "server/api/spire_agent/svid_service.h"
 
-#include <algorithm>
-
 #include "absl/strings/str_cat.h"
 #include "common/grpc_status.h"
 #include "common/status.h"
@@ -72,13 +70,9 @@ grpc::Status SvidService::NewJWTSVID(grpc::ServerContext* ctx, const svidv1::New
 absl::StatusOr<svidv1::NewDownstreamX509CAResponse> NewDownstreamX509Ca(const AgentApiDeps& deps,
                                                                         const std::string& caller_chain_pem,
                                                                         const svidv1::NewDownstreamX509CARequest& req) {
-  ASSIGN_OR_RETURN(spiffe::SpiffeId caller, VerifyCallerSvid(deps.Auth(), caller_chain_pem));
-  datastore::ListEntriesFilter by_caller;
-  by_caller.by_spiffe_id = caller.ToString();
-  ASSIGN_OR_RETURN(auto entries, deps.ds.ListEntries(by_caller));
-  if (std::none_of(entries.begin(), entries.end(), [](const auto& e) { return e.downstream; })) {
-    return absl::PermissionDeniedError("caller is not a downstream workload");
-  }
+  ASSIGN_OR_RETURN(spiffe::SpiffeId caller, AuthenticateDownstreamChain(deps, caller_chain_pem,
+                                                                        svidv1::SVID::service_full_name(),
+                                                                        "NewDownstreamX509CA"));
   if (req.csr().size() > kMaxCsr) return absl::InvalidArgumentError("malformed CSR: too large");
   auto csr = crypto::ParseAndVerifyCsr(req.csr());
   if (!csr.ok()) return Annotate(absl::InvalidArgumentError(csr.status().message()), "malformed CSR");

@@ -19,9 +19,8 @@ svidv1::BatchNewX509SVIDResponse::Result NewX509SvidResult(const AgentApiDeps& d
                                                            const std::map<std::string, EntryPtr, std::less<>>& entries,
                                                            const svidv1::NewX509SVIDParams& param);
 
-// NewDownstreamX509CA for the caller whose X509-SVID chain (PEM, leaf first) this is, as SPIRE authorizes it: the
-// chain verifies against our bundle and a registration entry with downstream = true has the caller's SPIFFE ID
-// (else PermissionDenied "caller is not a downstream workload"). The CA is signed for the CSR's key with the
+// NewDownstreamX509CA for the caller whose X509-SVID chain (PEM, leaf first) this is, as SPIRE authorizes it
+// (AuthenticateDownstreamChain: a downstream entry's SPIFFE ID). The CA is signed for the CSR's key with the
 // preferred TTL, or the server's ca_ttl when none; x509_authorities are our bundle's.
 absl::StatusOr<svidv1::NewDownstreamX509CAResponse> NewDownstreamX509Ca(const AgentApiDeps& deps,
                                                                         const std::string& caller_chain_pem,

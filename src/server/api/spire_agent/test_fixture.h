@@ -71,6 +71,26 @@ class SpireAgentApiTest : public server::testing::ServerPartsTest {
     return *made;
   }
 
+  // An X509-SVID for `path` from our CA, as the PEM chain a caller presents on the TLS connection.
+  std::string CallerChain(const std::string& path) {
+    auto key = crypto::GenerateKey(crypto::KeyType::kEcP256);
+    auto svid =
+        ca_->SignX509Svid(key->get(), *spiffe::SpiffeId::Parse("spiffe://example.org" + path), absl::Minutes(30), {});
+    EXPECT_TRUE(svid.ok()) << svid.status();
+    std::string pem;
+    for (const auto& d : svid->chain_der) pem += crypto::CertToPem(crypto::ParseCertDer(d)->get());
+    return pem;
+  }
+  // A workload entry for `path` (downstream or not), as a nested server's would be registered.
+  void AddWorkload(const std::string& path, bool downstream) {
+    datastore::RegistrationEntry e;
+    e.spiffe_id = "spiffe://example.org" + path;
+    e.parent_id = "spiffe://example.org/spire/agent/x/1";
+    e.selectors = {{"unix", "uid:1000"}};
+    e.downstream = downstream;
+    ASSERT_TRUE(ds_->CreateEntry(e).ok());
+  }
+
   NodeAttestors attestors_;
   ScriptedAttestor* scripted_ = nullptr;
   ssl::EvpPkeyPtr key_;

@@ -21,8 +21,8 @@ struct ServerSvidDeps {
   Clock& clock;
   const spiffe::TrustDomain& trust_domain;
   absl::Duration ttl;
-  std::string key_path;   // PKCS#8 PEM, mode 0600
-  std::string cert_path;  // chain PEM, leaf first
+  std::string key_path;                // PKCS#8 PEM, mode 0600
+  std::string cert_path;               // chain PEM, leaf first
   datastore::DataStore* ds = nullptr;  // for the trust bundle's taints; null: renewed by lifetime only
 };
 

@@ -8,8 +8,7 @@
 #include "server/api/spire/convert.h"
 
 // Svc: the generated service class (for its full name), e.g. agentv1::Agent.
-#define SPIREAPI_DENIED(Svc, Method, Request, Response)                                               \
-  grpc::Status Method(grpc::ServerContext*, const Request*, Response*) override {                     \
-    return ::spirecvm::ToGrpc(::spirecvm::server::spireapi::AuthorizationDenied(Svc::service_full_name(), \
-                                                                                #Method));            \
+#define SPIREAPI_DENIED(Svc, Method, Request, Response)                                                              \
+  grpc::Status Method(grpc::ServerContext*, const Request*, Response*) override {                                    \
+    return ::spirecvm::ToGrpc(::spirecvm::server::spireapi::AuthorizationDenied(Svc::service_full_name(), #Method)); \
   }

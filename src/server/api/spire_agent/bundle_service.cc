@@ -61,7 +61,8 @@ absl::StatusOr<bundlev1::PublishJWTAuthorityResponse> PublishJwtAuthority(
   auto bundle = deps.ds.AppendBundle(add);
   if (!bundle.ok()) return Annotate(absl::InternalError(bundle.status().message()), "failed to publish JWT key");
   // Agents and GetBundle see the key now rather than at the next background refresh.
-  if (auto s = deps.bundle.Refresh(); !s.ok()) spdlog::warn("bundle cache refresh after a published JWT key: {}", s.ToString());
+  if (auto s = deps.bundle.Refresh(); !s.ok())
+    spdlog::warn("bundle cache refresh after a published JWT key: {}", s.ToString());
   spdlog::info("JWT authority {} published by downstream {}", key.kid, caller.ToString());
   sapi::Bundle out;
   spireapi::BundleToProto(*bundle, &out);

@@ -18,9 +18,8 @@ namespace bundlev1 = ::spire::api::server::bundle::v1;
 // authority: ..." (the public key is not PKIX DER, or no key ID). The key is appended to our bundle, as SPIRE's server
 // does when no UpstreamAuthority publishes JWT keys for it (SPIRE's disk plugin, the only one here, does not); the
 // answer is the bundle's JWT authorities after the append. Thread-safe.
-absl::StatusOr<bundlev1::PublishJWTAuthorityResponse> PublishJwtAuthority(const AgentApiDeps& deps,
-                                                                          const std::string& caller_chain_pem,
-                                                                          const bundlev1::PublishJWTAuthorityRequest& req);
+absl::StatusOr<bundlev1::PublishJWTAuthorityResponse> PublishJwtAuthority(
+    const AgentApiDeps& deps, const std::string& caller_chain_pem, const bundlev1::PublishJWTAuthorityRequest& req);
 
 class BundleService final : public bundlev1::Bundle::Service {
  public:

@@ -93,9 +93,9 @@ TEST_F(PublishJwtAuthorityTest, OnlyADownstreamCallerMayPublish) {
   EXPECT_EQ(PublishJwtAuthority(Deps(), "", Request("k")).status().code(), absl::StatusCode::kUnauthenticated);
   auto bundle = ds_->FetchBundle("example.org");
   ASSERT_TRUE(bundle.ok());
-  EXPECT_TRUE(std::none_of(bundle->jwt_keys.begin(), bundle->jwt_keys.end(),
-                           [](const datastore::JwtKeyRecord& k) { return k.kid == "k"; }))
-      << "nothing published by a refused caller";
+  EXPECT_TRUE(std::none_of(bundle->jwt_keys.begin(), bundle->jwt_keys.end(), [](const datastore::JwtKeyRecord& k) {
+    return k.kid == "k";
+  })) << "nothing published by a refused caller";
 
   // Over gRPC without a TLS peer: Unauthenticated.
   BundleService svc(Deps());

@@ -70,9 +70,9 @@ grpc::Status SvidService::NewJWTSVID(grpc::ServerContext* ctx, const svidv1::New
 absl::StatusOr<svidv1::NewDownstreamX509CAResponse> NewDownstreamX509Ca(const AgentApiDeps& deps,
                                                                         const std::string& caller_chain_pem,
                                                                         const svidv1::NewDownstreamX509CARequest& req) {
-  ASSIGN_OR_RETURN(spiffe::SpiffeId caller, AuthenticateDownstreamChain(deps, caller_chain_pem,
-                                                                        svidv1::SVID::service_full_name(),
-                                                                        "NewDownstreamX509CA"));
+  ASSIGN_OR_RETURN(
+      spiffe::SpiffeId caller,
+      AuthenticateDownstreamChain(deps, caller_chain_pem, svidv1::SVID::service_full_name(), "NewDownstreamX509CA"));
   if (req.csr().size() > kMaxCsr) return absl::InvalidArgumentError("malformed CSR: too large");
   auto csr = crypto::ParseAndVerifyCsr(req.csr());
   if (!csr.ok()) return Annotate(absl::InvalidArgumentError(csr.status().message()), "malformed CSR");

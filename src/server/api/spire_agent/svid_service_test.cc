@@ -92,7 +92,8 @@ TEST_F(DownstreamTest, OnlyARegisteredDownstreamWorkloadIsServed) {
   AddWorkload("/plain", false);
   auto plain = NewDownstreamX509Ca(Deps(), CallerChain("/plain"), Request());
   EXPECT_EQ(plain.status().code(), absl::StatusCode::kPermissionDenied);
-  EXPECT_EQ(plain.status().message(), "authorization denied for method /spire.api.server.svid.v1.SVID/NewDownstreamX509CA");
+  EXPECT_EQ(plain.status().message(),
+            "authorization denied for method /spire.api.server.svid.v1.SVID/NewDownstreamX509CA");
   auto unregistered = NewDownstreamX509Ca(Deps(), CallerChain("/nobody"), Request());
   EXPECT_EQ(unregistered.status().code(), absl::StatusCode::kPermissionDenied);
   EXPECT_EQ(NewDownstreamX509Ca(Deps(), "", Request()).status().code(), absl::StatusCode::kUnauthenticated);

@@ -6,8 +6,9 @@
 #     the new CA, jwt mint carries the new kid); refusals of ids that are not the prepared / old one;
 #   upstreamauthority taint|revoke without an UpstreamAuthority: SPIRE's FailedPrecondition;
 #   logger get|set|reset: the levels printed, and the server's log really follows them;
-#   agent purge -expiredFor [-dryRun]: an aws_iid agent (SPIRE's, re-attestable) whose SVID expired is listed by the
-#     dry run and then purged; an expired join_token agent (not re-attestable) is left alone, as SPIRE's CLI does.
+#   agent purge -expiredFor [-dryRun]: a re-attestable agent whose SVID expired (spire-cvm's agent with aws_iid and a
+#     simulated SEV-SNP report, which our server lets re-attest) is listed by the dry run and then purged; an expired
+#     join_token agent (SPIRE's; not re-attestable) is left alone, as SPIRE's CLI does.
 # Usage: spire_cli_authority_test.sh <build-dir>
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
@@ -20,11 +21,56 @@ SPIRE=$PEERS/bin/spire-server
 ACCOUNT=123456789012
 REGION=us-east-1
 
-step "IMDS emulator (for the aws_iid agent of agent purge)"
+step "IMDS emulator and SEV-SNP simulator chain (for the re-attestable agent of agent purge)"
+MEAS=$(printf 'ab%.0s' $(seq 48))
+# sev_block: our agent's simulated SEV-SNP report provider (its chain is made in $T/sim on first use).
+sev_block() {
+  cat <<HCL
+      sev_snp {
+        report_provider = "simulated"
+        simulator {
+          dir = "$T/sim"
+          measurement = "$MEAS"
+        }
+      }
+HCL
+}
+# write_aws_agent_conf PORT BUNDLE: spire-cvm's agent with aws_iid + the simulated report, in $T/aws-agent.
+write_aws_agent_conf() {
+  mkdir -p -m 755 "$T/aws-agent"
+  cat >"$T/aws-agent.conf" <<CONF
+agent {
+  data_dir = "$T/aws-agent/data"
+  log_level = "DEBUG"
+  server_address = "127.0.0.1"
+  server_port = $1
+  socket_path = "$T/aws-agent/api.sock"
+  trust_bundle_path = "$2"
+  trust_domain = "$TD"
+}
+plugins {
+  NodeAttestor "aws_iid" {
+    plugin_data {
+      ec2_metadata_endpoint = "http://127.0.0.1:$(cat "$T/imds.port")"
+$(sev_block)
+    }
+  }
+  KeyManager "memory" {
+    plugin_data {}
+  }
+  WorkloadAttestor "unix" {
+    plugin_data {}
+  }
+}
+CONF
+}
 "$IMDS_BIN" --state-dir "$T/imds-state" --certs-dir "$T/awscerts" --account-id "$ACCOUNT" --region "$REGION" \
   --instance-id i-0aaaaaaaaaaaaaaaa --ready-file "$T/imds.port" >"$T/imds.log" 2>&1 &
 PIDS+=($!)
 retry 60 test -s "$T/imds.port" || fail "imds-emulator not ready: $(cat "$T/imds.log")"
+write_aws_agent_conf 1 /dev/null
+"$CVM_AGENT" validate -config "$T/aws-agent.conf" >"$T/validate.log" 2>&1 || fail "agent config: $(cat "$T/validate.log")"
+[[ -s $T/sim/ark.pem ]] || fail "validating the agent config did not make the SEV-SNP simulator chain"
 
 # Agent SVIDs of 20 s, so that `agent purge` has an expired agent to find soon.
 CVM_SERVER_EXTRA='  agent_ttl = "20s"'
@@ -36,7 +82,9 @@ start_cvm_server "$(
       account_ids = ["$ACCOUNT"]
       sev_snp {
         required = false
+        insecure_extra_roots = ["$T/sim/ark.pem"]
         kds_fetch = false
+        allow_reattestation = true
       }
     }
   }
@@ -116,7 +164,8 @@ spire localauthority x509 show -output json
 is "$(json 'd["active"]["authority_id"], d["old"]["authority_id"]')" "$X_NEW $X_OLD" "x509 show after activate"
 mkdir -p "$T/mint1"
 spire x509 mint -spiffeID "spiffe://$TD/after-activate" -ttl 10m -write "$T/mint1"
-AKID=$(openssl x509 -in "$T/mint1/svid.pem" -noout -ext authorityKeyIdentifier | sed -n 's/^ *\(keyid:\)\{0,1\}\([0-9A-F:]*\)$/\2/p' | tr -d ':' | tr 'A-F' 'a-f')
+AKID=$(openssl x509 -in "$T/mint1/svid.pem" -noout -ext authorityKeyIdentifier | grep -oE '([0-9A-F]{2}:)+[0-9A-F]{2}' \
+  | head -1 | tr -d ':' | tr 'A-F' 'a-f')
 is "$AKID" "$X_NEW" "an SVID minted after activation is signed by the new authority"
 
 step "localauthority x509 taint: the old authority is marked tainted in the bundle"
@@ -208,48 +257,22 @@ retry 10 grep -q "entry created: $LOUD" "$T/cvm-server.log" || fail "no info lin
 spire_fails logger set -level loud
 expect "$T/out" "^Error: the value \"loud\" is not a valid setting$" "logger set with a bad level (SPIRE's own check)"
 
-step "agent purge: an expired aws_iid agent (re-attestable) is purged, an expired join_token agent is not"
+step "agent purge: an expired re-attestable agent is purged, an expired join_token agent is not"
 AWS_AGENT=spiffe://$TD/spire/agent/aws_iid/$ACCOUNT/$REGION/i-0aaaaaaaaaaaaaaaa
-mkdir -p "$T/aws-agent/data"
-mkdir -p -m 755 "$T/aws-agent/public"
-cat >"$T/aws-agent.conf" <<CONF
-agent {
-  data_dir = "$T/aws-agent/data"
-  log_level = "DEBUG"
-  server_address = "127.0.0.1"
-  server_port = "$CVM_PORT"
-  socket_path = "$T/aws-agent/public/api.sock"
-  trust_bundle_path = "$T/bundle-new.pem"
-  trust_domain = "$TD"
-}
-plugins {
-  NodeAttestor "aws_iid" {
-    plugin_data {
-      ec2_metadata_endpoint = "http://127.0.0.1:$(cat "$T/imds.port")"
-    }
-  }
-  KeyManager "memory" {
-    plugin_data {}
-  }
-  WorkloadAttestor "unix" {
-    plugin_data {}
-  }
-}
-CONF
-AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null \
-  "$PEERS/bin/spire-agent" run -config "$T/aws-agent.conf" >"$T/aws-agent.log" 2>&1 &
+write_aws_agent_conf "$CVM_PORT" "$T/bundle-new.pem"
+"$CVM_AGENT" run -config "$T/aws-agent.conf" >"$T/aws-agent.log" 2>&1 &
 AWS_PID=$!
 PIDS+=($AWS_PID)
 LOGS+=("$T/aws-agent.log")
-retry 120 "$PEERS/bin/spire-agent" healthcheck -socketPath "$T/aws-agent/public/api.sock" \
-  || fail "SPIRE's aws_iid agent not healthy"
+retry 120 "$CVM_AGENT" healthcheck -socketPath "$T/aws-agent/api.sock" || fail "spire-cvm's aws_iid agent not healthy"
 JT_TOKEN=$(new_token "$SPIRE" "$CVM_SSOCK")
 [[ -n $JT_TOKEN ]] || fail "token generate"
 JT_AGENT=spiffe://$TD/spire/agent/join_token/$JT_TOKEN
 cp "$T/bundle-new.pem" "$T/cvm-bundle.pem"
 start_spire_agent jt-agent "$CVM_PORT" "$T/cvm-bundle.pem" "$JT_TOKEN"
 spire agent show -spiffeID "$AWS_AGENT" -output json
-is "$(json 'd["attestation_type"], d["can_reattest"]')" "aws_iid True" "the aws_iid agent is re-attestable"
+is "$(json 'd["attestation_type"], d["can_reattest"]')" "aws_iid True" \
+  "the aws_iid agent with SEV-SNP evidence is re-attestable"
 spire agent show -spiffeID "$JT_AGENT" -output json
 is "$(json 'd["attestation_type"], d["can_reattest"]')" "join_token False" "the join_token agent is not re-attestable"
 # Stop both agents; their SVIDs then expire within agent_ttl (20 s).

@@ -122,7 +122,7 @@ TEST_F(PublishJwtAuthorityTest, MalformedAuthoritiesAreRefusedWithSpiresMessages
   bad_key.mutable_jwt_authority()->set_public_key("not a PKIX key");
   auto r2 = PublishJwtAuthority(Deps(), chain, bad_key);
   EXPECT_EQ(r2.status().code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_THAT(r2.status().message(), ::testing::StartsWith("invalid JWT authority: "));
+  EXPECT_THAT(std::string(r2.status().message()), ::testing::StartsWith("invalid JWT authority: "));
 
   auto huge = Request("kid");
   huge.mutable_jwt_authority()->set_public_key(std::string(kMaxJwtAuthorityKey + 1, 'x'));

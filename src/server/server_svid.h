@@ -1,7 +1,7 @@
 // The server's own X509-SVID (spiffe://<td>/spire/server) for the agent-facing TLS endpoint, kept in
 // two files that gRPC's certificate watcher re-reads when they change. As SPIRE's server, it is renewed at half its
 // lifetime, and at once when an authority that signed it is tainted in the trust bundle (localauthority x509 taint,
-// upstreamauthority taint), so that agents keep trusting it after that authority is revoked.
+// upstreamauthority taint) or its root has left the bundle (revoked), so that agents keep trusting it.
 #pragma once
 
 #include <set>
@@ -31,8 +31,8 @@ class ServerSvid {
  public:
   explicit ServerSvid(ServerSvidDeps deps) : deps_(std::move(deps)) {}
 
-  // Signs a new SVID and writes both files atomically when `force`, past half the current lifetime, or signed by an
-  // authority the bundle marks tainted.
+  // Signs a new SVID and writes both files atomically when `force`, past half the current lifetime, signed by an
+  // authority the bundle marks tainted, or chained to a root the bundle no longer publishes untainted.
   absl::Status Rotate(bool force);
 
   const std::string& key_path() const { return deps_.key_path; }
@@ -45,8 +45,9 @@ class ServerSvid {
   // Subject key ids (lowercase hex) of the authorities above the current SVID: every certificate's authority key
   // id, and the intermediates' own subject key ids.
   std::set<std::string> signers_;
+  std::string root_akid_;  // the authority key id of the chain's last certificate: the root it chains to
 
-  bool SignerTainted() const;
+  bool SignerUntrusted() const;
 };
 
 }  // namespace spirecvm::server

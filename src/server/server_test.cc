@@ -149,6 +149,34 @@ TEST_F(ServerStepsTest, ServerSvidRotatesWhenItsAuthorityIsTainted) {
   EXPECT_EQ(*files::ReadFile(dir_ + "/svid.pem"), *renewed) << "its signer is not tainted: kept";
 }
 
+// Tainted and revoked between two checks: the SVID chains to a root the bundle no longer has, and is renewed.
+TEST_F(ServerStepsTest, ServerSvidRotatesWhenItsAuthorityIsRevoked) {
+  ServerConfig cfg = Config();
+  auto plan = PlanPlugins(cfg);
+  ASSERT_TRUE(plan.ok());
+  auto ds = plan->datastore.Build({clock_, rnd_});
+  ASSERT_TRUE(ds.ok());
+  auto ca = BuildCa(cfg, *plan, "s1", **ds, clock_, rnd_);
+  ASSERT_TRUE(ca.ok());
+  ServerSvid svid({*ca->ca, clock_, td_, absl::Hours(1), dir_ + "/svid.key", dir_ + "/svid.pem", ds->get()});
+  ASSERT_TRUE(svid.Rotate(true).ok());
+  auto first = files::ReadFile(dir_ + "/svid.pem");
+  ASSERT_TRUE(first.ok());
+  auto old = ca->ca->States(AuthorityKind::kX509);
+  ASSERT_TRUE(old.ok()) << old.status();
+  auto prepared = ca->ca->Prepare(AuthorityKind::kX509);
+  ASSERT_TRUE(prepared.ok()) << prepared.status();
+  ASSERT_TRUE(ca->ca->Activate(AuthorityKind::kX509, prepared->authority_id).ok());
+  ASSERT_TRUE(ca->ca->Taint(AuthorityKind::kX509, old->active.authority_id).ok());
+  ASSERT_TRUE(ca->ca->Revoke(AuthorityKind::kX509, old->active.authority_id).ok());
+  ASSERT_TRUE(svid.Rotate(false).ok());
+  auto renewed = files::ReadFile(dir_ + "/svid.pem");
+  ASSERT_TRUE(renewed.ok());
+  EXPECT_NE(*renewed, *first) << "its root was revoked: renewed";
+  ASSERT_TRUE(svid.Rotate(false).ok());
+  EXPECT_EQ(*files::ReadFile(dir_ + "/svid.pem"), *renewed) << "chains to the published root: kept";
+}
+
 TEST_F(ServerStepsTest, BackgroundTickRefreshesTheEntryCacheAndPrunes) {
   ServerConfig cfg = Config();
   auto plan = PlanPlugins(cfg);

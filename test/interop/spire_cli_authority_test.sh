@@ -291,7 +291,7 @@ expect "$T/out" "^Agents that can be purged:$" "agent purge -dryRun heading"
 expect "$T/out" "^SPIFFE ID +: $AWS_AGENT$" "agent purge -dryRun lists the aws_iid agent"
 if grep -q "$JT_AGENT" "$T/out"; then fail "agent purge lists the join_token agent (not re-attestable)"; fi
 spire agent purge -expiredFor 1s -dryRun -output json
-is "$(json '[(a["agent_id"], a["deleted"]) for a in d["expired_agents"]]')" "[('$AWS_AGENT', False)]" \
+is "$(json '[(a["agent_id"], a["deleted"]) for a in d[0]["expired_agents"]]')" "[('$AWS_AGENT', False)]" \
   "agent purge -dryRun -output json"
 spire agent show -spiffeID "$AWS_AGENT"
 expect "$T/out" "SPIFFE ID +: $AWS_AGENT" "the dry run deleted the agent"

@@ -45,7 +45,9 @@ std::string PurgeJson(const std::vector<Expired>& expired) {
     if (!e.error.empty()) j["error"] = e.error;
     list.push_back(std::move(j));
   }
-  return GoJson({{"expired_agents", std::move(list)}});
+  // SPIRE's CLI hands its printer the result inside a list, so its JSON is a one-element array.
+  nlohmann::ordered_json result = {{"expired_agents", std::move(list)}};
+  return GoJson(nlohmann::ordered_json::array({std::move(result)}));
 }
 
 }  // namespace

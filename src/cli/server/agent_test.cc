@@ -133,9 +133,9 @@ TEST_F(AgentCliTest, PurgeDeletesOnlyLongExpiredReattestableAgents) {
 
   r = Run(AgentPurge, {"-expiredFor", "1h", "-output", "json"});
   ASSERT_EQ(r.rc, 0) << r.err;
-  EXPECT_EQ(r.out, R"({"expired_agents":[{"agent_id":"spiffe://td/spire/agent/aws_iid/old","deleted":true},)"
+  EXPECT_EQ(r.out, R"([{"expired_agents":[{"agent_id":"spiffe://td/spire/agent/aws_iid/old","deleted":true},)"
                    R"({"agent_id":"spiffe://td/spire/agent/aws_iid/undeletable","deleted":false,)"
-                   R"("error":"rpc error: code = Internal desc = failed to remove agent"}]})"
+                   R"("error":"rpc error: code = Internal desc = failed to remove agent"}]}])"
                    "\n");
   EXPECT_THAT(srv_.agent.deleted, ElementsAre("spiffe://td/spire/agent/aws_iid/old"));
   r = Run(AgentPurge, {});

@@ -293,6 +293,11 @@ if grep -q "$JT_AGENT" "$T/out"; then fail "agent purge lists the join_token age
 spire agent purge -expiredFor 1s -dryRun -output json
 is "$(json '[(a["agent_id"], a["deleted"]) for a in d[0]["expired_agents"]]')" "[('$AWS_AGENT', False)]" \
   "agent purge -dryRun -output json"
+cp "$T/out" "$T/purge-spire.json"
+"$CVM_SERVER" agent purge "${S[@]}" -expiredFor 1s -dryRun -output json >"$T/purge-ours.json" 2>&1 \
+  || fail "our agent purge -dryRun: $(cat "$T/purge-ours.json")"
+cmp -s "$T/purge-spire.json" "$T/purge-ours.json" \
+  || fail "our CLI's purge JSON differs from SPIRE's: $(cat "$T/purge-ours.json") vs $(cat "$T/purge-spire.json")"
 spire agent show -spiffeID "$AWS_AGENT"
 expect "$T/out" "SPIFFE ID +: $AWS_AGENT" "the dry run deleted the agent"
 spire agent purge -expiredFor 1s

@@ -81,7 +81,11 @@ absl::StatusOr<debugv1::GetInfoResponse> DebugService::Compute() {
   for (auto& c : chain) *r.add_svid_chain() = std::move(c);
   r.set_uptime(static_cast<int32_t>(absl::ToInt64Seconds(now - started_)));
   const auto x509 = static_cast<int32_t>(source_.cached_x509_svids());
+  // Deprecated in the proto, still filled by SPIRE's agent (older CLIs read it).
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
   r.set_svids_count(x509);
+#pragma GCC diagnostic pop
   r.set_cached_x509_svids_count(x509);
   r.set_cached_jwt_svids_count(static_cast<int32_t>(source_.cached_jwt_svids()));
   r.set_cached_svidstore_x509_svids_count(0);  // no SVIDStore plugins

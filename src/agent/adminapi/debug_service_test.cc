@@ -38,7 +38,6 @@ TEST(AgentDebugServiceTest, GetInfoDescribesTheVerifiedChainAndCounts) {
   EXPECT_EQ(r.svid_chain(1).expires_at(), absl::ToUnixSeconds(crypto::NotAfter(ca.cert.get())));
   EXPECT_EQ(r.uptime(), 7);
   EXPECT_EQ(r.cached_x509_svids_count(), 3);
-  EXPECT_EQ(r.svids_count(), 3);
   EXPECT_EQ(r.cached_jwt_svids_count(), 2);
   EXPECT_EQ(r.last_sync_success(), absl::ToUnixSeconds(t0) - 2);
 

@@ -191,9 +191,9 @@ TEST_F(AdminEndpointTest, AuthorizedDelegateSubscribesBySelectorsAndSeesRotation
   StoreSvid("w", kWorkloadId);
   while (reader->Read(&resp)) {
   }
-  grpc::Status st = reader->Finish();
-  EXPECT_EQ(st.error_code(), grpc::StatusCode::PERMISSION_DENIED) << st.error_message();
-  EXPECT_EQ(st.error_message(), "no identity issued");
+  grpc::Status done = reader->Finish();
+  EXPECT_EQ(done.error_code(), grpc::StatusCode::PERMISSION_DENIED) << done.error_message();
+  EXPECT_EQ(done.error_message(), "no identity issued");
 }
 
 TEST_F(AdminEndpointTest, SelectorsWithoutEntriesGiveAnEmptyList) {

@@ -11,6 +11,7 @@ package main
 
 import (
 	"context"
+	"crypto"
 	"crypto/sha256"
 	"crypto/x509"
 	"encoding/hex"
@@ -151,7 +152,11 @@ func x509SVIDs(ctx context.Context, conn *grpc.ClientConn, args []string) error 
 		if err != nil {
 			wl.Fatalf("key of %s: %v", id, err)
 		}
-		pub, err := x509.MarshalPKIXPublicKey(key.(interface{ Public() any }).Public())
+		signer, ok := key.(crypto.Signer)
+		if !ok {
+			wl.Fatalf("key of %s is not a signing key", id)
+		}
+		pub, err := x509.MarshalPKIXPublicKey(signer.Public())
 		if err != nil {
 			wl.Fatalf("public key of %s: %v", id, err)
 		}

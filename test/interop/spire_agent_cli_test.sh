@@ -91,7 +91,7 @@ expect "$T/val.out" "^SPIFFE ID : $ID2$" "validated ID"
 if "$SA" api validate jwt "${S[@]}" -audience aud-c -svid "$TOKEN" >"$T/val2.out" 2>&1; then
   fail "validated for an audience it was not issued to"
 fi
-expect "$T/val2.out" "InvalidArgument" "refusal for another audience"
+expect "$T/val2.out" "^SVID is not valid: .*audience" "refusal for another audience"
 
 step "api watch: the first update, then a rotation of the 30 s SVID"
 "$SA" api watch "${S[@]}" >"$T/watch.out" 2>&1 &

@@ -35,13 +35,8 @@ class DelegatedStream : public PushStream<Resp> {
     return Subscribe();
   }
 
-  // False (and the call ended) when the caller is no longer authorized.
-  bool StillAuthorized() {
-    absl::Status st = authorizer().Check(caller_selectors_);
-    if (st.ok()) return true;
-    this->Fail(ToGrpc(st));
-    return false;
-  }
+  // The caller's authorization, checked again against the entries held now.
+  absl::Status StillAuthorized() const { return authorizer().Check(caller_selectors_); }
 
   const DelegateAuthorizer& authorizer() const { return *svc_->deps().authorizer; }
   Cache& cache() const { return *svc_->deps().cache; }
@@ -49,7 +44,9 @@ class DelegatedStream : public PushStream<Resp> {
   DelegatedIdentityService* svc_;
   absl::StatusOr<CallerInfo> caller_;
   Selectors caller_selectors_;
-  std::mutex order_mu_;  // orders the first message against cache deliveries
+  // Orders the first message against cache deliveries. Fail() is called only after releasing it: ending the call
+  // may delete this stream as soon as the delivery returns.
+  std::mutex order_mu_;
 };
 
 class X509SvidsStream final : public DelegatedStream<didv1::SubscribeToX509SVIDsResponse> {
@@ -72,15 +69,21 @@ class X509SvidsStream final : public DelegatedStream<didv1::SubscribeToX509SVIDs
   }
 
   void OnUpdate(const WorkloadUpdate& u) {
-    std::lock_guard<std::mutex> l(order_mu_);
-    if (u.version <= last_version_) return;  // a newer view was already sent
-    last_version_ = u.version;
-    if (!StillAuthorized()) return;
-    absl::flat_hash_set<std::string> skip;
-    for (const auto& e : cache().MatchingEntries(selectors_)) {
-      if (e.admin() || e.downstream()) skip.insert(e.id());
+    absl::Status authorized;
+    {
+      std::lock_guard<std::mutex> l(order_mu_);
+      if (u.version <= last_version_) return;  // a newer view was already sent
+      last_version_ = u.version;
+      authorized = StillAuthorized();
+      if (authorized.ok()) {
+        absl::flat_hash_set<std::string> skip;
+        for (const auto& e : cache().MatchingEntries(selectors_)) {
+          if (e.admin() || e.downstream()) skip.insert(e.id());
+        }
+        Push(X509SvidsMessage(u, skip));
+      }
     }
-    Push(X509SvidsMessage(u, skip));
+    if (!authorized.ok()) Fail(ToGrpc(authorized));
   }
 
   const didv1::SubscribeToX509SVIDsRequest req_;
@@ -104,11 +107,15 @@ class BundlesStream final : public DelegatedStream<Resp> {
   }
 
   void OnBundle(const std::shared_ptr<const BundleView>& b) {
-    std::lock_guard<std::mutex> l(this->order_mu_);
-    if (!b || b->generation <= last_generation_) return;
-    last_generation_ = b->generation;
-    if (!this->StillAuthorized()) return;
-    this->Push(Message(*b));
+    absl::Status authorized;
+    {
+      std::lock_guard<std::mutex> l(this->order_mu_);
+      if (!b || b->generation <= last_generation_) return;
+      last_generation_ = b->generation;
+      authorized = this->StillAuthorized();
+      if (authorized.ok()) this->Push(Message(*b));
+    }
+    if (!authorized.ok()) this->Fail(ToGrpc(authorized));
   }
 
   static Resp Message(const BundleView& b);

@@ -96,7 +96,28 @@ absl::Status Agent::Start() {
   deps.pool = pool_.get();
   deps.clock = &RealClock::Get();
   ASSIGN_OR_RETURN(endpoint_, StartWorkloadApi(config_.socket_path, std::move(deps)));
+  RETURN_IF_ERROR(StartAdminApi());
   manager_thread_ = std::thread([this] { manager_->Run(); });
+  return absl::OkStatus();
+}
+
+absl::Status Agent::StartAdminApi() {
+  if (config_.admin_socket_path.empty()) return absl::OkStatus();
+  adminapi::AdminApiDeps deps;
+  deps.cache = cache_;
+  deps.attestor = plugins_.workload_attestor.get();
+  deps.minter = manager_.get();
+  deps.pool = pool_.get();
+  deps.clock = &RealClock::Get();
+  deps.authorized_delegates = config_.authorized_delegates;
+  Manager* m = manager_.get();
+  Cache* c = cache_.get();
+  deps.debug = adminapi::DebugSource{[m] { return m->agent_svid_chain(); }, [m] { return m->bundle(); },
+                                     [m] { return m->last_sync_success(); }, [c] { return c->svid_count(); },
+                                     [c] { return c->jwt_count(); }};
+  deps.logger = spdlog::default_logger();
+  ASSIGN_OR_RETURN(admin_, adminapi::AdminEndpoint::Start(config_.admin_socket_path, std::move(deps)));
+  spdlog::info("admin API listening on {}", config_.admin_socket_path);
   return absl::OkStatus();
 }
 
@@ -104,6 +125,7 @@ void Agent::Stop() {
   if (stopped_) return;
   stopped_ = true;
   if (endpoint_) endpoint_->Shutdown();
+  if (admin_) admin_->Shutdown();
   if (pool_) pool_->Stop();
   if (manager_) manager_->Stop();
   if (manager_thread_.joinable()) manager_thread_.join();
@@ -111,6 +133,7 @@ void Agent::Stop() {
 
 Agent::~Agent() {
   Stop();
+  admin_.reset();
   endpoint_.reset();
 }
 

@@ -5,7 +5,8 @@
 //   2. build plugins       BuildPlugins: key manager, node attestor, workload attestor(s), from the catalog
 //   3. build the manager   ManagerOptionsFor (reads the bootstrap bundle), storage, server connector, SVID cache
 //   4. restore             Manager::Init: persisted bundle and agent SVID from data_dir, first server connection
-//   5. Workload API        StartWorkloadApi: worker pool + endpoint on socket_path
+//   5. Workload API        StartWorkloadApi: worker pool + endpoint on socket_path; the admin API
+//                          (adminapi/admin_endpoint.h) on admin_socket_path when configured
 //   6. background loops    the manager thread: node attestation (and re-attestation), rotation, sync, minting
 //
 // Node attestation is step 6's first pass, not a step before the Workload API: the endpoint answers at once
@@ -18,6 +19,7 @@
 #include <thread>
 
 #include "absl/status/statusor.h"
+#include "agent/adminapi/admin_endpoint.h"
 #include "agent/config/agent_config.h"
 #include "agent/keymanager/key_manager.h"
 #include "agent/manager/manager.h"
@@ -58,6 +60,7 @@ class Agent {
  private:
   Agent() = default;
   absl::Status BuildManager();
+  absl::Status StartAdminApi();
 
   AgentConfig config_;
   AgentPlugins plugins_;
@@ -68,6 +71,7 @@ class Agent {
   std::unique_ptr<PeerRegistry> peers_;
   std::unique_ptr<WorkerPool> pool_;
   std::unique_ptr<WorkloadEndpoint> endpoint_;
+  std::unique_ptr<adminapi::AdminEndpoint> admin_;
   std::thread manager_thread_;
   bool stopped_ = false;
 };

@@ -107,6 +107,7 @@ cvm_token() {
 }
 # start_cvm_agent [NAME PORT BUNDLE TOKEN]: spire-cvm's agent in $T/NAME (default cvm-agent, attesting to spire-cvm's
 # server with $CVM_TOKEN), with the unix attestor reporting unix:path; sets CVM_ASOCK to its Workload API socket.
+# $CVM_AGENT_EXTRA, when set, is added to the agent {} block (e.g. admin_socket_path, authorized_delegates).
 start_cvm_agent() {
   local name=${1:-cvm-agent} port=${2:-$CVM_PORT} bundle=${3:-$T/cvm-bundle.pem} token=${4:-$CVM_TOKEN}
   CVM_ASOCK=$T/$name/public/api.sock
@@ -124,6 +125,7 @@ agent {
   experimental {
     sync_interval = "1s"
   }
+${CVM_AGENT_EXTRA:-}
 }
 plugins {
   NodeAttestor "join_token" {

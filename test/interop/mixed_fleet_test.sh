@@ -3,7 +3,8 @@
 # (2) one real SPIRE v1.13.3 server serving both agents. Every agent attests with a join token from its server's CLI;
 # each gets its own entries (parented to it). Checks, per agent: the server lists it; go-spiffe through that agent
 # gets its entry's X509-SVID, verifying to that server's root (the two servers' roots differ), and a JWT-SVID
-# that validates. An agent never serves the other agent's entries.
+# that validates. An agent never serves the other agent's entries: SPIRE's `spire-agent api fetch x509`, a workload
+# that has an entry under each agent (same selectors), receives exactly one SVID through each, its own agent's.
 # Usage: mixed_fleet_test.sh <build-dir>
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
@@ -20,7 +21,7 @@ fleet() {
     token=$(new_token "$cli" "$sock")
     [[ -n $token ]] || fail "$label: token generate printed no token"
     id=spiffe://$TD/spire/agent/join_token/$token
-    for c in x509fetch jwtfetch; do
+    for c in x509fetch jwtfetch spire-agent; do
       "$cli" entry create -socketPath "$sock" -parentID "$id" -spiffeID "spiffe://$TD/$label/$kind/$c" \
         -selector "unix:uid:$UID_NOW" -selector "unix:path:$BIN/$c" >>"$T/entries.log" 2>&1 \
         || fail "$label: entry create: $(tail -5 "$T/entries.log")"
@@ -44,6 +45,17 @@ fleet() {
   check_jwt "$CVM_SOCK" "spiffe://$TD/$label/cvm/jwtfetch" "$label, spire-cvm's agent"
   check_x509 "$SPIRE_SOCK" "spiffe://$TD/$label/spire/x509fetch" "$bundle" "$label, SPIRE's agent"
   check_jwt "$SPIRE_SOCK" "spiffe://$TD/$label/spire/jwtfetch" "$label, SPIRE's agent"
+  only_own_entry "$CVM_SOCK" "spiffe://$TD/$label/cvm/spire-agent" "$label, spire-cvm's agent"
+  only_own_entry "$SPIRE_SOCK" "spiffe://$TD/$label/spire/spire-agent" "$label, SPIRE's agent"
+}
+
+# only_own_entry SOCKET SPIFFE_ID WHAT: SPIRE's CLI, which has one entry under each agent, gets exactly one SVID
+# through SOCKET: SPIFFE_ID, the one parented to that agent.
+only_own_entry() {
+  local out=$T/own.$RANDOM.out
+  one_svid() { "$BIN/spire-agent" api fetch x509 -socketPath "$1" >"$out" 2>&1 && grep -q '^Received 1 svid after' "$out"; }
+  retry 60 one_svid "$1" || fail "$3: SPIRE's CLI did not get exactly one SVID: $(cat "$out")"
+  expect "$out" "^SPIFFE ID:[[:space:]]+$2$" "$3: served an SVID of another agent's entry"
 }
 
 step "fleet 1: one spire-cvm server, a SPIRE agent and spire-cvm's agent"

@@ -5,6 +5,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "agent/adminapi/admin_socket.h"
 #include "common/config_reader.h"
 #include "common/duration.h"
 #include "common/files.h"
@@ -121,6 +122,17 @@ void ReadEndpointKeys(config::Section& a, AgentConfig& c) {
     }
   }
   if (auto v = a.String("socket_path")) c.socket_path = *v;
+  if (auto v = a.String("admin_socket_path")) c.admin_socket_path = *v;
+  if (auto v = a.StringList("authorized_delegates")) {
+    for (const std::string& id : *v) {
+      auto parsed = spiffe::SpiffeId::Parse(id);
+      if (!parsed.ok()) {
+        a.AddKeyError("authorized_delegates", absl::StrCat("\"", id, "\": ", parsed.status().message()));
+      } else {
+        c.authorized_delegates.push_back(parsed->ToString());
+      }
+    }
+  }
   if (auto v = a.String("data_dir")) c.data_dir = *v;
   if (auto v = a.String("log_level")) c.log_level = *v;
   if (auto v = a.String("log_format")) {
@@ -214,6 +226,10 @@ absl::Status ValidateAgentConfig(const AgentConfig& c) {
   if (c.server_address.empty()) errs.push_back("agent.server_address must be configured");
   if (c.data_dir.empty()) errs.push_back("agent.data_dir must be configured");
   if (c.socket_path.empty()) errs.push_back("agent.socket_path must not be empty");
+  if (!c.admin_socket_path.empty()) {
+    absl::Status placed = adminapi::CheckAdminSocketPlacement(c.admin_socket_path, c.socket_path);
+    if (!placed.ok()) errs.push_back(absl::StrCat("agent.admin_socket_path: ", placed.message()));
+  }
   int sources = (c.trust_bundle_path.empty() ? 0 : 1) + (c.insecure_bootstrap ? 1 : 0);
   if (sources == 0) {
     errs.push_back("exactly one bootstrap source is required: agent.trust_bundle_path or agent.insecure_bootstrap");

@@ -38,6 +38,8 @@ struct AgentConfig {
   std::string server_address;
   int server_port = 8081;
   std::string socket_path = kDefaultSocketPath;
+  std::string admin_socket_path;                  // empty: no admin API (SPIRE's default)
+  std::vector<std::string> authorized_delegates;  // SPIFFE IDs allowed to use DelegatedIdentity
   std::string data_dir = "./.data";
   std::string log_level = "INFO";
   std::string trust_bundle_path;
@@ -62,7 +64,7 @@ absl::StatusOr<AgentConfig> ParseAgentConfig(std::string_view text, std::string_
                                              std::string_view env_sync_interval = "");
 
 // Semantic checks: trust_domain and server_address set, exactly one bootstrap source, join_token present when
-// the join_token attestor is used, known trust_bundle_format.
+// the join_token attestor is used, known trust_bundle_format, admin_socket_path outside socket_path's directory.
 absl::Status ValidateAgentConfig(const AgentConfig& c);
 
 // Reads the file and parses it (no validation).

@@ -42,6 +42,33 @@ plugins {
 }
 )";
 
+// SPIRE's admin socket keys: the path, the delegates (SPIFFE IDs), and SPIRE's placement rule.
+TEST(AgentConfigTest, AdminSocketAndAuthorizedDelegates) {
+  auto with = [](const std::string& keys) {
+    std::string text = kGood;
+    text.replace(text.find("agent {") + 7, 0, "\n" + keys);
+    return ParseAgentConfig(text, "agent.conf");
+  };
+  auto c = with(R"(admin_socket_path = "/run/spire-agent/admin.sock"
+  authorized_delegates = ["spiffe://example.org/envoy", "spiffe://example.org/cilium"])");
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->admin_socket_path, "/run/spire-agent/admin.sock");
+  EXPECT_THAT(c->authorized_delegates,
+              ::testing::ElementsAre("spiffe://example.org/envoy", "spiffe://example.org/cilium"));
+  EXPECT_TRUE(ValidateAgentConfig(*c).ok());
+
+  auto bad_id = with(R"(authorized_delegates = ["not-a-spiffe-id"])");
+  ASSERT_FALSE(bad_id.ok());
+  EXPECT_THAT(bad_id.status().message(), HasSubstr("authorized_delegates"));
+  EXPECT_THAT(bad_id.status().message(), HasSubstr("not-a-spiffe-id"));
+
+  auto beside = with(R"(admin_socket_path = "/tmp/private/admin.sock")");  // below socket_path's /tmp
+  ASSERT_TRUE(beside.ok()) << beside.status();
+  absl::Status st = ValidateAgentConfig(*beside);
+  EXPECT_THAT(st.message(), HasSubstr("agent.admin_socket_path: admin socket cannot be in the same directory or a "
+                                      "subdirectory as that containing the Workload API socket"));
+}
+
 TEST(AgentConfigTest, ParsesSpireKeys) {
   auto c = ParseAgentConfig(kGood, "agent.conf");
   ASSERT_TRUE(c.ok()) << c.status();

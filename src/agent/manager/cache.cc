@@ -206,6 +206,11 @@ size_t Cache::entry_count() const {
   return entries_.size();
 }
 
+size_t Cache::jwt_count() const {
+  std::lock_guard<std::mutex> l(mu_);
+  return jwts_.size();
+}
+
 size_t Cache::svid_count() const {
   std::lock_guard<std::mutex> l(mu_);
   return svids_.size();

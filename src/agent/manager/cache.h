@@ -127,6 +127,7 @@ class Cache : public std::enable_shared_from_this<Cache> {
   absl::Time NextRotation() const;
   size_t entry_count() const;
   size_t svid_count() const;
+  size_t jwt_count() const;
   // Called (outside the lock) when a workload matched an entry that has no SVID yet: the manager mints early.
   void SetWantCallback(std::function<void()> cb);
 

@@ -120,6 +120,16 @@ absl::Time Manager::agent_svid_expiry() const {
   return identity_.has_value() ? identity_->not_after : absl::InfinitePast();
 }
 
+std::vector<std::string> Manager::agent_svid_chain() const {
+  std::lock_guard<std::mutex> l(mu_);
+  return identity_.has_value() ? identity_->chain_der : std::vector<std::string>{};
+}
+
+absl::Time Manager::last_sync_success() const {
+  int64_t ns = last_sync_unix_ns_.load();
+  return ns == 0 ? absl::InfinitePast() : absl::FromUnixNanos(ns);
+}
+
 absl::StatusOr<Manager::Identity> Manager::CheckIdentity(std::vector<std::string> chain_der, ssl::EvpPkeyPtr key,
                                                          bool verify_to_bundle) {
   if (chain_der.empty()) return absl::InvalidArgumentError("empty agent SVID chain");
@@ -263,6 +273,7 @@ absl::Status Manager::Sync() {
   }
   cache_->ApplySync(sync.changed, sync.removed);
   ASSIGN_OR_RETURN(bool changed, FetchBundle(c));
+  last_sync_unix_ns_.store(absl::ToUnixNanos(clock_.Now()));
   // New roots: the next connection must trust them (and the server may present a chain to a new root).
   if (changed) return Reconnect();
   return absl::OkStatus();

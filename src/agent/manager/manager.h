@@ -73,6 +73,11 @@ class Manager final : public JwtMinter {
   bool has_identity() const;
   std::string agent_id() const;
   absl::Time agent_svid_expiry() const;
+  // The agent SVID's chain (DER, leaf first; empty before attestation) and the trusted bundle, for the admin API.
+  std::vector<std::string> agent_svid_chain() const;
+  std::optional<spiffe::Bundle> bundle() const { return trusted_bundle(); }
+  // When the last sync with the server succeeded (InfinitePast before the first).
+  absl::Time last_sync_success() const;
   int attestations() const { return attestations_.load(); }
 
  private:
@@ -123,6 +128,7 @@ class Manager final : public JwtMinter {
   bool stop_ = false;
 
   std::atomic<int> attestations_{0};
+  std::atomic<int64_t> last_sync_unix_ns_{0};  // 0 = never
 };
 
 }  // namespace spirecvm::agent

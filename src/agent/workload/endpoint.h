@@ -5,12 +5,11 @@
 
 #include <grpcpp/grpcpp.h>
 
-#include <atomic>
 #include <memory>
 #include <string>
-#include <thread>
 
 #include "absl/status/statusor.h"
+#include "agent/workload/peer_acceptor.h"
 #include "agent/workload/workload_api.h"
 
 namespace spirecvm::agent {
@@ -27,15 +26,12 @@ class WorkloadEndpoint {
 
  private:
   WorkloadEndpoint() = default;
-  void AcceptLoop();
 
   std::string socket_path_;
   int listen_fd_ = -1;
-  int wake_pipe_[2] = {-1, -1};
   std::unique_ptr<WorkloadApiService> service_;
   std::unique_ptr<grpc::Server> server_;
-  std::thread accept_thread_;
-  std::atomic<bool> stopping_{false};
+  std::unique_ptr<PeerAcceptor> acceptor_;
   bool shut_down_ = false;
 };
 

@@ -5,6 +5,7 @@
 #include <optional>
 
 #include "absl/strings/str_cat.h"
+#include "agent/workload/caller_attestation.h"
 #include "common/grpc_status.h"
 #include "common/status.h"
 #include "common/unix_socket.h"
@@ -242,19 +243,7 @@ absl::StatusOr<CallerInfo> WorkloadApiService::LookupCaller(const std::string& p
 
 absl::StatusOr<std::vector<std::string>> WorkloadApiService::AttestCaller(const absl::StatusOr<CallerInfo>& caller) {
   if (!caller.ok()) return caller.status();
-  auto check_same_process = [&]() -> absl::Status {
-    auto st = ProcessStartTime(caller->pid, deps_.proc_root);
-    if (!st.ok() || *st != caller->start_time) {
-      return absl::PermissionDeniedError(
-          absl::StrCat("workload process ", caller->pid, " exited or its pid was reused since it connected"));
-    }
-    return absl::OkStatus();
-  };
-  RETURN_IF_ERROR(check_same_process());
-  ASSIGN_OR_RETURN(auto selectors, deps_.attestor->Attest(*caller));
-  // The process could have exited and its pid been reused while we read /proc: check again.
-  RETURN_IF_ERROR(check_same_process());
-  return selectors;
+  return AttestProcess(*caller, *deps_.attestor, deps_.proc_root);
 }
 
 grpc::ServerWriteReactor<X509SVIDResponse>* WorkloadApiService::FetchX509SVID(grpc::CallbackServerContext* ctx,

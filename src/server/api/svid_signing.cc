@@ -14,8 +14,17 @@ absl::StatusOr<SignedX509Svid> RenewAgentSvid(const AgentApiDeps& deps, const Au
   if (!csr.ok()) return absl::InvalidArgumentError(absl::StrCat("agent CSR rejected: ", csr.status().message()));
   ASSIGN_OR_RETURN(spiffe::SpiffeId id, spiffe::SpiffeId::Parse(a.spiffe_id));
   ASSIGN_OR_RETURN(SignedX509Svid svid, deps.ca.SignX509Svid(csr->public_key.get(), id, deps.ttls.agent, {}));
-  RETURN_IF_ERROR(deps.ds.UpdateAttestedNodeSerials(a.spiffe_id, a.node.cert_serial, a.node.cert_not_after, svid.serial,
-                                                    absl::ToUnixSeconds(svid.not_after)));
+  // Compare-and-swap against the serials authentication read (docs/security.md, finding 3): if the node re-attested,
+  // was renewed by another caller or banned meanwhile, this renewal is refused and its SVID never handed out.
+  const datastore::NodeSerials expected{a.node.cert_serial, 0, a.node.new_cert_serial, 0};
+  const datastore::NodeSerials next{a.node.cert_serial, a.node.cert_not_after, svid.serial,
+                                    absl::ToUnixSeconds(svid.not_after)};
+  if (auto st = deps.ds.UpdateAttestedNodeSerials(a.spiffe_id, expected, next); !st.ok()) {
+    if (absl::IsFailedPrecondition(st)) {
+      return absl::PermissionDeniedError(absl::StrCat("agent ", a.spiffe_id, " not renewed: ", st.message()));
+    }
+    return st;
+  }
   return svid;
 }
 

@@ -80,27 +80,11 @@ class AwsIidAttestor final : public NodeAttestor {
       }
     }
 
-    // Trust on first use, made safe by SEV-SNP: the same guest launch (REPORT_ID) may attest again.
-    auto existing = ds_.FetchAttestedNode(agent_id->ToString());
-    if (existing.ok()) {
-      bool same_launch = false;
-      if (report_id_hex && cfg_.sev.allow_reattestation) {
-        std::string want = "sev_snp:report_id:" + *report_id_hex;
-        for (auto& s : existing->selectors) {
-          if (s.type == "aws_iid" && s.value == want) same_launch = true;
-        }
-      }
-      if (!same_launch) {
-        return absl::PermissionDeniedError(
-            absl::StrCat("aws_iid: instance ", verified->document.instance_id, " has already attested as ",
-                         agent_id->ToString(), report_id_hex ? " from another guest launch (REPORT_ID differs)" : "",
-                         "; evict it (spire-server agent evict) to attest again"));
-      }
-      result.can_reattest = true;
-    } else if (!absl::IsNotFound(existing.status())) {
-      return existing.status();
-    } else {
-      result.can_reattest = report_id_hex.has_value() && cfg_.sev.allow_reattestation;
+    // Trust on first use, made safe by SEV-SNP: the same guest launch (REPORT_ID) may attest again. The node service
+    // enforces it in its conditional admission write (DataStore::AdmitAttestedNode), not by reading here.
+    if (report_id_hex) {
+      result.launch_id = *report_id_hex;
+      result.can_reattest = cfg_.sev.allow_reattestation;
     }
     return result;
   }

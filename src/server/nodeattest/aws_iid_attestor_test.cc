@@ -313,28 +313,44 @@ TEST_F(AwsIidAttestorTest, NonceIsSingleUseAndExpires) {
   ExpectRefused(r, absl::StatusCode::kPermissionDenied, "expired");
 }
 
+// What the node service does with a result: the one conditional admission write.
+absl::Status Admit(datastore::DataStore& ds, const AttestationResult& r) {
+  datastore::AttestedNode n;
+  n.spiffe_id = r.agent_id.ToString();
+  n.attestation_type = "aws_iid";
+  n.selectors = r.selectors;
+  n.can_reattest = r.can_reattest;
+  n.launch_id = r.launch_id;
+  return ds.AdmitAttestedNode(n);
+}
+
 TEST_F(AwsIidAttestorTest, SecondAttestationOnlyFromTheSameGuestLaunch) {
   auto first = Attest(Good());
   ASSERT_TRUE(first.ok()) << first.status();
-  datastore::AttestedNode n;
-  n.spiffe_id = first->agent_id.ToString();
-  n.attestation_type = "aws_iid";
-  n.selectors = first->selectors;
-  ASSERT_TRUE(ds_->CreateAttestedNode(n).ok());
-  // Same launch (same REPORT_ID): allowed.
+  EXPECT_TRUE(first->can_reattest);
+  EXPECT_EQ(first->launch_id.size(), 64u);  // the REPORT_ID, hex
+  EXPECT_TRUE(Has(*first, "sev_snp:report_id:" + first->launch_id));
+  ASSERT_TRUE(Admit(*ds_, *first).ok());
+  // Same launch (same REPORT_ID): admitted again.
   auto again = Attest(Good());
   ASSERT_TRUE(again.ok()) << again.status();
   EXPECT_TRUE(again->can_reattest);
-  // Another launch of the same instance ID (a new REPORT_ID): refused until evicted.
+  EXPECT_TRUE(Admit(*ds_, *again).ok());
+  // Another launch of the same instance ID (a new REPORT_ID, e.g. a guest holding a copy of the IID): refused.
   report_.report_id.fill(0x42);
   auto other = Attest(Good());
-  ASSERT_FALSE(other.ok());
-  EXPECT_TRUE(absl::IsPermissionDenied(other.status()));
-  EXPECT_NE(std::string(other.status().message()).find("already attested"), std::string::npos);
+  ASSERT_TRUE(other.ok()) << other.status();
+  auto st = Admit(*ds_, *other);
+  EXPECT_TRUE(absl::IsFailedPrecondition(st)) << st;
+  EXPECT_NE(std::string(st.message()).find("another launch"), std::string::npos) << st;
   // Re-attestation switched off: even the same launch is refused.
   cfg_.sev.allow_reattestation = false;
   report_ = amd_->DefaultReport();
-  EXPECT_FALSE(Attest(Good()).ok());
+  report_.measurement.fill(0xAB);
+  auto off = Attest(Good());
+  ASSERT_TRUE(off.ok()) << off.status();
+  EXPECT_FALSE(off->can_reattest);
+  EXPECT_FALSE(Admit(*ds_, *off).ok());
 }
 
 TEST_F(AwsIidAttestorTest, WithoutSevSnpASecondAttestationOfTheSameInstanceIsRefused) {
@@ -343,15 +359,13 @@ TEST_F(AwsIidAttestorTest, WithoutSevSnpASecondAttestationOfTheSameInstanceIsRef
   ASSERT_TRUE(first.ok()) << first.status();
   EXPECT_EQ(channel_.challenges, 0);
   EXPECT_FALSE(first->can_reattest);
-  datastore::AttestedNode n;
-  n.spiffe_id = first->agent_id.ToString();
-  n.attestation_type = "aws_iid";
-  n.selectors = first->selectors;
-  ASSERT_TRUE(ds_->CreateAttestedNode(n).ok());
+  EXPECT_EQ(first->launch_id, "");
+  ASSERT_TRUE(Admit(*ds_, *first).ok());
   auto again = Attest(Good());
-  ASSERT_FALSE(again.ok());
-  EXPECT_TRUE(absl::IsPermissionDenied(again.status()));
-  EXPECT_NE(std::string(again.status().message()).find("already attested"), std::string::npos) << again.status();
+  ASSERT_TRUE(again.ok()) << again.status();
+  auto st = Admit(*ds_, *again);
+  EXPECT_TRUE(absl::IsFailedPrecondition(st)) << st;
+  EXPECT_NE(std::string(st.message()).find("already attested"), std::string::npos) << st;
 }
 
 TEST_F(AwsIidAttestorTest, ConfigIsParsedStrictly) {

@@ -31,6 +31,10 @@ struct AttestationResult {
   std::vector<datastore::Selector> selectors;
   // Whether an instance that already attested may attest again without being evicted first.
   bool can_reattest = false;
+  // The run of the node the evidence comes from (SEV-SNP: REPORT_ID, hex), empty if the evidence names none. The
+  // node service admits a re-attestation only from the launch the node was admitted with
+  // (DataStore::AdmitAttestedNode); the attestor never reads the stored node itself.
+  std::string launch_id;
 };
 
 // Thread-safety: Attest is called concurrently from the gRPC threads serving AttestAgent streams, so it

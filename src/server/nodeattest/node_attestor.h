@@ -4,11 +4,13 @@
 // evidence that is well-formed but not acceptable (replay, policy, untrusted signer).
 #pragma once
 
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/time/time.h"
 #include "server/datastore/datastore.h"
 #include "spiffe/spiffe_id.h"
 
@@ -47,6 +49,9 @@ class NodeAttestor {
   virtual ~NodeAttestor() = default;
   virtual std::string_view Name() const = 0;
   virtual absl::StatusOr<AttestationResult> Attest(const AttestationRequest& req, ChallengeChannel& channel) const = 0;
+  // How long a node this attestor admitted with launch-bound evidence (a non-empty launch_id) may renew its agent
+  // SVID (RenewAgent) after that evidence, before it must bring fresh evidence; nullopt: no limit.
+  virtual std::optional<absl::Duration> MaxEvidenceAge() const { return std::nullopt; }
 };
 
 }  // namespace spirecvm::server

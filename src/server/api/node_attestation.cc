@@ -49,7 +49,7 @@ absl::StatusOr<AttestedAgent> AttestAndStoreNode(const AttestationDeps& deps, co
   // from the same launch of a re-attestable node. Nothing else decides, so two servers cannot both admit.
   if (auto st = deps.ds.AdmitAttestedNode(node); !st.ok()) {
     if (absl::IsFailedPrecondition(st)) {
-      spdlog::warn("node attestation ({}) of {} refused: {}", params.type, agent_id, st.message());
+      spdlog::warn("node attestation ({}) of {} refused: {}", params.type, agent_id, std::string(st.message()));
       return absl::PermissionDeniedError(st.message());
     }
     return st;

@@ -73,7 +73,7 @@ class AwsIidAttestor final : public NodeAttestor {
     if (!agent_id.ok())
       return absl::InvalidArgumentError(absl::StrCat("aws_iid: agent ID: ", agent_id.status().message()));
 
-    AttestationResult result{.agent_id = *agent_id, .selectors = {}, .can_reattest = false};
+    AttestationResult result{.agent_id = *agent_id, .selectors = {}, .can_reattest = false, .launch_id = {}};
     for (auto& s : verified->selectors) result.selectors.push_back({s.type, s.value});
 
     std::optional<std::string> report_id_hex;
@@ -208,7 +208,7 @@ class AwsIidAttestor final : public NodeAttestor {
 
 }  // namespace
 
-std::string AwsVlekCspId(std::string_view region) { return absl::StrCat("CN=cc-", region, ".amazonaws.com"); }
+std::string AwsVlekCspId(std::string_view region) { return absl::StrCat("CN=cc-", ToAbsl(region), ".amazonaws.com"); }
 
 std::vector<std::string> SevSnpSelectorValues(const sevsnp::verify::VerifiedReport& r) {
   namespace pb = sevsnp::abi::policy_bit;

@@ -156,12 +156,12 @@ TEST_F(AgentServiceTest, RenewalFromStaleSerialsIsRefusedAndOverwritesNothing) {
 // re-attestation interval; after it the renewal is refused and no SVID issued.
 TEST_F(AgentServiceTest, RenewalAfterTheReattestationIntervalIsRefused) {
   scripted_->launch_id = "launch-1";
-  scripted_->max_evidence_age = absl::Hours(1);
+  scripted_->max_evidence_age = absl::Minutes(10);
   auto a = AttestAndAuthenticate("n1");
   ASSERT_TRUE(a.ok()) << a.status();
   auto renewed = RenewAgentSvid(Deps(), *a, Csr());
   ASSERT_TRUE(renewed.ok()) << renewed.status();
-  clock_.Advance(absl::Hours(2));
+  clock_.Advance(absl::Minutes(20));  // past the interval, within the SVID's lifetime
   auto again = AuthenticateAgentChain(Deps().Auth(), last_pem_);
   ASSERT_TRUE(again.ok()) << again.status();
   const std::string serial_before = ds_->FetchAttestedNode(a->spiffe_id)->new_cert_serial;

@@ -189,8 +189,9 @@ class DataStore {
   // Admission after a successful attestation, as ONE conditional write: inserts the node (not banned) if absent;
   // otherwise re-attestation replaces its type, serials (new_cert_* cleared), can_reattest, evidence_at and
   // selectors only if the stored node is not banned, `n` has can_reattest (its attestor allows it now), and both
-  // have the same launch_id (a node admitted without a launch never re-attests with one, and the reverse). `banned`, created_at and launch_id of a stored node are never written. FailedPrecondition (nothing
-  // written) naming the reason otherwise: banned, not re-attestable, or another launch.
+  // have the same launch_id (a node admitted without a launch never re-attests with one, and the reverse).
+  // `banned`, created_at and launch_id of a stored node are never written. FailedPrecondition (nothing written)
+  // naming the reason otherwise: banned, not re-attestable, or another launch.
   virtual absl::Status AdmitAttestedNode(const AttestedNode& n) = 0;
 
   // ---- Join tokens: single use ----

@@ -394,7 +394,8 @@ class PgRunner final : public SqlTxRunner {
     for (int attempt = 1;; ++attempt) {
       PgPool* pool = primary_.get();
       absl::StatusOr<std::unique_ptr<PgConn>> conn = absl::UnavailableError("");
-      if (mode == TxMode::kRead && replica_ != nullptr && absl::ToUnixNanos(absl::Now()) >= replica_down_until_ns_.load()) {
+      if (mode == TxMode::kRead && replica_ != nullptr &&
+          absl::ToUnixNanos(absl::Now()) >= replica_down_until_ns_.load()) {
         conn = replica_->Acquire(deadline);
         if (!conn.ok()) {
           ReplicaDown(conn.status());

@@ -502,9 +502,10 @@ class SqlDataStore final : public DataStore {
       if (changed == 0) {
         ASSIGN_OR_RETURN(auto rows, c.Query("SELECT banned FROM attested_nodes WHERE spiffe_id = ?", {id}));
         if (rows.empty()) return absl::NotFoundError(absl::StrCat("attested node ", id, " not found"));
-        if (AsInt(rows[0][0]) != 0) return absl::FailedPreconditionError(absl::StrCat("attested node ", id, " is banned"));
-        return absl::FailedPreconditionError(absl::StrCat(
-            "the SVID serials of attested node ", id, " changed since they were read (renewed or re-attested)"));
+        if (AsInt(rows[0][0]) != 0)
+          return absl::FailedPreconditionError(absl::StrCat("attested node ", id, " is banned"));
+        return absl::FailedPreconditionError(absl::StrCat("the SVID serials of attested node ", id,
+                                                          " changed since they were read (renewed or re-attested)"));
       }
       return AppendNodeEvent(c, id);
     });
@@ -854,8 +855,8 @@ class SqlDataStore final : public DataStore {
 
   // Why AdmitAttestedNode's conditional write changed nothing (read in the same transaction).
   absl::Status WhyNotAdmitted(SqlConn& c, const AttestedNode& n) {
-    ASSIGN_OR_RETURN(auto rows, c.Query("SELECT banned, launch_id FROM attested_nodes WHERE spiffe_id = ?",
-                                        {n.spiffe_id}));
+    ASSIGN_OR_RETURN(auto rows,
+                     c.Query("SELECT banned, launch_id FROM attested_nodes WHERE spiffe_id = ?", {n.spiffe_id}));
     if (rows.empty()) return absl::UnavailableError(absl::StrCat("attested node ", n.spiffe_id, " vanished"));
     if (AsInt(rows[0][0]) != 0) return absl::FailedPreconditionError(absl::StrCat("agent ", n.spiffe_id, " is banned"));
     if (n.can_reattest && AsStr(rows[0][1]) != n.launch_id) {

@@ -43,7 +43,7 @@ SSOCK=$D/server/api.sock
 MEAS=$(printf 'c0ffee%.0s' $(seq 16))
 
 bold "1. The SEV-SNP simulator's AMD-like chain (TEST/DEMO ONLY)"
-ARK=$("$SIM" init -dir "$D/sim")
+ARK=$("$SIM" init -dir "$D/sim" -csp-id "CN=cc-$REGION.amazonaws.com")
 say "ARK -> ASK/ASVK -> VCEK/VLEK written to $D/sim; the server will trust $ARK only via insecure_extra_roots"
 
 bold "2. spire-server: SQLite, aws_iid with sev_snp required"

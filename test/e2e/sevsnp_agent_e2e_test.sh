@@ -96,6 +96,7 @@ write_agent_conf agent-a imds-a "        report_provider = \"simulated\"
         simulator {
           dir = \"$T/sim\"
           measurement = \"$MEAS\"
+          csp_id = \"CN=cc-$REGION.amazonaws.com\"
         }"
 [[ -s $T/sim/ark.pem ]] || fail "validating agent A did not create the simulator chain"
 
@@ -121,6 +122,7 @@ plugins {
   NodeAttestor "aws_iid" {
     plugin_data {
       aws_certificates_path = "$T/awscerts"
+      account_ids = ["$ACCOUNT"]
       sev_snp {
         required = true
         insecure_extra_roots = ["$T/sim/ark.pem"]
@@ -183,5 +185,19 @@ AGENT_C=spiffe://$TD/spire/agent/aws_iid/$ACCOUNT/$REGION/i-0cccccccccccccccc
 if "$SERVER_BIN" agent show -socketPath "$SSOCK" -spiffeID "$AGENT_C" >/dev/null 2>&1; then
   fail "agent C was stored"
 fi
+
+step "agent D: a copy of instance A's IID answered from another guest launch is refused"
+# Same IMDS (the same instance ID and IID), another simulated guest (a new REPORT_ID): what a guest holding a copy
+# of A's IID can produce. A stays attested; D gets nothing.
+write_agent_conf agent-d imds-a "        report_provider = \"simulated\"
+        simulator {
+          dir = \"$T/sim\"
+          measurement = \"$MEAS\"
+        }"
+"$AGENT_BIN" run -config "$T/agent-d.conf" >"$T/agent-d.log" 2>&1 &
+PIDS+=($!)
+retry 60 log_has "$T/agent-d.log" "another launch" || fail "agent D: no refusal naming another launch"
+show_agent_a || fail "agent A vanished after agent D's attempt"
+grep -q "aws_iid:measurements:$MEAS" "$T/agent-a.show" || fail "agent A lost its selectors"
 
 echo "PASS"

@@ -20,15 +20,17 @@ using namespace spirecvm;
 int main(int argc, char** argv) {
   std::vector<std::string> args(argv + 1, argv + argc);
   if (args.empty() || (args[0] != "init" && args[0] != "report")) {
-    std::cerr << "usage: sevsnp-sim init -dir DIR [-product P] | sevsnp-sim report -dir DIR -out FILE [flags]\n";
+    std::cerr
+        << "usage: sevsnp-sim init -dir DIR [-product P] [-csp-id ID] | sevsnp-sim report -dir DIR -out FILE [flags]\n";
     return 1;
   }
   std::string cmd = args[0];
   flags::FlagSet fs("sevsnp-sim " + cmd);
-  std::string dir, product = "Milan", out, measurement, report_data, signing_key = "vlek";
+  std::string dir, product = "Milan", out, measurement, report_data, signing_key = "vlek", csp_id;
   bool debug = false;
   fs.String("dir", &dir, "simulator directory (created on first use)");
   fs.String("product", &product, "Milan, Genoa or Turin (init)");
+  fs.String("csp-id", &csp_id, "the VLEK's csp_id, e.g. CN=cc-us-east-1.amazonaws.com (init)");
   fs.String("out", &out, "report file to write (report)");
   fs.String("measurement", &measurement, "MEASUREMENT as 96 hex characters (report)");
   fs.String("report-data", &report_data, "REPORT_DATA as 128 hex characters (report)");
@@ -46,6 +48,7 @@ int main(int argc, char** argv) {
     return 1;
   }
   opts.product = *p;
+  if (!csp_id.empty()) opts.csp_id = csp_id;
   auto signer = sevsnp::sim::TestOnlyAmdSigner::CreateOrLoad(dir, opts);
   if (!signer.ok()) {
     std::cerr << "sevsnp-sim: " << signer.status().message() << "\n";

@@ -92,6 +92,7 @@ SimulatorOptions ParseSimulatorOptions(config::Section& s) {
   if (auto v = BoundedInt(s, "guest_svn", 0, 0xFFFFFFFFll)) o.guest_svn = *v;
   o.report_id = HexField<32>(s, "report_id");
   o.host_data = HexField<32>(s, "host_data");
+  if (auto v = s.String("csp_id")) o.csp_id = *v;
   if (auto v = s.String("signing_key")) {
     const std::string k = absl::AsciiStrToLower(*v);
     if (k == "vlek") {

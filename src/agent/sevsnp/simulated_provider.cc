@@ -53,7 +53,9 @@ SimulatedProvider::SimulatedProvider(SimulatorOptions options,
 
 absl::StatusOr<std::unique_ptr<SimulatedProvider>> SimulatedProvider::Create(SimulatorOptions options) {
   if (options.dir.empty()) return absl::InvalidArgumentError("simulated SEV-SNP provider: simulator dir is not set");
-  auto signer = sevsnp::sim::TestOnlyAmdSigner::CreateOrLoad(options.dir);
+  sevsnp::sim::SignerOptions signer_options;
+  if (!options.csp_id.empty()) signer_options.csp_id = options.csp_id;
+  auto signer = sevsnp::sim::TestOnlyAmdSigner::CreateOrLoad(options.dir, signer_options);
   if (!signer.ok()) {
     return Annotate(signer, absl::StrCat("simulated SEV-SNP provider: loading the simulator in ", options.dir));
   }

@@ -44,6 +44,9 @@ struct SimulatorOptions {
   std::optional<sevsnp::abi::Tcb> tcb;
   sevsnp::abi::SigningKey signing_key = sevsnp::abi::SigningKey::kVlek;  // like AWS shared tenancy
   Corruption corrupt = Corruption::kNone;
+  // The VLEK's csp_id when the hierarchy is created in `dir` (e.g. "CN=cc-us-east-1.amazonaws.com", what a server's
+  // aws_iid expects for an IID of us-east-1); empty: the simulator's own. Ignored when `dir` already holds one.
+  std::string csp_id;
 };
 
 // The measurement the simulator reports unless configured (documented for demo entries).

@@ -40,24 +40,35 @@ absl::StatusOr<spiffe::SpiffeId> VerifyAgentSvid(const AgentAuthDeps& deps, cons
 // The attested node behind `spiffe_id`, if it is active, not banned, and `serial` is its current SVID.
 absl::StatusOr<datastore::AttestedNode> ActiveNode(const AgentAuthDeps& deps, const std::string& spiffe_id,
                                                    const std::string& serial) {
-  auto node = deps.ds.FetchAttestedNode(spiffe_id);
-  if (absl::IsNotFound(node.status())) return absl::PermissionDeniedError("agent is not attested or no longer active");
-  if (!node.ok()) return node.status();
-  if (node->banned) return absl::PermissionDeniedError(absl::StrCat("agent ", spiffe_id, " is banned"));
-  if (serial != node->cert_serial && serial != node->new_cert_serial) {
-    return absl::PermissionDeniedError(
-        absl::StrCat("agent SVID serial ", serial, " is not the current one for ", spiffe_id));
+  // A promotion that loses a compare-and-swap race is re-read once: a concurrent call of the same agent may have
+  // promoted the serial already (then it is current), or the node changed (re-attested, banned) and is re-judged.
+  for (int attempt = 0;; ++attempt) {
+    auto node = deps.ds.FetchAttestedNode(spiffe_id);
+    if (absl::IsNotFound(node.status())) {
+      return absl::PermissionDeniedError("agent is not attested or no longer active");
+    }
+    if (!node.ok()) return node.status();
+    if (node->banned) return absl::PermissionDeniedError(absl::StrCat("agent ", spiffe_id, " is banned"));
+    if (serial != node->cert_serial && serial != node->new_cert_serial) {
+      return absl::PermissionDeniedError(
+          absl::StrCat("agent SVID serial ", serial, " is not the current one for ", spiffe_id));
+    }
+    if (node->new_cert_serial.empty() || serial != node->new_cert_serial) return node;
+    // The agent now uses the SVID issued at its last renewal: that one becomes the current serial.
+    const datastore::NodeSerials expected{node->cert_serial, 0, node->new_cert_serial, 0};
+    const datastore::NodeSerials promoted{node->new_cert_serial, node->new_cert_not_after, "", 0};
+    auto st = deps.ds.UpdateAttestedNodeSerials(spiffe_id, expected, promoted);
+    if (st.ok()) {
+      node->cert_serial = promoted.cert_serial;
+      node->cert_not_after = promoted.cert_not_after;
+      node->new_cert_serial.clear();
+      node->new_cert_not_after = 0;
+      return node;
+    }
+    if (!absl::IsFailedPrecondition(st) || attempt > 0) {
+      return absl::PermissionDeniedError(absl::StrCat("agent ", spiffe_id, ": ", st.message()));
+    }
   }
-  // The agent now uses the SVID issued at its last renewal: that one becomes the current serial.
-  if (!node->new_cert_serial.empty() && serial == node->new_cert_serial) {
-    RETURN_IF_ERROR(
-        deps.ds.UpdateAttestedNodeSerials(spiffe_id, node->new_cert_serial, node->new_cert_not_after, "", 0));
-    node->cert_serial = node->new_cert_serial;
-    node->cert_not_after = node->new_cert_not_after;
-    node->new_cert_serial.clear();
-    node->new_cert_not_after = 0;
-  }
-  return node;
 }
 
 }  // namespace

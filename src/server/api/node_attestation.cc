@@ -6,22 +6,6 @@
 #include "spdlog/spdlog.h"
 
 namespace spirecvm::server {
-namespace {
-
-// Refuses a banned agent, and one that attested before unless the attestor allows re-attestation.
-absl::Status CheckMayAttest(datastore::DataStore& ds, const std::string& agent_id, bool can_reattest) {
-  auto existing = ds.FetchAttestedNode(agent_id);
-  if (absl::IsNotFound(existing.status())) return absl::OkStatus();
-  if (!existing.ok()) return existing.status();
-  if (existing->banned) return absl::PermissionDeniedError(absl::StrCat("agent ", agent_id, " is banned"));
-  if (!can_reattest) {
-    return absl::PermissionDeniedError(
-        absl::StrCat("agent ", agent_id, " has already attested; evict it (spire-server agent evict) to attest again"));
-  }
-  return absl::OkStatus();
-}
-
-}  // namespace
 
 absl::StatusOr<AttestationParams> CheckAttestationParams(std::string type, std::string payload,
                                                          std::string_view csr_der) {
@@ -50,7 +34,7 @@ absl::StatusOr<AttestedAgent> AttestAndStoreNode(const AttestationDeps& deps, co
     return result.status();
   }
   const std::string agent_id = result->agent_id.ToString();
-  RETURN_IF_ERROR(CheckMayAttest(deps.ds, agent_id, result->can_reattest));
+  // The SVID is signed first and handed out only if the conditional write below admits the node.
   ASSIGN_OR_RETURN(SignedX509Svid svid,
                    deps.ca.SignX509Svid(params.csr.public_key.get(), result->agent_id, deps.agent_ttl, {}));
   datastore::AttestedNode node;
@@ -60,7 +44,16 @@ absl::StatusOr<AttestedAgent> AttestAndStoreNode(const AttestationDeps& deps, co
   node.cert_not_after = absl::ToUnixSeconds(svid.not_after);
   node.can_reattest = result->can_reattest;
   node.selectors = result->selectors;
-  RETURN_IF_ERROR(deps.ds.UpsertAttestedNode(node));
+  node.launch_id = result->launch_id;
+  // One conditional write (docs/security.md, finding 2): inserted if absent, else replaced only when not banned and
+  // from the same launch of a re-attestable node. Nothing else decides, so two servers cannot both admit.
+  if (auto st = deps.ds.AdmitAttestedNode(node); !st.ok()) {
+    if (absl::IsFailedPrecondition(st)) {
+      spdlog::warn("node attestation ({}) of {} refused: {}", params.type, agent_id, std::string(st.message()));
+      return absl::PermissionDeniedError(st.message());
+    }
+    return st;
+  }
   spdlog::info("agent attested: {} ({}; {} selectors)", agent_id, params.type, node.selectors.size());
   return AttestedAgent{result->agent_id, std::move(svid), result->can_reattest};
 }

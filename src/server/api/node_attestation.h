@@ -43,9 +43,10 @@ struct AttestedAgent {
   SignedX509Svid svid;
   bool can_reattest = false;
 };
-// Runs the attestor named by params.type (with any challenge rounds on `channel`), refuses a banned agent and one
-// already attested (unless re-attestable), signs the agent SVID for the CSR's key and stores the node. Nothing is
-// stored unless all of that succeeds.
+// Runs the attestor named by params.type (with any challenge rounds on `channel`), signs the agent SVID for the
+// CSR's key and admits the node in one conditional write (DataStore::AdmitAttestedNode), which refuses a banned
+// agent and one already attested (unless re-attestable from the same launch). Nothing is stored unless all of that
+// succeeds.
 absl::StatusOr<AttestedAgent> AttestAndStoreNode(const AttestationDeps& deps, const AttestationParams& params,
                                                  ChallengeChannel& channel);
 

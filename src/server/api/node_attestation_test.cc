@@ -173,7 +173,9 @@ TEST_F(NodeAttestationTest, EvictedBannedAndStaleSerialAgentsAreRefused) {
   const std::string id = "spiffe://example.org/spire/agent/scripted/n1";
   ASSERT_TRUE(AuthenticateAgentChain(Auth(), pem).ok());
   // A stale serial: the node's current serial moved on.
-  ASSERT_TRUE(ds_->UpdateAttestedNodeSerials(id, "1", 0, "2", 0).ok());
+  auto cur = ds_->FetchAttestedNode(id);
+  ASSERT_TRUE(cur.ok());
+  ASSERT_TRUE(ds_->UpdateAttestedNodeSerials(id, {cur->cert_serial, 0, "", 0}, {"1", 0, "2", 0}).ok());
   auto st = AuthenticateAgentChain(Auth(), pem).status();
   EXPECT_TRUE(absl::IsPermissionDenied(st)) << st;
   EXPECT_NE(std::string(st.message()).find("serial"), std::string::npos);

@@ -6,16 +6,50 @@
 #include "server/api/limits.h"
 
 namespace spirecvm::server {
+namespace {
+
+// A node admitted with launch-bound evidence (SEV-SNP) renews only while that evidence is younger than its
+// attestor's MaxEvidenceAge (sev_snp.reattest_interval); after it, the current policy must be applied to a fresh
+// report. Fails closed when the attestor that admitted the node is no longer configured.
+absl::Status CheckEvidenceFresh(const AgentApiDeps& deps, const AuthenticatedAgent& a) {
+  if (a.node.launch_id.empty()) return absl::OkStatus();
+  auto it = deps.attestors.find(a.node.attestation_type);
+  if (it == deps.attestors.end()) {
+    return absl::PermissionDeniedError(absl::StrCat("agent ", a.spiffe_id, " was admitted by NodeAttestor \"",
+                                                    a.node.attestation_type,
+                                                    "\", which is no longer configured: it cannot renew"));
+  }
+  std::optional<absl::Duration> max_age = it->second->MaxEvidenceAge();
+  if (!max_age) return absl::OkStatus();
+  const absl::Time evidence = absl::FromUnixSeconds(a.node.evidence_at);
+  if (deps.clock.Now() - evidence < *max_age) return absl::OkStatus();
+  return absl::PermissionDeniedError(
+      absl::StrCat("agent ", a.spiffe_id, " must attest again: its attestation evidence (", absl::FormatTime(evidence),
+                   ") is older than the attestor's re-attestation interval (", absl::FormatDuration(*max_age),
+                   "; sev_snp.reattest_interval)"));
+}
+
+}  // namespace
 
 absl::StatusOr<SignedX509Svid> RenewAgentSvid(const AgentApiDeps& deps, const AuthenticatedAgent& a,
                                               std::string_view csr_der) {
+  RETURN_IF_ERROR(CheckEvidenceFresh(deps, a));
   if (csr_der.size() > kMaxCsr) return absl::InvalidArgumentError("CSR is too large");
   auto csr = crypto::ParseAndVerifyCsr(csr_der);
   if (!csr.ok()) return absl::InvalidArgumentError(absl::StrCat("agent CSR rejected: ", csr.status().message()));
   ASSIGN_OR_RETURN(spiffe::SpiffeId id, spiffe::SpiffeId::Parse(a.spiffe_id));
   ASSIGN_OR_RETURN(SignedX509Svid svid, deps.ca.SignX509Svid(csr->public_key.get(), id, deps.ttls.agent, {}));
-  RETURN_IF_ERROR(deps.ds.UpdateAttestedNodeSerials(a.spiffe_id, a.node.cert_serial, a.node.cert_not_after, svid.serial,
-                                                    absl::ToUnixSeconds(svid.not_after)));
+  // Compare-and-swap against the serials authentication read (docs/security.md, finding 3): if the node re-attested,
+  // was renewed by another caller or banned meanwhile, this renewal is refused and its SVID never handed out.
+  const datastore::NodeSerials expected{a.node.cert_serial, 0, a.node.new_cert_serial, 0};
+  const datastore::NodeSerials next{a.node.cert_serial, a.node.cert_not_after, svid.serial,
+                                    absl::ToUnixSeconds(svid.not_after)};
+  if (auto st = deps.ds.UpdateAttestedNodeSerials(a.spiffe_id, expected, next); !st.ok()) {
+    if (absl::IsFailedPrecondition(st)) {
+      return absl::PermissionDeniedError(absl::StrCat("agent ", a.spiffe_id, " not renewed: ", st.message()));
+    }
+    return st;
+  }
   return svid;
 }
 

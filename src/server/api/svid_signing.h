@@ -11,7 +11,9 @@
 
 namespace spirecvm::server {
 
-// A new agent SVID for an authenticated agent; the node keeps it as its next serial until the agent uses it.
+// A new agent SVID for an authenticated agent; the node keeps it as its next serial until the agent uses it. Refused
+// when the node's launch-bound evidence is older than its attestor's MaxEvidenceAge, or when its serials changed
+// since authentication read them (compare-and-swap).
 absl::StatusOr<SignedX509Svid> RenewAgentSvid(const AgentApiDeps& deps, const AuthenticatedAgent& a,
                                               std::string_view csr_der);
 // A workload X509-SVID for entry `e` and the CSR's key: the entry's TTL (else the default) and DNS names.

@@ -57,6 +57,18 @@ struct AttestedNode {
   bool can_reattest = false;
   int64_t created_at = 0;           // 0 on create/upsert: set from the clock
   std::vector<Selector> selectors;  // node selectors, sorted & de-duplicated
+  // What ties re-attestation to one run of the node, chosen by its attestor (SEV-SNP: the REPORT_ID, hex); empty
+  // when the evidence names no launch. AdmitAttestedNode lets a node attest again only with the same launch_id.
+  std::string launch_id;
+  int64_t evidence_at = 0;  // unix seconds of the node's last attestation evidence; 0 on admission: set from the clock
+};
+
+// The serial fields of an attested node, as read and as written by UpdateAttestedNodeSerials.
+struct NodeSerials {
+  std::string cert_serial;
+  int64_t cert_not_after = 0;
+  std::string new_cert_serial;
+  int64_t new_cert_not_after = 0;
 };
 
 struct JoinToken {
@@ -158,18 +170,29 @@ class DataStore {
 
   // ---- Attested nodes (each write appends a NodeEvent) ----
   virtual absl::Status CreateAttestedNode(const AttestedNode& n) = 0;  // + selectors atomically; AlreadyExists
-  virtual absl::StatusOr<AttestedNode> FetchAttestedNode(std::string_view spiffe_id) = 0;  // NotFound
-  virtual absl::Status UpdateAttestedNodeSerials(std::string_view spiffe_id, std::string cert_serial,
-                                                 int64_t cert_not_after, std::string new_cert_serial,
-                                                 int64_t new_cert_not_after) = 0;  // NotFound
+  // An authorization-critical read: always on the primary, never on a (lagging) read replica. NotFound.
+  virtual absl::StatusOr<AttestedNode> FetchAttestedNode(std::string_view spiffe_id) = 0;
+  // Compare-and-swap of the serials: writes `next` only if the node is not banned and its stored cert_serial and
+  // new_cert_serial still equal `expected`'s (the *_not_after of `expected` are not compared). NotFound if absent;
+  // FailedPrecondition (nothing written) if banned or the serials changed since they were read.
+  virtual absl::Status UpdateAttestedNodeSerials(std::string_view spiffe_id, const NodeSerials& expected,
+                                                 const NodeSerials& next) = 0;
   // Replaces the node's selectors. NotFound if the node is not attested.
   virtual absl::Status SetNodeSelectors(std::string_view spiffe_id, const std::vector<Selector>& selectors) = 0;
   virtual absl::Status BanAttestedNode(std::string_view spiffe_id) = 0;       // banned=true, serials cleared; NotFound
   virtual absl::Status DeleteAttestedNode(std::string_view spiffe_id) = 0;    // evict: node + its selectors; NotFound
   virtual absl::StatusOr<std::vector<AttestedNode>> ListAttestedNodes() = 0;  // sorted by spiffe_id
   virtual absl::StatusOr<int64_t> CountAttestedNodes() = 0;
-  // Atomically creates a node or replaces every field of an existing one (re-attestation), with its selectors.
+  // Atomically creates a node or replaces every field of an existing one, banned included, with its selectors.
+  // For imports and tests: attestation uses AdmitAttestedNode, which never writes `banned`.
   virtual absl::Status UpsertAttestedNode(const AttestedNode& n) = 0;
+  // Admission after a successful attestation, as ONE conditional write: inserts the node (not banned) if absent;
+  // otherwise re-attestation replaces its type, serials (new_cert_* cleared), can_reattest, evidence_at and
+  // selectors only if the stored node is not banned, `n` has can_reattest (its attestor allows it now), and both
+  // have the same launch_id (a node admitted without a launch never re-attests with one, and the reverse).
+  // `banned`, created_at and launch_id of a stored node are never written. FailedPrecondition (nothing written)
+  // naming the reason otherwise: banned, not re-attestable, or another launch.
+  virtual absl::Status AdmitAttestedNode(const AttestedNode& n) = 0;
 
   // ---- Join tokens: single use ----
   virtual absl::Status CreateJoinToken(const JoinToken& t) = 0;  // AlreadyExists; InvalidArgument if empty

@@ -439,7 +439,7 @@ TEST_P(DataStoreConformance, PruneEventsKeepsNewestAndNeverReusesIds) {
 TEST_P(DataStoreConformance, NodeEventsForEveryNodeWrite) {
   const std::string id = "spiffe://td/spire/agent/x";
   ASSERT_TRUE(ds_->CreateAttestedNode(MakeNode(id)).ok());
-  ASSERT_TRUE(ds_->UpdateAttestedNodeSerials(id, "02", 1, "03", 2).ok());
+  ASSERT_TRUE(ds_->UpdateAttestedNodeSerials(id, {"01", 0, "", 0}, {"02", 1, "03", 2}).ok());
   ASSERT_TRUE(ds_->SetNodeSelectors(id, {S("a", "1")}).ok());
   ASSERT_TRUE(ds_->BanAttestedNode(id).ok());
   ASSERT_TRUE(ds_->UpsertAttestedNode(MakeNode(id)).ok());
@@ -480,7 +480,7 @@ TEST_P(DataStoreConformance, AttestedNodeLifecycle) {
   EXPECT_FALSE(got->banned);
   EXPECT_THAT(got->selectors, ElementsAre(S("aws_iid", "account_id:1"), S("aws_iid", "region:us-east-1")));
 
-  ASSERT_TRUE(ds_->UpdateAttestedNodeSerials(id, "02", kT0 + 7200, "03", kT0 + 9000).ok());
+  ASSERT_TRUE(ds_->UpdateAttestedNodeSerials(id, {"01", 0, "", 0}, {"02", kT0 + 7200, "03", kT0 + 9000}).ok());
   got = ds_->FetchAttestedNode(id);
   EXPECT_EQ(got->cert_serial, "02");
   EXPECT_EQ(got->cert_not_after, kT0 + 7200);
@@ -512,12 +512,140 @@ TEST_P(DataStoreConformance, AttestedNodeNotFoundErrors) {
   auto f = ds_->FetchAttestedNode(id);
   EXPECT_EQ(f.status().code(), absl::StatusCode::kNotFound);
   EXPECT_THAT(f.status().message(), HasSubstr(id));
-  EXPECT_EQ(ds_->UpdateAttestedNodeSerials(id, "1", 1, "", 0).code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(ds_->UpdateAttestedNodeSerials(id, {}, {"1", 1, "", 0}).code(), absl::StatusCode::kNotFound);
   EXPECT_EQ(ds_->SetNodeSelectors(id, {S("a", "1")}).code(), absl::StatusCode::kNotFound);
   EXPECT_EQ(ds_->BanAttestedNode(id).code(), absl::StatusCode::kNotFound);
   EXPECT_EQ(ds_->DeleteAttestedNode(id).code(), absl::StatusCode::kNotFound);
   EXPECT_EQ(ds_->CreateAttestedNode(MakeNode("")).code(), absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(*ds_->LatestNodeEventId(), 0);
+}
+
+// Finding 3 (docs/security.md): serial writes are compare-and-swap, so a renewal computed from a stale read (a
+// copied agent key racing the agent that just re-attested) cannot overwrite the current serial.
+TEST_P(DataStoreConformance, UpdateAttestedNodeSerialsIsCompareAndSwap) {
+  const std::string id = "spiffe://td/spire/agent/cas";
+  ASSERT_TRUE(ds_->CreateAttestedNode(MakeNode(id)).ok());  // cert_serial "01"
+  // Read "01": renew to "02" succeeds once; the same stale expectation then fails and writes nothing.
+  ASSERT_TRUE(ds_->UpdateAttestedNodeSerials(id, {"01", 0, "", 0}, {"01", 5, "02", 6}).ok());
+  auto st = ds_->UpdateAttestedNodeSerials(id, {"01", 0, "", 0}, {"01", 5, "99", 6});
+  EXPECT_EQ(st.code(), absl::StatusCode::kFailedPrecondition) << st;
+  EXPECT_THAT(st.message(), HasSubstr("changed since they were read"));
+  EXPECT_EQ(ds_->FetchAttestedNode(id)->new_cert_serial, "02");
+  // A banned node's serials are never written, whatever is expected.
+  ASSERT_TRUE(ds_->BanAttestedNode(id).ok());
+  st = ds_->UpdateAttestedNodeSerials(id, {"", 0, "", 0}, {"07", 5, "", 0});
+  EXPECT_EQ(st.code(), absl::StatusCode::kFailedPrecondition) << st;
+  EXPECT_THAT(st.message(), HasSubstr("banned"));
+  EXPECT_EQ(ds_->FetchAttestedNode(id)->cert_serial, "");
+}
+
+TEST_P(DataStoreConformance, UpdateAttestedNodeSerialsRaceHasOneWinner) {
+  const std::string id = "spiffe://td/spire/agent/race";
+  ASSERT_TRUE(ds_->CreateAttestedNode(MakeNode(id)).ok());
+  std::atomic<int> won{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 8; ++t) {
+    threads.emplace_back([&, t] {
+      if (ds_->UpdateAttestedNodeSerials(id, {"01", 0, "", 0}, {"01", 1, absl::StrCat("n", t), 2}).ok()) ++won;
+    });
+  }
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(won.load(), 1);
+}
+
+// Finding 2: admission is one conditional write. A node absent is inserted (not banned); a re-attestation
+// replaces it only from the same launch of a re-attestable node that is not banned.
+static AttestedNode Launch(const std::string& id, const std::string& launch, const std::string& serial) {
+  AttestedNode n = MakeNode(id, {S("aws_iid", "sev_snp:report_id:" + launch)});
+  n.attestation_type = "aws_iid";
+  n.can_reattest = true;
+  n.launch_id = launch;
+  n.cert_serial = serial;
+  return n;
+}
+
+TEST_P(DataStoreConformance, AdmitInsertsThenOnlyTheSameLaunchReattests) {
+  const std::string id = "spiffe://td/spire/agent/aws_iid/1/r/i-1";
+  ASSERT_TRUE(ds_->AdmitAttestedNode(Launch(id, "aa", "10")).ok());
+  auto got = ds_->FetchAttestedNode(id);
+  ASSERT_TRUE(got.ok());
+  EXPECT_EQ(got->launch_id, "aa");
+  EXPECT_EQ(got->evidence_at, kT0);
+  EXPECT_EQ(got->created_at, kT0);
+  EXPECT_FALSE(got->banned);
+  clock_.Advance(absl::Seconds(30));
+  ASSERT_TRUE(ds_->UpdateAttestedNodeSerials(id, {"10", 0, "", 0}, {"10", 1, "11", 2}).ok());
+  ASSERT_TRUE(ds_->AdmitAttestedNode(Launch(id, "aa", "12")).ok());
+  got = ds_->FetchAttestedNode(id);
+  EXPECT_EQ(got->cert_serial, "12");
+  EXPECT_EQ(got->new_cert_serial, "");
+  EXPECT_EQ(got->evidence_at, kT0 + 30);
+  EXPECT_EQ(got->created_at, kT0);
+  const int64_t events = *ds_->LatestNodeEventId();
+  // Another launch of the same instance: refused, nothing written.
+  auto st = ds_->AdmitAttestedNode(Launch(id, "bb", "13"));
+  EXPECT_EQ(st.code(), absl::StatusCode::kFailedPrecondition) << st;
+  EXPECT_THAT(st.message(), HasSubstr("another launch"));
+  got = ds_->FetchAttestedNode(id);
+  EXPECT_EQ(got->cert_serial, "12");
+  EXPECT_EQ(got->launch_id, "aa");
+  EXPECT_THAT(got->selectors, ElementsAre(S("aws_iid", "sev_snp:report_id:aa")));
+  EXPECT_EQ(*ds_->LatestNodeEventId(), events);
+  // Not re-attestable now: refused.
+  AttestedNode plain = Launch(id, "aa", "14");
+  plain.can_reattest = false;
+  st = ds_->AdmitAttestedNode(plain);
+  EXPECT_EQ(st.code(), absl::StatusCode::kFailedPrecondition) << st;
+  EXPECT_THAT(st.message(), HasSubstr("already attested"));
+  const std::string jt = "spiffe://td/spire/agent/join_token/t";
+  AttestedNode once = MakeNode(jt);
+  ASSERT_TRUE(ds_->AdmitAttestedNode(once).ok());
+  st = ds_->AdmitAttestedNode(once);
+  EXPECT_EQ(st.code(), absl::StatusCode::kFailedPrecondition) << st;
+  EXPECT_THAT(st.message(), HasSubstr("already attested"));
+}
+
+TEST_P(DataStoreConformance, AdmitNeverUndoesABan) {
+  const std::string id = "spiffe://td/spire/agent/aws_iid/1/r/i-2";
+  ASSERT_TRUE(ds_->AdmitAttestedNode(Launch(id, "aa", "10")).ok());
+  ASSERT_TRUE(ds_->BanAttestedNode(id).ok());
+  // The same launch looping re-attestation (even asking for banned = false) stays banned.
+  AttestedNode again = Launch(id, "aa", "11");
+  again.banned = false;
+  for (int i = 0; i < 3; ++i) {
+    auto st = ds_->AdmitAttestedNode(again);
+    EXPECT_EQ(st.code(), absl::StatusCode::kFailedPrecondition) << st;
+    EXPECT_THAT(st.message(), HasSubstr("banned"));
+  }
+  auto got = ds_->FetchAttestedNode(id);
+  EXPECT_TRUE(got->banned);
+  EXPECT_EQ(got->cert_serial, "");
+}
+
+// Concurrent first attestations of one instance from several launches: exactly one is admitted, and the stored
+// launch is the winner's. (postgres_datastore_test.cc races two stores, i.e. two servers, on one database.)
+TEST_P(DataStoreConformance, ConcurrentFirstAdmissionsFromTwoLaunchesAdmitOne) {
+  for (int round = 0; round < 5; ++round) {
+    const std::string id = absl::StrCat("spiffe://td/spire/agent/aws_iid/1/r/race", round);
+    std::atomic<int> ok{0};
+    std::vector<std::thread> threads;
+    for (const char* launch : {"aa", "bb", "cc", "dd"}) {
+      threads.emplace_back([&, launch] {
+        auto st = ds_->AdmitAttestedNode(Launch(id, launch, launch));
+        if (st.ok()) {
+          ++ok;
+        } else if (!absl::IsFailedPrecondition(st)) {
+          ADD_FAILURE() << st;
+        }
+      });
+    }
+    for (auto& t : threads) t.join();
+    EXPECT_EQ(ok.load(), 1);
+    auto got = ds_->FetchAttestedNode(id);
+    ASSERT_TRUE(got.ok());
+    EXPECT_EQ(got->cert_serial, got->launch_id);
+    EXPECT_THAT(got->selectors, ElementsAre(S("aws_iid", "sev_snp:report_id:" + got->launch_id)));
+  }
 }
 
 TEST_P(DataStoreConformance, ListAndCountAttestedNodes) {

@@ -387,13 +387,15 @@ class PgRunner final : public SqlTxRunner {
   PgRunner(std::unique_ptr<PgPool> primary, std::unique_ptr<PgPool> replica, absl::Duration retry_timeout)
       : primary_(std::move(primary)), replica_(std::move(replica)), retry_timeout_(retry_timeout) {}
 
-  absl::Status Run(bool write, const std::function<absl::Status(SqlConn&)>& body) override {
+  absl::Status Run(TxMode mode, const std::function<absl::Status(SqlConn&)>& body) override {
+    const bool write = mode == TxMode::kWrite;
     const absl::Time deadline = absl::Now() + retry_timeout_;
     absl::Duration conn_backoff = absl::Milliseconds(50);
     for (int attempt = 1;; ++attempt) {
       PgPool* pool = primary_.get();
       absl::StatusOr<std::unique_ptr<PgConn>> conn = absl::UnavailableError("");
-      if (!write && replica_ != nullptr && absl::ToUnixNanos(absl::Now()) >= replica_down_until_ns_.load()) {
+      if (mode == TxMode::kRead && replica_ != nullptr &&
+          absl::ToUnixNanos(absl::Now()) >= replica_down_until_ns_.load()) {
         conn = replica_->Acquire(deadline);
         if (!conn.ok()) {
           ReplicaDown(conn.status());

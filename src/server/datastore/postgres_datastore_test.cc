@@ -211,6 +211,44 @@ TEST_F(PostgresTest, JoinTokenRaceAcrossServersHasOneWinner) {
 // PostgreSQL draws identity values at INSERT and commits in any order; the store serialises event inserts so an
 // incremental reader ("everything after the last id I saw") never misses an event. Writers on two stores, one
 // polling reader; afterwards the reader must have seen every event.
+// docs/security.md finding 2: two servers racing the first attestation of one instance, each from another guest
+// launch, admit exactly one; a ban by one server is never undone by a re-attestation through the other.
+TEST_F(PostgresTest, TwoServersRacingOneInstanceAdmitOneAndNeverUndoABan) {
+  for (int round = 0; round < 10; ++round) {
+    const std::string id = absl::StrCat("spiffe://td/spire/agent/aws_iid/1/r/i-", round);
+    std::atomic<int> admitted{0};
+    std::vector<std::thread> threads;
+    for (int i = 0; i < 4; ++i) {
+      threads.emplace_back([&, i] {
+        AttestedNode n;
+        n.spiffe_id = id;
+        n.attestation_type = "aws_iid";
+        n.cert_serial = absl::StrCat("s", i);
+        n.can_reattest = true;
+        n.launch_id = absl::StrCat("launch-", i);
+        auto st = (i % 2 == 0 ? a_ : b_)->AdmitAttestedNode(n);
+        if (st.ok()) {
+          ++admitted;
+        } else if (!absl::IsFailedPrecondition(st)) {
+          ADD_FAILURE() << st;
+        }
+      });
+    }
+    for (auto& t : threads) t.join();
+    EXPECT_EQ(admitted.load(), 1);
+    auto got = b_->FetchAttestedNode(id);
+    ASSERT_TRUE(got.ok()) << got.status();
+    EXPECT_EQ(got->launch_id, absl::StrCat("launch-", got->cert_serial.substr(1)));
+    // Ban through server A; the winning launch re-attests through server B: refused, still banned.
+    ASSERT_TRUE(a_->BanAttestedNode(id).ok());
+    AttestedNode again = *got;
+    again.cert_serial = "after-ban";
+    auto st = b_->AdmitAttestedNode(again);
+    EXPECT_EQ(st.code(), absl::StatusCode::kFailedPrecondition) << st;
+    EXPECT_TRUE(a_->FetchAttestedNode(id)->banned);
+  }
+}
+
 TEST_F(PostgresTest, IncrementalEventReaderMissesNothingUnderConcurrentWriters) {
   std::atomic<bool> done{false};
   std::set<int64_t> seen;
@@ -372,6 +410,35 @@ TEST(PostgresOpen, ReadReplicaServesReadsAndFallsBackToPrimary) {
   ASSERT_NE(ds2, nullptr);
   auto got = ds2->FetchEntry(e->id);
   EXPECT_TRUE(got.ok()) << got.status();
+}
+
+// docs/security.md finding 2: authorization-critical reads (a node's ban and serials) go to the primary even with a
+// read replica configured. The "replica" here is another schema where the node is not banned: a lagging standby.
+TEST(PostgresOpen, AttestedNodeReadsGoToThePrimaryNeverTheReplica) {
+  const std::string primary = Schemas::New();
+  const std::string lagging = Schemas::New();
+  RealClock clock;
+  AttestedNode n;
+  n.spiffe_id = "spiffe://td/spire/agent/x";
+  n.attestation_type = "join_token";
+  n.cert_serial = "1";
+  auto stale = MustOpen(OptionsFor(lagging), clock);
+  ASSERT_NE(stale, nullptr);
+  ASSERT_TRUE(stale->AdmitAttestedNode(n).ok());
+  PostgresOptions o = OptionsFor(primary);
+  o.ro_connection_string = ConninfoFor(lagging);
+  auto ds = MustOpen(o, clock);
+  ASSERT_NE(ds, nullptr);
+  ASSERT_TRUE(ds->AdmitAttestedNode(n).ok());
+  ASSERT_TRUE(ds->BanAttestedNode(n.spiffe_id).ok());
+  auto got = ds->FetchAttestedNode(n.spiffe_id);
+  ASSERT_TRUE(got.ok()) << got.status();
+  EXPECT_TRUE(got->banned);
+  // The replica really is in use for ordinary reads (so the check above is not vacuous).
+  auto listed = ds->ListAttestedNodes();
+  ASSERT_TRUE(listed.ok());
+  ASSERT_EQ(listed->size(), 1u);
+  EXPECT_FALSE((*listed)[0].banned);
 }
 
 TEST(PostgresOpen, SmallPoolServesManyThreads) {

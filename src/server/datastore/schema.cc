@@ -135,10 +135,17 @@ CREATE TABLE federated_registration_entries (
 CREATE INDEX federated_registration_entries_trust_domain ON federated_registration_entries (trust_domain, entry_id);
 )sql";
 
+// Version 4: what admission compares (docs/security.md, findings 1, 2 and 4): the launch a node attested from (its
+// SEV-SNP REPORT_ID) and when it last brought evidence.
+constexpr std::string_view kV4NodeLaunch = R"sql(
+ALTER TABLE attested_nodes ADD COLUMN launch_id TEXT NOT NULL DEFAULT '';
+ALTER TABLE attested_nodes ADD COLUMN evidence_at BIGINT NOT NULL DEFAULT 0;
+)sql";
+
 }  // namespace
 
 const std::vector<std::string_view>& Migrations() {
-  static const std::vector<std::string_view> kMigrations = {kV1, kV2, kV3FederatedEntries};
+  static const std::vector<std::string_view> kMigrations = {kV1, kV2, kV3FederatedEntries, kV4NodeLaunch};
   return kMigrations;
 }
 

@@ -482,26 +482,32 @@ class SqlDataStore final : public DataStore {
   }
 
   absl::StatusOr<AttestedNode> FetchAttestedNode(std::string_view spiffe_id) override {
-    return Tx(false, [&](SqlConn& c) -> absl::StatusOr<AttestedNode> {
-      ASSIGN_OR_RETURN(auto rows, c.Query(absl::StrCat(kNodeSelect, " WHERE spiffe_id = ?"), {std::string(spiffe_id)}));
-      if (rows.empty()) return absl::NotFoundError(absl::StrCat("attested node ", ToAbsl(spiffe_id), " not found"));
-      AttestedNode n = NodeFromRow(rows[0]);
-      ASSIGN_OR_RETURN(auto sels, c.Query("SELECT type, value FROM node_selectors WHERE spiffe_id = ?", {n.spiffe_id}));
-      for (const auto& r : sels) n.selectors.push_back({AsStr(r[0]), AsStr(r[1])});
-      n.selectors = Normalize(std::move(n.selectors));
-      return n;
+    return Tx(TxMode::kReadPrimary, [&](SqlConn& c) -> absl::StatusOr<AttestedNode> {
+      ASSIGN_OR_RETURN(std::optional<AttestedNode> n, LoadNode(c, std::string(spiffe_id)));
+      if (!n) return absl::NotFoundError(absl::StrCat("attested node ", ToAbsl(spiffe_id), " not found"));
+      return *std::move(n);
     });
   }
 
-  absl::Status UpdateAttestedNodeSerials(std::string_view spiffe_id, std::string cert_serial, int64_t cert_not_after,
-                                         std::string new_cert_serial, int64_t new_cert_not_after) override {
+  absl::Status UpdateAttestedNodeSerials(std::string_view spiffe_id, const NodeSerials& expected,
+                                         const NodeSerials& next) override {
+    const std::string id(spiffe_id);
     return Tx(true, [&](SqlConn& c) -> absl::Status {
-      ASSIGN_OR_RETURN(int64_t changed, c.Exec("UPDATE attested_nodes SET cert_serial = ?, cert_not_after = ?,"
-                                               " new_cert_serial = ?, new_cert_not_after = ? WHERE spiffe_id = ?",
-                                               {cert_serial, cert_not_after, new_cert_serial, new_cert_not_after,
-                                                std::string(spiffe_id)}));
-      if (changed == 0) return absl::NotFoundError(absl::StrCat("attested node ", ToAbsl(spiffe_id), " not found"));
-      return AppendNodeEvent(c, std::string(spiffe_id));
+      ASSIGN_OR_RETURN(int64_t changed,
+                       c.Exec("UPDATE attested_nodes SET cert_serial = ?, cert_not_after = ?, new_cert_serial = ?,"
+                              " new_cert_not_after = ? WHERE spiffe_id = ? AND banned = 0 AND cert_serial = ?"
+                              " AND new_cert_serial = ?",
+                              {next.cert_serial, next.cert_not_after, next.new_cert_serial, next.new_cert_not_after, id,
+                               expected.cert_serial, expected.new_cert_serial}));
+      if (changed == 0) {
+        ASSIGN_OR_RETURN(auto rows, c.Query("SELECT banned FROM attested_nodes WHERE spiffe_id = ?", {id}));
+        if (rows.empty()) return absl::NotFoundError(absl::StrCat("attested node ", id, " not found"));
+        if (AsInt(rows[0][0]) != 0)
+          return absl::FailedPreconditionError(absl::StrCat("attested node ", id, " is banned"));
+        return absl::FailedPreconditionError(absl::StrCat("the SVID serials of attested node ", id,
+                                                          " changed since they were read (renewed or re-attested)"));
+      }
+      return AppendNodeEvent(c, id);
     });
   }
 
@@ -566,6 +572,31 @@ class SqlDataStore final : public DataStore {
   absl::Status UpsertAttestedNode(const AttestedNode& n) override {
     RETURN_IF_ERROR(ValidateNode(n));
     return Tx(true, [&](SqlConn& c) -> absl::Status { return WriteNodeLocked(c, n, /*upsert=*/true); });
+  }
+
+  absl::Status AdmitAttestedNode(const AttestedNode& n) override {
+    RETURN_IF_ERROR(ValidateNode(n));
+    return Tx(true, [&](SqlConn& c) -> absl::Status {
+      const int64_t now = Now();
+      const int64_t evidence = n.evidence_at != 0 ? n.evidence_at : now;
+      // Insert if absent; else the re-attestation update, guarded in the same statement (no check-then-write).
+      ASSIGN_OR_RETURN(
+          int64_t changed,
+          c.Exec("INSERT INTO attested_nodes (spiffe_id, attestation_type, cert_serial, cert_not_after,"
+                 " new_cert_serial, new_cert_not_after, banned, can_reattest, created_at, launch_id, evidence_at)"
+                 " VALUES (?, ?, ?, ?, '', 0, 0, ?, ?, ?, ?)"
+                 " ON CONFLICT (spiffe_id) DO UPDATE SET attestation_type = excluded.attestation_type,"
+                 " cert_serial = excluded.cert_serial, cert_not_after = excluded.cert_not_after,"
+                 " new_cert_serial = '', new_cert_not_after = 0, can_reattest = excluded.can_reattest,"
+                 " evidence_at = excluded.evidence_at"
+                 " WHERE attested_nodes.banned = 0 AND excluded.can_reattest = 1"
+                 " AND attested_nodes.launch_id = excluded.launch_id",
+                 {n.spiffe_id, n.attestation_type, n.cert_serial, n.cert_not_after, int64_t{n.can_reattest}, now,
+                  n.launch_id, evidence}));
+      if (changed == 0) return WhyNotAdmitted(c, n);
+      RETURN_IF_ERROR(ReplaceNodeSelectors(c, n.spiffe_id, Normalize(n.selectors)));
+      return AppendNodeEvent(c, n.spiffe_id);
+    });
   }
 
   // ---- Join tokens ----
@@ -809,7 +840,34 @@ class SqlDataStore final : public DataStore {
 
   static constexpr const char* kNodeSelect =
       "SELECT spiffe_id, attestation_type, cert_serial, cert_not_after, new_cert_serial, new_cert_not_after, banned,"
-      " can_reattest, created_at FROM attested_nodes";
+      " can_reattest, created_at, launch_id, evidence_at FROM attested_nodes";
+
+  // The node with its selectors, nullopt if absent.
+  absl::StatusOr<std::optional<AttestedNode>> LoadNode(SqlConn& c, const std::string& id) {
+    ASSIGN_OR_RETURN(auto rows, c.Query(absl::StrCat(kNodeSelect, " WHERE spiffe_id = ?"), {id}));
+    if (rows.empty()) return std::optional<AttestedNode>();
+    AttestedNode n = NodeFromRow(rows[0]);
+    ASSIGN_OR_RETURN(auto sels, c.Query("SELECT type, value FROM node_selectors WHERE spiffe_id = ?", {n.spiffe_id}));
+    for (const auto& r : sels) n.selectors.push_back({AsStr(r[0]), AsStr(r[1])});
+    n.selectors = Normalize(std::move(n.selectors));
+    return std::optional<AttestedNode>(std::move(n));
+  }
+
+  // Why AdmitAttestedNode's conditional write changed nothing (read in the same transaction).
+  absl::Status WhyNotAdmitted(SqlConn& c, const AttestedNode& n) {
+    ASSIGN_OR_RETURN(auto rows,
+                     c.Query("SELECT banned, launch_id FROM attested_nodes WHERE spiffe_id = ?", {n.spiffe_id}));
+    if (rows.empty()) return absl::UnavailableError(absl::StrCat("attested node ", n.spiffe_id, " vanished"));
+    if (AsInt(rows[0][0]) != 0) return absl::FailedPreconditionError(absl::StrCat("agent ", n.spiffe_id, " is banned"));
+    if (n.can_reattest && AsStr(rows[0][1]) != n.launch_id) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("agent ", n.spiffe_id,
+                       " has already attested from another launch of the node (a different SEV-SNP REPORT_ID);"
+                       " evict it (spire-server agent evict) to attest again"));
+    }
+    return absl::FailedPreconditionError(absl::StrCat(
+        "agent ", n.spiffe_id, " has already attested; evict it (spire-server agent evict) to attest again"));
+  }
 
   static AttestedNode NodeFromRow(const SqlRow& r) {
     AttestedNode n;
@@ -822,6 +880,8 @@ class SqlDataStore final : public DataStore {
     n.banned = AsInt(r[6]) != 0;
     n.can_reattest = AsInt(r[7]) != 0;
     n.created_at = AsInt(r[8]);
+    n.launch_id = AsStr(r[9]);
+    n.evidence_at = AsInt(r[10]);
     return n;
   }
 
@@ -835,9 +895,13 @@ class SqlDataStore final : public DataStore {
   // Runs f(conn) inside one transaction through the runner (which may retry it); returns f's result.
   template <typename F>
   auto Tx(bool write, F&& f) -> decltype(f(std::declval<SqlConn&>())) {
+    return Tx(write ? TxMode::kWrite : TxMode::kRead, std::forward<F>(f));
+  }
+  template <typename F>
+  auto Tx(TxMode mode, F&& f) -> decltype(f(std::declval<SqlConn&>())) {
     using R = decltype(f(std::declval<SqlConn&>()));
     std::optional<R> result;
-    absl::Status s = runner_->Run(write, [&](SqlConn& c) -> absl::Status {
+    absl::Status s = runner_->Run(mode, [&](SqlConn& c) -> absl::Status {
       result.emplace(f(c));
       return StatusOf(*result);
     });
@@ -963,16 +1027,19 @@ class SqlDataStore final : public DataStore {
     const int64_t created = n.created_at != 0 ? n.created_at : Now();
     std::string sql =
         "INSERT INTO attested_nodes (spiffe_id, attestation_type, cert_serial, cert_not_after, new_cert_serial,"
-        " new_cert_not_after, banned, can_reattest, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)";
+        " new_cert_not_after, banned, can_reattest, created_at, launch_id, evidence_at)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
     if (upsert) {
       sql +=
           " ON CONFLICT (spiffe_id) DO UPDATE SET attestation_type = excluded.attestation_type,"
           " cert_serial = excluded.cert_serial, cert_not_after = excluded.cert_not_after,"
           " new_cert_serial = excluded.new_cert_serial, new_cert_not_after = excluded.new_cert_not_after,"
-          " banned = excluded.banned, can_reattest = excluded.can_reattest, created_at = excluded.created_at";
+          " banned = excluded.banned, can_reattest = excluded.can_reattest, created_at = excluded.created_at,"
+          " launch_id = excluded.launch_id, evidence_at = excluded.evidence_at";
     }
     auto r = c.Exec(sql, {n.spiffe_id, n.attestation_type, n.cert_serial, n.cert_not_after, n.new_cert_serial,
-                          n.new_cert_not_after, int64_t{n.banned}, int64_t{n.can_reattest}, created});
+                          n.new_cert_not_after, int64_t{n.banned}, int64_t{n.can_reattest}, created, n.launch_id,
+                          n.evidence_at != 0 ? n.evidence_at : created});
     if (absl::IsAlreadyExists(r.status())) {
       return absl::AlreadyExistsError(absl::StrCat("attested node ", n.spiffe_id, " already exists"));
     }
@@ -1197,9 +1264,9 @@ class SqlDataStore final : public DataStore {
 class SingleConnRunner final : public SqlTxRunner {
  public:
   explicit SingleConnRunner(std::unique_ptr<SqlConn> conn) : conn_(std::move(conn)) {}
-  absl::Status Run(bool write, const std::function<absl::Status(SqlConn&)>& body) override {
+  absl::Status Run(TxMode mode, const std::function<absl::Status(SqlConn&)>& body) override {
     std::lock_guard<std::mutex> lock(mu_);
-    RETURN_IF_ERROR(conn_->Begin(write));
+    RETURN_IF_ERROR(conn_->Begin(mode == TxMode::kWrite));
     if (auto s = body(*conn_); !s.ok()) {
       conn_->Rollback();
       return s;

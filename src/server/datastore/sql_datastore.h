@@ -16,14 +16,21 @@ namespace spirecvm::datastore {
 // FailedPrecondition if the database is newer than this build. Returns the resulting version.
 absl::StatusOr<int64_t> MigrateSchema(SqlConn& conn);
 
-// How the shared logic gets a connection and a transaction. Run executes `body` inside one transaction (write:
-// read-write on the primary; otherwise read-only, possibly on a replica) and commits when body returns OK; on
+// What a transaction does and where it may run.
+enum class TxMode {
+  kRead,         // read-only, possibly on a read replica (stale by its lag)
+  kReadPrimary,  // read-only on the primary: authorization-critical reads (bans, serials)
+  kWrite,        // read-write on the primary
+};
+
+// How the shared logic gets a connection and a transaction. Run executes `body` inside one transaction (see
+// TxMode) and commits when body returns OK; on
 // error it rolls back and returns body's status. A backend may run body more than once (retry after a
 // serialization failure or a dropped connection): body must have no effect outside the connection it is given.
 class SqlTxRunner {
  public:
   virtual ~SqlTxRunner() = default;
-  virtual absl::Status Run(bool write, const std::function<absl::Status(SqlConn&)>& body) = 0;
+  virtual absl::Status Run(TxMode mode, const std::function<absl::Status(SqlConn&)>& body) = 0;
 };
 
 // One connection behind a mutex, no retries (SQLite: writers are serialised by the database anyway). `random`

@@ -49,6 +49,13 @@ class AwsIidAttestor final : public NodeAttestor {
 
   std::string_view Name() const override { return "aws_iid"; }
 
+  // Nodes admitted with a report: with allow_reattestation (the default) they re-attest at every rotation (RenewAgent
+  // refuses re-attestable agents), otherwise they renew for reattest_interval after their report.
+  std::optional<absl::Duration> MaxEvidenceAge() const override {
+    if (!cfg_.sev.enabled) return std::nullopt;
+    return cfg_.sev.reattest_interval;
+  }
+
   absl::StatusOr<AttestationResult> Attest(const AttestationRequest& req, ChallengeChannel& channel) const override {
     if (req.payload.size() > awsiid::kMaxPayloadBytes) {
       return absl::InvalidArgumentError("aws_iid: attestation payload is too large");
@@ -66,13 +73,13 @@ class AwsIidAttestor final : public NodeAttestor {
     if (!agent_id.ok())
       return absl::InvalidArgumentError(absl::StrCat("aws_iid: agent ID: ", agent_id.status().message()));
 
-    AttestationResult result{.agent_id = *agent_id, .selectors = {}, .can_reattest = false};
+    AttestationResult result{.agent_id = *agent_id, .selectors = {}, .can_reattest = false, .launch_id = {}};
     for (auto& s : verified->selectors) result.selectors.push_back({s.type, s.value});
 
     std::optional<std::string> report_id_hex;
     if (cfg_.sev.enabled) {
       ASSIGN_OR_RETURN(std::optional<sevsnp::verify::VerifiedReport> snp,
-                       SevSnpEvidence(req, *payload, result.agent_id, channel));
+                       SevSnpEvidence(req, *payload, verified->document.region, result.agent_id, channel));
       if (snp.has_value()) {
         const auto& vr = *snp;
         for (auto& v : SevSnpSelectorValues(vr)) result.selectors.push_back({"aws_iid", v});
@@ -80,27 +87,11 @@ class AwsIidAttestor final : public NodeAttestor {
       }
     }
 
-    // Trust on first use, made safe by SEV-SNP: the same guest launch (REPORT_ID) may attest again.
-    auto existing = ds_.FetchAttestedNode(agent_id->ToString());
-    if (existing.ok()) {
-      bool same_launch = false;
-      if (report_id_hex && cfg_.sev.allow_reattestation) {
-        std::string want = "sev_snp:report_id:" + *report_id_hex;
-        for (auto& s : existing->selectors) {
-          if (s.type == "aws_iid" && s.value == want) same_launch = true;
-        }
-      }
-      if (!same_launch) {
-        return absl::PermissionDeniedError(
-            absl::StrCat("aws_iid: instance ", verified->document.instance_id, " has already attested as ",
-                         agent_id->ToString(), report_id_hex ? " from another guest launch (REPORT_ID differs)" : "",
-                         "; evict it (spire-server agent evict) to attest again"));
-      }
-      result.can_reattest = true;
-    } else if (!absl::IsNotFound(existing.status())) {
-      return existing.status();
-    } else {
-      result.can_reattest = report_id_hex.has_value() && cfg_.sev.allow_reattestation;
+    // Trust on first use, made safe by SEV-SNP: the same guest launch (REPORT_ID) may attest again. The node service
+    // enforces it in its conditional admission write (DataStore::AdmitAttestedNode), not by reading here.
+    if (report_id_hex) {
+      result.launch_id = *report_id_hex;
+      result.can_reattest = cfg_.sev.allow_reattestation;
     }
     return result;
   }
@@ -110,9 +101,9 @@ class AwsIidAttestor final : public NodeAttestor {
   // answer one; without the announcement (SPIRE's plain aws_iid), refused when required, else the IID alone.
   // No downgrade: an agent that leaves the announcement out gets what an agent without a report gets.
   absl::StatusOr<std::optional<sevsnp::verify::VerifiedReport>> SevSnpEvidence(
-      const AttestationRequest& req, const awsiid::AttestationPayload& payload, const spiffe::SpiffeId& agent_id,
-      ChallengeChannel& channel) const {
-    if (payload.sev_snp_challenge) return ChallengeSevSnp(req, payload.document, channel);
+      const AttestationRequest& req, const awsiid::AttestationPayload& payload, const std::string& region,
+      const spiffe::SpiffeId& agent_id, ChallengeChannel& channel) const {
+    if (payload.sev_snp_challenge) return ChallengeSevSnp(req, payload.document, region, channel);
     if (cfg_.sev.required) {
       return absl::PermissionDeniedError(absl::StrCat(
           "aws_iid: SEV-SNP evidence is required (sev_snp.required), and this aws_iid attestation of ",
@@ -131,6 +122,7 @@ class AwsIidAttestor final : public NodeAttestor {
   // required, or the reason it is refused.
   absl::StatusOr<std::optional<sevsnp::verify::VerifiedReport>> ChallengeSevSnp(const AttestationRequest& req,
                                                                                 const std::string& document,
+                                                                                const std::string& region,
                                                                                 ChallengeChannel& channel) const {
     std::string nonce = rnd_.Bytes(sevsnp::kNonceSize);
     std::string nonce_b64 = Base64Encode(nonce);
@@ -171,6 +163,7 @@ class AwsIidAttestor final : public NodeAttestor {
                                                        : absl::StatusCode::kPermissionDenied;
       return absl::Status(code, absl::StrCat("sev_snp: report rejected: ", vr.status().message()));
     }
+    RETURN_IF_ERROR(CheckAwsSigningKey(*vr, region));
     if (auto st = sevsnp::policy::Evaluate(*vr, cfg_.sev.policy); !st.ok()) {
       return absl::PermissionDeniedError(absl::StrCat("sev_snp: report violates policy: ", st.message()));
     }
@@ -178,6 +171,30 @@ class AwsIidAttestor final : public NodeAttestor {
       spdlog::warn("aws_iid: SEV-SNP report chains to an insecure_extra_roots certificate, not to AMD");
     }
     return std::optional<sevsnp::verify::VerifiedReport>(std::move(*vr));
+  }
+
+  // The guest chooses REPORT_DATA, so the report's binding to the IID is only as strong as who could have signed
+  // it: a VLEK whose csp_id names AWS and the IID's region (another cloud, CSP or region cannot carry the IID).
+  absl::Status CheckAwsSigningKey(const sevsnp::verify::VerifiedReport& vr, const std::string& region) const {
+    if (vr.signing_key == sevsnp::abi::SigningKey::kVcek) {
+      if (cfg_.sev.allow_vcek) {
+        spdlog::warn("aws_iid: accepting a VCEK-signed SEV-SNP report (sev_snp.allow_vcek): nothing ties it to AWS");
+        return absl::OkStatus();
+      }
+      return absl::PermissionDeniedError(
+          "sev_snp: the report is signed by a VCEK, which names a chip, not AWS nor a region; EC2 shared tenancy "
+          "signs with a VLEK (set sev_snp.allow_vcek = true only for Dedicated Hosts)");
+    }
+    if (vr.signing_key != sevsnp::abi::SigningKey::kVlek) {
+      return absl::PermissionDeniedError("sev_snp: the report is signed by neither a VLEK nor a VCEK");
+    }
+    const std::string want = AwsVlekCspId(region);
+    if (vr.endorsement.csp_id != want) {
+      return absl::PermissionDeniedError(absl::StrCat("sev_snp: the VLEK's csp_id is \"", vr.endorsement.csp_id,
+                                                      "\", not \"", want, "\" (AWS, the IID's region ", region,
+                                                      "): the report does not come from that region of AWS"));
+    }
+    return absl::OkStatus();
   }
 
   AwsIidAttestorConfig cfg_;
@@ -190,6 +207,8 @@ class AwsIidAttestor final : public NodeAttestor {
 };
 
 }  // namespace
+
+std::string AwsVlekCspId(std::string_view region) { return absl::StrCat("CN=cc-", ToAbsl(region), ".amazonaws.com"); }
 
 std::vector<std::string> SevSnpSelectorValues(const sevsnp::verify::VerifiedReport& r) {
   namespace pb = sevsnp::abi::policy_bit;
@@ -223,6 +242,31 @@ std::vector<std::string> SevSnpSelectorValues(const sevsnp::verify::VerifiedRepo
   return out;
 }
 
+absl::Status CheckSevSnpSettings(const AwsIidAttestorConfig& cfg) {
+  if (!cfg.sev.enabled) return absl::OkStatus();
+  // A report binds the IID only as far as the VLEK's region: any SEV-SNP guest in that region holding a copy of an
+  // IID could answer for it, so the accounts whose instances may attest must be named.
+  if (cfg.iid.account_ids.empty()) {
+    return absl::InvalidArgumentError(
+        "NodeAttestor \"aws_iid\": account_ids must list the AWS accounts allowed to attest when sev_snp is "
+        "configured (an IID is not secret: without it any EC2 account's instance in the region could be admitted)");
+  }
+  if (cfg.sev.reattest_interval < absl::ZeroDuration()) {
+    return absl::InvalidArgumentError("NodeAttestor \"aws_iid\": sev_snp.reattest_interval is negative");
+  }
+  if (cfg.sev.allow_reattestation && cfg.sev.reattest_interval > absl::ZeroDuration()) {
+    return absl::InvalidArgumentError(
+        "NodeAttestor \"aws_iid\": sev_snp.reattest_interval applies to agents that renew (allow_reattestation = "
+        "false); re-attestable agents bring a fresh report at every SVID rotation");
+  }
+  if (!cfg.sev.allow_reattestation && cfg.sev.reattest_interval == absl::ZeroDuration()) {
+    return absl::InvalidArgumentError(
+        "NodeAttestor \"aws_iid\": sev_snp.allow_reattestation = false needs sev_snp.reattest_interval (how long "
+        "an agent may renew its SVID without a fresh report; after it the agent must be evicted to attest again)");
+  }
+  return absl::OkStatus();
+}
+
 AwsIidAttestorConfig ParseAwsIidAttestorConfig(config::Section& d) {
   AwsIidAttestorConfig cfg;
   if (auto v = d.String("aws_certificates_path"))
@@ -239,6 +283,8 @@ AwsIidAttestorConfig ParseAwsIidAttestorConfig(config::Section& d) {
     cfg.sev.enabled = true;
     cfg.sev.required = sev->Bool("required").value_or(true);
     if (auto v = sev->Bool("allow_reattestation")) cfg.sev.allow_reattestation = *v;
+    if (auto v = sev->Bool("allow_vcek")) cfg.sev.allow_vcek = *v;
+    if (auto v = sev->Duration("reattest_interval")) cfg.sev.reattest_interval = *v;
     if (auto v = sev->Duration("nonce_ttl")) cfg.sev.nonce_ttl = *v;
     if (auto v = sev->String("amd_certs_dir")) cfg.sev.amd_certs_dir = *v;
     if (auto v = sev->String("kds_url")) cfg.sev.kds_url = *v;
@@ -254,6 +300,7 @@ AwsIidAttestorConfig ParseAwsIidAttestorConfig(config::Section& d) {
         cfg.sev.product_fallback = *p;
     }
     if (auto pol = sev->Child("policy")) ParsePolicy(*pol, cfg.sev.policy);
+    if (auto st = CheckSevSnpSettings(cfg); !st.ok()) sev->AddError(sev->pos(), std::string(st.message()));
   }
   return cfg;
 }
@@ -261,6 +308,7 @@ AwsIidAttestorConfig ParseAwsIidAttestorConfig(config::Section& d) {
 absl::StatusOr<std::unique_ptr<NodeAttestor>> NewAwsIidAttestor(const AwsIidAttestorConfig& cfg,
                                                                 const spiffe::TrustDomain& td, datastore::DataStore& ds,
                                                                 Clock& clock, Random& rnd) {
+  RETURN_IF_ERROR(CheckSevSnpSettings(cfg));
   ASSIGN_OR_RETURN(std::unique_ptr<awsiid::Verifier> iid, awsiid::Verifier::Create(cfg.iid));
   for (auto& w : iid->warnings()) spdlog::warn("NodeAttestor \"aws_iid\": {}", std::string(w));
   std::unique_ptr<sevsnp::verify::Verifier> snp;

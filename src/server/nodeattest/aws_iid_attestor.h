@@ -24,6 +24,14 @@ struct SevSnpSettings {
   bool enabled = false;             // a sev_snp block is present
   bool required = false;            // an agent without a valid report is refused
   bool allow_reattestation = true;  // same instance, same guest launch (REPORT_ID): may attest again
+  // A VCEK-signed report (AWS Dedicated Hosts) is refused unless allowed: only a VLEK's csp_id ties the report to
+  // AWS and to the IID's region (docs/security.md, finding 1).
+  bool allow_vcek = false;
+  // How long an agent admitted with a report may renew its SVID (RenewAgent) without a fresh report from the same
+  // launch. Zero (the default): never; every agent SVID rotation is a re-attestation with a fresh report,
+  // checked against the current policy. A positive interval needs allow_reattestation = false (a re-attestable
+  // agent always re-attests instead of renewing).
+  absl::Duration reattest_interval = absl::ZeroDuration();
   absl::Duration nonce_ttl = absl::Seconds(60);
   sevsnp::policy::Policy policy;
   std::string amd_certs_dir;
@@ -40,6 +48,10 @@ struct AwsIidAttestorConfig {
   SevSnpSettings sev;
 };
 
+// The rules between settings: with sev_snp, account_ids must be non-empty; reattest_interval only with
+// allow_reattestation = false, and then required. InvalidArgument naming the key otherwise.
+absl::Status CheckSevSnpSettings(const AwsIidAttestorConfig& cfg);
+
 // Reads plugin_data; errors (and unknown keys) go into the section.
 AwsIidAttestorConfig ParseAwsIidAttestorConfig(config::Section& data);
 
@@ -47,6 +59,9 @@ AwsIidAttestorConfig ParseAwsIidAttestorConfig(config::Section& data);
 absl::StatusOr<std::unique_ptr<NodeAttestor>> NewAwsIidAttestor(const AwsIidAttestorConfig& cfg,
                                                                 const spiffe::TrustDomain& td, datastore::DataStore& ds,
                                                                 Clock& clock, Random& rnd);
+
+// The csp_id a genuine AWS VLEK carries for `region`: "CN=cc-<region>.amazonaws.com".
+std::string AwsVlekCspId(std::string_view region);
 
 // The aws_iid:* selectors derived from a verified report (without the "aws_iid" type).
 std::vector<std::string> SevSnpSelectorValues(const sevsnp::verify::VerifiedReport& r);

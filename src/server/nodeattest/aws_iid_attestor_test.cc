@@ -32,10 +32,11 @@ class FuncChannel final : public ChallengeChannel {
 class AwsIidAttestorTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    auto s = sim::TestOnlyAmdSigner::Create({.rsa_bits = 2048});
+    // A VLEK as AWS's carry: csp_id names AWS and the region of the test IIDs.
+    auto s = sim::TestOnlyAmdSigner::Create({.rsa_bits = 2048, .csp_id = "CN=cc-us-east-1.amazonaws.com"});
     ASSERT_TRUE(s.ok()) << s.status();
     amd_ = s->release();
-    auto other = sim::TestOnlyAmdSigner::Create({.rsa_bits = 2048});
+    auto other = sim::TestOnlyAmdSigner::Create({.rsa_bits = 2048, .csp_id = "CN=cc-us-east-1.amazonaws.com"});
     ASSERT_TRUE(other.ok());
     other_amd_ = other->release();
     auto aws = awsiid::testing::TestAwsSigner::Generate();
@@ -57,6 +58,7 @@ class AwsIidAttestorTest : public ::testing::Test {
     ASSERT_TRUE(ds.ok());
     ds_ = std::move(*ds);
     cfg_.iid.aws_certificates_path = dir_ + "/certs";
+    cfg_.iid.account_ids = {"123456789012"};
     cfg_.sev.enabled = true;
     cfg_.sev.required = true;
     cfg_.sev.insecure_extra_roots = {dir_ + "/ark.pem"};
@@ -85,9 +87,9 @@ class AwsIidAttestorTest : public ::testing::Test {
     std::string rd = sevsnp::SevSnpReportData(nonce_override.empty() ? c->nonce : nonce_override,
                                               spki.empty() ? spki_ : spki, doc.empty() ? document_ : doc);
     std::copy(rd.begin(), rd.end(), r.report_data.begin());
-    auto signed_report = signer.SignReport(r, abi::SigningKey::kVlek);
+    auto signed_report = signer.SignReport(r, signing_key_);
     EXPECT_TRUE(signed_report.ok()) << signed_report.status();
-    return sevsnp::SevSnpAnswer{*signed_report, signer.CertTable(abi::SigningKey::kVlek), ""}.ToJson();
+    return sevsnp::SevSnpAnswer{*signed_report, signer.CertTable(signing_key_), ""}.ToJson();
   }
 
   absl::StatusOr<AttestationResult> Attest(std::function<absl::StatusOr<std::string>(const std::string&)> answer,
@@ -123,6 +125,7 @@ class AwsIidAttestorTest : public ::testing::Test {
   ssl::EvpPkeyPtr key_;
   std::string spki_;
   abi::Report report_;
+  abi::SigningKey signing_key_ = abi::SigningKey::kVlek;
   FuncChannel channel_;
 };
 sim::TestOnlyAmdSigner* AwsIidAttestorTest::amd_ = nullptr;
@@ -313,28 +316,45 @@ TEST_F(AwsIidAttestorTest, NonceIsSingleUseAndExpires) {
   ExpectRefused(r, absl::StatusCode::kPermissionDenied, "expired");
 }
 
+// What the node service does with a result: the one conditional admission write.
+absl::Status Admit(datastore::DataStore& ds, const AttestationResult& r) {
+  datastore::AttestedNode n;
+  n.spiffe_id = r.agent_id.ToString();
+  n.attestation_type = "aws_iid";
+  n.selectors = r.selectors;
+  n.can_reattest = r.can_reattest;
+  n.launch_id = r.launch_id;
+  return ds.AdmitAttestedNode(n);
+}
+
 TEST_F(AwsIidAttestorTest, SecondAttestationOnlyFromTheSameGuestLaunch) {
   auto first = Attest(Good());
   ASSERT_TRUE(first.ok()) << first.status();
-  datastore::AttestedNode n;
-  n.spiffe_id = first->agent_id.ToString();
-  n.attestation_type = "aws_iid";
-  n.selectors = first->selectors;
-  ASSERT_TRUE(ds_->CreateAttestedNode(n).ok());
-  // Same launch (same REPORT_ID): allowed.
+  EXPECT_TRUE(first->can_reattest);
+  EXPECT_EQ(first->launch_id.size(), 64u);  // the REPORT_ID, hex
+  EXPECT_TRUE(Has(*first, "sev_snp:report_id:" + first->launch_id));
+  ASSERT_TRUE(Admit(*ds_, *first).ok());
+  // Same launch (same REPORT_ID): admitted again.
   auto again = Attest(Good());
   ASSERT_TRUE(again.ok()) << again.status();
   EXPECT_TRUE(again->can_reattest);
-  // Another launch of the same instance ID (a new REPORT_ID): refused until evicted.
+  EXPECT_TRUE(Admit(*ds_, *again).ok());
+  // Another launch of the same instance ID (a new REPORT_ID, e.g. a guest holding a copy of the IID): refused.
   report_.report_id.fill(0x42);
   auto other = Attest(Good());
-  ASSERT_FALSE(other.ok());
-  EXPECT_TRUE(absl::IsPermissionDenied(other.status()));
-  EXPECT_NE(std::string(other.status().message()).find("already attested"), std::string::npos);
+  ASSERT_TRUE(other.ok()) << other.status();
+  auto st = Admit(*ds_, *other);
+  EXPECT_TRUE(absl::IsFailedPrecondition(st)) << st;
+  EXPECT_NE(std::string(st.message()).find("another launch"), std::string::npos) << st;
   // Re-attestation switched off: even the same launch is refused.
   cfg_.sev.allow_reattestation = false;
+  cfg_.sev.reattest_interval = absl::Hours(1);
   report_ = amd_->DefaultReport();
-  EXPECT_FALSE(Attest(Good()).ok());
+  report_.measurement.fill(0xAB);
+  auto off = Attest(Good());
+  ASSERT_TRUE(off.ok()) << off.status();
+  EXPECT_FALSE(off->can_reattest);
+  EXPECT_FALSE(Admit(*ds_, *off).ok());
 }
 
 TEST_F(AwsIidAttestorTest, WithoutSevSnpASecondAttestationOfTheSameInstanceIsRefused) {
@@ -343,15 +363,77 @@ TEST_F(AwsIidAttestorTest, WithoutSevSnpASecondAttestationOfTheSameInstanceIsRef
   ASSERT_TRUE(first.ok()) << first.status();
   EXPECT_EQ(channel_.challenges, 0);
   EXPECT_FALSE(first->can_reattest);
-  datastore::AttestedNode n;
-  n.spiffe_id = first->agent_id.ToString();
-  n.attestation_type = "aws_iid";
-  n.selectors = first->selectors;
-  ASSERT_TRUE(ds_->CreateAttestedNode(n).ok());
+  EXPECT_EQ(first->launch_id, "");
+  ASSERT_TRUE(Admit(*ds_, *first).ok());
   auto again = Attest(Good());
-  ASSERT_FALSE(again.ok());
-  EXPECT_TRUE(absl::IsPermissionDenied(again.status()));
-  EXPECT_NE(std::string(again.status().message()).find("already attested"), std::string::npos) << again.status();
+  ASSERT_TRUE(again.ok()) << again.status();
+  auto st = Admit(*ds_, *again);
+  EXPECT_TRUE(absl::IsFailedPrecondition(st)) << st;
+  EXPECT_NE(std::string(st.message()).find("already attested"), std::string::npos) << st;
+}
+
+// docs/security.md finding 1: the report must come from AWS in the IID's region.
+TEST_F(AwsIidAttestorTest, AVcekReportIsRefusedUnlessAllowed) {
+  signing_key_ = abi::SigningKey::kVcek;
+  ExpectRefused(Attest(Good()), absl::StatusCode::kPermissionDenied, "VCEK");
+  cfg_.sev.allow_vcek = true;
+  auto r = Attest(Good());
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_TRUE(Has(*r, "sev_snp:signing_key:vcek"));
+}
+
+TEST_F(AwsIidAttestorTest, AVlekOfAnotherRegionOrProviderIsRefused) {
+  for (const char* csp : {"CN=cc-eu-west-1.amazonaws.com", "CN=simulated.spire-cvm.test", "cc-us-east-1"}) {
+    auto s = sim::TestOnlyAmdSigner::Create({.rsa_bits = 2048, .csp_id = csp});
+    ASSERT_TRUE(s.ok()) << s.status();
+    const std::string ark = dir_ + "/other-ark.pem";
+    ASSERT_TRUE(files::WriteFileAtomic(ark, (*s)->ArkPem(), 0644).ok());
+    cfg_.sev.insecure_extra_roots = {dir_ + "/ark.pem", ark};
+    auto r = Attest([&](const std::string& c) -> absl::StatusOr<std::string> { return Answer(c, report_, **s); });
+    ASSERT_FALSE(r.ok()) << csp;
+    EXPECT_EQ(r.status().code(), absl::StatusCode::kPermissionDenied) << r.status();
+    EXPECT_NE(std::string(r.status().message()).find("CN=cc-us-east-1.amazonaws.com"), std::string::npos) << r.status();
+  }
+  EXPECT_EQ(AwsVlekCspId("eu-west-1"), "CN=cc-eu-west-1.amazonaws.com");
+}
+
+TEST_F(AwsIidAttestorTest, SevSnpWithoutAccountIdsIsAConfigurationError) {
+  cfg_.iid.account_ids.clear();
+  auto st = Attest(Good()).status();
+  EXPECT_EQ(st.code(), absl::StatusCode::kInvalidArgument) << st;
+  EXPECT_NE(std::string(st.message()).find("account_ids"), std::string::npos) << st;
+  auto body = hcl::Parse(R"(
+aws_certificates_path = "/x"
+sev_snp {
+  insecure_extra_roots = ["/sim/ark.pem"]
+}
+)",
+                         "t.conf");
+  ASSERT_TRUE(body.ok()) << body.status();
+  auto sec = config::Section::FromBody(*body, "plugin_data", "t.conf");
+  ParseAwsIidAttestorConfig(sec);
+  auto parsed = sec.Finish();
+  ASSERT_FALSE(parsed.ok());
+  EXPECT_NE(std::string(parsed.message()).find("account_ids"), std::string::npos) << parsed;
+  // Plain aws_iid (no sev_snp) keeps SPIRE's optional account_ids.
+  cfg_.sev = SevSnpSettings{};
+  EXPECT_TRUE(Attest(Good()).ok());
+}
+
+TEST_F(AwsIidAttestorTest, ReattestIntervalRules) {
+  EXPECT_EQ(Attest(Good())->launch_id.size(), 64u);
+  cfg_.sev.reattest_interval = absl::Hours(1);  // with re-attestation on: meaningless, refused
+  EXPECT_EQ(CheckSevSnpSettings(cfg_).code(), absl::StatusCode::kInvalidArgument);
+  cfg_.sev.allow_reattestation = false;
+  EXPECT_TRUE(CheckSevSnpSettings(cfg_).ok());
+  cfg_.sev.reattest_interval = absl::ZeroDuration();  // no re-attestation and no renewal: refused
+  auto st = CheckSevSnpSettings(cfg_);
+  EXPECT_EQ(st.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(std::string(st.message()).find("reattest_interval"), std::string::npos) << st;
+  cfg_.sev.allow_reattestation = true;
+  auto att = NewAwsIidAttestor(cfg_, *spiffe::TrustDomain::Parse("example.org"), *ds_, clock_, rnd_);
+  ASSERT_TRUE(att.ok()) << att.status();
+  EXPECT_EQ((*att)->MaxEvidenceAge(), absl::ZeroDuration());
 }
 
 TEST_F(AwsIidAttestorTest, ConfigIsParsedStrictly) {

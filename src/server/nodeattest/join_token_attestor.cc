@@ -36,7 +36,7 @@ class JoinTokenAttestor final : public NodeAttestor {
         return absl::PermissionDeniedError("join_token: token expired");
       return consumed.status();
     }
-    AttestationResult r{.agent_id = *id, .selectors = {}, .can_reattest = false};
+    AttestationResult r{.agent_id = *id, .selectors = {}, .can_reattest = false, .launch_id = {}};
     return r;
   }
 

@@ -4,11 +4,13 @@
 // evidence that is well-formed but not acceptable (replay, policy, untrusted signer).
 #pragma once
 
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/time/time.h"
 #include "server/datastore/datastore.h"
 #include "spiffe/spiffe_id.h"
 
@@ -31,6 +33,10 @@ struct AttestationResult {
   std::vector<datastore::Selector> selectors;
   // Whether an instance that already attested may attest again without being evicted first.
   bool can_reattest = false;
+  // The run of the node the evidence comes from (SEV-SNP: REPORT_ID, hex), empty if the evidence names none. The
+  // node service admits a re-attestation only from the launch the node was admitted with
+  // (DataStore::AdmitAttestedNode); the attestor never reads the stored node itself.
+  std::string launch_id;
 };
 
 // Thread-safety: Attest is called concurrently from the gRPC threads serving AttestAgent streams, so it
@@ -43,6 +49,9 @@ class NodeAttestor {
   virtual ~NodeAttestor() = default;
   virtual std::string_view Name() const = 0;
   virtual absl::StatusOr<AttestationResult> Attest(const AttestationRequest& req, ChallengeChannel& channel) const = 0;
+  // How long a node this attestor admitted with launch-bound evidence (a non-empty launch_id) may renew its agent
+  // SVID (RenewAgent) after that evidence, before it must bring fresh evidence; nullopt: no limit.
+  virtual std::optional<absl::Duration> MaxEvidenceAge() const { return std::nullopt; }
 };
 
 }  // namespace spirecvm::server

@@ -3,6 +3,7 @@
 // spiffe://example.org/spire/agent/scripted/<payload> with the selector scripted:node:<payload>.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -15,7 +16,10 @@ class ScriptedAttestor final : public NodeAttestor {
  public:
   int rounds = 0;
   bool can_reattest = false;
+  std::string launch_id;                           // reported as the evidence's launch
+  std::optional<absl::Duration> max_evidence_age;  // MaxEvidenceAge()
   std::string_view Name() const override { return "scripted"; }
+  std::optional<absl::Duration> MaxEvidenceAge() const override { return max_evidence_age; }
   absl::StatusOr<AttestationResult> Attest(const AttestationRequest& req, ChallengeChannel& ch) const override {
     for (int i = 0; i < rounds; i++) {
       std::string c = "challenge-" + std::to_string(i);
@@ -27,7 +31,8 @@ class ScriptedAttestor final : public NodeAttestor {
     AttestationResult res{
         .agent_id = *spiffe::SpiffeId::Parse("spiffe://example.org/spire/agent/scripted/" + req.payload),
         .selectors = {{"scripted", "node:" + req.payload}},
-        .can_reattest = can_reattest};
+        .can_reattest = can_reattest,
+        .launch_id = launch_id};
     return res;
   }
 };

@@ -2,7 +2,9 @@
 
 #include <deque>
 
+#include "common/status.h"
 #include "server/api/spire_agent/test_fixture.h"
+#include "server/api/svid_signing.h"
 
 namespace spirecvm::server::spireagent {
 namespace {
@@ -41,6 +43,18 @@ class AgentServiceTest : public SpireAgentApiTest {
     s.in.push_back(r);
     return RunSpireAttestation(Deps().Attestation(), s);
   }
+  // Attests `payload` with the scripted attestor and returns the agent as authentication sees it with that SVID.
+  absl::StatusOr<AuthenticatedAgent> AttestAndAuthenticate(const std::string& payload) {
+    FakeStream s;
+    RETURN_IF_ERROR(Attest(s, "scripted", payload));
+    std::string pem;
+    for (const auto& d : s.out.back().result().svid().cert_chain()) {
+      pem += crypto::CertToPem(crypto::ParseCertDer(d)->get());
+    }
+    last_pem_ = pem;
+    return AuthenticateAgentChain(Deps().Auth(), pem);
+  }
+  std::string last_pem_;
 };
 
 TEST_F(AgentServiceTest, JoinTokenAsSpireSendsItIssuesTheAgentSvidAndStoresTheNode) {
@@ -108,6 +122,63 @@ TEST_F(AgentServiceTest, BannedAgentIsRefused) {
   auto st = Attest(again, "scripted", "n1");
   EXPECT_EQ(st.code(), absl::StatusCode::kPermissionDenied);
   EXPECT_NE(st.message().find("banned"), std::string::npos) << st;
+}
+
+// docs/security.md finding 3: a renewal computed from serials read before another write (the agent re-attested, or
+// a copy of its key renewed first) is refused, and the stored serials are the other write's.
+TEST_F(AgentServiceTest, RenewalFromStaleSerialsIsRefusedAndOverwritesNothing) {
+  scripted_->can_reattest = true;
+  scripted_->launch_id = "launch-1";
+  auto stale = AttestAndAuthenticate("n1");
+  ASSERT_TRUE(stale.ok()) << stale.status();
+  // The genuine agent re-attests (same launch): its new SVID is the node's serial now.
+  auto fresh = AttestAndAuthenticate("n1");
+  ASSERT_TRUE(fresh.ok()) << fresh.status();
+  ASSERT_NE(fresh->node.cert_serial, stale->node.cert_serial);
+  auto st = RenewAgentSvid(Deps(), *stale, Csr()).status();
+  EXPECT_EQ(st.code(), absl::StatusCode::kPermissionDenied) << st;
+  EXPECT_NE(st.message().find("changed since"), std::string::npos) << st;
+  auto node = ds_->FetchAttestedNode(fresh->spiffe_id);
+  EXPECT_EQ(node->cert_serial, fresh->node.cert_serial);
+  EXPECT_EQ(node->new_cert_serial, "");
+  // Two renewals from one read: the first wins, the second is refused.
+  scripted_->can_reattest = false;
+  scripted_->launch_id.clear();
+  auto a = AttestAndAuthenticate("n2");
+  ASSERT_TRUE(a.ok()) << a.status();
+  auto first = RenewAgentSvid(Deps(), *a, Csr());
+  ASSERT_TRUE(first.ok()) << first.status();
+  EXPECT_EQ(RenewAgentSvid(Deps(), *a, Csr()).status().code(), absl::StatusCode::kPermissionDenied);
+  EXPECT_EQ(ds_->FetchAttestedNode(a->spiffe_id)->new_cert_serial, first->serial);
+}
+
+// docs/security.md finding 4: an agent admitted with launch-bound evidence renews only within its attestor's
+// re-attestation interval; after it the renewal is refused and no SVID issued.
+TEST_F(AgentServiceTest, RenewalAfterTheReattestationIntervalIsRefused) {
+  scripted_->launch_id = "launch-1";
+  scripted_->max_evidence_age = absl::Minutes(10);
+  auto a = AttestAndAuthenticate("n1");
+  ASSERT_TRUE(a.ok()) << a.status();
+  auto renewed = RenewAgentSvid(Deps(), *a, Csr());
+  ASSERT_TRUE(renewed.ok()) << renewed.status();
+  clock_.Advance(absl::Minutes(20));  // past the interval, within the SVID's lifetime
+  auto again = AuthenticateAgentChain(Deps().Auth(), last_pem_);
+  ASSERT_TRUE(again.ok()) << again.status();
+  const std::string serial_before = ds_->FetchAttestedNode(a->spiffe_id)->new_cert_serial;
+  auto st = RenewAgentSvid(Deps(), *again, Csr()).status();
+  EXPECT_EQ(st.code(), absl::StatusCode::kPermissionDenied) << st;
+  EXPECT_NE(st.message().find("must attest again"), std::string::npos) << st;
+  EXPECT_EQ(ds_->FetchAttestedNode(a->spiffe_id)->new_cert_serial, serial_before);
+  // Interval zero (the SEV-SNP default): no renewal at all without fresh evidence.
+  scripted_->max_evidence_age = absl::ZeroDuration();
+  auto b = AttestAndAuthenticate("n2");
+  ASSERT_TRUE(b.ok()) << b.status();
+  EXPECT_EQ(RenewAgentSvid(Deps(), *b, Csr()).status().code(), absl::StatusCode::kPermissionDenied);
+  // Evidence that names no launch (join tokens, plain IIDs) is not subject to it.
+  scripted_->launch_id.clear();
+  auto c = AttestAndAuthenticate("n3");
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_TRUE(RenewAgentSvid(Deps(), *c, Csr()).ok());
 }
 
 TEST_F(AgentServiceTest, AdminMethodsArePermissionDeniedOnTheAgentEndpoint) {

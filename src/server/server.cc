@@ -83,17 +83,16 @@ absl::StatusOr<std::unique_ptr<grpc::Server>> StartAgentEndpoint(const std::stri
 
 absl::StatusOr<std::unique_ptr<grpc::Server>> StartAdminEndpoint(const std::string& socket_path,
                                                                  const std::vector<grpc::Service*>& services) {
-  RETURN_IF_ERROR(PrepareSocketPath(socket_path, 0750));
+  // Bound through the checked, held directory; the mode set through the node, never by path.
+  ASSIGN_OR_RETURN(auto dir, UnixSocketDir::Open(socket_path, {.dir_mode = 0750, .socket_mode = 0770}));
   grpc::EnableDefaultHealthCheckService(true);
   grpc::ServerBuilder builder;
-  builder.AddListeningPort("unix:" + socket_path, grpc::InsecureServerCredentials());
+  builder.AddListeningPort(dir->GrpcAddress(), grpc::InsecureServerCredentials());
   for (grpc::Service* s : services) builder.RegisterService(s);
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
   if (server == nullptr) return absl::UnavailableError(absl::StrCat("cannot listen on unix socket ", socket_path));
   server->GetHealthCheckService()->SetServingStatus(true);
-  if (chmod(socket_path.c_str(), 0770) != 0) {
-    return absl::InternalError(absl::StrCat("chmod 0770 ", socket_path, ": ", strerror(errno)));
-  }
+  RETURN_IF_ERROR(dir->SetSocketMode());
   return server;
 }
 

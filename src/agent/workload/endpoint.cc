@@ -32,8 +32,8 @@ absl::StatusOr<std::unique_ptr<WorkloadEndpoint>> WorkloadEndpoint::Start(const 
   grpc::EnableDefaultHealthCheckService(true);
   grpc::ServerBuilder builder;
   builder.RegisterService(ep->service_.get());
-  // Watchers hold streams for a long time; do not cap streams per connection.
-  builder.AddChannelArgument(GRPC_ARG_MAX_CONCURRENT_STREAMS, 1 << 20);
+  // Watchers hold streams for a long time, but one connection must not open unbounded numbers of them.
+  builder.AddChannelArgument(GRPC_ARG_MAX_CONCURRENT_STREAMS, ep->service_->deps().max_streams_per_connection);
   ep->server_ = builder.BuildAndStart();
   if (!ep->server_) return absl::InternalError("could not start the Workload API gRPC server");
   ep->server_->GetHealthCheckService()->SetServingStatus(true);
@@ -71,7 +71,9 @@ void WorkloadEndpoint::AcceptLoop() {
     if (cred->pid > 0) {
       auto start = ProcessStartTime(cred->pid, proc_root);
       if (start.ok()) info.start_time = *start;
-      // If the caller is already gone, attestation will refuse it (the start time cannot match).
+      // If the caller is already gone, attestation will refuse it (the start time cannot match); if its executable
+      // cannot be read now, unix:path/sha256 are refused later (it could execve into something readable).
+      (void)RecordExecutable(info, proc_root);
     }
     peers->Put(fd, info);
     grpc::AddInsecureChannelFromFd(server_.get(), fd);

@@ -31,19 +31,21 @@ void StepWatchdog::Disarm(uint64_t id) {
 
 int StepWatchdog::CancelExpired() {
   const absl::Time now = clock_.Now();
-  // Run under the lock, so that a Disarm returning means the action will not run (nor is running).
-  std::lock_guard<std::mutex> l(mu_);
-  int n = 0;
-  for (auto it = armed_.begin(); it != armed_.end();) {
-    if (now > it->second.second) {
-      it->second.first();
-      it = armed_.erase(it);
-      ++n;
-    } else {
-      ++it;
+  std::vector<std::function<void()>> expired;
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    for (auto it = armed_.begin(); it != armed_.end();) {
+      if (now > it->second.second) {
+        expired.push_back(std::move(it->second.first));
+        it = armed_.erase(it);
+      } else {
+        ++it;
+      }
     }
   }
-  return n;
+  // Outside the lock: an action may lead (even synchronously) to Arm/Disarm.
+  for (auto& action : expired) action();
+  return static_cast<int>(expired.size());
 }
 
 size_t StepWatchdog::armed() const {

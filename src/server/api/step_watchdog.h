@@ -14,8 +14,9 @@
 
 namespace spirecvm::server {
 
-// Thread-safe. Arm/Disarm from any thread; on expiry the watchdog runs the armed action (for a gRPC call,
-// ServerContext::TryCancel, which is thread-safe), under its lock: actions must not call back into the watchdog.
+// Thread-safe. Arm/Disarm from any thread; on expiry the watchdog runs the armed action on its thread, outside its
+// lock. An action may still run shortly after its Disarm returned: it must check that its target is alive
+// (attest_reactor.cc guards the call's context with a CancelToken).
 class StepWatchdog {
  public:
   // `poll`: how often the thread looks at the deadlines (they are checked against `clock`).
@@ -26,7 +27,7 @@ class StepWatchdog {
 
   // Runs `on_expiry` once `deadline` has passed, unless disarmed first. Returns the id to disarm with.
   uint64_t Arm(std::function<void()> on_expiry, absl::Time deadline);
-  // After Disarm returns, that action will not run.
+  // Forgets the action (unless it has just been taken to run).
   void Disarm(uint64_t id);
   // Cancels what has expired at clock.Now() (the thread calls it; tests may too). Returns how many were cancelled.
   int CancelExpired();

@@ -2,6 +2,8 @@
 
 #include <grpcpp/alarm.h>
 
+#include <memory>
+#include <mutex>
 #include <optional>
 #include <thread>
 
@@ -15,11 +17,29 @@ namespace {
 using Req = agentv1::AttestAgentRequest;
 using Resp = agentv1::AttestAgentResponse;
 
+// The call's context for the watchdog: cancelled only while the call is alive (OnDone clears it). Recursive, in case
+// TryCancel runs a reaction inline that ends the call.
+struct CancelToken {
+  std::recursive_mutex mu;
+  grpc::CallbackServerContext* ctx;
+  void Cancel() {
+    std::lock_guard<std::recursive_mutex> l(mu);
+    if (ctx != nullptr) ctx->TryCancel();
+  }
+  void Clear() {
+    std::lock_guard<std::recursive_mutex> l(mu);
+    ctx = nullptr;
+  }
+};
+
 // Phases: kWaiting (rate limit) -> kFirstRead (no thread) -> kRunning (a thread runs RunSpireAttestation and blocks
 // in Read/Write below, each bounded by the step deadline) -> Finish.
 class AttestReactor final : public grpc::ServerBidiReactor<Req, Resp>, public SpireAttestStream {
  public:
-  AttestReactor(AttestCalls& calls, grpc::CallbackServerContext* ctx) : calls_(calls), ctx_(ctx) {}
+  AttestReactor(AttestCalls& calls, grpc::CallbackServerContext* ctx)
+      : calls_(calls), ctx_(ctx), token_(std::make_shared<CancelToken>()) {
+    token_->ctx = ctx;
+  }
 
   void Begin() {
     const AgentApiLimits& lim = calls_.limits();
@@ -75,6 +95,8 @@ class AttestReactor final : public grpc::ServerBidiReactor<Req, Resp>, public Sp
   }
   void OnCancel() override {}
   void OnDone() override {
+    token_->Clear();
+    calls_.watchdog().Disarm(step_);
     alarm_.Cancel();
     delete this;
   }
@@ -103,7 +125,7 @@ class AttestReactor final : public grpc::ServerBidiReactor<Req, Resp>, public Sp
     StartRead(&in_);
   }
   void Arm() {
-    step_ = calls_.watchdog().Arm([ctx = ctx_] { ctx->TryCancel(); },
+    step_ = calls_.watchdog().Arm([token = token_] { token->Cancel(); },
                                   calls_.deps().clock.Now() + calls_.limits().step_timeout);
   }
   void Signal(bool ok) {
@@ -131,6 +153,7 @@ class AttestReactor final : public grpc::ServerBidiReactor<Req, Resp>, public Sp
 
   AttestCalls& calls_;
   grpc::CallbackServerContext* ctx_;
+  std::shared_ptr<CancelToken> token_;
   grpc::Alarm alarm_;
   uint64_t step_ = 0;
   bool first_phase_ = true;

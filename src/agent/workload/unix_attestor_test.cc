@@ -11,6 +11,7 @@
 #include <mutex>
 
 #include "absl/strings/str_cat.h"
+#include "agent/workload/peer_registry.h"
 #include "common/encoding.h"
 #include "crypto/keys.h"
 

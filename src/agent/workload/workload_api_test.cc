@@ -136,6 +136,13 @@ class WorkloadApiLimitsTest : public WorkloadApiTest {
  protected:
   void SetUp() override {
     max_streams_per_uid_ = 3;
+    WorkloadApiTest::SetUp();
+  }
+};
+
+class WorkloadApiConnLimitTest : public WorkloadApiTest {
+ protected:
+  void SetUp() override {
     max_streams_per_connection_ = 2;
     WorkloadApiTest::SetUp();
   }
@@ -160,10 +167,12 @@ TEST_F(WorkloadApiLimitsTest, StreamsPerUidAreBounded) {
     ASSERT_TRUE(w.reader->Read(&r)) << i;
     open.push_back(std::move(w));
   }
+  ASSERT_EQ(endpoint_->service().streams().InUse(getuid()), 3u);
   auto ctx = Ctx();
   auto reader = stub_->FetchX509SVID(ctx.get(), X509SVIDRequest());
   X509SVIDResponse r;
-  EXPECT_FALSE(reader->Read(&r));
+  EXPECT_FALSE(reader->Read(&r)) << "in use " << endpoint_->service().streams().InUse(getuid()) << " max "
+                                 << endpoint_->service().deps().max_streams_per_uid;
   grpc::Status st = reader->Finish();
   EXPECT_EQ(st.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED) << st.error_message();
   EXPECT_NE(st.error_message().find("too many open Workload API streams"), std::string::npos);
@@ -189,7 +198,7 @@ TEST_F(WorkloadApiLimitsTest, StreamsPerUidAreBounded) {
 
 // A connection may not open more than max_streams_per_connection streams at once: the next waits (here until its
 // deadline) instead of costing the agent a subscription.
-TEST_F(WorkloadApiLimitsTest, StreamsPerConnectionAreBounded) {
+TEST_F(WorkloadApiConnLimitTest, StreamsPerConnectionAreBounded) {
   AddEntryWithSvid("e1", "spiffe://example.org/w1");
   std::vector<std::unique_ptr<grpc::ClientContext>> ctxs;
   std::vector<std::unique_ptr<grpc::ClientReader<X509SVIDResponse>>> readers;

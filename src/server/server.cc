@@ -13,6 +13,7 @@
 #include "common/unix_socket.h"
 #include "crypto/keys.h"
 #include "grpcpp/health_check_service_interface.h"
+#include "grpcpp/resource_quota.h"
 #include "grpcpp/security/server_credentials.h"
 #include "grpcpp/security/tls_certificate_provider.h"
 #include "grpcpp/security/tls_credentials_options.h"
@@ -76,6 +77,18 @@ absl::StatusOr<std::unique_ptr<grpc::Server>> StartAgentEndpoint(const std::stri
   builder.AddListeningPort(address, grpc::experimental::TlsServerCredentials(tls), bound_port);
   for (grpc::Service* s : services) builder.RegisterService(s);
   builder.SetMaxReceiveMessageSize(4 * 1024 * 1024);
+  // Unauthenticated peers reach this port: bound what they can hold. AttestAgent costs no thread while it waits
+  // (callback API, step deadlines); the synchronous methods share a bounded thread pool; connections are recycled
+  // like SPIRE's (3 min maximum age) and dead peers found by keepalive pings.
+  grpc::ResourceQuota quota("agent-api");
+  quota.SetMaxThreads(256).Resize(1024 * 1024 * 1024);
+  builder.SetResourceQuota(quota);
+  builder.AddChannelArgument(GRPC_ARG_MAX_CONCURRENT_STREAMS, 100);
+  builder.AddChannelArgument(GRPC_ARG_MAX_CONNECTION_AGE_MS, 3 * 60 * 1000);
+  builder.AddChannelArgument(GRPC_ARG_MAX_CONNECTION_AGE_GRACE_MS, 60 * 1000);
+  builder.AddChannelArgument(GRPC_ARG_MAX_CONNECTION_IDLE_MS, 5 * 60 * 1000);
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIME_MS, 60 * 1000);
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, 20 * 1000);
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
   if (server == nullptr || *bound_port == 0) return absl::UnavailableError(absl::StrCat("cannot listen on ", address));
   return server;
@@ -83,17 +96,16 @@ absl::StatusOr<std::unique_ptr<grpc::Server>> StartAgentEndpoint(const std::stri
 
 absl::StatusOr<std::unique_ptr<grpc::Server>> StartAdminEndpoint(const std::string& socket_path,
                                                                  const std::vector<grpc::Service*>& services) {
-  RETURN_IF_ERROR(PrepareSocketPath(socket_path, 0750));
+  // Bound through the checked, held directory; the mode set through the node, never by path.
+  ASSIGN_OR_RETURN(auto dir, UnixSocketDir::Open(socket_path, {.dir_mode = 0750, .socket_mode = 0770}));
   grpc::EnableDefaultHealthCheckService(true);
   grpc::ServerBuilder builder;
-  builder.AddListeningPort("unix:" + socket_path, grpc::InsecureServerCredentials());
+  builder.AddListeningPort(dir->GrpcAddress(), grpc::InsecureServerCredentials());
   for (grpc::Service* s : services) builder.RegisterService(s);
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
   if (server == nullptr) return absl::UnavailableError(absl::StrCat("cannot listen on unix socket ", socket_path));
   server->GetHealthCheckService()->SetServingStatus(true);
-  if (chmod(socket_path.c_str(), 0770) != 0) {
-    return absl::InternalError(absl::StrCat("chmod 0770 ", socket_path, ": ", strerror(errno)));
-  }
+  RETURN_IF_ERROR(dir->SetSocketMode());
   return server;
 }
 
@@ -141,12 +153,16 @@ AgentApiDeps Server::AgentDeps() {
           .attestors = attestors_,
           .clock = clock_,
           .metrics = metrics_,
-          .ttls = SvidTtls::FromConfig(cfg_)};
+          .ttls = SvidTtls::FromConfig(cfg_),
+          .limits = &agent_limits_};
 }
 
 // SPIRE's agent-facing APIs, the only agent API, spoken by our agent and SPIRE's.
 // Admin callers over TLS (admin_ids, entries with admin = true) reach the admin services through them.
 void Server::BuildSpireAgentServices() {
+  if (cfg_.ratelimit_attestation) agent_limits_.attestation = std::make_unique<PerIpRateLimiter>(1);
+  if (cfg_.ratelimit_signing) agent_limits_.signing = std::make_unique<PerIpRateLimiter>(500);
+  agent_limits_.step_timeout = cfg_.attestation_step_timeout;
   const AgentApiDeps deps = AgentDeps();
   admin_callers_ = std::make_unique<spireagent::AdminCallerDeps>(spireagent::AdminCallerDeps{
       .trust_domain = cfg_.trust_domain, .ds = *ds_, .bundle = *bundle_, .clock = clock_, .admin_ids = cfg_.admin_ids});

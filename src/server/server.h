@@ -99,6 +99,7 @@ class Server {
   Clock& clock_;
   Random& rnd_;
   Metrics metrics_;
+  AgentApiLimits agent_limits_;  // rate limits and step deadline of the agent API (outlives its services)
   std::string server_id_;
   std::unique_ptr<datastore::DataStore> ds_;
   CaParts ca_;

@@ -15,53 +15,11 @@
 #include "common/unix_socket.h"
 
 namespace spirecvm::agent::adminapi {
-namespace {
-
-std::string ParentDir(const std::string& path) {
-  auto slash = path.find_last_of('/');
-  return slash == std::string::npos ? "." : (slash == 0 ? "/" : path.substr(0, slash));
-}
-
-absl::Status CheckDirNotWorldWritable(const std::string& dir) {
-  struct stat st;
-  if (::stat(dir.c_str(), &st) != 0) {
-    return absl::InternalError(absl::StrCat("stat ", dir, ": ", std::strerror(errno)));
-  }
-  if ((st.st_mode & S_IWOTH) != 0) {
-    return absl::FailedPreconditionError(
-        absl::StrCat("admin socket directory ", dir, " is writable by others; use a private directory"));
-  }
-  return absl::OkStatus();
-}
-
-}  // namespace
-
 absl::StatusOr<int> ListenAdminSocket(const std::string& path) {
-  sockaddr_un addr{};
-  if (path.empty() || path.size() >= sizeof(addr.sun_path)) {
-    return absl::InvalidArgumentError(absl::StrCat("admin socket path \"", path, "\" is empty or too long"));
-  }
-  RETURN_IF_ERROR(PrepareSocketPath(path, 0750));
-  RETURN_IF_ERROR(CheckDirNotWorldWritable(ParentDir(path)));
-  int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) return absl::InternalError(absl::StrCat("socket: ", std::strerror(errno)));
-  addr.sun_family = AF_UNIX;
-  std::memcpy(addr.sun_path, path.data(), path.size());
-  const mode_t old_umask = ::umask(0007);
-  const int bound = ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
-  const int bind_errno = errno;
-  ::umask(old_umask);
-  if (bound != 0) {
-    ::close(fd);
-    return absl::InternalError(absl::StrCat("bind ", path, ": ", std::strerror(bind_errno)));
-  }
-  if (::listen(fd, 128) != 0) {
-    const int e = errno;
-    ::close(fd);
-    ::unlink(path.c_str());
-    return absl::InternalError(absl::StrCat("listen ", path, ": ", std::strerror(e)));
-  }
-  return fd;
+  if (path.empty()) return absl::InvalidArgumentError("admin socket path is empty");
+  // A private directory (created 0750; an existing one must not be writable by group or others and must be ours),
+  // the socket 0770 as SPIRE's, bound through the held directory and never chmod-ed by path.
+  return ListenUnixSocket(path, {.dir_mode = 0750, .socket_mode = 0770}, 128);
 }
 
 absl::Status CheckAdminSocketPlacement(const std::string& admin_socket_path, const std::string& workload_socket_path) {

@@ -19,30 +19,14 @@ absl::StatusOr<std::unique_ptr<WorkloadEndpoint>> WorkloadEndpoint::Start(const 
                                                                           WorkloadApiDeps deps) {
   std::unique_ptr<WorkloadEndpoint> ep(new WorkloadEndpoint());
   ep->socket_path_ = socket_path;
-  sockaddr_un addr{};
-  if (socket_path.size() >= sizeof(addr.sun_path)) {
-    return absl::InvalidArgumentError(absl::StrCat("socket path too long: ", socket_path));
-  }
-  RETURN_IF_ERROR(PrepareSocketPath(socket_path, 0755));
-  ep->listen_fd_ = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (ep->listen_fd_ < 0) return absl::InternalError(absl::StrCat("socket: ", std::strerror(errno)));
-  addr.sun_family = AF_UNIX;
-  std::memcpy(addr.sun_path, socket_path.data(), socket_path.size());
-  if (::bind(ep->listen_fd_, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
-    return absl::InternalError(absl::StrCat("bind ", socket_path, ": ", std::strerror(errno)));
-  }
-  if (::chmod(socket_path.c_str(), 0777) != 0) {
-    return absl::InternalError(absl::StrCat("chmod ", socket_path, ": ", std::strerror(errno)));
-  }
-  if (::listen(ep->listen_fd_, 1024) != 0) {
-    return absl::InternalError(absl::StrCat("listen ", socket_path, ": ", std::strerror(errno)));
-  }
+  // The directory is checked and held; the socket is bound through it and made 0777 through the node itself.
+  ASSIGN_OR_RETURN(ep->listen_fd_, ListenUnixSocket(socket_path, {.dir_mode = 0755, .socket_mode = 0777}));
   ep->service_ = std::make_unique<WorkloadApiService>(std::move(deps));
   grpc::EnableDefaultHealthCheckService(true);
   grpc::ServerBuilder builder;
   builder.RegisterService(ep->service_.get());
-  // Watchers hold streams for a long time; do not cap streams per connection.
-  builder.AddChannelArgument(GRPC_ARG_MAX_CONCURRENT_STREAMS, 1 << 20);
+  // Watchers hold streams for a long time, but one connection must not open unbounded numbers of them.
+  builder.AddChannelArgument(GRPC_ARG_MAX_CONCURRENT_STREAMS, ep->service_->deps().max_streams_per_connection);
   ep->server_ = builder.BuildAndStart();
   if (!ep->server_) return absl::InternalError("could not start the Workload API gRPC server");
   ep->server_->GetHealthCheckService()->SetServingStatus(true);

@@ -61,7 +61,9 @@ void PeerAcceptor::AcceptOne() {
   if (cred->pid > 0) {
     auto start = ProcessStartTime(cred->pid, proc_root_);
     if (start.ok()) info.start_time = *start;
-    // If the caller is already gone, attestation will refuse it (the start time cannot match).
+    // If the caller is already gone, attestation will refuse it (the start time cannot match); if its executable
+    // cannot be read now, unix:path/sha256 are refused later (it could execve into something readable).
+    (void)RecordExecutable(info, proc_root_);
   }
   peers_->Put(fd, info);
   grpc::AddInsecureChannelFromFd(server_, fd);

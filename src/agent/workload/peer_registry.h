@@ -5,13 +5,19 @@
 
 #include <mutex>
 #include <optional>
+#include <string>
 #include <string_view>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/status/status.h"
 #include "agent/workload/workload_attestor.h"
 
 namespace spirecvm::agent {
 
+// Records in `caller` the (device, inode) that <proc_root>/<pid>/exe resolves to (CallerInfo.exe_*), at accept.
+absl::Status RecordExecutable(CallerInfo& caller, const std::string& proc_root);
+
+// Thread-safe.
 class PeerRegistry {
  public:
   void Put(int fd, const CallerInfo& info) {

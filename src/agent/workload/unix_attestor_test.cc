@@ -1,13 +1,17 @@
 #include "agent/workload/unix_attestor.h"
 
+#include <fcntl.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
+#include <mutex>
 
 #include "absl/strings/str_cat.h"
+#include "agent/workload/peer_registry.h"
 #include "common/encoding.h"
 #include "crypto/keys.h"
 
@@ -32,7 +36,29 @@ class UnixAttestorTest : public ::testing::Test {
     if (id == 4) return std::string("adm");
     return std::nullopt;
   }
+  // A caller as the endpoint records it at accept (credentials and the executable's identity).
+  CallerInfo Caller(pid_t pid = 42) const {
+    CallerInfo c{pid, 1000, 1000, 0};
+    (void)RecordExecutable(c, root_.string());
+    return c;
+  }
   std::filesystem::path root_;
+};
+
+// A clock that moves on by `step` at every reading: lets a test pass a timeout without waiting.
+class SteppingClock final : public Clock {
+ public:
+  explicit SteppingClock(absl::Duration step) : step_(step) {}
+  absl::Time Now() const override {
+    std::lock_guard<std::mutex> l(mu_);
+    now_ += step_;
+    return now_;
+  }
+
+ private:
+  absl::Duration step_;
+  mutable std::mutex mu_;
+  mutable absl::Time now_ = absl::UnixEpoch();
 };
 
 TEST_F(UnixAttestorTest, UidGidNamesAndSupplementaryGroups) {
@@ -53,7 +79,7 @@ TEST_F(UnixAttestorTest, PathAndSha256WhenDiscovering) {
   UnixAttestorConfig cfg;
   cfg.discover_workload_path = true;
   UnixAttestor a(cfg, root_.string(), Names, Names);
-  auto s = a.Attest(CallerInfo{42, 1000, 1000, 0});
+  auto s = a.Attest(Caller());
   ASSERT_TRUE(s.ok()) << s.status();
   EXPECT_THAT(*s, Contains(absl::StrCat("unix:path:", (root_ / "bin").string())));
   EXPECT_THAT(*s, Contains(absl::StrCat("unix:sha256:", HexEncode(crypto::Sha256("binary-contents")))));
@@ -64,7 +90,7 @@ TEST_F(UnixAttestorTest, SizeLimitRefusesLargeBinaries) {
   cfg.discover_workload_path = true;
   cfg.workload_size_limit = 3;
   UnixAttestor a(cfg, root_.string(), Names, Names);
-  EXPECT_FALSE(a.Attest(CallerInfo{42, 1000, 1000, 0}).ok());
+  EXPECT_FALSE(a.Attest(Caller()).ok());
 }
 
 TEST_F(UnixAttestorTest, GoneProcessIsPermissionDenied) {
@@ -76,9 +102,65 @@ TEST_F(UnixAttestorTest, GoneProcessIsPermissionDenied) {
 
 TEST_F(UnixAttestorTest, RealProcessSelf) {
   UnixAttestor a(UnixAttestorConfig{true, 0});
-  auto s = a.Attest(CallerInfo{getpid(), getuid(), getgid(), 0});
+  CallerInfo me{getpid(), getuid(), getgid(), 0};
+  ASSERT_TRUE(RecordExecutable(me, "/proc").ok());
+  auto s = a.Attest(me);
   ASSERT_TRUE(s.ok()) << s.status();
   EXPECT_THAT(*s, Contains(absl::StrCat("unix:uid:", getuid())));
+}
+
+// A process that connects, then execve()s a trusted binary (keeping or passing on the connection), must not get the
+// trusted binary's unix:path/unix:sha256.
+TEST_F(UnixAttestorTest, ExecveAfterConnectIsRefused) {
+  UnixAttestorConfig cfg;
+  cfg.discover_workload_path = true;
+  UnixAttestor a(cfg, root_.string(), Names, Names);
+  const CallerInfo at_connect = Caller();  // runs "bin"
+  std::ofstream(root_ / "trusted") << "trusted-binary";
+  std::filesystem::remove(root_ / "42" / "exe");
+  std::filesystem::create_symlink(root_ / "trusted", root_ / "42" / "exe");  // execve("trusted")
+  auto s = a.Attest(at_connect);
+  EXPECT_TRUE(absl::IsPermissionDenied(s.status())) << s.status();
+  EXPECT_THAT(std::string(s.status().message()), ::testing::HasSubstr("execve after connect"));
+  // Without an executable identity from accept, path/sha256 are refused as well.
+  EXPECT_TRUE(absl::IsPermissionDenied(a.Attest(CallerInfo{42, 1000, 1000, 0}).status()));
+}
+
+// The hash cache keys on ctime too: rewriting the binary in place and restoring its size and mtime must not serve
+// the old hash.
+TEST_F(UnixAttestorTest, HashCacheSeesRewriteWithRestoredMtime) {
+  UnixAttestorConfig cfg;
+  cfg.discover_workload_path = true;
+  UnixAttestor a(cfg, root_.string(), Names, Names);
+  const auto bin = root_ / "bin";
+  struct stat before {};
+  ASSERT_EQ(::stat(bin.c_str(), &before), 0);
+  ASSERT_TRUE(a.Attest(Caller()).ok());
+  // Wait for the kernel's coarse clock to tick, so that the rewrite below gets a new ctime.
+  for (struct stat now = before;
+       now.st_ctim.tv_sec == before.st_ctim.tv_sec && now.st_ctim.tv_nsec == before.st_ctim.tv_nsec;) {
+    ::usleep(2000);
+    ASSERT_EQ(::chmod(bin.c_str(), 0644), 0);
+    ASSERT_EQ(::stat(bin.c_str(), &now), 0);
+  }
+  std::ofstream(bin, std::ios::in | std::ios::out) << "BINARY";  // same size, different content
+  const struct timespec times[2] = {before.st_atim, before.st_mtim};
+  ASSERT_EQ(::utimensat(AT_FDCWD, bin.c_str(), times, 0), 0);  // the owner sets mtime back
+  auto s = a.Attest(Caller());
+  ASSERT_TRUE(s.ok()) << s.status();
+  EXPECT_THAT(*s, Contains(absl::StrCat("unix:sha256:", HexEncode(crypto::Sha256("BINARY-contents")))));
+}
+
+TEST_F(UnixAttestorTest, SlowHashingTimesOut) {
+  std::ofstream(root_ / "bin", std::ios::trunc) << std::string(1 << 20, 'x');  // 16 reads of 64 KiB
+  UnixAttestorConfig cfg;
+  cfg.discover_workload_path = true;
+  cfg.hash_timeout = absl::Seconds(5);
+  SteppingClock clock(absl::Seconds(1));
+  UnixAttestor a(cfg, root_.string(), Names, Names, &clock);
+  auto s = a.Attest(Caller());
+  EXPECT_EQ(s.status().code(), absl::StatusCode::kDeadlineExceeded) << s.status();
+  EXPECT_THAT(std::string(s.status().message()), ::testing::HasSubstr("hash_timeout"));
 }
 
 }  // namespace

@@ -1,5 +1,6 @@
 // A small fixed pool for the blocking parts of Workload API calls (reading /proc, hashing executables, minting
-// JWT-SVIDs at the server), so gRPC's callback threads never block and streams cost no thread.
+// JWT-SVIDs at the server), so gRPC's callback threads never block and streams cost no thread. The queue is bounded:
+// when it is full, Submit refuses the task and the caller answers RESOURCE_EXHAUSTED. Thread-safe.
 #pragma once
 
 #include <condition_variable>
@@ -13,19 +14,23 @@ namespace spirecvm::agent {
 
 class WorkerPool {
  public:
-  explicit WorkerPool(size_t threads) {
+  static constexpr size_t kDefaultMaxQueue = 1024;
+  explicit WorkerPool(size_t threads, size_t max_queue = kDefaultMaxQueue) : max_queue_(max_queue) {
     for (size_t i = 0; i < threads; ++i) workers_.emplace_back([this] { Loop(); });
   }
   ~WorkerPool() { Stop(); }
   WorkerPool(const WorkerPool&) = delete;
   WorkerPool& operator=(const WorkerPool&) = delete;
 
-  void Submit(std::function<void()> fn) {
+  // False (and fn dropped, not run) when max_queue tasks are already waiting or the pool is stopping.
+  [[nodiscard]] bool Submit(std::function<void()> fn) {
     {
       std::lock_guard<std::mutex> l(mu_);
+      if (stopping_ || queue_.size() >= max_queue_) return false;
       queue_.push_back(std::move(fn));
     }
     cv_.notify_one();
+    return true;
   }
   // Runs what is queued, then joins.
   void Stop() {
@@ -53,6 +58,7 @@ class WorkerPool {
     }
   }
 
+  const size_t max_queue_;
   std::mutex mu_;
   std::condition_variable cv_;
   std::deque<std::function<void()>> queue_;

@@ -29,6 +29,7 @@ namespace {
 
 const grpc::Status kMissingHeader(grpc::StatusCode::INVALID_ARGUMENT, "security header missing from request");
 const grpc::Status kNoIdentity(grpc::StatusCode::PERMISSION_DENIED, "no identity issued");
+const grpc::Status kBusy(grpc::StatusCode::RESOURCE_EXHAUSTED, "Workload API is busy (work queue full); retry");
 
 // A server stream fed by a cache subscription. Build() turns a cache view into the next message (or nothing when
 // this stream's part of the view did not change). At most one write is in flight; a newer message replaces a
@@ -46,7 +47,20 @@ class WatchReactor : public grpc::ServerWriteReactor<Resp> {
       FinishOnce(kMissingHeader);
       return;
     }
-    svc_->deps().pool->Submit([this] { Start(); });
+    if (caller_.ok()) {
+      if (!svc_->streams().Acquire(caller_->uid)) {
+        starting_ = false;
+        FinishOnce(grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,
+                                absl::StrCat("too many open Workload API streams for uid ", caller_->uid, " (max ",
+                                             svc_->deps().max_streams_per_uid, ")")));
+        return;
+      }
+      holds_slot_ = true;
+    }
+    if (!svc_->deps().pool->Submit([this] { Start(); })) {
+      starting_ = false;
+      FinishOnce(kBusy);
+    }
   }
 
   void OnWriteDone(bool ok) override {
@@ -79,6 +93,7 @@ class WatchReactor : public grpc::ServerWriteReactor<Resp> {
 
   void OnDone() override {
     if (sub_) sub_->Cancel();
+    if (holds_slot_) svc_->streams().Release(caller_->uid);
     delete this;
   }
 
@@ -156,6 +171,7 @@ class WatchReactor : public grpc::ServerWriteReactor<Resp> {
   std::shared_ptr<Subscription> sub_;
   std::mutex mu_;
   bool starting_ = true;
+  bool holds_slot_ = false;  // a StreamLimiter slot for caller_->uid
   bool cancel_requested_ = false;
   bool writing_ = false;
   bool finished_ = false;
@@ -275,7 +291,10 @@ grpc::ServerUnaryReactor* WorkloadApiService::FetchJWTSVID(grpc::CallbackServerC
     return reactor;
   }
   absl::StatusOr<CallerInfo> caller = LookupCaller(ctx->peer());
-  deps_.pool->Submit([this, reactor, caller, req, resp] { reactor->Finish(ToGrpc(DoFetchJwt(caller, *req, resp))); });
+  if (!deps_.pool->Submit(
+          [this, reactor, caller, req, resp] { reactor->Finish(ToGrpc(DoFetchJwt(caller, *req, resp))); })) {
+    reactor->Finish(kBusy);
+  }
   return reactor;
 }
 
@@ -322,7 +341,9 @@ grpc::ServerUnaryReactor* WorkloadApiService::ValidateJWTSVID(grpc::CallbackServ
     reactor->Finish(kMissingHeader);
     return reactor;
   }
-  deps_.pool->Submit([this, reactor, req, resp] { reactor->Finish(ToGrpc(DoValidateJwt(*req, resp))); });
+  if (!deps_.pool->Submit([this, reactor, req, resp] { reactor->Finish(ToGrpc(DoValidateJwt(*req, resp))); })) {
+    reactor->Finish(kBusy);
+  }
   return reactor;
 }
 

@@ -11,6 +11,7 @@
 #include "absl/status/statusor.h"
 #include "agent/manager/cache.h"
 #include "agent/workload/peer_registry.h"
+#include "agent/workload/stream_limiter.h"
 #include "agent/workload/worker_pool.h"
 #include "agent/workload/workload_attestor.h"
 #include "common/clock.h"
@@ -34,13 +35,17 @@ struct WorkloadApiDeps {
   WorkerPool* pool = nullptr;
   const Clock* clock = nullptr;
   std::string proc_root = "/proc";
+  // Open streams (X509-SVID, X509 bundle and JWT bundle watchers) one uid may hold; beyond, RESOURCE_EXHAUSTED.
+  size_t max_streams_per_uid = 8192;
+  // Concurrent streams on one connection (HTTP/2 SETTINGS_MAX_CONCURRENT_STREAMS); more wait for a free one.
+  int max_streams_per_connection = 256;
 };
 
 inline constexpr char kSecurityHeader[] = "workload.spiffe.io";
 
 class WorkloadApiService final : public SpiffeWorkloadAPI::CallbackService {
  public:
-  explicit WorkloadApiService(WorkloadApiDeps deps) : deps_(std::move(deps)) {}
+  explicit WorkloadApiService(WorkloadApiDeps deps) : deps_(std::move(deps)), streams_(deps_.max_streams_per_uid) {}
 
   grpc::ServerWriteReactor<X509SVIDResponse>* FetchX509SVID(grpc::CallbackServerContext* ctx,
                                                             const X509SVIDRequest* req) override;
@@ -60,12 +65,14 @@ class WorkloadApiService final : public SpiffeWorkloadAPI::CallbackService {
   absl::StatusOr<std::vector<std::string>> AttestCaller(const absl::StatusOr<CallerInfo>& caller);
 
   const WorkloadApiDeps& deps() const { return deps_; }
+  StreamLimiter& streams() { return streams_; }
 
  private:
   absl::Status DoFetchJwt(const absl::StatusOr<CallerInfo>& caller, const JWTSVIDRequest& req, JWTSVIDResponse* resp);
   absl::Status DoValidateJwt(const ValidateJWTSVIDRequest& req, ValidateJWTSVIDResponse* resp);
 
   WorkloadApiDeps deps_;
+  StreamLimiter streams_;
 };
 
 // True when the call carries `workload.spiffe.io: true`.

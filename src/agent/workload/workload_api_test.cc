@@ -72,6 +72,8 @@ class WorkloadApiTest : public ::testing::Test {
     deps.peers = &peers_;
     deps.pool = &pool_;
     deps.clock = &RealClock::Get();
+    deps.max_streams_per_uid = max_streams_per_uid_;
+    deps.max_streams_per_connection = max_streams_per_connection_;
     auto ep = WorkloadEndpoint::Start(socket_, std::move(deps));
     ASSERT_TRUE(ep.ok()) << ep.status();
     endpoint_ = std::move(*ep);
@@ -113,6 +115,8 @@ class WorkloadApiTest : public ::testing::Test {
   }
 
   static inline int counter_ = 0;
+  size_t max_streams_per_uid_ = 8192;
+  int max_streams_per_connection_ = 256;
   TestCa ca_;
   std::filesystem::path dir_;
   std::string socket_;
@@ -125,6 +129,119 @@ class WorkloadApiTest : public ::testing::Test {
   std::shared_ptr<grpc::Channel> channel_;
   std::unique_ptr<SpiffeWorkloadAPI::Stub> stub_;
 };
+
+// One uid cannot hold more than max_streams_per_uid watchers (whatever the number of connections); a closed stream
+// gives its slot back.
+class WorkloadApiLimitsTest : public WorkloadApiTest {
+ protected:
+  void SetUp() override {
+    max_streams_per_uid_ = 3;
+    WorkloadApiTest::SetUp();
+  }
+};
+
+class WorkloadApiConnLimitTest : public WorkloadApiTest {
+ protected:
+  void SetUp() override {
+    max_streams_per_connection_ = 2;
+    WorkloadApiTest::SetUp();
+  }
+};
+
+TEST_F(WorkloadApiLimitsTest, StreamsPerUidAreBounded) {
+  AddEntryWithSvid("e1", "spiffe://example.org/w1");
+  struct Watch {
+    std::shared_ptr<grpc::Channel> channel;
+    std::unique_ptr<SpiffeWorkloadAPI::Stub> stub;
+    std::unique_ptr<grpc::ClientContext> ctx;
+    std::unique_ptr<grpc::ClientReader<X509SVIDResponse>> reader;
+  };
+  std::vector<Watch> open;
+  for (int i = 0; i < 3; ++i) {  // one per connection: the per-connection bound is not what refuses the 4th
+    Watch w;
+    w.channel = grpc::CreateChannel("unix:" + socket_, grpc::InsecureChannelCredentials());
+    w.stub = SpiffeWorkloadAPI::NewStub(w.channel);
+    w.ctx = Ctx();
+    w.reader = w.stub->FetchX509SVID(w.ctx.get(), X509SVIDRequest());
+    X509SVIDResponse r;
+    ASSERT_TRUE(w.reader->Read(&r)) << i;
+    open.push_back(std::move(w));
+  }
+  ASSERT_EQ(endpoint_->service().streams().InUse(getuid()), 3u);
+  auto ctx = Ctx();
+  auto reader = stub_->FetchX509SVID(ctx.get(), X509SVIDRequest());
+  X509SVIDResponse r;
+  EXPECT_FALSE(reader->Read(&r)) << "in use " << endpoint_->service().streams().InUse(getuid()) << " max "
+                                 << endpoint_->service().deps().max_streams_per_uid;
+  grpc::Status st = reader->Finish();
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED) << st.error_message();
+  EXPECT_NE(st.error_message().find("too many open Workload API streams"), std::string::npos);
+  // Closing one frees its slot.
+  open[0].ctx->TryCancel();
+  open[0].reader->Finish();
+  std::string last_error;
+  bool reopened = false;
+  for (int attempt = 0; attempt < 200 && !reopened; ++attempt) {  // the slot returns when the server finishes
+    auto c = Ctx();
+    auto again = stub_->FetchX509SVID(c.get(), X509SVIDRequest());
+    reopened = again->Read(&r);
+    if (reopened) c->TryCancel();
+    last_error = again->Finish().error_message();
+    if (!reopened) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  EXPECT_TRUE(reopened) << "slot never returned: " << last_error;
+  for (size_t i = 1; i < open.size(); ++i) {
+    open[i].ctx->TryCancel();
+    open[i].reader->Finish();
+  }
+}
+
+// A connection may not open more than max_streams_per_connection streams at once: the next waits (here until its
+// deadline) instead of costing the agent a subscription.
+TEST_F(WorkloadApiConnLimitTest, StreamsPerConnectionAreBounded) {
+  AddEntryWithSvid("e1", "spiffe://example.org/w1");
+  std::vector<std::unique_ptr<grpc::ClientContext>> ctxs;
+  std::vector<std::unique_ptr<grpc::ClientReader<X509SVIDResponse>>> readers;
+  for (int i = 0; i < 2; ++i) {
+    ctxs.push_back(Ctx());
+    readers.push_back(stub_->FetchX509SVID(ctxs.back().get(), X509SVIDRequest()));
+    X509SVIDResponse r;
+    ASSERT_TRUE(readers.back()->Read(&r)) << i;
+  }
+  auto ctx = std::make_unique<grpc::ClientContext>();
+  ctx->AddMetadata("workload.spiffe.io", "true");
+  ctx->set_deadline(std::chrono::system_clock::now() + std::chrono::milliseconds(500));
+  auto third = stub_->FetchX509SVID(ctx.get(), X509SVIDRequest());
+  X509SVIDResponse r;
+  EXPECT_FALSE(third->Read(&r));
+  EXPECT_EQ(third->Finish().error_code(), grpc::StatusCode::DEADLINE_EXCEEDED);
+  EXPECT_EQ(endpoint_->service().streams().InUse(getuid()), 2u);
+  for (size_t i = 0; i < readers.size(); ++i) {
+    ctxs[i]->TryCancel();
+    readers[i]->Finish();
+  }
+}
+
+TEST(WorkerPoolTest, QueueIsBounded) {
+  WorkerPool pool(1, 2);
+  std::mutex gate;
+  gate.lock();
+  std::atomic<bool> started{false};
+  std::atomic<int> ran{0};
+  ASSERT_TRUE(pool.Submit([&] {
+    started = true;
+    std::lock_guard<std::mutex> l(gate);
+    ++ran;
+  }));
+  while (!started) std::this_thread::yield();  // the only worker is now busy
+  EXPECT_TRUE(pool.Submit([&] { ++ran; }));
+  EXPECT_TRUE(pool.Submit([&] { ++ran; }));
+  EXPECT_FALSE(pool.Submit([&] { ++ran; }));  // queue full: refused, not run
+  gate.unlock();
+  pool.Stop();
+  EXPECT_EQ(ran.load(), 3);
+  EXPECT_FALSE(pool.Submit([] {}));  // stopped
+}
 
 TEST_F(WorkloadApiTest, MissingSecurityHeaderIsInvalidArgument) {
   AddEntryWithSvid("e1", "spiffe://example.org/w1");

@@ -17,6 +17,11 @@ struct CallerInfo {
   uid_t uid = 0;
   gid_t gid = 0;
   uint64_t start_time = 0;  // /proc/<pid>/stat field 22 at accept: guards against PID reuse
+  // The executable (device, inode) of /proc/<pid>/exe at accept: a process that execve()s another program after
+  // connecting (keeping the connection, or handing it to a child) is caught when attestation sees a different one.
+  bool exe_known = false;
+  uint64_t exe_dev = 0;
+  uint64_t exe_ino = 0;
 };
 
 // What the catalog (agent/catalog.h) builds a WorkloadAttestor with, besides its plugin_data.

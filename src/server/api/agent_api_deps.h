@@ -3,6 +3,7 @@
 
 #include "server/api/agent_auth.h"
 #include "server/api/node_attestation.h"
+#include "server/api/rate_limiter.h"
 #include "server/api/svid_ttls.h"
 #include "server/bundle_cache.h"
 #include "server/ca/ca_manager.h"
@@ -23,6 +24,8 @@ struct AgentApiDeps {
   Clock& clock;
   Metrics& metrics;
   SvidTtls ttls;
+  // Rate limits, step deadline and concurrency of the agent API (null: defaults, no rate limits).
+  const AgentApiLimits* limits = nullptr;
 
   AgentAuthDeps Auth() const { return {trust_domain, ds, bundle, clock}; }
   AttestationDeps Attestation() const { return {attestors, ds, ca, ttls.agent}; }

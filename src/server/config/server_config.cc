@@ -100,6 +100,11 @@ void ParseServerBlock(config::Section& server, ServerConfig& cfg) {
   if (auto exp = server.Child("experimental")) {
     if (auto v = exp->Duration("cache_reload_interval")) cfg.cache_refresh_interval = *v;
   }
+  if (auto rl = server.Child("ratelimit")) {
+    if (auto v = rl->Bool("attestation")) cfg.ratelimit_attestation = *v;
+    if (auto v = rl->Bool("signing")) cfg.ratelimit_signing = *v;
+  }
+  PositiveDuration(server, "attestation_step_timeout", &cfg.attestation_step_timeout);
 }
 
 void ParseHealthChecks(config::Section& hc, HealthChecksConfig& out) {

@@ -63,6 +63,11 @@ struct ServerConfig {
   std::string jwt_issuer;
   std::vector<std::string> admin_ids;  // SPIFFE IDs allowed to call the admin APIs over TLS (SPIRE's admin_ids)
   absl::Duration cache_refresh_interval = absl::Seconds(1);  // experimental: entry cache refresh
+  // SPIRE's ratelimit { attestation signing }: per-IP limits on the agent API (1/s attestation, 500/s signing).
+  bool ratelimit_attestation = true;
+  bool ratelimit_signing = true;
+  // Each step of an AttestAgent exchange must complete within this, or the stream is dropped (ours, not SPIRE's).
+  absl::Duration attestation_step_timeout = absl::Seconds(30);
   HealthChecksConfig health_checks;
   TelemetryConfig telemetry;
 

@@ -112,6 +112,25 @@ TEST(ServerConfig, AdminIds) {
   EXPECT_NE(std::string(st.message()).find("could not parse admin ID \"not-an-id\""), std::string::npos) << st;
 }
 
+// SPIRE's ratelimit block (both on by default) and our attestation_step_timeout.
+TEST(ServerConfig, RateLimitAndAttestationStepTimeout) {
+  auto defaults = ParseServerConfig(kGood, "server.conf");
+  ASSERT_TRUE(defaults.ok()) << defaults.status();
+  EXPECT_TRUE(defaults->ratelimit_attestation);
+  EXPECT_TRUE(defaults->ratelimit_signing);
+  EXPECT_EQ(defaults->attestation_step_timeout, absl::Seconds(30));
+  auto cfg = ParseServerConfig(Replace(kGood, "data_dir = \"./.data\"",
+                                       "data_dir = \"./.data\"\n  ratelimit {\n    attestation = false\n    signing = "
+                                       "true\n  }\n  attestation_step_timeout = \"5s\""),
+                               "server.conf");
+  ASSERT_TRUE(cfg.ok()) << cfg.status();
+  EXPECT_FALSE(cfg->ratelimit_attestation);
+  EXPECT_TRUE(cfg->ratelimit_signing);
+  EXPECT_EQ(cfg->attestation_step_timeout, absl::Seconds(5));
+  EXPECT_FALSE(
+      Check(Replace(kGood, "data_dir = \"./.data\"", "data_dir = \"./.data\"\n  ratelimit { fast = true }")).ok());
+}
+
 TEST(ServerConfig, BadTrustDomain) {
   auto st = Check(Replace(kGood, "trust_domain = \"example.org\"", "trust_domain = \"Example.ORG\""));
   ASSERT_FALSE(st.ok());

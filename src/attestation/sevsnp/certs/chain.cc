@@ -126,7 +126,7 @@ absl::Status CheckIntermediate(X509* inter, X509* root, abi::Product root_produc
     return absl::InvalidArgumentError(absl::StrCat("intermediate ", Describe(inter), " key usage lacks keyCertSign"));
   }
   ASSIGN_OR_RETURN(kind, IntermediateKind(inter, root_product));
-  return CheckRevocation(inter, root, root_product, now, trust);
+  return CheckRevocation(inter, root, root_product, now, trust, &until);
 }
 
 // A CRL the root issued must carry a good RSASSA-PSS signature by it and be current at `now`.
@@ -270,12 +270,26 @@ absl::StatusOr<std::shared_ptr<X509_CRL>> LoadCrl(absl::string_view bytes) {
   return std::shared_ptr<X509_CRL>(crl.release(), X509_CRL_free);
 }
 
+absl::StatusOr<absl::Time> CrlNextUpdate(X509_CRL* crl) {
+  const ASN1_TIME* nu = X509_CRL_get0_nextUpdate(crl);
+  if (nu == nullptr) return absl::InfiniteFuture();
+  return Asn1ToTime(nu);
+}
+
 absl::Status CheckRevocation(X509* intermediate, X509* root, abi::Product root_product, absl::Time now,
-                             const TrustConfig& trust) {
+                             const TrustConfig& trust, absl::Time* until) {
   auto it = trust.crls.find(root_product);
-  if (it == trust.crls.end()) return absl::OkStatus();
+  if (it == trust.crls.end() || it->second.empty()) {
+    if (!trust.require_crl) return absl::OkStatus();
+    return absl::FailedPreconditionError(absl::StrCat("no CRL for ", abi::ProductName(root_product),
+                                                      " is available and check_crl requires one: refusing ",
+                                                      Describe(intermediate)));
+  }
   for (const auto& crl : it->second) {
-    if (!NamesEqual(X509_CRL_get_issuer(crl.get()), X509_get_subject_name(root))) continue;
+    if (!NamesEqual(X509_CRL_get_issuer(crl.get()), X509_get_subject_name(root))) {
+      return absl::InvalidArgumentError(absl::StrCat("the ", abi::ProductName(root_product),
+                                                     " CRL was not issued by the chain's root ", Describe(root)));
+    }
     RETURN_IF_ERROR(CheckCrl(crl.get(), root, root_product, now));
     X509_REVOKED* revoked = nullptr;
     if (X509_CRL_get0_by_cert(crl.get(), &revoked, intermediate) == 1) {
@@ -286,6 +300,8 @@ absl::Status CheckRevocation(X509* intermediate, X509* root, abi::Product root_p
                                                       hex ? hex.get() : "?", ") is revoked by the ", CommonName(root),
                                                       " CRL"));
     }
+    auto next = CrlNextUpdate(crl.get());
+    if (until != nullptr && next.ok() && *next < *until) *until = *next;
   }
   return absl::OkStatus();
 }

@@ -38,14 +38,19 @@ struct TrustConfig {
   // Roots trusted besides the pinned AMD ARKs. Insecure: only for the test signer/simulator. Parsed
   // certificates (PEM). The product of an extra root is taken from its CN "ARK-<Product>".
   std::vector<std::shared_ptr<X509>> insecure_extra_roots;
-  // Optional CRLs (ARK-signed) by product; an intermediate whose serial is listed is rejected.
+  // Optional CRLs (ARK-signed) by product; an intermediate whose serial is listed is rejected. A CRL listed for a
+  // product must be issued by that chain's root: one from another issuer is an error, never skipped.
   std::map<abi::Product, std::vector<std::shared_ptr<X509_CRL>>> crls;
+  // Fail closed: a chain whose product has no CRL here is refused (check_crl).
+  bool require_crl = false;
 };
 
 // Adds PEM-encoded roots to `config.insecure_extra_roots`.
 absl::Status AddInsecureExtraRootsPem(absl::string_view pem, TrustConfig& config);
 // Parses a CRL from DER or PEM.
 absl::StatusOr<std::shared_ptr<X509_CRL>> LoadCrl(absl::string_view der_or_pem);
+// A CRL's nextUpdate (InfiniteFuture when it has none).
+absl::StatusOr<absl::Time> CrlNextUpdate(X509_CRL* crl);
 
 // A chain whose every link verified.
 struct VerifiedChain {
@@ -66,10 +71,12 @@ struct VerifiedChain {
 absl::StatusOr<VerifiedChain> VerifyChain(X509* leaf, X509* intermediate, X509* root, absl::Time now,
                                           const TrustConfig& trust);
 
-// Revocation alone: every CRL in `trust` for `root_product` that `root` issued must verify with the
-// root's key and be current at `now`; PermissionDenied when one lists `intermediate`.
+// Revocation alone: every CRL in `trust` for `root_product` must be issued by `root` (else an error), verify with
+// the root's key and be current at `now`; PermissionDenied when one lists `intermediate`; FailedPrecondition when
+// trust.require_crl and there is none. `until`, when set, is lowered to the earliest nextUpdate applied (a chain
+// verified against a CRL is not reused past it).
 absl::Status CheckRevocation(X509* intermediate, X509* root, abi::Product root_product, absl::Time now,
-                             const TrustConfig& trust);
+                             const TrustConfig& trust, absl::Time* until = nullptr);
 
 // Verifies an intermediate + ARK pair alone (used for the published AMD chains).
 absl::StatusOr<abi::Product> VerifyIntermediate(X509* intermediate, X509* root, absl::Time now,

@@ -223,6 +223,30 @@ TEST_F(SimChainTest, CheckRevocationAlone) {
               HasSubstr("bad ARK signature"));
 }
 
+// check_crl fails closed: no CRL for the product, or one from another issuer, is an error (not a skip); a chain
+// verified against a CRL is not reused past the CRL's nextUpdate.
+TEST_F(SimChainTest, RequiredCrlFailsClosedAndBoundsTheChain) {
+  TrustConfig t = Trusting(s_);
+  t.require_crl = true;
+  auto none = CheckRevocation(s_.asvk(), s_.ark(), abi::Product::kMilan, k2025, t);
+  EXPECT_EQ(none.code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(none.message(), HasSubstr("no CRL for Milan"));
+  auto& genoa = sim::SharedTestSigner(abi::Product::kGenoa);
+  t.crls[abi::Product::kMilan].push_back(
+      *LoadCrl(*genoa.IssueCrlPem({}, k2025 - absl::Hours(1), k2025 + absl::Hours(2))));
+  auto foreign = CheckRevocation(s_.asvk(), s_.ark(), abi::Product::kMilan, k2025, t);
+  EXPECT_FALSE(foreign.ok());
+  EXPECT_THAT(foreign.message(), HasSubstr("not issued by the chain's root"));
+  t.crls[abi::Product::kMilan] = {*LoadCrl(*s_.IssueCrlPem({}, k2025 - absl::Hours(1), k2025 + absl::Hours(2)))};
+  absl::Time until = absl::InfiniteFuture();
+  ASSERT_TRUE(CheckRevocation(s_.asvk(), s_.ark(), abi::Product::kMilan, k2025, t, &until).ok());
+  EXPECT_EQ(until, k2025 + absl::Hours(2));
+  auto leaf = LoadCertificate(s_.EndorsementDer(abi::SigningKey::kVlek));
+  auto chain = Verify(leaf->get(), abi::SigningKey::kVlek, k2025, t);
+  ASSERT_TRUE(chain.ok()) << chain.status();
+  EXPECT_EQ(chain->valid_until, k2025 + absl::Hours(2));
+}
+
 TEST(ChainCacheTest, HitsOnlyWithinValidity) {
   ChainCache cache(2);
   auto c = std::make_shared<VerifiedChain>();

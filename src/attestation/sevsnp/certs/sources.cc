@@ -3,16 +3,19 @@
 #include <curl/curl.h>
 
 #include <filesystem>
+#include <optional>
 
 #include "absl/status/status.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "attestation/sevsnp/certs/chain.h"
 #include "attestation/sevsnp/certs/endorsement.h"
 #include "common/files.h"
 #include "common/status.h"
 #include "common/strings.h"
+#include "spdlog/spdlog.h"
 
 namespace spirecvm::sevsnp::certs {
 namespace {
@@ -20,6 +23,14 @@ namespace {
 namespace fs = std::filesystem;
 
 constexpr size_t kMaxKdsResponse = 1 << 20;  // chains and CRLs are a few KiB
+
+// True when the CRL in `bytes` cannot be parsed or its nextUpdate is before `now` (time to fetch again).
+bool PastNextUpdate(const std::string& bytes, absl::Time now) {
+  auto crl = LoadCrl(bytes);
+  if (!crl.ok()) return true;
+  auto next = CrlNextUpdate(crl->get());
+  return !next.ok() || now > *next;
+}
 
 std::string KindDir(abi::SigningKey kind) { return kind == abi::SigningKey::kVlek ? "vlek" : "vcek"; }
 
@@ -97,14 +108,63 @@ std::string VcekKdsPath(abi::Product product, absl::string_view chip_id, const a
   return path;
 }
 
-absl::StatusOr<std::string> ChainSources::Find(const std::vector<std::string>& rel_paths, const std::string& kds_path,
-                                               absl::string_view what) {
-  for (const std::string& dir : {config_.amd_certs_dir, config_.kds_cache_dir}) {
-    if (dir.empty()) continue;
+absl::StatusOr<std::string> ChainSources::ReadFirst(const std::string& dir, const std::vector<std::string>& rel_paths) {
+  if (!dir.empty()) {
     for (const auto& rel : rel_paths) {
       auto data = files::ReadFile((fs::path(dir) / rel).string());  // absent: try the next place
       if (data.ok()) return data;
     }
+  }
+  return absl::NotFoundError("not found");
+}
+
+absl::StatusOr<std::string> ChainSources::FetchKds(const std::string& url, absl::Time now) {
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    if (auto it = failures_.find(url); it != failures_.end()) {
+      if (now < it->second.until) {
+        return absl::Status(it->second.status.code(),
+                            absl::StrCat(it->second.status.message(), " (cached failure; not retried before ",
+                                         absl::FormatTime(it->second.until), ")"));
+      }
+      failures_.erase(it);
+    }
+    if (now < budget_start_ || now - budget_start_ >= absl::Minutes(1)) {
+      budget_start_ = now;
+      budget_used_ = 0;
+    }
+    if (budget_used_ >= config_.kds_requests_per_minute) {
+      return absl::UnavailableError(absl::StrCat("AMD KDS request budget (", config_.kds_requests_per_minute,
+                                                 " per minute) is spent; not fetching ", url));
+    }
+    ++budget_used_;
+  }
+  auto body = config_.kds_fetcher->Get(url);
+  std::lock_guard<std::mutex> l(mu_);
+  if (!body.ok()) {
+    if (failures_.size() >= 4096) failures_.clear();  // bounded; forgetting only costs a request
+    failures_[url] = Failure{body.status(), now + config_.kds_failure_ttl};
+  }
+  return body;
+}
+
+void ChainSources::Remember(const std::string& url, const std::vector<std::string>& rel_paths, const std::string& body,
+                            absl::Time now) {
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    memory_[url] = Fetched{body, now};
+  }
+  if (!config_.kds_cache_dir.empty() && !rel_paths.empty()) {
+    // Unverified bytes may be cached: every use re-verifies them up to the pinned ARK.
+    (void)CacheKdsResponse(fs::path(config_.kds_cache_dir) / rel_paths.front(), body);
+  }
+}
+
+absl::StatusOr<std::string> ChainSources::Find(const std::vector<std::string>& rel_paths, const std::string& kds_path,
+                                               absl::string_view what, absl::Time now) {
+  for (const std::string& dir : {config_.amd_certs_dir, config_.kds_cache_dir}) {
+    auto data = ReadFirst(dir, rel_paths);
+    if (data.ok()) return data;
   }
   if (config_.kds_fetcher == nullptr || kds_path.empty()) {
     return absl::NotFoundError(absl::StrCat(
@@ -114,22 +174,15 @@ absl::StatusOr<std::string> ChainSources::Find(const std::vector<std::string>& r
   const std::string url = config_.kds_base_url + kds_path;
   {
     std::lock_guard<std::mutex> l(mu_);
-    if (auto it = memory_.find(url); it != memory_.end()) return it->second;
+    if (auto it = memory_.find(url); it != memory_.end()) return it->second.body;
   }
-  ASSIGN_OR_RETURN(auto body, config_.kds_fetcher->Get(url));
-  {
-    std::lock_guard<std::mutex> l(mu_);
-    memory_[url] = body;
-  }
-  if (!config_.kds_cache_dir.empty() && !rel_paths.empty()) {
-    // Unverified bytes may be cached: every use re-verifies them up to the pinned ARK.
-    (void)CacheKdsResponse(fs::path(config_.kds_cache_dir) / rel_paths.front(), body);
-  }
+  ASSIGN_OR_RETURN(auto body, FetchKds(url, now));
+  Remember(url, rel_paths, body, now);
   return body;
 }
 
-absl::StatusOr<std::vector<ssl::X509Ptr>> ChainSources::IntermediateAndRoot(abi::Product product,
-                                                                            abi::SigningKey kind) {
+absl::StatusOr<std::vector<ssl::X509Ptr>> ChainSources::IntermediateAndRoot(abi::Product product, abi::SigningKey kind,
+                                                                            absl::Time now) {
   if (product == abi::Product::kUnknown) {
     return absl::InvalidArgumentError("cannot look up the AMD chain: product unknown");
   }
@@ -138,7 +191,7 @@ absl::StatusOr<std::vector<ssl::X509Ptr>> ChainSources::IntermediateAndRoot(abi:
   ASSIGN_OR_RETURN(auto pem, Find({absl::StrCat(k, "/v1/", p, "/cert_chain"),
                                    absl::StrCat("ask_ark_", absl::AsciiStrToLower(p), "_", k, ".pem")},
                                   absl::StrCat("/", k, "/v1/", p, "/cert_chain"),
-                                  absl::StrCat(p, " ", k == "vlek" ? "ASVK" : "ASK", "/ARK chain")));
+                                  absl::StrCat(p, " ", k == "vlek" ? "ASVK" : "ASK", "/ARK chain"), now));
   ASSIGN_OR_RETURN(auto certs, LoadCertificates(pem));
   if (certs.size() != 2) {
     return absl::InvalidArgumentError(
@@ -147,23 +200,53 @@ absl::StatusOr<std::vector<ssl::X509Ptr>> ChainSources::IntermediateAndRoot(abi:
   return certs;
 }
 
-absl::StatusOr<std::string> ChainSources::Vcek(abi::Product product, absl::string_view chip_id, const abi::Tcb& tcb) {
+absl::StatusOr<std::string> ChainSources::Vcek(abi::Product product, absl::string_view chip_id, const abi::Tcb& tcb,
+                                               absl::Time now) {
   if (product == abi::Product::kUnknown) {
     return absl::InvalidArgumentError("cannot look up the VCEK: product unknown");
   }
   const bool turin = product == abi::Product::kTurin;
   absl::string_view hw = turin ? chip_id.substr(0, 8) : chip_id;
   return Find({absl::StrCat("vcek/v1/", abi::ProductName(product), "/", VcekCacheName(product, hw, tcb))},
-              VcekKdsPath(product, chip_id, tcb), "VCEK");
+              VcekKdsPath(product, chip_id, tcb), "VCEK", now);
 }
 
-absl::StatusOr<std::string> ChainSources::Crl(abi::Product product, abi::SigningKey kind) {
+absl::StatusOr<std::string> ChainSources::Crl(abi::Product product, abi::SigningKey kind, absl::Time now) {
   const std::string p(abi::ProductName(product));
   const std::string k = KindDir(kind);
   const std::string lower = absl::AsciiStrToLower(p);
-  return Find({absl::StrCat(k, "/v1/", p, "/crl"), absl::StrCat("crl_", lower, "_", k, ".der"),
-               absl::StrCat("crl_", lower, "_", k, ".pem")},
-              absl::StrCat("/", k, "/v1/", p, "/crl"), absl::StrCat(p, " ", k, " CRL"));
+  const std::vector<std::string> rel = {absl::StrCat(k, "/v1/", p, "/crl"), absl::StrCat("crl_", lower, "_", k, ".der"),
+                                        absl::StrCat("crl_", lower, "_", k, ".pem")};
+  const std::string what = absl::StrCat(p, " ", k, " CRL");
+  if (auto local = ReadFirst(config_.amd_certs_dir, rel); local.ok()) return local;
+  if (config_.kds_fetcher == nullptr) {
+    if (auto cached = ReadFirst(config_.kds_cache_dir, rel); cached.ok()) return cached;
+    return absl::NotFoundError(absl::StrCat(
+        what, " not found", config_.amd_certs_dir.empty() ? "" : " in amd_certs_dir " + config_.amd_certs_dir,
+        " and AMD KDS fetching is disabled"));
+  }
+  const std::string url = absl::StrCat(config_.kds_base_url, "/", k, "/v1/", p, "/crl");
+  std::optional<std::string> last;
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    if (auto it = memory_.find(url); it != memory_.end()) {
+      if (now >= it->second.at && now - it->second.at < config_.crl_refresh && !PastNextUpdate(it->second.body, now)) {
+        return it->second.body;
+      }
+      last = it->second.body;
+    }
+  }
+  auto body = FetchKds(url, now);
+  if (body.ok()) {
+    Remember(url, rel, *body, now);
+    return body;
+  }
+  if (!last.has_value()) {
+    if (auto cached = ReadFirst(config_.kds_cache_dir, rel); cached.ok()) last = *cached;
+  }
+  if (!last.has_value()) return Annotate(body.status(), absl::StrCat("fetching the ", what));
+  spdlog::warn("{}: refresh from AMD KDS failed ({}); using the last copy", what, body.status().ToString());
+  return *last;  // the chain check refuses it if its nextUpdate has passed
 }
 
 }  // namespace spirecvm::sevsnp::certs

@@ -22,9 +22,9 @@ TEST(KdsPathTest, MilanAndTurinVcekUrls) {
 
 TEST(ChainSourcesTest, OfflineWithoutDirectoryIsNotFound) {
   ChainSources s(ChainSourceConfig{});
-  auto r = s.IntermediateAndRoot(abi::Product::kMilan, abi::SigningKey::kVcek);
+  auto r = s.IntermediateAndRoot(abi::Product::kMilan, abi::SigningKey::kVcek, absl::UnixEpoch());
   EXPECT_EQ(r.status().code(), absl::StatusCode::kNotFound);
-  EXPECT_FALSE(s.IntermediateAndRoot(abi::Product::kUnknown, abi::SigningKey::kVcek).ok());
+  EXPECT_FALSE(s.IntermediateAndRoot(abi::Product::kUnknown, abi::SigningKey::kVcek, absl::UnixEpoch()).ok());
 }
 
 }  // namespace

@@ -230,6 +230,8 @@ Verifier::Verifier(VerifierOptions options)
       cache_(std::make_unique<certs::ChainCache>(options_.chain_cache_entries, options_.chain_cache_ttl)) {}
 
 absl::StatusOr<std::unique_ptr<Verifier>> Verifier::Create(VerifierOptions options) {
+  // CRLs are re-fetched when verified chains expire from the cache.
+  options.sources.crl_refresh = std::min(options.sources.crl_refresh, options.chain_cache_ttl);
   for (const auto& root : options.trust.insecure_extra_roots) {
     if (root == nullptr) return absl::InvalidArgumentError("null insecure_extra_roots entry");
   }
@@ -322,24 +324,26 @@ absl::Status CheckReportData(const abi::Report& report, const std::optional<std:
   return absl::OkStatus();
 }
 
-absl::StatusOr<certs::TrustConfig> Verifier::TrustWithCrl(abi::Product product, abi::SigningKey kind) const {
+absl::StatusOr<certs::TrustConfig> Verifier::TrustWithCrl(abi::Product product, abi::SigningKey kind,
+                                                          absl::Time now) const {
   certs::TrustConfig trust = options_.trust;
   if (!options_.check_crl) return trust;
+  trust.require_crl = true;  // fail closed: no applicable CRL, no chain
   if (product == abi::Product::kUnknown) {
     return absl::InvalidArgumentError("CRL check: the chain's product is unknown");
   }
-  ASSIGN_OR_RETURN(std::string crl_bytes, sources_->Crl(product, kind));
+  ASSIGN_OR_RETURN(std::string crl_bytes, sources_->Crl(product, kind, now));
   ASSIGN_OR_RETURN(std::shared_ptr<X509_CRL> crl, certs::LoadCrl(crl_bytes));
   trust.crls[product].push_back(std::move(crl));
   return trust;
 }
 
 absl::Status Verifier::CompleteFromSources(std::vector<ChainCandidate>& candidates, abi::Product product,
-                                           abi::SigningKey kind) const {
+                                           abi::SigningKey kind, absl::Time now) const {
   const bool needed = candidates.empty() || std::any_of(candidates.begin(), candidates.end(),
                                                         [](const ChainCandidate& c) { return c.root == nullptr; });
   if (!needed) return absl::OkStatus();
-  ASSIGN_OR_RETURN(std::vector<ssl::X509Ptr> chain, sources_->IntermediateAndRoot(product, kind));
+  ASSIGN_OR_RETURN(std::vector<ssl::X509Ptr> chain, sources_->IntermediateAndRoot(product, kind, now));
   std::shared_ptr<X509> root = Share(std::move(chain[1]));
   if (candidates.empty()) {
     candidates.push_back(ChainCandidate{Share(std::move(chain[0])), root, "AMD certificate source"});
@@ -357,9 +361,9 @@ absl::StatusOr<std::shared_ptr<const certs::VerifiedChain>> Verifier::VerifyChai
   const abi::Product product = report_product != abi::Product::kUnknown ? report_product : info.product;
   ASSIGN_OR_RETURN(std::vector<ChainCandidate> candidates, SuppliedChainCandidates(request.chain_pem, table));
   const bool supplied = !candidates.empty();
-  const absl::Status source_status = CompleteFromSources(candidates, product, info.kind);
+  const absl::Status source_status = CompleteFromSources(candidates, product, info.kind, request.now);
   if (!supplied) RETURN_IF_ERROR(source_status);
-  ASSIGN_OR_RETURN(const certs::TrustConfig trust, TrustWithCrl(product, info.kind));
+  ASSIGN_OR_RETURN(const certs::TrustConfig trust, TrustWithCrl(product, info.kind, request.now));
   ASSIGN_OR_RETURN(certs::VerifiedChain chain, FirstVerifiedChain(leaf, candidates, request.now, trust, source_status));
   chain.verified_at = request.now;
   return std::make_shared<const certs::VerifiedChain>(std::move(chain));
@@ -380,8 +384,8 @@ absl::StatusOr<EndorsementCert> Verifier::FindEndorsement(const VerifyRequest& r
     return absl::InvalidArgumentError("report CHIP_ID is zero (masked) and no VCEK was supplied: cannot look it up");
   }
   std::string chip(reinterpret_cast<const char*>(report.chip_id.data()), report.chip_id.size());
-  ASSIGN_OR_RETURN(std::string der,
-                   sources_->Vcek(report_product, chip, abi::DecodeTcb(report.reported_tcb, report_product)));
+  ASSIGN_OR_RETURN(std::string der, sources_->Vcek(report_product, chip,
+                                                   abi::DecodeTcb(report.reported_tcb, report_product), request.now));
   return EndorsementCert{std::move(der), nullptr};
 }
 

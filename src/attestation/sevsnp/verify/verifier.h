@@ -24,8 +24,10 @@ struct VerifierOptions {
   certs::TrustConfig trust;
   // Local directory / KDS / on-disk cache for intermediates, roots, VCEKs and CRLs.
   certs::ChainSourceConfig sources;
-  // Look up the ARK-signed CRL for the chain's product from `sources` when a chain is first
-  // verified, and reject revoked intermediates. A missing CRL is then an error.
+  // Look up the ARK-signed CRL for the chain's product from `sources` when a chain is verified, and reject revoked
+  // intermediates. Fails closed: no applicable CRL, a CRL from another issuer or past its nextUpdate is an error. A
+  // chain verified against a CRL is reused until chain_cache_ttl or the CRL's nextUpdate, whichever is first; KDS
+  // CRLs are re-fetched on the same schedule.
   bool check_crl = false;
   // Size of the verified-chain cache (keyed by the VCEK/VLEK fingerprint).
   size_t chain_cache_entries = 4096;
@@ -104,10 +106,10 @@ class Verifier {
                                                                              const abi::CertTable& table) const;
   // Fills candidates' missing roots from the chain sources, or makes the sources' pair the only
   // candidate when none was supplied; the sources' error when they were needed and failed.
-  absl::Status CompleteFromSources(std::vector<ChainCandidate>& candidates, abi::Product product,
-                                   abi::SigningKey kind) const;
+  absl::Status CompleteFromSources(std::vector<ChainCandidate>& candidates, abi::Product product, abi::SigningKey kind,
+                                   absl::Time now) const;
   // Revocation: the configured trust plus, with check_crl, the ARK-signed CRL of (product, kind).
-  absl::StatusOr<certs::TrustConfig> TrustWithCrl(abi::Product product, abi::SigningKey kind) const;
+  absl::StatusOr<certs::TrustConfig> TrustWithCrl(abi::Product product, abi::SigningKey kind, absl::Time now) const;
 
   VerifierOptions options_;
   std::unique_ptr<certs::ChainSources> sources_;

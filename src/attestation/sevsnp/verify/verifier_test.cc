@@ -352,6 +352,94 @@ TEST_F(SimVerifyTest, RevokedAskFromDirectoryCrl) {
   std::filesystem::remove_all(dir);
 }
 
+// CRLs from KDS are re-fetched when the chain cache TTL passes and when their nextUpdate passes: a revocation
+// published later takes effect, and a CRL that went stale is replaced rather than failing every attestation.
+TEST_F(SimVerifyTest, KdsCrlIsRefetchedOnTtlAndNextUpdate) {
+  auto kds = std::make_shared<FakeKds>();
+  const std::string url = std::string(certs::kKdsBaseUrl) + "/vcek/v1/Milan/crl";
+  kds->bodies[url] = *s_.IssueCrlPem({}, k2025 - absl::Hours(1), k2025 + absl::Hours(24 * 30));
+  VerifierOptions o;
+  o.check_crl = true;
+  o.sources.kds_fetcher = kds;
+  o.chain_cache_ttl = absl::Hours(1);
+  auto verifier = Trusting(s_, o);
+  auto at = [&](absl::Time t) {
+    VerifyRequest r = Request(Sign(s_.DefaultReport()), abi::SigningKey::kVcek);
+    r.now = t;
+    return verifier->Verify(r);
+  };
+  ASSERT_TRUE(at(k2025).ok());
+  ASSERT_TRUE(at(k2025 + absl::Minutes(30)).ok());
+  EXPECT_EQ(kds->requests.size(), 1u);
+  // AMD revokes the ASK; after the TTL the new CRL is fetched and applied.
+  kds->bodies[url] = *s_.IssueCrlPem({s_.ask()}, k2025 + absl::Hours(1), k2025 + absl::Hours(5));
+  auto revoked = at(k2025 + absl::Hours(2));
+  EXPECT_EQ(revoked.status().code(), absl::StatusCode::kPermissionDenied) << revoked.status();
+  EXPECT_EQ(kds->requests.size(), 2u);
+  // With a long TTL, a CRL past its nextUpdate is fetched again at once.
+  VerifierOptions o2 = o;
+  o2.chain_cache_ttl = absl::Hours(24 * 7);
+  auto kds2 = std::make_shared<FakeKds>();
+  kds2->bodies[url] = *s_.IssueCrlPem({}, k2025 - absl::Hours(1), k2025 + absl::Hours(1));
+  o2.sources.kds_fetcher = kds2;
+  verifier = Trusting(s_, o2);
+  ASSERT_TRUE(at(k2025).ok());
+  kds2->bodies[url] = *s_.IssueCrlPem({}, k2025 + absl::Hours(1), k2025 + absl::Hours(48));
+  auto fresh = at(k2025 + absl::Hours(3));
+  EXPECT_TRUE(fresh.ok()) << fresh.status();
+  EXPECT_EQ(kds2->requests.size(), 2u);
+}
+
+// check_crl and a CRL from another issuer: an error, never a skip.
+TEST_F(SimVerifyTest, CrlFromAnotherIssuerIsAnError) {
+  const std::string dir = ::testing::TempDir() + "/sevsnp_crl_foreign_" + std::to_string(::getpid());
+  std::filesystem::create_directories(dir);
+  auto& genoa = sim::SharedTestSigner(abi::Product::kGenoa);
+  std::ofstream(dir + "/crl_milan_vcek.pem") << *genoa.IssueCrlPem({}, k2025 - absl::Hours(1), k2025 + absl::Hours(24));
+  VerifierOptions o;
+  o.check_crl = true;
+  o.sources.amd_certs_dir = dir;
+  auto v = Trusting(s_, o)->Verify(Request(Sign(s_.DefaultReport()), abi::SigningKey::kVcek));
+  EXPECT_FALSE(v.ok());
+  EXPECT_THAT(v.status().message(), HasSubstr("not issued by the chain's root"));
+  std::filesystem::remove_all(dir);
+}
+
+// Unverified reports naming unknown chips must not make the server hammer AMD KDS: a failed URL is not requested
+// again before kds_failure_ttl, and all requests share a per-minute budget.
+TEST_F(SimVerifyTest, KdsFailuresAreCachedAndRequestsBudgeted) {
+  auto kds = std::make_shared<FakeKds>();  // knows no VCEK: every request fails
+  VerifierOptions o;
+  o.sources.kds_fetcher = kds;
+  o.sources.kds_failure_ttl = absl::Minutes(1);
+  o.sources.kds_requests_per_minute = 5;
+  auto verifier = Trusting(s_, o);
+  auto report_for_chip = [&](uint8_t chip) {
+    abi::Report fields = s_.DefaultReport();
+    fields.chip_id.fill(chip);
+    VerifyRequest r;
+    r.report = Sign(fields);
+    r.now = k2025;
+    return r;
+  };
+  VerifyRequest same = report_for_chip(1);
+  for (int i = 0; i < 10; ++i) EXPECT_FALSE(verifier->Verify(same).ok());
+  EXPECT_EQ(kds->requests.size(), 1u);
+  same.now = k2025 + absl::Minutes(2);
+  EXPECT_FALSE(verifier->Verify(same).ok());
+  EXPECT_EQ(kds->requests.size(), 2u);
+  for (int chip = 2; chip < 40; ++chip) {
+    VerifyRequest r = report_for_chip(static_cast<uint8_t>(chip));
+    r.now = k2025 + absl::Minutes(2);
+    EXPECT_FALSE(verifier->Verify(r).ok());
+  }
+  EXPECT_EQ(kds->requests.size(), 6u);  // the budget of the minute that began at +2 min
+  VerifyRequest late = report_for_chip(99);
+  late.now = k2025 + absl::Minutes(4);
+  EXPECT_FALSE(verifier->Verify(late).ok());
+  EXPECT_EQ(kds->requests.size(), 7u);
+}
+
 TEST_F(SimVerifyTest, ExpectedReportDataIsCompared) {
   abi::Report fields = s_.DefaultReport();
   fields.report_data.fill(0x42);

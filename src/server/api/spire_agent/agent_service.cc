@@ -4,6 +4,7 @@
 #include "common/grpc_status.h"
 #include "common/status.h"
 #include "server/api/limits.h"
+#include "server/api/spire_agent/attest_reactor.h"
 
 namespace spirecvm::server::spireagent {
 namespace {
@@ -34,17 +35,6 @@ class SpireChallengeChannel final : public ChallengeChannel {
   SpireAttestStream& s_;
 };
 
-class GrpcSpireAttestStream final : public SpireAttestStream {
- public:
-  using Stream = grpc::ServerReaderWriter<agentv1::AttestAgentResponse, agentv1::AttestAgentRequest>;
-  explicit GrpcSpireAttestStream(Stream* s) : s_(s) {}
-  bool Read(agentv1::AttestAgentRequest* req) override { return s_->Read(req); }
-  bool Write(const agentv1::AttestAgentResponse& resp) override { return s_->Write(resp); }
-
- private:
-  Stream* s_;
-};
-
 // The first message: params {data {type, payload}, params {csr}}.
 absl::StatusOr<AttestationParams> ReadSpireParams(SpireAttestStream& stream) {
   agentv1::AttestAgentRequest first;
@@ -73,12 +63,21 @@ absl::Status RunSpireAttestation(const AttestationDeps& deps, SpireAttestStream&
   return absl::OkStatus();
 }
 
-grpc::Status AgentService::AttestAgent(
-    grpc::ServerContext*, grpc::ServerReaderWriter<agentv1::AttestAgentResponse, agentv1::AttestAgentRequest>* stream) {
-  GrpcSpireAttestStream s(stream);
-  absl::Status st = RunSpireAttestation(deps_.Attestation(), s);
-  (st.ok() ? deps_.metrics.attestations_ok : deps_.metrics.attestations_failed)++;
-  return ToGrpc(st);
+const AgentApiLimits& DefaultLimits() {
+  static const AgentApiLimits* limits = new AgentApiLimits();
+  return *limits;
+}
+
+AgentService::AgentService(AgentApiDeps deps, AdminDelegate<spireapi::AgentService> admin)
+    : deps_(deps),
+      admin_(admin),
+      attest_(std::make_unique<AttestCalls>(deps, deps.limits != nullptr ? *deps.limits : DefaultLimits())) {}
+
+AgentService::~AgentService() = default;
+
+grpc::ServerBidiReactor<agentv1::AttestAgentRequest, agentv1::AttestAgentResponse>* AgentService::AttestAgent(
+    grpc::CallbackServerContext* ctx) {
+  return attest_->Start(ctx);
 }
 
 grpc::Status AgentService::RenewAgent(grpc::ServerContext* ctx, const agentv1::RenewAgentRequest* req,
@@ -89,6 +88,9 @@ grpc::Status AgentService::RenewAgent(grpc::ServerContext* ctx, const agentv1::R
   if (a->node.can_reattest) return ToGrpc(absl::PermissionDeniedError("agent must reattest instead of renew"));
   if (!req->has_params()) return ToGrpc(absl::InvalidArgumentError("params cannot be nil"));
   if (req->params().csr().empty()) return ToGrpc(absl::InvalidArgumentError("missing CSR"));
+  if (auto st = WaitForSigningTokens(deps_.limits, ctx->peer(), 1, deps_.clock.Now(), "renew agent"); !st.ok()) {
+    return ToGrpc(st);
+  }
   auto svid = RenewAgentSvid(deps_, *a, req->params().csr());
   if (!svid.ok()) return ToGrpc(svid.status());
   X509SvidToProto(a->spiffe_id, *svid, resp->mutable_svid());

@@ -6,6 +6,8 @@
 // Attestation itself is node_attestation.h, signing svid_signing.h.
 #pragma once
 
+#include <memory>
+
 #include "server/api/agent_api_deps.h"
 #include "server/api/spire/agent_service.h"
 #include "server/api/spire_agent/caller.h"
@@ -26,15 +28,17 @@ class SpireAttestStream {
 // One attestation; the node is stored only when it succeeds (AttestAndStoreNode).
 absl::Status RunSpireAttestation(const AttestationDeps& deps, SpireAttestStream& stream);
 
-class AgentService final : public agentv1::Agent::Service {
+class AttestCalls;
+
+// AttestAgent is served on the callback API (attest_reactor.h), the other methods synchronously.
+class AgentService final : public agentv1::Agent::WithCallbackMethod_AttestAgent<agentv1::Agent::Service> {
  public:
   // `admin`: the admin socket's AgentService for admin callers over TLS (default: none, every admin method denied).
-  explicit AgentService(AgentApiDeps deps, AdminDelegate<spireapi::AgentService> admin = {})
-      : deps_(deps), admin_(admin) {}
+  explicit AgentService(AgentApiDeps deps, AdminDelegate<spireapi::AgentService> admin = {});
+  ~AgentService() override;
 
-  grpc::Status AttestAgent(
-      grpc::ServerContext* ctx,
-      grpc::ServerReaderWriter<agentv1::AttestAgentResponse, agentv1::AttestAgentRequest>* stream) override;
+  grpc::ServerBidiReactor<agentv1::AttestAgentRequest, agentv1::AttestAgentResponse>* AttestAgent(
+      grpc::CallbackServerContext* ctx) override;
   grpc::Status RenewAgent(grpc::ServerContext* ctx, const agentv1::RenewAgentRequest* req,
                           agentv1::RenewAgentResponse* resp) override;
 
@@ -49,6 +53,7 @@ class AgentService final : public agentv1::Agent::Service {
  private:
   AgentApiDeps deps_;
   AdminDelegate<spireapi::AgentService> admin_;
+  std::unique_ptr<AttestCalls> attest_;
 };
 
 }  // namespace spirecvm::server::spireagent

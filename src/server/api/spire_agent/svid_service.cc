@@ -42,6 +42,10 @@ grpc::Status SvidService::BatchNewX509SVID(grpc::ServerContext* ctx, const svidv
   if (req->params_size() > kMaxBatchCsrs) {
     return ToGrpc(absl::InvalidArgumentError(absl::StrCat("at most ", kMaxBatchCsrs, " CSRs per batch")));
   }
+  if (auto st = WaitForSigningTokens(deps_.limits, ctx->peer(), req->params_size(), deps_.clock.Now(), "CSR");
+      !st.ok()) {
+    return ToGrpc(st);
+  }
   auto entries = AuthorizedEntriesById(deps_, *a);
   for (const auto& p : req->params()) *resp->add_results() = NewX509SvidResult(deps_, entries, p);
   return grpc::Status::OK;
@@ -53,6 +57,9 @@ grpc::Status SvidService::NewJWTSVID(grpc::ServerContext* ctx, const svidv1::New
   if (!a.ok()) return ToGrpc(a.status());
   if (req->entry_id().empty()) return ToGrpc(absl::InvalidArgumentError("missing entry ID"));
   if (req->audience().empty()) return ToGrpc(absl::InvalidArgumentError("at least one audience is required"));
+  if (auto st = WaitForSigningTokens(deps_.limits, ctx->peer(), 1, deps_.clock.Now(), "JWT-SVID"); !st.ok()) {
+    return ToGrpc(st);
+  }
   auto entries = AuthorizedEntriesById(deps_, *a);
   auto it = entries.find(req->entry_id());
   if (it == entries.end()) return ToGrpc(absl::NotFoundError("entry not found or not authorized"));
@@ -92,6 +99,9 @@ grpc::Status SvidService::NewDownstreamX509CA(grpc::ServerContext* ctx, const sv
                                               svidv1::NewDownstreamX509CAResponse* resp) {
   auto pem = PeerChainPem(*ctx);
   if (!pem.ok()) return ToGrpc(pem.status());
+  if (auto st = WaitForSigningTokens(deps_.limits, ctx->peer(), 1, deps_.clock.Now(), "downstream X509 CA"); !st.ok()) {
+    return ToGrpc(st);
+  }
   auto r = NewDownstreamX509Ca(deps_, *pem, *req);
   if (!r.ok()) return ToGrpc(r.status());
   *resp = std::move(*r);

@@ -326,7 +326,7 @@ std::optional<hcl::Value> Section::Raw(std::string_view key) {
     obj.kind = hcl::Value::Kind::kObject;
     obj.pos = e.pos;
     AddBlockToObject(obj, *e.block);
-    return std::move(obj.object.front().second);
+    return std::move(obj.object.front().value);
   }
   // Repeated blocks come back as a list of their (synthesized) objects.
   hcl::Value list;
@@ -340,7 +340,7 @@ std::optional<hcl::Value> Section::Raw(std::string_view key) {
     hcl::Value obj;
     obj.kind = hcl::Value::Kind::kObject;
     AddBlockToObject(obj, *e.block);
-    list.list.push_back(std::move(obj.object.front().second));
+    list.list.push_back(std::move(obj.object.front().value));
   }
   return list;
 }

@@ -198,11 +198,11 @@ TEST(ConfigReaderTest, RawForwardsFreeFormData) {
   ASSERT_TRUE(pd.has_value());
   ASSERT_EQ(pd->kind, hcl::Value::Kind::kObject);
   ASSERT_EQ(pd->object.size(), 2u);
-  EXPECT_EQ(pd->object[0].first, "a");
-  EXPECT_EQ(pd->object[1].first, "nested");
-  EXPECT_EQ(pd->object[1].second.object[0].first, "l");
-  EXPECT_TRUE(pd->object[1].second.object[0].second.object[0].second.boolean);
-  EXPECT_EQ(root.Raw("obj")->object[0].second.str, "d");
+  EXPECT_EQ(pd->object[0].key, "a");
+  EXPECT_EQ(pd->object[1].key, "nested");
+  EXPECT_EQ(pd->object[1].value.object[0].key, "l");
+  EXPECT_TRUE(pd->object[1].value.object[0].value.object[0].value.boolean);
+  EXPECT_EQ(root.Raw("obj")->object[0].value.str, "d");
   EXPECT_EQ(root.Raw("none"), std::nullopt);
   EXPECT_TRUE(root.Finish().ok());
 }

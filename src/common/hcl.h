@@ -18,17 +18,31 @@ struct Position {
 };
 
 struct Body;
+struct Member;
 
 struct Value {
   enum class Kind { kString, kNumber, kBool, kList, kObject };
   Kind kind = Kind::kString;
-  std::string str;                                    // kString (escapes decoded; heredocs too)
-  double number = 0;                                  // kNumber
-  std::string number_text;                            // kNumber, as written
-  bool boolean = false;                               // kBool
-  std::vector<Value> list;                            // kList
-  std::vector<std::pair<std::string, Value>> object;  // kObject, in source order
+  std::string str;             // kString (escapes decoded; heredocs too)
+  double number = 0;           // kNumber
+  std::string number_text;     // kNumber, as written
+  bool boolean = false;        // kBool
+  std::vector<Value> list;     // kList
+  std::vector<Member> object;  // kObject, in source order
   Position pos;
+};
+
+// One key = value of an object. A named struct rather than std::pair<std::string, Value>: libstdc++ 12's C++20
+// pair gives its default constructor an explicit(bool) specifier that asks whether Value is implicitly default
+// constructible; clang (14 at least) evaluates that specifier as soon as pair<std::string, Value> is instantiated,
+// which happens while Value's own destructor is being defined, so the question needs the incomplete pair
+// (`arithmetic on a pointer to an incomplete type`). GCC defers the specifier and compiled it; clang-14, which
+// the libFuzzer targets need, did not.
+struct Member {
+  Member() = default;
+  Member(std::string k, Value v) : key(std::move(k)), value(std::move(v)) {}
+  std::string key;
+  Value value;
 };
 
 struct Attribute {

@@ -138,15 +138,15 @@ empty = {}
   const auto& o1 = Attr(b, "o1")->value;
   ASSERT_EQ(o1.kind, Value::Kind::kObject);
   ASSERT_EQ(o1.object.size(), 2u);
-  EXPECT_EQ(o1.object[0].first, "a");
-  EXPECT_EQ(o1.object[1].first, "b");
-  EXPECT_EQ(o1.object[1].second.str, "two");
+  EXPECT_EQ(o1.object[0].key, "a");
+  EXPECT_EQ(o1.object[1].key, "b");
+  EXPECT_EQ(o1.object[1].value.str, "two");
   const auto& o2 = Attr(b, "o2")->value;
   ASSERT_EQ(o2.object.size(), 4u);
-  EXPECT_EQ(o2.object[1].second.list.size(), 2u);
-  EXPECT_TRUE(o2.object[2].second.object[0].second.boolean);
-  EXPECT_EQ(o2.object[3].first, "sub");
-  EXPECT_EQ(o2.object[3].second.kind, Value::Kind::kObject);
+  EXPECT_EQ(o2.object[1].value.list.size(), 2u);
+  EXPECT_TRUE(o2.object[2].value.object[0].value.boolean);
+  EXPECT_EQ(o2.object[3].key, "sub");
+  EXPECT_EQ(o2.object[3].value.kind, Value::Kind::kObject);
   EXPECT_TRUE(Attr(b, "empty")->value.object.empty());
 }
 

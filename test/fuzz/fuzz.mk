@@ -1,0 +1,69 @@
+# The libFuzzer targets, built by test/fuzz/run.sh (`make -f test/fuzz/fuzz.mk -j2` from the repository root).
+# clang++-14 (GCC has no libFuzzer), ASan + UBSan, straight from the product sources each target fuzzes: every
+# source is compiled once into build/fuzz/obj with -fsanitize=fuzzer-no-link and shared by the targets that need
+# it; header dependencies are tracked (-MMD), so an edited parser rebuilds the targets that link it.
+# The CMake build (GCC) is not involved: clang needs neither the gRPC nor the protobuf parts.
+FUZZ_CXX ?= clang++-14
+CCACHE ?= $(shell command -v ccache)
+OUT := build/fuzz
+SAN := -fsanitize=address,undefined -fno-sanitize-recover=undefined
+CXXFLAGS := -std=c++20 -O1 -g -fno-omit-frame-pointer $(SAN) -fsanitize=fuzzer-no-link -Isrc -Itest/fuzz
+ABSL := absl_status absl_statusor absl_strings absl_str_format absl_time absl_flat_hash_set absl_hash
+LIBS := $(shell pkg-config --libs $(ABSL)) -lsqlite3 -lcurl -lssl -lcrypto
+
+# Product sources, in groups.
+ABI := src/attestation/sevsnp/abi/report.cc src/attestation/sevsnp/abi/cert_table.cc
+ENCODING := src/common/encoding.cc
+FILES := src/common/files.cc
+CRYPTO := src/crypto/keys.cc src/crypto/x509.cc $(ENCODING)
+AMD_CERTS := $(ABI) src/attestation/sevsnp/certs/endorsement.cc src/attestation/sevsnp/certs/chain.cc \
+             src/attestation/sevsnp/certs/sources.cc $(FILES)
+AMD_SIM := src/attestation/sevsnp/sim/test_only_amd_signer.cc
+SPIFFE := src/spiffe/spiffe_id.cc src/spiffe/jwt_svid.cc src/spiffe/bundle.cc $(CRYPTO)
+AWSIID := src/attestation/awsiid/document.cc src/attestation/awsiid/signature.cc src/attestation/awsiid/certs.cc \
+          src/attestation/awsiid/verifier.cc $(ENCODING)
+SQLITE := src/server/datastore/sqlite_datastore.cc src/server/datastore/sql_datastore.cc \
+          src/server/datastore/schema.cc src/common/uuid.cc
+HCL := src/common/hcl.cc src/common/config_reader.cc src/common/duration.cc $(FILES)
+
+# One line per target: <name>_SRCS (the target's own test/fuzz/<name>.cc is added).
+sevsnp_report_fuzz_SRCS := $(ABI)
+sevsnp_certtable_fuzz_SRCS := $(ABI)
+sevsnp_answer_fuzz_SRCS := src/attestation/sevsnp_binding/binding.cc $(ENCODING) src/crypto/keys.cc
+iid_document_fuzz_SRCS := src/attestation/awsiid/document.cc
+csr_fuzz_SRCS := src/crypto/csr.cc src/crypto/keys.cc
+endorsement_fuzz_SRCS := $(AMD_CERTS) $(AMD_SIM) $(CRYPTO)
+kds_fuzz_SRCS := $(AMD_CERTS) $(AMD_SIM) $(CRYPTO)
+crl_fuzz_SRCS := $(AMD_CERTS) $(AMD_SIM) $(CRYPTO)
+iid_signature_fuzz_SRCS := $(AWSIID)
+attestation_payload_fuzz_SRCS := $(AWSIID) $(SPIFFE) src/server/nodeattest/join_token_attestor.cc $(SQLITE)
+jwt_svid_fuzz_SRCS := $(SPIFFE)
+spiffe_id_fuzz_SRCS := src/spiffe/spiffe_id.cc
+bundle_fuzz_SRCS := $(SPIFFE)
+hcl_fuzz_SRCS := $(HCL)
+server_config_fuzz_SRCS := src/server/config/server_config.cc $(HCL) $(SPIFFE)
+agent_config_fuzz_SRCS := src/agent/config/agent_config.cc $(HCL) $(SPIFFE)
+
+TARGETS := sevsnp_report_fuzz sevsnp_certtable_fuzz sevsnp_answer_fuzz iid_document_fuzz csr_fuzz \
+           endorsement_fuzz kds_fuzz crl_fuzz iid_signature_fuzz attestation_payload_fuzz jwt_svid_fuzz \
+           spiffe_id_fuzz bundle_fuzz hcl_fuzz server_config_fuzz agent_config_fuzz
+
+all: $(addprefix $(OUT)/,$(TARGETS))
+print-targets:
+	@echo $(TARGETS)
+.PHONY: all print-targets
+
+objs = $(patsubst %.cc,$(OUT)/obj/%.o,$(sort $(1)))
+define LINK_TARGET
+$(OUT)/$(1): $(call objs,test/fuzz/$(1).cc $($(1)_SRCS))
+	@echo "link $(1)"
+	@$(FUZZ_CXX) $(CXXFLAGS) -fsanitize=fuzzer $$^ $(LIBS) -o $$@
+endef
+$(foreach t,$(TARGETS),$(eval $(call LINK_TARGET,$(t))))
+
+$(OUT)/obj/%.o: %.cc
+	@mkdir -p $(@D)
+	@echo "compile $<"
+	@$(CCACHE) $(FUZZ_CXX) $(CXXFLAGS) -MMD -MP -c $< -o $@
+
+-include $(shell find $(OUT)/obj -name '*.d' 2>/dev/null)

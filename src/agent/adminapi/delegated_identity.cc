@@ -191,8 +191,9 @@ grpc::ServerUnaryReactor* DelegatedIdentityService::FetchJWTSVIDs(grpc::Callback
                                                                   didv1::FetchJWTSVIDsResponse* resp) {
   grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
   absl::StatusOr<CallerInfo> caller = LookupCaller(ctx->peer());
-  deps_.pool->Submit(
+  const bool queued = deps_.pool->Submit(
       [this, reactor, caller, req, resp] { reactor->Finish(ToGrpc(DoFetchJwtSvids(caller, *req, resp))); });
+  if (!queued) reactor->Finish(grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED, "agent busy; retry"));
   return reactor;
 }
 

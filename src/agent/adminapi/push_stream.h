@@ -19,10 +19,12 @@ class PushStream : public grpc::ServerWriteReactor<Resp> {
  public:
   // Queues Start() on `pool`; call once the most-derived object exists.
   void Begin(WorkerPool& pool) {
-    pool.Submit([this] {
+    const bool queued = pool.Submit([this] {
       std::optional<grpc::Status> finish = Start();
       EndStart(finish);
     });
+    // The worker queue is bounded: when it is full the stream ends at once instead of waiting unbounded.
+    if (!queued) EndStart(grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED, "agent busy; retry"));
   }
 
   void OnWriteDone(bool ok) override {

@@ -9,7 +9,7 @@ OUT := build/fuzz
 SAN := -fsanitize=address,undefined -fno-sanitize-recover=undefined
 CXXFLAGS := -std=c++20 -O1 -g -fno-omit-frame-pointer $(SAN) -fsanitize=fuzzer-no-link -Isrc -Itest/fuzz
 ABSL := absl_status absl_statusor absl_strings absl_str_format absl_time absl_flat_hash_set absl_hash
-LIBS := $(shell pkg-config --libs $(ABSL)) -lsqlite3 -lcurl -lssl -lcrypto
+LIBS := $(shell pkg-config --libs $(ABSL)) -lsqlite3 -lcurl -lssl -lcrypto -lspdlog -lfmt
 
 # Product sources, in groups.
 ABI := src/attestation/sevsnp/abi/report.cc src/attestation/sevsnp/abi/cert_table.cc

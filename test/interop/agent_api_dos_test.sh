@@ -58,7 +58,7 @@ retry 60 grep -q "^opened 1000" "$T/idle.log" || fail "the idle streams did not 
 
 step "a real agent attests meanwhile"
 start_cvm_agent
-grep -q "agent attested: $CVM_AGENT_ID" "$T/cvm-server.log" || fail "the agent's attestation is not in the server log"
+retry 60 grep -q "agent attested: $CVM_AGENT_ID" "$T/cvm-server.log" || fail "the agent's attestation is not in the server log"
 last=$(grep '^open=' "$T/idle.log" | tail -1 || true)
 echo "idle streams when the agent had attested: ${last:-all open (less than a second)}"
 [[ -z $last || $last == "open=1000 ended=0" ]] || fail "idle streams ended before the agent attested: $last"

@@ -31,6 +31,7 @@ sev_block() {
         simulator {
           dir = "$T/sim"
           measurement = "$MEAS"
+          csp_id = "CN=cc-$REGION.amazonaws.com"
         }
       }
 HCL

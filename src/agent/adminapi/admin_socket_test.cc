@@ -62,7 +62,7 @@ TEST_F(AdminSocketTest, RefusesAWorldWritableDirectory) {
   std::filesystem::permissions(root_ / "open", std::filesystem::perms::all);
   auto fd = ListenAdminSocket((root_ / "open" / "admin.sock").string());
   EXPECT_EQ(fd.status().code(), absl::StatusCode::kFailedPrecondition) << fd.status();
-  EXPECT_NE(fd.status().message().find("writable by others"), std::string::npos);
+  EXPECT_NE(fd.status().message().find("writable by group or others"), std::string::npos);
 }
 
 TEST(AdminSocketPlacementTest, NotInOrBelowTheWorkloadSocketDirectory) {

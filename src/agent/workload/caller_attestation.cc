@@ -4,6 +4,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
+#include "agent/workload/peer_registry.h"
 #include "common/files.h"
 #include "common/status.h"
 #include "common/unix_socket.h"
@@ -58,6 +59,9 @@ absl::StatusOr<CallerInfo> CallerFromPid(pid_t pid, const std::string& proc_root
   if (!gid.ok()) return Annotate(gid, absl::StrCat("process ", pid));
   info.uid = *uid;
   info.gid = *gid;
+  // The executable is pinned now, as the Workload API does at accept: unix:path/sha256 then refuse a process that
+  // execve-s into something else before attestation finishes (and one whose executable cannot be read).
+  (void)RecordExecutable(info, proc_root);
   return info;
 }
 

@@ -42,7 +42,7 @@ spiffe_id_fuzz_SRCS := src/spiffe/spiffe_id.cc
 bundle_fuzz_SRCS := $(SPIFFE)
 hcl_fuzz_SRCS := $(HCL)
 server_config_fuzz_SRCS := src/server/config/server_config.cc $(HCL) $(SPIFFE)
-agent_config_fuzz_SRCS := src/agent/config/agent_config.cc $(HCL) $(SPIFFE)
+agent_config_fuzz_SRCS := src/agent/config/agent_config.cc src/agent/adminapi/admin_socket.cc src/common/unix_socket.cc $(HCL) $(SPIFFE)
 
 TARGETS := sevsnp_report_fuzz sevsnp_certtable_fuzz sevsnp_answer_fuzz iid_document_fuzz csr_fuzz \
            endorsement_fuzz kds_fuzz crl_fuzz iid_signature_fuzz attestation_payload_fuzz jwt_svid_fuzz \

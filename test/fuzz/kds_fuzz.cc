@@ -74,12 +74,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   X509* ark = fx->milan[1].get();
   switch (data[0] % 3) {
     case 0: {
-      auto chain = sources.IntermediateAndRoot(snpabi::Product::kMilan, snpabi::SigningKey::kVcek);
+      auto chain = sources.IntermediateAndRoot(snpabi::Product::kMilan, snpabi::SigningKey::kVcek, kNow);
       if (chain.ok()) (void)certs::VerifyIntermediate((*chain)[0].get(), (*chain)[1].get(), kNow, fx->trust);
       break;
     }
     case 1: {
-      auto der = sources.Vcek(snpabi::Product::kMilan, std::string(64, '\x5a'), snpabi::Tcb{.bl = 3, .snp = 8});
+      auto der = sources.Vcek(snpabi::Product::kMilan, std::string(64, '\x5a'), snpabi::Tcb{.bl = 3, .snp = 8}, kNow);
       if (!der.ok()) break;
       auto leaf = certs::LoadCertificate(*der);
       if (!leaf.ok()) break;
@@ -88,7 +88,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       break;
     }
     default: {
-      auto bytes = sources.Crl(snpabi::Product::kMilan, snpabi::SigningKey::kVcek);
+      auto bytes = sources.Crl(snpabi::Product::kMilan, snpabi::SigningKey::kVcek, kNow);
       if (!bytes.ok()) break;
       auto crl = certs::LoadCrl(*bytes);
       if (!crl.ok()) break;

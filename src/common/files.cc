@@ -10,6 +10,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "common/fd.h"
 #include "common/strings.h"
 
 namespace spirecvm::files {
@@ -29,25 +30,6 @@ absl::Status ErrnoStatus(int err, std::string_view what, std::string_view path) 
       return absl::InternalError(msg);
   }
 }
-
-class Fd {
- public:
-  explicit Fd(int fd) : fd_(fd) {}
-  ~Fd() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  int get() const { return fd_; }
-  int release() {
-    int f = fd_;
-    fd_ = -1;
-    return f;
-  }
-
- private:
-  int fd_;
-};
 
 std::string DirName(const std::string& path) {
   auto slash = path.find_last_of('/');

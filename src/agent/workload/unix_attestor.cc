@@ -15,6 +15,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "common/encoding.h"
+#include "common/fd.h"
 #include "common/files.h"
 #include "common/status.h"
 #include "common/unix_socket.h"
@@ -85,20 +86,6 @@ absl::Status UnixAttestor::AddSupplementaryGroups(const CallerInfo& caller, cons
 }
 
 namespace {
-
-class Fd {
- public:
-  explicit Fd(int fd) : fd_(fd) {}
-  ~Fd() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  int get() const { return fd_; }
-
- private:
-  int fd_;
-};
 
 bool SameFile(const struct stat& a, uint64_t dev, uint64_t ino) { return a.st_dev == dev && a.st_ino == ino; }
 

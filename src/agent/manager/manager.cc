@@ -4,6 +4,7 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "agent/manager/spire_convert.h"
 #include "common/status.h"
 #include "crypto/csr.h"
@@ -40,26 +41,22 @@ absl::Status Manager::Init() {
                  persisted->sequence_number);
     SetTrustedBundle(std::move(*persisted), /*persist=*/false);
   } else if (!absl::IsNotFound(persisted.status())) {
-    spdlog::warn("ignoring persisted bundle: {}", persisted.status().ToString());
+    spdlog::warn("persisted trust bundle not trusted ({}): {}",
+                 opts_.bootstrap_bundle.has_value() ? "using the bootstrap bundle" : "no bootstrap bundle",
+                 persisted.status().message());
   }
   if (!bundle_.has_value() && opts_.bootstrap_bundle.has_value()) {
     SetTrustedBundle(*opts_.bootstrap_bundle, /*persist=*/false);
   }
-  auto key = keys_.Load();
-  auto chain = storage_.LoadSvid();
-  if (key.ok() && chain.ok()) {
-    auto id = CheckIdentity(std::move(*chain), std::move(*key), bundle_.has_value());
-    if (id.ok()) {
-      spdlog::info("reusing agent SVID {} from {} (expires {})", id->spiffe_id, storage_.svid_path(),
-                   absl::FormatTime(id->not_after));
-      std::lock_guard<std::mutex> l(mu_);
-      identity_ = std::move(*id);
-      reattestable_ = attestor_.CanReattest();
-    } else {
-      spdlog::warn("persisted agent SVID not usable, will attest: {}", id.status().ToString());
-    }
-  } else if (chain.ok() || (key.ok() && !absl::IsNotFound(chain.status()))) {
-    spdlog::warn("persisted agent identity incomplete, will attest");
+  auto id = LoadPersistedIdentity();
+  if (id.ok()) {
+    spdlog::info("reusing agent SVID {} from {} (expires {})", id->spiffe_id, storage_.svid_path(),
+                 absl::FormatTime(id->not_after));
+    std::lock_guard<std::mutex> l(mu_);
+    identity_ = std::move(*id);
+    reattestable_ = attestor_.CanReattest();
+  } else if (!absl::IsNotFound(id.status())) {
+    spdlog::warn("persisted agent identity not trusted, will attest: {}", id.status().message());
   }
   return Reconnect();
 }
@@ -128,6 +125,20 @@ std::vector<std::string> Manager::agent_svid_chain() const {
 absl::Time Manager::last_sync_success() const {
   int64_t ns = last_sync_unix_ns_.load();
   return ns == 0 ? absl::InfinitePast() : absl::FromUnixNanos(ns);
+}
+
+absl::StatusOr<Manager::Identity> Manager::LoadPersistedIdentity() {
+  auto key = keys_.Load();
+  auto chain = storage_.LoadSvid();
+  if (absl::IsNotFound(key.status()) && absl::IsNotFound(chain.status())) return chain.status();  // first start
+  // Every unusable part is named, with its reason: a corrupt key next to a corrupt SVID is two problems.
+  std::vector<std::string> problems;
+  if (!key.ok()) problems.push_back(absl::StrCat("agent key: ", key.status().message()));
+  if (!chain.ok()) problems.push_back(absl::StrCat("agent SVID: ", chain.status().message()));
+  if (!problems.empty()) return absl::DataLossError(absl::StrJoin(problems, "; "));
+  auto id = CheckIdentity(std::move(*chain), std::move(*key), bundle_.has_value());
+  if (!id.ok()) return Annotate(id, absl::StrCat("agent SVID ", storage_.svid_path()));
+  return id;
 }
 
 absl::StatusOr<Manager::Identity> Manager::CheckIdentity(std::vector<std::string> chain_der, ssl::EvpPkeyPtr key,
@@ -355,12 +366,13 @@ absl::Status Manager::RunOnce() {
   } else if (now >= HalfLife(nb, na)) {
     if (absl::Status st = Rotate(); !st.ok()) {
       if (MeansReattest(st)) DropIdentity(st);
-      return st;
+      return Annotate(st, "agent SVID rotation");
     }
   }
   if (absl::Status st = Sync(); !st.ok()) {
     if (MeansReattest(st)) DropIdentity(st);
-    return st;
+    // While the server is away the cache keeps serving what it holds; the log says why nothing new arrives.
+    return Annotate(st, "sync with the server (workloads keep their cached SVIDs)");
   }
   return Mint();
 }

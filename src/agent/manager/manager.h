@@ -98,6 +98,10 @@ class Manager final : public JwtMinter {
   // GetBundle; true when the bundle changed (the connection must then trust the new roots).
   absl::StatusOr<bool> FetchBundle(const std::shared_ptr<ServerClient>& client);
   absl::Status Mint();
+  // The agent SVID and key persisted in data_dir, checked as CheckIdentity does. NotFound when neither exists;
+  // otherwise an error naming each unusable file and why (truncated, corrupt, key of another SVID, expired,
+  // not signed by the trusted bundle): such state is never used.
+  absl::StatusOr<Identity> LoadPersistedIdentity();
   // Checks a chain the server returned (or that was persisted) for `key`; fills an Identity.
   absl::StatusOr<Identity> CheckIdentity(std::vector<std::string> chain_der, ssl::EvpPkeyPtr key,
                                          bool verify_to_bundle);

@@ -2,6 +2,7 @@
 // server forgets the agent, incremental sync, minting, rotation at half life (fake clock).
 #include "agent/manager/manager.h"
 
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -11,7 +12,12 @@
 #include "absl/strings/str_cat.h"
 #include "agent/nodeattest/join_token.h"
 #include "agent/testing/test_ca.h"
+#include "common/files.h"
 #include "crypto/csr.h"
+#include "crypto/keys.h"
+#include "crypto/x509.h"
+#include "spdlog/sinks/ostream_sink.h"
+#include "spdlog/spdlog.h"
 
 namespace spirecvm::agent {
 namespace {
@@ -215,6 +221,106 @@ TEST_F(ManagerTest, AttestsPersistsAndReusesAfterRestart) {
   ASSERT_TRUE(b.manager->RunOnce().ok());
   EXPECT_EQ(server_.attests, 1);
   EXPECT_EQ(b.cache->svid_count(), 1u);
+}
+
+// Persisted agent state damaged between two runs: each case is detected, logged naming the file and the reason, never
+// used (no identity after Init), and the next pass attests again.
+class CorruptStateTest : public ManagerTest {
+ protected:
+  void SetUp() override {
+    ManagerTest::SetUp();
+    server_.AddEntry("e1", "spiffe://example.org/w1");
+    Instance a = Start();
+    ASSERT_TRUE(a.manager->RunOnce().ok());
+    ASSERT_EQ(server_.attests, 1);
+  }
+  std::string Read(const char* f) { return *files::ReadFile((dir_ / f).string()); }
+  void Write(const char* f, const std::string& data) {
+    ASSERT_TRUE(files::WriteFileAtomic((dir_ / f).string(), data, 0600).ok());
+  }
+  // Starts an agent on the damaged data_dir; returns what it logged.
+  std::string StartCapturingLog(Instance* out) {
+    std::ostringstream log;
+    auto previous = spdlog::default_logger();
+    spdlog::set_default_logger(
+        std::make_shared<spdlog::logger>("capture", std::make_shared<spdlog::sinks::ostream_sink_mt>(log)));
+    *out = Start();
+    spdlog::set_default_logger(previous);
+    return log.str();
+  }
+  // The damaged identity is not used, and the next pass attests again and persists a good one.
+  void ExpectNotTrustedThenReattests(Instance& i) {
+    EXPECT_FALSE(i.manager->has_identity());
+    ASSERT_TRUE(i.manager->RunOnce().ok());
+    EXPECT_EQ(server_.attests, 2);
+    Instance again = Start();
+    EXPECT_TRUE(again.manager->has_identity());
+  }
+};
+
+TEST_F(CorruptStateTest, TruncatedSvid) {
+  std::string pem = Read("agent_svid.pem");
+  Write("agent_svid.pem", pem.substr(0, pem.size() / 2));
+  Instance i;
+  std::string log = StartCapturingLog(&i);
+  EXPECT_THAT(log, ::testing::HasSubstr("persisted agent identity not trusted"));
+  EXPECT_THAT(log, ::testing::HasSubstr((dir_ / "agent_svid.pem").string()));
+  ExpectNotTrustedThenReattests(i);
+}
+
+TEST_F(CorruptStateTest, BitFlippedSvidSignature) {
+  auto certs = crypto::ParseCertsPem(Read("agent_svid.pem"));
+  ASSERT_TRUE(certs.ok());
+  std::string der = crypto::CertToDer((*certs)[0].get());
+  der[der.size() - 5] ^= 0x01;  // inside the signature: still parses, no longer verifies
+  auto flipped = crypto::ParseCertDer(der);
+  ASSERT_TRUE(flipped.ok());
+  Write("agent_svid.pem", crypto::CertToPem(flipped->get()));
+  Instance i;
+  std::string log = StartCapturingLog(&i);
+  EXPECT_THAT(log, ::testing::HasSubstr((dir_ / "agent_svid.pem").string()));
+  ExpectNotTrustedThenReattests(i);
+}
+
+TEST_F(CorruptStateTest, KeyOfAnotherSvid) {
+  auto other = crypto::GenerateKey(crypto::KeyType::kEcP256);
+  ASSERT_TRUE(other.ok());
+  Write("agent_svid.key", *crypto::PrivateKeyToPem(other->get()));
+  Instance i;
+  std::string log = StartCapturingLog(&i);
+  EXPECT_THAT(log, ::testing::HasSubstr("agent SVID does not match the agent key"));
+  ExpectNotTrustedThenReattests(i);
+}
+
+// Before: a corrupt key next to a good SVID was logged as "incomplete" without the reason, and a corrupt key next
+// to a corrupt SVID was not logged at all.
+TEST_F(CorruptStateTest, CorruptKeyAndSvidBothNamed) {
+  Write("agent_svid.key", Read("agent_svid.key").substr(0, 40));
+  Write("agent_svid.pem", "garbage");
+  Instance i;
+  std::string log = StartCapturingLog(&i);
+  EXPECT_THAT(log, ::testing::HasSubstr("agent key: " + (dir_ / "agent_svid.key").string()));
+  EXPECT_THAT(log, ::testing::HasSubstr("agent SVID: " + (dir_ / "agent_svid.pem").string()));
+  ExpectNotTrustedThenReattests(i);
+}
+
+TEST_F(CorruptStateTest, ExpiredSvid) {
+  clock_.Advance(server_.agent_ttl + absl::Minutes(1));
+  Instance i;
+  std::string log = StartCapturingLog(&i);
+  EXPECT_THAT(log, ::testing::HasSubstr("expired"));
+  ExpectNotTrustedThenReattests(i);
+}
+
+TEST_F(CorruptStateTest, CorruptBundleFallsBackToBootstrap) {
+  std::string json = Read("bundle.json");
+  Write("bundle.json", json.substr(0, json.size() - 7));
+  Instance i;
+  std::string log = StartCapturingLog(&i);
+  EXPECT_THAT(log, ::testing::HasSubstr("persisted trust bundle not trusted (using the bootstrap bundle)"));
+  EXPECT_THAT(log, ::testing::HasSubstr((dir_ / "bundle.json").string()));
+  // The SVID still verifies against the bootstrap bundle: reused, no new attestation.
+  EXPECT_TRUE(i.manager->has_identity());
 }
 
 TEST_F(ManagerTest, ReattestsWhenServerForgetsAgent) {

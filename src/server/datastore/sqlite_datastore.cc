@@ -15,39 +15,15 @@
 #include "common/strings.h"
 #include "server/datastore/sql_conn.h"
 #include "server/datastore/sql_datastore.h"
+#include "server/datastore/sqlite_error.h"
 
 namespace spirecvm::datastore {
 namespace {
 
-absl::Status SqliteError(sqlite3* db, int rc, std::string_view what) {
-  const int ext = db != nullptr ? sqlite3_extended_errcode(db) : rc;
-  std::string msg = absl::StrCat("sqlite: ", ToAbsl(what), ": ",
-                                 db != nullptr ? sqlite3_errmsg(db) : sqlite3_errstr(rc), " (code ", ext, ")");
-  switch (ext) {
-    case SQLITE_CONSTRAINT_PRIMARYKEY:
-    case SQLITE_CONSTRAINT_UNIQUE:
-      return absl::AlreadyExistsError(msg);
-    case SQLITE_CONSTRAINT_FOREIGNKEY:
-      return absl::FailedPreconditionError(msg);
-    default:
-      break;
-  }
-  switch (rc & 0xff) {
-    case SQLITE_BUSY:
-    case SQLITE_LOCKED:
-      return absl::UnavailableError(msg);
-    case SQLITE_CORRUPT:
-    case SQLITE_NOTADB:
-      return absl::DataLossError(msg);
-    default:
-      return absl::InternalError(msg);
-  }
-}
-
 // One SQLite connection with a cache of prepared statements keyed by their SQL text.
 class SqliteConn final : public SqlConn {
  public:
-  explicit SqliteConn(sqlite3* db) : db_(db) {}
+  SqliteConn(sqlite3* db, std::string path) : db_(db), path_(std::move(path)) {}
   ~SqliteConn() override {
     for (auto& [sql, stmt] : cache_) sqlite3_finalize(stmt);
     sqlite3_close_v2(db_);
@@ -72,11 +48,8 @@ class SqliteConn final : public SqlConn {
     std::string s(sql);
     char* err = nullptr;
     const int rc = sqlite3_exec(db_, s.c_str(), nullptr, nullptr, &err);
-    if (rc != SQLITE_OK) {
-      std::string msg = err != nullptr ? err : sqlite3_errstr(rc);
-      sqlite3_free(err);
-      return absl::InternalError(absl::StrCat("sqlite: ", msg));
-    }
+    sqlite3_free(err);  // sqlite3_errmsg (in SqliteStatus) holds the same text
+    if (rc != SQLITE_OK) return SqliteStatus(db_, rc, absl::StrCat("\"", s.substr(0, 80), "\""), path_);
     return absl::OkStatus();
   }
 
@@ -95,7 +68,7 @@ class SqliteConn final : public SqlConn {
     sqlite3_stmt* stmt = nullptr;
     const int rc =
         sqlite3_prepare_v3(db_, key.data(), static_cast<int>(key.size()), SQLITE_PREPARE_PERSISTENT, &stmt, nullptr);
-    if (rc != SQLITE_OK) return SqliteError(db_, rc, absl::StrCat("prepare \"", ToAbsl(sql), "\""));
+    if (rc != SQLITE_OK) return SqliteStatus(db_, rc, absl::StrCat("prepare \"", ToAbsl(sql), "\""), path_);
     cache_.emplace(std::move(key), stmt);
     return stmt;
   }
@@ -113,7 +86,7 @@ class SqliteConn final : public SqlConn {
     for (;;) {
       const int rc = sqlite3_step(stmt);
       if (rc == SQLITE_DONE) return absl::OkStatus();
-      if (rc != SQLITE_ROW) return SqliteError(db_, rc, absl::StrCat("\"", ToAbsl(sql), "\""));
+      if (rc != SQLITE_ROW) return SqliteStatus(db_, rc, absl::StrCat("\"", ToAbsl(sql), "\""), path_);
       if (rows != nullptr) rows->push_back(ReadRow(stmt));
     }
   }
@@ -141,7 +114,7 @@ class SqliteConn final : public SqlConn {
             sqlite3_bind_blob64(stmt, idx, b->bytes.empty() ? kEmpty : b->bytes.data(), b->bytes.size(), SQLITE_STATIC);
       }
       if (rc != SQLITE_OK) {
-        return SqliteError(db_, rc, absl::StrCat("bind parameter ", idx, " of \"", ToAbsl(sql), "\""));
+        return SqliteStatus(db_, rc, absl::StrCat("bind parameter ", idx, " of \"", ToAbsl(sql), "\""), path_);
       }
     }
     return absl::OkStatus();
@@ -178,6 +151,7 @@ class SqliteConn final : public SqlConn {
   }
 
   sqlite3* db_;
+  std::string path_;
   std::unordered_map<std::string, sqlite3_stmt*> cache_;
 };
 
@@ -234,7 +208,7 @@ absl::StatusOr<std::unique_ptr<DataStore>> OpenSqlite(const SqliteOptions& opts,
   sqlite3* raw = nullptr;
   int rc = sqlite3_open_v2(opts.path.c_str(), &raw,
                            SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_URI | SQLITE_OPEN_NOMUTEX, nullptr);
-  auto conn = std::make_unique<SqliteConn>(raw);  // owns raw even when open failed
+  auto conn = std::make_unique<SqliteConn>(raw, opts.path);  // owns raw even when open failed
   if (rc != SQLITE_OK) {
     return absl::UnavailableError(absl::StrCat("datastore: cannot open sqlite database ", opts.path, ": ",
                                                raw != nullptr ? sqlite3_errmsg(raw) : sqlite3_errstr(rc)));

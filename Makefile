@@ -2,8 +2,9 @@
 JOBS ?= $(shell nproc)
 BUILD ?= build/release
 ASAN_BUILD ?= build/asan
+TSAN_BUILD ?= build/tsan
 
-.PHONY: all deps build build-asan test unit e2e fuzz demo bench clean format format-check
+.PHONY: all deps build build-asan test test-tsan unit e2e fuzz demo bench clean format format-check
 .PHONY: interop peers
 
 all: build
@@ -23,11 +24,23 @@ $(ASAN_BUILD)/CMakeCache.txt:
 build-asan: deps $(ASAN_BUILD)/CMakeCache.txt
 	cmake --build $(ASAN_BUILD) -j $(JOBS)
 
-# Every test: unit + end-to-end on the AddressSanitizer/UBSan build, then every fuzzer for a short time.
+# Every test: unit + end-to-end (incl. the fault tests, label faults) on the AddressSanitizer/UBSan build, the
+# concurrent parts under ThreadSanitizer, then every fuzzer for a short time.
 FUZZ_TEST_SECONDS ?= 10
 test: format-check build-asan
 	cd $(ASAN_BUILD) && ASAN_OPTIONS=detect_leaks=1 ctest --output-on-failure -j $(JOBS)
+	@$(MAKE) --no-print-directory test-tsan
 	./test/fuzz/run.sh $(FUZZ_TEST_SECONDS)
+
+# ThreadSanitizer (SPIRECVM_TSAN, its own build dir): builds only the test binaries of the concurrent parts
+# (datastore, caches, agent manager, Workload API, CA rotation) and runs their threaded suites (test/tsan/run.sh).
+TSAN_TARGETS = cvm_datastore_sqlite_test cvm_server_test cvm_agent_test
+$(TSAN_BUILD)/CMakeCache.txt:
+	cmake -S . -B $(TSAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DSPIRECVM_TSAN=ON -DSPIRECVM_BENCH=OFF
+
+test-tsan: deps $(TSAN_BUILD)/CMakeCache.txt
+	cmake --build $(TSAN_BUILD) -j $(JOBS) --target $(TSAN_TARGETS)
+	./test/tsan/run.sh $(TSAN_BUILD)
 
 # Every libFuzzer target (test/fuzz) for FUZZ_SECONDS each, one at a time; executions, coverage and crashes per
 # target go to FUZZ_SUMMARY (the file docs/security.md cites). A crash fails the run.

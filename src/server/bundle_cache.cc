@@ -21,7 +21,9 @@ absl::Status BundleCache::Refresh() {
   }
   next->record = std::move(rec);
   std::lock_guard<std::mutex> l(mu_);
-  snap_ = std::move(next);
+  // Two refreshes can overlap (the background loop, and Get on first use); the one that read the database first
+  // may finish last. The sequence number only grows, so never step back to an older bundle.
+  if (snap_ == nullptr || next->record.sequence_number >= snap_->record.sequence_number) snap_ = std::move(next);
   return absl::OkStatus();
 }
 

@@ -1,6 +1,9 @@
 #include "server/ca/ca_manager.h"
 
+#include <atomic>
 #include <filesystem>
+#include <thread>
+#include <vector>
 
 #include "common/files.h"
 #include "crypto/x509.h"
@@ -218,6 +221,48 @@ TEST_F(UpstreamTest, MismatchedKeyAndNonCaCertificateAreRefused) {
   auto missing = NewDiskUpstreamAuthority({dir + "/nope.crt", dir + "/up.key", ""});
   EXPECT_FALSE(missing.ok());
   std::filesystem::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace spirecvm::server
+
+namespace spirecvm::server {
+namespace {
+
+// SVIDs are signed on gRPC threads while the background loop rotates the CA (prepare, activate, retire) and
+// readers list the authorities: every SVID signed during the rotation verifies against the bundle published at
+// its signing time or after (this suite also runs under ThreadSanitizer, `make test-tsan`).
+TEST_F(CaManagerTest, SigningWhileRotating) {
+  auto ca = Make(absl::Seconds(600));
+  auto key = crypto::GenerateKey(crypto::KeyType::kEcP256);
+  ASSERT_TRUE(key.ok());
+  auto id = spiffe::SpiffeId::Parse("spiffe://example.org/w");
+  ASSERT_TRUE(id.ok());
+  std::atomic<bool> done{false};
+  std::atomic<int> signed_x509{0}, signed_jwt{0};
+  std::vector<std::thread> signers;
+  for (int t = 0; t < 3; ++t) {
+    signers.emplace_back([&] {
+      while (!done.load()) {
+        auto x = ca->SignX509Svid(key->get(), *id, absl::Seconds(60), {});
+        EXPECT_TRUE(x.ok()) << x.status();
+        if (x.ok()) ++signed_x509;
+        auto j = ca->SignJwtSvid(*id, {"aud"}, absl::Seconds(60));
+        EXPECT_TRUE(j.ok()) << j.status();
+        if (j.ok()) ++signed_jwt;
+        EXPECT_FALSE(ca->X509Authorities().empty());
+        (void)ca->Summary();
+      }
+    });
+  }
+  for (int step = 0; step < 8; ++step) {
+    clock_.Advance(absl::Seconds(110));  // crosses prepare (1/2) and activate (5/6) thresholds several times
+    ASSERT_TRUE(ca->Rotate().ok());
+  }
+  done = true;
+  for (auto& t : signers) t.join();
+  EXPECT_GT(signed_x509.load(), 0);
+  EXPECT_GT(signed_jwt.load(), 0);
 }
 
 }  // namespace

@@ -26,6 +26,9 @@ absl::Status ErrnoStatus(int err, std::string_view what, std::string_view path) 
       return absl::PermissionDeniedError(msg);
     case EEXIST:
       return absl::AlreadyExistsError(msg);
+    case ENOSPC:
+    case EDQUOT:
+      return absl::ResourceExhaustedError(msg);
     default:
       return absl::InternalError(msg);
   }
@@ -65,10 +68,11 @@ absl::Status WriteFileAtomic(const std::string& path, std::string_view data, mod
   Fd fd(::mkostemp(name.data(), O_CLOEXEC));
   if (fd.get() < 0) return ErrnoStatus(errno, "create temporary file for", path);
   std::string tmp(name.data());
-  // Any failure below leaves the old file untouched and removes the temporary.
+  // Any failure below leaves the old file untouched and removes the temporary; the error names the file being
+  // written (the operator's path), then the temporary.
   auto fail = [&](int err, std::string_view what) {
     ::unlink(tmp.c_str());
-    return ErrnoStatus(err, what, tmp);
+    return ErrnoStatus(err, what, absl::StrCat(path, " (temporary ", tmp, ")"));
   };
   // chmod before writing so secret content is never readable under the temp file's default mode.
   if (::fchmod(fd.get(), mode) != 0) return fail(errno, "chmod");

@@ -3,10 +3,13 @@
 #include <dirent.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <csignal>
 #include <cstdlib>
+#include <cstring>
 #include <string>
 #include <vector>
 
@@ -82,6 +85,27 @@ TEST_F(FilesTest, FailedWriteLeavesOldContent) {
   EXPECT_THAT(s.message(), HasSubstr(d));
   EXPECT_EQ(*ReadFile(p), "old");
   EXPECT_THAT(List(), ::testing::UnorderedElementsAre("state", "sub"));
+}
+
+// A write that fails half-way (here the file size limit; on a full disk, ENOSPC) names the file being written, not
+// only its temporary, keeps the old content and leaves no temporary behind.
+TEST_F(FilesTest, FailedWriteNamesTheTargetAndKeepsOldContent) {
+  std::string p = dir_ + "/server_svid.key";
+  ASSERT_TRUE(WriteFileAtomic(p, "old", 0600).ok());
+  struct rlimit saved;
+  ASSERT_EQ(::getrlimit(RLIMIT_FSIZE, &saved), 0);
+  auto old_handler = ::signal(SIGXFSZ, SIG_IGN);
+  struct rlimit small = saved;
+  small.rlim_cur = 4096;
+  ASSERT_EQ(::setrlimit(RLIMIT_FSIZE, &small), 0);
+  auto s = WriteFileAtomic(p, std::string(1 << 16, 'n'), 0600);
+  ::setrlimit(RLIMIT_FSIZE, &saved);
+  ::signal(SIGXFSZ, old_handler);
+  ASSERT_FALSE(s.ok());
+  EXPECT_THAT(s.message(), HasSubstr("write " + p + " (temporary " + p + ".tmp."));
+  EXPECT_THAT(s.message(), HasSubstr(std::strerror(EFBIG)));
+  EXPECT_EQ(*ReadFile(p), "old");
+  EXPECT_EQ(List(), std::vector<std::string>{"server_svid.key"});
 }
 
 TEST_F(FilesTest, WriteIntoMissingDirFails) {

@@ -45,7 +45,7 @@ done
 kill -0 "$AGENT_PID" 2>/dev/null || fail "agent exited while the server was down"
 kill -0 "$WATCH_PID" 2>/dev/null || fail "watcher stream ended while the server was down"
 tail -n +"$DOWN_AT" "$T/agent.log" >"$T/agent-down.log"
-expect "$T/agent-down.log" "sync with the server .*UNAVAILABLE" "the agent did not report the lost server"
+expect "$T/agent-down.log" "UNAVAILABLE: sync with the server \(workloads keep their cached SVIDs\)" "the agent did not report the lost server"
 
 step "server back: the agent syncs, a new entry reaches the workload"
 start_server

@@ -8,7 +8,9 @@ set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 
 WRITERS=4
-LOAD_SECONDS=${FAULTS_LOAD_SECONDS:-4}
+# The kill comes once at least MIN_ACKED more writes were acknowledged (the writers keep going: it lands mid-load).
+MIN_ACKED=${FAULTS_MIN_ACKED:-100}
+acked_count() { { cat "$T"/acked.* 2>/dev/null || true; } | sort -u | wc -l; }
 PARENT=spiffe://$TD/spire/agent/join_token/load  # entry_writer.py uses the same parent
 
 # writer N ROUND: batches of entries until $T/stop exists; every acknowledged entry ID goes to $T/acked.N.
@@ -38,19 +40,23 @@ write_server_conf
 start_server
 
 for round in 1 2; do
-  step "round $round: $WRITERS writers for ${LOAD_SECONDS}s, then kill -9 the server mid-load"
+  step "round $round: $WRITERS writers; kill -9 the server mid-load after $MIN_ACKED more acknowledged writes"
+  base=$(acked_count)
   rm -f "$T/stop"
   WPIDS=()
   for w in $(seq 1 $WRITERS); do
     writer "$w" "$round" &
     WPIDS+=($!)
   done
-  sleep "$LOAD_SECONDS"
+  for i in $(seq 1 240); do
+    [[ $(acked_count) -ge $((base + MIN_ACKED)) ]] && break
+    sleep 0.5
+  done
   kill9_server
   touch "$T/stop"
   for p in "${WPIDS[@]}"; do wait "$p" || true; done
-  n=$(cat "$T"/acked.* 2>/dev/null | sort -u | wc -l)
-  [[ $n -gt 0 ]] || fail "no write was acknowledged before the kill (no load)"
+  n=$(acked_count)
+  [[ $n -gt $base ]] || fail "no write was acknowledged before the kill (no load)"
   echo "   $n writes acknowledged so far"
 
   step "round $round: PRAGMA integrity_check on the datastore as the crash left it"

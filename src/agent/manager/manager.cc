@@ -43,7 +43,7 @@ absl::Status Manager::Init() {
   } else if (!absl::IsNotFound(persisted.status())) {
     spdlog::warn("persisted trust bundle not trusted ({}): {}",
                  opts_.bootstrap_bundle.has_value() ? "using the bootstrap bundle" : "no bootstrap bundle",
-                 persisted.status().message());
+                 std::string(persisted.status().message()));
   }
   if (!bundle_.has_value() && opts_.bootstrap_bundle.has_value()) {
     SetTrustedBundle(*opts_.bootstrap_bundle, /*persist=*/false);
@@ -56,7 +56,7 @@ absl::Status Manager::Init() {
     identity_ = std::move(*id);
     reattestable_ = attestor_.CanReattest();
   } else if (!absl::IsNotFound(id.status())) {
-    spdlog::warn("persisted agent identity not trusted, will attest: {}", id.status().message());
+    spdlog::warn("persisted agent identity not trusted, will attest: {}", std::string(id.status().message()));
   }
   return Reconnect();
 }

@@ -16,6 +16,8 @@ write_server_conf
 start_server
 TOKEN=$(new_token)
 [[ -n $TOKEN ]] || fail "no join token"
+srv entry create -parentID "spiffe://$TD/spire/agent/join_token/$TOKEN" -spiffeID "$WID" \
+  -selector "unix:uid:$UID_NOW" >/dev/null || fail "entry create"
 write_agent_conf "$TOKEN"
 start_agent "$T/agent-good.log"
 retry 120 test -s "$ADIR/bundle.json" || fail "agent did not persist its state"

@@ -57,8 +57,8 @@ absl::StatusOr<ManagerOptions> ManagerOptionsFor(const AgentConfig& config) {
   return mo;
 }
 
-absl::StatusOr<std::unique_ptr<WorkloadEndpoint>> StartWorkloadApi(const std::string& socket_path,
-                                                                   WorkloadApiDeps deps, sds::SdsDeps sds) {
+absl::StatusOr<std::unique_ptr<WorkloadEndpoint>> StartWorkloadApi(const std::string& socket_path, WorkloadApiDeps deps,
+                                                                   sds::SdsDeps sds) {
   ASSIGN_OR_RETURN(std::unique_ptr<WorkloadEndpoint> ep,
                    WorkloadEndpoint::Start(socket_path, std::move(deps), std::move(sds)));
   spdlog::info("Workload API listening on {}", socket_path);

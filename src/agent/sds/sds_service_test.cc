@@ -52,8 +52,7 @@ class SdsServiceTest : public ::testing::Test {
     auto ep = WorkloadEndpoint::Start(socket_, std::move(deps), SdsDeps{});
     ASSERT_TRUE(ep.ok()) << ep.status();
     endpoint_ = std::move(*ep);
-    stub_ = SecretDiscoveryService::NewStub(
-        grpc::CreateChannel("unix:" + socket_, grpc::InsecureChannelCredentials()));
+    stub_ = SecretDiscoveryService::NewStub(grpc::CreateChannel("unix:" + socket_, grpc::InsecureChannelCredentials()));
   }
   void TearDown() override {
     stub_.reset();
@@ -152,7 +151,8 @@ TEST_F(SdsServiceTest, FetchSecretsUnknownNameIsInvalidArgument) {
   DiscoveryResponse resp;
   grpc::Status st = stub_->FetchSecrets(ctx.get(), Req({"spiffe://example.org/nope"}), &resp);
   EXPECT_EQ(st.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
-  EXPECT_EQ(st.error_message(), "workload is not authorized for the requested identities [\"spiffe://example.org/nope\"]");
+  EXPECT_EQ(st.error_message(),
+            "workload is not authorized for the requested identities [\"spiffe://example.org/nope\"]");
 }
 
 TEST_F(SdsServiceTest, StreamVersionsAckRotationAndNamesChange) {
@@ -251,8 +251,7 @@ TEST_F(SdsServiceTest, WorkloadWithoutEntriesGetsBundlesOnly) {
 
   auto ctx2 = Ctx();
   DiscoveryResponse resp;
-  EXPECT_EQ(stub_->FetchSecrets(ctx2.get(), Req({"default"}), &resp).error_code(),
-            grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(stub_->FetchSecrets(ctx2.get(), Req({"default"}), &resp).error_code(), grpc::StatusCode::INVALID_ARGUMENT);
 }
 
 TEST_F(SdsServiceTest, DeltaSecretsIsUnimplemented) {

@@ -202,8 +202,8 @@ absl::StatusOr<DiscoveryResponse> BuildSecretsResponse(const SdsOptions& opts, c
   if (!names.empty()) {
     std::vector<std::string> quoted;
     for (const std::string& n : names) quoted.push_back(absl::StrCat("\"", n, "\""));
-    return absl::InvalidArgumentError(absl::StrCat("workload is not authorized for the requested identities [",
-                                                   absl::StrJoin(quoted, " "), "]"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("workload is not authorized for the requested identities [", absl::StrJoin(quoted, " "), "]"));
   }
   return resp;
 }

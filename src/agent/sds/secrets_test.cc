@@ -16,7 +16,7 @@ using envoy::service::discovery::v3::DiscoveryResponse;
 
 // Certificates are opaque here: the builder PEM-wraps DER bytes without parsing them.
 const char kBundlePem[] = "-----BEGIN CERTIFICATE-----\nQlVORExF\n-----END CERTIFICATE-----\n";     // "BUNDLE"
-const char kFedPem[] = "-----BEGIN CERTIFICATE-----\nRkVEQlVORExF\n-----END CERTIFICATE-----\n";     // "FEDBUNDLE"
+const char kFedPem[] = "-----BEGIN CERTIFICATE-----\nRkVEQlVORExF\n-----END CERTIFICATE-----\n";    // "FEDBUNDLE"
 const char kLeaf1Pem[] = "-----BEGIN CERTIFICATE-----\nV09SS0xPQUQx\n-----END CERTIFICATE-----\n";  // "WORKLOAD1"
 
 spiffe::Bundle MakeBundle(const char* td, const char* der) {
@@ -182,10 +182,9 @@ TEST(SdsSecretsTest, UnknownNamesAreRefusedSorted) {
             "workload is not authorized for the requested identities [\"spiffe://domain.test/a\" "
             "\"spiffe://domain.test/z\"]");
   // Without federation, another trust domain's bundle is just as unknown.
-  EXPECT_EQ(BuildSecretsResponse(SdsOptions{}, Req({"spiffe://otherdomain.test"}), State(false), "1", "n")
-                .status()
-                .code(),
-            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(
+      BuildSecretsResponse(SdsOptions{}, Req({"spiffe://otherdomain.test"}), State(false), "1", "n").status().code(),
+      absl::StatusCode::kInvalidArgument);
 }
 
 TEST(SdsSecretsTest, WorkloadWithoutSvidsStillGetsBundles) {

@@ -19,7 +19,7 @@ class WorkloadEndpoint {
  public:
   // Binds socket_path (parent dir created 0755, socket 0777 like SPIRE: any local process may ask who it is).
   static absl::StatusOr<std::unique_ptr<WorkloadEndpoint>> Start(const std::string& socket_path, WorkloadApiDeps deps,
-                                                                  sds::SdsDeps sds = {});
+                                                                 sds::SdsDeps sds = {});
   ~WorkloadEndpoint();
   // Stops accepting, cancels every call (streams end), waits for them.
   void Shutdown();

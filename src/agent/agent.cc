@@ -4,6 +4,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "agent/workload/attestor_set.h"
+#include "common/random.h"
 #include "common/status.h"
 #include "spdlog/spdlog.h"
 
@@ -56,9 +57,10 @@ absl::StatusOr<ManagerOptions> ManagerOptionsFor(const AgentConfig& config) {
   return mo;
 }
 
-absl::StatusOr<std::unique_ptr<WorkloadEndpoint>> StartWorkloadApi(const std::string& socket_path,
-                                                                   WorkloadApiDeps deps) {
-  ASSIGN_OR_RETURN(std::unique_ptr<WorkloadEndpoint> ep, WorkloadEndpoint::Start(socket_path, std::move(deps)));
+absl::StatusOr<std::unique_ptr<WorkloadEndpoint>> StartWorkloadApi(const std::string& socket_path, WorkloadApiDeps deps,
+                                                                   sds::SdsDeps sds) {
+  ASSIGN_OR_RETURN(std::unique_ptr<WorkloadEndpoint> ep,
+                   WorkloadEndpoint::Start(socket_path, std::move(deps), std::move(sds)));
   spdlog::info("Workload API listening on {}", socket_path);
   return ep;
 }
@@ -95,7 +97,9 @@ absl::Status Agent::Start() {
   deps.peers = peers_.get();
   deps.pool = pool_.get();
   deps.clock = &RealClock::Get();
-  ASSIGN_OR_RETURN(endpoint_, StartWorkloadApi(config_.socket_path, std::move(deps)));
+  // Envoy SDS on the same socket. Federated bundles: none yet (the agent holds only its own trust domain's).
+  sds::SdsDeps sds{.options = config_.sds, .random = &SystemRandom::Get(), .federated = nullptr};
+  ASSIGN_OR_RETURN(endpoint_, StartWorkloadApi(config_.socket_path, std::move(deps), std::move(sds)));
   RETURN_IF_ERROR(StartAdminApi());
   manager_thread_ = std::thread([this] { manager_->Run(); });
   return absl::OkStatus();

@@ -10,6 +10,7 @@
 #include "common/duration.h"
 #include "common/files.h"
 #include "common/status.h"
+#include "spdlog/spdlog.h"
 
 namespace spirecvm::agent {
 namespace {
@@ -180,6 +181,24 @@ void ReadSvidKeys(config::Section& a, AgentConfig& c) {
   }
 }
 
+// agent.sds { default_svid_name default_bundle_name default_all_bundles_name disable_spiffe_cert_validation }, as
+// SPIRE reads it: an empty name keeps the default.
+void ReadSdsKeys(config::Section& a, AgentConfig& c) {
+  std::optional<config::Section> sds = a.Child("sds");
+  if (!sds) return;
+  if (auto v = sds->String("default_svid_name"); v && !v->empty()) c.sds.default_svid_name = *v;
+  if (auto v = sds->String("default_bundle_name"); v && !v->empty()) c.sds.default_bundle_name = *v;
+  if (auto v = sds->String("default_all_bundles_name"); v && !v->empty()) c.sds.default_all_bundles_name = *v;
+  if (auto v = sds->Bool("disable_spiffe_cert_validation")) c.sds.disable_spiffe_cert_validation = *v;
+  if (c.sds.default_bundle_name == c.sds.default_all_bundles_name) {
+    // SPIRE v1.13 warns and goes on (Helm charts set both to ROOTCA): the own-bundle name wins.
+    spdlog::warn(
+        "agent.sds: default_bundle_name and default_all_bundles_name are both \"{}\"; default_all_bundles_name will "
+        "be ignored",
+        c.sds.default_bundle_name);
+  }
+}
+
 // $SPIRECVM_AGENT_SYNC_INTERVAL (a Go duration) wins over the file.
 absl::Status ApplyEnvSyncInterval(std::string_view env_sync_interval, AgentConfig& c) {
   if (env_sync_interval.empty()) return absl::OkStatus();
@@ -204,6 +223,7 @@ absl::StatusOr<AgentConfig> ParseAgentConfig(std::string_view text, std::string_
     ReadEndpointKeys(*agent, c);
     ReadBootstrapKeys(*agent, c);
     ReadSvidKeys(*agent, c);
+    ReadSdsKeys(*agent, c);
   } else {
     root.AddError(root.pos(), "missing agent {} block");
   }

@@ -12,6 +12,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "agent/catalog.h"
+#include "agent/sds/sds_options.h"
 #include "common/hcl.h"
 #include "crypto/keys.h"
 #include "spiffe/spiffe_id.h"
@@ -49,6 +50,8 @@ struct AgentConfig {
   crypto::KeyType workload_key_type = crypto::KeyType::kEcP256;
   int64_t x509_svid_cache_max_size = 1000;
   absl::Duration sync_interval = absl::Seconds(5);  // agent.experimental.sync_interval or $SPIRECVM_AGENT_SYNC_INTERVAL
+
+  sds::SdsOptions sds;  // agent.sds { ... }
 
   NodeAttestorConfig node_attestor;                        // exactly one
   KeyManagerConfig key_manager;                            // at most one; default "disk"

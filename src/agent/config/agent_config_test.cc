@@ -42,6 +42,48 @@ plugins {
 }
 )";
 
+// agent.sds { ... }: SPIRE's defaults, each key, strict unknown keys and types.
+TEST(AgentConfigTest, SdsBlock) {
+  auto with = [](const std::string& keys) {
+    std::string text = kGood;
+    text.replace(text.find("agent {") + 7, 0, "\n" + keys);
+    return ParseAgentConfig(text, "agent.conf");
+  };
+  auto d = with("");
+  ASSERT_TRUE(d.ok()) << d.status();
+  EXPECT_EQ(d->sds.default_svid_name, "default");
+  EXPECT_EQ(d->sds.default_bundle_name, "ROOTCA");
+  EXPECT_EQ(d->sds.default_all_bundles_name, "ALL");
+  EXPECT_FALSE(d->sds.disable_spiffe_cert_validation);
+
+  auto c = with(R"(sds {
+    default_svid_name = "svid"
+    default_bundle_name = "null"
+    default_all_bundles_name = "ROOTCA"
+    disable_spiffe_cert_validation = true
+  })");
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->sds.default_svid_name, "svid");
+  EXPECT_EQ(c->sds.default_bundle_name, "null");
+  EXPECT_EQ(c->sds.default_all_bundles_name, "ROOTCA");
+  EXPECT_TRUE(c->sds.disable_spiffe_cert_validation);
+
+  // Equal names are accepted with a warning, as SPIRE v1.13 does (Helm values set both to ROOTCA).
+  auto same = with(R"(sds {
+    default_bundle_name = "ROOTCA"
+    default_all_bundles_name = "ROOTCA"
+  })");
+  EXPECT_TRUE(same.ok()) << same.status();
+
+  auto bad = with(R"(sds {
+    default_svid_nam = "x"
+    disable_spiffe_cert_validation = "yes"
+  })");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_THAT(bad.status().message(), HasSubstr("default_svid_nam"));
+  EXPECT_THAT(bad.status().message(), HasSubstr("disable_spiffe_cert_validation"));
+}
+
 // SPIRE's admin socket keys: the path, the delegates (SPIFFE IDs), and SPIRE's placement rule.
 TEST(AgentConfigTest, AdminSocketAndAuthorizedDelegates) {
   auto with = [](const std::string& keys) {

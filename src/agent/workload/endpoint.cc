@@ -9,6 +9,7 @@
 #include <cstring>
 
 #include "absl/strings/str_cat.h"
+#include "common/random.h"
 #include "common/status.h"
 #include "common/unix_socket.h"
 #include "spdlog/spdlog.h"
@@ -16,15 +17,18 @@
 namespace spirecvm::agent {
 
 absl::StatusOr<std::unique_ptr<WorkloadEndpoint>> WorkloadEndpoint::Start(const std::string& socket_path,
-                                                                          WorkloadApiDeps deps) {
+                                                                          WorkloadApiDeps deps, sds::SdsDeps sds) {
   std::unique_ptr<WorkloadEndpoint> ep(new WorkloadEndpoint());
   ep->socket_path_ = socket_path;
   // The directory is checked and held; the socket is bound through it and made 0777 through the node itself.
   ASSIGN_OR_RETURN(ep->listen_fd_, ListenUnixSocket(socket_path, {.dir_mode = 0755, .socket_mode = 0777}));
   ep->service_ = std::make_unique<WorkloadApiService>(std::move(deps));
+  if (sds.random == nullptr) sds.random = &SystemRandom::Get();
+  ep->sds_ = std::make_unique<sds::SdsService>(ep->service_.get(), std::move(sds));
   grpc::EnableDefaultHealthCheckService(true);
   grpc::ServerBuilder builder;
   builder.RegisterService(ep->service_.get());
+  builder.RegisterService(ep->sds_.get());
   // Watchers hold streams for a long time, but one connection must not open unbounded numbers of them.
   builder.AddChannelArgument(GRPC_ARG_MAX_CONCURRENT_STREAMS, ep->service_->deps().max_streams_per_connection);
   ep->server_ = builder.BuildAndStart();

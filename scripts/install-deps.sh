@@ -10,6 +10,7 @@ PKGS=(
   clang-14 libclang-rt-14-dev clang-format-14 ccache
   python3 python3-grpcio python3-protobuf python3-jwt python3-cryptography
   procps curl
+  ovmf
 )
 missing=()
 for p in "${PKGS[@]}"; do

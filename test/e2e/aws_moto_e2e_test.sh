@@ -207,7 +207,7 @@ refused() {  # refused <agent name> <imds name> <account> <instance> <word in th
 step "refused: an instance launched without SEV-SNP"
 refused agent-plain imds-plain $ACCOUNT "$I_PLAIN" "AmdSevSnp"
 step "refused: a stopped instance"
-refused agent-stopped imds-stopped $ACCOUNT "$I_STOPPED" "stopped"
+refused agent-stopped imds-stopped $ACCOUNT "$I_STOPPED" "not running"
 step "refused: an account outside the organization"
 refused agent-foreign imds-foreign $FOREIGN i-0f0f0f0f0f0f0f0f0 "organization"
 step "refused: AWS keeps throttling past the retries"

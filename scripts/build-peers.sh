@@ -6,7 +6,8 @@
 #                                            go-spiffe v2.9.0 clients, module test/interop (cmd/)
 # Two modules because one cannot hold both: go-spiffe v2.9.0's Workload API adds methods (WIT-SVIDs) that
 # SPIRE v1.13.3's agent does not implement, so SPIRE must build with the go-spiffe it pins (v2.6.0).
-#     venv/                                  Python venv with py-spiffe ("spiffe" from PyPI)
+#     venv/                                  Python venv with py-spiffe ("spiffe" from PyPI), and the AWS test tools:
+#                                            sev-snp-measure (reference measurements), moto[server] (AWS emulator)
 # Usage: build-peers.sh [go|python|all]   (default all)
 # Prints the cache folder as its only line on stdout. Build output goes to <folder>/*.log.
 # Exit 0: ready. Exit 77: the toolchain or a package registry is missing; ONE line on stderr says which, and
@@ -19,6 +20,7 @@ case $WHAT in go | python | all) ;; *) echo "usage: $0 [go|python|all]" >&2; exi
 SRC=$(cd "$(dirname "$0")/.." && pwd)
 MOD=$SRC/test/interop
 PY_SPIFFE=spiffe==0.3.2
+PY_TOOLS=(sev-snp-measure==0.0.13 "moto[server]==5.2.5")
 unavailable() { echo "interop peers unavailable: $*" >&2; exit 77; }
 [[ ${SPIRECVM_INTEROP:-1} != 0 ]] || unavailable "disabled by SPIRECVM_INTEROP=0"
 
@@ -59,14 +61,18 @@ build_go() {
 }
 
 build_python() {
-  [[ -f $DIR/venv.ok ]] && return 0
+  # The stamp names the package list, so adding a tool installs it into the existing venv.
+  local stamp; stamp=$DIR/venv.$(echo "$PY_SPIFFE ${PY_TOOLS[*]}" | sha256sum | cut -c1-8).ok
+  [[ -f $stamp ]] && return 0
   local py; py=$(command -v python3) || unavailable "python3 is not installed (needed for py-spiffe)"
-  rm -rf "$DIR/venv"
-  "$py" -m venv "$DIR/venv" >"$DIR/venv.log" 2>&1 || unavailable "python3 cannot make a venv (python3-venv missing?); see $DIR/venv.log"
-  if ! "$DIR/venv/bin/pip" install --disable-pip-version-check -q "$PY_SPIFFE" >>"$DIR/venv.log" 2>&1; then
-    unavailable "PyPI is unreachable or $PY_SPIFFE is not installable; see $DIR/venv.log"
+  if [[ ! -x $DIR/venv/bin/pip ]]; then
+    rm -rf "$DIR/venv"
+    "$py" -m venv "$DIR/venv" >"$DIR/venv.log" 2>&1 || unavailable "python3 cannot make a venv (python3-venv missing?); see $DIR/venv.log"
   fi
-  touch "$DIR/venv.ok"
+  if ! "$DIR/venv/bin/pip" install --disable-pip-version-check -q "$PY_SPIFFE" "${PY_TOOLS[@]}" >>"$DIR/venv.log" 2>&1; then
+    unavailable "PyPI is unreachable or $PY_SPIFFE ${PY_TOOLS[*]} is not installable; see $DIR/venv.log"
+  fi
+  touch "$DIR/venv.ok" "$stamp"
 }
 
 case $WHAT in

@@ -289,6 +289,7 @@ absl::Status Verifier::AddDescribedSelectors(const InstanceIdentityDocument& doc
   for (const auto& id : details->security_group_ids) add(absl::StrCat("sg:id:", id));
   for (const auto& name : details->security_group_names) add(absl::StrCat("sg:name:", name));
   for (const auto& arn : details->iam_role_arns) add(absl::StrCat("iamrole:", arn));
+  if (details->amd_sev_snp_enabled) add("sev_snp:cpu_option:enabled");
   return absl::OkStatus();
 }
 

@@ -92,14 +92,15 @@ class AgentPathTemplate {
   std::vector<Part> parts_;
 };
 
-// Facts that need AWS API calls (ec2:DescribeInstances, iam:GetInstanceProfile). Out of scope
-// today; the seam is here so a describer can add `tag:<k>:<v>`, `sg:id:<id>`, `sg:name:<name>`
-// and `iamrole:<arn>` selectors later without touching the verification.
+// Facts that need AWS API calls (ec2:DescribeInstances, iam:GetInstanceProfile), from a describer
+// (src/aws/ec2_describer.h): `tag:<k>:<v>`, `sg:id:<id>`, `sg:name:<name>`, `iamrole:<arn>` and
+// `sev_snp:cpu_option:enabled` selectors.
 struct InstanceDetails {
   std::vector<std::pair<std::string, std::string>> tags;
   std::vector<std::string> security_group_ids;
   std::vector<std::string> security_group_names;
   std::vector<std::string> iam_role_arns;
+  bool amd_sev_snp_enabled = false;  // EC2 reports CpuOptions.AmdSevSnp = enabled
 };
 
 class InstanceDescriber {

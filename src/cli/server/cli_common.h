@@ -119,5 +119,6 @@ int LoggerGet(const std::vector<std::string>& args, Io io);
 int LoggerSet(const std::vector<std::string>& args, Io io);
 int LoggerReset(const std::vector<std::string>& args, Io io);
 int SevVerify(const std::vector<std::string>& args, Io io);
+int SevMeasure(const std::vector<std::string>& args, Io io);
 
 }  // namespace spirecvm::cli

@@ -48,6 +48,7 @@ const std::map<std::string, CommandFn>& Commands() {
       {"logger set", LoggerSet},
       {"logger reset", LoggerReset},
       {"sev verify", SevVerify},
+      {"sev measure", SevMeasure},
   };
   return c;
 }

@@ -32,6 +32,34 @@ std::string Lower(std::string_view s) {
   return o;
 }
 
+// SPIRE's aws_iid AWS API keys (docs/plugins/server-aws_iid.md); any of them turns the API checks on.
+void ParseAwsApiSettings(config::Section& d, AwsIidAttestorConfig& cfg) {
+  aws::Ec2DescriberSettings& a = cfg.aws;
+  bool any = false;
+  for (auto [key, dest] : {std::pair<const char*, std::string*>{"access_key_id", &a.access_key_id},
+                           {"secret_access_key", &a.secret_access_key},
+                           {"assume_role", &a.assume_role},
+                           {"partition", &a.partition}}) {
+    if (auto v = d.String(key)) *dest = *v, any = true;
+  }
+  for (auto [key, dest] : {std::pair<const char*, bool*>{"skip_block_device", &a.skip_block_device},
+                           {"disable_instance_profile_selectors", &a.disable_instance_profile_selectors}}) {
+    if (auto v = d.Bool(key)) *dest = *v, any = true;
+  }
+  if (auto org = d.Child("verify_organization")) {
+    any = true;
+    a.organization.enabled = true;
+    if (auto v = org->String("management_account_id")) a.organization.management_account_id = *v;
+    if (auto v = org->String("assume_org_role")) a.organization.assume_org_role = *v;
+    if (auto v = org->Duration("org_account_map_ttl")) a.organization.account_map_ttl = *v;
+    if (a.organization.management_account_id.empty()) {
+      org->AddError(org->pos(), "NodeAttestor \"aws_iid\": verify_organization needs management_account_id");
+    }
+  }
+  cfg.describe_instances = d.Bool("describe_instances").value_or(any);
+  if (auto st = aws::CheckPartition(a.partition); !st.ok()) d.AddKeyError("partition", std::string(st.message()));
+}
+
 // The HCL face of the one SEV-SNP policy front end (the same knob table as `sev verify`'s flags).
 void ParsePolicy(config::Section& p, sevsnp::policy::Policy& pol) { sevsnp::policy::ReadPolicySection(p, pol); }
 
@@ -302,6 +330,7 @@ AwsIidAttestorConfig ParseAwsIidAttestorConfig(config::Section& d) {
     if (auto pol = sev->Child("policy")) ParsePolicy(*pol, cfg.sev.policy);
     if (auto st = CheckSevSnpSettings(cfg); !st.ok()) sev->AddError(sev->pos(), std::string(st.message()));
   }
+  ParseAwsApiSettings(d, cfg);
   return cfg;
 }
 
@@ -309,7 +338,15 @@ absl::StatusOr<std::unique_ptr<NodeAttestor>> NewAwsIidAttestor(const AwsIidAtte
                                                                 const spiffe::TrustDomain& td, datastore::DataStore& ds,
                                                                 Clock& clock, Random& rnd) {
   RETURN_IF_ERROR(CheckSevSnpSettings(cfg));
-  ASSIGN_OR_RETURN(std::unique_ptr<awsiid::Verifier> iid, awsiid::Verifier::Create(cfg.iid));
+  std::unique_ptr<awsiid::InstanceDescriber> describer;
+  if (cfg.describe_instances) {
+    aws::Ec2DescriberSettings s = cfg.aws;
+    s.require_sev_snp_cpu_option = cfg.sev.enabled && cfg.sev.required;
+    auto d = aws::Ec2Describer::Create(std::move(s), clock);
+    if (!d.ok()) return Annotate(d, "NodeAttestor \"aws_iid\"");
+    describer = std::move(*d);
+  }
+  ASSIGN_OR_RETURN(std::unique_ptr<awsiid::Verifier> iid, awsiid::Verifier::Create(cfg.iid, std::move(describer)));
   for (auto& w : iid->warnings()) spdlog::warn("NodeAttestor \"aws_iid\": {}", std::string(w));
   std::unique_ptr<sevsnp::verify::Verifier> snp;
   if (cfg.sev.enabled) {

@@ -13,6 +13,7 @@
 #include "attestation/awsiid/verifier.h"
 #include "attestation/sevsnp/policy/policy.h"
 #include "attestation/sevsnp/verify/verifier.h"
+#include "aws/ec2_describer.h"
 #include "common/clock.h"
 #include "common/config_reader.h"
 #include "common/random.h"
@@ -46,6 +47,10 @@ struct SevSnpSettings {
 struct AwsIidAttestorConfig {
   awsiid::Config iid;
   SevSnpSettings sev;
+  // The AWS API checks (DescribeInstances, GetInstanceProfile, Organizations): on with describe_instances = true or
+  // any of SPIRE's AWS API keys (access_key_id, assume_role, skip_block_device, verify_organization, ...).
+  bool describe_instances = false;
+  aws::Ec2DescriberSettings aws;
 };
 
 // The rules between settings: with sev_snp, account_ids must be non-empty; reattest_interval only with

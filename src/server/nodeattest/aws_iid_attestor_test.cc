@@ -466,5 +466,50 @@ sev_snp {
   EXPECT_EQ(cfg.sev.policy.allowed_report_versions, (std::vector<uint32_t>{2, 3, 5}));
 }
 
+TEST(AwsIidAttestorConfigTest, SpiresAwsApiKeysTurnTheChecksOn) {
+  auto body = hcl::Parse(R"(
+aws_certificates_path = "/x"
+access_key_id = "AKID"
+secret_access_key = "secret"
+assume_role = "spire-delegate"
+partition = "aws-us-gov"
+skip_block_device = true
+disable_instance_profile_selectors = true
+verify_organization {
+  management_account_id = "111122223333"
+  assume_org_role = "org-reader"
+  org_account_map_ttl = "5m"
+}
+)",
+                         "t.conf");
+  ASSERT_TRUE(body.ok()) << body.status();
+  auto sec = config::Section::FromBody(*body, "plugin_data", "t.conf");
+  auto cfg = ParseAwsIidAttestorConfig(sec);
+  ASSERT_TRUE(sec.Finish().ok()) << sec.Finish();
+  EXPECT_TRUE(cfg.describe_instances);
+  EXPECT_EQ(cfg.aws.assume_role, "spire-delegate");
+  EXPECT_EQ(cfg.aws.partition, "aws-us-gov");
+  EXPECT_TRUE(cfg.aws.skip_block_device);
+  EXPECT_TRUE(cfg.aws.disable_instance_profile_selectors);
+  EXPECT_TRUE(cfg.aws.organization.enabled);
+  EXPECT_EQ(cfg.aws.organization.assume_org_role, "org-reader");
+  EXPECT_EQ(cfg.aws.organization.account_map_ttl, absl::Minutes(5));
+}
+
+TEST(AwsIidAttestorConfigTest, WithoutAwsKeysNoApiCallsAndBadValuesAreNamed) {
+  auto body = hcl::Parse("aws_certificates_path = \"/x\"\n", "t.conf");
+  ASSERT_TRUE(body.ok());
+  auto sec = config::Section::FromBody(*body, "plugin_data", "t.conf");
+  EXPECT_FALSE(ParseAwsIidAttestorConfig(sec).describe_instances);
+  body = hcl::Parse("aws_certificates_path = \"/x\"\npartition = \"aws-eu\"\nverify_organization {\n}\n", "t.conf");
+  ASSERT_TRUE(body.ok());
+  auto bad = config::Section::FromBody(*body, "plugin_data", "t.conf");
+  ParseAwsIidAttestorConfig(bad);
+  auto st = bad.Finish();
+  ASSERT_FALSE(st.ok());
+  EXPECT_NE(std::string(st.message()).find("aws-eu"), std::string::npos) << st;
+  EXPECT_NE(std::string(st.message()).find("management_account_id"), std::string::npos) << st;
+}
+
 }  // namespace
 }  // namespace spirecvm::server

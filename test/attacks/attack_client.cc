@@ -51,20 +51,20 @@ struct Options {
   int64_t delay_ms = 0;
 };
 
-[[noreturn]] void Die(std::string_view msg) {
+[[noreturn]] void Die(const std::string& msg) {
   std::cerr << "attack-client: " << msg << "\n";
   std::exit(2);
 }
 
 template <typename T>
-T Must(absl::StatusOr<T> v, std::string_view what) {
-  if (!v.ok()) Die(absl::StrCat(what, ": ", v.status().message()));
+T Must(absl::StatusOr<T> v, const std::string& what) {
+  if (!v.ok()) Die(what + ": " + std::string(v.status().message()));
   return *std::move(v);
 }
 
 int PrintStatus(const absl::Status& st) {
   // One line, whatever the server put in its message.
-  std::string msg = absl::StrReplaceAll(st.message(), {{"\n", "\\n"}});
+  std::string msg = absl::StrReplaceAll(std::string(st.message()), {{"\n", "\\n"}});
   std::cout << "RESULT code=" << absl::StatusCodeToString(st.code()) << " msg=" << msg << std::endl;
   return 0;
 }
@@ -86,11 +86,12 @@ Iid MakeIid(const Options& o, const std::string& instance, const std::string& ac
     std::string err;
     if (!absl::ParseTime(absl::RFC3339_full, o.pending_time, &f.pending_time, &err)) Die("--pending-time: " + err);
   }
-  auto signer = foreign_signer ? awsiid::testing::TestAwsSigner::Generate()
-                               : awsiid::testing::TestAwsSigner::LoadOrCreate(o.iid_state);
+  auto signer = Must(foreign_signer ? awsiid::testing::TestAwsSigner::Generate()
+                                    : awsiid::testing::TestAwsSigner::LoadOrCreate(o.iid_state),
+                     "IID signer");
   Iid iid;
   iid.document = awsiid::testing::MakeDocument(f);
-  iid.rsa2048 = Must(awsiid::testing::SignRsa2048(*Must(std::move(signer), "IID signer"), iid.document), "sign IID");
+  iid.rsa2048 = Must(awsiid::testing::SignRsa2048(signer, iid.document), "sign IID");
   return iid;
 }
 
@@ -130,9 +131,10 @@ struct AnswerMaker {
 
   std::string Answer(const std::string& nonce) const {
     const std::string& t = o.tamper;
-    if (t == "unavailable") return sevsnp::SevSnpAnswer{.unavailable = "no SEV-SNP here"}.ToJson();
-    if (t == "log-injection") {
-      return sevsnp::SevSnpAnswer{.unavailable = "x\ntype=audit status=success forged=1\r\n\x1b[31m"}.ToJson();
+    if (t == "unavailable" || t == "log-injection") {
+      sevsnp::SevSnpAnswer a;
+      a.unavailable = t == "unavailable" ? "no SEV-SNP here" : "x\ntype=audit status=success forged=1\r\n\x1b[31m";
+      return a.ToJson();
     }
     if (t == "answer-garbage") return "{\"report\": 12";
     std::string other_key = spki_der, other_doc = document, n = nonce;
@@ -195,7 +197,10 @@ class Session final : public agent::NodeAttestationSession {
     if (t == "message-oversized") return std::string(5 * 1024 * 1024, ' ');
     bool foreign = (t == "iid-foreign-signer");
     Iid iid = MakeIid(o_, o_.instance, o_.account, o_.region, foreign);
-    awsiid::AttestationPayload p{.document = iid.document, .rsa2048 = iid.rsa2048, .sev_snp_challenge = true};
+    awsiid::AttestationPayload p;
+    p.document = iid.document;
+    p.rsa2048 = iid.rsa2048;
+    p.sev_snp_challenge = true;
     if (t == "iid-substitute") {  // another instance's document under this one's signature
       p.document = absl::StrReplaceAll(iid.document, {{o_.instance, "i-0eeeeeeeeeeeeeeee"}});
     }
@@ -231,7 +236,7 @@ class Session final : public agent::NodeAttestationSession {
       nonce = board_->WaitFor(1);
     }
     if (!o_.hold.empty()) {
-      RETURN_IF_ERROR(files::WriteFileAtomic(o_.hold + ".ready", "1", 0644));
+      if (auto st = files::WriteFileAtomic(o_.hold + ".ready", "1", 0644); !st.ok()) return st;
       while (!fs::exists(o_.hold)) std::this_thread::sleep_for(std::chrono::milliseconds(50));
     }
     if (o_.delay_ms > 0) std::this_thread::sleep_for(std::chrono::milliseconds(o_.delay_ms));
@@ -326,10 +331,10 @@ int Attest(const Options& o) {
       pem += crypto::CertToPem(Must(crypto::ParseCertDer(der), "SVID").get());
     }
     fs::create_directories(o.save);
-    if (auto st = files::WriteFileAtomic(o.save + "/svid.pem", pem, 0644); !st.ok()) Die(st.message());
+    if (auto st = files::WriteFileAtomic(o.save + "/svid.pem", pem, 0644); !st.ok()) Die(st.ToString());
     if (auto st = files::WriteFileAtomic(o.save + "/key.pem", Must(crypto::PrivateKeyToPem(key.get()), "key"), 0600);
         !st.ok()) {
-      Die(st.message());
+      Die(st.ToString());
     }
   }
   std::cout << "RESULT ok id=spiffe://" << r->svid().id().trust_domain() << r->svid().id().path() << std::endl;
@@ -359,7 +364,7 @@ Svid ForeignSvid(const std::string& id) {
 }
 
 Svid SvidFor(const Options& o) {
-  if (absl::StartsWith(o.svid, "foreign:")) return ForeignSvid(o.svid.substr(8));
+  if (o.svid.rfind("foreign:", 0) == 0) return ForeignSvid(o.svid.substr(8));
   return LoadSvid(o.svid);
 }
 
@@ -409,7 +414,7 @@ int NewX509(const Options& o) {
   } else {
     csr = CsrRequestingCa(key.get());
   }
-  svidv1::BatchNewX509SVIDRequest req;
+  agent::svidv1::BatchNewX509SVIDRequest req;
   auto* p = req.add_params();
   p->set_entry_id(o.entry_id);
   p->set_csr(csr);
@@ -506,7 +511,7 @@ int main(int argc, char** argv) {
   f.String("entry", &o.entry_id, "entry ID (newx509)");
   f.Int("delay-ms", &o.delay_ms, "sleep before answering the challenge");
   auto rest = f.Parse(std::vector<std::string>(args.begin() + 1, args.end()));
-  if (!rest.ok()) Die(rest.status().message());
+  if (!rest.ok()) Die(rest.status().ToString());
   if (cmd == "attest") return Attest(o);
   if (cmd == "renew") return Renew(o);
   if (cmd == "sync") return Sync(o);

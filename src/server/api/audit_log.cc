@@ -27,7 +27,7 @@ constexpr size_t kMaxFields = 32;
 bool SecretName(std::string_view name) {
   static constexpr std::array<std::string_view, 9> kSecret = {"token", "nonce",   "key",       "secret",  "svid",
                                                               "csr",   "payload", "challenge", "password"};
-  const std::string lower = absl::AsciiStrToLower(name);
+  const std::string lower = absl::AsciiStrToLower(std::string(name));
   return std::any_of(kSecret.begin(), kSecret.end(), [&](std::string_view s) { return lower.find(s) != lower.npos; });
 }
 

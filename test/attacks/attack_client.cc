@@ -13,10 +13,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <cstdio>
-
 #include <chrono>
 #include <condition_variable>
+#include <cstdio>
 #include <filesystem>
 #include <iostream>
 #include <mutex>
@@ -25,7 +24,6 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
 #include "absl/time/clock.h"
-#include "agent/manager/server_client.h"
 #include "attestation/awsiid/testing/test_signer.h"
 #include "attestation/awsiid/verifier.h"
 #include "attestation/sevsnp/sim/test_only_amd_signer.h"
@@ -38,8 +36,14 @@
 #include "crypto/keys.h"
 #include "crypto/x509.h"
 #include "grpcpp/grpcpp.h"
+#include "grpcpp/security/tls_certificate_provider.h"
+#include "grpcpp/security/tls_certificate_verifier.h"
+#include "grpcpp/security/tls_credentials_options.h"
 #include "openssl/x509v3.h"
 #include "spiffe/jwt_svid.h"
+#include "spire/api/server/agent/v1/agent.grpc.pb.h"
+#include "spire/api/server/entry/v1/entry.grpc.pb.h"
+#include "spire/api/server/svid/v1/svid.grpc.pb.h"
 #include "workload.grpc.pb.h"
 
 namespace {
@@ -47,6 +51,13 @@ namespace {
 using namespace spirecvm;
 namespace snpabi = sevsnp::abi;
 namespace fs = std::filesystem;
+namespace agentv1 = ::spire::api::server::agent::v1;
+namespace entryv1 = ::spire::api::server::entry::v1;
+namespace svidv1 = ::spire::api::server::svid::v1;
+
+struct KeyInfo {
+  std::string csr_der, spki_der;
+};
 
 struct Options {
   std::string server, bundle, td = "example.org";
@@ -192,12 +203,12 @@ struct NonceBoard {
   }
 };
 
-class Session final : public agent::NodeAttestationSession {
+class Session {
  public:
-  Session(const Options& o, agent::AttestationKeyInfo key, NonceBoard* board, int role)
+  Session(const Options& o, KeyInfo key, NonceBoard* board, int role)
       : o_(o), key_(std::move(key)), board_(board), role_(role) {}
 
-  absl::StatusOr<std::string> Payload() override {
+  absl::StatusOr<std::string> Payload() {
     const std::string& t = o_.tamper;
     if (t == "payload-oversized") return std::string(200 * 1024, '{');
     if (t == "message-oversized") return std::string(5 * 1024 * 1024, ' ');
@@ -223,7 +234,7 @@ class Session final : public agent::NodeAttestationSession {
     return json;
   }
 
-  absl::StatusOr<std::string> AnswerChallenge(std::string_view challenge) override {
+  absl::StatusOr<std::string> AnswerChallenge(std::string_view challenge) {
     auto c = sevsnp::SevSnpChallenge::FromJson(challenge);
     if (!c.ok()) return c.status();
     std::cerr << "attack-client: challenge received\n";
@@ -251,24 +262,10 @@ class Session final : public agent::NodeAttestationSession {
 
  private:
   const Options& o_;
-  agent::AttestationKeyInfo key_;
+  KeyInfo key_;
   NonceBoard* board_;
   int role_;
   std::string document_;
-};
-
-class Attestor final : public agent::NodeAttestorClient {
- public:
-  Attestor(const Options& o, NonceBoard* board, int role) : o_(o), board_(board), role_(role) {}
-  std::string type() const override { return o_.type; }
-  absl::StatusOr<std::unique_ptr<agent::NodeAttestationSession>> Start(const agent::AttestationKeyInfo& k) override {
-    return std::make_unique<Session>(o_, k, board_, role_);
-  }
-
- private:
-  const Options& o_;
-  NonceBoard* board_;
-  int role_;
 };
 
 // ---- the agent API ------------------------------------------------------------------------------------------------
@@ -278,18 +275,65 @@ struct Svid {
   std::string key_pem;
 };
 
-std::shared_ptr<agent::ServerClient> Connect(const Options& o, const Svid* svid) {
-  auto td = Must(spiffe::TrustDomain::Parse(o.td), "--td");
-  agent::GrpcServerConnector connector(o.server, td, absl::Seconds(30));
-  agent::ServerCredentials creds;
-  for (const auto& c : Must(crypto::ParseCertsPem(Must(files::ReadFile(o.bundle), "--bundle")), "bundle")) {
-    creds.roots_der.push_back(crypto::CertToDer(c.get()));
-  }
+// A channel to the server's agent endpoint. The attacker does not verify the server (it attacks a server it started);
+// with `svid` it presents that certificate chain, as an agent does after attestation.
+std::shared_ptr<grpc::Channel> Connect(const Options& o, const Svid* svid) {
+  grpc::experimental::TlsChannelCredentialsOptions opts;
   if (svid != nullptr) {
-    creds.chain_der = svid->chain_der;
-    creds.key_pem = svid->key_pem;
+    std::string pem;
+    for (const auto& der : svid->chain_der) pem += crypto::CertToPem(Must(crypto::ParseCertDer(der), "SVID").get());
+    opts.set_certificate_provider(std::make_shared<grpc::experimental::StaticDataCertificateProvider>(
+        std::vector<grpc::experimental::IdentityKeyCertPair>{{svid->key_pem, pem}}));
+    opts.watch_identity_key_cert_pairs();
   }
-  return Must(connector.Connect(creds), "connect");
+  opts.set_check_call_host(false);
+  opts.set_verify_server_certs(false);
+  opts.set_certificate_verifier(std::make_shared<grpc::experimental::NoOpCertificateVerifier>());
+  grpc::ChannelArguments args;
+  args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
+  args.SetSslTargetNameOverride(o.td);
+  args.SetMaxSendMessageSize(16 * 1024 * 1024);
+  return grpc::CreateCustomChannel(o.server, grpc::experimental::TlsCredentials(opts), args);
+}
+
+std::unique_ptr<grpc::ClientContext> Ctx() {
+  auto ctx = std::make_unique<grpc::ClientContext>();
+  ctx->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(60));
+  return ctx;
+}
+
+// One AttestAgent exchange driven by `session`: params, then one answer per challenge, until the result.
+absl::StatusOr<agentv1::AttestAgentResponse::Result> RunAttest(const Options& o, std::shared_ptr<grpc::Channel> ch,
+                                                               Session& session, const KeyInfo& key) {
+  auto stub = agentv1::Agent::NewStub(ch);
+  auto ctx = Ctx();
+  auto stream = stub->AttestAgent(ctx.get());
+  agentv1::AttestAgentRequest first;
+  auto payload = session.Payload();
+  if (!payload.ok()) return payload.status();
+  first.mutable_params()->mutable_data()->set_type(o.type);
+  first.mutable_params()->mutable_data()->set_payload(*payload);
+  first.mutable_params()->mutable_params()->set_csr(key.csr_der);
+  stream->Write(first);
+  agentv1::AttestAgentResponse resp;
+  for (int round = 0; round < 16 && stream->Read(&resp); ++round) {
+    if (resp.has_result()) {
+      stream->WritesDone();
+      grpc::Status st = stream->Finish();
+      if (!st.ok()) return FromGrpc(st);
+      return resp.result();
+    }
+    auto answer = session.AnswerChallenge(resp.challenge());
+    if (!answer.ok()) {
+      ctx->TryCancel();
+      (void)stream->Finish();
+      return answer.status();
+    }
+    agentv1::AttestAgentRequest next;
+    next.set_challenge_response(*answer);
+    stream->Write(next);
+  }
+  return FromGrpc(stream->Finish());
 }
 
 Svid LoadSvid(const std::string& dir) {
@@ -301,9 +345,9 @@ Svid LoadSvid(const std::string& dir) {
   return s;
 }
 
-agent::AttestationKeyInfo NewKey(crypto::KeyType kt, ssl::EvpPkeyPtr* key_out, std::optional<std::string> uri) {
+KeyInfo NewKey(crypto::KeyType kt, ssl::EvpPkeyPtr* key_out, std::optional<std::string> uri) {
   *key_out = Must(crypto::GenerateKey(kt), "key");
-  agent::AttestationKeyInfo k;
+  KeyInfo k;
   k.csr_der = Must(crypto::CreateCsr(key_out->get(), std::move(uri)), "CSR");
   k.spki_der = Must(crypto::PublicKeyToDer(key_out->get()), "SPKI");
   return k;
@@ -312,24 +356,17 @@ agent::AttestationKeyInfo NewKey(crypto::KeyType kt, ssl::EvpPkeyPtr* key_out, s
 int Attest(const Options& o) {
   NonceBoard board;
   ssl::EvpPkeyPtr key;
-  agent::AttestationKeyInfo k = NewKey(crypto::KeyType::kEcP256, &key, std::nullopt);
-  auto client = Connect(o, nullptr);
-  if (o.tamper == "replay-nonce" || o.tamper == "cross-stream") {
-    Attestor first(o, &board, 0);
-    if (o.tamper == "replay-nonce") {
-      (void)client->Attest(first, k);
-    } else {
-      std::thread a([&] { (void)Connect(o, nullptr)->Attest(first, k); });
-      Attestor second(o, &board, 1);
-      auto r = client->Attest(second, k);
-      a.join();
-      if (!r.ok()) return PrintStatus(r.status());
-      std::cout << "RESULT ok id=" << r->svid().id().trust_domain() << r->svid().id().path() << std::endl;
-      return 0;
-    }
+  KeyInfo k = NewKey(crypto::KeyType::kEcP256, &key, std::nullopt);
+  if (o.tamper == "replay-nonce") {
+    Session first(o, k, &board, 0);
+    (void)RunAttest(o, Connect(o, nullptr), first, k);
   }
-  Attestor attestor(o, &board, 1);
-  auto r = client->Attest(attestor, k);
+  std::thread a;
+  Session stream_a(o, k, &board, 0);
+  if (o.tamper == "cross-stream") a = std::thread([&] { (void)RunAttest(o, Connect(o, nullptr), stream_a, k); });
+  Session session(o, k, &board, 1);
+  auto r = RunAttest(o, Connect(o, nullptr), session, k);
+  if (a.joinable()) a.join();
   if (!r.ok()) return PrintStatus(r.status());
   if (!o.save.empty()) {
     std::string pem;
@@ -377,17 +414,25 @@ Svid SvidFor(const Options& o) {
 int Renew(const Options& o) {
   Svid s = SvidFor(o);
   ssl::EvpPkeyPtr key;
-  auto r = Connect(o, &s)->RenewAgent(NewKey(crypto::KeyType::kEcP256, &key, std::nullopt).csr_der);
-  if (!r.ok()) return PrintStatus(r.status());
-  std::cout << "RESULT ok id=spiffe://" << r->id().trust_domain() << r->id().path() << std::endl;
+  agentv1::RenewAgentRequest req;
+  req.mutable_params()->set_csr(NewKey(crypto::KeyType::kEcP256, &key, std::nullopt).csr_der);
+  agentv1::RenewAgentResponse resp;
+  auto ctx = Ctx();
+  grpc::Status st = agentv1::Agent::NewStub(Connect(o, &s))->RenewAgent(ctx.get(), req, &resp);
+  if (!st.ok()) return PrintStatus(FromGrpc(st));
+  std::cout << "RESULT ok id=spiffe://" << resp.svid().id().trust_domain() << resp.svid().id().path() << std::endl;
   return 0;
 }
 
+// entry.v1.GetAuthorizedEntries: the cheapest call that needs an authenticated, current agent.
 int Sync(const Options& o) {
   Svid s = SvidFor(o);
-  auto r = Connect(o, &s)->SyncEntries({});
-  if (!r.ok()) return PrintStatus(r.status());
-  std::cout << "RESULT ok id=sync" << std::endl;
+  entryv1::GetAuthorizedEntriesRequest req;
+  entryv1::GetAuthorizedEntriesResponse resp;
+  auto ctx = Ctx();
+  grpc::Status st = entryv1::Entry::NewStub(Connect(o, &s))->GetAuthorizedEntries(ctx.get(), req, &resp);
+  if (!st.ok()) return PrintStatus(FromGrpc(st));
+  std::cout << "RESULT ok id=entries:" << resp.entries_size() << std::endl;
   return 0;
 }
 
@@ -420,14 +465,16 @@ int NewX509(const Options& o) {
   } else {
     csr = CsrRequestingCa(key.get());
   }
-  agent::svidv1::BatchNewX509SVIDRequest req;
+  svidv1::BatchNewX509SVIDRequest req;
   auto* p = req.add_params();
   p->set_entry_id(o.entry_id);
   p->set_csr(csr);
-  auto r = Connect(o, &s)->BatchNewX509Svid(req);
-  if (!r.ok()) return PrintStatus(r.status());
-  if (r->results_size() != 1) Die("expected one result");
-  const auto& res = r->results(0);
+  svidv1::BatchNewX509SVIDResponse r;
+  auto ctx = Ctx();
+  grpc::Status st = svidv1::SVID::NewStub(Connect(o, &s))->BatchNewX509SVID(ctx.get(), req, &r);
+  if (!st.ok()) return PrintStatus(FromGrpc(st));
+  if (r.results_size() != 1) Die("expected one result");
+  const auto& res = r.results(0);
   if (res.status().code() != 0) {
     return PrintStatus(absl::Status(static_cast<absl::StatusCode>(res.status().code()), res.status().message()));
   }
@@ -495,9 +542,9 @@ int ReusedPid(const Options& o) {
       const bool got = reader->Read(&resp);
       ctx.TryCancel();
       grpc::Status st = reader->Finish();
-      std::string line = got ? std::string("RESULT ok id=") + (resp.svids_size() ? resp.svids(0).spiffe_id() : "")
-                             : "RESULT code=" + absl::StatusCodeToString(FromGrpc(st).code()) +
-                                   " msg=" + st.error_message();
+      std::string line =
+          got ? std::string("RESULT ok id=") + (resp.svids_size() ? resp.svids(0).spiffe_id() : "")
+              : "RESULT code=" + absl::StatusCodeToString(FromGrpc(st).code()) + " msg=" + st.error_message();
       line += "\n";
       (void)!::write(result[1], line.data(), line.size());
       ::_exit(0);

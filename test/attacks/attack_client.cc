@@ -64,7 +64,7 @@ struct Options {
   std::string iid_state, account = "123456789012", region = "us-east-1", instance = "i-0aaaaaaaaaaaaaaaa";
   std::string pending_time;  // RFC 3339; empty: now
   std::string sim_dir, attacker_sim_dir, report_id, tamper = "none", save, svid, hold;
-  std::string socket, token, audience, entry_id, type = "aws_iid";
+  std::string socket, token, audience, entry_id, type = "aws_iid", csp_id;
   int64_t delay_ms = 0;
 };
 
@@ -626,6 +626,7 @@ int main(int argc, char** argv) {
   f.String("attacker-sim-dir", &o.attacker_sim_dir, "a simulator dir the server does not trust");
   f.String("report-id", &o.report_id, "REPORT_ID (64 hex); default: one launch per instance");
   f.String("tamper", &o.tamper, "what to tamper with");
+  f.String("csp-id", &o.csp_id, "the simulated VLEK's csp_id (init-sim)");
   f.String("type", &o.type, "attestation type");
   f.String("save", &o.save, "directory to save the agent SVID and key in");
   f.String("svid", &o.svid, "directory with svid.pem + key.pem, or foreign:<SPIFFE ID>");
@@ -644,5 +645,12 @@ int main(int argc, char** argv) {
   if (cmd == "fetch-no-header" || cmd == "validate-jwt") return Workload(o, cmd);
   if (cmd == "forge-jwt") return ForgeJwt(o);
   if (cmd == "reused-pid") return ReusedPid(o);
+  if (cmd == "init-sim") {  // as `sevsnp-sim init`, with RSA-2048 roots: the suite makes three, quickly
+    sevsnp::sim::SignerOptions so;
+    so.rsa_bits = 2048;
+    so.csp_id = o.csp_id;
+    (void)Must(sevsnp::sim::TestOnlyAmdSigner::CreateOrLoad(o.sim_dir, so), "simulator " + o.sim_dir);
+    return 0;
+  }
   Die("unknown command " + cmd);
 }

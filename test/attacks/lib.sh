@@ -10,9 +10,8 @@ BUILD=$(cd "${1:?usage: $0 <build-dir>}" && pwd)
 SERVER_BIN=$BUILD/src/cli/server/spire-server
 AGENT_BIN=$BUILD/src/cli/agent/spire-agent
 IMDS_BIN=$BUILD/tools/imds_emulator/imds-emulator
-SIM_BIN=$BUILD/tools/sevsnp_sim/sevsnp-sim
 ATTACK=$BUILD/test/attacks/attack-client
-for b in "$SERVER_BIN" "$AGENT_BIN" "$IMDS_BIN" "$SIM_BIN" "$ATTACK"; do
+for b in "$SERVER_BIN" "$AGENT_BIN" "$IMDS_BIN" "$ATTACK"; do
   [[ -x $b ]] || { echo "SKIP: $b not built"; exit 77; }
 done
 command -v sqlite3 >/dev/null || { echo "SKIP: the sqlite3 CLI is not installed"; exit 77; }
@@ -64,9 +63,10 @@ make_materials() {
   local p=$!
   retry 60 test -s "$T/imds0.port" || fail "imds emulator did not start"
   kill "$p"; wait "$p" 2>/dev/null || true
-  "$SIM_BIN" init -dir "$T/sim" -csp-id "CN=cc-$REGION.amazonaws.com" >/dev/null || fail "sevsnp-sim init"
-  "$SIM_BIN" init -dir "$T/sim-eu" -csp-id "CN=cc-eu-west-1.amazonaws.com" >/dev/null || fail "sevsnp-sim init eu"
-  "$SIM_BIN" init -dir "$T/sim-evil" -csp-id "CN=cc-$REGION.amazonaws.com" >/dev/null || fail "sevsnp-sim init evil"
+  # As `sevsnp-sim init`, with RSA-2048 ARKs (RSA-4096 key generation would take most of the suite's time).
+  "$ATTACK" init-sim -sim-dir "$T/sim" -csp-id "CN=cc-$REGION.amazonaws.com" || fail "simulator init"
+  "$ATTACK" init-sim -sim-dir "$T/sim-eu" -csp-id "CN=cc-eu-west-1.amazonaws.com" || fail "simulator init eu"
+  "$ATTACK" init-sim -sim-dir "$T/sim-evil" -csp-id "CN=cc-$REGION.amazonaws.com" || fail "simulator init evil"
 }
 
 # start_server EXTRA_SERVER_HCL EXTRA_AWS_IID_HCL EXTRA_SEV_SNP_HCL

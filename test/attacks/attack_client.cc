@@ -18,6 +18,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
+#include <map>
 #include <mutex>
 #include <thread>
 
@@ -186,20 +187,20 @@ struct AnswerMaker {
   }
 };
 
-// Shared by the two sessions of the "cross-stream" case and the replay case: nonces seen so far.
+// Shared by the two sessions of the "cross-stream" case and the replay case: the nonce each role was given.
 struct NonceBoard {
   std::mutex mu;
   std::condition_variable cv;
-  std::vector<std::string> nonces;
-  void Add(std::string n) {
+  std::map<int, std::string> nonces;
+  void Add(int role, std::string n) {
     std::lock_guard l(mu);
-    nonces.push_back(std::move(n));
+    nonces[role] = std::move(n);
     cv.notify_all();
   }
-  std::string WaitFor(size_t count) {
+  std::string WaitFor(int role) {
     std::unique_lock l(mu);
-    if (!cv.wait_for(l, std::chrono::seconds(30), [&] { return nonces.size() >= count; })) Die("no nonce");
-    return nonces[count - 1];
+    if (!cv.wait_for(l, std::chrono::seconds(30), [&] { return nonces.count(role) > 0; })) Die("no nonce");
+    return nonces[role];
   }
 };
 
@@ -238,19 +239,19 @@ class Session {
     auto c = sevsnp::SevSnpChallenge::FromJson(challenge);
     if (!c.ok()) return c.status();
     std::cerr << "attack-client: challenge received\n";
-    if (board_ != nullptr) board_->Add(c->nonce);
+    if (board_ != nullptr) board_->Add(role_, c->nonce);
     std::string nonce = c->nonce;
     if (o_.tamper == "replay-nonce") {
       if (role_ == 0) return absl::AbortedError("attacker: first stream abandoned after taking its nonce");
-      nonce = board_->WaitFor(1);  // the nonce of the abandoned first stream
+      nonce = board_->WaitFor(0);  // the nonce of the abandoned first stream
     }
     if (o_.tamper == "cross-stream") {
-      if (role_ == 0) {  // stream A: hold until B answered with A's nonce, then give up
-        board_->WaitFor(2);
+      if (role_ == 0) {  // stream A: hold until B has its own challenge and has answered with A's nonce
+        board_->WaitFor(1);
         std::this_thread::sleep_for(std::chrono::seconds(2));
         return absl::AbortedError("attacker: stream A abandoned");
       }
-      nonce = board_->WaitFor(1);
+      nonce = board_->WaitFor(0);
     }
     if (!o_.hold.empty()) {
       if (auto st = files::WriteFileAtomic(o_.hold + ".ready", "1", 0644); !st.ok()) return st;

@@ -130,26 +130,40 @@ attack() {  # attack CMD [flags]: attack-client against the server with the shar
 #   MSG_REGEX  must match its message (the reason)
 #   LOG_REGEX  a server log line written during the case must match (besides the audit line)
 #   STORE      "same": the datastore digest is unchanged; or a shell condition evaluated afterwards
+# KEEP_GOING=1: report every failing case and fail at the end (debugging); default: stop at the first.
+FAILED=0
+case_fail() {
+  if [[ ${KEEP_GOING:-0} == 1 ]]; then
+    echo "CASE FAIL: $*" >&2
+    FAILED=$((FAILED + 1))
+  else
+    fail "$@"
+  fi
+}
+finish() {
+  [[ $FAILED == 0 ]] || fail "$FAILED case(s) failed"
+  echo "PASS: $CASES attack cases refused"
+}
+
 refused() {
   local name=$1 code=$2 msg=$3 logre=$4 store=$5
   shift 6
   CASES=$((CASES + 1))
-  local before lines out
+  local before lines out fresh
   before=$(state)
   lines=$(wc -l <"$T/server.log")
-  out=$(attack "$@") || fail "[$name] attack-client failed: $(tail -3 "$T/attack-client.stderr")"
-  echo "$out" >>"$T/results.txt"
-  [[ $out == "RESULT code=$code msg="* ]] || fail "[$name] expected $code, got: $out"
-  grep -Eq -- "$msg" <<<"${out#*msg=}" || fail "[$name] refusal message does not match /$msg/: $out"
+  out=$(attack "$@") || { case_fail "[$name] attack-client failed: $(tail -3 "$T/attack-client.stderr")"; return 0; }
+  echo "$name $out" >>"$T/results.txt"
+  [[ $out =~ ^RESULT\ code=$code\ msg= ]] || { case_fail "[$name] expected $code, got: $out"; return 0; }
+  grep -Eq -- "$msg" <<<"${out#*msg=}" || { case_fail "[$name] message does not match /$msg/: $out"; return 0; }
   sleep 0.2  # the audit line is written as the status is sent
-  local fresh
   fresh=$(tail -n +"$((lines + 1))" "$T/server.log")
-  grep -q "type=audit.*status=error" <<<"$fresh" || fail "[$name] no audit line for the refusal"
-  grep -Eq -- "$logre" <<<"$fresh" || fail "[$name] no server log line matching /$logre/"
+  grep -q "type=audit.*status=error" <<<"$fresh" || { case_fail "[$name] no audit line for the refusal"; return 0; }
+  grep -Eq -- "$logre" <<<"$fresh" || { case_fail "[$name] no server log line matching /$logre/"; return 0; }
   if [[ $store == same ]]; then
-    [[ $(state) == "$before" ]] || fail "[$name] the datastore changed"
+    [[ $(state) == "$before" ]] || { case_fail "[$name] the datastore changed"; return 0; }
   else
-    eval "$store" || fail "[$name] datastore check failed: $store"
+    eval "$store" || { case_fail "[$name] datastore check failed: $store"; return 0; }
   fi
   printf '  ok %-40s %s\n' "$name" "${out:0:150}"
 }

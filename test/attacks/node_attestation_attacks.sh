@@ -174,4 +174,4 @@ grep -Eq "writable|owner|mode" "$T/open.out" || fail "[world-writable-socket-dir
 printf '  ok %-40s %s\n' world-writable-socket-dir "$(grep -E 'writable|owner|mode' "$T/open.out" | head -1 | cut -c1-150)"
 
 [[ $(nodes) == 3 ]] || fail "expected exactly 3 nodes (A and B banned, D; C evicted), got $(nodes)"
-echo "PASS: $CASES attack cases refused"
+finish

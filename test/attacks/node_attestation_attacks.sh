@@ -8,8 +8,9 @@ source "$(dirname "$0")/lib.sh"
 
 step "materials: test AWS key, three simulated AMD hierarchies"
 make_materials
-step "server: aws_iid (max_document_age 1h) + sev_snp required (nonce_ttl 2s), audit log on"
-start_server 'attestation_step_timeout = "20s"' 'max_document_age = "1h"' 'nonce_ttl = "2s"'
+step "server: aws_iid (max_document_age 1h) + sev_snp required (nonce_ttl 20s), audit log on"
+# nonce_ttl 20s: long enough for the ban CLI to run while an attestation is held at its challenge (slow under ASan).
+start_server 'attestation_step_timeout = "60s"' 'max_document_age = "1h"' 'nonce_ttl = "20s"'
 
 A=i-0aaaaaaaaaaaaaaaa
 step "setup: a legitimate agent on $A attests"
@@ -24,7 +25,7 @@ refused nonce-from-another-stream PERMISSION_DENIED 'REPORT_DATA' 'node attestat
 refused nonce-not-issued PERMISSION_DENIED 'REPORT_DATA' 'node attestation \(aws_iid\) failed' same -- \
   attest -instance i-0111111111111111c -tamper other-nonce
 refused expired-nonce PERMISSION_DENIED 'nonce (expired|was already used)' 'node attestation \(aws_iid\) failed' same -- \
-  attest -instance i-0111111111111111d -delay-ms 3000
+  attest -instance i-0111111111111111d -delay-ms 21000
 
 step "what the report is bound to"
 refused report-for-another-csr-key PERMISSION_DENIED 'REPORT_DATA' 'failed' same -- \
@@ -64,9 +65,9 @@ refused policy-debug PERMISSION_DENIED 'POLICY has DEBUG set' 'failed' same -- a
 refused policy-migrate-ma PERMISSION_DENIED 'MIGRATE|migrat' 'failed' same -- \
   attest -instance i-0444444444444444c -tamper migrate-ma
 refused vmpl-above-0 PERMISSION_DENIED 'VMPL|vmpl' 'failed' same -- attest -instance i-0444444444444444d -tamper vmpl1
-refused mask-chip-key '(PERMISSION_DENIED|INVALID_ARGUMENT)' 'MASK_CHIP_KEY' 'failed' same -- \
+refused mask-chip-key INVALID_ARGUMENT 'MASK_CHIP_KEY is 1' 'failed' same -- \
   attest -instance i-0444444444444444e -tamper mask-chip-key
-refused unknown-report-version '(PERMISSION_DENIED|INVALID_ARGUMENT)' 'VERSION|version' 'failed' same -- \
+refused unknown-report-version INVALID_ARGUMENT 'VERSION is 99' 'failed' same -- \
   attest -instance i-0444444444444444f -tamper version99
 
 step "malformed and oversized messages"
@@ -74,9 +75,9 @@ refused report-truncated '(PERMISSION_DENIED|INVALID_ARGUMENT)' 'size|bytes|1184
   attest -instance i-0555555555555555a -tamper report-truncated
 refused report-oversized '(PERMISSION_DENIED|INVALID_ARGUMENT)' 'size|bytes|1184' 'failed' same -- \
   attest -instance i-0555555555555555b -tamper report-oversized
-refused answer-oversized '(PERMISSION_DENIED|INVALID_ARGUMENT)' 'large|limit|bytes' 'failed' same -- \
+refused answer-oversized INVALID_ARGUMENT 'more than the limit of 65536' 'failed' same -- \
   attest -instance i-0555555555555555c -tamper answer-oversized
-refused answer-not-json '(PERMISSION_DENIED|INVALID_ARGUMENT)' 'JSON|json' 'failed' same -- \
+refused answer-not-json INVALID_ARGUMENT 'not a JSON object' 'failed' same -- \
   attest -instance i-0555555555555555d -tamper answer-garbage
 refused payload-truncated INVALID_ARGUMENT 'JSON|json|payload' 'failed' same -- \
   attest -instance i-0555555555555555e -tamper payload-truncated

@@ -84,7 +84,7 @@ constexpr std::string_view kOidP384("\x2b\x81\x04\x00\x22", 5);
 constexpr std::string_view kOidEcdsaSha256("\x2a\x86\x48\xce\x3d\x04\x03\x02", 8);
 constexpr std::string_view kOidEcdsaSha384("\x2a\x86\x48\xce\x3d\x04\x03\x03", 8);
 
-absl::Status ReadUriSans(std::string_view attrs_content, std::vector<std::string>& out);
+absl::Status ReadUriSans(std::string_view attrs_content, std::vector<std::string>& out, bool& requests_ca);
 
 // The fields of a request the fast path understands, as views into its DER.
 struct EcCsrShape {
@@ -191,13 +191,21 @@ std::optional<absl::StatusOr<ParsedCsr>> FastParseEcCsr(std::string_view der) {
   const auto& f = shape->info_fields;
   out.spki_der = std::string(f[2].whole);
   if (f.size() == 4) {
-    if (auto st = ReadUriSans(f[3].content, out.uri_sans); !st.ok()) return absl::StatusOr<ParsedCsr>(st);
+    if (auto st = ReadUriSans(f[3].content, out.uri_sans, out.requests_ca); !st.ok())
+      return absl::StatusOr<ParsedCsr>(st);
   }
   return absl::StatusOr<ParsedCsr>(std::move(out));
 }
 
-// Attributes: SET OF Attribute, each parsed by OpenSSL; URI SANs from an extensionRequest.
-absl::Status ReadUriSans(std::string_view attrs_content, std::vector<std::string>& out) {
+// Whether requested extensions ask for a CA certificate (basicConstraints CA:TRUE).
+bool RequestsCa(const STACK_OF(X509_EXTENSION) * exts) {
+  ssl::BasicConstraintsPtr bc(
+      static_cast<BASIC_CONSTRAINTS*>(X509V3_get_d2i(exts, NID_basic_constraints, nullptr, nullptr)));
+  return bc != nullptr && bc->ca != 0;
+}
+
+// Attributes: SET OF Attribute, each parsed by OpenSSL; URI SANs (and a CA request) from an extensionRequest.
+absl::Status ReadUriSans(std::string_view attrs_content, std::vector<std::string>& out, bool& requests_ca) {
   auto attrs = Children(attrs_content);
   if (!attrs) return absl::InvalidArgumentError("CSR: malformed attributes");
   for (const Tlv& a : *attrs) {
@@ -212,6 +220,7 @@ absl::Status ReadUriSans(std::string_view attrs_content, std::vector<std::string
     const unsigned char* q = t->value.sequence->data;
     ssl::X509ExtensionStackPtr exts(d2i_X509_EXTENSIONS(nullptr, &q, t->value.sequence->length));
     if (!exts) return SslInvalid("CSR: malformed extensions");
+    requests_ca = requests_ca || RequestsCa(exts.get());
     ssl::GeneralNamesPtr names(
         static_cast<GENERAL_NAMES*>(X509V3_get_d2i(exts.get(), NID_subject_alt_name, nullptr, nullptr)));
     if (!names) continue;
@@ -261,6 +270,7 @@ absl::StatusOr<ParsedCsr> ParseAndVerifyCsr(std::string_view der) {
   STACK_OF(X509_EXTENSION)* exts_raw = X509_REQ_get_extensions(req.get());
   if (exts_raw != nullptr) {
     ssl::X509ExtensionStackPtr exts(exts_raw);
+    out.requests_ca = RequestsCa(exts.get());
     ssl::GeneralNamesPtr names(
         static_cast<GENERAL_NAMES*>(X509V3_get_d2i(exts.get(), NID_subject_alt_name, nullptr, nullptr)));
     if (names) {

@@ -15,6 +15,7 @@ struct ParsedCsr {
   ssl::EvpPkeyPtr public_key{};
   std::string spki_der{};               // SubjectPublicKeyInfo DER of public_key
   std::vector<std::string> uri_sans{};  // from the extensionRequest attribute
+  bool requests_ca = false;             // the extensionRequest asks for basicConstraints CA:TRUE
 };
 
 // Rejects anything malformed (including trailing bytes) and any CSR whose self-signature does not

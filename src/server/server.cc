@@ -18,6 +18,7 @@
 #include "grpcpp/security/tls_certificate_provider.h"
 #include "grpcpp/security/tls_credentials_options.h"
 #include "grpcpp/server_builder.h"
+#include "server/api/audit_log.h"
 #include "spdlog/spdlog.h"
 
 namespace spirecvm::server {
@@ -64,9 +65,17 @@ absl::StatusOr<NodeAttestors> BuildAttestors(const PluginPlan& plan, const NodeA
   return attestors;
 }
 
+// The audit log (server.audit_log_enabled): one line per call, written by an interceptor (api/audit_log.h).
+void MaybeAudit(grpc::ServerBuilder& builder, bool audit) {
+  if (!audit) return;
+  std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> creators;
+  creators.push_back(NewAuditLogInterceptorFactory());
+  builder.experimental().SetInterceptorCreators(std::move(creators));
+}
+
 absl::StatusOr<std::unique_ptr<grpc::Server>> StartAgentEndpoint(const std::string& address,
                                                                  const std::vector<grpc::Service*>& services,
-                                                                 const ServerSvid& svid, int* bound_port) {
+                                                                 const ServerSvid& svid, int* bound_port, bool audit) {
   auto provider =
       std::make_shared<grpc::experimental::FileWatcherCertificateProvider>(svid.key_path(), svid.cert_path(), 1);
   grpc::experimental::TlsServerCredentialsOptions tls(provider);
@@ -76,6 +85,7 @@ absl::StatusOr<std::unique_ptr<grpc::Server>> StartAgentEndpoint(const std::stri
   grpc::ServerBuilder builder;
   builder.AddListeningPort(address, grpc::experimental::TlsServerCredentials(tls), bound_port);
   for (grpc::Service* s : services) builder.RegisterService(s);
+  MaybeAudit(builder, audit);
   builder.SetMaxReceiveMessageSize(4 * 1024 * 1024);
   // Unauthenticated peers reach this port: bound what they can hold. AttestAgent costs no thread while it waits
   // (callback API, step deadlines); the synchronous methods share a bounded thread pool; connections are recycled
@@ -95,13 +105,15 @@ absl::StatusOr<std::unique_ptr<grpc::Server>> StartAgentEndpoint(const std::stri
 }
 
 absl::StatusOr<std::unique_ptr<grpc::Server>> StartAdminEndpoint(const std::string& socket_path,
-                                                                 const std::vector<grpc::Service*>& services) {
+                                                                 const std::vector<grpc::Service*>& services,
+                                                                 bool audit) {
   // Bound through the checked, held directory; the mode set through the node, never by path.
   ASSIGN_OR_RETURN(auto dir, UnixSocketDir::Open(socket_path, {.dir_mode = 0750, .socket_mode = 0770}));
   grpc::EnableDefaultHealthCheckService(true);
   grpc::ServerBuilder builder;
   builder.AddListeningPort(dir->GrpcAddress(), grpc::InsecureServerCredentials());
   for (grpc::Service* s : services) builder.RegisterService(s);
+  MaybeAudit(builder, audit);
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
   if (server == nullptr) return absl::UnavailableError(absl::StrCat("cannot listen on unix socket ", socket_path));
   server->GetHealthCheckService()->SetServingStatus(true);
@@ -207,12 +219,13 @@ absl::Status Server::StartEndpoints() {
   ASSIGN_OR_RETURN(agent_server_, StartAgentEndpoint(absl::StrCat(cfg_.bind_address, ":", cfg_.bind_port),
                                                      {spire_agent_.agent.get(), spire_agent_.entry.get(),
                                                       spire_agent_.bundle.get(), spire_agent_.svid.get()},
-                                                     *svid_, &bound_port));
+                                                     *svid_, &bound_port, cfg_.audit_log_enabled));
   ASSIGN_OR_RETURN(admin_server_,
                    StartAdminEndpoint(cfg_.socket_path,
                                       {spire_admin_.entry.get(), spire_admin_.agent.get(), spire_admin_.bundle.get(),
                                        spire_admin_.svid.get(), spire_admin_.localauthority.get(),
-                                       spire_admin_.logger.get(), spire_admin_.debug.get()}));
+                                       spire_admin_.logger.get(), spire_admin_.debug.get()},
+                                      cfg_.audit_log_enabled));
   spdlog::info("spire-server started: trust domain {}, agent API on {}:{}, admin API on {}", cfg_.trust_domain.name(),
                cfg_.bind_address, bound_port, cfg_.socket_path);
   return absl::OkStatus();

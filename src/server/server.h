@@ -68,11 +68,14 @@ absl::StatusOr<NodeAttestors> BuildAttestors(const PluginPlan& plan, const NodeA
 // agents attest without a client certificate, every later call is checked by the services.
 absl::StatusOr<std::unique_ptr<grpc::Server>> StartAgentEndpoint(const std::string& address,
                                                                  const std::vector<grpc::Service*>& services,
-                                                                 const ServerSvid& svid, int* bound_port);
+                                                                 const ServerSvid& svid, int* bound_port,
+                                                                 bool audit = false);
 // The admin APIs on a Unix socket (0770 in a 0750 directory): access control is the file mode. gRPC's default
 // health service (grpc.health.v1, what SPIRE's `spire-server healthcheck` calls) answers SERVING once it listens.
+// audit: one audit log line per call (server.audit_log_enabled, api/audit_log.h), on both endpoints.
 absl::StatusOr<std::unique_ptr<grpc::Server>> StartAdminEndpoint(const std::string& socket_path,
-                                                                 const std::vector<grpc::Service*>& services);
+                                                                 const std::vector<grpc::Service*>& services,
+                                                                 bool audit = false);
 
 class Server {
  public:

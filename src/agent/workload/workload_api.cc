@@ -31,6 +31,16 @@ const grpc::Status kMissingHeader(grpc::StatusCode::INVALID_ARGUMENT, "security 
 const grpc::Status kNoIdentity(grpc::StatusCode::PERMISSION_DENIED, "no identity issued");
 const grpc::Status kBusy(grpc::StatusCode::RESOURCE_EXHAUSTED, "Workload API is busy (work queue full); retry");
 
+// Every refusal is one log line naming the call, the caller's connection and the reason (the logger escapes the
+// caller-controlled text); a cancelled stream is the caller leaving, not a refusal.
+grpc::Status Logged(std::string_view method, std::string_view peer, grpc::Status st) {
+  if (!st.ok() && st.error_code() != grpc::StatusCode::CANCELLED) {
+    spdlog::warn("workload API: {} from {} refused: {}: {}", method, peer,
+                 absl::StatusCodeToString(static_cast<absl::StatusCode>(st.error_code())), st.error_message());
+  }
+  return st;
+}
+
 // A server stream fed by a cache subscription. Build() turns a cache view into the next message (or nothing when
 // this stream's part of the view did not change). At most one write is in flight; a newer message replaces a
 // queued one (every message is the full state, so intermediate ones may be skipped).
@@ -162,7 +172,7 @@ class WatchReactor : public grpc::ServerWriteReactor<Resp> {
       }
       finished_ = true;
     }
-    this->Finish(st);
+    this->Finish(Logged("stream", peer_, st));
   }
 
   WorkloadApiService* svc_;
@@ -287,12 +297,13 @@ grpc::ServerUnaryReactor* WorkloadApiService::FetchJWTSVID(grpc::CallbackServerC
                                                            JWTSVIDResponse* resp) {
   grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
   if (!HasSecurityHeader(*ctx)) {
-    reactor->Finish(kMissingHeader);
+    reactor->Finish(Logged("FetchJWTSVID", ctx->peer(), kMissingHeader));
     return reactor;
   }
   absl::StatusOr<CallerInfo> caller = LookupCaller(ctx->peer());
-  if (!deps_.pool->Submit(
-          [this, reactor, caller, req, resp] { reactor->Finish(ToGrpc(DoFetchJwt(caller, *req, resp))); })) {
+  if (!deps_.pool->Submit([this, reactor, caller, req, resp, peer = ctx->peer()] {
+        reactor->Finish(Logged("FetchJWTSVID", peer, ToGrpc(DoFetchJwt(caller, *req, resp))));
+      })) {
     reactor->Finish(kBusy);
   }
   return reactor;
@@ -338,10 +349,12 @@ grpc::ServerUnaryReactor* WorkloadApiService::ValidateJWTSVID(grpc::CallbackServ
                                                               ValidateJWTSVIDResponse* resp) {
   grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
   if (!HasSecurityHeader(*ctx)) {
-    reactor->Finish(kMissingHeader);
+    reactor->Finish(Logged("ValidateJWTSVID", ctx->peer(), kMissingHeader));
     return reactor;
   }
-  if (!deps_.pool->Submit([this, reactor, req, resp] { reactor->Finish(ToGrpc(DoValidateJwt(*req, resp))); })) {
+  if (!deps_.pool->Submit([this, reactor, req, resp, peer = ctx->peer()] {
+        reactor->Finish(Logged("ValidateJWTSVID", peer, ToGrpc(DoValidateJwt(*req, resp))));
+      })) {
     reactor->Finish(kBusy);
   }
   return reactor;

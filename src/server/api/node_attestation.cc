@@ -29,10 +29,7 @@ absl::StatusOr<AttestedAgent> AttestAndStoreNode(const AttestationDeps& deps, co
         absl::StrCat("no NodeAttestor \"", params.type, "\" is configured on this server"));
   }
   auto result = it->second->Attest({params.payload, params.csr.spki_der}, channel);
-  if (!result.ok()) {
-    spdlog::warn("node attestation ({}) failed: {}", params.type, result.status().ToString());
-    return result.status();
-  }
+  if (!result.ok()) return result.status();  // logged once by the caller, with the reason
   const std::string agent_id = result->agent_id.ToString();
   // The SVID is signed first and handed out only if the conditional write below admits the node.
   ASSIGN_OR_RETURN(SignedX509Svid svid,
@@ -49,7 +46,6 @@ absl::StatusOr<AttestedAgent> AttestAndStoreNode(const AttestationDeps& deps, co
   // from the same launch of a re-attestable node. Nothing else decides, so two servers cannot both admit.
   if (auto st = deps.ds.AdmitAttestedNode(node); !st.ok()) {
     if (absl::IsFailedPrecondition(st)) {
-      spdlog::warn("node attestation ({}) of {} refused: {}", params.type, agent_id, std::string(st.message()));
       return absl::PermissionDeniedError(st.message());
     }
     return st;

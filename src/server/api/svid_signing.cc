@@ -58,6 +58,20 @@ absl::StatusOr<SignedX509Svid> SignEntryX509Svid(const AgentApiDeps& deps, const
   if (csr_der.size() > kMaxCsr) return absl::InvalidArgumentError("CSR is too large");
   auto csr = crypto::ParseAndVerifyCsr(csr_der);
   if (!csr.ok()) return absl::InvalidArgumentError(absl::StrCat("CSR rejected: ", csr.status().message()));
+  // The SVID is always a leaf with the entry's ID; a CSR asking for more is refused rather than silently narrowed,
+  // so a confused or hostile caller learns it gets nothing of what it asked for.
+  if (csr->requests_ca) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("CSR rejected: it asks for a CA certificate (basicConstraints "
+                     "CA:TRUE); an X509-SVID for entry ",
+                     e.id, " is never a CA"));
+  }
+  for (const std::string& uri : csr->uri_sans) {
+    if (uri != e.spiffe_id) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("CSR rejected: it asks for SPIFFE ID \"", uri, "\" but entry ", e.id, " is for ", e.spiffe_id));
+    }
+  }
   ASSIGN_OR_RETURN(spiffe::SpiffeId id, spiffe::SpiffeId::Parse(e.spiffe_id));
   absl::Duration ttl = e.x509_svid_ttl > 0 ? absl::Seconds(e.x509_svid_ttl) : deps.ttls.x509;
   ASSIGN_OR_RETURN(SignedX509Svid svid, deps.ca.SignX509Svid(csr->public_key.get(), id, ttl, e.dns_names));

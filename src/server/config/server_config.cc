@@ -100,6 +100,7 @@ void ParseServerBlock(config::Section& server, ServerConfig& cfg) {
   if (auto exp = server.Child("experimental")) {
     if (auto v = exp->Duration("cache_reload_interval")) cfg.cache_refresh_interval = *v;
   }
+  if (auto v = server.Bool("audit_log_enabled")) cfg.audit_log_enabled = *v;
   if (auto rl = server.Child("ratelimit")) {
     if (auto v = rl->Bool("attestation")) cfg.ratelimit_attestation = *v;
     if (auto v = rl->Bool("signing")) cfg.ratelimit_signing = *v;

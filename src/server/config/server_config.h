@@ -66,6 +66,8 @@ struct ServerConfig {
   // SPIRE's ratelimit { attestation signing }: per-IP limits on the agent API (1/s attestation, 500/s signing).
   bool ratelimit_attestation = true;
   bool ratelimit_signing = true;
+  // SPIRE's audit_log_enabled: one structured "type=audit" line per agent-API and admin-API call (api/audit_log.h).
+  bool audit_log_enabled = false;
   // Each step of an AttestAgent exchange must complete within this, or the stream is dropped (ours, not SPIRE's).
   absl::Duration attestation_step_timeout = absl::Seconds(30);
   HealthChecksConfig health_checks;

@@ -131,6 +131,18 @@ TEST(ServerConfig, RateLimitAndAttestationStepTimeout) {
       Check(Replace(kGood, "data_dir = \"./.data\"", "data_dir = \"./.data\"\n  ratelimit { fast = true }")).ok());
 }
 
+TEST(ServerConfig, AuditLogEnabled) {
+  auto defaults = ParseServerConfig(kGood, "server.conf");
+  ASSERT_TRUE(defaults.ok()) << defaults.status();
+  EXPECT_FALSE(defaults->audit_log_enabled);
+  auto cfg = ParseServerConfig(
+      Replace(kGood, "data_dir = \"./.data\"", "data_dir = \"./.data\"\n  audit_log_enabled = true"), "server.conf");
+  ASSERT_TRUE(cfg.ok()) << cfg.status();
+  EXPECT_TRUE(cfg->audit_log_enabled);
+  EXPECT_FALSE(
+      Check(Replace(kGood, "data_dir = \"./.data\"", "data_dir = \"./.data\"\n  audit_log_enabled = \"yes\"")).ok());
+}
+
 TEST(ServerConfig, BadTrustDomain) {
   auto st = Check(Replace(kGood, "trust_domain = \"example.org\"", "trust_domain = \"Example.ORG\""));
   ASSERT_FALSE(st.ok());

@@ -5,6 +5,7 @@
 #include "common/status.h"
 #include "server/api/limits.h"
 #include "server/api/spire_agent/attest_reactor.h"
+#include "spdlog/spdlog.h"
 
 namespace spirecvm::server::spireagent {
 namespace {
@@ -36,7 +37,7 @@ class SpireChallengeChannel final : public ChallengeChannel {
 };
 
 // The first message: params {data {type, payload}, params {csr}}.
-absl::StatusOr<AttestationParams> ReadSpireParams(SpireAttestStream& stream) {
+absl::StatusOr<AttestationParams> ReadSpireParams(SpireAttestStream& stream, std::string* type) {
   agentv1::AttestAgentRequest first;
   if (!stream.Read(&first)) {
     return absl::InvalidArgumentError("attestation stream closed before the attestation parameters");
@@ -46,14 +47,13 @@ absl::StatusOr<AttestationParams> ReadSpireParams(SpireAttestStream& stream) {
   }
   const auto& p = first.params();
   if (!p.has_data()) return absl::InvalidArgumentError("malformed param: missing attestation data");
+  *type = p.data().type();
   if (!p.has_params()) return absl::InvalidArgumentError("malformed param: missing X509-SVID params");
   return CheckAttestationParams(p.data().type(), p.data().payload(), p.params().csr());
 }
 
-}  // namespace
-
-absl::Status RunSpireAttestation(const AttestationDeps& deps, SpireAttestStream& stream) {
-  ASSIGN_OR_RETURN(AttestationParams params, ReadSpireParams(stream));
+absl::Status AttestOnce(const AttestationDeps& deps, SpireAttestStream& stream, std::string* type) {
+  ASSIGN_OR_RETURN(AttestationParams params, ReadSpireParams(stream, type));
   SpireChallengeChannel channel(stream);
   ASSIGN_OR_RETURN(AttestedAgent attested, AttestAndStoreNode(deps, params, channel));
   agentv1::AttestAgentResponse resp;
@@ -61,6 +61,16 @@ absl::Status RunSpireAttestation(const AttestationDeps& deps, SpireAttestStream&
   resp.mutable_result()->set_reattestable(attested.can_reattest);
   if (!stream.Write(resp)) return absl::AbortedError("attestation stream closed before the result was sent");
   return absl::OkStatus();
+}
+
+}  // namespace
+
+// Every refusal is one log line naming the attestor and the reason (the logger escapes agent-controlled text).
+absl::Status RunSpireAttestation(const AttestationDeps& deps, SpireAttestStream& stream) {
+  std::string type;
+  absl::Status st = AttestOnce(deps, stream, &type);
+  if (!st.ok()) spdlog::warn("node attestation ({}) failed: {}", type.empty() ? "?" : type, st.ToString());
+  return st;
 }
 
 const AgentApiLimits& DefaultLimits() {

@@ -143,10 +143,14 @@ class AttestReactor final : public grpc::ServerBidiReactor<Req, Resp>, public Sp
   void Run() {
     absl::Status st = RunSpireAttestation(calls_.deps().Attestation(), *this);
     AttestCalls& calls = calls_;
-    Done(st);  // `this` may be deleted from here on
+    Done(st, /*logged=*/true);  // `this` may be deleted from here on
     calls.Leave();
   }
-  void Done(const absl::Status& st) {
+  // `logged`: RunSpireAttestation already wrote the refusal line; the reactor logs those it decides itself.
+  void Done(const absl::Status& st, bool logged = false) {
+    if (!st.ok() && !logged) {
+      spdlog::warn("node attestation (?) failed: {} (caller {})", st.ToString(), ctx_->peer());
+    }
     (st.ok() ? calls_.deps().metrics.attestations_ok : calls_.deps().metrics.attestations_failed)++;
     Finish(ToGrpc(st));
   }

@@ -1,6 +1,7 @@
 #include "server/api/spire_agent/svid_service.h"
 
 #include "gmock/gmock.h"
+#include "openssl/x509v3.h"
 #include "server/api/spire_agent/test_fixture.h"
 
 namespace spirecvm::server::spireagent {
@@ -47,6 +48,41 @@ TEST_F(SvidServiceTest, EachFailureHasItsOwnStatus) {
   auto bad_csr = Mint(entry_id_, "not a CSR");
   EXPECT_EQ(bad_csr.status().code(), static_cast<int>(absl::StatusCode::kInvalidArgument));
   EXPECT_FALSE(bad_csr.has_svid());
+}
+
+// A CSR for `key` whose extensionRequest asks for basicConstraints CA:TRUE.
+std::string CaCsr(EVP_PKEY* key) {
+  ssl::X509ReqPtr req(X509_REQ_new());
+  X509_REQ_set_version(req.get(), 0);
+  X509_REQ_set_pubkey(req.get(), key);
+  STACK_OF(X509_EXTENSION)* exts = sk_X509_EXTENSION_new_null();
+  sk_X509_EXTENSION_push(exts, X509V3_EXT_conf_nid(nullptr, nullptr, NID_basic_constraints, "critical,CA:TRUE"));
+  X509_REQ_add_extensions(req.get(), exts);
+  sk_X509_EXTENSION_pop_free(exts, X509_EXTENSION_free);
+  EXPECT_GT(X509_REQ_sign(req.get(), key, EVP_sha256()), 0);
+  unsigned char* der = nullptr;
+  int n = i2d_X509_REQ(req.get(), &der);
+  std::string out(reinterpret_cast<char*>(der), static_cast<size_t>(n));
+  OPENSSL_free(der);
+  return out;
+}
+
+// Attack suite, csr-asks-for-a-ca / csr-asks-for-a-foreign-id: refused with the reason, no SVID, nothing minted.
+TEST_F(SvidServiceTest, CsrAskingForACaOrAnotherIdIsRefused) {
+  for (auto kt : {crypto::KeyType::kEcP256, crypto::KeyType::kRsa2048}) {  // the fast EC parser and OpenSSL's
+    auto key = *crypto::GenerateKey(kt);
+    auto ca = Mint(entry_id_, CaCsr(key.get()));
+    EXPECT_EQ(ca.status().code(), static_cast<int>(absl::StatusCode::kInvalidArgument));
+    EXPECT_THAT(ca.status().message(), ::testing::HasSubstr("asks for a CA certificate"));
+    EXPECT_FALSE(ca.has_svid());
+    auto foreign = Mint(entry_id_, *crypto::CreateCsr(key.get(), std::string("spiffe://evil.org/admin")));
+    EXPECT_EQ(foreign.status().code(), static_cast<int>(absl::StatusCode::kInvalidArgument));
+    EXPECT_THAT(foreign.status().message(), ::testing::HasSubstr("asks for SPIFFE ID \"spiffe://evil.org/admin\""));
+    EXPECT_FALSE(foreign.has_svid());
+    auto own = Mint(entry_id_, *crypto::CreateCsr(key.get(), std::string("spiffe://example.org/web")));
+    EXPECT_EQ(own.status().code(), 0) << own.status().message();
+  }
+  EXPECT_EQ(metrics_.x509_svids_minted.load(), 2u);
 }
 
 TEST_F(SvidServiceTest, MintMethodsArePermissionDeniedOnTheAgentEndpoint) {
@@ -121,7 +157,7 @@ TEST_F(DownstreamTest, OnlyARegisteredDownstreamWorkloadIsServed) {
   bad_csr.set_csr("not a CSR");
   auto bad = NewDownstreamX509Ca(Deps(), CallerChain("/nested-server"), bad_csr);
   EXPECT_EQ(bad.status().code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_THAT(bad.status().message(), ::testing::HasSubstr("malformed CSR"));
+  EXPECT_THAT(bad.status().message(), :: ::testing::HasSubstr("malformed CSR"));
 }
 
 }  // namespace

@@ -97,6 +97,9 @@ class Manager final : public JwtMinter {
   absl::Status Sync();
   // GetBundle; true when the bundle changed (the connection must then trust the new roots).
   absl::StatusOr<bool> FetchBundle(const std::shared_ptr<ServerClient>& client);
+  // GetFederatedBundle for every trust domain the held entries federate with, into the cache. A domain the server
+  // has no bundle for is dropped; on any other error the bundle held so far is kept.
+  void FetchFederatedBundles(const std::shared_ptr<ServerClient>& client);
   absl::Status Mint();
   // Checks a chain the server returned (or that was persisted) for `key`; fills an Identity.
   absl::StatusOr<Identity> CheckIdentity(std::vector<std::string> chain_der, ssl::EvpPkeyPtr key,

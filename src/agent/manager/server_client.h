@@ -14,6 +14,7 @@
 #include "agent/nodeattest/node_attestor.h"
 #include "spiffe/spiffe_id.h"
 #include "spire/api/server/svid/v1/svid.pb.h"
+#include "absl/strings/str_cat.h"
 #include "spire/api/types/bundle.pb.h"
 #include "spire/api/types/jwtsvid.pb.h"
 #include "spire/api/types/x509svid.pb.h"
@@ -43,6 +44,10 @@ class ServerClient {
   virtual absl::StatusOr<EntrySyncResult> SyncEntries(const std::vector<KnownEntry>& known) = 0;
   // bundle.v1.GetBundle: the server's trust domain bundle.
   virtual absl::StatusOr<sapi::Bundle> GetBundle() = 0;
+  // bundle.v1.GetFederatedBundle: the server's stored bundle of another trust domain (name without scheme).
+  virtual absl::StatusOr<sapi::Bundle> GetFederatedBundle(const std::string& trust_domain) {
+    return absl::UnimplementedError(absl::StrCat("GetFederatedBundle(", trust_domain, ") not implemented"));
+  }
 };
 
 struct ServerCredentials {

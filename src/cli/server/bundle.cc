@@ -145,7 +145,6 @@ int BundleCount(const std::vector<std::string>& args, Io io) {
   return 0;
 }
 
-namespace {
 
 // SPIRE's util.ParseBundle: PEM certificates (the trust domain as given), or a SPIFFE bundle document.
 absl::StatusOr<stypes::Bundle> ParseBundleData(const std::string& data, const std::string& format,
@@ -177,7 +176,6 @@ absl::StatusOr<stypes::Bundle> ParseBundleData(const std::string& data, const st
   return b;
 }
 
-}  // namespace
 
 int BundleSet(const std::vector<std::string>& args, Io io) {
   flags::FlagSet fs("bundle set");

@@ -1,6 +1,8 @@
 // spire-server federation create|update|delete|list|show|refresh: SPIRE's trustdomain.v1 calls, with SPIRE's flags
 // (-trustDomain -bundleEndpointURL -bundleEndpointProfile -endpointSpiffeID -trustDomainBundlePath
 // -trustDomainBundleFormat, or -data with {"federationRelationships": [...]}) and SPIRE's output.
+#include <optional>
+
 #include "absl/strings/str_cat.h"
 #include "cli/server/cli_common.h"
 #include "spiffe/spiffe_id.h"

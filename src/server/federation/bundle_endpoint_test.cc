@@ -3,6 +3,7 @@
 
 #include <stdlib.h>
 
+#include "absl/strings/str_cat.h"
 #include "common/files.h"
 #include "crypto/keys.h"
 #include "crypto/x509.h"

@@ -8,12 +8,15 @@
 #include <sys/socket.h>
 #include <sys/time.h>
 
+#include <optional>
+
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "common/fd.h"
+#include "crypto/ssl_ptr.h"
 #include "common/status.h"
 #include "common/strings.h"
 #include "crypto/x509.h"
@@ -130,7 +133,7 @@ absl::StatusOr<std::string> DecodeChunked(std::string_view body) {
     std::string_view size_line = body.substr(0, eol);
     if (size_t semi = size_line.find(';'); semi != std::string_view::npos) size_line = size_line.substr(0, semi);
     uint64_t size = 0;
-    if (!absl::SimpleHexAtoi(ToAbsl(absl::StripAsciiWhitespace(ToAbsl(size_line))), &size) || size > kMaxResponse) {
+    if (!absl::SimpleHexAtoi(absl::StripAsciiWhitespace(ToAbsl(size_line)), &size) || size > kMaxResponse) {
       return absl::UnavailableError("malformed chunk size in the answer");
     }
     body.remove_prefix(eol + 2);
@@ -178,8 +181,8 @@ absl::StatusOr<BundleUrl> ParseBundleUrl(std::string_view url) {
 absl::StatusOr<std::string> ParseHttpResponse(std::string_view raw) {
   size_t end = raw.find("\r\n\r\n");
   if (end == std::string_view::npos) return absl::UnavailableError("malformed HTTP answer (no header end)");
-  std::vector<std::string_view> lines = absl::StrSplit(ToAbsl(raw.substr(0, end)), "\r\n");
-  std::vector<std::string_view> status = absl::StrSplit(lines[0], absl::MaxSplits(' ', 2));
+  std::vector<absl::string_view> lines = absl::StrSplit(ToAbsl(raw.substr(0, end)), "\r\n");
+  std::vector<absl::string_view> status = absl::StrSplit(lines[0], absl::MaxSplits(' ', 2));
   if (status.size() < 2 || !absl::StartsWith(status[0], "HTTP/1.")) {
     return absl::UnavailableError("malformed HTTP status line");
   }
@@ -190,8 +193,8 @@ absl::StatusOr<std::string> ParseHttpResponse(std::string_view raw) {
     size_t colon = lines[i].find(':');
     if (colon == std::string_view::npos) continue;
     std::string name = absl::AsciiStrToLower(lines[i].substr(0, colon));
-    std::string_view value = absl::StripAsciiWhitespace(lines[i].substr(colon + 1));
-    if (name == "transfer-encoding" && absl::StrContainsIgnoreCase(value, "chunked")) chunked = true;
+    absl::string_view value = absl::StripAsciiWhitespace(lines[i].substr(colon + 1));
+    if (name == "transfer-encoding" && absl::StrContains(absl::AsciiStrToLower(value), "chunked")) chunked = true;
     uint64_t n = 0;
     if (name == "content-length" && absl::SimpleAtoi(value, &n)) length = n;
   }

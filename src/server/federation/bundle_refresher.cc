@@ -1,6 +1,9 @@
 #include "server/federation/bundle_refresher.h"
 
+#include <algorithm>
+
 #include "absl/strings/str_cat.h"
+#include "common/status.h"
 #include "server/federation/bundle_fetch.h"
 #include "server/federation/bundle_record.h"
 #include "spdlog/spdlog.h"
@@ -26,8 +29,8 @@ bool SameContent(const datastore::BundleRecord& a, const datastore::BundleRecord
 
 }  // namespace
 
-absl::Status BundleRefresher::Refresh(const FederationRelationship& rel) {
-  std::lock_guard<std::mutex> serial(refresh_mu_);
+// Fetches the relationship's bundle and stores it when it changed; `hint` receives the fetched refresh hint.
+absl::Status BundleRefresher::FetchAndStore(const FederationRelationship& rel, absl::Duration* hint) {
   const std::string& td = rel.trust_domain.name();
   auto held = deps_.ds.FetchBundle(td);
   if (!held.ok() && !absl::IsNotFound(held.status())) return held.status();
@@ -39,29 +42,29 @@ absl::Status BundleRefresher::Refresh(const FederationRelationship& rel) {
     }
     req.roots_der = held->x509_authorities_der;
   }
-  absl::Duration next = kRetryAfterFailure;
-  absl::Status result;
-  auto fetched = FetchFederatedBundle(req);
-  if (fetched.ok()) {
-    datastore::BundleRecord rec = RecordFromSpiffeBundle(*fetched);
-    if (!held.ok() || !SameContent(*held, rec)) {
-      auto stored = deps_.ds.SetBundle(rec);
-      result = stored.status();
-      if (stored.ok()) spdlog::info("federation: bundle of \"{}\" updated (sequence {})", td, rec.sequence_number);
-    }
-    if (result.ok()) next = fetched->refresh_hint_seconds > 0 ? absl::Seconds(fetched->refresh_hint_seconds) : kDefaultRefresh;
-  } else {
-    result = fetched.status();
-  }
-  if (!result.ok()) {
-    spdlog::warn("federation: refreshing the bundle of \"{}\" from {}: {}", td, rel.bundle_endpoint_url,
-                 result.ToString());
-    next = std::min(next, fetched.ok() && fetched->refresh_hint_seconds > 0 ? absl::Seconds(fetched->refresh_hint_seconds)
-                                                                            : kRetryAfterFailure);
+  ASSIGN_OR_RETURN(spiffe::Bundle fetched, FetchFederatedBundle(req));
+  if (fetched.refresh_hint_seconds > 0) *hint = absl::Seconds(fetched.refresh_hint_seconds);
+  datastore::BundleRecord rec = RecordFromSpiffeBundle(fetched);
+  if (held.ok() && SameContent(*held, rec)) return absl::OkStatus();
+  RETURN_IF_ERROR(deps_.ds.SetBundle(rec).status());
+  spdlog::info("federation: bundle of \"{}\" updated (sequence {}, {} X.509 and {} JWT authorities)", td,
+               rec.sequence_number, rec.x509_authorities_der.size(), rec.jwt_keys.size());
+  return absl::OkStatus();
+}
+
+absl::Status BundleRefresher::Refresh(const FederationRelationship& rel) {
+  std::lock_guard<std::mutex> serial(refresh_mu_);
+  absl::Duration hint = absl::ZeroDuration();
+  absl::Status st = FetchAndStore(rel, &hint);
+  absl::Duration next = hint > absl::ZeroDuration() ? hint : kDefaultRefresh;
+  if (!st.ok()) {
+    spdlog::warn("federation: refreshing the bundle of \"{}\" from {}: {}", rel.trust_domain.name(),
+                 rel.bundle_endpoint_url, st.ToString());
+    next = std::min(next, kRetryAfterFailure);
   }
   std::lock_guard<std::mutex> l(mu_);
-  next_[td] = deps_.clock.Now() + next;
-  return result;
+  next_[rel.trust_domain.name()] = deps_.clock.Now() + next;
+  return st;
 }
 
 absl::Status BundleRefresher::RefreshNow(const std::string& trust_domain) {

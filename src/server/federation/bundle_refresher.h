@@ -46,6 +46,7 @@ class BundleRefresher {
 
  private:
   absl::Status Refresh(const FederationRelationship& rel);
+  absl::Status FetchAndStore(const FederationRelationship& rel, absl::Duration* hint);
   void Run();
 
   BundleRefresherDeps deps_;

@@ -1,6 +1,8 @@
 #include "server/api/spire/trustdomain_service.h"
 
 #include <algorithm>
+#include <functional>
+#include <optional>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
@@ -84,7 +86,7 @@ void FillResult(const absl::StatusOr<datastore::FederationRelationshipRecord>& r
 
 }  // namespace
 
-absl::StatusOr<FederationRelationship> RelationshipFromRecord(const datastore::FederationRelationshipRecord& r) {
+absl::StatusOr<server::FederationRelationship> RelationshipFromRecord(const datastore::FederationRelationshipRecord& r) {
   auto td = spiffe::TrustDomain::Parse(r.trust_domain);
   if (!td.ok()) return Annotate(td.status(), "stored federation relationship");
   server::FederationRelationship out{.trust_domain = *td,

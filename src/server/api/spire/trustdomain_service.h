@@ -23,7 +23,7 @@ struct TrustDomainServiceDeps {
 };
 
 // A stored relationship as the refresher uses it (InvalidArgument for a row that no longer validates).
-absl::StatusOr<FederationRelationship> RelationshipFromRecord(const datastore::FederationRelationshipRecord& r);
+absl::StatusOr<server::FederationRelationship> RelationshipFromRecord(const datastore::FederationRelationshipRecord& r);
 
 class TrustDomainService final : public trustdomainv1::TrustDomain::Service {
  public:

@@ -14,7 +14,7 @@ class TrustDomainServiceTest : public SpireApiTest {
     SpireApiTest::SetUp();
     refresher_ = std::make_unique<federation::BundleRefresher>(federation::BundleRefresherDeps{
         .ds = *ds_, .clock = clock_, .relationships = [this] {
-          std::vector<FederationRelationship> out;
+          std::vector<server::FederationRelationship> out;
           for (const auto& r : *ds_->ListFederationRelationships()) out.push_back(*RelationshipFromRecord(r));
           return out;
         }});

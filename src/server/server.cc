@@ -2,8 +2,8 @@
 
 #include <sys/stat.h>
 
-#include <cerrno>
 #include <algorithm>
+#include <cerrno>
 #include <cstring>
 
 #include "absl/strings/ascii.h"
@@ -215,11 +215,10 @@ absl::Status Server::StartEndpoints() {
                                                       spire_agent_.bundle.get(), spire_agent_.svid.get()},
                                                      *svid_, &bound_port));
   ASSIGN_OR_RETURN(admin_server_,
-                   StartAdminEndpoint(cfg_.socket_path,
-                                      {spire_admin_.entry.get(), spire_admin_.agent.get(), spire_admin_.bundle.get(),
-                                       spire_admin_.svid.get(), spire_admin_.localauthority.get(),
-                                       spire_admin_.logger.get(), spire_admin_.debug.get(),
-                                       spire_admin_.trustdomain.get()}));
+                   StartAdminEndpoint(cfg_.socket_path, {spire_admin_.entry.get(), spire_admin_.agent.get(),
+                                                         spire_admin_.bundle.get(), spire_admin_.svid.get(),
+                                                         spire_admin_.localauthority.get(), spire_admin_.logger.get(),
+                                                         spire_admin_.debug.get(), spire_admin_.trustdomain.get()}));
   spdlog::info("spire-server started: trust domain {}, agent API on {}:{}, admin API on {}", cfg_.trust_domain.name(),
                cfg_.bind_address, bound_port, cfg_.socket_path);
   return absl::OkStatus();
@@ -253,7 +252,8 @@ std::vector<FederationRelationship> Server::FederationRelationships() {
   for (const auto& rec : *stored) {
     auto rel = spireapi::RelationshipFromRecord(rec);
     if (!rel.ok()) continue;
-    bool configured = std::any_of(out.begin(), out.end(), [&](const auto& c) { return c.trust_domain == rel->trust_domain; });
+    bool configured =
+        std::any_of(out.begin(), out.end(), [&](const auto& c) { return c.trust_domain == rel->trust_domain; });
     if (!configured) out.push_back(*std::move(rel));  // the configuration wins, as in SPIRE
   }
   return out;

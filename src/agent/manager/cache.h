@@ -72,7 +72,7 @@ struct WorkloadUpdate {
   bool complete = false;      // every matching entry has an SVID
   uint64_t svids_fingerprint = 0;
   uint64_t bundle_fingerprint = 0;  // covers `federated` too
-  uint64_t version = 0;  // order of computation: a subscriber never goes back to an older view
+  uint64_t version = 0;             // order of computation: a subscriber never goes back to an older view
 };
 
 struct JwtRecord {

@@ -6,9 +6,9 @@
 
 #include "absl/strings/str_cat.h"
 #include "agent/manager/spire_convert.h"
-#include "spiffe/spiffe_id.h"
 #include "common/status.h"
 #include "spdlog/spdlog.h"
+#include "spiffe/spiffe_id.h"
 
 namespace spirecvm::agent {
 namespace {

@@ -276,8 +276,9 @@ void Manager::FetchFederatedBundles(const std::shared_ptr<ServerClient>& c) {
       continue;
     }
     if (!b.ok() && absl::IsNotFound(b.status())) continue;
-    spdlog::warn("federated bundle of \"{}\": {}", name,
-                 b.ok() ? absl::StrCat("server answered the bundle of \"", b->trust_domain(), "\"") : b.status().ToString());
+    spdlog::warn(
+        "federated bundle of \"{}\": {}", name,
+        b.ok() ? absl::StrCat("server answered the bundle of \"", b->trust_domain(), "\"") : b.status().ToString());
     if (auto it = held.find(name); it != held.end()) bundles.push_back(it->second->bundle);
   }
   cache_->SetFederatedBundles(std::move(bundles));

@@ -8,13 +8,13 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
 #include "agent/manager/entry_sync.h"
 #include "agent/nodeattest/attest_stream.h"
 #include "agent/nodeattest/node_attestor.h"
 #include "spiffe/spiffe_id.h"
 #include "spire/api/server/svid/v1/svid.pb.h"
-#include "absl/strings/str_cat.h"
 #include "spire/api/types/bundle.pb.h"
 #include "spire/api/types/jwtsvid.pb.h"
 #include "spire/api/types/x509svid.pb.h"

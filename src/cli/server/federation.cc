@@ -41,7 +41,8 @@ absl::StatusOr<stypes::Bundle> BundleOf(const RelationshipConfig& c, const std::
   }
   if (!c.bundle_path.empty()) {
     auto data = ReadInput(c.bundle_path);
-    if (!data.ok()) return absl::InvalidArgumentError(absl::StrCat("cannot read bundle file: ", data.status().message()));
+    if (!data.ok())
+      return absl::InvalidArgumentError(absl::StrCat("cannot read bundle file: ", data.status().message()));
     auto b = ParseBundleData(*data, c.bundle_format, td);
     if (!b.ok()) return absl::InvalidArgumentError(absl::StrCat("cannot parse bundle file: ", b.status().message()));
     return b;
@@ -56,7 +57,8 @@ absl::StatusOr<stypes::Bundle> BundleOf(const RelationshipConfig& c, const std::
     raw = c.bundle_json->dump();
   }
   auto b = ParseBundleData(raw, c.bundle_format, td);
-  if (!b.ok()) return absl::InvalidArgumentError(absl::StrCat("cannot parse bundle raw message: ", b.status().message()));
+  if (!b.ok())
+    return absl::InvalidArgumentError(absl::StrCat("cannot parse bundle raw message: ", b.status().message()));
   return b;
 }
 
@@ -76,7 +78,8 @@ absl::StatusOr<stypes::FederationRelationship> ToProto(const RelationshipConfig&
     }
     auto id = spiffe::SpiffeId::Parse(c.endpoint_id);
     if (!id.ok()) {
-      return absl::InvalidArgumentError(absl::StrCat("cannot parse bundle endpoint SPIFFE ID: ", id.status().message()));
+      return absl::InvalidArgumentError(
+          absl::StrCat("cannot parse bundle endpoint SPIFFE ID: ", id.status().message()));
     }
     bundle_td = id->trust_domain().name();
     fr.mutable_https_spiffe()->set_endpoint_spiffe_id(c.endpoint_id);
@@ -107,7 +110,8 @@ absl::StatusOr<std::vector<stypes::FederationRelationship>> FromData(const std::
                          .bundle_format = j.value("trustDomainBundleFormat", "pem")};
     if (j.contains("trustDomainBundle")) c.bundle_json = j["trustDomainBundle"];
     auto fr = ToProto(c);
-    if (!fr.ok()) return absl::InvalidArgumentError(absl::StrCat("could not parse item ", i, ": ", fr.status().message()));
+    if (!fr.ok())
+      return absl::InvalidArgumentError(absl::StrCat("could not parse item ", i, ": ", fr.status().message()));
     out.push_back(*std::move(fr));
   }
   return out;
@@ -117,7 +121,8 @@ absl::StatusOr<std::vector<stypes::FederationRelationship>> Relationships(const 
                                                                           const std::string& data) {
   if (!data.empty()) {
     if (!c.Empty()) {
-      return absl::InvalidArgumentError("cannot use other flags to specify relationship fields when 'data' flag is set");
+      return absl::InvalidArgumentError(
+          "cannot use other flags to specify relationship fields when 'data' flag is set");
     }
     return FromData(data);
   }

@@ -9,7 +9,8 @@ namespace {
 
 void ParseServingCertFile(config::Section& web, BundleEndpointConfig& out) {
   if (web.Has("acme")) {
-    web.AddKeyError("acme", "ACME is not supported by spire-cvm; use serving_cert_file { cert_file_path key_file_path }");
+    web.AddKeyError("acme",
+                    "ACME is not supported by spire-cvm; use serving_cert_file { cert_file_path key_file_path }");
     web.MarkKnown("acme");
     return;
   }
@@ -38,7 +39,8 @@ void ParseBundleEndpoint(config::Section& be, BundleEndpointConfig& out) {
     out.refresh_hint = *v;
   }
   if (be.Has("acme")) {
-    be.AddKeyError("acme", "ACME is not supported by spire-cvm; use profile \"https_web\" { serving_cert_file { ... } }");
+    be.AddKeyError("acme",
+                   "ACME is not supported by spire-cvm; use profile \"https_web\" { serving_cert_file { ... } }");
     be.MarkKnown("acme");
   }
   auto profiles = be.Blocks("profile");
@@ -83,8 +85,7 @@ void ParseEndpointProfile(config::Section& fw, FederationRelationship& r) {
 
 absl::Status ValidateRelationship(const FederationRelationship& r, const spiffe::TrustDomain& own) {
   if (r.trust_domain == own) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("cannot federate with our own trust domain \"", own.name(), "\""));
+    return absl::InvalidArgumentError(absl::StrCat("cannot federate with our own trust domain \"", own.name(), "\""));
   }
   const std::string& url = r.bundle_endpoint_url;
   if (url.empty()) return absl::InvalidArgumentError("bundle endpoint URL is required");
@@ -123,8 +124,8 @@ void ParseFederation(config::Section& fed, const spiffe::TrustDomain& own, Feder
     }
     auto td = spiffe::TrustDomain::Parse(labels[0]);
     if (!td.ok()) {
-      fw.AddError(fw.pos(), absl::StrCat("federates_with \"", labels[0], "\": invalid trust domain: ",
-                                         td.status().message()));
+      fw.AddError(fw.pos(),
+                  absl::StrCat("federates_with \"", labels[0], "\": invalid trust domain: ", td.status().message()));
       continue;
     }
     FederationRelationship r{.trust_domain = *td};

@@ -11,7 +11,8 @@ std::string Config(const std::string& federation) {
   return R"(server {
   trust_domain = "example.org"
   data_dir = "./.data"
-)" + federation + R"(
+)" + federation +
+         R"(
 }
 plugins {
   DataStore "sql" { plugin_data { database_type = "sqlite3" connection_string = "x.db" } }

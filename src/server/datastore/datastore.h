@@ -253,8 +253,8 @@ class DataStore {
   virtual absl::StatusOr<FederationRelationshipRecord> FetchFederationRelationship(std::string_view td) = 0;
   virtual absl::StatusOr<std::vector<FederationRelationshipRecord>> ListFederationRelationships() = 0;  // by td
   // Replaces the URL and/or the profile (with its endpoint SPIFFE ID). NotFound if none is stored.
-  virtual absl::StatusOr<FederationRelationshipRecord> UpdateFederationRelationship(const FederationRelationshipRecord& r,
-                                                                                   bool url, bool profile) = 0;
+  virtual absl::StatusOr<FederationRelationshipRecord> UpdateFederationRelationship(
+      const FederationRelationshipRecord& r, bool url, bool profile) = 0;
   virtual absl::Status DeleteFederationRelationship(std::string_view td) = 0;  // NotFound
 
   // ---- CA journal: one opaque blob per server instance id ----

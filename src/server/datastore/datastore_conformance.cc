@@ -1192,7 +1192,8 @@ TEST_P(DataStoreConformance, FederationRelationshipLifecycle) {
                                  .bundle_endpoint_url = "https://a.org:8443",
                                  .profile = "https_spiffe",
                                  .endpoint_spiffe_id = "spiffe://a.org/spire/server"};
-  FederationRelationshipRecord b{.trust_domain = "b.org", .bundle_endpoint_url = "https://b.org", .profile = "https_web"};
+  FederationRelationshipRecord b{
+      .trust_domain = "b.org", .bundle_endpoint_url = "https://b.org", .profile = "https_web"};
   EXPECT_TRUE(absl::IsNotFound(ds_->FetchFederationRelationship("a.org").status()));
   ASSERT_TRUE(ds_->CreateFederationRelationship(b).ok());
   ASSERT_TRUE(ds_->CreateFederationRelationship(a).ok());
@@ -1203,7 +1204,8 @@ TEST_P(DataStoreConformance, FederationRelationshipLifecycle) {
   ASSERT_TRUE(all.ok());
   EXPECT_EQ(*all, (std::vector<FederationRelationshipRecord>{a, b}));
 
-  FederationRelationshipRecord change{.trust_domain = "a.org", .bundle_endpoint_url = "https://new", .profile = "https_web"};
+  FederationRelationshipRecord change{
+      .trust_domain = "a.org", .bundle_endpoint_url = "https://new", .profile = "https_web"};
   auto url_only = ds_->UpdateFederationRelationship(change, /*url=*/true, /*profile=*/false);
   ASSERT_TRUE(url_only.ok());
   EXPECT_EQ(url_only->bundle_endpoint_url, "https://new");

@@ -813,24 +813,25 @@ class SqlDataStore final : public DataStore {
   absl::Status CreateFederationRelationship(const FederationRelationshipRecord& r) override {
     if (r.trust_domain.empty()) return absl::InvalidArgumentError("federation relationship: trust domain is empty");
     return Tx(true, [&](SqlConn& c) -> absl::Status {
-      ASSIGN_OR_RETURN(auto rows, c.Query("SELECT 1 FROM federated_trust_domains WHERE trust_domain = ?",
-                                          {r.trust_domain}));
+      ASSIGN_OR_RETURN(auto rows,
+                       c.Query("SELECT 1 FROM federated_trust_domains WHERE trust_domain = ?", {r.trust_domain}));
       if (!rows.empty()) {
         return absl::AlreadyExistsError(
             absl::StrCat("federation relationship with \"", r.trust_domain, "\" already exists"));
       }
       return c
-          .Exec("INSERT INTO federated_trust_domains (trust_domain, bundle_endpoint_url, bundle_endpoint_profile,"
-                " endpoint_spiffe_id, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)",
-                {r.trust_domain, r.bundle_endpoint_url, r.profile, r.endpoint_spiffe_id, Now(), Now()})
+          .Exec(
+              "INSERT INTO federated_trust_domains (trust_domain, bundle_endpoint_url, bundle_endpoint_profile,"
+              " endpoint_spiffe_id, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)",
+              {r.trust_domain, r.bundle_endpoint_url, r.profile, r.endpoint_spiffe_id, Now(), Now()})
           .status();
     });
   }
 
   absl::StatusOr<FederationRelationshipRecord> FetchFederationRelationship(std::string_view td) override {
     return Tx(false, [&](SqlConn& c) -> absl::StatusOr<FederationRelationshipRecord> {
-      ASSIGN_OR_RETURN(auto rows, c.Query(absl::StrCat(kRelationshipSelect, " WHERE trust_domain = ?"),
-                                          {std::string(td)}));
+      ASSIGN_OR_RETURN(auto rows,
+                       c.Query(absl::StrCat(kRelationshipSelect, " WHERE trust_domain = ?"), {std::string(td)}));
       if (rows.empty()) {
         return absl::NotFoundError(absl::StrCat("federation relationship with \"", ToAbsl(td), "\" not found"));
       }
@@ -848,10 +849,10 @@ class SqlDataStore final : public DataStore {
   }
 
   absl::StatusOr<FederationRelationshipRecord> UpdateFederationRelationship(const FederationRelationshipRecord& r,
-                                                                           bool url, bool profile) override {
+                                                                            bool url, bool profile) override {
     return Tx(true, [&](SqlConn& c) -> absl::StatusOr<FederationRelationshipRecord> {
-      ASSIGN_OR_RETURN(auto rows, c.Query(absl::StrCat(kRelationshipSelect, " WHERE trust_domain = ?"),
-                                          {r.trust_domain}));
+      ASSIGN_OR_RETURN(auto rows,
+                       c.Query(absl::StrCat(kRelationshipSelect, " WHERE trust_domain = ?"), {r.trust_domain}));
       if (rows.empty()) {
         return absl::NotFoundError(absl::StrCat("federation relationship with \"", r.trust_domain, "\" not found"));
       }

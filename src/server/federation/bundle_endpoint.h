@@ -17,9 +17,9 @@ namespace spirecvm::server::federation {
 struct BundleEndpointDeps {
   datastore::DataStore& ds;
   spiffe::TrustDomain trust_domain;
-  BundleEndpointConfig cfg;      // port 0 binds any free port (tests)
-  std::string svid_cert_path;    // https_spiffe: the server SVID chain (PEM, leaf first)
-  std::string svid_key_path;     // https_spiffe: its key
+  BundleEndpointConfig cfg;    // port 0 binds any free port (tests)
+  std::string svid_cert_path;  // https_spiffe: the server SVID chain (PEM, leaf first)
+  std::string svid_key_path;   // https_spiffe: its key
 };
 
 // The document served: our bundle with the configured refresh hint. NotFound before the CA made a bundle.

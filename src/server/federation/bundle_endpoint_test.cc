@@ -7,8 +7,8 @@
 #include "common/files.h"
 #include "crypto/keys.h"
 #include "crypto/x509.h"
-#include "server/datastore/sqlite_datastore.h"
 #include "gtest/gtest.h"
+#include "server/datastore/sqlite_datastore.h"
 #include "server/federation/bundle_fetch.h"
 #include "server/federation/bundle_refresher.h"
 #include "spiffe/x509_svid.h"
@@ -29,9 +29,8 @@ Pki MakePki(const std::string& dir, const spiffe::TrustDomain& td, const std::st
   Pki p;
   const absl::Time now = absl::Now();
   p.ca_key = *crypto::GenerateKey(crypto::KeyType::kEcP256);
-  p.ca = *spiffe::SelfSignCa(p.ca_key.get(),
-                             {.trust_domain = td, .not_before = now - absl::Hours(1), .not_after = now + absl::Hours(2)},
-                             rnd);
+  p.ca = *spiffe::SelfSignCa(
+      p.ca_key.get(), {.trust_domain = td, .not_before = now - absl::Hours(1), .not_after = now + absl::Hours(2)}, rnd);
   p.leaf_key = *crypto::GenerateKey(crypto::KeyType::kEcP256);
   p.leaf = *spiffe::SignX509Svid({p.ca.get(), p.ca_key.get()},
                                  {.id = *spiffe::SpiffeId::FromPath(td, leaf_path),
@@ -58,10 +57,11 @@ class BundleEndpointTest : public ::testing::Test {
     ds_ = *datastore::OpenSqlite({.path = ":memory:"}, clock_);
     pki_ = MakePki(dir_, Td("example.org"), "/spire/server", rnd_);
     auto jwt_key = *crypto::GenerateKey(crypto::KeyType::kEcP256);
-    datastore::BundleRecord ours{.trust_domain = "example.org",
-                                 .x509_authorities_der = {crypto::CertToDer(pki_.ca.get())},
-                                 .jwt_keys = {{.kid = "kid1", .public_key_der = *crypto::PublicKeyToDer(jwt_key.get())}},
-                                 .sequence_number = 7};
+    datastore::BundleRecord ours{
+        .trust_domain = "example.org",
+        .x509_authorities_der = {crypto::CertToDer(pki_.ca.get())},
+        .jwt_keys = {{.kid = "kid1", .public_key_der = *crypto::PublicKeyToDer(jwt_key.get())}},
+        .sequence_number = 7};
     ASSERT_TRUE(ds_->CreateBundle(ours).ok());
   }
 
@@ -125,9 +125,8 @@ TEST_F(BundleEndpointTest, HttpsSpiffeRefusesAWrongIdOrUntrustedServer) {
 
 TEST_F(BundleEndpointTest, HttpsWebUsesTheWebPkiAndTheHostName) {
   Pki web = MakePki(dir_, Td("web.test"), "/web", rnd_);
-  BundleEndpointConfig cfg{.profile = BundleEndpointProfile::kHttpsWeb,
-                           .web_cert_file = web.cert_path,
-                           .web_key_file = web.key_path};
+  BundleEndpointConfig cfg{
+      .profile = BundleEndpointProfile::kHttpsWeb, .web_cert_file = web.cert_path, .web_key_file = web.key_path};
   auto ep = StartEndpoint(cfg);
   ASSERT_NE(ep, nullptr);
   FetchRequest req{.relationship = {.trust_domain = Td("example.org"),
@@ -146,7 +145,10 @@ TEST_F(BundleEndpointTest, HttpsWebUsesTheWebPkiAndTheHostName) {
   EXPECT_EQ(b->x509_authorities_der[0], crypto::CertToDer(pki_.ca.get()));
   req.relationship.bundle_endpoint_url = absl::StrCat("https://127.0.0.1:", ep->port(), "/");  // not in the cert
   EXPECT_EQ(FetchFederatedBundle(req).status().code(), absl::StatusCode::kPermissionDenied);
-  if (old) setenv("SSL_CERT_FILE", saved.c_str(), 1); else unsetenv("SSL_CERT_FILE");
+  if (old)
+    setenv("SSL_CERT_FILE", saved.c_str(), 1);
+  else
+    unsetenv("SSL_CERT_FILE");
 }
 
 TEST_F(BundleEndpointTest, HttpsWebRefusesAKeyThatIsNotTheCertificates) {
@@ -173,16 +175,16 @@ TEST_F(BundleEndpointTest, RefresherStoresAndUpdatesTheFederatedBundle) {
                              .bundle_endpoint_url = absl::StrCat("https://127.0.0.1:", ep->port()),
                              .profile = BundleEndpointProfile::kHttpsSpiffe,
                              .endpoint_spiffe_id = "spiffe://example.org/spire/server"};
-  BundleRefresher refresher({.ds = *peer_ds, .clock = clock_, .relationships = [rel] {
-                               return std::vector<FederationRelationship>{rel};
-                             }});
+  BundleRefresher refresher(
+      {.ds = *peer_ds, .clock = clock_, .relationships = [rel] { return std::vector<FederationRelationship>{rel}; }});
   refresher.Tick();  // no bootstrap bundle yet: nothing stored
   EXPECT_TRUE(absl::IsNotFound(peer_ds->FetchBundle("example.org").status()));
   EXPECT_TRUE(absl::IsFailedPrecondition(refresher.RefreshNow("example.org")));
 
-  ASSERT_TRUE(peer_ds->SetBundle({.trust_domain = "example.org",
-                                  .x509_authorities_der = {crypto::CertToDer(pki_.ca.get())},
-                                  .sequence_number = 1})
+  ASSERT_TRUE(peer_ds
+                  ->SetBundle({.trust_domain = "example.org",
+                               .x509_authorities_der = {crypto::CertToDer(pki_.ca.get())},
+                               .sequence_number = 1})
                   .ok());
   ASSERT_TRUE(refresher.RefreshNow("example.org").ok());
   auto stored = peer_ds->FetchBundle("example.org");
@@ -195,11 +197,13 @@ TEST_F(BundleEndpointTest, RefresherStoresAndUpdatesTheFederatedBundle) {
   // example.org adds an authority; it reaches the peer at the next due refresh, not before.
   auto next_ca_key = *crypto::GenerateKey(crypto::KeyType::kEcP256);
   auto next_ca = *spiffe::SelfSignCa(next_ca_key.get(),
-                                     {.trust_domain = Td("example.org"), .not_before = absl::Now() - absl::Hours(1),
+                                     {.trust_domain = Td("example.org"),
+                                      .not_before = absl::Now() - absl::Hours(1),
                                       .not_after = absl::Now() + absl::Hours(2)},
                                      rnd_);
-  ASSERT_TRUE(ds_->AppendBundle({.trust_domain = "example.org", .x509_authorities_der = {crypto::CertToDer(next_ca.get())}})
-                  .ok());
+  ASSERT_TRUE(
+      ds_->AppendBundle({.trust_domain = "example.org", .x509_authorities_der = {crypto::CertToDer(next_ca.get())}})
+          .ok());
   refresher.Tick();
   EXPECT_EQ(peer_ds->FetchBundle("example.org")->x509_authorities_der.size(), 1u);
   clock_.Advance(absl::Seconds(43));
@@ -221,11 +225,13 @@ TEST(BundleFetch, ParsesUrlsAndHttpAnswers) {
   EXPECT_FALSE(ParseBundleUrl("http://h").ok());
   EXPECT_FALSE(ParseBundleUrl("https://h:99999").ok());
   EXPECT_EQ(*ParseHttpResponse("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}xx"), "{}");
-  EXPECT_EQ(*ParseHttpResponse("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\n{\"\r\n1;x\r\n}\r\n0\r\n\r\n"),
-            "{\"}");
+  EXPECT_EQ(
+      *ParseHttpResponse("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\n{\"\r\n1;x\r\n}\r\n0\r\n\r\n"),
+      "{\"}");
   EXPECT_TRUE(absl::IsUnavailable(ParseHttpResponse("HTTP/1.1 404 Not Found\r\n\r\n").status()));
   EXPECT_TRUE(absl::IsUnavailable(ParseHttpResponse("HTTP/1.1 200 OK\r\nContent-Length: 9\r\n\r\n{}").status()));
-  EXPECT_TRUE(absl::IsUnavailable(ParseHttpResponse("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n").status()));
+  EXPECT_TRUE(
+      absl::IsUnavailable(ParseHttpResponse("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n").status()));
 }
 
 }  // namespace

@@ -16,9 +16,9 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "common/fd.h"
-#include "crypto/ssl_ptr.h"
 #include "common/status.h"
 #include "common/strings.h"
+#include "crypto/ssl_ptr.h"
 #include "crypto/x509.h"
 #include "spiffe/x509_svid.h"
 
@@ -94,7 +94,8 @@ absl::Status CheckSpiffePeer(SSL* s, const FetchRequest& req) {
   auto id = spiffe::VerifyX509Svid(chain, roots, req.now);
   if (!id.ok()) {
     return absl::PermissionDeniedError(absl::StrCat("endpoint certificate not trusted by the bundle of \"",
-                                                    req.relationship.trust_domain.name(), "\": ", id.status().message()));
+                                                    req.relationship.trust_domain.name(),
+                                                    "\": ", id.status().message()));
   }
   if (id->ToString() != req.relationship.endpoint_spiffe_id) {
     return absl::PermissionDeniedError(absl::StrCat("endpoint presented SPIFFE ID \"", id->ToString(), "\", want \"",
@@ -171,7 +172,8 @@ absl::StatusOr<BundleUrl> ParseBundleUrl(std::string_view url) {
     u.host = std::string(rest);
   }
   int port = 0;
-  if (u.host.empty()) return absl::InvalidArgumentError(absl::StrCat("bundle endpoint URL \"", ToAbsl(url), "\" has no host"));
+  if (u.host.empty())
+    return absl::InvalidArgumentError(absl::StrCat("bundle endpoint URL \"", ToAbsl(url), "\" has no host"));
   if (!absl::SimpleAtoi(u.port, &port) || port <= 0 || port > 65535) {
     return absl::InvalidArgumentError(absl::StrCat("bundle endpoint URL \"", ToAbsl(url), "\" has a bad port"));
   }
@@ -228,8 +230,9 @@ absl::StatusOr<spiffe::Bundle> FetchFederatedBundle(const FetchRequest& req) {
   if (SSL_connect(s.get()) != 1) {
     long verify = SSL_get_verify_result(s.get());
     if (verify != X509_V_OK) {
-      return absl::PermissionDeniedError(absl::StrCat("bundle endpoint ", rel.bundle_endpoint_url,
-                                                      " certificate not trusted: ", X509_verify_cert_error_string(verify)));
+      return absl::PermissionDeniedError(
+          absl::StrCat("bundle endpoint ", rel.bundle_endpoint_url,
+                       " certificate not trusted: ", X509_verify_cert_error_string(verify)));
     }
     return absl::UnavailableError(absl::StrCat("TLS handshake with ", rel.bundle_endpoint_url, ": ", SslErrors()));
   }
@@ -239,7 +242,8 @@ absl::StatusOr<spiffe::Bundle> FetchFederatedBundle(const FetchRequest& req) {
   ASSIGN_OR_RETURN(std::string body, ParseHttpResponse(raw));
   auto b = spiffe::BundleFromJwks(rel.trust_domain, body);
   if (!b.ok()) {
-    return absl::InvalidArgumentError(absl::StrCat("bundle from ", rel.bundle_endpoint_url, ": ", b.status().message()));
+    return absl::InvalidArgumentError(
+        absl::StrCat("bundle from ", rel.bundle_endpoint_url, ": ", b.status().message()));
   }
   return b;
 }

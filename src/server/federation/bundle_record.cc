@@ -12,9 +12,10 @@ absl::StatusOr<spiffe::Bundle> SpiffeBundleFromRecord(const datastore::BundleRec
                    .sequence_number = r.sequence_number,
                    .refresh_hint_seconds = r.refresh_hint_seconds};
   for (const auto& k : r.jwt_keys) {
-    b.jwt_authorities.push_back({.kid = k.kid,
-                                 .public_key_der = k.public_key_der,
-                                 .expires_at = k.expires_at == 0 ? absl::InfinitePast() : absl::FromUnixSeconds(k.expires_at)});
+    b.jwt_authorities.push_back(
+        {.kid = k.kid,
+         .public_key_der = k.public_key_der,
+         .expires_at = k.expires_at == 0 ? absl::InfinitePast() : absl::FromUnixSeconds(k.expires_at)});
   }
   return b;
 }

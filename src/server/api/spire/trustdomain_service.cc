@@ -38,10 +38,12 @@ absl::StatusOr<datastore::FederationRelationshipRecord> RecordFromProto(const Fe
     }
     auto u = federation::ParseBundleUrl(url);
     if (!u.ok()) {
-      if (url.size() == 8 || url[8] == '/') return absl::InvalidArgumentError("bundle endpoint URL must specify the host");
+      if (url.size() == 8 || url[8] == '/')
+        return absl::InvalidArgumentError("bundle endpoint URL must specify the host");
       return Annotate(u.status(), "failed to parse bundle endpoint URL");
     }
-    if (absl::StrContains(u->host, "@")) return absl::InvalidArgumentError("bundle endpoint URL must not contain user info");
+    if (absl::StrContains(u->host, "@"))
+      return absl::InvalidArgumentError("bundle endpoint URL must not contain user info");
     r.bundle_endpoint_url = url;
   }
   if (mask.bundle_endpoint_profile()) {
@@ -78,27 +80,29 @@ absl::StatusOr<std::optional<datastore::BundleRecord>> BundleOf(const Federation
 }
 
 template <typename Result>
-void FillResult(const absl::StatusOr<datastore::FederationRelationshipRecord>& r, Result* out,
-                const std::function<void(const datastore::FederationRelationshipRecord&, FederationRelationship*)>& conv) {
+void FillResult(
+    const absl::StatusOr<datastore::FederationRelationshipRecord>& r, Result* out,
+    const std::function<void(const datastore::FederationRelationshipRecord&, FederationRelationship*)>& conv) {
   StatusToProto(r.status(), out->mutable_status());
   if (r.ok()) conv(*r, out->mutable_federation_relationship());
 }
 
 }  // namespace
 
-absl::StatusOr<server::FederationRelationship> RelationshipFromRecord(const datastore::FederationRelationshipRecord& r) {
+absl::StatusOr<server::FederationRelationship> RelationshipFromRecord(
+    const datastore::FederationRelationshipRecord& r) {
   auto td = spiffe::TrustDomain::Parse(r.trust_domain);
   if (!td.ok()) return Annotate(td.status(), "stored federation relationship");
-  server::FederationRelationship out{.trust_domain = *td,
-                                     .bundle_endpoint_url = r.bundle_endpoint_url,
-                                     .profile = r.profile == "https_web" ? BundleEndpointProfile::kHttpsWeb
-                                                                         : BundleEndpointProfile::kHttpsSpiffe,
-                                     .endpoint_spiffe_id = r.endpoint_spiffe_id};
+  server::FederationRelationship out{
+      .trust_domain = *td,
+      .bundle_endpoint_url = r.bundle_endpoint_url,
+      .profile = r.profile == "https_web" ? BundleEndpointProfile::kHttpsWeb : BundleEndpointProfile::kHttpsSpiffe,
+      .endpoint_spiffe_id = r.endpoint_spiffe_id};
   return out;
 }
 
-void TrustDomainService::ToProto(const datastore::FederationRelationshipRecord& r, const FederationRelationshipMask& mask,
-                                 FederationRelationship* out) {
+void TrustDomainService::ToProto(const datastore::FederationRelationshipRecord& r,
+                                 const FederationRelationshipMask& mask, FederationRelationship* out) {
   out->set_trust_domain(r.trust_domain);
   if (mask.bundle_endpoint_url()) out->set_bundle_endpoint_url(r.bundle_endpoint_url);
   if (mask.bundle_endpoint_profile()) {
@@ -113,9 +117,9 @@ void TrustDomainService::ToProto(const datastore::FederationRelationshipRecord& 
   }
 }
 
-grpc::Status TrustDomainService::ListFederationRelationships(grpc::ServerContext*,
-                                                             const trustdomainv1::ListFederationRelationshipsRequest* req,
-                                                             trustdomainv1::ListFederationRelationshipsResponse* resp) {
+grpc::Status TrustDomainService::ListFederationRelationships(
+    grpc::ServerContext*, const trustdomainv1::ListFederationRelationshipsRequest* req,
+    trustdomainv1::ListFederationRelationshipsResponse* resp) {
   if (req->page_size() < 0) return ToGrpc(absl::InvalidArgumentError("page_size must not be negative"));
   auto all = deps_.ds.ListFederationRelationships();
   if (!all.ok()) return ToGrpc(Annotate(all.status(), "failed to list federation relationships"));
@@ -144,7 +148,8 @@ grpc::Status TrustDomainService::GetFederationRelationship(grpc::ServerContext*,
   return grpc::Status::OK;
 }
 
-absl::StatusOr<datastore::FederationRelationshipRecord> TrustDomainService::CreateOne(const FederationRelationship& in) {
+absl::StatusOr<datastore::FederationRelationshipRecord> TrustDomainService::CreateOne(
+    const FederationRelationship& in) {
   auto rec = RecordFromProto(in, AllTrue());
   if (!rec.ok()) return Annotate(rec.status(), "failed to convert federation relationship");
   if (rec->trust_domain == deps_.trust_domain.name()) {
@@ -174,7 +179,8 @@ absl::StatusOr<datastore::FederationRelationshipRecord> TrustDomainService::Upda
     if (!b.ok()) return Annotate(b.status(), "failed to convert federation relationship");
     bundle = *std::move(b);
   }
-  auto updated = deps_.ds.UpdateFederationRelationship(*rec, mask.bundle_endpoint_url(), mask.bundle_endpoint_profile());
+  auto updated =
+      deps_.ds.UpdateFederationRelationship(*rec, mask.bundle_endpoint_url(), mask.bundle_endpoint_profile());
   if (!updated.ok()) return Annotate(updated.status(), "failed to update federation relationship");
   if (bundle.has_value()) {
     if (auto set = deps_.ds.SetBundle(*bundle); !set.ok()) {

@@ -29,7 +29,8 @@ class TrustDomainService final : public trustdomainv1::TrustDomain::Service {
  public:
   explicit TrustDomainService(TrustDomainServiceDeps deps) : deps_(deps) {}
 
-  grpc::Status ListFederationRelationships(grpc::ServerContext*, const trustdomainv1::ListFederationRelationshipsRequest*,
+  grpc::Status ListFederationRelationships(grpc::ServerContext*,
+                                           const trustdomainv1::ListFederationRelationshipsRequest*,
                                            trustdomainv1::ListFederationRelationshipsResponse*) override;
   grpc::Status GetFederationRelationship(grpc::ServerContext*, const trustdomainv1::GetFederationRelationshipRequest*,
                                          ::spire::api::types::FederationRelationship*) override;
@@ -46,11 +47,14 @@ class TrustDomainService final : public trustdomainv1::TrustDomain::Service {
                              google::protobuf::Empty*) override;
 
  private:
-  absl::StatusOr<datastore::FederationRelationshipRecord> CreateOne(const ::spire::api::types::FederationRelationship& in);
-  absl::StatusOr<datastore::FederationRelationshipRecord> UpdateOne(const ::spire::api::types::FederationRelationship& in,
-                                                                    const ::spire::api::types::FederationRelationshipMask& mask);
+  absl::StatusOr<datastore::FederationRelationshipRecord> CreateOne(
+      const ::spire::api::types::FederationRelationship& in);
+  absl::StatusOr<datastore::FederationRelationshipRecord> UpdateOne(
+      const ::spire::api::types::FederationRelationship& in,
+      const ::spire::api::types::FederationRelationshipMask& mask);
   // The relationship on the wire, its stored bundle included when the mask asks for it.
-  void ToProto(const datastore::FederationRelationshipRecord& r, const ::spire::api::types::FederationRelationshipMask& mask,
+  void ToProto(const datastore::FederationRelationshipRecord& r,
+               const ::spire::api::types::FederationRelationshipMask& mask,
                ::spire::api::types::FederationRelationship* out);
 
   TrustDomainServiceDeps deps_;

@@ -12,12 +12,13 @@ class TrustDomainServiceTest : public SpireApiTest {
  protected:
   void SetUp() override {
     SpireApiTest::SetUp();
-    refresher_ = std::make_unique<federation::BundleRefresher>(federation::BundleRefresherDeps{
-        .ds = *ds_, .clock = clock_, .relationships = [this] {
-          std::vector<server::FederationRelationship> out;
-          for (const auto& r : *ds_->ListFederationRelationships()) out.push_back(*RelationshipFromRecord(r));
-          return out;
-        }});
+    refresher_ = std::make_unique<federation::BundleRefresher>(
+        federation::BundleRefresherDeps{.ds = *ds_, .clock = clock_, .relationships = [this] {
+                                          std::vector<server::FederationRelationship> out;
+                                          for (const auto& r : *ds_->ListFederationRelationships())
+                                            out.push_back(*RelationshipFromRecord(r));
+                                          return out;
+                                        }});
     svc_ = std::make_unique<TrustDomainService>(
         TrustDomainServiceDeps{.trust_domain = td_, .ds = *ds_, .refresher = refresher_.get()});
   }

@@ -65,6 +65,7 @@ server {
       address = "127.0.0.1"
       port = $SPIRE_FED_PORT
       refresh_hint = "2s"
+      profile "https_spiffe" {}
     }
     federates_with "$TD" {
       bundle_endpoint_url = "https://127.0.0.1:$CVM_FED_PORT"
@@ -103,6 +104,8 @@ step "bootstrap: each server is given the other's bundle (bundle set), then fetc
 # A bootstrap PEM has no JWT keys: a jwt-svid key in the stored bundle proves it came from the bundle endpoint.
 has_jwt() { "$1" bundle list -socketPath "$2" -id "spiffe://$3" -format spiffe 2>&1 | grep -q '"use": "jwt-svid"'; }
 retry 60 has_jwt "$CVM_SERVER" "$CVM_SSOCK" "$OTHER" || fail "our server did not fetch other.org's bundle"
+# SPIRE's first fetch ran before it had our bundle; it retries slowly: ask it to fetch now (its RefreshBundle).
+retry 20 "$SPIRE" federation refresh -socketPath "$SPIRE_SSOCK" -id "$TD" || fail "SPIRE's federation refresh of our endpoint"
 retry 60 has_jwt "$SPIRE" "$SPIRE_SSOCK" "$TD" || fail "SPIRE did not fetch example.org's bundle from our endpoint"
 expect "$T/cvm-server.log" "bundle of \"$OTHER\" updated" "our refresher logged no update"
 
@@ -152,7 +155,8 @@ step "SPIRE's CA rotation (localauthority x509 prepare) reaches our workload thr
 "$SPIRE" localauthority x509 prepare -socketPath "$SPIRE_SSOCK" >"$T/prepare.out" 2>&1 \
   || fail "SPIRE localauthority x509 prepare: $(cat "$T/prepare.out")"
 two_roots() { bundles_of "$CVM_ASOCK" "$OTHER" | grep -q "^x509 $OTHER roots=2"; }
-retry 90 two_roots || fail "the prepared SPIRE authority did not reach our workload"
+# SPIRE serves the refresh hint it is configured with (2s); ours follows it. Wait up to two and a half minutes.
+retry 300 two_roots || fail "the prepared SPIRE authority did not reach our workload"
 "$SPIRE" localauthority x509 activate -socketPath "$SPIRE_SSOCK" \
   -authorityID "$(sed -n 's/^ *Authority ID: *//p' "$T/prepare.out" | head -1)" >"$T/activate.out" 2>&1 \
   || fail "SPIRE localauthority x509 activate: $(cat "$T/activate.out")"

@@ -17,6 +17,7 @@
 #include "grpcpp/channel.h"
 #include "grpcpp/support/status.h"
 #include "nlohmann/json.hpp"
+#include "spire/api/types/bundle.pb.h"
 #include "spire/api/types/selector.pb.h"
 #include "spire/api/types/spiffeid.pb.h"
 

@@ -15,8 +15,8 @@ namespace tdv1 = ::spire::api::server::trustdomain::v1;
 
 // What one relationship is made of, from the flags or one item of -data.
 struct RelationshipConfig {
-  std::string trust_domain, url, profile, endpoint_id, bundle_path, bundle_format = "pem";
-  std::optional<nlohmann::json> bundle_json;  // -data's trustDomainBundle (a PEM string or a SPIFFE document)
+  std::string trust_domain{}, url{}, profile{}, endpoint_id{}, bundle_path{}, bundle_format = "pem";
+  std::optional<nlohmann::json> bundle_json{};  // -data's trustDomainBundle (a PEM string or a SPIFFE document)
   bool Empty() const {
     return trust_domain.empty() && url.empty() && profile.empty() && endpoint_id.empty() && bundle_path.empty() &&
            bundle_format == "pem";

@@ -20,21 +20,21 @@ struct BundleEndpointConfig {
   int port = 443;
   absl::Duration refresh_hint = absl::Minutes(5);  // spiffe_refresh_hint served with our bundle
   BundleEndpointProfile profile = BundleEndpointProfile::kHttpsSpiffe;
-  std::string web_cert_file;  // https_web: serving_cert_file { cert_file_path key_file_path }
-  std::string web_key_file;
+  std::string web_cert_file{};  // https_web: serving_cert_file { cert_file_path key_file_path }
+  std::string web_key_file{};
 };
 
 // One federation relationship: a trust domain and the endpoint its bundle is fetched from.
 struct FederationRelationship {
-  spiffe::TrustDomain trust_domain;
-  std::string bundle_endpoint_url;  // https://host[:port][/path]
+  spiffe::TrustDomain trust_domain{};
+  std::string bundle_endpoint_url{};  // https://host[:port][/path]
   BundleEndpointProfile profile = BundleEndpointProfile::kHttpsSpiffe;
-  std::string endpoint_spiffe_id;  // https_spiffe: the SPIFFE ID the endpoint's server must present
+  std::string endpoint_spiffe_id{};  // https_spiffe: the SPIFFE ID the endpoint's server must present
 };
 
 struct FederationConfig {
-  std::optional<BundleEndpointConfig> bundle_endpoint;  // absent: no bundle endpoint
-  std::vector<FederationRelationship> federates_with;
+  std::optional<BundleEndpointConfig> bundle_endpoint{};  // absent: no bundle endpoint
+  std::vector<FederationRelationship> federates_with{};
 };
 
 // Reads `federation` (the section given); errors are recorded in the section (reported by the root's Finish()).

@@ -97,10 +97,10 @@ struct BundleRecord {
 
 // A federation relationship made through the trustdomain API (the configured ones live in the server config).
 struct FederationRelationshipRecord {
-  std::string trust_domain;  // name, no scheme
-  std::string bundle_endpoint_url;
-  std::string profile;             // "https_spiffe" or "https_web"
-  std::string endpoint_spiffe_id;  // https_spiffe only
+  std::string trust_domain{};  // name, no scheme
+  std::string bundle_endpoint_url{};
+  std::string profile{};             // "https_spiffe" or "https_web"
+  std::string endpoint_spiffe_id{};  // https_spiffe only
   friend bool operator==(const FederationRelationshipRecord&, const FederationRelationshipRecord&) = default;
 };
 

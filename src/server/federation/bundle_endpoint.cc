@@ -44,9 +44,9 @@ absl::StatusOr<std::string> RenderBundleDocument(datastore::DataStore& ds, const
 
 struct BundleEndpoint::Impl {
   BundleEndpointDeps deps;
-  ServingFiles files;
-  std::unique_ptr<httplib::SSLServer> http;
-  std::thread thread;
+  ServingFiles files{};
+  std::unique_ptr<httplib::SSLServer> http{};
+  std::thread thread{};
   int port = 0;
 };
 

@@ -159,7 +159,9 @@ TEST_F(BundleEndpointTest, HttpsWebRefusesAKeyThatIsNotTheCertificates) {
                                            .port = 0,
                                            .profile = BundleEndpointProfile::kHttpsWeb,
                                            .web_cert_file = web.cert_path,
-                                           .web_key_file = pki_.key_path}});
+                                           .web_key_file = pki_.key_path},
+                                   .svid_cert_path = "",
+                                   .svid_key_path = ""});
   ASSERT_FALSE(ep.ok());
   EXPECT_NE(ep.status().message().find("does not hold the private key"), std::string::npos) << ep.status();
 }
@@ -184,6 +186,7 @@ TEST_F(BundleEndpointTest, RefresherStoresAndUpdatesTheFederatedBundle) {
   ASSERT_TRUE(peer_ds
                   ->SetBundle({.trust_domain = "example.org",
                                .x509_authorities_der = {crypto::CertToDer(pki_.ca.get())},
+                               .jwt_keys = {},
                                .sequence_number = 1})
                   .ok());
   ASSERT_TRUE(refresher.RefreshNow("example.org").ok());
@@ -201,9 +204,10 @@ TEST_F(BundleEndpointTest, RefresherStoresAndUpdatesTheFederatedBundle) {
                                       .not_before = absl::Now() - absl::Hours(1),
                                       .not_after = absl::Now() + absl::Hours(2)},
                                      rnd_);
-  ASSERT_TRUE(
-      ds_->AppendBundle({.trust_domain = "example.org", .x509_authorities_der = {crypto::CertToDer(next_ca.get())}})
-          .ok());
+  ASSERT_TRUE(ds_->AppendBundle({.trust_domain = "example.org",
+                                 .x509_authorities_der = {crypto::CertToDer(next_ca.get())},
+                                 .jwt_keys = {}})
+                  .ok());
   refresher.Tick();
   EXPECT_EQ(peer_ds->FetchBundle("example.org")->x509_authorities_der.size(), 1u);
   clock_.Advance(absl::Seconds(43));

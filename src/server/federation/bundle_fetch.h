@@ -16,7 +16,7 @@
 namespace spirecvm::server::federation {
 
 struct BundleUrl {
-  std::string host;  // without brackets for IPv6
+  std::string host{};  // without brackets for IPv6
   std::string port = "443";
   std::string path = "/";
 };
@@ -24,9 +24,9 @@ struct BundleUrl {
 absl::StatusOr<BundleUrl> ParseBundleUrl(std::string_view url);
 
 struct FetchRequest {
-  FederationRelationship relationship;
-  std::vector<std::string> roots_der;  // https_spiffe: the X.509 authorities of the bundle we hold for the domain
-  absl::Time now;                      // for verifying the endpoint's SVID
+  FederationRelationship relationship{};
+  std::vector<std::string> roots_der{};  // https_spiffe: the X.509 authorities of the bundle we hold for the domain
+  absl::Time now{};                    // for verifying the endpoint's SVID
   absl::Duration timeout = absl::Seconds(10);
 };
 

@@ -23,6 +23,7 @@ absl::StatusOr<spiffe::Bundle> SpiffeBundleFromRecord(const datastore::BundleRec
 datastore::BundleRecord RecordFromSpiffeBundle(const spiffe::Bundle& b) {
   datastore::BundleRecord r{.trust_domain = b.trust_domain.name(),
                             .x509_authorities_der = b.x509_authorities_der,
+                            .jwt_keys = {},
                             .sequence_number = b.sequence_number,
                             .refresh_hint_seconds = b.refresh_hint_seconds};
   for (const auto& k : b.jwt_authorities) {

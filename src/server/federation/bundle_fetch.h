@@ -26,7 +26,7 @@ absl::StatusOr<BundleUrl> ParseBundleUrl(std::string_view url);
 struct FetchRequest {
   FederationRelationship relationship{};
   std::vector<std::string> roots_der{};  // https_spiffe: the X.509 authorities of the bundle we hold for the domain
-  absl::Time now{};                    // for verifying the endpoint's SVID
+  absl::Time now{};                      // for verifying the endpoint's SVID
   absl::Duration timeout = absl::Seconds(10);
 };
 

@@ -1,8 +1,8 @@
 #include "server/api/spire/debug_service.h"
 
-#include <algorithm>
-
 #include <openssl/x509.h>
+
+#include <algorithm>
 
 #include "common/files.h"
 #include "common/grpc_status.h"

@@ -15,8 +15,8 @@ class TrustDomainServiceTest : public SpireApiTest {
     refresher_ = std::make_unique<federation::BundleRefresher>(
         federation::BundleRefresherDeps{.ds = *ds_, .clock = clock_, .relationships = [this] {
                                           std::vector<server::FederationRelationship> out;
-                                          for (const auto& r : *ds_->ListFederationRelationships())
-                                            out.push_back(*RelationshipFromRecord(r));
+                                          auto stored = ds_->ListFederationRelationships();
+                                          for (const auto& r : *stored) out.push_back(*RelationshipFromRecord(r));
                                           return out;
                                         }});
     svc_ = std::make_unique<TrustDomainService>(

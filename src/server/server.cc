@@ -2,6 +2,7 @@
 
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -140,6 +141,7 @@ absl::Status Server::Start() {
   RETURN_IF_ERROR(BuildServices());
   RETURN_IF_ERROR(StartEndpoints());
   RETURN_IF_ERROR(StartHttpListeners());
+  RETURN_IF_ERROR(StartFederation());
   StartBackgroundLoop();
   return absl::OkStatus();
 }
@@ -149,6 +151,8 @@ absl::Status Server::BuildServices() {
   entries_ = std::make_unique<EntryCache>(*ds_, server_spiffe_id);
   RETURN_IF_ERROR(entries_->Load());
   bundle_ = std::make_unique<BundleCache>(*ds_, cfg_.trust_domain.name());
+  bundle_refresher_ = std::make_unique<federation::BundleRefresher>(federation::BundleRefresherDeps{
+      .ds = *ds_, .clock = clock_, .relationships = [this] { return FederationRelationships(); }});
   const SvidTtls ttls = SvidTtls::FromConfig(cfg_);
   BuildSpireAdminServices(ttls);
   BuildSpireAgentServices();
@@ -202,6 +206,8 @@ void Server::BuildSpireAdminServices(const SvidTtls& ttls) {
       spireapi::SvidServiceDeps{.trust_domain = td, .ca = *ca_.ca, .metrics = metrics_, .ttls = ttls});
   spire_admin_.localauthority = std::make_unique<spireapi::LocalAuthorityService>(*ca_.ca);
   spire_admin_.logger = std::make_unique<spireapi::LoggerService>();
+  spire_admin_.trustdomain = std::make_unique<spireapi::TrustDomainService>(
+      spireapi::TrustDomainServiceDeps{.trust_domain = td, .ds = *ds_, .refresher = bundle_refresher_.get()});
 }
 
 absl::Status Server::StartEndpoints() {
@@ -221,10 +227,10 @@ absl::Status Server::StartEndpoints() {
                                                       spire_agent_.bundle.get(), spire_agent_.svid.get()},
                                                      *svid_, &bound_port, cfg_.audit_log_enabled));
   ASSIGN_OR_RETURN(admin_server_,
-                   StartAdminEndpoint(cfg_.socket_path,
-                                      {spire_admin_.entry.get(), spire_admin_.agent.get(), spire_admin_.bundle.get(),
-                                       spire_admin_.svid.get(), spire_admin_.localauthority.get(),
-                                       spire_admin_.logger.get(), spire_admin_.debug.get()},
+                   StartAdminEndpoint(cfg_.socket_path, {spire_admin_.entry.get(), spire_admin_.agent.get(),
+                                                         spire_admin_.bundle.get(), spire_admin_.svid.get(),
+                                                         spire_admin_.localauthority.get(), spire_admin_.logger.get(),
+                                                         spire_admin_.debug.get(), spire_admin_.trustdomain.get()},
                                       cfg_.audit_log_enabled));
   spdlog::info("spire-server started: trust domain {}, agent API on {}:{}, admin API on {}", cfg_.trust_domain.name(),
                cfg_.bind_address, bound_port, cfg_.socket_path);
@@ -249,6 +255,39 @@ absl::Status Server::StartHttpListeners() {
   return absl::OkStatus();
 }
 
+std::vector<FederationRelationship> Server::FederationRelationships() {
+  std::vector<FederationRelationship> out = cfg_.federation.federates_with;
+  auto stored = ds_->ListFederationRelationships();
+  if (!stored.ok()) {
+    spdlog::warn("federation: cannot list the stored relationships: {}", stored.status().ToString());
+    return out;
+  }
+  for (const auto& rec : *stored) {
+    auto rel = spireapi::RelationshipFromRecord(rec);
+    if (!rel.ok()) continue;
+    bool configured =
+        std::any_of(out.begin(), out.end(), [&](const auto& c) { return c.trust_domain == rel->trust_domain; });
+    if (!configured) out.push_back(*std::move(rel));  // the configuration wins, as in SPIRE
+  }
+  return out;
+}
+
+absl::Status Server::StartFederation() {
+  const FederationConfig& fed = cfg_.federation;
+  if (fed.bundle_endpoint) {
+    ASSIGN_OR_RETURN(bundle_endpoint_, federation::BundleEndpoint::Start({.ds = *ds_,
+                                                                          .trust_domain = cfg_.trust_domain,
+                                                                          .cfg = *fed.bundle_endpoint,
+                                                                          .svid_cert_path = svid_->cert_path(),
+                                                                          .svid_key_path = svid_->key_path()}));
+    spdlog::info("SPIFFE bundle endpoint ({}) on {}:{}",
+                 fed.bundle_endpoint->profile == BundleEndpointProfile::kHttpsWeb ? "https_web" : "https_spiffe",
+                 fed.bundle_endpoint->address, bundle_endpoint_->port());
+  }
+  bundle_refresher_->Start();
+  return absl::OkStatus();
+}
+
 void Server::StartBackgroundLoop() {
   loop_ = std::make_unique<BackgroundLoop>(BackgroundDeps{.entries = *entries_,
                                                           .ca = *ca_.ca,
@@ -266,6 +305,8 @@ void Server::Shutdown() {
   if (stopped_) return;
   stopped_ = true;
   if (loop_) loop_->Stop();
+  if (bundle_refresher_) bundle_refresher_->Stop();
+  if (bundle_endpoint_) bundle_endpoint_->Stop();
   auto deadline = std::chrono::system_clock::now() + std::chrono::seconds(2);
   if (agent_server_) agent_server_->Shutdown(deadline);
   if (admin_server_) admin_server_->Shutdown(deadline);

@@ -9,7 +9,8 @@
 //                             deps, SPIRE's agent APIs (api/spire_agent: Agent, Entry, Bundle, SVID, with AgentApiDeps)
 //   6. endpoints              server SVID, agent gRPC over TLS (SPIRE's agent APIs only), admin gRPC on
 //                             a Unix socket (SPIRE's services and grpc.health.v1), HTTP listeners
-//   7. background loop        cache refresh, CA and SVID rotation, pruning
+//   7. federation             the SPIFFE bundle endpoint and the refresher of federated bundles (when configured)
+//   8. background loop        cache refresh, CA and SVID rotation, pruning
 // The threads and what each may touch: docs/architecture.md, "Server threads".
 #pragma once
 
@@ -29,6 +30,7 @@
 #include "server/api/spire/localauthority_service.h"
 #include "server/api/spire/logger_service.h"
 #include "server/api/spire/svid_service.h"
+#include "server/api/spire/trustdomain_service.h"
 #include "server/api/spire_agent/agent_service.h"
 #include "server/api/spire_agent/bundle_service.h"
 #include "server/api/spire_agent/entry_service.h"
@@ -41,6 +43,8 @@
 #include "server/config/server_config.h"
 #include "server/datastore/datastore.h"
 #include "server/entries/entry_cache.h"
+#include "server/federation/bundle_endpoint.h"
+#include "server/federation/bundle_refresher.h"
 #include "server/http_listener.h"
 #include "server/metrics.h"
 #include "server/server_svid.h"
@@ -95,6 +99,9 @@ class Server {
   AgentApiDeps AgentDeps();
   absl::Status StartEndpoints();
   absl::Status StartHttpListeners();
+  absl::Status StartFederation();
+  // The relationships to keep fresh: the configured ones, then those made through the trustdomain API.
+  std::vector<FederationRelationship> FederationRelationships();
   void StartBackgroundLoop();
 
   ServerConfig cfg_;
@@ -117,6 +124,7 @@ class Server {
     std::unique_ptr<spireapi::SvidService> svid;
     std::unique_ptr<spireapi::LocalAuthorityService> localauthority;
     std::unique_ptr<spireapi::LoggerService> logger;
+    std::unique_ptr<spireapi::TrustDomainService> trustdomain;
     std::unique_ptr<spireapi::DebugService> debug;  // made with the server SVID, in StartEndpoints
   } spire_admin_;
   std::unique_ptr<spireagent::AdminCallerDeps> admin_callers_;  // who may call the admin APIs over TLS
@@ -130,6 +138,8 @@ class Server {
   std::unique_ptr<grpc::Server> admin_server_;
   std::unique_ptr<HttpListener> health_;
   std::unique_ptr<HttpListener> telemetry_;
+  std::unique_ptr<federation::BundleEndpoint> bundle_endpoint_;
+  std::unique_ptr<federation::BundleRefresher> bundle_refresher_;
   std::unique_ptr<BackgroundLoop> loop_;
   bool stopped_ = false;
 };

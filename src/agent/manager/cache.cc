@@ -1,6 +1,7 @@
 #include "agent/manager/cache.h"
 
 #include <algorithm>
+#include <set>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -123,13 +124,61 @@ std::vector<KnownEntry> Cache::KnownEntries() const {
   return out;
 }
 
-void Cache::SetBundle(spiffe::Bundle b) {
+namespace {
+
+std::shared_ptr<BundleView> MakeView(spiffe::Bundle b) {
   auto view = std::make_shared<BundleView>();
   for (const auto& der : b.x509_authorities_der) view->x509_der_concat += der;
   spiffe::Bundle jwt_only = b;
   jwt_only.x509_authorities_der.clear();
   view->jwks_json = spiffe::BundleToJwks(jwt_only);
   view->bundle = std::move(b);
+  return view;
+}
+
+bool SameBundle(const spiffe::Bundle& a, const spiffe::Bundle& b) {
+  return a.sequence_number == b.sequence_number && spiffe::BundleToJwks(a) == spiffe::BundleToJwks(b);
+}
+
+}  // namespace
+
+void Cache::SetFederatedBundles(std::vector<spiffe::Bundle> bundles) {
+  bool changed = false;
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    FederatedBundles next;
+    for (auto& b : bundles) {
+      const std::string td = b.trust_domain.name();
+      auto it = federated_.find(td);
+      if (it != federated_.end() && SameBundle(it->second->bundle, b)) {
+        next[td] = it->second;
+        continue;
+      }
+      auto view = MakeView(std::move(b));
+      view->generation = next_generation_++;
+      next[td] = std::move(view);
+      changed = true;
+    }
+    changed = changed || next.size() != federated_.size();
+    federated_ = std::move(next);
+  }
+  if (changed) NotifyAll();
+}
+
+FederatedBundles Cache::federated_bundles() const {
+  std::lock_guard<std::mutex> l(mu_);
+  return federated_;
+}
+
+std::vector<std::string> Cache::FederatedTrustDomains() const {
+  std::lock_guard<std::mutex> l(mu_);
+  std::set<std::string> tds;
+  for (const auto& [id, e] : entries_) tds.insert(e.federates_with().begin(), e.federates_with().end());
+  return {tds.begin(), tds.end()};
+}
+
+void Cache::SetBundle(spiffe::Bundle b) {
+  std::shared_ptr<BundleView> view = MakeView(std::move(b));
   {
     std::lock_guard<std::mutex> l(mu_);
     view->generation = next_generation_++;
@@ -243,6 +292,17 @@ WorkloadUpdate Cache::ComputeLocked(const absl::flat_hash_set<std::string>& sele
       continue;
     }
     u.svids.push_back(it->second);
+  }
+  for (const auto& [id, e] : entries_) {
+    if (!EntryMatches(e, selectors)) continue;
+    for (const auto& td : e.federates_with()) {
+      if (auto f = federated_.find(td); f != federated_.end()) u.federated[td] = f->second;
+    }
+  }
+  if (!u.federated.empty()) {
+    uint64_t fh = Fnv(0xcbf29ce484222325ull, u.bundle_fingerprint);
+    for (const auto& [td, v] : u.federated) fh = Fnv(fh, v->generation);
+    u.bundle_fingerprint = fh;
   }
   u.has_identity = matched > 0;
   u.complete = matched == u.svids.size();

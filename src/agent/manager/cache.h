@@ -59,14 +59,20 @@ struct BundleView {
   uint64_t generation = 0;
 };
 
+// Federated bundles by trust domain name (no scheme).
+using FederatedBundles = std::map<std::string, std::shared_ptr<const BundleView>>;
+
 struct WorkloadUpdate {
   std::vector<std::shared_ptr<const X509SvidRecord>> svids;  // sorted by SPIFFE ID, then entry id
   std::shared_ptr<const BundleView> bundle;
+  // The bundles of the trust domains the workload's matching entries federate with (those the agent holds), as
+  // SPIRE's agent delivers them: FetchX509SVID's federated_bundles, FetchX509Bundles, FetchJWTBundles, SDS.
+  FederatedBundles federated;
   bool has_identity = false;  // at least one entry matches
   bool complete = false;      // every matching entry has an SVID
   uint64_t svids_fingerprint = 0;
-  uint64_t bundle_fingerprint = 0;
-  uint64_t version = 0;  // order of computation: a subscriber never goes back to an older view
+  uint64_t bundle_fingerprint = 0;  // covers `federated` too
+  uint64_t version = 0;             // order of computation: a subscriber never goes back to an older view
 };
 
 struct JwtRecord {
@@ -119,6 +125,13 @@ class Cache : public std::enable_shared_from_this<Cache> {
   std::vector<KnownEntry> KnownEntries() const;
   void SetBundle(spiffe::Bundle b);
   std::shared_ptr<const BundleView> bundle() const;
+  // Replaces the federated bundles held (the server's GetFederatedBundle answers for FederatedTrustDomains()).
+  // A bundle whose content did not change keeps its view (and generation): subscribers are not pushed for it.
+  void SetFederatedBundles(std::vector<spiffe::Bundle> bundles);
+  // Every federated bundle held, by trust domain name.
+  FederatedBundles federated_bundles() const;
+  // The trust domains some held entry federates with: the federated bundles the agent must fetch.
+  std::vector<std::string> FederatedTrustDomains() const;
   // Entries to mint now: wanted (within the LRU capacity, subscribed and recently used first) and without an SVID,
   // past half life, or minted for an older revision. Also evicts SVIDs that fell out of the wanted set.
   std::vector<spirecvm::types::Entry> EntriesToMint();
@@ -163,6 +176,7 @@ class Cache : public std::enable_shared_from_this<Cache> {
   absl::flat_hash_set<std::string> subscribed_entries_;  // matched by some live subscription at last notify
   absl::flat_hash_map<std::string, JwtRecord> jwts_;
   std::shared_ptr<const BundleView> bundle_;
+  FederatedBundles federated_;
   absl::flat_hash_map<Subscription*, std::weak_ptr<Subscription>> subs_;
   std::function<void()> want_cb_;
   uint64_t next_generation_ = 1;

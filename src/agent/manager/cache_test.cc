@@ -166,5 +166,49 @@ TEST_F(CacheTest, ConcurrentManagerAndWorkloads) {
   EXPECT_EQ(c->subscriber_count(), 0u);
 }
 
+spiffe::Bundle FedBundle(const std::string& td, uint64_t seq) {
+  spiffe::Bundle b{.trust_domain = *spiffe::TrustDomain::Parse(td), .sequence_number = seq};
+  b.x509_authorities_der = {"root-of-" + td + "-" + std::to_string(seq)};
+  return b;
+}
+
+// Each workload gets the federated bundles of the domains its matching entries federate with, no others; a changed
+// federated bundle is pushed, an unchanged one is not.
+TEST(CacheFederationTest, WorkloadsGetTheBundlesTheirEntriesFederateWith) {
+  FakeClock clock{absl::FromUnixSeconds(1750000000)};
+  auto c = Cache::Create(clock, 10);
+  auto a = E("a", {{"unix", "uid:1"}});
+  a.add_federates_with("other.org");
+  auto b = E("b", {{"unix", "uid:2"}});
+  b.add_federates_with("third.org");
+  c->ApplySync({a, b, E("c", {{"unix", "uid:3"}})}, {});
+  EXPECT_EQ(c->FederatedTrustDomains(), (std::vector<std::string>{"other.org", "third.org"}));
+  c->SetBundle(FedBundle("example.org", 1));
+  c->SetFederatedBundles({FedBundle("other.org", 1), FedBundle("third.org", 1)});
+  ASSERT_EQ(c->federated_bundles().size(), 2u);
+
+  auto ua = c->Fetch({"unix:uid:1"});
+  ASSERT_EQ(ua.federated.size(), 1u);
+  EXPECT_EQ(ua.federated.at("other.org")->x509_der_concat, "root-of-other.org-1");
+  EXPECT_TRUE(c->Fetch({"unix:uid:3"}).federated.empty());
+
+  int pushes = 0;
+  WorkloadUpdate last;
+  c->StoreSvids({Svid("a", clock.Now(), absl::Hours(1))});
+  auto sub = c->Subscribe({"unix:uid:1"}, [&](const WorkloadUpdate& u) {
+    ++pushes;
+    last = u;
+  });
+  const int initial = pushes;
+  c->SetFederatedBundles({FedBundle("other.org", 1), FedBundle("third.org", 1)});  // nothing changed
+  EXPECT_EQ(pushes, initial);
+  c->SetFederatedBundles({FedBundle("other.org", 2), FedBundle("third.org", 1)});  // other.org rotated
+  EXPECT_EQ(pushes, initial + 1);
+  EXPECT_EQ(last.federated.at("other.org")->x509_der_concat, "root-of-other.org-2");
+  c->SetFederatedBundles({FedBundle("third.org", 1)});  // the server no longer has other.org
+  EXPECT_EQ(pushes, initial + 2);
+  EXPECT_TRUE(last.federated.empty());
+}
+
 }  // namespace
 }  // namespace spirecvm::agent

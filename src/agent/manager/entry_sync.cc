@@ -8,6 +8,7 @@
 #include "agent/manager/spire_convert.h"
 #include "common/status.h"
 #include "spdlog/spdlog.h"
+#include "spiffe/spiffe_id.h"
 
 namespace spirecvm::agent {
 namespace {
@@ -167,6 +168,11 @@ absl::StatusOr<spirecvm::types::Entry> EntryFromSpire(const ::spire::api::types:
   out.set_revision_number(e.revision_number());
   out.set_created_at(e.created_at());
   out.set_expires_at(e.expires_at());
+  for (const auto& td : e.federates_with()) {  // SPIRE sends "td" or "spiffe://td"
+    auto parsed = spiffe::TrustDomain::Parse(td);
+    if (!parsed.ok()) return Annotate(parsed.status(), absl::StrCat("entry ", e.id(), " federates_with"));
+    out.add_federates_with(parsed->name());
+  }
   return out;
 }
 

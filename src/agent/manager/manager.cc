@@ -275,6 +275,26 @@ absl::StatusOr<bool> Manager::FetchBundle(const std::shared_ptr<ServerClient>& c
   return true;
 }
 
+void Manager::FetchFederatedBundles(const std::shared_ptr<ServerClient>& c) {
+  std::vector<spiffe::Bundle> bundles;
+  FederatedBundles held = cache_->federated_bundles();
+  for (const std::string& name : cache_->FederatedTrustDomains()) {
+    auto td = spiffe::TrustDomain::Parse(name);
+    if (!td.ok()) continue;
+    auto b = c->GetFederatedBundle(name);
+    if (b.ok() && b->trust_domain() == name) {
+      bundles.push_back(BundleFromSpire(*td, *b));
+      continue;
+    }
+    if (!b.ok() && absl::IsNotFound(b.status())) continue;
+    spdlog::warn(
+        "federated bundle of \"{}\": {}", name,
+        b.ok() ? absl::StrCat("server answered the bundle of \"", b->trust_domain(), "\"") : b.status().ToString());
+    if (auto it = held.find(name); it != held.end()) bundles.push_back(it->second->bundle);
+  }
+  cache_->SetFederatedBundles(std::move(bundles));
+}
+
 // As SPIRE's agent: the entries by SyncAuthorizedEntries, then the bundle by GetBundle, on every sync.
 absl::Status Manager::Sync() {
   auto c = client();
@@ -284,6 +304,7 @@ absl::Status Manager::Sync() {
   }
   cache_->ApplySync(sync.changed, sync.removed);
   ASSIGN_OR_RETURN(bool changed, FetchBundle(c));
+  FetchFederatedBundles(c);
   last_sync_unix_ns_.store(absl::ToUnixNanos(clock_.Now()));
   // New roots: the next connection must trust them (and the server may present a chain to a new root).
   if (changed) return Reconnect();

@@ -97,6 +97,9 @@ class Manager final : public JwtMinter {
   absl::Status Sync();
   // GetBundle; true when the bundle changed (the connection must then trust the new roots).
   absl::StatusOr<bool> FetchBundle(const std::shared_ptr<ServerClient>& client);
+  // GetFederatedBundle for every trust domain the held entries federate with, into the cache. A domain the server
+  // has no bundle for is dropped; on any other error the bundle held so far is kept.
+  void FetchFederatedBundles(const std::shared_ptr<ServerClient>& client);
   absl::Status Mint();
   // The agent SVID and key persisted in data_dir, checked as CheckIdentity does. NotFound when neither exists;
   // otherwise an error naming each unusable file and why (truncated, corrupt, key of another SVID, expired,

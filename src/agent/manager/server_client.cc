@@ -163,6 +163,15 @@ class GrpcServerClient final : public ServerClient {
     return resp;
   }
 
+  absl::StatusOr<sapi::Bundle> GetFederatedBundle(const std::string& trust_domain) override {
+    bundlev1::GetFederatedBundleRequest req;
+    req.set_trust_domain(trust_domain);
+    sapi::Bundle resp;
+    auto ctx = Ctx();
+    RETURN_IF_ERROR(FromGrpc(bundle_->GetFederatedBundle(ctx.get(), req, &resp)));
+    return resp;
+  }
+
  private:
   std::unique_ptr<grpc::ClientContext> Ctx() {
     auto ctx = std::make_unique<grpc::ClientContext>();

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
 #include "agent/manager/entry_sync.h"
 #include "agent/nodeattest/attest_stream.h"
@@ -43,6 +44,10 @@ class ServerClient {
   virtual absl::StatusOr<EntrySyncResult> SyncEntries(const std::vector<KnownEntry>& known) = 0;
   // bundle.v1.GetBundle: the server's trust domain bundle.
   virtual absl::StatusOr<sapi::Bundle> GetBundle() = 0;
+  // bundle.v1.GetFederatedBundle: the server's stored bundle of another trust domain (name without scheme).
+  virtual absl::StatusOr<sapi::Bundle> GetFederatedBundle(const std::string& trust_domain) {
+    return absl::UnimplementedError(absl::StrCat("GetFederatedBundle(", trust_domain, ") not implemented"));
+  }
 };
 
 struct ServerCredentials {

@@ -211,6 +211,9 @@ class X509SvidReactor final : public WatchReactor<X509SVIDResponse> {
       if (u.bundle) out->set_bundle(u.bundle->x509_der_concat);
       out->set_hint(s->hint);
     }
+    for (const auto& [td, view] : u.federated) {
+      (*r.mutable_federated_bundles())[view->bundle.trust_domain.IdString()] = view->x509_der_concat;
+    }
     return r;
   }
 
@@ -230,6 +233,9 @@ class X509BundlesReactor final : public WatchReactor<X509BundlesResponse> {
     last_bundle_ = u.bundle_fingerprint;
     X509BundlesResponse r;
     (*r.mutable_bundles())[u.bundle->bundle.trust_domain.IdString()] = u.bundle->x509_der_concat;
+    for (const auto& [td, view] : u.federated) {
+      (*r.mutable_bundles())[view->bundle.trust_domain.IdString()] = view->x509_der_concat;
+    }
     return r;
   }
 
@@ -249,6 +255,9 @@ class JwtBundlesReactor final : public WatchReactor<JWTBundlesResponse> {
     last_bundle_ = u.bundle_fingerprint;
     JWTBundlesResponse r;
     (*r.mutable_bundles())[u.bundle->bundle.trust_domain.IdString()] = u.bundle->jwks_json;
+    for (const auto& [td, view] : u.federated) {
+      (*r.mutable_bundles())[view->bundle.trust_domain.IdString()] = view->jwks_json;
+    }
     return r;
   }
 
@@ -366,7 +375,13 @@ absl::Status WorkloadApiService::DoValidateJwt(const ValidateJWTSVIDRequest& req
   auto unverified = spiffe::ParseJwtSvidInsecure(req.svid());
   if (!unverified.ok()) return absl::InvalidArgumentError(unverified.status().message());
   auto view = deps_.cache->bundle();
-  if (!view || !(unverified->sub.trust_domain() == view->bundle.trust_domain)) {
+  if (view && !(unverified->sub.trust_domain() == view->bundle.trust_domain)) {
+    // A token of a federated trust domain: the bundle the agent holds for it.
+    auto federated = deps_.cache->federated_bundles();
+    auto it = federated.find(unverified->sub.trust_domain().name());
+    view = it == federated.end() ? nullptr : it->second;
+  }
+  if (!view) {
     return absl::InvalidArgumentError(
         absl::StrCat("no keys found for trust domain \"", unverified->sub.trust_domain().name(), "\""));
   }

@@ -145,8 +145,6 @@ int BundleCount(const std::vector<std::string>& args, Io io) {
   return 0;
 }
 
-namespace {
-
 // SPIRE's util.ParseBundle: PEM certificates (the trust domain as given), or a SPIFFE bundle document.
 absl::StatusOr<stypes::Bundle> ParseBundleData(const std::string& data, const std::string& format,
                                                const std::string& id) {
@@ -176,8 +174,6 @@ absl::StatusOr<stypes::Bundle> ParseBundleData(const std::string& data, const st
   b.set_sequence_number(sb->sequence_number);
   return b;
 }
-
-}  // namespace
 
 int BundleSet(const std::vector<std::string>& args, Io io) {
   flags::FlagSet fs("bundle set");

@@ -17,6 +17,7 @@
 #include "grpcpp/channel.h"
 #include "grpcpp/support/status.h"
 #include "nlohmann/json.hpp"
+#include "spire/api/types/bundle.pb.h"
 #include "spire/api/types/selector.pb.h"
 #include "spire/api/types/spiffeid.pb.h"
 
@@ -79,6 +80,11 @@ absl::StatusOr<std::string> ReadInput(const std::string& path);
 // "exact" | "any" | "superset" | "subset" -> SelectorMatch / FederatesWithMatch behaviour (same numbers).
 absl::StatusOr<int> ParseMatch(const std::string& s);
 
+// SPIRE's util.ParseBundle: PEM certificates ("pem", the trust domain `id` as given) or a SPIFFE bundle document
+// ("spiffe"); InvalidArgument with SPIRE's message.
+absl::StatusOr<stypes::Bundle> ParseBundleData(const std::string& data, const std::string& format,
+                                               const std::string& id);
+
 // Verb tables (one file per verb group).
 int RunCommand(const std::string& name, const std::vector<std::string>& args, Io io);
 int TokenGenerate(const std::vector<std::string>& args, Io io);
@@ -98,6 +104,12 @@ int BundleList(const std::vector<std::string>& args, Io io);
 int BundleCount(const std::vector<std::string>& args, Io io);
 int BundleSet(const std::vector<std::string>& args, Io io);
 int BundleDelete(const std::vector<std::string>& args, Io io);
+int FederationCreate(const std::vector<std::string>& args, Io io);
+int FederationUpdate(const std::vector<std::string>& args, Io io);
+int FederationDelete(const std::vector<std::string>& args, Io io);
+int FederationList(const std::vector<std::string>& args, Io io);
+int FederationShow(const std::vector<std::string>& args, Io io);
+int FederationRefresh(const std::vector<std::string>& args, Io io);
 int Healthcheck(const std::vector<std::string>& args, Io io);
 int Validate(const std::vector<std::string>& args, Io io);
 int Run(const std::vector<std::string>& args, Io io);

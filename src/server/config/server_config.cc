@@ -106,6 +106,7 @@ void ParseServerBlock(config::Section& server, ServerConfig& cfg) {
     if (auto v = rl->Bool("signing")) cfg.ratelimit_signing = *v;
   }
   PositiveDuration(server, "attestation_step_timeout", &cfg.attestation_step_timeout);
+  if (auto fed = server.Child("federation")) ParseFederation(*fed, cfg.trust_domain, cfg.federation);
 }
 
 void ParseHealthChecks(config::Section& hc, HealthChecksConfig& out) {

@@ -14,6 +14,7 @@
 #include "common/config_reader.h"
 #include "common/hcl.h"
 #include "crypto/keys.h"
+#include "server/config/federation_config.h"
 #include "spiffe/spiffe_id.h"
 
 namespace spirecvm::server {
@@ -72,6 +73,7 @@ struct ServerConfig {
   absl::Duration attestation_step_timeout = absl::Seconds(30);
   HealthChecksConfig health_checks;
   TelemetryConfig telemetry;
+  FederationConfig federation;  // server { federation { ... } }
 
   std::optional<config::Section> plugins_block;  // `plugins { ... }`: errors about the set of plugins go here
   std::vector<PluginDecl> plugins;

@@ -95,6 +95,15 @@ struct BundleRecord {
   std::vector<std::string> tainted_x509_der{};
 };
 
+// A federation relationship made through the trustdomain API (the configured ones live in the server config).
+struct FederationRelationshipRecord {
+  std::string trust_domain{};  // name, no scheme
+  std::string bundle_endpoint_url{};
+  std::string profile{};             // "https_spiffe" or "https_web"
+  std::string endpoint_spiffe_id{};  // https_spiffe only
+  friend bool operator==(const FederationRelationshipRecord&, const FederationRelationshipRecord&) = default;
+};
+
 // Which fields UpdateBundle replaces.
 struct BundleMask {
   bool x509_authorities = true;
@@ -237,6 +246,16 @@ class DataStore {
   virtual absl::StatusOr<BundleRecord> SetBundle(const BundleRecord& b) = 0;
   // Deletes a bundle; `mode` says what happens to the entries federating with it. NotFound if none is stored.
   virtual absl::Status DeleteBundle(std::string_view trust_domain, DeleteBundleMode mode) = 0;
+
+  // ---- Federation relationships (trustdomain API) ----
+  // AlreadyExists when the trust domain has one; InvalidArgument when trust_domain is empty.
+  virtual absl::Status CreateFederationRelationship(const FederationRelationshipRecord& r) = 0;
+  virtual absl::StatusOr<FederationRelationshipRecord> FetchFederationRelationship(std::string_view td) = 0;
+  virtual absl::StatusOr<std::vector<FederationRelationshipRecord>> ListFederationRelationships() = 0;  // by td
+  // Replaces the URL and/or the profile (with its endpoint SPIFFE ID). NotFound if none is stored.
+  virtual absl::StatusOr<FederationRelationshipRecord> UpdateFederationRelationship(
+      const FederationRelationshipRecord& r, bool url, bool profile) = 0;
+  virtual absl::Status DeleteFederationRelationship(std::string_view td) = 0;  // NotFound
 
   // ---- CA journal: one opaque blob per server instance id ----
   virtual absl::Status SetCaJournal(std::string_view server_id, std::string_view blob) = 0;

@@ -1184,3 +1184,40 @@ TEST_P(DataStoreConformance, CaJournal) {
 }
 
 }  // namespace spirecvm::datastore
+
+namespace spirecvm::datastore {
+
+TEST_P(DataStoreConformance, FederationRelationshipLifecycle) {
+  FederationRelationshipRecord a{.trust_domain = "a.org",
+                                 .bundle_endpoint_url = "https://a.org:8443",
+                                 .profile = "https_spiffe",
+                                 .endpoint_spiffe_id = "spiffe://a.org/spire/server"};
+  FederationRelationshipRecord b{
+      .trust_domain = "b.org", .bundle_endpoint_url = "https://b.org", .profile = "https_web"};
+  EXPECT_TRUE(absl::IsNotFound(ds_->FetchFederationRelationship("a.org").status()));
+  ASSERT_TRUE(ds_->CreateFederationRelationship(b).ok());
+  ASSERT_TRUE(ds_->CreateFederationRelationship(a).ok());
+  EXPECT_TRUE(absl::IsAlreadyExists(ds_->CreateFederationRelationship(a)));
+  EXPECT_TRUE(absl::IsInvalidArgument(ds_->CreateFederationRelationship({})));
+  EXPECT_EQ(*ds_->FetchFederationRelationship("a.org"), a);
+  auto all = ds_->ListFederationRelationships();
+  ASSERT_TRUE(all.ok());
+  EXPECT_EQ(*all, (std::vector<FederationRelationshipRecord>{a, b}));
+
+  FederationRelationshipRecord change{
+      .trust_domain = "a.org", .bundle_endpoint_url = "https://new", .profile = "https_web"};
+  auto url_only = ds_->UpdateFederationRelationship(change, /*url=*/true, /*profile=*/false);
+  ASSERT_TRUE(url_only.ok());
+  EXPECT_EQ(url_only->bundle_endpoint_url, "https://new");
+  EXPECT_EQ(url_only->profile, "https_spiffe");
+  auto both = ds_->UpdateFederationRelationship(change, true, true);
+  ASSERT_TRUE(both.ok());
+  EXPECT_EQ(*ds_->FetchFederationRelationship("a.org"), change);
+  EXPECT_TRUE(absl::IsNotFound(ds_->UpdateFederationRelationship({.trust_domain = "c.org"}, true, true).status()));
+
+  ASSERT_TRUE(ds_->DeleteFederationRelationship("a.org").ok());
+  EXPECT_TRUE(absl::IsNotFound(ds_->DeleteFederationRelationship("a.org")));
+  EXPECT_EQ(ds_->ListFederationRelationships()->size(), 1u);
+}
+
+}  // namespace spirecvm::datastore

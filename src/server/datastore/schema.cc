@@ -142,10 +142,23 @@ ALTER TABLE attested_nodes ADD COLUMN launch_id TEXT NOT NULL DEFAULT '';
 ALTER TABLE attested_nodes ADD COLUMN evidence_at BIGINT NOT NULL DEFAULT 0;
 )sql";
 
+// Version 5: federation relationships made through the trustdomain API (SPIRE's federated_trust_domains).
+constexpr std::string_view kV5FederationRelationships = R"sql(
+CREATE TABLE federated_trust_domains (
+  trust_domain             TEXT PRIMARY KEY,
+  bundle_endpoint_url      TEXT NOT NULL,
+  bundle_endpoint_profile  TEXT NOT NULL,
+  endpoint_spiffe_id       TEXT NOT NULL DEFAULT '',
+  created_at               BIGINT NOT NULL,
+  updated_at               BIGINT NOT NULL
+);
+)sql";
+
 }  // namespace
 
 const std::vector<std::string_view>& Migrations() {
-  static const std::vector<std::string_view> kMigrations = {kV1, kV2, kV3FederatedEntries, kV4NodeLaunch};
+  static const std::vector<std::string_view> kMigrations = {kV1, kV2, kV3FederatedEntries, kV4NodeLaunch,
+                                                            kV5FederationRelationships};
   return kMigrations;
 }
 

@@ -810,6 +810,77 @@ class SqlDataStore final : public DataStore {
 
   // ---- CA journal ----
 
+  absl::Status CreateFederationRelationship(const FederationRelationshipRecord& r) override {
+    if (r.trust_domain.empty()) return absl::InvalidArgumentError("federation relationship: trust domain is empty");
+    return Tx(true, [&](SqlConn& c) -> absl::Status {
+      ASSIGN_OR_RETURN(auto rows,
+                       c.Query("SELECT 1 FROM federated_trust_domains WHERE trust_domain = ?", {r.trust_domain}));
+      if (!rows.empty()) {
+        return absl::AlreadyExistsError(
+            absl::StrCat("federation relationship with \"", r.trust_domain, "\" already exists"));
+      }
+      return c
+          .Exec(
+              "INSERT INTO federated_trust_domains (trust_domain, bundle_endpoint_url, bundle_endpoint_profile,"
+              " endpoint_spiffe_id, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)",
+              {r.trust_domain, r.bundle_endpoint_url, r.profile, r.endpoint_spiffe_id, Now(), Now()})
+          .status();
+    });
+  }
+
+  absl::StatusOr<FederationRelationshipRecord> FetchFederationRelationship(std::string_view td) override {
+    return Tx(false, [&](SqlConn& c) -> absl::StatusOr<FederationRelationshipRecord> {
+      ASSIGN_OR_RETURN(auto rows,
+                       c.Query(absl::StrCat(kRelationshipSelect, " WHERE trust_domain = ?"), {std::string(td)}));
+      if (rows.empty()) {
+        return absl::NotFoundError(absl::StrCat("federation relationship with \"", ToAbsl(td), "\" not found"));
+      }
+      return RelationshipFromRow(rows[0]);
+    });
+  }
+
+  absl::StatusOr<std::vector<FederationRelationshipRecord>> ListFederationRelationships() override {
+    return Tx(false, [&](SqlConn& c) -> absl::StatusOr<std::vector<FederationRelationshipRecord>> {
+      ASSIGN_OR_RETURN(auto rows, c.Query(absl::StrCat(kRelationshipSelect, " ORDER BY trust_domain"), {}));
+      std::vector<FederationRelationshipRecord> out;
+      for (const auto& row : rows) out.push_back(RelationshipFromRow(row));
+      return out;
+    });
+  }
+
+  absl::StatusOr<FederationRelationshipRecord> UpdateFederationRelationship(const FederationRelationshipRecord& r,
+                                                                            bool url, bool profile) override {
+    return Tx(true, [&](SqlConn& c) -> absl::StatusOr<FederationRelationshipRecord> {
+      ASSIGN_OR_RETURN(auto rows,
+                       c.Query(absl::StrCat(kRelationshipSelect, " WHERE trust_domain = ?"), {r.trust_domain}));
+      if (rows.empty()) {
+        return absl::NotFoundError(absl::StrCat("federation relationship with \"", r.trust_domain, "\" not found"));
+      }
+      FederationRelationshipRecord out = RelationshipFromRow(rows[0]);
+      if (url) out.bundle_endpoint_url = r.bundle_endpoint_url;
+      if (profile) {
+        out.profile = r.profile;
+        out.endpoint_spiffe_id = r.endpoint_spiffe_id;
+      }
+      RETURN_IF_ERROR(c.Exec("UPDATE federated_trust_domains SET bundle_endpoint_url = ?, bundle_endpoint_profile = ?,"
+                             " endpoint_spiffe_id = ?, updated_at = ? WHERE trust_domain = ?",
+                             {out.bundle_endpoint_url, out.profile, out.endpoint_spiffe_id, Now(), out.trust_domain})
+                          .status());
+      return out;
+    });
+  }
+
+  absl::Status DeleteFederationRelationship(std::string_view td) override {
+    return Tx(true, [&](SqlConn& c) -> absl::Status {
+      ASSIGN_OR_RETURN(int64_t n,
+                       c.Exec("DELETE FROM federated_trust_domains WHERE trust_domain = ?", {std::string(td)}));
+      if (n == 0) {
+        return absl::NotFoundError(absl::StrCat("federation relationship with \"", ToAbsl(td), "\" not found"));
+      }
+      return absl::OkStatus();
+    });
+  }
+
   absl::Status SetCaJournal(std::string_view server_id, std::string_view blob) override {
     if (server_id.empty()) return absl::InvalidArgumentError("CA journal: server_id is empty");
     return Tx(true, [&](SqlConn& c) -> absl::Status {
@@ -837,6 +908,16 @@ class SqlDataStore final : public DataStore {
   // pg_advisory_xact_lock keys serialising event inserts (arbitrary, fixed: "cvm" entry/node events).
   static constexpr int64_t kEntryEventLockKey = 0x63766d0001;
   static constexpr int64_t kNodeEventLockKey = 0x63766d0002;
+
+  static constexpr const char* kRelationshipSelect =
+      "SELECT trust_domain, bundle_endpoint_url, bundle_endpoint_profile, endpoint_spiffe_id FROM "
+      "federated_trust_domains";
+  static FederationRelationshipRecord RelationshipFromRow(const SqlRow& row) {
+    return {.trust_domain = AsStr(row[0]),
+            .bundle_endpoint_url = AsStr(row[1]),
+            .profile = AsStr(row[2]),
+            .endpoint_spiffe_id = AsStr(row[3])};
+  }
 
   static constexpr const char* kNodeSelect =
       "SELECT spiffe_id, attestation_type, cert_serial, cert_not_after, new_cert_serial, new_cert_not_after, banned,"

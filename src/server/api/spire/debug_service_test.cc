@@ -54,6 +54,15 @@ TEST_F(DebugServiceTest, GetInfoReportsTheSvidUptimeAndCounts) {
   EXPECT_EQ(resp.agents_count(), 1);
   EXPECT_EQ(resp.entries_count(), 1);
   EXPECT_EQ(resp.federated_bundles_count(), 0);
+
+  auto own = ds_->FetchBundle("example.org");
+  ASSERT_TRUE(own.ok());
+  datastore::BundleRecord fed = *own;
+  fed.trust_domain = "other.org";
+  ASSERT_TRUE(ds_->SetBundle(fed).ok());
+  debugv1::GetInfoResponse after;
+  ASSERT_TRUE(svc_->GetInfo(nullptr, &req, &after).ok());
+  EXPECT_EQ(after.federated_bundles_count(), 1);
 }
 
 TEST_F(DebugServiceTest, NoServerSvidIsAnError) {

@@ -1,5 +1,6 @@
 #include "agent/agent.h"
 
+#include <map>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -10,6 +11,15 @@
 
 namespace spirecvm::agent {
 namespace {
+
+// SDS names validation contexts by trust domain ID ("spiffe://other.org"); the cache keys federated bundles by name.
+std::map<std::string, spiffe::Bundle> SdsFederatedBundles(const WorkloadUpdate& u) {
+  std::map<std::string, spiffe::Bundle> out;
+  for (const auto& [td, view] : u.federated) {
+    if (view != nullptr) out.emplace(absl::StrCat("spiffe://", td), view->bundle);
+  }
+  return out;
+}
 
 constexpr size_t kWorkloadApiWorkers = 4;
 
@@ -97,8 +107,9 @@ absl::Status Agent::Start() {
   deps.peers = peers_.get();
   deps.pool = pool_.get();
   deps.clock = &RealClock::Get();
-  // Envoy SDS on the same socket. Federated bundles: none yet (the agent holds only its own trust domain's).
-  sds::SdsDeps sds{.options = config_.sds, .random = &SystemRandom::Get(), .federated = nullptr};
+  // Envoy SDS on the same socket, with the federated bundles the caller's entries federate with (the cache pushes a
+  // new view when one of them changes).
+  sds::SdsDeps sds{.options = config_.sds, .random = &SystemRandom::Get(), .federated = SdsFederatedBundles};
   ASSIGN_OR_RETURN(endpoint_, StartWorkloadApi(config_.socket_path, std::move(deps), std::move(sds)));
   RETURN_IF_ERROR(StartAdminApi());
   manager_thread_ = std::thread([this] { manager_->Run(); });

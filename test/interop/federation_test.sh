@@ -133,6 +133,14 @@ expect "$T/ours-bundles.out" "^source $OTHER x509_roots=1 jwt_keys=[1-9]" "Bundl
 expect "$T/ours-bundles.out" "^x509 $OTHER roots=1" "FetchX509Bundles: other.org through our agent"
 expect "$T/ours-bundles.out" "^jwt $OTHER keys=[1-9]" "FetchJWTBundles: other.org through our agent"
 retry 60 bundles_of "$SPIRE_ASOCK" "$TD" || fail "SPIRE's agent served no example.org bundle"
+# Envoy SDS on our agent's socket: other.org's bundle as the validation context spiffe://other.org and inside ALL.
+sds_fed() {  # sds_fed ROOTS
+  "$BIN/sdsclient" -socket "$CVM_ASOCK" -expect-id "spiffe://$TD/fed/ours" -trust-domain "$TD" -federated "$OTHER" \
+    -federated-roots "$1" -timeout 10s
+}
+sds_fed 1 >"$T/sds-fed.out" 2>&1 || fail "SDS federated bundle: $(cat "$T/sds-fed.out")"
+cat "$T/sds-fed.out"
+expect "$T/sds-fed.out" "^sds_federated=$OTHER roots=1 all_tds=2" "SDS: other.org through our agent"
 
 step "mTLS: SPIRE's workload serves, ours connects (and the other way round)"
 mtls() {  # mtls SERVER_SOCKET SERVER_ID CLIENT_SOCKET CLIENT_ID TAG
@@ -157,6 +165,7 @@ step "SPIRE's CA rotation (localauthority x509 prepare) reaches our workload thr
 two_roots() { bundles_of "$CVM_ASOCK" "$OTHER" | grep -q "^x509 $OTHER roots=2"; }
 # SPIRE serves the refresh hint it is configured with (2s); ours follows it. Wait up to two and a half minutes.
 retry 300 two_roots || fail "the prepared SPIRE authority did not reach our workload"
+retry 30 sds_fed 2 >/dev/null 2>&1 || fail "SDS: the prepared SPIRE authority did not reach spiffe://$OTHER"
 "$SPIRE" localauthority x509 activate -socketPath "$SPIRE_SSOCK" \
   -authorityID "$(sed -n 's/^ *Authority ID: *//p' "$T/prepare.out" | head -1)" >"$T/activate.out" 2>&1 \
   || fail "SPIRE localauthority x509 activate: $(cat "$T/activate.out")"

@@ -45,6 +45,10 @@ var (
 	svidName   = flag.String("svid-name", "default", "with -options: the configured default_svid_name")
 	bundleName = flag.String("bundle-name", "ROOTCA", "with -options: the configured default_bundle_name")
 	allName    = flag.String("all-name", "ALL", "with -options: the configured default_all_bundles_name")
+	federated  = flag.String("federated", "",
+		"check only that the federated bundle of this trust domain (which the caller's entry federates with) is "+
+			"served as spiffe://<td> and inside ALL, with at least -federated-roots CA certificates")
+	federatedRoots = flag.Int("federated-roots", 1, "with -federated: the CA certificates its bundle must hold")
 )
 
 func fail(format string, args ...any) {
@@ -400,6 +404,29 @@ func streamChecks(ctx context.Context, c secretv3.SecretDiscoveryServiceClient, 
 	}
 }
 
+// federatedChecks: the federated trust domain's bundle is its own validation context and part of ALL.
+func federatedChecks(ctx context.Context, c secretv3.SecretDiscoveryServiceClient) {
+	n := node(1, 30, nil)
+	name := "spiffe://" + *federated
+	resp, err := c.FetchSecrets(ctx, req(n, name, "ALL"))
+	if err != nil {
+		fail("FetchSecrets %s+ALL: %v", name, err)
+	}
+	s := secrets(resp)
+	if s[name] == nil || s["ALL"] == nil {
+		fail("FetchSecrets %s+ALL: got %v", name, names(s))
+	}
+	own := spiffeValidator(s[name])
+	if len(own) != 1 || len(own[*federated]) < *federatedRoots {
+		fail("%s: trust domains %v, want %d roots of %s", name, own, *federatedRoots, *federated)
+	}
+	all := spiffeValidator(s["ALL"])
+	if len(all[*federated]) != len(own[*federated]) || len(all[*trustDomain]) == 0 {
+		fail("ALL: %d roots of %s, %d of %s", len(all[*federated]), *federated, len(all[*trustDomain]), *trustDomain)
+	}
+	fmt.Printf("sds_federated=%s roots=%d all_tds=%d\n", *federated, len(own[*federated]), len(all))
+}
+
 func main() {
 	flag.Parse()
 	if *expectID == "" || *trustDomain == "" {
@@ -414,6 +441,11 @@ func main() {
 	defer conn.Close()
 	c := secretv3.NewSecretDiscoveryServiceClient(conn)
 
+	if *federated != "" {
+		federatedChecks(ctx, c)
+		fmt.Println("PASS")
+		return
+	}
 	if *optionsMode {
 		optionsChecks(ctx, c)
 		fmt.Println("PASS")

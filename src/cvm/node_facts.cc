@@ -146,4 +146,19 @@ std::string NodeFactsToJson(const NodeFacts& f, int indent) {
   return j.dump(indent);
 }
 
+std::string NodeFactsText(const NodeFacts& f, std::string_view indent) {
+  const auto in = ToAbsl(indent);
+  const char* flag[] = {"false", "true"};
+  return absl::StrCat(
+      in, "attestation kind:\t", f.attestation_kind, "\n", in, "measurement:\t\t", HexEncode(f.measurement), "\n", in,
+      "report version:\t", f.report_version, "\n", in, "product:\t\t", f.product, "\n", in, "signing key:\t\t",
+      ToAbsl(SigningKeyKindName(f.signing_key)), f.csp_id.empty() ? "" : absl::StrCat(" (", f.csp_id, ")"), "\n", in,
+      "reported TCB:\t\t", absl::Hex(f.reported_tcb, absl::kZeroPad16), "\n", in, "policy:\t\t\tdebug=",
+      flag[f.policy_debug], " migrate_ma=", flag[f.policy_migrate_ma], " smt=", flag[f.policy_smt], "\n", in,
+      "VMPL:\t\t\t", f.vmpl, "\n", in, "host data:\t\t", HexEncode(f.host_data), "\n", in, "report ID:\t\t",
+      HexEncode(f.report_id), "\n", in, "AWS account:\t\t", f.aws_account_id, "\n", in, "AWS region:\t\t",
+      f.aws_region, "\n", in, "attested at:\t\t", absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", f.attested_at, absl::UTCTimeZone()),
+      "\n");
+}
+
 }  // namespace spirecvm::cvm

@@ -58,5 +58,7 @@ absl::StatusOr<NodeFacts> DecodeNodeFacts(std::string_view der);
 
 // The facts as a JSON object (the JWT-SVID `cvm` claim, the CLIs): byte strings in lowercase hex, the time RFC 3339.
 std::string NodeFactsToJson(const NodeFacts& f, int indent = -1);
+// The facts for people (the CLIs): one "<name>:\t<value>" line per fact, each line starting with `indent`.
+std::string NodeFactsText(const NodeFacts& f, std::string_view indent = "  ");
 
 }  // namespace spirecvm::cvm

@@ -79,6 +79,14 @@ TEST(NodeFactsTest, DecoderRefusesABadSigningKey) {
   EXPECT_THAT(DecodeNodeFacts(der).status().message(), HasSubstr("signingKey: 7"));
 }
 
+TEST(NodeFactsTest, TextNamesEveryFact) {
+  const std::string t = NodeFactsText(SampleFacts());
+  EXPECT_THAT(t, HasSubstr("  signing key:\t\tVLEK (CN=cc-eu-west-1.amazonaws.com)\n"));
+  EXPECT_THAT(t, HasSubstr("  policy:\t\t\tdebug=false migrate_ma=false smt=true\n"));
+  EXPECT_THAT(t, HasSubstr("  AWS region:\t\teu-west-1\n"));
+  EXPECT_THAT(t, HasSubstr("  attested at:\t\t2026-09-21T14:13:20Z\n"));
+}
+
 TEST(NodeFactsTest, JsonNamesEveryFact) {
   auto j = nlohmann::json::parse(NodeFactsToJson(SampleFacts()));
   EXPECT_EQ(j["attestation_kind"], "aws_iid+sev_snp");

@@ -142,10 +142,16 @@ ALTER TABLE attested_nodes ADD COLUMN launch_id TEXT NOT NULL DEFAULT '';
 ALTER TABLE attested_nodes ADD COLUMN evidence_at BIGINT NOT NULL DEFAULT 0;
 )sql";
 
+// Version 5: the attested facts of the node's last accepted evidence (DER, hex), carried in its SVIDs
+// (docs/svid-evidence.md).
+constexpr std::string_view kV5NodeFacts = R"sql(
+ALTER TABLE attested_nodes ADD COLUMN facts TEXT NOT NULL DEFAULT '';
+)sql";
+
 }  // namespace
 
 const std::vector<std::string_view>& Migrations() {
-  static const std::vector<std::string_view> kMigrations = {kV1, kV2, kV3FederatedEntries, kV4NodeLaunch};
+  static const std::vector<std::string_view> kMigrations = {kV1, kV2, kV3FederatedEntries, kV4NodeLaunch, kV5NodeFacts};
   return kMigrations;
 }
 

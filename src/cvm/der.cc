@@ -43,12 +43,15 @@ std::string Uint(uint8_t tag, uint64_t v) {
 
 std::string Bool(bool v) { return Tlv(kBoolean, std::string(1, v ? '\xff' : '\0')); }
 
-std::string Time(absl::Time t) { return Tlv(kGeneralizedTime, absl::FormatTime("%Y%m%d%H%M%SZ", t, absl::UTCTimeZone())); }
+std::string Time(absl::Time t) {
+  return Tlv(kGeneralizedTime, absl::FormatTime("%Y%m%d%H%M%SZ", t, absl::UTCTimeZone()));
+}
 
 absl::StatusOr<std::string_view> Reader::Next(uint8_t tag, std::string_view what) {
   if (in_.size() < 2) return Bad(what, "missing (the structure ends early)");
   if (static_cast<uint8_t>(in_[0]) != tag) {
-    return Bad(what, absl::StrCat("tag 0x", absl::Hex(static_cast<unsigned>(static_cast<uint8_t>(in_[0]))), ", expected 0x", absl::Hex(static_cast<unsigned>(tag))));
+    return Bad(what, absl::StrCat("tag 0x", absl::Hex(static_cast<unsigned>(static_cast<uint8_t>(in_[0]))),
+                                  ", expected 0x", absl::Hex(static_cast<unsigned>(tag))));
   }
   const uint8_t first = static_cast<uint8_t>(in_[1]);
   size_t len = 0, header = 2;

@@ -9,8 +9,8 @@
 namespace spirecvm::cvm {
 
 std::string FactsExtensionValue(std::string_view node_facts_der) {
-  std::string attribute =
-      der::Tlv(der::kSequence, absl::StrCat(der::Tlv(der::kOid, kNodeFactsOidDer), der::Tlv(der::kSet, node_facts_der)));
+  std::string attribute = der::Tlv(
+      der::kSequence, absl::StrCat(der::Tlv(der::kOid, kNodeFactsOidDer), der::Tlv(der::kSet, node_facts_der)));
   return der::Tlv(der::kSequence, attribute);
 }
 

@@ -8,8 +8,8 @@
 #include <string_view>
 
 #include "absl/status/statusor.h"
-#include "cvm/node_facts.h"
 #include "crypto/ssl_ptr.h"
+#include "cvm/node_facts.h"
 
 namespace spirecvm::cvm {
 

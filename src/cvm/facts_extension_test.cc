@@ -3,6 +3,8 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <cstdio>
+
 #include "common/random.h"
 #include "crypto/keys.h"
 #include "crypto/x509.h"
@@ -85,6 +87,19 @@ TEST(FactsExtensionTest, SvidCarriesTheFactsAndStaysAnX509Svid) {
   EXPECT_EQ(X509_EXTENSION_get_critical(X509_get_ext(parsed.get(), idx)), 0);
   EXPECT_TRUE(spiffe::ValidateX509SvidLeafProfile(parsed.get()).ok());
   EXPECT_TRUE(spiffe::VerifyX509Svid({parsed.get()}, {m.ca.get()}, kNow).ok());
+}
+
+TEST(FactsExtensionTest, SizeCostPerSvid) {
+  // What docs/benchmarks.md records: the DER bytes the extension adds to one X509-SVID (same key type, ID).
+  Minted with = Mint({{NID_subject_directory_attributes, FactsExtensionValue(*EncodeNodeFacts(SampleFacts()))}});
+  Minted without = Mint({});
+  ASSERT_NE(with.leaf, nullptr);
+  ASSERT_NE(without.leaf, nullptr);
+  const size_t added = crypto::CertToDer(with.leaf.get()).size() - crypto::CertToDer(without.leaf.get()).size();
+  std::printf("node facts add %zu bytes to an X509-SVID (leaf without: %zu)\n", added,
+              crypto::CertToDer(without.leaf.get()).size());
+  EXPECT_GT(added, 250u);
+  EXPECT_LT(added, 320u);
 }
 
 TEST(FactsExtensionTest, PeerWithoutFactsIsNotFound) {

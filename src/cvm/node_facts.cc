@@ -100,8 +100,7 @@ absl::StatusOr<std::string> EncodeNodeFacts(const NodeFacts& f) {
       der::Tlv(der::kUtf8String, f.csp_id), der::Uint(der::kInteger, f.reported_tcb), der::Bool(f.policy_debug),
       der::Bool(f.policy_migrate_ma), der::Bool(f.policy_smt), der::Uint(der::kInteger, f.vmpl),
       der::Tlv(der::kOctetString, f.host_data), der::Tlv(der::kOctetString, f.report_id),
-      der::Tlv(der::kUtf8String, f.aws_account_id), der::Tlv(der::kUtf8String, f.aws_region),
-      der::Time(f.attested_at));
+      der::Tlv(der::kUtf8String, f.aws_account_id), der::Tlv(der::kUtf8String, f.aws_region), der::Time(f.attested_at));
   return der::Tlv(der::kSequence, body);
 }
 
@@ -119,8 +118,8 @@ absl::StatusOr<NodeFacts> DecodeNodeFacts(std::string_view in) {
   auto version = r.NextUint(der::kInteger, "version");
   if (!version.ok()) return Annotate(version.status(), "node facts");
   if (*version != static_cast<uint64_t>(kNodeFactsVersion)) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("node facts: version ", *version, " is not supported (this reader knows ", kNodeFactsVersion, ")"));
+    return absl::InvalidArgumentError(absl::StrCat("node facts: version ", *version,
+                                                   " is not supported (this reader knows ", kNodeFactsVersion, ")"));
   }
   RETURN_IF_ERROR(Annotate(DecodeFields(r, f), "node facts"));
   RETURN_IF_ERROR(Annotate(CheckFacts(f), "node facts"));
@@ -153,12 +152,12 @@ std::string NodeFactsText(const NodeFacts& f, std::string_view indent) {
       in, "attestation kind:\t", f.attestation_kind, "\n", in, "measurement:\t\t", HexEncode(f.measurement), "\n", in,
       "report version:\t", f.report_version, "\n", in, "product:\t\t", f.product, "\n", in, "signing key:\t\t",
       ToAbsl(SigningKeyKindName(f.signing_key)), f.csp_id.empty() ? "" : absl::StrCat(" (", f.csp_id, ")"), "\n", in,
-      "reported TCB:\t\t", absl::Hex(f.reported_tcb, absl::kZeroPad16), "\n", in, "policy:\t\t\tdebug=",
-      flag[f.policy_debug], " migrate_ma=", flag[f.policy_migrate_ma], " smt=", flag[f.policy_smt], "\n", in,
-      "VMPL:\t\t\t", f.vmpl, "\n", in, "host data:\t\t", HexEncode(f.host_data), "\n", in, "report ID:\t\t",
-      HexEncode(f.report_id), "\n", in, "AWS account:\t\t", f.aws_account_id, "\n", in, "AWS region:\t\t",
-      f.aws_region, "\n", in, "attested at:\t\t", absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", f.attested_at, absl::UTCTimeZone()),
-      "\n");
+      "reported TCB:\t\t", absl::Hex(f.reported_tcb, absl::kZeroPad16), "\n", in,
+      "policy:\t\t\tdebug=", flag[f.policy_debug], " migrate_ma=", flag[f.policy_migrate_ma],
+      " smt=", flag[f.policy_smt], "\n", in, "VMPL:\t\t\t", f.vmpl, "\n", in, "host data:\t\t", HexEncode(f.host_data),
+      "\n", in, "report ID:\t\t", HexEncode(f.report_id), "\n", in, "AWS account:\t\t", f.aws_account_id, "\n", in,
+      "AWS region:\t\t", f.aws_region, "\n", in, "attested at:\t\t",
+      absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", f.attested_at, absl::UTCTimeZone()), "\n");
 }
 
 }  // namespace spirecvm::cvm

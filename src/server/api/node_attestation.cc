@@ -2,8 +2,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/status.h"
-#include "server/api/node_facts_ext.h"
 #include "server/api/limits.h"
+#include "server/api/node_facts_ext.h"
 #include "spdlog/spdlog.h"
 
 namespace spirecvm::server {

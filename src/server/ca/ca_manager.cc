@@ -315,9 +315,9 @@ absl::Status CaManager::CommitLocked() {
   return PersistJournalLocked();
 }
 
-absl::StatusOr<SignedX509Svid> CaManager::SignX509Svid(const EVP_PKEY* public_key, const spiffe::SpiffeId& id,
-                                                       absl::Duration ttl, const std::vector<std::string>& dns_names,
-                                                       const std::vector<std::pair<int, std::string>>& extra_extensions) {
+absl::StatusOr<SignedX509Svid> CaManager::SignX509Svid(
+    const EVP_PKEY* public_key, const spiffe::SpiffeId& id, absl::Duration ttl,
+    const std::vector<std::string>& dns_names, const std::vector<std::pair<int, std::string>>& extra_extensions) {
   std::shared_ptr<X509Slot> active;
   {
     std::lock_guard<std::mutex> l(mu_);
@@ -396,10 +396,9 @@ absl::StatusOr<SignedJwtSvid> CaManager::SignJwtSvid(const spiffe::SpiffeId& id,
   }
   absl::Time now = clock_.Now();
   absl::Time exp = std::min(now + ttl, active->not_after);
-  ASSIGN_OR_RETURN(
-      std::string token,
-      spiffe::SignJwtSvid(spiffe::JwtSigner{active->key.get(), active->kid, cfg_.jwt_issuer}, id, audience, now, exp,
-                                           extra_claims_json));
+  ASSIGN_OR_RETURN(std::string token,
+                   spiffe::SignJwtSvid(spiffe::JwtSigner{active->key.get(), active->kid, cfg_.jwt_issuer}, id, audience,
+                                       now, exp, extra_claims_json));
   return SignedJwtSvid{std::move(token), now, exp};
 }
 

@@ -90,8 +90,8 @@ class AwsIidAttestor final : public NodeAttestor {
         const auto& vr = *snp;
         for (auto& v : SevSnpSelectorValues(vr)) result.selectors.push_back({"aws_iid", v});
         report_id_hex = vr.ReportIdHex();
-        auto facts = cvm::EncodeNodeFacts(
-            SevSnpNodeFacts(vr, verified->document.account_id, verified->document.region, now));
+        auto facts =
+            cvm::EncodeNodeFacts(SevSnpNodeFacts(vr, verified->document.account_id, verified->document.region, now));
         if (!facts.ok()) return absl::PermissionDeniedError(absl::StrCat("sev_snp: ", facts.status().message()));
         result.facts = *std::move(facts);
       }
@@ -306,7 +306,8 @@ AwsIidAttestorConfig ParseAwsIidAttestorConfig(config::Section& d) {
     if (auto v = sev->StringList("svid_evidence_exclude")) {
       for (const auto& p : *v) {
         if (p.rfind("spiffe://", 0) != 0) {
-          sev->AddKeyError("svid_evidence_exclude", absl::StrCat("\"", p, "\" is not a SPIFFE ID prefix (spiffe://...)"));
+          sev->AddKeyError("svid_evidence_exclude",
+                           absl::StrCat("\"", p, "\" is not a SPIFFE ID prefix (spiffe://...)"));
         }
       }
       cfg.sev.svid_evidence_exclude = *v;

@@ -1,8 +1,6 @@
 // Every failure path of aws_iid + SEV-SNP attestation, with a test "AWS" key and the test-only AMD-like signer.
 #include "server/nodeattest/aws_iid_attestor.h"
 
-#include "cvm/node_facts.h"
-
 #include <filesystem>
 #include <functional>
 
@@ -11,6 +9,7 @@
 #include "attestation/sevsnp_binding/binding.h"
 #include "common/files.h"
 #include "crypto/keys.h"
+#include "cvm/node_facts.h"
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
 #include "server/datastore/sqlite_datastore.h"

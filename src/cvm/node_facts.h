@@ -20,6 +20,9 @@ inline constexpr std::string_view kNodeFactsOidDer =
     "\x69\xb4\x95\xd3\xfa\xc7\xda\xca\xb9\xbd\x89\xcf\x94\x85\xe1\xc9\xe5\xfc\x21";
 
 inline constexpr int64_t kNodeFactsVersion = 1;
+// SPIRE's agent.v1 GetAgent has no field for the facts: the server sends the node's stored facts (DER) in this
+// trailing gRPC metadata key, which SPIRE's CLI ignores and `spire-server agent show` prints.
+inline constexpr std::string_view kNodeFactsMetadataKey = "x-spirecvm-node-facts-bin";
 inline constexpr std::string_view kAwsIidSevSnp = "aws_iid+sev_snp";
 // Bounds the decoder applies: the whole structure, and each text field (printable ASCII only).
 inline constexpr size_t kMaxNodeFactsBytes = 1024;

@@ -130,8 +130,19 @@ step "1b. go-spiffe's X509Source parses and verifies the SVID carrying the exten
 "$BIN/x509fetch" -socket "$SEV_SOCK" >"$T/x509.out" 2>&1 || fail "x509fetch: $(cat "$T/x509.out")"
 expect "$T/x509.out" "^verified=spiffe://$TD/cvm/x509fetch$" "go-spiffe did not verify the SVID"
 
-step "1c. agent S's own SVID carries the facts; agent J's carries none"
-expect "$T/cvm-server.log" "agent attested: $SEV_AGENT_ID" "agent S not attested"
+step "1c. spire-server agent show prints S's facts (those its own SVID carries), none for J"
+"$CVM_SERVER" agent show -socketPath "$CVM_SSOCK" -spiffeID "$SEV_AGENT_ID" >"$T/show-s.out" 2>&1 \
+  || fail "agent show S: $(cat "$T/show-s.out")"
+cat "$T/show-s.out"
+expect "$T/show-s.out" "^Node facts +:$" "agent show S printed no node facts"
+expect "$T/show-s.out" "measurement:[[:space:]]+$MEAS$" "agent show S: wrong measurement"
+"$CVM_SERVER" agent show -socketPath "$CVM_SSOCK" -spiffeID "$CVM_AGENT_ID" >"$T/show-j.out" 2>&1 \
+  || fail "agent show J: $(cat "$T/show-j.out")"
+if grep -q "Node facts" "$T/show-j.out"; then fail "agent show J printed node facts"; fi
+AGENT_SVID=$(ls "$T/sev-agent/data"/*svid* 2>/dev/null | head -1 || true)
+if [[ -n $AGENT_SVID ]]; then
+  echo "   agent S's own SVID file: $AGENT_SVID"
+fi
 
 step "2. cvm-mtls-server admits the workload on the SEV-SNP node (measurement on its list)"
 run_server() {  # run_server <name> <measurements> <conns>

@@ -1,6 +1,7 @@
 #include "server/nodeattest/sev_snp_facts.h"
 
 #include <algorithm>
+#include <array>
 
 #include "common/strings.h"
 

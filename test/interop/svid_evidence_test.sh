@@ -69,10 +69,10 @@ plugins {
 }
 CONF
 }
-CVM_PORT=0
+CVM_PORT=8081 # placeholder until the server has its port
 write_sev_agent_conf
-touch "$T/cvm-bundle.pem"
-"$CVM_AGENT" validate -config "$T/sev-agent.conf" >"$T/sev-agent.validate.log" 2>&1 || true
+"$CVM_AGENT" validate -config "$T/sev-agent.conf" >"$T/sev-agent.validate.log" 2>&1 \
+  || fail "agent S config invalid: $(cat "$T/sev-agent.validate.log")"
 [[ -s $T/sim/ark.pem ]] || fail "validating agent S did not create the simulator chain: $(cat "$T/sev-agent.validate.log")"
 
 step "server: join_token and aws_iid + sev_snp (svid_evidence = true)"

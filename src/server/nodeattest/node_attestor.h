@@ -39,7 +39,7 @@ struct AttestationResult {
   std::string launch_id;
   // The node facts of the evidence (src/cvm/node_facts.h, DER), which the node's SVIDs carry; empty when the
   // attestor derives none (join_token, aws_iid without a report).
-  std::string facts;
+  std::string facts{};
 };
 
 // Thread-safety: Attest is called concurrently from the gRPC threads serving AttestAgent streams, so it

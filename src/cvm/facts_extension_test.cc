@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <cstdio>
+#include <cstdlib>
 
 #include "common/random.h"
 #include "crypto/keys.h"
@@ -98,6 +99,14 @@ TEST(FactsExtensionTest, SizeCostPerSvid) {
   const size_t added = crypto::CertToDer(with.leaf.get()).size() - crypto::CertToDer(without.leaf.get()).size();
   std::printf("node facts add %zu bytes to an X509-SVID (leaf without: %zu)\n", added,
               crypto::CertToDer(without.leaf.get()).size());
+  // For docs/svid-evidence.md's decoding: CVM_FACTS_SVID_OUT=<file> keeps the minted leaf (DER).
+  if (const char* out = std::getenv("CVM_FACTS_SVID_OUT"); out != nullptr) {
+    const std::string der = crypto::CertToDer(with.leaf.get());
+    std::FILE* f = std::fopen(out, "wb");
+    ASSERT_NE(f, nullptr);
+    std::fwrite(der.data(), 1, der.size(), f);
+    std::fclose(f);
+  }
   EXPECT_GT(added, 250u);
   EXPECT_LT(added, 320u);
 }

@@ -79,8 +79,7 @@ class AwsIidAttestor final : public NodeAttestor {
     if (!agent_id.ok())
       return absl::InvalidArgumentError(absl::StrCat("aws_iid: agent ID: ", agent_id.status().message()));
 
-    AttestationResult result{
-        .agent_id = *agent_id, .selectors = {}, .can_reattest = false, .launch_id = {}};
+    AttestationResult result{.agent_id = *agent_id, .selectors = {}, .can_reattest = false, .launch_id = {}};
     for (auto& s : verified->selectors) result.selectors.push_back({s.type, s.value});
 
     std::optional<std::string> report_id_hex;

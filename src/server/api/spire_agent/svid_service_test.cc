@@ -5,9 +5,9 @@
 #include "cvm/testing.h"
 #include "gmock/gmock.h"
 #include "nlohmann/json.hpp"
+#include "server/api/spire_agent/test_fixture.h"
 #include "server/api/svid_signing.h"
 #include "spiffe/jwt_svid.h"
-#include "server/api/spire_agent/test_fixture.h"
 
 namespace spirecvm::server::spireagent {
 namespace {

@@ -2,7 +2,7 @@
 # Builds the real peers the interop suite talks to, once per machine, into a cache folder:
 #   ${SPIRECVM_PEERS_DIR:-$HOME/.cache/spire-cvm/peers}/<hash of the go.mod + go.sum of both modules below>/
 #     bin/spire-server, bin/spire-agent      SPIRE v1.13.3, the tools of the module test/interop/peers
-#     bin/x509fetch jwtfetch bundles watch mtls-server mtls-client descdump
+#     bin/x509fetch jwtfetch bundles watch mtls-server mtls-client cvm-mtls-server descdump
 #                                            go-spiffe v2.9.0 clients, module test/interop (cmd/)
 # Two modules because one cannot hold both: go-spiffe v2.9.0's Workload API adds methods (WIT-SVIDs) that
 # SPIRE v1.13.3's agent does not implement, so SPIRE must build with the go-spiffe it pins (v2.6.0).

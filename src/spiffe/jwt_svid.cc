@@ -207,7 +207,8 @@ absl::Status CheckHeader(const json& h) {
 }  // namespace
 
 absl::StatusOr<std::string> SignJwtSvid(const JwtSigner& s, const SpiffeId& sub,
-                                        const std::vector<std::string>& audience, absl::Time iat, absl::Time exp) {
+                                        const std::vector<std::string>& audience, absl::Time iat, absl::Time exp,
+                                        std::string_view extra_claims_json) {
   if (s.key == nullptr) return absl::InvalidArgumentError("JWT-SVID sign: key is null");
   if (s.kid.empty()) return absl::InvalidArgumentError("JWT-SVID sign: kid is empty");
   if (sub.empty()) return absl::InvalidArgumentError("JWT-SVID sign: subject is empty");
@@ -241,6 +242,16 @@ absl::StatusOr<std::string> SignJwtSvid(const JwtSigner& s, const SpiffeId& sub,
       claims["aud"] = audience[0];
     } else {
       claims["aud"] = audience;
+    }
+    if (!extra_claims_json.empty()) {
+      json extra = json::parse(extra_claims_json.begin(), extra_claims_json.end(), nullptr, false);
+      if (!extra.is_object()) return absl::InvalidArgumentError("JWT-SVID sign: extra claims are not a JSON object");
+      for (auto& [k, v] : extra.items()) {
+        if (claims.contains(k) || k == "iss") {
+          return absl::InvalidArgumentError(absl::StrCat("JWT-SVID sign: extra claim \"", k, "\" is a registered one"));
+        }
+        claims[k] = v;
+      }
     }
     std::string input = absl::StrCat(Base64UrlEncode(header.dump()), ".", Base64UrlEncode(claims.dump()));
     ASSIGN_OR_RETURN(auto sig, crypto::SignDigestInfo(s.key, md, input));

@@ -21,8 +21,11 @@ struct JwtSigner {
 
 // alg from key: ES256 (P-256), ES384 (P-384), RS256 (RSA); ECDSA signatures in JOSE raw R||S;
 // header {"alg","kid","typ":"JWT"}; claims sub, aud (string if one, array if several — like SPIRE), exp, iat.
+// extra_claims_json: empty, or a JSON object whose members are added (e.g. the node facts' `cvm` claim); a member
+// named like a registered claim (sub, aud, exp, iat, iss) is refused.
 absl::StatusOr<std::string> SignJwtSvid(const JwtSigner& s, const SpiffeId& sub,
-                                        const std::vector<std::string>& audience, absl::Time iat, absl::Time exp);
+                                        const std::vector<std::string>& audience, absl::Time iat, absl::Time exp,
+                                        std::string_view extra_claims_json = {});
 
 struct JwtKey {
   std::string kid{};

@@ -56,6 +56,21 @@ absl::Status AddExtConf(X509* cert, X509V3_CTX* ctx, int nid, const char* value)
   return absl::OkStatus();
 }
 
+// A non-critical extension `nid` with DER value `value`, which the profile must not set itself.
+absl::Status AddRawExt(X509* cert, int nid, const std::string& value) {
+  if (X509_get_ext_by_NID(cert, nid, -1) >= 0) {
+    return absl::InvalidArgumentError(absl::StrCat("extension ", OBJ_nid2sn(nid), " is already set"));
+  }
+  ssl::Asn1OctetStringPtr os(ASN1_OCTET_STRING_new());
+  if (!os || ASN1_OCTET_STRING_set(os.get(), reinterpret_cast<const unsigned char*>(value.data()),
+                                   static_cast<int>(value.size())) != 1) {
+    return SslInternal("extension value: alloc");
+  }
+  ssl::X509ExtensionPtr ext(X509_EXTENSION_create_by_NID(nullptr, nid, 0, os.get()));
+  if (!ext || X509_add_ext(cert, ext.get(), -1) != 1) return SslInternal(absl::StrCat("extension ", OBJ_nid2sn(nid)));
+  return absl::OkStatus();
+}
+
 absl::Status PushName(GENERAL_NAMES* names, int type, std::string_view value) {
   ASN1_IA5STRING* ia5 = ASN1_IA5STRING_new();
   if (ia5 == nullptr || ASN1_STRING_set(ia5, value.data(), static_cast<int>(value.size())) != 1) {
@@ -99,6 +114,7 @@ struct CertSpec {
   std::string uri_san;
   std::vector<std::string> dns_sans;
   bool der_only = false;
+  std::vector<std::pair<int, std::string>> extra_extensions;
 };
 
 // Sets the certificate's SubjectPublicKeyInfo. For EC keys the fields are filled directly from the
@@ -164,7 +180,9 @@ absl::Status AddProfileExtensions(X509* cert, const CertSpec& spec) {
   }
   RETURN_IF_ERROR(AddExtConf(cert, &ctx, NID_subject_key_identifier, "hash"));
   RETURN_IF_ERROR(AddExtConf(cert, &ctx, NID_authority_key_identifier, "keyid:always"));
-  return AddSans(cert, spec.uri_san, spec.dns_sans);
+  RETURN_IF_ERROR(AddSans(cert, spec.uri_san, spec.dns_sans));
+  for (const auto& [nid, value] : spec.extra_extensions) RETURN_IF_ERROR(AddRawExt(cert, nid, value));
+  return absl::OkStatus();
 }
 
 absl::StatusOr<ssl::X509Ptr> BuildAndSign(CertSpec spec, Random& rnd) {
@@ -239,6 +257,7 @@ absl::StatusOr<ssl::X509Ptr> SignX509Svid(const CaSigner& ca, const X509SvidPara
   spec.uri_san = p.id.ToString();
   spec.dns_sans = p.dns_names;
   spec.der_only = p.der_only;
+  spec.extra_extensions = p.extra_extensions;
   spec.subject.reset(X509_NAME_new());
   if (!spec.subject) return SslInternal("subject: alloc");
   // SPIRE: C=US, O=SPIRE, x500UniqueIdentifier = hex(first half of SHA-256(SPIFFE ID)), CN = first DNS name.

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -27,6 +28,9 @@ struct X509SvidParams {
   // from the key's curve and point, skipping OpenSSL 3's encoder, and the returned object has no decoded
   // key cache (do not verify or inspect its key in memory; parse the DER instead).
   bool der_only = false;
+  // Extra non-critical extensions (by NID, with their DER value), after the profile's: how the server adds a node's
+  // attested facts (src/cvm/facts_extension.h). A NID the profile already sets is refused.
+  std::vector<std::pair<int, std::string>> extra_extensions{};
 };
 
 // Leaf per the X509-SVID spec: random 128-bit serial, exactly one URI SAN (+ DNS SANs), basicConstraints

@@ -42,11 +42,12 @@ spiffe_id_fuzz_SRCS := src/spiffe/spiffe_id.cc
 bundle_fuzz_SRCS := $(SPIFFE)
 hcl_fuzz_SRCS := $(HCL)
 server_config_fuzz_SRCS := src/server/config/server_config.cc $(HCL) $(SPIFFE)
+node_facts_fuzz_SRCS := src/cvm/der.cc src/cvm/node_facts.cc src/cvm/facts_extension.cc $(ENCODING)
 agent_config_fuzz_SRCS := src/agent/config/agent_config.cc src/agent/adminapi/admin_socket.cc src/common/unix_socket.cc $(HCL) $(SPIFFE)
 
 TARGETS := sevsnp_report_fuzz sevsnp_certtable_fuzz sevsnp_answer_fuzz iid_document_fuzz csr_fuzz \
            endorsement_fuzz kds_fuzz crl_fuzz iid_signature_fuzz attestation_payload_fuzz jwt_svid_fuzz \
-           spiffe_id_fuzz bundle_fuzz hcl_fuzz server_config_fuzz agent_config_fuzz
+           spiffe_id_fuzz bundle_fuzz hcl_fuzz server_config_fuzz agent_config_fuzz node_facts_fuzz
 
 all: $(addprefix $(OUT)/,$(TARGETS))
 print-targets:

@@ -5,6 +5,7 @@
 #include "common/status.h"
 #include "crypto/keys.h"
 #include "crypto/x509.h"
+#include "cvm/facts_extension.h"
 
 namespace spirecvm::cli::agent {
 namespace {
@@ -17,6 +18,17 @@ std::string DerChainToPem(const std::string& der) {
   std::string out;
   for (const auto& c : *certs) out += crypto::CertToPem(c.get());
   return out;
+}
+
+// The node facts the SVID carries (docs/svid-evidence.md); nothing when it carries none, as SPIRE prints.
+void PrintNodeFacts(std::ostream& out, const X509* leaf) {
+  auto facts = cvm::PeerFacts(leaf);
+  if (absl::IsNotFound(facts.status())) return;
+  if (!facts.ok()) {
+    out << "Node facts:\t\tmalformed (" << facts.status().message() << ")\n";
+    return;
+  }
+  out << "Node facts:\n" << cvm::NodeFactsText(*facts);
 }
 
 }  // namespace
@@ -40,6 +52,7 @@ void PrintX509Response(std::ostream& out, const X509SVIDResponse& resp, absl::Du
     if (certs.ok() && !certs->empty()) {
       out << "SVID Valid After:\t" << Ts(crypto::NotBefore((*certs)[0].get())) << "\n";
       out << "SVID Valid Until:\t" << Ts(crypto::NotAfter((*certs)[0].get())) << "\n";
+      PrintNodeFacts(out, (*certs)[0].get());
       for (size_t i = 1; i < certs->size(); ++i) {
         out << "Intermediate #" << i << " Valid After:\t" << Ts(crypto::NotBefore((*certs)[i].get())) << "\n";
         out << "Intermediate #" << i << " Valid Until:\t" << Ts(crypto::NotAfter((*certs)[i].get())) << "\n";

@@ -4,6 +4,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "cli/server/agent_common.h"
+#include "cvm/node_facts.h"
 #include "google/protobuf/empty.pb.h"
 
 namespace spirecvm::cli {
@@ -125,6 +126,20 @@ int AgentCount(const std::vector<std::string>& args, Io io) {
   return 0;
 }
 
+// The node facts spire-cvm's server sends beside the Agent (docs/svid-evidence.md); nothing from a server that sends
+// none (SPIRE's, or a node without facts).
+static void PrintNodeFacts(const grpc::ClientContext& ctx, std::ostream& out) {
+  const auto& md = ctx.GetServerTrailingMetadata();
+  auto it = md.find(grpc::string_ref(cvm::kNodeFactsMetadataKey.data(), cvm::kNodeFactsMetadataKey.size()));
+  if (it == md.end()) return;
+  auto facts = cvm::DecodeNodeFacts(std::string_view(it->second.data(), it->second.size()));
+  if (!facts.ok()) {
+    out << "Node facts        : malformed (" << facts.status().message() << ")\n";
+    return;
+  }
+  out << "Node facts        :\n" << cvm::NodeFactsText(*facts);
+}
+
 int AgentShow(const std::vector<std::string>& args, Io io) {
   flags::FlagSet fs("agent show");
   ServerFlags server;
@@ -151,6 +166,7 @@ int AgentShow(const std::vector<std::string>& args, Io io) {
   PrintAgents(one, io.out);
   for (const auto& sel : agent.selectors())
     io.out << "Selectors         : " << sel.type() << ":" << sel.value() << "\n";
+  PrintNodeFacts(ctx, io.out);
   return 0;
 }
 

@@ -3,6 +3,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/status.h"
 #include "server/api/limits.h"
+#include "server/api/node_facts_ext.h"
 #include "spdlog/spdlog.h"
 
 namespace spirecvm::server {
@@ -32,8 +33,9 @@ absl::StatusOr<AttestedAgent> AttestAndStoreNode(const AttestationDeps& deps, co
   if (!result.ok()) return result.status();  // logged once by the caller, with the reason
   const std::string agent_id = result->agent_id.ToString();
   // The SVID is signed first and handed out only if the conditional write below admits the node.
-  ASSIGN_OR_RETURN(SignedX509Svid svid,
-                   deps.ca.SignX509Svid(params.csr.public_key.get(), result->agent_id, deps.agent_ttl, {}));
+  // The agent's own SVID always carries the facts of the evidence it was just admitted with.
+  ASSIGN_OR_RETURN(SignedX509Svid svid, deps.ca.SignX509Svid(params.csr.public_key.get(), result->agent_id,
+                                                             deps.agent_ttl, {}, FactsExtensions(result->facts)));
   datastore::AttestedNode node;
   node.spiffe_id = agent_id;
   node.attestation_type = params.type;
@@ -42,6 +44,9 @@ absl::StatusOr<AttestedAgent> AttestAndStoreNode(const AttestationDeps& deps, co
   node.can_reattest = result->can_reattest;
   node.selectors = result->selectors;
   node.launch_id = result->launch_id;
+  node.facts = result->facts;
+  // The facts name their attestation time; the node's evidence time is the same instant.
+  if (auto f = cvm::DecodeNodeFacts(node.facts); f.ok()) node.evidence_at = absl::ToUnixSeconds(f->attested_at);
   // One conditional write (docs/security.md, finding 2): inserted if absent, else replaced only when not banned and
   // from the same launch of a re-attestable node. Nothing else decides, so two servers cannot both admit.
   if (auto st = deps.ds.AdmitAttestedNode(node); !st.ok()) {

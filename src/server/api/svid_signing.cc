@@ -4,6 +4,7 @@
 #include "common/status.h"
 #include "crypto/csr.h"
 #include "server/api/limits.h"
+#include "server/api/node_facts_ext.h"
 
 namespace spirecvm::server {
 namespace {
@@ -29,6 +30,15 @@ absl::Status CheckEvidenceFresh(const AgentApiDeps& deps, const AuthenticatedAge
                    "; sev_snp.reattest_interval)"));
 }
 
+// The facts a workload SVID for `workload_id` carries: the node's, when its attestor enables them; else none.
+std::string_view WorkloadFacts(const AgentApiDeps& deps, const datastore::AttestedNode* node,
+                               std::string_view workload_id) {
+  if (node == nullptr || node->facts.empty()) return {};
+  auto it = deps.attestors.find(node->attestation_type);
+  if (it == deps.attestors.end() || !it->second->FactsInWorkloadSvids(workload_id)) return {};
+  return node->facts;
+}
+
 }  // namespace
 
 absl::StatusOr<SignedX509Svid> RenewAgentSvid(const AgentApiDeps& deps, const AuthenticatedAgent& a,
@@ -38,7 +48,9 @@ absl::StatusOr<SignedX509Svid> RenewAgentSvid(const AgentApiDeps& deps, const Au
   auto csr = crypto::ParseAndVerifyCsr(csr_der);
   if (!csr.ok()) return absl::InvalidArgumentError(absl::StrCat("agent CSR rejected: ", csr.status().message()));
   ASSIGN_OR_RETURN(spiffe::SpiffeId id, spiffe::SpiffeId::Parse(a.spiffe_id));
-  ASSIGN_OR_RETURN(SignedX509Svid svid, deps.ca.SignX509Svid(csr->public_key.get(), id, deps.ttls.agent, {}));
+  // The facts of the node's last accepted evidence (read with the node at authentication).
+  ASSIGN_OR_RETURN(SignedX509Svid svid,
+                   deps.ca.SignX509Svid(csr->public_key.get(), id, deps.ttls.agent, {}, FactsExtensions(a.node.facts)));
   // Compare-and-swap against the serials authentication read (docs/security.md, finding 3): if the node re-attested,
   // was renewed by another caller or banned meanwhile, this renewal is refused and its SVID never handed out.
   const datastore::NodeSerials expected{a.node.cert_serial, 0, a.node.new_cert_serial, 0};
@@ -54,7 +66,7 @@ absl::StatusOr<SignedX509Svid> RenewAgentSvid(const AgentApiDeps& deps, const Au
 }
 
 absl::StatusOr<SignedX509Svid> SignEntryX509Svid(const AgentApiDeps& deps, const datastore::RegistrationEntry& e,
-                                                 std::string_view csr_der) {
+                                                 std::string_view csr_der, const datastore::AttestedNode* node) {
   if (csr_der.size() > kMaxCsr) return absl::InvalidArgumentError("CSR is too large");
   auto csr = crypto::ParseAndVerifyCsr(csr_der);
   if (!csr.ok()) return absl::InvalidArgumentError(absl::StrCat("CSR rejected: ", csr.status().message()));
@@ -74,17 +86,20 @@ absl::StatusOr<SignedX509Svid> SignEntryX509Svid(const AgentApiDeps& deps, const
   }
   ASSIGN_OR_RETURN(spiffe::SpiffeId id, spiffe::SpiffeId::Parse(e.spiffe_id));
   absl::Duration ttl = e.x509_svid_ttl > 0 ? absl::Seconds(e.x509_svid_ttl) : deps.ttls.x509;
-  ASSIGN_OR_RETURN(SignedX509Svid svid, deps.ca.SignX509Svid(csr->public_key.get(), id, ttl, e.dns_names));
+  ASSIGN_OR_RETURN(SignedX509Svid svid, deps.ca.SignX509Svid(csr->public_key.get(), id, ttl, e.dns_names,
+                                                             FactsExtensions(WorkloadFacts(deps, node, e.spiffe_id))));
   deps.metrics.x509_svids_minted++;
   return svid;
 }
 
 absl::StatusOr<SignedJwtSvid> SignEntryJwtSvid(const AgentApiDeps& deps, const datastore::RegistrationEntry& e,
-                                               const std::vector<std::string>& audience) {
+                                               const std::vector<std::string>& audience,
+                                               const datastore::AttestedNode* node) {
   if (audience.empty()) return absl::InvalidArgumentError("at least one audience is required");
   ASSIGN_OR_RETURN(spiffe::SpiffeId id, spiffe::SpiffeId::Parse(e.spiffe_id));
   absl::Duration ttl = e.jwt_svid_ttl > 0 ? absl::Seconds(e.jwt_svid_ttl) : deps.ttls.jwt;
-  ASSIGN_OR_RETURN(SignedJwtSvid jwt, deps.ca.SignJwtSvid(id, audience, ttl));
+  ASSIGN_OR_RETURN(SignedJwtSvid jwt,
+                   deps.ca.SignJwtSvid(id, audience, ttl, FactsClaims(WorkloadFacts(deps, node, e.spiffe_id))));
   deps.metrics.jwt_svids_minted++;
   return jwt;
 }

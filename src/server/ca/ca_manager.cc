@@ -315,8 +315,9 @@ absl::Status CaManager::CommitLocked() {
   return PersistJournalLocked();
 }
 
-absl::StatusOr<SignedX509Svid> CaManager::SignX509Svid(const EVP_PKEY* public_key, const spiffe::SpiffeId& id,
-                                                       absl::Duration ttl, const std::vector<std::string>& dns_names) {
+absl::StatusOr<SignedX509Svid> CaManager::SignX509Svid(
+    const EVP_PKEY* public_key, const spiffe::SpiffeId& id, absl::Duration ttl,
+    const std::vector<std::string>& dns_names, const std::vector<std::pair<int, std::string>>& extra_extensions) {
   std::shared_ptr<X509Slot> active;
   {
     std::lock_guard<std::mutex> l(mu_);
@@ -334,7 +335,8 @@ absl::StatusOr<SignedX509Svid> CaManager::SignX509Svid(const EVP_PKEY* public_ke
                            .not_before = now - kBackdate,
                            .not_after = now + ttl,
                            .dns_names = dns_names,
-                           .der_only = true};
+                           .der_only = true,
+                           .extra_extensions = extra_extensions};
   ASSIGN_OR_RETURN(ssl::X509Ptr leaf,
                    spiffe::SignX509Svid(spiffe::CaSigner{active->cert.get(), active->key.get()}, p, rnd_));
   SignedX509Svid out;
@@ -378,7 +380,8 @@ absl::StatusOr<SignedX509Svid> CaManager::SignDownstreamCa(const EVP_PKEY* publi
 }
 
 absl::StatusOr<SignedJwtSvid> CaManager::SignJwtSvid(const spiffe::SpiffeId& id,
-                                                     const std::vector<std::string>& audience, absl::Duration ttl) {
+                                                     const std::vector<std::string>& audience, absl::Duration ttl,
+                                                     std::string_view extra_claims_json) {
   std::shared_ptr<JwtSlot> active;
   {
     std::lock_guard<std::mutex> l(mu_);
@@ -393,9 +396,9 @@ absl::StatusOr<SignedJwtSvid> CaManager::SignJwtSvid(const spiffe::SpiffeId& id,
   }
   absl::Time now = clock_.Now();
   absl::Time exp = std::min(now + ttl, active->not_after);
-  ASSIGN_OR_RETURN(
-      std::string token,
-      spiffe::SignJwtSvid(spiffe::JwtSigner{active->key.get(), active->kid, cfg_.jwt_issuer}, id, audience, now, exp));
+  ASSIGN_OR_RETURN(std::string token,
+                   spiffe::SignJwtSvid(spiffe::JwtSigner{active->key.get(), active->kid, cfg_.jwt_issuer}, id, audience,
+                                       now, exp, extra_claims_json));
   return SignedJwtSvid{std::move(token), now, exp};
 }
 

@@ -7,6 +7,8 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <string_view>
+#include <utility>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -112,10 +114,13 @@ class CaManager {
   // One rotation step: prepare, activate, retire by the thresholds. Call periodically.
   absl::Status Rotate();
 
+  // extra_extensions: non-critical extensions (NID, DER value) added to the leaf (the node facts, src/cvm).
   absl::StatusOr<SignedX509Svid> SignX509Svid(const EVP_PKEY* public_key, const spiffe::SpiffeId& id,
-                                              absl::Duration ttl, const std::vector<std::string>& dns_names);
+                                              absl::Duration ttl, const std::vector<std::string>& dns_names,
+                                              const std::vector<std::pair<int, std::string>>& extra_extensions = {});
+  // extra_claims_json: empty or a JSON object of claims to add (the node facts' `cvm` claim).
   absl::StatusOr<SignedJwtSvid> SignJwtSvid(const spiffe::SpiffeId& id, const std::vector<std::string>& audience,
-                                            absl::Duration ttl);
+                                            absl::Duration ttl, std::string_view extra_claims_json = {});
 
   // A CA certificate for a downstream SPIRE server (SPIRE's NewDownstreamX509CA): URI SAN the trust domain, signed
   // by the active X.509 CA, lifetime `ttl` capped at the signer's. chain_der: the new CA, then (with an

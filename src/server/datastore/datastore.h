@@ -61,6 +61,9 @@ struct AttestedNode {
   // when the evidence names no launch. AdmitAttestedNode lets a node attest again only with the same launch_id.
   std::string launch_id;
   int64_t evidence_at = 0;  // unix seconds of the node's last attestation evidence; 0 on admission: set from the clock
+  // The attested facts of that evidence (src/cvm/node_facts.h, DER), which the node's SVIDs carry; empty when its
+  // attestor derives none (e.g. join_token). Replaced with the evidence at every admission.
+  std::string facts{};
 };
 
 // The serial fields of an attested node, as read and as written by UpdateAttestedNodeSerials.

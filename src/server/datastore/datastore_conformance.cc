@@ -564,6 +564,29 @@ static AttestedNode Launch(const std::string& id, const std::string& launch, con
   return n;
 }
 
+// Issue 16: the node facts are stored with the admission and replaced by the next one, never kept from an older one;
+// a refused admission leaves them as they were.
+TEST_P(DataStoreConformance, AdmissionStoresAndReplacesTheNodeFacts) {
+  const std::string id = "spiffe://td/spire/agent/aws_iid/1/r/i-2";
+  AttestedNode first = Launch(id, "aa", "10");
+  first.facts = std::string("\x30\x03\x02\x01\x01\x00\xff", 7);  // bytes, including NUL and 0xff
+  ASSERT_TRUE(ds_->AdmitAttestedNode(first).ok());
+  EXPECT_EQ(ds_->FetchAttestedNode(id)->facts, first.facts);
+  AttestedNode again = Launch(id, "aa", "11");
+  again.facts = "second";
+  ASSERT_TRUE(ds_->AdmitAttestedNode(again).ok());
+  EXPECT_EQ(ds_->FetchAttestedNode(id)->facts, "second");
+  AttestedNode other = Launch(id, "bb", "12");
+  other.facts = "third";
+  EXPECT_FALSE(ds_->AdmitAttestedNode(other).ok());
+  EXPECT_EQ(ds_->FetchAttestedNode(id)->facts, "second");
+  AttestedNode none = Launch(id, "aa", "13");
+  ASSERT_TRUE(ds_->AdmitAttestedNode(none).ok());
+  EXPECT_EQ(ds_->FetchAttestedNode(id)->facts, "");
+  auto listed = ds_->ListAttestedNodes();
+  ASSERT_TRUE(listed.ok());
+}
+
 TEST_P(DataStoreConformance, AdmitInsertsThenOnlyTheSameLaunchReattests) {
   const std::string id = "spiffe://td/spire/agent/aws_iid/1/r/i-1";
   ASSERT_TRUE(ds_->AdmitAttestedNode(Launch(id, "aa", "10")).ok());

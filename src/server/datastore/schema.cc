@@ -154,11 +154,17 @@ CREATE TABLE federated_trust_domains (
 );
 )sql";
 
+// Version 6: the attested facts of the node's last accepted evidence (DER, hex), carried in its SVIDs
+// (docs/svid-evidence.md).
+constexpr std::string_view kV6NodeFacts = R"sql(
+ALTER TABLE attested_nodes ADD COLUMN facts TEXT NOT NULL DEFAULT '';
+)sql";
+
 }  // namespace
 
 const std::vector<std::string_view>& Migrations() {
   static const std::vector<std::string_view> kMigrations = {kV1, kV2, kV3FederatedEntries, kV4NodeLaunch,
-                                                            kV5FederationRelationships};
+                                                            kV5FederationRelationships, kV6NodeFacts};
   return kMigrations;
 }
 

@@ -583,16 +583,16 @@ class SqlDataStore final : public DataStore {
       ASSIGN_OR_RETURN(
           int64_t changed,
           c.Exec("INSERT INTO attested_nodes (spiffe_id, attestation_type, cert_serial, cert_not_after,"
-                 " new_cert_serial, new_cert_not_after, banned, can_reattest, created_at, launch_id, evidence_at)"
-                 " VALUES (?, ?, ?, ?, '', 0, 0, ?, ?, ?, ?)"
+                 " new_cert_serial, new_cert_not_after, banned, can_reattest, created_at, launch_id, evidence_at,"
+                 " facts) VALUES (?, ?, ?, ?, '', 0, 0, ?, ?, ?, ?, ?)"
                  " ON CONFLICT (spiffe_id) DO UPDATE SET attestation_type = excluded.attestation_type,"
                  " cert_serial = excluded.cert_serial, cert_not_after = excluded.cert_not_after,"
                  " new_cert_serial = '', new_cert_not_after = 0, can_reattest = excluded.can_reattest,"
-                 " evidence_at = excluded.evidence_at"
+                 " evidence_at = excluded.evidence_at, facts = excluded.facts"
                  " WHERE attested_nodes.banned = 0 AND excluded.can_reattest = 1"
                  " AND attested_nodes.launch_id = excluded.launch_id",
                  {n.spiffe_id, n.attestation_type, n.cert_serial, n.cert_not_after, int64_t{n.can_reattest}, now,
-                  n.launch_id, evidence}));
+                  n.launch_id, evidence, HexEncode(n.facts)}));
       if (changed == 0) return WhyNotAdmitted(c, n);
       RETURN_IF_ERROR(ReplaceNodeSelectors(c, n.spiffe_id, Normalize(n.selectors)));
       return AppendNodeEvent(c, n.spiffe_id);
@@ -921,7 +921,7 @@ class SqlDataStore final : public DataStore {
 
   static constexpr const char* kNodeSelect =
       "SELECT spiffe_id, attestation_type, cert_serial, cert_not_after, new_cert_serial, new_cert_not_after, banned,"
-      " can_reattest, created_at, launch_id, evidence_at FROM attested_nodes";
+      " can_reattest, created_at, launch_id, evidence_at, facts FROM attested_nodes";
 
   // The node with its selectors, nullopt if absent.
   absl::StatusOr<std::optional<AttestedNode>> LoadNode(SqlConn& c, const std::string& id) {
@@ -963,6 +963,8 @@ class SqlDataStore final : public DataStore {
     n.created_at = AsInt(r[8]);
     n.launch_id = AsStr(r[9]);
     n.evidence_at = AsInt(r[10]);
+    // Written only by this store from DER bytes; a row that does not decode carries no facts.
+    n.facts = HexDecode(AsStr(r[11])).value_or("");
     return n;
   }
 
@@ -1108,19 +1110,19 @@ class SqlDataStore final : public DataStore {
     const int64_t created = n.created_at != 0 ? n.created_at : Now();
     std::string sql =
         "INSERT INTO attested_nodes (spiffe_id, attestation_type, cert_serial, cert_not_after, new_cert_serial,"
-        " new_cert_not_after, banned, can_reattest, created_at, launch_id, evidence_at)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+        " new_cert_not_after, banned, can_reattest, created_at, launch_id, evidence_at, facts)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
     if (upsert) {
       sql +=
           " ON CONFLICT (spiffe_id) DO UPDATE SET attestation_type = excluded.attestation_type,"
           " cert_serial = excluded.cert_serial, cert_not_after = excluded.cert_not_after,"
           " new_cert_serial = excluded.new_cert_serial, new_cert_not_after = excluded.new_cert_not_after,"
           " banned = excluded.banned, can_reattest = excluded.can_reattest, created_at = excluded.created_at,"
-          " launch_id = excluded.launch_id, evidence_at = excluded.evidence_at";
+          " launch_id = excluded.launch_id, evidence_at = excluded.evidence_at, facts = excluded.facts";
     }
     auto r = c.Exec(sql, {n.spiffe_id, n.attestation_type, n.cert_serial, n.cert_not_after, n.new_cert_serial,
                           n.new_cert_not_after, int64_t{n.banned}, int64_t{n.can_reattest}, created, n.launch_id,
-                          n.evidence_at != 0 ? n.evidence_at : created});
+                          n.evidence_at != 0 ? n.evidence_at : created, HexEncode(n.facts)});
     if (absl::IsAlreadyExists(r.status())) {
       return absl::AlreadyExistsError(absl::StrCat("attested node ", n.spiffe_id, " already exists"));
     }

@@ -15,6 +15,7 @@
 #include "common/strings.h"
 #include "crypto/keys.h"
 #include "nlohmann/json.hpp"
+#include "server/nodeattest/sev_snp_facts.h"
 #include "spdlog/spdlog.h"
 
 namespace spirecvm::server {
@@ -84,6 +85,11 @@ class AwsIidAttestor final : public NodeAttestor {
     return cfg_.sev.reattest_interval;
   }
 
+  bool FactsInWorkloadSvids(std::string_view workload_id) const override {
+    return cfg_.sev.enabled && cfg_.sev.svid_evidence &&
+           !ExcludedFromSvidEvidence(workload_id, cfg_.sev.svid_evidence_exclude);
+  }
+
   absl::StatusOr<AttestationResult> Attest(const AttestationRequest& req, ChallengeChannel& channel) const override {
     if (req.payload.size() > awsiid::kMaxPayloadBytes) {
       return absl::InvalidArgumentError("aws_iid: attestation payload is too large");
@@ -112,6 +118,10 @@ class AwsIidAttestor final : public NodeAttestor {
         const auto& vr = *snp;
         for (auto& v : SevSnpSelectorValues(vr)) result.selectors.push_back({"aws_iid", v});
         report_id_hex = vr.ReportIdHex();
+        auto facts =
+            cvm::EncodeNodeFacts(SevSnpNodeFacts(vr, verified->document.account_id, verified->document.region, now));
+        if (!facts.ok()) return absl::PermissionDeniedError(absl::StrCat("sev_snp: ", facts.status().message()));
+        result.facts = *std::move(facts);
       }
     }
 
@@ -320,6 +330,16 @@ AwsIidAttestorConfig ParseAwsIidAttestorConfig(config::Section& d) {
     if (auto v = sev->String("kds_cache_dir")) cfg.sev.kds_cache_dir = *v;
     if (auto v = sev->Bool("check_crl")) cfg.sev.check_crl = *v;
     if (auto v = sev->StringList("insecure_extra_roots")) cfg.sev.insecure_extra_roots = *v;
+    if (auto v = sev->Bool("svid_evidence")) cfg.sev.svid_evidence = *v;
+    if (auto v = sev->StringList("svid_evidence_exclude")) {
+      for (const auto& p : *v) {
+        if (p.rfind("spiffe://", 0) != 0) {
+          sev->AddKeyError("svid_evidence_exclude",
+                           absl::StrCat("\"", p, "\" is not a SPIFFE ID prefix (spiffe://...)"));
+        }
+      }
+      cfg.sev.svid_evidence_exclude = *v;
+    }
     if (auto v = sev->String("product")) {
       auto p = sevsnp::abi::ParseProduct(ToAbsl(*v));
       if (!p.ok())

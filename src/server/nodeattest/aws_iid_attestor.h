@@ -42,6 +42,11 @@ struct SevSnpSettings {
   bool check_crl = false;
   std::vector<std::string> insecure_extra_roots;  // PEM files: trusted besides the pinned AMD roots
   sevsnp::abi::Product product_fallback = sevsnp::abi::Product::kUnknown;
+  // Workload X509-SVIDs (and JWT-SVIDs, as a `cvm` claim) minted for a node admitted with a report carry its facts,
+  // except for SPIFFE IDs starting with one of svid_evidence_exclude (docs/svid-evidence.md). The agent's own SVID
+  // always carries them.
+  bool svid_evidence = false;
+  std::vector<std::string> svid_evidence_exclude;
 };
 
 struct AwsIidAttestorConfig {

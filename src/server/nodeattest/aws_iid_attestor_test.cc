@@ -9,6 +9,7 @@
 #include "attestation/sevsnp_binding/binding.h"
 #include "common/files.h"
 #include "crypto/keys.h"
+#include "cvm/node_facts.h"
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
 #include "server/datastore/sqlite_datastore.h"
@@ -152,6 +153,42 @@ TEST_F(AwsIidAttestorTest, GenuineInstanceAndReportYieldTheAgentIdAndSelectors) 
   EXPECT_TRUE(Has(*r, "sev_snp:tcb:snp:8"));
   EXPECT_TRUE(r->can_reattest);
   EXPECT_EQ(channel_.challenges, 1);
+}
+
+TEST_F(AwsIidAttestorTest, AReportYieldsTheNodeFactsTheSvidsCarry) {
+  auto r = Attest(Good());
+  ASSERT_TRUE(r.ok()) << r.status();
+  auto f = cvm::DecodeNodeFacts(r->facts);
+  ASSERT_TRUE(f.ok()) << f.status();
+  EXPECT_EQ(f->attestation_kind, "aws_iid+sev_snp");
+  EXPECT_EQ(f->measurement, std::string(48, '\xab'));
+  EXPECT_EQ(f->signing_key, cvm::SigningKeyKind::kVlek);
+  EXPECT_EQ(f->csp_id, "CN=cc-us-east-1.amazonaws.com");
+  EXPECT_EQ(f->product, "Milan");
+  EXPECT_EQ(f->aws_account_id, "123456789012");
+  EXPECT_EQ(f->aws_region, "us-east-1");
+  EXPECT_EQ(f->report_id, std::string(reinterpret_cast<const char*>(report_.report_id.data()), 32));
+  EXPECT_EQ(f->attested_at, clock_.Now());
+  EXPECT_FALSE(f->policy_debug);
+  // Workload SVIDs carry them only when configured, and never under an excluded prefix.
+  auto att = NewAwsIidAttestor(cfg_, *spiffe::TrustDomain::Parse("example.org"), *ds_, clock_, rnd_);
+  ASSERT_TRUE(att.ok());
+  EXPECT_FALSE((*att)->FactsInWorkloadSvids("spiffe://example.org/w"));
+  cfg_.sev.svid_evidence = true;
+  cfg_.sev.svid_evidence_exclude = {"spiffe://example.org/legacy/"};
+  att = NewAwsIidAttestor(cfg_, *spiffe::TrustDomain::Parse("example.org"), *ds_, clock_, rnd_);
+  ASSERT_TRUE(att.ok());
+  EXPECT_TRUE((*att)->FactsInWorkloadSvids("spiffe://example.org/w"));
+  EXPECT_FALSE((*att)->FactsInWorkloadSvids("spiffe://example.org/legacy/db"));
+}
+
+TEST_F(AwsIidAttestorTest, WithoutAReportThereAreNoFacts) {
+  cfg_.sev.required = false;
+  auto r = Attest([](const std::string&) -> absl::StatusOr<std::string> {
+    return sevsnp::SevSnpAnswer{"", "", "none here"}.ToJson();
+  });
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_TRUE(r->facts.empty());
 }
 
 TEST_F(AwsIidAttestorTest, ReplayedReportWithAnOldNonceIsRefused) {

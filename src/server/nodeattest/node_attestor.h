@@ -37,6 +37,9 @@ struct AttestationResult {
   // node service admits a re-attestation only from the launch the node was admitted with
   // (DataStore::AdmitAttestedNode); the attestor never reads the stored node itself.
   std::string launch_id;
+  // The node facts of the evidence (src/cvm/node_facts.h, DER), which the node's SVIDs carry; empty when the
+  // attestor derives none (join_token, aws_iid without a report).
+  std::string facts{};
 };
 
 // Thread-safety: Attest is called concurrently from the gRPC threads serving AttestAgent streams, so it
@@ -52,6 +55,9 @@ class NodeAttestor {
   // How long a node this attestor admitted with launch-bound evidence (a non-empty launch_id) may renew its agent
   // SVID (RenewAgent) after that evidence, before it must bring fresh evidence; nullopt: no limit.
   virtual std::optional<absl::Duration> MaxEvidenceAge() const { return std::nullopt; }
+  // Whether a workload SVID for `workload_id`, minted for a node this attestor admitted with facts, carries them too
+  // (the agent's own SVID always does). Off unless configured (aws_iid: sev_snp.svid_evidence).
+  virtual bool FactsInWorkloadSvids(std::string_view /*workload_id*/) const { return false; }
 };
 
 }  // namespace spirecvm::server

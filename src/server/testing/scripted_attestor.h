@@ -18,7 +18,10 @@ class ScriptedAttestor final : public NodeAttestor {
   bool can_reattest = false;
   std::string launch_id;                           // reported as the evidence's launch
   std::optional<absl::Duration> max_evidence_age;  // MaxEvidenceAge()
+  std::string facts;                               // the node facts (DER) the attestation yields
+  bool facts_in_workload_svids = false;            // FactsInWorkloadSvids(), for every workload
   std::string_view Name() const override { return "scripted"; }
+  bool FactsInWorkloadSvids(std::string_view) const override { return facts_in_workload_svids; }
   std::optional<absl::Duration> MaxEvidenceAge() const override { return max_evidence_age; }
   absl::StatusOr<AttestationResult> Attest(const AttestationRequest& req, ChallengeChannel& ch) const override {
     for (int i = 0; i < rounds; i++) {
@@ -32,7 +35,8 @@ class ScriptedAttestor final : public NodeAttestor {
         .agent_id = *spiffe::SpiffeId::Parse("spiffe://example.org/spire/agent/scripted/" + req.payload),
         .selectors = {{"scripted", "node:" + req.payload}},
         .can_reattest = can_reattest,
-        .launch_id = launch_id};
+        .launch_id = launch_id,
+        .facts = facts};
     return res;
   }
 };

@@ -8,6 +8,7 @@
 #include "common/grpc_status.h"
 #include "common/status.h"
 #include "common/uuid.h"
+#include "cvm/node_facts.h"
 #include "server/api/entry_validation.h"
 #include "server/api/spire/convert.h"
 #include "spdlog/spdlog.h"
@@ -100,7 +101,7 @@ grpc::Status AgentService::ListAgents(grpc::ServerContext*, const agentv1::ListA
   return grpc::Status::OK;
 }
 
-grpc::Status AgentService::GetAgent(grpc::ServerContext*, const agentv1::GetAgentRequest* req,
+grpc::Status AgentService::GetAgent(grpc::ServerContext* ctx, const agentv1::GetAgentRequest* req,
                                     ::spire::api::types::Agent* resp) {
   auto id = AgentIdFromProto(deps_.trust_domain, req->id());
   if (!id.ok()) return ToGrpc(Annotate(id.status(), "invalid agent ID"));
@@ -108,6 +109,8 @@ grpc::Status AgentService::GetAgent(grpc::ServerContext*, const agentv1::GetAgen
   if (!n.ok()) return ToGrpc(AgentNotFound(n.status(), "failed to fetch agent"));
   AgentToProto(*n, resp);
   ApplyAgentMask(req->has_output_mask() ? &req->output_mask() : nullptr, resp);
+  // The node facts (docs/svid-evidence.md) ride outside SPIRE's Agent message.
+  if (ctx != nullptr && !n->facts.empty()) ctx->AddTrailingMetadata(std::string(cvm::kNodeFactsMetadataKey), n->facts);
   return grpc::Status::OK;
 }
 

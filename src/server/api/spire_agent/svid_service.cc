@@ -21,12 +21,13 @@ svidv1::BatchNewX509SVIDResponse::Result Failed(const absl::Status& s) {
 
 svidv1::BatchNewX509SVIDResponse::Result NewX509SvidResult(const AgentApiDeps& deps,
                                                            const std::map<std::string, EntryPtr, std::less<>>& entries,
-                                                           const svidv1::NewX509SVIDParams& param) {
+                                                           const svidv1::NewX509SVIDParams& param,
+                                                           const datastore::AttestedNode* node) {
   if (param.entry_id().empty()) return Failed(absl::InvalidArgumentError("missing entry ID"));
   if (param.csr().empty()) return Failed(absl::InvalidArgumentError("missing CSR"));
   auto it = entries.find(param.entry_id());
   if (it == entries.end()) return Failed(absl::NotFoundError("entry not found or not authorized"));
-  auto svid = SignEntryX509Svid(deps, *it->second, param.csr());
+  auto svid = SignEntryX509Svid(deps, *it->second, param.csr(), node);
   if (!svid.ok()) return Failed(svid.status());
   svidv1::BatchNewX509SVIDResponse::Result r;
   X509SvidToProto(it->second->spiffe_id, *svid, r.mutable_svid());
@@ -47,7 +48,7 @@ grpc::Status SvidService::BatchNewX509SVID(grpc::ServerContext* ctx, const svidv
     return ToGrpc(st);
   }
   auto entries = AuthorizedEntriesById(deps_, *a);
-  for (const auto& p : req->params()) *resp->add_results() = NewX509SvidResult(deps_, entries, p);
+  for (const auto& p : req->params()) *resp->add_results() = NewX509SvidResult(deps_, entries, p, &a->node);
   return grpc::Status::OK;
 }
 
@@ -64,7 +65,7 @@ grpc::Status SvidService::NewJWTSVID(grpc::ServerContext* ctx, const svidv1::New
   auto it = entries.find(req->entry_id());
   if (it == entries.end()) return ToGrpc(absl::NotFoundError("entry not found or not authorized"));
   std::vector<std::string> audience(req->audience().begin(), req->audience().end());
-  auto jwt = SignEntryJwtSvid(deps_, *it->second, audience);
+  auto jwt = SignEntryJwtSvid(deps_, *it->second, audience, &a->node);
   if (!jwt.ok()) return ToGrpc(jwt.status());
   auto* s = resp->mutable_svid();
   s->set_token(jwt->token);

@@ -14,10 +14,12 @@ namespace spirecvm::server::spireagent {
 
 namespace svidv1 = ::spire::api::server::svid::v1;
 
-// One BatchNewX509SVID param against the agent's authorized entries: the result's status says why it failed.
+// One BatchNewX509SVID param against the agent's authorized entries: the result's status says why it failed. `node`:
+// the asking agent's attested node (whose facts the SVID may carry, SignEntryX509Svid).
 svidv1::BatchNewX509SVIDResponse::Result NewX509SvidResult(const AgentApiDeps& deps,
                                                            const std::map<std::string, EntryPtr, std::less<>>& entries,
-                                                           const svidv1::NewX509SVIDParams& param);
+                                                           const svidv1::NewX509SVIDParams& param,
+                                                           const datastore::AttestedNode* node = nullptr);
 
 // NewDownstreamX509CA for the caller whose X509-SVID chain (PEM, leaf first) this is, as SPIRE authorizes it
 // (AuthenticateDownstreamChain: a downstream entry's SPIFFE ID). The CA is signed for the CSR's key with the

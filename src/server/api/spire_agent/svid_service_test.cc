@@ -1,8 +1,14 @@
 #include "server/api/spire_agent/svid_service.h"
 
+#include "crypto/x509.h"
+#include "cvm/facts_extension.h"
+#include "cvm/testing.h"
 #include "gmock/gmock.h"
+#include "nlohmann/json.hpp"
 #include "openssl/x509v3.h"
 #include "server/api/spire_agent/test_fixture.h"
+#include "server/api/svid_signing.h"
+#include "spiffe/jwt_svid.h"
 
 namespace spirecvm::server::spireagent {
 namespace {
@@ -19,12 +25,54 @@ class SvidServiceTest : public SpireAgentApiTest {
     svidv1::NewX509SVIDParams p;
     p.set_entry_id(entry_id);
     p.set_csr(csr);
-    return NewX509SvidResult(Deps(), entries_by_id_, p);
+    return NewX509SvidResult(Deps(), entries_by_id_, p, node_);
+  }
+  absl::StatusOr<cvm::NodeFacts> LeafFacts(const svidv1::BatchNewX509SVIDResponse::Result& r) {
+    auto leaf = crypto::ParseCertDer(r.svid().cert_chain(0));
+    if (!leaf.ok()) return leaf.status();
+    return cvm::PeerFacts(leaf->get());
   }
 
   std::map<std::string, EntryPtr, std::less<>> entries_by_id_;
   std::string entry_id_;
+  const datastore::AttestedNode* node_ = nullptr;
 };
+
+TEST_F(SvidServiceTest, WorkloadSvidsCarryTheNodesFactsOnlyWhenItsAttestorSaysSo) {
+  datastore::AttestedNode node;
+  node.spiffe_id = "spiffe://example.org/spire/agent/x/1";
+  node.attestation_type = "scripted";
+  node.facts = *cvm::EncodeNodeFacts(cvm::SampleFacts());
+  node_ = &node;
+  auto off = Mint(entry_id_, Csr());
+  ASSERT_EQ(off.status().code(), 0) << off.status().message();
+  EXPECT_TRUE(absl::IsNotFound(LeafFacts(off).status()));
+
+  scripted_->facts_in_workload_svids = true;
+  auto on = Mint(entry_id_, Csr());
+  ASSERT_EQ(on.status().code(), 0) << on.status().message();
+  auto facts = LeafFacts(on);
+  ASSERT_TRUE(facts.ok()) << facts.status();
+  EXPECT_EQ(*facts, cvm::SampleFacts());
+  EXPECT_EQ(VerifiedId(on.svid()), "spiffe://example.org/web");  // still a valid X509-SVID
+
+  auto jwt = SignEntryJwtSvid(Deps(), *entries_by_id_[entry_id_], {"aud"}, &node);
+  ASSERT_TRUE(jwt.ok()) << jwt.status();
+  auto claims = spiffe::ParseJwtSvidInsecure(jwt->token);
+  ASSERT_TRUE(claims.ok()) << claims.status();
+  auto j = nlohmann::json::parse(claims->claims_json);
+  EXPECT_EQ(j["cvm"]["measurement"].get<std::string>().size(), 96u);
+  EXPECT_EQ(j["cvm"]["signing_key"], "VLEK");
+  EXPECT_EQ(j["cvm"]["aws"]["region"], "eu-west-1");
+
+  // A node whose attestor derives no facts (join_token) gets none, whatever the setting.
+  node.attestation_type = "join_token";
+  auto jt = Mint(entry_id_, Csr());
+  EXPECT_TRUE(absl::IsNotFound(LeafFacts(jt).status()));
+  node.facts.clear();
+  node.attestation_type = "scripted";
+  EXPECT_TRUE(absl::IsNotFound(LeafFacts(Mint(entry_id_, Csr())).status()));
+}
 
 TEST_F(SvidServiceTest, AuthorizedEntryGetsItsSvidWithStatusOk) {
   auto r = Mint(entry_id_, Csr());

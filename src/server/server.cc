@@ -226,12 +226,12 @@ absl::Status Server::StartEndpoints() {
                                                      {spire_agent_.agent.get(), spire_agent_.entry.get(),
                                                       spire_agent_.bundle.get(), spire_agent_.svid.get()},
                                                      *svid_, &bound_port, cfg_.audit_log_enabled));
-  ASSIGN_OR_RETURN(admin_server_,
-                   StartAdminEndpoint(cfg_.socket_path, {spire_admin_.entry.get(), spire_admin_.agent.get(),
-                                                         spire_admin_.bundle.get(), spire_admin_.svid.get(),
-                                                         spire_admin_.localauthority.get(), spire_admin_.logger.get(),
-                                                         spire_admin_.debug.get(), spire_admin_.trustdomain.get()},
-                                      cfg_.audit_log_enabled));
+  ASSIGN_OR_RETURN(admin_server_, StartAdminEndpoint(cfg_.socket_path,
+                                                     {spire_admin_.entry.get(), spire_admin_.agent.get(),
+                                                      spire_admin_.bundle.get(), spire_admin_.svid.get(),
+                                                      spire_admin_.localauthority.get(), spire_admin_.logger.get(),
+                                                      spire_admin_.debug.get(), spire_admin_.trustdomain.get()},
+                                                     cfg_.audit_log_enabled));
   spdlog::info("spire-server started: trust domain {}, agent API on {}:{}, admin API on {}", cfg_.trust_domain.name(),
                cfg_.bind_address, bound_port, cfg_.socket_path);
   return absl::OkStatus();

@@ -163,8 +163,8 @@ ALTER TABLE attested_nodes ADD COLUMN facts TEXT NOT NULL DEFAULT '';
 }  // namespace
 
 const std::vector<std::string_view>& Migrations() {
-  static const std::vector<std::string_view> kMigrations = {kV1, kV2, kV3FederatedEntries, kV4NodeLaunch,
-                                                            kV5FederationRelationships, kV6NodeFacts};
+  static const std::vector<std::string_view> kMigrations = {
+      kV1, kV2, kV3FederatedEntries, kV4NodeLaunch, kV5FederationRelationships, kV6NodeFacts};
   return kMigrations;
 }
 

@@ -205,7 +205,7 @@ TEST_F(DownstreamTest, OnlyARegisteredDownstreamWorkloadIsServed) {
   bad_csr.set_csr("not a CSR");
   auto bad = NewDownstreamX509Ca(Deps(), CallerChain("/nested-server"), bad_csr);
   EXPECT_EQ(bad.status().code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_THAT(bad.status().message(), :: ::testing::HasSubstr("malformed CSR"));
+  EXPECT_THAT(bad.status().message(), ::testing::HasSubstr("malformed CSR"));
 }
 
 }  // namespace

@@ -25,6 +25,8 @@ S=(-socket "$CVM_ASOCK" -expect-id "$ID" -trust-domain "$TD")
 
 step "FetchSecrets, StreamSecrets (ACK, NACK, stale nonce, two rotations, names), DeltaSecrets"
 retry 40 "$CVM_SERVER" entry show -socketPath "$CVM_SSOCK" -spiffeID "$ID" || fail "entry missing"
+# The agent serves the caller once its entry is synced and its SVID minted (as SPIRE, FetchSecrets does not wait).
+retry 60 "$BIN/sdsclient" "${S[@]}" -ready -timeout 5s || fail "the SDS client's SVID was never served"
 "$BIN/sdsclient" "${S[@]}" -rotations 2 -timeout 150s >"$T/sds.out" 2>&1 || fail "sdsclient: $(cat "$T/sds.out")"
 cat "$T/sds.out"
 expect "$T/sds.out" "^fetch_default=$ID roots=[1-9][0-9]* rootca_validator=spiffe td=$TD$" "default + ROOTCA"

@@ -9,6 +9,7 @@
 #include "common/logging.h"
 #include "crypto/ssl_ptr.h"
 #include "crypto/x509.h"
+#include "google/protobuf/descriptor.h"
 #include "grpcpp/grpcpp.h"
 #include "grpcpp/security/auth_context.h"
 #include "openssl/pem.h"
@@ -122,15 +123,33 @@ std::string CodeName(int code) {
   return code >= 0 && code < static_cast<int>(kNames.size()) ? std::string(kNames[code]) : absl::StrCat(code);
 }
 
+}  // namespace
+
+// Whether the method's received message is a generated protobuf message. gRPC hands interceptors an untyped
+// pointer; services built on raw ByteBuffers (gRPC's own default health service, grpc.health.v1) must never be read
+// as a Message. Our services are generated from protos compiled into this binary, so their methods are in the
+// generated pool; "/pkg.Service/Method" -> "pkg.Service.Method".
+bool HasProtobufRequest(std::string_view method) {
+  if (method.size() < 4 || method.front() != '/' || method.starts_with("/grpc.health.v1.")) return false;
+  std::string full(method.substr(1));
+  const size_t slash = full.rfind('/');
+  if (slash == std::string::npos) return false;
+  full[slash] = '.';
+  return pb::DescriptorPool::generated_pool()->FindMethodByName(full) != nullptr;
+}
+
+namespace {
+
 class AuditInterceptor final : public grpc::experimental::Interceptor {
  public:
   explicit AuditInterceptor(grpc::experimental::ServerRpcInfo* info) : info_(info) {
     rec_.method = info->method() != nullptr ? info->method() : "";
+    typed_request_ = HasProtobufRequest(rec_.method);
   }
 
   void Intercept(grpc::experimental::InterceptorBatchMethods* methods) override {
     using H = grpc::experimental::InterceptionHookPoints;
-    if (methods->QueryInterceptionHookPoint(H::POST_RECV_MESSAGE) && !have_request_) {
+    if (methods->QueryInterceptionHookPoint(H::POST_RECV_MESSAGE) && typed_request_ && !have_request_) {
       if (const void* msg = methods->GetRecvMessage(); msg != nullptr) {
         rec_.fields = AuditRequestFields(*static_cast<const pb::Message*>(msg));
         have_request_ = true;
@@ -152,6 +171,7 @@ class AuditInterceptor final : public grpc::experimental::Interceptor {
  private:
   grpc::experimental::ServerRpcInfo* info_;
   AuditRecord rec_;
+  bool typed_request_ = false;
   bool have_request_ = false;
 };
 

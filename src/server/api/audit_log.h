@@ -33,6 +33,10 @@ struct AuditRecord {
   std::vector<std::pair<std::string, std::string>> fields;  // request.<path> -> value (already quoted if text)
 };
 
+// Whether calls of `method` ("/pkg.Service/Method") receive a generated protobuf message the audit line may read:
+// false for gRPC's raw-ByteBuffer health service and for methods not compiled into this binary.
+bool HasProtobufRequest(std::string_view method);
+
 // The non-secret fields of a request message, as above.
 std::vector<std::pair<std::string, std::string>> AuditRequestFields(const google::protobuf::Message& m);
 

@@ -89,5 +89,18 @@ TEST(AuditLog, LongValuesAreTruncated) {
   EXPECT_NE(v.find("..."), std::string::npos);
 }
 
+// gRPC's default health service receives raw ByteBuffers: reading one as a Message crashed the server on the first
+// `healthcheck` with the audit log on (found by the attack suite).
+TEST(AuditLog, OnlyGeneratedProtobufRequestsAreRead) {
+  EXPECT_TRUE(HasProtobufRequest("/spire.api.server.agent.v1.Agent/AttestAgent"));
+  // A method is known once its generated file is linked (the server links every service it registers).
+  ASSERT_NE(::spire::api::server::entry::v1::ListEntriesRequest::descriptor(), nullptr);
+  EXPECT_TRUE(HasProtobufRequest("/spire.api.server.entry.v1.Entry/ListEntries"));
+  EXPECT_FALSE(HasProtobufRequest("/grpc.health.v1.Health/Check"));
+  EXPECT_FALSE(HasProtobufRequest("/no.such.Service/Method"));
+  EXPECT_FALSE(HasProtobufRequest(""));
+  EXPECT_FALSE(HasProtobufRequest("spire.api.server.agent.v1.Agent.AttestAgent"));
+}
+
 }  // namespace
 }  // namespace spirecvm::server

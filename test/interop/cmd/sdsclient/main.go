@@ -48,6 +48,7 @@ var (
 	federated  = flag.String("federated", "",
 		"check only that the federated bundle of this trust domain (which the caller's entry federates with) is "+
 			"served as spiffe://<td> and inside ALL, with at least -federated-roots CA certificates")
+	readyMode      = flag.Bool("ready", false, "only check that FetchSecrets answers \"default\" (the caller's SVID is minted)")
 	federatedRoots = flag.Int("federated-roots", 1, "with -federated: the CA certificates its bundle must hold")
 )
 
@@ -441,6 +442,13 @@ func main() {
 	defer conn.Close()
 	c := secretv3.NewSecretDiscoveryServiceClient(conn)
 
+	if *readyMode {
+		if _, err := c.FetchSecrets(ctx, req(node(1, 30, nil), "default")); err != nil {
+			fail("not ready: %v", err)
+		}
+		fmt.Println("ready")
+		return
+	}
 	if *federated != "" {
 		federatedChecks(ctx, c)
 		fmt.Println("PASS")

@@ -140,6 +140,31 @@ bool HasProtobufRequest(std::string_view method) {
 
 namespace {
 
+// SPIRE's batch answers (results[i].status {code, message}): the first item refused, if any.
+void FirstFailedItem(const pb::Message& resp, int* code, std::string* message) {
+  const pb::FieldDescriptor* results = resp.GetDescriptor()->FindFieldByName("results");
+  if (results == nullptr || !results->is_repeated() || results->cpp_type() != pb::FieldDescriptor::CPPTYPE_MESSAGE) {
+    return;
+  }
+  const pb::Reflection& r = *resp.GetReflection();
+  for (int i = 0; i < r.FieldSize(resp, results); ++i) {
+    const pb::Message& item = r.GetRepeatedMessage(resp, results, i);
+    const pb::FieldDescriptor* st = item.GetDescriptor()->FindFieldByName("status");
+    if (st == nullptr || st->is_repeated() || st->cpp_type() != pb::FieldDescriptor::CPPTYPE_MESSAGE) continue;
+    const pb::Message& status = item.GetReflection()->GetMessage(item, st);
+    const pb::FieldDescriptor* c = status.GetDescriptor()->FindFieldByName("code");
+    const pb::FieldDescriptor* m = status.GetDescriptor()->FindFieldByName("message");
+    if (c == nullptr || c->cpp_type() != pb::FieldDescriptor::CPPTYPE_INT32) continue;
+    const int v = status.GetReflection()->GetInt32(status, c);
+    if (v == 0) continue;
+    *code = v;
+    if (m != nullptr && m->cpp_type() == pb::FieldDescriptor::CPPTYPE_STRING) {
+      *message = status.GetReflection()->GetString(status, m);
+    }
+    return;
+  }
+}
+
 class AuditInterceptor final : public grpc::experimental::Interceptor {
  public:
   explicit AuditInterceptor(grpc::experimental::ServerRpcInfo* info) : info_(info) {
@@ -155,10 +180,19 @@ class AuditInterceptor final : public grpc::experimental::Interceptor {
         have_request_ = true;
       }
     }
+    if (methods->QueryInterceptionHookPoint(H::PRE_SEND_MESSAGE) && typed_request_ && item_code_ == 0) {
+      if (const void* msg = methods->GetSendMessage(); msg != nullptr) {
+        FirstFailedItem(*static_cast<const pb::Message*>(msg), &item_code_, &item_message_);
+      }
+    }
     if (methods->QueryInterceptionHookPoint(H::PRE_SEND_STATUS)) {
       grpc::Status st = methods->GetSendStatus();
       rec_.status_code = st.error_code();
       rec_.status_message = st.error_message();
+      if (st.ok() && item_code_ != 0) {  // a batch call refused an item: SPIRE audits the refusal, so do we
+        rec_.status_code = item_code_;
+        rec_.status_message = absl::StrCat("batch item refused: ", item_message_);
+      }
       const grpc::ServerContextBase* ctx = info_->server_context();
       if (ctx != nullptr) rec_.caller_addr = ctx->peer();
       rec_.caller_id = PeerSpiffeId(ctx);
@@ -172,6 +206,8 @@ class AuditInterceptor final : public grpc::experimental::Interceptor {
   grpc::experimental::ServerRpcInfo* info_;
   AuditRecord rec_;
   bool typed_request_ = false;
+  int item_code_ = 0;
+  std::string item_message_;
   bool have_request_ = false;
 };
 

@@ -12,12 +12,15 @@ SRC=$(cd "$(dirname "$0")/../.." && pwd)
 export TSAN_OPTIONS="halt_on_error=1 exitcode=66 second_deadlock_stack=1 suppressions=$SRC/test/tsan/suppressions.txt"
 grep -q "SPIRECVM_TSAN:BOOL=ON" "$BUILD/CMakeCache.txt" || { echo "$BUILD is not a SPIRECVM_TSAN=ON build"; exit 1; }
 
+# Suites that drive gRPC calls (the Workload API, the agent's manager and whole agent, the admin API) are not run
+# here: Debian's gRPC is not built with TSan, so the gRPC code inlined from its headers into our binaries reports
+# gRPC's own thread hand-offs (CallOpSet, callback reactors) as races. They run on the ASan build.
 # binary and gtest filter: the suites that exercise threads (the rest, e.g. config parsing, is single-threaded and
 # stays on the ASan build).
 RUNS=(
   "src/server/datastore/cvm_datastore_sqlite_test|*"
   "src/server/cvm_server_test|CaManager*:Upstream*:BundleCache*:EntryCache*:NodeAttestation*:ServerSteps*:DiskKeyManager*"
-  "src/agent/cvm_agent_test|Agent*:Cache*:Manager*:EntrySync*:ServerClient*:WorkloadApi*:WorkerPool*:StreamLimiter*:CallerAttestation*:UnixAttestor*:AdminEndpoint*:KeyManager*"
+  "src/agent/cvm_agent_test|Cache*:CacheFederation*:WorkerPool*:StreamLimiter*:CallerAttestation*:UnixAttestor*:KeyManager*:EntrySync*"
 )
 failed=0
 start=$(date +%s)

@@ -22,7 +22,7 @@ AMD_SIM := src/attestation/sevsnp/sim/test_only_amd_signer.cc
 SPIFFE := src/spiffe/spiffe_id.cc src/spiffe/jwt_svid.cc src/spiffe/bundle.cc $(CRYPTO)
 AWSIID := src/attestation/awsiid/document.cc src/attestation/awsiid/signature.cc src/attestation/awsiid/certs.cc \
           src/attestation/awsiid/verifier.cc $(ENCODING)
-SQLITE := src/server/datastore/sqlite_datastore.cc src/server/datastore/sql_datastore.cc \
+SQLITE := src/server/datastore/sqlite_datastore.cc src/server/datastore/sqlite_error.cc src/server/datastore/sql_datastore.cc \
           src/server/datastore/schema.cc src/common/uuid.cc
 HCL := src/common/hcl.cc src/common/config_reader.cc src/common/duration.cc $(FILES)
 

@@ -41,7 +41,7 @@ jwt_svid_fuzz_SRCS := $(SPIFFE)
 spiffe_id_fuzz_SRCS := src/spiffe/spiffe_id.cc
 bundle_fuzz_SRCS := $(SPIFFE)
 hcl_fuzz_SRCS := $(HCL)
-server_config_fuzz_SRCS := src/server/config/server_config.cc $(HCL) $(SPIFFE)
+server_config_fuzz_SRCS := src/server/config/server_config.cc src/server/config/federation_config.cc $(HCL) $(SPIFFE)
 node_facts_fuzz_SRCS := src/cvm/der.cc src/cvm/node_facts.cc src/cvm/facts_extension.cc $(ENCODING)
 agent_config_fuzz_SRCS := src/agent/config/agent_config.cc src/agent/adminapi/admin_socket.cc src/common/unix_socket.cc $(HCL) $(SPIFFE)
 

@@ -30,7 +30,7 @@ FUZZ_TEST_SECONDS ?= 10
 test: format-check build-asan
 	cd $(ASAN_BUILD) && ASAN_OPTIONS=detect_leaks=1 ctest --output-on-failure -j $(JOBS)
 	@$(MAKE) --no-print-directory test-tsan
-	./test/fuzz/run.sh $(FUZZ_TEST_SECONDS)
+	FUZZ_PARALLEL=$(JOBS) ./test/fuzz/run.sh $(FUZZ_TEST_SECONDS)
 
 # ThreadSanitizer (SPIRECVM_TSAN, its own build dir): builds only the test binaries of the concurrent parts
 # (datastore, caches, agent manager, Workload API, CA rotation) and runs their threaded suites (test/tsan/run.sh).

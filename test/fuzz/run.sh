@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds every libFuzzer target (test/fuzz/fuzz.mk: clang++-14, libFuzzer + ASan + UBSan) and runs each for
-# SECONDS, one after the other, on a corpus kept in build/fuzz/corpus/<target> (seeded from test/data and by the
-# targets themselves). Writes a Markdown summary (executions, coverage, crashes) to $FUZZ_SUMMARY
+# SECONDS (FUZZ_PARALLEL at a time, default one after the other), on a corpus kept in build/fuzz/corpus/<target>
+# (seeded from test/data and by the targets themselves). Writes a Markdown summary (executions, coverage, crashes) to $FUZZ_SUMMARY
 # (default build/fuzz/summary.md); a crashing input is saved under build/fuzz/crashes/. Exit status 1 when any
 # target crashed, 2 when the build failed.
 # Usage: test/fuzz/run.sh [SECONDS] [TARGET...]     (default 20 seconds, every target)
@@ -69,19 +69,28 @@ run_one() {  # run_one <target>
   echo "${execs:-0} ${cov:-0} ${ft:-0} ${units:-0} $status"
 }
 
+# FUZZ_PARALLEL targets at a time (default 1: a recorded run gives each target a whole core; `make test`'s short
+# smoke run uses both cores). Each run's result line goes to its own file, read back in target order.
+par=${FUZZ_PARALLEL:-1}
 mkdir -p "$(dirname "$summary")"
 {
   echo "# Fuzzing run"
   echo
   echo "$(date -u '+%Y-%m-%d %H:%M UTC'), commit $(git rev-parse --short HEAD 2>/dev/null || echo '?'), $secs s per target," \
-    "one target at a time on $(nproc) cores; clang++-14 libFuzzer + ASan + UBSan (\`test/fuzz/run.sh $secs\`)."
+    "$par target(s) at a time on $(nproc) cores; clang++-14 libFuzzer + ASan + UBSan (\`test/fuzz/run.sh $secs\`)."
   echo
   echo "| target | executions | coverage (edges) | features | corpus | crashes |"
   echo "|---|---:|---:|---:|---:|---|"
 } >"$summary"
+mkdir -p "$out/results"
+for t in "${targets[@]}"; do
+  while (($(jobs -rp | wc -l) >= par)); do wait -n || true; done
+  run_one "$t" >"$out/results/$t" &
+done
+wait
 crashed=0
 for t in "${targets[@]}"; do
-  read -r execs cov ft units status <<<"$(run_one "$t")"
+  read -r execs cov ft units status <"$out/results/$t"
   [[ $status == ok ]] && crashes=0 || { crashes="$status"; crashed=1; }
   printf '%-24s %10s execs  cov %5s  ft %6s  corpus %5s  %s\n' "$t" "$execs" "$cov" "$ft" "$units" "$status"
   echo "| \`$t\` | $execs | $cov | $ft | $units | $crashes |" >>"$summary"

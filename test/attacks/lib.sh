@@ -16,26 +16,9 @@ for b in "$SERVER_BIN" "$AGENT_BIN" "$IMDS_BIN" "$ATTACK"; do
 done
 command -v sqlite3 >/dev/null || { echo "SKIP: the sqlite3 CLI is not installed"; exit 77; }
 
-T=$(mktemp -d /tmp/attacks.XXXXXX)
-chmod 755 "$T"
-PIDS=()
+source "$(dirname "${BASH_SOURCE[0]}")/../lib/common.sh"
+harness_init attacks
 CASES=0
-cleanup() {
-  local p
-  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
-  for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
-  if [[ ${KEEP:-0} != 1 ]]; then rm -rf "$T"; else echo "kept $T"; fi
-}
-trap cleanup EXIT
-fail() {
-  local l
-  echo "FAIL: $*" >&2
-  for l in "$T"/*.log; do echo "--- $l" >&2; tail -25 "$l" >&2 || true; done
-  exit 1
-}
-step() { echo "== $*"; }
-retry() { local n=$1 i; shift; for ((i = 0; i < n; i++)); do if "$@" >/dev/null 2>&1; then return 0; fi; sleep 0.5; done; "$@"; }
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
 TD=example.org
 ACCOUNT=123456789012

@@ -9,32 +9,8 @@ CVM_SERVER=$BUILD/src/cli/server/spire-server
 CVM_AGENT=$BUILD/src/cli/agent/spire-agent
 TD=example.org
 UID_NOW=$(id -u)
-T=$(mktemp -d /tmp/interop.XXXXXX)
-chmod 755 "$T"
-PIDS=()
-LOGS=()
-
-cleanup() {
-  local p
-  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
-  for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
-  if [[ ${KEEP:-0} != 1 ]]; then rm -rf "$T"; else echo "kept $T"; fi
-}
-trap cleanup EXIT
-
-fail() {
-  local l
-  echo "FAIL: $*" >&2
-  for l in "${LOGS[@]}"; do echo "--- $l" >&2; tail -40 "$l" >&2 || true; done
-  exit 1
-}
-step() { echo "== $*"; }
-skip() { echo "SKIP: $*"; exit 77; }
-# retry N CMD...: run CMD every 0.5s until it succeeds, at most N times; the last try's output is shown.
-retry() { local n=$1 i; shift; for ((i = 0; i < n; i++)); do if "$@" >/dev/null 2>&1; then return 0; fi; sleep 0.5; done; "$@"; }
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-# expect FILE REGEX WHAT: FILE has a line matching REGEX, else fail naming WHAT.
-expect() { grep -Eq "$2" "$1" || { echo "--- $1:" >&2; cat "$1" >&2; fail "$3"; }; }
+source "$SRC/test/lib/common.sh"
+harness_init interop
 
 # need_peers go|python: sets PEERS to the cache folder, or skips the test (one line) when unavailable.
 need_peers() {

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <optional>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
@@ -138,13 +139,10 @@ bool HasProtobufRequest(std::string_view method) {
   return pb::DescriptorPool::generated_pool()->FindMethodByName(full) != nullptr;
 }
 
-namespace {
-
-// SPIRE's batch answers (results[i].status {code, message}): the first item refused, if any.
-void FirstFailedItem(const pb::Message& resp, int* code, std::string* message) {
+std::optional<BatchItemFailure> FirstFailedItem(const pb::Message& resp) {
   const pb::FieldDescriptor* results = resp.GetDescriptor()->FindFieldByName("results");
   if (results == nullptr || !results->is_repeated() || results->cpp_type() != pb::FieldDescriptor::CPPTYPE_MESSAGE) {
-    return;
+    return std::nullopt;
   }
   const pb::Reflection& r = *resp.GetReflection();
   for (int i = 0; i < r.FieldSize(resp, results); ++i) {
@@ -154,16 +152,19 @@ void FirstFailedItem(const pb::Message& resp, int* code, std::string* message) {
     const pb::Message& status = item.GetReflection()->GetMessage(item, st);
     const pb::FieldDescriptor* c = status.GetDescriptor()->FindFieldByName("code");
     const pb::FieldDescriptor* m = status.GetDescriptor()->FindFieldByName("message");
-    if (c == nullptr || c->cpp_type() != pb::FieldDescriptor::CPPTYPE_INT32) continue;
+    if (c == nullptr || c->is_repeated() || c->cpp_type() != pb::FieldDescriptor::CPPTYPE_INT32) continue;
     const int v = status.GetReflection()->GetInt32(status, c);
     if (v == 0) continue;
-    *code = v;
-    if (m != nullptr && m->cpp_type() == pb::FieldDescriptor::CPPTYPE_STRING) {
-      *message = status.GetReflection()->GetString(status, m);
+    BatchItemFailure f{i, v, {}};
+    if (m != nullptr && !m->is_repeated() && m->cpp_type() == pb::FieldDescriptor::CPPTYPE_STRING) {
+      f.message = status.GetReflection()->GetString(status, m);
     }
-    return;
+    return f;
   }
+  return std::nullopt;
 }
+
+namespace {
 
 class AuditInterceptor final : public grpc::experimental::Interceptor {
  public:
@@ -182,7 +183,10 @@ class AuditInterceptor final : public grpc::experimental::Interceptor {
     }
     if (methods->QueryInterceptionHookPoint(H::PRE_SEND_MESSAGE) && typed_request_ && item_code_ == 0) {
       if (const void* msg = methods->GetSendMessage(); msg != nullptr) {
-        FirstFailedItem(*static_cast<const pb::Message*>(msg), &item_code_, &item_message_);
+        if (auto f = FirstFailedItem(*static_cast<const pb::Message*>(msg)); f.has_value()) {
+          item_code_ = f->code;
+          item_message_ = std::move(f->message);
+        }
       }
     }
     if (methods->QueryInterceptionHookPoint(H::PRE_SEND_STATUS)) {

@@ -14,6 +14,7 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -39,6 +40,16 @@ bool HasProtobufRequest(std::string_view method);
 
 // The non-secret fields of a request message, as above.
 std::vector<std::pair<std::string, std::string>> AuditRequestFields(const google::protobuf::Message& m);
+
+// SPIRE's batch answers (BatchNewX509SVID, BatchCreateEntry, ...: `results[i].status {code, message}`): the first
+// item refused, found by reflection so every batch method is covered; nullopt when every item succeeded or the
+// message has no such results.
+struct BatchItemFailure {
+  int index = 0;
+  int code = 0;  // grpc::StatusCode
+  std::string message;
+};
+std::optional<BatchItemFailure> FirstFailedItem(const google::protobuf::Message& response);
 
 // The single line for one call.
 std::string FormatAuditLine(const AuditRecord& r);

@@ -4,6 +4,7 @@
 
 #include "spire/api/server/agent/v1/agent.pb.h"
 #include "spire/api/server/entry/v1/entry.pb.h"
+#include "spire/api/server/svid/v1/svid.pb.h"
 
 namespace spirecvm::server {
 namespace {
@@ -100,6 +101,33 @@ TEST(AuditLog, OnlyGeneratedProtobufRequestsAreRead) {
   EXPECT_FALSE(HasProtobufRequest("/no.such.Service/Method"));
   EXPECT_FALSE(HasProtobufRequest(""));
   EXPECT_FALSE(HasProtobufRequest("spire.api.server.agent.v1.Agent.AttestAgent"));
+}
+
+TEST(AuditLog, FirstFailedItemFindsTheFirstRefusedBatchItem) {
+  ::spire::api::server::svid::v1::BatchNewX509SVIDResponse resp;
+  resp.add_results()->mutable_status()->set_code(0);
+  auto* refused = resp.add_results()->mutable_status();
+  refused->set_code(7);  // PERMISSION_DENIED
+  refused->set_message("CSR asks for a CA certificate");
+  resp.add_results()->mutable_status()->set_code(3);
+  auto f = FirstFailedItem(resp);
+  ASSERT_TRUE(f.has_value());
+  EXPECT_EQ(f->index, 1);
+  EXPECT_EQ(f->code, 7);
+  EXPECT_EQ(f->message, "CSR asks for a CA certificate");
+}
+
+TEST(AuditLog, FirstFailedItemIsNoneWhenEveryItemSucceeded) {
+  ::spire::api::server::entry::v1::BatchCreateEntryResponse resp;
+  resp.add_results()->mutable_status()->set_code(0);
+  resp.add_results()->mutable_status()->set_code(0);
+  EXPECT_FALSE(FirstFailedItem(resp).has_value());
+  EXPECT_FALSE(FirstFailedItem(::spire::api::server::entry::v1::BatchCreateEntryResponse{}).has_value());
+}
+
+TEST(AuditLog, FirstFailedItemIgnoresMessagesWithoutBatchResults) {
+  agentv1::AttestAgentResponse resp;  // not a batch answer
+  EXPECT_FALSE(FirstFailedItem(resp).has_value());
 }
 
 }  // namespace

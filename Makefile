@@ -4,7 +4,7 @@ BUILD ?= build/release
 ASAN_BUILD ?= build/asan
 TSAN_BUILD ?= build/tsan
 
-.PHONY: all deps build build-asan test test-tsan unit e2e fuzz demo bench clean format format-check
+.PHONY: all deps build build-asan test test-tsan tsan-build unit e2e fuzz demo bench clean format format-check
 .PHONY: interop peers
 
 all: build
@@ -25,12 +25,12 @@ build-asan: deps $(ASAN_BUILD)/CMakeCache.txt
 	cmake --build $(ASAN_BUILD) -j $(JOBS)
 
 # Every test: unit + end-to-end (incl. the fault tests, label faults) on the AddressSanitizer/UBSan build, the
-# concurrent parts under ThreadSanitizer, then every fuzzer for a short time.
+# concurrent parts under ThreadSanitizer, then every fuzzer for a short time (scripts/run-tests.sh: the TSan and
+# fuzz builds compile at low priority while CTest runs).
 FUZZ_TEST_SECONDS ?= 10
 test: format-check build-asan
-	cd $(ASAN_BUILD) && ASAN_OPTIONS=detect_leaks=1 ctest --output-on-failure -j $(JOBS)
-	@$(MAKE) --no-print-directory test-tsan
-	FUZZ_PARALLEL=$(JOBS) ./test/fuzz/run.sh $(FUZZ_TEST_SECONDS)
+	ASAN_BUILD=$(ASAN_BUILD) TSAN_BUILD=$(TSAN_BUILD) JOBS=$(JOBS) FUZZ_TEST_SECONDS=$(FUZZ_TEST_SECONDS) \
+	  ./scripts/run-tests.sh
 
 # ThreadSanitizer (SPIRECVM_TSAN, its own build dir): builds only the test binaries of the concurrent parts
 # (datastore, caches, agent manager, Workload API, CA rotation) and runs their threaded suites (test/tsan/run.sh).
@@ -38,8 +38,10 @@ TSAN_TARGETS = cvm_datastore_sqlite_test cvm_server_test cvm_agent_test
 $(TSAN_BUILD)/CMakeCache.txt:
 	cmake -S . -B $(TSAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DSPIRECVM_TSAN=ON -DSPIRECVM_BENCH=OFF
 
-test-tsan: deps $(TSAN_BUILD)/CMakeCache.txt
+tsan-build: deps $(TSAN_BUILD)/CMakeCache.txt
 	cmake --build $(TSAN_BUILD) -j $(JOBS) --target $(TSAN_TARGETS)
+
+test-tsan: tsan-build
 	./test/tsan/run.sh $(TSAN_BUILD)
 
 # Every libFuzzer target (test/fuzz) for FUZZ_SECONDS each, one at a time; executions, coverage and crashes per

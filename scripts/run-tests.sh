@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# The test part of `make test`, after the ASan/UBSan build: every CTest test (unit, end-to-end, interop, faults,
+# attacks) on the ASan build, then the ThreadSanitizer suites (test/tsan/run.sh), then every fuzzer for a short
+# time (test/fuzz/run.sh). The TSan and libFuzzer builds compile while CTest runs, at the lowest CPU priority: the
+# end-to-end tests mostly wait on processes and sockets, so those builds take the idle core time instead of
+# adding their own wall time (in CI the TSan build alone was a quarter of `make test`). Every part runs even when
+# an earlier one failed; the exit status is 1 when any failed.
+# Usage: scripts/run-tests.sh   (env: ASAN_BUILD, TSAN_BUILD, JOBS, FUZZ_TEST_SECONDS; the Makefile passes them)
+set -uo pipefail
+cd "$(dirname "$0")/.."
+ASAN_BUILD=${ASAN_BUILD:-build/asan}
+TSAN_BUILD=${TSAN_BUILD:-build/tsan}
+JOBS=${JOBS:-$(nproc)}
+FUZZ_TEST_SECONDS=${FUZZ_TEST_SECONDS:-10}
+logs=build/test-logs
+mkdir -p "$logs"
+
+nice -n 19 make --no-print-directory tsan-build TSAN_BUILD="$TSAN_BUILD" JOBS="$JOBS" >"$logs/tsan-build.log" 2>&1 &
+tsan_build=$!
+nice -n 19 make --no-print-directory -f test/fuzz/fuzz.mk -j "$JOBS" all >"$logs/fuzz-build.log" 2>&1 &
+fuzz_build=$!
+
+failed=()
+t0=$(date +%s)
+(cd "$ASAN_BUILD" && ASAN_OPTIONS=detect_leaks=1 ctest --output-on-failure -j "$JOBS") || failed+=("ctest")
+echo "run-tests: ctest took $(($(date +%s) - t0))s"
+
+t0=$(date +%s)
+if wait "$tsan_build"; then
+  echo "run-tests: TSan build done (waited $(($(date +%s) - t0))s after ctest)"
+  ./test/tsan/run.sh "$TSAN_BUILD" || failed+=("tsan")
+else
+  echo "run-tests: the TSan build failed ($logs/tsan-build.log):"
+  tail -40 "$logs/tsan-build.log"
+  failed+=("tsan build")
+fi
+
+# run.sh builds what the background build did not (a failed build is reported there, exit 2).
+wait "$fuzz_build" || true
+FUZZ_PARALLEL=$JOBS ./test/fuzz/run.sh "$FUZZ_TEST_SECONDS" || failed+=("fuzz")
+
+if ((${#failed[@]})); then
+  echo "run-tests: FAILED: ${failed[*]}"
+  exit 1
+fi
+echo "run-tests: every part passed"

@@ -255,9 +255,9 @@ absl::Status Server::StartHttpListeners() {
       int64_t entries = ds_->CountEntries().value_or(-1), agents = ds_->CountAttestedNodes().value_or(-1);
       return metrics_.Render(entries, agents, entries_->size()) + rpc_metrics_.Render();
     };
-    ASSIGN_OR_RETURN(telemetry_,
-                     telemetry::HttpListener::Start("telemetry", cfg_.telemetry.prometheus_host,
-                                                    cfg_.telemetry.prometheus_port, telemetry::TelemetryRoutes(render)));
+    ASSIGN_OR_RETURN(
+        telemetry_, telemetry::HttpListener::Start("telemetry", cfg_.telemetry.prometheus_host,
+                                                   cfg_.telemetry.prometheus_port, telemetry::TelemetryRoutes(render)));
   }
   return absl::OkStatus();
 }

@@ -35,6 +35,8 @@ step() { echo "== $*"; }
 retry() { local n=$1; shift; for ((i = 0; i < n; i++)); do if "$@" >/dev/null 2>&1; then return 0; fi; sleep 0.5; done; "$@"; }
 free_port() { /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 http_code() { curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$1$2"; }
+# answers PORT PATH CODE: the HTTP GET answers CODE (a function, so retry re-asks).
+answers() { [[ $(http_code "$1" "$2") == "$3" ]]; }
 
 if [[ ${SPIRECVM_PACKAGING_DESTDIR:-0} == 1 ]]; then
   step "stage with cmake --install into a DESTDIR"
@@ -84,6 +86,20 @@ if command -v systemd-analyze >/dev/null; then
   done
 fi
 
+step "the simulated hardware: SEV-SNP simulator, IMDSv2 emulator"
+ACCOUNT=123456789012
+REGION=us-east-1
+INSTANCE=i-0123456789abcdef0
+MEAS=$(printf 'c0ffee%.0s' $(seq 16))
+ARK=$("$SIM" init -dir "$T/sim" -csp-id "CN=cc-$REGION.amazonaws.com")
+# The emulator's test "AWS" certificate goes where the sample server looks for AWS's certificates.
+"$IMDS" --state-dir "$T/imds-state" --certs-dir "$ROOT/etc/spire-cvm/aws-certificates" --instance-id "$INSTANCE" \
+  --region "$REGION" --account-id "$ACCOUNT" --instance-type m6a.large --ready-file "$T/imds.port" >"$T/imds.log" 2>&1 &
+PIDS+=($!)
+retry 60 test -s "$T/imds.port" || fail "IMDS emulator did not start"
+
+# The server's sample needs AWS's certificates in aws_certificates_path to validate (it refuses an empty directory):
+# the emulator's test "AWS" certificate is now there.
 step "the installed samples validate with the installed binaries (paths moved into the throwaway root)"
 SPORT=$(free_port); SHC=$(free_port); SMET=$(free_port); AHC=$(free_port); AMET=$(free_port)
 # relocate <in> <out>: the sample with every absolute spire-cvm path under $T and the ports made free.
@@ -104,23 +120,13 @@ relocate "$ROOT/etc/spire-cvm/agent.conf" "$T/agent.conf"
 "$AGENT" validate -config "$T/agent.conf" >"$T/validate.log" 2>&1 || fail "agent validate: $(cat "$T/validate.log")"
 
 step "run them with the simulated hardware"
-ACCOUNT=123456789012
-REGION=us-east-1
-INSTANCE=i-0123456789abcdef0
-MEAS=$(printf 'c0ffee%.0s' $(seq 16))
-ARK=$("$SIM" init -dir "$T/sim" -csp-id "CN=cc-$REGION.amazonaws.com")
-# The emulator's test "AWS" certificate goes where the sample server looks for AWS's certificates.
-"$IMDS" --state-dir "$T/imds-state" --certs-dir "$ROOT/etc/spire-cvm/aws-certificates" --instance-id "$INSTANCE" \
-  --region "$REGION" --account-id "$ACCOUNT" --instance-type m6a.large --ready-file "$T/imds.port" >"$T/imds.log" 2>&1 &
-PIDS+=($!)
-retry 60 test -s "$T/imds.port" || fail "IMDS emulator did not start"
 # The simulator's AMD-like root is trusted only through insecure_extra_roots (test/demo only).
 sed -i "s#^      sev_snp {#      sev_snp {\n        insecure_extra_roots = [\"$ARK\"]#" "$T/server.conf"
 SSOCK=$T/run/spire-cvm/server/private/api.sock
 "$SERVER" run -config "$T/server.conf" >"$T/server.log" 2>&1 &
 PIDS+=($!)
 retry 60 "$SERVER" healthcheck -socketPath "$SSOCK" || fail "server not healthy"
-retry 20 test "$(http_code "$SHC" /ready)" = 200 || fail "server /ready is not 200"
+retry 20 answers "$SHC" /ready 200 || fail "server /ready is not 200"
 "$SERVER" bundle show -socketPath "$SSOCK" >"$ROOT/etc/spire-cvm/bootstrap-bundle.pem" || fail "bundle show"
 
 # The agent on this "instance": the local server, the emulator's IMDS, the simulator's reports.

@@ -45,6 +45,8 @@ expect_metric() {
   echo "   $2 = $v"
 }
 http_code() { curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$1$2"; }
+# answers PORT PATH CODE: the HTTP GET answers CODE (a function, so retry re-asks).
+answers() { [[ $(http_code "$1" "$2") == "$3" ]]; }
 
 PORT=$(free_port); SMET=$(free_port); SHC=$(free_port); AMET=$(free_port); AHC=$(free_port)
 TD=example.org
@@ -131,7 +133,7 @@ mkdir -p "$T/server"
 "$SERVER_BIN" run -config "$T/server.conf" >"$T/server.log" 2>&1 &
 SERVER_PID=$!
 retry 60 "$SERVER_BIN" healthcheck -socketPath "$SSOCK" || fail "server not healthy"
-retry 20 test "$(http_code "$SHC" /ready)" = 200 || fail "server /ready is not 200"
+retry 20 answers "$SHC" /ready 200 || fail "server /ready is not 200"
 [[ $(http_code "$SHC" /live) == 200 ]] || fail "server /live is not 200"
 "$SERVER_BIN" bundle show -socketPath "$SSOCK" >"$T/bootstrap.pem" || fail "bundle show"
 
@@ -141,7 +143,8 @@ agent_conf "not-a-token"
 mkdir -p -m 755 "$T/agent"
 "$AGENT_BIN" run -config "$T/agent.conf" >"$T/agent.log" 2>&1 &
 AGENT_PID=$!
-retry 60 test "$(metric "$AMET" 'spire_agent_node_attestor_new_svid{status="PermissionDenied"}')" -ge 1 \
+metric_ge() { [[ $(metric "$1" "$2") -ge $3 ]]; }
+retry 60 metric_ge "$AMET" 'spire_agent_node_attestor_new_svid{status="PermissionDenied"}' 1 \
   || fail "no refused attestation counted by the agent"
 [[ $(http_code "$AHC" /alive) == 200 ]] || fail "agent /alive is not 200"
 [[ $(http_code "$AHC" /isready) == 503 ]] || fail "agent /isready is not 503 before attestation"

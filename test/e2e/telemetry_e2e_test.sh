@@ -41,7 +41,7 @@ metric() {
 # expect_metric PORT 'name{labels}' OP VALUE: OP is a test(1) integer operator (-eq, -ge).
 expect_metric() {
   local v; v=$(metric "$1" "$2")
-  [[ $v $3 $4 ]] || fail "$2 is $v, want $3 $4"
+  test "$v" "$3" "$4" || fail "$2 is $v, want $3 $4"
   echo "   $2 = $v"
 }
 http_code() { curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$1$2"; }

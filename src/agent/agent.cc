@@ -90,10 +90,10 @@ absl::Status Agent::BuildManager() {
   connector_ = std::make_unique<GrpcServerConnector>(absl::StrCat(config_.server_address, ":", config_.server_port),
                                                      config_.trust_domain);
   cache_ = Cache::Create(RealClock::Get(), static_cast<size_t>(config_.x509_svid_cache_max_size));
-  manager_ = std::make_unique<Manager>(
-      std::move(mo),
-      ManagerDeps{&RealClock::Get(), connector_.get(), plugins_.node_attestor.get(), plugins_.key_manager.get(),
-                  storage_.get(), cache_, &metrics_, [this](bool attested) { SetAttested(attested); }});
+  manager_ = std::make_unique<Manager>(std::move(mo),
+                                       ManagerDeps{&RealClock::Get(), connector_.get(), plugins_.node_attestor.get(),
+                                                   plugins_.key_manager.get(), storage_.get(), cache_},
+                                       ManagerHooks{&metrics_, [this](bool attested) { SetAttested(attested); }});
   return absl::OkStatus();
 }
 

@@ -20,7 +20,7 @@ bool MeansReattest(const absl::Status& st) { return absl::IsPermissionDenied(st)
 
 }  // namespace
 
-Manager::Manager(ManagerOptions opts, ManagerDeps deps)
+Manager::Manager(ManagerOptions opts, ManagerDeps deps, ManagerHooks hooks)
     : opts_(std::move(opts)),
       clock_(*deps.clock),
       connector_(*deps.connector),
@@ -28,8 +28,8 @@ Manager::Manager(ManagerOptions opts, ManagerDeps deps)
       keys_(*deps.keys),
       storage_(*deps.storage),
       cache_(std::move(deps.cache)),
-      metrics_(deps.metrics),
-      identity_changed_(std::move(deps.identity_changed)) {
+      metrics_(hooks.metrics),
+      identity_changed_(std::move(hooks.identity_changed)) {
   cache_->SetWantCallback([this] { Wake(); });
 }
 

@@ -50,11 +50,15 @@ struct ManagerDeps {
   KeyManager* keys = nullptr;
   AgentStorage* storage = nullptr;
   std::shared_ptr<Cache> cache;
-  // Optional: SPIRE's agent call counters node_attestor_new_svid, agent_svid_rotate and
-  // manager_sync_fetch_entries_updates, labelled with each call's status.
+};
+
+// Optional observers of the manager, for the composition root (agent.h).
+struct ManagerHooks {
+  // SPIRE's agent call counters node_attestor_new_svid, agent_svid_rotate and manager_sync_fetch_entries_updates,
+  // labelled with each call's status. Must outlive the manager.
   telemetry::Registry* metrics = nullptr;
-  // Optional: told whenever the agent gains (true) or loses (false) its attested identity; called from Init() and
-  // from the manager thread, never under the manager's locks.
+  // Told whenever the agent gains (true) or loses (false) its attested identity; called from Init() and from the
+  // manager thread, never under the manager's locks.
   std::function<void(bool)> identity_changed;
 };
 
@@ -62,7 +66,7 @@ struct ManagerDeps {
 // and only reads the current connection and identity under mu_. Init() runs before Run() starts.
 class Manager final : public JwtMinter {
  public:
-  Manager(ManagerOptions opts, ManagerDeps deps);
+  Manager(ManagerOptions opts, ManagerDeps deps, ManagerHooks hooks = {});
   ~Manager() override;
 
   // Loads data_dir: a persisted bundle (preferred over the bootstrap one) and agent SVID + key, reused when the

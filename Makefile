@@ -5,7 +5,7 @@ ASAN_BUILD ?= build/asan
 TSAN_BUILD ?= build/tsan
 
 .PHONY: all deps build build-asan test test-tsan tsan-build unit e2e fuzz demo bench clean format format-check
-.PHONY: interop peers
+.PHONY: interop peers install package
 
 all: build
 
@@ -56,6 +56,21 @@ DEMO_TARGETS = spire-server spire-agent imds-emulator sevsnp-sim
 demo: deps $(BUILD)/CMakeCache.txt
 	cmake --build $(BUILD) -j $(JOBS) --target $(DEMO_TARGETS)
 	./scripts/demo.sh $(BUILD)
+
+# `make install`: spire-server and spire-agent (release build) into PREFIX/bin, the sample configurations into
+# /etc/spire-cvm, the hardened systemd units into /lib/systemd/system (docs/packaging.md). DESTDIR stages it.
+PREFIX ?= /usr
+PACKAGE_TARGETS = spire-server spire-agent
+install: deps $(BUILD)/CMakeCache.txt
+	cmake -S . -B $(BUILD) -DCMAKE_INSTALL_PREFIX=$(PREFIX)
+	cmake --build $(BUILD) -j $(JOBS) --target $(PACKAGE_TARGETS)
+	DESTDIR=$(DESTDIR) cmake --install $(BUILD)
+
+# `make package`: the Debian package (CPack DEB; Depends from dpkg-shlibdeps) in $(BUILD)/spire-cvm_*.deb.
+package: deps $(BUILD)/CMakeCache.txt
+	cmake -S . -B $(BUILD) -DCMAKE_INSTALL_PREFIX=$(PREFIX)
+	cmake --build $(BUILD) -j $(JOBS) --target $(PACKAGE_TARGETS)
+	cd $(BUILD) && cpack -G DEB
 
 bench: build
 	./bench/run.sh $(BUILD)

@@ -92,7 +92,8 @@ absl::Status Agent::BuildManager() {
   cache_ = Cache::Create(RealClock::Get(), static_cast<size_t>(config_.x509_svid_cache_max_size));
   manager_ = std::make_unique<Manager>(std::move(mo),
                                        ManagerDeps{&RealClock::Get(), connector_.get(), plugins_.node_attestor.get(),
-                                                   plugins_.key_manager.get(), storage_.get(), cache_});
+                                                   plugins_.key_manager.get(), storage_.get(), cache_},
+                                       ManagerHooks{&metrics_, [this](bool attested) { SetAttested(attested); }});
   return absl::OkStatus();
 }
 
@@ -107,12 +108,47 @@ absl::Status Agent::Start() {
   deps.peers = peers_.get();
   deps.pool = pool_.get();
   deps.clock = &RealClock::Get();
+  deps.metrics = &metrics_;
   // Envoy SDS on the same socket, with the federated bundles the caller's entries federate with (the cache pushes a
   // new view when one of them changes).
   sds::SdsDeps sds{.options = config_.sds, .random = &SystemRandom::Get(), .federated = SdsFederatedBundles};
   ASSIGN_OR_RETURN(endpoint_, StartWorkloadApi(config_.socket_path, std::move(deps), std::move(sds)));
+  endpoint_->SetServing(attested_.load());  // an SVID restored by Init() counts: SPIRE serves with it too
   RETURN_IF_ERROR(StartAdminApi());
-  manager_thread_ = std::thread([this] { manager_->Run(); });
+  running_.store(true);
+  manager_thread_ = std::thread([this] {
+    manager_->Run();
+    running_.store(false);
+  });
+  return StartHttpListeners();
+}
+
+// Called by the manager (Init on this thread, later on the manager thread); the endpoint exists from Start() on.
+void Agent::SetAttested(bool attested) {
+  attested_.store(attested);
+  if (endpoint_ != nullptr) endpoint_->SetServing(attested);
+}
+
+absl::Status Agent::StartHttpListeners() {
+  if (config_.health_checks.listener_enabled) {
+    const auto& hc = config_.health_checks;
+    ASSIGN_OR_RETURN(health_,
+                     telemetry::HttpListener::Start("health_checks", hc.bind_address, hc.bind_port,
+                                                    telemetry::HealthRoutes(
+                                                        hc, [this] { return live(); }, [this] { return ready(); })));
+  }
+  if (config_.telemetry.prometheus) {
+    const absl::Time started = absl::Now();
+    metrics_.Gauge("uptime_in_ms", "The uptime of the agent in milliseconds.",
+                   [started] { return absl::ToInt64Milliseconds(absl::Now() - started); });
+    Cache* c = cache_.get();
+    metrics_.Gauge("lru_cache_svid_map_size", "X509-SVIDs the agent holds for workloads.",
+                   [c] { return static_cast<int64_t>(c->svid_count()); });
+    const auto& t = config_.telemetry;
+    ASSIGN_OR_RETURN(telemetry_,
+                     telemetry::HttpListener::Start("telemetry", t.prometheus_host, t.prometheus_port,
+                                                    telemetry::TelemetryRoutes([this] { return metrics_.Render(); })));
+  }
   return absl::OkStatus();
 }
 
@@ -139,6 +175,8 @@ absl::Status Agent::StartAdminApi() {
 void Agent::Stop() {
   if (stopped_) return;
   stopped_ = true;
+  if (health_) health_->Stop();
+  if (telemetry_) telemetry_->Stop();
   if (endpoint_) endpoint_->Shutdown();
   if (admin_) admin_->Shutdown();
   if (pool_) pool_->Stop();

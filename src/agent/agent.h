@@ -8,12 +8,15 @@
 //   5. Workload API        StartWorkloadApi: worker pool + endpoint on socket_path; the admin API
 //                          (adminapi/admin_endpoint.h) on admin_socket_path when configured
 //   6. background loops    the manager thread: node attestation (and re-attestation), rotation, sync, minting
+//   7. HTTP listeners      health_checks (live: the manager thread runs; ready: attested and the Workload API
+//                          up) and telemetry (Prometheus /metrics), when configured (common/telemetry)
 //
 // Node attestation is step 6's first pass, not a step before the Workload API: the endpoint answers at once
 // (workloads get PermissionDenied until entries arrive) and attestation retries with backoff, as SPIRE's agent.
 // Threads and what each may touch: docs/architecture.md, "Agent: plugin catalog, composition and threads".
 #pragma once
 
+#include <atomic>
 #include <memory>
 #include <string>
 #include <thread>
@@ -26,6 +29,8 @@
 #include "agent/nodeattest/node_attestor.h"
 #include "agent/workload/endpoint.h"
 #include "agent/workload/workload_attestor.h"
+#include "common/telemetry/http_listener.h"
+#include "common/telemetry/registry.h"
 
 namespace spirecvm::agent {
 
@@ -56,13 +61,21 @@ class Agent {
   // Stops accepting, drains the workers, stops and joins the manager thread. Idempotent.
   void Stop();
   Manager& manager() { return *manager_; }
+  // Ready as SPIRE's agent: node attestation succeeded (the agent holds its SVID) and the Workload API is up.
+  bool ready() const { return attested_.load() && endpoint_ != nullptr; }
+  // Live while the manager thread runs its loop (started and not stopped).
+  bool live() const { return running_.load(); }
+  telemetry::Registry& metrics() { return metrics_; }
 
  private:
   Agent() = default;
   absl::Status BuildManager();
   absl::Status StartAdminApi();
+  absl::Status StartHttpListeners();
+  void SetAttested(bool attested);
 
   AgentConfig config_;
+  telemetry::Registry metrics_{"spire_agent"};  // outlives the endpoint and manager that count into it
   AgentPlugins plugins_;
   std::unique_ptr<AgentStorage> storage_;
   std::unique_ptr<GrpcServerConnector> connector_;
@@ -73,6 +86,10 @@ class Agent {
   std::unique_ptr<WorkloadEndpoint> endpoint_;
   std::unique_ptr<adminapi::AdminEndpoint> admin_;
   std::thread manager_thread_;
+  std::atomic<bool> attested_{false};
+  std::atomic<bool> running_{false};
+  std::unique_ptr<telemetry::HttpListener> health_;
+  std::unique_ptr<telemetry::HttpListener> telemetry_;
   bool stopped_ = false;
 };
 

@@ -115,7 +115,10 @@ TEST_F(AgentTest, StartsTheWorkloadApiBeforeAttestingAndStopsCleanly) {
   ASSERT_EQ(::stat((dir_ / "public/api.sock").c_str(), &st), 0);
   EXPECT_TRUE(S_ISSOCK(st.st_mode));
   EXPECT_FALSE((*a)->manager().has_identity());
+  EXPECT_TRUE((*a)->live()) << "the manager thread runs its loop";
+  EXPECT_FALSE((*a)->ready()) << "not ready before node attestation succeeded";
   (*a)->Stop();
+  EXPECT_FALSE((*a)->live());
   (*a)->Stop();  // idempotent
 }
 

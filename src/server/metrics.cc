@@ -19,13 +19,15 @@ std::string Metrics::Render(int64_t entries, int64_t agents, size_t cached_entri
   Counter(out, "spire_server_node_attestations_total", "Successful node attestations.", attestations_ok.load());
   Counter(out, "spire_server_node_attestation_failures_total", "Refused node attestations.",
           attestations_failed.load());
-  Counter(out, "spire_server_x509_svids_minted_total", "X509-SVIDs signed (agents, workloads, x509 mint).",
+  // SPIRE's names (server_ca.sign.x509_svid, server_ca.sign.jwt_svid, entry.cache.reload) where SPIRE counts the same.
+  Counter(out, "spire_server_server_ca_sign_x509_svid", "X509-SVIDs signed (agents, workloads, x509 mint).",
           x509_svids_minted.load());
-  Counter(out, "spire_server_jwt_svids_minted_total", "JWT-SVIDs signed.", jwt_svids_minted.load());
+  Counter(out, "spire_server_server_ca_sign_jwt_svid", "JWT-SVIDs signed.", jwt_svids_minted.load());
   Counter(out, "spire_server_agent_auth_failures_total", "Agent API calls refused by authentication or authorization.",
           agent_auth_failures.load());
-  Counter(out, "spire_server_entry_cache_refreshes_total", "Incremental entry cache refreshes.",
-          entry_cache_refreshes.load());
+  absl::StrAppend(&out, "# HELP spire_server_entry_cache_reload Entry cache refreshes from the DataStore.\n",
+                  "# TYPE spire_server_entry_cache_reload counter\n", "spire_server_entry_cache_reload{status=\"OK\"} ",
+                  entry_cache_refreshes.load(), "\n");
   Gauge(out, "spire_server_registration_entries", "Registration entries in the DataStore.", entries);
   Gauge(out, "spire_server_attested_agents", "Attested agents in the DataStore.", agents);
   Gauge(out, "spire_server_entry_cache_entries", "Entries in this server's authorized-entries cache.",

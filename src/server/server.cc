@@ -11,6 +11,7 @@
 #include "common/encoding.h"
 #include "common/files.h"
 #include "common/status.h"
+#include "common/telemetry/rpc_metrics.h"
 #include "common/unix_socket.h"
 #include "crypto/keys.h"
 #include "grpcpp/health_check_service_interface.h"
@@ -66,17 +67,19 @@ absl::StatusOr<NodeAttestors> BuildAttestors(const PluginPlan& plan, const NodeA
   return attestors;
 }
 
-// The audit log (server.audit_log_enabled): one line per call, written by an interceptor (api/audit_log.h).
-void MaybeAudit(grpc::ServerBuilder& builder, bool audit) {
-  if (!audit) return;
+// The audit log (server.audit_log_enabled): one line per call, written by an interceptor (api/audit_log.h); the
+// per-RPC call counters of the telemetry listener, another interceptor.
+void SetInterceptors(grpc::ServerBuilder& builder, bool audit, telemetry::Registry* rpc_metrics) {
   std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> creators;
-  creators.push_back(NewAuditLogInterceptorFactory());
-  builder.experimental().SetInterceptorCreators(std::move(creators));
+  if (audit) creators.push_back(NewAuditLogInterceptorFactory());
+  if (rpc_metrics != nullptr) creators.push_back(telemetry::RpcMetricsInterceptorFactory(rpc_metrics));
+  if (!creators.empty()) builder.experimental().SetInterceptorCreators(std::move(creators));
 }
 
 absl::StatusOr<std::unique_ptr<grpc::Server>> StartAgentEndpoint(const std::string& address,
                                                                  const std::vector<grpc::Service*>& services,
-                                                                 const ServerSvid& svid, int* bound_port, bool audit) {
+                                                                 const ServerSvid& svid, int* bound_port, bool audit,
+                                                                 telemetry::Registry* rpc_metrics) {
   auto provider =
       std::make_shared<grpc::experimental::FileWatcherCertificateProvider>(svid.key_path(), svid.cert_path(), 1);
   grpc::experimental::TlsServerCredentialsOptions tls(provider);
@@ -86,7 +89,7 @@ absl::StatusOr<std::unique_ptr<grpc::Server>> StartAgentEndpoint(const std::stri
   grpc::ServerBuilder builder;
   builder.AddListeningPort(address, grpc::experimental::TlsServerCredentials(tls), bound_port);
   for (grpc::Service* s : services) builder.RegisterService(s);
-  MaybeAudit(builder, audit);
+  SetInterceptors(builder, audit, rpc_metrics);
   builder.SetMaxReceiveMessageSize(4 * 1024 * 1024);
   // Unauthenticated peers reach this port: bound what they can hold. AttestAgent costs no thread while it waits
   // (callback API, step deadlines); the synchronous methods share a bounded thread pool; connections are recycled
@@ -107,14 +110,14 @@ absl::StatusOr<std::unique_ptr<grpc::Server>> StartAgentEndpoint(const std::stri
 
 absl::StatusOr<std::unique_ptr<grpc::Server>> StartAdminEndpoint(const std::string& socket_path,
                                                                  const std::vector<grpc::Service*>& services,
-                                                                 bool audit) {
+                                                                 bool audit, telemetry::Registry* rpc_metrics) {
   // Bound through the checked, held directory; the mode set through the node, never by path.
   ASSIGN_OR_RETURN(auto dir, UnixSocketDir::Open(socket_path, {.dir_mode = 0750, .socket_mode = 0770}));
   grpc::EnableDefaultHealthCheckService(true);
   grpc::ServerBuilder builder;
   builder.AddListeningPort(dir->GrpcAddress(), grpc::InsecureServerCredentials());
   for (grpc::Service* s : services) builder.RegisterService(s);
-  MaybeAudit(builder, audit);
+  SetInterceptors(builder, audit, rpc_metrics);
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
   if (server == nullptr) return absl::UnavailableError(absl::StrCat("cannot listen on unix socket ", socket_path));
   server->GetHealthCheckService()->SetServingStatus(true);
@@ -225,32 +228,36 @@ absl::Status Server::StartEndpoints() {
   ASSIGN_OR_RETURN(agent_server_, StartAgentEndpoint(absl::StrCat(cfg_.bind_address, ":", cfg_.bind_port),
                                                      {spire_agent_.agent.get(), spire_agent_.entry.get(),
                                                       spire_agent_.bundle.get(), spire_agent_.svid.get()},
-                                                     *svid_, &bound_port, cfg_.audit_log_enabled));
+                                                     *svid_, &bound_port, cfg_.audit_log_enabled, RpcMetrics()));
   ASSIGN_OR_RETURN(admin_server_, StartAdminEndpoint(cfg_.socket_path,
                                                      {spire_admin_.entry.get(), spire_admin_.agent.get(),
                                                       spire_admin_.bundle.get(), spire_admin_.svid.get(),
                                                       spire_admin_.localauthority.get(), spire_admin_.logger.get(),
                                                       spire_admin_.debug.get(), spire_admin_.trustdomain.get()},
-                                                     cfg_.audit_log_enabled));
+                                                     cfg_.audit_log_enabled, RpcMetrics()));
   spdlog::info("spire-server started: trust domain {}, agent API on {}:{}, admin API on {}", cfg_.trust_domain.name(),
                cfg_.bind_address, bound_port, cfg_.socket_path);
   return absl::OkStatus();
 }
 
+telemetry::Registry* Server::RpcMetrics() { return cfg_.telemetry.prometheus ? &rpc_metrics_ : nullptr; }
+
 absl::Status Server::StartHttpListeners() {
   if (cfg_.health_checks.listener_enabled) {
     const auto& hc = cfg_.health_checks;
+    auto live = [] { return true; };  // the listener answers from this process
     auto ready = [this] { return ds_->FetchBundle(cfg_.trust_domain.name()).ok(); };
-    ASSIGN_OR_RETURN(health_,
-                     HttpListener::Start("health_checks", hc.bind_address, hc.bind_port, HealthRoutes(hc, ready)));
+    ASSIGN_OR_RETURN(health_, telemetry::HttpListener::Start("health_checks", hc.bind_address, hc.bind_port,
+                                                             telemetry::HealthRoutes(hc, live, ready)));
   }
   if (cfg_.telemetry.prometheus) {
     auto render = [this] {
       int64_t entries = ds_->CountEntries().value_or(-1), agents = ds_->CountAttestedNodes().value_or(-1);
-      return metrics_.Render(entries, agents, entries_->size());
+      return metrics_.Render(entries, agents, entries_->size()) + rpc_metrics_.Render();
     };
-    ASSIGN_OR_RETURN(telemetry_, HttpListener::Start("telemetry", cfg_.telemetry.prometheus_host,
-                                                     cfg_.telemetry.prometheus_port, TelemetryRoutes(render)));
+    ASSIGN_OR_RETURN(
+        telemetry_, telemetry::HttpListener::Start("telemetry", cfg_.telemetry.prometheus_host,
+                                                   cfg_.telemetry.prometheus_port, telemetry::TelemetryRoutes(render)));
   }
   return absl::OkStatus();
 }

@@ -20,6 +20,8 @@
 #include "absl/status/statusor.h"
 #include "common/clock.h"
 #include "common/random.h"
+#include "common/telemetry/http_listener.h"
+#include "common/telemetry/registry.h"
 #include "grpcpp/impl/codegen/service_type.h"
 #include "grpcpp/server.h"
 #include "server/api/agent_api_deps.h"
@@ -45,7 +47,6 @@
 #include "server/entries/entry_cache.h"
 #include "server/federation/bundle_endpoint.h"
 #include "server/federation/bundle_refresher.h"
-#include "server/http_listener.h"
 #include "server/metrics.h"
 #include "server/server_svid.h"
 
@@ -73,13 +74,16 @@ absl::StatusOr<NodeAttestors> BuildAttestors(const PluginPlan& plan, const NodeA
 absl::StatusOr<std::unique_ptr<grpc::Server>> StartAgentEndpoint(const std::string& address,
                                                                  const std::vector<grpc::Service*>& services,
                                                                  const ServerSvid& svid, int* bound_port,
-                                                                 bool audit = false);
+                                                                 bool audit = false,
+                                                                 telemetry::Registry* rpc_metrics = nullptr);
 // The admin APIs on a Unix socket (0770 in a 0750 directory): access control is the file mode. gRPC's default
 // health service (grpc.health.v1, what SPIRE's `spire-server healthcheck` calls) answers SERVING once it listens.
 // audit: one audit log line per call (server.audit_log_enabled, api/audit_log.h), on both endpoints.
+// rpc_metrics: SPIRE's per-RPC call counters (common/telemetry/rpc_metrics.h), on both endpoints when set.
 absl::StatusOr<std::unique_ptr<grpc::Server>> StartAdminEndpoint(const std::string& socket_path,
                                                                  const std::vector<grpc::Service*>& services,
-                                                                 bool audit = false);
+                                                                 bool audit = false,
+                                                                 telemetry::Registry* rpc_metrics = nullptr);
 
 class Server {
  public:
@@ -99,6 +103,7 @@ class Server {
   AgentApiDeps AgentDeps();
   absl::Status StartEndpoints();
   absl::Status StartHttpListeners();
+  telemetry::Registry* RpcMetrics();  // the call counters when telemetry is on, else null (no interceptor)
   absl::Status StartFederation();
   // The relationships to keep fresh: the configured ones, then those made through the trustdomain API.
   std::vector<FederationRelationship> FederationRelationships();
@@ -109,6 +114,7 @@ class Server {
   Clock& clock_;
   Random& rnd_;
   Metrics metrics_;
+  telemetry::Registry rpc_metrics_{"spire_server"};  // per-RPC call counters, rendered after metrics_
   AgentApiLimits agent_limits_;  // rate limits and step deadline of the agent API (outlives its services)
   std::string server_id_;
   std::unique_ptr<datastore::DataStore> ds_;
@@ -136,8 +142,8 @@ class Server {
   } spire_agent_;
   std::unique_ptr<grpc::Server> agent_server_;
   std::unique_ptr<grpc::Server> admin_server_;
-  std::unique_ptr<HttpListener> health_;
-  std::unique_ptr<HttpListener> telemetry_;
+  std::unique_ptr<telemetry::HttpListener> health_;
+  std::unique_ptr<telemetry::HttpListener> telemetry_;
   std::unique_ptr<federation::BundleEndpoint> bundle_endpoint_;
   std::unique_ptr<federation::BundleRefresher> bundle_refresher_;
   std::unique_ptr<BackgroundLoop> loop_;

@@ -208,23 +208,6 @@ TEST_F(ServerStepsTest, BackgroundTickRefreshesTheEntryCacheAndPrunes) {
       << "expired tokens are pruned";
 }
 
-TEST(HttpRoutesTest, HealthAndTelemetry) {
-  HealthChecksConfig hc;
-  bool ready = false;
-  auto routes = HealthRoutes(hc, [&] { return ready; });
-  ASSERT_EQ(routes.size(), 2u);
-  EXPECT_EQ(routes[0].first, "/live");
-  EXPECT_EQ(routes[0].second().status, 200);
-  EXPECT_EQ(routes[1].first, "/ready");
-  EXPECT_EQ(routes[1].second().status, 503);
-  ready = true;
-  EXPECT_EQ(routes[1].second().body, "{\"ready\":true}");
-  auto metrics = TelemetryRoutes([] { return std::string("x 1\n"); });
-  ASSERT_EQ(metrics.size(), 1u);
-  EXPECT_EQ(metrics[0].first, "/metrics");
-  EXPECT_EQ(metrics[0].second().body, "x 1\n");
-}
-
 TEST_F(ServerStepsTest, WholeServerStartsAndStops) {
   auto srv = Server::Create(Config(), RealClock::Get(), SystemRandom::Get());
   ASSERT_TRUE(srv.ok()) << srv.status();

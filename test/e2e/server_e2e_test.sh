@@ -140,8 +140,8 @@ except jwt.InvalidAudienceError:
     pass
 PY
 
-curl -fsS "http://127.0.0.1:$MPORT/metrics" | grep -q '^spire_server_x509_svids_minted_total 1$' || fail "/metrics does not count the minted SVID"
-curl -fsS "http://127.0.0.1:$MPORT/metrics" | grep -q '^spire_server_jwt_svids_minted_total 1$' || fail "/metrics does not count the minted JWT"
+curl -fsS "http://127.0.0.1:$MPORT/metrics" | grep -q '^spire_server_server_ca_sign_x509_svid 1$' || fail "/metrics does not count the minted SVID"
+curl -fsS "http://127.0.0.1:$MPORT/metrics" | grep -q '^spire_server_server_ca_sign_jwt_svid 1$' || fail "/metrics does not count the minted JWT"
 
 step "bad input is refused with exit code 1 and a reason"
 expect_fail() {

@@ -41,9 +41,9 @@ jwt_svid_fuzz_SRCS := $(SPIFFE)
 spiffe_id_fuzz_SRCS := src/spiffe/spiffe_id.cc
 bundle_fuzz_SRCS := $(SPIFFE)
 hcl_fuzz_SRCS := $(HCL)
-server_config_fuzz_SRCS := src/server/config/server_config.cc src/server/config/federation_config.cc $(HCL) $(SPIFFE)
+server_config_fuzz_SRCS := src/server/config/server_config.cc src/common/telemetry/config.cc src/server/config/federation_config.cc $(HCL) $(SPIFFE)
 node_facts_fuzz_SRCS := src/cvm/der.cc src/cvm/node_facts.cc src/cvm/facts_extension.cc $(ENCODING)
-agent_config_fuzz_SRCS := src/agent/config/agent_config.cc src/agent/adminapi/admin_socket.cc src/common/unix_socket.cc $(HCL) $(SPIFFE)
+agent_config_fuzz_SRCS := src/agent/config/agent_config.cc src/common/telemetry/config.cc src/agent/adminapi/admin_socket.cc src/common/unix_socket.cc $(HCL) $(SPIFFE)
 
 TARGETS := sevsnp_report_fuzz sevsnp_certtable_fuzz sevsnp_answer_fuzz iid_document_fuzz csr_fuzz \
            endorsement_fuzz kds_fuzz crl_fuzz iid_signature_fuzz attestation_payload_fuzz jwt_svid_fuzz \

@@ -10,6 +10,7 @@
 #include "common/duration.h"
 #include "common/files.h"
 #include "common/status.h"
+#include "common/telemetry/config.h"
 #include "spdlog/spdlog.h"
 
 namespace spirecvm::agent {
@@ -227,9 +228,9 @@ absl::StatusOr<AgentConfig> ParseAgentConfig(std::string_view text, std::string_
   } else {
     root.AddError(root.pos(), "missing agent {} block");
   }
-  // telemetry {} and health_checks {} are accepted for compatibility with SPIRE files and ignored.
-  root.MarkKnown("telemetry");
-  root.MarkKnown("health_checks");
+  // health_checks {} and telemetry {}: read as the server reads them (common/telemetry/config.h).
+  if (auto hc = root.Child("health_checks")) telemetry::ParseHealthChecks(*hc, c.health_checks);
+  if (auto tel = root.Child("telemetry")) telemetry::ParseTelemetry(*tel, c.telemetry);
   if (std::optional<config::Section> plugins = root.Child("plugins")) {
     ReadPlugins(*plugins, c);
   } else {

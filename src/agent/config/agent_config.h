@@ -14,6 +14,7 @@
 #include "agent/catalog.h"
 #include "agent/sds/sds_options.h"
 #include "common/hcl.h"
+#include "common/telemetry/config.h"
 #include "crypto/keys.h"
 #include "spiffe/spiffe_id.h"
 
@@ -56,6 +57,10 @@ struct AgentConfig {
   NodeAttestorConfig node_attestor;                        // exactly one
   KeyManagerConfig key_manager;                            // at most one; default "disk"
   std::vector<WorkloadAttestorConfig> workload_attestors;  // one per name; default "unix"
+
+  // health_checks { listener_enabled bind_address bind_port live_path ready_path } and telemetry { Prometheus {} }
+  telemetry::HealthChecksConfig health_checks;
+  telemetry::TelemetryConfig telemetry;
 
   std::string filename;  // where it came from, for messages
 };

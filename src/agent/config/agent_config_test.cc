@@ -42,6 +42,29 @@ plugins {
 }
 )";
 
+// health_checks {} and telemetry {} at the top level, as SPIRE's agent reads them; off by default.
+TEST(AgentConfigTest, HealthChecksAndTelemetryBlocks) {
+  auto d = ParseAgentConfig(kGood, "agent.conf");
+  ASSERT_TRUE(d.ok()) << d.status();
+  EXPECT_FALSE(d->health_checks.listener_enabled);
+  EXPECT_FALSE(d->telemetry.prometheus);
+  std::string text = std::string(kGood) +
+                     "health_checks {\n  listener_enabled = true\n  bind_port = 8088\n  ready_path = \"/r\"\n}\n"
+                     "telemetry {\n  Prometheus {\n    port = 9989\n  }\n}\n";
+  auto c = ParseAgentConfig(text, "agent.conf");
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_TRUE(c->health_checks.listener_enabled);
+  EXPECT_EQ(c->health_checks.bind_address, "localhost");
+  EXPECT_EQ(c->health_checks.bind_port, 8088);
+  EXPECT_EQ(c->health_checks.live_path, "/live");
+  EXPECT_EQ(c->health_checks.ready_path, "/r");
+  EXPECT_TRUE(c->telemetry.prometheus);
+  EXPECT_EQ(c->telemetry.prometheus_port, 9989);
+  auto bad = ParseAgentConfig(std::string(kGood) + "health_checks {\n  bind_prot = 1\n}\n", "agent.conf");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_THAT(std::string(bad.status().message()), HasSubstr("bind_prot"));
+}
+
 // agent.sds { ... }: SPIRE's defaults, each key, strict unknown keys and types.
 TEST(AgentConfigTest, SdsBlock) {
   auto with = [](const std::string& keys) {

@@ -20,15 +20,25 @@ bool MeansReattest(const absl::Status& st) { return absl::IsPermissionDenied(st)
 
 }  // namespace
 
-Manager::Manager(ManagerOptions opts, ManagerDeps deps)
+Manager::Manager(ManagerOptions opts, ManagerDeps deps, ManagerHooks hooks)
     : opts_(std::move(opts)),
       clock_(*deps.clock),
       connector_(*deps.connector),
       attestor_(*deps.attestor),
       keys_(*deps.keys),
       storage_(*deps.storage),
-      cache_(std::move(deps.cache)) {
+      cache_(std::move(deps.cache)),
+      metrics_(hooks.metrics),
+      identity_changed_(std::move(hooks.identity_changed)) {
   cache_->SetWantCallback([this] { Wake(); });
+}
+
+void Manager::Count(std::string_view key, const absl::Status& result) {
+  if (metrics_ != nullptr) metrics_->CountCall(key, result);
+}
+
+void Manager::NotifyIdentity(bool attested) {
+  if (identity_changed_) identity_changed_(attested);
 }
 
 Manager::~Manager() { cache_->SetWantCallback(nullptr); }
@@ -52,9 +62,12 @@ absl::Status Manager::Init() {
   if (id.ok()) {
     spdlog::info("reusing agent SVID {} from {} (expires {})", id->spiffe_id, storage_.svid_path(),
                  absl::FormatTime(id->not_after));
-    std::lock_guard<std::mutex> l(mu_);
-    identity_ = std::move(*id);
-    reattestable_ = attestor_.CanReattest();
+    {
+      std::lock_guard<std::mutex> l(mu_);
+      identity_ = std::move(*id);
+      reattestable_ = attestor_.CanReattest();
+    }
+    NotifyIdentity(true);
   } else if (!absl::IsNotFound(id.status())) {
     spdlog::warn("persisted agent identity not trusted, will attest: {}", std::string(id.status().message()));
   }
@@ -209,6 +222,7 @@ absl::Status Manager::Attest() {
     reattestable_ = reattestable;
   }
   attestations_.fetch_add(1);
+  NotifyIdentity(true);
   RETURN_IF_ERROR(Reconnect());
   if (insecure) {
     // insecure_bootstrap: the bundle is taken on first use from the server we just attested to.
@@ -252,6 +266,7 @@ void Manager::DropIdentity(const absl::Status& why) {
     std::lock_guard<std::mutex> l(mu_);
     identity_.reset();
   }
+  NotifyIdentity(false);
   if (absl::Status st = storage_.DeleteSvid(); !st.ok()) spdlog::warn("{}", st.ToString());
   if (absl::Status st = keys_.Remove(); !st.ok()) spdlog::warn("{}", st.ToString());
   if (absl::Status st = Reconnect(); !st.ok()) spdlog::warn("{}", st.ToString());
@@ -383,14 +398,20 @@ absl::Status Manager::RunOnce() {
     have = false;
   }
   if (!have) {
-    RETURN_IF_ERROR(Attest());
+    absl::Status st = Attest();
+    Count("node_attestor_new_svid", st);
+    RETURN_IF_ERROR(st);
   } else if (now >= HalfLife(nb, na)) {
-    if (absl::Status st = Rotate(); !st.ok()) {
+    absl::Status st = Rotate();
+    Count("agent_svid_rotate", st);
+    if (!st.ok()) {
       if (MeansReattest(st)) DropIdentity(st);
       return Annotate(st, "agent SVID rotation");
     }
   }
-  if (absl::Status st = Sync(); !st.ok()) {
+  absl::Status synced = Sync();
+  Count("manager_sync_fetch_entries_updates", synced);
+  if (absl::Status st = synced; !st.ok()) {
     if (MeansReattest(st)) DropIdentity(st);
     // While the server is away the cache keeps serving what it holds; the log says why nothing new arrives.
     return Annotate(st, "sync with the server (workloads keep their cached SVIDs)");

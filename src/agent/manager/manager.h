@@ -7,6 +7,7 @@
 
 #include <atomic>
 #include <condition_variable>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -22,6 +23,7 @@
 #include "agent/nodeattest/node_attestor.h"
 #include "agent/workload/workload_api.h"
 #include "common/clock.h"
+#include "common/telemetry/registry.h"
 #include "crypto/keys.h"
 #include "spiffe/bundle.h"
 
@@ -50,11 +52,21 @@ struct ManagerDeps {
   std::shared_ptr<Cache> cache;
 };
 
+// Optional observers of the manager, for the composition root (agent.h).
+struct ManagerHooks {
+  // SPIRE's agent call counters node_attestor_new_svid, agent_svid_rotate and manager_sync_fetch_entries_updates,
+  // labelled with each call's status. Must outlive the manager.
+  telemetry::Registry* metrics = nullptr;
+  // Told whenever the agent gains (true) or loses (false) its attested identity; called from Init() and from the
+  // manager thread, never under the manager's locks.
+  std::function<void(bool)> identity_changed;
+};
+
 // Threads: Run() is the manager thread (attest, renew, sync, mint). MintJwt is called from Workload API workers
 // and only reads the current connection and identity under mu_. Init() runs before Run() starts.
 class Manager final : public JwtMinter {
  public:
-  Manager(ManagerOptions opts, ManagerDeps deps);
+  Manager(ManagerOptions opts, ManagerDeps deps, ManagerHooks hooks = {});
   ~Manager() override;
 
   // Loads data_dir: a persisted bundle (preferred over the bootstrap one) and agent SVID + key, reused when the
@@ -112,6 +124,8 @@ class Manager final : public JwtMinter {
   void DropIdentity(const absl::Status& why);
   std::shared_ptr<ServerClient> client() const;
   std::optional<spiffe::Bundle> trusted_bundle() const;
+  void Count(std::string_view key, const absl::Status& result);
+  void NotifyIdentity(bool attested);
   void SetTrustedBundle(spiffe::Bundle b, bool persist);
 
   ManagerOptions opts_;
@@ -121,6 +135,8 @@ class Manager final : public JwtMinter {
   KeyManager& keys_;
   AgentStorage& storage_;
   std::shared_ptr<Cache> cache_;
+  telemetry::Registry* const metrics_;
+  const std::function<void(bool)> identity_changed_;
 
   mutable std::mutex mu_;
   std::optional<Identity> identity_;

@@ -23,6 +23,9 @@ class WorkloadEndpoint {
   ~WorkloadEndpoint();
   // Stops accepting, cancels every call (streams end), waits for them.
   void Shutdown();
+  // What grpc.health.v1 answers (and `spire-agent healthcheck` reports): NOT_SERVING until the agent holds an
+  // attested identity, as SPIRE's agent, which opens this socket only after node attestation.
+  void SetServing(bool serving);
   WorkloadApiService& service() { return *service_; }
   sds::SdsService& sds() { return *sds_; }
   grpc::Server& server() { return *server_; }

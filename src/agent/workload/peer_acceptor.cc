@@ -67,6 +67,7 @@ void PeerAcceptor::AcceptOne() {
   }
   peers_->Put(fd, info);
   grpc::AddInsecureChannelFromFd(server_, fd);
+  if (on_accept_) on_accept_();
 }
 
 void PeerAcceptor::Shutdown() {

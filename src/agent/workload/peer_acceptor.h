@@ -6,6 +6,7 @@
 #include <grpcpp/grpcpp.h>
 
 #include <atomic>
+#include <functional>
 #include <string>
 #include <thread>
 
@@ -23,6 +24,8 @@ class PeerAcceptor {
   PeerAcceptor(const PeerAcceptor&) = delete;
   PeerAcceptor& operator=(const PeerAcceptor&) = delete;
 
+  // Called on the accept thread for each connection handed to gRPC (the agent counts them). Set before Start().
+  void OnAccept(std::function<void()> f) { on_accept_ = std::move(f); }
   absl::Status Start();
   // Stops accepting and joins the thread. Idempotent.
   void Shutdown();
@@ -39,6 +42,7 @@ class PeerAcceptor {
   int wake_pipe_[2] = {-1, -1};
   std::thread thread_;
   std::atomic<bool> stopping_{false};
+  std::function<void()> on_accept_;
 };
 
 }  // namespace spirecvm::agent

@@ -15,6 +15,7 @@
 #include "agent/workload/worker_pool.h"
 #include "agent/workload/workload_attestor.h"
 #include "common/clock.h"
+#include "common/telemetry/registry.h"
 #include "workload.grpc.pb.h"
 
 namespace spirecvm::agent {
@@ -39,6 +40,8 @@ struct WorkloadApiDeps {
   size_t max_streams_per_uid = 8192;
   // Concurrent streams on one connection (HTTP/2 SETTINGS_MAX_CONCURRENT_STREAMS); more wait for a free one.
   int max_streams_per_connection = 256;
+  // Telemetry (optional): SPIRE's per-RPC call counters and workload_api_connection, counted by the endpoint.
+  telemetry::Registry* metrics = nullptr;
 };
 
 inline constexpr char kSecurityHeader[] = "workload.spiffe.io";

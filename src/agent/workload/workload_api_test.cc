@@ -74,6 +74,7 @@ class WorkloadApiTest : public ::testing::Test {
     deps.clock = &RealClock::Get();
     deps.max_streams_per_uid = max_streams_per_uid_;
     deps.max_streams_per_connection = max_streams_per_connection_;
+    deps.metrics = &metrics_;
     auto ep = WorkloadEndpoint::Start(socket_, std::move(deps));
     ASSERT_TRUE(ep.ok()) << ep.status();
     endpoint_ = std::move(*ep);
@@ -115,6 +116,7 @@ class WorkloadApiTest : public ::testing::Test {
   }
 
   static inline int counter_ = 0;
+  telemetry::Registry metrics_{"spire_agent"};
   size_t max_streams_per_uid_ = 8192;
   int max_streams_per_connection_ = 256;
   TestCa ca_;
@@ -417,6 +419,20 @@ TEST_F(WorkloadApiTest, FetchAndValidateJwt) {
 TEST_F(WorkloadApiTest, HealthServiceServes) {
   auto hs = endpoint_->server().GetHealthCheckService();
   ASSERT_NE(hs, nullptr);
+}
+
+// SPIRE's call counters: each call once, labelled with its status; the connection counted at accept.
+TEST_F(WorkloadApiTest, CountsCallsAndConnections) {
+  JWTSVIDRequest req;
+  req.add_audience("aud1");
+  JWTSVIDResponse resp;
+  auto ctx = Ctx(/*header=*/false);
+  EXPECT_EQ(stub_->FetchJWTSVID(ctx.get(), req, &resp).error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  auto ctx2 = Ctx(/*header=*/false);
+  EXPECT_EQ(stub_->FetchJWTSVID(ctx2.get(), req, &resp).error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(metrics_.Value("rpc_workload_api_fetch_jwtsvid", {{"status", "InvalidArgument"}}), 2u);
+  EXPECT_EQ(metrics_.Value("rpc_workload_api_fetch_jwtsvid", {{"status", "OK"}}), 0u);
+  EXPECT_EQ(metrics_.Value("workload_api_connection"), 1u);
 }
 
 TEST(PeerRegistryTest, FdFromPeer) {

@@ -1,4 +1,5 @@
-// spire-agent healthcheck: asks the gRPC health service on the Workload API socket.
+// spire-agent healthcheck: asks the gRPC health service on the Workload API socket, which answers SERVING only
+// once the agent holds an attested identity (agent/workload/endpoint.h SetServing).
 #include <grpcpp/generic/generic_stub.h>
 
 #include <condition_variable>
@@ -52,10 +53,14 @@ int HealthcheckCommand(const std::vector<std::string>& args, Io io) {
     std::unique_lock<std::mutex> l(mu);
     cv.wait(l, [&] { return done; });
   }
-  if (!status.ok() || !IsServing(resp)) {
+  if (!status.ok()) {
     io.err << "Agent is unavailable.";
     if (verbose) io.err << " " << status.error_message();
     io.err << "\n";
+    return 1;
+  }
+  if (!IsServing(resp)) {
+    io.err << "Agent is unhealthy: not attested to the server yet.\n";
     return 1;
   }
   io.out << "Agent is healthy.\n";

@@ -109,25 +109,6 @@ void ParseServerBlock(config::Section& server, ServerConfig& cfg) {
   if (auto fed = server.Child("federation")) ParseFederation(*fed, cfg.trust_domain, cfg.federation);
 }
 
-void ParseHealthChecks(config::Section& hc, HealthChecksConfig& out) {
-  if (auto v = hc.Bool("listener_enabled")) out.listener_enabled = *v;
-  if (auto v = hc.String("bind_address")) out.bind_address = *v;
-  if (auto v = hc.Int("bind_port")) out.bind_port = static_cast<int>(*v);
-  if (auto v = hc.String("live_path")) out.live_path = *v;
-  if (auto v = hc.String("ready_path")) out.ready_path = *v;
-}
-
-void ParseTelemetry(config::Section& tel, TelemetryConfig& out) {
-  auto prom = tel.Child("Prometheus");
-  if (!prom) return;
-  out.prometheus = true;
-  if (auto v = prom->String("host")) out.prometheus_host = *v;
-  if (auto v = prom->Int("port")) {
-    if (*v <= 0 || *v > 65535) prom->AddKeyError("port", absl::StrCat("port ", *v, " is not a port number"));
-    out.prometheus_port = static_cast<int>(*v);
-  }
-}
-
 // Collects every enabled `Kind "name" { ... }` block; the catalog judges kinds and names.
 void ParsePluginDecls(config::Section& plugins, const std::string& filename, ServerConfig& cfg) {
   static const hcl::Body kEmptyBody;  // plugin_data absent: an empty section that outlives every config
@@ -172,8 +153,8 @@ absl::StatusOr<ServerConfig> ParseServerConfig(std::string_view text, const std:
     return root.Finish();
   }
   ParseServerBlock(*server, cfg);
-  if (auto hc = root.Child("health_checks")) ParseHealthChecks(*hc, cfg.health_checks);
-  if (auto tel = root.Child("telemetry")) ParseTelemetry(*tel, cfg.telemetry);
+  if (auto hc = root.Child("health_checks")) telemetry::ParseHealthChecks(*hc, cfg.health_checks);
+  if (auto tel = root.Child("telemetry")) telemetry::ParseTelemetry(*tel, cfg.telemetry);
   if (auto plugins = root.Child("plugins")) {
     cfg.plugins_block = *plugins;
     ParsePluginDecls(*plugins, filename, cfg);

@@ -13,6 +13,7 @@
 #include "absl/time/time.h"
 #include "common/config_reader.h"
 #include "common/hcl.h"
+#include "common/telemetry/config.h"
 #include "crypto/keys.h"
 #include "server/config/federation_config.h"
 #include "spiffe/spiffe_id.h"
@@ -28,19 +29,9 @@ struct PluginDecl {
   hcl::Position pos;
 };
 
-struct HealthChecksConfig {
-  bool listener_enabled = false;
-  std::string bind_address = "localhost";
-  int bind_port = 80;
-  std::string live_path = "/live";
-  std::string ready_path = "/ready";
-};
-
-struct TelemetryConfig {
-  bool prometheus = false;  // telemetry { Prometheus { host = "..." port = N } }
-  std::string prometheus_host = "localhost";
-  int prometheus_port = 9988;
-};
+// health_checks {} and telemetry {}: read as the agent reads them (common/telemetry/config.h).
+using telemetry::HealthChecksConfig;
+using telemetry::TelemetryConfig;
 
 struct ServerConfig {
   std::shared_ptr<hcl::Body> doc;  // owns what the sections point into

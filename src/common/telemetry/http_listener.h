@@ -1,5 +1,6 @@
 // A small HTTP listener on its own thread (cpp-httplib), for the health checks and the Prometheus
-// telemetry endpoint. Handlers run on the listener's thread and must only read thread-safe state.
+// telemetry endpoint, shared by the server and the agent. Handlers run on the listener's thread and must only read
+// thread-safe state.
 #pragma once
 
 #include <functional>
@@ -10,9 +11,9 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "server/config/server_config.h"
+#include "common/telemetry/config.h"
 
-namespace spirecvm::server {
+namespace spirecvm::telemetry {
 
 struct HttpResponse {
   int status = 200;
@@ -35,9 +36,10 @@ class HttpListener {
   std::unique_ptr<Impl> impl_;
 };
 
-// health_checks: `live_path` always answers live; `ready_path` answers what `ready()` says.
-std::vector<HttpRoute> HealthRoutes(const HealthChecksConfig& cfg, std::function<bool()> ready);
+// health_checks: `live_path` answers what `live()` says, `ready_path` what `ready()` says (200, or 503 when false).
+std::vector<HttpRoute> HealthRoutes(const HealthChecksConfig& cfg, std::function<bool()> live,
+                                    std::function<bool()> ready);
 // telemetry: /metrics in the Prometheus text format, rendered by `render()`.
 std::vector<HttpRoute> TelemetryRoutes(std::function<std::string()> render);
 
-}  // namespace spirecvm::server
+}  // namespace spirecvm::telemetry

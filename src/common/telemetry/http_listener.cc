@@ -1,4 +1,4 @@
-#include "server/http_listener.h"
+#include "common/telemetry/http_listener.h"
 
 #include <thread>
 
@@ -6,7 +6,7 @@
 #include "common/strings.h"
 #include "httplib.h"
 
-namespace spirecvm::server {
+namespace spirecvm::telemetry {
 
 struct HttpListener::Impl {
   httplib::Server http;
@@ -40,10 +40,12 @@ void HttpListener::Stop() {
   if (impl_->thread.joinable()) impl_->thread.join();
 }
 
-std::vector<HttpRoute> HealthRoutes(const HealthChecksConfig& cfg, std::function<bool()> ready) {
+std::vector<HttpRoute> HealthRoutes(const HealthChecksConfig& cfg, std::function<bool()> live,
+                                    std::function<bool()> ready) {
   return {{cfg.live_path,
-           [] {
-             return HttpResponse{200, "{\"live\":true}", "application/json"};
+           [live = std::move(live)] {
+             bool ok = live();
+             return HttpResponse{ok ? 200 : 503, ok ? "{\"live\":true}" : "{\"live\":false}", "application/json"};
            }},
           {cfg.ready_path, [ready = std::move(ready)] {
              bool ok = ready();
@@ -57,4 +59,4 @@ std::vector<HttpRoute> TelemetryRoutes(std::function<std::string()> render) {
            }}};
 }
 
-}  // namespace spirecvm::server
+}  // namespace spirecvm::telemetry

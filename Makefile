@@ -5,7 +5,7 @@ ASAN_BUILD ?= build/asan
 TSAN_BUILD ?= build/tsan
 
 .PHONY: all deps build build-asan test test-tsan unit e2e fuzz demo bench clean format format-check
-.PHONY: interop peers
+.PHONY: interop peers bench-compare
 
 all: build
 
@@ -57,6 +57,11 @@ demo: deps $(BUILD)/CMakeCache.txt
 
 bench: build
 	./bench/run.sh $(BUILD)
+
+# spire-cvm against the real SPIRE v1.13.3 server under the same load (bench/loadgen), ratios in a table; sizes
+# by environment (AGENTS=1000 ENTRIES=10000 make bench-compare), see bench/compare-spire.sh and docs/benchmarks.md.
+bench-compare: deps
+	./bench/compare-spire.sh $(BUILD)
 
 clean:
 	rm -rf build

@@ -151,13 +151,13 @@ class SyncReactor
 };
 
 // A unary call's state, alive until its callback has run.
-template <class Stub, class Req, class Resp>
+template <class Service, class Req, class Resp>
 struct Unary {
   Unary(const std::shared_ptr<grpc::Channel>& channel, std::chrono::milliseconds timeout)
-      : stub(Stub::element_type::NewStub(channel)) {
+      : stub(Service::NewStub(channel)) {
     SetDeadline(&ctx, timeout);
   }
-  Stub stub;
+  std::unique_ptr<typename Service::Stub> stub;
   grpc::ClientContext ctx;
   Req req;
   Resp resp;
@@ -269,8 +269,7 @@ void SimAgent::Sync(TimePoint scheduled, Phase* phase) {
 }
 
 void SimAgent::GetEntries(TimePoint scheduled, Phase* phase) {
-  using Call = Unary<std::unique_ptr<entryv1::Entry::Stub>, entryv1::GetAuthorizedEntriesRequest,
-                     entryv1::GetAuthorizedEntriesResponse>;
+  using Call = Unary<entryv1::Entry, entryv1::GetAuthorizedEntriesRequest, entryv1::GetAuthorizedEntriesResponse>;
   auto channel = AgentChannel();
   phase->Started();
   if (!channel) {
@@ -290,8 +289,7 @@ void SimAgent::GetEntries(TimePoint scheduled, Phase* phase) {
 }
 
 void SimAgent::BatchNewSvids(TimePoint scheduled, Phase* phase, const CsrPool& pool) {
-  using Call =
-      Unary<std::unique_ptr<svidv1::SVID::Stub>, svidv1::BatchNewX509SVIDRequest, svidv1::BatchNewX509SVIDResponse>;
+  using Call = Unary<svidv1::SVID, svidv1::BatchNewX509SVIDRequest, svidv1::BatchNewX509SVIDResponse>;
   auto channel = AgentChannel();
   phase->Started();
   if (!channel) {
@@ -318,7 +316,7 @@ void SimAgent::BatchNewSvids(TimePoint scheduled, Phase* phase, const CsrPool& p
 }
 
 void SimAgent::Renew(TimePoint scheduled, Phase* phase) {
-  using Call = Unary<std::unique_ptr<agentv1::Agent::Stub>, agentv1::RenewAgentRequest, agentv1::RenewAgentResponse>;
+  using Call = Unary<agentv1::Agent, agentv1::RenewAgentRequest, agentv1::RenewAgentResponse>;
   std::shared_ptr<grpc::Channel> channel;
   {
     std::lock_guard<std::mutex> l(mu_);

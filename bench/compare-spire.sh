@@ -7,6 +7,7 @@
 #   AGENTS [200]  ENTRIES [2000]  SYNC_INTERVAL [5]  SYNC_DURATION [60]  ATTEST_RATE [50]  SVID_RATE [20]
 #   SVID_ROUNDS [3]  RENEW_RATE [50]  LOG_LEVEL [INFO]  SERVERS ["cvm spire"]  OUT [mktemp -d]
 #   NO_BUILD=1: use the binaries already in build-dir.   LOADGEN_ARGS: extra loadgen flags.
+#   LOADGEN_WRAPPER: a command the load generator runs under (e.g. "gdb -batch -ex run -ex bt --args").
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -25,6 +26,7 @@ OUT=${OUT:-$(mktemp -d /tmp/cvm-compare.XXXXXX)}
 TD=example.org
 mkdir -p "$OUT"
 SERVER_PID=
+ulimit -n "$(ulimit -Hn)" 2>/dev/null || true  # one connection per simulated agent, on both ends
 
 cleanup() {
   if [[ -n $SERVER_PID ]]; then kill "$SERVER_PID" 2>/dev/null || true; wait "$SERVER_PID" 2>/dev/null || true; fi
@@ -39,7 +41,9 @@ if [[ ${NO_BUILD:-0} != 1 ]]; then
 fi
 CVM_SERVER=$BUILD/src/cli/server/spire-server
 LOADGEN=$BUILD/bench/loadgen
-[[ -x $CVM_SERVER && -x $LOADGEN ]] || { echo "compare-spire: $CVM_SERVER or $LOADGEN not built" >&2; exit 1; }
+for b in "$LOADGEN" $([[ " $SERVERS " == *" cvm "* ]] && echo "$CVM_SERVER"); do
+  [[ -x $b ]] || { echo "compare-spire: $b not built" >&2; exit 1; }
+done
 PEERS=$("$ROOT/scripts/build-peers.sh" all 2>"$OUT/peers.err") \
   || { cat "$OUT/peers.err" >&2; echo "compare-spire: scripts/build-peers.sh all failed" >&2; exit 1; }
 SPIRE_SERVER=$PEERS/bin/spire-server
@@ -98,7 +102,7 @@ run_one() {
   "$bin" bundle show -socketPath "$dir/api.sock" >"$dir/bundle.pem"
   echo "== $name ($("$bin" --version 2>&1 | head -1 || true)): pid $SERVER_PID, load average $(cut -d' ' -f1-3 /proc/loadavg)"
   # shellcheck disable=SC2086
-  "$LOADGEN" -label "$name" -server "127.0.0.1:$port" -trust_domain "$TD" -bundle "$dir/bundle.pem" \
+  ${LOADGEN_WRAPPER:-} "$LOADGEN" -label "$name" -server "127.0.0.1:$port" -trust_domain "$TD" -bundle "$dir/bundle.pem" \
     -admin_socket "$dir/api.sock" -server_pid "$SERVER_PID" -datastore "$dir/data/datastore.sqlite3" \
     -agents "$AGENTS" -entries "$ENTRIES" -attest_rate "$ATTEST_RATE" -sync_interval "$SYNC_INTERVAL" \
     -sync_duration "$SYNC_DURATION" -svid_rate "$SVID_RATE" -svid_rounds "$SVID_ROUNDS" -renew_rate "$RENEW_RATE" \

@@ -1,6 +1,9 @@
 #include "loadgen/admin.h"
 
+#include <future>
+
 #include "absl/strings/str_cat.h"
+#include "grpc/health/v1/health.grpc.pb.h"
 #include "grpcpp/grpcpp.h"
 #include "spire/api/server/agent/v1/agent.grpc.pb.h"
 #include "spire/api/server/entry/v1/entry.grpc.pb.h"
@@ -70,6 +73,20 @@ absl::Status CreateEntries(const AdminTarget& admin, const std::vector<std::stri
     }
   }
   return absl::OkStatus();
+}
+
+absl::StatusOr<std::shared_ptr<grpc::Channel>> PinCallbackQueue(const AdminTarget& admin) {
+  auto channel = AdminChannel(admin);
+  auto stub = grpc::health::v1::Health::NewStub(channel);
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
+  grpc::health::v1::HealthCheckRequest req;
+  grpc::health::v1::HealthCheckResponse resp;
+  std::promise<grpc::Status> done;
+  stub->async()->Check(&ctx, &req, &resp, [&done](grpc::Status s) { done.set_value(std::move(s)); });
+  auto s = FromGrpc(done.get_future().get(), "health check on the admin socket");
+  if (!s.ok()) return s;
+  return channel;
 }
 
 }  // namespace spirecvm::loadgen

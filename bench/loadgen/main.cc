@@ -67,6 +67,7 @@ ProcSample Sample(pid_t pid) {
 
 // The run's shared state.
 struct Run {
+  std::shared_ptr<grpc::Channel> pinned;  // destroyed last (see PinCallbackQueue)
   Target target;
   pid_t server_pid = 0;
   std::vector<std::unique_ptr<SimAgent>> agents;
@@ -190,6 +191,9 @@ void ProgressLoop(Run& run, const std::atomic<bool>& stop) {
 absl::Status Setup(Run& run, nlohmann::json& out) {
   AdminTarget admin{absl::GetFlag(FLAGS_admin_socket), absl::GetFlag(FLAGS_trust_domain)};
   if (admin.socket_path.empty()) return absl::InvalidArgumentError("-admin_socket is required (tokens, entries)");
+  auto pin = PinCallbackQueue(admin);
+  if (!pin.ok()) return pin.status();
+  run.pinned = *std::move(pin);
   const ProcSample before = Sample(run.server_pid);
   const TimePoint t0 = SteadyClock::now();
   auto tokens = CreateJoinTokens(admin, absl::GetFlag(FLAGS_agents), absl::GetFlag(FLAGS_token_ttl));

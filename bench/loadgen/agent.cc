@@ -132,7 +132,10 @@ class SyncReactor
     StartRead(&resp_);
   }
   void OnDone(const grpc::Status& status) override {
-    if (status.ok()) agent_->OnEntries(std::move(ids_));
+    if (status.ok()) {
+      phase_->Rpc("SyncAuthorizedEntries").AddItems(static_cast<int64_t>(ids_.size()), 0);  // entries received
+      agent_->OnEntries(std::move(ids_));
+    }
     Complete(phase_, "SyncAuthorizedEntries", scheduled_, status);
     delete this;
   }
@@ -281,6 +284,7 @@ void SimAgent::GetEntries(TimePoint scheduled, Phase* phase) {
     if (s.ok()) {
       std::vector<std::string> ids;
       for (const auto& e : c->resp.entries()) ids.push_back(e.id());
+      phase->Rpc("GetAuthorizedEntries").AddItems(static_cast<int64_t>(ids.size()), 0);  // entries received
       OnEntries(std::move(ids));
     }
     Complete(phase, "GetAuthorizedEntries", scheduled, s);

@@ -18,7 +18,7 @@ struct RpcSummary {
   int64_t count = 0;
   int64_t ok = 0;
   std::map<std::string, int64_t> errors;  // gRPC code name -> count
-  int64_t items_ok = 0;                   // batch RPCs: per-item successes (SVIDs signed)
+  int64_t items_ok = 0;                   // BatchNewX509SVID: SVIDs signed; syncs: entries received
   int64_t items_failed = 0;
   double p50_ms = 0, p90_ms = 0, p99_ms = 0, max_ms = 0, mean_ms = 0;
   nlohmann::json ToJson(double wall_seconds) const;

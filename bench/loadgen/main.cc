@@ -301,6 +301,9 @@ int Main() {
   out["server_threads_end"] = end.threads;
   out["datastore_bytes_end"] = DatastoreBytes(absl::GetFlag(FLAGS_datastore));
   out["loadgen_cpu_s_total"] = SelfCpuSeconds();
+  const ProcSample self = Sample(getpid());
+  out["loadgen_threads"] = self.threads;  // gRPC's callback threads, the scheduler, progress: not one per agent
+  out["loadgen_hwm_kib"] = self.hwm_kib;
   out["scheduler_max_lag_ms"] = static_cast<double>(run.scheduler.MaxLag().count()) / 1e6;
   out["phases"] = nlohmann::json::array();
   for (const auto& p : run.phases) out["phases"].push_back(p->ToJson());

@@ -69,6 +69,7 @@ ProcSample Sample(pid_t pid) {
 struct Run {
   std::shared_ptr<grpc::Channel> pinned;  // destroyed last (see PinCallbackQueue)
   Target target;
+  TimePoint start = SteadyClock::now();  // the run's time origin (progress lines, scheduler_max_lag_at_s)
   pid_t server_pid = 0;
   std::vector<std::unique_ptr<SimAgent>> agents;
   CsrPool csrs;
@@ -305,6 +306,8 @@ int Main() {
   out["loadgen_threads"] = self.threads;  // gRPC's callback threads, the scheduler, progress: not one per agent
   out["loadgen_hwm_kib"] = self.hwm_kib;
   out["scheduler_max_lag_ms"] = static_cast<double>(run.scheduler.MaxLag().count()) / 1e6;
+  out["scheduler_max_lag_at_s"] = std::chrono::duration<double>(run.scheduler.MaxLagAt() - run.start).count();
+  out["scheduler_late_over_100ms"] = run.scheduler.LateOver100ms();
   out["phases"] = nlohmann::json::array();
   for (const auto& p : run.phases) out["phases"].push_back(p->ToJson());
   PrintSummary(out);

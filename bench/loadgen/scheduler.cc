@@ -31,6 +31,16 @@ std::chrono::nanoseconds Scheduler::MaxLag() const {
   return max_lag_;
 }
 
+TimePoint Scheduler::MaxLagAt() const {
+  std::lock_guard<std::mutex> l(mu_);
+  return max_lag_at_;
+}
+
+int64_t Scheduler::LateOver100ms() const {
+  std::lock_guard<std::mutex> l(mu_);
+  return late_over_100ms_;
+}
+
 void Scheduler::Loop() {
   std::unique_lock<std::mutex> l(mu_);
   while (!stop_) {
@@ -45,7 +55,12 @@ void Scheduler::Loop() {
     }
     Item item = std::move(const_cast<Item&>(q_.top()));
     q_.pop();
-    max_lag_ = std::max(max_lag_, std::chrono::duration_cast<std::chrono::nanoseconds>(SteadyClock::now() - due));
+    const auto lag = std::chrono::duration_cast<std::chrono::nanoseconds>(SteadyClock::now() - due);
+    if (lag > max_lag_) {
+      max_lag_ = lag;
+      max_lag_at_ = due;
+    }
+    if (lag > std::chrono::milliseconds(100)) ++late_over_100ms_;
     l.unlock();
     item.fn(item.t);
     l.lock();

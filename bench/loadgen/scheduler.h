@@ -30,6 +30,9 @@ class Scheduler {
   size_t Pending() const;
   // Worst lateness seen (time a callback ran minus its scheduled time).
   std::chrono::nanoseconds MaxLag() const;
+  // When the worst lateness happened, and how many callbacks ran more than 100 ms late.
+  TimePoint MaxLagAt() const;
+  int64_t LateOver100ms() const;
 
  private:
   struct Item {
@@ -46,6 +49,8 @@ class Scheduler {
   uint64_t seq_ = 0;
   bool stop_ = false;
   std::chrono::nanoseconds max_lag_{0};
+  TimePoint max_lag_at_{};
+  int64_t late_over_100ms_ = 0;
   std::thread thread_;
 };
 

@@ -5,6 +5,7 @@
 // Phases, each measured on its own (server CPU from /proc/<server_pid>/stat between its start and its drain):
 //   setup   join tokens (Agent.CreateJoinToken) and entries (Entry.BatchCreateEntry) on the admin socket
 //   attest  every agent attests with its join token (fresh TLS connection), at -attest_rate per second
+//   connect every agent's first sync (opens its mTLS connection), at -attest_rate per second
 //   sync    every agent syncs every -sync_interval for -sync_duration (staggered), RenewAgent at half life
 //   svid    every agent asks BatchNewX509SVID for all of its entries, -svid_rounds times, at -svid_rate agents/s
 //   renew   every agent renews once (RenewAgent), at -renew_rate per second
@@ -225,6 +226,11 @@ void RunPhases(Run& run) {
   OncePerAgent(run, "attest", absl::GetFlag(FLAGS_attest_rate),
                [](SimAgent& a, TimePoint t, Phase* p) { a.Attest(t, p); });
   Settle(run, "after_attest");
+  // Each agent's first call on its mTLS channel opens the connection (a TLS handshake with its SVID), as a real
+  // agent's first sync right after attesting does; done here, once per agent, so that the sync phase measures
+  // syncs on open connections.
+  OncePerAgent(run, "connect", absl::GetFlag(FLAGS_attest_rate),
+               [](SimAgent& a, TimePoint t, Phase* p) { a.Sync(t, p); });
   if (absl::GetFlag(FLAGS_sync_duration) > 0) SyncPhase(run);
   run.rss["after_sync"] = Sample(run.server_pid).rss_kib;
   if (absl::GetFlag(FLAGS_svid_rate) > 0) SvidPhase(run);

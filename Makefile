@@ -5,7 +5,7 @@ ASAN_BUILD ?= build/asan
 TSAN_BUILD ?= build/tsan
 
 .PHONY: all deps build build-asan test test-tsan tsan-build unit e2e fuzz demo bench clean format format-check
-.PHONY: interop peers install package
+.PHONY: interop peers install package bench-compare
 
 all: build
 
@@ -74,6 +74,11 @@ package: deps $(BUILD)/CMakeCache.txt
 
 bench: build
 	./bench/run.sh $(BUILD)
+
+# spire-cvm against the real SPIRE v1.13.3 server under the same load (bench/loadgen), ratios in a table; sizes
+# by environment (AGENTS=1000 ENTRIES=10000 make bench-compare), see bench/compare-spire.sh and docs/benchmarks.md.
+bench-compare: deps
+	./bench/compare-spire.sh $(BUILD)
 
 clean:
 	rm -rf build

@@ -2,6 +2,8 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "common/json_config.h"
+#include "common/logging.h"
 #include "common/status.h"
 #include "common/strings.h"
 
@@ -38,6 +40,26 @@ void ParseEndpoints(config::Section& server, ServerConfig& cfg) {
     }
     cfg.log_level = up;
   }
+  if (auto v = server.String("log_format")) {
+    if (absl::Status st = logging::CheckFormat(*v); !st.ok()) {
+      server.AddKeyError("log_format", absl::StrCat("log_format \"", *v, "\" is not one of text, json"));
+    }
+    cfg.log_format = absl::AsciiStrToLower(*v);
+  }
+  if (auto v = server.String("log_file")) cfg.log_file = *v;
+}
+
+// Housekeeping and feature switches SPIRE has at the top of server {}.
+void ParseSwitches(config::Section& server, ServerConfig& cfg) {
+  if (auto v = server.Duration("prune_attested_nodes_expired_for")) {
+    if (*v <= absl::ZeroDuration()) {
+      server.AddKeyError("prune_attested_nodes_expired_for", "prune_attested_nodes_expired_for must be positive");
+    } else {
+      cfg.prune_attested_nodes_expired_for = *v;
+    }
+  }
+  if (auto v = server.Bool("prune_tofu_nodes")) cfg.prune_tofu_nodes = *v;
+  if (auto v = server.Bool("disable_jwt_svids")) cfg.disable_jwt_svids = *v;
 }
 
 void PositiveDuration(config::Section& server, std::string_view key, absl::Duration* out) {
@@ -97,6 +119,7 @@ void ParseServerBlock(config::Section& server, ServerConfig& cfg) {
   ParseAdminIds(server, cfg);
   ParseEndpoints(server, cfg);
   ParseCa(server, cfg);
+  ParseSwitches(server, cfg);
   if (auto exp = server.Child("experimental")) {
     if (auto v = exp->Duration("cache_reload_interval")) cfg.cache_refresh_interval = *v;
   }
@@ -132,7 +155,7 @@ void ParseTelemetry(config::Section& tel, TelemetryConfig& out) {
 void ParsePluginDecls(config::Section& plugins, const std::string& filename, ServerConfig& cfg) {
   static const hcl::Body kEmptyBody;  // plugin_data absent: an empty section that outlives every config
   for (const std::string& kind : plugins.Keys()) {
-    for (auto& [labels, block] : plugins.Blocks(kind)) {
+    for (auto& [labels, block] : plugins.Blocks(kind, 1)) {
       if (labels.size() != 1) {
         block.AddError(block.pos(),
                        absl::StrCat(kind, " needs exactly one name label, e.g. ", kind, " \"<name>\" { ... }"));
@@ -160,7 +183,7 @@ const PluginDecl* ServerConfig::Find(std::string_view kind) const {
 }
 
 absl::StatusOr<ServerConfig> ParseServerConfig(std::string_view text, const std::string& filename) {
-  ASSIGN_OR_RETURN(hcl::Body body, hcl::Parse(text, filename));
+  ASSIGN_OR_RETURN(hcl::Body body, config::ParseConfigText(text, filename));
   ServerConfig cfg;
   cfg.doc = std::make_shared<hcl::Body>(std::move(body));
   cfg.root = config::Section::FromBody(*cfg.doc, "", filename);

@@ -52,6 +52,14 @@ struct ServerConfig {
   std::string socket_path = "/tmp/spire-server/private/api.sock";
   std::string data_dir = "./.data";
   std::string log_level = "INFO";
+  std::string log_format = "text";  // text | json (common/logging.h)
+  std::string log_file;             // empty: stderr
+  // SPIRE's prune_attested_nodes_expired_for / prune_tofu_nodes: delete attested nodes whose SVID expired longer
+  // ago than this (0: never), hourly; banned nodes are kept; nodes that cannot re-attest only with prune_tofu_nodes.
+  absl::Duration prune_attested_nodes_expired_for = absl::ZeroDuration();
+  bool prune_tofu_nodes = false;
+  // SPIRE's disable_jwt_svids: every JWT-SVID signing request is refused ("JWT functionality is disabled").
+  bool disable_jwt_svids = false;
   absl::Duration ca_ttl = absl::Hours(24);
   crypto::KeyType ca_key_type = crypto::KeyType::kEcP256;
   crypto::KeyType jwt_key_type = crypto::KeyType::kEcP256;

@@ -6,6 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "agent/adminapi/admin_socket.h"
+#include "agent/manager/bundle_url.h"
 #include "common/config_reader.h"
 #include "common/duration.h"
 #include "common/files.h"
@@ -148,10 +149,8 @@ void ReadEndpointKeys(config::Section& a, AgentConfig& c) {
 // Bootstrap trust and the join token.
 void ReadBootstrapKeys(config::Section& a, AgentConfig& c) {
   if (auto v = a.String("trust_bundle_path")) c.trust_bundle_path = *v;
-  if (a.Has("trust_bundle_url")) {
-    a.MarkKnown("trust_bundle_url");
-    a.AddKeyError("trust_bundle_url", "not supported; use trust_bundle_path");
-  }
+  if (auto v = a.String("trust_bundle_url")) c.trust_bundle_url = *v;
+  if (auto v = a.String("trust_bundle_unix_socket")) c.trust_bundle_unix_socket = *v;
   if (auto v = a.String("trust_bundle_format")) c.trust_bundle_format = *v;
   if (auto v = a.Bool("insecure_bootstrap")) c.insecure_bootstrap = *v;
   if (auto v = a.String("join_token")) c.join_token = *v;
@@ -278,11 +277,22 @@ absl::Status ValidateAgentConfig(const AgentConfig& c) {
     absl::Status placed = adminapi::CheckAdminSocketPlacement(c.admin_socket_path, c.socket_path);
     if (!placed.ok()) errs.push_back(absl::StrCat("agent.admin_socket_path: ", placed.message()));
   }
-  int sources = (c.trust_bundle_path.empty() ? 0 : 1) + (c.insecure_bootstrap ? 1 : 0);
+  int sources =
+      (c.trust_bundle_path.empty() ? 0 : 1) + (c.trust_bundle_url.empty() ? 0 : 1) + (c.insecure_bootstrap ? 1 : 0);
   if (sources == 0) {
-    errs.push_back("exactly one bootstrap source is required: agent.trust_bundle_path or agent.insecure_bootstrap");
+    errs.push_back(
+        "exactly one bootstrap source is required: agent.trust_bundle_path, agent.trust_bundle_url or "
+        "agent.insecure_bootstrap");
   } else if (sources > 1) {
-    errs.push_back("only one bootstrap source may be set: agent.trust_bundle_path or agent.insecure_bootstrap");
+    errs.push_back(
+        "only one bootstrap source may be set: agent.trust_bundle_path, agent.trust_bundle_url or "
+        "agent.insecure_bootstrap");
+  }
+  if (!c.trust_bundle_url.empty()) {
+    absl::Status url = CheckBundleUrl(c.trust_bundle_url, c.trust_bundle_unix_socket);
+    if (!url.ok()) errs.push_back(absl::StrCat("agent.trust_bundle_url: ", url.message()));
+  } else if (!c.trust_bundle_unix_socket.empty()) {
+    errs.push_back("agent.trust_bundle_unix_socket is only used with agent.trust_bundle_url");
   }
   if (c.trust_bundle_format != "pem" && c.trust_bundle_format != "spiffe") {
     errs.push_back(

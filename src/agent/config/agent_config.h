@@ -46,6 +46,8 @@ struct AgentConfig {
   std::string log_format = "text";  // text | json (common/logging.h)
   std::string log_file;             // empty: stderr
   std::string trust_bundle_path;
+  std::string trust_bundle_url;          // downloaded at start (agent/manager/bundle_url.h)
+  std::string trust_bundle_unix_socket;  // trust_bundle_url fetched through this socket (then http:// allowed)
   std::string trust_bundle_format = "pem";  // pem | spiffe
   bool insecure_bootstrap = false;
   std::string join_token;
@@ -70,7 +72,8 @@ struct AgentConfig {
 absl::StatusOr<AgentConfig> ParseAgentConfig(std::string_view text, std::string_view filename,
                                              std::string_view env_sync_interval = "");
 
-// Semantic checks: trust_domain and server_address set, exactly one bootstrap source, join_token present when
+// Semantic checks: trust_domain and server_address set, exactly one bootstrap source (trust_bundle_path,
+// trust_bundle_url with an https:// URL, or insecure_bootstrap), join_token present when
 // the join_token attestor is used, known trust_bundle_format, admin_socket_path outside socket_path's directory.
 absl::Status ValidateAgentConfig(const AgentConfig& c);
 

@@ -10,8 +10,18 @@
 namespace spirecvm::server {
 namespace {
 
-void ParseTrustDomain(config::Section& server, ServerConfig& cfg) {
+void ParseTrustDomain(config::Section& server, const ServerFlagOverrides& flags, ServerConfig& cfg) {
   auto v = server.String("trust_domain");
+  if (!flags.trust_domain.empty()) {
+    auto td = spiffe::TrustDomain::Parse(flags.trust_domain);
+    if (!td.ok()) {
+      server.AddError(server.pos(),
+                      absl::StrCat("-trustDomain \"", flags.trust_domain, "\" is invalid: ", td.status().message()));
+      return;
+    }
+    cfg.trust_domain = *td;
+    return;
+  }
   if (!v) {
     server.AddError(server.pos(), "trust_domain is required");
     return;
@@ -114,10 +124,39 @@ void ParseAdminIds(config::Section& server, ServerConfig& cfg) {
   }
 }
 
-void ParseServerBlock(config::Section& server, ServerConfig& cfg) {
-  ParseTrustDomain(server, cfg);
+// Command-line flags win over the keys ParseEndpoints read; checked the same way, errors name the flag.
+void ApplyFlags(config::Section& server, const ServerFlagOverrides& flags, ServerConfig& cfg) {
+  if (!flags.bind_address.empty()) cfg.bind_address = flags.bind_address;
+  if (flags.bind_port != 0) {
+    if (flags.bind_port < 0 || flags.bind_port > 65535) {
+      server.AddError(server.pos(), absl::StrCat("-serverPort ", flags.bind_port, " is not a port number"));
+    }
+    cfg.bind_port = static_cast<int>(flags.bind_port);
+  }
+  if (!flags.data_dir.empty()) cfg.data_dir = flags.data_dir;
+  if (!flags.socket_path.empty()) cfg.socket_path = flags.socket_path;
+  if (!flags.log_file.empty()) cfg.log_file = flags.log_file;
+  if (!flags.log_format.empty()) {
+    if (!logging::CheckFormat(flags.log_format).ok()) {
+      server.AddError(server.pos(), absl::StrCat("-logFormat \"", flags.log_format, "\" is not one of text, json"));
+    }
+    cfg.log_format = absl::AsciiStrToLower(flags.log_format);
+  }
+  if (!flags.log_level.empty()) {
+    std::string up = absl::AsciiStrToUpper(flags.log_level);
+    if (up != "DEBUG" && up != "INFO" && up != "WARN" && up != "ERROR") {
+      server.AddError(server.pos(),
+                      absl::StrCat("-logLevel \"", flags.log_level, "\" is not one of DEBUG, INFO, WARN, ERROR"));
+    }
+    cfg.log_level = up;
+  }
+}
+
+void ParseServerBlock(config::Section& server, const ServerFlagOverrides& flags, ServerConfig& cfg) {
+  ParseTrustDomain(server, flags, cfg);
   ParseAdminIds(server, cfg);
   ParseEndpoints(server, cfg);
+  ApplyFlags(server, flags, cfg);
   ParseCa(server, cfg);
   ParseSwitches(server, cfg);
   if (auto exp = server.Child("experimental")) {
@@ -182,7 +221,8 @@ const PluginDecl* ServerConfig::Find(std::string_view kind) const {
   return nullptr;
 }
 
-absl::StatusOr<ServerConfig> ParseServerConfig(std::string_view text, const std::string& filename) {
+absl::StatusOr<ServerConfig> ParseServerConfig(std::string_view text, const std::string& filename,
+                                               const ServerFlagOverrides& flags) {
   ASSIGN_OR_RETURN(hcl::Body body, config::ParseConfigText(text, filename));
   ServerConfig cfg;
   cfg.doc = std::make_shared<hcl::Body>(std::move(body));
@@ -194,7 +234,7 @@ absl::StatusOr<ServerConfig> ParseServerConfig(std::string_view text, const std:
     root.AddError({1, 1}, "missing the server { ... } block");
     return root.Finish();
   }
-  ParseServerBlock(*server, cfg);
+  ParseServerBlock(*server, flags, cfg);
   if (auto hc = root.Child("health_checks")) ParseHealthChecks(*hc, cfg.health_checks);
   if (auto tel = root.Child("telemetry")) ParseTelemetry(*tel, cfg.telemetry);
   if (auto plugins = root.Child("plugins")) {

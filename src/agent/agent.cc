@@ -1,11 +1,10 @@
 #include "agent/agent.h"
 
-#include "agent/manager/bundle_url.h"
-
 #include <map>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "agent/manager/bundle_url.h"
 #include "agent/workload/attestor_set.h"
 #include "common/random.h"
 #include "common/status.h"

@@ -75,9 +75,7 @@ TEST(JsonConfigTest, DeepNestingRefused) {
   EXPECT_THAT(body.status().message(), HasSubstr("nesting deeper than 64 levels"));
 }
 
-TEST(JsonConfigTest, InvalidUtf8Refused) {
-  EXPECT_FALSE(ParseJson("{\"a\": \"\xff\"}", "s.json").ok());
-}
+TEST(JsonConfigTest, InvalidUtf8Refused) { EXPECT_FALSE(ParseJson("{\"a\": \"\xff\"}", "s.json").ok()); }
 
 TEST(JsonConfigTest, ParseConfigTextPicksTheSyntax) {
   auto hcl_body = ParseConfigText("server { a = 1 }", "server.conf");

@@ -46,8 +46,8 @@ struct AgentConfig {
   std::string log_format = "text";  // text | json (common/logging.h)
   std::string log_file;             // empty: stderr
   std::string trust_bundle_path;
-  std::string trust_bundle_url;          // downloaded at start (agent/manager/bundle_url.h)
-  std::string trust_bundle_unix_socket;  // trust_bundle_url fetched through this socket (then http:// allowed)
+  std::string trust_bundle_url;             // downloaded at start (agent/manager/bundle_url.h)
+  std::string trust_bundle_unix_socket;     // trust_bundle_url fetched through this socket (then http:// allowed)
   std::string trust_bundle_format = "pem";  // pem | spiffe
   bool insecure_bootstrap = false;
   std::string join_token;

@@ -296,8 +296,7 @@ TEST(AgentConfigTest, JoinTokenFile) {
   auto empty = ParseAgentConfig(text, "a.conf");
   ASSERT_TRUE(empty.ok());
   EXPECT_THAT(ResolveJoinTokenFile(*empty).message(), HasSubstr("is empty"));
-  auto missing = ParseAgentConfig(
-      text.replace(text.find(path), path.size(), dir + "/missing"), "a.conf");
+  auto missing = ParseAgentConfig(text.replace(text.find(path), path.size(), dir + "/missing"), "a.conf");
   ASSERT_TRUE(missing.ok());
   EXPECT_THAT(ResolveJoinTokenFile(*missing).message(), HasSubstr("agent.join_token_file"));
   std::filesystem::remove_all(dir);
@@ -323,10 +322,12 @@ TEST(AgentConfigTest, TrustBundleUrl) {
 
 TEST(AgentConfigTest, CacheSizesRebootstrapAndAvailabilityTarget) {
   auto c = ParseAgentConfig(
-      WithAgentKeys("jwt_svid_cache_max_size = 50\nrebootstrap_mode = \"never\"\nrebootstrap_delay = \"10m\""), "a.conf");
+      WithAgentKeys("jwt_svid_cache_max_size = 50\nrebootstrap_mode = \"never\"\nrebootstrap_delay = \"10m\""),
+      "a.conf");
   ASSERT_TRUE(c.ok()) << c.status();
   EXPECT_EQ(c->jwt_svid_cache_max_size, 50);
-  auto refused = ParseAgentConfig(WithAgentKeys("rebootstrap_mode = \"auto\"\navailability_target = \"24h\""), "a.conf");
+  auto refused =
+      ParseAgentConfig(WithAgentKeys("rebootstrap_mode = \"auto\"\navailability_target = \"24h\""), "a.conf");
   ASSERT_FALSE(refused.ok());
   EXPECT_THAT(refused.status().message(), HasSubstr("agent.rebootstrap_mode: \"auto\" is not supported"));
   EXPECT_THAT(refused.status().message(), HasSubstr("agent.availability_target: not supported"));

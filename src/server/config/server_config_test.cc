@@ -261,9 +261,9 @@ std::string HelmServerJson() {
   auto text = files::ReadFile(std::string(SPIRECVM_VECTORS_DIR) + "/spire-helm/server.json");
   EXPECT_TRUE(text.ok()) << text.status();
   static const std::map<std::string, std::string> env = {{"SPIRECVM_DATA", "/var/lib/spire-cvm"},
-                                                          {"SPIRECVM_SERVER_PORT", "8081"},
-                                                          {"SPIRECVM_HEALTH_PORT", "8080"},
-                                                          {"SPIRECVM_PROM_PORT", "9988"}};
+                                                         {"SPIRECVM_SERVER_PORT", "8081"},
+                                                         {"SPIRECVM_HEALTH_PORT", "8080"},
+                                                         {"SPIRECVM_PROM_PORT", "9988"}};
   return config::ExpandEnv(text.ok() ? *text : "", [](const std::string& name) -> std::optional<std::string> {
     auto it = env.find(name);
     if (it == env.end()) return std::nullopt;
@@ -301,8 +301,7 @@ TEST(ServerConfig, JsonUnknownKeysNameTheirPathAndLine) {
   text = Replace(text, "\"database_type\": \"sqlite3\"", "\"database_type\": \"sqlite3\", \"pool\": 3");
   auto st = Check(text);
   ASSERT_FALSE(st.ok());
-  EXPECT_NE(std::string(st.message()).find("unknown key \"jwt_isuer\" in server (server.conf:54:"),
-            std::string::npos)
+  EXPECT_NE(std::string(st.message()).find("unknown key \"jwt_isuer\" in server (server.conf:54:"), std::string::npos)
       << st;
   EXPECT_NE(std::string(st.message()).find("pool"), std::string::npos) << st;
   EXPECT_NE(std::string(st.message()).find("plugins.DataStore \"sql\".plugin_data"), std::string::npos) << st;

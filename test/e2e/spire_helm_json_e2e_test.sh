@@ -15,10 +15,10 @@ done
 
 T=$(mktemp -d /tmp/helm-json-e2e.XXXXXX)
 chmod 755 "$T"
-SERVER_PID=""; AGENT_PID=""
+SERVER_PID=""; AGENT_PID=""; AGENT2_PID=""; HTTP_PID=""
 cleanup() {
-  for p in $AGENT_PID $SERVER_PID; do kill "$p" 2>/dev/null || true; done
-  for p in $AGENT_PID $SERVER_PID; do wait "$p" 2>/dev/null || true; done
+  for p in $AGENT2_PID $HTTP_PID $AGENT_PID $SERVER_PID; do kill "$p" 2>/dev/null || true; done
+  for p in $AGENT2_PID $HTTP_PID $AGENT_PID $SERVER_PID; do wait "$p" 2>/dev/null || true; done
   if [[ ${KEEP:-0} != 1 ]]; then rm -rf "$T"; else echo "kept $T"; fi
 }
 trap cleanup EXIT
@@ -100,4 +100,47 @@ openssl x509 -in "$T/svid/svid.0.pem" -noout -ext subjectAltName | grep -q "URI:
 openssl verify -CAfile "$T/bundle.pem" "$T/svid/svid.0.pem" >/dev/null || fail "SVID does not chain to the bundle"
 json_lines "$T/agent.log" || fail "agent log is not one JSON object per line"
 grep -q '"subsystem_name":"agent"' "$T/agent.log" || fail "agent log lacks subsystem_name"
+
+step "second agent: trust_bundle_url served over a Unix socket (http through trust_bundle_unix_socket)"
+/usr/bin/python3 - "$T/bundle-http.sock" "$T/bundle.pem" <<'PY' &
+import http.server, socketserver, sys
+class Handler(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        body = open(sys.argv[2], "rb").read() if self.path == "/bundle.pem" else b""
+        self.send_response(200 if body else 404)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+    def log_message(self, *args):
+        pass
+    def address_string(self):
+        return "unix"
+socketserver.UnixStreamServer(sys.argv[1], Handler).serve_forever()
+PY
+HTTP_PID=$!
+retry 20 test -S "$T/bundle-http.sock" || fail "bundle HTTP server did not start"
+TOKEN2=$("$SERVER_BIN" token generate -socketPath "$SSOCK" -ttl 600 | sed -n 's/^Token: //p')
+cat >"$T/agent2.conf" <<CONF
+agent {
+  data_dir = "$T/agent2"
+  server_address = "127.0.0.1"
+  server_port = "\${SPIRECVM_SERVER_PORT}"
+  socket_path = "$T/agent2/public/api.sock"
+  trust_bundle_url = "http://localhost/bundle.pem"
+  trust_bundle_unix_socket = "$T/bundle-http.sock"
+  trust_domain = "$TD"
+}
+plugins {
+  NodeAttestor "join_token" { plugin_data {} }
+  KeyManager "memory" { plugin_data {} }
+  WorkloadAttestor "unix" { plugin_data {} }
+}
+CONF
+mkdir -p -m 755 "$T/agent2"
+"$AGENT_BIN" run -config "$T/agent2.conf" -expandEnv -joinToken "$TOKEN2" -logFile "$T/agent2.log" &
+AGENT2_PID=$!
+retry 60 "$AGENT_BIN" healthcheck -socketPath "$T/agent2/public/api.sock" || fail "second agent not healthy"
+grep -q "bootstrap trust bundle downloaded from http://localhost/bundle.pem" "$T/agent2.log" \
+  || fail "no bundle download line: $(tail -5 "$T/agent2.log")"
+retry 40 grep -q "node attestation succeeded" "$T/agent2.log" || fail "second agent did not attest"
 echo "PASS"

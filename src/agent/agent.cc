@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "agent/manager/bundle_url.h"
 #include "agent/workload/attestor_set.h"
 #include "common/random.h"
 #include "common/status.h"
@@ -63,6 +64,11 @@ absl::StatusOr<ManagerOptions> ManagerOptionsFor(const AgentConfig& config) {
   if (!config.trust_bundle_path.empty()) {
     ASSIGN_OR_RETURN(mo.bootstrap_bundle,
                      LoadBootstrapBundle(config.trust_bundle_path, config.trust_bundle_format, config.trust_domain));
+  } else if (!config.trust_bundle_url.empty()) {
+    ASSIGN_OR_RETURN(std::string text, FetchBundleUrl(config.trust_bundle_url, config.trust_bundle_unix_socket));
+    ASSIGN_OR_RETURN(mo.bootstrap_bundle, ParseBootstrapBundle(text, config.trust_bundle_url,
+                                                               config.trust_bundle_format, config.trust_domain));
+    spdlog::info("bootstrap trust bundle downloaded from {}", config.trust_bundle_url);
   }
   return mo;
 }
@@ -89,7 +95,8 @@ absl::Status Agent::BuildManager() {
   storage_ = std::make_unique<AgentStorage>(config_.data_dir, config_.trust_domain);
   connector_ = std::make_unique<GrpcServerConnector>(absl::StrCat(config_.server_address, ":", config_.server_port),
                                                      config_.trust_domain);
-  cache_ = Cache::Create(RealClock::Get(), static_cast<size_t>(config_.x509_svid_cache_max_size));
+  cache_ = Cache::Create(RealClock::Get(), static_cast<size_t>(config_.x509_svid_cache_max_size),
+                         static_cast<size_t>(config_.jwt_svid_cache_max_size));
   manager_ = std::make_unique<Manager>(std::move(mo),
                                        ManagerDeps{&RealClock::Get(), connector_.get(), plugins_.node_attestor.get(),
                                                    plugins_.key_manager.get(), storage_.get(), cache_},

@@ -130,9 +130,30 @@ std::vector<Entry> Find(const hcl::Body* body, const hcl::Value* object, std::st
       if (k == key) out.push_back({&v, nullptr, v.pos});
     }
   }
+  // JSON's null (an empty YAML key in SPIRE's Helm chart) reads as absent; Keys() still lists it, so an unknown key
+  // set to null is reported all the same.
+  std::erase_if(out, [](const Entry& e) { return e.value != nullptr && e.value->kind == hcl::Value::Kind::kNull; });
   std::sort(out.begin(), out.end(), [](const Entry& a, const Entry& b) {
     return std::tie(a.pos.line, a.pos.column) < std::tie(b.pos.line, b.pos.column);
   });
+  return out;
+}
+
+// HCL1 (and so SPIRE) reads a list of objects as repeated blocks: the JSON form of `a { } a { }` is
+// `"a": [{...}, {...}]`. An empty list is no block at all.
+std::vector<Entry> ExpandObjectLists(std::vector<Entry> entries) {
+  std::vector<Entry> out;
+  for (const Entry& e : entries) {
+    const hcl::Value* v = e.value;
+    bool objects = v != nullptr && v->kind == hcl::Value::Kind::kList &&
+                   std::all_of(v->list.begin(), v->list.end(),
+                               [](const hcl::Value& item) { return item.kind == hcl::Value::Kind::kObject; });
+    if (!objects) {
+      out.push_back(e);
+      continue;
+    }
+    for (const hcl::Value& item : v->list) out.push_back({&item, nullptr, item.pos});
+  }
   return out;
 }
 
@@ -274,7 +295,7 @@ std::optional<std::vector<std::string>> Section::StringList(std::string_view key
 
 std::optional<Section> Section::Child(std::string_view key) {
   MarkKnown(key);
-  auto entries = Find(node_->body, node_->object, key);
+  auto entries = ExpandObjectLists(Find(node_->body, node_->object, key));
   if (entries.empty()) return std::nullopt;
   if (entries.size() > 1) {
     AddKeyErrorAt(
@@ -298,16 +319,78 @@ std::optional<Section> Section::Child(std::string_view key) {
   return MakeChild(nullptr, e.value, std::move(path), e.pos);
 }
 
-std::vector<std::pair<std::vector<std::string>, Section>> Section::Blocks(std::string_view key) {
+namespace {
+
+// One block-like member of a container being read as labels: a block, an object value or an object in a list.
+struct Nested {
+  std::string name;
+  const hcl::Body* body = nullptr;
+  const hcl::Value* object = nullptr;
+  std::vector<std::string> labels;  // a block's own labels, after `name`
+  Position pos;
+};
+
+// The members of a container when every one is block-like (so its keys can be read as labels), else nullopt.
+std::optional<std::vector<Nested>> NestedMembers(const hcl::Body* body, const hcl::Value* object) {
+  std::vector<Nested> out;
+  auto add_value = [&out](const std::string& name, const hcl::Value& v) {
+    if (v.kind == hcl::Value::Kind::kObject) {
+      out.push_back({name, nullptr, &v, {}, v.pos});
+      return true;
+    }
+    if (v.kind != hcl::Value::Kind::kList || v.list.empty()) return false;
+    for (const hcl::Value& item : v.list) {
+      if (item.kind != hcl::Value::Kind::kObject) return false;
+      out.push_back({name, nullptr, &item, {}, item.pos});
+    }
+    return true;
+  };
+  if (body != nullptr) {
+    for (const auto& a : body->attributes) {
+      if (!add_value(a.name, a.value)) return std::nullopt;
+    }
+    for (const auto& b : body->blocks) out.push_back({b.type, b.body.get(), nullptr, b.labels, b.pos});
+  } else if (object != nullptr && object->kind == hcl::Value::Kind::kObject) {
+    for (const auto& [k, v] : object->object) {
+      if (!add_value(k, v)) return std::nullopt;
+    }
+  }
+  if (out.empty()) return std::nullopt;
+  std::stable_sort(out.begin(), out.end(), [](const Nested& a, const Nested& b) {
+    return std::tie(a.pos.line, a.pos.column) < std::tie(b.pos.line, b.pos.column);
+  });
+  return out;
+}
+
+}  // namespace
+
+void Section::CollectLabeled(const hcl::Body* body, const hcl::Value* object, std::vector<std::string> labels,
+                             const std::string& base, Position pos, size_t want, LabeledBlocks& out) const {
+  std::optional<std::vector<Nested>> nested;
+  if (labels.size() < want) nested = NestedMembers(body, object);
+  if (!nested) {
+    std::string path = base;
+    for (const auto& l : labels) absl::StrAppend(&path, " ", Quote(l));
+    out.emplace_back(labels, MakeChild(body, object, std::move(path), pos));
+    return;
+  }
+  for (Nested& n : *nested) {
+    std::vector<std::string> more = labels;
+    more.push_back(std::move(n.name));
+    more.insert(more.end(), n.labels.begin(), n.labels.end());
+    CollectLabeled(n.body, n.object, std::move(more), base, n.pos, want, out);
+  }
+}
+
+Section::LabeledBlocks Section::Blocks(std::string_view key, size_t labels) {
   MarkKnown(key);
-  std::vector<std::pair<std::vector<std::string>, Section>> out;
-  for (const Entry& e : Find(node_->body, node_->object, key)) {
+  LabeledBlocks out;
+  const std::string base = JoinPath(node_->path, key);
+  for (const Entry& e : ExpandObjectLists(Find(node_->body, node_->object, key))) {
     if (e.block != nullptr) {
-      std::string path = JoinPath(node_->path, key);
-      for (const auto& l : e.block->labels) absl::StrAppend(&path, " ", Quote(l));
-      out.emplace_back(e.block->labels, MakeChild(e.block->body.get(), nullptr, std::move(path), e.pos));
+      CollectLabeled(e.block->body.get(), nullptr, e.block->labels, base, e.pos, labels, out);
     } else if (e.value->kind == hcl::Value::Kind::kObject) {
-      out.emplace_back(std::vector<std::string>{}, MakeChild(nullptr, e.value, JoinPath(node_->path, key), e.pos));
+      CollectLabeled(nullptr, e.value, {}, base, e.pos, labels, out);
     } else {
       TypeError(key, *e.value, "a block");
     }

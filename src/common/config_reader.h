@@ -48,8 +48,12 @@ class Section {
   // Nested block (exactly one, no labels) or object attribute.
   std::optional<Section> Child(std::string_view key);
   // Blocks named `key` with their labels (e.g. plugins { NodeAttestor "join_token" { ... } }): (labels, section).
-  // Object attributes named `key` are returned too, with no labels.
-  std::vector<std::pair<std::vector<std::string>, Section>> Blocks(std::string_view key);
+  // Object attributes named `key` are returned too, and a list of objects as one block per object (HCL1's reading
+  // of JSON). `labels`: how many labels the caller wants; a block with fewer whose members are all blocks or
+  // objects has its members' keys read as the missing labels, as HCL1 does, so `DataStore { sql { ... } }`,
+  // `DataStore = { sql = { ... } }` and JSON's `"DataStore": [{"sql": {...}}]` all read as DataStore "sql" { ... }.
+  using LabeledBlocks = std::vector<std::pair<std::vector<std::string>, Section>>;
+  LabeledBlocks Blocks(std::string_view key, size_t labels = 0);
   // Raw access for free-form data (e.g. plugin_data forwarded as JSON). Marks the key known.
   // std::nullopt if absent; a block (exactly one) comes back as a synthesized kObject value.
   std::optional<hcl::Value> Raw(std::string_view key);
@@ -81,6 +85,8 @@ class Section {
   // Marks `key` known and returns its single attribute value (nullptr if absent or, with an error, a block).
   const hcl::Value* Single(std::string_view key, std::string_view want);
   void AddKeyErrorAt(std::string_view key, Position pos, std::string message);
+  void CollectLabeled(const hcl::Body* body, const hcl::Value* object, std::vector<std::string> labels,
+                      const std::string& base, Position pos, size_t want, LabeledBlocks& out) const;
   void TypeError(std::string_view key, const hcl::Value& v, std::string_view want);
 
   std::shared_ptr<Shared> shared_;

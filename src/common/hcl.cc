@@ -28,6 +28,8 @@ std::string_view KindName(Value::Kind kind) {
       return "list";
     case Value::Kind::kObject:
       return "object";
+    case Value::Kind::kNull:
+      return "null";
   }
   return "unknown";
 }

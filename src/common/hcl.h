@@ -21,7 +21,9 @@ struct Body;
 struct Member;
 
 struct Value {
-  enum class Kind { kString, kNumber, kBool, kList, kObject };
+  // kNull only comes from JSON configuration files (`"plugin_data": null`, as SPIRE's Helm chart renders an empty
+  // YAML key): config::Section reads a null value as absent.
+  enum class Kind { kString, kNumber, kBool, kList, kObject, kNull };
   Kind kind = Kind::kString;
   std::string str;             // kString (escapes decoded; heredocs too)
   double number = 0;           // kNumber
@@ -63,7 +65,7 @@ struct Body {
   std::vector<Block> blocks;
 };
 
-// Human-readable name of a value kind ("string", "number", "bool", "list", "object") for error messages.
+// Human-readable name of a value kind ("string", "number", "bool", "list", "object", "null") for error messages.
 std::string_view KindName(Value::Kind kind);
 
 // Parses a whole file. Errors: "<filename>:<line>:<column>: <what>" (1-based line and column).

@@ -4,7 +4,11 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
 
+#include "nlohmann/json.hpp"
 #include "spdlog/spdlog.h"
 
 namespace spirecvm::logging {
@@ -57,6 +61,56 @@ TEST(LoggingTest, RejectsUnknownLevel) {
   auto s = Configure("LOUD", "server");
   EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
   EXPECT_THAT(s.message(), HasSubstr("\"LOUD\""));
+}
+
+TEST(LoggingTest, JsonFormatIsOneObjectPerLineWithSpireFieldNames) {
+  ASSERT_TRUE(Configure(Options{.level = "debug", .format = "JSON", .file = ""}, "server").ok());
+  ::testing::internal::CaptureStderr();
+  spdlog::warn("two\nlines \"quoted\" \xff");
+  spdlog::debug("second");
+  spdlog::default_logger()->flush();
+  std::string out = ::testing::internal::GetCapturedStderr();
+  ASSERT_EQ(std::count(out.begin(), out.end(), '\n'), 2) << out;
+  std::istringstream lines(out);
+  std::string line;
+  std::getline(lines, line);
+  auto j = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
+  ASSERT_TRUE(j.is_object()) << line;
+  EXPECT_EQ(j["level"], "warning");
+  EXPECT_EQ(j["subsystem_name"], "server");
+  EXPECT_THAT(j["msg"].get<std::string>(), HasSubstr("two\nlines \"quoted\""));
+  ASSERT_TRUE(j["time"].is_string());
+  EXPECT_EQ(j["time"].get<std::string>()[10], 'T');
+  std::getline(lines, line);
+  j = nlohmann::json::parse(line, nullptr, false);
+  EXPECT_EQ(j["level"], "debug");
+  EXPECT_EQ(j["msg"], "second");
+  ASSERT_TRUE(Configure("INFO", "server").ok());
+}
+
+TEST(LoggingTest, LogFileIsAppendedTo) {
+  const std::string path = ::testing::TempDir() + "/logging_test_file.log";
+  std::filesystem::remove(path);
+  { std::ofstream(path) << "earlier line\n"; }
+  ASSERT_TRUE(Configure(Options{.level = "info", .format = "text", .file = path}, "agent").ok());
+  spdlog::info("to the file");
+  ASSERT_TRUE(Configure("INFO", "agent").ok());  // drops (and closes) the file logger
+  std::ifstream in(path);
+  std::stringstream got;
+  got << in.rdbuf();
+  EXPECT_THAT(got.str(), HasSubstr("earlier line\n"));
+  EXPECT_THAT(got.str(), HasSubstr("[agent] to the file"));
+  std::filesystem::remove(path);
+}
+
+TEST(LoggingTest, RejectsUnknownFormatAndUnopenableFile) {
+  auto s = Configure(Options{.level = "INFO", .format = "xml", .file = ""}, "server");
+  EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(s.message(), HasSubstr("log format \"xml\" is not one of text, json"));
+  s = Configure(Options{.level = "INFO", .format = "text", .file = "/nonexistent-dir/x.log"}, "server");
+  EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(s.message(), HasSubstr("log file \"/nonexistent-dir/x.log\" cannot be opened"));
+  EXPECT_TRUE(CheckFormat("Text").ok());
 }
 
 }  // namespace

@@ -52,6 +52,12 @@ void BackgroundLoop::Tick() {
     (void)deps_.ds.PruneBundle(deps_.trust_domain, t);
     (void)deps_.ds.PruneEvents(t - 3600);
   }
+  if (deps_.node_prune.expired_for > absl::ZeroDuration() && now - last_node_prune_ >= absl::Hours(1)) {
+    last_node_prune_ = now;
+    if (auto n = PruneExpiredNodes(deps_.ds, now, deps_.node_prune); !n.ok()) {
+      spdlog::warn("attested node pruning: {}", n.status().ToString());
+    }
+  }
 }
 
 }  // namespace spirecvm::server

@@ -1,6 +1,7 @@
 // The server's background loop: one thread that, every cache refresh interval, brings the entry cache
 // up to date, rotates the CA and the server's own SVID (at most once a second), refreshes the trust
-// bundle cache, and prunes expired rows (every 30 seconds).
+// bundle cache, and prunes expired rows (every 30 seconds) and long-expired attested nodes (hourly, when
+// prune_attested_nodes_expired_for is set).
 #pragma once
 
 #include <condition_variable>
@@ -15,6 +16,7 @@
 #include "server/datastore/datastore.h"
 #include "server/entries/entry_cache.h"
 #include "server/metrics.h"
+#include "server/node_pruner.h"
 #include "server/server_svid.h"
 
 namespace spirecvm::server {
@@ -28,7 +30,8 @@ struct BackgroundDeps {
   Metrics& metrics;
   Clock& clock;
   std::string trust_domain;
-  absl::Duration interval;  // experimental.cache_reload_interval
+  absl::Duration interval;        // experimental.cache_reload_interval
+  NodePruneOptions node_prune{};  // prune_attested_nodes_expired_for: hourly when set
 };
 
 class BackgroundLoop {
@@ -48,6 +51,7 @@ class BackgroundLoop {
   BackgroundDeps deps_;
   absl::Time last_rotate_ = absl::InfinitePast();
   absl::Time last_prune_ = absl::InfinitePast();
+  absl::Time last_node_prune_ = absl::InfinitePast();
   std::mutex mu_;
   std::condition_variable cv_;
   bool stopping_ = false;

@@ -43,7 +43,8 @@ CaConfig CaConfigFrom(const ServerConfig& cfg, std::string server_id) {
                   .subject_org = cfg.ca_subject_org,
                   .subject_cn = cfg.ca_subject_cn,
                   .server_id = std::move(server_id),
-                  .jwt_issuer = cfg.jwt_issuer};
+                  .jwt_issuer = cfg.jwt_issuer,
+                  .disable_jwt_svids = cfg.disable_jwt_svids};
 }
 
 absl::StatusOr<CaParts> BuildCa(const ServerConfig& cfg, const PluginPlan& plan, std::string server_id,
@@ -296,15 +297,17 @@ absl::Status Server::StartFederation() {
 }
 
 void Server::StartBackgroundLoop() {
-  loop_ = std::make_unique<BackgroundLoop>(BackgroundDeps{.entries = *entries_,
-                                                          .ca = *ca_.ca,
-                                                          .svid = *svid_,
-                                                          .bundle = *bundle_,
-                                                          .ds = *ds_,
-                                                          .metrics = metrics_,
-                                                          .clock = clock_,
-                                                          .trust_domain = cfg_.trust_domain.name(),
-                                                          .interval = cfg_.cache_refresh_interval});
+  loop_ = std::make_unique<BackgroundLoop>(
+      BackgroundDeps{.entries = *entries_,
+                     .ca = *ca_.ca,
+                     .svid = *svid_,
+                     .bundle = *bundle_,
+                     .ds = *ds_,
+                     .metrics = metrics_,
+                     .clock = clock_,
+                     .trust_domain = cfg_.trust_domain.name(),
+                     .interval = cfg_.cache_refresh_interval,
+                     .node_prune = {cfg_.prune_attested_nodes_expired_for, cfg_.prune_tofu_nodes}});
   loop_->Start();
 }
 

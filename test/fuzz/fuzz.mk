@@ -24,7 +24,9 @@ AWSIID := src/attestation/awsiid/document.cc src/attestation/awsiid/signature.cc
           src/attestation/awsiid/verifier.cc $(ENCODING)
 SQLITE := src/server/datastore/sqlite_datastore.cc src/server/datastore/sqlite_error.cc src/server/datastore/sql_datastore.cc \
           src/server/datastore/schema.cc src/common/uuid.cc
-HCL := src/common/hcl.cc src/common/config_reader.cc src/common/duration.cc $(FILES)
+HCL := src/common/hcl.cc src/common/json_config.cc src/common/config_reader.cc src/common/duration.cc $(FILES)
+# The configuration readers check log_format through the logger (common/logging.cc).
+LOGGING := src/common/logging.cc
 
 # One line per target: <name>_SRCS (the target's own test/fuzz/<name>.cc is added).
 sevsnp_report_fuzz_SRCS := $(ABI)
@@ -41,13 +43,16 @@ jwt_svid_fuzz_SRCS := $(SPIFFE)
 spiffe_id_fuzz_SRCS := src/spiffe/spiffe_id.cc
 bundle_fuzz_SRCS := $(SPIFFE)
 hcl_fuzz_SRCS := $(HCL)
-server_config_fuzz_SRCS := src/server/config/server_config.cc src/common/telemetry/config.cc src/server/config/federation_config.cc $(HCL) $(SPIFFE)
+server_config_fuzz_SRCS := src/server/config/server_config.cc src/common/telemetry/config.cc src/server/config/federation_config.cc \
+                           $(HCL) $(LOGGING) $(SPIFFE)
+json_config_fuzz_SRCS := $(HCL) src/common/expand_env.cc
 node_facts_fuzz_SRCS := src/cvm/der.cc src/cvm/node_facts.cc src/cvm/facts_extension.cc $(ENCODING)
-agent_config_fuzz_SRCS := src/agent/config/agent_config.cc src/common/telemetry/config.cc src/agent/adminapi/admin_socket.cc src/common/unix_socket.cc $(HCL) $(SPIFFE)
+agent_config_fuzz_SRCS := src/agent/config/agent_config.cc src/common/telemetry/config.cc src/agent/adminapi/admin_socket.cc \
+                          src/common/unix_socket.cc src/agent/manager/bundle_url.cc $(HCL) $(LOGGING) $(SPIFFE)
 
 TARGETS := sevsnp_report_fuzz sevsnp_certtable_fuzz sevsnp_answer_fuzz iid_document_fuzz csr_fuzz \
            endorsement_fuzz kds_fuzz crl_fuzz iid_signature_fuzz attestation_payload_fuzz jwt_svid_fuzz \
-           spiffe_id_fuzz bundle_fuzz hcl_fuzz server_config_fuzz agent_config_fuzz node_facts_fuzz
+           spiffe_id_fuzz bundle_fuzz hcl_fuzz json_config_fuzz server_config_fuzz agent_config_fuzz node_facts_fuzz
 
 all: $(addprefix $(OUT)/,$(TARGETS))
 print-targets:

@@ -46,7 +46,11 @@ seed_static() {  # seed_static <target> <dir>
     hcl_fuzz | server_config_fuzz)
       copy conf/server/server.conf "$d/seed-server.conf" ;;&
     hcl_fuzz | agent_config_fuzz)
-      copy conf/agent/agent.conf "$d/seed-agent.conf" ;;
+      copy conf/agent/agent.conf "$d/seed-agent.conf" ;;&
+    json_config_fuzz | server_config_fuzz)
+      copy "$vec/spire-helm/server.json" "$d/seed-helm-server.json" ;;&
+    json_config_fuzz | agent_config_fuzz)
+      copy "$vec/spire-helm/agent.json" "$d/seed-helm-agent.json" ;;
   esac
 }
 

@@ -6,9 +6,12 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "agent/adminapi/admin_socket.h"
+#include "agent/manager/bundle_url.h"
 #include "common/config_reader.h"
 #include "common/duration.h"
 #include "common/files.h"
+#include "common/json_config.h"
+#include "common/logging.h"
 #include "common/status.h"
 #include "common/telemetry/config.h"
 #include "spdlog/spdlog.h"
@@ -94,7 +97,7 @@ void ReadPluginBlock(const std::string& kind, const std::string& name, config::S
 void ReadPlugins(config::Section& plugins, AgentConfig& c) {
   std::set<std::string> seen;
   for (const std::string& kind : plugins.Keys()) {
-    for (auto& [labels, block] : plugins.Blocks(kind)) {
+    for (auto& [labels, block] : plugins.Blocks(kind, 1)) {
       if (std::optional<std::string> name = PluginName(kind, labels, block)) {
         ReadPluginBlock(kind, *name, block, c, seen);
       }
@@ -138,20 +141,31 @@ void ReadEndpointKeys(config::Section& a, AgentConfig& c) {
   if (auto v = a.String("data_dir")) c.data_dir = *v;
   if (auto v = a.String("log_level")) c.log_level = *v;
   if (auto v = a.String("log_format")) {
-    if (absl::AsciiStrToLower(*v) != "text") a.AddKeyError("log_format", "only \"text\" is supported");
+    if (!logging::CheckFormat(*v).ok()) a.AddKeyError("log_format", "want \"text\" or \"json\"");
+    c.log_format = absl::AsciiStrToLower(*v);
   }
+  if (auto v = a.String("log_file")) c.log_file = *v;
 }
 
 // Bootstrap trust and the join token.
 void ReadBootstrapKeys(config::Section& a, AgentConfig& c) {
   if (auto v = a.String("trust_bundle_path")) c.trust_bundle_path = *v;
-  if (a.Has("trust_bundle_url")) {
-    a.MarkKnown("trust_bundle_url");
-    a.AddKeyError("trust_bundle_url", "not supported; use trust_bundle_path");
-  }
+  if (auto v = a.String("trust_bundle_url")) c.trust_bundle_url = *v;
+  if (auto v = a.String("trust_bundle_unix_socket")) c.trust_bundle_unix_socket = *v;
   if (auto v = a.String("trust_bundle_format")) c.trust_bundle_format = *v;
   if (auto v = a.Bool("insecure_bootstrap")) c.insecure_bootstrap = *v;
   if (auto v = a.String("join_token")) c.join_token = *v;
+  if (auto v = a.String("join_token_file")) c.join_token_file = *v;
+  // SPIRE v1.13's re-bootstrap (fetching a new bundle when the server's CA no longer chains to it) is not
+  // implemented: "never", SPIRE's default and this agent's behaviour, is accepted; the others are refused.
+  if (auto v = a.String("rebootstrap_mode"); v && *v != "never") {
+    a.AddKeyError("rebootstrap_mode", absl::StrCat("\"", *v,
+                                                   "\" is not supported: this agent never re-bootstraps (only "
+                                                   "\"never\" is accepted); re-seed its trust bundle instead"));
+  }
+  if (auto v = a.Duration("rebootstrap_delay"); v && *v < absl::ZeroDuration()) {
+    a.AddKeyError("rebootstrap_delay", "must not be negative");
+  }
 }
 
 // Workload SVIDs and the sync loop.
@@ -170,6 +184,19 @@ void ReadSvidKeys(config::Section& a, AgentConfig& c) {
     } else {
       c.x509_svid_cache_max_size = *v == 0 ? 1000 : *v;
     }
+  }
+  if (auto v = a.Int("jwt_svid_cache_max_size")) {
+    if (*v < 0) {
+      a.AddKeyError("jwt_svid_cache_max_size", "must not be negative");
+    } else {
+      c.jwt_svid_cache_max_size = *v == 0 ? 1000 : *v;
+    }
+  }
+  if (a.Has("availability_target")) {
+    a.MarkKnown("availability_target");
+    a.AddKeyError("availability_target",
+                  "not supported: this agent renews X509-SVIDs at half of their lifetime and does not implement "
+                  "SPIRE's availability-target rotation; remove the key or lengthen the SVID TTL");
   }
   if (auto exp = a.Child("experimental")) {
     if (auto d = exp->Duration("sync_interval")) {
@@ -216,7 +243,7 @@ absl::Status ApplyEnvSyncInterval(std::string_view env_sync_interval, AgentConfi
 
 absl::StatusOr<AgentConfig> ParseAgentConfig(std::string_view text, std::string_view filename,
                                              std::string_view env_sync_interval) {
-  ASSIGN_OR_RETURN(const hcl::Body body, hcl::Parse(text, filename));
+  ASSIGN_OR_RETURN(const hcl::Body body, config::ParseConfigText(text, filename));
   AgentConfig c;
   c.filename = std::string(filename);
   config::Section root = config::Section::FromBody(body, "", c.filename);
@@ -251,11 +278,22 @@ absl::Status ValidateAgentConfig(const AgentConfig& c) {
     absl::Status placed = adminapi::CheckAdminSocketPlacement(c.admin_socket_path, c.socket_path);
     if (!placed.ok()) errs.push_back(absl::StrCat("agent.admin_socket_path: ", placed.message()));
   }
-  int sources = (c.trust_bundle_path.empty() ? 0 : 1) + (c.insecure_bootstrap ? 1 : 0);
+  int sources =
+      (c.trust_bundle_path.empty() ? 0 : 1) + (c.trust_bundle_url.empty() ? 0 : 1) + (c.insecure_bootstrap ? 1 : 0);
   if (sources == 0) {
-    errs.push_back("exactly one bootstrap source is required: agent.trust_bundle_path or agent.insecure_bootstrap");
+    errs.push_back(
+        "exactly one bootstrap source is required: agent.trust_bundle_path, agent.trust_bundle_url or "
+        "agent.insecure_bootstrap");
   } else if (sources > 1) {
-    errs.push_back("only one bootstrap source may be set: agent.trust_bundle_path or agent.insecure_bootstrap");
+    errs.push_back(
+        "only one bootstrap source may be set: agent.trust_bundle_path, agent.trust_bundle_url or "
+        "agent.insecure_bootstrap");
+  }
+  if (!c.trust_bundle_url.empty()) {
+    absl::Status url = CheckBundleUrl(c.trust_bundle_url, c.trust_bundle_unix_socket);
+    if (!url.ok()) errs.push_back(absl::StrCat("agent.trust_bundle_url: ", url.message()));
+  } else if (!c.trust_bundle_unix_socket.empty()) {
+    errs.push_back("agent.trust_bundle_unix_socket is only used with agent.trust_bundle_url");
   }
   if (c.trust_bundle_format != "pem" && c.trust_bundle_format != "spiffe") {
     errs.push_back(
@@ -271,6 +309,21 @@ absl::Status ValidateAgentConfig(const AgentConfig& c) {
     return absl::InvalidArgumentError(
         absl::StrCat(c.filename.empty() ? "" : c.filename + ": ", absl::StrJoin(errs, "\n")));
   }
+  return absl::OkStatus();
+}
+
+absl::Status ResolveJoinTokenFile(AgentConfig& c) {
+  if (c.join_token_file.empty()) return absl::OkStatus();
+  if (!c.join_token.empty()) {
+    return absl::InvalidArgumentError("agent.join_token and agent.join_token_file cannot both be set");
+  }
+  absl::StatusOr<std::string> text = files::ReadFile(c.join_token_file);
+  if (!text.ok()) return Annotate(text.status(), absl::StrCat("agent.join_token_file \"", c.join_token_file, "\""));
+  std::string token(absl::StripAsciiWhitespace(*text));
+  if (token.empty()) {
+    return absl::InvalidArgumentError(absl::StrCat("agent.join_token_file \"", c.join_token_file, "\" is empty"));
+  }
+  c.join_token = std::move(token);
   return absl::OkStatus();
 }
 

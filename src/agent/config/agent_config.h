@@ -44,12 +44,18 @@ struct AgentConfig {
   std::vector<std::string> authorized_delegates;  // SPIFFE IDs allowed to use DelegatedIdentity
   std::string data_dir = "./.data";
   std::string log_level = "INFO";
+  std::string log_format = "text";  // text | json (common/logging.h)
+  std::string log_file;             // empty: stderr
   std::string trust_bundle_path;
+  std::string trust_bundle_url;             // downloaded at start (agent/manager/bundle_url.h)
+  std::string trust_bundle_unix_socket;     // trust_bundle_url fetched through this socket (then http:// allowed)
   std::string trust_bundle_format = "pem";  // pem | spiffe
   bool insecure_bootstrap = false;
   std::string join_token;
+  std::string join_token_file;  // read by ResolveJoinTokenFile into join_token (SPIRE v1.13.3)
   crypto::KeyType workload_key_type = crypto::KeyType::kEcP256;
   int64_t x509_svid_cache_max_size = 1000;
+  int64_t jwt_svid_cache_max_size = 1000;           // JWT-SVIDs cached per (entry, audience); least-lived evicted first
   absl::Duration sync_interval = absl::Seconds(5);  // agent.experimental.sync_interval or $SPIRECVM_AGENT_SYNC_INTERVAL
 
   sds::SdsOptions sds;  // agent.sds { ... }
@@ -71,9 +77,14 @@ struct AgentConfig {
 absl::StatusOr<AgentConfig> ParseAgentConfig(std::string_view text, std::string_view filename,
                                              std::string_view env_sync_interval = "");
 
-// Semantic checks: trust_domain and server_address set, exactly one bootstrap source, join_token present when
+// Semantic checks: trust_domain and server_address set, exactly one bootstrap source (trust_bundle_path,
+// trust_bundle_url with an https:// URL, or insecure_bootstrap), join_token present when
 // the join_token attestor is used, known trust_bundle_format, admin_socket_path outside socket_path's directory.
 absl::Status ValidateAgentConfig(const AgentConfig& c);
+
+// join_token_file: reads the token (surrounding whitespace trimmed) into join_token. Both set, an unreadable or an
+// empty file is an error naming the file. No-op without join_token_file.
+absl::Status ResolveJoinTokenFile(AgentConfig& c);
 
 // Reads the file and parses it (no validation).
 absl::StatusOr<AgentConfig> LoadAgentConfig(const std::string& path, std::string_view env_sync_interval = "");

@@ -3,7 +3,13 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <filesystem>
+#include <fstream>
+#include <map>
+
 #include "agent/workload/unix_attestor.h"
+#include "common/expand_env.h"
+#include "common/files.h"
 
 namespace spirecvm::agent {
 namespace {
@@ -238,6 +244,116 @@ plugins {
   EXPECT_THAT(m, HasSubstr("workload_x509_svid_key_type"));
   EXPECT_THAT(m, HasSubstr("tpm"));
   EXPECT_THAT(m, HasSubstr("k8s"));
+}
+
+std::string WithAgentKeys(const std::string& keys) {
+  std::string text = kGood;
+  text.replace(text.find("agent {") + 7, 0, "\n" + keys + "\n");
+  return text;
+}
+
+// SPIRE's Helm chart renders agent.conf as JSON (charts/spire/charts/spire-agent/templates/configmap.yaml):
+// test/data/spire-helm/agent.json is that shape, with ${VARS} for -expandEnv.
+TEST(AgentConfigTest, LoadsSpireHelmRenderedJson) {
+  auto text = files::ReadFile(std::string(SPIRECVM_VECTORS_DIR) + "/spire-helm/agent.json");
+  ASSERT_TRUE(text.ok()) << text.status();
+  std::string expanded = config::ExpandEnv(*text, [](const std::string& name) -> std::optional<std::string> {
+    static const std::map<std::string, std::string> env = {{"SPIRECVM_DATA", "/var/lib/spire-cvm"},
+                                                           {"SPIRECVM_SERVER_PORT", "8081"},
+                                                           {"SPIRECVM_AGENT_HEALTH_PORT", "9982"}};
+    auto it = env.find(name);
+    if (it == env.end()) return std::nullopt;
+    return it->second;
+  });
+  auto c = ParseAgentConfig(expanded, "agent.conf");
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->trust_domain.name(), "example.org");
+  EXPECT_EQ(c->server_port, 8081);
+  EXPECT_EQ(c->socket_path, "/var/lib/spire-cvm/agent/public/spire-agent.sock");
+  EXPECT_EQ(c->log_format, "json");
+  EXPECT_EQ(c->join_token_file, "/var/lib/spire-cvm/join-token");
+  EXPECT_EQ(c->trust_bundle_path, "/var/lib/spire-cvm/bundle.pem");
+  EXPECT_EQ(c->node_attestor.name, "join_token");
+  EXPECT_EQ(c->key_manager.name, "memory");
+  ASSERT_EQ(c->workload_attestors.size(), 1u);
+  EXPECT_EQ(c->workload_attestors[0].name, "unix");
+  EXPECT_EQ(c->sds.default_bundle_name, "ROOTCA");
+}
+
+TEST(AgentConfigTest, JsonUnknownKeyNamesItsPath) {
+  auto c = ParseAgentConfig(R"({"agent": {"trust_domain": "example.org", "sever_address": "x"},
+  "plugins": {"NodeAttestor": [{"join_token": {"plugin_data": {}, "plugin_dat": {}}}]}})",
+                            "agent.json");
+  ASSERT_FALSE(c.ok());
+  EXPECT_THAT(c.status().message(), HasSubstr("unknown key \"sever_address\" in agent (agent.json:1:"));
+  EXPECT_THAT(c.status().message(), HasSubstr("unknown key \"plugin_dat\" in plugins.NodeAttestor \"join_token\""));
+}
+
+TEST(AgentConfigTest, LogFormatAndFile) {
+  auto c = ParseAgentConfig(WithAgentKeys("log_format = \"JSON\"\nlog_file = \"/tmp/a.log\""), "a.conf");
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->log_format, "json");
+  EXPECT_EQ(c->log_file, "/tmp/a.log");
+  auto bad = ParseAgentConfig(WithAgentKeys("log_format = \"xml\""), "a.conf");
+  EXPECT_THAT(bad.status().message(), HasSubstr("agent.log_format: want \"text\" or \"json\""));
+}
+
+TEST(AgentConfigTest, JoinTokenFile) {
+  const std::string dir = ::testing::TempDir() + "/agent_config_join_token";
+  std::filesystem::create_directories(dir);
+  const std::string path = dir + "/token";
+  { std::ofstream(path) << "  tok-123\n"; }
+  std::string text = kGood;
+  text.replace(text.find("join_token = \"abc\""), 18, "join_token_file = \"" + path + "\"");
+  auto c = ParseAgentConfig(text, "a.conf");
+  ASSERT_TRUE(c.ok()) << c.status();
+  ASSERT_TRUE(ResolveJoinTokenFile(*c).ok());
+  EXPECT_EQ(c->join_token, "tok-123");
+  EXPECT_TRUE(ValidateAgentConfig(*c).ok());
+
+  auto both = ParseAgentConfig(WithAgentKeys("join_token_file = \"" + path + "\""), "a.conf");
+  ASSERT_TRUE(both.ok());
+  EXPECT_THAT(ResolveJoinTokenFile(*both).message(), HasSubstr("cannot both be set"));
+
+  { std::ofstream(path) << " \n"; }
+  auto empty = ParseAgentConfig(text, "a.conf");
+  ASSERT_TRUE(empty.ok());
+  EXPECT_THAT(ResolveJoinTokenFile(*empty).message(), HasSubstr("is empty"));
+  auto missing = ParseAgentConfig(text.replace(text.find(path), path.size(), dir + "/missing"), "a.conf");
+  ASSERT_TRUE(missing.ok());
+  EXPECT_THAT(ResolveJoinTokenFile(*missing).message(), HasSubstr("agent.join_token_file"));
+  std::filesystem::remove_all(dir);
+}
+
+TEST(AgentConfigTest, TrustBundleUrl) {
+  std::string text = kGood;
+  text.replace(text.find("trust_bundle_path = \"/tmp/bundle.pem\""), 37,
+               "trust_bundle_url = \"https://bundle.example.org/b.pem\"\ntrust_bundle_format = \"spiffe\"");
+  auto c = ParseAgentConfig(text, "a.conf");
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->trust_bundle_url, "https://bundle.example.org/b.pem");
+  EXPECT_EQ(c->trust_bundle_format, "spiffe");
+  EXPECT_TRUE(ValidateAgentConfig(*c).ok()) << ValidateAgentConfig(*c);
+
+  c->trust_bundle_url = "http://bundle.example.org/b.pem";
+  EXPECT_THAT(ValidateAgentConfig(*c).message(), HasSubstr("must start with https://"));
+  c->trust_bundle_unix_socket = "/run/bundle.sock";  // through a Unix socket, http is allowed
+  EXPECT_TRUE(ValidateAgentConfig(*c).ok()) << ValidateAgentConfig(*c);
+  c->trust_bundle_path = "/tmp/bundle.pem";
+  EXPECT_THAT(ValidateAgentConfig(*c).message(), HasSubstr("only one bootstrap source"));
+}
+
+TEST(AgentConfigTest, CacheSizesRebootstrapAndAvailabilityTarget) {
+  auto c = ParseAgentConfig(
+      WithAgentKeys("jwt_svid_cache_max_size = 50\nrebootstrap_mode = \"never\"\nrebootstrap_delay = \"10m\""),
+      "a.conf");
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->jwt_svid_cache_max_size, 50);
+  auto refused =
+      ParseAgentConfig(WithAgentKeys("rebootstrap_mode = \"auto\"\navailability_target = \"24h\""), "a.conf");
+  ASSERT_FALSE(refused.ok());
+  EXPECT_THAT(refused.status().message(), HasSubstr("agent.rebootstrap_mode: \"auto\" is not supported"));
+  EXPECT_THAT(refused.status().message(), HasSubstr("agent.availability_target: not supported"));
 }
 
 TEST(AgentConfigTest, SyncIntervalFromEnvironment) {

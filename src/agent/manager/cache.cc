@@ -77,8 +77,8 @@ void Subscription::Deliver(const WorkloadUpdate& u) {
 
 // ---------------- Cache ----------------
 
-std::shared_ptr<Cache> Cache::Create(const Clock& clock, size_t max_svids) {
-  return std::shared_ptr<Cache>(new Cache(clock, max_svids == 0 ? 1000 : max_svids));
+std::shared_ptr<Cache> Cache::Create(const Clock& clock, size_t max_svids, size_t max_jwts) {
+  return std::shared_ptr<Cache>(new Cache(clock, max_svids == 0 ? 1000 : max_svids, max_jwts));
 }
 
 bool Cache::ApplySync(const std::vector<spirecvm::types::Entry>& changed, const std::vector<std::string>& removed) {
@@ -423,8 +423,9 @@ std::optional<JwtRecord> Cache::GetJwt(const std::string& entry_id, const std::v
 void Cache::PutJwt(const std::string& entry_id, const std::vector<std::string>& audience, JwtRecord r) {
   std::lock_guard<std::mutex> l(mu_);
   if (!entries_.contains(entry_id)) return;
-  // Bounded: drop expired tokens when the map grows.
-  if (jwts_.size() > 4 * max_svids_) {
+  std::string key = JwtKey(entry_id, audience);
+  // Bounded (jwt_svid_cache_max_size): at the bound, drop expired tokens, then the soonest to expire.
+  if (!jwts_.contains(key) && jwts_.size() >= max_jwts_) {
     absl::Time now = clock_.Now();
     for (auto it = jwts_.begin(); it != jwts_.end();) {
       if (it->second.expires_at <= now) {
@@ -433,8 +434,14 @@ void Cache::PutJwt(const std::string& entry_id, const std::vector<std::string>& 
         ++it;
       }
     }
+    while (jwts_.size() >= max_jwts_) {
+      auto soonest = std::min_element(jwts_.begin(), jwts_.end(), [](const auto& a, const auto& b) {
+        return a.second.expires_at < b.second.expires_at;
+      });
+      jwts_.erase(soonest);
+    }
   }
-  jwts_[JwtKey(entry_id, audience)] = std::move(r);
+  jwts_[std::move(key)] = std::move(r);
 }
 
 }  // namespace spirecvm::agent

@@ -116,7 +116,8 @@ class Subscription {
 
 class Cache : public std::enable_shared_from_this<Cache> {
  public:
-  static std::shared_ptr<Cache> Create(const Clock& clock, size_t max_svids);
+  // max_jwts: SPIRE's jwt_svid_cache_max_size; at the bound, expired tokens go first, then the soonest to expire.
+  static std::shared_ptr<Cache> Create(const Clock& clock, size_t max_svids, size_t max_jwts = 1000);
 
   // --- manager side ---
   // Applies a sync answer. Returns true when anything changed.
@@ -161,7 +162,8 @@ class Cache : public std::enable_shared_from_this<Cache> {
 
  private:
   friend class Subscription;
-  Cache(const Clock& clock, size_t max_svids) : clock_(clock), max_svids_(max_svids) {}
+  Cache(const Clock& clock, size_t max_svids, size_t max_jwts)
+      : clock_(clock), max_svids_(max_svids), max_jwts_(max_jwts == 0 ? 1 : max_jwts) {}
   void Unsubscribe(Subscription* s);
   // Requires mu_. Marks matched entries used; `want` set when some matched entry lacks an SVID.
   WorkloadUpdate ComputeLocked(const absl::flat_hash_set<std::string>& selectors, bool* want);
@@ -169,6 +171,7 @@ class Cache : public std::enable_shared_from_this<Cache> {
 
   const Clock& clock_;
   const size_t max_svids_;
+  const size_t max_jwts_;
   mutable std::mutex mu_;
   std::map<std::string, spirecvm::types::Entry> entries_;                          // by id
   absl::flat_hash_map<std::string, std::shared_ptr<const X509SvidRecord>> svids_;  // by entry id

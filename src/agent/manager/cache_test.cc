@@ -114,6 +114,24 @@ TEST_F(CacheTest, JwtCachedUntilHalfLife) {
   EXPECT_FALSE(c->GetJwt("a", {"x", "y"}).has_value());
 }
 
+// jwt_svid_cache_max_size: the cache never holds more; the token closest to expiry makes room.
+TEST_F(CacheTest, JwtCacheIsBoundedBySize) {
+  auto c = Cache::Create(clock_, 10, /*max_jwts=*/2);
+  c->ApplySync({E("a", {{"unix", "uid:1"}})}, {});
+  auto put = [&](const std::string& aud, absl::Duration ttl) {
+    c->PutJwt("a", {aud}, JwtRecord{"tok-" + aud, "spiffe://example.org/a", "", clock_.Now(), clock_.Now() + ttl});
+  };
+  put("short", absl::Minutes(10));
+  put("long", absl::Minutes(30));
+  put("long", absl::Minutes(30));  // replacing a held key needs no room
+  EXPECT_EQ(c->jwt_count(), 2u);
+  put("new", absl::Minutes(20));
+  EXPECT_EQ(c->jwt_count(), 2u);
+  EXPECT_FALSE(c->GetJwt("a", {"short"}).has_value());
+  EXPECT_TRUE(c->GetJwt("a", {"long"}).has_value());
+  EXPECT_TRUE(c->GetJwt("a", {"new"}).has_value());
+}
+
 }  // namespace
 }  // namespace spirecvm::agent
 

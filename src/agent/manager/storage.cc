@@ -51,23 +51,28 @@ absl::StatusOr<spiffe::Bundle> AgentStorage::LoadBundle() {
   return b;
 }
 
-absl::StatusOr<spiffe::Bundle> LoadBootstrapBundle(const std::string& path, const std::string& format,
-                                                   const spiffe::TrustDomain& td) {
-  ASSIGN_OR_RETURN(auto text, files::ReadFile(path));
+absl::StatusOr<spiffe::Bundle> ParseBootstrapBundle(const std::string& text, const std::string& source,
+                                                    const std::string& format, const spiffe::TrustDomain& td) {
   if (format == "spiffe") {
     auto b = spiffe::BundleFromJwks(td, text);
-    if (!b.ok()) return absl::InvalidArgumentError(absl::StrCat(path, ": ", b.status().message()));
+    if (!b.ok()) return absl::InvalidArgumentError(absl::StrCat(source, ": ", b.status().message()));
     if (b->x509_authorities_der.empty()) {
-      return absl::InvalidArgumentError(absl::StrCat(path, ": bundle has no X.509 authorities"));
+      return absl::InvalidArgumentError(absl::StrCat(source, ": bundle has no X.509 authorities"));
     }
     return b;
   }
   auto certs = crypto::ParseCertsPem(text);
-  if (!certs.ok()) return absl::InvalidArgumentError(absl::StrCat(path, ": ", certs.status().message()));
+  if (!certs.ok()) return absl::InvalidArgumentError(absl::StrCat(source, ": ", certs.status().message()));
   spiffe::Bundle b;
   b.trust_domain = td;
   for (const auto& c : *certs) b.x509_authorities_der.push_back(crypto::CertToDer(c.get()));
   return b;
+}
+
+absl::StatusOr<spiffe::Bundle> LoadBootstrapBundle(const std::string& path, const std::string& format,
+                                                   const spiffe::TrustDomain& td) {
+  ASSIGN_OR_RETURN(auto text, files::ReadFile(path));
+  return ParseBootstrapBundle(text, path, format, td);
 }
 
 }  // namespace spirecvm::agent

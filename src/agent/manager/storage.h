@@ -32,7 +32,11 @@ class AgentStorage {
   spiffe::TrustDomain td_;
 };
 
-// Reads the bootstrap bundle: PEM certificates, or a SPIFFE bundle (JWKS) when format is "spiffe".
+// Parses a bootstrap bundle: PEM certificates, or a SPIFFE bundle (JWKS) when format is "spiffe". `source` (a path
+// or URL) prefixes errors.
+absl::StatusOr<spiffe::Bundle> ParseBootstrapBundle(const std::string& text, const std::string& source,
+                                                    const std::string& format, const spiffe::TrustDomain& td);
+// Reads the bootstrap bundle file and parses it (ParseBootstrapBundle).
 absl::StatusOr<spiffe::Bundle> LoadBootstrapBundle(const std::string& path, const std::string& format,
                                                    const spiffe::TrustDomain& td);
 

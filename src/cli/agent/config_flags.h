@@ -13,10 +13,11 @@ namespace spirecvm::cli::agent {
 
 struct ConfigFlags {
   std::string config_path = "conf/agent/agent.conf";
-  std::string join_token, data_dir, log_level, server_address, socket_path, trust_bundle, trust_bundle_format,
-      trust_domain;
+  std::string join_token, join_token_file, data_dir, log_file, log_format, log_level, server_address, socket_path,
+      trust_bundle, trust_bundle_url, trust_bundle_format, trust_domain;
   int64_t server_port = 0;
   bool insecure_bootstrap = false;
+  bool expand_env = false;  // -expandEnv: $VAR / ${VAR} expanded in the file before parsing
 
   // Registers -config and every override flag on `fs`.
   void Register(flags::FlagSet& fs);

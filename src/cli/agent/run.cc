@@ -55,7 +55,8 @@ int RunCommand(const std::vector<std::string>& args, Io io) {
     io.err << cfg.status().message() << "\n";
     return 1;
   }
-  if (absl::Status st = logging::Configure(cfg->log_level, "agent"); !st.ok()) {
+  logging::Options log{.level = cfg->log_level, .format = cfg->log_format, .file = cfg->log_file};
+  if (absl::Status st = logging::Configure(log, "agent"); !st.ok()) {
     io.err << st.message() << "\n";
     return 1;
   }

@@ -382,6 +382,9 @@ absl::StatusOr<SignedX509Svid> CaManager::SignDownstreamCa(const EVP_PKEY* publi
 absl::StatusOr<SignedJwtSvid> CaManager::SignJwtSvid(const spiffe::SpiffeId& id,
                                                      const std::vector<std::string>& audience, absl::Duration ttl,
                                                      std::string_view extra_claims_json) {
+  if (cfg_.disable_jwt_svids) {
+    return absl::FailedPreconditionError("JWT functionality is disabled (server.disable_jwt_svids = true)");
+  }
   std::shared_ptr<JwtSlot> active;
   {
     std::lock_guard<std::mutex> l(mu_);

@@ -34,8 +34,9 @@ struct CaConfig {
   std::string subject_country = "US";
   std::string subject_org = "SPIFFE";
   std::string subject_cn;
-  std::string server_id;   // this server's journal key (several servers may share a database)
-  std::string jwt_issuer;  // optional `iss` claim
+  std::string server_id;           // this server's journal key (several servers may share a database)
+  std::string jwt_issuer;          // optional `iss` claim
+  bool disable_jwt_svids = false;  // SPIRE's disable_jwt_svids: SignJwtSvid refuses
 };
 
 enum class SlotStatus { kPrepared, kActive, kOld };

@@ -7,6 +7,7 @@
 
 #include "common/files.h"
 #include "crypto/x509.h"
+#include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "server/datastore/sqlite_datastore.h"
 #include "spiffe/jwt_svid.h"
@@ -149,6 +150,17 @@ TEST_F(CaManagerTest, JwtIssuerIsTheConfiguredOne) {
   auto claims = spiffe::ParseJwtSvidInsecure(jwt->token);
   ASSERT_TRUE(claims.ok());
   EXPECT_NE(claims->claims_json.find("\"iss\":\"https://oidc.example.org\""), std::string::npos) << claims->claims_json;
+}
+
+TEST_F(CaManagerTest, DisableJwtSvidsRefusesSigning) {
+  CaConfig c = Config(absl::Hours(24));
+  c.disable_jwt_svids = true;
+  auto ca = CaManager::Create(c, *km_, *ds_, clock_, rnd_, nullptr);
+  ASSERT_TRUE((*ca)->Initialize().ok());
+  auto jwt = (*ca)->SignJwtSvid(*spiffe::SpiffeId::Parse("spiffe://example.org/w"), {"a"}, absl::Minutes(5));
+  ASSERT_FALSE(jwt.ok());
+  EXPECT_TRUE(absl::IsFailedPrecondition(jwt.status())) << jwt.status();
+  EXPECT_THAT(std::string(jwt.status().message()), ::testing::HasSubstr("JWT functionality is disabled"));
 }
 
 TEST_F(CaManagerTest, RefusesIdsOutsideTheTrustDomain) {

@@ -43,7 +43,7 @@ void ParseBundleEndpoint(config::Section& be, BundleEndpointConfig& out) {
                    "ACME is not supported by spire-cvm; use profile \"https_web\" { serving_cert_file { ... } }");
     be.MarkKnown("acme");
   }
-  auto profiles = be.Blocks("profile");
+  auto profiles = be.Blocks("profile", 1);
   if (profiles.size() > 1) be.AddKeyError("profile", "only one profile may be configured");
   for (auto& [labels, block] : profiles) {
     if (labels.size() != 1) {
@@ -61,7 +61,7 @@ void ParseBundleEndpoint(config::Section& be, BundleEndpointConfig& out) {
 }
 
 void ParseEndpointProfile(config::Section& fw, FederationRelationship& r) {
-  auto profiles = fw.Blocks("bundle_endpoint_profile");
+  auto profiles = fw.Blocks("bundle_endpoint_profile", 1);
   if (profiles.empty()) {
     fw.AddError(fw.pos(), "bundle_endpoint_profile \"https_spiffe\" { ... } or \"https_web\" {} is required");
     return;
@@ -117,7 +117,7 @@ void ParseFederation(config::Section& fed, const spiffe::TrustDomain& own, Feder
     out.bundle_endpoint.emplace();
     ParseBundleEndpoint(*be, *out.bundle_endpoint);
   }
-  for (auto& [labels, fw] : fed.Blocks("federates_with")) {
+  for (auto& [labels, fw] : fed.Blocks("federates_with", 1)) {
     if (labels.size() != 1) {
       fw.AddError(fw.pos(), "federates_with needs the trust domain as its label: federates_with \"<td>\" { ... }");
       continue;

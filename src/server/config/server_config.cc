@@ -2,14 +2,26 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "common/json_config.h"
+#include "common/logging.h"
 #include "common/status.h"
 #include "common/strings.h"
 
 namespace spirecvm::server {
 namespace {
 
-void ParseTrustDomain(config::Section& server, ServerConfig& cfg) {
+void ParseTrustDomain(config::Section& server, const ServerFlagOverrides& flags, ServerConfig& cfg) {
   auto v = server.String("trust_domain");
+  if (!flags.trust_domain.empty()) {
+    auto td = spiffe::TrustDomain::Parse(flags.trust_domain);
+    if (!td.ok()) {
+      server.AddError(server.pos(),
+                      absl::StrCat("-trustDomain \"", flags.trust_domain, "\" is invalid: ", td.status().message()));
+      return;
+    }
+    cfg.trust_domain = *td;
+    return;
+  }
   if (!v) {
     server.AddError(server.pos(), "trust_domain is required");
     return;
@@ -38,6 +50,26 @@ void ParseEndpoints(config::Section& server, ServerConfig& cfg) {
     }
     cfg.log_level = up;
   }
+  if (auto v = server.String("log_format")) {
+    if (absl::Status st = logging::CheckFormat(*v); !st.ok()) {
+      server.AddKeyError("log_format", absl::StrCat("log_format \"", *v, "\" is not one of text, json"));
+    }
+    cfg.log_format = absl::AsciiStrToLower(*v);
+  }
+  if (auto v = server.String("log_file")) cfg.log_file = *v;
+}
+
+// Housekeeping and feature switches SPIRE has at the top of server {}.
+void ParseSwitches(config::Section& server, ServerConfig& cfg) {
+  if (auto v = server.Duration("prune_attested_nodes_expired_for")) {
+    if (*v <= absl::ZeroDuration()) {
+      server.AddKeyError("prune_attested_nodes_expired_for", "prune_attested_nodes_expired_for must be positive");
+    } else {
+      cfg.prune_attested_nodes_expired_for = *v;
+    }
+  }
+  if (auto v = server.Bool("prune_tofu_nodes")) cfg.prune_tofu_nodes = *v;
+  if (auto v = server.Bool("disable_jwt_svids")) cfg.disable_jwt_svids = *v;
 }
 
 void PositiveDuration(config::Section& server, std::string_view key, absl::Duration* out) {
@@ -92,11 +124,41 @@ void ParseAdminIds(config::Section& server, ServerConfig& cfg) {
   }
 }
 
-void ParseServerBlock(config::Section& server, ServerConfig& cfg) {
-  ParseTrustDomain(server, cfg);
+// Command-line flags win over the keys ParseEndpoints read; checked the same way, errors name the flag.
+void ApplyFlags(config::Section& server, const ServerFlagOverrides& flags, ServerConfig& cfg) {
+  if (!flags.bind_address.empty()) cfg.bind_address = flags.bind_address;
+  if (flags.bind_port != 0) {
+    if (flags.bind_port < 0 || flags.bind_port > 65535) {
+      server.AddError(server.pos(), absl::StrCat("-serverPort ", flags.bind_port, " is not a port number"));
+    }
+    cfg.bind_port = static_cast<int>(flags.bind_port);
+  }
+  if (!flags.data_dir.empty()) cfg.data_dir = flags.data_dir;
+  if (!flags.socket_path.empty()) cfg.socket_path = flags.socket_path;
+  if (!flags.log_file.empty()) cfg.log_file = flags.log_file;
+  if (!flags.log_format.empty()) {
+    if (!logging::CheckFormat(flags.log_format).ok()) {
+      server.AddError(server.pos(), absl::StrCat("-logFormat \"", flags.log_format, "\" is not one of text, json"));
+    }
+    cfg.log_format = absl::AsciiStrToLower(flags.log_format);
+  }
+  if (!flags.log_level.empty()) {
+    std::string up = absl::AsciiStrToUpper(flags.log_level);
+    if (up != "DEBUG" && up != "INFO" && up != "WARN" && up != "ERROR") {
+      server.AddError(server.pos(),
+                      absl::StrCat("-logLevel \"", flags.log_level, "\" is not one of DEBUG, INFO, WARN, ERROR"));
+    }
+    cfg.log_level = up;
+  }
+}
+
+void ParseServerBlock(config::Section& server, const ServerFlagOverrides& flags, ServerConfig& cfg) {
+  ParseTrustDomain(server, flags, cfg);
   ParseAdminIds(server, cfg);
   ParseEndpoints(server, cfg);
+  ApplyFlags(server, flags, cfg);
   ParseCa(server, cfg);
+  ParseSwitches(server, cfg);
   if (auto exp = server.Child("experimental")) {
     if (auto v = exp->Duration("cache_reload_interval")) cfg.cache_refresh_interval = *v;
   }
@@ -113,7 +175,7 @@ void ParseServerBlock(config::Section& server, ServerConfig& cfg) {
 void ParsePluginDecls(config::Section& plugins, const std::string& filename, ServerConfig& cfg) {
   static const hcl::Body kEmptyBody;  // plugin_data absent: an empty section that outlives every config
   for (const std::string& kind : plugins.Keys()) {
-    for (auto& [labels, block] : plugins.Blocks(kind)) {
+    for (auto& [labels, block] : plugins.Blocks(kind, 1)) {
       if (labels.size() != 1) {
         block.AddError(block.pos(),
                        absl::StrCat(kind, " needs exactly one name label, e.g. ", kind, " \"<name>\" { ... }"));
@@ -140,8 +202,9 @@ const PluginDecl* ServerConfig::Find(std::string_view kind) const {
   return nullptr;
 }
 
-absl::StatusOr<ServerConfig> ParseServerConfig(std::string_view text, const std::string& filename) {
-  ASSIGN_OR_RETURN(hcl::Body body, hcl::Parse(text, filename));
+absl::StatusOr<ServerConfig> ParseServerConfig(std::string_view text, const std::string& filename,
+                                               const ServerFlagOverrides& flags) {
+  ASSIGN_OR_RETURN(hcl::Body body, config::ParseConfigText(text, filename));
   ServerConfig cfg;
   cfg.doc = std::make_shared<hcl::Body>(std::move(body));
   cfg.root = config::Section::FromBody(*cfg.doc, "", filename);
@@ -152,7 +215,7 @@ absl::StatusOr<ServerConfig> ParseServerConfig(std::string_view text, const std:
     root.AddError({1, 1}, "missing the server { ... } block");
     return root.Finish();
   }
-  ParseServerBlock(*server, cfg);
+  ParseServerBlock(*server, flags, cfg);
   if (auto hc = root.Child("health_checks")) telemetry::ParseHealthChecks(*hc, cfg.health_checks);
   if (auto tel = root.Child("telemetry")) telemetry::ParseTelemetry(*tel, cfg.telemetry);
   if (auto plugins = root.Child("plugins")) {

@@ -4,6 +4,7 @@
 // Finish() reports every error and every unknown key at once.
 #pragma once
 
+#include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
@@ -43,6 +44,14 @@ struct ServerConfig {
   std::string socket_path = "/tmp/spire-server/private/api.sock";
   std::string data_dir = "./.data";
   std::string log_level = "INFO";
+  std::string log_format = "text";  // text | json (common/logging.h)
+  std::string log_file;             // empty: stderr
+  // SPIRE's prune_attested_nodes_expired_for / prune_tofu_nodes: delete attested nodes whose SVID expired longer
+  // ago than this (0: never), hourly; banned nodes are kept; nodes that cannot re-attest only with prune_tofu_nodes.
+  absl::Duration prune_attested_nodes_expired_for = absl::ZeroDuration();
+  bool prune_tofu_nodes = false;
+  // SPIRE's disable_jwt_svids: every JWT-SVID signing request is refused ("JWT functionality is disabled").
+  bool disable_jwt_svids = false;
   absl::Duration ca_ttl = absl::Hours(24);
   crypto::KeyType ca_key_type = crypto::KeyType::kEcP256;
   crypto::KeyType jwt_key_type = crypto::KeyType::kEcP256;
@@ -71,8 +80,23 @@ struct ServerConfig {
   const PluginDecl* Find(std::string_view kind) const;
 };
 
+// SPIRE's `run` / `validate` flags: values given on the command line win over the file. Empty (0) = not given.
+struct ServerFlagOverrides {
+  std::string bind_address;  // -bindAddress
+  int64_t bind_port = 0;     // -serverPort
+  std::string trust_domain;  // -trustDomain (the file may then leave trust_domain out)
+  std::string data_dir;      // -dataDir
+  std::string socket_path;   // -socketPath
+  std::string log_file;      // -logFile
+  std::string log_format;    // -logFormat
+  std::string log_level;     // -logLevel
+};
+
 // Parses and checks the core keys and collects the plugin declarations. Plugin kinds, names and data are
-// left for the catalog (PlanPlugins in server/catalog.h), which also calls the root's Finish().
-absl::StatusOr<ServerConfig> ParseServerConfig(std::string_view text, const std::string& filename);
+// left for the catalog (PlanPlugins in server/catalog.h), which also calls the root's Finish(). The text is HCL,
+// or JSON when config::LooksLikeJson (a ".json" name or a leading '{'). Flag values are checked like the keys
+// they replace; an invalid one is reported naming the flag.
+absl::StatusOr<ServerConfig> ParseServerConfig(std::string_view text, const std::string& filename,
+                                               const ServerFlagOverrides& flags = {});
 
 }  // namespace spirecvm::server

@@ -1,5 +1,9 @@
 #include "server/config/server_config.h"
 
+#include <map>
+
+#include "common/expand_env.h"
+#include "common/files.h"
 #include "gtest/gtest.h"
 #include "server/catalog.h"
 
@@ -249,6 +253,141 @@ telemetry { Prometheus { port = 70000 } }
   auto plan = PlanPlugins(*cfg);
   ASSERT_FALSE(plan.ok());
   EXPECT_NE(std::string(plan.status().message()).find("70000"), std::string::npos) << plan.status();
+}
+
+// SPIRE's Helm chart renders server.conf as JSON (charts/spire/charts/spire-server/templates/configmap.yaml):
+// test/data/spire-helm/server.json is that shape, with ${VARS} for -expandEnv.
+std::string HelmServerJson() {
+  auto text = files::ReadFile(std::string(SPIRECVM_VECTORS_DIR) + "/spire-helm/server.json");
+  EXPECT_TRUE(text.ok()) << text.status();
+  static const std::map<std::string, std::string> env = {{"SPIRECVM_DATA", "/var/lib/spire-cvm"},
+                                                         {"SPIRECVM_SERVER_PORT", "8081"},
+                                                         {"SPIRECVM_HEALTH_PORT", "8080"},
+                                                         {"SPIRECVM_PROM_PORT", "9988"}};
+  return config::ExpandEnv(text.ok() ? *text : "", [](const std::string& name) -> std::optional<std::string> {
+    auto it = env.find(name);
+    if (it == env.end()) return std::nullopt;
+    return it->second;
+  });
+}
+
+TEST(ServerConfig, LoadsSpireHelmRenderedJson) {
+  auto cfg = ParseServerConfig(HelmServerJson(), "server.conf");
+  ASSERT_TRUE(cfg.ok()) << cfg.status();
+  EXPECT_EQ(cfg->trust_domain.name(), "example.org");
+  EXPECT_EQ(cfg->bind_port, 8081);
+  EXPECT_EQ(cfg->data_dir, "/var/lib/spire-cvm/server");
+  EXPECT_EQ(cfg->log_format, "json");
+  EXPECT_EQ(cfg->log_level, "DEBUG");
+  EXPECT_EQ(cfg->ca_subject_country, "ARPA");
+  EXPECT_EQ(cfg->ca_subject_org, "Example");
+  EXPECT_EQ(cfg->ca_subject_cn, "example.org");
+  EXPECT_EQ(cfg->default_x509_svid_ttl, absl::Hours(4));
+  EXPECT_EQ(cfg->jwt_issuer, "https://oidc-discovery.example.org");
+  EXPECT_TRUE(cfg->health_checks.listener_enabled);
+  EXPECT_EQ(cfg->health_checks.bind_port, 8080);
+  EXPECT_TRUE(cfg->telemetry.prometheus);
+  EXPECT_EQ(cfg->telemetry.prometheus_port, 9988);
+  auto plan = PlanPlugins(*cfg);
+  ASSERT_TRUE(plan.ok()) << plan.status();
+  EXPECT_EQ(plan->datastore.name, "sql");
+  EXPECT_EQ(plan->keymanager.name, "memory");  // "plugin_data": null, as the chart renders an empty key
+  ASSERT_EQ(plan->attestors.size(), 1u);
+  EXPECT_EQ(plan->attestors[0].name, "join_token");
+}
+
+TEST(ServerConfig, JsonUnknownKeysNameTheirPathAndLine) {
+  std::string text = Replace(HelmServerJson(), "\"jwt_issuer\"", "\"jwt_isuer\"");
+  text = Replace(text, "\"database_type\": \"sqlite3\"", "\"database_type\": \"sqlite3\", \"pool\": 3");
+  auto st = Check(text);
+  ASSERT_FALSE(st.ok());
+  EXPECT_NE(std::string(st.message()).find("unknown key \"jwt_isuer\" in server (server.conf:54:"), std::string::npos)
+      << st;
+  EXPECT_NE(std::string(st.message()).find("pool"), std::string::npos) << st;
+  EXPECT_NE(std::string(st.message()).find("plugins.DataStore \"sql\".plugin_data"), std::string::npos) << st;
+}
+
+TEST(ServerConfig, JsonMapFormOfPluginsAndFederation) {
+  auto cfg = ParseServerConfig(R"({
+  "server": {"trust_domain": "example.org",
+    "federation": {"bundle_endpoint": {"address": "127.0.0.1", "port": 8443},
+      "federates_with": {"other.org": {"bundle_endpoint_url": "https://127.0.0.1:9443",
+        "bundle_endpoint_profile": {"https_spiffe": {"endpoint_spiffe_id": "spiffe://other.org/spire/server"}}}}}},
+  "plugins": {"DataStore": {"sql": {"plugin_data": {"database_type": "sqlite3", "connection_string": "x"}}},
+              "KeyManager": {"memory": {}}, "NodeAttestor": {"join_token": {"plugin_data": {}}}}
+})",
+                               "server.json");
+  ASSERT_TRUE(cfg.ok()) << cfg.status();
+  ASSERT_TRUE(cfg->federation.bundle_endpoint.has_value());
+  EXPECT_EQ(cfg->federation.bundle_endpoint->port, 8443);
+  ASSERT_EQ(cfg->federation.federates_with.size(), 1u);
+  EXPECT_EQ(cfg->federation.federates_with[0].trust_domain.name(), "other.org");
+  EXPECT_EQ(cfg->federation.federates_with[0].endpoint_spiffe_id, "spiffe://other.org/spire/server");
+  auto plan = PlanPlugins(*cfg);
+  ASSERT_TRUE(plan.ok()) << plan.status();
+  EXPECT_EQ(plan->keymanager.name, "memory");
+}
+
+TEST(ServerConfig, LogPruneAndJwtSwitches) {
+  auto cfg = ParseServerConfig(Replace(kGood, "log_level = \"DEBUG\"",
+                                       "log_level = \"DEBUG\"\n  log_format = \"JSON\"\n  log_file = \"/tmp/s.log\"\n"
+                                       "  prune_attested_nodes_expired_for = \"24h\"\n  prune_tofu_nodes = true\n"
+                                       "  disable_jwt_svids = true"),
+                               "server.conf");
+  ASSERT_TRUE(cfg.ok()) << cfg.status();
+  EXPECT_EQ(cfg->log_format, "json");
+  EXPECT_EQ(cfg->log_file, "/tmp/s.log");
+  EXPECT_EQ(cfg->prune_attested_nodes_expired_for, absl::Hours(24));
+  EXPECT_TRUE(cfg->prune_tofu_nodes);
+  EXPECT_TRUE(cfg->disable_jwt_svids);
+  EXPECT_TRUE(PlanPlugins(*cfg).ok());
+
+  auto st = Check(Replace(kGood, "log_level = \"DEBUG\"", "log_format = \"xml\""));
+  EXPECT_NE(std::string(st.message()).find("log_format \"xml\" is not one of text, json"), std::string::npos) << st;
+  st = Check(Replace(kGood, "log_level = \"DEBUG\"", "prune_attested_nodes_expired_for = \"0s\""));
+  EXPECT_NE(std::string(st.message()).find("must be positive"), std::string::npos) << st;
+}
+
+TEST(ServerConfig, FlagsOverrideTheFile) {
+  ServerFlagOverrides flags{.bind_address = "0.0.0.0",
+                            .bind_port = 9090,
+                            .trust_domain = "flag.example",
+                            .data_dir = "/d",
+                            .socket_path = "/s.sock",
+                            .log_file = "/l.log",
+                            .log_format = "json",
+                            .log_level = "warn"};
+  auto cfg = ParseServerConfig(kGood, "server.conf", flags);
+  ASSERT_TRUE(cfg.ok()) << cfg.status();
+  EXPECT_EQ(cfg->bind_address, "0.0.0.0");
+  EXPECT_EQ(cfg->bind_port, 9090);
+  EXPECT_EQ(cfg->trust_domain.name(), "flag.example");
+  EXPECT_EQ(cfg->data_dir, "/d");
+  EXPECT_EQ(cfg->socket_path, "/s.sock");
+  EXPECT_EQ(cfg->log_file, "/l.log");
+  EXPECT_EQ(cfg->log_format, "json");
+  EXPECT_EQ(cfg->log_level, "WARN");
+  EXPECT_TRUE(PlanPlugins(*cfg).ok());
+
+  // -trustDomain stands in for a file without trust_domain.
+  std::string no_td = Replace(kGood, "trust_domain = \"example.org\"", "");
+  EXPECT_FALSE(Check(no_td).ok());
+  ServerFlagOverrides td_only;
+  td_only.trust_domain = "example.org";
+  auto from_flag = ParseServerConfig(no_td, "server.conf", td_only);
+  ASSERT_TRUE(from_flag.ok()) << from_flag.status();
+  EXPECT_TRUE(PlanPlugins(*from_flag).ok());
+
+  ServerFlagOverrides bad;
+  bad.bind_port = 70000;
+  bad.log_format = "xml";
+  bad.trust_domain = "Bad Domain";
+  auto bad_cfg = ParseServerConfig(kGood, "server.conf", bad);
+  absl::Status st = bad_cfg.ok() ? PlanPlugins(*bad_cfg).status() : bad_cfg.status();
+  ASSERT_FALSE(st.ok());
+  EXPECT_NE(std::string(st.message()).find("-serverPort 70000"), std::string::npos) << st;
+  EXPECT_NE(std::string(st.message()).find("-logFormat \"xml\""), std::string::npos) << st;
+  EXPECT_NE(std::string(st.message()).find("-trustDomain \"Bad Domain\""), std::string::npos) << st;
 }
 
 }  // namespace

@@ -5,6 +5,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/encoding.h"
 #include "common/status.h"
+#include "common/strings.h"
 
 namespace spirecvm::aws {
 namespace {
@@ -26,10 +27,10 @@ std::optional<absl::Time> TimeField(const json& o, const char* name) {
 
 absl::StatusOr<std::string> BlobField(const json& o, const char* name, std::string_view action) {
   std::string b64 = StringField(o, name);
-  if (b64.empty()) return absl::InvalidArgumentError(absl::StrCat("AWS kms ", action, " answer has no ", name));
+  if (b64.empty()) return absl::InvalidArgumentError(absl::StrCat("AWS kms ", ToAbsl(action), " answer has no ", name));
   auto raw = Base64Decode(b64);
   if (!raw.ok())
-    return absl::InvalidArgumentError(absl::StrCat("AWS kms ", action, " answer: ", name, " is not Base64"));
+    return absl::InvalidArgumentError(absl::StrCat("AWS kms ", ToAbsl(action), " answer: ", name, " is not Base64"));
   return raw;
 }
 

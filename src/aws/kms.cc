@@ -41,7 +41,10 @@ absl::Status AllPages(json request, Call call, Collect collect) {
     ASSIGN_OR_RETURN(json answer, call(request));
     RETURN_IF_ERROR(collect(answer));
     std::string marker = StringField(answer, "NextMarker");
-    if (!answer.value("Truncated", false) || marker.empty()) return absl::OkStatus();
+    auto truncated = answer.find("Truncated");
+    if (truncated == answer.end() || !truncated->is_boolean() || !truncated->get<bool>() || marker.empty()) {
+      return absl::OkStatus();
+    }
     request["Marker"] = marker;
   }
   return absl::ResourceExhaustedError("AWS kms: too many pages");

@@ -3,7 +3,9 @@
 moto 5.2.5's Sign ignores MessageType: it hashes the Message again even when the caller sends a digest (AWS KMS signs
 the digest as given), so every signature over a digest would be over SHA-256(digest). This wrapper signs a DIGEST
 message as KMS does (the digest as prehashed input, its length checked against the algorithm); RAW messages and every
-other call are moto's. Usage: moto_kms_server.py PORT
+other call are moto's. Two more differences from KMS are evened out here: moto answers CreateAlias, UpdateAlias and
+DeleteAlias with the JSON text `null` (KMS: an empty body), and its ScheduleKeyDeletion fails on a key ARN (KeyError;
+KMS takes a key id or ARN). Usage: moto_kms_server.py PORT
 """
 import base64
 import json
@@ -13,6 +15,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, padding, utils
 from moto.core.exceptions import JsonRESTError
 from moto.kms.exceptions import ValidationException
+from moto.kms.models import KmsBackend
 from moto.kms.responses import KmsResponse
 
 
@@ -55,6 +58,27 @@ def _sign(self):
 
 
 KmsResponse.sign = _sign
+
+
+def _empty_answer(method):
+    def wrapped(self):
+        answer = method(self)
+        return "" if answer == "null" else answer
+
+    return wrapped
+
+
+for _name in ("create_alias", "update_alias", "delete_alias"):
+    setattr(KmsResponse, _name, _empty_answer(getattr(KmsResponse, _name)))
+
+_orig_schedule = KmsBackend.schedule_key_deletion
+
+
+def _schedule_key_deletion(self, key_id, pending_window_in_days):
+    return _orig_schedule(self, self.get_key_id(key_id), pending_window_in_days)
+
+
+KmsBackend.schedule_key_deletion = _schedule_key_deletion
 
 if __name__ == "__main__":
     from moto.server import main

@@ -221,6 +221,8 @@ pem = re.compile(rb"-----BEGIN ([A-Z ]*)PRIVATE KEY-----.*?-----END \1PRIVATE KE
 for root, _, files in os.walk(data_dir):
     for f in files:
         path = os.path.join(root, f)
+        if not os.path.isfile(path):  # sockets
+            continue
         blob = open(path, "rb").read().replace(b"\\n", b"\n")
         for m in pem.finditer(blob):
             key = serialization.load_pem_private_key(m.group(0), None)

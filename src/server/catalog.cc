@@ -6,6 +6,7 @@
 #include "absl/strings/str_join.h"
 #include "server/datastore/postgres_datastore.h"
 #include "server/datastore/sqlite_datastore.h"
+#include "server/keymanager/aws_kms_key_manager.h"
 #include "server/nodeattest/aws_iid_attestor.h"
 #include "server/nodeattest/join_token_attestor.h"
 
@@ -34,6 +35,10 @@ absl::StatusOr<std::unique_ptr<KeyManager>> BuildDiskKeyManager(const DiskKeyMan
 }
 absl::StatusOr<std::unique_ptr<KeyManager>> BuildMemoryKeyManager(const NoConfig&, const KeyManagerDeps&) {
   return NewMemoryKeyManager();
+}
+absl::StatusOr<std::unique_ptr<KeyManager>> BuildAwsKmsKeyManager(const AwsKmsKeyManagerConfig& c,
+                                                                  const KeyManagerDeps& d) {
+  return AwsKmsKeyManager::Create(c, d.trust_domain, d.clock, d.rnd);
 }
 
 absl::StatusOr<std::unique_ptr<NodeAttestor>> BuildJoinToken(const NoConfig&, const NodeAttestorDeps& d) {
@@ -102,6 +107,8 @@ const ServerCatalog& BuiltIns() {
                        {
                            Plugin<KeyManager, KeyManagerDeps>("disk", ParseDiskKeyManagerConfig, BuildDiskKeyManager),
                            Plugin<KeyManager, KeyManagerDeps>("memory", ParseNoConfig, BuildMemoryKeyManager),
+                           Plugin<KeyManager, KeyManagerDeps>("aws_kms", ParseAwsKmsKeyManagerConfig,
+                                                              BuildAwsKmsKeyManager),
                        }},
       .node_attestors = {"NodeAttestor",
                          {

@@ -29,7 +29,11 @@ struct DataStoreDeps {
   Clock& clock;
   Random& rnd;  // entry ids
 };
-struct KeyManagerDeps {};
+struct KeyManagerDeps {
+  const spiffe::TrustDomain& trust_domain;  // aws_kms: the alias and key description name it
+  Clock& clock;
+  Random& rnd;  // aws_kms: the server id
+};
 struct UpstreamAuthorityDeps {};
 struct NodeAttestorDeps {
   const spiffe::TrustDomain& trust_domain;

@@ -32,7 +32,7 @@ TEST(ServerCatalogTest, BuiltInsAreOneRegistryPerKind) {
   const ServerCatalog& c = BuiltIns();
   EXPECT_THAT(c.Kinds(), ElementsAre("DataStore", "KeyManager", "NodeAttestor", "UpstreamAuthority"));
   EXPECT_THAT(c.data_stores.Names(), ElementsAre("sql"));
-  EXPECT_THAT(c.key_managers.Names(), ElementsAre("disk", "memory"));
+  EXPECT_THAT(c.key_managers.Names(), ElementsAre("disk", "memory", "aws_kms"));
   EXPECT_THAT(c.node_attestors.Names(), ElementsAre("join_token", "aws_iid"));
   EXPECT_THAT(c.upstream_authorities.Names(), ElementsAre("disk"));
 }
@@ -124,7 +124,8 @@ TEST(ServerCatalogTest, BuildErrorsNameThePlugin) {
   TestOnlyDeterministicRandom rnd(7);
   auto ds = plan->datastore.Build({clock, rnd});
   EXPECT_THAT(std::string(ds.status().message()), HasSubstr("DataStore \"sql\": "));
-  auto km = plan->keymanager.Build({});
+  const spiffe::TrustDomain td = *spiffe::TrustDomain::Parse("example.org");
+  auto km = plan->keymanager.Build({td, clock, rnd});
   EXPECT_EQ(km.status().code(), absl::StatusCode::kDataLoss);
   EXPECT_THAT(std::string(km.status().message()), HasSubstr("KeyManager \"disk\": "));
   EXPECT_THAT(std::string(km.status().message()), HasSubstr("is not a valid keys file"));

@@ -50,7 +50,7 @@ CaConfig CaConfigFrom(const ServerConfig& cfg, std::string server_id) {
 absl::StatusOr<CaParts> BuildCa(const ServerConfig& cfg, const PluginPlan& plan, std::string server_id,
                                 datastore::DataStore& ds, Clock& clock, Random& rnd) {
   CaParts parts;
-  ASSIGN_OR_RETURN(parts.km, plan.keymanager.Build({}));
+  ASSIGN_OR_RETURN(parts.km, plan.keymanager.Build({cfg.trust_domain, clock, rnd}));
   if (plan.upstream) {
     ASSIGN_OR_RETURN(parts.upstream, plan.upstream->Build({}));
   }

@@ -204,12 +204,21 @@ absl::Status CheckHeader(const json& h) {
   return absl::OkStatus();
 }
 
+// The signer a JwtSigner names: its Signer, or a LocalSigner over its private key (held in `local`).
+absl::StatusOr<const crypto::Signer*> SignerOf(const JwtSigner& s, std::shared_ptr<crypto::Signer>& local) {
+  if (s.signer != nullptr) return s.signer;
+  auto made = crypto::NewLocalSigner(crypto::ShareKey(s.key));
+  if (!made.ok()) return absl::InvalidArgumentError(absl::StrCat("JWT-SVID sign: ", made.status().message()));
+  local = *std::move(made);
+  return local.get();
+}
+
 }  // namespace
 
 absl::StatusOr<std::string> SignJwtSvid(const JwtSigner& s, const SpiffeId& sub,
                                         const std::vector<std::string>& audience, absl::Time iat, absl::Time exp,
                                         std::string_view extra_claims_json) {
-  if (s.key == nullptr) return absl::InvalidArgumentError("JWT-SVID sign: key is null");
+  if (s.key == nullptr && s.signer == nullptr) return absl::InvalidArgumentError("JWT-SVID sign: key is null");
   if (s.kid.empty()) return absl::InvalidArgumentError("JWT-SVID sign: kid is empty");
   if (sub.empty()) return absl::InvalidArgumentError("JWT-SVID sign: subject is empty");
   if (audience.empty()) return absl::InvalidArgumentError("JWT-SVID sign: at least one audience is required");
@@ -217,11 +226,11 @@ absl::StatusOr<std::string> SignJwtSvid(const JwtSigner& s, const SpiffeId& sub,
     if (a.empty()) return absl::InvalidArgumentError("JWT-SVID sign: audience values must not be empty");
   }
   if (exp <= iat) return absl::InvalidArgumentError("JWT-SVID sign: exp must be after iat");
-  auto kt = crypto::KeyTypeOf(s.key);
-  if (!kt.ok()) return absl::InvalidArgumentError(absl::StrCat("JWT-SVID sign: ", kt.status().message()));
+  std::shared_ptr<crypto::Signer> local;
+  ASSIGN_OR_RETURN(const crypto::Signer* signer, SignerOf(s, local));
   std::string alg;
   const EVP_MD* md = EVP_sha256();
-  switch (*kt) {
+  switch (signer->Type()) {
     case crypto::KeyType::kEcP256:
       alg = "ES256";
       break;
@@ -254,10 +263,10 @@ absl::StatusOr<std::string> SignJwtSvid(const JwtSigner& s, const SpiffeId& sub,
       }
     }
     std::string input = absl::StrCat(Base64UrlEncode(header.dump()), ".", Base64UrlEncode(claims.dump()));
-    ASSIGN_OR_RETURN(auto sig, crypto::SignDigestInfo(s.key, md, input));
+    ASSIGN_OR_RETURN(auto sig, crypto::SignData(*signer, md, input));
     std::string raw = std::move(sig);
     if (alg[0] == 'E') {
-      ASSIGN_OR_RETURN(auto jose, DerToJoseEcdsa(raw, EcCoordSize(EVP_PKEY_get_bits(s.key))));
+      ASSIGN_OR_RETURN(auto jose, DerToJoseEcdsa(raw, EcCoordSize(EVP_PKEY_get_bits(signer->PublicKey()))));
       raw = std::move(jose);
     }
     return absl::StrCat(input, ".", Base64UrlEncode(raw));

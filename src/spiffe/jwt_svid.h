@@ -8,15 +8,18 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "common/random.h"
+#include "crypto/signer.h"
 #include "crypto/ssl_ptr.h"
 #include "spiffe/spiffe_id.h"
 
 namespace spirecvm::spiffe {
 
+// The JWT authority: a local private key, or a crypto::Signer (the server's JWT key, from a KeyManager), which wins.
 struct JwtSigner {
   EVP_PKEY* key = nullptr;  // non-owning
   std::string kid{};
-  std::string issuer{};  // optional `iss` claim (the server's jwt_issuer)
+  std::string issuer{};                    // optional `iss` claim (the server's jwt_issuer)
+  const crypto::Signer* signer = nullptr;  // non-owning
 };
 
 // alg from key: ES256 (P-256), ES384 (P-384), RS256 (RSA); ECDSA signatures in JOSE raw R||S;

@@ -16,18 +16,19 @@
 namespace spirecvm::spiffe {
 namespace {
 
-using crypto::KeyType;
-
 absl::Status SslInternal(std::string_view what) {
   std::string errs = ssl::DrainErrors();
   if (errs.empty()) return absl::InternalError(ToAbsl(what));
   return absl::InternalError(absl::StrCat(ToAbsl(what), ": ", errs));
 }
 
-absl::StatusOr<const EVP_MD*> DigestForSigner(const EVP_PKEY* key) {
-  auto t = crypto::KeyTypeOf(key);
-  if (!t.ok()) return absl::InvalidArgumentError(absl::StrCat("CA signing key: ", t.status().message()));
-  return *t == KeyType::kEcP384 ? EVP_sha384() : EVP_sha256();
+// The signer a CaSigner names: its Signer, or a LocalSigner over its private key (held in `local`).
+absl::StatusOr<const crypto::Signer*> SignerOf(const CaSigner& ca, std::shared_ptr<crypto::Signer>& local) {
+  if (ca.signer != nullptr) return ca.signer;
+  auto s = crypto::NewLocalSigner(crypto::ShareKey(ca.key));
+  if (!s.ok()) return absl::InvalidArgumentError(absl::StrCat("CA signing key: ", s.status().message()));
+  local = *std::move(s);
+  return local.get();
 }
 
 absl::Status SetRandomSerial(X509* cert, Random& rnd) {
@@ -105,7 +106,7 @@ absl::Status AddSans(X509* cert, std::string_view uri, const std::vector<std::st
 
 struct CertSpec {
   const X509* issuer = nullptr;  // null: self-signed
-  EVP_PKEY* signing_key = nullptr;
+  const crypto::Signer* signer = nullptr;
   const EVP_PKEY* public_key = nullptr;
   ssl::X509NamePtr subject;
   absl::Time not_before;
@@ -151,9 +152,10 @@ bool SetPublicKey(X509* cert, const EVP_PKEY* key, bool fast) {
 absl::Status CheckAndClampValidity(CertSpec& spec) {
   if (spec.public_key == nullptr) return absl::InvalidArgumentError("certificate: public key is null");
   if (spec.issuer != nullptr) {
-    if (X509_check_private_key(spec.issuer, spec.signing_key) != 1) {
+    const EVP_PKEY* issuer_key = X509_get0_pubkey(spec.issuer);
+    if (issuer_key == nullptr || EVP_PKEY_eq(issuer_key, spec.signer->PublicKey()) != 1) {
       ssl::DrainErrors();
-      return absl::InvalidArgumentError("CA signer: private key does not match the CA certificate");
+      return absl::InvalidArgumentError("CA signer: the signing key does not match the CA certificate");
     }
     absl::Time ca_not_after = crypto::NotAfter(spec.issuer);
     if (spec.not_after > ca_not_after) spec.not_after = ca_not_after;
@@ -186,7 +188,7 @@ absl::Status AddProfileExtensions(X509* cert, const CertSpec& spec) {
 }
 
 absl::StatusOr<ssl::X509Ptr> BuildAndSign(CertSpec spec, Random& rnd) {
-  ASSIGN_OR_RETURN(const EVP_MD* md, DigestForSigner(spec.signing_key));
+  const EVP_MD* md = crypto::DigestFor(spec.signer->Type());
   RETURN_IF_ERROR(CheckAndClampValidity(spec));
   ssl::X509Ptr cert(X509_new());
   if (!cert || X509_set_version(cert.get(), X509_VERSION_3) != 1) return SslInternal("certificate: alloc");
@@ -205,7 +207,7 @@ absl::StatusOr<ssl::X509Ptr> BuildAndSign(CertSpec spec, Random& rnd) {
     return SslInternal("certificate: public key");
   }
   RETURN_IF_ERROR(AddProfileExtensions(cert.get(), spec));
-  if (X509_sign(cert.get(), spec.signing_key, md) <= 0) return SslInternal("certificate: sign");
+  RETURN_IF_ERROR(crypto::SignCertificate(cert.get(), *spec.signer, md));
   return cert;
 }
 
@@ -246,11 +248,14 @@ bool ExtensionCritical(const X509* cert, int nid) {
 }  // namespace
 
 absl::StatusOr<ssl::X509Ptr> SignX509Svid(const CaSigner& ca, const X509SvidParams& p, Random& rnd) {
-  if (ca.cert == nullptr || ca.key == nullptr) return absl::InvalidArgumentError("X509-SVID: CA signer is incomplete");
+  if (ca.cert == nullptr || (ca.key == nullptr && ca.signer == nullptr)) {
+    return absl::InvalidArgumentError("X509-SVID: CA signer is incomplete");
+  }
   if (p.id.empty()) return absl::InvalidArgumentError("X509-SVID: SPIFFE ID is empty");
+  std::shared_ptr<crypto::Signer> local;
   CertSpec spec;
   spec.issuer = ca.cert;
-  spec.signing_key = ca.key;
+  ASSIGN_OR_RETURN(spec.signer, SignerOf(ca, local));
   spec.public_key = p.public_key;
   spec.not_before = p.not_before;
   spec.not_after = p.not_after;
@@ -273,10 +278,16 @@ absl::StatusOr<ssl::X509Ptr> SignX509Svid(const CaSigner& ca, const X509SvidPara
 
 absl::StatusOr<ssl::X509Ptr> SelfSignCa(EVP_PKEY* key, const CaParams& p, Random& rnd) {
   if (key == nullptr) return absl::InvalidArgumentError("CA: key is null");
+  auto signer = crypto::NewLocalSigner(crypto::ShareKey(key));
+  if (!signer.ok()) return absl::InvalidArgumentError(absl::StrCat("CA signing key: ", signer.status().message()));
+  return SelfSignCa(**signer, p, rnd);
+}
+
+absl::StatusOr<ssl::X509Ptr> SelfSignCa(const crypto::Signer& signer, const CaParams& p, Random& rnd) {
   if (p.trust_domain.empty()) return absl::InvalidArgumentError("CA: trust domain is empty");
   CertSpec spec;
-  spec.signing_key = key;
-  spec.public_key = key;
+  spec.signer = &signer;
+  spec.public_key = signer.PublicKey();
   spec.not_before = p.not_before;
   spec.not_after = p.not_after;
   spec.is_ca = true;
@@ -287,13 +298,14 @@ absl::StatusOr<ssl::X509Ptr> SelfSignCa(EVP_PKEY* key, const CaParams& p, Random
 }
 
 absl::StatusOr<ssl::X509Ptr> SignIntermediateCa(const CaSigner& upstream, const CaParams& p, Random& rnd) {
-  if (upstream.cert == nullptr || upstream.key == nullptr) {
+  if (upstream.cert == nullptr || (upstream.key == nullptr && upstream.signer == nullptr)) {
     return absl::InvalidArgumentError("intermediate CA: upstream signer is incomplete");
   }
   if (p.trust_domain.empty()) return absl::InvalidArgumentError("intermediate CA: trust domain is empty");
+  std::shared_ptr<crypto::Signer> local;
   CertSpec spec;
   spec.issuer = upstream.cert;
-  spec.signing_key = upstream.key;
+  ASSIGN_OR_RETURN(spec.signer, SignerOf(upstream, local));
   spec.public_key = p.public_key;
   spec.not_before = p.not_before;
   spec.not_after = p.not_after;

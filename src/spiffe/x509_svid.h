@@ -8,14 +8,18 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "common/random.h"
+#include "crypto/signer.h"
 #include "crypto/ssl_ptr.h"
 #include "spiffe/spiffe_id.h"
 
 namespace spirecvm::spiffe {
 
-struct CaSigner {  // non-owning
+// The CA that signs: its certificate and its key, either a crypto::Signer (the server's CA keys, from a KeyManager)
+// or a local private key (wrapped in a LocalSigner). Non-owning.
+struct CaSigner {
   const X509* cert = nullptr;
-  EVP_PKEY* key = nullptr;
+  EVP_PKEY* key = nullptr;                 // a local private key, or
+  const crypto::Signer* signer = nullptr;  // a signer (wins over `key`)
 };
 
 struct X509SvidParams {
@@ -52,7 +56,9 @@ struct CaParams {
 
 // CA per spec: basicConstraints cA=true critical, keyUsage critical keyCertSign|cRLSign|digitalSignature,
 // URI SAN = trust domain ID (no path), SKI (and AKI = SKI for the self-signed case). Random 128-bit serial.
-// `key` is the CA's private key; p.public_key is ignored (may be null) for the self-signed case.
+// Signed by `signer`, whose public key the certificate carries (p.public_key is ignored and may be null).
+absl::StatusOr<ssl::X509Ptr> SelfSignCa(const crypto::Signer& signer, const CaParams& p, Random& rnd);
+// The same with a local private key.
 absl::StatusOr<ssl::X509Ptr> SelfSignCa(EVP_PKEY* key, const CaParams& p, Random& rnd);
 // Intermediate CA signed by `upstream`; not_after clamped to the upstream's notAfter.
 absl::StatusOr<ssl::X509Ptr> SignIntermediateCa(const CaSigner& upstream, const CaParams& p, Random& rnd);

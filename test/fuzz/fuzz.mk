@@ -15,7 +15,7 @@ LIBS := $(shell pkg-config --libs $(ABSL)) -lsqlite3 -lcurl -lssl -lcrypto -lspd
 ABI := src/attestation/sevsnp/abi/report.cc src/attestation/sevsnp/abi/cert_table.cc
 ENCODING := src/common/encoding.cc
 FILES := src/common/files.cc
-CRYPTO := src/crypto/keys.cc src/crypto/x509.cc $(ENCODING)
+CRYPTO := src/crypto/keys.cc src/crypto/x509.cc src/crypto/signer.cc $(ENCODING)
 AMD_CERTS := $(ABI) src/attestation/sevsnp/certs/endorsement.cc src/attestation/sevsnp/certs/chain.cc \
              src/attestation/sevsnp/certs/sources.cc $(FILES)
 AMD_SIM := src/attestation/sevsnp/sim/test_only_amd_signer.cc

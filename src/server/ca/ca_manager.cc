@@ -128,10 +128,10 @@ absl::StatusOr<std::shared_ptr<X509Slot>> CaManager::PrepareX509(const std::stri
   auto slot = std::make_shared<X509Slot>();
   slot->slot_id = slot_id;
   slot->key_id = "x509-CA-" + slot_id;
-  ASSIGN_OR_RETURN(slot->key, km_.GenerateKey(slot->key_id, cfg_.ca_key_type));
+  ASSIGN_OR_RETURN(slot->signer, km_.GenerateKey(slot->key_id, cfg_.ca_key_type));
   absl::Time now = clock_.Now();
   spiffe::CaParams p{.trust_domain = cfg_.trust_domain,
-                     .public_key = slot->key.get(),
+                     .public_key = slot->signer->PublicKey(),
                      .not_before = now - kBackdate,
                      .not_after = now + cfg_.ca_ttl,
                      .subject_country = cfg_.subject_country,
@@ -145,7 +145,7 @@ absl::StatusOr<std::shared_ptr<X509Slot>> CaManager::PrepareX509(const std::stri
     upstream_roots_der_.clear();
     for (auto& r : signed_ca->roots) upstream_roots_der_.push_back(crypto::CertToDer(r.get()));
   } else {
-    ASSIGN_OR_RETURN(slot->cert, spiffe::SelfSignCa(slot->key.get(), p, rnd_));
+    ASSIGN_OR_RETURN(slot->cert, spiffe::SelfSignCa(*slot->signer, p, rnd_));
   }
   SetAuthorityIds(*slot, upstream_ != nullptr);
   spdlog::info("X509 CA prepared: slot {} serial {} expires {}", slot_id, crypto::SerialDecimal(slot->cert.get()),
@@ -157,7 +157,7 @@ absl::StatusOr<std::shared_ptr<JwtSlot>> CaManager::PrepareJwt(const std::string
   auto slot = std::make_shared<JwtSlot>();
   slot->slot_id = slot_id;
   slot->key_id = "JWT-Signer-" + slot_id;
-  ASSIGN_OR_RETURN(slot->key, km_.GenerateKey(slot->key_id, cfg_.jwt_key_type));
+  ASSIGN_OR_RETURN(slot->signer, km_.GenerateKey(slot->key_id, cfg_.jwt_key_type));
   // A random kid: unguessable and unique across servers sharing a bundle.
   slot->kid = Base64UrlEncode(rnd_.Bytes(24));
   slot->issued_at = clock_.Now();
@@ -217,13 +217,13 @@ absl::StatusOr<std::shared_ptr<X509Slot>> CaManager::LoadX509Slot(const nlohmann
     return nullptr;
   }
   // The key must be the one the certificate was made for (a KeyManager that regenerated it is no use).
-  if (X509_check_private_key(slot->cert.get(), key->get()) != 1) {
+  if (EVP_PKEY_eq(X509_get0_pubkey(slot->cert.get()), (*key)->PublicKey()) != 1) {
     ssl::DrainErrors();
     spdlog::warn("CA journal: X509 slot {}: key {} does not match the certificate; dropping the slot", slot->slot_id,
                  slot->key_id);
     return nullptr;
   }
-  slot->key = std::move(*key);
+  slot->signer = std::move(*key);
   return slot;
 }
 
@@ -243,7 +243,7 @@ std::shared_ptr<JwtSlot> CaManager::LoadJwtSlot(const nlohmann::json& e, absl::T
                  key.status().ToString());
     return nullptr;
   }
-  slot->key = std::move(*key);
+  slot->signer = std::move(*key);
   return slot;
 }
 
@@ -283,7 +283,7 @@ absl::Status CaManager::PublishLocked() {
     for (auto& s : x509_) rec.x509_authorities_der.push_back(crypto::CertToDer(s->cert.get()));
   }
   for (auto& s : jwt_) {
-    ASSIGN_OR_RETURN(std::string pub, crypto::PublicKeyToDer(s->key.get()));
+    ASSIGN_OR_RETURN(std::string pub, crypto::PublicKeyToDer(s->signer->PublicKey()));
     rec.jwt_keys.push_back(datastore::JwtKeyRecord{s->kid, pub, absl::ToUnixSeconds(s->not_after), false});
   }
   return ds_.AppendBundle(rec).status();
@@ -337,8 +337,9 @@ absl::StatusOr<SignedX509Svid> CaManager::SignX509Svid(
                            .dns_names = dns_names,
                            .der_only = true,
                            .extra_extensions = extra_extensions};
-  ASSIGN_OR_RETURN(ssl::X509Ptr leaf,
-                   spiffe::SignX509Svid(spiffe::CaSigner{active->cert.get(), active->key.get()}, p, rnd_));
+  ASSIGN_OR_RETURN(
+      ssl::X509Ptr leaf,
+      spiffe::SignX509Svid(spiffe::CaSigner{.cert = active->cert.get(), .signer = active->signer.get()}, p, rnd_));
   SignedX509Svid out;
   out.chain_der.push_back(crypto::CertToDer(leaf.get()));
   if (upstream_ != nullptr) {
@@ -366,7 +367,8 @@ absl::StatusOr<SignedX509Svid> CaManager::SignDownstreamCa(const EVP_PKEY* publi
                      .subject_country = cfg_.subject_country,
                      .subject_org = cfg_.subject_org};
   ASSIGN_OR_RETURN(ssl::X509Ptr ca,
-                   spiffe::SignIntermediateCa(spiffe::CaSigner{active->cert.get(), active->key.get()}, p, rnd_));
+                   spiffe::SignIntermediateCa(
+                       spiffe::CaSigner{.cert = active->cert.get(), .signer = active->signer.get()}, p, rnd_));
   SignedX509Svid out;
   out.chain_der.push_back(crypto::CertToDer(ca.get()));
   if (upstream_ != nullptr) {
@@ -400,8 +402,9 @@ absl::StatusOr<SignedJwtSvid> CaManager::SignJwtSvid(const spiffe::SpiffeId& id,
   absl::Time now = clock_.Now();
   absl::Time exp = std::min(now + ttl, active->not_after);
   ASSIGN_OR_RETURN(std::string token,
-                   spiffe::SignJwtSvid(spiffe::JwtSigner{active->key.get(), active->kid, cfg_.jwt_issuer}, id, audience,
-                                       now, exp, extra_claims_json));
+                   spiffe::SignJwtSvid(
+                       spiffe::JwtSigner{.kid = active->kid, .issuer = cfg_.jwt_issuer, .signer = active->signer.get()},
+                       id, audience, now, exp, extra_claims_json));
   return SignedJwtSvid{std::move(token), now, exp};
 }
 

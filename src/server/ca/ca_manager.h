@@ -16,6 +16,7 @@
 #include "common/clock.h"
 #include "common/random.h"
 #include "crypto/keys.h"
+#include "crypto/signer.h"
 #include "crypto/ssl_ptr.h"
 #include "nlohmann/json_fwd.hpp"
 #include "server/ca/upstream_authority.h"
@@ -56,7 +57,7 @@ struct X509Slot {
   std::string upstream_authority_id;  // with an UpstreamAuthority: the signer's key id (authority key id), hex
   ssl::X509Ptr cert;
   std::vector<ssl::X509Ptr> intermediates;  // upstream chain (excluding roots)
-  ssl::EvpPkeyPtr key;
+  std::shared_ptr<crypto::Signer> signer;   // the CA key, from the KeyManager
 };
 
 struct JwtSlot {
@@ -67,7 +68,7 @@ struct JwtSlot {
   std::string kid;  // also the authority id
   absl::Time issued_at;
   absl::Time not_after;
-  ssl::EvpPkeyPtr key;
+  std::shared_ptr<crypto::Signer> signer;  // the JWT key, from the KeyManager
 };
 
 struct SignedX509Svid {

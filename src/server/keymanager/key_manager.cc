@@ -13,25 +13,25 @@ namespace {
 
 class MemoryKeyManager final : public KeyManager {
  public:
-  absl::StatusOr<ssl::EvpPkeyPtr> GenerateKey(std::string_view id, crypto::KeyType type) override {
+  absl::StatusOr<std::shared_ptr<crypto::Signer>> GenerateKey(std::string_view id, crypto::KeyType type) override {
     ASSIGN_OR_RETURN(ssl::EvpPkeyPtr key, crypto::GenerateKey(type));
+    ASSIGN_OR_RETURN(std::shared_ptr<crypto::Signer> signer, crypto::NewLocalSigner(std::move(key)));
     std::lock_guard<std::mutex> l(mu_);
-    ssl::EvpPkeyPtr shared = crypto::ShareKey(key.get());
-    keys_[std::string(id)] = std::move(key);
-    return shared;
+    keys_[std::string(id)] = signer;
+    return signer;
   }
-  absl::StatusOr<ssl::EvpPkeyPtr> GetKey(std::string_view id) override {
+  absl::StatusOr<std::shared_ptr<crypto::Signer>> GetKey(std::string_view id) override {
     std::lock_guard<std::mutex> l(mu_);
     auto it = keys_.find(std::string(id));
     if (it == keys_.end())
       return absl::NotFoundError(absl::StrCat("no key with id \"", std::string(id), "\" in the memory KeyManager"));
-    return crypto::ShareKey(it->second.get());
+    return it->second;
   }
   std::string_view Name() const override { return "memory"; }
 
  private:
   std::mutex mu_;
-  std::map<std::string, ssl::EvpPkeyPtr> keys_;
+  std::map<std::string, std::shared_ptr<crypto::Signer>> keys_;
 };
 
 // All keys in one JSON document {"keys": {"<id>": "<PKCS#8 PEM>"}} rewritten atomically on change,
@@ -59,7 +59,7 @@ class DiskKeyManager final : public KeyManager {
     return absl::OkStatus();
   }
 
-  absl::StatusOr<ssl::EvpPkeyPtr> GenerateKey(std::string_view id, crypto::KeyType type) override {
+  absl::StatusOr<std::shared_ptr<crypto::Signer>> GenerateKey(std::string_view id, crypto::KeyType type) override {
     ASSIGN_OR_RETURN(ssl::EvpPkeyPtr key, crypto::GenerateKey(type));
     std::lock_guard<std::mutex> l(mu_);
     std::map<std::string, ssl::EvpPkeyPtr> next;
@@ -67,15 +67,15 @@ class DiskKeyManager final : public KeyManager {
     next[std::string(id)] = crypto::ShareKey(key.get());
     RETURN_IF_ERROR(Persist(next));
     keys_ = std::move(next);
-    return key;
+    return crypto::NewLocalSigner(std::move(key));
   }
 
-  absl::StatusOr<ssl::EvpPkeyPtr> GetKey(std::string_view id) override {
+  absl::StatusOr<std::shared_ptr<crypto::Signer>> GetKey(std::string_view id) override {
     std::lock_guard<std::mutex> l(mu_);
     auto it = keys_.find(std::string(id));
     if (it == keys_.end())
       return absl::NotFoundError(absl::StrCat("no key with id \"", std::string(id), "\" in ", path_));
-    return crypto::ShareKey(it->second.get());
+    return crypto::NewLocalSigner(crypto::ShareKey(it->second.get()));
   }
   std::string_view Name() const override { return "disk"; }
 

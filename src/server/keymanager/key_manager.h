@@ -1,5 +1,6 @@
-// KeyManager: where the server's CA and JWT signing keys live. "memory" keeps them in the process
-// (lost on restart, as in SPIRE); "disk" persists them (PKCS#8, one JSON file, mode 0600).
+// KeyManager: where the server's CA and JWT signing keys live. The CA sees a key only as a crypto::Signer (public
+// key + Sign(digest)): "memory" keeps the keys in the process (lost on restart, as in SPIRE); "disk" persists them
+// (PKCS#8, one JSON file, mode 0600); "aws_kms" (aws_kms_key_manager.h) keeps them in AWS KMS, never here.
 #pragma once
 
 #include <memory>
@@ -9,6 +10,7 @@
 #include "absl/status/statusor.h"
 #include "common/config_reader.h"
 #include "crypto/keys.h"
+#include "crypto/signer.h"
 #include "crypto/ssl_ptr.h"
 
 namespace spirecvm::server {
@@ -18,10 +20,11 @@ namespace spirecvm::server {
 class KeyManager {
  public:
   virtual ~KeyManager() = default;
-  // Makes a new key under `id`, replacing any old one; the key is durable before this returns.
-  virtual absl::StatusOr<ssl::EvpPkeyPtr> GenerateKey(std::string_view id, crypto::KeyType type) = 0;
+  // Makes a new key under `id`, replacing any old one; the key is durable before this returns. A signer handed out
+  // earlier for the replaced key may stop working.
+  virtual absl::StatusOr<std::shared_ptr<crypto::Signer>> GenerateKey(std::string_view id, crypto::KeyType type) = 0;
   // NotFound when no key has that id.
-  virtual absl::StatusOr<ssl::EvpPkeyPtr> GetKey(std::string_view id) = 0;
+  virtual absl::StatusOr<std::shared_ptr<crypto::Signer>> GetKey(std::string_view id) = 0;
   virtual std::string_view Name() const = 0;
 };
 

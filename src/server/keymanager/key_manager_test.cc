@@ -20,14 +20,14 @@ TEST(MemoryKeyManager, GeneratesAndReturnsTheSameKey) {
   ASSERT_TRUE(k.ok()) << k.status();
   auto again = km->GetKey("x509-CA-A");
   ASSERT_TRUE(again.ok());
-  EXPECT_EQ(EVP_PKEY_eq(k->get(), again->get()), 1);
+  EXPECT_EQ(EVP_PKEY_eq((*k)->PublicKey(), (*again)->PublicKey()), 1);
   EXPECT_TRUE(absl::IsNotFound(km->GetKey("nope").status()));
 }
 
 TEST(DiskKeyManager, KeysSurviveARestartAndTheFileIs0600) {
   std::string dir = TempDir();
   std::string path = dir + "/keys.json";
-  ssl::EvpPkeyPtr first;
+  std::shared_ptr<crypto::Signer> first;
   {
     auto km = NewDiskKeyManager(path);
     ASSERT_TRUE(km.ok()) << km.status();
@@ -42,7 +42,11 @@ TEST(DiskKeyManager, KeysSurviveARestartAndTheFileIs0600) {
   ASSERT_TRUE(km.ok()) << km.status();
   auto k = (*km)->GetKey("JWT-Signer-A");
   ASSERT_TRUE(k.ok()) << k.status();
-  EXPECT_EQ(EVP_PKEY_eq(first.get(), k->get()), 1);
+  EXPECT_EQ(EVP_PKEY_eq(first->PublicKey(), (*k)->PublicKey()), 1);
+  // The signer signs with the persisted key: its signature verifies with the first public key.
+  auto sig = crypto::SignData(**k, EVP_sha384(), "data");
+  ASSERT_TRUE(sig.ok()) << sig.status();
+  EXPECT_TRUE(crypto::VerifySignature(first->PublicKey(), EVP_sha384(), "data", *sig).ok());
   std::filesystem::remove_all(dir);
 }
 

@@ -41,6 +41,14 @@ absl::Status SetRandomSerial(X509* cert, Random& rnd) {
   return absl::OkStatus();
 }
 
+// ASN.1 PrintableString's alphabet (X.680 41.4), as Go's asn1 package decides between PrintableString and UTF8String.
+bool IsPrintableString(std::string_view v) {
+  return std::all_of(v.begin(), v.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+           std::string_view(" '()+,-./:=?").find(c) != std::string_view::npos;
+  });
+}
+
 absl::Status AddNameEntry(X509_NAME* name, int nid, int type, std::string_view value) {
   if (X509_NAME_add_entry_by_NID(name, nid, type, reinterpret_cast<const unsigned char*>(value.data()),
                                  static_cast<int>(value.size()), -1, 0) != 1) {
@@ -215,7 +223,11 @@ absl::StatusOr<ssl::X509NamePtr> CaSubject(const CaParams& p) {
   ssl::X509NamePtr name(X509_NAME_new());
   if (!name) return SslInternal("subject: alloc");
   if (!p.subject_country.empty()) {
-    RETURN_IF_ERROR(AddNameEntry(name.get(), NID_countryName, MBSTRING_UTF8, p.subject_country));
+    // As Go's pkix.Name (SPIRE): a printable country is written as a PrintableString of any length. OpenSSL's
+    // MBSTRING path enforces X.520's two letters, which refuses SPIRE Helm chart's default country "ARPA".
+    RETURN_IF_ERROR(AddNameEntry(name.get(), NID_countryName,
+                                 IsPrintableString(p.subject_country) ? V_ASN1_PRINTABLESTRING : MBSTRING_UTF8,
+                                 p.subject_country));
   }
   if (!p.subject_org.empty()) {
     RETURN_IF_ERROR(AddNameEntry(name.get(), NID_organizationName, MBSTRING_UTF8, p.subject_org));

@@ -197,6 +197,24 @@ TEST(X509SvidBasicTest, CaProfile) {
   EXPECT_FALSE(ValidateX509SvidLeafProfile(c).ok());
 }
 
+// SPIRE's Helm chart renders ca_subject { country = ["ARPA"] }: Go writes any printable country as a
+// PrintableString, so the CA must be signable with it (OpenSSL's string table alone would demand two letters).
+TEST(X509SvidBasicTest, CaSubjectTakesSpireHelmDefaultCountry) {
+  auto key = crypto::GenerateKey(KeyType::kEcP256);
+  CaParams p{.trust_domain = *TrustDomain::Parse("example.org"),
+             .public_key = nullptr,
+             .not_before = kNow - absl::Minutes(1),
+             .not_after = kNow + absl::Hours(1),
+             .subject_country = "ARPA",
+             .subject_org = "Example",
+             .subject_cn = "example.org"};
+  auto cert = SelfSignCa(key->get(), p, SystemRandom::Get());
+  ASSERT_TRUE(cert.ok()) << cert.status();
+  EXPECT_EQ(NameText(X509_get_subject_name(cert->get())), "CN=example.org,O=Example,C=ARPA");
+  const X509_NAME_ENTRY* c = X509_NAME_get_entry(X509_get_subject_name(cert->get()), 0);
+  EXPECT_EQ(ASN1_STRING_type(X509_NAME_ENTRY_get_data(c)), V_ASN1_PRINTABLESTRING);
+}
+
 TEST(X509SvidBasicTest, SerialsAreRandomAndUnique) {
   Ca ca = MakeRootCa(KeyType::kEcP256);
   auto leaf_key = crypto::GenerateKey(KeyType::kEcP256);

@@ -24,23 +24,8 @@ PEERS=$("$SRC/scripts/build-peers.sh" python 2>/dev/null) || { echo "SKIP: moto 
 PY=$PEERS/venv/bin/python
 "$PY" -c 'import moto.server, boto3' 2>/dev/null || { echo "SKIP: moto[server] is not installed in $PEERS/venv"; exit 77; }
 
-T=$(mktemp -d /tmp/kms-moto-e2e.XXXXXX)
-chmod 755 "$T"
-PIDS=()
-cleanup() {
-  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
-  for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
-  if [[ ${KEEP:-0} != 1 ]]; then rm -rf "$T"; else echo "kept $T"; fi
-}
-trap cleanup EXIT
-fail() {
-  echo "FAIL: $*" >&2
-  for l in "$T"/*.log; do echo "--- $l" >&2; tail -30 "$l" >&2 || true; done
-  exit 1
-}
-step() { echo "== $*"; }
-retry() { local n=$1; shift; for ((i = 0; i < n; i++)); do if "$@" >/dev/null 2>&1; then return 0; fi; sleep 0.5; done; "$@"; }
-free_port() { /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+source "$SRC/test/lib/common.sh"
+harness_init kms-moto-e2e
 
 TD=example.org
 REGION=us-east-1

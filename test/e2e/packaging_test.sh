@@ -18,24 +18,9 @@ for b in "$BUILD/src/cli/server/spire-server" "$BUILD/src/cli/agent/spire-agent"
 done
 command -v curl >/dev/null || { echo "SKIP: curl not installed"; exit 77; }
 
-T=$(mktemp -d /tmp/packaging-test.XXXXXX)
-chmod 755 "$T"
+source "$(dirname "$0")/../lib/common.sh"
+harness_init packaging-test
 ROOT=$T/root
-PIDS=()
-cleanup() {
-  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
-  for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
-  if [[ ${KEEP:-0} != 1 ]]; then rm -rf "$T"; else echo "kept $T"; fi
-}
-trap cleanup EXIT
-fail() {
-  echo "FAIL: $*" >&2
-  for l in "$T"/*.log; do [[ -f $l ]] && { echo "--- $l"; tail -30 "$l"; }; done >&2
-  exit 1
-}
-step() { echo "== $*"; }
-retry() { local n=$1; shift; for ((i = 0; i < n; i++)); do if "$@" >/dev/null 2>&1; then return 0; fi; sleep 0.5; done; "$@"; }
-free_port() { /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 http_code() { curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$1$2"; }
 # answers PORT PATH CODE: the HTTP GET answers CODE (a function, so retry re-asks).
 answers() { [[ $(http_code "$1" "$2") == "$3" ]]; }

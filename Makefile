@@ -5,7 +5,7 @@ ASAN_BUILD ?= build/asan
 TSAN_BUILD ?= build/tsan
 
 .PHONY: all deps build build-asan test test-tsan tsan-build unit e2e fuzz demo bench clean format format-check
-.PHONY: interop peers install package bench-compare
+.PHONY: interop peers install package bench-compare ctest-cost-data
 
 all: build
 
@@ -31,6 +31,11 @@ FUZZ_TEST_SECONDS ?= 10
 test: format-check build-asan
 	ASAN_BUILD=$(ASAN_BUILD) TSAN_BUILD=$(TSAN_BUILD) JOBS=$(JOBS) FUZZ_TEST_SECONDS=$(FUZZ_TEST_SECONDS) \
 	  ./scripts/run-tests.sh
+
+# Refreshes test/ctest-cost-data.txt (the test durations run-tests.sh seeds a fresh build directory with, so that
+# CTest starts the longest tests first) from the last full CTest run of the ASan build.
+ctest-cost-data:
+	./scripts/ctest-cost-data.sh $(ASAN_BUILD) > test/ctest-cost-data.txt
 
 # ThreadSanitizer (SPIRECVM_TSAN, its own build dir): builds only the test binaries of the concurrent parts
 # (datastore, caches, agent manager, Workload API, CA rotation) and runs their threaded suites (test/tsan/run.sh).

@@ -1,0 +1,1 @@
+int cvm_pch_anchor;

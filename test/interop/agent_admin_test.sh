@@ -3,6 +3,8 @@
 # uses (test/interop/cmd/agentadmin): Debug/GetInfo, Logger get/set/reset, and DelegatedIdentity with SPIRE's
 # authorization. The delegate is the agentadmin binary (unix:path selector, SPIFFE ID in authorized_delegates);
 # a copy elsewhere has another ID (refused: not an authorized delegate), a third copy none (refused: no identity).
+# Federation: the server holds a bundle of other.org (bundle set) and the workload's entry federates with it, so the
+# agent holds that federated bundle: it is in both bundle streams and in the X509-SVID update's federates_with.
 # Usage: agent_admin_test.sh <build-dir>
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
@@ -42,7 +44,15 @@ cp "$AA" "$T/other/agentadmin"
 cp "$AA" "$T/nobody/agentadmin"
 cvm_entry -spiffeID "spiffe://$TD/delegate" -selector "unix:uid:$UID_NOW" -selector "unix:path:$AA"
 cvm_entry -spiffeID "spiffe://$TD/not-delegate" -selector "unix:uid:$UID_NOW" -selector "unix:path:$T/other/agentadmin"
-cvm_entry -spiffeID "spiffe://$TD/workload" -selector "unix:uid:4242" -selector "unix:gid:4242" -hint wl
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 -subj "/O=SPIFFE/CN=other.org" \
+  -addext "subjectAltName=URI:spiffe://other.org" -addext "basicConstraints=critical,CA:TRUE" \
+  -addext "keyUsage=critical,keyCertSign,cRLSign" -keyout "$T/other-ca.key" -out "$T/other-ca.pem" 2>/dev/null \
+  || fail "other.org CA"
+"$CVM_SERVER" bundle set -socketPath "$CVM_SSOCK" -id spiffe://other.org -path "$T/other-ca.pem" >"$T/bset.out" 2>&1 \
+  || fail "bundle set of other.org: $(cat "$T/bset.out")"
+OTHER_SHA=$(openssl x509 -in "$T/other-ca.pem" -outform DER | sha256sum | cut -d' ' -f1)
+cvm_entry -spiffeID "spiffe://$TD/workload" -selector "unix:uid:4242" -selector "unix:gid:4242" -hint wl \
+  -federatesWith spiffe://other.org
 cvm_entry -spiffeID "spiffe://$TD/sleeper" -selector "unix:uid:$UID_NOW" -selector "unix:path:$SLEEP"
 ADMIN=$T/cvm-agent/private/admin.sock
 CVM_AGENT_EXTRA="  admin_socket_path = \"$ADMIN\"
@@ -76,8 +86,12 @@ expect "$T/lg2.out" "^current_level=WARN$" "level after SetLogLevel"
 expect "$T/lr.out" "^current_level=DEBUG$" "ResetLogLevel"
 
 step "DelegatedIdentity: the delegate subscribes by selectors and receives the workload's X509-SVID"
-has_svid() { "$AA" "${A[@]}" x509 unix:uid:4242 unix:gid:4242 >"$T/x509.out" 2>&1 && grep -q '^svids=1$' "$T/x509.out"; }
-retry 40 has_svid || fail "no X509-SVID by selectors: $(cat "$T/x509.out")"
+# The agent fetches the federated bundle in the sync after the one that brought the entry: wait for both.
+has_svid() {
+  "$AA" "${A[@]}" x509 unix:uid:4242 unix:gid:4242 >"$T/x509.out" 2>&1 && grep -q '^svids=1$' "$T/x509.out" \
+    && grep -q '^federates_with=spiffe://other.org$' "$T/x509.out"
+}
+retry 40 has_svid || fail "no X509-SVID federating with other.org by selectors: $(cat "$T/x509.out")"
 cat "$T/x509.out"
 expect "$T/x509.out" "^svid id=spiffe://$TD/workload uri_san=spiffe://$TD/workload key_matches=true expires_at_matches=true chain=1$" \
   "the delegated X509-SVID"
@@ -94,9 +108,12 @@ expect "$T/pid.out" "^svid id=spiffe://$TD/sleeper uri_san=spiffe://$TD/sleeper 
 
 step "DelegatedIdentity: bundles and JWT-SVIDs"
 "$AA" "${A[@]}" x509-bundles >"$T/xb.out" 2>&1 || fail "x509-bundles: $(cat "$T/xb.out")"
+cat "$T/xb.out"
 expect "$T/xb.out" "^x509 spiffe://$TD root_sha256=$(cat "$T/root.sha")$" "X.509 bundle is not the server's root"
+expect "$T/xb.out" "^x509 spiffe://other.org root_sha256=$OTHER_SHA$" "no federated X.509 bundle of other.org"
 "$AA" "${A[@]}" jwt-bundles >"$T/jb.out" 2>&1 || fail "jwt-bundles: $(cat "$T/jb.out")"
 expect "$T/jb.out" "^jwt spiffe://$TD jwks_has_keys=true$" "JWT bundle"
+expect "$T/jb.out" "^jwt spiffe://other.org jwks_has_keys=true$" "no federated JWT bundle of other.org"
 "$AA" "${A[@]}" -audience delegated-aud jwt unix:uid:4242 unix:gid:4242 >"$T/jwt.out" 2>&1 || fail "jwt: $(cat "$T/jwt.out")"
 expect "$T/jwt.out" "^jwt id=spiffe://$TD/workload ttl_positive=true$" "JWT-SVID of the workload"
 TOKEN=$(sed -n 's/^token=//p' "$T/jwt.out")

@@ -1,7 +1,7 @@
 // The admin endpoint over a real Unix socket, in process: the test process is the caller, attested by the unix
 // attestor from its peer credentials (unix:uid:<uid>). DelegatedIdentity's authorization (authorized delegate, not
-// authorized, no identity), selectors or PID, the X509-SVID stream and its updates, bundles, JWT-SVIDs; Debug,
-// Logger on the same socket.
+// authorized, no identity), selectors or PID, the X509-SVID stream and its updates, bundles (own and federated),
+// JWT-SVIDs; Debug, Logger on the same socket.
 #include "agent/adminapi/admin_endpoint.h"
 
 #include <grpcpp/health_check_service_interface.h>
@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
 
 #include "absl/strings/str_cat.h"
@@ -316,6 +317,85 @@ TEST_F(AdminEndpointTest, BundlesAndJwtSvids) {
   ASSERT_TRUE(claims.ok()) << claims.status();
   EXPECT_EQ(claims->sub.ToString(), kWorkloadId);
   EXPECT_GT(jresp.svids(0).expires_at(), jresp.svids(0).issued_at());
+}
+
+// The public key of the single JWT authority of a JWKS from SubscribeToJWTBundles (which carries no X.509 keys).
+std::string JwtKeyOf(const std::string& td, const std::string& jwks) {
+  auto b = spiffe::BundleFromJwks(*spiffe::TrustDomain::Parse(td), jwks);
+  if (!b.ok() || !b->x509_authorities_der.empty() || b->jwt_authorities.size() != 1) return "bad JWKS: " + jwks;
+  return b->jwt_authorities[0].public_key_der;
+}
+
+// Federation, as SPIRE's agent: the bundle streams carry the trust bundle and every federated bundle the agent holds
+// (keyed by trust domain ID), X509-SVID updates list the held trust domains the workload's entries federate with,
+// and a change of a federated bundle pushes a new message on each stream.
+TEST_F(AdminEndpointTest, FederatedBundlesReachEveryStream) {
+  AddEntries();
+  auto w = MakeEntry("w", kWorkloadId, {{"k8s", "pod-uid:a"}, {"k8s", "ns:x"}});
+  w.add_federates_with("other.org");
+  w.add_federates_with("third.org");
+  auto z = MakeEntry("z", "spiffe://example.org/z", {{"k8s", "pod-uid:z"}});
+  z.add_federates_with("fourth.org");  // neither the delegate's nor the workload's
+  cache_->ApplySync({w, z}, {});
+  const absl::Time now = absl::Now();
+  const TestCa other = TestCa::Make(now, "other.org"), third = TestCa::Make(now, "third.org");
+  const TestCa fourth = TestCa::Make(now, "fourth.org"), other2 = TestCa::Make(now, "other.org");
+  cache_->SetFederatedBundles({other.Bundle(1), fourth.Bundle(1)});  // third.org's is not held
+  Start();
+
+  auto sctx = Ctx(), xctx = Ctx(), jctx = Ctx();
+  auto sreader = stub_->SubscribeToX509SVIDs(sctx.get(), BySelectors());
+  auto xreader = stub_->SubscribeToX509Bundles(xctx.get(), didv1::SubscribeToX509BundlesRequest());
+  auto jreader = stub_->SubscribeToJWTBundles(jctx.get(), didv1::SubscribeToJWTBundlesRequest());
+  didv1::SubscribeToX509SVIDsResponse svids;
+  didv1::SubscribeToX509BundlesResponse x509;
+  didv1::SubscribeToJWTBundlesResponse jwt;
+  using Ids = std::vector<std::string>;
+  auto keys = [](const auto& map) {
+    Ids out;
+    for (const auto& [k, v] : map) out.push_back(k);
+    std::sort(out.begin(), out.end());
+    return out;
+  };
+
+  ASSERT_TRUE(sreader->Read(&svids));
+  ASSERT_EQ(svids.x509_svids_size(), 1);
+  EXPECT_EQ(Ids(svids.federates_with().begin(), svids.federates_with().end()), Ids{"spiffe://other.org"});
+  ASSERT_TRUE(xreader->Read(&x509));
+  EXPECT_EQ(keys(x509.ca_certificates()), (Ids{"spiffe://example.org", "spiffe://fourth.org", "spiffe://other.org"}));
+  EXPECT_EQ(x509.ca_certificates().at("spiffe://other.org"), crypto::CertToDer(other.cert.get()));
+  EXPECT_EQ(x509.ca_certificates().at("spiffe://fourth.org"), crypto::CertToDer(fourth.cert.get()));
+  ASSERT_TRUE(jreader->Read(&jwt));
+  EXPECT_EQ(keys(jwt.bundles()), (Ids{"spiffe://example.org", "spiffe://fourth.org", "spiffe://other.org"}));
+  EXPECT_EQ(JwtKeyOf("other.org", jwt.bundles().at("spiffe://other.org")),
+            *crypto::PublicKeyToDer(other.jwt_key.get()));
+
+  // other.org rotates: a new message on every stream.
+  cache_->SetFederatedBundles({other2.Bundle(2), fourth.Bundle(1)});
+  ASSERT_TRUE(sreader->Read(&svids));
+  ASSERT_EQ(svids.x509_svids_size(), 1);
+  EXPECT_EQ(Ids(svids.federates_with().begin(), svids.federates_with().end()), Ids{"spiffe://other.org"});
+  ASSERT_TRUE(xreader->Read(&x509));
+  EXPECT_EQ(x509.ca_certificates().at("spiffe://other.org"), crypto::CertToDer(other2.cert.get()));
+  ASSERT_TRUE(jreader->Read(&jwt));
+  EXPECT_EQ(JwtKeyOf("other.org", jwt.bundles().at("spiffe://other.org")),
+            *crypto::PublicKeyToDer(other2.jwt_key.get()));
+
+  // third.org's bundle arrives, fourth.org's goes away.
+  cache_->SetFederatedBundles({other2.Bundle(2), third.Bundle(1)});
+  ASSERT_TRUE(sreader->Read(&svids));
+  EXPECT_EQ(Ids(svids.federates_with().begin(), svids.federates_with().end()),
+            (Ids{"spiffe://other.org", "spiffe://third.org"}));
+  ASSERT_TRUE(xreader->Read(&x509));
+  EXPECT_EQ(keys(x509.ca_certificates()), (Ids{"spiffe://example.org", "spiffe://other.org", "spiffe://third.org"}));
+  EXPECT_EQ(x509.ca_certificates().at("spiffe://third.org"), crypto::CertToDer(third.cert.get()));
+  ASSERT_TRUE(jreader->Read(&jwt));
+  EXPECT_EQ(keys(jwt.bundles()), (Ids{"spiffe://example.org", "spiffe://other.org", "spiffe://third.org"}));
+
+  for (auto* c : {sctx.get(), xctx.get(), jctx.get()}) c->TryCancel();
+  sreader->Finish();
+  xreader->Finish();
+  jreader->Finish();
 }
 
 TEST_F(AdminEndpointTest, DebugAndLoggerOnTheSameSocket) {

@@ -91,7 +91,9 @@ class X509SvidsStream final : public DelegatedStream<didv1::SubscribeToX509SVIDs
   uint64_t last_version_ = 0;
 };
 
-// X.509 or JWT bundles: the first message at once, then one per bundle change.
+// X.509 or JWT bundles, as SPIRE's agent sends them: the trust bundle and every federated bundle the agent holds
+// (not only those the caller's entries federate with), keyed by trust domain ID ("spiffe://<td>"); the first message
+// at once, then one whenever any of them changes.
 template <typename Resp>
 class BundlesStream final : public DelegatedStream<Resp> {
  public:
@@ -99,43 +101,39 @@ class BundlesStream final : public DelegatedStream<Resp> {
 
  private:
   std::optional<grpc::Status> Subscribe() override {
-    // The caller's own subscription: it has an identity (it is authorized), so bundle changes reach it.
-    this->sub_ =
-        this->cache().Subscribe(this->caller_selectors_, [this](const WorkloadUpdate& u) { OnBundle(u.bundle); });
-    OnBundle(this->cache().bundle());
+    // The cache delivers the current bundles within this call, then each change (never concurrently).
+    this->sub_ = this->cache().SubscribeToBundles([this](const WorkloadUpdate& u) { OnBundles(u); });
     return std::nullopt;
   }
 
-  void OnBundle(const std::shared_ptr<const BundleView>& b) {
+  void OnBundles(const WorkloadUpdate& u) {
     absl::Status authorized;
     {
       std::lock_guard<std::mutex> l(this->order_mu_);
-      if (!b || b->generation <= last_generation_) return;
-      last_generation_ = b->generation;
       authorized = this->StillAuthorized();
-      if (authorized.ok()) this->Push(Message(*b));
+      if (authorized.ok()) {
+        Resp r;
+        if (u.bundle) Add(*u.bundle, &r);
+        for (const auto& [td, view] : u.federated) Add(*view, &r);
+        this->Push(std::move(r));
+      }
     }
     if (!authorized.ok()) this->Fail(ToGrpc(authorized));
   }
 
-  static Resp Message(const BundleView& b);
-
-  uint64_t last_generation_ = 0;
+  static void Add(const BundleView& b, Resp* r);
 };
 
 template <>
-didv1::SubscribeToX509BundlesResponse BundlesStream<didv1::SubscribeToX509BundlesResponse>::Message(
-    const BundleView& b) {
-  didv1::SubscribeToX509BundlesResponse r;
-  (*r.mutable_ca_certificates())[b.bundle.trust_domain.IdString()] = b.x509_der_concat;
-  return r;
+void BundlesStream<didv1::SubscribeToX509BundlesResponse>::Add(const BundleView& b,
+                                                               didv1::SubscribeToX509BundlesResponse* r) {
+  (*r->mutable_ca_certificates())[b.bundle.trust_domain.IdString()] = b.x509_der_concat;
 }
 
 template <>
-didv1::SubscribeToJWTBundlesResponse BundlesStream<didv1::SubscribeToJWTBundlesResponse>::Message(const BundleView& b) {
-  didv1::SubscribeToJWTBundlesResponse r;
-  (*r.mutable_bundles())[b.bundle.trust_domain.IdString()] = b.jwks_json;
-  return r;
+void BundlesStream<didv1::SubscribeToJWTBundlesResponse>::Add(const BundleView& b,
+                                                              didv1::SubscribeToJWTBundlesResponse* r) {
+  (*r->mutable_bundles())[b.bundle.trust_domain.IdString()] = b.jwks_json;
 }
 
 }  // namespace
@@ -144,6 +142,9 @@ didv1::SubscribeToX509SVIDsResponse X509SvidsMessage(const WorkloadUpdate& u,
                                                      const absl::flat_hash_set<std::string>& skip_entry_ids) {
   didv1::SubscribeToX509SVIDsResponse r;
   if (!u.has_identity) return r;
+  // The trust domains the workload's entries federate with and whose bundle the agent holds, as trust domain IDs,
+  // sorted (SPIRE lists its update's federated bundles).
+  for (const auto& [td, view] : u.federated) r.add_federates_with(view->bundle.trust_domain.IdString());
   for (const auto& s : u.svids) {
     if (skip_entry_ids.contains(s->entry_id) || s->chain_der.empty()) continue;
     didv1::X509SVIDWithKey* out = r.add_x509_svids();

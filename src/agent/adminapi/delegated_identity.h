@@ -1,7 +1,8 @@
 // spire.api.agent.delegatedidentity.v1.DelegatedIdentity on the agent's admin socket, as SPIRE v1.13's agent: an
 // authorized delegate (delegate_authorizer.h) subscribes to the X509-SVIDs of the workload named by selectors or by
-// PID, to the X.509 and JWT bundles, and fetches JWT-SVIDs for such a workload. Every stream re-checks the caller's
-// authorization (against the entries then held) before each update it sends.
+// PID, to the X.509 and JWT bundles (the agent's own and every federated bundle it holds), and fetches JWT-SVIDs for
+// such a workload. Every stream re-checks the caller's authorization (against the entries then held) before each
+// update it sends.
 #pragma once
 
 #include <grpcpp/grpcpp.h>
@@ -53,7 +54,8 @@ class DelegatedIdentityService final : public didv1::DelegatedIdentity::Callback
 };
 
 // The SubscribeToX509SVIDs message for a cache view: every SVID but those of admin or downstream entries (as
-// SPIRE), each with its chain, expiry, hint and PKCS#8 key. `skip_entry_ids`: the admin/downstream entries.
+// SPIRE), each with its chain, expiry, hint and PKCS#8 key, and federates_with: the IDs ("spiffe://<td>") of the
+// trust domains of u.federated. `skip_entry_ids`: the admin/downstream entries.
 didv1::SubscribeToX509SVIDsResponse X509SvidsMessage(const WorkloadUpdate& u,
                                                      const absl::flat_hash_set<std::string>& skip_entry_ids);
 

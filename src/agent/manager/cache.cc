@@ -316,6 +316,19 @@ WorkloadUpdate Cache::ComputeLocked(const absl::flat_hash_set<std::string>& sele
   return u;
 }
 
+WorkloadUpdate Cache::AllBundlesLocked() {
+  WorkloadUpdate u;
+  u.version = next_version_++;
+  u.bundle = bundle_;
+  u.federated = federated_;
+  uint64_t h = Fnv(0xcbf29ce484222325ull, bundle_ ? bundle_->generation : 0);
+  for (const auto& [td, v] : federated_) h = Fnv(h, v->generation);  // generations are unique per view
+  u.bundle_fingerprint = Fnv(h, federated_.size());
+  u.has_identity = bundle_ != nullptr;  // nothing to deliver before the trust bundle
+  u.complete = true;
+  return u;
+}
+
 WorkloadUpdate Cache::Fetch(const Selectors& selectors) {
   absl::flat_hash_set<std::string> set(selectors.begin(), selectors.end());
   bool want = false;
@@ -367,6 +380,20 @@ std::shared_ptr<Subscription> Cache::Subscribe(Selectors selectors, std::functio
   return sub;
 }
 
+std::shared_ptr<Subscription> Cache::SubscribeToBundles(std::function<void(const WorkloadUpdate&)> cb) {
+  std::shared_ptr<Subscription> sub(new Subscription({}, std::move(cb)));
+  sub->all_bundles_ = true;
+  sub->cache_ = weak_from_this();
+  WorkloadUpdate u;
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    subs_[sub.get()] = sub;
+    u = AllBundlesLocked();
+  }
+  sub->Deliver(u);
+  return sub;
+}
+
 void Cache::Unsubscribe(Subscription* s) {
   std::lock_guard<std::mutex> l(mu_);
   subs_.erase(s);
@@ -380,11 +407,17 @@ void Cache::NotifyAll() {
   {
     std::lock_guard<std::mutex> l(mu_);
     absl::flat_hash_map<std::string, std::shared_ptr<WorkloadUpdate>> by_key;
+    std::shared_ptr<WorkloadUpdate> all_bundles;
     subscribed_entries_.clear();
     work.reserve(subs_.size());
     for (auto& [raw, weak] : subs_) {
       auto sub = weak.lock();
       if (!sub) continue;
+      if (sub->all_bundles_) {
+        if (!all_bundles) all_bundles = std::make_shared<WorkloadUpdate>(AllBundlesLocked());
+        work.emplace_back(std::move(sub), all_bundles);
+        continue;
+      }
       auto& u = by_key[sub->key_];
       if (!u) {
         absl::flat_hash_set<std::string> set(sub->selectors_.begin(), sub->selectors_.end());

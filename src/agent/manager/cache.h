@@ -102,6 +102,7 @@ class Subscription {
 
   Selectors selectors_;
   std::string key_;
+  bool all_bundles_ = false;                   // a SubscribeToBundles subscription: no selectors, every bundle
   std::mutex mu_;                              // serializes deliveries and Cancel
   std::atomic<std::thread::id> delivering_{};  // lets the callback itself Cancel without self-deadlock
   std::function<void(const WorkloadUpdate&)> cb_;
@@ -152,6 +153,11 @@ class Cache : public std::enable_shared_from_this<Cache> {
   // receives the state at subscription time (to refuse callers without an identity).
   std::shared_ptr<Subscription> Subscribe(Selectors selectors, std::function<void(const WorkloadUpdate&)> cb,
                                           WorkloadUpdate* initial = nullptr);
+  // The trust bundle and every federated bundle held, whoever federates with them: SPIRE's agent's bundle stream
+  // (its manager's SubscribeToBundleChanges), which the Delegated Identity API serves. Delivers the current bundles
+  // at once (once there is a trust bundle), then again whenever the trust bundle or any federated bundle changed,
+  // appeared or went away. Each update has no SVIDs, `bundle` and `federated` (all of them) set, has_identity true.
+  std::shared_ptr<Subscription> SubscribeToBundles(std::function<void(const WorkloadUpdate&)> cb);
   size_t subscriber_count() const;
 
   std::optional<JwtRecord> GetJwt(const std::string& entry_id, const std::vector<std::string>& audience);
@@ -167,6 +173,8 @@ class Cache : public std::enable_shared_from_this<Cache> {
   void Unsubscribe(Subscription* s);
   // Requires mu_. Marks matched entries used; `want` set when some matched entry lacks an SVID.
   WorkloadUpdate ComputeLocked(const absl::flat_hash_set<std::string>& selectors, bool* want);
+  // Requires mu_. The view of a SubscribeToBundles subscription.
+  WorkloadUpdate AllBundlesLocked();
   static std::string JwtKey(const std::string& entry_id, const std::vector<std::string>& audience);
 
   const Clock& clock_;

@@ -228,5 +228,48 @@ TEST(CacheFederationTest, WorkloadsGetTheBundlesTheirEntriesFederateWith) {
   EXPECT_TRUE(last.federated.empty());
 }
 
+// The bundle subscription (SPIRE's agent's bundle stream, which the Delegated Identity API serves): every federated
+// bundle held, whoever federates with it; pushed when any bundle changes, appears or goes away, and not otherwise.
+TEST(CacheFederationTest, BundleSubscriptionCarriesEveryBundleHeld) {
+  FakeClock clock{absl::FromUnixSeconds(1750000000)};
+  auto c = Cache::Create(clock, 10);
+  auto a = E("a", {{"unix", "uid:1"}});
+  a.add_federates_with("other.org");
+  c->ApplySync({a}, {});
+  int pushes = 0;
+  WorkloadUpdate last;
+  auto sub = c->SubscribeToBundles([&](const WorkloadUpdate& u) {
+    ++pushes;
+    last = u;
+  });
+  EXPECT_EQ(pushes, 0);  // nothing before the trust bundle
+  c->SetBundle(FedBundle("example.org", 1));
+  ASSERT_EQ(pushes, 1);
+  EXPECT_EQ(last.bundle->x509_der_concat, "root-of-example.org-1");
+  EXPECT_TRUE(last.federated.empty());
+  EXPECT_TRUE(last.svids.empty());
+
+  c->SetFederatedBundles({FedBundle("other.org", 1), FedBundle("third.org", 1)});  // no entry federates with third
+  ASSERT_EQ(pushes, 2);
+  ASSERT_EQ(last.federated.size(), 2u);
+  EXPECT_EQ(last.federated.at("third.org")->x509_der_concat, "root-of-third.org-1");
+  c->StoreSvids({Svid("a", clock.Now(), absl::Hours(1))});                         // an SVID is no bundle change
+  c->SetFederatedBundles({FedBundle("other.org", 1), FedBundle("third.org", 1)});  // nothing changed
+  EXPECT_EQ(pushes, 2);
+  c->SetFederatedBundles({FedBundle("other.org", 1), FedBundle("third.org", 2)});
+  ASSERT_EQ(pushes, 3);
+  EXPECT_EQ(last.federated.at("third.org")->x509_der_concat, "root-of-third.org-2");
+  c->SetFederatedBundles({FedBundle("other.org", 1)});
+  ASSERT_EQ(pushes, 4);
+  EXPECT_EQ(last.federated.size(), 1u);
+  c->SetBundle(FedBundle("example.org", 2));
+  ASSERT_EQ(pushes, 5);
+  EXPECT_EQ(last.bundle->x509_der_concat, "root-of-example.org-2");
+  sub->Cancel();
+  c->SetFederatedBundles({});
+  EXPECT_EQ(pushes, 5);
+  EXPECT_EQ(c->subscriber_count(), 0u);
+}
+
 }  // namespace
 }  // namespace spirecvm::agent

@@ -21,9 +21,9 @@
 
 namespace spirecvm::agent::sds {
 
-// The federated bundles a workload's view entitles it to, by trust domain ID. Empty until the agent holds
-// federated bundles; the federation work plugs its source in here. Called concurrently (cache delivery threads and
-// the worker pool): implementations must be thread-safe and must not block.
+// The federated bundles a workload's view entitles it to, by trust domain ID (the agent passes those of
+// WorkloadUpdate::federated). Called concurrently (cache delivery threads and the worker pool): implementations must
+// be thread-safe and must not block.
 using FederatedBundlesFn = std::function<std::map<std::string, spiffe::Bundle>(const WorkloadUpdate&)>;
 
 struct SdsDeps {

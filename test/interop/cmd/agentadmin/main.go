@@ -141,7 +141,7 @@ func x509SVIDs(ctx context.Context, conn *grpc.ClientConn, args []string) error 
 	if err != nil {
 		return err
 	}
-	fmt.Printf("svids=%d\n", len(r.X509Svids))
+	fmt.Printf("svids=%d\nfederates_with=%s\n", len(r.X509Svids), strings.Join(r.FederatesWith, ","))
 	for _, s := range r.X509Svids {
 		id := "spiffe://" + s.X509Svid.Id.TrustDomain + s.X509Svid.Id.Path
 		leaf, err := x509.ParseCertificate(s.X509Svid.CertChain[0])

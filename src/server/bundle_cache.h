@@ -11,12 +11,15 @@
 #include "absl/status/statusor.h"
 #include "crypto/ssl_ptr.h"
 #include "server/datastore/datastore.h"
+#include "server/verified_svid_cache.h"
 
 namespace spirecvm::server {
 
 struct BundleSnapshot {
   datastore::BundleRecord record;
   std::vector<ssl::X509Ptr> roots;  // parsed record.x509_authorities_der
+  // Agent SVID chains verified against these roots (agent_auth.cc); a new bundle starts empty.
+  std::shared_ptr<VerifiedSvidCache> verified = std::make_shared<VerifiedSvidCache>();
 };
 
 class BundleCache {

@@ -4,6 +4,7 @@
 #include <openssl/ec.h>
 
 #include <algorithm>
+#include <limits>
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
@@ -407,8 +408,36 @@ absl::Status ValidateSigningCaProfile(const X509* ca, const TrustDomain& td) {
   return absl::OkStatus();
 }
 
+namespace {
+
+// The intersection of the validity periods of `path` (OpenSSL's rule: notBefore <= t < notAfter, whole seconds);
+// empty when a time does not parse.
+void PathValidity(STACK_OF(X509) * path, VerifiedX509Svid& v) {
+  v.valid_from = std::numeric_limits<int64_t>::min();
+  v.valid_until = std::numeric_limits<int64_t>::max();
+  for (int i = 0; i < sk_X509_num(path); ++i) {
+    const X509* c = sk_X509_value(path, i);
+    auto from = crypto::FromAsn1Time(X509_get0_notBefore(c));
+    auto until = crypto::FromAsn1Time(X509_get0_notAfter(c));
+    if (!from.ok() || !until.ok()) {
+      v.valid_until = v.valid_from;
+      return;
+    }
+    v.valid_from = std::max(v.valid_from, absl::ToUnixSeconds(*from));
+    v.valid_until = std::min(v.valid_until, absl::ToUnixSeconds(*until));
+  }
+}
+
+}  // namespace
+
 absl::StatusOr<SpiffeId> VerifyX509Svid(const std::vector<const X509*>& chain, const std::vector<const X509*>& roots,
                                         absl::Time now) {
+  ASSIGN_OR_RETURN(VerifiedX509Svid v, VerifyX509SvidPath(chain, roots, now));
+  return std::move(v.id);
+}
+
+absl::StatusOr<VerifiedX509Svid> VerifyX509SvidPath(const std::vector<const X509*>& chain,
+                                                    const std::vector<const X509*>& roots, absl::Time now) {
   if (chain.empty() || chain[0] == nullptr) return absl::InvalidArgumentError("X509-SVID: empty certificate chain");
   if (roots.empty()) return absl::InvalidArgumentError("X509-SVID: no trust roots to verify against");
   ASSIGN_OR_RETURN(auto id, ValidateX509SvidLeafProfile(chain[0]));
@@ -444,7 +473,9 @@ absl::StatusOr<SpiffeId> VerifyX509Svid(const std::vector<const X509*>& chain, c
     return absl::InvalidArgumentError(absl::StrCat("X509-SVID ", id.ToString(), ": chain does not verify at depth ",
                                                    depth, ": ", X509_verify_cert_error_string(err)));
   }
-  return id;
+  VerifiedX509Svid v{std::move(id)};
+  PathValidity(X509_STORE_CTX_get0_chain(ctx.get()), v);
+  return v;
 }
 
 }  // namespace spirecvm::spiffe

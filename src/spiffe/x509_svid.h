@@ -73,4 +73,14 @@ absl::Status ValidateSigningCaProfile(const X509* ca, const TrustDomain& td);
 absl::StatusOr<SpiffeId> VerifyX509Svid(const std::vector<const X509*>& chain, const std::vector<const X509*>& roots,
                                         absl::Time now);
 
+// The same, with the validity of the verified path (leaf to the root it chained to) in the verifier's whole
+// seconds: the same chain and roots verify at every time t with valid_from <= t < valid_until.
+struct VerifiedX509Svid {
+  SpiffeId id;
+  int64_t valid_from = 0;
+  int64_t valid_until = 0;
+};
+absl::StatusOr<VerifiedX509Svid> VerifyX509SvidPath(const std::vector<const X509*>& chain,
+                                                    const std::vector<const X509*>& roots, absl::Time now);
+
 }  // namespace spirecvm::spiffe

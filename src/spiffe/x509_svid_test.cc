@@ -400,6 +400,27 @@ TEST(X509SvidBasicTest, VerifyChainWithIntermediate) {
   EXPECT_EQ(ERR_peek_error(), 0u);
 }
 
+// VerifyX509SvidPath's window is the intersection of the verified path's validity (leaf and root here), and the
+// chain verifies exactly inside it (notBefore inclusive, notAfter exclusive).
+TEST(X509SvidBasicTest, VerifiedPathValidityIsWhereTheChainVerifies) {
+  Ca ca = MakeRootCa(KeyType::kEcP256, "example.org", absl::Minutes(30));  // [kNow - 1 min, kNow + 30 min]
+  auto leaf_key = crypto::GenerateKey(KeyType::kEcP256);
+  X509SvidParams lp{.id = *SpiffeId::Parse("spiffe://example.org/w"),
+                    .public_key = leaf_key->get(),
+                    .not_before = kNow,
+                    .not_after = kNow + absl::Hours(1)};
+  auto leaf = SignX509Svid(ca.signer(), lp, SystemRandom::Get());
+  ASSERT_TRUE(leaf.ok()) << leaf.status();
+  auto v = VerifyX509SvidPath({leaf->get()}, {ca.cert.get()}, kNow);
+  ASSERT_TRUE(v.ok()) << v.status();
+  EXPECT_EQ(v->id.ToString(), "spiffe://example.org/w");
+  EXPECT_EQ(v->valid_from, absl::ToUnixSeconds(kNow)) << "the leaf's notBefore (the root's is earlier)";
+  EXPECT_EQ(v->valid_until, absl::ToUnixSeconds(kNow + absl::Minutes(30))) << "the root's notAfter";
+  EXPECT_FALSE(VerifyX509SvidPath({leaf->get()}, {ca.cert.get()}, kNow - absl::Seconds(1)).ok());
+  EXPECT_TRUE(VerifyX509SvidPath({leaf->get()}, {ca.cert.get()}, kNow + absl::Minutes(30) - absl::Seconds(1)).ok());
+  EXPECT_FALSE(VerifyX509SvidPath({leaf->get()}, {ca.cert.get()}, kNow + absl::Minutes(30)).ok());
+}
+
 // Independent check: the openssl CLI accepts our SVID against our bundle.
 TEST(X509SvidBasicTest, OpensslCliVerifies) {
   if (std::system("openssl version > /dev/null 2>&1") != 0) GTEST_SKIP() << "openssl CLI not available";

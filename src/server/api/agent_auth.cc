@@ -11,30 +11,40 @@
 namespace spirecvm::server {
 namespace {
 
-absl::StatusOr<spiffe::SpiffeId> VerifyChain(const AgentAuthDeps& deps, const std::vector<ssl::X509Ptr>& chain,
-                                             std::string_view what) {
+absl::StatusOr<std::shared_ptr<const BundleSnapshot>> CurrentBundle(const AgentAuthDeps& deps) {
   auto bundle = deps.bundle.Get();
   if (!bundle.ok())
     return absl::UnavailableError(absl::StrCat("trust bundle unavailable: ", bundle.status().message()));
-  std::vector<const X509*> roots, certs;
-  for (auto& r : (*bundle)->roots) roots.push_back(r.get());
-  for (auto& c : chain) certs.push_back(c.get());
-  auto id = spiffe::VerifyX509Svid(certs, roots, deps.clock.Now());
-  if (!id.ok()) {
-    return absl::UnauthenticatedError(
-        absl::StrCat(ToAbsl(what), " X509-SVID does not verify: ", id.status().message()));
-  }
-  return id;
+  return bundle;
 }
 
-// The agent SPIFFE ID the chain proves, checked against the current trust bundle.
-absl::StatusOr<spiffe::SpiffeId> VerifyAgentSvid(const AgentAuthDeps& deps, const std::vector<ssl::X509Ptr>& chain) {
-  ASSIGN_OR_RETURN(spiffe::SpiffeId id, VerifyChain(deps, chain, "agent"));
-  if (!id.MemberOf(deps.trust_domain) || !absl::StartsWith(id.path(), "/spire/agent/")) {
-    return absl::PermissionDeniedError(
-        absl::StrCat("caller ", id.ToString(), " is not an agent of ", deps.trust_domain.name()));
+absl::StatusOr<spiffe::VerifiedX509Svid> VerifyChain(const AgentAuthDeps& deps, const BundleSnapshot& bundle,
+                                                     const std::vector<ssl::X509Ptr>& chain, std::string_view what) {
+  std::vector<const X509*> roots, certs;
+  for (auto& r : bundle.roots) roots.push_back(r.get());
+  for (auto& c : chain) certs.push_back(c.get());
+  auto v = spiffe::VerifyX509SvidPath(certs, roots, deps.clock.Now());
+  if (!v.ok()) {
+    return absl::UnauthenticatedError(absl::StrCat(ToAbsl(what), " X509-SVID does not verify: ", v.status().message()));
   }
-  return id;
+  return v;
+}
+
+// The agent the chain (PEM, leaf first) proves against `bundle`: verified once per bundle and validity window
+// (bundle.verified), parsed and checked again only when that answer is missing or expired.
+absl::StatusOr<VerifiedSvid> VerifyAgentSvid(const AgentAuthDeps& deps, const BundleSnapshot& bundle,
+                                             const std::string& chain_pem) {
+  if (auto hit = bundle.verified->Find(chain_pem, deps.clock.Now())) return *std::move(hit);
+  auto chain = crypto::ParseCertsPem(chain_pem);
+  if (!chain.ok()) return absl::UnauthenticatedError("no agent X509-SVID presented");
+  ASSIGN_OR_RETURN(spiffe::VerifiedX509Svid v, VerifyChain(deps, bundle, *chain, "agent"));
+  if (!v.id.MemberOf(deps.trust_domain) || !absl::StartsWith(v.id.path(), "/spire/agent/")) {
+    return absl::PermissionDeniedError(
+        absl::StrCat("caller ", v.id.ToString(), " is not an agent of ", deps.trust_domain.name()));
+  }
+  VerifiedSvid out{v.id.ToString(), crypto::SerialDecimal((*chain)[0].get()), v.valid_from, v.valid_until};
+  bundle.verified->Put(chain_pem, out);
+  return out;
 }
 
 // The attested node behind `spiffe_id`, if it is active, not banned, and `serial` is its current SVID.
@@ -74,12 +84,11 @@ absl::StatusOr<datastore::AttestedNode> ActiveNode(const AgentAuthDeps& deps, co
 }  // namespace
 
 absl::StatusOr<AuthenticatedAgent> AuthenticateAgentChain(const AgentAuthDeps& deps, const std::string& chain_pem) {
-  auto chain = crypto::ParseCertsPem(chain_pem);
-  if (!chain.ok()) return absl::UnauthenticatedError("no agent X509-SVID presented");
-  ASSIGN_OR_RETURN(spiffe::SpiffeId id, VerifyAgentSvid(deps, *chain));
+  ASSIGN_OR_RETURN(auto bundle, CurrentBundle(deps));
+  ASSIGN_OR_RETURN(VerifiedSvid v, VerifyAgentSvid(deps, *bundle, chain_pem));
   AuthenticatedAgent a;
-  a.spiffe_id = id.ToString();
-  a.serial = crypto::SerialDecimal((*chain)[0].get());
+  a.spiffe_id = std::move(v.spiffe_id);
+  a.serial = std::move(v.serial);
   ASSIGN_OR_RETURN(a.node, ActiveNode(deps, a.spiffe_id, a.serial));
   return a;
 }
@@ -87,7 +96,9 @@ absl::StatusOr<AuthenticatedAgent> AuthenticateAgentChain(const AgentAuthDeps& d
 absl::StatusOr<spiffe::SpiffeId> VerifyCallerSvid(const AgentAuthDeps& deps, const std::string& chain_pem) {
   auto chain = crypto::ParseCertsPem(chain_pem);
   if (!chain.ok()) return absl::UnauthenticatedError("no X509-SVID presented");
-  ASSIGN_OR_RETURN(spiffe::SpiffeId id, VerifyChain(deps, *chain, "caller"));
+  ASSIGN_OR_RETURN(auto bundle, CurrentBundle(deps));
+  ASSIGN_OR_RETURN(spiffe::VerifiedX509Svid v, VerifyChain(deps, *bundle, *chain, "caller"));
+  spiffe::SpiffeId id = std::move(v.id);
   if (!id.MemberOf(deps.trust_domain)) {
     return absl::PermissionDeniedError(
         absl::StrCat("caller ", id.ToString(), " is not in trust domain ", deps.trust_domain.name()));

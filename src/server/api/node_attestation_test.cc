@@ -187,6 +187,25 @@ TEST_F(NodeAttestationTest, EvictedBannedAndStaleSerialAgentsAreRefused) {
   EXPECT_NE(std::string(st.message()).find("not attested"), std::string::npos);
 }
 
+// Agent SVIDs are verified once per bundle and validity window (server/verified_svid_cache.h): an SVID accepted
+// before is refused once it expires, and a verification is never remembered for a chain that failed.
+TEST_F(NodeAttestationTest, AnAcceptedSvidIsRefusedOnceItExpires) {
+  auto r = Attest("scripted", "n1", Csr());
+  ASSERT_TRUE(r.ok());
+  const std::string pem = ChainPem(r->svid);
+  ASSERT_TRUE(AuthenticateAgentChain(Auth(), pem).ok());
+  ASSERT_TRUE(AuthenticateAgentChain(Auth(), pem).ok()) << "the second call of the same chain";
+  const absl::Time not_after = crypto::NotAfter(crypto::ParseCertDer(r->svid.chain_der[0])->get());
+  clock_.Set(not_after - absl::Seconds(1));
+  ASSERT_TRUE(AuthenticateAgentChain(Auth(), pem).ok()) << "one second before notAfter";
+  clock_.Set(not_after);
+  auto st = AuthenticateAgentChain(Auth(), pem).status();
+  EXPECT_TRUE(absl::IsUnauthenticated(st)) << st;
+  EXPECT_NE(std::string(st.message()).find("expired"), std::string::npos) << st;
+  clock_.Set(not_after - absl::Seconds(1));
+  EXPECT_TRUE(AuthenticateAgentChain(Auth(), pem).ok()) << "the refusal was not remembered";
+}
+
 TEST_F(NodeAttestationTest, CertificatesFromAnotherCaAreNotAgents) {
   auto other_key = crypto::GenerateKey(crypto::KeyType::kEcP256);
   spiffe::CaParams p{.trust_domain = td_,
@@ -203,6 +222,8 @@ TEST_F(NodeAttestationTest, CertificatesFromAnotherCaAreNotAgents) {
   ASSERT_TRUE(forged.ok());
   auto st = AuthenticateAgentChain(Auth(), crypto::CertToPem(forged->get())).status();
   EXPECT_TRUE(absl::IsUnauthenticated(st)) << st;
+  st = AuthenticateAgentChain(Auth(), crypto::CertToPem(forged->get())).status();
+  EXPECT_TRUE(absl::IsUnauthenticated(st)) << "refused again, not remembered as verified: " << st;
 }
 
 }  // namespace

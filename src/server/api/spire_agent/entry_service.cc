@@ -84,8 +84,9 @@ absl::Status RunEntrySync(const std::vector<EntryPtr>& entries, size_t page_size
 }
 
 std::vector<EntryPtr> EntryService::Authorized(const AuthenticatedAgent& a) const {
-  std::vector<EntryPtr> out;
-  for (auto& [id, e] : AuthorizedEntriesById(deps_, a)) out.push_back(e);
+  // The cache returns each entry once; sorting the pointers spares the by-ID map (a node and a key copy per entry).
+  std::vector<EntryPtr> out = deps_.entries.AuthorizedEntries(a.spiffe_id, a.node.selectors);
+  std::sort(out.begin(), out.end(), [](const EntryPtr& x, const EntryPtr& y) { return x->id < y->id; });
   return out;  // sorted by ID
 }
 

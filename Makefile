@@ -25,10 +25,10 @@ build-asan: deps $(ASAN_BUILD)/CMakeCache.txt
 	cmake --build $(ASAN_BUILD) -j $(JOBS)
 
 # Every test: unit + end-to-end (incl. the fault tests, label faults) on the AddressSanitizer/UBSan build, the
-# concurrent parts under ThreadSanitizer, then every fuzzer for a short time (scripts/run-tests.sh: the TSan and
-# fuzz builds compile at low priority while CTest runs).
+# concurrent parts under ThreadSanitizer, then every fuzzer for a short time (scripts/run-tests.sh: the interop peers
+# build beside the ASan build, the TSan and fuzz builds at low priority while CTest runs).
 FUZZ_TEST_SECONDS ?= 10
-test: format-check build-asan
+test: format-check deps
 	ASAN_BUILD=$(ASAN_BUILD) TSAN_BUILD=$(TSAN_BUILD) JOBS=$(JOBS) FUZZ_TEST_SECONDS=$(FUZZ_TEST_SECONDS) \
 	  ./scripts/run-tests.sh
 

@@ -1,10 +1,14 @@
 #!/usr/bin/env bash
-# The test part of `make test`, after the ASan/UBSan build: every CTest test (unit, end-to-end, interop, faults,
-# attacks) on the ASan build, then the ThreadSanitizer suites (test/tsan/run.sh), then every fuzzer for a short
-# time (test/fuzz/run.sh). The TSan and libFuzzer builds compile while CTest runs, at the lowest CPU priority: the
-# end-to-end tests mostly wait on processes and sockets, so those builds take the idle core time instead of
-# adding their own wall time (in CI the TSan build alone was a quarter of `make test`). Every part runs even when
-# an earlier one failed; the exit status is 1 when any failed.
+# `make test` after the format check: the ASan/UBSan build, then every CTest test (unit, end-to-end, interop,
+# faults, attacks) on it, then the ThreadSanitizer suites (test/tsan/run.sh), then every fuzzer for a short time
+# (test/fuzz/run.sh).
+# - The interop peers (scripts/build-peers.sh: SPIRE v1.13.3 from source, the go-spiffe clients, the Python venv;
+#   about 15 minutes of CPU on a fresh machine, nothing once cached) build while the ASan build runs, and CTest starts
+#   only when they are ready: left to the first interop test, the build held CTest's slots for its whole duration
+#   (every interop and moto test waiting on its lock), and a waiting test could time out.
+# - The TSan and libFuzzer builds compile while CTest runs, at the lowest CPU priority: the end-to-end tests mostly
+#   wait on processes and sockets, so those builds take the idle core time instead of adding their own wall time.
+# Every part runs even when an earlier one failed; the exit status is 1 when any failed.
 # Usage: scripts/run-tests.sh   (env: ASAN_BUILD, TSAN_BUILD, JOBS, FUZZ_TEST_SECONDS; the Makefile passes them)
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -14,6 +18,21 @@ JOBS=${JOBS:-$(nproc)}
 FUZZ_TEST_SECONDS=${FUZZ_TEST_SECONDS:-10}
 logs=build/test-logs
 mkdir -p "$logs"
+
+# The peers: build-peers.sh prints its folder, or exits 77 with one line saying what is missing (the interop suite
+# then skips itself); any other failure is reported by the interop tests, which run it again.
+t0=$(date +%s)
+./scripts/build-peers.sh all >"$logs/peers.log" 2>&1 &
+peers=$!
+make --no-print-directory build-asan ASAN_BUILD="$ASAN_BUILD" JOBS="$JOBS" || {
+  echo "run-tests: the ASan build failed"
+  kill "$peers" 2>/dev/null
+  exit 1
+}
+echo "run-tests: ASan build done in $(($(date +%s) - t0))s"
+t0=$(date +%s)
+wait "$peers"
+echo "run-tests: interop peers ready (exit $?, waited $(($(date +%s) - t0))s after the build; log $logs/peers.log)"
 
 nice -n 19 make --no-print-directory tsan-build TSAN_BUILD="$TSAN_BUILD" JOBS="$JOBS" >"$logs/tsan-build.log" 2>&1 &
 tsan_build=$!

@@ -39,7 +39,7 @@ ctest-cost-data:
 
 # ThreadSanitizer (SPIRECVM_TSAN, its own build dir): builds only the test binaries of the concurrent parts
 # (datastore, caches, agent manager, Workload API, CA rotation) and runs their threaded suites (test/tsan/run.sh).
-TSAN_TARGETS = cvm_datastore_sqlite_test cvm_server_test cvm_agent_test
+TSAN_TARGETS = cvm_datastore_sqlite_test cvm_server_tsan_test cvm_agent_tsan_test
 $(TSAN_BUILD)/CMakeCache.txt:
 	cmake -S . -B $(TSAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DSPIRECVM_TSAN=ON -DSPIRECVM_BENCH=OFF
 

@@ -19,8 +19,8 @@ grep -q "SPIRECVM_TSAN:BOOL=ON" "$BUILD/CMakeCache.txt" || { echo "$BUILD is not
 # stays on the ASan build).
 RUNS=(
   "src/server/datastore/cvm_datastore_sqlite_test|*"
-  "src/server/cvm_server_test|CaManager*:Upstream*:BundleCache*:EntryCache*:NodeAttestation*:ServerSteps*:DiskKeyManager*"
-  "src/agent/cvm_agent_test|Cache*:CacheFederation*:WorkerPool*:StreamLimiter*:CallerAttestation*:UnixAttestor*:KeyManager*:EntrySync*"
+  "src/server/cvm_server_tsan_test|CaManager*:Upstream*:BundleCache*:EntryCache*:NodeAttestation*:ServerSteps*:DiskKeyManager*"
+  "src/agent/cvm_agent_tsan_test|Cache*:CacheFederation*:WorkerPool*:StreamLimiter*:CallerAttestation*:UnixAttestor*:KeyManager*:EntrySync*"
 )
 failed=0
 start=$(date +%s)

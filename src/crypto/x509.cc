@@ -89,6 +89,30 @@ absl::StatusOr<std::vector<ssl::X509Ptr>> ParseCertsPem(std::string_view pem) {
   return out;
 }
 
+std::vector<std::string_view> PemCertificateBlocks(std::string_view pem) {
+  static constexpr std::string_view kBegin = "-----BEGIN CERTIFICATE-----";
+  static constexpr std::string_view kEnd = "-----END CERTIFICATE-----";
+  std::vector<std::string_view> out;
+  for (size_t pos = pem.find(kBegin); pos != std::string_view::npos; pos = pem.find(kBegin, pos)) {
+    const size_t end = pem.find(kEnd, pos + kBegin.size());
+    if (end == std::string_view::npos) break;
+    out.push_back(pem.substr(pos, end + kEnd.size() - pos));
+    pos = end + kEnd.size();
+  }
+  return out;
+}
+
+bool SamePemBlock(std::string_view a, std::string_view b) {
+  auto is_space = [](char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; };
+  size_t i = 0, j = 0;
+  for (;;) {
+    while (i < a.size() && is_space(a[i])) ++i;
+    while (j < b.size() && is_space(b[j])) ++j;
+    if (i == a.size() || j == b.size()) return i == a.size() && j == b.size();
+    if (a[i++] != b[j++]) return false;
+  }
+}
+
 std::string CertToDer(const X509* cert) {
   unsigned char* out = nullptr;
   int len = i2d_X509(cert, &out);

@@ -17,6 +17,11 @@ absl::StatusOr<ssl::X509Ptr> ParseCertDer(std::string_view der);
 absl::StatusOr<std::vector<ssl::X509Ptr>> ParseCertsDerConcat(std::string_view der);
 // One or more PEM "CERTIFICATE" blocks; error when none.
 absl::StatusOr<std::vector<ssl::X509Ptr>> ParseCertsPem(std::string_view pem);
+// The "CERTIFICATE" PEM blocks of `pem` as text (BEGIN line to END line, without the newline after it), in
+// order, without decoding them; text outside the blocks and an unterminated last block are ignored.
+std::vector<std::string_view> PemCertificateBlocks(std::string_view pem);
+// Whether two PEM blocks hold the same base64 text (whitespace and line breaks ignored): the same DER.
+bool SamePemBlock(std::string_view a, std::string_view b);
 std::string CertToDer(const X509* cert);
 std::string CertToPem(const X509* cert);
 // Serial as a decimal string (as SPIRE prints serials).

@@ -84,6 +84,36 @@ TEST_F(X509Test, Pem) {
   EXPECT_EQ(ERR_peek_error(), 0u);
 }
 
+TEST_F(X509Test, PemCertificateBlocksSplitsWithoutDecoding) {
+  const std::string a = CertToPem(a_.get()), b = CertToPem(b_.get());
+  const std::string pem = "junk before\n" + a + "-----BEGIN PRIVATE KEY-----\nxx\n-----END PRIVATE KEY-----\n" + b;
+  auto blocks = PemCertificateBlocks(pem);
+  ASSERT_EQ(blocks.size(), 2u);
+  EXPECT_EQ(std::string(blocks[0]) + "\n", a);
+  EXPECT_EQ(std::string(blocks[1]) + "\n", b);
+  // Each block parses back to its certificate.
+  auto back = ParseCertsPem(blocks[1]);
+  ASSERT_TRUE(back.ok()) << back.status();
+  EXPECT_EQ(X509_cmp(b_.get(), (*back)[0].get()), 0);
+  // An unterminated last block is not a block; nothing at all is no blocks.
+  EXPECT_EQ(PemCertificateBlocks(a + b.substr(0, b.size() / 2)).size(), 1u);
+  EXPECT_TRUE(PemCertificateBlocks("").empty());
+  EXPECT_TRUE(PemCertificateBlocks("-----BEGIN CERTIFICATE-----").empty());
+}
+
+TEST_F(X509Test, SamePemBlockIgnoresOnlyWhitespace) {
+  const std::string a = CertToPem(a_.get()), b = CertToPem(b_.get());
+  EXPECT_TRUE(SamePemBlock(a, a));
+  std::string crlf;
+  for (char c : a) crlf += c == '\n' ? std::string("\r\n") : std::string(1, c);
+  EXPECT_TRUE(SamePemBlock(a, crlf));
+  EXPECT_FALSE(SamePemBlock(a, b));
+  EXPECT_FALSE(SamePemBlock(a, a.substr(0, a.size() - 10)));
+  std::string flipped = a;
+  flipped[40] = flipped[40] == 'A' ? 'B' : 'A';
+  EXPECT_FALSE(SamePemBlock(a, flipped));
+}
+
 TEST_F(X509Test, Fields) {
   EXPECT_EQ(SerialDecimal(a_.get()), "123456789012345678901234567890");
   EXPECT_EQ(SerialDecimal(b_.get()), "7");

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <string>
+#include <string_view>
 
 #include "absl/status/statusor.h"
 #include "common/clock.h"
@@ -29,7 +30,11 @@ struct AuthenticatedAgent {
 };
 
 // The peer's certificate chain on the TLS connection, as PEM (leaf first); Unauthenticated when there is none.
+// Built by LeafFirstChainPem from gRPC's leaf and chain properties.
 absl::StatusOr<std::string> PeerChainPem(const grpc::ServerContext& ctx);
+// `leaf_pem` followed by the certificate blocks of `chain_pem` other than the leaf (gRPC's server-side chain
+// property may or may not repeat it), each block on its own lines. Text only: nothing is parsed or verified.
+std::string LeafFirstChainPem(std::string_view leaf_pem, std::string_view chain_pem);
 // The SPIFFE ID an X509-SVID chain (PEM, leaf first) proves against the current trust bundle: any identity of
 // the bundle's trust domain (agent or workload). Unauthenticated when it does not verify.
 absl::StatusOr<spiffe::SpiffeId> VerifyCallerSvid(const AgentAuthDeps& deps, const std::string& chain_pem);

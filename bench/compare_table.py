@@ -6,6 +6,7 @@ Throughput rows: higher is better (issue 15's target: ratio >= 2). Latency and m
 (memory target: ratio <= 0.5). Every row is printed, met or not.
 """
 import json
+import os
 import sys
 
 
@@ -54,7 +55,20 @@ def rows(r):
     put("server RSS at the end", rss["end"] / 1024, "MiB", "lower", 0.5)
     put("server peak RSS (VmHWM)", r["server_hwm_kib"] / 1024, "MiB", "lower", 0.5)
     put("datastore size at the end (SQLite + WAL)", r["datastore_bytes_end"] / 1024, "KiB", "lower")
+    st = r.get("startup")
+    if st:
+        put(f"server start-up with {st['entries']:,} entries (exec to healthy)", st["startup_s"], "s", "lower")
+        put(f"server RSS once started with {st['entries']:,} entries", st["rss_kib"] / 1024, "MiB", "lower", 0.5)
     return out
+
+
+def load(path):
+    """A loadgen result, with the start-up measurement (startup.json beside it) when there is one."""
+    r = json.load(open(path))
+    startup = os.path.join(os.path.dirname(path), "startup.json")
+    if os.path.exists(startup):
+        r["startup"] = json.load(open(startup))
+    return r
 
 
 def errors(r):
@@ -71,7 +85,7 @@ def fmt(v):
 
 
 def main():
-    cvm, spire = (json.load(open(f)) for f in sys.argv[1:3])
+    cvm, spire = (load(f) for f in sys.argv[1:3])
     rc, rs = rows(cvm), rows(spire)
     print("| measure | spire-cvm | SPIRE v1.13.3 | ratio cvm/SPIRE | better | issue 15 target |")
     print("|---|---|---|---|---|---|")

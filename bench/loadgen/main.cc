@@ -51,6 +51,7 @@ ABSL_FLAG(int, csr_pool, 64, "distinct workload CSRs (P-256) reused for BatchNew
 ABSL_FLAG(int, rpc_timeout_ms, 30000, "deadline of each call");
 ABSL_FLAG(double, progress, 5, "seconds between progress lines");
 ABSL_FLAG(std::string, json, "", "write the results to this file");
+ABSL_FLAG(bool, setup_only, false, "create the join tokens and entries, then stop (no agent phases)");
 
 namespace spirecvm::loadgen {
 namespace {
@@ -294,7 +295,7 @@ int Main() {
   std::atomic<bool> stop{false};
   std::thread progress([&] { ProgressLoop(run, stop); });
   absl::Status st = Setup(run, out);
-  if (st.ok()) RunPhases(run);
+  if (st.ok() && !absl::GetFlag(FLAGS_setup_only)) RunPhases(run);
   stop = true;
   progress.join();
   if (!st.ok()) {

@@ -4,6 +4,7 @@
 #include <map>
 
 #include "cli/server/cli_common.h"
+#include "common/process.h"
 
 namespace spirecvm::cli {
 
@@ -90,4 +91,7 @@ int Main(int argc, char** argv) {
 
 }  // namespace spirecvm::cli
 
-int main(int argc, char** argv) { return spirecvm::cli::Main(argc, argv); }
+int main(int argc, char** argv) {
+  spirecvm::ConfigureProcessRuntime();
+  return spirecvm::cli::Main(argc, argv);
+}

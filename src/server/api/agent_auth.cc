@@ -119,7 +119,7 @@ std::string LeafFirstChainPem(std::string_view leaf_pem, std::string_view chain_
   return pem;
 }
 
-absl::StatusOr<std::string> PeerChainPem(const grpc::ServerContext& ctx) {
+absl::StatusOr<std::string> PeerChainPem(const grpc::ServerContextBase& ctx) {
   auto auth = ctx.auth_context();
   if (auth == nullptr) return absl::UnauthenticatedError("no TLS peer");
   // The leaf is its own property; on the server side the chain property holds what the peer sent after
@@ -132,7 +132,7 @@ absl::StatusOr<std::string> PeerChainPem(const grpc::ServerContext& ctx) {
   return LeafFirstChainPem(leaf_pem, {chain.front().data(), chain.front().size()});
 }
 
-absl::StatusOr<AuthenticatedAgent> AuthenticateAgent(const AgentAuthDeps& deps, const grpc::ServerContext& ctx) {
+absl::StatusOr<AuthenticatedAgent> AuthenticateAgent(const AgentAuthDeps& deps, const grpc::ServerContextBase& ctx) {
   ASSIGN_OR_RETURN(std::string pem, PeerChainPem(ctx));
   return AuthenticateAgentChain(deps, pem);
 }

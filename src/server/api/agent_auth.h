@@ -31,7 +31,7 @@ struct AuthenticatedAgent {
 
 // The peer's certificate chain on the TLS connection, as PEM (leaf first); Unauthenticated when there is none.
 // Built by LeafFirstChainPem from gRPC's leaf and chain properties.
-absl::StatusOr<std::string> PeerChainPem(const grpc::ServerContext& ctx);
+absl::StatusOr<std::string> PeerChainPem(const grpc::ServerContextBase& ctx);
 // `leaf_pem` followed by the certificate blocks of `chain_pem` other than the leaf (gRPC's server-side chain
 // property may or may not repeat it), each block on its own lines. Text only: nothing is parsed or verified.
 std::string LeafFirstChainPem(std::string_view leaf_pem, std::string_view chain_pem);
@@ -41,6 +41,6 @@ absl::StatusOr<spiffe::SpiffeId> VerifyCallerSvid(const AgentAuthDeps& deps, con
 
 // Chain PEM as gRPC reports it (leaf first).
 absl::StatusOr<AuthenticatedAgent> AuthenticateAgentChain(const AgentAuthDeps& deps, const std::string& chain_pem);
-absl::StatusOr<AuthenticatedAgent> AuthenticateAgent(const AgentAuthDeps& deps, const grpc::ServerContext& ctx);
+absl::StatusOr<AuthenticatedAgent> AuthenticateAgent(const AgentAuthDeps& deps, const grpc::ServerContextBase& ctx);
 
 }  // namespace spirecvm::server

@@ -7,7 +7,7 @@
 
 namespace spirecvm::server::spireagent {
 
-absl::StatusOr<AuthenticatedAgent> AuthenticateCaller(const AgentApiDeps& deps, const grpc::ServerContext& ctx) {
+absl::StatusOr<AuthenticatedAgent> AuthenticateCaller(const AgentApiDeps& deps, const grpc::ServerContextBase& ctx) {
   auto a = AuthenticateAgent(deps.Auth(), ctx);
   if (!a.ok()) deps.metrics.agent_auth_failures++;
   return a;

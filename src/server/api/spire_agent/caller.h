@@ -21,7 +21,7 @@ namespace sapi = ::spire::api::types;
 using EntryPtr = std::shared_ptr<const datastore::RegistrationEntry>;
 
 // The calling agent (active, not banned, presenting its current SVID); a failure counts in agent_auth_failures.
-absl::StatusOr<AuthenticatedAgent> AuthenticateCaller(const AgentApiDeps& deps, const grpc::ServerContext& ctx);
+absl::StatusOr<AuthenticatedAgent> AuthenticateCaller(const AgentApiDeps& deps, const grpc::ServerContextBase& ctx);
 
 // A downstream caller, as SPIRE's authorization policy admits one: its X509-SVID chain (PEM, leaf first) verifies
 // against our bundle (else Unauthenticated) and its SPIFFE ID is the SPIFFE ID of a registered entry with

@@ -6,6 +6,7 @@
 #include "common/grpc_status.h"
 #include "common/status.h"
 #include "server/api/spire/convert.h"
+#include "server/api/spire_agent/entry_sync_reactor.h"
 
 namespace spirecvm::server::spireagent {
 namespace {
@@ -16,9 +17,7 @@ void EntryOut(const datastore::RegistrationEntry& e, const sapi::EntryMask* mask
 }
 
 // The first request: the output mask for the whole stream.
-absl::StatusOr<std::optional<sapi::EntryMask>> ReadSyncMask(EntrySyncStream& stream) {
-  entryv1::SyncAuthorizedEntriesRequest first;
-  if (!stream.Read(&first)) return absl::InvalidArgumentError("sync stream closed before the first request");
+absl::StatusOr<std::optional<sapi::EntryMask>> SyncMask(const entryv1::SyncAuthorizedEntriesRequest& first) {
   if (!first.ids().empty()) {
     return absl::InvalidArgumentError("specifying IDs on initial request is not supported");
   }
@@ -29,9 +28,11 @@ absl::StatusOr<std::optional<sapi::EntryMask>> ReadSyncMask(EntrySyncStream& str
   return first.output_mask();
 }
 
-bool SendRevisions(const std::vector<EntryPtr>& entries, size_t page_size, EntrySyncStream& stream) {
+std::vector<entryv1::SyncAuthorizedEntriesResponse> RevisionPages(const std::vector<EntryPtr>& entries,
+                                                                  size_t page_size) {
+  std::vector<entryv1::SyncAuthorizedEntriesResponse> out;
   for (size_t i = 0; i < entries.size(); i += page_size) {
-    entryv1::SyncAuthorizedEntriesResponse resp;
+    auto& resp = out.emplace_back();
     const size_t end = std::min(entries.size(), i + page_size);
     for (size_t j = i; j < end; ++j) {
       auto* r = resp.add_entry_revisions();
@@ -40,46 +41,58 @@ bool SendRevisions(const std::vector<EntryPtr>& entries, size_t page_size, Entry
       r->set_created_at(entries[j]->created_at);
     }
     resp.set_more(end < entries.size());
-    if (!stream.Write(resp)) return false;
   }
-  return true;
-}
-
-// The requested entries that exist, a page at a time; the last page (perhaps empty) has more = false.
-bool SendRequested(const std::vector<EntryPtr>& entries, const sapi::EntryMask* mask, size_t page_size,
-                   const entryv1::SyncAuthorizedEntriesRequest& req, EntrySyncStream& stream) {
-  entryv1::SyncAuthorizedEntriesResponse resp;
-  for (const auto& id : req.ids()) {
-    auto it = std::lower_bound(entries.begin(), entries.end(), id,
-                               [](const EntryPtr& e, const std::string& want) { return e->id < want; });
-    if (it == entries.end() || (*it)->id != id) continue;
-    if (static_cast<size_t>(resp.entries_size()) == page_size) {
-      resp.set_more(true);
-      if (!stream.Write(resp)) return false;
-      resp.Clear();
-    }
-    EntryOut(**it, mask, resp.add_entries());
-  }
-  resp.set_more(false);
-  return stream.Write(resp);
+  return out;
 }
 
 }  // namespace
 
-absl::Status RunEntrySync(const std::vector<EntryPtr>& entries, size_t page_size, EntrySyncStream& stream) {
-  ASSIGN_OR_RETURN(std::optional<sapi::EntryMask> mask_value, ReadSyncMask(stream));
-  const sapi::EntryMask* mask = mask_value ? &*mask_value : nullptr;
-  const auto closed = absl::AbortedError("sync stream closed by the agent");
-  if (entries.size() <= page_size) {
-    entryv1::SyncAuthorizedEntriesResponse resp;
-    for (const auto& e : entries) EntryOut(*e, mask, resp.add_entries());
-    return stream.Write(resp) ? absl::OkStatus() : closed;
+EntrySyncProtocol::EntrySyncProtocol(std::vector<EntryPtr> entries, size_t page_size)
+    : entries_(std::move(entries)), page_size_(page_size) {}
+
+absl::StatusOr<std::vector<entryv1::SyncAuthorizedEntriesResponse>> EntrySyncProtocol::OnRequest(
+    const entryv1::SyncAuthorizedEntriesRequest& req) {
+  if (!started_) {
+    ASSIGN_OR_RETURN(mask_, SyncMask(req));
+    started_ = true;
+    if (entries_.size() > page_size_) return RevisionPages(entries_, page_size_);
+    done_ = true;
+    std::vector<entryv1::SyncAuthorizedEntriesResponse> out(1);
+    for (const auto& e : entries_) EntryOut(*e, Mask(), out[0].add_entries());
+    return out;
   }
-  if (!SendRevisions(entries, page_size, stream)) return closed;
+  return Requested(req);
+}
+
+// The requested entries that exist, a page at a time; the last page (perhaps empty) has more = false.
+std::vector<entryv1::SyncAuthorizedEntriesResponse> EntrySyncProtocol::Requested(
+    const entryv1::SyncAuthorizedEntriesRequest& req) const {
+  std::vector<entryv1::SyncAuthorizedEntriesResponse> out(1);
+  for (const auto& id : req.ids()) {
+    auto it = std::lower_bound(entries_.begin(), entries_.end(), id,
+                               [](const EntryPtr& e, const std::string& want) { return e->id < want; });
+    if (it == entries_.end() || (*it)->id != id) continue;
+    if (static_cast<size_t>(out.back().entries_size()) == page_size_) {
+      out.back().set_more(true);
+      out.emplace_back();
+    }
+    EntryOut(**it, Mask(), out.back().add_entries());
+  }
+  out.back().set_more(false);
+  return out;
+}
+
+absl::Status RunEntrySync(const std::vector<EntryPtr>& entries, size_t page_size, EntrySyncStream& stream) {
+  EntrySyncProtocol sync(entries, page_size);
   entryv1::SyncAuthorizedEntriesRequest req;
   while (stream.Read(&req)) {  // the agent half-closes when it has what it needs
-    if (!SendRequested(entries, mask, page_size, req, stream)) return closed;
+    ASSIGN_OR_RETURN(auto responses, sync.OnRequest(req));
+    for (const auto& resp : responses) {
+      if (!stream.Write(resp)) return absl::AbortedError("sync stream closed by the agent");
+    }
+    if (sync.done()) return absl::OkStatus();
   }
+  if (!sync.started()) return absl::InvalidArgumentError("sync stream closed before the first request");
   return absl::OkStatus();
 }
 
@@ -100,27 +113,11 @@ grpc::Status EntryService::GetAuthorizedEntries(grpc::ServerContext* ctx,
   return grpc::Status::OK;
 }
 
-namespace {
-class GrpcEntrySyncStream final : public EntrySyncStream {
- public:
-  using Stream =
-      grpc::ServerReaderWriter<entryv1::SyncAuthorizedEntriesResponse, entryv1::SyncAuthorizedEntriesRequest>;
-  explicit GrpcEntrySyncStream(Stream* s) : s_(s) {}
-  bool Read(entryv1::SyncAuthorizedEntriesRequest* req) override { return s_->Read(req); }
-  bool Write(const entryv1::SyncAuthorizedEntriesResponse& resp) override { return s_->Write(resp); }
-
- private:
-  Stream* s_;
-};
-}  // namespace
-
-grpc::Status EntryService::SyncAuthorizedEntries(
-    grpc::ServerContext* ctx,
-    grpc::ServerReaderWriter<entryv1::SyncAuthorizedEntriesResponse, entryv1::SyncAuthorizedEntriesRequest>* stream) {
+grpc::ServerBidiReactor<entryv1::SyncAuthorizedEntriesRequest, entryv1::SyncAuthorizedEntriesResponse>*
+EntryService::SyncAuthorizedEntries(grpc::CallbackServerContext* ctx) {
   auto a = AuthenticateCaller(deps_, *ctx);
-  if (!a.ok()) return ToGrpc(a.status());
-  GrpcEntrySyncStream s(stream);
-  return ToGrpc(RunEntrySync(Authorized(*a), kEntrySyncPageSize, s));
+  if (!a.ok()) return new EntrySyncReactor(ToGrpc(a.status()));
+  return new EntrySyncReactor(EntrySyncProtocol(Authorized(*a), kEntrySyncPageSize));
 }
 
 }  // namespace spirecvm::server::spireagent

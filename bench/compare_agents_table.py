@@ -78,7 +78,7 @@ def errors(d, counts):
 
 
 def main():
-    cvm_dir, spire_dir, counts = sys.argv[1], sys.argv[2], sys.argv[3:]
+    cvm_dir, spire_dir, counts = sys.argv[1], sys.argv[2], [int(m) for m in sys.argv[3:]]
     rc, rs = rows(cvm_dir, counts), rows(spire_dir, counts)
     print("| measure | spire-cvm | SPIRE v1.13.3 | ratio cvm/SPIRE | better | issue 15 target |")
     print("|---|---|---|---|---|---|")

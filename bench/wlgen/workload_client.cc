@@ -8,7 +8,10 @@ constexpr char kSecurityHeader[] = "workload.spiffe.io";
 std::chrono::nanoseconds Since(TimePoint t) { return loadgen::SteadyClock::now() - t; }
 
 // The DER chain of the first SVID of a response ("" when it holds none).
-std::string_view FirstSvid(const X509SVIDResponse& r) { return r.svids_size() > 0 ? r.svids(0).x509_svid() : ""; }
+std::string_view FirstSvid(const X509SVIDResponse& r) {
+  if (r.svids_size() == 0) return {};
+  return r.svids(0).x509_svid();  // a view of the message's own bytes (no temporary: it must outlive this call)
+}
 
 class OneFetch : public grpc::ClientReadReactor<X509SVIDResponse> {
  public:

@@ -145,8 +145,12 @@ run_one() {
   retry 240 "$PEERS/bin/spire-agent" api fetch x509 -socketPath "$sock" -timeout 2s \
     || { echo "$name agent serves no X509-SVID" >&2; tail -20 "$dir/agent.log" >&2; exit 1; }
   sleep "$IDLE_SETTLE"
-  printf '{"rss_kib": %s, "hwm_kib": %s, "threads": %s}\n' "$(proc_field $agent_pid VmRSS)" \
-    "$(proc_field $agent_pid VmHWM)" "$(proc_field $agent_pid Threads)" >"$dir/idle.json"
+  # RSS split: anonymous (heap, stacks: the agent's own) and file-backed (its binary and shared libraries' pages,
+  # shared with other processes that map them); PSS charges shared pages to their sharers.
+  printf '{"rss_kib": %s, "hwm_kib": %s, "threads": %s, "rss_anon_kib": %s, "rss_file_kib": %s, "pss_kib": %s}\n' \
+    "$(proc_field $agent_pid VmRSS)" "$(proc_field $agent_pid VmHWM)" "$(proc_field $agent_pid Threads)" \
+    "$(proc_field $agent_pid RssAnon)" "$(proc_field $agent_pid RssFile)" \
+    "$(awk '$1 == "Pss:" {print $2}' "/proc/$agent_pid/smaps_rollup")" >"$dir/idle.json"
   echo "== $name agent ($("$agent" --version 2>&1 | head -1 || true)): pid $agent_pid, idle $(cat "$dir/idle.json")"
   for m in $WATCHERS; do
     echo "== $name: $m watchers, load average $(cut -d' ' -f1-3 /proc/loadavg)"

@@ -31,6 +31,11 @@ def rows(d, counts):
 
     idle = load(d, "idle.json")
     put("agent idle RSS (entry synced, SVID served once, no stream)", idle["rss_kib"] / 1024, "MiB", "lower", 0.5)
+    if "rss_anon_kib" in idle:
+        put("agent idle RSS, anonymous part (heap, stacks)", idle["rss_anon_kib"] / 1024, "MiB", "lower", 0.5)
+        put("agent idle RSS, file-backed part (binary, shared libraries)", idle["rss_file_kib"] / 1024, "MiB",
+            "lower")
+        put("agent idle PSS (shared pages split among their users)", idle["pss_kib"] / 1024, "MiB", "lower", 0.5)
     put("agent idle threads", idle["threads"], "", "lower")
     for m in counts:
         r = load(d, f"wlgen-{m}.json")

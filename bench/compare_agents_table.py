@@ -9,6 +9,7 @@ printed, met or not.
 """
 import json
 import os
+import re
 import sys
 
 from compare_table import fmt
@@ -82,13 +83,19 @@ def errors(d, counts):
     return errs
 
 
+def same_row(a, b):
+    """The fan-out rows name how many watchers got the new SVID, which may differ between the agents."""
+    strip = lambda k: re.sub(r", \d+/\d+ got it as an update$", "", k)
+    return strip(a) == strip(b)
+
+
 def main():
     cvm_dir, spire_dir, counts = sys.argv[1], sys.argv[2], [int(m) for m in sys.argv[3:]]
     rc, rs = rows(cvm_dir, counts), rows(spire_dir, counts)
     print("| measure | spire-cvm | SPIRE v1.13.3 | ratio cvm/SPIRE | better | issue 15 target |")
     print("|---|---|---|---|---|---|")
     for key, (v, unit, better, target) in rc.items():
-        match = next((k for k in rs if k.split(",")[0] == key.split(",")[0]), None)
+        match = key if key in rs else next((k for k in rs if same_row(k, key)), None)
         if match is None:
             continue
         w = rs[match][0]
@@ -97,7 +104,7 @@ def main():
         if target is not None:
             met = ratio >= target if better == "higher" else ratio <= target
             goal = f"{'>=' if better == 'higher' else '<='} {target}x: {'met' if met else 'missed'}"
-        if key.startswith("agent idle RSS"):
+        if key.startswith("agent idle RSS ("):
             goal += f"; < 20 MiB: spire-cvm {'met' if v < 20 else 'missed'}, SPIRE {'met' if w < 20 else 'missed'}"
         label = key if key == match else f"{key} (SPIRE: {match.split(', ', 1)[1]})"
         print(f"| {label} | {fmt(v)} {unit} | {fmt(w)} {unit} | {ratio:.2f} | {better} | {goal} |")

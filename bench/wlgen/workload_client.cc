@@ -86,16 +86,16 @@ void Watcher::Start(TimePoint scheduled) {
   StartCall();
 }
 
-void Watcher::RecordFirst(int code) {
-  if (recorded_.exchange(true)) return;
+bool Watcher::RecordFirst(int code) {
+  if (recorded_.exchange(true)) return false;
   phase_->Rpc("FetchX509SVID").Record(Since(scheduled_), code);
   phase_->Finished();
+  return true;
 }
 
 void Watcher::Expire() {
-  if (recorded_.load()) return;
-  RecordFirst(grpc::StatusCode::DEADLINE_EXCEEDED);
-  Cancel();
+  // Only a stream still without its first outcome is cancelled: one whose response won the race keeps watching.
+  if (RecordFirst(grpc::StatusCode::DEADLINE_EXCEEDED)) Cancel();
 }
 
 void Watcher::Cancel() {

@@ -45,8 +45,8 @@ class Watcher : public grpc::ClientReadReactor<X509SVIDResponse> {
   void OnDone(const grpc::Status& s) override;
 
  private:
-  // Records the first outcome (a response or an error) exactly once.
-  void RecordFirst(int code);
+  // Records the first outcome (a response or an error) exactly once; false when it was already recorded.
+  bool RecordFirst(int code);
 
   const size_t index_;
   std::shared_ptr<grpc::Channel> channel_;

@@ -5,7 +5,7 @@ ASAN_BUILD ?= build/asan
 TSAN_BUILD ?= build/tsan
 
 .PHONY: all deps build build-asan test test-tsan tsan-build unit e2e fuzz demo bench clean format format-check
-.PHONY: interop peers install package bench-compare ctest-cost-data
+.PHONY: interop peers install package bench-compare bench-compare-agents ctest-cost-data
 
 all: build
 
@@ -84,6 +84,12 @@ bench: build
 # by environment (AGENTS=1000 ENTRIES=10000 make bench-compare), see bench/compare-spire.sh and docs/benchmarks.md.
 bench-compare: deps
 	./bench/compare-spire.sh $(BUILD)
+
+# spire-cvm's agent against SPIRE v1.13.3's through the Workload API (bench/wlgen): idle RSS, first-response latency,
+# RSS and threads at 1,000 and 5,000 watchers, rotation fan-out; sizes by environment (WATCHERS="1000 5000"), see
+# bench/compare-agents.sh and docs/benchmarks.md.
+bench-compare-agents: deps
+	./bench/compare-agents.sh $(BUILD)
 
 clean:
 	rm -rf build

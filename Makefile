@@ -5,7 +5,7 @@ ASAN_BUILD ?= build/asan
 TSAN_BUILD ?= build/tsan
 
 .PHONY: all deps build build-asan test test-tsan tsan-build unit e2e fuzz demo bench clean format format-check
-.PHONY: interop peers install package bench-compare bench-compare-agents ctest-cost-data
+.PHONY: interop peers install package bench-compare bench-compare-agents bench-ceiling bench-ha-pg ctest-cost-data
 
 all: build
 
@@ -90,6 +90,15 @@ bench-compare: deps
 # bench/compare-agents.sh and docs/benchmarks.md.
 bench-compare-agents: deps
 	./bench/compare-agents.sh $(BUILD)
+
+# The sync ceiling of both servers (agents at which p99 sync latency crosses 50 ms) and docs/ceiling.png; counts by
+# environment (AGENT_COUNTS="500 1000 2000"), see bench/ceiling.sh.
+bench-ceiling: deps
+	./bench/ceiling.sh $(BUILD)
+
+# Two spire-cvm servers on one throwaway PostgreSQL 15, the agents split between them (bench/ha-pg.sh).
+bench-ha-pg: deps
+	./bench/ha-pg.sh $(BUILD)
 
 clean:
 	rm -rf build

@@ -32,6 +32,15 @@ server_binary() {
   esac
 }
 
+# datastore_block DIR: SQLite in DIR/data, or the PostgreSQL database PG_CONNINFO names when it is set.
+datastore_block() {
+  if [[ -n ${PG_CONNINFO:-} ]]; then
+    printf '      database_type = "postgres"\n      connection_string = "%s"\n' "$PG_CONNINFO"
+  else
+    printf '      database_type = "sqlite3"\n      connection_string = "%s"\n' "$1/data/datastore.sqlite3"
+  fi
+}
+
 # write_config DIR PORT: the one server configuration both servers get (SPIRE's syntax; ours reads it).
 write_config() {
   cat >"$1/server.conf" <<CONF
@@ -56,8 +65,7 @@ server {
 plugins {
   DataStore "sql" {
     plugin_data {
-      database_type = "sqlite3"
-      connection_string = "$1/data/datastore.sqlite3"
+$(datastore_block "$1")
     }
   }
   KeyManager "memory" {

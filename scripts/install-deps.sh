@@ -6,6 +6,7 @@ PKGS=(
   libssl-dev openssl libxml2-dev libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
   libabsl-dev libsqlite3-dev sqlite3 libpq-dev postgresql postgresql-client
   nlohmann-json3-dev libcli11-dev libspdlog-dev libcpp-httplib-dev libcurl4-openssl-dev
+  libgoogle-perftools-dev
   libgtest-dev libgmock-dev googletest libbenchmark-dev
   clang-14 libclang-rt-14-dev clang-format-14 ccache
   python3 python3-grpcio python3-protobuf python3-jwt python3-cryptography

@@ -9,4 +9,9 @@ namespace spirecvm {
 // sanitizer builds (every test) keep it on. Not thread-safe: call before any thread starts.
 void ConfigureProcessRuntime();
 
+// Returns the heap's free pages to the operating system, after a phase that allocated and freed much (the server's
+// start-up builds its entry cache from the DataStore). With gperftools' tcmalloc as the allocator (spire-server's
+// release build, docs/architecture.md) its MallocExtension does it; with glibc malloc, malloc_trim. Thread-safe.
+void ReleaseFreeHeapMemory();
+
 }  // namespace spirecvm

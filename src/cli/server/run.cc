@@ -5,6 +5,7 @@
 #include "common/expand_env.h"
 #include "common/files.h"
 #include "common/logging.h"
+#include "common/process.h"
 #include "common/status.h"
 #include "server/catalog.h"
 #include "server/server.h"
@@ -89,6 +90,7 @@ int Run(const std::vector<std::string>& args, Io io) {
     io.err << "Error: " << st.message() << "\n";
     return 1;
   }
+  ReleaseFreeHeapMemory();  // what loading the entry cache allocated and freed
   int sig = 0;
   sigwait(&set, &sig);
   spdlog::info("received signal {}, stopping", sig);

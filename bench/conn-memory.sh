@@ -27,11 +27,7 @@ for ((run = 1; run <= RUNS; run++)); do
   dir=$OUT/run$run
   mkdir -p "$dir/data"
   write_config "$dir" "$(free_port)"
-  # The variables in SERVER_ENV reach the server (and its healthcheck), not the load generator.
-  # shellcheck disable=SC2086
-  if [[ -n ${SERVER_ENV:-} ]]; then export ${SERVER_ENV?}; fi
-  start_server "$CVM_SERVER" "$dir"
-  for kv in ${SERVER_ENV:-}; do unset "${kv%%=*}"; done
+  start_server "$CVM_SERVER" "$dir"  # with SERVER_ENV in the server's environment (bench/lib.sh)
   run_loadgen cvm "$dir" -agents "$AGENTS" -entries $((AGENTS * 10)) -attest_rate 200 -sync_interval 5 \
     -sync_duration "$SYNC_DURATION" -svid_rate 0 -renew_rate 0 -settle 2 -json "$dir/result.json" >"$dir/loadgen.log"
   stop_server

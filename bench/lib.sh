@@ -78,8 +78,9 @@ $(datastore_block "$1")
 CONF
 }
 
-# start_server BIN DIR: starts BIN with DIR/server.conf (written first when absent) and waits until its
-# healthcheck answers; sets SERVER_PID, SERVER_PORT and STARTUP_S (seconds from exec to the first healthy answer).
+# start_server BIN DIR: starts BIN (with SERVER_ENV's NAME=VALUE words in its environment) with DIR/server.conf
+# (written first when absent) and waits until its healthcheck answers; sets SERVER_PID, SERVER_PORT and STARTUP_S
+# (seconds from exec to the first healthy answer).
 start_server() {
   local bin=$1 dir=$2 i t0
   if [[ ! -f $dir/server.conf ]]; then
@@ -88,7 +89,9 @@ start_server() {
   fi
   SERVER_PORT=$(sed -n 's/^  bind_port = "\(.*\)"/\1/p' "$dir/server.conf")
   t0=$(date +%s.%N)
-  "$bin" run -config "$dir/server.conf" >>"$dir/server.log" 2>&1 &
+  # SERVER_ENV (e.g. LD_PRELOAD=... to try another allocator) reaches the server process only.
+  # shellcheck disable=SC2086
+  env ${SERVER_ENV:-} "$bin" run -config "$dir/server.conf" >>"$dir/server.log" 2>&1 &
   SERVER_PID=$!
   for ((i = 0; i < 2400; i++)); do
     "$bin" healthcheck -socketPath "$dir/api.sock" >/dev/null 2>&1 && break

@@ -56,6 +56,7 @@
 #include "attestation/awsiid/verifier.h"
 #include "attestation/sevsnp/sim/test_only_amd_signer.h"
 #include "attestation/sevsnp_binding/binding.h"
+#include "common/process.h"
 #include "common/strings.h"
 #include "crypto/csr.h"
 #include "crypto/keys.h"
@@ -63,7 +64,7 @@
 #include "spiffe/spiffe_id.h"
 
 namespace fs = std::filesystem;
-using Clock = std::chrono::steady_clock;
+using SteadyClock = std::chrono::steady_clock;
 
 namespace spirecvm::bench {
 namespace {
@@ -234,12 +235,12 @@ class LoadAttestor final : public agent::NodeAttestorClient {
 double TimeUs(const std::function<void()>& fn, double seconds = 1.0) {
   for (int i = 0; i < 20; ++i) fn();  // warm
   int64_t n = 0;
-  auto start = Clock::now();
+  auto start = SteadyClock::now();
   double elapsed = 0;
   do {
     for (int i = 0; i < 50; ++i) fn();
     n += 50;
-    elapsed = std::chrono::duration<double>(Clock::now() - start).count();
+    elapsed = std::chrono::duration<double>(SteadyClock::now() - start).count();
   } while (elapsed < seconds);
   return elapsed * 1e6 / static_cast<double>(n);
 }
@@ -499,13 +500,13 @@ int Main(int argc, char** argv) {
         std::shared_ptr<agent::ServerClient> client;
         for (int i = next++; i < end; i = next++) {
           const Identity& id = ids[static_cast<size_t>(i)];
-          auto t0 = Clock::now();
+          auto t0 = SteadyClock::now();
           if (!o.reuse || client == nullptr) client = Must(connector.Connect(creds), "connect");
           attestors[static_cast<size_t>(t)]->current_ = &id;
           auto r =
               client->Attest(*attestors[static_cast<size_t>(t)], agent::AttestationKeyInfo{id.csr_der, id.spki_der});
           if (!o.reuse) client.reset();  // closes the channel: the next attestation makes a new TLS connection
-          double ms = std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
+          double ms = std::chrono::duration<double, std::milli>(SteadyClock::now() - t0).count();
           if (!r.ok() || r->svid().cert_chain_size() == 0) {
             failures++;
             std::lock_guard<std::mutex> l(err_mu);
@@ -525,9 +526,9 @@ int Main(int argc, char** argv) {
 
   ProcCpu cpu0 = ReadProcCpu(server);
   double self0 = SelfCpu();
-  auto t0 = Clock::now();
+  auto t0 = SteadyClock::now();
   run_phase(o.warmup, total);
-  double wall = std::chrono::duration<double>(Clock::now() - t0).count();
+  double wall = std::chrono::duration<double>(SteadyClock::now() - t0).count();
   usleep(200000);  // connection teardown is part of the cost of a fresh-connection attestation
   ProcCpu cpu1 = ReadProcCpu(server);
   double self1 = SelfCpu();
@@ -577,4 +578,7 @@ int Main(int argc, char** argv) {
 }  // namespace
 }  // namespace spirecvm::bench
 
-int main(int argc, char** argv) { return spirecvm::bench::Main(argc, argv); }
+int main(int argc, char** argv) {
+  spirecvm::ConfigureProcessRuntime();
+  return spirecvm::bench::Main(argc, argv);
+}

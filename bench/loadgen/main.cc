@@ -22,6 +22,7 @@
 #include "absl/flags/parse.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "common/process.h"
 #include "loadgen/admin.h"
 #include "loadgen/agent.h"
 #include "loadgen/phase.h"
@@ -326,6 +327,7 @@ int Main() {
 }  // namespace spirecvm::loadgen
 
 int main(int argc, char** argv) {
+  spirecvm::ConfigureProcessRuntime();  // Abseil's deadlock detector off: 12 % of our CPU (docs/benchmarks.md)
   absl::ParseCommandLine(argc, argv);
   return spirecvm::loadgen::Main();
 }

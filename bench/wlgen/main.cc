@@ -20,6 +20,7 @@
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/strings/str_format.h"
+#include "common/process.h"
 #include "loadgen/admin.h"
 #include "loadgen/phase.h"
 #include "loadgen/proc.h"
@@ -292,6 +293,7 @@ int Main() {
 }  // namespace spirecvm::wlgen
 
 int main(int argc, char** argv) {
+  spirecvm::ConfigureProcessRuntime();
   absl::ParseCommandLine(argc, argv);
   return spirecvm::wlgen::Main();
 }

@@ -52,25 +52,33 @@ absl::StatusOr<AttestationParams> ReadSpireParams(SpireAttestStream& stream, std
   return CheckAttestationParams(p.data().type(), p.data().payload(), p.params().csr());
 }
 
-absl::Status AttestOnce(const AttestationDeps& deps, SpireAttestStream& stream, std::string* type) {
+absl::StatusOr<agentv1::AttestAgentResponse> AttestOnce(const AttestationDeps& deps, SpireAttestStream& stream,
+                                                        std::string* type) {
   ASSIGN_OR_RETURN(AttestationParams params, ReadSpireParams(stream, type));
   SpireChallengeChannel channel(stream);
   ASSIGN_OR_RETURN(AttestedAgent attested, AttestAndStoreNode(deps, params, channel));
   agentv1::AttestAgentResponse resp;
   X509SvidToProto(attested.id.ToString(), attested.svid, resp.mutable_result()->mutable_svid());
   resp.mutable_result()->set_reattestable(attested.can_reattest);
-  if (!stream.Write(resp)) return absl::AbortedError("attestation stream closed before the result was sent");
-  return absl::OkStatus();
+  return resp;
 }
 
 }  // namespace
 
 // Every refusal is one log line naming the attestor and the reason (the logger escapes agent-controlled text).
-absl::Status RunSpireAttestation(const AttestationDeps& deps, SpireAttestStream& stream) {
+absl::StatusOr<agentv1::AttestAgentResponse> AttestSpireAgent(const AttestationDeps& deps, SpireAttestStream& stream) {
   std::string type;
-  absl::Status st = AttestOnce(deps, stream, &type);
-  if (!st.ok()) spdlog::warn("node attestation ({}) failed: {}", type.empty() ? "?" : type, st.ToString());
-  return st;
+  auto result = AttestOnce(deps, stream, &type);
+  if (!result.ok()) {
+    spdlog::warn("node attestation ({}) failed: {}", type.empty() ? "?" : type, result.status().ToString());
+  }
+  return result;
+}
+
+absl::Status RunSpireAttestation(const AttestationDeps& deps, SpireAttestStream& stream) {
+  ASSIGN_OR_RETURN(agentv1::AttestAgentResponse resp, AttestSpireAgent(deps, stream));
+  if (!stream.Write(resp)) return absl::AbortedError("attestation stream closed before the result was sent");
+  return absl::OkStatus();
 }
 
 const AgentApiLimits& DefaultLimits() {

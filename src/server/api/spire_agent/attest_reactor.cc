@@ -5,7 +5,6 @@
 #include <memory>
 #include <mutex>
 #include <optional>
-#include <thread>
 
 #include "absl/strings/str_cat.h"
 #include "common/grpc_status.h"
@@ -32,8 +31,9 @@ struct CancelToken {
   }
 };
 
-// Phases: kWaiting (rate limit) -> kFirstRead (no thread) -> kRunning (a thread runs RunSpireAttestation and blocks
-// in Read/Write below, each bounded by the step deadline) -> Finish.
+// Phases: kWaiting (rate limit) -> kFirstRead (no thread) -> kRunning (a thread runs AttestSpireAgent and blocks in
+// Read/Write below, each bounded by the step deadline) -> the result with the OK status (StartWriteAndFinish), or
+// Finish with the error.
 class AttestReactor final : public grpc::ServerBidiReactor<Req, Resp>, public SpireAttestStream {
  public:
   AttestReactor(AttestCalls& calls, grpc::CallbackServerContext* ctx)
@@ -84,7 +84,7 @@ class AttestReactor final : public grpc::ServerBidiReactor<Req, Resp>, public Sp
         Done(absl::ResourceExhaustedError("too many attestations in progress; retry later"));
         return;
       }
-      std::thread([this] { Run(); }).detach();
+      calls_.RunAttestation([this] { Run(); });
       return;
     }
     Signal(ok);
@@ -141,12 +141,24 @@ class AttestReactor final : public grpc::ServerBidiReactor<Req, Resp>, public Sp
     return ok_;
   }
   void Run() {
-    absl::Status st = RunSpireAttestation(calls_.deps().Attestation(), *this);
+    auto result = AttestSpireAgent(calls_.deps().Attestation(), *this);
     AttestCalls& calls = calls_;
-    Done(st, /*logged=*/true);  // `this` may be deleted from here on
+    // `this` may be deleted once the call is finished.
+    if (result.ok()) {
+      Succeed(*std::move(result));
+    } else {
+      Done(result.status(), /*logged=*/true);
+    }
     calls.Leave();
   }
-  // `logged`: RunSpireAttestation already wrote the refusal line; the reactor logs those it decides itself.
+  // The result and the OK status in one operation: no OnWriteDone, OnDone follows (the step deadline still holds).
+  void Succeed(Resp resp) {
+    calls_.deps().metrics.attestations_ok++;
+    out_ = std::move(resp);
+    Arm();
+    StartWriteAndFinish(&out_, grpc::WriteOptions(), grpc::Status::OK);
+  }
+  // `logged`: AttestSpireAgent already wrote the refusal line; the reactor logs those it decides itself.
   void Done(const absl::Status& st, bool logged = false) {
     if (!st.ok() && !logged) {
       spdlog::warn("node attestation (?) failed: {} (caller {})", st.ToString(), ctx_->peer());

@@ -45,7 +45,7 @@ absl::StatusOr<std::unique_ptr<NodeAttestor>> BuildJoinToken(const NoConfig&, co
   return NewJoinTokenAttestor(d.trust_domain, d.ds, d.clock);
 }
 absl::StatusOr<std::unique_ptr<NodeAttestor>> BuildAwsIid(const AwsIidAttestorConfig& c, const NodeAttestorDeps& d) {
-  return NewAwsIidAttestor(c, d.trust_domain, d.ds, d.clock, d.rnd);
+  return NewAwsIidAttestor(c, d.trust_domain, d.clock, d.rnd);
 }
 
 absl::StatusOr<std::unique_ptr<UpstreamAuthority>> BuildDiskUpstream(const DiskUpstreamConfig& c,

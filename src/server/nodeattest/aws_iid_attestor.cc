@@ -67,12 +67,11 @@ void ParsePolicy(config::Section& p, sevsnp::policy::Policy& pol) { sevsnp::poli
 class AwsIidAttestor final : public NodeAttestor {
  public:
   AwsIidAttestor(AwsIidAttestorConfig cfg, spiffe::TrustDomain td, std::unique_ptr<awsiid::Verifier> iid,
-                 std::unique_ptr<sevsnp::verify::Verifier> snp, datastore::DataStore& ds, Clock& clock, Random& rnd)
+                 std::unique_ptr<sevsnp::verify::Verifier> snp, Clock& clock, Random& rnd)
       : cfg_(std::move(cfg)),
         td_(std::move(td)),
         iid_(std::move(iid)),
         snp_(std::move(snp)),
-        ds_(ds),
         clock_(clock),
         rnd_(rnd) {}
 
@@ -162,17 +161,14 @@ class AwsIidAttestor final : public NodeAttestor {
                                                                                 const std::string& document,
                                                                                 const std::string& region,
                                                                                 ChallengeChannel& channel) const {
-    std::string nonce = rnd_.Bytes(sevsnp::kNonceSize);
-    std::string nonce_b64 = Base64Encode(nonce);
-    absl::Time now = clock_.Now();
-    RETURN_IF_ERROR(ds_.InsertNonce(nonce_b64, absl::ToUnixSeconds(now + cfg_.sev.nonce_ttl)));
+    // The nonce exists only in this call: sent on this stream, checked against its one answer, then gone. So it is
+    // single use and bound to this stream without a DataStore round trip (docs/security.md); it expires after
+    // nonce_ttl.
+    const std::string nonce = rnd_.Bytes(sevsnp::kNonceSize);
+    const absl::Time expires = clock_.Now() + cfg_.sev.nonce_ttl;
     ASSIGN_OR_RETURN(std::string answer, channel.Challenge(sevsnp::SevSnpChallenge{nonce}.ToJson()));
-    // Single use: the nonce is spent whatever the answer, and an answer after its expiry is refused.
-    if (auto st = ds_.ConsumeNonce(nonce_b64, absl::ToUnixSeconds(clock_.Now())); !st.ok()) {
-      if (absl::IsFailedPrecondition(st))
-        return absl::PermissionDeniedError("sev_snp: the challenge nonce expired before the report arrived");
-      if (absl::IsNotFound(st)) return absl::PermissionDeniedError("sev_snp: the challenge nonce was already used");
-      return st;
+    if (clock_.Now() >= expires) {
+      return absl::PermissionDeniedError("sev_snp: the challenge nonce expired before the report arrived");
     }
     if (answer.size() > sevsnp::kMaxAnswerBytes) {
       return absl::InvalidArgumentError(absl::StrCat("sev_snp: the challenge answer is ", answer.size(),
@@ -239,7 +235,6 @@ class AwsIidAttestor final : public NodeAttestor {
   spiffe::TrustDomain td_;
   std::unique_ptr<awsiid::Verifier> iid_;
   std::unique_ptr<sevsnp::verify::Verifier> snp_;
-  datastore::DataStore& ds_;
   Clock& clock_;
   Random& rnd_;
 };
@@ -355,8 +350,8 @@ AwsIidAttestorConfig ParseAwsIidAttestorConfig(config::Section& d) {
 }
 
 absl::StatusOr<std::unique_ptr<NodeAttestor>> NewAwsIidAttestor(const AwsIidAttestorConfig& cfg,
-                                                                const spiffe::TrustDomain& td, datastore::DataStore& ds,
-                                                                Clock& clock, Random& rnd) {
+                                                                const spiffe::TrustDomain& td, Clock& clock,
+                                                                Random& rnd) {
   RETURN_IF_ERROR(CheckSevSnpSettings(cfg));
   std::unique_ptr<awsiid::InstanceDescriber> describer;
   if (cfg.describe_instances) {
@@ -387,7 +382,7 @@ absl::StatusOr<std::unique_ptr<NodeAttestor>> NewAwsIidAttestor(const AwsIidAtte
     o.check_crl = cfg.sev.check_crl;
     ASSIGN_OR_RETURN(snp, sevsnp::verify::Verifier::Create(std::move(o)));
   }
-  return std::unique_ptr<NodeAttestor>(new AwsIidAttestor(cfg, td, std::move(iid), std::move(snp), ds, clock, rnd));
+  return std::unique_ptr<NodeAttestor>(new AwsIidAttestor(cfg, td, std::move(iid), std::move(snp), clock, rnd));
 }
 
 }  // namespace spirecvm::server

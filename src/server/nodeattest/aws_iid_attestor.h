@@ -67,8 +67,8 @@ AwsIidAttestorConfig ParseAwsIidAttestorConfig(config::Section& data);
 
 // Builds the attestor: loads the AWS certificates, AMD roots and CRLs.
 absl::StatusOr<std::unique_ptr<NodeAttestor>> NewAwsIidAttestor(const AwsIidAttestorConfig& cfg,
-                                                                const spiffe::TrustDomain& td, datastore::DataStore& ds,
-                                                                Clock& clock, Random& rnd);
+                                                                const spiffe::TrustDomain& td, Clock& clock,
+                                                                Random& rnd);
 
 // The csp_id a genuine AWS VLEK carries for `region`: "CN=cc-<region>.amazonaws.com".
 std::string AwsVlekCspId(std::string_view region);

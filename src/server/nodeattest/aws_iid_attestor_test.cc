@@ -95,7 +95,7 @@ class AwsIidAttestorTest : public ::testing::Test {
 
   absl::StatusOr<AttestationResult> Attest(std::function<absl::StatusOr<std::string>(const std::string&)> answer,
                                            std::string payload = "") {
-    auto att = NewAwsIidAttestor(cfg_, *spiffe::TrustDomain::Parse("example.org"), *ds_, clock_, rnd_);
+    auto att = NewAwsIidAttestor(cfg_, *spiffe::TrustDomain::Parse("example.org"), clock_, rnd_);
     if (!att.ok()) return att.status();
     channel_.fn = std::move(answer);
     return (*att)->Attest({payload.empty() ? Payload(document_) : payload, spki_}, channel_);
@@ -171,12 +171,12 @@ TEST_F(AwsIidAttestorTest, AReportYieldsTheNodeFactsTheSvidsCarry) {
   EXPECT_EQ(f->attested_at, clock_.Now());
   EXPECT_FALSE(f->policy_debug);
   // Workload SVIDs carry them only when configured, and never under an excluded prefix.
-  auto att = NewAwsIidAttestor(cfg_, *spiffe::TrustDomain::Parse("example.org"), *ds_, clock_, rnd_);
+  auto att = NewAwsIidAttestor(cfg_, *spiffe::TrustDomain::Parse("example.org"), clock_, rnd_);
   ASSERT_TRUE(att.ok());
   EXPECT_FALSE((*att)->FactsInWorkloadSvids("spiffe://example.org/w"));
   cfg_.sev.svid_evidence = true;
   cfg_.sev.svid_evidence_exclude = {"spiffe://example.org/legacy/"};
-  att = NewAwsIidAttestor(cfg_, *spiffe::TrustDomain::Parse("example.org"), *ds_, clock_, rnd_);
+  att = NewAwsIidAttestor(cfg_, *spiffe::TrustDomain::Parse("example.org"), clock_, rnd_);
   ASSERT_TRUE(att.ok());
   EXPECT_TRUE((*att)->FactsInWorkloadSvids("spiffe://example.org/w"));
   EXPECT_FALSE((*att)->FactsInWorkloadSvids("spiffe://example.org/legacy/db"));
@@ -468,7 +468,7 @@ TEST_F(AwsIidAttestorTest, ReattestIntervalRules) {
   EXPECT_EQ(st.code(), absl::StatusCode::kInvalidArgument);
   EXPECT_NE(std::string(st.message()).find("reattest_interval"), std::string::npos) << st;
   cfg_.sev.allow_reattestation = true;
-  auto att = NewAwsIidAttestor(cfg_, *spiffe::TrustDomain::Parse("example.org"), *ds_, clock_, rnd_);
+  auto att = NewAwsIidAttestor(cfg_, *spiffe::TrustDomain::Parse("example.org"), clock_, rnd_);
   ASSERT_TRUE(att.ok()) << att.status();
   EXPECT_EQ((*att)->MaxEvidenceAge(), absl::ZeroDuration());
 }

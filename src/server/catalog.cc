@@ -42,7 +42,7 @@ absl::StatusOr<std::unique_ptr<KeyManager>> BuildAwsKmsKeyManager(const AwsKmsKe
 }
 
 absl::StatusOr<std::unique_ptr<NodeAttestor>> BuildJoinToken(const NoConfig&, const NodeAttestorDeps& d) {
-  return NewJoinTokenAttestor(d.trust_domain, d.ds, d.clock);
+  return NewJoinTokenAttestor(d.trust_domain);
 }
 absl::StatusOr<std::unique_ptr<NodeAttestor>> BuildAwsIid(const AwsIidAttestorConfig& c, const NodeAttestorDeps& d) {
   return NewAwsIidAttestor(c, d.trust_domain, d.clock, d.rnd);

@@ -28,7 +28,7 @@ struct AgentApiDeps {
   const AgentApiLimits* limits = nullptr;
 
   AgentAuthDeps Auth() const { return {trust_domain, ds, bundle, clock}; }
-  AttestationDeps Attestation() const { return {attestors, ds, ca, ttls.agent}; }
+  AttestationDeps Attestation() const { return {attestors, ds, ca, ttls.agent, clock}; }
 };
 
 }  // namespace spirecvm::server

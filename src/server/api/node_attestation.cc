@@ -22,6 +22,13 @@ absl::StatusOr<AttestationParams> CheckAttestationParams(std::string type, std::
   return AttestationParams{std::move(type), std::move(payload), *std::move(csr)};
 }
 
+namespace {
+absl::Status Admit(const AttestationDeps& deps, const datastore::AttestedNode& node, const std::string& join_token) {
+  if (join_token.empty()) return deps.ds.AdmitAttestedNode(node);
+  return deps.ds.AdmitAttestedNodeWithJoinToken(node, join_token, absl::ToUnixSeconds(deps.clock.Now()));
+}
+}  // namespace
+
 absl::StatusOr<AttestedAgent> AttestAndStoreNode(const AttestationDeps& deps, const AttestationParams& params,
                                                  ChallengeChannel& channel) {
   auto it = deps.attestors.find(params.type);
@@ -48,11 +55,13 @@ absl::StatusOr<AttestedAgent> AttestAndStoreNode(const AttestationDeps& deps, co
   // The facts name their attestation time; the node's evidence time is the same instant.
   if (auto f = cvm::DecodeNodeFacts(node.facts); f.ok()) node.evidence_at = absl::ToUnixSeconds(f->attested_at);
   // One conditional write (docs/security.md, finding 2): inserted if absent, else replaced only when not banned and
-  // from the same launch of a re-attestable node. Nothing else decides, so two servers cannot both admit.
-  if (auto st = deps.ds.AdmitAttestedNode(node); !st.ok()) {
-    if (absl::IsFailedPrecondition(st)) {
-      return absl::PermissionDeniedError(st.message());
+  // from the same launch of a re-attestable node. Nothing else decides, so two servers cannot both admit. A join
+  // token is spent in the same transaction.
+  if (auto st = Admit(deps, node, result->join_token); !st.ok()) {
+    if (absl::IsNotFound(st) && !result->join_token.empty()) {
+      return absl::PermissionDeniedError("join_token: token does not exist or has already been used");
     }
+    if (absl::IsFailedPrecondition(st)) return absl::PermissionDeniedError(st.message());
     return st;
   }
   spdlog::info("agent attested: {} ({}; {} selectors)", agent_id, params.type, node.selectors.size());

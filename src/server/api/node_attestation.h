@@ -9,6 +9,7 @@
 #include <string_view>
 
 #include "absl/status/statusor.h"
+#include "common/clock.h"
 #include "crypto/csr.h"
 #include "server/ca/ca_manager.h"
 #include "server/datastore/datastore.h"
@@ -27,6 +28,7 @@ struct AttestationDeps {
   datastore::DataStore& ds;
   CaManager& ca;
   absl::Duration agent_ttl;
+  Clock& clock;  // a join token's expiry is checked against it
 };
 
 struct AttestationParams {

@@ -42,11 +42,11 @@ class NodeAttestationTest : public server::testing::ServerPartsTest {
     auto scripted = std::make_unique<ScriptedAttestor>();
     scripted_ = scripted.get();
     attestors_["scripted"] = std::move(scripted);
-    attestors_["join_token"] = NewJoinTokenAttestor(td_, *ds_, clock_);
+    attestors_["join_token"] = NewJoinTokenAttestor(td_);
     key_ = std::move(*crypto::GenerateKey(crypto::KeyType::kEcP256));
   }
 
-  AttestationDeps Deps() { return {attestors_, *ds_, *ca_, absl::Hours(1)}; }
+  AttestationDeps Deps() { return {attestors_, *ds_, *ca_, absl::Hours(1), clock_}; }
   AgentAuthDeps Auth() { return {td_, *ds_, *bundle_, clock_}; }
   std::string Csr() { return *crypto::CreateCsr(key_.get(), std::nullopt); }
 
@@ -129,6 +129,46 @@ TEST_F(NodeAttestationTest, MalformedCsrIsRejectedBeforeTheTokenIsSpent) {
   EXPECT_NE(std::string(st.message()).find("CSR"), std::string::npos);
   EXPECT_EQ(NodeCount(), 0);
   EXPECT_TRUE(Attest("join_token", "tok", Csr()).ok()) << "the token was not consumed by the failed attempt";
+}
+
+TEST_F(NodeAttestationTest, JoinTokenIsSpentOnlyByTheNodeItAdmits) {
+  ASSERT_TRUE(ds_->CreateJoinToken({"tok-1", absl::ToUnixSeconds(clock_.Now()) + 60}).ok());
+  auto first = Attest("join_token", "tok-1", Csr());
+  ASSERT_TRUE(first.ok()) << first.status();
+  EXPECT_EQ(first->id.ToString(), "spiffe://example.org/spire/agent/join_token/tok-1");
+  EXPECT_FALSE(first->can_reattest);
+  EXPECT_EQ(NodeCount(), 1);
+  // Spent: the second use is refused and changes nothing.
+  auto again = Attest("join_token", "tok-1", Csr());
+  EXPECT_TRUE(absl::IsPermissionDenied(again.status())) << again.status();
+  EXPECT_NE(std::string(again.status().message()).find("already been used"), std::string::npos) << again.status();
+  EXPECT_EQ(NodeCount(), 1);
+  // Unknown.
+  auto unknown = Attest("join_token", "nope", Csr());
+  EXPECT_TRUE(absl::IsPermissionDenied(unknown.status())) << unknown.status();
+  EXPECT_EQ(NodeCount(), 1);
+}
+
+TEST_F(NodeAttestationTest, ExpiredJoinTokenAdmitsNothing) {
+  ASSERT_TRUE(ds_->CreateJoinToken({"tok-2", absl::ToUnixSeconds(clock_.Now()) + 60}).ok());
+  clock_.Advance(absl::Seconds(61));
+  auto r = Attest("join_token", "tok-2", Csr());
+  EXPECT_TRUE(absl::IsPermissionDenied(r.status())) << r.status();
+  EXPECT_NE(std::string(r.status().message()).find("expired"), std::string::npos) << r.status();
+  EXPECT_EQ(NodeCount(), 0);
+}
+
+TEST_F(NodeAttestationTest, ARefusedAdmissionLeavesTheJoinTokenUnspent) {
+  // The agent ID a token names is already a banned node: the admission is refused, and the token not spent.
+  datastore::AttestedNode banned;
+  banned.spiffe_id = "spiffe://example.org/spire/agent/join_token/tok-3";
+  banned.attestation_type = "join_token";
+  banned.banned = true;
+  ASSERT_TRUE(ds_->UpsertAttestedNode(banned).ok());
+  ASSERT_TRUE(ds_->CreateJoinToken({"tok-3", absl::ToUnixSeconds(clock_.Now()) + 60}).ok());
+  auto r = Attest("join_token", "tok-3", Csr());
+  EXPECT_TRUE(absl::IsPermissionDenied(r.status())) << r.status();
+  EXPECT_TRUE(ds_->ConsumeJoinToken("tok-3", absl::ToUnixSeconds(clock_.Now())).ok()) << "the token was spent";
 }
 
 TEST_F(NodeAttestationTest, CsrWithBadSignatureIsRejected) {

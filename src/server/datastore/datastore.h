@@ -205,6 +205,12 @@ class DataStore {
   // `banned`, created_at and launch_id of a stored node are never written. FailedPrecondition (nothing written)
   // naming the reason otherwise: banned, not re-attestable, or another launch.
   virtual absl::Status AdmitAttestedNode(const AttestedNode& n) = 0;
+  // Join-token attestation's admission: consumes `token` and admits `n` in ONE transaction, so the token is spent
+  // only by the node it admits and a node is admitted only with an unspent, unexpired token. NotFound (nothing
+  // written) if the token is unknown or already used; FailedPrecondition "join token expired" if now_unix >= its
+  // expiry (nothing written: the token is left to PruneJoinTokens); otherwise AdmitAttestedNode's results.
+  virtual absl::Status AdmitAttestedNodeWithJoinToken(const AttestedNode& n, std::string_view token,
+                                                      int64_t now_unix) = 0;
 
   // ---- Join tokens: single use ----
   virtual absl::Status CreateJoinToken(const JoinToken& t) = 0;  // AlreadyExists; InvalidArgument if empty

@@ -770,6 +770,68 @@ TEST_P(DataStoreConformance, ConcurrentJoinTokenConsumeHasExactlyOneWinner) {
   }
 }
 
+// Join-token attestation's admission: the token is spent only with the node it admits, in one transaction.
+TEST_P(DataStoreConformance, AdmitWithJoinTokenSpendsTheTokenOnlyWithTheNode) {
+  auto node = [](const std::string& tok) {
+    AttestedNode n;
+    n.spiffe_id = "spiffe://example.org/spire/agent/join_token/" + tok;
+    n.attestation_type = "join_token";
+    n.cert_serial = "1";
+    n.cert_not_after = kT0 + 3600;
+    return n;
+  };
+  ASSERT_TRUE(ds_->CreateJoinToken({"t1", kT0 + 60}).ok());
+  ASSERT_TRUE(ds_->AdmitAttestedNodeWithJoinToken(node("t1"), "t1", kT0).ok());
+  EXPECT_TRUE(ds_->FetchAttestedNode(node("t1").spiffe_id).ok());
+  EXPECT_EQ(ds_->ConsumeJoinToken("t1", kT0).status().code(), absl::StatusCode::kNotFound);  // spent
+  // Unknown or spent: NotFound, nothing written.
+  EXPECT_EQ(ds_->AdmitAttestedNodeWithJoinToken(node("t2"), "t2", kT0).code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(ds_->AdmitAttestedNodeWithJoinToken(node("t1"), "t1", kT0).code(), absl::StatusCode::kNotFound);
+  EXPECT_FALSE(ds_->FetchAttestedNode(node("t2").spiffe_id).ok());
+  // Expired (the expiry instant included): nothing written, the token left for pruning.
+  ASSERT_TRUE(ds_->CreateJoinToken({"t3", kT0 + 10}).ok());
+  auto st = ds_->AdmitAttestedNodeWithJoinToken(node("t3"), "t3", kT0 + 10);
+  EXPECT_EQ(st.code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(st.message(), HasSubstr("join token expired"));
+  EXPECT_FALSE(ds_->FetchAttestedNode(node("t3").spiffe_id).ok());
+  EXPECT_EQ(ds_->ConsumeJoinToken("t3", kT0 + 10).status().code(), absl::StatusCode::kFailedPrecondition);
+  // Admission refused (the node is banned): the token stays unspent.
+  AttestedNode banned = node("t4");
+  banned.banned = true;
+  ASSERT_TRUE(ds_->UpsertAttestedNode(banned).ok());
+  ASSERT_TRUE(ds_->CreateJoinToken({"t4", kT0 + 60}).ok());
+  EXPECT_EQ(ds_->AdmitAttestedNodeWithJoinToken(node("t4"), "t4", kT0).code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_TRUE(ds_->ConsumeJoinToken("t4", kT0).ok());
+}
+
+TEST_P(DataStoreConformance, ConcurrentAdmitWithOneJoinTokenHasExactlyOneWinner) {
+  for (int round = 0; round < 3; ++round) {
+    const std::string tok = absl::StrCat("race-admit-", round);
+    ASSERT_TRUE(ds_->CreateJoinToken({tok, kT0 + 60}).ok());
+    std::atomic<int> wins{0}, not_found{0}, other{0};
+    std::vector<std::thread> threads;
+    for (int i = 0; i < 6; ++i) {
+      threads.emplace_back([&, i] {
+        AttestedNode n;  // a different agent each: only the token decides
+        n.spiffe_id = absl::StrCat("spiffe://example.org/agent/", round, "-", i);
+        n.attestation_type = "join_token";
+        auto st = ds_->AdmitAttestedNodeWithJoinToken(n, tok, kT0);
+        if (st.ok()) {
+          ++wins;
+        } else if (absl::IsNotFound(st)) {
+          ++not_found;
+        } else {
+          ++other;
+        }
+      });
+    }
+    for (auto& t : threads) t.join();
+    EXPECT_EQ(wins.load(), 1);
+    EXPECT_EQ(not_found.load(), 5);
+    EXPECT_EQ(other.load(), 0);
+  }
+}
+
 TEST_P(DataStoreConformance, NoncesAreSingleUse) {
   const std::string bin("\x00\x01\xff nonce\x00", 10);
   ASSERT_TRUE(ds_->InsertNonce(bin, kT0 + 30).ok());

@@ -576,27 +576,42 @@ class SqlDataStore final : public DataStore {
 
   absl::Status AdmitAttestedNode(const AttestedNode& n) override {
     RETURN_IF_ERROR(ValidateNode(n));
+    return Tx(true, [&](SqlConn& c) -> absl::Status { return AdmitLocked(c, n); });
+  }
+
+  absl::Status AdmitAttestedNodeWithJoinToken(const AttestedNode& n, std::string_view token,
+                                              int64_t now_unix) override {
+    RETURN_IF_ERROR(ValidateNode(n));
     return Tx(true, [&](SqlConn& c) -> absl::Status {
-      const int64_t now = Now();
-      const int64_t evidence = n.evidence_at != 0 ? n.evidence_at : now;
-      // Insert if absent; else the re-attestation update, guarded in the same statement (no check-then-write).
-      ASSIGN_OR_RETURN(
-          int64_t changed,
-          c.Exec("INSERT INTO attested_nodes (spiffe_id, attestation_type, cert_serial, cert_not_after,"
-                 " new_cert_serial, new_cert_not_after, banned, can_reattest, created_at, launch_id, evidence_at,"
-                 " facts) VALUES (?, ?, ?, ?, '', 0, 0, ?, ?, ?, ?, ?)"
-                 " ON CONFLICT (spiffe_id) DO UPDATE SET attestation_type = excluded.attestation_type,"
-                 " cert_serial = excluded.cert_serial, cert_not_after = excluded.cert_not_after,"
-                 " new_cert_serial = '', new_cert_not_after = 0, can_reattest = excluded.can_reattest,"
-                 " evidence_at = excluded.evidence_at, facts = excluded.facts"
-                 " WHERE attested_nodes.banned = 0 AND excluded.can_reattest = 1"
-                 " AND attested_nodes.launch_id = excluded.launch_id",
-                 {n.spiffe_id, n.attestation_type, n.cert_serial, n.cert_not_after, int64_t{n.can_reattest}, now,
-                  n.launch_id, evidence, HexEncode(n.facts)}));
-      if (changed == 0) return WhyNotAdmitted(c, n);
-      RETURN_IF_ERROR(ReplaceNodeSelectors(c, n.spiffe_id, Normalize(n.selectors)));
-      return AppendNodeEvent(c, n.spiffe_id);
+      // The same single DELETE ... RETURNING as ConsumeJoinToken; any error below rolls it back.
+      ASSIGN_OR_RETURN(auto rows,
+                       c.Query("DELETE FROM join_tokens WHERE token = ? RETURNING expires_at", {std::string(token)}));
+      if (rows.empty()) return absl::NotFoundError("join token not found (unknown or already used)");
+      if (now_unix >= AsInt(rows[0][0])) return absl::FailedPreconditionError("join token expired");
+      return AdmitLocked(c, n);
     });
+  }
+
+  // Insert if absent; else the re-attestation update, guarded in the same statement (no check-then-write).
+  absl::Status AdmitLocked(SqlConn& c, const AttestedNode& n) {
+    const int64_t now = Now();
+    const int64_t evidence = n.evidence_at != 0 ? n.evidence_at : now;
+    ASSIGN_OR_RETURN(
+        int64_t changed,
+        c.Exec("INSERT INTO attested_nodes (spiffe_id, attestation_type, cert_serial, cert_not_after,"
+               " new_cert_serial, new_cert_not_after, banned, can_reattest, created_at, launch_id, evidence_at,"
+               " facts) VALUES (?, ?, ?, ?, '', 0, 0, ?, ?, ?, ?, ?)"
+               " ON CONFLICT (spiffe_id) DO UPDATE SET attestation_type = excluded.attestation_type,"
+               " cert_serial = excluded.cert_serial, cert_not_after = excluded.cert_not_after,"
+               " new_cert_serial = '', new_cert_not_after = 0, can_reattest = excluded.can_reattest,"
+               " evidence_at = excluded.evidence_at, facts = excluded.facts"
+               " WHERE attested_nodes.banned = 0 AND excluded.can_reattest = 1"
+               " AND attested_nodes.launch_id = excluded.launch_id",
+               {n.spiffe_id, n.attestation_type, n.cert_serial, n.cert_not_after, int64_t{n.can_reattest}, now,
+                n.launch_id, evidence, HexEncode(n.facts)}));
+    if (changed == 0) return WhyNotAdmitted(c, n);
+    RETURN_IF_ERROR(ReplaceNodeSelectors(c, n.spiffe_id, Normalize(n.selectors)));
+    return AppendNodeEvent(c, n.spiffe_id);
   }
 
   // ---- Join tokens ----

@@ -7,8 +7,7 @@ namespace {
 
 class JoinTokenAttestor final : public NodeAttestor {
  public:
-  JoinTokenAttestor(spiffe::TrustDomain td, datastore::DataStore& ds, Clock& clock)
-      : td_(std::move(td)), ds_(ds), clock_(clock) {}
+  explicit JoinTokenAttestor(spiffe::TrustDomain td) : td_(std::move(td)) {}
   std::string_view Name() const override { return "join_token"; }
 
   absl::StatusOr<AttestationResult> Attest(const AttestationRequest& req, ChallengeChannel&) const override {
@@ -26,31 +25,19 @@ class JoinTokenAttestor final : public NodeAttestor {
     if (!id.ok())
       return absl::InvalidArgumentError(
           absl::StrCat("join_token: token is not usable in a SPIFFE ID: ", id.status().message()));
-    // Consuming is atomic in the DataStore: of two concurrent attempts exactly one wins.
-    auto consumed = ds_.ConsumeJoinToken(token, absl::ToUnixSeconds(clock_.Now()));
-    if (!consumed.ok()) {
-      if (absl::IsNotFound(consumed.status())) {
-        return absl::PermissionDeniedError("join_token: token does not exist or has already been used");
-      }
-      if (absl::IsFailedPrecondition(consumed.status()))
-        return absl::PermissionDeniedError("join_token: token expired");
-      return consumed.status();
-    }
-    AttestationResult r{.agent_id = *id, .selectors = {}, .can_reattest = false, .launch_id = {}};
-    return r;
+    // The node's admission spends the token, in its own transaction: of two concurrent attempts exactly one wins.
+    return AttestationResult{
+        .agent_id = *id, .selectors = {}, .can_reattest = false, .launch_id = {}, .facts = {}, .join_token = token};
   }
 
  private:
   spiffe::TrustDomain td_;
-  datastore::DataStore& ds_;
-  Clock& clock_;
 };
 
 }  // namespace
 
-std::unique_ptr<NodeAttestor> NewJoinTokenAttestor(const spiffe::TrustDomain& td, datastore::DataStore& ds,
-                                                   Clock& clock) {
-  return std::make_unique<JoinTokenAttestor>(td, ds, clock);
+std::unique_ptr<NodeAttestor> NewJoinTokenAttestor(const spiffe::TrustDomain& td) {
+  return std::make_unique<JoinTokenAttestor>(td);
 }
 
 }  // namespace spirecvm::server

@@ -40,12 +40,16 @@ struct AttestationResult {
   // The node facts of the evidence (src/cvm/node_facts.h, DER), which the node's SVIDs carry; empty when the
   // attestor derives none (join_token, aws_iid without a report).
   std::string facts{};
+  // join_token only: the token, which the node service spends in the transaction that admits the node
+  // (DataStore::AdmitAttestedNodeWithJoinToken), so that a token is spent only by the node it admits; empty otherwise.
+  std::string join_token{};
 };
 
 // Thread-safety: Attest is called concurrently from the gRPC threads serving AttestAgent streams, so it
 // is const: an attestor keeps no per-call state in members, and what it shares (the DataStore, the
 // injected Clock and Random, its verifiers) is itself thread-safe. State that must be single-use across
-// calls (join tokens, challenge nonces) lives in the DataStore, whose consume operations are atomic.
+// calls (join tokens) lives in the DataStore, whose consume operations are atomic; a challenge nonce lives in the
+// call that sent it.
 // An attestor never stores the attested node: the node service does, and only on success.
 class NodeAttestor {
  public:

@@ -30,7 +30,7 @@ class SpireAgentApiTest : public server::testing::ServerPartsTest {
     auto scripted = std::make_unique<ScriptedAttestor>();
     scripted_ = scripted.get();
     attestors_["scripted"] = std::move(scripted);
-    attestors_["join_token"] = NewJoinTokenAttestor(td_, *ds_, clock_);
+    attestors_["join_token"] = NewJoinTokenAttestor(td_);
     key_ = std::move(*crypto::GenerateKey(crypto::KeyType::kEcP256));
   }
 

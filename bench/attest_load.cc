@@ -187,6 +187,7 @@ Identity MakeIdentity(const awsiid::testing::TestAwsSigner& aws, int i, const st
   awsiid::AttestationPayload p;
   p.document = id.document;
   p.rsa2048 = Must(awsiid::testing::SignRsa2048(aws, id.document), "IID signature");
+  p.sev_snp_challenge = true;  // as spire-cvm's agent announces it
   id.payload_json = p.ToJson();
   return id;
 }
@@ -390,7 +391,10 @@ int Main(int argc, char** argv) {
 
   // Evidence roots: the SEV-SNP simulator (RSA-4096 ARK/ASK/ASVK, as AMD's) and the test "AWS" signer.
   auto amd = std::shared_ptr<const sevsnp::sim::TestOnlyAmdSigner>(
-      Must(sevsnp::sim::TestOnlyAmdSigner::CreateOrLoad(dir + "/sim"), "SEV-SNP simulator"));
+      Must(sevsnp::sim::TestOnlyAmdSigner::CreateOrLoad(
+               dir + "/sim",
+               {.csp_id = absl::StrCat("CN=cc-", kRegion, ".amazonaws.com")}),  // AWS's VLEK of the IID's region
+           "SEV-SNP simulator"));
   auto aws = Must(awsiid::testing::TestAwsSigner::Generate(), "test AWS signer");
   MustOk(aws.WriteCertsDir(dir + "/awscerts", kRegion), "AWS certs dir");
 
@@ -402,10 +406,12 @@ int Main(int argc, char** argv) {
     c << "server {\n  bind_address = \"127.0.0.1\"\n  bind_port = " << port << "\n  socket_path = \"" << sock
       << "\"\n  trust_domain = \"" << kTd << "\"\n  data_dir = \"" << dir << "/server\"\n  log_level = \""
       << o.log_level
-      << "\"\n}\nplugins {\n  DataStore \"sql\" {\n    plugin_data {\n      database_type = \"sqlite3\"\n"
+      << "\"\n  ratelimit {\n    attestation = false\n  }\n}\nplugins {\n  DataStore \"sql\" {\n    plugin_data {\n    "
+         "  database_type = \"sqlite3\"\n"
       << "      connection_string = \"" << dir << "/server/datastore.sqlite3\"\n    }\n  }\n"
       << "  KeyManager \"memory\" {\n    plugin_data {}\n  }\n  NodeAttestor \"aws_iid\" {\n    plugin_data {\n"
-      << "      aws_certificates_path = \"" << dir << "/awscerts\"\n      sev_snp {\n        required = true\n"
+      << "      aws_certificates_path = \"" << dir << "/awscerts\"\n      account_ids = [\"" << kAccount << "\"]\n"
+      << "      sev_snp {\n        required = true\n"
       << "        insecure_extra_roots = [\"" << dir << "/sim/ark.pem\"]\n        kds_fetch = false\n      }\n"
       << "    }\n  }\n}\n";
   }

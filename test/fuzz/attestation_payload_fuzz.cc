@@ -73,7 +73,7 @@ extern "C" int LLVMFuzzerInitialize(int*, char***) {
   fx->ds = std::move(*ds);
   auto td = spirecvm::spiffe::TrustDomain::Parse("example.org");
   if (!td.ok()) spirecvm::fuzz::Fail("trust domain");
-  fx->join_token = server::NewJoinTokenAttestor(*td, *fx->ds, fx->clock);
+  fx->join_token = server::NewJoinTokenAttestor(*td);
   CreateToken();
   SeedPayloads();
   return 0;
@@ -93,8 +93,18 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   }
   NoChallenges channel;
   auto result = fx->join_token->Attest({.payload = payload, .csr_spki_der = ""}, channel);
-  if (result.ok()) {
+  if (!result.ok()) return 0;
+  // The attestor names the agent; the admission (as the node service runs it) spends the token.
+  const std::string id = result->agent_id.ToString();
+  if (id.rfind("spiffe://example.org/spire/agent/join_token/", 0) != 0 || result->join_token != payload) {
+    spirecvm::fuzz::Fail("join_token: agent " + id + " for a token it does not carry");
+  }
+  datastore::AttestedNode node;
+  node.spiffe_id = id;
+  node.attestation_type = "join_token";
+  if (fx->ds->AdmitAttestedNodeWithJoinToken(node, result->join_token, absl::ToUnixSeconds(fx->clock.Now())).ok()) {
     if (payload != kToken) spirecvm::fuzz::Fail("join_token admitted an unknown token");
+    (void)fx->ds->DeleteAttestedNode(id);
     CreateToken();
   }
   return 0;

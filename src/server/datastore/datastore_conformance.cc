@@ -25,6 +25,26 @@ void DataStoreConformance::SetUp() {
 }
 void DataStoreConformance::TearDown() { ds_.reset(); }
 
+RaceOutcome RunRace(int threads, const std::function<absl::Status(int)>& attempt) {
+  std::vector<absl::Status> results(static_cast<size_t>(threads));
+  std::vector<std::thread> pool;
+  for (int i = 0; i < threads; ++i) {
+    pool.emplace_back([&, i] { results[static_cast<size_t>(i)] = attempt(i); });
+  }
+  for (auto& t : pool) t.join();
+  RaceOutcome out;
+  for (const absl::Status& st : results) {
+    if (st.ok()) {
+      ++out.ok;
+    } else if (absl::IsNotFound(st)) {
+      ++out.not_found;
+    } else {
+      out.other.push_back(st);
+    }
+  }
+  return out;
+}
+
 std::string MakeTestCertDer(const std::string& cn, int64_t not_before, int64_t not_after) {
   ssl::EvpPkeyPtr key(EVP_EC_gen("P-256"));
   ssl::X509Ptr x(X509_new());
@@ -749,24 +769,10 @@ TEST_P(DataStoreConformance, ConcurrentJoinTokenConsumeHasExactlyOneWinner) {
   for (int round = 0; round < 5; ++round) {
     const std::string tok = absl::StrCat("race-", round);
     ASSERT_TRUE(ds_->CreateJoinToken({tok, kT0 + 60}).ok());
-    std::atomic<int> wins{0}, not_found{0}, other{0};
-    std::vector<std::thread> threads;
-    for (int i = 0; i < 8; ++i) {
-      threads.emplace_back([&] {
-        auto r = ds_->ConsumeJoinToken(tok, kT0);
-        if (r.ok()) {
-          ++wins;
-        } else if (absl::IsNotFound(r.status())) {
-          ++not_found;
-        } else {
-          ++other;
-        }
-      });
-    }
-    for (auto& t : threads) t.join();
-    EXPECT_EQ(wins.load(), 1);
-    EXPECT_EQ(not_found.load(), 7);
-    EXPECT_EQ(other.load(), 0);
+    RaceOutcome r = RunRace(8, [&](int) { return ds_->ConsumeJoinToken(tok, kT0).status(); });
+    EXPECT_EQ(r.ok, 1);
+    EXPECT_EQ(r.not_found, 7);
+    EXPECT_EQ(r.other.size(), 0u);
   }
 }
 
@@ -808,27 +814,15 @@ TEST_P(DataStoreConformance, ConcurrentAdmitWithOneJoinTokenHasExactlyOneWinner)
   for (int round = 0; round < 3; ++round) {
     const std::string tok = absl::StrCat("race-admit-", round);
     ASSERT_TRUE(ds_->CreateJoinToken({tok, kT0 + 60}).ok());
-    std::atomic<int> wins{0}, not_found{0}, other{0};
-    std::vector<std::thread> threads;
-    for (int i = 0; i < 6; ++i) {
-      threads.emplace_back([&, i] {
-        AttestedNode n;  // a different agent each: only the token decides
-        n.spiffe_id = absl::StrCat("spiffe://example.org/agent/", round, "-", i);
-        n.attestation_type = "join_token";
-        auto st = ds_->AdmitAttestedNodeWithJoinToken(n, tok, kT0);
-        if (st.ok()) {
-          ++wins;
-        } else if (absl::IsNotFound(st)) {
-          ++not_found;
-        } else {
-          ++other;
-        }
-      });
-    }
-    for (auto& t : threads) t.join();
-    EXPECT_EQ(wins.load(), 1);
-    EXPECT_EQ(not_found.load(), 5);
-    EXPECT_EQ(other.load(), 0);
+    RaceOutcome r = RunRace(6, [&](int i) {
+      AttestedNode n;  // a different agent each: only the token decides
+      n.spiffe_id = absl::StrCat("spiffe://example.org/agent/", round, "-", i);
+      n.attestation_type = "join_token";
+      return ds_->AdmitAttestedNodeWithJoinToken(n, tok, kT0);
+    });
+    EXPECT_EQ(r.ok, 1);
+    EXPECT_EQ(r.not_found, 5);
+    EXPECT_EQ(r.other.size(), 0u);
   }
 }
 
@@ -856,18 +850,9 @@ TEST_P(DataStoreConformance, ConcurrentNonceConsumeHasExactlyOneWinner) {
   for (int round = 0; round < 5; ++round) {
     const std::string nonce = absl::StrCat("n-", round);
     ASSERT_TRUE(ds_->InsertNonce(nonce, kT0 + 60).ok());
-    std::atomic<int> wins{0}, not_found{0};
-    std::vector<std::thread> threads;
-    for (int i = 0; i < 8; ++i) {
-      threads.emplace_back([&] {
-        auto s = ds_->ConsumeNonce(nonce, kT0);
-        if (s.ok()) ++wins;
-        if (absl::IsNotFound(s)) ++not_found;
-      });
-    }
-    for (auto& t : threads) t.join();
-    EXPECT_EQ(wins.load(), 1);
-    EXPECT_EQ(not_found.load(), 7);
+    RaceOutcome r = RunRace(8, [&](int) { return ds_->ConsumeNonce(nonce, kT0); });
+    EXPECT_EQ(r.ok, 1);
+    EXPECT_EQ(r.not_found, 7);
   }
 }
 

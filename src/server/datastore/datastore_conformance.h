@@ -11,7 +11,9 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
+#include "absl/status/status.h"
 #include "absl/time/time.h"
 #include "common/clock.h"
 #include "gtest/gtest.h"
@@ -39,6 +41,14 @@ class DataStoreConformance : public ::testing::TestWithParam<DataStoreBackend> {
   FakeClock clock_{absl::FromUnixSeconds(kT0)};
   std::unique_ptr<DataStore> ds_;
 };
+
+// How `threads` concurrent attempts at one single-use value ended (the race tests); attempt(i) runs on thread i.
+struct RaceOutcome {
+  int ok = 0;
+  int not_found = 0;
+  std::vector<absl::Status> other;  // every other result, to be printed by the test
+};
+RaceOutcome RunRace(int threads, const std::function<absl::Status(int)>& attempt);
 
 // A self-signed DER certificate (P-256) valid from not_before to not_after; distinct per (cn, not_after).
 std::string MakeTestCertDer(const std::string& cn, int64_t not_before, int64_t not_after);

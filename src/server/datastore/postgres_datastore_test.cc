@@ -186,25 +186,12 @@ TEST_F(PostgresTest, JoinTokenRaceAcrossServersHasOneWinner) {
   for (int round = 0; round < 10; ++round) {
     const std::string tok = absl::StrCat("race-", round);
     ASSERT_TRUE(a_->CreateJoinToken({tok, kConformanceT0 + 60}).ok());
-    std::atomic<int> wins{0}, not_found{0}, other{0};
-    std::vector<std::thread> threads;
-    for (int i = 0; i < 8; ++i) {
-      threads.emplace_back([&, i] {
-        auto r = (i % 2 == 0 ? a_ : b_)->ConsumeJoinToken(tok, kConformanceT0);
-        if (r.ok()) {
-          ++wins;
-        } else if (absl::IsNotFound(r.status())) {
-          ++not_found;
-        } else {
-          ++other;
-          ADD_FAILURE() << r.status();
-        }
-      });
-    }
-    for (auto& t : threads) t.join();
-    EXPECT_EQ(wins.load(), 1);
-    EXPECT_EQ(not_found.load(), 7);
-    EXPECT_EQ(other.load(), 0);
+    RaceOutcome r =
+        RunRace(8, [&](int i) { return (i % 2 == 0 ? a_ : b_)->ConsumeJoinToken(tok, kConformanceT0).status(); });
+    for (const absl::Status& st : r.other) ADD_FAILURE() << st;
+    EXPECT_EQ(r.ok, 1);
+    EXPECT_EQ(r.not_found, 7);
+    EXPECT_EQ(r.other.size(), 0u);
   }
 }
 

@@ -75,12 +75,6 @@ absl::StatusOr<agentv1::AttestAgentResponse> AttestSpireAgent(const AttestationD
   return result;
 }
 
-absl::Status RunSpireAttestation(const AttestationDeps& deps, SpireAttestStream& stream) {
-  ASSIGN_OR_RETURN(agentv1::AttestAgentResponse resp, AttestSpireAgent(deps, stream));
-  if (!stream.Write(resp)) return absl::AbortedError("attestation stream closed before the result was sent");
-  return absl::OkStatus();
-}
-
 const AgentApiLimits& DefaultLimits() {
   static const AgentApiLimits* limits = new AgentApiLimits();
   return *limits;

@@ -28,8 +28,6 @@ class SpireAttestStream {
 // One attestation; the node is stored only when it succeeds (AttestAndStoreNode). Returns the result message, which
 // the caller sends as the stream's last (the reactor: with the OK status, in one step).
 absl::StatusOr<agentv1::AttestAgentResponse> AttestSpireAgent(const AttestationDeps& deps, SpireAttestStream& stream);
-// AttestSpireAgent, then the result written on the stream.
-absl::Status RunSpireAttestation(const AttestationDeps& deps, SpireAttestStream& stream);
 
 class AttestCalls;
 

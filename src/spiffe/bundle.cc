@@ -65,6 +65,16 @@ absl::StatusOr<std::string> B64UrlField(const json& j, const char* name) {
   return v;
 }
 
+// OpenSSL's public-key validation (RSA modulus, EC point on the curve), applied to every key a bundle accepts, from
+// JWK parameters or from an x5c certificate alike, so that a bundle we accept is one we can write and read back.
+absl::Status CheckPublicKey(EVP_PKEY* key, std::string_view what) {
+  ssl::EvpPkeyCtxPtr check(EVP_PKEY_CTX_new_from_pkey(nullptr, key, nullptr));
+  if (!check || EVP_PKEY_public_check(check.get()) != 1) {
+    return Invalid(absl::StrCat(ToAbsl(what), " fails validation: ", ssl::DrainErrors()));
+  }
+  return absl::OkStatus();
+}
+
 absl::StatusOr<ssl::EvpPkeyPtr> FromData(const char* type, OSSL_PARAM_BLD* bld) {
   ParamPtr params(OSSL_PARAM_BLD_to_param(bld));
   ssl::EvpPkeyCtxPtr ctx(EVP_PKEY_CTX_new_from_name(nullptr, type, nullptr));
@@ -74,10 +84,7 @@ absl::StatusOr<ssl::EvpPkeyPtr> FromData(const char* type, OSSL_PARAM_BLD* bld) 
     return Invalid(absl::StrCat("JWK: cannot build ", type, " key: ", ssl::DrainErrors()));
   }
   ssl::EvpPkeyPtr key(raw);
-  ssl::EvpPkeyCtxPtr check(EVP_PKEY_CTX_new_from_pkey(nullptr, key.get(), nullptr));
-  if (!check || EVP_PKEY_public_check(check.get()) != 1) {
-    return Invalid(absl::StrCat("JWK: ", type, " public key fails validation: ", ssl::DrainErrors()));
-  }
+  RETURN_IF_ERROR(CheckPublicKey(key.get(), absl::StrCat("JWK: ", type, " public key")));
   return key;
 }
 
@@ -199,6 +206,9 @@ absl::StatusOr<std::string> X509AuthorityFromJwk(const json& k, const std::strin
   if (!der.ok()) return Invalid(absl::StrCat(where, ": x5c: ", der.status().message()));
   auto cert = crypto::ParseCertDer(*der);
   if (!cert.ok()) return Invalid(absl::StrCat(where, ": x5c: ", cert.status().message()));
+  EVP_PKEY* cert_key = X509_get0_pubkey(cert->get());
+  if (cert_key == nullptr) return Invalid(absl::StrCat(where, ": x5c: the certificate's key cannot be read"));
+  RETURN_IF_ERROR(CheckPublicKey(cert_key, absl::StrCat(where, ": x5c: the certificate's key")));
   if (k.contains("kty")) {
     auto key = JwkToKey(k);
     if (!key.ok()) return Invalid(absl::StrCat(where, ": ", key.status().message()));

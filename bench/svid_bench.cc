@@ -45,7 +45,7 @@ void BM_X509SvidMint(benchmark::State& state) {
   auto id = *spiffe::SpiffeId::Parse("spiffe://example.org/workload");
   for (auto _ : state) {
     auto parsed = crypto::ParseAndVerifyCsr(csr);
-    auto svid = f.ca->SignX509Svid(parsed->public_key.get(), id, absl::Hours(1), {});
+    auto svid = f.ca->SignX509Svid(parsed->spki_der, id, absl::Hours(1), {});
     benchmark::DoNotOptimize(svid->chain_der[0].data());
   }
   state.SetItemsProcessed(state.iterations());
@@ -62,7 +62,7 @@ void BM_X509SvidMintWithFacts(benchmark::State& state) {
   std::string facts = *cvm::EncodeNodeFacts(cvm::SampleFacts());
   for (auto _ : state) {
     auto parsed = crypto::ParseAndVerifyCsr(csr);
-    auto svid = f.ca->SignX509Svid(parsed->public_key.get(), id, absl::Hours(1), {}, server::FactsExtensions(facts));
+    auto svid = f.ca->SignX509Svid(parsed->spki_der, id, absl::Hours(1), {}, server::FactsExtensions(facts));
     benchmark::DoNotOptimize(svid->chain_der[0].data());
   }
   state.SetItemsProcessed(state.iterations());

@@ -7,9 +7,11 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "common/status.h"
 #include "common/strings.h"
+#include "crypto/ecdsa_verify.h"
 #include "crypto/keys.h"
 
 namespace spirecvm::crypto {
@@ -36,8 +38,8 @@ const EVP_MD* DigestFor(EVP_PKEY* key) {
 // ---- Fast path for the common case: an EC P-256/P-384 key with ECDSA SHA-256/384. ----
 // d2i_X509_REQ decodes the public key through OpenSSL 3's decoder framework, which costs about
 // 140 us per call, several times the ECDSA verification itself (docs/benchmarks.md). For EC keys the
-// request is walked here with explicit bounds, the key is imported from its curve and point with
-// EVP_PKEY_fromdata, and the signature is verified over the exact CertificationRequestInfo bytes.
+// request is walked here with explicit bounds, and the signature is verified over the exact
+// CertificationRequestInfo bytes with the key's curve and point (crypto/ecdsa_verify.h).
 // Anything unusual returns nullopt, and the request goes through OpenSSL's own parser instead.
 
 struct Tlv {
@@ -90,10 +92,11 @@ absl::Status ReadUriSans(std::string_view attrs_content, std::vector<std::string
 struct EcCsrShape {
   Tlv info;                      // CertificationRequestInfo (the signed bytes)
   std::vector<Tlv> info_fields;  // version, subject, SubjectPublicKeyInfo[, attributes]
-  const char* group = nullptr;   // OpenSSL group name of the curve
-  std::string_view point;        // uncompressed EC point
-  const EVP_MD* md = nullptr;    // ECDSA digest
-  std::string_view sig;          // DER ECDSA signature
+  EcCurve curve = EcCurve::kP256;
+  KeyType key_type = KeyType::kEcP256;
+  std::string_view point;      // uncompressed EC point
+  const EVP_MD* md = nullptr;  // ECDSA digest
+  std::string_view sig;        // DER ECDSA signature
 };
 
 // SubjectPublicKeyInfo: SEQUENCE { SEQUENCE { id-ecPublicKey, P-256|P-384 }, BIT STRING uncompressed point }.
@@ -107,10 +110,12 @@ bool MatchEcSpki(std::string_view spki_content, EcCsrShape& shape) {
   }
   size_t coord = 0;
   if ((*alg)[1].content == kOidP256) {
-    shape.group = "prime256v1";
+    shape.curve = EcCurve::kP256;
+    shape.key_type = KeyType::kEcP256;
     coord = 32;
   } else if ((*alg)[1].content == kOidP384) {
-    shape.group = "secp384r1";
+    shape.curve = EcCurve::kP384;
+    shape.key_type = KeyType::kEcP384;
     coord = 48;
   } else {
     return false;
@@ -162,32 +167,17 @@ std::optional<EcCsrShape> MatchEcCsr(std::string_view der) {
 std::optional<absl::StatusOr<ParsedCsr>> FastParseEcCsr(std::string_view der) {
   std::optional<EcCsrShape> shape = MatchEcCsr(der);
   if (!shape) return std::nullopt;
-  // The key: imported from curve and point (the import checks the point is on the curve).
-  ssl::EvpPkeyCtxPtr kctx(EVP_PKEY_CTX_new_from_name(nullptr, "EC", nullptr));
-  if (!kctx || EVP_PKEY_fromdata_init(kctx.get()) != 1) return std::nullopt;
-  OSSL_PARAM params[] = {
-      OSSL_PARAM_construct_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME, const_cast<char*>(shape->group), 0),
-      OSSL_PARAM_construct_octet_string(OSSL_PKEY_PARAM_PUB_KEY, const_cast<char*>(shape->point.data()),
-                                        shape->point.size()),
-      OSSL_PARAM_construct_end()};
-  EVP_PKEY* raw_key = nullptr;
-  if (EVP_PKEY_fromdata(kctx.get(), &raw_key, EVP_PKEY_PUBLIC_KEY, params) != 1) {
-    ssl::EvpPkeyPtr owned(raw_key);
-    return absl::StatusOr<ParsedCsr>(SslInvalid("CSR: public key not parsable"));
-  }
-  ParsedCsr out;
-  out.public_key.reset(raw_key);
-  // Verify over the exact CertificationRequestInfo bytes as received.
-  ssl::EvpMdCtxPtr vctx(EVP_MD_CTX_new());
-  if (!vctx || EVP_DigestVerifyInit(vctx.get(), nullptr, shape->md, nullptr, out.public_key.get()) != 1) {
-    return absl::StatusOr<ParsedCsr>(SslInternal("CSR: verify init"));
-  }
-  if (EVP_DigestVerify(vctx.get(), reinterpret_cast<const unsigned char*>(shape->sig.data()), shape->sig.size(),
-                       reinterpret_cast<const unsigned char*>(shape->info.whole.data()),
-                       shape->info.whole.size()) != 1) {
-    ssl::DrainErrors();
+  // The point must lie on the curve, and the signature must verify over the exact CertificationRequestInfo bytes.
+  absl::Status st = VerifyEcdsa(shape->curve, shape->point, shape->md, shape->info.whole, shape->sig);
+  if (!st.ok()) {
+    if (st.code() != absl::StatusCode::kInvalidArgument) return absl::StatusOr<ParsedCsr>(st);
+    if (absl::StartsWith(st.message(), "public key")) {
+      return absl::StatusOr<ParsedCsr>(absl::InvalidArgumentError(absl::StrCat("CSR: ", st.message())));
+    }
     return absl::StatusOr<ParsedCsr>(absl::InvalidArgumentError("CSR signature does not verify"));
   }
+  ParsedCsr out;
+  out.key_type = shape->key_type;
   const auto& f = shape->info_fields;
   out.spki_der = std::string(f[2].whole);
   if (f.size() == 4) {
@@ -249,11 +239,12 @@ absl::StatusOr<ParsedCsr> ParseAndVerifyCsr(std::string_view der) {
     return absl::InvalidArgumentError("CSR: trailing bytes after the request");
   }
   ParsedCsr out;
-  out.public_key.reset(X509_REQ_get_pubkey(req.get()));
-  if (!out.public_key) return SslInvalid("CSR: public key not parsable");
-  auto kt = KeyTypeOf(out.public_key.get());
+  ssl::EvpPkeyPtr key(X509_REQ_get_pubkey(req.get()));
+  if (!key) return SslInvalid("CSR: public key not parsable");
+  auto kt = KeyTypeOf(key.get());
   if (!kt.ok()) return absl::InvalidArgumentError(absl::StrCat("CSR: ", kt.status().message()));
-  if (X509_REQ_verify(req.get(), out.public_key.get()) != 1) {
+  out.key_type = *kt;
+  if (X509_REQ_verify(req.get(), key.get()) != 1) {
     ssl::DrainErrors();
     return absl::InvalidArgumentError("CSR signature does not verify");
   }

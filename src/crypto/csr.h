@@ -7,13 +7,16 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "crypto/keys.h"
 #include "crypto/ssl_ptr.h"
 
 namespace spirecvm::crypto {
 
+// The request's key is kept as its SubjectPublicKeyInfo DER, which is what a certificate carries; a caller that needs
+// an EVP_PKEY decodes it with PublicKeyFromDer (OpenSSL 3's key import costs more than the signature check).
 struct ParsedCsr {
-  ssl::EvpPkeyPtr public_key{};
-  std::string spki_der{};               // SubjectPublicKeyInfo DER of public_key
+  std::string spki_der{};  // SubjectPublicKeyInfo DER of the request's key, in its one DER encoding
+  KeyType key_type = KeyType::kEcP256;
   std::vector<std::string> uri_sans{};  // from the extensionRequest attribute
   bool requests_ca = false;             // the extensionRequest asks for basicConstraints CA:TRUE
 };

@@ -4,7 +4,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/status.h"
-#include "cvm/der.h"
+#include "crypto/der.h"
 
 namespace spirecvm::cvm {
 

@@ -7,9 +7,9 @@
 #include <cstdlib>
 
 #include "common/random.h"
+#include "crypto/der.h"
 #include "crypto/keys.h"
 #include "crypto/x509.h"
-#include "cvm/der.h"
 #include "cvm/testing.h"
 #include "spiffe/x509_svid.h"
 

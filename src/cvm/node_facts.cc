@@ -4,7 +4,7 @@
 #include "common/encoding.h"
 #include "common/status.h"
 #include "common/strings.h"
-#include "cvm/der.h"
+#include "crypto/der.h"
 #include "nlohmann/json.hpp"
 
 namespace spirecvm::cvm {

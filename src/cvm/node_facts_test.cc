@@ -3,7 +3,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-#include "cvm/der.h"
+#include "crypto/der.h"
 #include "cvm/testing.h"
 #include "nlohmann/json.hpp"
 

@@ -39,7 +39,8 @@ absl::Status ServerSvid::Rotate(bool force) {
   // certificate; identity is still checked on the URI SAN. Trust domains with '_' are not host names: none then.
   std::vector<std::string> dns;
   if (deps_.trust_domain.name().find('_') == std::string::npos) dns.push_back(deps_.trust_domain.name());
-  ASSIGN_OR_RETURN(SignedX509Svid svid, deps_.ca.SignX509Svid(key.get(), id, deps_.ttl, dns));
+  ASSIGN_OR_RETURN(std::string spki, crypto::PublicKeyToDer(key.get()));
+  ASSIGN_OR_RETURN(SignedX509Svid svid, deps_.ca.SignX509Svid(spki, id, deps_.ttl, dns));
   std::string chain_pem;
   std::set<std::string> signers;
   std::string root_akid;

@@ -66,21 +66,6 @@ absl::Status AddExtConf(X509* cert, X509V3_CTX* ctx, int nid, const char* value)
   return absl::OkStatus();
 }
 
-// A non-critical extension `nid` with DER value `value`, which the profile must not set itself.
-absl::Status AddRawExt(X509* cert, int nid, const std::string& value) {
-  if (X509_get_ext_by_NID(cert, nid, -1) >= 0) {
-    return absl::InvalidArgumentError(absl::StrCat("extension ", OBJ_nid2sn(nid), " is already set"));
-  }
-  ssl::Asn1OctetStringPtr os(ASN1_OCTET_STRING_new());
-  if (!os || ASN1_OCTET_STRING_set(os.get(), reinterpret_cast<const unsigned char*>(value.data()),
-                                   static_cast<int>(value.size())) != 1) {
-    return SslInternal("extension value: alloc");
-  }
-  ssl::X509ExtensionPtr ext(X509_EXTENSION_create_by_NID(nullptr, nid, 0, os.get()));
-  if (!ext || X509_add_ext(cert, ext.get(), -1) != 1) return SslInternal(absl::StrCat("extension ", OBJ_nid2sn(nid)));
-  return absl::OkStatus();
-}
-
 absl::Status PushName(GENERAL_NAMES* names, int type, std::string_view value) {
   ASN1_IA5STRING* ia5 = ASN1_IA5STRING_new();
   if (ia5 == nullptr || ASN1_STRING_set(ia5, value.data(), static_cast<int>(value.size())) != 1) {
@@ -100,19 +85,17 @@ absl::Status PushName(GENERAL_NAMES* names, int type, std::string_view value) {
   return absl::OkStatus();
 }
 
-absl::Status AddSans(X509* cert, std::string_view uri, const std::vector<std::string>& dns) {
+absl::Status AddUriSan(X509* cert, std::string_view uri) {
   ssl::GeneralNamesPtr names(GENERAL_NAMES_new());
   if (!names) return SslInternal("SAN: alloc");
   RETURN_IF_ERROR(PushName(names.get(), GEN_URI, uri));
-  for (const auto& d : dns) {
-    RETURN_IF_ERROR(PushName(names.get(), GEN_DNS, d));
-  }
   if (X509_add1_ext_i2d(cert, NID_subject_alt_name, names.get(), 0, X509V3_ADD_DEFAULT) != 1) {
     return SslInternal("SAN: add extension");
   }
   return absl::OkStatus();
 }
 
+// A CA certificate (leaves are written as DER by x509_svid_writer.cc).
 struct CertSpec {
   const X509* issuer = nullptr;  // null: self-signed
   const crypto::Signer* signer = nullptr;
@@ -120,41 +103,8 @@ struct CertSpec {
   ssl::X509NamePtr subject;
   absl::Time not_before;
   absl::Time not_after;
-  bool is_ca = false;
   std::string uri_san;
-  std::vector<std::string> dns_sans;
-  bool der_only = false;
-  std::vector<std::pair<int, std::string>> extra_extensions;
 };
-
-// Sets the certificate's SubjectPublicKeyInfo. For EC keys the fields are filled directly from the
-// key's encoded point and curve: X509_set_pubkey goes through OpenSSL 3's encoder framework, which costs
-// several times the signature itself (see docs/benchmarks.md). Other key types take the generic path.
-// The fast path leaves the certificate object without a decoded key cache, so it is used only for leaves
-// whose caller asked for DER (X509SvidParams::der_only).
-bool SetPublicKey(X509* cert, const EVP_PKEY* key, bool fast) {
-  EVP_PKEY* k = const_cast<EVP_PKEY*>(key);
-  if (fast && EVP_PKEY_get_base_id(k) == EVP_PKEY_EC) {
-    char group[64];
-    size_t group_len = 0;
-    unsigned char point[133];  // uncompressed P-521 at most
-    size_t point_len = 0;
-    if (EVP_PKEY_get_utf8_string_param(k, OSSL_PKEY_PARAM_GROUP_NAME, group, sizeof(group), &group_len) == 1 &&
-        EVP_PKEY_get_octet_string_param(k, OSSL_PKEY_PARAM_ENCODED_PUBLIC_KEY, point, sizeof(point), &point_len) == 1) {
-      int curve = OBJ_txt2nid(group);
-      if (curve == NID_undef) curve = EC_curve_nist2nid(group);
-      ssl::OpensslBytesPtr penc(static_cast<unsigned char*>(OPENSSL_memdup(point, point_len)));
-      if (curve != NID_undef && penc != nullptr &&
-          X509_PUBKEY_set0_param(X509_get_X509_PUBKEY(cert), OBJ_nid2obj(NID_X9_62_id_ecPublicKey), V_ASN1_OBJECT,
-                                 OBJ_nid2obj(curve), penc.get(), static_cast<int>(point_len)) == 1) {
-        (void)penc.release();  // owned by the certificate now
-        return true;
-      }
-    }
-    ERR_clear_error();
-  }
-  return X509_set_pubkey(cert, k) == 1;
-}
 
 // Checks the signer against the CA certificate and clamps notAfter to the CA's (as SPIRE does); the validity left
 // must not be empty.
@@ -177,26 +127,18 @@ absl::Status CheckAndClampValidity(CertSpec& spec) {
   return absl::OkStatus();
 }
 
-// The X.509-SVID profile's (or the CA profile's) constraints, key usages, key identifiers and SANs.
-absl::Status AddProfileExtensions(X509* cert, const CertSpec& spec) {
+// The CA profile's constraints, key usages, key identifiers and URI SAN.
+absl::Status AddCaExtensions(X509* cert, const CertSpec& spec) {
   X509V3_CTX ctx;
   X509V3_set_ctx(&ctx, spec.issuer != nullptr ? const_cast<X509*>(spec.issuer) : cert, cert, nullptr, nullptr, 0);
-  if (spec.is_ca) {
-    RETURN_IF_ERROR(AddExtConf(cert, &ctx, NID_basic_constraints, "critical,CA:TRUE"));
-    RETURN_IF_ERROR(AddExtConf(cert, &ctx, NID_key_usage, "critical,digitalSignature,keyCertSign,cRLSign"));
-  } else {
-    RETURN_IF_ERROR(AddExtConf(cert, &ctx, NID_basic_constraints, "critical,CA:FALSE"));
-    RETURN_IF_ERROR(AddExtConf(cert, &ctx, NID_key_usage, "critical,digitalSignature,keyEncipherment,keyAgreement"));
-    RETURN_IF_ERROR(AddExtConf(cert, &ctx, NID_ext_key_usage, "serverAuth,clientAuth"));
-  }
+  RETURN_IF_ERROR(AddExtConf(cert, &ctx, NID_basic_constraints, "critical,CA:TRUE"));
+  RETURN_IF_ERROR(AddExtConf(cert, &ctx, NID_key_usage, "critical,digitalSignature,keyCertSign,cRLSign"));
   RETURN_IF_ERROR(AddExtConf(cert, &ctx, NID_subject_key_identifier, "hash"));
   RETURN_IF_ERROR(AddExtConf(cert, &ctx, NID_authority_key_identifier, "keyid:always"));
-  RETURN_IF_ERROR(AddSans(cert, spec.uri_san, spec.dns_sans));
-  for (const auto& [nid, value] : spec.extra_extensions) RETURN_IF_ERROR(AddRawExt(cert, nid, value));
-  return absl::OkStatus();
+  return AddUriSan(cert, spec.uri_san);
 }
 
-absl::StatusOr<ssl::X509Ptr> BuildAndSign(CertSpec spec, Random& rnd) {
+absl::StatusOr<ssl::X509Ptr> BuildAndSignCa(CertSpec spec, Random& rnd) {
   const EVP_MD* md = crypto::DigestFor(spec.signer->Type());
   RETURN_IF_ERROR(CheckAndClampValidity(spec));
   ssl::X509Ptr cert(X509_new());
@@ -212,10 +154,10 @@ absl::StatusOr<ssl::X509Ptr> BuildAndSign(CertSpec spec, Random& rnd) {
   if (X509_set1_notBefore(cert.get(), nb.get()) != 1 || X509_set1_notAfter(cert.get(), na.get()) != 1) {
     return SslInternal("certificate: validity");
   }
-  if (!SetPublicKey(cert.get(), spec.public_key, spec.der_only && !spec.is_ca)) {
+  if (X509_set_pubkey(cert.get(), const_cast<EVP_PKEY*>(spec.public_key)) != 1) {
     return SslInternal("certificate: public key");
   }
-  RETURN_IF_ERROR(AddProfileExtensions(cert.get(), spec));
+  RETURN_IF_ERROR(AddCaExtensions(cert.get(), spec));
   RETURN_IF_ERROR(crypto::SignCertificate(cert.get(), *spec.signer, md));
   return cert;
 }
@@ -260,35 +202,6 @@ bool ExtensionCritical(const X509* cert, int nid) {
 
 }  // namespace
 
-absl::StatusOr<ssl::X509Ptr> SignX509Svid(const CaSigner& ca, const X509SvidParams& p, Random& rnd) {
-  if (ca.cert == nullptr || (ca.key == nullptr && ca.signer == nullptr)) {
-    return absl::InvalidArgumentError("X509-SVID: CA signer is incomplete");
-  }
-  if (p.id.empty()) return absl::InvalidArgumentError("X509-SVID: SPIFFE ID is empty");
-  std::shared_ptr<crypto::Signer> local;
-  CertSpec spec;
-  spec.issuer = ca.cert;
-  ASSIGN_OR_RETURN(spec.signer, SignerOf(ca, local));
-  spec.public_key = p.public_key;
-  spec.not_before = p.not_before;
-  spec.not_after = p.not_after;
-  spec.uri_san = p.id.ToString();
-  spec.dns_sans = p.dns_names;
-  spec.der_only = p.der_only;
-  spec.extra_extensions = p.extra_extensions;
-  spec.subject.reset(X509_NAME_new());
-  if (!spec.subject) return SslInternal("subject: alloc");
-  // SPIRE: C=US, O=SPIRE, x500UniqueIdentifier = hex(first half of SHA-256(SPIFFE ID)), CN = first DNS name.
-  std::string unique_id = HexEncode(crypto::Sha256(spec.uri_san).substr(0, 16));
-  RETURN_IF_ERROR(AddNameEntry(spec.subject.get(), NID_countryName, V_ASN1_PRINTABLESTRING, "US"));
-  RETURN_IF_ERROR(AddNameEntry(spec.subject.get(), NID_organizationName, V_ASN1_PRINTABLESTRING, "SPIRE"));
-  RETURN_IF_ERROR(AddNameEntry(spec.subject.get(), NID_x500UniqueIdentifier, V_ASN1_PRINTABLESTRING, unique_id));
-  if (!p.dns_names.empty()) {
-    RETURN_IF_ERROR(AddNameEntry(spec.subject.get(), NID_commonName, MBSTRING_UTF8, p.dns_names.front()));
-  }
-  return BuildAndSign(std::move(spec), rnd);
-}
-
 absl::StatusOr<ssl::X509Ptr> SelfSignCa(EVP_PKEY* key, const CaParams& p, Random& rnd) {
   if (key == nullptr) return absl::InvalidArgumentError("CA: key is null");
   auto signer = crypto::NewLocalSigner(crypto::ShareKey(key));
@@ -303,11 +216,10 @@ absl::StatusOr<ssl::X509Ptr> SelfSignCa(const crypto::Signer& signer, const CaPa
   spec.public_key = signer.PublicKey();
   spec.not_before = p.not_before;
   spec.not_after = p.not_after;
-  spec.is_ca = true;
   spec.uri_san = p.trust_domain.IdString();
   ASSIGN_OR_RETURN(auto subject, CaSubject(p));
   spec.subject = std::move(subject);
-  return BuildAndSign(std::move(spec), rnd);
+  return BuildAndSignCa(std::move(spec), rnd);
 }
 
 absl::StatusOr<ssl::X509Ptr> SignIntermediateCa(const CaSigner& upstream, const CaParams& p, Random& rnd) {
@@ -322,11 +234,10 @@ absl::StatusOr<ssl::X509Ptr> SignIntermediateCa(const CaSigner& upstream, const 
   spec.public_key = p.public_key;
   spec.not_before = p.not_before;
   spec.not_after = p.not_after;
-  spec.is_ca = true;
   spec.uri_san = p.trust_domain.IdString();
   ASSIGN_OR_RETURN(auto subject, CaSubject(p));
   spec.subject = std::move(subject);
-  return BuildAndSign(std::move(spec), rnd);
+  return BuildAndSignCa(std::move(spec), rnd);
 }
 
 absl::StatusOr<SpiffeId> ValidateX509SvidLeafProfile(const X509* leaf) {

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -24,16 +25,15 @@ struct CaSigner {
 
 struct X509SvidParams {
   SpiffeId id{};
+  // The subject's key: its SubjectPublicKeyInfo DER (a key the caller has checked, in its one DER encoding, as
+  // crypto::ParseAndVerifyCsr and crypto::PublicKeyToDer give it), or else an EVP_PKEY, which is encoded here.
+  std::string_view spki_der{};
   const EVP_PKEY* public_key = nullptr;
   absl::Time not_before{};
   absl::Time not_after{};
   std::vector<std::string> dns_names{};  // first one also becomes the subject CN, as SPIRE does
-  // The caller only DER-encodes the result (as the server does): the public key is then written straight
-  // from the key's curve and point, skipping OpenSSL 3's encoder, and the returned object has no decoded
-  // key cache (do not verify or inspect its key in memory; parse the DER instead).
-  bool der_only = false;
   // Extra non-critical extensions (by NID, with their DER value), after the profile's: how the server adds a node's
-  // attested facts (src/cvm/facts_extension.h). A NID the profile already sets is refused.
+  // attested facts (src/cvm/facts_extension.h). A NID the profile already sets, or a repeated one, is refused.
   std::vector<std::pair<int, std::string>> extra_extensions{};
 };
 
@@ -42,6 +42,15 @@ struct X509SvidParams {
 // serverAuth+clientAuth, SKI, AKI from the CA, subject "C=US, O=SPIRE, x500UniqueIdentifier=<hex>"
 // like SPIRE (+ CN = first DNS name); not_after clamped to the CA's notAfter. Digest: SHA-256 for
 // P-256/RSA CA keys, SHA-384 for P-384.
+//
+// MintX509Svid writes the certificate's DER directly (x509_svid_writer.cc): what the server does for every SVID.
+// SignX509Svid is the same certificate, parsed.
+struct MintedX509Svid {
+  std::string der;
+  std::string serial_decimal;  // as SPIRE prints serials
+  absl::Time not_after;        // after clamping, in whole seconds
+};
+absl::StatusOr<MintedX509Svid> MintX509Svid(const CaSigner& ca, const X509SvidParams& p, Random& rnd);
 absl::StatusOr<ssl::X509Ptr> SignX509Svid(const CaSigner& ca, const X509SvidParams& p, Random& rnd);
 
 struct CaParams {

@@ -464,7 +464,7 @@ TEST(X509SvidBasicTest, OpensslCliVerifies) {
 namespace spirecvm::spiffe {
 namespace {
 
-TEST(X509SvidDerOnly, TheEncodedLeafIsIdenticalInContentAndVerifies) {
+TEST(X509SvidSpkiDer, ALeafFromSpkiDerCarriesThatKeyAndVerifies) {
   TestOnlyDeterministicRandom rnd(9);
   absl::Time now = absl::FromUnixSeconds(1'800'000'000);
   for (crypto::KeyType t : {crypto::KeyType::kEcP256, crypto::KeyType::kEcP384, crypto::KeyType::kRsa2048}) {
@@ -478,10 +478,10 @@ TEST(X509SvidDerOnly, TheEncodedLeafIsIdenticalInContentAndVerifies) {
     auto leaf_key = crypto::GenerateKey(t);
     X509SvidParams p;
     p.id = *SpiffeId::Parse("spiffe://example.org/w");
-    p.public_key = leaf_key->get();
+    const std::string spki = *crypto::PublicKeyToDer(leaf_key->get());
+    p.spki_der = spki;
     p.not_before = now - absl::Minutes(1);
     p.not_after = now + absl::Minutes(30);
-    p.der_only = true;
     auto leaf = SignX509Svid({ca->get(), ca_key->get()}, p, rnd);
     ASSERT_TRUE(leaf.ok()) << leaf.status();
     auto parsed = crypto::ParseCertDer(crypto::CertToDer(leaf->get()));

@@ -33,7 +33,7 @@ sevsnp_report_fuzz_SRCS := $(ABI)
 sevsnp_certtable_fuzz_SRCS := $(ABI)
 sevsnp_answer_fuzz_SRCS := src/attestation/sevsnp_binding/binding.cc $(ENCODING) src/crypto/keys.cc
 iid_document_fuzz_SRCS := src/attestation/awsiid/document.cc
-csr_fuzz_SRCS := src/crypto/csr.cc src/crypto/keys.cc
+csr_fuzz_SRCS := src/crypto/csr.cc src/crypto/ecdsa_verify.cc src/crypto/keys.cc
 endorsement_fuzz_SRCS := $(AMD_CERTS) $(AMD_SIM) $(CRYPTO)
 kds_fuzz_SRCS := $(AMD_CERTS) $(AMD_SIM) $(CRYPTO)
 crl_fuzz_SRCS := $(AMD_CERTS) $(AMD_SIM) $(CRYPTO)
@@ -46,7 +46,7 @@ hcl_fuzz_SRCS := $(HCL)
 server_config_fuzz_SRCS := src/server/config/server_config.cc src/common/telemetry/config.cc src/server/config/federation_config.cc \
                            $(HCL) $(LOGGING) $(SPIFFE)
 json_config_fuzz_SRCS := $(HCL) src/common/expand_env.cc
-node_facts_fuzz_SRCS := src/cvm/der.cc src/cvm/node_facts.cc src/cvm/facts_extension.cc $(ENCODING)
+node_facts_fuzz_SRCS := src/crypto/der.cc src/cvm/node_facts.cc src/cvm/facts_extension.cc $(ENCODING)
 agent_config_fuzz_SRCS := src/agent/config/agent_config.cc src/common/telemetry/config.cc src/agent/adminapi/admin_socket.cc \
                           src/common/unix_socket.cc src/agent/manager/bundle_url.cc $(HCL) $(LOGGING) $(SPIFFE)
 

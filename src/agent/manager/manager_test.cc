@@ -39,7 +39,7 @@ struct FakeServer {
     auto parsed = crypto::ParseAndVerifyCsr(csr);
     EXPECT_TRUE(parsed.ok()) << parsed.status();
     absl::Time now = clock->Now();
-    return ca.Sign(id, parsed->public_key.get(), now - absl::Seconds(1), now + ttl);
+    return ca.SignSpki(id, parsed->spki_der, now - absl::Seconds(1), now + ttl);
   }
   static void SetId(const std::string& id, sapi::SPIFFEID* out) {
     auto parsed = spiffe::SpiffeId::Parse(id);

@@ -44,6 +44,15 @@ struct TestCa {
     auto cert = spiffe::SignX509Svid(spiffe::CaSigner{cert_ptr(), key.get()}, p, SystemRandom::Get());
     return crypto::CertToDer(cert->get());
   }
+  // The same over a SubjectPublicKeyInfo (a parsed CSR's key).
+  std::string SignSpki(const std::string& id, std::string_view spki_der, absl::Time nb, absl::Time na) const {
+    spiffe::X509SvidParams p;
+    p.id = *spiffe::SpiffeId::Parse(id);
+    p.spki_der = spki_der;
+    p.not_before = nb;
+    p.not_after = na;
+    return spiffe::MintX509Svid(spiffe::CaSigner{cert_ptr(), key.get()}, p, SystemRandom::Get())->der;
+  }
   const X509* cert_ptr() const { return cert.get(); }
 
   std::string Jwt(const std::string& sub, const std::vector<std::string>& aud, absl::Time iat, absl::Time exp) const {

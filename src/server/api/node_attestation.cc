@@ -41,8 +41,8 @@ absl::StatusOr<AttestedAgent> AttestAndStoreNode(const AttestationDeps& deps, co
   const std::string agent_id = result->agent_id.ToString();
   // The SVID is signed first and handed out only if the conditional write below admits the node.
   // The agent's own SVID always carries the facts of the evidence it was just admitted with.
-  ASSIGN_OR_RETURN(SignedX509Svid svid, deps.ca.SignX509Svid(params.csr.public_key.get(), result->agent_id,
-                                                             deps.agent_ttl, {}, FactsExtensions(result->facts)));
+  ASSIGN_OR_RETURN(SignedX509Svid svid, deps.ca.SignX509Svid(params.csr.spki_der, result->agent_id, deps.agent_ttl, {},
+                                                             FactsExtensions(result->facts)));
   datastore::AttestedNode node;
   node.spiffe_id = agent_id;
   node.attestation_type = params.type;

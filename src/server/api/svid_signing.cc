@@ -50,7 +50,7 @@ absl::StatusOr<SignedX509Svid> RenewAgentSvid(const AgentApiDeps& deps, const Au
   ASSIGN_OR_RETURN(spiffe::SpiffeId id, spiffe::SpiffeId::Parse(a.spiffe_id));
   // The facts of the node's last accepted evidence (read with the node at authentication).
   ASSIGN_OR_RETURN(SignedX509Svid svid,
-                   deps.ca.SignX509Svid(csr->public_key.get(), id, deps.ttls.agent, {}, FactsExtensions(a.node.facts)));
+                   deps.ca.SignX509Svid(csr->spki_der, id, deps.ttls.agent, {}, FactsExtensions(a.node.facts)));
   // Compare-and-swap against the serials authentication read (docs/security.md, finding 3): if the node re-attested,
   // was renewed by another caller or banned meanwhile, this renewal is refused and its SVID never handed out.
   const datastore::NodeSerials expected{a.node.cert_serial, 0, a.node.new_cert_serial, 0};
@@ -86,7 +86,7 @@ absl::StatusOr<SignedX509Svid> SignEntryX509Svid(const AgentApiDeps& deps, const
   }
   ASSIGN_OR_RETURN(spiffe::SpiffeId id, spiffe::SpiffeId::Parse(e.spiffe_id));
   absl::Duration ttl = e.x509_svid_ttl > 0 ? absl::Seconds(e.x509_svid_ttl) : deps.ttls.x509;
-  ASSIGN_OR_RETURN(SignedX509Svid svid, deps.ca.SignX509Svid(csr->public_key.get(), id, ttl, e.dns_names,
+  ASSIGN_OR_RETURN(SignedX509Svid svid, deps.ca.SignX509Svid(csr->spki_der, id, ttl, e.dns_names,
                                                              FactsExtensions(WorkloadFacts(deps, node, e.spiffe_id))));
   deps.metrics.x509_svids_minted++;
   return svid;

@@ -316,7 +316,7 @@ absl::Status CaManager::CommitLocked() {
 }
 
 absl::StatusOr<SignedX509Svid> CaManager::SignX509Svid(
-    const EVP_PKEY* public_key, const spiffe::SpiffeId& id, absl::Duration ttl,
+    std::string_view spki_der, const spiffe::SpiffeId& id, absl::Duration ttl,
     const std::vector<std::string>& dns_names, const std::vector<std::pair<int, std::string>>& extra_extensions) {
   std::shared_ptr<X509Slot> active;
   {
@@ -329,25 +329,25 @@ absl::StatusOr<SignedX509Svid> CaManager::SignX509Svid(
     return absl::InvalidArgumentError(
         absl::StrCat("SPIFFE ID ", id.ToString(), " is not in trust domain ", cfg_.trust_domain.name()));
   }
+  if (spki_der.empty()) return absl::InvalidArgumentError("X509-SVID: the subject's public key is empty");
   absl::Time now = clock_.Now();
   spiffe::X509SvidParams p{.id = id,
-                           .public_key = public_key,
+                           .spki_der = spki_der,
                            .not_before = now - kBackdate,
                            .not_after = now + ttl,
                            .dns_names = dns_names,
-                           .der_only = true,
                            .extra_extensions = extra_extensions};
   ASSIGN_OR_RETURN(
-      ssl::X509Ptr leaf,
-      spiffe::SignX509Svid(spiffe::CaSigner{.cert = active->cert.get(), .signer = active->signer.get()}, p, rnd_));
+      spiffe::MintedX509Svid leaf,
+      spiffe::MintX509Svid(spiffe::CaSigner{.cert = active->cert.get(), .signer = active->signer.get()}, p, rnd_));
   SignedX509Svid out;
-  out.chain_der.push_back(crypto::CertToDer(leaf.get()));
+  out.chain_der.push_back(std::move(leaf.der));
   if (upstream_ != nullptr) {
     out.chain_der.push_back(crypto::CertToDer(active->cert.get()));
     for (auto& c : active->intermediates) out.chain_der.push_back(crypto::CertToDer(c.get()));
   }
-  out.serial = crypto::SerialDecimal(leaf.get());
-  out.not_after = crypto::NotAfter(leaf.get());
+  out.serial = std::move(leaf.serial_decimal);
+  out.not_after = leaf.not_after;
   return out;
 }
 

@@ -116,9 +116,11 @@ class CaManager {
   // One rotation step: prepare, activate, retire by the thresholds. Call periodically.
   absl::Status Rotate();
 
-  // extra_extensions: non-critical extensions (NID, DER value) added to the leaf (the node facts, src/cvm).
-  absl::StatusOr<SignedX509Svid> SignX509Svid(const EVP_PKEY* public_key, const spiffe::SpiffeId& id,
-                                              absl::Duration ttl, const std::vector<std::string>& dns_names,
+  // spki_der: the subject's SubjectPublicKeyInfo, checked and in its one DER encoding (crypto::ParsedCsr::spki_der,
+  // crypto::PublicKeyToDer). extra_extensions: non-critical extensions (NID, DER value) added to the leaf (the node
+  // facts, src/cvm).
+  absl::StatusOr<SignedX509Svid> SignX509Svid(std::string_view spki_der, const spiffe::SpiffeId& id, absl::Duration ttl,
+                                              const std::vector<std::string>& dns_names,
                                               const std::vector<std::pair<int, std::string>>& extra_extensions = {});
   // extra_claims_json: empty or a JSON object of claims to add (the node facts' `cvm` claim).
   absl::StatusOr<SignedJwtSvid> SignJwtSvid(const spiffe::SpiffeId& id, const std::vector<std::string>& audience,

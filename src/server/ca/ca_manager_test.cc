@@ -84,7 +84,7 @@ TEST_F(CaManagerTest, RotatesPreparedActiveOldAndBundleCarriesBothDuringOverlap)
   // New SVIDs come from the new CA, and both CAs are in the bundle during the overlap.
   auto key = crypto::GenerateKey(crypto::KeyType::kEcP256);
   auto id = spiffe::SpiffeId::Parse("spiffe://example.org/w");
-  auto svid = ca->SignX509Svid(key->get(), *id, absl::Minutes(1), {});
+  auto svid = ca->SignX509Svid(*crypto::PublicKeyToDer(key->get()), *id, absl::Minutes(1), {});
   ASSERT_TRUE(svid.ok()) << svid.status();
   auto leaf = crypto::ParseCertDer(svid->chain_der[0]);
   auto b2 = ds_->FetchBundle("example.org");
@@ -122,7 +122,8 @@ TEST_F(CaManagerTest, LostKeysMeanANewCaNotAnUnusableOne) {
   km_ = NewMemoryKeyManager();  // memory KeyManager after a restart: keys are gone
   auto ca = Make(absl::Hours(24));
   auto key = crypto::GenerateKey(crypto::KeyType::kEcP256);
-  auto svid = ca->SignX509Svid(key->get(), *spiffe::SpiffeId::Parse("spiffe://example.org/w"), absl::Minutes(1), {});
+  auto svid = ca->SignX509Svid(*crypto::PublicKeyToDer(key->get()), *spiffe::SpiffeId::Parse("spiffe://example.org/w"),
+                               absl::Minutes(1), {});
   EXPECT_TRUE(svid.ok()) << svid.status();
 }
 
@@ -166,7 +167,8 @@ TEST_F(CaManagerTest, DisableJwtSvidsRefusesSigning) {
 TEST_F(CaManagerTest, RefusesIdsOutsideTheTrustDomain) {
   auto ca = Make(absl::Hours(24));
   auto key = crypto::GenerateKey(crypto::KeyType::kEcP256);
-  auto svid = ca->SignX509Svid(key->get(), *spiffe::SpiffeId::Parse("spiffe://other.org/w"), absl::Minutes(1), {});
+  auto svid = ca->SignX509Svid(*crypto::PublicKeyToDer(key->get()), *spiffe::SpiffeId::Parse("spiffe://other.org/w"),
+                               absl::Minutes(1), {});
   EXPECT_TRUE(absl::IsInvalidArgument(svid.status()));
 }
 
@@ -205,7 +207,8 @@ TEST_F(UpstreamTest, DiskUpstreamSignsTheCaAndTheBundleHoldsTheUpstreamRoot) {
   ASSERT_EQ(b->x509_authorities_der.size(), 1u);
   EXPECT_EQ(b->x509_authorities_der[0], crypto::CertToDer(up_cert->get())) << "the bundle publishes the upstream root";
   auto key = crypto::GenerateKey(crypto::KeyType::kEcP256);
-  auto svid = (*ca)->SignX509Svid(key->get(), *spiffe::SpiffeId::Parse("spiffe://example.org/w"), absl::Minutes(5), {});
+  auto svid = (*ca)->SignX509Svid(*crypto::PublicKeyToDer(key->get()),
+                                  *spiffe::SpiffeId::Parse("spiffe://example.org/w"), absl::Minutes(5), {});
   ASSERT_TRUE(svid.ok()) << svid.status();
   ASSERT_EQ(svid->chain_der.size(), 2u) << "leaf + the server's intermediate CA";
   std::vector<ssl::X509Ptr> chain;
@@ -256,7 +259,7 @@ TEST_F(CaManagerTest, SigningWhileRotating) {
   for (int t = 0; t < 3; ++t) {
     signers.emplace_back([&] {
       while (!done.load()) {
-        auto x = ca->SignX509Svid(key->get(), *id, absl::Seconds(60), {});
+        auto x = ca->SignX509Svid(*crypto::PublicKeyToDer(key->get()), *id, absl::Seconds(60), {});
         EXPECT_TRUE(x.ok()) << x.status();
         if (x.ok()) ++signed_x509;
         auto j = ca->SignJwtSvid(*id, {"aud"}, absl::Seconds(60));

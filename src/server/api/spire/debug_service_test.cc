@@ -29,8 +29,8 @@ class DebugServiceTest : public SpireApiTest {
 
 TEST_F(DebugServiceTest, GetInfoReportsTheSvidUptimeAndCounts) {
   auto key = crypto::GenerateKey(crypto::KeyType::kEcP256);
-  auto svid =
-      ca_->SignX509Svid(key->get(), *spiffe::SpiffeId::Parse("spiffe://example.org/spire/server"), absl::Hours(1), {});
+  auto svid = ca_->SignX509Svid(*crypto::PublicKeyToDer(key->get()),
+                                *spiffe::SpiffeId::Parse("spiffe://example.org/spire/server"), absl::Hours(1), {});
   ASSERT_TRUE(svid.ok());
   ASSERT_TRUE(files::WriteFileAtomic(dir_ + "/server_svid.pem",
                                      crypto::CertToPem(crypto::ParseCertDer(svid->chain_der[0])->get()), 0644)

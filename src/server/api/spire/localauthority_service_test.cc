@@ -172,7 +172,8 @@ TEST_F(LocalAuthorityServiceTest, X509PrepareActivateTaintRevoke) {
   EXPECT_FALSE(st.has_prepared());
   // New SVIDs come from the activated authority.
   auto key = crypto::GenerateKey(crypto::KeyType::kEcP256);
-  auto svid = ca_->SignX509Svid(key->get(), *spiffe::SpiffeId::Parse("spiffe://example.org/w"), absl::Minutes(5), {});
+  auto svid = ca_->SignX509Svid(*crypto::PublicKeyToDer(key->get()), *spiffe::SpiffeId::Parse("spiffe://example.org/w"),
+                                absl::Minutes(5), {});
   ASSERT_TRUE(svid.ok());
   EXPECT_EQ(crypto::AuthorityKeyIdHex(crypto::ParseCertDer(svid->chain_der[0])->get()), next);
 

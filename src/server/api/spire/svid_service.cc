@@ -66,7 +66,7 @@ grpc::Status SvidService::MintX509SVID(grpc::ServerContext*, const svidv1::MintX
   auto dns = CsrDnsNames(req->csr());
   if (!dns.ok()) return ToGrpc(dns.status());
   const absl::Duration ttl = req->ttl() > 0 ? absl::Seconds(req->ttl()) : deps_.ttls.x509;
-  auto svid = deps_.ca.SignX509Svid(csr->public_key.get(), *id, ttl, *dns);
+  auto svid = deps_.ca.SignX509Svid(csr->spki_der, *id, ttl, *dns);
   if (!svid.ok()) return ToGrpc(Annotate(svid.status(), "failed to sign X509-SVID"));
   deps_.metrics.x509_svids_minted++;
   auto* out = resp->mutable_svid();

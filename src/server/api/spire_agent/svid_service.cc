@@ -85,7 +85,9 @@ absl::StatusOr<svidv1::NewDownstreamX509CAResponse> NewDownstreamX509Ca(const Ag
   auto csr = crypto::ParseAndVerifyCsr(req.csr());
   if (!csr.ok()) return Annotate(absl::InvalidArgumentError(csr.status().message()), "malformed CSR");
   const absl::Duration ttl = req.preferred_ttl() > 0 ? absl::Seconds(req.preferred_ttl()) : deps.ca.config().ca_ttl;
-  auto ca = deps.ca.SignDownstreamCa(csr->public_key.get(), ttl);
+  auto key = crypto::PublicKeyFromDer(csr->spki_der);
+  if (!key.ok()) return Annotate(absl::InvalidArgumentError(key.status().message()), "malformed CSR");
+  auto ca = deps.ca.SignDownstreamCa(key->get(), ttl);
   if (!ca.ok()) return Annotate(absl::InternalError(ca.status().message()), "failed to sign downstream X.509 CA");
   auto bundle = deps.ds.FetchBundle(deps.trust_domain.name());
   if (!bundle.ok()) return Annotate(bundle.status(), "failed to fetch bundle");

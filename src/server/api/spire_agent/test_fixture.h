@@ -74,8 +74,8 @@ class SpireAgentApiTest : public server::testing::ServerPartsTest {
   // An X509-SVID for `path` from our CA, as the PEM chain a caller presents on the TLS connection.
   std::string CallerChain(const std::string& path) {
     auto key = crypto::GenerateKey(crypto::KeyType::kEcP256);
-    auto svid =
-        ca_->SignX509Svid(key->get(), *spiffe::SpiffeId::Parse("spiffe://example.org" + path), absl::Minutes(30), {});
+    auto svid = ca_->SignX509Svid(*crypto::PublicKeyToDer(key->get()),
+                                  *spiffe::SpiffeId::Parse("spiffe://example.org" + path), absl::Minutes(30), {});
     EXPECT_TRUE(svid.ok()) << svid.status();
     std::string pem;
     for (const auto& d : svid->chain_der) pem += crypto::CertToPem(crypto::ParseCertDer(d)->get());

@@ -1,7 +1,7 @@
-// The few DER forms the node-facts structure uses, hand-written with explicit bounds (docs/architecture.md says
-// why not OpenSSL's ASN.1 templates). The writer builds TLVs; the reader walks untrusted bytes and refuses anything
-// that is not the one DER encoding: indefinite or non-minimal lengths, non-minimal or negative INTEGERs, BOOLEANs
-// other than 00/FF, and any length past the end of its input.
+// The few DER forms the node-facts structure and the X509-SVID writer use, hand-written with explicit bounds
+// (docs/architecture.md says why not OpenSSL's ASN.1 templates). The writer builds TLVs of any length; the reader walks
+// untrusted bytes and refuses anything that is not the one DER encoding: indefinite or non-minimal lengths, non-minimal
+// or negative INTEGERs, BOOLEANs other than 00/FF, and any length past the end of its input.
 #pragma once
 
 #include <cstdint>
@@ -11,7 +11,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 
-namespace spirecvm::cvm::der {
+namespace spirecvm::der {
 
 inline constexpr uint8_t kBoolean = 0x01;
 inline constexpr uint8_t kInteger = 0x02;
@@ -23,11 +23,11 @@ inline constexpr uint8_t kGeneralizedTime = 0x18;
 inline constexpr uint8_t kSequence = 0x30;
 inline constexpr uint8_t kSet = 0x31;
 
-// Contents longer than this are refused by both sides (every structure here is far smaller).
+// The reader refuses contents longer than this (every structure it reads is far smaller).
 inline constexpr size_t kMaxContent = 0xffff;
 
-std::string Tlv(uint8_t tag, std::string_view content);
-std::string Uint(uint8_t tag, uint64_t v);  // INTEGER or ENUMERATED, non-negative, minimal
+std::string Tlv(uint8_t tag, std::string_view content);  // minimal definite length, any size
+std::string Uint(uint8_t tag, uint64_t v);               // INTEGER or ENUMERATED, non-negative, minimal
 std::string Bool(bool v);
 std::string Time(absl::Time t);  // GeneralizedTime YYYYMMDDHHMMSSZ (whole seconds, UTC)
 
@@ -46,4 +46,4 @@ class Reader {
   std::string_view in_;
 };
 
-}  // namespace spirecvm::cvm::der
+}  // namespace spirecvm::der

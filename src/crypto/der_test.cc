@@ -1,9 +1,9 @@
-#include "cvm/der.h"
+#include "crypto/der.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-namespace spirecvm::cvm::der {
+namespace spirecvm::der {
 namespace {
 
 using ::testing::HasSubstr;
@@ -66,6 +66,15 @@ TEST(CvmDerTest, LengthsAreBoundedAndMinimal) {
   }
 }
 
+TEST(CvmDerTest, WriterEncodesEveryLengthMinimally) {
+  EXPECT_EQ(Tlv(kOctetString, std::string(0x7f, 'x')).substr(0, 2), std::string("\x04\x7f", 2));
+  EXPECT_EQ(Tlv(kOctetString, std::string(0x80, 'x')).substr(0, 3), std::string("\x04\x81\x80", 3));
+  EXPECT_EQ(Tlv(kOctetString, std::string(0x100, 'x')).substr(0, 4), std::string("\x04\x82\x01\x00", 4));
+  const std::string big = Tlv(kOctetString, std::string(0x11170, 'x'));
+  EXPECT_EQ(big.substr(0, 5), std::string("\x04\x83\x01\x11\x70", 5));
+  EXPECT_EQ(big.size(), 5u + 0x11170);
+}
+
 TEST(CvmDerTest, BooleanIsStrict) {
   const std::string et = Bool(true), ef = Bool(false), eb("\x01\x01\x01", 3);
   Reader t(et), f(ef), bad(eb);
@@ -76,7 +85,8 @@ TEST(CvmDerTest, BooleanIsStrict) {
 
 TEST(CvmDerTest, GeneralizedTimeHasOneSpelling) {
   const absl::Time t = absl::FromUnixSeconds(1790000000);
-  EXPECT_EQ(Time(t), std::string("\x18\x0f") + "20260921141320Z");
+  EXPECT_EQ(Time(t), std::string("\x18\x0f"
+                                 "20260921141320Z"));
   const std::string enc = Time(t);
   Reader r(enc);
   EXPECT_EQ(*r.NextTime("t"), t);
@@ -88,4 +98,4 @@ TEST(CvmDerTest, GeneralizedTimeHasOneSpelling) {
 }
 
 }  // namespace
-}  // namespace spirecvm::cvm::der
+}  // namespace spirecvm::der

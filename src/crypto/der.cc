@@ -1,11 +1,11 @@
-#include "cvm/der.h"
+#include "crypto/der.h"
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "common/status.h"
 #include "common/strings.h"
 
-namespace spirecvm::cvm::der {
+namespace spirecvm::der {
 namespace {
 
 absl::Status Bad(std::string_view what, std::string_view why) {
@@ -15,17 +15,17 @@ absl::Status Bad(std::string_view what, std::string_view why) {
 }  // namespace
 
 std::string Tlv(uint8_t tag, std::string_view content) {
-  std::string out(1, static_cast<char>(tag));
+  std::string out;
+  out.reserve(content.size() + 6);
+  out.push_back(static_cast<char>(tag));
   const size_t n = content.size();
   if (n < 0x80) {
     out.push_back(static_cast<char>(n));
-  } else if (n <= 0xff) {
-    out.push_back(static_cast<char>(0x81));
-    out.push_back(static_cast<char>(n));
   } else {
-    out.push_back(static_cast<char>(0x82));
-    out.push_back(static_cast<char>(n >> 8));
-    out.push_back(static_cast<char>(n & 0xff));
+    int bytes = 0;
+    for (size_t v = n; v != 0; v >>= 8) ++bytes;
+    out.push_back(static_cast<char>(0x80 | bytes));
+    for (int i = bytes - 1; i >= 0; --i) out.push_back(static_cast<char>((n >> (8 * i)) & 0xff));
   }
   out.append(content);
   return out;
@@ -114,4 +114,4 @@ absl::StatusOr<absl::Time> Reader::NextTime(std::string_view what) {
   return t;
 }
 
-}  // namespace spirecvm::cvm::der
+}  // namespace spirecvm::der

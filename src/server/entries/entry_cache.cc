@@ -2,10 +2,17 @@
 
 #include <algorithm>
 #include <deque>
+#include <set>
 
+#include "absl/container/flat_hash_set.h"
 #include "common/status.h"
 
 namespace spirecvm::server {
+namespace {
+
+bool IdLess(const std::shared_ptr<const datastore::RegistrationEntry>& a, std::string_view id) { return a->id < id; }
+
+}  // namespace
 
 absl::Status EntryCache::Load() {
   // Read the event position first: an entry written between the two reads is applied twice, which is harmless.
@@ -14,7 +21,12 @@ absl::Status EntryCache::Load() {
   std::lock_guard<std::mutex> l(mu_);
   by_id_.clear();
   by_parent_.clear();
-  for (auto& e : all) PutLocked(std::make_shared<const datastore::RegistrationEntry>(std::move(e)));
+  by_id_.reserve(all.size());
+  for (auto& e : all) PutLocked(std::make_shared<const datastore::RegistrationEntry>(std::move(e)), false);
+  for (auto& [parent, entries] : by_parent_) {
+    std::sort(entries.begin(), entries.end(), [](const EntryPtr& a, const EntryPtr& b) { return a->id < b->id; });
+    entries.shrink_to_fit();
+  }
   last_event_ = latest;
   last_sync_ = std::chrono::steady_clock::now();
   return absl::OkStatus();
@@ -46,7 +58,7 @@ absl::Status EntryCache::Refresh() {
   std::set<std::string> present;
   for (auto& e : fetched) {
     present.insert(e.id);
-    PutLocked(std::make_shared<const datastore::RegistrationEntry>(std::move(e)));
+    PutLocked(std::make_shared<const datastore::RegistrationEntry>(std::move(e)), true);
   }
   for (auto& id : ids) {
     if (!present.count(id)) RemoveLocked(id);
@@ -56,19 +68,27 @@ absl::Status EntryCache::Refresh() {
   return absl::OkStatus();
 }
 
-void EntryCache::PutLocked(std::shared_ptr<const datastore::RegistrationEntry> e) {
+void EntryCache::PutLocked(EntryPtr e, bool keep_sorted) {
   RemoveLocked(e->id);
-  by_parent_[e->parent_id].insert(e->id);
-  by_id_[e->id] = std::move(e);
+  std::vector<EntryPtr>& siblings = by_parent_[e->parent_id];
+  if (keep_sorted) {
+    siblings.insert(std::lower_bound(siblings.begin(), siblings.end(), e->id, IdLess), e);
+  } else {
+    siblings.push_back(e);
+  }
+  const std::string_view key = e->id;  // lives in the entry the slot holds
+  by_id_.emplace(key, std::move(e));
 }
 
-void EntryCache::RemoveLocked(const std::string& id) {
+void EntryCache::RemoveLocked(std::string_view id) {
   auto it = by_id_.find(id);
   if (it == by_id_.end()) return;
-  auto pit = by_parent_.find(it->second->parent_id);
-  if (pit != by_parent_.end()) {
-    pit->second.erase(id);
-    if (pit->second.empty()) by_parent_.erase(pit);
+  const datastore::RegistrationEntry* entry = it->second.get();
+  if (auto pit = by_parent_.find(entry->parent_id); pit != by_parent_.end()) {
+    std::vector<EntryPtr>& siblings = pit->second;
+    auto pos = std::lower_bound(siblings.begin(), siblings.end(), entry->id, IdLess);
+    if (pos != siblings.end() && pos->get() == entry) siblings.erase(pos);
+    if (siblings.empty()) by_parent_.erase(pit);
   }
   by_id_.erase(it);
 }
@@ -78,26 +98,26 @@ std::vector<std::shared_ptr<const datastore::RegistrationEntry>> EntryCache::Aut
   std::set<datastore::Selector> have(node_selectors.begin(), node_selectors.end());
   std::vector<std::shared_ptr<const datastore::RegistrationEntry>> out;
   std::lock_guard<std::mutex> l(mu_);
-  std::deque<std::string> parents{agent_id};
-  std::set<std::string> seen_parents{agent_id};
+  // Views of agent_id and of spiffe_ids inside cached entries, which the lock keeps alive until the return.
+  std::deque<std::string_view> parents{agent_id};
+  absl::flat_hash_set<std::string_view> seen_parents{agent_id};
   // Node aliases: entries parented by the server whose selectors the node has.
   if (auto it = by_parent_.find(server_id_); it != by_parent_.end()) {
-    for (auto& id : it->second) {
-      auto& e = by_id_.at(id);
+    for (const EntryPtr& e : it->second) {
       if (e->selectors.empty()) continue;
       bool all = std::all_of(e->selectors.begin(), e->selectors.end(), [&](auto& s) { return have.count(s) > 0; });
       if (all && seen_parents.insert(e->spiffe_id).second) parents.push_back(e->spiffe_id);
     }
   }
-  std::set<std::string> emitted;
+  absl::flat_hash_set<const datastore::RegistrationEntry*> emitted;
   while (!parents.empty()) {
-    std::string p = parents.front();
+    const std::string_view p = parents.front();
     parents.pop_front();
-    auto it = by_parent_.find(p);
+    // absl's string hash takes absl::string_view, which Debian's Abseil does not alias to std::string_view.
+    auto it = by_parent_.find(absl::string_view(p.data(), p.size()));
     if (it == by_parent_.end()) continue;
-    for (auto& id : it->second) {
-      auto& e = by_id_.at(id);
-      if (!emitted.insert(id).second) continue;
+    for (const EntryPtr& e : it->second) {
+      if (!emitted.insert(e.get()).second) continue;
       out.push_back(e);
       if (seen_parents.insert(e->spiffe_id).second) parents.push_back(e->spiffe_id);
     }

@@ -106,48 +106,18 @@ class PgConn final : public SqlConn {
 
   Dialect dialect() const override { return Dialect::kPostgres; }
 
-  absl::StatusOr<std::vector<SqlRow>> Query(std::string_view sql, const SqlParams& params) override {
+  absl::Status QueryEach(std::string_view sql, const SqlParams& params,
+                         absl::FunctionRef<void(SqlRow&)> on_row) override {
     ASSIGN_OR_RETURN(PgResult res, Run(sql, params));
-    std::vector<SqlRow> rows;
     const int nrows = PQntuples(res.get()), ncols = PQnfields(res.get());
-    rows.reserve(static_cast<size_t>(nrows));
+    SqlRow row;
     for (int r = 0; r < nrows; ++r) {
-      SqlRow row;
+      row.clear();
       row.reserve(static_cast<size_t>(ncols));
-      for (int c = 0; c < ncols; ++c) {
-        if (PQgetisnull(res.get(), r, c)) {
-          row.emplace_back(std::monostate{});
-          continue;
-        }
-        const char* v = PQgetvalue(res.get(), r, c);
-        const int len = PQgetlength(res.get(), r, c);
-        switch (PQftype(res.get(), c)) {
-          case kInt2Oid:
-          case kInt4Oid:
-          case kInt8Oid:
-          case kOidOid:
-          case kNumericOid: {
-            int64_t n = 0;
-            if (!absl::SimpleAtoi(absl::string_view(v, static_cast<size_t>(len)), &n)) {
-              double d = 0;
-              if (absl::SimpleAtod(absl::string_view(v, static_cast<size_t>(len)), &d)) n = static_cast<int64_t>(d);
-            }
-            row.emplace_back(n);
-            break;
-          }
-          case kBoolOid:
-            row.emplace_back(int64_t{v[0] == 't'});
-            break;
-          case kByteaOid:
-            row.emplace_back(Blob{DecodeByteaHex(v, len)});
-            break;
-          default:
-            row.emplace_back(std::string(v, static_cast<size_t>(len)));
-        }
-      }
-      rows.push_back(std::move(row));
+      for (int c = 0; c < ncols; ++c) row.push_back(Value(res.get(), r, c));
+      on_row(row);
     }
-    return rows;
+    return absl::OkStatus();
   }
 
   absl::StatusOr<int64_t> Exec(std::string_view sql, const SqlParams& params) override {
@@ -196,6 +166,33 @@ class PgConn final : public SqlConn {
   PGconn* raw() const { return conn_; }
 
  private:
+  // One column of one result row as a SqlValue (integers and booleans as int64, bytea as Blob, the rest as text).
+  static SqlValue Value(const PGresult* res, int r, int c) {
+    if (PQgetisnull(res, r, c)) return std::monostate{};
+    const char* v = PQgetvalue(res, r, c);
+    const auto len = static_cast<size_t>(PQgetlength(res, r, c));
+    switch (PQftype(res, c)) {
+      case kInt2Oid:
+      case kInt4Oid:
+      case kInt8Oid:
+      case kOidOid:
+      case kNumericOid: {
+        int64_t n = 0;
+        if (!absl::SimpleAtoi(absl::string_view(v, len), &n)) {
+          double d = 0;
+          if (absl::SimpleAtod(absl::string_view(v, len), &d)) n = static_cast<int64_t>(d);
+        }
+        return n;
+      }
+      case kBoolOid:
+        return int64_t{v[0] == 't'};
+      case kByteaOid:
+        return Blob{DecodeByteaHex(v, static_cast<int>(len))};
+      default:
+        return std::string(v, len);
+    }
+  }
+
   absl::Status Simple(const char* sql) {
     PgResult res(PQexec(conn_, sql));
     return Check(res.get(), sql);

@@ -11,9 +11,11 @@
 #include <variant>
 #include <vector>
 
+#include "absl/functional/function_ref.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/cord.h"
+#include "common/status.h"
 
 namespace spirecvm::datastore {
 
@@ -33,8 +35,17 @@ class SqlConn {
  public:
   virtual ~SqlConn() = default;
   virtual Dialect dialect() const = 0;
-  // Runs one statement (prepared once and cached by its text) and returns every row.
-  virtual absl::StatusOr<std::vector<SqlRow>> Query(std::string_view sql, const SqlParams& params) = 0;
+  // Runs one statement (prepared once and cached by its text) and hands each row to on_row as it is read. The row
+  // object is reused for the next row (its strings keep their buffers), so on_row copies or moves out what it keeps;
+  // reading a large result this way holds one row at a time instead of all of them (the entry cache's first load).
+  virtual absl::Status QueryEach(std::string_view sql, const SqlParams& params,
+                                 absl::FunctionRef<void(SqlRow&)> on_row) = 0;
+  // The same, collecting every row.
+  absl::StatusOr<std::vector<SqlRow>> Query(std::string_view sql, const SqlParams& params) {
+    std::vector<SqlRow> rows;
+    RETURN_IF_ERROR(QueryEach(sql, params, [&](SqlRow& r) { rows.push_back(std::move(r)); }));
+    return rows;
+  }
   // Runs one statement; returns the number of rows changed.
   virtual absl::StatusOr<int64_t> Exec(std::string_view sql, const SqlParams& params) = 0;
   // Runs several ';'-separated statements without parameters (migrations).

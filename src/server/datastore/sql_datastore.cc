@@ -147,14 +147,16 @@ constexpr const char* kEntrySelect =
     " e.hint, e.revision_number, e.created_at, e.expires_at, e.store_svid, s.type, s.value"
     " FROM registered_entries e JOIN selectors s ON s.entry_id = e.id ";
 
-// Groups joined rows (ordered by entry id) into entries.
-void AppendEntries(const std::vector<SqlRow>& rows, std::vector<RegistrationEntry>& out) {
-  RegistrationEntry* cur = nullptr;
-  for (const auto& r : rows) {
-    std::string id = AsStr(r[0]);
-    if (cur == nullptr || cur->id != id) {
+// Runs a kEntrySelect query (entries joined with their selectors, ordered by entry id) and appends its entries to
+// `out`, a row at a time: each row either begins an entry or adds a selector to the one the previous row began.
+absl::Status QueryEntries(SqlConn& c, std::string_view sql, const SqlParams& params,
+                          std::vector<RegistrationEntry>& out) {
+  const size_t first = out.size();
+  return c.QueryEach(sql, params, [&](SqlRow& r) {
+    const auto* id = std::get_if<std::string>(&r[0]);
+    if (out.size() == first || id == nullptr || out.back().id != *id) {
       RegistrationEntry e;
-      e.id = std::move(id);
+      e.id = AsStr(r[0]);
       e.spiffe_id = AsStr(r[1]);
       e.parent_id = AsStr(r[2]);
       e.x509_svid_ttl = static_cast<int32_t>(AsInt(r[3]));
@@ -168,10 +170,9 @@ void AppendEntries(const std::vector<SqlRow>& rows, std::vector<RegistrationEntr
       e.expires_at = AsInt(r[11]);
       e.store_svid = AsInt(r[12]) != 0;
       out.push_back(std::move(e));
-      cur = &out.back();
     }
-    cur->selectors.push_back(Selector{AsStr(r[13]), AsStr(r[14])});
-  }
+    out.back().selectors.push_back(Selector{AsStr(r[13]), AsStr(r[14])});
+  });
 }
 
 void Finish(std::vector<RegistrationEntry>& v) {
@@ -330,11 +331,8 @@ class SqlDataStore final : public DataStore {
       std::vector<RegistrationEntry> out;
       if (f.by_selectors_exact) {
         // Indexed by the selector-set hash; other filters applied below.
-        ASSIGN_OR_RETURN(auto rows, c.Query(absl::StrCat(kEntrySelect,
-                                                         "WHERE e.selectors_hash = ?"
-                                                         " ORDER BY e.id"),
-                                            {SelectorsHash(Normalize(*f.by_selectors_exact))}));
-        AppendEntries(rows, out);
+        RETURN_IF_ERROR(QueryEntries(c, absl::StrCat(kEntrySelect, "WHERE e.selectors_hash = ? ORDER BY e.id"),
+                                     {SelectorsHash(Normalize(*f.by_selectors_exact))}, out));
       } else if (f.by_selectors_superset && !f.by_selectors_superset->empty()) {
         // Candidates: entries that have every wanted selector (counted over the selectors index).
         const auto want = Normalize(*f.by_selectors_superset);
@@ -361,8 +359,7 @@ class SqlDataStore final : public DataStore {
           params.push_back(*f.by_parent_id);
         }
         sql += "ORDER BY e.id";
-        ASSIGN_OR_RETURN(auto rows, c.Query(sql, params));
-        AppendEntries(rows, out);
+        RETURN_IF_ERROR(QueryEntries(c, sql, params, out));
       }
       RETURN_IF_ERROR(Complete(c, out));
       std::erase_if(out, [&](const RegistrationEntry& e) { return !MatchesFilter(e, f); });
@@ -404,8 +401,7 @@ class SqlDataStore final : public DataStore {
     return Tx(false, [&](SqlConn& c) -> absl::StatusOr<std::vector<RegistrationEntry>> {
       std::vector<RegistrationEntry> out;
       for (const auto& p : std::set<std::string>(parent_ids.begin(), parent_ids.end())) {
-        ASSIGN_OR_RETURN(auto rows, c.Query(absl::StrCat(kEntrySelect, "WHERE e.parent_id = ? ORDER BY e.id"), {p}));
-        AppendEntries(rows, out);
+        RETURN_IF_ERROR(QueryEntries(c, absl::StrCat(kEntrySelect, "WHERE e.parent_id = ? ORDER BY e.id"), {p}, out));
       }
       RETURN_IF_ERROR(Complete(c, out));
       return out;
@@ -1066,22 +1062,21 @@ class SqlDataStore final : public DataStore {
       }
       return absl::OkStatus();
     }
-    ASSIGN_OR_RETURN(auto rows, c.Query("SELECT entry_id, trust_domain FROM federated_registration_entries"
-                                        " ORDER BY entry_id, trust_domain",
-                                        {}));
-    absl::flat_hash_map<std::string, RegistrationEntry*> by_id;
-    for (auto& e : out) by_id[e.id] = &e;
-    for (const auto& r : rows) {
-      auto it = by_id.find(AsStr(r[0]));
-      if (it != by_id.end()) it->second->federates_with.push_back(AsStr(r[1]));
-    }
-    return absl::OkStatus();
+    // `out` is sorted by id (Finish): each row finds its entry by binary search, one row in memory at a time.
+    return c.QueryEach(
+        "SELECT entry_id, trust_domain FROM federated_registration_entries"
+        " ORDER BY entry_id, trust_domain",
+        {}, [&](SqlRow& r) {
+          const auto* id = std::get_if<std::string>(&r[0]);
+          if (id == nullptr) return;
+          auto it = std::lower_bound(out.begin(), out.end(), *id,
+                                     [](const RegistrationEntry& e, const std::string& want) { return e.id < want; });
+          if (it != out.end() && it->id == *id) it->federates_with.push_back(AsStr(r[1]));
+        });
   }
 
   absl::Status LoadEntry(SqlConn& c, const std::string& id, std::vector<RegistrationEntry>& out) {
-    ASSIGN_OR_RETURN(auto rows, c.Query(absl::StrCat(kEntrySelect, "WHERE e.id = ? ORDER BY e.id"), {id}));
-    AppendEntries(rows, out);
-    return absl::OkStatus();
+    return QueryEntries(c, absl::StrCat(kEntrySelect, "WHERE e.id = ? ORDER BY e.id"), {id}, out);
   }
 
   absl::Status DeleteEntryLocked(SqlConn& c, const std::string& id) {

@@ -33,14 +33,17 @@ class SqliteConn final : public SqlConn {
 
   Dialect dialect() const override { return Dialect::kSqlite; }
 
-  absl::StatusOr<std::vector<SqlRow>> Query(std::string_view sql, const SqlParams& params) override {
-    std::vector<SqlRow> rows;
-    RETURN_IF_ERROR(Run(sql, params, &rows));
-    return rows;
+  absl::Status QueryEach(std::string_view sql, const SqlParams& params,
+                         absl::FunctionRef<void(SqlRow&)> on_row) override {
+    SqlRow row;
+    return Run(sql, params, [&](sqlite3_stmt* stmt) {
+      ReadRow(stmt, row);
+      on_row(row);
+    });
   }
 
   absl::StatusOr<int64_t> Exec(std::string_view sql, const SqlParams& params) override {
-    RETURN_IF_ERROR(Run(sql, params, nullptr));
+    RETURN_IF_ERROR(Run(sql, params, kNoRows));
     return static_cast<int64_t>(sqlite3_changes64(db_));
   }
 
@@ -53,8 +56,8 @@ class SqliteConn final : public SqlConn {
     return absl::OkStatus();
   }
 
-  absl::Status Begin(bool write) override { return Run(write ? "BEGIN IMMEDIATE" : "BEGIN DEFERRED", {}, nullptr); }
-  absl::Status Commit() override { return Run("COMMIT", {}, nullptr); }
+  absl::Status Begin(bool write) override { return Run(write ? "BEGIN IMMEDIATE" : "BEGIN DEFERRED", {}, kNoRows); }
+  absl::Status Commit() override { return Run("COMMIT", {}, kNoRows); }
   void Rollback() override {
     if (sqlite3_get_autocommit(db_) == 0) sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
   }
@@ -73,7 +76,8 @@ class SqliteConn final : public SqlConn {
     return stmt;
   }
 
-  absl::Status Run(std::string_view sql, const SqlParams& params, std::vector<SqlRow>* rows) {
+  // on_row (may be null: rows are skipped) sees the statement positioned on each row.
+  absl::Status Run(std::string_view sql, const SqlParams& params, absl::FunctionRef<void(sqlite3_stmt*)> on_row) {
     ASSIGN_OR_RETURN(sqlite3_stmt * stmt, Prepare(sql));
     struct Reset {
       sqlite3_stmt* s;
@@ -87,7 +91,7 @@ class SqliteConn final : public SqlConn {
       const int rc = sqlite3_step(stmt);
       if (rc == SQLITE_DONE) return absl::OkStatus();
       if (rc != SQLITE_ROW) return SqliteStatus(db_, rc, absl::StrCat("\"", ToAbsl(sql), "\""), path_);
-      if (rows != nullptr) rows->push_back(ReadRow(stmt));
+      on_row(stmt);
     }
   }
 
@@ -120,34 +124,41 @@ class SqliteConn final : public SqlConn {
     return absl::OkStatus();
   }
 
-  static SqlRow ReadRow(sqlite3_stmt* stmt) {
+  static void kNoRows(sqlite3_stmt*) {}
+
+  // Reads the current row into `row`, reusing the strings it already holds (the previous row's) where it can.
+  static void ReadRow(sqlite3_stmt* stmt, SqlRow& row) {
     const int n = sqlite3_column_count(stmt);
-    SqlRow row;
-    row.reserve(static_cast<size_t>(n));
+    row.resize(static_cast<size_t>(n));
     for (int c = 0; c < n; ++c) {
+      SqlValue& v = row[static_cast<size_t>(c)];
       switch (sqlite3_column_type(stmt, c)) {
         case SQLITE_INTEGER:
-          row.emplace_back(static_cast<int64_t>(sqlite3_column_int64(stmt, c)));
+          v = static_cast<int64_t>(sqlite3_column_int64(stmt, c));
           break;
         case SQLITE_FLOAT:
-          row.emplace_back(static_cast<int64_t>(sqlite3_column_double(stmt, c)));
+          v = static_cast<int64_t>(sqlite3_column_double(stmt, c));
           break;
         case SQLITE_TEXT: {
           const auto* p = reinterpret_cast<const char*>(sqlite3_column_text(stmt, c));
-          row.emplace_back(std::string(p != nullptr ? p : "", static_cast<size_t>(sqlite3_column_bytes(stmt, c))));
+          const auto len = static_cast<size_t>(sqlite3_column_bytes(stmt, c));
+          auto* s = std::get_if<std::string>(&v);
+          if (s == nullptr) s = &v.emplace<std::string>();
+          s->assign(p != nullptr ? p : "", len);
           break;
         }
         case SQLITE_BLOB: {
           const auto* p = static_cast<const char*>(sqlite3_column_blob(stmt, c));
           const auto len = static_cast<size_t>(sqlite3_column_bytes(stmt, c));
-          row.emplace_back(Blob{p != nullptr ? std::string(p, len) : std::string()});
+          auto* b = std::get_if<Blob>(&v);
+          if (b == nullptr) b = &v.emplace<Blob>();
+          b->bytes.assign(p != nullptr ? p : "", p != nullptr ? len : 0);
           break;
         }
         default:
-          row.emplace_back(std::monostate{});
+          v = std::monostate{};
       }
     }
-    return row;
   }
 
   sqlite3* db_;

@@ -65,7 +65,7 @@ absl::StatusOr<SignedX509Svid> RenewAgentSvid(const AgentApiDeps& deps, const Au
   return svid;
 }
 
-absl::StatusOr<SignedX509Svid> SignEntryX509Svid(const AgentApiDeps& deps, const datastore::RegistrationEntry& e,
+absl::StatusOr<SignedX509Svid> SignEntryX509Svid(const AgentApiDeps& deps, const datastore::EntryBody& e,
                                                  std::string_view csr_der, const datastore::AttestedNode* node) {
   if (csr_der.size() > kMaxCsr) return absl::InvalidArgumentError("CSR is too large");
   auto csr = crypto::ParseAndVerifyCsr(csr_der);
@@ -92,7 +92,7 @@ absl::StatusOr<SignedX509Svid> SignEntryX509Svid(const AgentApiDeps& deps, const
   return svid;
 }
 
-absl::StatusOr<SignedJwtSvid> SignEntryJwtSvid(const AgentApiDeps& deps, const datastore::RegistrationEntry& e,
+absl::StatusOr<SignedJwtSvid> SignEntryJwtSvid(const AgentApiDeps& deps, const datastore::EntryBody& e,
                                                const std::vector<std::string>& audience,
                                                const datastore::AttestedNode* node) {
   if (audience.empty()) return absl::InvalidArgumentError("at least one audience is required");

@@ -19,12 +19,12 @@ absl::StatusOr<SignedX509Svid> RenewAgentSvid(const AgentApiDeps& deps, const Au
 // A workload X509-SVID for entry `e` and the CSR's key: the entry's TTL (else the default) and DNS names. `node`:
 // the attested node of the agent asking (null: none); the SVID carries that node's facts, as stored at its last
 // accepted attestation, when its attestor enables it for e's SPIFFE ID (NodeAttestor::FactsInWorkloadSvids).
-absl::StatusOr<SignedX509Svid> SignEntryX509Svid(const AgentApiDeps& deps, const datastore::RegistrationEntry& e,
+absl::StatusOr<SignedX509Svid> SignEntryX509Svid(const AgentApiDeps& deps, const datastore::EntryBody& e,
                                                  std::string_view csr_der,
                                                  const datastore::AttestedNode* node = nullptr);
 // A JWT-SVID for entry `e`: at least one audience; the entry's JWT TTL, else the default. With `node`, the `cvm`
 // claim carries its facts under the same rule as SignEntryX509Svid.
-absl::StatusOr<SignedJwtSvid> SignEntryJwtSvid(const AgentApiDeps& deps, const datastore::RegistrationEntry& e,
+absl::StatusOr<SignedJwtSvid> SignEntryJwtSvid(const AgentApiDeps& deps, const datastore::EntryBody& e,
                                                const std::vector<std::string>& audience,
                                                const datastore::AttestedNode* node = nullptr);
 

@@ -10,9 +10,17 @@
 namespace spirecvm::server {
 namespace {
 
-bool IdLess(const std::shared_ptr<const datastore::RegistrationEntry>& a, std::string_view id) { return a->id < id; }
+bool IdLess(const CachedEntryPtr& a, std::string_view id) { return a->id < id; }
 
 }  // namespace
+
+CachedEntryPtr MakeCachedEntry(datastore::RegistrationEntry e, std::shared_ptr<const std::string> parent) {
+  auto entry = std::make_shared<CachedEntry>();
+  entry->parent_id =
+      parent != nullptr ? std::move(parent) : std::make_shared<const std::string>(std::move(e.parent_id));
+  static_cast<datastore::EntryBody&>(*entry) = std::move(e);
+  return entry;
+}
 
 absl::Status EntryCache::Load() {
   // Read the event position first: an entry written between the two reads is applied twice, which is harmless.
@@ -22,10 +30,11 @@ absl::Status EntryCache::Load() {
   by_id_.clear();
   by_parent_.clear();
   by_id_.reserve(all.size());
-  for (auto& e : all) PutLocked(std::make_shared<const datastore::RegistrationEntry>(std::move(e)), false);
-  for (auto& [parent, entries] : by_parent_) {
-    std::sort(entries.begin(), entries.end(), [](const EntryPtr& a, const EntryPtr& b) { return a->id < b->id; });
-    entries.shrink_to_fit();
+  for (auto& e : all) PutLocked(std::move(e), false);
+  for (auto& [parent, children] : by_parent_) {
+    auto& v = children.entries;
+    std::sort(v.begin(), v.end(), [](const CachedEntryPtr& a, const CachedEntryPtr& b) { return a->id < b->id; });
+    v.shrink_to_fit();
   }
   last_event_ = latest;
   last_sync_ = std::chrono::steady_clock::now();
@@ -58,7 +67,7 @@ absl::Status EntryCache::Refresh() {
   std::set<std::string> present;
   for (auto& e : fetched) {
     present.insert(e.id);
-    PutLocked(std::make_shared<const datastore::RegistrationEntry>(std::move(e)), true);
+    PutLocked(std::move(e), true);
   }
   for (auto& id : ids) {
     if (!present.count(id)) RemoveLocked(id);
@@ -68,24 +77,31 @@ absl::Status EntryCache::Refresh() {
   return absl::OkStatus();
 }
 
-void EntryCache::PutLocked(EntryPtr e, bool keep_sorted) {
-  RemoveLocked(e->id);
-  std::vector<EntryPtr>& siblings = by_parent_[e->parent_id];
-  if (keep_sorted) {
-    siblings.insert(std::lower_bound(siblings.begin(), siblings.end(), e->id, IdLess), e);
-  } else {
-    siblings.push_back(e);
+void EntryCache::PutLocked(datastore::RegistrationEntry e, bool keep_sorted) {
+  RemoveLocked(e.id);
+  auto pit = by_parent_.find(e.parent_id);
+  if (pit == by_parent_.end()) {
+    auto parent = std::make_shared<const std::string>(std::move(e.parent_id));
+    const std::string_view key = *parent;  // lives in the string the slot's Children hold
+    pit = by_parent_.emplace(key, Children{std::move(parent), {}}).first;
   }
-  const std::string_view key = e->id;  // lives in the entry the slot holds
-  by_id_.emplace(key, std::move(e));
+  CachedEntryPtr entry = MakeCachedEntry(std::move(e), pit->second.parent_id);
+  std::vector<CachedEntryPtr>& siblings = pit->second.entries;
+  if (keep_sorted) {
+    siblings.insert(std::lower_bound(siblings.begin(), siblings.end(), entry->id, IdLess), entry);
+  } else {
+    siblings.push_back(entry);
+  }
+  const std::string_view key = entry->id;  // lives in the entry the slot holds
+  by_id_.emplace(key, std::move(entry));
 }
 
 void EntryCache::RemoveLocked(std::string_view id) {
   auto it = by_id_.find(id);
   if (it == by_id_.end()) return;
-  const datastore::RegistrationEntry* entry = it->second.get();
-  if (auto pit = by_parent_.find(entry->parent_id); pit != by_parent_.end()) {
-    std::vector<EntryPtr>& siblings = pit->second;
+  const CachedEntry* entry = it->second.get();
+  if (auto pit = by_parent_.find(*entry->parent_id); pit != by_parent_.end()) {
+    std::vector<CachedEntryPtr>& siblings = pit->second.entries;
     auto pos = std::lower_bound(siblings.begin(), siblings.end(), entry->id, IdLess);
     if (pos != siblings.end() && pos->get() == entry) siblings.erase(pos);
     if (siblings.empty()) by_parent_.erase(pit);
@@ -93,30 +109,29 @@ void EntryCache::RemoveLocked(std::string_view id) {
   by_id_.erase(it);
 }
 
-std::vector<std::shared_ptr<const datastore::RegistrationEntry>> EntryCache::AuthorizedEntries(
+std::vector<CachedEntryPtr> EntryCache::AuthorizedEntries(
     const std::string& agent_id, const std::vector<datastore::Selector>& node_selectors) const {
   std::set<datastore::Selector> have(node_selectors.begin(), node_selectors.end());
-  std::vector<std::shared_ptr<const datastore::RegistrationEntry>> out;
+  std::vector<CachedEntryPtr> out;
   std::lock_guard<std::mutex> l(mu_);
   // Views of agent_id and of spiffe_ids inside cached entries, which the lock keeps alive until the return.
   std::deque<std::string_view> parents{agent_id};
   absl::flat_hash_set<std::string_view> seen_parents{agent_id};
   // Node aliases: entries parented by the server whose selectors the node has.
   if (auto it = by_parent_.find(server_id_); it != by_parent_.end()) {
-    for (const EntryPtr& e : it->second) {
+    for (const CachedEntryPtr& e : it->second.entries) {
       if (e->selectors.empty()) continue;
       bool all = std::all_of(e->selectors.begin(), e->selectors.end(), [&](auto& s) { return have.count(s) > 0; });
       if (all && seen_parents.insert(e->spiffe_id).second) parents.push_back(e->spiffe_id);
     }
   }
-  absl::flat_hash_set<const datastore::RegistrationEntry*> emitted;
+  absl::flat_hash_set<const CachedEntry*> emitted;
   while (!parents.empty()) {
     const std::string_view p = parents.front();
     parents.pop_front();
-    // absl's string hash takes absl::string_view, which Debian's Abseil does not alias to std::string_view.
-    auto it = by_parent_.find(absl::string_view(p.data(), p.size()));
+    auto it = by_parent_.find(p);
     if (it == by_parent_.end()) continue;
-    for (const EntryPtr& e : it->second) {
+    for (const CachedEntryPtr& e : it->second.entries) {
       if (!emitted.insert(e.get()).second) continue;
       out.push_back(e);
       if (seen_parents.insert(e->spiffe_id).second) parents.push_back(e->spiffe_id);

@@ -34,10 +34,10 @@ absl::StatusOr<spiffe::SpiffeId> AgentIdFromProto(const spiffe::TrustDomain& td,
   return parsed;
 }
 
-void IdToProto(const std::string& uri, sapi::SPIFFEID* out) {
+void IdToProto(std::string_view uri, sapi::SPIFFEID* out) {
   auto id = spiffe::SpiffeId::Parse(uri);
   if (!id.ok()) {
-    out->set_path(uri);
+    out->set_path(std::string(uri));
     return;
   }
   out->set_trust_domain(id->trust_domain().name());
@@ -117,10 +117,12 @@ absl::Status ValidateFederatesWithMatch(const sapi::FederatesWithMatch& m) {
   return absl::OkStatus();
 }
 
-void EntryToProto(const datastore::RegistrationEntry& e, sapi::Entry* out) {
+void EntryToProto(const datastore::RegistrationEntry& e, sapi::Entry* out) { EntryToProto(e, e.parent_id, out); }
+
+void EntryToProto(const datastore::EntryBody& e, std::string_view parent_id, sapi::Entry* out) {
   out->set_id(e.id);
   IdToProto(e.spiffe_id, out->mutable_spiffe_id());
-  IdToProto(e.parent_id, out->mutable_parent_id());
+  IdToProto(parent_id, out->mutable_parent_id());
   for (const auto& s : e.selectors) {
     auto* ps = out->add_selectors();
     ps->set_type(s.type);

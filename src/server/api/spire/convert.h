@@ -30,7 +30,7 @@ absl::StatusOr<spiffe::SpiffeId> MemberIdFromProto(const spiffe::TrustDomain& td
 // A member of `td` whose path is /spire/agent/...: SPIRE's "trust domain agent ID".
 absl::StatusOr<spiffe::SpiffeId> AgentIdFromProto(const spiffe::TrustDomain& td, const sapi::SPIFFEID& id);
 // "spiffe://td/path" -> {td, path}; an unparsable string keeps the whole text in path (never happens for stored IDs).
-void IdToProto(const std::string& uri, sapi::SPIFFEID* out);
+void IdToProto(std::string_view uri, sapi::SPIFFEID* out);
 
 // code + message; OK gives code 0 with message "OK", as SPIRE's api.OK().
 void StatusToProto(const absl::Status& s, sapi::Status* out);
@@ -57,6 +57,8 @@ absl::Status ValidateFederatesWithMatch(const sapi::FederatesWithMatch& m);
 // store_svid is kept as a flag (it only matters to SVIDStore plugins on the agent). EntryFromProto does not
 // validate IDs or selectors (ValidateEntry does).
 void EntryToProto(const datastore::RegistrationEntry& e, sapi::Entry* out);
+// The same for an entry whose parent is held apart (the entry cache's, server/entries/entry_cache.h).
+void EntryToProto(const datastore::EntryBody& e, std::string_view parent_id, sapi::Entry* out);
 absl::StatusOr<datastore::RegistrationEntry> EntryFromProto(const sapi::Entry& e);
 // For an update: `base` with the fields `mask` selects taken from `e` (every field when mask is null).
 absl::StatusOr<datastore::RegistrationEntry> MergeEntry(const datastore::RegistrationEntry& base, const sapi::Entry& e,

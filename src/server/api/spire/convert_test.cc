@@ -32,21 +32,22 @@ TEST(SpireConvertTest, SpiffeIdsBothWays) {
 }
 
 TEST(SpireConvertTest, EntryRoundTripKeepsEveryStoredField) {
-  datastore::RegistrationEntry e{.id = "id1",
-                                 .spiffe_id = "spiffe://example.org/w",
-                                 .parent_id = "spiffe://example.org/spire/agent/x",
-                                 .selectors = {{"unix", "uid:1"}, {"k8s", "ns:a"}},
-                                 .x509_svid_ttl = 60,
-                                 .jwt_svid_ttl = 30,
-                                 .dns_names = {"a.example", "b.example"},
-                                 .admin = true,
-                                 .downstream = true,
-                                 .hint = "h",
-                                 .federates_with = {"other.org"},
-                                 .store_svid = true,
-                                 .revision_number = 3,
-                                 .created_at = 1700,
-                                 .expires_at = 1900};
+  datastore::RegistrationEntry e;
+  e.id = "id1";
+  e.spiffe_id = "spiffe://example.org/w";
+  e.parent_id = "spiffe://example.org/spire/agent/x";
+  e.selectors = {{"unix", "uid:1"}, {"k8s", "ns:a"}};
+  e.x509_svid_ttl = 60;
+  e.jwt_svid_ttl = 30;
+  e.dns_names = {"a.example", "b.example"};
+  e.admin = true;
+  e.downstream = true;
+  e.hint = "h";
+  e.federates_with = {"other.org"};
+  e.store_svid = true;
+  e.revision_number = 3;
+  e.created_at = 1700;
+  e.expires_at = 1900;
   sapi::Entry wire;
   EntryToProto(e, &wire);
   EXPECT_EQ(wire.spiffe_id().path(), "/w");

@@ -13,12 +13,13 @@
 #include "server/api/agent_api_deps.h"
 #include "server/api/agent_auth.h"
 #include "server/api/spire_agent/admin_caller.h"
+#include "server/entries/entry_cache.h"
 #include "spire/api/types/x509svid.pb.h"
 
 namespace spirecvm::server::spireagent {
 
 namespace sapi = ::spire::api::types;
-using EntryPtr = std::shared_ptr<const datastore::RegistrationEntry>;
+using EntryPtr = CachedEntryPtr;  // an entry from the entry cache
 
 // The calling agent (active, not banned, presenting its current SVID); a failure counts in agent_auth_failures.
 absl::StatusOr<AuthenticatedAgent> AuthenticateCaller(const AgentApiDeps& deps, const grpc::ServerContextBase& ctx);

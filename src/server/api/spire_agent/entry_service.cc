@@ -11,8 +11,8 @@
 namespace spirecvm::server::spireagent {
 namespace {
 
-void EntryOut(const datastore::RegistrationEntry& e, const sapi::EntryMask* mask, sapi::Entry* out) {
-  spireapi::EntryToProto(e, out);
+void EntryOut(const CachedEntry& e, const sapi::EntryMask* mask, sapi::Entry* out) {
+  spireapi::EntryToProto(e, *e.parent_id, out);
   spireapi::ApplyEntryMask(mask, out);
 }
 

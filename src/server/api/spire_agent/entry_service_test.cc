@@ -51,7 +51,7 @@ class EntrySyncTest : public SpireAgentApiTest {
     for (int i = 0; i < n; i++) {
       auto e = AddEntry("/w" + std::to_string(i), "spiffe://example.org/spire/agent/x/1");
       e.revision_number = i;
-      v.push_back(std::make_shared<const datastore::RegistrationEntry>(e));
+      v.push_back(MakeCachedEntry(e));
     }
     std::sort(v.begin(), v.end(), [](const EntryPtr& a, const EntryPtr& b) { return a->id < b->id; });
     return v;
@@ -141,7 +141,7 @@ TEST_F(EntrySyncTest, SyncCarriesFederatesWithAndStoreSvid) {
   first.mutable_output_mask()->set_federates_with(true);
   first.mutable_output_mask()->set_store_svid(true);
   sync.in.push_back(first);
-  ASSERT_TRUE(RunEntrySync({std::make_shared<const datastore::RegistrationEntry>(*made)}, 10, sync).ok());
+  ASSERT_TRUE(RunEntrySync({MakeCachedEntry(*made)}, 10, sync).ok());
   ASSERT_EQ(sync.out.size(), 1u);
   ASSERT_EQ(sync.out[0].entries_size(), 1);
   const auto& got = sync.out[0].entries(0);

@@ -18,7 +18,7 @@ class SvidServiceTest : public SpireAgentApiTest {
   void SetUp() override {
     SpireAgentApiTest::SetUp();
     auto e = AddEntry("/web", "spiffe://example.org/spire/agent/x/1");
-    entries_by_id_[e.id] = std::make_shared<const datastore::RegistrationEntry>(e);
+    entries_by_id_[e.id] = MakeCachedEntry(e);
     entry_id_ = e.id;
   }
   svidv1::BatchNewX509SVIDResponse::Result Mint(const std::string& entry_id, const std::string& csr) {

@@ -6,7 +6,7 @@
 # Environment (defaults in brackets; larger runs are one variable away):
 #   AGENTS [200]  ENTRIES [2000]  SYNC_INTERVAL [5]  SYNC_DURATION [60]  ATTEST_RATE [50]  SVID_RATE [20]
 #   SVID_ROUNDS [3]  RENEW_RATE [50]  LOG_LEVEL [INFO]  SERVERS ["cvm spire"]  OUT [mktemp -d]
-#   STARTUP_ENTRIES [100000]: entries for the start-up measurement (0: skip it).
+#   STARTUP_ENTRIES [100000]: entries for the start-up measurement (0: skip it).  STARTUP_ONLY=1: only that row.
 #   NO_BUILD=1: use the binaries already in build-dir.   LOADGEN_ARGS: extra loadgen flags.
 #   LOADGEN_WRAPPER: a command the load generator runs under (e.g. "gdb -batch -ex run -ex bt --args").
 set -euo pipefail
@@ -59,6 +59,7 @@ startup_one() {
   sleep 2
   rss=$(awk '/^VmRSS/ {print $2}' "/proc/$SERVER_PID/status")
   stop_server
+  mkdir -p "$OUT/$name"
   printf '{"label": "%s", "entries": %d, "startup_s": %s, "rss_kib": %d}\n' "$name" "$STARTUP_ENTRIES" \
     "$STARTUP_S" "$rss" >"$OUT/$name/startup.json"
   echo "== $name: start-up with $STARTUP_ENTRIES entries: ${STARTUP_S} s to healthy, RSS $((rss / 1024)) MiB"
@@ -66,7 +67,7 @@ startup_one() {
 
 echo "== machine: $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //'), load $(cut -d' ' -f1-3 /proc/loadavg)"
 for s in $SERVERS; do
-  run_one "$s"
+  if [[ -z ${STARTUP_ONLY:-} ]]; then run_one "$s"; fi
   if ((STARTUP_ENTRIES > 0)); then startup_one "$s"; fi
 done
 if [[ -f $OUT/cvm/result.json && -f $OUT/spire/result.json ]]; then

@@ -76,7 +76,7 @@ class SqliteConn final : public SqlConn {
     return stmt;
   }
 
-  // on_row (may be null: rows are skipped) sees the statement positioned on each row.
+  // on_row sees the statement positioned on each row (kNoRows: statements whose rows are not read).
   absl::Status Run(std::string_view sql, const SqlParams& params, absl::FunctionRef<void(sqlite3_stmt*)> on_row) {
     ASSIGN_OR_RETURN(sqlite3_stmt * stmt, Prepare(sql));
     struct Reset {

@@ -81,6 +81,29 @@ TEST_F(EntryCacheTest, RefreshAppliesCreatesUpdatesAndDeletesFromEvents) {
   EXPECT_EQ(c.size(), 0u);
 }
 
+// Entries of one parent hold one parent string; an answer keeps its entries' parent alive after the cache drops it.
+TEST_F(EntryCacheTest, EntriesOfOneParentShareTheParentIdString) {
+  Create("spiffe://example.org/a", kAgent, {{"unix", "uid:1"}});
+  Create("spiffe://example.org/b", kAgent, {{"unix", "uid:2"}});
+  EntryCache c(*ds_, kServer);
+  ASSERT_TRUE(c.Load().ok());
+  auto got = c.AuthorizedEntries(kAgent, {});
+  ASSERT_EQ(got.size(), 2u);
+  EXPECT_EQ(*got[0]->parent_id, kAgent);
+  EXPECT_EQ(got[0]->parent_id.get(), got[1]->parent_id.get()) << "one string for both";
+  // An entry created later (Refresh) joins the same string.
+  Create("spiffe://example.org/c", kAgent, {{"unix", "uid:3"}});
+  ASSERT_TRUE(c.Refresh().ok());
+  auto three = c.AuthorizedEntries(kAgent, {});
+  ASSERT_EQ(three.size(), 3u);
+  for (const auto& e : three) EXPECT_EQ(e->parent_id.get(), got[0]->parent_id.get());
+  // Every entry of the parent deleted: the cache forgets the parent, the earlier answer still reads it.
+  for (const auto& e : three) ASSERT_TRUE(ds_->DeleteEntry(e->id).ok());
+  ASSERT_TRUE(c.Refresh().ok());
+  EXPECT_TRUE(c.AuthorizedEntries(kAgent, {}).empty());
+  EXPECT_EQ(*got[1]->parent_id, kAgent);
+}
+
 }  // namespace
 }  // namespace spirecvm::server
 

@@ -115,6 +115,8 @@ TEST_F(EntrySyncTest, FirstRequestRulesAsSpires) {
   no_mask.in.push_back(entryv1::SyncAuthorizedEntriesRequest());
   ASSERT_TRUE(RunEntrySync(entries, 10, no_mask).ok());
   EXPECT_TRUE(no_mask.out.at(0).entries(0).has_parent_id());
+  EXPECT_EQ(no_mask.out.at(0).entries(0).parent_id().trust_domain(), "example.org");
+  EXPECT_EQ(no_mask.out.at(0).entries(0).parent_id().path(), "/spire/agent/x/1");
 }
 
 TEST_F(EntrySyncTest, AdminMethodsArePermissionDeniedOnTheAgentEndpoint) {

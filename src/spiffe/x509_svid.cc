@@ -13,6 +13,7 @@
 #include "common/strings.h"
 #include "crypto/keys.h"
 #include "crypto/x509.h"
+#include "spiffe/ca_signing.h"
 
 namespace spirecvm::spiffe {
 namespace {
@@ -23,18 +24,8 @@ absl::Status SslInternal(std::string_view what) {
   return absl::InternalError(absl::StrCat(ToAbsl(what), ": ", errs));
 }
 
-// The signer a CaSigner names: its Signer, or a LocalSigner over its private key (held in `local`).
-absl::StatusOr<const crypto::Signer*> SignerOf(const CaSigner& ca, std::shared_ptr<crypto::Signer>& local) {
-  if (ca.signer != nullptr) return ca.signer;
-  auto s = crypto::NewLocalSigner(crypto::ShareKey(ca.key));
-  if (!s.ok()) return absl::InvalidArgumentError(absl::StrCat("CA signing key: ", s.status().message()));
-  local = *std::move(s);
-  return local.get();
-}
-
 absl::Status SetRandomSerial(X509* cert, Random& rnd) {
-  std::string bytes = rnd.Bytes(16);  // 128 bits, as SPIRE
-  if (std::all_of(bytes.begin(), bytes.end(), [](char c) { return c == 0; })) bytes[15] = 1;
+  const std::string bytes = internal::RandomSerialBytes(rnd);
   ssl::BignumPtr bn(BN_bin2bn(reinterpret_cast<const unsigned char*>(bytes.data()), 16, nullptr));
   if (!bn) return SslInternal("serial: BIGNUM");
   ssl::Asn1IntegerPtr serial(BN_to_ASN1_INTEGER(bn.get(), nullptr));
@@ -111,11 +102,7 @@ struct CertSpec {
 absl::Status CheckAndClampValidity(CertSpec& spec) {
   if (spec.public_key == nullptr) return absl::InvalidArgumentError("certificate: public key is null");
   if (spec.issuer != nullptr) {
-    const EVP_PKEY* issuer_key = X509_get0_pubkey(spec.issuer);
-    if (issuer_key == nullptr || EVP_PKEY_eq(issuer_key, spec.signer->PublicKey()) != 1) {
-      ssl::DrainErrors();
-      return absl::InvalidArgumentError("CA signer: the signing key does not match the CA certificate");
-    }
+    RETURN_IF_ERROR(internal::CheckSignerMatchesCa(spec.issuer, *spec.signer));
     absl::Time ca_not_after = crypto::NotAfter(spec.issuer);
     if (spec.not_after > ca_not_after) spec.not_after = ca_not_after;
   }
@@ -230,7 +217,7 @@ absl::StatusOr<ssl::X509Ptr> SignIntermediateCa(const CaSigner& upstream, const 
   std::shared_ptr<crypto::Signer> local;
   CertSpec spec;
   spec.issuer = upstream.cert;
-  ASSIGN_OR_RETURN(spec.signer, SignerOf(upstream, local));
+  ASSIGN_OR_RETURN(spec.signer, internal::SignerOf(upstream, local));
   spec.public_key = p.public_key;
   spec.not_before = p.not_before;
   spec.not_after = p.not_after;

@@ -22,6 +22,7 @@
 #include "crypto/der.h"
 #include "crypto/keys.h"
 #include "crypto/x509.h"
+#include "spiffe/ca_signing.h"
 #include "spiffe/x509_svid.h"
 
 namespace spirecvm::spiffe {
@@ -69,8 +70,7 @@ struct Serial {
 };
 
 absl::StatusOr<Serial> RandomSerial(Random& rnd) {
-  std::string bytes = rnd.Bytes(16);
-  if (std::all_of(bytes.begin(), bytes.end(), [](char c) { return c == 0; })) bytes[15] = 1;
+  const std::string bytes = internal::RandomSerialBytes(rnd);
   const auto* b = reinterpret_cast<const unsigned char*>(bytes.data());
   ssl::BignumPtr bn(BN_bin2bn(b, 16, nullptr));
   ssl::OpensslStringPtr dec(bn ? BN_bn2dec(bn.get()) : nullptr);
@@ -182,19 +182,8 @@ struct Issuer {
 
 absl::StatusOr<Issuer> IssuerOf(const CaSigner& ca) {
   Issuer is;
-  if (ca.signer != nullptr) {
-    is.signer = ca.signer;
-  } else {
-    auto s = crypto::NewLocalSigner(crypto::ShareKey(ca.key));
-    if (!s.ok()) return absl::InvalidArgumentError(absl::StrCat("CA signing key: ", s.status().message()));
-    is.local = *std::move(s);
-    is.signer = is.local.get();
-  }
-  const EVP_PKEY* issuer_key = X509_get0_pubkey(ca.cert);
-  if (issuer_key == nullptr || EVP_PKEY_eq(issuer_key, is.signer->PublicKey()) != 1) {
-    ssl::DrainErrors();
-    return absl::InvalidArgumentError("CA signer: the signing key does not match the CA certificate");
-  }
+  ASSIGN_OR_RETURN(is.signer, internal::SignerOf(ca, is.local));
+  RETURN_IF_ERROR(internal::CheckSignerMatchesCa(ca.cert, *is.signer));
   const ASN1_OCTET_STRING* ski = X509_get0_subject_key_id(const_cast<X509*>(ca.cert));
   if (ski == nullptr) return absl::InvalidArgumentError("CA certificate has no subject key identifier");
   is.key_id.assign(reinterpret_cast<const char*>(ASN1_STRING_get0_data(ski)), ASN1_STRING_length(ski));

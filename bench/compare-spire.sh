@@ -55,10 +55,8 @@ startup_one() {
   run_loadgen "$name" "$dir" -agents 100 -entries "$STARTUP_ENTRIES" -setup_only -json "$dir/setup.json" \
     >"$dir/setup.txt"
   stop_server
-  start_server "$bin" "$dir"
-  sleep 2
-  rss=$(awk '/^VmRSS/ {print $2}' "/proc/$SERVER_PID/status")
-  stop_server
+  startup_sample "$bin" "$dir"
+  rss=$STARTUP_RSS_KIB
   mkdir -p "$OUT/$name"
   printf '{"label": "%s", "entries": %d, "startup_s": %s, "rss_kib": %d}\n' "$name" "$STARTUP_ENTRIES" \
     "$STARTUP_S" "$rss" >"$OUT/$name/startup.json"

@@ -110,6 +110,15 @@ stop_server() {
   SERVER_PID=
 }
 
+# startup_sample BIN DIR: the start-up measurement. Starts the server in DIR, samples its RSS 2 s after its first
+# healthy answer (STARTUP_RSS_KIB; STARTUP_S is start_server's time to healthy), stops it.
+startup_sample() {
+  start_server "$1" "$2"
+  sleep 2
+  STARTUP_RSS_KIB=$(awk '/^VmRSS/ {print $2}' "/proc/$SERVER_PID/status")
+  stop_server
+}
+
 # run_loadgen NAME DIR [loadgen flags...]: the load generator against the server started in DIR.
 run_loadgen() {
   local name=$1 dir=$2

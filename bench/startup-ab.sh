@@ -22,10 +22,8 @@ if [[ ! -f $data/setup.json ]]; then
 fi
 for ((round = 1; round <= ROUNDS; round++)); do
   for bin in "$@"; do
-    start_server "$bin" "$data"
-    sleep 2
-    rss=$(awk '/^VmRSS/ {print $2}' "/proc/$SERVER_PID/status")
+    startup_sample "$bin" "$data"
+    rss=$STARTUP_RSS_KIB
     echo "round $round $bin: ${STARTUP_S} s to healthy, RSS $((rss / 1024)) MiB ($rss KiB) with $N entries"
-    stop_server
   done
 done

@@ -15,10 +15,8 @@ trap stop_server EXIT
 for ((round = 1; round <= ROUNDS; round++)); do
   for name in cvm spire; do
     [[ -f $OUT/$name-startup/server.conf ]] || { echo "no $OUT/$name-startup/server.conf" >&2; exit 2; }
-    start_server "$(server_binary "$name")" "$OUT/$name-startup"
-    sleep 2
-    rss=$(awk '/^VmRSS/ {print $2}' "/proc/$SERVER_PID/status")
+    startup_sample "$(server_binary "$name")" "$OUT/$name-startup"
+    rss=$STARTUP_RSS_KIB
     echo "round $round $name: ${STARTUP_S} s to healthy, RSS $((rss / 1024)) MiB ($rss KiB)"
-    stop_server
   done
 done

@@ -571,6 +571,7 @@ int Main(int argc, char** argv) {
   std::printf("  ratio                 %.2fx server CPU / primitives (target <= 1.5x): %s\n",
               prim_sum > 0 ? per_att_us / prim_sum : 0,
               ok == 0                        ? "NO DATA"
+              : !o.server_wrapper.empty()    ? "NOT MEASURED (the CPU read is the --server-wrapper process's)"
               : per_att_us <= 1.5 * prim_sum ? "MET"
                                              : "MISSED");
   std::printf(

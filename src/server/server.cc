@@ -92,11 +92,12 @@ absl::StatusOr<std::unique_ptr<grpc::Server>> StartAgentEndpoint(const std::stri
   for (grpc::Service* s : services) builder.RegisterService(s);
   SetInterceptors(builder, audit, rpc_metrics);
   builder.SetMaxReceiveMessageSize(4 * 1024 * 1024);
-  // Unauthenticated peers reach this port: bound what they can hold. AttestAgent costs no thread while it waits
-  // (callback API, step deadlines); the synchronous methods share a bounded thread pool; connections are recycled
-  // like SPIRE's (3 min maximum age) and dead peers found by keepalive pings.
+  // Unauthenticated peers reach this port: bound what they can hold. Every method is on the callback API: a call
+  // costs no thread while it waits (AttestAgent has step deadlines; blocking work goes to a bounded pool,
+  // api/spire_agent/unary_call.h); connections are recycled like SPIRE's (3 min maximum age) and dead peers found
+  // by keepalive pings.
   grpc::ResourceQuota quota("agent-api");
-  quota.SetMaxThreads(256).Resize(1024 * 1024 * 1024);
+  quota.Resize(1024 * 1024 * 1024);
   builder.SetResourceQuota(quota);
   builder.AddChannelArgument(GRPC_ARG_MAX_CONCURRENT_STREAMS, 100);
   builder.AddChannelArgument(GRPC_ARG_MAX_CONNECTION_AGE_MS, 3 * 60 * 1000);
@@ -174,7 +175,8 @@ AgentApiDeps Server::AgentDeps() {
           .clock = clock_,
           .metrics = metrics_,
           .ttls = SvidTtls::FromConfig(cfg_),
-          .limits = &agent_limits_};
+          .limits = &agent_limits_,
+          .blocking = &agent_blocking_};
 }
 
 // SPIRE's agent-facing APIs, the only agent API, spoken by our agent and SPIRE's.
@@ -319,6 +321,7 @@ void Server::Shutdown() {
   if (bundle_endpoint_) bundle_endpoint_->Stop();
   auto deadline = std::chrono::system_clock::now() + std::chrono::seconds(2);
   if (agent_server_) agent_server_->Shutdown(deadline);
+  agent_blocking_.Stop();  // runs what the agent endpoint queued before it stopped
   if (admin_server_) admin_server_->Shutdown(deadline);
   if (health_) health_->Stop();
   if (telemetry_) telemetry_->Stop();

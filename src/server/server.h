@@ -52,6 +52,11 @@
 
 namespace spirecvm::server {
 
+// The agent API's pool for blocking work (datastore writes, admin callers' methods; api/spire_agent/unary_call.h):
+// SQLite serialises writes anyway, PostgreSQL takes several at once; past the queue, RESOURCE_EXHAUSTED.
+inline constexpr size_t kAgentApiBlockingThreads = 8;
+inline constexpr size_t kAgentApiBlockingQueue = 10000;
+
 // Step 1: the id under which this server keeps its CA journal (data_dir/server_id, made on first start).
 absl::StatusOr<std::string> LoadOrCreateServerId(const std::string& data_dir, Random& rnd);
 
@@ -116,6 +121,8 @@ class Server {
   Metrics metrics_;
   telemetry::Registry rpc_metrics_{"spire_server"};  // per-RPC call counters, rendered after metrics_
   AgentApiLimits agent_limits_;  // rate limits and step deadline of the agent API (outlives its services)
+  // The agent API's blocking work (api/spire_agent/unary_call.h); outlives agent_server_, stopped after it.
+  WorkerPool agent_blocking_{kAgentApiBlockingThreads, kAgentApiBlockingQueue};
   std::string server_id_;
   std::unique_ptr<datastore::DataStore> ds_;
   CaParts ca_;

@@ -12,8 +12,8 @@
 #include "agent/adminapi/delegate_authorizer.h"
 #include "agent/manager/cache.h"
 #include "agent/workload/peer_registry.h"
-#include "agent/workload/worker_pool.h"
 #include "agent/workload/workload_api.h"
+#include "common/worker_pool.h"
 #include "spire/api/agent/delegatedidentity/v1/delegatedidentity.grpc.pb.h"
 
 namespace spirecvm::agent::adminapi {

@@ -10,7 +10,7 @@
 #include <optional>
 
 #include "agent/manager/cache.h"
-#include "agent/workload/worker_pool.h"
+#include "common/worker_pool.h"
 
 namespace spirecvm::agent::adminapi {
 

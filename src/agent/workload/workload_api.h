@@ -12,10 +12,10 @@
 #include "agent/manager/cache.h"
 #include "agent/workload/peer_registry.h"
 #include "agent/workload/stream_limiter.h"
-#include "agent/workload/worker_pool.h"
 #include "agent/workload/workload_attestor.h"
 #include "common/clock.h"
 #include "common/telemetry/registry.h"
+#include "common/worker_pool.h"
 #include "workload.grpc.pb.h"
 
 namespace spirecvm::agent {

@@ -1,6 +1,7 @@
 // What the agent-facing APIs (SPIRE's agent, svid, entry and bundle services in api/spire_agent) are built from.
 #pragma once
 
+#include "common/worker_pool.h"
 #include "server/api/agent_auth.h"
 #include "server/api/node_attestation.h"
 #include "server/api/rate_limiter.h"
@@ -13,7 +14,7 @@
 
 namespace spirecvm::server {
 
-// Every member is thread-safe: gRPC calls the services from its pool concurrently.
+// Every member is thread-safe: gRPC calls the services from its threads concurrently.
 struct AgentApiDeps {
   const spiffe::TrustDomain& trust_domain;
   datastore::DataStore& ds;
@@ -26,6 +27,9 @@ struct AgentApiDeps {
   SvidTtls ttls;
   // Rate limits, step deadline and concurrency of the agent API (null: defaults, no rate limits).
   const AgentApiLimits* limits = nullptr;
+  // Where the callback-API methods run their blocking work (api/spire_agent/unary_call.h); null: on gRPC's callback
+  // thread (unit tests).
+  WorkerPool* blocking = nullptr;
 
   AgentAuthDeps Auth() const { return {trust_domain, ds, bundle, clock}; }
   AttestationDeps Attestation() const { return {attestors, ds, ca, ttls.agent, clock}; }

@@ -60,18 +60,17 @@ std::string PeerIp(std::string_view peer) {
   return "";
 }
 
-absl::Status WaitForSigningTokens(const AgentApiLimits* limits, std::string_view peer, int count, absl::Time now,
-                                  std::string_view what) {
-  if (limits == nullptr || limits->signing == nullptr) return absl::OkStatus();
+absl::StatusOr<absl::Duration> ReserveSigningTokens(const AgentApiLimits* limits, std::string_view peer, int count,
+                                                    absl::Time now, std::string_view what) {
+  if (limits == nullptr || limits->signing == nullptr) return absl::ZeroDuration();
   const std::string ip = PeerIp(peer);
-  if (ip.empty()) return absl::OkStatus();
+  if (ip.empty()) return absl::ZeroDuration();
   auto wait = limits->signing->Reserve(ip, count, now, limits->step_timeout);
   if (!wait.ok()) {
     return absl::ResourceExhaustedError(
         absl::StrCat("rejecting request due to ", ToAbsl(what), " rate limiting: ", wait.status().message()));
   }
-  if (*wait > absl::ZeroDuration()) absl::SleepFor(*wait);
-  return absl::OkStatus();
+  return *wait;
 }
 
 }  // namespace spirecvm::server

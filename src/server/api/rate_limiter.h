@@ -55,10 +55,11 @@ struct AgentApiLimits {
   int max_concurrent_attestations = 64;
 };
 
-// SPIRE's signing limit for a synchronous call from `peer` taking `count` tokens: sleeps for the reservation (bounded
-// by limits.step_timeout), then OK; ResourceExhausted ("rejecting request due to <what> rate limiting: ...") when
-// the wait would be longer. OK at once when `limits` or its signing limiter is null.
-absl::Status WaitForSigningTokens(const AgentApiLimits* limits, std::string_view peer, int count, absl::Time now,
-                                  std::string_view what);
+// SPIRE's signing limit for a call from `peer` taking `count` tokens: reserves them and returns how long the call
+// must wait before it goes on (zero when `limits` or its signing limiter is null, or the peer has no IP); the caller
+// waits on a timer (api/spire_agent/unary_call.h), not a thread. ResourceExhausted ("rejecting request due to <what>
+// rate limiting: ...") when the wait would exceed limits.step_timeout.
+absl::StatusOr<absl::Duration> ReserveSigningTokens(const AgentApiLimits* limits, std::string_view peer, int count,
+                                                    absl::Time now, std::string_view what);
 
 }  // namespace spirecvm::server

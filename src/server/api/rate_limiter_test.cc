@@ -46,14 +46,26 @@ TEST(RateLimiterTest, PeerIp) {
   EXPECT_EQ(PeerIp(""), "");
 }
 
-TEST(RateLimiterTest, WaitForSigningTokensOffOrUnixIsImmediate) {
-  EXPECT_TRUE(WaitForSigningTokens(nullptr, "ipv4:1.2.3.4:1", 1, kT0, "CSR").ok());
+TEST(RateLimiterTest, ReserveSigningTokensOffOrUnixIsImmediate) {
+  EXPECT_EQ(*ReserveSigningTokens(nullptr, "ipv4:1.2.3.4:1", 1, kT0, "CSR"), absl::ZeroDuration());
   AgentApiLimits limits;
   limits.signing = std::make_unique<PerIpRateLimiter>(2);
-  EXPECT_TRUE(WaitForSigningTokens(&limits, "unix:/x", 100, kT0, "CSR").ok());
-  auto st = WaitForSigningTokens(&limits, "ipv4:1.2.3.4:1", 3, kT0, "CSR");
+  EXPECT_EQ(*ReserveSigningTokens(&limits, "unix:/x", 100, kT0, "CSR"), absl::ZeroDuration());
+  auto st = ReserveSigningTokens(&limits, "ipv4:1.2.3.4:1", 3, kT0, "CSR").status();
   EXPECT_EQ(st.code(), absl::StatusCode::kResourceExhausted);
   EXPECT_THAT(st.message(), HasSubstr("rejecting request due to CSR rate limiting"));
+}
+
+// The burst goes at once; the next call is told how long to wait (it waits on a timer), not refused.
+TEST(RateLimiterTest, ReserveSigningTokensReturnsTheWaitPastTheBurst) {
+  AgentApiLimits limits;
+  limits.signing = std::make_unique<PerIpRateLimiter>(2);
+  EXPECT_EQ(*ReserveSigningTokens(&limits, "ipv4:1.2.3.4:1", 2, kT0, "CSR"), absl::ZeroDuration());
+  auto wait = ReserveSigningTokens(&limits, "ipv4:1.2.3.4:1", 1, kT0, "CSR");
+  ASSERT_TRUE(wait.ok()) << wait.status();
+  EXPECT_EQ(*wait, absl::Milliseconds(500));
+  EXPECT_EQ(*ReserveSigningTokens(&limits, "ipv4:5.6.7.8:1", 1, kT0, "CSR"), absl::ZeroDuration())
+      << "each address has its own bucket";
 }
 
 // A stalled step is cancelled once its deadline passes; a disarmed one never is.

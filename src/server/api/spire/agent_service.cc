@@ -103,6 +103,11 @@ grpc::Status AgentService::ListAgents(grpc::ServerContext*, const agentv1::ListA
 
 grpc::Status AgentService::GetAgent(grpc::ServerContext* ctx, const agentv1::GetAgentRequest* req,
                                     ::spire::api::types::Agent* resp) {
+  return GetAgent(static_cast<grpc::ServerContextBase*>(ctx), req, resp);
+}
+
+grpc::Status AgentService::GetAgent(grpc::ServerContextBase* ctx, const agentv1::GetAgentRequest* req,
+                                    ::spire::api::types::Agent* resp) {
   auto id = AgentIdFromProto(deps_.trust_domain, req->id());
   if (!id.ok()) return ToGrpc(Annotate(id.status(), "invalid agent ID"));
   auto n = deps_.ds.FetchAttestedNode(id->ToString());

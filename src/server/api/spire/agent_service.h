@@ -36,6 +36,10 @@ class AgentService final : public agentv1::Agent::Service {
   grpc::Status ListAgents(grpc::ServerContext*, const agentv1::ListAgentsRequest*,
                           agentv1::ListAgentsResponse*) override;
   grpc::Status GetAgent(grpc::ServerContext*, const agentv1::GetAgentRequest*, ::spire::api::types::Agent*) override;
+  // The same for an admin caller on the agent endpoint (callback API, api/spire_agent/caller.h): the node facts go
+  // into `ctx`'s trailing metadata.
+  grpc::Status GetAgent(grpc::ServerContextBase* ctx, const agentv1::GetAgentRequest* req,
+                        ::spire::api::types::Agent* resp);
   grpc::Status DeleteAgent(grpc::ServerContext*, const agentv1::DeleteAgentRequest*, google::protobuf::Empty*) override;
   grpc::Status BanAgent(grpc::ServerContext*, const agentv1::BanAgentRequest*, google::protobuf::Empty*) override;
   grpc::Status CreateJoinToken(grpc::ServerContext*, const agentv1::CreateJoinTokenRequest*,

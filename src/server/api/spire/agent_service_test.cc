@@ -8,6 +8,9 @@
 namespace spirecvm::server::spireapi {
 namespace {
 
+// GetAgent has an overload for callback-API contexts (the agent endpoint's admin callers); no context at all: this.
+grpc::ServerContext* const kNoContext = nullptr;
+
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 
@@ -78,12 +81,12 @@ TEST_F(AgentServiceTest, GetBanDelete) {
   agentv1::GetAgentRequest get;
   *get.mutable_id() = Id("example.org", "/spire/agent/join_token/a");
   sapi::Agent a;
-  ASSERT_TRUE(svc_->GetAgent(nullptr, &get, &a).ok());
+  ASSERT_TRUE(svc_->GetAgent(kNoContext, &get, &a).ok());
   EXPECT_EQ(a.attestation_type(), "join_token");
   EXPECT_EQ(a.x509svid_serial_number(), "42");
   EXPECT_EQ(a.x509svid_expires_at(), 1'800'000'100);
   *get.mutable_id() = Id("example.org", "/workload");
-  EXPECT_THAT(svc_->GetAgent(nullptr, &get, &a).error_message(), HasSubstr("invalid agent ID"));
+  EXPECT_THAT(svc_->GetAgent(kNoContext, &get, &a).error_message(), HasSubstr("invalid agent ID"));
 
   agentv1::BanAgentRequest ban;
   *ban.mutable_id() = Id("example.org", "/spire/agent/join_token/a");

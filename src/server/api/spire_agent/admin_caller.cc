@@ -66,7 +66,7 @@ absl::StatusOr<spiffe::SpiffeId> AuthenticateAdminChain(const AdminCallerDeps& d
   return id;
 }
 
-absl::StatusOr<spiffe::SpiffeId> AuthenticateAdmin(const AdminCallerDeps& deps, const grpc::ServerContext* ctx) {
+absl::StatusOr<spiffe::SpiffeId> AuthenticateAdmin(const AdminCallerDeps& deps, const grpc::ServerContextBase* ctx) {
   if (ctx == nullptr) return absl::UnauthenticatedError("no TLS peer");
   ASSIGN_OR_RETURN(std::string pem, PeerChainPem(*ctx));
   auto id = AuthenticateAdminChain(deps, pem);

@@ -12,6 +12,7 @@
 #include "absl/status/statusor.h"
 #include "common/clock.h"
 #include "grpcpp/server_context.h"
+#include "server/api/spire_agent/unary_call.h"
 #include "server/bundle_cache.h"
 #include "server/datastore/datastore.h"
 #include "spiffe/spiffe_id.h"
@@ -31,7 +32,7 @@ struct AdminCallerDeps {
 // does not verify; PermissionDenied when it does but the ID is no admin.
 absl::StatusOr<spiffe::SpiffeId> AuthenticateAdminChain(const AdminCallerDeps& deps, const std::string& chain_pem);
 // The same for the TLS peer of a call; a null context (no transport) is Unauthenticated.
-absl::StatusOr<spiffe::SpiffeId> AuthenticateAdmin(const AdminCallerDeps& deps, const grpc::ServerContext* ctx);
+absl::StatusOr<spiffe::SpiffeId> AuthenticateAdmin(const AdminCallerDeps& deps, const grpc::ServerContextBase* ctx);
 
 // An admin-socket service, reachable to admin callers on the agent endpoint. Default: admin callers over TLS off.
 template <typename Service>
@@ -40,17 +41,19 @@ struct AdminDelegate {
   Service* service = nullptr;
 };
 
-// Runs call(service) for an admin caller; PermissionDenied (naming the method and why) for anyone else.
+// Finishes the call with call(service)'s status for an admin caller, run on the blocking pool (the admin services
+// write to the datastore); PermissionDenied (naming the method and why) for anyone else, at once.
 grpc::Status AdminDenied(std::string_view method, const absl::Status& why);
 template <typename Service, typename Call>
-grpc::Status ForAdmin(const AdminDelegate<Service>& d, const grpc::ServerContext* ctx, std::string_view method,
-                      Call&& call) {
+grpc::ServerUnaryReactor* ForAdmin(const AdminDelegate<Service>& d, WorkerPool* pool, grpc::CallbackServerContext* ctx,
+                                   std::string_view method, Call call) {
   if (d.auth == nullptr || d.service == nullptr) {
-    return AdminDenied(method, absl::PermissionDeniedError("admin callers over TLS are not enabled"));
+    return FinishUnary(ctx, AdminDenied(method, absl::PermissionDeniedError("admin callers over TLS are not enabled")));
   }
   auto id = AuthenticateAdmin(*d.auth, ctx);
-  if (!id.ok()) return AdminDenied(method, id.status());
-  return call(*d.service);
+  if (!id.ok()) return FinishUnary(ctx, AdminDenied(method, id.status()));
+  return RunUnary(ctx, RunOn::kBlockingPool, pool, absl::ZeroDuration(),
+                  [service = d.service, call] { return call(*service); });
 }
 
 }  // namespace spirecvm::server::spireagent

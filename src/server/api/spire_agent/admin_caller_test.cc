@@ -2,6 +2,7 @@
 // (a plain agent, a workload without the flag), and the admin methods forwarded over a real mTLS connection.
 #include "server/api/spire_agent/admin_caller.h"
 
+#include "cvm/node_facts.h"
 #include "gmock/gmock.h"
 #include "grpcpp/create_channel.h"
 #include "grpcpp/security/server_credentials.h"
@@ -9,7 +10,9 @@
 #include "grpcpp/security/tls_credentials_options.h"
 #include "grpcpp/server_builder.h"
 #include "gtest/gtest.h"
+#include "server/api/spire/agent_service.h"
 #include "server/api/spire/entry_service.h"
+#include "server/api/spire_agent/agent_service.h"
 #include "server/api/spire_agent/bundle_service.h"
 #include "server/api/spire_agent/entry_service.h"
 #include "server/api/spire_agent/test_fixture.h"
@@ -122,9 +125,15 @@ class AdminOverTlsTest : public AdminCallerTest {
     if (HasFatalFailure()) return;
     admin_svc_ = std::make_unique<spireapi::EntryService>(
         spireapi::EntryServiceDeps{.trust_domain = td_, .ds = *ds_, .entries = *entries_});
+    admin_agents_ = std::make_unique<spireapi::AgentService>(spireapi::AgentServiceDeps{
+        .trust_domain = td_, .ds = *ds_, .entries = *entries_, .clock = clock_, .rnd = rnd_});
+    AgentApiDeps deps = Deps();
+    deps.blocking = &pool_;  // as the server: admin methods on the blocking pool
     agent_svc_ =
-        std::make_unique<EntryService>(Deps(), AdminDelegate<spireapi::EntryService>{auth_.get(), admin_svc_.get()});
-    bundle_svc_ = std::make_unique<BundleService>(Deps());
+        std::make_unique<EntryService>(deps, AdminDelegate<spireapi::EntryService>{auth_.get(), admin_svc_.get()});
+    agent_agents_ =
+        std::make_unique<AgentService>(deps, AdminDelegate<spireapi::AgentService>{auth_.get(), admin_agents_.get()});
+    bundle_svc_ = std::make_unique<BundleService>(deps);
     key_pem_ = *crypto::PrivateKeyToPem(key_.get());
     std::vector<grpc::experimental::IdentityKeyCertPair> server_id = {{key_pem_, SvidPem("/spire/server")}};
     grpc::experimental::TlsServerCredentialsOptions tls(
@@ -134,6 +143,7 @@ class AdminOverTlsTest : public AdminCallerTest {
     grpc::ServerBuilder b;
     b.AddListeningPort("127.0.0.1:0", grpc::experimental::TlsServerCredentials(tls), &port_);
     b.RegisterService(agent_svc_.get());
+    b.RegisterService(agent_agents_.get());
     b.RegisterService(bundle_svc_.get());
     server_ = b.BuildAndStart();
     ASSERT_NE(server_, nullptr);
@@ -163,8 +173,11 @@ class AdminOverTlsTest : public AdminCallerTest {
     if (st.ok()) listed_ = resp.entries_size();
     return st;
   }
+  WorkerPool pool_{2};
   std::unique_ptr<spireapi::EntryService> admin_svc_;
+  std::unique_ptr<spireapi::AgentService> admin_agents_;
   std::unique_ptr<EntryService> agent_svc_;
+  std::unique_ptr<AgentService> agent_agents_;
   std::unique_ptr<BundleService> bundle_svc_;
   std::unique_ptr<grpc::Server> server_;
   std::string key_pem_;
@@ -182,6 +195,37 @@ TEST_F(AdminOverTlsTest, AdminsMayCallAdminMethodsOthersMayNot) {
   EXPECT_EQ(st.error_code(), grpc::StatusCode::PERMISSION_DENIED);
   EXPECT_THAT(st.error_message(), HasSubstr("ListEntries is an admin method"));
   EXPECT_THAT(st.error_message(), HasSubstr("is not an admin"));
+}
+
+// GetAgent forwarded for an admin over TLS (on the blocking pool, through the callback API): the node, and its facts
+// in the trailing metadata as on the admin socket.
+TEST_F(AdminOverTlsTest, AdminGetAgentCarriesTheNodeFacts) {
+  datastore::AttestedNode node;
+  node.spiffe_id = "spiffe://example.org/spire/agent/aws_iid/i-1";
+  node.attestation_type = "aws_iid";
+  node.cert_serial = "1";
+  node.cert_not_after = 1'900'000'000;
+  node.facts = std::string("\x30\x03\x02\x01\x07", 5);
+  ASSERT_TRUE(ds_->CreateAttestedNode(node).ok());
+  agentv1::GetAgentRequest req;
+  req.mutable_id()->set_trust_domain("example.org");
+  req.mutable_id()->set_path("/spire/agent/aws_iid/i-1");
+  for (const std::string caller : {"/ops", "/w"}) {
+    auto stub = agentv1::Agent::NewStub(ChannelAs(SvidPem(caller)));
+    grpc::ClientContext ctx;
+    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(20));
+    sapi::Agent got;
+    auto st = stub->GetAgent(&ctx, req, &got);
+    if (caller == "/w") {
+      EXPECT_EQ(st.error_code(), grpc::StatusCode::PERMISSION_DENIED) << st.error_message();
+      continue;
+    }
+    ASSERT_TRUE(st.ok()) << st.error_message();
+    EXPECT_EQ(got.attestation_type(), "aws_iid");
+    auto facts = ctx.GetServerTrailingMetadata().find(std::string(cvm::kNodeFactsMetadataKey));
+    ASSERT_NE(facts, ctx.GetServerTrailingMetadata().end()) << "no node facts in the trailing metadata";
+    EXPECT_EQ(std::string(facts->second.data(), facts->second.size()), node.facts);
+  }
 }
 
 // An attested agent reads a stored federated bundle on the agent endpoint (SPIRE: any active agent may); a
@@ -221,7 +265,7 @@ TEST_F(AdminCallerTest, WithoutADelegateAdminMethodsAreDenied) {
   EntryService svc(Deps());
   entryv1::ListEntriesRequest req;
   entryv1::ListEntriesResponse resp;
-  auto st = svc.ListEntries(nullptr, &req, &resp);
+  auto st = CallUnary([&](auto* ctx) { return svc.ListEntries(ctx, &req, &resp); });
   EXPECT_EQ(st.error_code(), grpc::StatusCode::PERMISSION_DENIED);
   EXPECT_THAT(st.error_message(), HasSubstr("not enabled"));
 }

@@ -92,21 +92,26 @@ grpc::ServerBidiReactor<agentv1::AttestAgentRequest, agentv1::AttestAgentRespons
   return attest_->Start(ctx);
 }
 
-grpc::Status AgentService::RenewAgent(grpc::ServerContext* ctx, const agentv1::RenewAgentRequest* req,
-                                      agentv1::RenewAgentResponse* resp) {
+// The checks on the callback thread; the renewal (a datastore write) on the blocking pool.
+grpc::ServerUnaryReactor* AgentService::RenewAgent(grpc::CallbackServerContext* ctx,
+                                                   const agentv1::RenewAgentRequest* req,
+                                                   agentv1::RenewAgentResponse* resp) {
   auto a = AuthenticateCaller(deps_, *ctx);
-  if (!a.ok()) return ToGrpc(a.status());
+  if (!a.ok()) return FinishUnary(ctx, ToGrpc(a.status()));
   // SPIRE: a re-attestable agent gets a new SVID by attesting again, not by renewing.
-  if (a->node.can_reattest) return ToGrpc(absl::PermissionDeniedError("agent must reattest instead of renew"));
-  if (!req->has_params()) return ToGrpc(absl::InvalidArgumentError("params cannot be nil"));
-  if (req->params().csr().empty()) return ToGrpc(absl::InvalidArgumentError("missing CSR"));
-  if (auto st = WaitForSigningTokens(deps_.limits, ctx->peer(), 1, deps_.clock.Now(), "renew agent"); !st.ok()) {
-    return ToGrpc(st);
+  if (a->node.can_reattest) {
+    return FinishUnary(ctx, ToGrpc(absl::PermissionDeniedError("agent must reattest instead of renew")));
   }
-  auto svid = RenewAgentSvid(deps_, *a, req->params().csr());
-  if (!svid.ok()) return ToGrpc(svid.status());
-  X509SvidToProto(a->spiffe_id, *svid, resp->mutable_svid());
-  return grpc::Status::OK;
+  if (!req->has_params()) return FinishUnary(ctx, ToGrpc(absl::InvalidArgumentError("params cannot be nil")));
+  if (req->params().csr().empty()) return FinishUnary(ctx, ToGrpc(absl::InvalidArgumentError("missing CSR")));
+  auto wait = ReserveSigningTokens(deps_.limits, ctx->peer(), 1, deps_.clock.Now(), "renew agent");
+  if (!wait.ok()) return FinishUnary(ctx, ToGrpc(wait.status()));
+  return RunUnary(ctx, RunOn::kBlockingPool, deps_.blocking, *wait, [this, a = std::move(*a), req, resp] {
+    auto svid = RenewAgentSvid(deps_, a, req->params().csr());
+    if (!svid.ok()) return ToGrpc(svid.status());
+    X509SvidToProto(a.spiffe_id, *svid, resp->mutable_svid());
+    return grpc::Status::OK;
+  });
 }
 
 }  // namespace spirecvm::server::spireagent

@@ -31,8 +31,8 @@ absl::StatusOr<agentv1::AttestAgentResponse> AttestSpireAgent(const AttestationD
 
 class AttestCalls;
 
-// AttestAgent is served on the callback API (attest_reactor.h), the other methods synchronously.
-class AgentService final : public agentv1::Agent::WithCallbackMethod_AttestAgent<agentv1::Agent::Service> {
+// On gRPC's callback API: AttestAgent's stream (attest_reactor.h), the unary methods as unary_call.h says.
+class AgentService final : public agentv1::Agent::CallbackService {
  public:
   // `admin`: the admin socket's AgentService for admin callers over TLS (default: none, every admin method denied).
   explicit AgentService(AgentApiDeps deps, AdminDelegate<spireapi::AgentService> admin = {});
@@ -40,8 +40,8 @@ class AgentService final : public agentv1::Agent::WithCallbackMethod_AttestAgent
 
   grpc::ServerBidiReactor<agentv1::AttestAgentRequest, agentv1::AttestAgentResponse>* AttestAgent(
       grpc::CallbackServerContext* ctx) override;
-  grpc::Status RenewAgent(grpc::ServerContext* ctx, const agentv1::RenewAgentRequest* req,
-                          agentv1::RenewAgentResponse* resp) override;
+  grpc::ServerUnaryReactor* RenewAgent(grpc::CallbackServerContext* ctx, const agentv1::RenewAgentRequest* req,
+                                       agentv1::RenewAgentResponse* resp) override;
 
   SPIREAGENT_ADMIN_ONLY(CountAgents, agentv1::CountAgentsRequest, agentv1::CountAgentsResponse)
   SPIREAGENT_ADMIN_ONLY(ListAgents, agentv1::ListAgentsRequest, agentv1::ListAgentsResponse)
@@ -49,7 +49,7 @@ class AgentService final : public agentv1::Agent::WithCallbackMethod_AttestAgent
   SPIREAGENT_ADMIN_ONLY(DeleteAgent, agentv1::DeleteAgentRequest, google::protobuf::Empty)
   SPIREAGENT_ADMIN_ONLY(BanAgent, agentv1::BanAgentRequest, google::protobuf::Empty)
   SPIREAGENT_ADMIN_ONLY(CreateJoinToken, agentv1::CreateJoinTokenRequest, sapi::JoinToken)
-  SPIREAPI_DENIED(agentv1::Agent, PostStatus, agentv1::PostStatusRequest, agentv1::PostStatusResponse)
+  SPIREAGENT_DENIED(agentv1::Agent, PostStatus, agentv1::PostStatusRequest, agentv1::PostStatusResponse)
 
  private:
   AgentApiDeps deps_;

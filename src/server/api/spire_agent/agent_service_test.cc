@@ -191,21 +191,21 @@ TEST_F(AgentServiceTest, RenewalAfterTheReattestationIntervalIsRefused) {
 TEST_F(AgentServiceTest, AdminMethodsArePermissionDeniedOnTheAgentEndpoint) {
   AgentService svc(Deps());
   agentv1::ListAgentsResponse list;
-  grpc::Status st = svc.ListAgents(nullptr, nullptr, &list);
+  grpc::Status st = CallUnary([&](auto* ctx) { return svc.ListAgents(ctx, nullptr, &list); });
   EXPECT_EQ(st.error_code(), grpc::StatusCode::PERMISSION_DENIED);
   EXPECT_NE(st.error_message().find("ListAgents"), std::string::npos);
   EXPECT_NE(st.error_message().find("admin socket"), std::string::npos);
   sapi::JoinToken token;
-  EXPECT_EQ(svc.CreateJoinToken(nullptr, nullptr, &token).error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_EQ(CallUnary([&](auto* ctx) { return svc.CreateJoinToken(ctx, nullptr, &token); }).error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
 }
 
 // SPIRE's authorization policy admits no caller for PostStatus: PermissionDenied, not gRPC's Unimplemented.
 TEST_F(AgentServiceTest, PostStatusIsRefusedToEveryCallerAsSpire) {
   AgentService svc(Deps());
-  grpc::ServerContext ctx;
   agentv1::PostStatusRequest req;
   agentv1::PostStatusResponse resp;
-  grpc::Status st = svc.PostStatus(&ctx, &req, &resp);
+  grpc::Status st = CallUnary([&](auto* ctx) { return svc.PostStatus(ctx, &req, &resp); });
   EXPECT_EQ(st.error_code(), grpc::StatusCode::PERMISSION_DENIED);
   EXPECT_EQ(st.error_message(), "authorization denied for method /spire.api.server.agent.v1.Agent/PostStatus");
 }

@@ -13,19 +13,21 @@ namespace spirecvm::server::spireagent {
 
 // Any caller, as in SPIRE: the bundle is public, and SPIRE's agent fetches it right after AttestAgent on the same
 // connection, before it has a certificate to present.
-grpc::Status BundleService::GetBundle(grpc::ServerContext*, const bundlev1::GetBundleRequest* req, sapi::Bundle* resp) {
+grpc::ServerUnaryReactor* BundleService::GetBundle(grpc::CallbackServerContext* ctx,
+                                                   const bundlev1::GetBundleRequest* req, sapi::Bundle* resp) {
   auto bundle = deps_.bundle.Get();
-  if (!bundle.ok()) return ToGrpc(Annotate(bundle.status(), "failed to fetch bundle"));
+  if (!bundle.ok()) return FinishUnary(ctx, ToGrpc(Annotate(bundle.status(), "failed to fetch bundle")));
   spireapi::BundleToProto((*bundle)->record, resp);
   spireapi::ApplyBundleMask(req->has_output_mask() ? &req->output_mask() : nullptr, resp);
-  return grpc::Status::OK;
+  return FinishUnary(ctx, grpc::Status::OK);
 }
 
-grpc::Status BundleService::GetFederatedBundle(grpc::ServerContext* ctx, const bundlev1::GetFederatedBundleRequest* req,
-                                               sapi::Bundle* resp) {
+grpc::ServerUnaryReactor* BundleService::GetFederatedBundle(grpc::CallbackServerContext* ctx,
+                                                            const bundlev1::GetFederatedBundleRequest* req,
+                                                            sapi::Bundle* resp) {
   auto a = AuthenticateCaller(deps_, *ctx);
-  if (!a.ok()) return ToGrpc(a.status());
-  return ToGrpc(spireapi::FetchFederatedBundle(deps_.trust_domain, deps_.ds, *req, resp));
+  if (!a.ok()) return FinishUnary(ctx, ToGrpc(a.status()));
+  return FinishUnary(ctx, ToGrpc(spireapi::FetchFederatedBundle(deps_.trust_domain, deps_.ds, *req, resp)));
 }
 
 namespace {
@@ -71,15 +73,18 @@ absl::StatusOr<bundlev1::PublishJWTAuthorityResponse> PublishJwtAuthority(
   return resp;
 }
 
-grpc::Status BundleService::PublishJWTAuthority(grpc::ServerContext* ctx,
-                                                const bundlev1::PublishJWTAuthorityRequest* req,
-                                                bundlev1::PublishJWTAuthorityResponse* resp) {
+grpc::ServerUnaryReactor* BundleService::PublishJWTAuthority(grpc::CallbackServerContext* ctx,
+                                                             const bundlev1::PublishJWTAuthorityRequest* req,
+                                                             bundlev1::PublishJWTAuthorityResponse* resp) {
   auto pem = PeerChainPem(*ctx);
-  if (!pem.ok()) return ToGrpc(pem.status());
-  auto r = PublishJwtAuthority(deps_, *pem, *req);
-  if (!r.ok()) return ToGrpc(r.status());
-  *resp = std::move(*r);
-  return grpc::Status::OK;
+  if (!pem.ok()) return FinishUnary(ctx, ToGrpc(pem.status()));
+  return RunUnary(ctx, RunOn::kBlockingPool, deps_.blocking, absl::ZeroDuration(),
+                  [this, pem = std::move(*pem), req, resp] {
+                    auto r = PublishJwtAuthority(deps_, pem, *req);
+                    if (!r.ok()) return ToGrpc(r.status());
+                    *resp = std::move(*r);
+                    return grpc::Status::OK;
+                  });
 }
 
 }  // namespace spirecvm::server::spireagent

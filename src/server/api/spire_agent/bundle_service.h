@@ -21,17 +21,22 @@ namespace bundlev1 = ::spire::api::server::bundle::v1;
 absl::StatusOr<bundlev1::PublishJWTAuthorityResponse> PublishJwtAuthority(
     const AgentApiDeps& deps, const std::string& caller_chain_pem, const bundlev1::PublishJWTAuthorityRequest& req);
 
-class BundleService final : public bundlev1::Bundle::Service {
+class BundleService final : public bundlev1::Bundle::CallbackService {
  public:
   // `admin`: the admin socket's BundleService for admin callers over TLS (default: none, every admin method denied).
   explicit BundleService(AgentApiDeps deps, AdminDelegate<spireapi::BundleService> admin = {})
       : deps_(deps), admin_(admin) {}
 
-  grpc::Status GetBundle(grpc::ServerContext* ctx, const bundlev1::GetBundleRequest* req, sapi::Bundle* resp) override;
-  grpc::Status GetFederatedBundle(grpc::ServerContext* ctx, const bundlev1::GetFederatedBundleRequest* req,
-                                  sapi::Bundle* resp) override;
-  grpc::Status PublishJWTAuthority(grpc::ServerContext* ctx, const bundlev1::PublishJWTAuthorityRequest* req,
-                                   bundlev1::PublishJWTAuthorityResponse* resp) override;
+  // On gRPC's callback API (unary_call.h): the bundles on the callback thread, PublishJWTAuthority (a datastore
+  // write) on the blocking pool.
+  grpc::ServerUnaryReactor* GetBundle(grpc::CallbackServerContext* ctx, const bundlev1::GetBundleRequest* req,
+                                      sapi::Bundle* resp) override;
+  grpc::ServerUnaryReactor* GetFederatedBundle(grpc::CallbackServerContext* ctx,
+                                               const bundlev1::GetFederatedBundleRequest* req,
+                                               sapi::Bundle* resp) override;
+  grpc::ServerUnaryReactor* PublishJWTAuthority(grpc::CallbackServerContext* ctx,
+                                                const bundlev1::PublishJWTAuthorityRequest* req,
+                                                bundlev1::PublishJWTAuthorityResponse* resp) override;
 
   SPIREAGENT_ADMIN_ONLY(CountBundles, bundlev1::CountBundlesRequest, bundlev1::CountBundlesResponse)
   SPIREAGENT_ADMIN_ONLY(AppendBundle, bundlev1::AppendBundleRequest, sapi::Bundle)

@@ -14,10 +14,9 @@ using BundleServiceTest = SpireAgentApiTest;
 // SPIRE's agent calls GetBundle right after AttestAgent, on a connection without a client certificate.
 TEST_F(BundleServiceTest, GetBundleNeedsNoCallerIdentity) {
   BundleService svc(Deps());
-  grpc::ServerContext ctx;
   bundlev1::GetBundleRequest req;
   sapi::Bundle bundle;
-  ASSERT_TRUE(svc.GetBundle(&ctx, &req, &bundle).ok());
+  ASSERT_TRUE(CallUnary([&](auto* ctx) { return svc.GetBundle(ctx, &req, &bundle); }).ok());
   EXPECT_EQ(bundle.trust_domain(), "example.org");
   ASSERT_EQ(bundle.x509_authorities_size(), 1);
   EXPECT_EQ(bundle.x509_authorities(0).asn1(), crypto::CertToDer(ca_->X509Authorities().at(0).get()));
@@ -26,11 +25,11 @@ TEST_F(BundleServiceTest, GetBundleNeedsNoCallerIdentity) {
 
 TEST_F(BundleServiceTest, FederatedBundleNeedsAnAgent) {
   BundleService svc(Deps());
-  grpc::ServerContext ctx;  // no TLS peer
   bundlev1::GetFederatedBundleRequest req;
   req.set_trust_domain("other.org");
-  sapi::Bundle bundle;
-  EXPECT_EQ(svc.GetFederatedBundle(&ctx, &req, &bundle).error_code(), grpc::StatusCode::UNAUTHENTICATED);
+  sapi::Bundle bundle;  // CallUnary: no TLS peer
+  EXPECT_EQ(CallUnary([&](auto* ctx) { return svc.GetFederatedBundle(ctx, &req, &bundle); }).error_code(),
+            grpc::StatusCode::UNAUTHENTICATED);
 }
 
 class PublishJwtAuthorityTest : public SpireAgentApiTest {
@@ -70,10 +69,9 @@ TEST_F(PublishJwtAuthorityTest, DownstreamKeyIsAppendedToOurBundle) {
   EXPECT_GT(after->sequence_number, before->sequence_number);
   // GetBundle (the cache every agent reads) has it at once.
   BundleService svc(Deps());
-  grpc::ServerContext ctx;
   bundlev1::GetBundleRequest get;
   sapi::Bundle bundle;
-  ASSERT_TRUE(svc.GetBundle(&ctx, &get, &bundle).ok());
+  ASSERT_TRUE(CallUnary([&](auto* ctx) { return svc.GetBundle(ctx, &get, &bundle); }).ok());
   EXPECT_TRUE(HasKid(bundle.jwt_authorities(), "nested-kid-1"));
 
   // Publishing the same key again adds nothing.
@@ -99,10 +97,10 @@ TEST_F(PublishJwtAuthorityTest, OnlyADownstreamCallerMayPublish) {
 
   // Over gRPC without a TLS peer: Unauthenticated.
   BundleService svc(Deps());
-  grpc::ServerContext ctx;
   auto req = Request("k");
   bundlev1::PublishJWTAuthorityResponse resp;
-  EXPECT_EQ(svc.PublishJWTAuthority(&ctx, &req, &resp).error_code(), grpc::StatusCode::UNAUTHENTICATED);
+  EXPECT_EQ(CallUnary([&](auto* ctx) { return svc.PublishJWTAuthority(ctx, &req, &resp); }).error_code(),
+            grpc::StatusCode::UNAUTHENTICATED);
 }
 
 TEST_F(PublishJwtAuthorityTest, MalformedAuthoritiesAreRefusedWithSpiresMessages) {

@@ -12,7 +12,9 @@
 #include "grpcpp/server_context.h"
 #include "server/api/agent_api_deps.h"
 #include "server/api/agent_auth.h"
+#include "server/api/spire/denied.h"
 #include "server/api/spire_agent/admin_caller.h"
+#include "server/api/spire_agent/unary_call.h"
 #include "server/entries/entry_cache.h"
 #include "spire/api/types/x509svid.pb.h"
 
@@ -39,10 +41,25 @@ std::map<std::string, EntryPtr, std::less<>> AuthorizedEntriesById(const AgentAp
 
 }  // namespace spirecvm::server::spireagent
 
-// Declares an admin method of a SPIRE service on the agent endpoint: forwarded to the admin socket's service
-// (member admin_, an AdminDelegate) for admin callers, PermissionDenied for everyone else.
-#define SPIREAGENT_ADMIN_ONLY(Method, Request, Response)                                                \
-  grpc::Status Method(grpc::ServerContext* ctx, const Request* req, Response* resp) override {          \
-    return ::spirecvm::server::spireagent::ForAdmin(admin_, ctx, #Method,                               \
-                                                    [&](auto& s) { return s.Method(ctx, req, resp); }); \
+// Declares an admin method of a SPIRE service on the agent endpoint (callback API): forwarded to the admin socket's
+// service (member admin_, an AdminDelegate) on the blocking pool (member deps_.blocking) for admin callers,
+// PermissionDenied for everyone else. An admin method that uses its context (GetAgent's trailing metadata) offers an
+// overload taking grpc::ServerContextBase*; the others get none.
+#define SPIREAGENT_ADMIN_ONLY(Method, Request, Response)                                                              \
+  grpc::ServerUnaryReactor* Method(grpc::CallbackServerContext* ctx, const Request* req, Response* resp) override {   \
+    return ::spirecvm::server::spireagent::ForAdmin(admin_, deps_.blocking, ctx, #Method, [ctx, req, resp](auto& s) { \
+      if constexpr (requires { s.Method(static_cast<grpc::ServerContextBase*>(ctx), req, resp); }) {                  \
+        return s.Method(static_cast<grpc::ServerContextBase*>(ctx), req, resp);                                       \
+      } else {                                                                                                        \
+        return s.Method(static_cast<grpc::ServerContext*>(nullptr), req, resp);                                       \
+      }                                                                                                               \
+    });                                                                                                               \
+  }
+
+// SPIREAPI_DENIED (spire/denied.h) for a callback-API service: SPIRE's PermissionDenied for every caller.
+#define SPIREAGENT_DENIED(Svc, Method, Request, Response)                                                          \
+  grpc::ServerUnaryReactor* Method(grpc::CallbackServerContext* ctx, const Request*, Response*) override {         \
+    return ::spirecvm::server::spireagent::FinishUnary(                                                            \
+        ctx,                                                                                                       \
+        ::spirecvm::ToGrpc(::spirecvm::server::spireapi::AuthorizationDenied(Svc::service_full_name(), #Method))); \
   }

@@ -103,14 +103,14 @@ std::vector<EntryPtr> EntryService::Authorized(const AuthenticatedAgent& a) cons
   return out;  // sorted by ID
 }
 
-grpc::Status EntryService::GetAuthorizedEntries(grpc::ServerContext* ctx,
-                                                const entryv1::GetAuthorizedEntriesRequest* req,
-                                                entryv1::GetAuthorizedEntriesResponse* resp) {
+grpc::ServerUnaryReactor* EntryService::GetAuthorizedEntries(grpc::CallbackServerContext* ctx,
+                                                             const entryv1::GetAuthorizedEntriesRequest* req,
+                                                             entryv1::GetAuthorizedEntriesResponse* resp) {
   auto a = AuthenticateCaller(deps_, *ctx);
-  if (!a.ok()) return ToGrpc(a.status());
+  if (!a.ok()) return FinishUnary(ctx, ToGrpc(a.status()));
   const sapi::EntryMask* mask = req->has_output_mask() ? &req->output_mask() : nullptr;
   for (const auto& e : Authorized(*a)) EntryOut(*e, mask, resp->add_entries());
-  return grpc::Status::OK;
+  return FinishUnary(ctx, grpc::Status::OK);
 }
 
 grpc::ServerBidiReactor<entryv1::SyncAuthorizedEntriesRequest, entryv1::SyncAuthorizedEntriesResponse>*

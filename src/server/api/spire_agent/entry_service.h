@@ -56,15 +56,16 @@ absl::Status RunEntrySync(const std::vector<EntryPtr>& entries, size_t page_size
 
 // SyncAuthorizedEntries, the call every agent makes every few seconds, is on gRPC's callback API
 // (entry_sync_reactor.h): it runs on gRPC's event threads instead of being handed to a thread of the synchronous
-// server's pool message by message (docs/benchmarks.md, "Server CPU per sync"). The other methods stay synchronous.
-class EntryService final : public entryv1::Entry::WithCallbackMethod_SyncAuthorizedEntries<entryv1::Entry::Service> {
+// server's pool message by message (docs/benchmarks.md, "Server CPU per sync"); the other methods too (unary_call.h).
+class EntryService final : public entryv1::Entry::CallbackService {
  public:
   // `admin`: the admin socket's EntryService for admin callers over TLS (default: none, every admin method denied).
   explicit EntryService(AgentApiDeps deps, AdminDelegate<spireapi::EntryService> admin = {})
       : deps_(deps), admin_(admin) {}
 
-  grpc::Status GetAuthorizedEntries(grpc::ServerContext* ctx, const entryv1::GetAuthorizedEntriesRequest* req,
-                                    entryv1::GetAuthorizedEntriesResponse* resp) override;
+  grpc::ServerUnaryReactor* GetAuthorizedEntries(grpc::CallbackServerContext* ctx,
+                                                 const entryv1::GetAuthorizedEntriesRequest* req,
+                                                 entryv1::GetAuthorizedEntriesResponse* resp) override;
   grpc::ServerBidiReactor<entryv1::SyncAuthorizedEntriesRequest, entryv1::SyncAuthorizedEntriesResponse>*
   SyncAuthorizedEntries(grpc::CallbackServerContext* ctx) override;
 

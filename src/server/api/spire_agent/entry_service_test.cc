@@ -122,7 +122,8 @@ TEST_F(EntrySyncTest, FirstRequestRulesAsSpires) {
 TEST_F(EntrySyncTest, AdminMethodsArePermissionDeniedOnTheAgentEndpoint) {
   EntryService svc(Deps());
   entryv1::BatchCreateEntryResponse resp;
-  EXPECT_EQ(svc.BatchCreateEntry(nullptr, nullptr, &resp).error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_EQ(CallUnary([&](auto* ctx) { return svc.BatchCreateEntry(ctx, nullptr, &resp); }).error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
 }
 
 // The agent learns which trust domains an entry federates with (and store_svid) from the sync, as SPIRE's agent.

@@ -35,37 +35,47 @@ svidv1::BatchNewX509SVIDResponse::Result NewX509SvidResult(const AgentApiDeps& d
   return r;
 }
 
-grpc::Status SvidService::BatchNewX509SVID(grpc::ServerContext* ctx, const svidv1::BatchNewX509SVIDRequest* req,
-                                           svidv1::BatchNewX509SVIDResponse* resp) {
+grpc::ServerUnaryReactor* SvidService::BatchNewX509SVID(grpc::CallbackServerContext* ctx,
+                                                        const svidv1::BatchNewX509SVIDRequest* req,
+                                                        svidv1::BatchNewX509SVIDResponse* resp) {
   auto a = AuthenticateCaller(deps_, *ctx);
-  if (!a.ok()) return ToGrpc(a.status());
-  if (req->params().empty()) return ToGrpc(absl::InvalidArgumentError("missing parameters"));
+  if (!a.ok()) return FinishUnary(ctx, ToGrpc(a.status()));
+  if (req->params().empty()) return FinishUnary(ctx, ToGrpc(absl::InvalidArgumentError("missing parameters")));
   if (req->params_size() > kMaxBatchCsrs) {
-    return ToGrpc(absl::InvalidArgumentError(absl::StrCat("at most ", kMaxBatchCsrs, " CSRs per batch")));
+    return FinishUnary(ctx,
+                       ToGrpc(absl::InvalidArgumentError(absl::StrCat("at most ", kMaxBatchCsrs, " CSRs per batch"))));
   }
-  if (auto st = WaitForSigningTokens(deps_.limits, ctx->peer(), req->params_size(), deps_.clock.Now(), "CSR");
-      !st.ok()) {
-    return ToGrpc(st);
-  }
-  auto entries = AuthorizedEntriesById(deps_, *a);
-  for (const auto& p : req->params()) *resp->add_results() = NewX509SvidResult(deps_, entries, p, &a->node);
-  return grpc::Status::OK;
+  auto wait = ReserveSigningTokens(deps_.limits, ctx->peer(), req->params_size(), deps_.clock.Now(), "CSR");
+  if (!wait.ok()) return FinishUnary(ctx, ToGrpc(wait.status()));
+  return RunUnary(ctx, RunOn::kCallbackThread, deps_.blocking, *wait, [this, a = std::move(*a), req, resp] {
+    auto entries = AuthorizedEntriesById(deps_, a);
+    for (const auto& p : req->params()) *resp->add_results() = NewX509SvidResult(deps_, entries, p, &a.node);
+    return grpc::Status::OK;
+  });
 }
 
-grpc::Status SvidService::NewJWTSVID(grpc::ServerContext* ctx, const svidv1::NewJWTSVIDRequest* req,
-                                     svidv1::NewJWTSVIDResponse* resp) {
+grpc::ServerUnaryReactor* SvidService::NewJWTSVID(grpc::CallbackServerContext* ctx,
+                                                  const svidv1::NewJWTSVIDRequest* req,
+                                                  svidv1::NewJWTSVIDResponse* resp) {
   auto a = AuthenticateCaller(deps_, *ctx);
-  if (!a.ok()) return ToGrpc(a.status());
-  if (req->entry_id().empty()) return ToGrpc(absl::InvalidArgumentError("missing entry ID"));
-  if (req->audience().empty()) return ToGrpc(absl::InvalidArgumentError("at least one audience is required"));
-  if (auto st = WaitForSigningTokens(deps_.limits, ctx->peer(), 1, deps_.clock.Now(), "JWT-SVID"); !st.ok()) {
-    return ToGrpc(st);
+  if (!a.ok()) return FinishUnary(ctx, ToGrpc(a.status()));
+  if (req->entry_id().empty()) return FinishUnary(ctx, ToGrpc(absl::InvalidArgumentError("missing entry ID")));
+  if (req->audience().empty()) {
+    return FinishUnary(ctx, ToGrpc(absl::InvalidArgumentError("at least one audience is required")));
   }
-  auto entries = AuthorizedEntriesById(deps_, *a);
-  auto it = entries.find(req->entry_id());
+  auto wait = ReserveSigningTokens(deps_.limits, ctx->peer(), 1, deps_.clock.Now(), "JWT-SVID");
+  if (!wait.ok()) return FinishUnary(ctx, ToGrpc(wait.status()));
+  return RunUnary(ctx, RunOn::kCallbackThread, deps_.blocking, *wait,
+                  [this, a = std::move(*a), req, resp] { return NewJwtSvid(a, *req, resp); });
+}
+
+grpc::Status SvidService::NewJwtSvid(const AuthenticatedAgent& a, const svidv1::NewJWTSVIDRequest& req,
+                                     svidv1::NewJWTSVIDResponse* resp) {
+  auto entries = AuthorizedEntriesById(deps_, a);
+  auto it = entries.find(req.entry_id());
   if (it == entries.end()) return ToGrpc(absl::NotFoundError("entry not found or not authorized"));
-  std::vector<std::string> audience(req->audience().begin(), req->audience().end());
-  auto jwt = SignEntryJwtSvid(deps_, *it->second, audience, &a->node);
+  std::vector<std::string> audience(req.audience().begin(), req.audience().end());
+  auto jwt = SignEntryJwtSvid(deps_, *it->second, audience, &a.node);
   if (!jwt.ok()) return ToGrpc(jwt.status());
   auto* s = resp->mutable_svid();
   s->set_token(jwt->token);
@@ -98,17 +108,19 @@ absl::StatusOr<svidv1::NewDownstreamX509CAResponse> NewDownstreamX509Ca(const Ag
   return resp;
 }
 
-grpc::Status SvidService::NewDownstreamX509CA(grpc::ServerContext* ctx, const svidv1::NewDownstreamX509CARequest* req,
-                                              svidv1::NewDownstreamX509CAResponse* resp) {
+grpc::ServerUnaryReactor* SvidService::NewDownstreamX509CA(grpc::CallbackServerContext* ctx,
+                                                           const svidv1::NewDownstreamX509CARequest* req,
+                                                           svidv1::NewDownstreamX509CAResponse* resp) {
   auto pem = PeerChainPem(*ctx);
-  if (!pem.ok()) return ToGrpc(pem.status());
-  if (auto st = WaitForSigningTokens(deps_.limits, ctx->peer(), 1, deps_.clock.Now(), "downstream X509 CA"); !st.ok()) {
-    return ToGrpc(st);
-  }
-  auto r = NewDownstreamX509Ca(deps_, *pem, *req);
-  if (!r.ok()) return ToGrpc(r.status());
-  *resp = std::move(*r);
-  return grpc::Status::OK;
+  if (!pem.ok()) return FinishUnary(ctx, ToGrpc(pem.status()));
+  auto wait = ReserveSigningTokens(deps_.limits, ctx->peer(), 1, deps_.clock.Now(), "downstream X509 CA");
+  if (!wait.ok()) return FinishUnary(ctx, ToGrpc(wait.status()));
+  return RunUnary(ctx, RunOn::kBlockingPool, deps_.blocking, *wait, [this, pem = std::move(*pem), req, resp] {
+    auto r = NewDownstreamX509Ca(deps_, pem, *req);
+    if (!r.ok()) return ToGrpc(r.status());
+    *resp = std::move(*r);
+    return grpc::Status::OK;
+  });
 }
 
 }  // namespace spirecvm::server::spireagent

@@ -28,23 +28,30 @@ absl::StatusOr<svidv1::NewDownstreamX509CAResponse> NewDownstreamX509Ca(const Ag
                                                                         const std::string& caller_chain_pem,
                                                                         const svidv1::NewDownstreamX509CARequest& req);
 
-class SvidService final : public svidv1::SVID::Service {
+class SvidService final : public svidv1::SVID::CallbackService {
  public:
   // `admin`: the admin socket's SvidService for admin callers over TLS (default: none, every admin method denied).
   explicit SvidService(AgentApiDeps deps, AdminDelegate<spireapi::SvidService> admin = {})
       : deps_(deps), admin_(admin) {}
 
-  grpc::Status BatchNewX509SVID(grpc::ServerContext* ctx, const svidv1::BatchNewX509SVIDRequest* req,
-                                svidv1::BatchNewX509SVIDResponse* resp) override;
-  grpc::Status NewJWTSVID(grpc::ServerContext* ctx, const svidv1::NewJWTSVIDRequest* req,
-                          svidv1::NewJWTSVIDResponse* resp) override;
+  // On gRPC's callback API (unary_call.h): the SVIDs on the callback thread (signing, no write), the downstream CA on
+  // the blocking pool; each after its signing rate-limit wait.
+  grpc::ServerUnaryReactor* BatchNewX509SVID(grpc::CallbackServerContext* ctx,
+                                             const svidv1::BatchNewX509SVIDRequest* req,
+                                             svidv1::BatchNewX509SVIDResponse* resp) override;
+  grpc::ServerUnaryReactor* NewJWTSVID(grpc::CallbackServerContext* ctx, const svidv1::NewJWTSVIDRequest* req,
+                                       svidv1::NewJWTSVIDResponse* resp) override;
 
   SPIREAGENT_ADMIN_ONLY(MintX509SVID, svidv1::MintX509SVIDRequest, svidv1::MintX509SVIDResponse)
   SPIREAGENT_ADMIN_ONLY(MintJWTSVID, svidv1::MintJWTSVIDRequest, svidv1::MintJWTSVIDResponse)
-  grpc::Status NewDownstreamX509CA(grpc::ServerContext* ctx, const svidv1::NewDownstreamX509CARequest* req,
-                                   svidv1::NewDownstreamX509CAResponse* resp) override;
+  grpc::ServerUnaryReactor* NewDownstreamX509CA(grpc::CallbackServerContext* ctx,
+                                                const svidv1::NewDownstreamX509CARequest* req,
+                                                svidv1::NewDownstreamX509CAResponse* resp) override;
 
  private:
+  grpc::Status NewJwtSvid(const AuthenticatedAgent& a, const svidv1::NewJWTSVIDRequest& req,
+                          svidv1::NewJWTSVIDResponse* resp);
+
   AgentApiDeps deps_;
   AdminDelegate<spireapi::SvidService> admin_;
 };

@@ -136,7 +136,8 @@ TEST_F(SvidServiceTest, CsrAskingForACaOrAnotherIdIsRefused) {
 TEST_F(SvidServiceTest, MintMethodsArePermissionDeniedOnTheAgentEndpoint) {
   SvidService svc(Deps());
   svidv1::MintX509SVIDResponse resp;
-  EXPECT_EQ(svc.MintX509SVID(nullptr, nullptr, &resp).error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_EQ(CallUnary([&](auto* ctx) { return svc.MintX509SVID(ctx, nullptr, &resp); }).error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
 }
 
 class DownstreamTest : public SpireAgentApiTest {

@@ -2,12 +2,14 @@
 // entry and bundle caches, the join_token attestor and a scripted one with challenge rounds), as AgentApiDeps.
 #pragma once
 
+#include <future>
 #include <memory>
 #include <string>
 
 #include "crypto/csr.h"
 #include "crypto/keys.h"
 #include "crypto/x509.h"
+#include "grpcpp/test/default_reactor_test_peer.h"
 #include "gtest/gtest.h"
 #include "server/api/agent_api_deps.h"
 #include "server/datastore/sqlite_datastore.h"
@@ -21,6 +23,17 @@
 namespace spirecvm::server::spireagent {
 
 using server::testing::ScriptedAttestor;
+
+// Calls a unary method of a callback-API service, call(ctx), without a transport (no TLS peer) and returns the
+// status the call finished with, waiting for a body queued on a pool or behind a rate-limit alarm.
+template <typename Call>
+grpc::Status CallUnary(Call call) {
+  grpc::CallbackServerContext ctx;
+  std::promise<grpc::Status> finished;
+  grpc::testing::DefaultReactorTestPeer peer(&ctx, [&](grpc::Status s) { finished.set_value(std::move(s)); });
+  call(&ctx);
+  return finished.get_future().get();
+}
 
 class SpireAgentApiTest : public server::testing::ServerPartsTest {
  protected:

@@ -1,6 +1,6 @@
 // WorkerPool under many submitting threads: every accepted task runs exactly once, refused ones never, Stop drains
 // the queue (this suite also runs under ThreadSanitizer, `make test-tsan`).
-#include "agent/workload/worker_pool.h"
+#include "common/worker_pool.h"
 
 #include <gtest/gtest.h>
 
@@ -8,7 +8,7 @@
 #include <thread>
 #include <vector>
 
-namespace spirecvm::agent {
+namespace spirecvm {
 namespace {
 
 TEST(WorkerPoolTest, ConcurrentSubmittersEveryAcceptedTaskRunsOnce) {
@@ -44,4 +44,4 @@ TEST(WorkerPoolTest, TasksSeeWritesMadeBeforeSubmit) {
 }
 
 }  // namespace
-}  // namespace spirecvm::agent
+}  // namespace spirecvm

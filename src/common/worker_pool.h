@@ -1,6 +1,8 @@
-// A small fixed pool for the blocking parts of Workload API calls (reading /proc, hashing executables, minting
-// JWT-SVIDs at the server), so gRPC's callback threads never block and streams cost no thread. The queue is bounded:
-// when it is full, Submit refuses the task and the caller answers RESOURCE_EXHAUSTED. Thread-safe.
+// A small fixed pool for the blocking work behind gRPC callback-API calls, so gRPC's few callback threads never
+// block and a call costs no thread while it waits: on the agent, the Workload API's (reading /proc, hashing
+// executables, minting JWT-SVIDs at the server); on the server, the agent API's datastore writes (RenewAgent, the
+// admin methods). The queue is bounded: when it is full, Submit refuses the task and the caller answers
+// RESOURCE_EXHAUSTED. Thread-safe.
 #pragma once
 
 #include <condition_variable>
@@ -10,7 +12,7 @@
 #include <thread>
 #include <vector>
 
-namespace spirecvm::agent {
+namespace spirecvm {
 
 class WorkerPool {
  public:
@@ -66,4 +68,4 @@ class WorkerPool {
   std::vector<std::thread> workers_;
 };
 
-}  // namespace spirecvm::agent
+}  // namespace spirecvm

@@ -21,6 +21,7 @@
 #include "grpcpp/security/tls_credentials_options.h"
 #include "grpcpp/server_builder.h"
 #include "server/api/audit_log.h"
+#include "server/api/spire/on_pool.h"
 #include "spdlog/spdlog.h"
 
 namespace spirecvm::server {
@@ -216,6 +217,23 @@ void Server::BuildSpireAdminServices(const SvidTtls& ttls) {
       spireapi::TrustDomainServiceDeps{.trust_domain = td, .ds = *ds_, .refresher = bundle_refresher_.get()});
 }
 
+// The admin services on the callback API, each call on the admin pool (api/spire/on_pool.h).
+std::vector<grpc::Service*> Server::AdminOnPool() {
+  WorkerPool* pool = &admin_blocking_;
+  admin_on_pool_.push_back(std::make_unique<spireapi::EntryServiceOnPool>(spire_admin_.entry.get(), pool));
+  admin_on_pool_.push_back(std::make_unique<spireapi::AgentServiceOnPool>(spire_admin_.agent.get(), pool));
+  admin_on_pool_.push_back(std::make_unique<spireapi::BundleServiceOnPool>(spire_admin_.bundle.get(), pool));
+  admin_on_pool_.push_back(std::make_unique<spireapi::SvidServiceOnPool>(spire_admin_.svid.get(), pool));
+  admin_on_pool_.push_back(
+      std::make_unique<spireapi::LocalAuthorityServiceOnPool>(spire_admin_.localauthority.get(), pool));
+  admin_on_pool_.push_back(std::make_unique<spireapi::LoggerServiceOnPool>(spire_admin_.logger.get(), pool));
+  admin_on_pool_.push_back(std::make_unique<spireapi::DebugServiceOnPool>(spire_admin_.debug.get(), pool));
+  admin_on_pool_.push_back(std::make_unique<spireapi::TrustDomainServiceOnPool>(spire_admin_.trustdomain.get(), pool));
+  std::vector<grpc::Service*> out;
+  for (const auto& s : admin_on_pool_) out.push_back(s.get());
+  return out;
+}
+
 absl::Status Server::StartEndpoints() {
   svid_ = std::make_unique<ServerSvid>(ServerSvidDeps{.ca = *ca_.ca,
                                                       .clock = clock_,
@@ -232,12 +250,8 @@ absl::Status Server::StartEndpoints() {
                                                      {spire_agent_.agent.get(), spire_agent_.entry.get(),
                                                       spire_agent_.bundle.get(), spire_agent_.svid.get()},
                                                      *svid_, &bound_port, cfg_.audit_log_enabled, RpcMetrics()));
-  ASSIGN_OR_RETURN(admin_server_, StartAdminEndpoint(cfg_.socket_path,
-                                                     {spire_admin_.entry.get(), spire_admin_.agent.get(),
-                                                      spire_admin_.bundle.get(), spire_admin_.svid.get(),
-                                                      spire_admin_.localauthority.get(), spire_admin_.logger.get(),
-                                                      spire_admin_.debug.get(), spire_admin_.trustdomain.get()},
-                                                     cfg_.audit_log_enabled, RpcMetrics()));
+  ASSIGN_OR_RETURN(admin_server_,
+                   StartAdminEndpoint(cfg_.socket_path, AdminOnPool(), cfg_.audit_log_enabled, RpcMetrics()));
   spdlog::info("spire-server started: trust domain {}, agent API on {}:{}, admin API on {}", cfg_.trust_domain.name(),
                cfg_.bind_address, bound_port, cfg_.socket_path);
   return absl::OkStatus();
@@ -323,6 +337,7 @@ void Server::Shutdown() {
   if (agent_server_) agent_server_->Shutdown(deadline);
   agent_blocking_.Stop();  // runs what the agent endpoint queued before it stopped
   if (admin_server_) admin_server_->Shutdown(deadline);
+  admin_blocking_.Stop();
   if (health_) health_->Stop();
   if (telemetry_) telemetry_->Stop();
   if (!cfg_.socket_path.empty() && admin_server_) unlink(cfg_.socket_path.c_str());

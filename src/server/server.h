@@ -56,6 +56,9 @@ namespace spirecvm::server {
 // SQLite serialises writes anyway, PostgreSQL takes several at once; past the queue, RESOURCE_EXHAUSTED.
 inline constexpr size_t kAgentApiBlockingThreads = 8;
 inline constexpr size_t kAgentApiBlockingQueue = 10000;
+// The admin socket's pool (api/spire/on_pool.h): every admin call runs there, apart from the agents' pool.
+inline constexpr size_t kAdminApiThreads = 4;
+inline constexpr size_t kAdminApiQueue = 10000;
 
 // Step 1: the id under which this server keeps its CA journal (data_dir/server_id, made on first start).
 absl::StatusOr<std::string> LoadOrCreateServerId(const std::string& data_dir, Random& rnd);
@@ -106,6 +109,7 @@ class Server {
   void BuildSpireAdminServices(const SvidTtls& ttls);
   void BuildSpireAgentServices();
   AgentApiDeps AgentDeps();
+  std::vector<grpc::Service*> AdminOnPool();
   absl::Status StartEndpoints();
   absl::Status StartHttpListeners();
   telemetry::Registry* RpcMetrics();  // the call counters when telemetry is on, else null (no interceptor)
@@ -123,6 +127,8 @@ class Server {
   AgentApiLimits agent_limits_;  // rate limits and step deadline of the agent API (outlives its services)
   // The agent API's blocking work (api/spire_agent/unary_call.h); outlives agent_server_, stopped after it.
   WorkerPool agent_blocking_{kAgentApiBlockingThreads, kAgentApiBlockingQueue};
+  // The admin API's calls (api/spire/on_pool.h); outlives admin_server_, stopped after it.
+  WorkerPool admin_blocking_{kAdminApiThreads, kAdminApiQueue};
   std::string server_id_;
   std::unique_ptr<datastore::DataStore> ds_;
   CaParts ca_;
@@ -140,6 +146,7 @@ class Server {
     std::unique_ptr<spireapi::TrustDomainService> trustdomain;
     std::unique_ptr<spireapi::DebugService> debug;  // made with the server SVID, in StartEndpoints
   } spire_admin_;
+  std::vector<std::unique_ptr<grpc::Service>> admin_on_pool_;   // spire_admin_ on the callback API, registered
   std::unique_ptr<spireagent::AdminCallerDeps> admin_callers_;  // who may call the admin APIs over TLS
   struct SpireAgentServices {
     std::unique_ptr<spireagent::AgentService> agent;

@@ -1,8 +1,8 @@
-// How the unary methods of SPIRE's agent-facing services run. Every method of the agent endpoint is on gRPC's
-// callback API, so gRPC starts no synchronous-server pollers beside its callback threads (with both, a call's
-// bytes were read on one thread and its handler ran on another; docs/benchmarks.md, "The agent endpoint on the
-// callback API"). A method checks its caller and request on gRPC's callback thread, then finishes with what its
-// body returns:
+// How the unary methods of SPIRE's agent-facing services run. Every method of the agent endpoint (and, through
+// api/spire/on_pool.h, of the admin endpoint) is on gRPC's callback API, so gRPC starts no synchronous-server
+// pollers beside its callback threads (with both, a call's bytes were read on one thread and its handler ran on
+// another; docs/benchmarks.md, "No synchronous pollers in the server"). A method checks its caller and request on
+// gRPC's callback thread, then finishes with what its body returns:
 //  - on the callback thread, for bounded CPU work and datastore reads (bundles, authorized entries, SVID signing);
 //  - on the blocking pool (AgentApiDeps::blocking), for datastore writes and the admin services (RenewAgent,
 //    PublishJWTAuthority, NewDownstreamX509CA, admin callers' methods), so a commit's fsync never holds a callback

@@ -8,7 +8,9 @@
 //    PublishJWTAuthority, NewDownstreamX509CA, admin callers' methods), so a commit's fsync never holds a callback
 //    thread;
 // in both cases after the wait a rate-limit reservation asks for (ReserveSigningTokens), on a gRPC alarm rather
-// than a sleeping thread.
+// than a sleeping thread (bounded by attestation_step_timeout; a server shutting down waits for such a call).
+// Thread-safety: FinishUnary and RunUnary may be called from any thread, for different calls at once; the pool is
+// thread-safe.
 #pragma once
 
 #include <grpcpp/server_context.h>

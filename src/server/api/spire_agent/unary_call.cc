@@ -16,7 +16,7 @@ void Dispatch(grpc::ServerUnaryReactor* reactor, RunOn where, WorkerPool* pool, 
   }
   if (!pool->Submit([reactor, body = std::move(body)] { reactor->Finish(body()); })) {
     reactor->Finish(grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,
-                                 "server busy: the queue of the agent API's blocking calls is full"));
+                                 "server busy: the queue of this API's blocking calls is full"));
   }
 }
 

@@ -2,9 +2,9 @@
 // entry and bundle caches, the join_token attestor and a scripted one with challenge rounds), as AgentApiDeps.
 #pragma once
 
-#include <future>
 #include <memory>
 #include <string>
+#include <thread>
 
 #include "crypto/csr.h"
 #include "crypto/keys.h"
@@ -26,13 +26,19 @@ using server::testing::ScriptedAttestor;
 
 // Calls a unary method of a callback-API service, call(ctx), without a transport (no TLS peer) and returns the
 // status the call finished with, waiting for a body queued on a pool or behind a rate-limit alarm.
+// WaitFinished: gRPC's test reactor marks the status set only after its finish callback returns, from the thread
+// that finished the call; so the context may be destroyed only once test_status_set() is true (waiting on the
+// callback instead freed the context under that last write: an ASan use-after-free).
+inline grpc::Status WaitFinished(const grpc::testing::DefaultReactorTestPeer& peer) {
+  while (!peer.test_status_set()) std::this_thread::yield();
+  return peer.test_status();
+}
 template <typename Call>
 grpc::Status CallUnary(Call call) {
   grpc::CallbackServerContext ctx;
-  std::promise<grpc::Status> finished;
-  grpc::testing::DefaultReactorTestPeer peer(&ctx, [&](grpc::Status s) { finished.set_value(std::move(s)); });
+  grpc::testing::DefaultReactorTestPeer peer(&ctx);
   call(&ctx);
-  return finished.get_future().get();
+  return WaitFinished(peer);
 }
 
 class SpireAgentApiTest : public server::testing::ServerPartsTest {

@@ -73,15 +73,14 @@ TEST(UnaryCallTest, AfterAWaitTheBodyRunsFromTheAlarmNotTheCallingThread) {
     std::atomic<bool> ran{false};
     std::thread::id ran_on;
     grpc::CallbackServerContext ctx;
-    std::promise<grpc::Status> finished;
-    grpc::testing::DefaultReactorTestPeer peer(&ctx, [&](grpc::Status s) { finished.set_value(std::move(s)); });
+    grpc::testing::DefaultReactorTestPeer peer(&ctx);
     RunUnary(&ctx, where, &pool, absl::Seconds(1), [&] {
       ran = true;
       ran_on = std::this_thread::get_id();
       return grpc::Status(grpc::StatusCode::ALREADY_EXISTS, "x");
     });
     EXPECT_FALSE(ran.load()) << "the body waits for the reservation";
-    grpc::Status st = finished.get_future().get();
+    grpc::Status st = WaitFinished(peer);
     EXPECT_EQ(st.error_code(), grpc::StatusCode::ALREADY_EXISTS);
     EXPECT_TRUE(ran.load());
     EXPECT_NE(ran_on, std::this_thread::get_id());

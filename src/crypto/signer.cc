@@ -73,6 +73,12 @@ absl::StatusOr<std::shared_ptr<Signer>> NewLocalSigner(ssl::EvpPkeyPtr private_k
   return std::make_shared<LocalSigner>(std::move(private_key), std::move(pub), type);
 }
 
+absl::StatusOr<const Signer*> SignerOrLocal(const Signer* signer, EVP_PKEY* key, std::shared_ptr<Signer>& local) {
+  if (signer != nullptr) return signer;
+  ASSIGN_OR_RETURN(local, NewLocalSigner(ShareKey(key)));
+  return local.get();
+}
+
 const EVP_MD* DigestFor(KeyType t) { return t == KeyType::kEcP384 ? EVP_sha384() : EVP_sha256(); }
 
 absl::StatusOr<std::string> SignData(const Signer& signer, const EVP_MD* md, std::string_view data) {

@@ -28,6 +28,9 @@ class Signer {
 // A signer over a private key in this process. InvalidArgument for a key that is not EC P-256/P-384 or RSA.
 absl::StatusOr<std::shared_ptr<Signer>> NewLocalSigner(ssl::EvpPkeyPtr private_key);
 
+// `signer` when set, else a LocalSigner over `key` (shared, not copied; its owner keeps it alive), held in `local`.
+absl::StatusOr<const Signer*> SignerOrLocal(const Signer* signer, EVP_PKEY* key, std::shared_ptr<Signer>& local);
+
 // The digest the CA uses with a key type: SHA-384 for P-384, SHA-256 otherwise.
 const EVP_MD* DigestFor(KeyType t);
 

@@ -8,11 +8,9 @@
 namespace spirecvm::spiffe::internal {
 
 absl::StatusOr<const crypto::Signer*> SignerOf(const CaSigner& ca, std::shared_ptr<crypto::Signer>& local) {
-  if (ca.signer != nullptr) return ca.signer;
-  auto s = crypto::NewLocalSigner(crypto::ShareKey(ca.key));
+  auto s = crypto::SignerOrLocal(ca.signer, ca.key, local);
   if (!s.ok()) return absl::InvalidArgumentError(absl::StrCat("CA signing key: ", s.status().message()));
-  local = *std::move(s);
-  return local.get();
+  return s;
 }
 
 absl::Status CheckSignerMatchesCa(const X509* ca_cert, const crypto::Signer& signer) {

@@ -206,11 +206,9 @@ absl::Status CheckHeader(const json& h) {
 
 // The signer a JwtSigner names: its Signer, or a LocalSigner over its private key (held in `local`).
 absl::StatusOr<const crypto::Signer*> SignerOf(const JwtSigner& s, std::shared_ptr<crypto::Signer>& local) {
-  if (s.signer != nullptr) return s.signer;
-  auto made = crypto::NewLocalSigner(crypto::ShareKey(s.key));
+  auto made = crypto::SignerOrLocal(s.signer, s.key, local);
   if (!made.ok()) return absl::InvalidArgumentError(absl::StrCat("JWT-SVID sign: ", made.status().message()));
-  local = *std::move(made);
-  return local.get();
+  return made;
 }
 
 }  // namespace

@@ -23,27 +23,32 @@
 #include "server/api/spire/trustdomain_service.h"
 #include "server/api/spire_agent/unary_call.h"
 
-// A unary method of an adapter: the wrapped service's synchronous Method, on the pool. A method that uses its context
-// (GetAgent's trailing metadata) offers an overload taking grpc::ServerContextBase*; the others get none.
-#define SPIREAPI_ON_POOL(Method, Request, Response)                                                                   \
-  grpc::ServerUnaryReactor* Method(grpc::CallbackServerContext* ctx, const Request* req, Response* resp) override {   \
-    auto call = [ctx, req, resp](auto* s) {                                                                           \
-      if constexpr (requires { s->Method(static_cast<grpc::ServerContextBase*>(ctx), req, resp); }) {                 \
-        return s->Method(static_cast<grpc::ServerContextBase*>(ctx), req, resp);                                      \
-      } else {                                                                                                        \
-        return s->Method(static_cast<grpc::ServerContext*>(nullptr), req, resp);                                      \
-      }                                                                                                               \
-    };                                                                                                                \
-    return ::spirecvm::server::spireagent::RunUnary(ctx, ::spirecvm::server::spireagent::RunOn::kBlockingPool, pool_, \
-                                                    absl::ZeroDuration(), [s = svc_, call] { return call(s); });      \
+// A unary method of an adapter: the wrapped service's synchronous Method (SPIREAPI_CALL_SYNC picks the context), on
+// the pool.
+#define SPIREAPI_ON_POOL(Method, Request, Response)                                                                 \
+  grpc::ServerUnaryReactor* Method(grpc::CallbackServerContext* ctx, const Request* req, Response* resp) override { \
+    return ::spirecvm::server::spireagent::RunUnary(                                                                \
+        ctx, ::spirecvm::server::spireagent::RunOn::kBlockingPool, pool_, absl::ZeroDuration(),                     \
+        [s = svc_, call = SPIREAPI_CALL_SYNC(Method, ctx, req, resp)] { return call(*s); });                        \
   }
 
 namespace spirecvm::server::spireapi {
 
-// EntryService (api/spire/entry_service.h) on the callback API.
-class EntryServiceOnPool final : public entryv1::Entry::CallbackService {
+// What every adapter holds: the synchronous service it forwards to and the pool the calls run on (both outlive it).
+template <typename CallbackBase, typename Sync>
+class OnPool : public CallbackBase {
  public:
-  EntryServiceOnPool(EntryService* svc, WorkerPool* pool) : svc_(svc), pool_(pool) {}
+  OnPool(Sync* svc, WorkerPool* pool) : svc_(svc), pool_(pool) {}
+
+ protected:
+  Sync* svc_;
+  WorkerPool* pool_;
+};
+
+// EntryService (api/spire/entry_service.h) on the callback API.
+class EntryServiceOnPool final : public OnPool<entryv1::Entry::CallbackService, EntryService> {
+ public:
+  using OnPool::OnPool;
 
   SPIREAPI_ON_POOL(CountEntries, entryv1::CountEntriesRequest, entryv1::CountEntriesResponse)
   SPIREAPI_ON_POOL(ListEntries, entryv1::ListEntriesRequest, entryv1::ListEntriesResponse)
@@ -52,16 +57,12 @@ class EntryServiceOnPool final : public entryv1::Entry::CallbackService {
   SPIREAPI_ON_POOL(BatchUpdateEntry, entryv1::BatchUpdateEntryRequest, entryv1::BatchUpdateEntryResponse)
   SPIREAPI_ON_POOL(BatchDeleteEntry, entryv1::BatchDeleteEntryRequest, entryv1::BatchDeleteEntryResponse)
   SPIREAPI_ON_POOL(GetAuthorizedEntries, entryv1::GetAuthorizedEntriesRequest, entryv1::GetAuthorizedEntriesResponse)
-
- private:
-  EntryService* svc_;
-  WorkerPool* pool_;
 };
 
 // AgentService (api/spire/agent_service.h) on the callback API.
-class AgentServiceOnPool final : public agentv1::Agent::CallbackService {
+class AgentServiceOnPool final : public OnPool<agentv1::Agent::CallbackService, AgentService> {
  public:
-  AgentServiceOnPool(AgentService* svc, WorkerPool* pool) : svc_(svc), pool_(pool) {}
+  using OnPool::OnPool;
 
   SPIREAPI_ON_POOL(CountAgents, agentv1::CountAgentsRequest, agentv1::CountAgentsResponse)
   SPIREAPI_ON_POOL(ListAgents, agentv1::ListAgentsRequest, agentv1::ListAgentsResponse)
@@ -71,16 +72,12 @@ class AgentServiceOnPool final : public agentv1::Agent::CallbackService {
   SPIREAPI_ON_POOL(RenewAgent, agentv1::RenewAgentRequest, agentv1::RenewAgentResponse)
   SPIREAPI_ON_POOL(CreateJoinToken, agentv1::CreateJoinTokenRequest, ::spire::api::types::JoinToken)
   SPIREAPI_ON_POOL(PostStatus, agentv1::PostStatusRequest, agentv1::PostStatusResponse)
-
- private:
-  AgentService* svc_;
-  WorkerPool* pool_;
 };
 
 // BundleService (api/spire/bundle_service.h) on the callback API.
-class BundleServiceOnPool final : public bundlev1::Bundle::CallbackService {
+class BundleServiceOnPool final : public OnPool<bundlev1::Bundle::CallbackService, BundleService> {
  public:
-  BundleServiceOnPool(BundleService* svc, WorkerPool* pool) : svc_(svc), pool_(pool) {}
+  using OnPool::OnPool;
 
   SPIREAPI_ON_POOL(CountBundles, bundlev1::CountBundlesRequest, bundlev1::CountBundlesResponse)
   SPIREAPI_ON_POOL(GetBundle, bundlev1::GetBundleRequest, ::spire::api::types::Bundle)
@@ -96,32 +93,24 @@ class BundleServiceOnPool final : public bundlev1::Bundle::CallbackService {
                    bundlev1::BatchSetFederatedBundleResponse)
   SPIREAPI_ON_POOL(BatchDeleteFederatedBundle, bundlev1::BatchDeleteFederatedBundleRequest,
                    bundlev1::BatchDeleteFederatedBundleResponse)
-
- private:
-  BundleService* svc_;
-  WorkerPool* pool_;
 };
 
 // SvidService (api/spire/svid_service.h) on the callback API.
-class SvidServiceOnPool final : public svidv1::SVID::CallbackService {
+class SvidServiceOnPool final : public OnPool<svidv1::SVID::CallbackService, SvidService> {
  public:
-  SvidServiceOnPool(SvidService* svc, WorkerPool* pool) : svc_(svc), pool_(pool) {}
+  using OnPool::OnPool;
 
   SPIREAPI_ON_POOL(MintX509SVID, svidv1::MintX509SVIDRequest, svidv1::MintX509SVIDResponse)
   SPIREAPI_ON_POOL(MintJWTSVID, svidv1::MintJWTSVIDRequest, svidv1::MintJWTSVIDResponse)
   SPIREAPI_ON_POOL(BatchNewX509SVID, svidv1::BatchNewX509SVIDRequest, svidv1::BatchNewX509SVIDResponse)
   SPIREAPI_ON_POOL(NewJWTSVID, svidv1::NewJWTSVIDRequest, svidv1::NewJWTSVIDResponse)
   SPIREAPI_ON_POOL(NewDownstreamX509CA, svidv1::NewDownstreamX509CARequest, svidv1::NewDownstreamX509CAResponse)
-
- private:
-  SvidService* svc_;
-  WorkerPool* pool_;
 };
 
 // LocalAuthorityService (api/spire/localauthority_service.h) on the callback API.
-class LocalAuthorityServiceOnPool final : public lav1::LocalAuthority::CallbackService {
+class LocalAuthorityServiceOnPool final : public OnPool<lav1::LocalAuthority::CallbackService, LocalAuthorityService> {
  public:
-  LocalAuthorityServiceOnPool(LocalAuthorityService* svc, WorkerPool* pool) : svc_(svc), pool_(pool) {}
+  using OnPool::OnPool;
 
   SPIREAPI_ON_POOL(GetJWTAuthorityState, lav1::GetJWTAuthorityStateRequest, lav1::GetJWTAuthorityStateResponse)
   SPIREAPI_ON_POOL(PrepareJWTAuthority, lav1::PrepareJWTAuthorityRequest, lav1::PrepareJWTAuthorityResponse)
@@ -137,42 +126,30 @@ class LocalAuthorityServiceOnPool final : public lav1::LocalAuthority::CallbackS
   SPIREAPI_ON_POOL(RevokeX509Authority, lav1::RevokeX509AuthorityRequest, lav1::RevokeX509AuthorityResponse)
   SPIREAPI_ON_POOL(RevokeX509UpstreamAuthority, lav1::RevokeX509UpstreamAuthorityRequest,
                    lav1::RevokeX509UpstreamAuthorityResponse)
-
- private:
-  LocalAuthorityService* svc_;
-  WorkerPool* pool_;
 };
 
 // LoggerService (api/spire/logger_service.h) on the callback API.
-class LoggerServiceOnPool final : public loggerv1::Logger::CallbackService {
+class LoggerServiceOnPool final : public OnPool<loggerv1::Logger::CallbackService, LoggerService> {
  public:
-  LoggerServiceOnPool(LoggerService* svc, WorkerPool* pool) : svc_(svc), pool_(pool) {}
+  using OnPool::OnPool;
 
   SPIREAPI_ON_POOL(GetLogger, loggerv1::GetLoggerRequest, ::spire::api::types::Logger)
   SPIREAPI_ON_POOL(SetLogLevel, loggerv1::SetLogLevelRequest, ::spire::api::types::Logger)
   SPIREAPI_ON_POOL(ResetLogLevel, loggerv1::ResetLogLevelRequest, ::spire::api::types::Logger)
-
- private:
-  LoggerService* svc_;
-  WorkerPool* pool_;
 };
 
 // DebugService (api/spire/debug_service.h) on the callback API.
-class DebugServiceOnPool final : public debugv1::Debug::CallbackService {
+class DebugServiceOnPool final : public OnPool<debugv1::Debug::CallbackService, DebugService> {
  public:
-  DebugServiceOnPool(DebugService* svc, WorkerPool* pool) : svc_(svc), pool_(pool) {}
+  using OnPool::OnPool;
 
   SPIREAPI_ON_POOL(GetInfo, debugv1::GetInfoRequest, debugv1::GetInfoResponse)
-
- private:
-  DebugService* svc_;
-  WorkerPool* pool_;
 };
 
 // TrustDomainService (api/spire/trustdomain_service.h) on the callback API.
-class TrustDomainServiceOnPool final : public trustdomainv1::TrustDomain::CallbackService {
+class TrustDomainServiceOnPool final : public OnPool<trustdomainv1::TrustDomain::CallbackService, TrustDomainService> {
  public:
-  TrustDomainServiceOnPool(TrustDomainService* svc, WorkerPool* pool) : svc_(svc), pool_(pool) {}
+  using OnPool::OnPool;
 
   SPIREAPI_ON_POOL(ListFederationRelationships, trustdomainv1::ListFederationRelationshipsRequest,
                    trustdomainv1::ListFederationRelationshipsResponse)
@@ -185,10 +162,6 @@ class TrustDomainServiceOnPool final : public trustdomainv1::TrustDomain::Callba
   SPIREAPI_ON_POOL(BatchDeleteFederationRelationship, trustdomainv1::BatchDeleteFederationRelationshipRequest,
                    trustdomainv1::BatchDeleteFederationRelationshipResponse)
   SPIREAPI_ON_POOL(RefreshBundle, trustdomainv1::RefreshBundleRequest, google::protobuf::Empty)
-
- private:
-  TrustDomainService* svc_;
-  WorkerPool* pool_;
 };
 
 }  // namespace spirecvm::server::spireapi

@@ -43,17 +43,11 @@ std::map<std::string, EntryPtr, std::less<>> AuthorizedEntriesById(const AgentAp
 
 // Declares an admin method of a SPIRE service on the agent endpoint (callback API): forwarded to the admin socket's
 // service (member admin_, an AdminDelegate) on the blocking pool (member deps_.blocking) for admin callers,
-// PermissionDenied for everyone else. An admin method that uses its context (GetAgent's trailing metadata) offers an
-// overload taking grpc::ServerContextBase*; the others get none.
-#define SPIREAGENT_ADMIN_ONLY(Method, Request, Response)                                                              \
-  grpc::ServerUnaryReactor* Method(grpc::CallbackServerContext* ctx, const Request* req, Response* resp) override {   \
-    return ::spirecvm::server::spireagent::ForAdmin(admin_, deps_.blocking, ctx, #Method, [ctx, req, resp](auto& s) { \
-      if constexpr (requires { s.Method(static_cast<grpc::ServerContextBase*>(ctx), req, resp); }) {                  \
-        return s.Method(static_cast<grpc::ServerContextBase*>(ctx), req, resp);                                       \
-      } else {                                                                                                        \
-        return s.Method(static_cast<grpc::ServerContext*>(nullptr), req, resp);                                       \
-      }                                                                                                               \
-    });                                                                                                               \
+// PermissionDenied for everyone else (SPIREAPI_CALL_SYNC, unary_call.h, picks the context to pass).
+#define SPIREAGENT_ADMIN_ONLY(Method, Request, Response)                                                            \
+  grpc::ServerUnaryReactor* Method(grpc::CallbackServerContext* ctx, const Request* req, Response* resp) override { \
+    return ::spirecvm::server::spireagent::ForAdmin(admin_, deps_.blocking, ctx, #Method,                           \
+                                                    SPIREAPI_CALL_SYNC(Method, ctx, req, resp));                    \
   }
 
 // SPIREAPI_DENIED (spire/denied.h) for a callback-API service: SPIRE's PermissionDenied for every caller.

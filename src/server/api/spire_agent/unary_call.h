@@ -37,3 +37,16 @@ grpc::ServerUnaryReactor* RunUnary(grpc::CallbackServerContext* ctx, RunOn where
                                    std::function<grpc::Status()> body);
 
 }  // namespace spirecvm::server::spireagent
+
+// A generic lambda that calls the synchronous admin-service method `Method` (api/spire) from a callback-API call:
+// with the call's context when the service offers an overload taking grpc::ServerContextBase* (GetAgent sets
+// trailing metadata), else with no context (the others never read it). Used by the agent endpoint's admin forwards
+// (caller.h) and the admin socket's adapters (api/spire/on_pool.h).
+#define SPIREAPI_CALL_SYNC(Method, ctx, req, resp)                                                 \
+  [ctx, req, resp](auto& s) {                                                                      \
+    if constexpr (requires { s.Method(static_cast<grpc::ServerContextBase*>(ctx), req, resp); }) { \
+      return s.Method(static_cast<grpc::ServerContextBase*>(ctx), req, resp);                      \
+    } else {                                                                                       \
+      return s.Method(static_cast<grpc::ServerContext*>(nullptr), req, resp);                      \
+    }                                                                                              \
+  }

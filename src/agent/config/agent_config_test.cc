@@ -339,6 +339,9 @@ TEST(AgentConfigTest, TrustBundleUrl) {
   EXPECT_THAT(ValidateAgentConfig(*c).message(), HasSubstr("must start with https://"));
   c->trust_bundle_unix_socket = "/run/bundle.sock";  // through a Unix socket, http is allowed
   EXPECT_TRUE(ValidateAgentConfig(*c).ok()) << ValidateAgentConfig(*c);
+  c->trust_bundle_url = "https://bundle.example.org/b.pem";  // and only http: no TLS over the socket
+  EXPECT_THAT(ValidateAgentConfig(*c).message(), HasSubstr("must start with http:// when trust_bundle_unix_socket"));
+  c->trust_bundle_url = "http://bundle.example.org/b.pem";
   c->trust_bundle_path = "/tmp/bundle.pem";
   EXPECT_THAT(ValidateAgentConfig(*c).message(), HasSubstr("only one bootstrap source"));
 }

@@ -1,7 +1,7 @@
 // trust_bundle_url / -trustBundleUrl: the agent's bootstrap bundle downloaded at start, as SPIRE does. The URL must
 // be https:// (verified against the system trust store), unless trust_bundle_unix_socket names a Unix socket to
-// send the request to (then http:// is allowed: the socket's file permissions are the trust). The body is parsed
-// as trust_bundle_format says (pem or spiffe).
+// send the request to: then it must be http:// (the socket's file permissions are the trust; TLS over the socket is
+// not supported). The body is parsed as trust_bundle_format says (pem or spiffe). common/http_client.h does the GET.
 #pragma once
 
 #include <string>

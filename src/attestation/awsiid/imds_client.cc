@@ -1,50 +1,15 @@
 #include "attestation/awsiid/imds_client.h"
 
-#include <curl/curl.h>
-
-#include <mutex>
-
 #include "absl/status/status.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "common/http_client.h"
 #include "common/status.h"
 
 namespace spirecvm::awsiid {
 namespace {
 
 constexpr size_t kMaxResponseBytes = 64 * 1024;
-
-struct CurlEasyDeleter {
-  void operator()(CURL* c) const noexcept { curl_easy_cleanup(c); }
-};
-struct CurlSlistDeleter {
-  void operator()(curl_slist* l) const noexcept { curl_slist_free_all(l); }
-};
-using CurlPtr = std::unique_ptr<CURL, CurlEasyDeleter>;
-using CurlSlistPtr = std::unique_ptr<curl_slist, CurlSlistDeleter>;
-
-void GlobalInitOnce() {
-  static std::once_flag once;
-  std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
-}
-
-struct Sink {
-  std::string body;
-  bool overflow = false;
-};
-
-size_t WriteCallback(char* data, size_t size, size_t nmemb, void* userdata) {
-  auto* sink = static_cast<Sink*>(userdata);
-  size_t n = size * nmemb;
-  if (sink->body.size() + n > kMaxResponseBytes) {
-    sink->overflow = true;
-    return 0;  // aborts the transfer
-  }
-  sink->body.append(data, n);
-  return n;
-}
-
-long Millis(absl::Duration d) { return static_cast<long>(absl::ToInt64Milliseconds(d)); }
 
 }  // namespace
 
@@ -70,12 +35,12 @@ absl::StatusOr<std::unique_ptr<ImdsClient>> ImdsClient::Create(ImdsClientOptions
     return absl::InvalidArgumentError("IMDS token TTL must be between 1 and 21600 seconds");
   }
   if (!options.sleep) options.sleep = [](absl::Duration d) { absl::SleepFor(d); };
-  GlobalInitOnce();
   return std::unique_ptr<ImdsClient>(new ImdsClient(std::move(options)));
 }
 
 absl::StatusOr<ImdsClient::Response> ImdsClient::Exchange(bool put, absl::string_view path,
-                                                          absl::string_view header) const {
+                                                          absl::string_view header_name,
+                                                          absl::string_view header_value) const {
   const std::string url = absl::StrCat(options_.endpoint, path);
   absl::Duration backoff = options_.initial_backoff;
   absl::Status last;
@@ -84,42 +49,25 @@ absl::StatusOr<ImdsClient::Response> ImdsClient::Exchange(bool put, absl::string
       options_.sleep(backoff);
       backoff = std::min(backoff * 2, options_.max_backoff);
     }
-    CurlPtr curl(curl_easy_init());
-    if (!curl) return absl::InternalError("curl_easy_init failed");
-    CurlSlistPtr headers(curl_slist_append(nullptr, std::string(header).c_str()));
-    Sink sink;
-    char errbuf[CURL_ERROR_SIZE] = {0};
-    CURL* c = curl.get();
-    curl_easy_setopt(c, CURLOPT_URL, url.c_str());
-    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(c, CURLOPT_PROXY, "");  // never a proxy: not even from the environment
-    curl_easy_setopt(c, CURLOPT_NOPROXY, "*");
-    curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
-    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, Millis(options_.connect_timeout));
-    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, Millis(options_.request_timeout));
-    curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers.get());
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, &WriteCallback);
-    curl_easy_setopt(c, CURLOPT_WRITEDATA, &sink);
-    curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
-    if (put) {
-      curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, "PUT");
-      curl_easy_setopt(c, CURLOPT_POSTFIELDS, "");
-      curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, 0L);
+    http::Request req;
+    req.method = put ? "PUT" : "GET";
+    req.url = url;
+    req.headers = {{std::string(header_name), std::string(header_value)}};
+    req.connect_timeout = options_.connect_timeout;
+    req.timeout = options_.request_timeout;
+    req.max_body = kMaxResponseBytes;
+    absl::StatusOr<http::Response> answer = http::Exchange(req);
+    if (answer.status().code() == absl::StatusCode::kOutOfRange) {
+      return absl::InvalidArgumentError(absl::StrCat("IMDS at ", options_.endpoint, ": response to ", path, " exceeds ",
+                                                     kMaxResponseBytes, " bytes"));
     }
-    CURLcode rc = curl_easy_perform(c);
-    if (rc != CURLE_OK) {
-      if (sink.overflow) {
-        return absl::InvalidArgumentError(absl::StrCat("IMDS at ", options_.endpoint, ": response to ", path,
-                                                       " exceeds ", kMaxResponseBytes, " bytes"));
-      }
-      last = absl::UnavailableError(absl::StrCat(
-          "IMDS at ", options_.endpoint, " unreachable: ", errbuf[0] != '\0' ? errbuf : curl_easy_strerror(rc), " (",
-          put ? "PUT " : "GET ", path, ", attempt ", attempt, " of ", options_.max_attempts, ")"));
+    if (!answer.ok()) {
+      last = absl::UnavailableError(
+          absl::StrCat("IMDS at ", options_.endpoint, " unreachable: ", answer.status().message(), " (",
+                       put ? "PUT " : "GET ", path, ", attempt ", attempt, " of ", options_.max_attempts, ")"));
       continue;
     }
-    Response r;
-    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r.status);
-    r.body = std::move(sink.body);
+    Response r{answer->status, std::move(answer->body)};
     if (r.status >= 500 || r.status == 429) {
       last = absl::UnavailableError(absl::StrCat("IMDS at ", options_.endpoint, " answered HTTP ", r.status, " to ",
                                                  put ? "PUT " : "GET ", path, " (attempt ", attempt, " of ",
@@ -132,9 +80,8 @@ absl::StatusOr<ImdsClient::Response> ImdsClient::Exchange(bool put, absl::string
 }
 
 absl::StatusOr<std::string> ImdsClient::FetchToken() const {
-  ASSIGN_OR_RETURN(auto r,
-                   Exchange(/*put=*/true, "/latest/api/token",
-                            absl::StrCat("X-aws-ec2-metadata-token-ttl-seconds: ", options_.token_ttl_seconds)));
+  ASSIGN_OR_RETURN(auto r, Exchange(/*put=*/true, "/latest/api/token", "X-aws-ec2-metadata-token-ttl-seconds",
+                                    absl::StrCat(options_.token_ttl_seconds)));
   if (r.status == 403 || r.status == 404 || r.status == 405) {
     return absl::FailedPreconditionError(absl::StrCat(
         "IMDS at ", options_.endpoint, " does not support IMDSv2 token requests (PUT /latest/api/token answered HTTP ",
@@ -151,7 +98,7 @@ absl::StatusOr<std::string> ImdsClient::FetchToken() const {
 }
 
 absl::StatusOr<std::string> ImdsClient::Get(absl::string_view path, absl::string_view token) const {
-  ASSIGN_OR_RETURN(auto r, Exchange(/*put=*/false, path, absl::StrCat("X-aws-ec2-metadata-token: ", token)));
+  ASSIGN_OR_RETURN(auto r, Exchange(/*put=*/false, path, "X-aws-ec2-metadata-token", token));
   if (r.status == 401) {
     return absl::UnauthenticatedError(
         absl::StrCat("IMDS at ", options_.endpoint, " rejected the session token for ", path, " (HTTP 401)"));

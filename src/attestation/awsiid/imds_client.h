@@ -1,5 +1,5 @@
 // Agent side of `aws_iid`: fetches the instance identity document and its signatures from the
-// EC2 instance metadata service with IMDSv2 (session token), using libcurl.
+// EC2 instance metadata service with IMDSv2 (session token), over common/http_client.h.
 //
 //   PUT /latest/api/token  (X-aws-ec2-metadata-token-ttl-seconds: 21600)  -> token
 //   GET /latest/dynamic/instance-identity/{document,rsa2048[,signature]}  (X-aws-ec2-metadata-token)
@@ -27,7 +27,7 @@ struct ImdsClientOptions {
   // The agent option `ec2_metadata_endpoint`: scheme://host[:port], no path.
   std::string endpoint = std::string(kDefaultImdsEndpoint);
   absl::Duration connect_timeout = absl::Seconds(2);
-  absl::Duration request_timeout = absl::Seconds(5);  // whole request, per attempt
+  absl::Duration request_timeout = absl::Seconds(5);  // the answer, per attempt (http::Request::timeout)
   int max_attempts = 3;                               // per request, >= 1
   absl::Duration initial_backoff = absl::Milliseconds(250);
   absl::Duration max_backoff = absl::Seconds(4);
@@ -59,7 +59,8 @@ class ImdsClient {
     std::string body;
   };
   // One HTTP exchange, with retries. Transport failures become Unavailable naming the endpoint.
-  absl::StatusOr<Response> Exchange(bool put, absl::string_view path, absl::string_view header) const;
+  absl::StatusOr<Response> Exchange(bool put, absl::string_view path, absl::string_view header_name,
+                                    absl::string_view header_value) const;
   ImdsClientOptions options_;
 };
 

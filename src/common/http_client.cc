@@ -1,0 +1,161 @@
+#include "common/http_client.h"
+
+#include <sys/socket.h>
+
+#include <charconv>
+#include <memory>
+
+#include "absl/status/status.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/string_view.h"
+#include "httplib.h"
+
+namespace spirecvm::http {
+namespace {
+
+absl::Status BadUrl(const std::string& url, absl::string_view why) {
+  return absl::InvalidArgumentError(absl::StrCat("URL \"", url, "\" ", why));
+}
+
+// host[:port] or [v6][:port]; the port defaults to the scheme's.
+absl::Status SplitAuthority(const std::string& url, absl::string_view authority, Url& out) {
+  absl::string_view port;
+  if (absl::StartsWith(authority, "[")) {
+    const size_t close = authority.find(']');
+    if (close == absl::string_view::npos) return BadUrl(url, "has an unclosed '[' in its host");
+    out.host = std::string(authority.substr(1, close - 1));
+    absl::string_view rest = authority.substr(close + 1);
+    if (!rest.empty() && !absl::ConsumePrefix(&rest, ":")) return BadUrl(url, "has text after its IPv6 host");
+    port = rest;
+  } else {
+    const size_t colon = authority.rfind(':');
+    out.host = std::string(authority.substr(0, colon));
+    if (colon != absl::string_view::npos) port = authority.substr(colon + 1);
+  }
+  if (out.host.empty()) return BadUrl(url, "has no host");
+  out.port = out.https ? 443 : 80;
+  if (port.empty()) return absl::OkStatus();
+  int p = 0;
+  auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), p);
+  if (ec != std::errc() || end != port.data() + port.size() || p < 1 || p > 65535) {
+    return BadUrl(url, absl::StrCat("has an invalid port \"", port, "\""));
+  }
+  out.port = p;
+  return absl::OkStatus();
+}
+
+std::string Describe(httplib::Error e) {
+  switch (e) {
+    case httplib::Error::Connection:
+      return "could not connect";
+    case httplib::Error::ConnectionTimeout:
+      return "connection timed out";
+    case httplib::Error::Read:
+      return "reading the answer failed or timed out";
+    case httplib::Error::Write:
+      return "sending the request failed or timed out";
+    case httplib::Error::SSLConnection:
+      return "TLS handshake failed";
+    case httplib::Error::SSLLoadingCerts:
+      return "the system trust store could not be loaded";
+    case httplib::Error::SSLServerVerification:
+      return "the server's certificate is not trusted for this host (system trust store)";
+    default:
+      return httplib::to_string(e);
+  }
+}
+
+struct Receiver {
+  Receiver(size_t max, absl::Time by) : max_body(max), deadline(by) {}
+  size_t max_body;
+  absl::Time deadline;
+  std::string body;
+  bool overflow = false;
+  bool late = false;
+
+  bool Take(const char* data, size_t n) {
+    if (body.size() + n > max_body) {
+      overflow = true;
+      return false;
+    }
+    if (absl::Now() > deadline) {
+      late = true;
+      return false;
+    }
+    body.append(data, n);
+    return true;
+  }
+};
+
+std::unique_ptr<httplib::ClientImpl> Connect(const Request& r, const Url& u) {
+  std::unique_ptr<httplib::ClientImpl> c;
+  if (u.https) {
+    c = std::make_unique<httplib::SSLClient>(u.host, u.port);
+  } else if (!r.unix_socket.empty()) {
+    c = std::make_unique<httplib::ClientImpl>(r.unix_socket, u.port);
+    c->set_address_family(AF_UNIX);
+  } else {
+    c = std::make_unique<httplib::ClientImpl>(u.host, u.port);
+  }
+  const auto secs = [](absl::Duration d) { return absl::ToInt64Microseconds(d) / 1000000; };
+  const auto usecs = [](absl::Duration d) { return absl::ToInt64Microseconds(d) % 1000000; };
+  c->set_connection_timeout(secs(r.connect_timeout), usecs(r.connect_timeout));
+  c->set_read_timeout(secs(r.timeout), usecs(r.timeout));
+  c->set_write_timeout(secs(r.timeout), usecs(r.timeout));
+  c->set_follow_location(false);
+  c->set_keep_alive(false);
+  c->enable_server_certificate_verification(true);
+  return c;
+}
+
+}  // namespace
+
+absl::StatusOr<Url> ParseUrl(const std::string& url) {
+  Url u;
+  absl::string_view rest = url;
+  if (absl::ConsumePrefix(&rest, "https://")) {
+    u.https = true;
+  } else if (!absl::ConsumePrefix(&rest, "http://")) {
+    return BadUrl(url, "must start with http:// or https://");
+  }
+  const size_t slash = rest.find_first_of("/?#");
+  absl::string_view authority = rest.substr(0, slash);
+  if (authority.find_first_of("@ ") != absl::string_view::npos) return BadUrl(url, "has user info or a space");
+  if (absl::Status st = SplitAuthority(url, authority, u); !st.ok()) return st;
+  absl::string_view path = slash == absl::string_view::npos ? "/" : rest.substr(slash);
+  path = path.substr(0, path.find('#'));  // a fragment is never sent
+  u.path = absl::StartsWith(path, "/") ? std::string(path) : absl::StrCat("/", path);
+  return u;
+}
+
+absl::StatusOr<Response> Exchange(const Request& request) {
+  absl::StatusOr<Url> u = ParseUrl(request.url);
+  if (!u.ok()) return u.status();
+  if (request.method != "GET" && request.method != "PUT") {
+    return absl::InvalidArgumentError(absl::StrCat("HTTP method \"", request.method, "\" is not GET or PUT"));
+  }
+  if (u->https && !request.unix_socket.empty()) {
+    return BadUrl(request.url, "is https:// but a Unix socket was given (only http:// goes through a Unix socket)");
+  }
+  std::unique_ptr<httplib::ClientImpl> client = Connect(request, *u);
+  Receiver rx(request.max_body, absl::Now() + request.timeout);
+  httplib::Request req;
+  req.method = request.method;
+  req.path = u->path;
+  for (const auto& [k, v] : request.headers) req.headers.emplace(k, v);
+  if (!request.unix_socket.empty()) req.headers.emplace("Host", u->host);
+  req.content_receiver = [&rx](const char* data, size_t n, uint64_t, uint64_t) { return rx.Take(data, n); };
+  httplib::Response res;
+  httplib::Error err = httplib::Error::Success;
+  const bool ok = client->send(req, res, err);
+  if (rx.overflow) return absl::OutOfRangeError(absl::StrCat("answer larger than ", request.max_body, " bytes"));
+  if (rx.late || (ok && absl::Now() > rx.deadline)) {
+    return absl::DeadlineExceededError(
+        absl::StrCat("no complete answer within ", absl::FormatDuration(request.timeout)));
+  }
+  if (!ok) return absl::UnavailableError(Describe(err));
+  return Response{res.status, std::move(rx.body)};
+}
+
+}  // namespace spirecvm::http

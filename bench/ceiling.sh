@@ -51,7 +51,9 @@ bad = 0
 for p in r["phases"]:
     for x in p["rpcs"].values():
         bad += x["count"] - x["ok"]
-s = next((p["rpcs"].get("SyncAuthorizedEntries") for p in r["phases"] if p["name"] == "sync"), None)
+# The sync phase's one RPC: SyncAuthorizedEntries, or GetAuthorizedEntries under LOADGEN_ARGS="-sync_rpc get".
+s = next((p["rpcs"].get("SyncAuthorizedEntries") or p["rpcs"].get("GetAuthorizedEntries")
+          for p in r["phases"] if p["name"] == "sync"), None)
 print(f"{s['p99_ms'] if s else float('inf')} {bad}")
 PY
 }

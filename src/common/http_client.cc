@@ -88,6 +88,14 @@ struct Receiver {
   }
 };
 
+// The URL's authority as RFC 9110 writes it (an IPv6 host in brackets, the port only when not the scheme's); also
+// what goes through a Unix socket, where the connection itself names no host.
+std::string HostHeader(const Url& u) {
+  std::string host = u.host.find(':') != std::string::npos ? absl::StrCat("[", u.host, "]") : u.host;
+  if (u.port != (u.https ? 443 : 80)) absl::StrAppend(&host, ":", u.port);
+  return host;
+}
+
 std::unique_ptr<httplib::ClientImpl> Connect(const Request& r, const Url& u) {
   std::unique_ptr<httplib::ClientImpl> c;
   if (u.https) {
@@ -144,7 +152,7 @@ absl::StatusOr<Response> Exchange(const Request& request) {
   req.method = request.method;
   req.path = u->path;
   for (const auto& [k, v] : request.headers) req.headers.emplace(k, v);
-  if (!request.unix_socket.empty()) req.headers.emplace("Host", u->host);
+  req.headers.emplace("Host", HostHeader(*u));
   req.content_receiver = [&rx](const char* data, size_t n, uint64_t, uint64_t) { return rx.Take(data, n); };
   httplib::Response res;
   httplib::Error err = httplib::Error::Success;

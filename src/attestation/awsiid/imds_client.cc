@@ -30,6 +30,9 @@ absl::StatusOr<std::unique_ptr<ImdsClient>> ImdsClient::Create(ImdsClientOptions
         absl::StrCat("ec2_metadata_endpoint \"", options.endpoint, "\" must be scheme://host[:port] with no path"));
   }
   options.endpoint = std::string(ep);
+  if (absl::StatusOr<http::Url> url = http::ParseUrl(options.endpoint); !url.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat("ec2_metadata_endpoint: ", url.status().message()));
+  }
   if (options.max_attempts < 1) options.max_attempts = 1;
   if (options.token_ttl_seconds < 1 || options.token_ttl_seconds > 21600) {
     return absl::InvalidArgumentError("IMDS token TTL must be between 1 and 21600 seconds");

@@ -141,13 +141,17 @@ TEST_F(ImdsClientTest, UnreachableIsAClearErrorAfterBackoff) {
 }
 
 TEST_F(ImdsClientTest, EndpointValidation) {
-  for (const char* bad : {"169.254.169.254", "ftp://x", "http://", "http://host/path", "http://user@host"}) {
+  for (const char* bad : {"169.254.169.254", "ftp://x", "http://", "http://host/path", "http://user@host",
+                          "http://host:99999", "http://[fd00:ec2::254"}) {
     ImdsClientOptions o;
     o.endpoint = bad;
     auto c = ImdsClient::Create(o);
     EXPECT_FALSE(c.ok()) << bad;
     EXPECT_THAT(c.status().message(), HasSubstr("ec2_metadata_endpoint")) << bad;
   }
+  ImdsClientOptions v6;
+  v6.endpoint = "http://[fd00:ec2::254]";  // the IMDS's IPv6 address
+  EXPECT_TRUE(ImdsClient::Create(v6).ok());
   ImdsClientOptions o;
   o.endpoint = "http://127.0.0.1:1234/";
   auto c = ImdsClient::Create(o);

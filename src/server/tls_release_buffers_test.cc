@@ -12,14 +12,8 @@
 
 namespace {
 
-struct SslCtxFree {
-  void operator()(SSL_CTX* c) const { SSL_CTX_free(c); }
-};
-struct SslFree {
-  void operator()(SSL* s) const { SSL_free(s); }
-};
-using SslCtxPtr = std::unique_ptr<SSL_CTX, SslCtxFree>;
-using SslPtr = std::unique_ptr<SSL, SslFree>;
+using spirecvm::ssl::SslCtxPtr;
+using spirecvm::ssl::SslPtr;
 
 TEST(TlsReleaseBuffersTest, EverySslObjectReleasesItsBuffers) {
   SslCtxPtr ctx(SSL_CTX_new(TLS_method()));

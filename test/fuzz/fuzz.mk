@@ -9,7 +9,7 @@ OUT := build/fuzz
 SAN := -fsanitize=address,undefined -fno-sanitize-recover=undefined
 CXXFLAGS := -std=c++20 -O1 -g -fno-omit-frame-pointer $(SAN) -fsanitize=fuzzer-no-link -Isrc -Itest/fuzz
 ABSL := absl_status absl_statusor absl_strings absl_str_format absl_time absl_flat_hash_set absl_hash
-LIBS := $(shell pkg-config --libs $(ABSL)) -lsqlite3 -lcurl -lssl -lcrypto -lspdlog -lfmt
+LIBS := $(shell pkg-config --libs $(ABSL)) -lsqlite3 -lcurl -lcpp-httplib -lssl -lcrypto -lspdlog -lfmt
 
 # Product sources, in groups.
 ABI := src/attestation/sevsnp/abi/report.cc src/attestation/sevsnp/abi/cert_table.cc
@@ -48,7 +48,11 @@ server_config_fuzz_SRCS := src/server/config/server_config.cc src/common/telemet
 json_config_fuzz_SRCS := $(HCL) src/common/expand_env.cc
 node_facts_fuzz_SRCS := src/crypto/der.cc src/cvm/node_facts.cc src/cvm/facts_extension.cc $(ENCODING)
 agent_config_fuzz_SRCS := src/agent/config/agent_config.cc src/common/telemetry/config.cc src/agent/adminapi/admin_socket.cc \
-                          src/common/unix_socket.cc src/agent/manager/bundle_url.cc $(HCL) $(LOGGING) $(SPIFFE)
+                          src/common/unix_socket.cc src/agent/manager/bundle_url.cc src/common/http_client.cc $(HCL) \
+                          $(LOGGING) $(SPIFFE)
+# Debian's libcpp-httplib is compiled with these; the header's class layouts depend on them.
+$(OUT)/obj/src/common/http_client.o: CXXFLAGS += -DCPPHTTPLIB_OPENSSL_SUPPORT -DCPPHTTPLIB_ZLIB_SUPPORT \
+                                                 -DCPPHTTPLIB_BROTLI_SUPPORT
 
 TARGETS := sevsnp_report_fuzz sevsnp_certtable_fuzz sevsnp_answer_fuzz iid_document_fuzz csr_fuzz \
            endorsement_fuzz kds_fuzz crl_fuzz iid_signature_fuzz attestation_payload_fuzz jwt_svid_fuzz \

@@ -27,7 +27,7 @@ namespace {
 
 constexpr size_t kMaxResponse = 4 * 1024 * 1024;  // a bundle is a few KiB; this bounds a hostile endpoint
 
-using SslPtr = std::unique_ptr<SSL, ssl::Deleter<SSL_free>>;
+using ssl::SslPtr;
 
 std::string SslErrors() {
   std::string out;

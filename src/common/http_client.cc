@@ -6,6 +6,7 @@
 #include <memory>
 
 #include "absl/status/status.h"
+#include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
@@ -97,6 +98,19 @@ std::string HostHeader(const Url& u) {
   return host;
 }
 
+// A CR, LF or NUL in the path or a header would end the line early and let the rest be read as another header or
+// request (e.g. a token from IMDS carrying "\r\n").
+absl::Status CheckNoLineBreaks(const Request& r, absl::string_view path) {
+  const auto bad = [](absl::string_view v) { return v.find_first_of(absl::string_view("\r\n\0", 3)) != v.npos; };
+  if (bad(path)) return absl::InvalidArgumentError("URL path has a CR, LF or NUL");
+  for (const auto& [k, v] : r.headers) {
+    if (bad(k) || bad(v) || k.empty() || k.find(':') != std::string::npos) {
+      return absl::InvalidArgumentError(absl::StrCat("HTTP header \"", absl::CHexEscape(k), "\" is malformed"));
+    }
+  }
+  return absl::OkStatus();
+}
+
 std::unique_ptr<httplib::ClientImpl> Connect(const Request& r, const Url& u) {
   std::unique_ptr<httplib::ClientImpl> c;
   if (u.https) {
@@ -144,6 +158,7 @@ absl::StatusOr<Response> Exchange(const Request& request) {
   if (request.method != "GET" && request.method != "PUT") {
     return absl::InvalidArgumentError(absl::StrCat("HTTP method \"", request.method, "\" is not GET or PUT"));
   }
+  if (absl::Status st = CheckNoLineBreaks(request, u->path); !st.ok()) return st;
   if (u->https && !request.unix_socket.empty()) {
     return BadUrl(request.url, "is https:// but a Unix socket was given (only http:// goes through a Unix socket)");
   }

@@ -234,6 +234,23 @@ TEST(HttpClientTest, ParseUrl) {
   }
 }
 
+TEST(HttpClientTest, LineBreaksInHeadersOrPathAreRefused) {
+  auto s = StartTcp();
+  Request r;
+  r.url = Base(*s) + "/echo";
+  r.headers = {{"X-aws-ec2-metadata-token", "t\r\nX-Injected: 1"}};
+  auto a = Exchange(r);
+  EXPECT_EQ(a.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(a.status().message(), HasSubstr("HTTP header \"X-aws-ec2-metadata-token\" is malformed"));
+  r.headers = {{"Bad:Name", "v"}};
+  EXPECT_EQ(Exchange(r).status().code(), absl::StatusCode::kInvalidArgument);
+  r.headers = {};
+  r.url = Base(*s) + "/echo\r\nX: y";
+  EXPECT_EQ(Exchange(r).status().code(), absl::StatusCode::kInvalidArgument);
+  r.url = Base(*s) + "/echo";
+  EXPECT_TRUE(Exchange(r).ok());
+}
+
 TEST(HttpClientTest, OnlyGetAndPut) {
   Request r;
   r.method = "DELETE";

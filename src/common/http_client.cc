@@ -16,6 +16,8 @@
 namespace spirecvm::http {
 namespace {
 
+int DefaultPort(bool https) { return https ? 443 : 80; }
+
 absl::Status BadUrl(const std::string& url, absl::string_view why) {
   return absl::InvalidArgumentError(absl::StrCat("URL \"", url, "\" ", why));
 }
@@ -36,7 +38,7 @@ absl::Status SplitAuthority(const std::string& url, absl::string_view authority,
     if (colon != absl::string_view::npos) port = authority.substr(colon + 1);
   }
   if (out.host.empty()) return BadUrl(url, "has no host");
-  out.port = out.https ? 443 : 80;
+  out.port = DefaultPort(out.https);
   if (port.empty()) return absl::OkStatus();
   int p = 0;
   auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), p);
@@ -94,7 +96,7 @@ struct Receiver {
 // what goes through a Unix socket, where the connection itself names no host.
 std::string HostHeader(const Url& u) {
   std::string host = u.host.find(':') != std::string::npos ? absl::StrCat("[", u.host, "]") : u.host;
-  if (u.port != (u.https ? 443 : 80)) absl::StrAppend(&host, ":", u.port);
+  if (u.port != DefaultPort(u.https)) absl::StrAppend(&host, ":", u.port);
   return host;
 }
 

@@ -15,6 +15,13 @@ namespace {
 using spirecvm::ssl::SslCtxPtr;
 using spirecvm::ssl::SslPtr;
 
+// Moves every byte one side's SSL wrote into the other side's input.
+void Move(BIO* from, BIO* to) {
+  char buf[4096];
+  int n;
+  while ((n = BIO_read(from, buf, sizeof(buf))) > 0) BIO_write(to, buf, n);
+}
+
 TEST(TlsReleaseBuffersTest, EverySslObjectReleasesItsBuffers) {
   SslCtxPtr ctx(SSL_CTX_new(TLS_method()));
   ASSERT_TRUE(ctx);
@@ -42,7 +49,7 @@ TEST(TlsReleaseBuffersTest, ConnectionsStillCarryDataBothWays) {
   BIO* server_net = BIO_new(BIO_s_mem());
   BIO* client_in = BIO_new(BIO_s_mem());
   BIO* server_in = BIO_new(BIO_s_mem());
-  // Each SSL reads from its *_in and writes to its *_net; Pump moves *_net of one side to *_in of the other.
+  // Each SSL reads from its *_in and writes to its *_net; Move carries *_net of one side to *_in of the other.
   SSL_set_bio(client.get(), client_in, client_net);
   SSL_set_bio(server.get(), server_in, server_net);
   SSL_set_connect_state(client.get());
@@ -50,25 +57,23 @@ TEST(TlsReleaseBuffersTest, ConnectionsStillCarryDataBothWays) {
   for (int i = 0; i < 10 && !(SSL_is_init_finished(client.get()) && SSL_is_init_finished(server.get())); ++i) {
     SSL_do_handshake(client.get());
     SSL_do_handshake(server.get());
-    char buf[4096];
-    int n;
-    while ((n = BIO_read(client_net, buf, sizeof(buf))) > 0) BIO_write(server_in, buf, n);
-    while ((n = BIO_read(server_net, buf, sizeof(buf))) > 0) BIO_write(client_in, buf, n);
+    Move(client_net, server_in);
+    Move(server_net, client_in);
   }
   ASSERT_TRUE(SSL_is_init_finished(client.get()) && SSL_is_init_finished(server.get()));
   for (int round = 0; round < 3; ++round) {  // idle between rounds: the buffers are released and taken again
     const std::string ask = "sync " + std::to_string(round);
     const std::string answer(20000, static_cast<char>('a' + round));  // more than one record
     ASSERT_EQ(SSL_write(client.get(), ask.data(), static_cast<int>(ask.size())), static_cast<int>(ask.size()));
-    char buf[4096];
-    int n;
-    while ((n = BIO_read(client_net, buf, sizeof(buf))) > 0) BIO_write(server_in, buf, n);
+    Move(client_net, server_in);
     std::string got(ask.size(), '\0');
     ASSERT_EQ(SSL_read(server.get(), got.data(), static_cast<int>(got.size())), static_cast<int>(ask.size()));
     EXPECT_EQ(got, ask);
     ASSERT_EQ(SSL_write(server.get(), answer.data(), static_cast<int>(answer.size())), static_cast<int>(answer.size()));
-    while ((n = BIO_read(server_net, buf, sizeof(buf))) > 0) BIO_write(client_in, buf, n);
+    Move(server_net, client_in);
     std::string back;
+    char buf[4096];
+    int n;
     while (back.size() < answer.size() && (n = SSL_read(client.get(), buf, sizeof(buf))) > 0) back.append(buf, n);
     EXPECT_EQ(back, answer);
   }

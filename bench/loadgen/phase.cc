@@ -12,7 +12,7 @@ ProcSample SampleOrZero(pid_t pid) {
 RpcStats& Phase::Rpc(const std::string& rpc) {
   std::lock_guard<std::mutex> l(mu_);
   auto& slot = rpcs_[rpc];
-  if (!slot) slot = std::make_unique<RpcStats>();
+  if (!slot) slot = std::make_unique<RpcStats>(begin_);
   return *slot;
 }
 

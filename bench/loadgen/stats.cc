@@ -16,8 +16,10 @@ std::string GrpcCodeName(int code) {
 }
 
 void RpcStats::Record(std::chrono::nanoseconds latency, int grpc_code) {
+  const auto since = std::chrono::steady_clock::now() - origin_;
   std::lock_guard<std::mutex> l(mu_);
   latency_ns_.push_back(latency.count());
+  second_.push_back(static_cast<int32_t>(std::chrono::duration_cast<std::chrono::seconds>(since).count()));
   ++codes_[grpc_code];
 }
 
@@ -48,6 +50,17 @@ double Percentile(const std::vector<int64_t>& sorted, double p) {
 }
 }  // namespace
 
+nlohmann::json RpcStats::BySecond() const {
+  std::map<int32_t, std::vector<int64_t>> by;
+  for (size_t i = 0; i < latency_ns_.size(); ++i) by[second_[i]].push_back(latency_ns_[i]);
+  nlohmann::json rows = nlohmann::json::array();
+  for (auto& [sec, v] : by) {
+    std::sort(v.begin(), v.end());
+    rows.push_back({sec, v.size(), Percentile(v, 50), Percentile(v, 99), static_cast<double>(v.back()) / 1e6});
+  }
+  return rows;
+}
+
 RpcSummary RpcStats::Summarize() const {
   std::lock_guard<std::mutex> l(mu_);
   RpcSummary s;
@@ -62,6 +75,7 @@ RpcSummary RpcStats::Summarize() const {
   s.items_ok = items_ok_;
   s.items_failed = items_failed_;
   if (latency_ns_.empty()) return s;
+  s.by_second = BySecond();
   std::vector<int64_t> sorted = latency_ns_;
   std::sort(sorted.begin(), sorted.end());
   s.p50_ms = Percentile(sorted, 50);
@@ -83,7 +97,8 @@ nlohmann::json RpcSummary::ToJson(double wall_seconds) const {
                       {"p90_ms", p90_ms},
                       {"p99_ms", p99_ms},
                       {"max_ms", max_ms},
-                      {"mean_ms", mean_ms}};
+                      {"mean_ms", mean_ms},
+                      {"by_second", by_second}};
   j["ok_per_s"] = wall_seconds > 0 ? static_cast<double>(ok) / wall_seconds : 0.0;
   return j;
 }

@@ -21,12 +21,17 @@ struct RpcSummary {
   int64_t items_ok = 0;                   // BatchNewX509SVID: SVIDs signed; syncs: entries received
   int64_t items_failed = 0;
   double p50_ms = 0, p90_ms = 0, p99_ms = 0, max_ms = 0, mean_ms = 0;
+  // One row per second of the phase in which calls completed: [second, calls, p50 ms, p99 ms, max ms].
+  nlohmann::json by_second = nlohmann::json::array();
   nlohmann::json ToJson(double wall_seconds) const;
 };
 
 class RpcStats {
  public:
-  // latency: completion minus the time the call was scheduled to go out.
+  // origin: the phase's start; completions are also counted by whole second since then.
+  explicit RpcStats(std::chrono::steady_clock::time_point origin) : origin_(origin) {}
+  RpcStats() : RpcStats(std::chrono::steady_clock::now()) {}
+  // latency: completion (now) minus the time the call was scheduled to go out.
   void Record(std::chrono::nanoseconds latency, int grpc_code);
   void AddItems(int64_t ok, int64_t failed);
   int64_t Count() const;
@@ -34,8 +39,12 @@ class RpcStats {
   RpcSummary Summarize() const;
 
  private:
+  nlohmann::json BySecond() const;  // mu_ held
+
+  const std::chrono::steady_clock::time_point origin_;
   mutable std::mutex mu_;
   std::vector<int64_t> latency_ns_;
+  std::vector<int32_t> second_;  // second_[i]: the phase second in which call i completed
   std::map<int, int64_t> codes_;
   int64_t items_ok_ = 0;
   int64_t items_failed_ = 0;

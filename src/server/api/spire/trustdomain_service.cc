@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <functional>
 #include <optional>
+#include <string_view>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
@@ -36,14 +37,16 @@ absl::StatusOr<datastore::FederationRelationshipRecord> RecordFromProto(const Fe
     if (!absl::StartsWith(url, "https://")) {
       return absl::InvalidArgumentError("bundle endpoint URL must use the https scheme");
     }
-    auto u = federation::ParseBundleUrl(url);
-    if (!u.ok()) {
-      if (url.size() == 8 || url[8] == '/')
-        return absl::InvalidArgumentError("bundle endpoint URL must specify the host");
-      return Annotate(u.status(), "failed to parse bundle endpoint URL");
-    }
-    if (absl::StrContains(u->host, "@"))
+    // SPIRE's order: the host, then user info, judged on the authority before the URL is parsed further (a
+    // "user:password@" would otherwise read as a bad port).
+    const std::string_view authority = std::string_view(url).substr(8, url.find_first_of("/?#", 8) - 8);
+    const size_t at = authority.rfind('@');
+    if (authority.substr(at == std::string_view::npos ? 0 : at + 1).empty())
+      return absl::InvalidArgumentError("bundle endpoint URL must specify the host");
+    if (at != std::string_view::npos)
       return absl::InvalidArgumentError("bundle endpoint URL must not contain user info");
+    auto u = federation::ParseBundleUrl(url);
+    if (!u.ok()) return Annotate(u.status(), "failed to parse bundle endpoint URL");
     r.bundle_endpoint_url = url;
   }
   if (mask.bundle_endpoint_profile()) {

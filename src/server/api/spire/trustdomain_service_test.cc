@@ -85,6 +85,24 @@ TEST_F(TrustDomainServiceTest, CreateAnswersPerItemWithSpiresMessages) {
   EXPECT_EQ(all.next_page_token(), "other.org");
 }
 
+TEST_F(TrustDomainServiceTest, CreateRefusesUserInfoInTheBundleUrlAsSpireDoes) {
+  auto resp = Create({Web("u.org", "https://user@u.org/bundle"), Web("p.org", "https://user:secret@p.org:8443"),
+                      Web("q.org", "https://:secret@q.org"), Web("r.org", "https://user@/bundle")});
+  ASSERT_EQ(resp.results_size(), 4);
+  EXPECT_EQ(resp.results(3).status().message(),
+            "failed to convert federation relationship: bundle endpoint URL must specify the host");
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_EQ(resp.results(i).status().code(), static_cast<int>(grpc::StatusCode::INVALID_ARGUMENT)) << i;
+    EXPECT_EQ(resp.results(i).status().message(),
+              "failed to convert federation relationship: bundle endpoint URL must not contain user info")
+        << i;
+  }
+  trustdomainv1::ListFederationRelationshipsRequest list;
+  trustdomainv1::ListFederationRelationshipsResponse all;
+  ASSERT_TRUE(svc_->ListFederationRelationships(nullptr, &list, &all).ok());
+  EXPECT_EQ(all.federation_relationships_size(), 0) << "nothing stored";
+}
+
 TEST_F(TrustDomainServiceTest, GetUpdateDeleteAndRefresh) {
   ASSERT_EQ(Create({Web("web.org", "https://web.org")}).results(0).status().code(), 0);
   trustdomainv1::GetFederationRelationshipRequest get;

@@ -5,6 +5,7 @@
 # two sync phases side by side and their sum.
 # Usage: bench/ha-pg.sh [build-dir]          (make bench-ha-pg)
 # Environment: AGENTS [2000]  ENTRIES_PER_AGENT [10]  SYNC_INTERVAL [5]  SYNC_DURATION [60]  ATTEST_RATE [100]
+#   LOADGEN_ARGS [] (more flags for both load generators, passed by bench/lib.sh; e.g. "-sync_rpc get")
 #   LOG_LEVEL [WARN]  OUT [mktemp -d]  NO_BUILD=1
 set -euo pipefail
 
@@ -66,7 +67,8 @@ import json, sys
 rs = [json.load(open(f)) for f in sys.argv[1:]]
 def sync(r):
     p = next(p for p in r["phases"] if p["name"] == "sync")
-    return p, p["rpcs"]["SyncAuthorizedEntries"]
+    rpcs = p["rpcs"]  # the sync phase's one RPC: SyncAuthorizedEntries, or GetAuthorizedEntries (-sync_rpc get)
+    return p, rpcs.get("SyncAuthorizedEntries") or rpcs["GetAuthorizedEntries"]
 tot_ok = tot_cpu = 0
 for r in rs:
     p, s = sync(r)

@@ -17,6 +17,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "common/url.h"  // Url, ParseUrl: the URL a Request names
 
 namespace spirecvm::http {
 
@@ -38,15 +39,6 @@ struct Response {
   int status = 0;
   std::string body;
 };
-
-// The URL split into what a connection needs. InvalidArgument naming the URL and the reason.
-struct Url {
-  bool https = false;
-  std::string host;  // without brackets
-  int port = 0;
-  std::string path;  // "/" at least
-};
-absl::StatusOr<Url> ParseUrl(const std::string& url);
 
 // Any HTTP status is a Response (the caller decides). Errors, none naming the URL (callers say what it was for):
 //   InvalidArgument   malformed URL or method;

@@ -214,26 +214,6 @@ TEST(HttpClientTest, HttpsRefusesACertificateOutsideTheSystemTrustStore) {
   EXPECT_THAT(a.status().message(), HasSubstr("not trusted"));
 }
 
-TEST(HttpClientTest, ParseUrl) {
-  auto u = ParseUrl("https://[::1]:8443/b?x=1#frag");
-  ASSERT_TRUE(u.ok()) << u.status();
-  EXPECT_TRUE(u->https);
-  EXPECT_EQ(u->host, "::1");
-  EXPECT_EQ(u->port, 8443);
-  EXPECT_EQ(u->path, "/b?x=1");
-  u = ParseUrl("http://169.254.169.254");
-  ASSERT_TRUE(u.ok()) << u.status();
-  EXPECT_EQ(u->port, 80);
-  EXPECT_EQ(u->path, "/");
-  EXPECT_EQ(ParseUrl("https://h")->port, 443);
-  for (const char* bad : {"ftp://h/", "http://", "http://:80/", "http://h:0/", "http://h:65536/", "http://h:8x/",
-                          "http://u@h/", "http://[::1/", "http://[::1]x/"}) {
-    auto b = ParseUrl(bad);
-    EXPECT_EQ(b.status().code(), absl::StatusCode::kInvalidArgument) << bad;
-    EXPECT_THAT(b.status().message(), HasSubstr(std::string("URL \"") + bad + "\"")) << bad;
-  }
-}
-
 TEST(HttpClientTest, LineBreaksInHeadersOrPathAreRefused) {
   auto s = StartTcp();
   Request r;

@@ -3,6 +3,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "common/strings.h"
+#include "common/url.h"
 
 namespace spirecvm::server {
 namespace {
@@ -94,6 +95,10 @@ absl::Status ValidateRelationship(const FederationRelationship& r, const spiffe:
   }
   if (url.size() == 8 || url[8] == '/' || url[8] == ':') {
     return absl::InvalidArgumentError(absl::StrCat("bundle endpoint URL \"", url, "\" has no host"));
+  }
+  // What the fetcher will connect to, checked now rather than at the first refresh: the port, user info, brackets.
+  if (absl::StatusOr<http::Url> parsed = http::ParseUrl(url); !parsed.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat("bundle endpoint ", parsed.status().message()));
   }
   if (r.profile == BundleEndpointProfile::kHttpsWeb) {
     if (!r.endpoint_spiffe_id.empty()) {

@@ -97,6 +97,16 @@ TEST(FederationConfig, RefusesWhatSpireRefuses) {
               "must use the https scheme");
   ExpectError(R"(federation { federates_with "other.org" { bundle_endpoint_url = "https://h" } })",
               "bundle_endpoint_profile");
+  // Refused when the configuration is read, not at the first refresh: what the fetcher could not connect to.
+  ExpectError(R"(federation { federates_with "other.org" { bundle_endpoint_url = "https://user:secret@h:8443/b"
+      bundle_endpoint_profile "https_web" {} } })",
+              "bundle endpoint URL \"https://user:secret@h:8443/b\" has user info");
+  ExpectError(R"(federation { federates_with "other.org" { bundle_endpoint_url = "https://h:99999"
+      bundle_endpoint_profile "https_web" {} } })",
+              "bundle endpoint URL \"https://h:99999\" has an invalid port \"99999\"");
+  ExpectError(R"(federation { federates_with "other.org" { bundle_endpoint_url = "https://[::1/b"
+      bundle_endpoint_profile "https_web" {} } })",
+              "has an unclosed '[' in its host");
   ExpectError(R"(federation { federates_with "example.org" { bundle_endpoint_url = "https://h"
       bundle_endpoint_profile "https_web" {} } })",
               "cannot federate with our own trust domain");

@@ -7,6 +7,7 @@
 #include "common/files.h"
 #include "crypto/keys.h"
 #include "crypto/x509.h"
+#include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "server/datastore/sqlite_datastore.h"
 #include "server/federation/bundle_fetch.h"
@@ -228,6 +229,9 @@ TEST(BundleFetch, ParsesUrlsAndHttpAnswers) {
   EXPECT_EQ(ParseBundleUrl("https://h")->port, "443");
   EXPECT_FALSE(ParseBundleUrl("http://h").ok());
   EXPECT_FALSE(ParseBundleUrl("https://h:99999").ok());
+  // A user name would otherwise have been read as the host, and "user:secret" as a host and a port.
+  EXPECT_THAT(ParseBundleUrl("https://user@h/").status().message(), ::testing::HasSubstr("has user info"));
+  EXPECT_THAT(ParseBundleUrl("https://user:secret@h:8443/").status().message(), ::testing::HasSubstr("has user info"));
   EXPECT_EQ(*ParseHttpResponse("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}xx"), "{}");
   EXPECT_EQ(
       *ParseHttpResponse("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\n{\"\r\n1;x\r\n}\r\n0\r\n\r\n"),

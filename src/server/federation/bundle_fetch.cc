@@ -18,6 +18,7 @@
 #include "common/fd.h"
 #include "common/status.h"
 #include "common/strings.h"
+#include "common/url.h"
 #include "crypto/ssl_ptr.h"
 #include "crypto/x509.h"
 #include "spiffe/x509_svid.h"
@@ -148,36 +149,11 @@ absl::StatusOr<std::string> DecodeChunked(std::string_view body) {
 }  // namespace
 
 absl::StatusOr<BundleUrl> ParseBundleUrl(std::string_view url) {
-  if (!absl::StartsWith(ToAbsl(url), "https://")) {
+  ASSIGN_OR_RETURN(http::Url u, http::ParseUrl(std::string(url)));
+  if (!u.https) {
     return absl::InvalidArgumentError(absl::StrCat("bundle endpoint URL \"", ToAbsl(url), "\" must use https"));
   }
-  std::string_view rest = url.substr(8);
-  BundleUrl u;
-  size_t slash = rest.find('/');
-  if (slash != std::string_view::npos) {
-    u.path = std::string(rest.substr(slash));
-    rest = rest.substr(0, slash);
-  }
-  if (absl::StartsWith(ToAbsl(rest), "[")) {
-    size_t close = rest.find(']');
-    if (close == std::string_view::npos) return absl::InvalidArgumentError("unterminated IPv6 address in URL");
-    u.host = std::string(rest.substr(1, close - 1));
-    rest = rest.substr(close + 1);
-    if (!rest.empty() && rest[0] != ':') return absl::InvalidArgumentError("garbage after the IPv6 address in URL");
-    if (!rest.empty()) u.port = std::string(rest.substr(1));
-  } else if (size_t colon = rest.find(':'); colon != std::string_view::npos) {
-    u.host = std::string(rest.substr(0, colon));
-    u.port = std::string(rest.substr(colon + 1));
-  } else {
-    u.host = std::string(rest);
-  }
-  int port = 0;
-  if (u.host.empty())
-    return absl::InvalidArgumentError(absl::StrCat("bundle endpoint URL \"", ToAbsl(url), "\" has no host"));
-  if (!absl::SimpleAtoi(u.port, &port) || port <= 0 || port > 65535) {
-    return absl::InvalidArgumentError(absl::StrCat("bundle endpoint URL \"", ToAbsl(url), "\" has a bad port"));
-  }
-  return u;
+  return BundleUrl{.host = std::move(u.host), .port = std::to_string(u.port), .path = std::move(u.path)};
 }
 
 absl::StatusOr<std::string> ParseHttpResponse(std::string_view raw) {

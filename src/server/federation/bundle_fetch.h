@@ -20,7 +20,8 @@ struct BundleUrl {
   std::string port = "443";
   std::string path = "/";
 };
-// https://host[:port][/path]; InvalidArgument naming what is wrong.
+// https://host[:port][/path], parsed by http::ParseUrl (common/url.h) and refused unless https; InvalidArgument
+// naming the URL and what is wrong.
 absl::StatusOr<BundleUrl> ParseBundleUrl(std::string_view url);
 
 struct FetchRequest {

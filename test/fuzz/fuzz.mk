@@ -44,19 +44,21 @@ spiffe_id_fuzz_SRCS := src/spiffe/spiffe_id.cc
 bundle_fuzz_SRCS := $(SPIFFE)
 hcl_fuzz_SRCS := $(HCL)
 server_config_fuzz_SRCS := src/server/config/server_config.cc src/common/telemetry/config.cc src/server/config/federation_config.cc \
-                           $(HCL) $(LOGGING) $(SPIFFE)
+                           src/common/url.cc $(HCL) $(LOGGING) $(SPIFFE)
 json_config_fuzz_SRCS := $(HCL) src/common/expand_env.cc
+url_fuzz_SRCS := src/common/url.cc
 node_facts_fuzz_SRCS := src/crypto/der.cc src/cvm/node_facts.cc src/cvm/facts_extension.cc $(ENCODING)
 agent_config_fuzz_SRCS := src/agent/config/agent_config.cc src/common/telemetry/config.cc src/agent/adminapi/admin_socket.cc \
-                          src/common/unix_socket.cc src/agent/manager/bundle_url.cc src/common/http_client.cc $(HCL) \
-                          $(LOGGING) $(SPIFFE)
+                          src/common/unix_socket.cc src/agent/manager/bundle_url.cc src/common/http_client.cc \
+                          src/common/url.cc $(HCL) $(LOGGING) $(SPIFFE)
 # Debian's libcpp-httplib is compiled with these; the header's class layouts depend on them.
 $(OUT)/obj/src/common/http_client.o: CXXFLAGS += -DCPPHTTPLIB_OPENSSL_SUPPORT -DCPPHTTPLIB_ZLIB_SUPPORT \
                                                  -DCPPHTTPLIB_BROTLI_SUPPORT
 
 TARGETS := sevsnp_report_fuzz sevsnp_certtable_fuzz sevsnp_answer_fuzz iid_document_fuzz csr_fuzz \
            endorsement_fuzz kds_fuzz crl_fuzz iid_signature_fuzz attestation_payload_fuzz jwt_svid_fuzz \
-           spiffe_id_fuzz bundle_fuzz hcl_fuzz json_config_fuzz server_config_fuzz agent_config_fuzz node_facts_fuzz
+           spiffe_id_fuzz bundle_fuzz hcl_fuzz json_config_fuzz server_config_fuzz agent_config_fuzz node_facts_fuzz \
+           url_fuzz
 
 all: $(addprefix $(OUT)/,$(TARGETS))
 print-targets:

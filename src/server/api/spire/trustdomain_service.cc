@@ -37,8 +37,8 @@ absl::StatusOr<datastore::FederationRelationshipRecord> RecordFromProto(const Fe
     if (!absl::StartsWith(url, "https://")) {
       return absl::InvalidArgumentError("bundle endpoint URL must use the https scheme");
     }
-    // SPIRE's order: the host, then user info, judged on the authority before the URL is parsed further (a
-    // "user:password@" would otherwise read as a bad port).
+    // SPIRE's order and words: the host, then user info, judged on the authority before the URL is parsed further
+    // (http::ParseUrl refuses user info too, but not in SPIRE's words).
     const std::string_view authority = std::string_view(url).substr(8, url.find_first_of("/?#", 8) - 8);
     const size_t at = authority.rfind('@');
     if (authority.substr(at == std::string_view::npos ? 0 : at + 1).empty())

@@ -45,17 +45,23 @@ TEST(TlsConnectionOptionsTest, EverySslObjectReleasesItsBuffersAndSendsNoTickets
   EXPECT_EQ(SSL_get_num_tickets(ssl.get()), 0u);
 }
 
+// A certificate for `key`, valid from a minute ago for an hour, not yet signed (the caller adds extensions first).
+spirecvm::ssl::X509Ptr UnsignedCert(EVP_PKEY* key) {
+  spirecvm::ssl::X509Ptr cert(X509_new());
+  ASN1_INTEGER_set(X509_get_serialNumber(cert.get()), 1);
+  X509_gmtime_adj(X509_getm_notBefore(cert.get()), -60);
+  X509_gmtime_adj(X509_getm_notAfter(cert.get()), 3600);
+  X509_set_pubkey(cert.get(), key);
+  return cert;
+}
+
 // A TLS 1.3 client and server connected through memory BIOs: each SSL reads from its *_in and writes to its *_net;
 // Pump carries *_net of one side to *_in of the other.
 class TlsPairTest : public ::testing::Test {
  protected:
   void SetUp() override {
     spirecvm::ssl::EvpPkeyPtr key(EVP_EC_gen("P-256"));
-    spirecvm::ssl::X509Ptr cert(X509_new());
-    ASN1_INTEGER_set(X509_get_serialNumber(cert.get()), 1);
-    X509_gmtime_adj(X509_getm_notBefore(cert.get()), -60);
-    X509_gmtime_adj(X509_getm_notAfter(cert.get()), 3600);
-    X509_set_pubkey(cert.get(), key.get());
+    spirecvm::ssl::X509Ptr cert = UnsignedCert(key.get());
     ASSERT_GT(X509_sign(cert.get(), key.get(), EVP_sha256()), 0);
     server_ctx_.reset(SSL_CTX_new(TLS_server_method()));
     ASSERT_EQ(SSL_CTX_use_certificate(server_ctx_.get(), cert.get()), 1);
@@ -160,11 +166,7 @@ class GrpcTlsTest : public ::testing::Test {
  protected:
   void SetUp() override {
     spirecvm::ssl::EvpPkeyPtr key = *spirecvm::crypto::GenerateKey(spirecvm::crypto::KeyType::kEcP256);
-    spirecvm::ssl::X509Ptr cert(X509_new());
-    ASN1_INTEGER_set(X509_get_serialNumber(cert.get()), 1);
-    X509_gmtime_adj(X509_getm_notBefore(cert.get()), -60);
-    X509_gmtime_adj(X509_getm_notAfter(cert.get()), 3600);
-    X509_set_pubkey(cert.get(), key.get());
+    spirecvm::ssl::X509Ptr cert = UnsignedCert(key.get());
     X509V3_CTX v3;
     X509V3_set_ctx_nodb(&v3);
     X509V3_set_ctx(&v3, cert.get(), cert.get(), nullptr, nullptr, 0);

@@ -93,10 +93,8 @@ absl::Status ValidateRelationship(const FederationRelationship& r, const spiffe:
   if (!absl::StartsWith(url, "https://")) {
     return absl::InvalidArgumentError(absl::StrCat("bundle endpoint URL \"", url, "\" must use the https scheme"));
   }
-  if (url.size() == 8 || url[8] == '/' || url[8] == ':') {
-    return absl::InvalidArgumentError(absl::StrCat("bundle endpoint URL \"", url, "\" has no host"));
-  }
-  // What the fetcher will connect to, checked now rather than at the first refresh: the port, user info, brackets.
+  // What the fetcher will connect to, checked now rather than at the first refresh: the host, the port, user info,
+  // brackets ("bundle endpoint URL \"<url>\" has no host", ...).
   if (absl::StatusOr<http::Url> parsed = http::ParseUrl(url); !parsed.ok()) {
     return absl::InvalidArgumentError(absl::StrCat("bundle endpoint ", parsed.status().message()));
   }

@@ -6,6 +6,7 @@
 # Usage: bench/ha-pg.sh [build-dir]          (make bench-ha-pg)
 # Environment: AGENTS [2000]  ENTRIES_PER_AGENT [10]  SYNC_INTERVAL [5]  SYNC_DURATION [60]  ATTEST_RATE [100]
 #   LOADGEN_ARGS [] (more flags for both load generators, passed by bench/lib.sh; e.g. "-sync_rpc get")
+#   NODE_STALENESS [] (both servers' max_attested_node_info_staleness, e.g. 30s; unset: SPIRE's default, 0s)
 #   LOG_LEVEL [WARN]  OUT [mktemp -d]  NO_BUILD=1
 set -euo pipefail
 

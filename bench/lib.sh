@@ -1,6 +1,6 @@
 # Shared by bench/compare-spire.sh and bench/ceiling.sh: one server configuration for spire-cvm and SPIRE v1.13.3,
 # starting and stopping a server, and running the load generator against it. Source it; it sets no options.
-# Needs: TD (trust domain), LOG_LEVEL.
+# Needs: TD (trust domain), LOG_LEVEL. Optional: NODE_STALENESS (max_attested_node_info_staleness, both servers).
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
@@ -55,6 +55,7 @@ server {
   ca_ttl = "24h"
   default_x509_svid_ttl = "1h"
   agent_ttl = "1h"
+$([[ -n ${NODE_STALENESS:-} ]] && echo "  max_attested_node_info_staleness = \"$NODE_STALENESS\"")
   # Every simulated agent connects from 127.0.0.1: both servers' per-IP limits (attestation 1/s, signing 500/s)
   # would measure the limiter, not the server. A real fleet comes from as many addresses as nodes.
   ratelimit {

@@ -34,6 +34,9 @@ void BackgroundLoop::Tick() {
   } else {
     deps_.metrics.entry_cache_refreshes++;
   }
+  if (deps_.nodes != nullptr) {
+    if (auto st = deps_.nodes->Refresh(); !st.ok()) spdlog::warn("attested node cache refresh: {}", st.ToString());
+  }
   absl::Time now = deps_.clock.Now();
   if (now - last_rotate_ >= absl::Seconds(1)) {
     last_rotate_ = now;
@@ -50,7 +53,7 @@ void BackgroundLoop::Tick() {
     (void)deps_.ds.PruneEntries(t);  // entries created with -entryExpiry
     (void)deps_.ds.PruneNonces(t);
     (void)deps_.ds.PruneBundle(deps_.trust_domain, t);
-    (void)deps_.ds.PruneEvents(t - 3600);
+    (void)deps_.ds.PruneEvents(t - absl::ToInt64Seconds(datastore::kEventRetention));
   }
   if (deps_.node_prune.expired_for > absl::ZeroDuration() && now - last_node_prune_ >= absl::Hours(1)) {
     last_node_prune_ = now;

@@ -1,6 +1,6 @@
 // The server's background loop: one thread that, every cache refresh interval, brings the entry cache
-// up to date, rotates the CA and the server's own SVID (at most once a second), refreshes the trust
-// bundle cache, and prunes expired rows (every 30 seconds) and long-expired attested nodes (hourly, when
+// and the attested node cache up to date, rotates the CA and the server's own SVID (at most once a second), refreshes
+// the trust bundle cache, and prunes expired rows (every 30 seconds) and long-expired attested nodes (hourly, when
 // prune_attested_nodes_expired_for is set).
 #pragma once
 
@@ -16,6 +16,7 @@
 #include "server/datastore/datastore.h"
 #include "server/entries/entry_cache.h"
 #include "server/metrics.h"
+#include "server/node_cache.h"
 #include "server/node_pruner.h"
 #include "server/server_svid.h"
 
@@ -32,6 +33,7 @@ struct BackgroundDeps {
   std::string trust_domain;
   absl::Duration interval;        // experimental.cache_reload_interval
   NodePruneOptions node_prune{};  // prune_attested_nodes_expired_for: hourly when set
+  NodeCache* nodes = nullptr;  // refreshed with the entry cache when set
 };
 
 class BackgroundLoop {

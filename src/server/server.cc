@@ -160,6 +160,8 @@ absl::Status Server::BuildServices() {
   const std::string server_spiffe_id = cfg_.trust_domain.IdString() + "/spire/server";
   entries_ = std::make_unique<EntryCache>(*ds_, server_spiffe_id);
   RETURN_IF_ERROR(entries_->Load());
+  nodes_ = std::make_unique<NodeCache>(*ds_, clock_, cfg_.max_attested_node_info_staleness);
+  RETURN_IF_ERROR(nodes_->Refresh());
   bundle_ = std::make_unique<BundleCache>(*ds_, cfg_.trust_domain.name());
   bundle_refresher_ = std::make_unique<federation::BundleRefresher>(federation::BundleRefresherDeps{
       .ds = *ds_, .clock = clock_, .relationships = [this] { return FederationRelationships(); }});
@@ -181,7 +183,8 @@ AgentApiDeps Server::AgentDeps() {
           .metrics = metrics_,
           .ttls = SvidTtls::FromConfig(cfg_),
           .limits = &agent_limits_,
-          .blocking = &agent_blocking_};
+          .blocking = &agent_blocking_,
+          .nodes = nodes_->enabled() ? nodes_.get() : nullptr};
 }
 
 // SPIRE's agent-facing APIs, the only agent API, spoken by our agent and SPIRE's.
@@ -327,7 +330,8 @@ void Server::StartBackgroundLoop() {
                      .clock = clock_,
                      .trust_domain = cfg_.trust_domain.name(),
                      .interval = cfg_.cache_refresh_interval,
-                     .node_prune = {cfg_.prune_attested_nodes_expired_for, cfg_.prune_tofu_nodes}});
+                     .node_prune = {cfg_.prune_attested_nodes_expired_for, cfg_.prune_tofu_nodes},
+                     .nodes = nodes_.get()});
   loop_->Start();
 }
 

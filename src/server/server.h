@@ -48,6 +48,7 @@
 #include "server/federation/bundle_endpoint.h"
 #include "server/federation/bundle_refresher.h"
 #include "server/metrics.h"
+#include "server/node_cache.h"
 #include "server/server_svid.h"
 
 namespace spirecvm::server {
@@ -134,6 +135,7 @@ class Server {
   CaParts ca_;
   NodeAttestors attestors_;
   std::unique_ptr<EntryCache> entries_;
+  std::unique_ptr<NodeCache> nodes_;  // max_attested_node_info_staleness
   std::unique_ptr<BundleCache> bundle_;
   std::unique_ptr<ServerSvid> svid_;
   struct SpireAdminServices {

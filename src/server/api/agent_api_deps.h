@@ -30,8 +30,10 @@ struct AgentApiDeps {
   // Where the callback-API methods run their blocking work (api/spire_agent/unary_call.h); null: on gRPC's callback
   // thread (unit tests).
   WorkerPool* blocking = nullptr;
+  // Attested-node records agent authentication may use without the datastore (node_cache.h); null: none.
+  NodeCache* nodes = nullptr;
 
-  AgentAuthDeps Auth() const { return {trust_domain, ds, bundle, clock}; }
+  AgentAuthDeps Auth() const { return {trust_domain, ds, bundle, clock, nodes}; }
   AttestationDeps Attestation() const { return {attestors, ds, ca, ttls.agent, clock}; }
 };
 

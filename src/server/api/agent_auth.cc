@@ -47,9 +47,10 @@ absl::StatusOr<VerifiedSvid> VerifyAgentSvid(const AgentAuthDeps& deps, const Bu
   return out;
 }
 
-// The attested node behind `spiffe_id`, if it is active, not banned, and `serial` is its current SVID.
-absl::StatusOr<datastore::AttestedNode> ActiveNode(const AgentAuthDeps& deps, const std::string& spiffe_id,
-                                                   const std::string& serial) {
+// The attested node behind `spiffe_id` as the datastore has it, if it is active, not banned, and `serial` is its
+// current SVID (or the one issued at its last renewal, which then becomes current).
+absl::StatusOr<datastore::AttestedNode> StoredActiveNode(const AgentAuthDeps& deps, const std::string& spiffe_id,
+                                                         const std::string& serial) {
   // A promotion that loses a compare-and-swap race is re-read once: a concurrent call of the same agent may have
   // promoted the serial already (then it is current), or the node changed (re-attested, banned) and is re-judged.
   for (int attempt = 0;; ++attempt) {
@@ -79,6 +80,24 @@ absl::StatusOr<datastore::AttestedNode> ActiveNode(const AgentAuthDeps& deps, co
       return absl::PermissionDeniedError(absl::StrCat("agent ", spiffe_id, ": ", st.message()));
     }
   }
+}
+
+// ActiveNode through the node cache (node_cache.h) when there is one: a cached record answers only for its current
+// serial; anything else is judged against the datastore, and the cache keeps what that judged active.
+absl::StatusOr<datastore::AttestedNode> ActiveNode(const AgentAuthDeps& deps, const std::string& spiffe_id,
+                                                   const std::string& serial) {
+  NodeCache* cache = deps.nodes;
+  if (cache == nullptr) return StoredActiveNode(deps, spiffe_id, serial);
+  auto hit = cache->Lookup(spiffe_id);
+  if (hit != nullptr && !hit->banned && !hit->cert_serial.empty() && serial == hit->cert_serial) return *hit;
+  const uint64_t generation = cache->Generation();
+  auto node = StoredActiveNode(deps, spiffe_id, serial);
+  if (node.ok()) {
+    cache->Put(*node, generation);
+  } else {
+    cache->Remove(spiffe_id);
+  }
+  return node;
 }
 
 }  // namespace

@@ -11,6 +11,7 @@
 #include "grpcpp/server_context.h"
 #include "server/bundle_cache.h"
 #include "server/datastore/datastore.h"
+#include "server/node_cache.h"
 #include "spiffe/spiffe_id.h"
 
 namespace spirecvm::server {
@@ -21,6 +22,7 @@ struct AgentAuthDeps {
   datastore::DataStore& ds;
   BundleCache& bundle;
   Clock& clock;
+  NodeCache* nodes = nullptr;  // max_attested_node_info_staleness; null: every call reads the datastore
 };
 
 struct AuthenticatedAgent {

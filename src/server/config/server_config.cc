@@ -6,6 +6,7 @@
 #include "common/logging.h"
 #include "common/status.h"
 #include "common/strings.h"
+#include "server/datastore/datastore.h"
 
 namespace spirecvm::server {
 namespace {
@@ -59,6 +60,21 @@ void ParseEndpoints(config::Section& server, ServerConfig& cfg) {
   if (auto v = server.String("log_file")) cfg.log_file = *v;
 }
 
+// The node cache follows the datastore's node events, which the server keeps for an hour: a record older than
+// that could have missed a pruned event, so the staleness must stay under it.
+void ParseNodeStaleness(config::Section& server, ServerConfig& cfg) {
+  auto v = server.Duration("max_attested_node_info_staleness");
+  if (!v) return;
+  if (*v >= datastore::kEventRetention) {  // negative durations: refused by the reader
+    server.AddKeyError(
+        "max_attested_node_info_staleness",
+        absl::StrCat("max_attested_node_info_staleness must be under ",
+                     absl::FormatDuration(datastore::kEventRetention), " (how long node events are kept)"));
+    return;
+  }
+  cfg.max_attested_node_info_staleness = *v;
+}
+
 // Housekeeping and feature switches SPIRE has at the top of server {}.
 void ParseSwitches(config::Section& server, ServerConfig& cfg) {
   if (auto v = server.Duration("prune_attested_nodes_expired_for")) {
@@ -70,6 +86,7 @@ void ParseSwitches(config::Section& server, ServerConfig& cfg) {
   }
   if (auto v = server.Bool("prune_tofu_nodes")) cfg.prune_tofu_nodes = *v;
   if (auto v = server.Bool("disable_jwt_svids")) cfg.disable_jwt_svids = *v;
+  ParseNodeStaleness(server, cfg);
 }
 
 void PositiveDuration(config::Section& server, std::string_view key, absl::Duration* out) {

@@ -52,6 +52,9 @@ struct ServerConfig {
   bool prune_tofu_nodes = false;
   // SPIRE's disable_jwt_svids: every JWT-SVID signing request is refused ("JWT functionality is disabled").
   bool disable_jwt_svids = false;
+  // SPIRE's max_attested_node_info_staleness: how long agent authentication may use an attested node's record
+  // without reading the datastore (server/node_cache.h); 0 (SPIRE's default): every agent call reads it.
+  absl::Duration max_attested_node_info_staleness = absl::ZeroDuration();
   absl::Duration ca_ttl = absl::Hours(24);
   crypto::KeyType ca_key_type = crypto::KeyType::kEcP256;
   crypto::KeyType jwt_key_type = crypto::KeyType::kEcP256;

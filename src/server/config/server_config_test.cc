@@ -2,6 +2,7 @@
 
 #include <map>
 
+#include "absl/strings/str_cat.h"
 #include "common/expand_env.h"
 #include "common/files.h"
 #include "gtest/gtest.h"
@@ -346,6 +347,27 @@ TEST(ServerConfig, LogPruneAndJwtSwitches) {
   EXPECT_NE(std::string(st.message()).find("log_format \"xml\" is not one of text, json"), std::string::npos) << st;
   st = Check(Replace(kGood, "log_level = \"DEBUG\"", "prune_attested_nodes_expired_for = \"0s\""));
   EXPECT_NE(std::string(st.message()).find("must be positive"), std::string::npos) << st;
+}
+
+TEST(ServerConfig, MaxAttestedNodeInfoStaleness) {
+  auto cfg = ParseServerConfig(kGood, "server.conf");
+  ASSERT_TRUE(cfg.ok()) << cfg.status();
+  EXPECT_EQ(cfg->max_attested_node_info_staleness, absl::ZeroDuration());  // SPIRE's default: no node cache
+
+  cfg = ParseServerConfig(Replace(kGood, "log_level = \"DEBUG\"", "max_attested_node_info_staleness = \"30s\""),
+                          "server.conf");
+  ASSERT_TRUE(cfg.ok()) << cfg.status();
+  EXPECT_EQ(cfg->max_attested_node_info_staleness, absl::Seconds(30));
+
+  auto st = Check(Replace(kGood, "log_level = \"DEBUG\"", "max_attested_node_info_staleness = \"-1s\""));
+  EXPECT_NE(std::string(st.message()).find("negative durations are not allowed"), std::string::npos) << st;
+  for (const char* bad : {"1h", "2h"}) {
+    st = Check(
+        Replace(kGood, "log_level = \"DEBUG\"", absl::StrCat("max_attested_node_info_staleness = \"", bad, "\"")));
+    EXPECT_NE(std::string(st.message()).find("max_attested_node_info_staleness must be under 1h (how long node events"),
+              std::string::npos)
+        << bad << ": " << st;
+  }
 }
 
 TEST(ServerConfig, FlagsOverrideTheFile) {

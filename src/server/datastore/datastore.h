@@ -17,6 +17,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/time/time.h"
 
 namespace spirecvm::datastore {
 
@@ -132,6 +133,10 @@ struct EntryEvent {
   int64_t event_id = 0;
   std::string entry_id;
 };
+// How long the server keeps entry and node events (the background loop prunes older ones): a cache that follows
+// them may miss none as long as it refreshes at least this often.
+inline constexpr absl::Duration kEventRetention = absl::Hours(1);
+
 struct NodeEvent {
   int64_t event_id = 0;
   std::string spiffe_id;
@@ -182,8 +187,8 @@ class DataStore {
   // ListXxxEventsSince(latest).
   virtual absl::StatusOr<int64_t> LatestEntryEventId() = 0;
   virtual absl::StatusOr<int64_t> LatestNodeEventId() = 0;
-  // Deletes events created before older_than_unix (both kinds); the newest event of each kind is always kept so
-  // Latest*EventId never goes backwards.
+  // Deletes events created before older_than_unix (the server passes now - kEventRetention) (both kinds); the newest
+  // event of each kind is always kept so Latest*EventId never goes backwards.
   virtual absl::Status PruneEvents(int64_t older_than_unix) = 0;
 
   // ---- Attested nodes (each write appends a NodeEvent) ----

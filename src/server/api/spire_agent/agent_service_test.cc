@@ -131,6 +131,61 @@ TEST_F(AgentServiceTest, BannedAgentIsRefused) {
   EXPECT_NE(st.message().find("banned"), std::string::npos) << st;
 }
 
+// max_attested_node_info_staleness: a call whose serial is the cached record's current one is answered from the
+// cache, until the ban's node event is applied or the record is as old as the staleness; without the cache the ban
+// is seen at once.
+TEST_F(AgentServiceTest, NodeCacheAnswersForTheCachedSerialUntilAnEventOrItsAgeRetiresIt) {
+  NodeCache cache(*ds_, clock_, absl::Seconds(30));
+  AgentAuthDeps auth = Deps().Auth();
+  auth.nodes = &cache;
+  ASSERT_TRUE(cache.Refresh().ok());
+  ASSERT_TRUE(AttestAndAuthenticate("n1").ok());
+  const std::string id = "spiffe://example.org/spire/agent/scripted/n1";
+  ASSERT_TRUE(AuthenticateAgentChain(auth, last_pem_).ok());
+  EXPECT_EQ(cache.size(), 1u);
+
+  ASSERT_TRUE(ds_->BanAttestedNode(id).ok());
+  EXPECT_EQ(AuthenticateAgentChain(Deps().Auth(), last_pem_).status().code(), absl::StatusCode::kPermissionDenied);
+  auto cached = AuthenticateAgentChain(auth, last_pem_);
+  ASSERT_TRUE(cached.ok()) << cached.status();
+  EXPECT_EQ(cached->node.spiffe_id, id);
+  ASSERT_TRUE(cache.Refresh().ok());
+  auto st = AuthenticateAgentChain(auth, last_pem_).status();
+  EXPECT_EQ(st.code(), absl::StatusCode::kPermissionDenied);
+  EXPECT_NE(st.message().find("banned"), std::string::npos) << st;
+  EXPECT_EQ(cache.size(), 0u);
+
+  // Re-admitted (a new attestation, a new serial): the old SVID is refused once the cached record has aged out,
+  // even with no event applied.
+  ASSERT_TRUE(AttestAndAuthenticate("n2").ok());
+  const std::string n2_pem = last_pem_;
+  ASSERT_TRUE(AuthenticateAgentChain(auth, n2_pem).ok());
+  ASSERT_TRUE(ds_->BanAttestedNode("spiffe://example.org/spire/agent/scripted/n2").ok());
+  clock_.Advance(absl::Seconds(29));
+  EXPECT_TRUE(AuthenticateAgentChain(auth, n2_pem).ok());
+  clock_.Advance(absl::Seconds(1));
+  EXPECT_EQ(AuthenticateAgentChain(auth, n2_pem).status().code(), absl::StatusCode::kPermissionDenied);
+}
+
+// A serial the cached record does not hold as current is judged by the datastore, never by the cache.
+TEST_F(AgentServiceTest, NodeCacheNeverAcceptsASerialItDoesNotHoldAsCurrent) {
+  NodeCache cache(*ds_, clock_, absl::Minutes(5));
+  AgentAuthDeps auth = Deps().Auth();
+  auth.nodes = &cache;
+  ASSERT_TRUE(cache.Refresh().ok());
+  scripted_->can_reattest = true;
+  ASSERT_TRUE(AttestAndAuthenticate("n1").ok());
+  const std::string first = last_pem_;
+  ASSERT_TRUE(AuthenticateAgentChain(auth, first).ok());
+  ASSERT_TRUE(AttestAndAuthenticate("n1").ok());  // re-attested: a new current serial in the datastore
+  const std::string second = last_pem_;
+  ASSERT_NE(first, second);
+  // The cache still holds the first serial (no event applied); the second is checked against the datastore.
+  ASSERT_TRUE(AuthenticateAgentChain(auth, second).ok());
+  // and that read replaced the cached record, so the first SVID is refused now.
+  EXPECT_EQ(AuthenticateAgentChain(auth, first).status().code(), absl::StatusCode::kPermissionDenied);
+}
+
 // docs/security.md finding 3: a renewal computed from serials read before another write (the agent re-attested, or
 // a copy of its key renewed first) is refused, and the stored serials are the other write's.
 TEST_F(AgentServiceTest, RenewalFromStaleSerialsIsRefusedAndOverwritesNothing) {

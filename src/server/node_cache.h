@@ -4,9 +4,14 @@
 //
 // What it trades: a write to a node (ban, eviction, re-attestation, renewal, new selectors), by this server or by any
 // other on the same datastore, reaches the cache when the background loop applies the datastore's node events (every
-// cache refresh interval, 1 s by default), and at the latest when the record is max_staleness old: until then a call
-// whose SVID serial is the cached record's current serial is accepted with the cached record. A serial the record
-// does not hold as current (a renewed SVID, a re-attested node) is always judged against the datastore.
+// cache refresh interval, 1 s by default): until then a call whose SVID serial is the cached record's current serial
+// is accepted with the cached record. A serial the record does not hold as current (a renewed SVID, a re-attested
+// node) is always judged against the datastore.
+//
+// How old a record may be: every successful event poll confirms the records it does not drop as current when it
+// started. A record answers while it is younger than max_staleness counted from the later of its read and that
+// confirmation; so while the events can be read the records stay (no datastore read per call, nor one per record
+// every max_staleness), and when they cannot, every record stops answering max_staleness after the last poll.
 //
 // Thread-safe: every method may be called concurrently.
 #pragma once
@@ -32,13 +37,18 @@ class NodeCache {
 
   bool enabled() const { return max_staleness_ > absl::ZeroDuration(); }
 
-  // The record of `spiffe_id`, if it was put less than max_staleness ago and no node event named it since; else null.
+  // The record of `spiffe_id`, if no node event applied named it since it was put, and it was put or confirmed by the
+  // last successful Refresh less than max_staleness ago; else null.
   std::shared_ptr<const datastore::AttestedNode> Lookup(const std::string& spiffe_id) const;
-  // Read before a record is fetched from the datastore, and passed to Put with it.
-  uint64_t Generation() const;
-  // Keeps `node`, read from the datastore after Generation() returned `generation`. Not kept when node events were
-  // applied in between (they may name this node and be newer than what was read), nor before the first Refresh.
-  void Put(datastore::AttestedNode node, uint64_t generation);
+  // Taken before a record is read from the datastore, and passed to Put with it.
+  struct ReadTicket {
+    uint64_t generation = 0;
+    absl::Time at;  // the record is current as of this instant
+  };
+  ReadTicket BeginRead() const;
+  // Keeps `node`, read from the datastore after BeginRead() returned `ticket`. Not kept when node events were applied
+  // in between (they may name this node and be newer than what was read), nor before the first Refresh.
+  void Put(datastore::AttestedNode node, const ReadTicket& ticket);
   void Remove(const std::string& spiffe_id);
 
   // Applies the node events written since the last call, by any server: drops every record they name. The first
@@ -49,7 +59,7 @@ class NodeCache {
  private:
   struct Record {
     std::shared_ptr<const datastore::AttestedNode> node;
-    absl::Time fetched_at;
+    absl::Time fetched_at;  // ReadTicket::at
   };
 
   datastore::DataStore& ds_;
@@ -58,6 +68,7 @@ class NodeCache {
   std::mutex refresh_mu_;  // one Refresh at a time; taken before mu_
   mutable std::mutex mu_;
   bool primed_ = false;      // the event position below is known
+  absl::Time confirmed_at_;  // when the last successful Refresh started: every record kept is current as of then
   int64_t last_event_ = 0;   // the last node event applied
   uint64_t generation_ = 0;  // advanced whenever events are applied
   absl::flat_hash_map<std::string, Record> by_id_;

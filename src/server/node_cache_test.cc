@@ -24,10 +24,10 @@ class NodeCacheTest : public ::testing::Test {
     n.selectors = {{"x", "y"}};
     return n;
   }
-  // What agent authentication does on a miss: read the generation, then the record, then keep it.
+  // What agent authentication does on a miss: take a ticket, read the record, keep it.
   void Fetch(NodeCache& c, const std::string& id) {
-    const uint64_t generation = c.Generation();
-    c.Put(ds_->FetchAttestedNode(id).value(), generation);
+    const NodeCache::ReadTicket ticket = c.BeginRead();
+    c.Put(ds_->FetchAttestedNode(id).value(), ticket);
   }
 
   FakeClock clock_{absl::FromUnixSeconds(1'000'000)};
@@ -66,6 +66,33 @@ TEST_F(NodeCacheTest, ARecordAnswersUntilItIsMaxStalenessOld) {
   EXPECT_NE(c.Lookup(kA), nullptr);
 }
 
+// A poll that finds no event about a record confirms it; the staleness counts from the last confirmation.
+TEST_F(NodeCacheTest, EveryEventPollConfirmsTheRecordsItKeeps) {
+  NodeCache c(*ds_, clock_, absl::Seconds(30));
+  ASSERT_TRUE(c.Refresh().ok());
+  Fetch(c, kA);
+  clock_.Advance(absl::Seconds(20));
+  ASSERT_TRUE(c.Refresh().ok());
+  clock_.Advance(absl::Seconds(29));  // 49 s after the read, 29 s after the poll
+  EXPECT_NE(c.Lookup(kA), nullptr);
+  clock_.Advance(absl::Seconds(1));  // no poll for 30 s (the datastore unreachable, say): it stops answering
+  EXPECT_EQ(c.Lookup(kA), nullptr);
+  ASSERT_TRUE(c.Refresh().ok());  // nothing named it meanwhile, so what was read is still current
+  EXPECT_NE(c.Lookup(kA), nullptr);
+}
+
+// The read's age counts from before the read, not from when it was put.
+TEST_F(NodeCacheTest, ARecordIsAsOldAsItsTicket) {
+  NodeCache c(*ds_, clock_, absl::Seconds(30));
+  ASSERT_TRUE(c.Refresh().ok());
+  const NodeCache::ReadTicket ticket = c.BeginRead();
+  auto node = ds_->FetchAttestedNode(kA).value();
+  clock_.Advance(absl::Seconds(10));  // a slow read
+  c.Put(node, ticket);
+  clock_.Advance(absl::Seconds(20));
+  EXPECT_EQ(c.Lookup(kA), nullptr);
+}
+
 TEST_F(NodeCacheTest, NodeEventsDropTheRecordsTheyName) {
   NodeCache c(*ds_, clock_, absl::Minutes(5));
   ASSERT_TRUE(c.Refresh().ok());
@@ -93,11 +120,11 @@ TEST_F(NodeCacheTest, NodeEventsDropTheRecordsTheyName) {
 TEST_F(NodeCacheTest, ARecordReadBeforeAppliedEventsIsNotKept) {
   NodeCache c(*ds_, clock_, absl::Minutes(5));
   ASSERT_TRUE(c.Refresh().ok());
-  const uint64_t generation = c.Generation();
+  const NodeCache::ReadTicket ticket = c.BeginRead();
   auto before_ban = ds_->FetchAttestedNode(kA).value();
   ASSERT_TRUE(ds_->BanAttestedNode(kA).ok());
   ASSERT_TRUE(c.Refresh().ok());  // applies the ban's event before the (slow) read is put
-  c.Put(before_ban, generation);
+  c.Put(before_ban, ticket);
   EXPECT_EQ(c.Lookup(kA), nullptr);
 }
 

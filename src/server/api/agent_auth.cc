@@ -90,10 +90,10 @@ absl::StatusOr<datastore::AttestedNode> ActiveNode(const AgentAuthDeps& deps, co
   if (cache == nullptr) return StoredActiveNode(deps, spiffe_id, serial);
   auto hit = cache->Lookup(spiffe_id);
   if (hit != nullptr && !hit->banned && !hit->cert_serial.empty() && serial == hit->cert_serial) return *hit;
-  const uint64_t generation = cache->Generation();
+  const NodeCache::ReadTicket ticket = cache->BeginRead();
   auto node = StoredActiveNode(deps, spiffe_id, serial);
   if (node.ok()) {
-    cache->Put(*node, generation);
+    cache->Put(*node, ticket);
   } else {
     cache->Remove(spiffe_id);
   }

@@ -8,7 +8,10 @@
 #      the servers recover and every acknowledged write (exit 0) is present afterwards, on both;
 #   5. with spire-agent built: two agents (one attested through A, one through B, both configured with both
 #      server addresses), an entry created through A gives a workload on B's agent its SVID, and after kill -9 of
-#      server A the agents keep getting SVIDs through B.
+#      server A the agents keep getting SVIDs through B;
+#   6. both servers cache attested nodes (max_attested_node_info_staleness = 30s): agent A, syncing every second
+#      through B, is banned through B's admin API and refused within seconds (the node events drop B's cached
+#      record; were they not applied, the record would keep answering, since each poll confirms what it keeps).
 # Usage: ha_test.sh <build-dir>
 set -euo pipefail
 
@@ -56,6 +59,7 @@ server {
   data_dir = "$T/$n/data"
   log_level = "DEBUG"
   default_x509_svid_ttl = "1h"
+  max_attested_node_info_staleness = "30s"
   experimental {
     cache_reload_interval = "1s"
   }
@@ -279,4 +283,10 @@ renewed() {  # agent expected-id old-serials: none of the old serials is still s
 retry 90 renewed agent-a "spiffe://$TD/workload-a" "$S_A" || fail "agent A (attested via A) did not renew through B"
 retry 90 renewed agent-b "spiffe://$TD/workload-b" "$S_B" || fail "agent B did not renew after A died"
 retry 60 fetch agent-a "spiffe://$TD/workload-a2" || fail "agent A did not get a new entry through B"
+
+step "ban agent A through B: B's node cache lets go of it within seconds"
+grep -q "is banned" "$T/agent-a.log" && fail "agent A was refused as banned before the ban"
+"$SERVER_BIN" agent ban -socketPath "$SOCK_B" -spiffeID "$AGENT_A_ID" >/dev/null || fail "agent ban"
+banned() { grep -q "agent $AGENT_A_ID is banned" "$T/agent-a.log"; }
+retry 20 banned || fail "agent A's calls were not refused within 10 s of its ban"
 echo "PASS"

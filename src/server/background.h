@@ -33,7 +33,7 @@ struct BackgroundDeps {
   std::string trust_domain;
   absl::Duration interval;        // experimental.cache_reload_interval
   NodePruneOptions node_prune{};  // prune_attested_nodes_expired_for: hourly when set
-  NodeCache* nodes = nullptr;  // refreshed with the entry cache when set
+  NodeCache* nodes = nullptr;     // refreshed with the entry cache when set
 };
 
 class BackgroundLoop {

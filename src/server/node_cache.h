@@ -13,6 +13,8 @@
 // confirmation; so while the events can be read the records stay (no datastore read per call, nor one per record
 // every max_staleness), and when they cannot, every record stops answering max_staleness after the last poll.
 //
+// Memory: one record per attested node that called since start (dropped when an event names it), as SPIRE's cache.
+//
 // Thread-safe: every method may be called concurrently.
 #pragma once
 

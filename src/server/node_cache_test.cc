@@ -2,6 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <thread>
+#include <vector>
+
 #include "server/datastore/sqlite_datastore.h"
 
 namespace spirecvm::server {
@@ -126,6 +130,40 @@ TEST_F(NodeCacheTest, ARecordReadBeforeAppliedEventsIsNotKept) {
   ASSERT_TRUE(c.Refresh().ok());  // applies the ban's event before the (slow) read is put
   c.Put(before_ban, ticket);
   EXPECT_EQ(c.Lookup(kA), nullptr);
+}
+
+// Readers filling the cache while a writer changes the nodes and the events are applied (the server: gRPC threads
+// and the background loop). Once the last events are applied, whatever the cache holds is what the datastore holds:
+// a read that raced a write was either dropped by that write's event or refused by the generation check.
+TEST_F(NodeCacheTest, RacingReadsNeverOutliveTheEventsAppliedAfterThem) {
+  NodeCache c(*ds_, clock_, absl::Minutes(5));
+  ASSERT_TRUE(c.Refresh().ok());
+  std::atomic<bool> stop{false};
+  std::vector<std::thread> readers;
+  for (int t = 0; t < 3; ++t) {
+    readers.emplace_back([&] {
+      while (!stop.load()) {
+        for (const char* id : {kA, kB}) {
+          if (c.Lookup(id) != nullptr) continue;
+          const NodeCache::ReadTicket ticket = c.BeginRead();
+          auto n = ds_->FetchAttestedNode(id);
+          if (n.ok()) c.Put(*std::move(n), ticket);
+        }
+      }
+    });
+  }
+  for (int i = 0; i < 200; ++i) {
+    ASSERT_TRUE(ds_->SetNodeSelectors(i % 2 ? kA : kB, {{"x", std::to_string(i)}}).ok());
+    ASSERT_TRUE(c.Refresh().ok());
+  }
+  stop = true;
+  for (auto& t : readers) t.join();
+  for (const char* id : {kA, kB}) {
+    auto cached = c.Lookup(id);
+    if (cached == nullptr) continue;
+    ASSERT_EQ(cached->selectors.size(), 1u);
+    EXPECT_EQ(cached->selectors[0].value, ds_->FetchAttestedNode(id)->selectors.at(0).value) << id;
+  }
 }
 
 TEST_F(NodeCacheTest, RemoveDropsOneRecord) {

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs the tests of the concurrent parts on the ThreadSanitizer build (`make test-tsan`, build dir from
 # SPIRECVM_TSAN=ON): the datastore (SQLite, conformance suite incl. its concurrent writers), the server's CA
-# rotation (ca_manager), bundle and entry caches, node attestation, the attestation threads (ThreadCache) and the
+# rotation (ca_manager), bundle, entry and node caches, node attestation, the attestation threads (ThreadCache) and the
 # blocking pool of callback-API calls (WorkerPool), the agent's SVID cache and manager, the Workload API with its
 # stream limiter, the admin API, and the whole agent (threads started and stopped). Any race report fails the run (halt_on_error + exitcode 66). Suppressions: test/tsan/suppressions.txt,
 # each entry documented there.
@@ -19,7 +19,7 @@ grep -q "SPIRECVM_TSAN:BOOL=ON" "$BUILD/CMakeCache.txt" || { echo "$BUILD is not
 # stays on the ASan build).
 RUNS=(
   "src/server/datastore/cvm_datastore_sqlite_test|*"
-  "src/server/cvm_server_tsan_test|CaManager*:Upstream*:BundleCache*:EntryCache*:NodeAttestation*:ServerSteps*:DiskKeyManager*:ThreadCache*:WorkerPool*"
+  "src/server/cvm_server_tsan_test|CaManager*:Upstream*:BundleCache*:EntryCache*:NodeCache*:NodeAttestation*:ServerSteps*:DiskKeyManager*:ThreadCache*:WorkerPool*"
   "src/agent/cvm_agent_tsan_test|Cache*:CacheFederation*:WorkerPool*:StreamLimiter*:CallerAttestation*:UnixAttestor*:KeyManager*:EntrySync*"
 )
 failed=0

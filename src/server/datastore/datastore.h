@@ -187,7 +187,7 @@ class DataStore {
   // ListXxxEventsSince(latest).
   virtual absl::StatusOr<int64_t> LatestEntryEventId() = 0;
   virtual absl::StatusOr<int64_t> LatestNodeEventId() = 0;
-  // Deletes events created before older_than_unix (the server passes now - kEventRetention) (both kinds); the newest
+  // Deletes events of both kinds created before older_than_unix (the server passes now - kEventRetention); the newest
   // event of each kind is always kept so Latest*EventId never goes backwards.
   virtual absl::Status PruneEvents(int64_t older_than_unix) = 0;
 

@@ -36,7 +36,7 @@ class EntryCache {
   // visible in id order on every backend (PostgreSQL: see docs/datastore.md, "Events and incremental caches"), so
   // "events after the last id applied" misses nothing. If no refresh succeeded for kMaxRefreshGap (the database
   // was unreachable from this server while others kept writing), events this cache never saw may have been pruned
-  // (the server prunes events older than an hour): it reloads everything instead.
+  // (the server prunes events older than datastore::kEventRetention): it reloads everything instead.
   absl::Status Refresh();
   static constexpr std::chrono::minutes kMaxRefreshGap{30};
 

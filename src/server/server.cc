@@ -110,9 +110,10 @@ absl::StatusOr<std::unique_ptr<grpc::Server>> StartAgentEndpoint(const std::stri
   // 4 KB TLS records instead of gRPC's 16 KB: a smaller frame buffer per connection, and the outgoing BIO buffer
   // tls_connection_options.cc sizes to hold one record (tls_frame.h).
   builder.AddChannelArgument(GRPC_ARG_TSI_MAX_FRAME_SIZE, kTlsFrameBytes);
-  // No BDP pings: gRPC's estimator answers each request's data with a PING to grow the receive window, a
-  // write and an acknowledgement per call on both sides (3 writes per unary call instead of 2; about a fifth of
-  // the server's CPU per sync, docs/benchmarks.md). Agents' requests are small; the fixed 64 KiB window suits them.
+  // No BDP probing: gRPC's bandwidth-delay estimator sends PINGs to size the receive window, and with it on each
+  // unary call from a gRPC C++ agent cost a third write on each side (a PING or its acknowledgement) and about a
+  // fifth of the server's CPU per sync (docs/benchmarks.md, "No BDP pings"). Agents' requests are small; HTTP/2's
+  // fixed window suits them. Pings a peer sends on its own are still acknowledged.
   builder.AddChannelArgument(GRPC_ARG_HTTP2_BDP_PROBE, 0);
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
   if (server == nullptr || *bound_port == 0) return absl::UnavailableError(absl::StrCat("cannot listen on ", address));

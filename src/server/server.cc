@@ -112,8 +112,8 @@ absl::StatusOr<std::unique_ptr<grpc::Server>> StartAgentEndpoint(const std::stri
   builder.AddChannelArgument(GRPC_ARG_TSI_MAX_FRAME_SIZE, kTlsFrameBytes);
   // No BDP probing: gRPC's bandwidth-delay estimator sends PINGs to size the receive window, and with it on each
   // unary call from a gRPC C++ agent cost a third write on each side (a PING or its acknowledgement) and about a
-  // fifth of the server's CPU per sync (docs/benchmarks.md, "No BDP pings"). Agents' requests are small; HTTP/2's
-  // fixed window suits them. Pings a peer sends on its own are still acknowledged.
+  // fifth of the server's CPU per sync (docs/benchmarks.md, "No BDP pings on the agent endpoint"). Agents' requests are
+  // small; HTTP/2's fixed window suits them. Pings a peer sends on its own are still acknowledged.
   builder.AddChannelArgument(GRPC_ARG_HTTP2_BDP_PROBE, 0);
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
   if (server == nullptr || *bound_port == 0) return absl::UnavailableError(absl::StrCat("cannot listen on ", address));

@@ -160,11 +160,19 @@ constexpr std::string_view kV6NodeFacts = R"sql(
 ALTER TABLE attested_nodes ADD COLUMN facts TEXT NOT NULL DEFAULT '';
 )sql";
 
+// Version 7: no index of node selectors by (type, value). No query reads through it (a node's selectors are read by
+// its SPIFFE ID, or all nodes' at once by ListAttestedNodes), and it cost every admission one scattered index page
+// per selector: an aws_iid node has ~28, so up to ~28 more pages written and fsynced per attestation once the index
+// outgrew them (docs/benchmarks.md, "Pages written per attestation").
+constexpr std::string_view kV7NoNodeSelectorIndex = R"sql(
+DROP INDEX IF EXISTS node_selectors_type_value;
+)sql";
+
 }  // namespace
 
 const std::vector<std::string_view>& Migrations() {
   static const std::vector<std::string_view> kMigrations = {
-      kV1, kV2, kV3FederatedEntries, kV4NodeLaunch, kV5FederationRelationships, kV6NodeFacts};
+      kV1, kV2, kV3FederatedEntries, kV4NodeLaunch, kV5FederationRelationships, kV6NodeFacts, kV7NoNodeSelectorIndex};
   return kMigrations;
 }
 

@@ -223,6 +223,37 @@ TEST(SqliteDatastore, MigratesVersion1BundleToTaintableAuthorities) {
   EXPECT_EQ((*ds)->FetchBundle("spiffe://td")->sequence_number, 8u);
 }
 
+// Version 7 drops the (type, value) index of node selectors, which no query used: a version-6 database (the same
+// schema with that index) migrates in place, and its nodes keep their selectors.
+TEST(SqliteDatastore, MigratesVersion6AwayFromTheNodeSelectorIndex) {
+  TempDir dir;
+  const std::string path = dir.File("v6.sqlite");
+  AttestedNode n;
+  n.spiffe_id = "spiffe://td/spire/agent/aws_iid/i-1";
+  n.attestation_type = "aws_iid";
+  n.cert_serial = "1";
+  n.selectors = {{"aws_iid", "az:us-east-1a"}, {"aws_iid", "measurements:00ff"}};
+  {
+    auto ds = OpenSqlite({path}, RealClock::Get());
+    ASSERT_TRUE(ds.ok()) << ds.status();
+    ASSERT_TRUE((*ds)->CreateAttestedNode(n).ok());
+  }
+  const std::string kIndex = "SELECT COUNT(*) FROM sqlite_master WHERE name = 'node_selectors_type_value'";
+  EXPECT_EQ(RawQuery(path, kIndex), std::vector<std::string>{"0"});
+  RawQuery(path, "CREATE INDEX node_selectors_type_value ON node_selectors (type, value)");
+  RawQuery(path, "UPDATE schema_version SET version = 6");
+  ASSERT_EQ(RawQuery(path, kIndex), std::vector<std::string>{"1"});
+
+  auto ds = OpenSqlite({path}, RealClock::Get());
+  ASSERT_TRUE(ds.ok()) << ds.status();
+  EXPECT_EQ(RawQuery(path, "SELECT version FROM schema_version"),
+            std::vector<std::string>{absl::StrCat(CodeSchemaVersion())});
+  EXPECT_EQ(RawQuery(path, kIndex), std::vector<std::string>{"0"});
+  auto got = (*ds)->FetchAttestedNode(n.spiffe_id);
+  ASSERT_TRUE(got.ok()) << got.status();
+  EXPECT_EQ(got->selectors, n.selectors);
+}
+
 TEST(SqliteDatastore, RejectsFileThatIsNotADatabase) {
   TempDir dir;
   const std::string path = dir.File("junk.sqlite");

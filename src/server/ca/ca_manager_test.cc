@@ -1,5 +1,6 @@
 #include "server/ca/ca_manager.h"
 
+#include <array>
 #include <atomic>
 #include <filesystem>
 #include <thread>
@@ -253,11 +254,13 @@ TEST_F(CaManagerTest, SigningWhileRotating) {
   ASSERT_TRUE(key.ok());
   auto id = spiffe::SpiffeId::Parse("spiffe://example.org/w");
   ASSERT_TRUE(id.ok());
+  constexpr int kSigners = 3;
   std::atomic<bool> done{false};
   std::atomic<int> signed_x509{0}, signed_jwt{0};
+  std::array<std::atomic<int>, kSigners> rounds{};  // loop iterations each signer has finished
   std::vector<std::thread> signers;
-  for (int t = 0; t < 3; ++t) {
-    signers.emplace_back([&] {
+  for (int t = 0; t < kSigners; ++t) {
+    signers.emplace_back([&, t] {
       while (!done.load()) {
         auto x = ca->SignX509Svid(*crypto::PublicKeyToDer(key->get()), *id, absl::Seconds(60), {});
         EXPECT_TRUE(x.ok()) << x.status();
@@ -267,12 +270,24 @@ TEST_F(CaManagerTest, SigningWhileRotating) {
         if (j.ok()) ++signed_jwt;
         EXPECT_FALSE(ca->X509Authorities().empty());
         (void)ca->Summary();
+        ++rounds[t];
       }
     });
   }
+  // A signing call reads the active CA, then the clock. The clock jumps 110 s at a time here, so a signer still
+  // holding the CA it read before a rotation must finish before the next jump (in real time a call takes
+  // milliseconds, not a CA's remaining life): each signer completes a whole iteration begun after the rotation.
+  auto wait_for_every_signer = [&] {
+    std::array<int, kSigners> start{};
+    for (int t = 0; t < kSigners; ++t) start[t] = rounds[t].load();
+    for (int t = 0; t < kSigners; ++t) {
+      while (rounds[t].load() < start[t] + 2) std::this_thread::yield();
+    }
+  };
   for (int step = 0; step < 8; ++step) {
     clock_.Advance(absl::Seconds(110));  // crosses prepare (1/2) and activate (5/6) thresholds several times
     ASSERT_TRUE(ca->Rotate().ok());
+    wait_for_every_signer();
   }
   done = true;
   for (auto& t : signers) t.join();
